@@ -1,0 +1,27 @@
+"""One error tree for the crypto package (STYLE.md, 6): callers map these at their edge."""
+
+
+class CryptoError(Exception):
+    """Base of every error raised by this package."""
+
+
+class DecryptionError(CryptoError):
+    """A ciphertext, wrap or sealed box did not open.
+
+    Deliberately opaque: a wrong key, a wrong passphrase, a flipped bit and a truncated
+    blob all look the same to the caller, so nothing leaks about which one it was.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("could not decrypt")
+
+
+class SignatureError(CryptoError):
+    """A signature did not verify."""
+
+    def __init__(self) -> None:
+        super().__init__("signature did not verify")
+
+
+class FormatError(CryptoError):
+    """Input is not in a format this package produces (e.g. a receipt with bad digits)."""

@@ -1,0 +1,197 @@
+"""Typed keys.
+
+Each kind of key is its own class so that one can never be used where another is
+expected: a `DataKey` encrypts records, a `BoxSecretKey`/`BoxPublicKey` pair (X25519)
+seals keys to people, a `SigningKey`/`VerifyKey` pair (Ed25519) signs what leaves the node.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import nacl.exceptions
+import nacl.public
+import nacl.signing
+import nacl.utils
+
+from crypto import aead
+from crypto.errors import DecryptionError, FormatError, SignatureError
+
+KEY_BYTES = 32
+
+
+class DataKey:
+    """A random 256-bit symmetric key for one report (its records and attachments)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise FormatError("a data key is 32 bytes")
+        self._raw = bytes(raw)
+
+    @classmethod
+    def generate(cls) -> DataKey:
+        return cls(nacl.utils.random(KEY_BYTES))
+
+    def encrypt(self, plaintext: bytes, context: bytes) -> bytes:
+        """Encrypt and bind the ciphertext to `context` (e.g. b"report:<id>:body")."""
+        return aead.encrypt(self._raw, plaintext, context)
+
+    def decrypt(self, blob: bytes, context: bytes) -> bytes:
+        return aead.decrypt(self._raw, blob, context)
+
+    def raw(self) -> bytes:
+        """The key bytes, for wrapping only. Never store these unencrypted."""
+        return self._raw
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataKey) and hmac.compare_digest(self._raw, other._raw)
+
+    def __hash__(self) -> int:  # keys are not meant as dict keys; keep hash stable but opaque
+        return hash(type(self))
+
+    def __repr__(self) -> str:
+        return "DataKey(<secret>)"
+
+
+class BoxPublicKey:
+    """An X25519 public key that keys and small secrets can be sealed to."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise FormatError("a public key is 32 bytes")
+        self._key = nacl.public.PublicKey(raw)
+
+    def seal(self, plaintext: bytes) -> bytes:
+        """Anonymous sealed box: only the holder of the matching secret key can open it."""
+        return nacl.public.SealedBox(self._key).encrypt(plaintext)
+
+    def seal_data_key(self, key: DataKey) -> bytes:
+        return self.seal(key.raw())
+
+    def seal_box_key(self, key: BoxSecretKey) -> bytes:
+        return self.seal(key.raw())
+
+    def raw(self) -> bytes:
+        return bytes(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BoxPublicKey) and self.raw() == other.raw()
+
+    def __hash__(self) -> int:
+        return hash(self.raw())
+
+    def __repr__(self) -> str:
+        return f"BoxPublicKey({self.raw().hex()[:16]}…)"
+
+
+class BoxSecretKey:
+    """An X25519 secret key: a staff member's, the node's intake key, the recovery key."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise FormatError("a secret key is 32 bytes")
+        self._key = nacl.public.PrivateKey(raw)
+
+    @classmethod
+    def generate(cls) -> BoxSecretKey:
+        return cls(bytes(nacl.public.PrivateKey.generate()))
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> BoxSecretKey:
+        """Deterministic key from 32 bytes of high-entropy seed (the recovery key)."""
+        if len(seed) != KEY_BYTES:
+            raise FormatError("a seed is 32 bytes")
+        return cls(bytes(nacl.public.PrivateKey.from_seed(seed)))
+
+    @property
+    def public_key(self) -> BoxPublicKey:
+        return BoxPublicKey(bytes(self._key.public_key))
+
+    def open(self, sealed: bytes) -> bytes:
+        try:
+            return nacl.public.SealedBox(self._key).decrypt(sealed)
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            raise DecryptionError() from None
+
+    def open_data_key(self, sealed: bytes) -> DataKey:
+        raw = self.open(sealed)
+        if len(raw) != KEY_BYTES:
+            raise DecryptionError()
+        return DataKey(raw)
+
+    def open_box_key(self, sealed: bytes) -> BoxSecretKey:
+        raw = self.open(sealed)
+        if len(raw) != KEY_BYTES:
+            raise DecryptionError()
+        return BoxSecretKey(raw)
+
+    def raw(self) -> bytes:
+        return bytes(self._key)
+
+    def __repr__(self) -> str:
+        return "BoxSecretKey(<secret>)"
+
+
+class VerifyKey:
+    """An Ed25519 public key: a node's identity as others see it."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise FormatError("a verify key is 32 bytes")
+        self._key = nacl.signing.VerifyKey(raw)
+
+    def verify(self, message: bytes, signature: bytes) -> None:
+        """Raise `SignatureError` unless `signature` is this key's over `message`."""
+        try:
+            self._key.verify(message, signature)
+        except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+            raise SignatureError() from None
+
+    def raw(self) -> bytes:
+        return bytes(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VerifyKey) and self.raw() == other.raw()
+
+    def __hash__(self) -> int:
+        return hash(self.raw())
+
+    def __repr__(self) -> str:
+        return f"VerifyKey({self.raw().hex()[:16]}…)"
+
+
+class SigningKey:
+    """An Ed25519 secret key: the node's identity, used to sign what leaves it."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != KEY_BYTES:
+            raise FormatError("a signing key seed is 32 bytes")
+        self._key = nacl.signing.SigningKey(seed)
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def verify_key(self) -> VerifyKey:
+        return VerifyKey(bytes(self._key.verify_key))
+
+    def sign(self, message: bytes) -> bytes:
+        """Detached 64-byte signature."""
+        return self._key.sign(message).signature
+
+    def seed(self) -> bytes:
+        return bytes(self._key)
+
+    def __repr__(self) -> str:
+        return "SigningKey(<secret>)"

@@ -1,0 +1,89 @@
+"""Argon2id stretching of human secrets: staff passphrases and reporters' receipt secrets.
+
+A wrap is self-describing, ``version || opslimit (u32) || memlimit (u32) || salt (16) ||
+aead blob``, so parameters can be raised later without breaking old wraps.
+
+Parameter choices (costs measured on a 2-core machine, see BENCHMARKS.md):
+
+* ``STAFF``: opslimit 3, 256 MiB -- libsodium's MODERATE, about 0.7 s. Staff passphrases
+  are chosen by people and may be weak; they are stretched once per login.
+* ``RECEIPT``: opslimit 2, 64 MiB -- libsodium's INTERACTIVE, about 0.1 s. The receipt
+  secret already carries >= 64 bits of entropy (crypto/receipt.py); stretching is defence
+  in depth and must stay cheap enough for >= 10 reports/s on 2 cores.
+* ``INSECURE_FAST_FOR_TESTS``: the smallest parameters libsodium accepts. Tests only (the
+  SecureDrop pattern); the node refuses it unless a test explicitly passes it in.
+"""
+
+from __future__ import annotations
+
+import struct
+import unicodedata
+from dataclasses import dataclass
+
+import nacl.pwhash.argon2id as argon2id
+import nacl.utils
+
+from crypto import aead
+from crypto.errors import DecryptionError
+
+WRAP_VERSION = 1
+SALT_BYTES = argon2id.SALTBYTES  # 16
+_HEADER = struct.Struct(">BII")
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    opslimit: int
+    memlimit: int  # bytes
+    name: str = "custom"
+
+    def describe(self) -> str:
+        return f"Argon2id, {self.opslimit} passes, {self.memlimit // (1 << 20)} MiB"
+
+
+STAFF = KdfParams(argon2id.OPSLIMIT_MODERATE, argon2id.MEMLIMIT_MODERATE, "staff")
+RECEIPT = KdfParams(argon2id.OPSLIMIT_INTERACTIVE, argon2id.MEMLIMIT_INTERACTIVE, "receipt")
+INSECURE_FAST_FOR_TESTS = KdfParams(argon2id.OPSLIMIT_MIN, argon2id.MEMLIMIT_MIN, "insecure-test")
+
+
+def normalize(passphrase: str) -> bytes:
+    """NFC so the same passphrase typed on two keyboards gives the same bytes."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
+    return argon2id.kdf(32, normalize(passphrase), salt, opslimit=params.opslimit,
+                        memlimit=params.memlimit)
+
+
+def wrap(secret: bytes, passphrase: str, params: KdfParams, context: bytes) -> bytes:
+    """Encrypt `secret` under a key stretched from `passphrase`."""
+    salt = nacl.utils.random(SALT_BYTES)
+    key = derive_key(passphrase, salt, params)
+    header = _HEADER.pack(WRAP_VERSION, params.opslimit, params.memlimit)
+    return header + salt + aead.encrypt(key, secret, header + context)
+
+
+def unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
+    """Open a wrap made by `wrap`; `DecryptionError` for a wrong passphrase or a bad blob."""
+    hlen = _HEADER.size
+    if len(blob) < hlen + SALT_BYTES + aead.OVERHEAD:
+        raise DecryptionError()
+    version, ops, mem = _HEADER.unpack(blob[:hlen])
+    if version != WRAP_VERSION or not _plausible(ops, mem):
+        raise DecryptionError()
+    salt = blob[hlen : hlen + SALT_BYTES]
+    key = derive_key(passphrase, salt, KdfParams(ops, mem))
+    return aead.decrypt(key, blob[hlen + SALT_BYTES :], blob[:hlen] + context)
+
+
+def wrap_params(blob: bytes) -> KdfParams:
+    """The parameters a wrap was made with (to report them, or to re-wrap when raised)."""
+    _, ops, mem = _HEADER.unpack(blob[: _HEADER.size])
+    return KdfParams(ops, mem)
+
+
+def _plausible(ops: int, mem: int) -> bool:
+    # A tampered header must not make us allocate absurd memory or spin for hours.
+    return (argon2id.OPSLIMIT_MIN <= ops <= 16
+            and argon2id.MEMLIMIT_MIN <= mem <= (1 << 30))

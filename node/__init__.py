@@ -1,0 +1,1 @@
+"""A BackUp node: the self-hosted server one partner organisation runs."""

@@ -1,0 +1,152 @@
+"""The node's configuration file (``DIR/node.toml``), validated with pydantic.
+
+Everything an NGO may want to change without touching code lives here: names, the quick
+exit target, languages, regions, the service directory, upload limits. A bad value stops
+the node with an error that names the field (`ConfigError`). The annotated template is
+``node/node.toml.example``; `backup-node init` copies it into the data directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+CONFIG_FILE = "node.toml"
+
+Language = Literal["en", "fr", "ar", "sw", "uk"]
+ALL_LANGUAGES: tuple[Language, ...] = ("en", "fr", "ar", "sw", "uk")
+RTL_LANGUAGES = frozenset({"ar"})
+ServiceKind = Literal["medical", "psychosocial", "legal", "shelter"]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Region(_Strict):
+    code: Code
+    name: Text
+    names: dict[Language, Text] = Field(default_factory=dict)
+
+    def label(self, lang: str) -> str:
+        return self.names.get(lang, self.name)  # type: ignore[call-overload]
+
+
+class Service(_Strict):
+    id: Code
+    name: Text
+    kinds: list[ServiceKind] = Field(min_length=1)
+    regions: list[Code] = Field(default_factory=list, description="empty: every region")
+    languages: list[Language] = Field(default_factory=list)
+    contact: Text
+    address: str = ""
+    hours: str = ""
+    description: str = ""
+    descriptions: dict[Language, str] = Field(default_factory=dict)
+    free_of_charge: bool = True
+
+    def describe(self, lang: str) -> str:
+        return self.descriptions.get(lang, self.description)  # type: ignore[call-overload]
+
+
+class CrisisContact(_Strict):
+    name: Text
+    contact: Text
+
+
+class Limits(_Strict):
+    max_file_mb: int = Field(20, ge=1, le=500)
+    max_total_mb: int = Field(60, ge=1, le=2000)
+    max_files: int = Field(10, ge=0, le=100)
+    max_text_chars: int = Field(20_000, ge=100, le=200_000)
+
+    @model_validator(mode="after")
+    def _total_not_below_file(self) -> Limits:
+        if self.max_total_mb < self.max_file_mb:
+            raise ValueError("max_total_mb must be at least max_file_mb")
+        return self
+
+
+class NodeConfig(_Strict):
+    site_name: Text = "BackUp"
+    organisation: Text = "Partner organisation"
+    disguise_name: Text = "Health information"
+    quick_exit_url: AnyHttpUrl = AnyHttpUrl("https://www.bbc.co.uk/weather")
+    languages: list[Language] = Field(default_factory=lambda: list(ALL_LANGUAGES), min_length=1)
+    default_language: Language = "en"
+    regions: list[Region] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    crisis_contacts: list[CrisisContact] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+    staff_idle_minutes: int = Field(20, ge=1, le=480)
+    secure_cookies: bool = Field(
+        True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
+    demo: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeConfig:
+        if self.default_language not in self.languages:
+            raise ValueError("default_language must be one of languages")
+        codes = [r.code for r in self.regions]
+        if len(set(codes)) != len(codes):
+            raise ValueError("regions: each code must be unique")
+        ids = [s.id for s in self.services]
+        if len(set(ids)) != len(ids):
+            raise ValueError("services: each id must be unique")
+        known = set(codes)
+        for s in self.services:
+            for code in s.regions:
+                if code not in known:
+                    raise ValueError(f"services: {s.id} names unknown region {code!r}")
+        return self
+
+    def region(self, code: str) -> Region | None:
+        return next((r for r in self.regions if r.code == code), None)
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+def load(path: Path) -> NodeConfig:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(raw, str(path))
+
+
+def parse(raw: dict[str, object], source: str = CONFIG_FILE) -> NodeConfig:
+    try:
+        return NodeConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, source)) from None
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} bad value(s)"]
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def template_text() -> str:
+    """The annotated configuration template shipped with the package."""
+    return resources.files("node").joinpath("node.toml.example").read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Intake: reports from survivors, relatives and witnesses, and the receipt channel."""

@@ -1,0 +1,91 @@
+"""What a reporter can tell, as pydantic models shared by the HTML form and the JSON API.
+
+Every question is optional (Murad Code: never force a question). Choices are closed lists
+so that codings and statistics stay comparable across nodes; free text sits beside them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ReporterRole = Literal["survivor", "relative", "witness"]
+REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
+
+Affiliation = Literal[
+    "state_forces", "non_state_armed_group", "militia", "peacekeepers", "civilian", "unknown"]
+AFFILIATIONS: tuple[Affiliation, ...] = (
+    "state_forces", "non_state_armed_group", "militia", "peacekeepers", "civilian", "unknown")
+
+Need = Literal["medical", "psychosocial", "legal", "shelter", "none"]
+NEEDS: tuple[Need, ...] = ("medical", "psychosocial", "legal", "shelter", "none")
+
+ContactMethod = Literal["phone_call", "sms", "email", "messaging_app", "in_person"]
+CONTACT_METHODS: tuple[ContactMethod, ...] = (
+    "phone_call", "sms", "email", "messaging_app", "in_person")
+
+ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact"]
+CONSENT_NAMES: tuple[ConsentName, ...] = (
+    "care", "referral", "legal", "statistics", "sharing", "contact")
+
+Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
+
+ShortText = Annotated[str, StringConstraints(max_length=1000)]
+Text = Annotated[str, StringConstraints(max_length=200_000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Consent(_Model):
+    """Granular, optional, revocable consent (ARCHITECTURE.md, invariant 4). Default: none."""
+
+    care: bool = Field(False, description="use the report to provide care to the reporter")
+    referral: bool = Field(False, description="refer the reporter to services")
+    legal: bool = Field(False, description="use the report as evidence in legal action")
+    statistics: bool = Field(False, description="count it in anonymous statistics")
+    sharing: bool = Field(False, description="share with vetted experts and partner organisations")
+    contact: bool = Field(False, description="the organisation may contact the reporter")
+
+    def granted(self) -> list[str]:
+        return [name for name in CONSENT_NAMES if getattr(self, name)]
+
+
+class ContactPreference(_Model):
+    method: ContactMethod | None = None
+    details: ShortText | None = Field(None, description="number, address or handle")
+    safe_times: ShortText | None = Field(None, description="when it is safe to make contact")
+    precautions: ShortText | None = Field(
+        None, description="e.g. a neutral name to use, or who must not know")
+
+
+class ReportInput(_Model):
+    """A report as a reporter gives it. Every field may be left out."""
+
+    reporter_role: ReporterRole | None = None
+    narrative: Text = Field("", description="what happened, in the reporter's words")
+    incident_year: int | None = Field(None, ge=1950, le=2100)
+    incident_month: int | None = Field(None, ge=1, le=12)
+    incident_day: int | None = Field(None, ge=1, le=31)
+    incident_when: ShortText | None = Field(None, description="approximate time in words")
+    region: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="a region code from the node's configuration")
+    place: ShortText | None = None
+    perpetrators: ShortText | None = Field(None, description="description of the perpetrators")
+    perpetrator_affiliation: Affiliation | None = None
+    people_harmed: int | None = Field(None, ge=1, le=100_000)
+    needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
+    consent: Consent = Field(default_factory=Consent)
+    contact: ContactPreference | None = None
+    language: Literal["en", "fr", "ar", "sw", "uk"] | None = None
+
+
+class AdditionInput(_Model):
+    text: Text = Field("", description="more information from the reporter")
+
+
+class ReceiptCredentials(_Model):
+    receipt: Annotated[str, StringConstraints(max_length=64)]
+    secret: Annotated[str, StringConstraints(max_length=128)]

@@ -1,0 +1,372 @@
+"""The intake service layer, shared by the HTML form, the JSON API, the CLI and the demo.
+
+Synchronous on purpose: the web layer runs these calls in a thread pool, and tests and
+the CLI call them directly. Time is passed in through `clock` (STYLE.md, 3).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crypto import passphrase as pw
+from crypto import receipt
+from crypto.errors import DecryptionError, FormatError
+from crypto.filestream import decrypt_stream
+from crypto.keys import BoxSecretKey, DataKey
+from node import errors
+from node.config import NodeConfig
+from node.intake.attachments import (
+    Allowance,
+    AttachmentWriter,
+    StagedFile,
+    item_context,
+    meta_context,
+)
+from node.intake.models import AdditionInput, Consent, ReportInput, Status
+from node.keyring import NodeKeys
+from node.storage.blobstore import BlobStore
+from node.storage.database import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hour_of(t: datetime) -> int:
+    return int(t.timestamp()) // 3600
+
+
+def body_context(report_id: str) -> bytes:
+    return b"report-body:" + report_id.encode()
+
+
+def reporter_wrap_context(report_id: str) -> bytes:
+    return b"reporter-wrap:" + report_id.encode()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    report_id: str
+    code: str
+    secret: str
+
+    @property
+    def code_display(self) -> str:
+        return receipt.group(self.code, 5)
+
+    @property
+    def secret_display(self) -> str:
+        return receipt.group(self.secret, 3)
+
+
+@dataclass(frozen=True)
+class ReporterAccess:
+    """A reporter's open report: held in their session's memory only."""
+
+    report_id: str
+    data_key: DataKey = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: str
+    kind: str
+    received_hour: int
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: str
+    status: Status
+    received_hour: int
+    updated_hour: int
+    consent: Consent
+    record: dict[str, Any]
+    items: list[ItemView]
+    synthetic: bool
+
+    @property
+    def report(self) -> ReportInput:
+        fields = {k: v for k, v in self.record.items() if k in ReportInput.model_fields}
+        return ReportInput.model_validate(fields)
+
+
+_CONSENT_COLUMNS = ", ".join(f"consent_{n}" for n in Consent.model_fields)
+
+
+class IntakeService:
+    def __init__(self, db: Database, blobs: BlobStore, config: NodeConfig, keys: NodeKeys,
+                 receipt_params: pw.KdfParams = pw.RECEIPT, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.config = config
+        self.keys = keys
+        self.receipt_params = receipt_params
+        self.clock = clock
+
+    # ---------------------------------------------------------------- validation
+
+    def validate(self, report: ReportInput, *, files: int = 0) -> None:
+        """Checks that need the configuration or the clock (pydantic checks the rest)."""
+        limit = self.config.limits.max_text_chars
+        for name in ("narrative", "place", "perpetrators", "incident_when"):
+            value = getattr(report, name)
+            if value and len(value) > limit:
+                raise errors.TextTooLong(field=name, limit=limit)
+        if report.region is not None and self.config.region(report.region) is None:
+            raise errors.UnknownChoice(field="region")
+        if len(set(report.needs)) != len(report.needs):
+            raise errors.InvalidInput(field="needs")
+        self._check_date(report)
+        if not files and is_empty(report):
+            raise errors.EmptyReport()
+
+    def _check_date(self, r: ReportInput) -> None:
+        if r.incident_day is not None and (r.incident_month is None or r.incident_year is None):
+            raise errors.BadDate(field="incident_day")
+        if r.incident_month is not None and r.incident_year is None:
+            raise errors.BadDate(field="incident_month")
+        if r.incident_year is None:
+            return
+        now = self.clock()
+        if r.incident_day is not None and r.incident_month is not None:
+            if r.incident_day > calendar.monthrange(r.incident_year, r.incident_month)[1]:
+                raise errors.BadDate(field="incident_day")
+        start = (r.incident_year, r.incident_month or 1, r.incident_day or 1)
+        if start > (now.year, now.month, now.day):
+            raise errors.BadDate(field="incident_year")
+
+    # ---------------------------------------------------------------- attachments
+
+    def allowance(self, access: ReporterAccess | None = None) -> Allowance:
+        if access is None:
+            return Allowance(self.config.limits)
+        row = self.db.read().execute(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(stored_bytes), 0) AS b FROM report_items "
+            "WHERE report_id = ? AND kind = 'attachment'", (access.report_id,)).fetchone()
+        return Allowance(self.config.limits, row["n"], row["b"])
+
+    def attachment_writer(self, key: DataKey, allowance: Allowance,
+                          filename: str | None) -> AttachmentWriter:
+        return AttachmentWriter(self.blobs, key, allowance, filename, self.clock())
+
+    def discard(self, staged: list[StagedFile]) -> None:
+        """Remove staged files that will not be sent (the reporter removed them or left)."""
+        for f in staged:
+            self.blobs.delete(f.blob_name)
+
+    # ---------------------------------------------------------------- submission
+
+    def submit(self, report: ReportInput, data_key: DataKey, files: list[StagedFile],
+               channel: str, *, synthetic: bool = False) -> Receipt:
+        """Store a report durably, then return its receipt. Nothing is acknowledged before
+        the transaction commits with a full fsync (ARCHITECTURE.md, invariant 6)."""
+        self.validate(report, files=len(files))
+        now = self.clock()
+        hour = hour_of(now)
+        report_id = secrets.token_hex(16)
+        secret = receipt.new_secret()
+        record = report.model_dump(mode="json") | {
+            "received_at": now.isoformat(), "channel": channel, "synthetic": synthetic}
+        body = data_key.encrypt(json.dumps(record, ensure_ascii=False).encode(),
+                                body_context(report_id))
+        sealed = self.keys.intake_public.seal_data_key(data_key)
+        wrap = pw.wrap(data_key.raw(), secret, self.receipt_params,
+                       reporter_wrap_context(report_id))
+        consent = report.consent
+        for _attempt in range(8):
+            code = receipt.new_receipt_code()
+            try:
+                with self.db.write() as conn:
+                    conn.execute(
+                        "INSERT INTO reports (id, receipt_index, received_hour, updated_hour,"
+                        f" status, sealed_key, reporter_wrap, body_ct, {_CONSENT_COLUMNS},"
+                        " synthetic) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (report_id, receipt.receipt_index(code), hour, hour, sealed, wrap, body,
+                         *(int(getattr(consent, n)) for n in Consent.model_fields),
+                         int(synthetic)))
+                    self._insert_files(conn, report_id, data_key, files, hour)
+                    self._record_consent(conn, report_id, consent, hour, "report")
+            except sqlite3.IntegrityError as exc:
+                if "receipt_index" in str(exc):
+                    continue  # a receipt code collided; draw another
+                raise
+            return Receipt(report_id, code, secret)
+        raise errors.Busy()
+
+    def _insert_files(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
+                      files: list[StagedFile], hour: int) -> None:
+        for f in files:
+            conn.execute(
+                "INSERT INTO report_items (id, report_id, kind, received_hour, meta_ct,"
+                " blob_name, stored_bytes) VALUES (?, ?, 'attachment', ?, ?, ?, ?)",
+                (f.item_id, report_id, hour, key.encrypt(f.meta_json(), meta_context(f.item_id)),
+                 f.blob_name, f.size))
+
+    def _record_consent(self, conn: sqlite3.Connection, report_id: str, consent: Consent,
+                        hour: int, source: str) -> None:
+        names = list(Consent.model_fields)
+        conn.execute(
+            f"INSERT INTO consent_events (report_id, at_hour, source, {', '.join(names)})"
+            f" VALUES (?, ?, ?, {', '.join('?' * len(names))})",
+            (report_id, hour, source, *(int(getattr(consent, n)) for n in names)))
+
+    # ---------------------------------------------------------------- receipt channel
+
+    def open_receipt(self, code_text: str, secret_text: str) -> ReporterAccess:
+        try:
+            code = receipt.normalize_receipt_code(code_text)
+        except FormatError:
+            raise errors.ReceiptFormat(field="receipt") from None
+        try:
+            secret = receipt.normalize_secret(secret_text)
+        except FormatError:
+            raise errors.SecretFormat(field="secret") from None
+        row = self.db.read().execute(
+            "SELECT id, reporter_wrap FROM reports WHERE receipt_index = ?",
+            (receipt.receipt_index(code),)).fetchone()
+        if row is None:
+            # Same Argon2id cost as a real attempt: timing does not reveal which codes exist.
+            pw.derive_key(secret, b"\0" * pw.SALT_BYTES, self.receipt_params)
+            raise errors.ReceiptRejected()
+        try:
+            raw = pw.unwrap(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
+        except DecryptionError:
+            raise errors.ReceiptRejected() from None
+        return ReporterAccess(row["id"], DataKey(raw))
+
+    def view_for_reporter(self, access: ReporterAccess) -> ReportView:
+        return self._view(access.report_id, access.data_key)
+
+    def add_information(self, access: ReporterAccess, addition: AdditionInput,
+                        files: list[StagedFile]) -> None:
+        limit = self.config.limits.max_text_chars
+        if len(addition.text) > limit:
+            raise errors.TextTooLong(field="text", limit=limit)
+        if not addition.text and not files:
+            raise errors.EmptyReport()
+        now = self.clock()
+        hour = hour_of(now)
+        with self.db.write() as conn:
+            self._require(conn, access.report_id)
+            if addition.text:
+                item_id = secrets.token_hex(16)
+                meta = json.dumps({"text": addition.text, "received_at": now.isoformat()},
+                                  ensure_ascii=False).encode()
+                conn.execute(
+                    "INSERT INTO report_items (id, report_id, kind, received_hour, meta_ct)"
+                    " VALUES (?, ?, 'addition', ?, ?)",
+                    (item_id, access.report_id, hour,
+                     access.data_key.encrypt(meta, meta_context(item_id))))
+            self._insert_files(conn, access.report_id, access.data_key, files, hour)
+            conn.execute("UPDATE reports SET updated_hour = ? WHERE id = ?",
+                         (hour, access.report_id))
+
+    def change_consent(self, access: ReporterAccess, consent: Consent) -> None:
+        hour = hour_of(self.clock())
+        with self.db.write() as conn:
+            self._require(conn, access.report_id)
+            sets = ", ".join(f"consent_{n} = ?" for n in Consent.model_fields)
+            conn.execute(f"UPDATE reports SET {sets}, updated_hour = ? WHERE id = ?",  # noqa: S608
+                         (*(int(getattr(consent, n)) for n in Consent.model_fields), hour,
+                          access.report_id))
+            self._record_consent(conn, access.report_id, consent, hour, "reporter")
+
+    def delete_report(self, report_id: str, reason: str) -> None:
+        """Crypto-shred: remove every wrap of the data key, every ciphertext and blob,
+        keep only a record that the report existed and was destroyed, then VACUUM so no
+        trace remains in free pages or the write-ahead log."""
+        hour = hour_of(self.clock())
+        with self.db.write() as conn:
+            row = self._require(conn, report_id)
+            blobs = [r["blob_name"] for r in conn.execute(
+                "SELECT blob_name FROM report_items WHERE report_id = ? AND blob_name IS NOT NULL",
+                (report_id,))]
+            conn.execute("INSERT INTO deletions (report_id, received_hour, deleted_hour, reason)"
+                         " VALUES (?, ?, ?, ?)", (report_id, row["received_hour"], hour, reason))
+            conn.execute("DELETE FROM reports WHERE id = ?", (report_id,))
+        for name in blobs:
+            self.blobs.delete(name)
+        self.db.vacuum()
+
+    def _require(self, conn: sqlite3.Connection, report_id: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM reports WHERE id = ?", (report_id,)).fetchone()
+        if row is None:
+            raise errors.ReportGone()
+        return row
+
+    # ---------------------------------------------------------------- staff side
+
+    def list_reports(self, intake_key: BoxSecretKey, limit: int = 200,
+                     offset: int = 0) -> list[ReportView]:
+        rows = self.db.read().execute(
+            "SELECT * FROM reports ORDER BY received_hour DESC, id LIMIT ? OFFSET ?",
+            (limit, offset)).fetchall()
+        return [self._view_row(r, intake_key.open_data_key(r["sealed_key"]), items=False)
+                for r in rows]
+
+    def count_reports(self) -> int:
+        n: int = self.db.read().execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        return n
+
+    def read_report(self, intake_key: BoxSecretKey, report_id: str) -> ReportView:
+        row = self._require(self.db.read(), report_id)
+        return self._view(report_id, intake_key.open_data_key(row["sealed_key"]))
+
+    def open_attachment(self, intake_key: BoxSecretKey, report_id: str,
+                        item_id: str) -> tuple[dict[str, Any], Iterator[bytes]]:
+        conn = self.db.read()
+        row = self._require(conn, report_id)
+        key = intake_key.open_data_key(row["sealed_key"])
+        item = conn.execute(
+            "SELECT * FROM report_items WHERE id = ? AND report_id = ? AND kind = 'attachment'",
+            (item_id, report_id)).fetchone()
+        if item is None:
+            raise errors.NotFound()
+        meta = json.loads(key.decrypt(item["meta_ct"], meta_context(item_id)))
+
+        def chunks() -> Iterator[bytes]:
+            with self.blobs.open(item["blob_name"]) as fh:
+                yield from decrypt_stream(key, fh, item_context(item_id))
+
+        return meta, chunks()
+
+    # ---------------------------------------------------------------- views
+
+    def _view(self, report_id: str, key: DataKey) -> ReportView:
+        row = self._require(self.db.read(), report_id)
+        return self._view_row(row, key, items=True)
+
+    def _view_row(self, row: sqlite3.Row, key: DataKey, *, items: bool) -> ReportView:
+        record = json.loads(key.decrypt(row["body_ct"], body_context(row["id"])))
+        item_views: list[ItemView] = []
+        if items:
+            for it in self.db.read().execute(
+                    "SELECT * FROM report_items WHERE report_id = ? ORDER BY rowid", (row["id"],)):
+                meta = json.loads(key.decrypt(it["meta_ct"], meta_context(it["id"])))
+                item_views.append(ItemView(it["id"], it["kind"], it["received_hour"], meta))
+        consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
+        return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
+                          consent, record, item_views, bool(row["synthetic"]))
+
+
+def is_empty(report: ReportInput) -> bool:
+    ignored = {"consent", "language"}
+    for name in ReportInput.model_fields:
+        if name in ignored:
+            continue
+        value = getattr(report, name)
+        if value not in (None, "", []):
+            return False
+    return True

@@ -1,0 +1,114 @@
+"""Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
+
+Columns hold only what a seized, powered-off node may reveal (ARCHITECTURE.md, invariant 1):
+random ids, coarse timestamps (the hour), statuses, consent flags, sizes. Everything a
+reporter wrote or uploaded is in `*_ct` columns (XChaCha20-Poly1305) or encrypted blobs.
+Never edit a released migration; add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: node keys, staff, reports, reporter additions and attachments, consent history
+    """
+    CREATE TABLE node_meta (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE staff (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        roles TEXT NOT NULL,
+        box_public_key BLOB NOT NULL,
+        secret_key_wrap BLOB NOT NULL,
+        created_hour INTEGER NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    -- a node-level secret key (e.g. the intake key) sealed to one holder's public key
+    CREATE TABLE key_wraps (
+        key_name TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        sealed BLOB NOT NULL,
+        PRIMARY KEY (key_name, holder)
+    ) STRICT;
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        receipt_index BLOB NOT NULL UNIQUE,
+        received_hour INTEGER NOT NULL,
+        updated_hour INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        sealed_key BLOB NOT NULL,
+        reporter_wrap BLOB NOT NULL,
+        body_ct BLOB NOT NULL,
+        consent_care INTEGER NOT NULL DEFAULT 0,
+        consent_referral INTEGER NOT NULL DEFAULT 0,
+        consent_legal INTEGER NOT NULL DEFAULT 0,
+        consent_statistics INTEGER NOT NULL DEFAULT 0,
+        consent_sharing INTEGER NOT NULL DEFAULT 0,
+        consent_contact INTEGER NOT NULL DEFAULT 0,
+        synthetic INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX reports_by_time ON reports (received_hour DESC);
+    CREATE TABLE report_items (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('addition', 'attachment')),
+        received_hour INTEGER NOT NULL,
+        meta_ct BLOB NOT NULL,
+        blob_name TEXT,
+        stored_bytes INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX report_items_by_report ON report_items (report_id);
+    CREATE TABLE consent_events (
+        id INTEGER PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at_hour INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        care INTEGER NOT NULL,
+        referral INTEGER NOT NULL,
+        legal INTEGER NOT NULL,
+        statistics INTEGER NOT NULL,
+        sharing INTEGER NOT NULL,
+        contact INTEGER NOT NULL
+    ) STRICT;
+    -- what remains of a deleted report: that it existed and when it was destroyed
+    CREATE TABLE deletions (
+        report_id TEXT PRIMARY KEY,
+        received_hour INTEGER NOT NULL,
+        deleted_hour INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    ) STRICT;
+    """,
+)
+
+
+def apply(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to date inside the caller's transaction; returns the version."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema {version} is newer than this software ({len(MIGRATIONS)}); "
+            "upgrade BackUp before starting this node")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in _statements(script):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={number}")
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT the caller's transaction; run statement by statement.
+    parts = []
+    buf = ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            parts.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        parts.append(buf.strip())
+    return parts
