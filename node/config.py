@@ -81,6 +81,14 @@ class Limits(_Strict):
         return self
 
 
+class RateLimits(_Strict):
+    """Requests per minute from one address (kept only as a keyed hash in memory)."""
+
+    reports_per_minute: int = Field(10, ge=1, le=100_000)
+    receipt_attempts_per_minute: int = Field(10, ge=1, le=100_000)
+    staff_logins_per_minute: int = Field(10, ge=1, le=100_000)
+
+
 class NodeConfig(_Strict):
     site_name: Text = "BackUp"
     organisation: Text = "Partner organisation"
@@ -92,6 +100,7 @@ class NodeConfig(_Strict):
     services: list[Service] = Field(default_factory=list)
     crisis_contacts: list[CrisisContact] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
     staff_idle_minutes: int = Field(20, ge=1, le=480)
     secure_cookies: bool = Field(
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")

@@ -127,11 +127,11 @@ class IntakeService:
             raise errors.UnknownChoice(field="region")
         if len(set(report.needs)) != len(report.needs):
             raise errors.InvalidInput(field="needs")
-        self._check_date(report)
+        self.check_date(report)
         if not files and is_empty(report):
             raise errors.EmptyReport()
 
-    def _check_date(self, r: ReportInput) -> None:
+    def check_date(self, r: ReportInput) -> None:
         if r.incident_day is not None and (r.incident_month is None or r.incident_year is None):
             raise errors.BadDate(field="incident_day")
         if r.incident_month is not None and r.incident_year is None:

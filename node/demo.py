@@ -1,0 +1,196 @@
+"""The demonstration node: synthetic, clearly labelled data, fixed demo credentials.
+
+Everything here is invented. Each synthetic report says so in its text, carries the
+``synthetic`` flag, and every page of a demo node shows a banner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+import zlib
+from datetime import timedelta
+from pathlib import Path
+
+from crypto import passphrase as pw
+from crypto.keys import DataKey
+from node.datadir import DataDir
+from node.intake.models import (
+    AFFILIATIONS,
+    NEEDS,
+    REPORTER_ROLES,
+    Consent,
+    ContactPreference,
+    ReportInput,
+)
+from node.intake.service import utc_now
+from node.web.context import NodeContext, open_node
+
+DEMO_ADMIN = "demo-admin"
+DEMO_PASSPHRASE = "demo passphrase not secret"
+LABEL = "[SYNTHETIC DEMO DATA]"
+CREDENTIALS_FILE = "DEMO-CREDENTIALS.txt"
+
+DEMO_CONFIG = '''\
+# Demonstration node -- synthetic data only. See node/node.toml.example for every setting.
+site_name = "BackUp (demo)"
+organisation = "Demo Partner Organisation (fictional)"
+disguise_name = "Weather and health tips"
+quick_exit_url = "https://www.bbc.co.uk/weather"
+languages = ["en", "fr", "ar", "sw", "uk"]
+default_language = "en"
+secure_cookies = false
+demo = true
+
+[limits]
+max_file_mb = 20
+max_total_mb = 60
+max_files = 10
+max_text_chars = 20000
+
+[rate_limits]
+reports_per_minute = 30
+receipt_attempts_per_minute = 30
+staff_logins_per_minute = 30
+
+[[regions]]
+code = "R1"
+name = "Northern Province (fictional)"
+names = { fr = "Province du Nord (fictive)", ar = "المقاطعة الشمالية (خيالية)", sw = "Mkoa wa Kaskazini (wa kubuni)", uk = "Північна провінція (вигадана)" }
+
+[[regions]]
+code = "R2"
+name = "River District (fictional)"
+names = { fr = "District du Fleuve (fictif)", ar = "منطقة النهر (خيالية)", sw = "Wilaya ya Mto (ya kubuni)", uk = "Річковий округ (вигаданий)" }
+
+[[regions]]
+code = "R3"
+name = "Capital Area (fictional)"
+names = { fr = "Région de la capitale (fictive)", ar = "منطقة العاصمة (خيالية)", sw = "Eneo la Mji Mkuu (la kubuni)", uk = "Столичний регіон (вигаданий)" }
+
+[[crisis_contacts]]
+name = "Demo emergency line (fictional)"
+contact = "000 000 000"
+
+[[services]]
+id = "demo-clinic"
+name = "Demo Health Centre (fictional)"
+kinds = ["medical", "psychosocial"]
+regions = ["R1", "R2"]
+languages = ["en", "fr", "sw"]
+contact = "+000 111 111 (fictional)"
+address = "Market road (fictional)"
+hours = "Mon-Sat 8:00-18:00"
+description = "Fictional service for the demo: confidential care within 72 hours."
+descriptions = { fr = "Service fictif pour la démo : soins confidentiels dans les 72 heures.", ar = "خدمة خيالية للعرض: رعاية سرية خلال 72 ساعة.", sw = "Huduma ya kubuni kwa onyesho: matibabu ya siri ndani ya saa 72.", uk = "Вигадана служба для демонстрації: конфіденційна допомога протягом 72 годин." }
+
+[[services]]
+id = "demo-legal"
+name = "Demo Legal Aid (fictional)"
+kinds = ["legal"]
+regions = []
+languages = ["en", "fr", "ar", "uk"]
+contact = "legal@example.org (fictional)"
+description = "Fictional legal aid for the demo."
+
+[[services]]
+id = "demo-shelter"
+name = "Demo Safe House (fictional)"
+kinds = ["shelter", "psychosocial"]
+regions = ["R3"]
+languages = ["ar", "en"]
+contact = "+000 222 222 (fictional)"
+description = "Fictional shelter for the demo."
+'''
+
+_NARRATIVES = {
+    "en": "{label} This is an invented account for demonstrating the software. "
+          "Synthetic report number {n}: armed men came to the village at night.",
+    "fr": "{label} Ceci est un récit inventé pour la démonstration du logiciel. "
+          "Rapport synthétique numéro {n} : des hommes armés sont venus la nuit.",
+    "ar": "{label} هذه رواية مختلقة لعرض البرنامج. تقرير اصطناعي رقم {n}: جاء رجال مسلحون ليلاً.",
+    "sw": "{label} Haya ni maelezo ya kubuni kwa ajili ya kuonyesha programu. "
+          "Ripoti bandia namba {n}: watu wenye silaha walikuja usiku.",
+    "uk": "{label} Це вигадана розповідь для демонстрації програми. "
+          "Синтетичний звіт номер {n}: озброєні люди прийшли вночі.",
+}
+
+
+def tiny_png(seed: int) -> bytes:
+    """A valid 8x8 PNG of one synthetic colour (a stand-in for a photo)."""
+    r, g, b = (seed * 53) % 256, (seed * 97) % 256, (seed * 193) % 256
+    raw = b"".join(b"\x00" + bytes([r, g, b]) * 8 for _ in range(8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def synthetic_report(rng: random.Random, n: int, regions: list[str]) -> ReportInput:
+    lang = rng.choice(list(_NARRATIVES))
+    today = utc_now().date()
+    when = today - timedelta(days=rng.randint(0, 400))
+    contact_ok = rng.random() < 0.5
+    return ReportInput(
+        reporter_role=rng.choice(REPORTER_ROLES),
+        narrative=_NARRATIVES[lang].format(label=LABEL, n=n),
+        incident_year=when.year, incident_month=when.month,
+        incident_day=when.day if rng.random() < 0.6 else None,
+        region=rng.choice(regions) if regions else None,
+        place=f"{LABEL} invented place {n}",
+        perpetrators=f"{LABEL} invented description",
+        perpetrator_affiliation=rng.choice(AFFILIATIONS),
+        people_harmed=rng.randint(1, 6),
+        needs=sorted(set(rng.sample([n for n in NEEDS if n != "none"], rng.randint(1, 3))),
+                     key=NEEDS.index),
+        consent=Consent(care=True, referral=rng.random() < 0.7, legal=rng.random() < 0.5,
+                        statistics=rng.random() < 0.8, sharing=rng.random() < 0.3,
+                        contact=contact_ok),
+        contact=ContactPreference(method="sms", details="+000 000 000 (fictional)",
+                                  safe_times="mornings") if contact_ok else None,
+        language=lang,  # type: ignore[arg-type]
+    )
+
+
+def seed(ctx: NodeContext, count: int, rng_seed: int = 7) -> list[tuple[str, str]]:
+    """Create `count` synthetic reports; return (receipt, secret) of each."""
+    rng = random.Random(rng_seed)  # noqa: S311 -- synthetic data, not security
+    regions = [r.code for r in ctx.config.regions]
+    out = []
+    for n in range(1, count + 1):
+        report = synthetic_report(rng, n, regions)
+        key = DataKey.generate()
+        files = []
+        if n % 3 == 0:
+            w = ctx.intake.attachment_writer(key, ctx.intake.allowance(), f"synthetic-{n}.png")
+            w.feed(tiny_png(n))
+            files.append(w.finish())
+        receipt = ctx.intake.submit(report, key, files, "demo", synthetic=True)
+        out.append((receipt.code_display, receipt.secret_display))
+    return out
+
+
+def run(data: Path, host: str, port: int, reports: int = 24) -> int:
+    from node.cli import init_node, serve
+
+    datadir = DataDir(data)
+    if not datadir.is_initialised():
+        result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, DEMO_CONFIG, pw.STAFF)
+        ctx = open_node(datadir)
+        receipts = seed(ctx, reports)
+        ctx.close()
+        (datadir.root / CREDENTIALS_FILE).write_text(
+            f"{LABEL} Demo node credentials. Synthetic data only.\n\n"
+            f"Staff sign-in: {DEMO_ADMIN} / {DEMO_PASSPHRASE}\n"
+            f"Recovery key (demo): {result.recovery_key}\n\n"
+            "Receipts of synthetic reports (receipt number / secret):\n"
+            + "".join(f"  {c}  /  {s}\n" for c, s in receipts[:5]), encoding="utf-8")
+    ctx = open_node(datadir)
+    banner = ("\n=== BackUp DEMO node -- synthetic data, not for real reports ===\n"
+              + (datadir.root / CREDENTIALS_FILE).read_text(encoding="utf-8") + "\n")
+    asyncio.run(serve(ctx, host, port, banner=banner))
+    return 0

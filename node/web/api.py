@@ -1,0 +1,335 @@
+"""The JSON API (``/api/v1``) for other clients -- a future app, an import from KoboToolbox --
+over the same service layer as the HTML form. The receipt and secret always travel in the
+request body, never in a URL (URLs end up in logs and histories).
+
+Every route is declared once in `ROUTES`, which both registers it and documents it in the
+OpenAPI document (node/web/openapi.py); a test fails if the two ever disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crypto.keys import DataKey
+from node import errors
+from node.intake.attachments import Allowance
+from node.intake.models import AdditionInput, Consent, ReceiptCredentials, ReportInput
+from node.intake.service import ReporterAccess, ReportView
+from node.services_directory import matching
+from node.web import appkeys
+from node.web.context import NodeContext, run_sync
+from node.web.pages import error_text, hour_to_date, node
+from node.web.uploads import UploadResult, receive_file
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# ------------------------------------------------------------------ response and body models
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ReceiptOut(_Out):
+    receipt: str = Field(description="10-digit receipt number; names the report")
+    secret: str = Field(description="21-digit secret; opens it. Shown once: store it safely")
+    receipt_display: str
+    secret_display: str
+    status: str
+
+
+class ItemOut(_Out):
+    kind: Literal["addition", "attachment"]
+    received_date: str
+    filename: str | None = None
+    size: int | None = None
+
+
+class StatusOut(_Out):
+    status: str
+    received_date: str
+    updated_date: str
+    consent: Consent
+    items: list[ItemOut]
+
+
+class AdditionRequest(ReceiptCredentials):
+    text: str = ""
+
+
+class ConsentRequest(ReceiptCredentials):
+    consent: Consent
+
+
+class DeletionRequest(ReceiptCredentials):
+    confirm: Literal[True] = Field(description="must be true: deletion cannot be undone")
+
+
+class AcceptedOut(_Out):
+    ok: Literal[True] = True
+    refused_files: list[str] = Field(default_factory=list,
+                                     description="messages for files that were not added")
+
+
+class ServiceOut(_Out):
+    id: str
+    name: str
+    kinds: list[str]
+    regions: list[str]
+    languages: list[str]
+    contact: str
+    address: str
+    hours: str
+    description: str
+    free_of_charge: bool
+
+
+class ServicesOut(_Out):
+    services: list[ServiceOut]
+
+
+class ErrorBody(_Out):
+    code: str
+    message: str = Field(description="what happened and what to do, in the Accept-Language")
+    field: str | None = None
+    fields: list[str] | None = None
+
+
+class ErrorOut(_Out):
+    error: ErrorBody
+
+
+# ------------------------------------------------------------------ parsing
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedJson() from None
+
+
+class MalformedJson(errors.InvalidInput):
+    message = errors.N_("The request body is not valid JSON.")
+
+
+class UnsupportedMediaType(errors.NodeError):
+    status = 415
+    message = errors.N_("Send application/json, or multipart/form-data for files.")
+
+
+def _validate(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # Locations only: pydantic's messages echo the input, which may be testimony.
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(body)" for e in exc.errors()})
+        raise errors.InvalidInput(fields=fields) from None
+
+
+Prepare = Callable[[Any], Awaitable[tuple[DataKey, Allowance]]]
+
+
+async def _multipart_with_files(ctx: NodeContext, request: web.Request, first_name: str,
+                                model: type[BaseModel], prepare: Prepare
+                                ) -> tuple[Any, UploadResult]:
+    """A multipart body: a JSON part named `first_name` first, then `files` parts.
+    `prepare` turns the validated JSON into the key and allowance the files go under."""
+    reader = await request.multipart()
+    first = await reader.next()
+    if first is None or getattr(first, "name", None) != first_name:
+        raise errors.InvalidInput(field=first_name)
+    try:
+        data = json.loads(await first.read())  # type: ignore[union-attr]
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedJson(field=first_name) from None
+    body = _validate(model, data)
+    data_key, allowance = await prepare(body)
+    result = UploadResult()
+    try:
+        while (part := await reader.next()) is not None:
+            if getattr(part, "name", None) == "files" and hasattr(part, "filename"):
+                await receive_file(ctx, part, data_key, allowance, result)
+            else:
+                await part.release()
+    except BaseException:
+        await run_sync(ctx, ctx.intake.discard, result.staged)
+        raise
+    return body, result
+
+
+# ------------------------------------------------------------------ handlers
+
+async def create_report(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    if not request.config_dict[appkeys.LIMITER].allow(
+            "report", request.remote, ctx.config.rate_limits.reports_per_minute):
+        raise errors.RateLimited()
+    data_key = DataKey.generate()
+    if request.content_type == "application/json":
+        report = _validate(ReportInput, await _json_body(request))
+        result = UploadResult()
+    elif request.content_type == "multipart/form-data":
+        async def prepare(_: Any) -> tuple[DataKey, Allowance]:
+            return data_key, ctx.intake.allowance()
+
+        report, result = await _multipart_with_files(ctx, request, "report", ReportInput,
+                                                     prepare)
+    else:
+        raise UnsupportedMediaType()
+    if result.refused:
+        await run_sync(ctx, ctx.intake.discard, result.staged)
+        raise result.refused[0]
+    try:
+        receipt = await run_sync(ctx, ctx.intake.submit, report, data_key, result.staged, "api")
+    except BaseException:
+        await run_sync(ctx, ctx.intake.discard, result.staged)
+        raise
+    out = ReceiptOut(receipt=receipt.code, secret=receipt.secret,
+                     receipt_display=receipt.code_display,
+                     secret_display=receipt.secret_display, status="new")
+    return web.json_response(out.model_dump(), status=201)
+
+
+async def _open(request: web.Request, creds: ReceiptCredentials) -> ReporterAccess:
+    ctx = node(request)
+    if not request.config_dict[appkeys.LIMITER].allow(
+            "receipt", request.remote, ctx.config.rate_limits.receipt_attempts_per_minute):
+        raise errors.RateLimited()
+    return await run_sync(ctx, ctx.intake.open_receipt, creds.receipt, creds.secret)
+
+
+def _status_out(view: ReportView) -> StatusOut:
+    return StatusOut(
+        status=view.status, received_date=hour_to_date(view.received_hour).isoformat(),
+        updated_date=hour_to_date(view.updated_hour).isoformat(), consent=view.consent,
+        items=[ItemOut(kind=i.kind,  # type: ignore[arg-type]
+                       received_date=hour_to_date(i.received_hour).isoformat(),
+                       filename=i.meta.get("filename"), size=i.meta.get("size"))
+               for i in view.items])
+
+
+async def report_status(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    creds = _validate(ReceiptCredentials, await _json_body(request))
+    access = await _open(request, creds)
+    view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
+    return web.json_response(_status_out(view).model_dump(mode="json"))
+
+
+async def add_to_report(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    if request.content_type == "application/json":
+        body = _validate(AdditionRequest, await _json_body(request))
+        access = await _open(request, body)
+        result = UploadResult()
+    elif request.content_type == "multipart/form-data":
+        opened: list[ReporterAccess] = []
+
+        async def prepare(b: Any) -> tuple[DataKey, Allowance]:
+            opened.append(await _open(request, b))
+            return opened[0].data_key, await run_sync(ctx, ctx.intake.allowance, opened[0])
+
+        body, result = await _multipart_with_files(ctx, request, "addition", AdditionRequest,
+                                                   prepare)
+        access = opened[0]
+    else:
+        raise UnsupportedMediaType()
+    if body.text or result.staged:
+        await run_sync(ctx, ctx.intake.add_information, access, AdditionInput(text=body.text),
+                       result.staged)
+    elif not result.refused:
+        raise errors.EmptyReport()
+    refused = [error_text(request, e) for e in result.refused]
+    status = 200 if not refused else 207
+    return web.json_response(AcceptedOut(refused_files=refused).model_dump(), status=status)
+
+
+async def change_consent(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    body = _validate(ConsentRequest, await _json_body(request))
+    access = await _open(request, body)
+    await run_sync(ctx, ctx.intake.change_consent, access, body.consent)
+    return web.json_response(AcceptedOut().model_dump())
+
+
+async def delete_report(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    body = _validate(DeletionRequest, await _json_body(request))
+    access = await _open(request, body)
+    await run_sync(ctx, ctx.intake.delete_report, access.report_id, "reporter request")
+    return web.json_response(AcceptedOut().model_dump())
+
+
+async def list_services(request: web.Request) -> web.StreamResponse:
+    cfg = node(request).config
+    found = matching(cfg, request.query.getall("need", []), request.query.get("region"))
+    out = ServicesOut(services=[ServiceOut(
+        id=s.id, name=s.name, kinds=list(s.kinds), regions=list(s.regions),
+        languages=list(s.languages), contact=s.contact, address=s.address, hours=s.hours,
+        description=s.description, free_of_charge=s.free_of_charge) for s in found])
+    return web.json_response(out.model_dump())
+
+
+async def openapi_document(request: web.Request) -> web.StreamResponse:
+    from node.web.openapi import document
+
+    return web.json_response(document())
+
+
+# ------------------------------------------------------------------ the route table
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    summary: str
+    request: type[BaseModel] | None = None
+    multipart_first: str | None = None  # name of the JSON part before the files
+    response: type[BaseModel] | None = None
+    success: int = 200
+    errors: tuple[int, ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("POST", "/reports", create_report, "api_create_report",
+             "Submit a report (text as JSON; with files as multipart: part `report` holding "
+             "the JSON first, then `files` parts)", ReportInput, "report", ReceiptOut, 201,
+             (400, 413, 415, 429)),
+    ApiRoute("POST", "/reports/status", report_status, "api_report_status",
+             "Status of a report, opened with its receipt and secret", ReceiptCredentials,
+             None, StatusOut, 200, (400, 403, 429)),
+    ApiRoute("POST", "/reports/additions", add_to_report, "api_add_to_report",
+             "Add information or files to a report (multipart: part `addition` first)",
+             AdditionRequest, "addition", AcceptedOut, 200, (400, 403, 413, 415, 429)),
+    ApiRoute("POST", "/reports/consent", change_consent, "api_change_consent",
+             "Replace the report's consent choices", ConsentRequest, None, AcceptedOut, 200,
+             (400, 403, 429)),
+    ApiRoute("POST", "/reports/deletion", delete_report, "api_delete_report",
+             "Delete a report and all its files for good (crypto-shredding)", DeletionRequest,
+             None, AcceptedOut, 200, (400, 403, 429)),
+    ApiRoute("GET", "/services", list_services, "api_services",
+             "Services matching needs and a region (no report needed)", None, None,
+             ServicesOut, 200, (),
+             (("need", "medical | psychosocial | legal | shelter; repeatable"),
+              ("region", "a region code from the node's configuration"))),
+    ApiRoute("GET", "/openapi.json", openapi_document, "api_openapi",
+             "This OpenAPI 3 document", None, None, None, 200),
+)
+
+
+def create_api_app() -> web.Application:
+    from node.web.failures import json_errors
+
+    app = web.Application(middlewares=[json_errors], client_max_size=2 * 1024 * 1024)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler, name=route.name)
+    return app

@@ -1,0 +1,81 @@
+"""App factories (STYLE.md, 4): explicit context in, an aiohttp application out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+from aiohttp import web
+
+from node.web import appkeys
+from node.web.api import create_api_app
+from node.web.context import NodeContext, sweep_orphan_blobs
+from node.web.failures import html_errors
+from node.web.public import add_routes
+from node.web.ratelimit import RateLimiter
+from node.web.rendering import Renderer
+from node.web.security import (
+    content_security_policy,
+    headers_middleware,
+    same_origin_only,
+    strip_identifying_headers,
+)
+from node.web.sessions import ReporterSession, ReporterSessions, StaffSessions
+from node.web.staff import STAFF_PATH, create_staff_app
+
+log = logging.getLogger("backup.node")
+
+PARTS = frozenset({"public", "api", "staff"})
+MAX_REPORTER_SESSIONS = 5000
+REPORTER_IDLE_SECONDS = 60 * 60
+
+
+def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
+               owns_context: bool = False) -> web.Application:
+    """The node's web application: any of the public site, the API and the staff office.
+
+    With `owns_context`, the app closes the context on cleanup and sweeps orphaned blobs at
+    start (only the one serving process should do that).
+    """
+    parts = frozenset(parts)
+    renderer = Renderer(ctx.config, ctx.catalogues)
+    csp = content_security_policy(renderer.css_hash)
+    app = web.Application(middlewares=[headers_middleware(csp), same_origin_only,
+                                       html_errors("public/error.html")],
+                          client_max_size=2 * 1024 * 1024)
+    app[appkeys.CONTEXT] = ctx
+    app[appkeys.RENDERER] = renderer
+    app[appkeys.LIMITER] = RateLimiter()
+
+    def end_reporter(session: ReporterSession) -> None:
+        if session.draft is not None and session.draft.files:
+            ctx.intake.discard(session.draft.files)
+
+    reporter_sessions = ReporterSessions(REPORTER_IDLE_SECONDS, MAX_REPORTER_SESSIONS,
+                                         end_reporter)
+    staff_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, 500)
+    app[appkeys.REPORTER_SESSIONS] = reporter_sessions
+    app[appkeys.STAFF_SESSIONS] = staff_sessions
+    app.on_response_prepare.append(strip_identifying_headers)
+
+    if "public" in parts:
+        add_routes(app)
+    if "api" in parts:
+        app.add_subapp("/api/v1", create_api_app())
+    if "staff" in parts:
+        app.add_subapp(STAFF_PATH, create_staff_app())
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if owns_context:
+            removed = sweep_orphan_blobs(ctx.db, ctx.blobs)
+            if removed:
+                log.info("removed %d unreadable file(s) of drafts abandoned at last stop",
+                         removed)
+        yield
+        reporter_sessions.end_all()
+        staff_sessions.end_all()
+        if owns_context:
+            ctx.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,76 @@
+"""Human labels for coded answers, marked for translation (rendered with the page's `_`)."""
+
+from __future__ import annotations
+
+from node.i18n import N_
+
+NATIVE_LANGUAGE_NAMES = {
+    "en": "English", "fr": "Français", "ar": "العربية", "sw": "Kiswahili", "uk": "Українська",
+}
+
+ROLES = {
+    "survivor": N_("It happened to me"),
+    "relative": N_("It happened to someone close to me"),
+    "witness": N_("I saw it or know about it"),
+}
+
+AFFILIATIONS = {
+    "state_forces": N_("State forces (army, police)"),
+    "non_state_armed_group": N_("A non-state armed group"),
+    "militia": N_("A militia"),
+    "peacekeepers": N_("Peacekeepers"),
+    "civilian": N_("Civilians"),
+    "unknown": N_("I do not know"),
+}
+
+NEEDS = {
+    "medical": N_("Medical care"),
+    "psychosocial": N_("Someone to talk to, psychological support"),
+    "legal": N_("Legal advice or justice"),
+    "shelter": N_("Safety or a place to stay"),
+    "none": N_("No help needed now"),
+}
+
+SERVICE_KINDS = {
+    "medical": N_("Medical care"),
+    "psychosocial": N_("Psychological support"),
+    "legal": N_("Legal help"),
+    "shelter": N_("Safety and shelter"),
+}
+
+CONSENTS = {
+    "care": N_("Use my report to help me"),
+    "referral": N_("Refer me to services"),
+    "legal": N_("Keep it as evidence for justice"),
+    "statistics": N_("Count it in anonymous statistics"),
+    "sharing": N_("Share it with trusted experts and partner organisations"),
+    "contact": N_("Contact me"),
+}
+
+CONTACT_METHODS = {
+    "phone_call": N_("Phone call"),
+    "sms": N_("Text message (SMS)"),
+    "email": N_("Email"),
+    "messaging_app": N_("Messaging app"),
+    "in_person": N_("In person"),
+}
+
+STATUS_FOR_REPORTER = {
+    "new": N_("Received. Trained staff will read it soon."),
+    "in_triage": N_("Being read by trained staff."),
+    "assigned": N_("A caseworker is following your report."),
+    "referred": N_("You have been referred to a service."),
+    "closed": N_("Closed."),
+    "withdrawn": N_("Withdrawn."),
+}
+
+STATUS_FOR_STAFF = {
+    "new": N_("New"),
+    "in_triage": N_("In triage"),
+    "assigned": N_("Assigned"),
+    "referred": N_("Referred"),
+    "closed": N_("Closed"),
+    "withdrawn": N_("Withdrawn"),
+}
+
+NOT_ANSWERED = N_("Not answered")

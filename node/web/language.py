@@ -1,0 +1,32 @@
+"""Which language to answer in: the URL's prefix for reporters, the browser's wish otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Language tags in order of preference (RFC 9110 §12.5.4), primary subtags only."""
+    if not header:
+        return []
+    weighted: list[tuple[float, int, str]] = []
+    for i, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary and primary != "*" and q > 0:
+            weighted.append((-q, i, primary))
+    return [t for _, _, t in sorted(weighted)]
+
+
+def negotiate(header: str | None, available: Sequence[str], default: str) -> str:
+    for tag in parse_accept_language(header):
+        if tag in available:
+            return tag
+    return default

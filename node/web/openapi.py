@@ -1,0 +1,75 @@
+"""The OpenAPI 3.1 document of the JSON API, generated from `api.ROUTES` and the pydantic
+models, so that documentation cannot drift from code."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from node.web.api import ROUTES, ErrorOut
+
+PREFIX = "/api/v1"
+
+_ERROR_TEXT = {
+    400: "Bad input: malformed JSON, a missing or wrong field (named in `field`/`fields`)",
+    403: "The receipt and secret do not open a report",
+    413: "A file or the request is too large",
+    415: "Unsupported content type or file type",
+    429: "Too many requests; wait and retry",
+}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    models: set[type[BaseModel]] = {ErrorOut}
+    for r in ROUTES:
+        models.update(m for m in (r.request, r.response) if m is not None)
+    _, schema = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}")
+    components = schema.get("$defs", {})
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for r in ROUTES:
+        op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "responses": {}}
+        if r.request is not None:
+            content: dict[str, Any] = {"application/json": {"schema": ref(r.request)}}
+            if r.multipart_first:
+                content["multipart/form-data"] = {"schema": {
+                    "type": "object", "required": [r.multipart_first],
+                    "properties": {
+                        r.multipart_first: ref(r.request),
+                        "files": {"type": "array",
+                                  "items": {"type": "string", "contentMediaType":
+                                            "application/octet-stream"}},
+                    }}}
+            op["requestBody"] = {"required": True, "content": content}
+        if r.query:
+            op["parameters"] = [{"name": n, "in": "query", "required": False,
+                                 "description": d, "schema": {"type": "string"}}
+                                for n, d in r.query]
+        ok: dict[str, Any] = {"description": "Success"}
+        if r.response is not None:
+            ok["content"] = {"application/json": {"schema": ref(r.response)}}
+        elif r.name == "api_openapi":
+            ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+        op["responses"][str(r.success)] = ok
+        for status in r.errors:
+            op["responses"][str(status)] = {
+                "description": _ERROR_TEXT[status],
+                "content": {"application/json": {"schema": ref(ErrorOut)}}}
+        paths.setdefault(PREFIX + r.path, {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "BackUp node API", "version": "1",
+                 "description": "Reporting and receipt channel of a BackUp node. Error "
+                                "messages follow the Accept-Language header."},
+        "paths": paths,
+        "components": {"schemas": components},
+    }

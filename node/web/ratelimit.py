@@ -1,0 +1,55 @@
+"""Rate limiting without storing addresses.
+
+Buckets are keyed by a keyed hash (BLAKE2b) of the client address under a random key that
+lives only in memory and is replaced every hour, dropping every bucket with it. Nothing
+about who made a request is ever written or logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ROTATE_SECONDS = 3600
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
+        self._key = secrets.token_bytes(32)
+        self._rotated = monotonic()
+        self._buckets: dict[tuple[str, bytes], _Bucket] = {}
+
+    def _tag(self, address: str) -> bytes:
+        return hashlib.blake2b(address.encode(), key=self._key, digest_size=16).digest()
+
+    def allow(self, action: str, address: str | None, per_minute: int) -> bool:
+        """Take one token from this address's bucket for `action` (burst = per_minute)."""
+        now = self._now()
+        if now - self._rotated > ROTATE_SECONDS:
+            self._key = secrets.token_bytes(32)
+            self._rotated = now
+            self._buckets.clear()
+        key = (action, self._tag(address or "unknown"))
+        rate = per_minute / 60.0
+        b = self._buckets.get(key)
+        if b is None:
+            b = self._buckets[key] = _Bucket(float(per_minute), now)
+            if len(self._buckets) > 100_000:  # bound memory under a flood of addresses
+                self._buckets.clear()
+                self._buckets[key] = b
+        b.tokens = min(float(per_minute), b.tokens + (now - b.updated) * rate)
+        b.updated = now
+        if b.tokens < 1.0:
+            return False
+        b.tokens -= 1.0
+        return True

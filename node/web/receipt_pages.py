@@ -1,0 +1,208 @@
+"""The receipt channel: a reporter comes back with their receipt number and secret to see
+the status, add information or files, change consent, or delete the report."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import errors
+from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
+from node.intake.service import ReporterAccess
+from node.web import appkeys, labels
+from node.web.context import run_sync
+from node.web.pages import (
+    REPORTER_COOKIE,
+    clear_cookie,
+    error_text,
+    format_day,
+    new_reporter_session,
+    node,
+    render,
+    reporter_session,
+    require_lang,
+    require_reporter_session,
+    see_other,
+    set_session_cookie,
+    translate,
+)
+from node.web.security import check_csrf
+from node.web.sessions import ReporterSession
+from node.web.uploads import UploadResult, read_text_part, receive_file
+
+
+async def open_get(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    session = reporter_session(request)
+    created = session is None
+    if session is None:
+        session = new_reporter_session(request)
+    response = render(request, "public/receipt/open.html", csrf=session.csrf,
+                      receipt_value="", secret_value="")
+    if created:
+        set_session_cookie(request, response, REPORTER_COOKIE, session.id)
+    return response
+
+
+async def open_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    session = require_reporter_session(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    code, secret = str(form.get("receipt", ""))[:64], str(form.get("secret", ""))[:128]
+    try:
+        if not request.config_dict[appkeys.LIMITER].allow(
+                "receipt", request.remote, ctx.config.rate_limits.receipt_attempts_per_minute):
+            raise errors.RateLimited()
+        access = await run_sync(ctx, ctx.intake.open_receipt, code, secret)
+    except errors.NodeError as exc:
+        field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
+        return render(request, "public/receipt/open.html", status=exc.status, csrf=session.csrf,
+                      receipt_value=code, secret_value=secret,
+                      errors=[error_text(request, exc)], field_errors=field_errors,
+                      here="/receipt")
+    # A fresh session id once the report is open (no session fixation).
+    fresh = new_reporter_session(request)
+    fresh.draft, session.draft = session.draft, None
+    fresh.access = access
+    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    response = see_other(f"/{lang}/receipt/report")
+    set_session_cookie(request, response, REPORTER_COOKIE, fresh.id)
+    raise response
+
+
+def _open_access(request: web.Request) -> tuple[ReporterSession, ReporterAccess]:
+    session = require_reporter_session(request)
+    if session.access is None:
+        raise errors.SessionExpired()
+    return session, session.access
+
+
+async def report_get(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    session, access = _open_access(request)
+    notice, session.flash = session.flash, None
+    return await _render_report(request, session, access, notice=notice)
+
+
+async def _render_report(request: web.Request, session: ReporterSession, access: ReporterAccess,
+                         *, status: int = 200, notice: str | None = None,
+                         problems: list[errors.NodeError] | None = None,
+                         add_text: str = "") -> web.Response:
+    ctx = node(request)
+    try:
+        view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
+    except errors.ReportGone:
+        session.access = None
+        raise
+    items = []
+    for item in view.items:
+        if item.kind == "attachment":
+            label = translate(request, "File: %(name)s", name=item.meta.get("filename", ""))
+        else:
+            label = translate(request, "Information you added")
+        items.append({"when": format_day(request, item.received_hour), "label": label})
+    allowance = ctx.intake.allowance(access)
+    return render(
+        request, "public/receipt/report.html", status=status, here="/receipt/report",
+        csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
+        received=format_day(request, view.received_hour), items=items, consent=view.consent,
+        notice=notice, add_text=add_text,
+        can_add_files=allowance.files_used < ctx.config.limits.max_files,
+        errors=[error_text(request, p) for p in problems or []])
+
+
+async def add_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access = _open_access(request)
+    if request.content_type != "multipart/form-data":
+        raise errors.InvalidInput()
+    reader = await request.multipart()
+    first = await reader.next()
+    if first is None or getattr(first, "name", None) != "csrf":
+        raise errors.SessionExpired()
+    check_csrf(session.csrf, await first.text())  # type: ignore[union-attr]
+    text = ""
+    result = UploadResult()
+    problems: list[errors.NodeError] = []
+    allowance = await run_sync(ctx, ctx.intake.allowance, access)
+    while (part := await reader.next()) is not None:
+        if not hasattr(part, "filename"):
+            continue
+        if part.name == "text":
+            try:
+                text = await read_text_part(part, ctx.config.limits.max_text_chars)
+            except errors.NodeError as exc:
+                problems.append(exc)
+        elif part.name == "files":
+            await receive_file(ctx, part, access.data_key, allowance, result)
+        else:
+            await part.release()
+    problems.extend(result.refused)
+    if problems and any(isinstance(p, errors.TextTooLong) for p in problems):
+        await run_sync(ctx, ctx.intake.discard, result.staged)
+        return await _render_report(request, session, access, status=400, problems=problems,
+                                    add_text=text)
+    if text.strip() or result.staged:
+        await run_sync(ctx, ctx.intake.add_information, access,
+                       AdditionInput(text=text.strip()), result.staged)
+    elif not problems:
+        problems.append(errors.EmptyReport())
+    if problems:
+        return await _render_report(
+            request, session, access, status=problems[0].status, problems=problems,
+            notice=translate(request, "Your information has been added.")
+            if (text.strip() or result.staged) else None)
+    session.flash = translate(request, "Your information has been added.")
+    raise see_other(f"/{lang}/receipt/report")
+
+
+async def consent_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access = _open_access(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    ticked = form.getall("consent", [])
+    consent = Consent(**{n: n in ticked for n in CONSENT_NAMES})
+    await run_sync(ctx, ctx.intake.change_consent, access, consent)
+    session.flash = translate(request, "Your choices have been saved.")
+    raise see_other(f"/{lang}/receipt/report")
+
+
+async def delete_get(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    session, _ = _open_access(request)
+    return render(request, "public/receipt/delete.html", csrf=session.csrf)
+
+
+async def delete_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access = _open_access(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    if form.get("confirm") != "yes":
+        raise see_other(f"/{lang}/receipt/report")
+    await run_sync(ctx, ctx.intake.delete_report, access.report_id, "reporter request")
+    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    response = see_other(f"/{lang}/receipt/deleted")
+    clear_cookie(response, REPORTER_COOKIE)
+    raise response
+
+
+async def deleted_get(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    return render(request, "public/receipt/deleted.html")
+
+
+async def close_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    session = require_reporter_session(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    response = see_other(f"/{lang}/")
+    clear_cookie(response, REPORTER_COOKIE)
+    raise response

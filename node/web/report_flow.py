@@ -1,0 +1,379 @@
+"""The reporting form: one topic per screen, Back/Next, a summary before sending.
+
+Answers live in the reporter's in-memory session (never in the browser's storage, never on
+disk in clear) until "Send report". Works without JavaScript: every step is a plain form.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from pydantic import ValidationError
+
+from crypto.keys import DataKey
+from node import errors
+from node.intake.models import (
+    AFFILIATIONS,
+    CONSENT_NAMES,
+    CONTACT_METHODS,
+    NEEDS,
+    REPORTER_ROLES,
+    ReportInput,
+)
+from node.web import appkeys, labels
+from node.web.context import run_sync
+from node.web.pages import (
+    REPORTER_COOKIE,
+    error_text,
+    format_size,
+    new_reporter_session,
+    node,
+    render,
+    reporter_session,
+    require_lang,
+    require_reporter_session,
+    see_other,
+    set_session_cookie,
+    translate,
+)
+from node.web.security import check_csrf
+from node.web.sessions import AfterSubmit, Draft, ReporterSession
+from node.web.uploads import UploadResult, receive_file
+
+STEPS = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review")
+FieldErrors = dict[str, errors.NodeError]
+
+
+# ------------------------------------------------------------------ parsing one step
+
+def _text(form: MultiDictProxy[Any], name: str, limit: int, errs: FieldErrors) -> str | None:
+    value = form.get(name, "")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\r\n", "\n").strip()
+    if len(value) > limit:
+        errs[name] = errors.TextTooLong(field=name, limit=limit)
+    return value or None
+
+
+def _number(form: MultiDictProxy[Any], name: str, low: int, high: int,
+            err: type[errors.NodeError], errs: FieldErrors) -> int | None:
+    raw = form.get(name, "")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    digits = []
+    for ch in raw.strip():
+        d = unicodedata.digit(ch, None)  # accepts Arabic-Indic and other script digits
+        if d is None:
+            errs[name] = err(field=name)
+            return None
+        digits.append(str(d))
+    value = int("".join(digits)[:9])
+    if not low <= value <= high:
+        errs[name] = err(field=name)
+        return None
+    return value
+
+
+def _choice(form: MultiDictProxy[Any], name: str, options: tuple[str, ...],
+            errs: FieldErrors) -> str | None:
+    value = form.get(name, "")
+    if not value:
+        return None
+    if value not in options:
+        errs[name] = errors.UnknownChoice(field=name)
+        return None
+    return str(value)
+
+
+def parse_step(request: web.Request, step: str, form: MultiDictProxy[Any]
+               ) -> tuple[dict[str, Any], FieldErrors]:
+    ctx = node(request)
+    limit = ctx.config.limits.max_text_chars
+    errs: FieldErrors = {}
+    out: dict[str, Any] = {}
+    if step == "who":
+        out["reporter_role"] = _choice(form, "reporter_role", REPORTER_ROLES, errs)
+    elif step == "what":
+        out["narrative"] = _text(form, "narrative", limit, errs) or ""
+    elif step == "when":
+        out["incident_day"] = _number(form, "incident_day", 1, 31, errors.BadDate, errs)
+        out["incident_month"] = _number(form, "incident_month", 1, 12, errors.BadDate, errs)
+        out["incident_year"] = _number(form, "incident_year", 1950, 2100, errors.BadDate, errs)
+        out["incident_when"] = _text(form, "incident_when", 1000, errs)
+        if not errs:
+            try:
+                ctx.intake.check_date(ReportInput(**out))
+            except errors.NodeError as exc:
+                errs[exc.field or "incident_year"] = exc
+    elif step == "where":
+        codes = tuple(r.code for r in ctx.config.regions)
+        out["region"] = _choice(form, "region", codes, errs)
+        out["place"] = _text(form, "place", 1000, errs)
+    elif step == "perpetrators":
+        out["perpetrator_affiliation"] = _choice(form, "perpetrator_affiliation", AFFILIATIONS,
+                                                 errs)
+        out["perpetrators"] = _text(form, "perpetrators", 1000, errs)
+        out["people_harmed"] = _number(form, "people_harmed", 1, 100_000, errors.InvalidInput,
+                                       errs)
+    elif step == "help":
+        chosen = form.getall("needs", [])
+        if any(n not in NEEDS for n in chosen):
+            errs["needs"] = errors.UnknownChoice(field="needs")
+        out["needs"] = [n for n in NEEDS if n in chosen]
+    elif step == "consent":
+        ticked = form.getall("consent", [])
+        out["consent"] = {name: name in ticked for name in CONSENT_NAMES}
+        contact = {
+            "method": _choice(form, "contact_method", CONTACT_METHODS, errs),
+            "details": _text(form, "contact_details", 1000, errs),
+            "safe_times": _text(form, "contact_safe_times", 1000, errs),
+            "precautions": _text(form, "contact_precautions", 1000, errs),
+        }
+        if any(contact.values()) and not out["consent"]["contact"]:
+            errs["contact_details"] = ContactWithoutConsent(field="contact_details")
+        out["contact"] = contact if any(contact.values()) else None
+    return out, errs
+
+
+class ContactWithoutConsent(errors.InvalidInput):
+    message = errors.N_("You gave contact details but did not tick “Contact me”. "
+                        "Tick it so that we may use them, or clear the details.")
+
+
+# ------------------------------------------------------------------ rendering a step
+
+def _draft(session: ReporterSession, request: web.Request) -> Draft:
+    if session.draft is None:
+        ctx = node(request)
+        session.draft = Draft(DataKey.generate(), ctx.intake.allowance())
+    return session.draft
+
+
+def _display_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers as the form fields show them (numbers as text)."""
+    shown = dict(answers)
+    for k in ("incident_day", "incident_month", "incident_year", "people_harmed"):
+        if shown.get(k) is not None:
+            shown[k] = str(shown[k])
+    return shown
+
+
+def render_step(request: web.Request, session: ReporterSession, step: str, *,
+                answers: dict[str, Any] | None = None, field_errors: FieldErrors | None = None,
+                page_errors: list[errors.NodeError] | None = None, status: int = 200
+                ) -> web.Response:
+    ctx = node(request)
+    draft = _draft(session, request)
+    lang = require_lang(request)
+    field_errors = field_errors or {}
+    all_errors = [*(page_errors or []), *field_errors.values()]
+    extra: dict[str, Any] = {}
+    if step == "when":
+        from babel.dates import get_month_names
+
+        names = get_month_names("wide", locale=lang)
+        extra["months"] = [(str(m), names[m]) for m in range(1, 13)]
+    elif step == "where":
+        extra["regions"] = [(r.code, r.label(lang)) for r in ctx.config.regions]
+    elif step == "files":
+        extra["files"] = [{"item_id": f.item_id, "filename": f.filename,
+                           "size_text": format_size(request, f.size)} for f in draft.files]
+        extra["can_add"] = draft.allowance.files_used < ctx.config.limits.max_files
+        extra["multipart"] = True
+    elif step == "review":
+        extra["summary"] = _summary(request, draft)
+    return render(
+        request, f"public/report/{step}.html", status=status, step=step,
+        step_no=STEPS.index(step) + 1, step_total=len(STEPS), csrf=session.csrf,
+        answers=_display_answers(answers if answers is not None else draft.answers),
+        reviewed=draft.answers.get("_reviewed", False),
+        field_errors={k: error_text(request, v) for k, v in field_errors.items()},
+        errors=[error_text(request, e) for e in all_errors],
+        multipart=extra.pop("multipart", False), **extra)
+
+
+def _summary(request: web.Request, draft: Draft) -> list[tuple[str, str, str]]:
+    a = draft.answers
+    ctx = node(request)
+    lang = require_lang(request)
+
+    def t(msg: str, **kw: object) -> str:
+        return translate(request, msg, **kw)
+
+    none = t(labels.NOT_ANSWERED)
+    region = ctx.config.region(a["region"]) if a.get("region") else None
+    when = "-".join(str(a[k]) for k in ("incident_year", "incident_month", "incident_day")
+                    if a.get(k))
+    when = " · ".join(x for x in (when, a.get("incident_when") or "") if x)
+    consent = a.get("consent") or {}
+    granted = [t(labels.CONSENTS[n]) for n in CONSENT_NAMES if consent.get(n)]
+    narrative = a.get("narrative") or ""
+    return [
+        ("who", t("Who is making this report?"),
+         t(labels.ROLES[a["reporter_role"]]) if a.get("reporter_role") else none),
+        ("what", t("What happened?"),
+         (narrative[:300] + ("…" if len(narrative) > 300 else "")) if narrative else none),
+        ("when", t("When did it happen?"), when or none),
+        ("where", t("Where did it happen?"),
+         " · ".join(x for x in (region.label(lang) if region else "", a.get("place") or "") if x)
+         or none),
+        ("perpetrators", t("Who did it?"),
+         " · ".join(x for x in (
+             t(labels.AFFILIATIONS[a["perpetrator_affiliation"]])
+             if a.get("perpetrator_affiliation") else "",
+             a.get("perpetrators") or "",
+             t("%(n)s people harmed", n=a["people_harmed"]) if a.get("people_harmed") else "",
+         ) if x) or none),
+        ("help", t("What help do you need?"),
+         ", ".join(t(labels.NEEDS[n]) for n in a.get("needs", [])) or none),
+        ("consent", t("What may we do with your report?"),
+         ", ".join(granted) or t("Nothing yet: only kept safely")),
+        ("files", t("Files"), ", ".join(f.filename for f in draft.files) or none),
+    ]
+
+
+# ------------------------------------------------------------------ handlers
+
+async def step_get(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    step = request.match_info["step"]
+    if step not in STEPS:
+        raise errors.NotFound()
+    session = reporter_session(request)
+    created = session is None
+    if session is None:
+        session = new_reporter_session(request)
+    if step == "review":
+        _draft(session, request).answers["_reviewed"] = True
+    response = render_step(request, session, step)
+    if created:
+        set_session_cookie(request, response, REPORTER_COOKIE, session.id)
+    return response
+
+
+async def step_post(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    step = request.match_info["step"]
+    if step not in STEPS:
+        raise errors.NotFound()
+    session = require_reporter_session(request)
+    if step == "files":
+        return await _files_post(request, session)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    if step == "review":
+        if form.get("go") == "back":
+            raise see_other(f"/{lang}/report/{STEPS[-2]}")
+        return await _submit(request, session)
+    draft = _draft(session, request)
+    values, field_errors = parse_step(request, step, form)
+    if field_errors:
+        shown = {k: v for k, v in form.items() if isinstance(v, str)}
+        shown["needs"] = form.getall("needs", [])
+        shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES}
+        shown["contact"] = {"method": form.get("contact_method"),
+                            "details": form.get("contact_details"),
+                            "safe_times": form.get("contact_safe_times"),
+                            "precautions": form.get("contact_precautions")}
+        return render_step(request, session, step, answers=shown, field_errors=field_errors,
+                           status=400)
+    draft.answers.update(values)
+    raise see_other(_next_url(lang, step, str(form.get("go", "next"))))
+
+
+def _next_url(lang: str, step: str, go: str) -> str:
+    i = STEPS.index(step)
+    if go == "review":
+        return f"/{lang}/report/review"
+    if go == "back":
+        return f"/{lang}/report/{STEPS[max(0, i - 1)]}"
+    return f"/{lang}/report/{STEPS[min(len(STEPS) - 1, i + 1)]}"
+
+
+async def _files_post(request: web.Request, session: ReporterSession) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    draft = _draft(session, request)
+    go = "stay"
+    result = UploadResult()
+    if request.content_type == "multipart/form-data":
+        reader = await request.multipart()
+        first = await reader.next()
+        if first is None or getattr(first, "name", None) != "csrf":
+            raise errors.SessionExpired()
+        check_csrf(session.csrf, (await first.text()))  # type: ignore[union-attr]
+        while (part := await reader.next()) is not None:
+            if not hasattr(part, "filename"):
+                continue
+            if part.name == "files":
+                await receive_file(ctx, part, draft.data_key, draft.allowance, result)
+            elif part.name == "go":
+                go = (await part.text())[:10]
+            else:
+                await part.release()
+        draft.files.extend(result.staged)
+    else:
+        form = await request.post()
+        check_csrf(session.csrf, form.get("csrf"))
+        remove = form.get("remove")
+        keep = [f for f in draft.files if f.item_id != remove]
+        gone = [f for f in draft.files if f.item_id == remove]
+        if gone:
+            await run_sync(ctx, ctx.intake.discard, gone)
+            draft.files = keep
+            draft.allowance.files_used -= 1
+            draft.allowance.bytes_used -= gone[0].size
+        go = str(form.get("go", "stay"))
+    if result.refused:
+        return render_step(request, session, "files", page_errors=result.refused,
+                           status=result.refused[0].status)
+    if go == "stay":
+        raise see_other(f"/{lang}/report/files")
+    raise see_other(_next_url(lang, "files", go))
+
+
+def build_report(answers: dict[str, Any], lang: str) -> ReportInput:
+    data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    data["language"] = lang
+    try:
+        return ReportInput.model_validate(data)
+    except ValidationError:
+        raise errors.InvalidInput() from None
+
+
+async def _submit(request: web.Request, session: ReporterSession) -> web.StreamResponse:
+    lang = require_lang(request)
+    ctx = node(request)
+    draft = _draft(session, request)
+    if not request.config_dict[appkeys.LIMITER].allow(
+            "report", request.remote, ctx.config.rate_limits.reports_per_minute):
+        return render_step(request, session, "review", page_errors=[errors.RateLimited()],
+                           status=429)
+    try:
+        report = build_report(draft.answers, lang)
+        receipt = await run_sync(ctx, ctx.intake.submit, report, draft.data_key, draft.files,
+                                 "web")
+    except errors.NodeError as exc:
+        return render_step(request, session, "review", page_errors=[exc], status=exc.status)
+    session.after_submit = AfterSubmit(receipt, list(report.needs), report.region)
+    session.draft = None
+    raise see_other(f"/{lang}/report/sent")
+
+
+async def sent_get(request: web.Request) -> web.StreamResponse:
+    lang = require_lang(request)
+    session = reporter_session(request)
+    after = session.after_submit if session is not None else None
+    receipt = after.receipt if after is not None else None
+    if after is not None:
+        after.receipt = None  # shown once
+    link = None
+    if after is not None:
+        query = "&".join([*(f"need={n}" for n in after.needs if n != "none"),
+                          *([f"region={after.region}"] if after.region else [])])
+        link = f"/{lang}/services" + (f"?{query}" if query else "")
+    return render(request, "public/report/sent.html", receipt=receipt, services_link=link)
