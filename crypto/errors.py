@@ -25,3 +25,12 @@ class SignatureError(CryptoError):
 
 class FormatError(CryptoError):
     """Input is not in a format this package produces (e.g. a receipt with bad digits)."""
+
+
+class ProofError(CryptoError):
+    """A Merkle inclusion or consistency proof is malformed or does not verify.
+
+    One type for every failure (RFC 9162 §2.1.3.2, §2.1.4.2): a wrong path length, an index
+    outside the tree, an empty tree, a hash of the wrong size or a root that does not match.
+    The message says which check failed and holds only public values (sizes, indices, counts).
+    """
