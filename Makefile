@@ -1,0 +1,59 @@
+# BackUp developer loop. Every target creates .venv if it is missing.
+# `make demo` and `make test` are the two commands of the README; CI runs `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+DEMO_DATA ?= demo-data
+DEMO_PORT ?= 8080
+
+.PHONY: demo test lint bench messages chromium clean-demo help
+
+help:
+	@echo "make demo   - install and start the demo node (synthetic data) on 127.0.0.1:$(DEMO_PORT)"
+	@echo "make test   - install test needs (Debian's chromium included) and run the whole suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - measure the figures in BENCHMARKS.md"
+	@echo "make messages - extract translatable strings and update the catalogues"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[test,dev]'
+	touch $@
+
+demo: $(RUNTIME_STAMP)
+	$(BIN)/backup-node demo --data $(DEMO_DATA) --port $(DEMO_PORT)
+
+clean-demo:
+	rm -rf $(DEMO_DATA)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+
+test: $(DEV_STAMP) chromium
+	$(BIN)/pytest -q
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench.run
+
+messages: $(DEV_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \
+		--project BackUp -o node/locales/messages.pot .
+	$(BIN)/pybabel update -i node/locales/messages.pot -d node/locales --no-fuzzy-matching
