@@ -15,6 +15,7 @@ from crypto import passphrase as pw
 from crypto.errors import DecryptionError
 from crypto.keys import BoxPublicKey, BoxSecretKey
 from node import errors
+from node.i18n import N_
 
 ROLES = ("admin", "coordinator", "caseworker", "analyst")
 INTAKE_KEY = "intake"
@@ -43,7 +44,7 @@ class UnlockedStaff:
 
 
 class WeakPassphrase(errors.InvalidInput):
-    message = errors.N_("The passphrase must have at least %(limit)s characters. "
+    message = N_("The passphrase must have at least %(limit)s characters. "
                         "Several unrelated words are easy to remember and hard to guess.")
 
 

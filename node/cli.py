@@ -23,7 +23,7 @@ from node.datadir import DataDir
 from node.intake.service import hour_of, utc_now
 from node.storage.database import Database
 
-PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"
+PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
 
 RECOVERY_ADVICE = """\
 RECOVERY KEY -- shown once, now. Write it on paper.
@@ -127,8 +127,8 @@ async def serve(ctx: object, host: str, port: int, staff_host: str | None = None
     main_parts = {"public", "api"} if separate else {"public", "api", "staff"}
     runners = [web.AppRunner(create_app(ctx, main_parts, owns_context=True),
                              access_log_class=PrivacyAccessLogger)]
-    sites = [(runners[0], host, port)]
-    if separate:
+    sites: list[tuple[web.AppRunner, str, int]] = [(runners[0], host, port)]
+    if staff_port is not None:
         runners.append(web.AppRunner(create_app(ctx, {"staff"}),
                                      access_log_class=PrivacyAccessLogger))
         sites.append((runners[1], staff_host or "127.0.0.1", staff_port))

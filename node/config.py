@@ -43,7 +43,7 @@ class Region(_Strict):
     names: dict[Language, Text] = Field(default_factory=dict)
 
     def label(self, lang: str) -> str:
-        return self.names.get(lang, self.name)  # type: ignore[call-overload]
+        return str(self.names.get(lang, self.name))  # type: ignore[call-overload]
 
 
 class Service(_Strict):
@@ -60,7 +60,7 @@ class Service(_Strict):
     free_of_charge: bool = True
 
     def describe(self, lang: str) -> str:
-        return self.descriptions.get(lang, self.description)  # type: ignore[call-overload]
+        return str(self.descriptions.get(lang, self.description))  # type: ignore[call-overload]
 
 
 class CrisisContact(_Strict):

@@ -28,7 +28,7 @@ from node.intake.service import utc_now
 from node.web.context import NodeContext, open_node
 
 DEMO_ADMIN = "demo-admin"
-DEMO_PASSPHRASE = "demo passphrase not secret"
+DEMO_PASSPHRASE = "demo passphrase not secret"  # noqa: S105 -- demo only, printed on purpose
 LABEL = "[SYNTHETIC DEMO DATA]"
 CREDENTIALS_FILE = "DEMO-CREDENTIALS.txt"
 
@@ -152,7 +152,7 @@ def synthetic_report(rng: random.Random, n: int, regions: list[str]) -> ReportIn
                         contact=contact_ok),
         contact=ContactPreference(method="sms", details="+000 000 000 (fictional)",
                                   safe_times="mornings") if contact_ok else None,
-        language=lang,  # type: ignore[arg-type]
+        language=lang,
     )
 
 

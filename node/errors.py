@@ -94,7 +94,8 @@ class RateLimited(NodeError):
 
 class SessionExpired(NodeError):
     status = 403
-    message = N_("This page has expired to protect you. Nothing was sent. Start again from the link below.")
+    message = N_("This page has expired to protect you. Nothing was sent. "
+                 "Start again from the link below.")
 
 
 class NotFound(NodeError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -16,14 +17,14 @@ LOCALES_PACKAGE = "node"
 DOMAIN = "messages"
 
 
-def N_(message: str) -> str:  # noqa: N802 -- the conventional gettext_noop name
+def N_(message: str) -> str:
     return message
 
 
 class Catalogues:
     """Loaded translations for a set of languages."""
 
-    def __init__(self, languages: list[str] | tuple[str, ...]) -> None:
+    def __init__(self, languages: Sequence[str]) -> None:
         self.languages = tuple(languages)
         self._translations = {lang: load(lang) for lang in self.languages}
 

@@ -132,7 +132,7 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 -- owned by the process
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "serve", "--data", str(self.datadir),
              "--host", "127.0.0.1", "--port", str(self.port)],
@@ -143,7 +143,7 @@ class NodeProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"node exited: {self.log_path.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.url + "/en/", timeout=1) as r:  # noqa: S310
+                with urllib.request.urlopen(self.url + "/en/", timeout=1) as r:
                     if r.status == 200:
                         return
             except OSError:

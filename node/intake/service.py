@@ -101,7 +101,19 @@ class ReportView:
         return ReportInput.model_validate(fields)
 
 
-_CONSENT_COLUMNS = ", ".join(f"consent_{n}" for n in Consent.model_fields)
+# SQL built from the Consent model's field names (constants, never input).
+_CONSENT_NAMES = tuple(Consent.model_fields)
+_CONSENT_COLUMNS = ", ".join(f"consent_{n}" for n in _CONSENT_NAMES)
+_INSERT_REPORT = (  # noqa: S608
+    "INSERT INTO reports (id, receipt_index, received_hour, updated_hour, status, sealed_key,"
+    f" reporter_wrap, body_ct, {_CONSENT_COLUMNS}, synthetic)"
+    f" VALUES (?, ?, ?, ?, 'new', ?, ?, ?, {', '.join('?' * len(_CONSENT_NAMES))}, ?)")
+_INSERT_CONSENT_EVENT = (  # noqa: S608
+    f"INSERT INTO consent_events (report_id, at_hour, source, {', '.join(_CONSENT_NAMES)})"
+    f" VALUES (?, ?, ?, {', '.join('?' * len(_CONSENT_NAMES))})")
+_UPDATE_CONSENT = (  # noqa: S608
+    f"UPDATE reports SET {', '.join(f'consent_{n} = ?' for n in _CONSENT_NAMES)},"
+    " updated_hour = ? WHERE id = ?")
 
 
 class IntakeService:
@@ -189,9 +201,7 @@ class IntakeService:
             try:
                 with self.db.write() as conn:
                     conn.execute(
-                        "INSERT INTO reports (id, receipt_index, received_hour, updated_hour,"
-                        f" status, sealed_key, reporter_wrap, body_ct, {_CONSENT_COLUMNS},"
-                        " synthetic) VALUES (?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        _INSERT_REPORT,
                         (report_id, receipt.receipt_index(code), hour, hour, sealed, wrap, body,
                          *(int(getattr(consent, n)) for n in Consent.model_fields),
                          int(synthetic)))
@@ -215,11 +225,8 @@ class IntakeService:
 
     def _record_consent(self, conn: sqlite3.Connection, report_id: str, consent: Consent,
                         hour: int, source: str) -> None:
-        names = list(Consent.model_fields)
-        conn.execute(
-            f"INSERT INTO consent_events (report_id, at_hour, source, {', '.join(names)})"
-            f" VALUES (?, ?, ?, {', '.join('?' * len(names))})",
-            (report_id, hour, source, *(int(getattr(consent, n)) for n in names)))
+        conn.execute(_INSERT_CONSENT_EVENT,
+                     (report_id, hour, source, *(int(getattr(consent, n)) for n in _CONSENT_NAMES)))
 
     # ---------------------------------------------------------------- receipt channel
 
@@ -276,9 +283,8 @@ class IntakeService:
         hour = hour_of(self.clock())
         with self.db.write() as conn:
             self._require(conn, access.report_id)
-            sets = ", ".join(f"consent_{n} = ?" for n in Consent.model_fields)
-            conn.execute(f"UPDATE reports SET {sets}, updated_hour = ? WHERE id = ?",  # noqa: S608
-                         (*(int(getattr(consent, n)) for n in Consent.model_fields), hour,
+            conn.execute(_UPDATE_CONSENT,
+                         (*(int(getattr(consent, n)) for n in _CONSENT_NAMES), hour,
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
 

@@ -31,7 +31,7 @@ class BlobWriter:
         self._store = store
         self.name = name
         self._tmp_path = tmp_path
-        self._fh: BinaryIO = open(tmp_path, "xb")  # noqa: SIM115 -- closed in commit/abort
+        self._fh: BinaryIO = open(tmp_path, "xb")
         self.size = 0
 
     def write(self, data: bytes) -> None:
@@ -76,7 +76,7 @@ class BlobStore:
         writer.commit()
 
     def open(self, name: str) -> BinaryIO:
-        return open(self.path_of(name), "rb")  # noqa: SIM115
+        return open(self.path_of(name), "rb")
 
     def delete(self, name: str) -> None:
         path = self.path_of(name)
@@ -84,7 +84,7 @@ class BlobStore:
         _fsync_dir(path.parent)
 
     def names(self) -> set[str]:
-        out = set()
+        out: set[str] = set()
         for sub in self.root.iterdir():
             if sub.name == _TMP or not sub.is_dir():
                 continue

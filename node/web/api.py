@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.i18n import N_
 from node.intake.attachments import Allowance
 from node.intake.models import AdditionInput, Consent, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
@@ -25,7 +26,7 @@ from node.services_directory import matching
 from node.web import appkeys
 from node.web.context import NodeContext, run_sync
 from node.web.pages import error_text, hour_to_date, node
-from node.web.uploads import UploadResult, receive_file
+from node.web.uploads import UploadResult, first_field, next_field, receive_file
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -115,12 +116,12 @@ async def _json_body(request: web.Request) -> Any:
 
 
 class MalformedJson(errors.InvalidInput):
-    message = errors.N_("The request body is not valid JSON.")
+    message = N_("The request body is not valid JSON.")
 
 
 class UnsupportedMediaType(errors.NodeError):
     status = 415
-    message = errors.N_("Send application/json, or multipart/form-data for files.")
+    message = N_("Send application/json, or multipart/form-data for files.")
 
 
 def _validate(model: type[BaseModel], data: Any) -> Any:
@@ -141,19 +142,17 @@ async def _multipart_with_files(ctx: NodeContext, request: web.Request, first_na
     """A multipart body: a JSON part named `first_name` first, then `files` parts.
     `prepare` turns the validated JSON into the key and allowance the files go under."""
     reader = await request.multipart()
-    first = await reader.next()
-    if first is None or getattr(first, "name", None) != first_name:
-        raise errors.InvalidInput(field=first_name)
+    first = await first_field(reader, first_name)
     try:
-        data = json.loads(await first.read())  # type: ignore[union-attr]
+        data = json.loads(await first.read())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise MalformedJson(field=first_name) from None
     body = _validate(model, data)
     data_key, allowance = await prepare(body)
     result = UploadResult()
     try:
-        while (part := await reader.next()) is not None:
-            if getattr(part, "name", None) == "files" and hasattr(part, "filename"):
+        while (part := await next_field(reader)) is not None:
+            if part.name == "files":
                 await receive_file(ctx, part, data_key, allowance, result)
             else:
                 await part.release()
@@ -208,7 +207,7 @@ def _status_out(view: ReportView) -> StatusOut:
     return StatusOut(
         status=view.status, received_date=hour_to_date(view.received_hour).isoformat(),
         updated_date=hour_to_date(view.updated_hour).isoformat(), consent=view.consent,
-        items=[ItemOut(kind=i.kind,  # type: ignore[arg-type]
+        items=[ItemOut(kind=i.kind,
                        received_date=hour_to_date(i.received_hour).isoformat(),
                        filename=i.meta.get("filename"), size=i.meta.get("size"))
                for i in view.items])

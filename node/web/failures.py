@@ -13,24 +13,26 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from node import errors
+from node.i18n import N_
 from node.web.pages import error_text, render, translate
 
 log = logging.getLogger("backup.web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _TITLES = {
-    400: errors.N_("Please check your answers"),
-    401: errors.N_("Please sign in"),
-    403: errors.N_("This page has expired"),
-    404: errors.N_("Page not found"),
-    410: errors.N_("Deleted"),
-    413: errors.N_("File too large"),
-    415: errors.N_("File type not accepted"),
-    429: errors.N_("Please wait a moment"),
-    500: errors.N_("Something went wrong"),
-    503: errors.N_("Please try again soon"),
+    400: N_("Please check your answers"),
+    401: N_("Please sign in"),
+    403: N_("This page has expired"),
+    404: N_("Page not found"),
+    410: N_("Deleted"),
+    413: N_("File too large"),
+    415: N_("File type not accepted"),
+    429: N_("Please wait a moment"),
+    500: N_("Something went wrong"),
+    503: N_("Please try again soon"),
 }
 
 
@@ -45,13 +47,13 @@ def _as_node_error(request: web.Request, exc: Exception) -> errors.NodeError:
     if isinstance(exc, web.HTTPNotFound | web.HTTPMethodNotAllowed):
         return errors.NotFound()
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        err = errors.NodeError(errors.N_("What you sent is too large. Shorten it and try again."))
+        err = errors.NodeError(N_("What you sent is too large. Shorten it and try again."))
         err.status = 413
         return err
     incident = secrets.token_hex(4)
     log.error("unhandled %s on %s %s (incident %s)", type(exc).__name__, request.method,
               _route(request), incident)
-    err = errors.NodeError(errors.N_(
+    err = errors.NodeError(N_(
         "Something went wrong on our side. Nothing you entered was sent. Please try again."))
     err.status = 500
     return err
@@ -65,7 +67,7 @@ def _should_handle(exc: Exception) -> bool:
     return True
 
 
-def html_errors(template: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def html_errors(template: str) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:

@@ -27,7 +27,13 @@ from node.web.pages import (
 )
 from node.web.security import check_csrf
 from node.web.sessions import ReporterSession
-from node.web.uploads import UploadResult, read_text_part, receive_file
+from node.web.uploads import (
+    UploadResult,
+    first_field,
+    next_field,
+    read_text_part,
+    receive_file,
+)
 
 
 async def open_get(request: web.Request) -> web.StreamResponse:
@@ -119,17 +125,16 @@ async def add_post(request: web.Request) -> web.StreamResponse:
     if request.content_type != "multipart/form-data":
         raise errors.InvalidInput()
     reader = await request.multipart()
-    first = await reader.next()
-    if first is None or getattr(first, "name", None) != "csrf":
-        raise errors.SessionExpired()
-    check_csrf(session.csrf, await first.text())  # type: ignore[union-attr]
+    try:
+        first = await first_field(reader, "csrf")
+    except errors.InvalidInput:
+        raise errors.SessionExpired() from None
+    check_csrf(session.csrf, await first.text())
     text = ""
     result = UploadResult()
     problems: list[errors.NodeError] = []
     allowance = await run_sync(ctx, ctx.intake.allowance, access)
-    while (part := await reader.next()) is not None:
-        if not hasattr(part, "filename"):
-            continue
+    while (part := await next_field(reader)) is not None:
         if part.name == "text":
             try:
                 text = await read_text_part(part, ctx.config.limits.max_text_chars)

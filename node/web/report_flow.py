@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.i18n import N_
 from node.intake.models import (
     AFFILIATIONS,
     CONSENT_NAMES,
@@ -41,7 +42,7 @@ from node.web.pages import (
 )
 from node.web.security import check_csrf
 from node.web.sessions import AfterSubmit, Draft, ReporterSession
-from node.web.uploads import UploadResult, receive_file
+from node.web.uploads import UploadResult, first_field, next_field, receive_file
 
 STEPS = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review")
 FieldErrors = dict[str, errors.NodeError]
@@ -140,7 +141,7 @@ def parse_step(request: web.Request, step: str, form: MultiDictProxy[Any]
 
 
 class ContactWithoutConsent(errors.InvalidInput):
-    message = errors.N_("You gave contact details but did not tick “Contact me”. "
+    message = N_("You gave contact details but did not tick “Contact me”. "
                         "Tick it so that we may use them, or clear the details.")
 
 
@@ -272,8 +273,8 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     draft = _draft(session, request)
     values, field_errors = parse_step(request, step, form)
     if field_errors:
-        shown = {k: v for k, v in form.items() if isinstance(v, str)}
-        shown["needs"] = form.getall("needs", [])
+        shown: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        shown["needs"] = [v for v in form.getall("needs", []) if isinstance(v, str)]
         shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES}
         shown["contact"] = {"method": form.get("contact_method"),
                             "details": form.get("contact_details"),
@@ -302,13 +303,12 @@ async def _files_post(request: web.Request, session: ReporterSession) -> web.Str
     result = UploadResult()
     if request.content_type == "multipart/form-data":
         reader = await request.multipart()
-        first = await reader.next()
-        if first is None or getattr(first, "name", None) != "csrf":
-            raise errors.SessionExpired()
-        check_csrf(session.csrf, (await first.text()))  # type: ignore[union-attr]
-        while (part := await reader.next()) is not None:
-            if not hasattr(part, "filename"):
-                continue
+        try:
+            first = await first_field(reader, "csrf")
+        except errors.InvalidInput:
+            raise errors.SessionExpired() from None
+        check_csrf(session.csrf, await first.text())
+        while (part := await next_field(reader)) is not None:
             if part.name == "files":
                 await receive_file(ctx, part, draft.data_key, draft.allowance, result)
             elif part.name == "go":

@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from node import errors
 
@@ -46,7 +47,7 @@ def base_headers(csp: str) -> dict[str, str]:
     }
 
 
-def headers_middleware(csp: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def headers_middleware(csp: str) -> Middleware:
     headers = base_headers(csp)
 
     @web.middleware

@@ -69,7 +69,7 @@ class _Store(Generic[S]):
                  monotonic: Monotonic = time.monotonic) -> None:
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
-        self._on_end = on_end
+        self._on_end: Callable[[S], None] | None = on_end
         self._now = monotonic
         self._items: OrderedDict[str, S] = OrderedDict()
 

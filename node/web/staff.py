@@ -156,7 +156,10 @@ async def report(request: web.Request) -> web.StreamResponse:
     report_id = request.match_info["report_id"]
     view = await run_sync(ctx, ctx.intake.read_report, key, report_id)
     r = view.record
-    t = lambda m, **kw: translate(request, m, **kw)  # noqa: E731
+
+    def t(message: str, **params: object) -> str:
+        return translate(request, message, **params)
+
     region = ctx.config.region(r["region"]) if r.get("region") else None
     contact = r.get("contact") or {}
     fields = [
@@ -182,7 +185,8 @@ async def report(request: web.Request) -> web.StreamResponse:
     ]
     items = []
     for it in view.items:
-        entry = {"id": it.id, "kind": it.kind, "when": format_day(request, it.received_hour)}
+        entry: dict[str, Any] = {"id": it.id, "kind": it.kind,
+                                 "when": format_day(request, it.received_hour)}
         if it.kind == "attachment":
             entry |= {"filename": it.meta.get("filename"), "mime": it.meta.get("mime"),
                       "size": format_size(request, int(it.meta.get("size", 0))),

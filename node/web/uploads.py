@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aiohttp import BodyPartReader
+from aiohttp import BodyPartReader, MultipartReader
 
 from crypto.keys import DataKey
 from node import errors
@@ -65,6 +65,23 @@ async def read_text_part(part: BodyPartReader, limit_chars: int) -> str:
     if len(text) > limit_chars:
         raise errors.TextTooLong(field=part.name, limit=limit_chars)
     return text.replace("\r\n", "\n")
+
+
+async def next_field(reader: MultipartReader) -> BodyPartReader | None:
+    """The next field of a flat multipart form (nested multipart bodies are refused)."""
+    part = await reader.next()
+    if part is None or isinstance(part, BodyPartReader):
+        return part
+    raise errors.InvalidInput()
+
+
+async def first_field(reader: MultipartReader, name: str) -> BodyPartReader:
+    """The first field, which must be `name` (the CSRF token, or a JSON part that says
+    where the files that follow belong)."""
+    part = await next_field(reader)
+    if part is None or part.name != name:
+        raise errors.InvalidInput(field=name)
+    return part
 
 
 async def _drain(part: BodyPartReader) -> None:
