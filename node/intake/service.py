@@ -104,15 +104,15 @@ class ReportView:
 # SQL built from the Consent model's field names (constants, never input).
 _CONSENT_NAMES = tuple(Consent.model_fields)
 _CONSENT_COLUMNS = ", ".join(f"consent_{n}" for n in _CONSENT_NAMES)
-_INSERT_REPORT = (  # noqa: S608
-    "INSERT INTO reports (id, receipt_index, received_hour, updated_hour, status, sealed_key,"
+_INSERT_REPORT = (
+    "INSERT INTO reports (id, receipt_index, received_hour, updated_hour, status, sealed_key,"  # noqa: S608
     f" reporter_wrap, body_ct, {_CONSENT_COLUMNS}, synthetic)"
     f" VALUES (?, ?, ?, ?, 'new', ?, ?, ?, {', '.join('?' * len(_CONSENT_NAMES))}, ?)")
-_INSERT_CONSENT_EVENT = (  # noqa: S608
-    f"INSERT INTO consent_events (report_id, at_hour, source, {', '.join(_CONSENT_NAMES)})"
+_INSERT_CONSENT_EVENT = (
+    f"INSERT INTO consent_events (report_id, at_hour, source, {', '.join(_CONSENT_NAMES)})"  # noqa: S608
     f" VALUES (?, ?, ?, {', '.join('?' * len(_CONSENT_NAMES))})")
-_UPDATE_CONSENT = (  # noqa: S608
-    f"UPDATE reports SET {', '.join(f'consent_{n} = ?' for n in _CONSENT_NAMES)},"
+_UPDATE_CONSENT = (
+    f"UPDATE reports SET {', '.join(f'consent_{n} = ?' for n in _CONSENT_NAMES)},"  # noqa: S608
     " updated_hour = ? WHERE id = ?")
 
 

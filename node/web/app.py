@@ -40,8 +40,10 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
     parts = frozenset(parts)
     renderer = Renderer(ctx.config, ctx.catalogues)
     csp = content_security_policy(renderer.css_hash)
-    app = web.Application(middlewares=[headers_middleware(csp), same_origin_only,
-                                       html_errors("public/error.html")],
+    # Outermost first: every response gets the headers; every error, even a refused
+    # cross-site request, becomes a page in the person's language.
+    app = web.Application(middlewares=[headers_middleware(csp), html_errors("public/error.html"),
+                                       same_origin_only],
                           client_max_size=2 * 1024 * 1024)
     app[appkeys.CONTEXT] = ctx
     app[appkeys.RENDERER] = renderer

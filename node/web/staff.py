@@ -33,6 +33,7 @@ from node.web.sessions import StaffSession
 
 STAFF_COOKIE = "staff"
 STAFF_PATH = "/staff"
+SESSION_KEY = web.RequestKey("staff_session", StaffSession)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_ROUTES = frozenset({"staff_login", "staff_login_post"})
 
@@ -51,13 +52,12 @@ async def require_staff(request: web.Request, handler: Handler) -> web.StreamRes
         if request.method == "GET":
             raise see_other(f"{STAFF_PATH}/login")
         raise errors.NotAuthenticated()
-    request["staff_session"] = session
+    request[SESSION_KEY] = session
     return await handler(request)
 
 
 def _staff(request: web.Request) -> StaffSession:
-    session: StaffSession = request["staff_session"]
-    return session
+    return request[SESSION_KEY]
 
 
 def _require_intake(session: StaffSession) -> Any:
@@ -196,7 +196,7 @@ async def report(request: web.Request) -> web.StreamResponse:
         items.append(entry)
     return _page(request, "staff/report.html", session, report_id=view.id,
                  received=format_day(request, view.received_hour),
-                 status=t(labels.STATUS_FOR_STAFF[view.status]),
+                 status_text=t(labels.STATUS_FOR_STAFF[view.status]),
                  consent=_consent_text(request, view.consent),
                  fields=[(label, value) for label, value in fields if value],
                  items=items, synthetic=view.synthetic)

@@ -1,0 +1,58 @@
+"""The configuration file: validated, and every setting documented in the template."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from node import config
+
+
+def test_template_is_valid() -> None:
+    cfg = config.parse(tomllib.loads(config.template_text()))
+    assert cfg.languages == list(config.ALL_LANGUAGES)
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, info in model.model_fields.items():
+        out.append(prefix + name)
+        ann = info.annotation
+        inner = getattr(ann, "__args__", (ann,))
+        for t in inner:
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                out.extend(_fields(t, prefix))
+    return out
+
+
+def test_every_setting_is_documented_in_the_template() -> None:
+    text = config.template_text()
+    missing = [f for f in _fields(config.NodeConfig) if f not in text]
+    assert not missing, f"settings missing from node/node.toml.example: {missing}"
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"languages": ["en", "xx"]}, "languages.1"),
+    ({"limits": {"max_file_mb": 0}}, "limits.max_file_mb"),
+    ({"quick_exit_url": "not a url"}, "quick_exit_url"),
+    ({"default_language": "fr", "languages": ["en"]}, "default_language"),
+    ({"regions": [{"code": "bad code!", "name": "x"}]}, "regions.0.code"),
+    ({"unknown_setting": 1}, "unknown_setting"),
+    ({"services": [{"id": "s", "name": "n", "kinds": ["medical"], "contact": "c",
+                    "regions": ["NOPE"]}]}, "unknown region"),
+])
+def test_bad_value_names_the_field(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(config.ConfigError) as exc:
+        config.parse(raw)
+    assert field in str(exc.value)
+
+
+def test_load_reports_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match="not found"):
+        config.load(tmp_path / "node.toml")
+    (tmp_path / "node.toml").write_text("site_name = [", encoding="utf-8")
+    with pytest.raises(config.ConfigError, match="not valid TOML"):
+        config.load(tmp_path / "node.toml")

@@ -1,0 +1,62 @@
+"""Small pure pieces of the web layer: language negotiation, sessions, rate limiting."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from node.web.language import negotiate, parse_accept_language
+from node.web.ratelimit import RateLimiter
+from node.web.sessions import ReporterSessions
+
+
+def test_accept_language() -> None:
+    assert parse_accept_language("fr-CH, fr;q=0.9, en;q=0.8, *;q=0.5") == ["fr", "fr", "en"]
+    assert negotiate("de, ar;q=0.5", ["en", "ar"], "en") == "ar"
+    assert negotiate(None, ["en", "ar"], "en") == "en"
+    assert negotiate("sw;q=0", ["en", "sw"], "en") == "en"
+
+
+@given(st.text(max_size=200))
+def test_accept_language_never_crashes(header: str) -> None:
+    assert negotiate(header, ["en", "fr"], "en") in {"en", "fr"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_rate_limiter_refills_and_separates_addresses() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    assert all(limiter.allow("x", "10.0.0.1", 3) for _ in range(3))
+    assert not limiter.allow("x", "10.0.0.1", 3)
+    assert limiter.allow("x", "10.0.0.2", 3)
+    assert limiter.allow("y", "10.0.0.1", 3)
+    clock.t += 20  # one token per 20 s at 3/min
+    assert limiter.allow("x", "10.0.0.1", 3)
+    assert not limiter.allow("x", "10.0.0.1", 3)
+
+
+def test_rate_limiter_stores_no_address() -> None:
+    limiter = RateLimiter()
+    limiter.allow("x", "192.0.2.77", 5)
+    assert "192.0.2.77" not in repr(limiter.__dict__)
+    assert b"192.0.2.77" not in b"".join(k[1] for k in limiter._buckets)
+
+
+def test_sessions_expire_and_call_back() -> None:
+    clock = Clock()
+    ended = []
+    store = ReporterSessions(60, 3, ended.append, clock)
+    a = store.new()
+    assert store.get(a.id) is a
+    clock.t += 61
+    assert store.get(a.id) is None
+    assert ended == [a]
+    sessions = [store.new() for _ in range(4)]  # over capacity: the oldest is ended
+    assert store.get(sessions[0].id) is None and len(store) == 3

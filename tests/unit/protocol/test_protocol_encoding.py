@@ -1,0 +1,145 @@
+"""Canonical JSON (RFC 8785) and length-prefixed framing."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from protocol.encoding import MAX_NESTING_DEPTH, canonical_json, parse_canonical_json
+from protocol.errors import (
+    EncodingError,
+    FrameTooLarge,
+    LocalProtocolError,
+    MalformedFrame,
+)
+from protocol.framing import (
+    HEADER_BYTES,
+    MAX_FRAME_BYTES,
+    FrameDecoder,
+    decode_frame,
+    encode_frame,
+)
+
+
+def test_canonical_json_sorts_keys_and_drops_whitespace() -> None:
+    assert canonical_json({"b": [1, 2.5, None], "a": "é"}) == '{"a":"é","b":[1,2.5,null]}'.encode()
+
+
+def test_canonical_json_rfc8785_number_examples() -> None:
+    # RFC 8785 §3.2.2.3 / Appendix B: ECMAScript number serialisation.
+    assert (
+        canonical_json([1e21, 1e-7, 333333333.3333333, -0.0]) == b"[1e+21,1e-7,333333333.3333333,0]"
+    )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 2**53, {1: "x"}, "\ud800", object()])
+def test_canonical_json_refuses_values_json_cannot_carry(value: object) -> None:
+    with pytest.raises(EncodingError):
+        canonical_json(value)
+
+
+def test_parse_accepts_exactly_the_canonical_form() -> None:
+    assert parse_canonical_json(b'{"a":[1,"x",true,null],"b":{}}') == {
+        "a": [1, "x", True, None],
+        "b": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"b":1,"a":2}', "canonical"),  # unsorted keys
+        (b'{"a": 1}', "canonical"),  # whitespace
+        (b'{"a":1.0}', "canonical"),  # 1.0 is spelt 1
+        (b'{"a":"\\u0041"}', "canonical"),  # needless escape
+        (b'{"a":1,"a":2}', "duplicate"),
+        (b'{"a":NaN}', "JSON"),
+        (b'{"a":Infinity}', "JSON"),
+        (b"{", "JSON"),
+        (b"", "JSON"),
+        (b'{"a":9007199254740993}', "canonical"),  # not a double: reads as 2**53
+        (b'{"a":' + b"9" * 400 + b"}", "exactly"),  # beyond the largest double
+        (b'{"a":"\\ud800"}', "exactly"),  # lone surrogate
+        (b"\xff\xfe{\x00}\x00", "UTF-8"),
+        ('{"a":1}'.encode("utf-16"), "UTF-8"),
+        (b'{"a":' + b"1" * 5000 + b"}", "JSON"),  # over Python's int digit limit
+    ],
+)
+def test_parse_rejects_non_canonical_or_invalid(body: bytes, why: str) -> None:
+    with pytest.raises(MalformedFrame, match=why):
+        parse_canonical_json(body)
+
+
+def test_large_integral_doubles_round_trip() -> None:
+    # RFC 8785 writes the double 2**53 as "9007199254740992"; it must parse back as that double.
+    body = canonical_json({"variance": float(2**53), "big": 1e300})
+    assert parse_canonical_json(body) == {"variance": float(2**53), "big": 1e300}
+
+
+def test_parse_bounds_nesting_without_recursing() -> None:
+    too_deep = b"[" * (MAX_NESTING_DEPTH + 1) + b"]" * (MAX_NESTING_DEPTH + 1)
+    with pytest.raises(MalformedFrame, match="deep"):
+        parse_canonical_json(too_deep)
+    hostile = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(MalformedFrame):
+        parse_canonical_json(hostile)
+    ok = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
+    assert parse_canonical_json(ok) is not None
+
+
+def test_parse_error_never_quotes_the_input() -> None:
+    with pytest.raises(MalformedFrame) as info:
+        parse_canonical_json(b'{"name":"SECRET-CANARY" ')
+    assert "CANARY" not in str(info.value)
+
+
+def test_frame_round_trip() -> None:
+    assert decode_frame(encode_frame(b"hello")) == b"hello"
+    assert encode_frame(b"hi")[:HEADER_BYTES] == struct.pack(">I", 2)
+
+
+def test_encode_frame_refuses_oversized_body() -> None:
+    with pytest.raises(EncodingError):
+        encode_frame(b"x" * (MAX_FRAME_BYTES + 1))
+    assert len(encode_frame(b"x" * MAX_FRAME_BYTES)) == MAX_FRAME_BYTES + HEADER_BYTES
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"", b"\x00\x00\x00", struct.pack(">I", 5) + b"abcd", struct.pack(">I", 3) + b"abcd"],
+)
+def test_decode_frame_rejects_bad_length(frame: bytes) -> None:
+    with pytest.raises(MalformedFrame):
+        decode_frame(frame)
+
+
+def test_decode_frame_rejects_oversized_before_reading() -> None:
+    with pytest.raises(FrameTooLarge):
+        decode_frame(struct.pack(">I", MAX_FRAME_BYTES + 1) + b"{}")
+    with pytest.raises(FrameTooLarge):
+        decode_frame(b"\x00" * (MAX_FRAME_BYTES + HEADER_BYTES + 1))
+
+
+def test_frame_decoder_reassembles_frames_fed_byte_by_byte() -> None:
+    stream = encode_frame(b"one") + encode_frame(b"") + encode_frame(b"three")
+    decoder = FrameDecoder()
+    frames = []
+    for i in range(len(stream)):
+        decoder.feed(stream[i : i + 1])
+        while (frame := decoder.next_frame()) is not None:
+            frames.append(decode_frame(frame))
+    assert frames == [b"one", b"", b"three"]
+    assert decoder.buffered == 0
+
+
+def test_frame_decoder_refuses_oversized_declaration_and_then_everything() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(struct.pack(">I", MAX_FRAME_BYTES + 1))
+    with pytest.raises(FrameTooLarge):
+        decoder.next_frame()
+    assert decoder.buffered == 0  # nothing of the hostile stream is kept
+    with pytest.raises(LocalProtocolError):
+        decoder.feed(b"more")
+    with pytest.raises(LocalProtocolError):
+        decoder.next_frame()
