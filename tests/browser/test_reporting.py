@@ -25,6 +25,7 @@ from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, NodeProcess
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ("en", "fr", "ar", "sw", "uk")
+PUBLIC_FLOW_TESTS = ("test_full_report", "test_quick_exit")  # tests 1-4, checked by test 5
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
@@ -205,9 +206,7 @@ def fill_report(page: Any, base: str, a: Answers, shots: Shots) -> Sent:
     summary = page.locator("main dl").inner_text()
     for expected in (a.marker, CANARY, a.file_name, a.place, a.perpetrators):
         assert expected in summary, (expected, summary)
-    day, year = (int(x.translate({ord(d): str(i) for i, d in enumerate("٠١٢٣٤٥٦٧٨٩")}))
-                 for x in (a.day, a.year))
-    assert f"{year}-{a.month}-{day}" in summary
+    assert f"{int(a.year)}-{a.month}-{int(a.day)}" in summary  # int() reads Arabic-Indic too
     assert page.locator("main dl dd").count() == 8
     page.click("button[name=go][value=next]")  # "Send report"
     page.wait_for_url(f"{base}/{lang}/report/sent")
@@ -457,12 +456,16 @@ def test_no_request_leaves_the_machine(node: NodeProcess, neutral: Neutral,
     assert node_docs
     for test, url, csp in node_docs:
         assert csp and "default-src 'none'" in csp, (test, url, csp)
-    csp_errors = [m for m in traffic.console
+    assert any(url == f"{node_origin}/static/exit.js" for _, url, *_ in traffic.requests)
+    assert any(url.startswith(neutral.url) for _, url, *_ in traffic.requests)
+
+    # The console of the reporter's pages (tests 1-4): no CSP violation, no error at all.
+    console = [m for m in traffic.console if m[0].startswith(PUBLIC_FLOW_TESTS)]
+    csp_errors = [m for m in console
                   if "Content Security Policy" in m[2] or "Content-Security-Policy" in m[2]]
     assert not csp_errors
-    assert not [m for m in traffic.console if m[1] == "error"]
-    assert not traffic.page_errors
-    assert any(url.startswith(neutral.url) for _, url, *_ in traffic.requests)
+    assert not [m for m in console if m[1] == "error"]
+    assert not [e for e in traffic.page_errors if e[0].startswith(PUBLIC_FLOW_TESTS)]
 
 
 # ------------------------------------------------------------------ 6: staff
@@ -501,6 +504,26 @@ def test_staff_read_the_french_report_and_its_file(node: NodeProcess, new_page: 
     download = info.value
     assert download.suggested_filename == a.file_name
     assert Path(download.path()).read_bytes() == a.file_bytes
+
+
+@pytest.mark.xfail(strict=True, reason="node/templates/staff/report.html puts "
+                   "style=\"white-space:pre-wrap\" attributes on <bdi>; the CSP's style-src "
+                   "hash does not allow style attributes, so Chromium blocks them (console "
+                   "errors) and staff see a narrative's line breaks collapsed")
+def test_staff_report_page_respects_its_csp(node: NodeProcess, new_page: NewPage,
+                                            traffic: Traffic) -> None:
+    marker = "Lignes-staff"
+    sent = quick_report(new_page(), node.url, "fr", f"{marker} une\ndeux\ntrois {CANARY}")
+    page = new_page()
+    staff_login(page, node.url)
+    page.locator("tbody tr", has_text=marker).locator("a").click()
+    page.wait_for_url(f"{node.url}/staff/reports/*")
+    narrative = page.locator("main dd bdi", has_text=marker)
+    assert CANARY in narrative.inner_text()
+    test = "test_staff_report_page_respects_its_csp"
+    assert not [m for m in traffic.console if m[0] == test and "Content Security Policy" in m[2]]
+    assert narrative.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+    assert sent.answers.narrative in narrative.inner_text()  # line breaks kept
 
 
 # ------------------------------------------------------------------ 7: errors keep input
@@ -607,3 +630,16 @@ def test_pages_fit_360px_and_exit_stays_on_top(node: NodeProcess, new_page: NewP
     page.goto(f"{node.url}/{lang}/report/review")
     _fits_and_exit_sticks(page)
     page.screenshot(path=artifacts / f"layout-{lang}-review.png")
+
+
+@pytest.mark.xfail(strict=True, reason="node/static/site.css has no overflow-wrap for answers: "
+                   "a long unbroken answer (a link, a number typed without spaces) makes the "
+                   "review page ~1350 px wide at 360 px, and the exit link scrolls sideways")
+def test_review_with_a_long_unbroken_answer_fits_360px(node: NodeProcess,
+                                                       new_page: NewPage) -> None:
+    page = new_page()
+    page.goto(f"{node.url}/en/report/what")
+    page.fill("#narrative", "See https://example.org/" + "a" * 120 + " please")
+    go_next(page, node.url, "en", "when")
+    page.goto(f"{node.url}/en/report/review")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
