@@ -18,7 +18,9 @@ from node import errors
 from node.i18n import N_
 
 ROLES = ("admin", "coordinator", "caseworker", "analyst")
-INTAKE_KEY = "intake"
+INTAKE_KEY = "intake"      # opens every report's data key: coordinators (triage)
+ANALYSIS_KEY = "analysis"  # opens incident codings, never reports: analysts, coordinators
+NODE_KEYS_BY_ROLE = {"coordinator": (INTAKE_KEY, ANALYSIS_KEY), "analyst": (ANALYSIS_KEY,)}
 MIN_PASSPHRASE_CHARS = 12
 _SK_CONTEXT = b"staff-secret-key:"
 
@@ -37,10 +39,18 @@ class UnlockedStaff:
 
     member: StaffMember
     secret_key: BoxSecretKey = field(repr=False)
-    intake_key: BoxSecretKey | None = field(repr=False)
+    node_keys: dict[str, BoxSecretKey] = field(repr=False, default_factory=dict)
 
     def has_role(self, role: str) -> bool:
         return role in self.member.roles
+
+    @property
+    def intake_key(self) -> BoxSecretKey | None:
+        return self.node_keys.get(INTAKE_KEY)
+
+    @property
+    def analysis_key(self) -> BoxSecretKey | None:
+        return self.node_keys.get(ANALYSIS_KEY)
 
 
 class WeakPassphrase(errors.InvalidInput):
@@ -99,11 +109,14 @@ def unlock(conn: sqlite3.Connection, username: str, passphrase: str) -> Unlocked
     except DecryptionError:
         raise errors.LoginFailed() from None
     sk = BoxSecretKey(raw)
-    sealed = conn.execute(
-        "SELECT sealed FROM key_wraps WHERE key_name = ? AND holder = ?",
-        (INTAKE_KEY, staff_holder(row["id"]))).fetchone()
-    intake = sk.open_box_key(sealed["sealed"]) if sealed is not None else None
-    return UnlockedStaff(_member(row), sk, intake)
+    return UnlockedStaff(_member(row), sk, open_node_keys(conn, row["id"], sk))
+
+
+def open_node_keys(conn: sqlite3.Connection, staff_id: str,
+                   sk: BoxSecretKey) -> dict[str, BoxSecretKey]:
+    """The node-level keys sealed to this person (what their roles were granted)."""
+    return {r["key_name"]: sk.open_box_key(r["sealed"]) for r in conn.execute(
+        "SELECT key_name, sealed FROM key_wraps WHERE holder = ?", (staff_holder(staff_id),))}
 
 
 def get(conn: sqlite3.Connection, staff_id: str) -> StaffMember | None:

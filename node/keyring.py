@@ -30,6 +30,7 @@ class NodeKeys:
     node_id: str
     identity: SigningKey
     intake_public: BoxPublicKey
+    analysis_public: BoxPublicKey
 
     @property
     def identity_public(self) -> VerifyKey:
@@ -47,6 +48,7 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
     accounts.check_passphrase(admin_passphrase)
     identity = SigningKey.generate()
     intake = BoxSecretKey.generate()
+    analysis = BoxSecretKey.generate()
     seed = recovery.new_seed()
     node_id = secrets.token_hex(16)
     with db.write() as conn:
@@ -55,13 +57,15 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
         _put(conn, "node_id", node_id.encode())
         _put(conn, "identity_public_key", identity.verify_key.raw())
         _put(conn, "intake_public_key", intake.public_key.raw())
+        _put(conn, "analysis_public_key", analysis.public_key.raw())
         _put(conn, "created_hour", str(hour).encode())
         member, _ = accounts.create(conn, admin_username, admin_passphrase,
                                     {"admin", "coordinator"}, staff_params, hour)
-        accounts.grant_key(conn, accounts.INTAKE_KEY, intake,
-                           accounts.staff_holder(member.id), member.public_key)
-        accounts.grant_key(conn, accounts.INTAKE_KEY, intake, RECOVERY_HOLDER,
-                           recovery.box_key(seed).public_key)
+        recovery_public = recovery.box_key(seed).public_key
+        for name, key in ((accounts.INTAKE_KEY, intake), (accounts.ANALYSIS_KEY, analysis)):
+            accounts.grant_key(conn, name, key, accounts.staff_holder(member.id),
+                               member.public_key)
+            accounts.grant_key(conn, name, key, RECOVERY_HOLDER, recovery_public)
     # The key file is written after the database commit; `is_initialised` needs both.
     write_private_file(datadir.identity_key, identity.seed())
     return InitResult(node_id, recovery.encode(seed))
@@ -77,12 +81,14 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
     identity = SigningKey(datadir.identity_key.read_bytes())
     if identity.verify_key.raw() != meta["identity_public_key"]:
         raise RuntimeError("keys/identity.key does not match this node's database")
-    return NodeKeys(meta["node_id"].decode(), identity, BoxPublicKey(meta["intake_public_key"]))
+    return NodeKeys(meta["node_id"].decode(), identity, BoxPublicKey(meta["intake_public_key"]),
+                    BoxPublicKey(meta["analysis_public_key"]))
 
 
-def open_with_recovery(conn: sqlite3.Connection, recovery_text: str) -> BoxSecretKey:
-    """The intake secret key, opened with the recovery key (for restoring an admin)."""
+def open_with_recovery(conn: sqlite3.Connection, recovery_text: str,
+                       key_name: str = accounts.INTAKE_KEY) -> BoxSecretKey:
+    """A node key (the intake key by default), opened with the recovery key."""
     seed = recovery.decode(recovery_text)
     row = conn.execute("SELECT sealed FROM key_wraps WHERE key_name = ? AND holder = ?",
-                       (accounts.INTAKE_KEY, RECOVERY_HOLDER)).fetchone()
+                       (key_name, RECOVERY_HOLDER)).fetchone()
     return recovery.box_key(seed).open_box_key(row["sealed"])

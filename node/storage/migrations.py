@@ -81,6 +81,102 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL
     ) STRICT;
     """,
+    # 2: the back office -- accounts security, case work, incident coding, audit chain
+    """
+    ALTER TABLE staff ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE staff ADD COLUMN last_failed_at INTEGER;
+    ALTER TABLE staff ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+    -- TOTP secret sealed to the person's own public key: opened after the passphrase
+    ALTER TABLE staff ADD COLUMN totp_sealed BLOB;
+    CREATE TABLE invitations (
+        code_hash BLOB PRIMARY KEY,
+        username TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    ) STRICT;
+    ALTER TABLE reports ADD COLUMN retention_days INTEGER;
+    ALTER TABLE reports ADD COLUMN last_activity_hour INTEGER;
+    -- assignment IS the wrap: a caseworker can open a case only through this row
+    CREATE TABLE case_key_wraps (
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        sealed BLOB NOT NULL,
+        assigned_at INTEGER NOT NULL,
+        PRIMARY KEY (report_id, staff_id)
+    ) STRICT;
+    CREATE TABLE status_events (
+        id INTEGER PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        status TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE case_notes (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        body_ct BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE case_tasks (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        due_day TEXT,
+        done_at INTEGER,
+        body_ct BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('to_reporter', 'from_reporter')),
+        actor TEXT NOT NULL,
+        body_ct BLOB NOT NULL,
+        read_at INTEGER
+    ) STRICT;
+    CREATE INDEX messages_by_report ON messages (report_id, at);
+    CREATE TABLE referrals (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        body_ct BLOB NOT NULL,
+        outcome_at INTEGER
+    ) STRICT;
+    -- an incident: coded acts, possibly described by several reports
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        sealed_key BLOB NOT NULL,
+        coding_ct BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE incident_links (
+        incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        wrapped_key BLOB NOT NULL,
+        PRIMARY KEY (incident_id, report_id)
+    ) STRICT;
+    CREATE INDEX incident_links_by_report ON incident_links (report_id);
+    -- the chain of custody: every action on a case, each entry hashing the previous one
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        object_type TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_object ON audit_log (object_id);
+    """,
 )
 
 

@@ -10,6 +10,7 @@ from typing import TypeVar
 from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
+from node.backoffice.audit import AuditLog
 from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake.service import Clock, IntakeService, utc_now
@@ -29,6 +30,7 @@ class NodeContext:
     intake: IntakeService
     catalogues: Catalogues
     staff_params: pw.KdfParams
+    audit: AuditLog
     clock: Clock
     executor: concurrent.futures.ThreadPoolExecutor = field(repr=False)
 
@@ -50,7 +52,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
-        catalogues=Catalogues(cfg.languages), staff_params=staff_params, clock=clock,
+        catalogues=Catalogues(cfg.languages), staff_params=staff_params,
+        audit=AuditLog(keys.identity), clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))
 
 

@@ -1,0 +1,30 @@
+"""The staff back office: its own app, cookie, path and middlewares (STYLE.md, 5).
+
+Routes are declared by area in `auth`, `cases`, ... as `StaffRoute` records naming the
+policy action each needs; this module registers them and guards every one.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.web.failures import html_errors
+from node.web.staff import admin, auth, cases
+from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
+
+__all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
+
+
+def all_routes() -> list[StaffRoute]:
+    return [*auth.ROUTES, *cases.ROUTES, *admin.ROUTES]
+
+
+def create_staff_app() -> web.Application:
+    routes = all_routes()
+    names = [r.name for r in routes]
+    assert len(set(names)) == len(names), "staff route names must be unique"
+    app = web.Application(middlewares=[html_errors("staff/error.html"),
+                                       make_guard({r.name: r.action for r in routes})])
+    for r in routes:
+        app.router.add_route(r.method, r.path, r.handler, name=r.name)
+    return app
