@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings
 
-# The project is not installed into the virtualenv and pytest's rootdir is not on sys.path
-# (prepend import mode puts this folder there instead), so make `protocol`/`crypto` importable.
-_ROOT = Path(__file__).resolve().parents[3]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from crypto.keys import SigningKey, VerifyKey  # noqa: E402
-from protocol.encoding import canonical_json  # noqa: E402
-from protocol.framing import encode_frame  # noqa: E402
-from protocol.statements import ENVELOPE_DOMAIN, sign_bytes  # noqa: E402
+from crypto.keys import SigningKey, VerifyKey
+from protocol.encoding import canonical_json
+from protocol.framing import encode_frame
+from protocol.statements import ENVELOPE_DOMAIN, sign_bytes
 
 NOW = 1_800_000_000
 
-# `HYPOTHESIS_PROFILE=fuzz pytest tests/unit/protocol` for a longer run of the fuzz tests.
-settings.register_profile("fuzz", max_examples=5_000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# `pytest tests/unit/protocol --hypothesis-profile=protocol-fuzz` for a longer fuzzing run.
+# Registered only: loading a profile here would change every other package's tests too.
+settings.register_profile("protocol-fuzz", max_examples=5_000, deadline=None)
 
 
 class Node:

@@ -178,7 +178,7 @@ def test_rejects_unknown_envelope_format(make_frame, verify) -> None:
 
 
 def test_rejects_unknown_message_version(make_frame, verify) -> None:
-    with pytest.raises(errors.UnknownVersion, match="delivery.ack"):
+    with pytest.raises(errors.UnknownVersion, match=r"delivery\.ack"):
         verify(make_frame(version=2))
 
 

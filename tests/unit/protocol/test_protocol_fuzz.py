@@ -95,33 +95,38 @@ json_values = st.recursive(
     | st.integers(-(2**60), 2**60)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=2048))
 def test_random_bytes_are_rejected(data: bytes) -> None:
     assert_rejected(data)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=2048))
 def test_random_bytes_in_a_valid_frame_are_rejected(data: bytes) -> None:
     assert_rejected(encode_frame(data))
 
 
+@settings(deadline=None)
 @given(json_values)
 def test_random_json_is_rejected(value: Any) -> None:
     assert_rejected(framed(value))
 
 
+@settings(deadline=None)
 @given(json_values)
 def test_random_json_in_python_json_spelling_is_rejected(value: Any) -> None:
     assert_rejected(encode_frame(json.dumps(value).encode()))
 
 
-@settings(max_examples=300)
+@settings(deadline=None, max_examples=300)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_flipped_bit_anywhere_is_rejected(frame: bytes, data: st.DataObject) -> None:
     bit = data.draw(st.integers(0, len(frame) * 8 - 1))
@@ -130,12 +135,14 @@ def test_flipped_bit_anywhere_is_rejected(frame: bytes, data: st.DataObject) -> 
     assert_rejected(bytes(mutated))
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_truncated_frame_is_rejected(frame: bytes, data: st.DataObject) -> None:
     cut = data.draw(st.integers(0, len(frame) - 1))
     assert_rejected(frame[:cut])
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.binary(min_size=1, max_size=64))
 def test_extended_frame_is_rejected(frame: bytes, tail: bytes) -> None:
     assert_rejected(frame + tail)
@@ -144,6 +151,7 @@ def test_extended_frame_is_rejected(frame: bytes, tail: bytes) -> None:
     assert_rejected(struct.pack(">I", len(body)) + body)
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_overwritten_bytes_are_rejected(frame: bytes, data: st.DataObject) -> None:
     start = data.draw(st.integers(0, len(frame) - 1))
@@ -153,7 +161,7 @@ def test_overwritten_bytes_are_rejected(frame: bytes, data: st.DataObject) -> No
     assert_rejected(mutated)
 
 
-@settings(max_examples=300)
+@settings(deadline=None, max_examples=300)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_any_field_replaced_with_any_json_is_rejected(frame: bytes, data: st.DataObject) -> None:
     obj = json.loads(decode_frame(frame))
@@ -164,6 +172,7 @@ def test_any_field_replaced_with_any_json_is_rejected(frame: bytes, data: st.Dat
     assert_rejected(framed(obj))
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_payload_field_replaced_dropped_or_added_is_rejected(
     frame: bytes, data: st.DataObject
@@ -184,6 +193,7 @@ def test_payload_field_replaced_dropped_or_added_is_rejected(
     assert_rejected(framed(obj))
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.data())
 def test_envelope_field_dropped_or_added_is_rejected(frame: bytes, data: st.DataObject) -> None:
     obj = json.loads(decode_frame(frame))
@@ -195,12 +205,13 @@ def test_envelope_field_dropped_or_added_is_rejected(frame: bytes, data: st.Data
     assert_rejected(framed(obj))
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(VALID_FRAMES), st.integers(MAX_FRAME_BYTES + 1, 2**32 - 1))
 def test_declared_length_over_the_maximum_is_rejected(frame: bytes, declared: int) -> None:
     assert_rejected(struct.pack(">I", declared) + frame[4:])
 
 
+@settings(deadline=None)
 @given(st.lists(st.binary(max_size=64), max_size=20))
 def test_frame_decoder_survives_random_chunks(chunks: list[bytes]) -> None:
     decoder = FrameDecoder()
@@ -213,6 +224,7 @@ def test_frame_decoder_survives_random_chunks(chunks: list[bytes]) -> None:
         pass
 
 
+@settings(deadline=None)
 @given(st.sampled_from(VALID_FRAMES), st.lists(st.integers(1, 50), min_size=1, max_size=50))
 def test_frame_decoder_reassembles_any_chunking(frame: bytes, sizes: list[int]) -> None:
     decoder, position, frames = FrameDecoder(), 0, []

@@ -20,7 +20,7 @@ from protocol.drafts import (
     StatisticsCell,
     StatisticsRelease,
 )
-from protocol.encoding import canonical_json, parse_canonical_json
+from protocol.encoding import parse_canonical_json
 from protocol.envelope import seal, verify_frame
 from protocol.membership import (
     CertificateBody,
@@ -97,7 +97,9 @@ def decisions(draw: st.DrawFn) -> MembershipDecision:
             certificate=cert,
             reason=draw(st.none() | display_text),
         )
-    return MembershipDecision(node_id=draw(node_ids), decision="rejected", reason=draw(display_text))
+    return MembershipDecision(
+        node_id=draw(node_ids), decision="rejected", reason=draw(display_text)
+    )
 
 
 member_entries = st.builds(
@@ -202,7 +204,9 @@ def cosignature_responses(draw: st.DrawFn) -> CosignatureResponse:
 @st.composite
 def delivery_acks(draw: st.DrawFn) -> DeliveryAck:
     status = draw(st.sampled_from(["accepted", "duplicate", "rejected"]))
-    reason = draw(st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True)) if status == "rejected" else None
+    reason = (
+        draw(st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True)) if status == "rejected" else None
+    )
     return DeliveryAck(
         envelope_id=draw(ids), status=status, reason=reason, detail=draw(st.none() | display_text)
     )
@@ -231,7 +235,9 @@ def statistics_releases(draw: st.DrawFn) -> StatisticsRelease:
         period_start=start,
         period_end=start + draw(st.integers(1, 2**30)),
         dimensions=tuple(dims),
-        mechanism=draw(st.sampled_from(["laplace", "gaussian", "discrete_laplace", "discrete_gaussian"])),
+        mechanism=draw(
+            st.sampled_from(["laplace", "gaussian", "discrete_laplace", "discrete_gaussian"])
+        ),
         epsilon=draw(st.floats(min_value=0, max_value=100, exclude_min=True)),
         delta=draw(st.floats(min_value=0, max_value=1, exclude_max=True)),
         cells=tuple(cells),
@@ -272,9 +278,7 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         consent_id=ids,
         purpose=st.sampled_from(["care", "medical", "psychosocial", "legal"]),
         recipient_key=keys_hex,
-        sealed_case=st.binary(min_size=1, max_size=300).map(
-            lambda b: base64.b64encode(b).decode()
-        ),
+        sealed_case=st.binary(min_size=1, max_size=300).map(lambda b: base64.b64encode(b).decode()),
     ),
     StatisticsRelease: statistics_releases(),
     PerpetratorToken: st.builds(
@@ -292,7 +296,7 @@ def test_every_registered_message_has_a_strategy() -> None:
     assert set(STRATEGIES) == set(REGISTRY)
 
 
-@settings(max_examples=300)
+@settings(deadline=None, max_examples=300)
 @given(any_message)
 def test_every_message_round_trips_through_canonical_json(message: Message) -> None:
     wire = message.canonical_bytes()
@@ -302,7 +306,9 @@ def test_every_message_round_trips_through_canonical_json(message: Message) -> N
     assert again.canonical_bytes() == wire
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    deadline=None, max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(message=any_message)
 def test_every_message_round_trips_through_a_signed_envelope(alice, bob, keys, message) -> None:
     envelope = seal(
@@ -319,6 +325,7 @@ def test_every_message_round_trips_through_a_signed_envelope(alice, bob, keys, m
     assert type(verified.message) is type(message)
 
 
+@settings(deadline=None)
 @given(any_message)
 def test_messages_are_frozen(message: Message) -> None:
     field = next(iter(type(message).model_fields))

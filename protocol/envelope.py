@@ -1,0 +1,271 @@
+"""The signed envelope every federation message travels in (ARCHITECTURE.md, invariant 5).
+
+An envelope names its sender and recipient node, the payload's message type and version, a
+random envelope id and nonce, and its creation and expiry times; the sender's Ed25519 key
+(RFC 8032) signs `ENVELOPE_DOMAIN || RFC8785(envelope without "signature")`. On the wire it
+is the RFC 8785 canonical JSON of the whole envelope in one length-prefixed frame
+(`protocol.framing`).
+
+`verify_frame` is pure: time is passed in as `now`, keys come from the caller's lookup, and
+the replay check only *asks* the caller whether an envelope was seen. It stores nothing: the
+caller records the nonce after acting on the returned `Verified`. Checks run cheapest and most
+structural first, and the replay store is consulted only once the signature has verified, so a
+forger can neither fill it nor probe it. Order:
+
+ 1. frame size (before anything is parsed)      → FrameTooLarge
+ 2. length prefix, UTF-8 canonical JSON, schema → MalformedFrame / UnknownVersion (format)
+ 3. message type and version in the registry    → UnknownMessageType / UnknownVersion
+ 4. recipient is us                              → WrongRecipient
+ 5. lifetime, creation time, expiry              → LifetimeTooLong / NotYetValid / Expired
+ 6. payload against its model                    → MalformedFrame
+ 7. sender's key known                           → UnknownSender
+ 8. signature                                    → BadSignature
+ 9. envelope id and nonce not seen before        → Replayed
+
+Receivers must remember (sender, envelope id, nonce) until the envelope's `expires`: after
+that, step 5 refuses it anyway, which is what bounds the replay store.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol, Self, runtime_checkable
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from crypto.keys import SigningKey, VerifyKey
+from protocol.encoding import canonical_json, parse_canonical_json
+from protocol.errors import (
+    BadSignature,
+    EncodingError,
+    Expired,
+    LifetimeTooLong,
+    LocalProtocolError,
+    MalformedFrame,
+    NotYetValid,
+    Replayed,
+    UnknownSender,
+    UnknownVersion,
+    WrongRecipient,
+)
+from protocol.framing import decode_frame, encode_frame
+from protocol.message import (
+    FormatV1,
+    Message,
+    NodeId,
+    RandomId,
+    SignatureHex,
+    UnixTime,
+    schema_error_summary,
+)
+from protocol.registry import REGISTRY, MessageRegistry
+from protocol.statements import ENVELOPE_DOMAIN, sign_bytes, verify_bytes
+
+ENVELOPE_FORMAT = 1
+# 128-bit random nonces and ids: collisions are not a concern within any replay window.
+NONCE_BYTES = 16
+ID_BYTES = 16
+DEFAULT_TTL = 24 * 3600
+
+MessageTypeName = Annotated[
+    str, StringConstraints(max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+]
+NonceHex = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2}){16,64}$")]
+
+
+@dataclass(frozen=True)
+class FreshnessPolicy:
+    """How much clock disagreement and how long a lifetime a receiver tolerates."""
+
+    # Nodes keep time with NTP, but a node in a conflict zone may be off for a while.
+    max_clock_skew: int = 300
+    # An outbox may hold a message through a week-long outage; beyond that it is re-sealed
+    # (same envelope id, new nonce and times). This also bounds the receiver's replay store.
+    max_lifetime: int = 7 * 24 * 3600
+
+
+DEFAULT_POLICY = FreshnessPolicy()
+
+KeyLookup = Callable[[str], VerifyKey | None]
+
+
+class ReplayCheck(Protocol):
+    """Caller-implemented: True if this sender's envelope id or nonce was already accepted.
+
+    Must only read. The caller records an envelope after `verify_frame` returns it.
+    """
+
+    def __call__(self, sender: str, envelope_id: str, nonce: str, /) -> bool: ...
+
+
+@runtime_checkable
+class SelfCertifying(Protocol):
+    """A message that carries its sender's key (an enrollment request)."""
+
+    def self_certified_key(self, sender: str) -> VerifyKey | None: ...
+
+
+class Envelope(BaseModel):
+    """A signed, addressed, time-limited message. Build one with `seal`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    format: FormatV1
+    envelope_id: RandomId
+    sender: NodeId
+    recipient: NodeId
+    type: MessageTypeName
+    version: Annotated[int, Field(ge=1, le=65535)]
+    nonce: NonceHex
+    created: UnixTime
+    expires: UnixTime
+    in_reply_to: RandomId | None  # the request's envelope id, for a response
+    payload: dict[str, JsonValue]
+    signature: SignatureHex
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.expires <= self.created:
+            raise ValueError("expires must be later than created")
+        if self.sender == self.recipient:
+            raise ValueError("sender and recipient are the same node")
+        return self
+
+    def describe(self) -> str:
+        """Loggable identification: ids, type and sender only, never payload."""
+        return f"envelope {self.envelope_id} ({self.type} v{self.version}) from {self.sender}"
+
+    def to_frame(self) -> bytes:
+        """The length-prefixed canonical JSON of this envelope."""
+        return encode_frame(canonical_json(self.model_dump(mode="json")))
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verified envelope and its typed payload. Record `envelope` in the replay store."""
+
+    envelope: Envelope
+    message: Message
+
+
+def seal(
+    message: Message,
+    *,
+    sender: str,
+    recipient: str,
+    signing_key: SigningKey,
+    now: int,
+    ttl: int = DEFAULT_TTL,
+    in_reply_to: str | None = None,
+    envelope_id: str | None = None,
+    registry: MessageRegistry = REGISTRY,
+    policy: FreshnessPolicy = DEFAULT_POLICY,
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+) -> Envelope:
+    """Wrap `message` in an envelope signed by `signing_key`.
+
+    The nonce (and the envelope id, unless an outbox re-seals with the id it already used) is
+    generated here. `now` is the caller's clock; nothing in this package reads one.
+    """
+    if type(message) not in registry:
+        raise LocalProtocolError(f"{type(message).__name__} is not a registered message")
+    if not 0 < ttl <= policy.max_lifetime:
+        raise LocalProtocolError(f"ttl {ttl}s outside 1..{policy.max_lifetime}s")
+    fields: dict[str, Any] = {
+        "format": ENVELOPE_FORMAT,
+        "envelope_id": envelope_id if envelope_id is not None else random_bytes(ID_BYTES).hex(),
+        "sender": sender,
+        "recipient": recipient,
+        "type": message.TYPE,
+        "version": message.VERSION,
+        "nonce": random_bytes(NONCE_BYTES).hex(),
+        "created": now,
+        "expires": now + ttl,
+        "in_reply_to": in_reply_to,
+        "payload": message.to_json_object(),
+    }
+    signature = sign_bytes(ENVELOPE_DOMAIN, canonical_json(fields), signing_key)
+    try:
+        return Envelope.model_validate({**fields, "signature": signature})
+    except ValidationError as exc:
+        raise EncodingError(f"cannot seal: {schema_error_summary(exc)}") from None
+
+
+def verify_frame(
+    frame: bytes,
+    *,
+    local_node_id: str,
+    now: int,
+    lookup_key: KeyLookup,
+    is_replay: ReplayCheck,
+    policy: FreshnessPolicy = DEFAULT_POLICY,
+    registry: MessageRegistry = REGISTRY,
+    accept_self_certified: bool = False,
+) -> Verified:
+    """Check one frame completely; return the envelope and its typed message, or raise.
+
+    Every failure is an `EnvelopeRejected` subclass naming the reason (see the module doc
+    for the order). `accept_self_certified` lets an observatory accept an enrollment
+    request from a node it does not know yet, verified with the key the request carries.
+    """
+    body = decode_frame(frame)
+    obj = parse_canonical_json(body)
+    if not isinstance(obj, dict):
+        raise MalformedFrame("frame body is not a JSON object")
+    fmt = obj.get("format")
+    if type(fmt) is int and fmt != ENVELOPE_FORMAT:
+        raise UnknownVersion(f"unsupported envelope format (supported: {ENVELOPE_FORMAT})")
+    try:
+        envelope = Envelope.model_validate(obj)
+    except ValidationError as exc:
+        raise MalformedFrame(f"envelope fails its schema: {schema_error_summary(exc)}") from None
+    what = envelope.describe()
+
+    model = registry.model_for(envelope.type, envelope.version)
+
+    if envelope.recipient != local_node_id:
+        raise WrongRecipient(f"{what} is addressed to {envelope.recipient}, not to this node")
+
+    lifetime = envelope.expires - envelope.created
+    if lifetime > policy.max_lifetime:
+        raise LifetimeTooLong(f"{what} lives {lifetime}s, over the {policy.max_lifetime}s maximum")
+    if envelope.created > now + policy.max_clock_skew:
+        raise NotYetValid(
+            f"{what} was created at {envelope.created}, {envelope.created - now}s ahead of "
+            f"this node's clock ({now}); allowed skew is {policy.max_clock_skew}s"
+        )
+    if now >= envelope.expires:
+        raise Expired(f"{what} expired at {envelope.expires} (now {now})")
+
+    try:
+        message = model.model_validate_json(canonical_json(obj["payload"]))
+    except ValidationError as exc:
+        raise MalformedFrame(
+            f"{what}: payload fails its schema: {schema_error_summary(exc)}"
+        ) from None
+
+    key = lookup_key(envelope.sender)
+    if key is None and accept_self_certified and isinstance(message, SelfCertifying):
+        key = message.self_certified_key(envelope.sender)
+    if key is None:
+        raise UnknownSender(f"{what}: no key known for the sender")
+
+    unsigned = {name: value for name, value in obj.items() if name != "signature"}
+    try:
+        verify_bytes(ENVELOPE_DOMAIN, canonical_json(unsigned), envelope.signature, key)
+    except BadSignature:
+        raise BadSignature(f"{what}: signature does not verify") from None
+
+    if is_replay(envelope.sender, envelope.envelope_id, envelope.nonce):
+        raise Replayed(f"{what} was already received (envelope id or nonce seen)", envelope)
+    return Verified(envelope, message)

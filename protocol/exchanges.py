@@ -1,0 +1,423 @@
+"""Request/response exchanges as small sans-IO state machines (python-hyper/h11 style).
+
+Every exchange of issue 5 is one request answered by one response over one stream:
+enrollment, membership decision delivery, membership list fetch and push, checkpoint
+witnessing, and the v1 draft exchanges. Two tables say everything:
+
+* `TRANSITIONS`: for each role, which trigger moves which state where. Anything not in the
+  table raises: `LocalProtocolError` if we attempted it, `RemoteProtocolError` if the peer
+  did (h11's `_state.py` keeps its transitions in one table the same way).
+* `EXCHANGES`: which message types are requests, and which responses answer each.
+
+The API is h11's: `receive_data(bytes)` in, `next_event(now=...)` out (an event, or
+`NEED_DATA`), and `send_request`/`send_response` turn a message into the bytes to write.
+A frame that fails verification raises its own `EnvelopeRejected` subclass and fails the
+exchange, with one exception: a server that receives an authentic request it has already seen
+gets a `DuplicateReceived` event instead of `Replayed`, because answering an outbox's retry
+is how delivery becomes exactly-once. Events carry the verified envelope: the caller records
+its (sender, envelope id, nonce) in its replay store, which this module never touches.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from crypto.keys import SigningKey
+from protocol.delivery import DeliveryAck
+from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken, StatisticsRelease
+from protocol.envelope import (
+    DEFAULT_POLICY,
+    DEFAULT_TTL,
+    Envelope,
+    FreshnessPolicy,
+    KeyLookup,
+    ReplayCheck,
+    Verified,
+    seal,
+    verify_frame,
+)
+from protocol.errors import EnvelopeRejected, LocalProtocolError, RemoteProtocolError, Replayed
+from protocol.framing import FrameDecoder
+from protocol.membership import (
+    MembershipDecision,
+    MembershipList,
+    MembershipListQuery,
+    MembershipRequest,
+)
+from protocol.message import Message
+from protocol.registry import REGISTRY, MessageRegistry
+from protocol.witness import CheckpointPush, CosignatureResponse
+
+
+class Role(enum.Enum):
+    CLIENT = "client"  # sends the request
+    SERVER = "server"  # answers it
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    SENT_REQUEST = "sent_request"
+    GOT_RESPONSE = "got_response"
+    GOT_REQUEST = "got_request"
+    SENT_RESPONSE = "sent_response"
+    FAILED = "failed"
+
+
+class Trigger(enum.Enum):
+    SEND_REQUEST = "send_request"
+    RECEIVE_RESPONSE = "receive_response"
+    RECEIVE_REQUEST = "receive_request"
+    SEND_RESPONSE = "send_response"
+    FAIL = "fail"
+
+
+# Triggers caused by the peer's bytes: an illegal one is the peer's fault.
+_REMOTE_TRIGGERS = frozenset({Trigger.RECEIVE_RESPONSE, Trigger.RECEIVE_REQUEST})
+
+# THE transition table. GOT_RESPONSE, SENT_RESPONSE and FAILED are terminal.
+TRANSITIONS: Mapping[Role, Mapping[State, Mapping[Trigger, State]]] = MappingProxyType(
+    {
+        Role.CLIENT: {
+            State.IDLE: {Trigger.SEND_REQUEST: State.SENT_REQUEST, Trigger.FAIL: State.FAILED},
+            State.SENT_REQUEST: {
+                Trigger.RECEIVE_RESPONSE: State.GOT_RESPONSE,
+                Trigger.FAIL: State.FAILED,
+            },
+        },
+        Role.SERVER: {
+            State.IDLE: {Trigger.RECEIVE_REQUEST: State.GOT_REQUEST, Trigger.FAIL: State.FAILED},
+            State.GOT_REQUEST: {
+                Trigger.SEND_RESPONSE: State.SENT_RESPONSE,
+                Trigger.FAIL: State.FAILED,
+            },
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class ExchangeSpec:
+    """One kind of exchange: its request type and the response types that may answer it."""
+
+    name: str
+    request: type[Message]
+    responses: tuple[type[Message], ...]
+
+
+# A `DeliveryAck` may answer any request: "rejected" with a reason code is how a server
+# refuses a well-formed, authentic request (e.g. from a node that is not a member).
+EXCHANGES: tuple[ExchangeSpec, ...] = (
+    ExchangeSpec("enrollment", MembershipRequest, (DeliveryAck, MembershipDecision)),
+    ExchangeSpec("membership_decision", MembershipDecision, (DeliveryAck,)),
+    ExchangeSpec("membership_list_fetch", MembershipListQuery, (MembershipList, DeliveryAck)),
+    ExchangeSpec("membership_list_push", MembershipList, (DeliveryAck,)),
+    ExchangeSpec("checkpoint_witnessing", CheckpointPush, (CosignatureResponse, DeliveryAck)),
+    # v1 drafts (protocol/drafts.py)
+    ExchangeSpec("expert_request", ExpertRequest, (DeliveryAck,)),
+    ExchangeSpec("case_referral", CaseReferral, (DeliveryAck,)),
+    ExchangeSpec("statistics_release", StatisticsRelease, (DeliveryAck,)),
+    ExchangeSpec("perpetrator_tokens", PerpetratorToken, (DeliveryAck,)),
+)
+
+
+def _specs_by_request(exchanges: tuple[ExchangeSpec, ...]) -> dict[type[Message], ExchangeSpec]:
+    table = {spec.request: spec for spec in exchanges}
+    if len(table) != len(exchanges):
+        raise ValueError("two exchanges share a request type")
+    return table
+
+
+class NeedData(enum.Enum):
+    """`next_event` needs more bytes before it can say anything (h11's NEED_DATA)."""
+
+    NEED_DATA = "need_data"
+
+
+NEED_DATA = NeedData.NEED_DATA
+
+
+@dataclass(frozen=True)
+class RequestReceived:
+    """A verified request. Record `envelope` in the replay store, then answer it."""
+
+    envelope: Envelope
+    message: Message
+    exchange: ExchangeSpec
+
+
+@dataclass(frozen=True)
+class DuplicateReceived:
+    """An authentic request whose envelope id or nonce the replay store already holds.
+
+    Normal in store-and-forward delivery: the sender's outbox retries until it hears back
+    (issue 5, "delivered exactly once (the receiver deduplicates by envelope id)"). Do not
+    act on it again; answer it (e.g. `DeliveryAck(status="duplicate")`) so the retries stop.
+    """
+
+    envelope: Envelope
+    exchange: ExchangeSpec
+
+
+@dataclass(frozen=True)
+class ResponseReceived:
+    """A verified response to our request. Record `envelope` in the replay store."""
+
+    envelope: Envelope
+    message: Message
+
+
+class _Exchange:
+    role: Role
+
+    def __init__(
+        self,
+        *,
+        local_node_id: str,
+        signing_key: SigningKey,
+        lookup_key: KeyLookup,
+        is_replay: ReplayCheck,
+        policy: FreshnessPolicy,
+        registry: MessageRegistry,
+        exchanges: tuple[ExchangeSpec, ...],
+        random_bytes: Callable[[int], bytes],
+    ) -> None:
+        self.local_node_id = local_node_id
+        self._signing_key = signing_key
+        self._lookup_key = lookup_key
+        self._is_replay = is_replay
+        self._policy = policy
+        self._registry = registry
+        self._specs = _specs_by_request(exchanges)
+        self._random_bytes = random_bytes
+        self._decoder = FrameDecoder()
+        self._state = State.IDLE
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def _next_state(self, trigger: Trigger) -> State:
+        target = TRANSITIONS[self.role].get(self._state, {}).get(trigger)
+        if target is None:
+            error = RemoteProtocolError if trigger in _REMOTE_TRIGGERS else LocalProtocolError
+            raise error(
+                f"{self.role.value}: {trigger.value} is not allowed in state {self._state.value}"
+            )
+        return target
+
+    def _apply(self, trigger: Trigger) -> None:
+        self._state = self._next_state(trigger)
+
+    def fail(self) -> None:
+        """Abandon the exchange (timeout, stream reset): the caller's decision, not ours."""
+        self._apply(Trigger.FAIL)
+
+    def receive_data(self, data: bytes) -> None:
+        """Buffer bytes from the transport; call `next_event` to see what they amount to."""
+        self._decoder.feed(data)
+
+    def _next_verified(
+        self, trigger: Trigger, now: int, *, accept_self_certified: bool, tolerate_replay: bool
+    ) -> Verified | Replayed | NeedData:
+        if self._decoder.buffered == 0:
+            return NEED_DATA
+        self._next_state(trigger)  # bytes arriving in a state that expects none: the peer's fault
+        try:
+            frame = self._decoder.next_frame()
+            if frame is None:
+                return NEED_DATA
+            return verify_frame(
+                frame,
+                local_node_id=self.local_node_id,
+                now=now,
+                lookup_key=self._lookup_key,
+                is_replay=self._is_replay,
+                policy=self._policy,
+                registry=self._registry,
+                accept_self_certified=accept_self_certified,
+            )
+        except Replayed as duplicate:
+            if tolerate_replay:
+                return duplicate
+            self._apply(Trigger.FAIL)
+            raise
+        except EnvelopeRejected:
+            self._apply(Trigger.FAIL)
+            raise
+
+    def _remote_violation(self, message: str) -> RemoteProtocolError:
+        self._apply(Trigger.FAIL)
+        return RemoteProtocolError(message)
+
+
+class ClientExchange(_Exchange):
+    """The side that sends a request and waits for its response."""
+
+    role = Role.CLIENT
+
+    def __init__(
+        self,
+        *,
+        local_node_id: str,
+        peer_node_id: str,
+        signing_key: SigningKey,
+        lookup_key: KeyLookup,
+        is_replay: ReplayCheck,
+        policy: FreshnessPolicy = DEFAULT_POLICY,
+        registry: MessageRegistry = REGISTRY,
+        exchanges: tuple[ExchangeSpec, ...] = EXCHANGES,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        super().__init__(
+            local_node_id=local_node_id,
+            signing_key=signing_key,
+            lookup_key=lookup_key,
+            is_replay=is_replay,
+            policy=policy,
+            registry=registry,
+            exchanges=exchanges,
+            random_bytes=random_bytes,
+        )
+        self.peer_node_id = peer_node_id
+        self._request: Envelope | None = None
+        self._spec: ExchangeSpec | None = None
+
+    @property
+    def request(self) -> Envelope | None:
+        """The envelope we sent (its id is what an outbox retries under)."""
+        return self._request
+
+    def send_request(
+        self, message: Message, *, now: int, ttl: int = DEFAULT_TTL, envelope_id: str | None = None
+    ) -> bytes:
+        """Seal `message` to the peer; the frame to write. IDLE → SENT_REQUEST."""
+        target = self._next_state(Trigger.SEND_REQUEST)
+        spec = self._specs.get(type(message))
+        if spec is None:
+            raise LocalProtocolError(f"{message.TYPE} is not the request of any exchange")
+        envelope = seal(
+            message,
+            sender=self.local_node_id,
+            recipient=self.peer_node_id,
+            signing_key=self._signing_key,
+            now=now,
+            ttl=ttl,
+            envelope_id=envelope_id,
+            registry=self._registry,
+            policy=self._policy,
+            random_bytes=self._random_bytes,
+        )
+        frame = envelope.to_frame()
+        self._request, self._spec, self._state = envelope, spec, target
+        return frame
+
+    def next_event(self, *, now: int) -> ResponseReceived | NeedData:
+        """The verified response, once its frame is complete. SENT_REQUEST → GOT_RESPONSE."""
+        verified = self._next_verified(
+            Trigger.RECEIVE_RESPONSE, now, accept_self_certified=False, tolerate_replay=False
+        )
+        if isinstance(verified, NeedData):
+            return verified
+        assert isinstance(verified, Verified)  # a replayed response raised
+        assert self._request is not None and self._spec is not None  # SENT_REQUEST guarantees
+        envelope = verified.envelope
+        if envelope.sender != self.peer_node_id:
+            raise self._remote_violation(f"{envelope.describe()}: response from another node")
+        if envelope.in_reply_to != self._request.envelope_id:
+            raise self._remote_violation(f"{envelope.describe()}: answers another request")
+        if type(verified.message) not in self._spec.responses:
+            raise self._remote_violation(
+                f"{envelope.describe()}: not a response to {self._spec.request.TYPE}"
+            )
+        self._apply(Trigger.RECEIVE_RESPONSE)
+        return ResponseReceived(envelope, verified.message)
+
+
+class ServerExchange(_Exchange):
+    """The side that receives a request and answers it."""
+
+    role = Role.SERVER
+
+    def __init__(
+        self,
+        *,
+        local_node_id: str,
+        signing_key: SigningKey,
+        lookup_key: KeyLookup,
+        is_replay: ReplayCheck,
+        accept_self_certified: bool = False,
+        policy: FreshnessPolicy = DEFAULT_POLICY,
+        registry: MessageRegistry = REGISTRY,
+        exchanges: tuple[ExchangeSpec, ...] = EXCHANGES,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        super().__init__(
+            local_node_id=local_node_id,
+            signing_key=signing_key,
+            lookup_key=lookup_key,
+            is_replay=is_replay,
+            policy=policy,
+            registry=registry,
+            exchanges=exchanges,
+            random_bytes=random_bytes,
+        )
+        # True only on the observatory's enrollment endpoint: see `verify_frame`.
+        self._accept_self_certified = accept_self_certified
+        self._incoming: tuple[Envelope, ExchangeSpec] | None = None
+
+    def next_event(self, *, now: int) -> RequestReceived | DuplicateReceived | NeedData:
+        """The verified request (or an authentic duplicate of one already received), once its
+        frame is complete. IDLE → GOT_REQUEST."""
+        verified = self._next_verified(
+            Trigger.RECEIVE_REQUEST,
+            now,
+            accept_self_certified=self._accept_self_certified,
+            tolerate_replay=True,
+        )
+        if isinstance(verified, NeedData):
+            return verified
+        if isinstance(verified, Replayed):
+            envelope = verified.envelope
+            model = self._registry.model_for(envelope.type, envelope.version)  # verify checked
+            spec = self._accept(envelope, self._specs.get(model))
+            return DuplicateReceived(envelope, spec)
+        spec = self._accept(verified.envelope, self._specs.get(type(verified.message)))
+        return RequestReceived(verified.envelope, verified.message, spec)
+
+    def _accept(self, envelope: Envelope, spec: ExchangeSpec | None) -> ExchangeSpec:
+        if spec is None:
+            raise self._remote_violation(f"{envelope.describe()}: not a request")
+        if envelope.in_reply_to is not None:
+            raise self._remote_violation(f"{envelope.describe()}: a request does not reply")
+        self._apply(Trigger.RECEIVE_REQUEST)
+        self._incoming = (envelope, spec)
+        return spec
+
+    def send_response(self, message: Message, *, now: int, ttl: int = DEFAULT_TTL) -> bytes:
+        """Seal `message` as the answer to the request; the frame to write.
+
+        GOT_REQUEST → SENT_RESPONSE.
+        """
+        target = self._next_state(Trigger.SEND_RESPONSE)
+        assert self._incoming is not None  # GOT_REQUEST guarantees it
+        request, spec = self._incoming
+        if type(message) not in spec.responses:
+            raise LocalProtocolError(f"{message.TYPE} does not answer {spec.request.TYPE}")
+        envelope = seal(
+            message,
+            sender=self.local_node_id,
+            recipient=request.sender,
+            signing_key=self._signing_key,
+            now=now,
+            ttl=ttl,
+            in_reply_to=request.envelope_id,
+            registry=self._registry,
+            policy=self._policy,
+            random_bytes=self._random_bytes,
+        )
+        self._state = target
+        return envelope.to_frame()
