@@ -123,6 +123,12 @@ class ReportGone(NodeError):
     message = N_("This report has been deleted.")
 
 
+class ConsentMissing(NodeError):
+    status = 409
+    message = N_("The reporter has not agreed to this use of their report (%(consent)s). "
+                 "Nothing was done. Their choices can change at any time through their receipt.")
+
+
 class Busy(NodeError):
     status = 503
     message = N_("The service is busy. Nothing was lost. Please try again in a minute.")

@@ -288,13 +288,19 @@ class IntakeService:
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
 
-    def delete_report(self, report_id: str, reason: str) -> None:
-        """Crypto-shred: remove every wrap of the data key, every ciphertext and blob,
-        keep only a record that the report existed and was destroyed, then VACUUM so no
-        trace remains in free pages or the write-ahead log."""
+    def delete_report(self, report_id: str, reason: str,
+                      before_commit: Callable[[sqlite3.Connection], None] | None = None
+                      ) -> None:
+        """Crypto-shred: remove every wrap of the data key (the intake seal, the reporter's
+        wrap, every case wrap), every ciphertext and blob; keep only a record that the
+        report existed and was destroyed; then VACUUM so no trace remains in free pages or
+        the write-ahead log. `before_commit` runs in the same transaction (the back office
+        removes what it derived and writes the audit entry)."""
         hour = hour_of(self.clock())
         with self.db.write() as conn:
             row = self._require(conn, report_id)
+            if before_commit is not None:
+                before_commit(conn)
             blobs = [r["blob_name"] for r in conn.execute(
                 "SELECT blob_name FROM report_items WHERE report_id = ? AND blob_name IS NOT NULL",
                 (report_id,))]
@@ -332,9 +338,13 @@ class IntakeService:
 
     def open_attachment(self, intake_key: BoxSecretKey, report_id: str,
                         item_id: str) -> tuple[dict[str, Any], Iterator[bytes]]:
+        row = self._require(self.db.read(), report_id)
+        return self.open_attachment_with_key(intake_key.open_data_key(row["sealed_key"]),
+                                             report_id, item_id)
+
+    def open_attachment_with_key(self, key: DataKey, report_id: str, item_id: str
+                                 ) -> tuple[dict[str, Any], Iterator[bytes]]:
         conn = self.db.read()
-        row = self._require(conn, report_id)
-        key = intake_key.open_data_key(row["sealed_key"])
         item = conn.execute(
             "SELECT * FROM report_items WHERE id = ? AND report_id = ? AND kind = 'attachment'",
             (item_id, report_id)).fetchone()
@@ -353,6 +363,14 @@ class IntakeService:
     def _view(self, report_id: str, key: DataKey) -> ReportView:
         row = self._require(self.db.read(), report_id)
         return self._view_row(row, key, items=True)
+
+    def view_with_key(self, report_id: str, key: DataKey) -> ReportView:
+        """A report with its items, opened with a data key the caller already holds."""
+        return self._view(report_id, key)
+
+    def view_row(self, row: sqlite3.Row, key: DataKey) -> ReportView:
+        """A report without its items (for lists), from a row the caller selected."""
+        return self._view_row(row, key, items=False)
 
     def _view_row(self, row: sqlite3.Row, key: DataKey, *, items: bool) -> ReportView:
         record = json.loads(key.decrypt(row["body_ct"], body_context(row["id"])))

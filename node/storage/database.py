@@ -48,6 +48,7 @@ class Database:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._version = 0
         with self.write() as conn:
             migrations.apply(conn)
 
@@ -62,6 +63,11 @@ class Database:
                 self._writer.execute("ROLLBACK")
                 raise
             self._writer.execute("COMMIT")
+            self._version += 1
+
+    def data_version(self) -> int:
+        """Changes whenever this process commits a write (to know when a cache is stale)."""
+        return self._version
 
     def read(self) -> sqlite3.Connection:
         """This thread's read connection (autocommit; each statement sees committed data)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 
@@ -9,7 +11,7 @@ from aiohttp import web
 
 from node.web import appkeys
 from node.web.api import create_api_app
-from node.web.context import NodeContext, sweep_orphan_blobs
+from node.web.context import NodeContext, run_sync, sweep_orphan_blobs
 from node.web.failures import html_errors
 from node.web.public import add_routes
 from node.web.ratelimit import RateLimiter
@@ -68,12 +70,18 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app.add_subapp(STAFF_PATH, create_staff_app())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        sweeper = None
         if owns_context:
             removed = sweep_orphan_blobs(ctx.db, ctx.blobs)
             if removed:
                 log.info("removed %d unreadable file(s) of drafts abandoned at last stop",
                          removed)
+            sweeper = asyncio.create_task(_retention_sweeper(ctx))
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         reporter_sessions.end_all()
         staff_sessions.end_all()
         if owns_context:
@@ -81,3 +89,18 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+RETENTION_SWEEP_SECONDS = 3600
+
+
+async def _retention_sweeper(ctx: NodeContext) -> None:
+    """Delete cases whose retention period has ended, once an hour (issue 3)."""
+    while True:
+        try:
+            deleted = await run_sync(ctx, ctx.cases.sweep_retention)
+            if deleted:
+                log.info("retention: %d case(s) deleted", len(deleted))
+        except Exception as exc:  # noqa: BLE001 -- keep sweeping; never log case content
+            log.error("retention sweep failed: %s", type(exc).__name__)
+        await asyncio.sleep(RETENTION_SWEEP_SECONDS)

@@ -11,6 +11,7 @@ from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
 from node.backoffice.audit import AuditLog
+from node.backoffice.cases import CaseService
 from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake.service import Clock, IntakeService, utc_now
@@ -28,6 +29,7 @@ class NodeContext:
     blobs: BlobStore
     keys: keyring.NodeKeys
     intake: IntakeService
+    cases: CaseService
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -50,10 +52,12 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
+    audit = AuditLog(keys.identity)
+    cases = CaseService(db, intake, cfg, keys, audit, clock)
     return NodeContext(
-        datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
+        datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake, cases=cases,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,
-        audit=AuditLog(keys.identity), clock=clock,
+        audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))
 
 

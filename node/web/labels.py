@@ -74,3 +74,5 @@ STATUS_FOR_STAFF = {
 }
 
 NOT_ANSWERED = N_("Not answered")
+LANGUAGE = N_("Language")
+CHANNEL = N_("Received through")

@@ -58,6 +58,8 @@ class StaffSession:
     csrf: str
     last_seen: float
     staff: UnlockedStaff
+    flash: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # e.g. the in-memory search index
 
 
 S = TypeVar("S", ReporterSession, StaffSession)

@@ -59,10 +59,10 @@ async def staff_client_read(client: TestClient[Any, Any], report_id: str) -> str
                                                 "passphrase": ADMIN_PASSPHRASE},
                           allow_redirects=False)
     assert r.status == 303
-    r = await client.get("/staff/reports")
+    r = await client.get("/staff/cases")
     assert r.status == 200
     assert report_id in await r.text()
-    r = await client.get(f"/staff/reports/{report_id}")
+    r = await client.get(f"/staff/cases/{report_id}")
     assert r.status == 200
     return await r.text()
 

@@ -13,6 +13,7 @@ from node.backoffice.access import Action
 from node.web import appkeys
 from node.web.context import run_sync
 from node.web.pages import clear_cookie, error_text, node, see_other, set_session_cookie
+from node.web.security import check_csrf
 from node.web.staff.common import (
     STAFF_COOKIE,
     STAFF_PATH,
@@ -21,7 +22,6 @@ from node.web.staff.common import (
     page,
     session_of,
 )
-from node.web.security import check_csrf
 
 PRE_COOKIE = "staff_pre"
 

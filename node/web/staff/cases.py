@@ -1,18 +1,516 @@
-"""Case work pages: the triage queue, case lists, a case, its actions."""
+"""Case work pages: the triage queue, case lists, search, a case and its actions, incident
+codings, the chain of custody. Thin handlers over `node.backoffice.cases.CaseService`,
+which enforces access a second time and audits every action."""
 
 from __future__ import annotations
 
-from aiohttp import web
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
-from node.backoffice.access import Action
-from node.web.pages import see_other
-from node.web.staff.common import STAFF_PATH, StaffRoute
+from aiohttp import web
+from pydantic import ValidationError
+
+from node import accounts, errors
+from node.accounts import UnlockedStaff
+from node.backoffice import audit as audit_log
+from node.backoffice import incidents as inc
+from node.backoffice.access import Action, allowed
+from node.backoffice.cases import STATUSES, CaseService, QueueEntry
+from node.backoffice.search import SearchIndex
+from node.i18n import N_
+from node.intake.models import AFFILIATIONS, CONSENT_NAMES
+from node.web import labels
+from node.web.context import run_sync
+from node.web.pages import error_text, format_day, format_size, node, see_other, translate
+from node.web.staff.common import (
+    STAFF_PATH,
+    Handler,
+    StaffRoute,
+    checked_form,
+    page,
+    session_of,
+)
+
+PAGE_SIZE = 50
+
+
+def _t(request: web.Request, message: str, **kw: object) -> str:
+    return translate(request, message, **kw)
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _rows(request: web.Request, entries: list[QueueEntry]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        v = e.view
+        narrative = str(v.record.get("narrative") or "")
+        rows.append({
+            "id": v.id, "received": format_day(request, v.received_hour), "urgency": e.urgency,
+            "status": _t(request, labels.STATUS_FOR_STAFF[v.status]),
+            "summary": narrative[:120] + ("…" if len(narrative) > 120 else ""),
+            "needs": ", ".join(_t(request, labels.NEEDS[n]) for n in v.record.get("needs", [])),
+            "consent": _consent(request, v.consent), "synthetic": v.synthetic})
+    return rows
+
+
+def _consent(request: web.Request, consent: Any) -> str:
+    return ", ".join(_t(request, labels.CONSENTS[n]) for n in CONSENT_NAMES
+                     if getattr(consent, n))
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    raise see_other(f"{STAFF_PATH}/cases")
+    roles = session_of(request).staff.member.roles
+    for role, target in (("coordinator", "queue"), ("caseworker", "cases"),
+                         ("analyst", "codings"), ("admin", "accounts")):
+        if role in roles:
+            raise see_other(f"{STAFF_PATH}/{target}")
+    raise see_other(f"{STAFF_PATH}/account")
 
 
+async def queue(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    entries = await run_sync(ctx, ctx.cases.queue, session.staff)
+    due = await run_sync(ctx, ctx.cases.due_for_deletion)
+    return page(request, "staff/queue.html", session, rows=_rows(request, entries), due=due)
+
+
+async def case_list(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    status = request.query.get("status") or None
+    try:
+        offset = max(0, int(request.query.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    entries, total = await run_sync(ctx, ctx.cases.list_cases, session.staff, PAGE_SIZE,
+                                    offset, status)
+    return page(request, "staff/cases.html", session, rows=_rows(request, entries), total=total,
+                selected=status or "",
+                statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
+                prev_offset=offset - PAGE_SIZE if offset > 0 else None,
+                next_offset=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None)
+
+
+async def search(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    query = request.query.get("q", "")[:200]
+    rows: list[dict[str, Any]] = []
+    if query.strip():
+        index: SearchIndex | None = session.cache.get("search")
+        if index is None or index.generation != ctx.db.data_version():
+            version = ctx.db.data_version()
+            index = await run_sync(ctx, ctx.cases.search_index, session.staff)
+            index.generation = version
+            session.cache["search"] = index
+        found = sorted(index.search(query))[:200]
+        views = await run_sync(ctx, ctx.cases.summaries, session.staff, found)
+        now = ctx.clock()
+        from node.backoffice.urgency import assess
+
+        rows = _rows(request, [QueueEntry(v, assess(v.record, v.received_hour, now))
+                               for v in views])
+    return page(request, "staff/search.html", session, query=query, rows=rows)
+
+
+def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
+                 ) -> list[tuple[str, str]]:
+    def t(message: str) -> str:
+        return _t(request, message)
+
+    contact = r.get("contact") or {}
+    fields = [
+        (t("Who is making this report?"),
+         t(labels.ROLES[r["reporter_role"]]) if r.get("reporter_role") else ""),
+        (t("What happened?"), r.get("narrative") or ""),
+        (t("When did it happen?"), " · ".join(str(x) for x in (
+            "-".join(str(r[k]) for k in ("incident_year", "incident_month", "incident_day")
+                     if r.get(k)), r.get("incident_when") or "") if x)),
+        (t("Where did it happen?"), " · ".join(x for x in (region_label, r.get("place") or "")
+                                               if x)),
+        (t("Who did it?"), " · ".join(str(x) for x in (
+            t(labels.AFFILIATIONS[r["perpetrator_affiliation"]])
+            if r.get("perpetrator_affiliation") else "", r.get("perpetrators") or "") if x)),
+        (t("How many people were harmed? (optional)"), str(r.get("people_harmed") or "")),
+        (t("What help do you need?"), ", ".join(t(labels.NEEDS[n]) for n in r.get("needs", []))),
+        (t("How?"), t(labels.CONTACT_METHODS[contact["method"]]) if contact.get("method") else ""),
+        (t("Number, address or name in the app"), contact.get("details") or ""),
+        (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
+        (t("What should we be careful about?"), contact.get("precautions") or ""),
+        (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
+        (t(labels.CHANNEL), r.get("channel", "")),
+    ]
+    return [(label, value) for label, value in fields if value]
+
+
+async def case_page(request: web.Request, *, problems: list[errors.NodeError] | None = None,
+                    status: int = 200) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    staff = session.staff
+    report_id = request.match_info["report_id"]
+    case = await run_sync(ctx, ctx.cases.read, staff, report_id)
+    v = case.report
+    r = v.record
+    region = ctx.config.region(r["region"]) if r.get("region") else None
+    conn = ctx.db.read()
+    names: dict[str, str] = {}
+
+    def who(actor: str) -> str:
+        if actor not in names:
+            m = accounts.get(conn, actor)
+            names[actor] = m.username if m else (
+                _t(request, N_("the reporter")) if actor == "reporter" else actor)
+        return names[actor]
+
+    assigned = ctx.cases.is_assigned(staff.member.id, report_id)
+    member = staff.member
+
+    def can(action: Action) -> bool:
+        return allowed(member, action, assigned=assigned)
+
+    items = []
+    for it in v.items:
+        entry: dict[str, Any] = {"id": it.id, "kind": it.kind,
+                                 "when": format_day(request, it.received_hour)}
+        if it.kind == "attachment":
+            entry |= {"filename": it.meta.get("filename"), "mime": it.meta.get("mime"),
+                      "size": format_size(request, int(it.meta.get("size", 0))),
+                      "sha256": it.meta.get("sha256")}
+        else:
+            entry["text"] = it.meta.get("text", "")
+        items.append(entry)
+    caseworkers = [m for m in (accounts.get(conn, row[0]) for row in conn.execute(
+        "SELECT id FROM staff WHERE disabled = 0 ORDER BY username"))
+        if m is not None and "caseworker" in m.roles]
+    linkable = []
+    if can(Action.CODE_INCIDENT) and member.roles & {"coordinator"}:
+        mine = {i for i, _ in case.incidents}
+        for row in conn.execute("SELECT incident_id, report_id FROM incident_links"
+                                " WHERE report_id != ? LIMIT 200", (report_id,)):
+            if row[0] not in mine:
+                linkable.append((f"{row[0]}:{row[1]}", f"{row[0][:8]} ({row[1][:8]})"))
+    coding_choices = {
+        "categories": [(c, _t(request, inc.CATEGORY_LABELS[c])) for c in inc.CATEGORIES],
+        "contexts": [(c, _t(request, inc.CONTEXT_LABELS[c])) for c in inc.CONTEXTS],
+        "sexes": [(c, _t(request, inc.SEX_LABELS[c])) for c in inc.SEXES],
+        "ages": inc.AGE_GROUPS,
+        "affiliations": [(a, _t(request, labels.AFFILIATIONS[a])) for a in AFFILIATIONS],
+        "regions": [(reg.code, reg.name) for reg in ctx.config.regions],
+        "default_region": r.get("region") or "",
+        "default_affiliation": r.get("perpetrator_affiliation") or "",
+    }
+    notice, session.flash = session.flash, None
+    return page(
+        request, "staff/case.html", session, status=status, id=v.id,
+        received=format_day(request, v.received_hour), urgency=case.urgency,
+        synthetic=v.synthetic, fields=_case_fields(request, r, f"{region.name} ({region.code})"
+                                                   if region else ""),
+        consent=_consent(request, v.consent), items=items, status_code=v.status,
+        status_text=_t(request, labels.STATUS_FOR_STAFF[v.status]),
+        statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
+        history=[(_when(at), who(actor), _t(request, labels.STATUS_FOR_STAFF.get(st, st)))
+                 for at, actor, st in case.statuses],
+        assignees=case.assignees, caseworkers=caseworkers,
+        messages=[{"who": who(m.actor), "when": _when(m.at), "text": m.body["text"]}
+                  for m in case.messages],
+        notes=[{"who": who(n.actor), "when": _when(n.at), "text": n.body["text"]}
+               for n in case.notes],
+        tasks=[{"id": t.id, "text": t.body["text"], "due": t.extra.get("due_day"),
+                "done": t.extra.get("done_at") is not None} for t in case.tasks],
+        referrals=[{"id": f.id, "service": f.body.get("service_name"), "when": _when(f.at),
+                    "who": who(f.actor), "shared": f.body.get("shared"),
+                    "outcome": f.body.get("outcome")} for f in case.referrals],
+        consent_referral=v.consent.referral, services=ctx.config.services,
+        incidents=[{"category": _t(request, inc.CATEGORY_LABELS[c.category]),
+                    "provision": c.provision(),
+                    "summary": _coding_summary(request, c)} for _, c in case.incidents],
+        coding=coding_choices, linkable=linkable,
+        deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
+        retention_days=case.retention_days, notice=notice,
+        errors=[error_text(request, p) for p in problems or []],
+        can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
+             "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
+             "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
+             "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
+             "delete": can(Action.DELETE_CASE)})
+
+
+def _coding_summary(request: web.Request, c: inc.IncidentCoding) -> str:
+    parts = []
+    if c.date_from or c.date_to:
+        parts.append(" – ".join(d.isoformat() for d in (c.date_from, c.date_to) if d))
+    if c.region:
+        parts.append(c.region)
+    if c.perpetrator_affiliation:
+        parts.append(_t(request, labels.AFFILIATIONS[c.perpetrator_affiliation]))
+    if c.unit_named:
+        parts.append(c.unit_named)
+    if c.perpetrator_count:
+        parts.append(str(c.perpetrator_count))
+    parts.append(_t(request, inc.SEX_LABELS[c.survivor_sex]) + " " + c.survivor_age_group)
+    parts.append(_t(request, inc.CONTEXT_LABELS[c.context]))
+    return " · ".join(parts)
+
+
+async def view_case(request: web.Request) -> web.StreamResponse:
+    return await case_page(request)
+
+
+async def attachment(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    meta, body = await run_sync(ctx, ctx.cases.open_attachment, session_of(request).staff,
+                                request.match_info["report_id"], request.match_info["item_id"])
+    from urllib.parse import quote
+
+    return web.Response(
+        body=body, content_type="application/octet-stream",
+        headers={"Content-Disposition": "attachment; filename*=UTF-8''"
+                 + quote(str(meta.get("filename", "file")), safe=""),
+                 "Content-Security-Policy": "sandbox; default-src 'none'",
+                 "X-Original-Type": str(meta.get("mime", ""))})
+
+
+Form = Any
+Call = Callable[[CaseService, UnlockedStaff, str], object]
+
+
+def _status(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.set_status(st, rid, str(f.get("status")))
+
+
+def _assign(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.assign(st, rid, str(f.get("staff_id")))
+
+
+def _unassign(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.unassign(st, rid, str(f.get("staff_id")))
+
+
+def _note(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.add_note(st, rid, str(f.get("text", "")))
+
+
+def _task(rq: web.Request, f: Form) -> Call:
+    due = _parse_day(f.get("due"), "due")
+    return lambda svc, st, rid: svc.add_task(st, rid, str(f.get("text", "")), due)
+
+
+def _task_done(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.complete_task(st, rid, rq.match_info["task_id"])
+
+
+def _message(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.send_message(st, rid, str(f.get("text", "")))
+
+
+def _refer(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.refer(st, rid, str(f.get("service_id", "")),
+                                          str(f.get("shared", "")))
+
+
+def _outcome(rq: web.Request, f: Form) -> Call:
+    return lambda svc, st, rid: svc.record_referral_outcome(
+        st, rid, rq.match_info["referral_id"], str(f.get("outcome", "")))
+
+
+def _code(rq: web.Request, f: Form) -> Call:
+    coding = _coding_from(f)
+    return lambda svc, st, rid: svc.code_incident(st, rid, coding)
+
+
+def _link(rq: web.Request, f: Form) -> Call:
+    incident_id, _, other = str(f.get("link", "")).partition(":")
+    return lambda svc, st, rid: svc.link_incident(st, rid, incident_id, other)
+
+
+def _retention(rq: web.Request, f: Form) -> Call:
+    text = str(f.get("days") or "").strip()
+    if text and not text.isdigit():
+        raise errors.InvalidInput(field="retention_days")
+    days = int(text) if text else None
+    return lambda svc, st, rid: svc.set_retention(st, rid, days)
+
+
+def _delete(rq: web.Request, f: Form) -> Call:
+    if f.get("confirm") != "yes":
+        raise DeletionNotConfirmed()
+    reason = str(f.get("reason") or "").strip()[:200] or "staff decision"
+    return lambda svc, st, rid: svc.delete(st, rid, reason)
+
+
+class DeletionNotConfirmed(errors.InvalidInput):
+    message = N_("Tick the box to confirm that the case must be destroyed for good.")
+
+
+def _action(parse: Callable[[web.Request, Form], Call], flash: str,
+            then: str = "case") -> Handler:
+    """A POST handler: CSRF check, parse the form, one service call (which checks access
+    again and audits), back to the case with a notice. An invalid or refused action
+    re-renders the case with the error; nothing typed elsewhere is lost."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ctx = node(request)
+        form = await checked_form(request)
+        session = session_of(request)
+        report_id = request.match_info["report_id"]
+        try:
+            call = parse(request, form)
+            await run_sync(ctx, call, ctx.cases, session.staff, report_id)
+        except errors.NodeError as exc:
+            if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
+                raise
+            return await case_page(request, problems=[exc], status=exc.status)
+        session.flash = _t(request, flash)
+        raise see_other(f"{STAFF_PATH}/cases" if then == "list"
+                        else f"{STAFF_PATH}/cases/{report_id}")
+
+    return handler
+
+
+def _parse_day(value: object, field: str) -> date | None:
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise errors.BadDate(field=field) from None
+
+
+def _coding_from(form: Form) -> inc.IncidentCoding:
+    data: dict[str, Any] = {k: (str(form.get(k)).strip() or None) for k in (
+        "category", "region", "perpetrator_affiliation", "unit_named", "survivor_sex",
+        "survivor_age_group", "context") if form.get(k) is not None}
+    data["date_from"] = _parse_day(form.get("date_from"), "date_from")
+    data["date_to"] = _parse_day(form.get("date_to"), "date_to")
+    count = str(form.get("perpetrator_count") or "").strip()
+    if count and not count.isdigit():
+        raise errors.InvalidInput(field="perpetrator_count")
+    data["perpetrator_count"] = int(count) if count else None
+    try:
+        return inc.IncidentCoding.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        field = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "category"
+        raise errors.InvalidInput(field=field) from None
+
+
+async def codings(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    found = await run_sync(ctx, ctx.cases.codings, session.staff)
+    rows = [{
+        "category": _t(request, inc.CATEGORY_LABELS[r.coding.category]),
+        "provision": r.coding.provision(),
+        "dates": " – ".join(d.isoformat() for d in (r.coding.date_from, r.coding.date_to) if d),
+        "region": r.coding.region or "",
+        "perpetrators": " · ".join(x for x in (
+            _t(request, labels.AFFILIATIONS[r.coding.perpetrator_affiliation])
+            if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
+            str(r.coding.perpetrator_count or "")) if x),
+        "survivor": _t(request, inc.SEX_LABELS[r.coding.survivor_sex]) + " "
+        + r.coding.survivor_age_group,
+        "context": _t(request, inc.CONTEXT_LABELS[r.coding.context]),
+        "reports": len(r.report_ids)} for r in found]
+    return page(request, "staff/codings.html", session, rows=rows)
+
+
+async def custody(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    report_id = request.match_info["report_id"]
+    entries, verdict = await run_sync(ctx, ctx.cases.custody, session.staff, report_id)
+    conn = ctx.db.read()
+    rows = [_entry_row(conn, e) for e in entries]
+    if request.path.endswith(".csv"):
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["seq", "time_utc", "actor", "action", "detail", "entry_sha256",
+                         "previous_sha256", "chain_verifies"])
+        for e, row in zip(entries, rows, strict=True):
+            writer.writerow([e.seq, row["when"], row["who"], e.action, e.detail, e.hash.hex(),
+                             e.prev_hash.hex(), "yes" if verdict.ok else "NO"])
+        return web.Response(text=buf.getvalue(), content_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="custody-{report_id}.csv"'})
+    return page(request, "staff/custody.html", session, report_id=report_id, entries=rows,
+                verdict=verdict)
+
+
+def _entry_row(conn: Any, e: audit_log.Entry) -> dict[str, Any]:
+    m = accounts.get(conn, e.actor)
+    return {"seq": e.seq, "when": _when(e.at), "who": m.username if m else e.actor,
+            "action": e.action, "detail": e.detail, "object": f"{e.object_type} {e.object_id}",
+            "hash": e.hash.hex()[:16]}
+
+
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+
+    def work() -> tuple[audit_log.Verdict, list[dict[str, Any]]]:
+        conn = ctx.db.read()
+        verdict = audit_log.verify(conn, ctx.keys.identity_public)
+        latest = conn.execute("SELECT MAX(seq) FROM audit_log").fetchone()[0] or 0
+        rows = [_entry_row(conn, e) for e in audit_log.entries(conn)
+                if e.seq > latest - 100]
+        return verdict, list(reversed(rows))
+
+    verdict, rows = await run_sync(ctx, work)
+    return page(request, "staff/audit.html", session, verdict=verdict, entries=rows)
+
+
+_CASE = "/cases/{report_id}"
 ROUTES: list[StaffRoute] = [
     StaffRoute("GET", "/", index, "staff_index", Action.OWN_ACCOUNT),
+    StaffRoute("GET", "/queue", queue, "staff_queue", Action.VIEW_QUEUE),
+    StaffRoute("GET", "/cases", case_list, "staff_cases", Action.LIST_CASES),
+    StaffRoute("GET", "/search", search, "staff_search", Action.SEARCH),
+    StaffRoute("GET", "/codings", codings, "staff_codings", Action.VIEW_CODINGS),
+    StaffRoute("GET", "/audit", audit_page, "staff_audit", Action.VERIFY_AUDIT),
+    StaffRoute("GET", _CASE, view_case, "staff_case", Action.READ_CASE),
+    StaffRoute("GET", _CASE + "/files/{item_id}", attachment, "staff_attachment",
+               Action.READ_CASE),
+    StaffRoute("GET", _CASE + "/custody", custody, "staff_custody", Action.VIEW_CUSTODY),
+    StaffRoute("GET", _CASE + "/custody.csv", custody, "staff_custody_csv", Action.VIEW_CUSTODY),
+    StaffRoute("POST", _CASE + "/status", _action(_status, N_("The status was changed.")),
+               "staff_case_status", Action.CHANGE_STATUS),
+    StaffRoute("POST", _CASE + "/assign", _action(_assign, N_("The case was assigned.")),
+               "staff_case_assign", Action.ASSIGN),
+    StaffRoute("POST", _CASE + "/unassign",
+               _action(_unassign, N_("The assignment was removed.")),
+               "staff_case_unassign", Action.ASSIGN),
+    StaffRoute("POST", _CASE + "/notes", _action(_note, N_("The note was added.")),
+               "staff_case_note", Action.WRITE_NOTE),
+    StaffRoute("POST", _CASE + "/tasks", _action(_task, N_("The task was added.")),
+               "staff_case_task", Action.MANAGE_TASKS),
+    StaffRoute("POST", _CASE + "/tasks/{task_id}/done",
+               _action(_task_done, N_("The task is done.")), "staff_case_task_done",
+               Action.MANAGE_TASKS),
+    StaffRoute("POST", _CASE + "/messages",
+               _action(_message, N_("The message was sent. The reporter sees it with "
+                                    "their receipt.")),
+               "staff_case_message", Action.MESSAGE_REPORTER),
+    StaffRoute("POST", _CASE + "/referrals", _action(_refer, N_("The referral was recorded.")),
+               "staff_case_refer", Action.REFER),
+    StaffRoute("POST", _CASE + "/referrals/{referral_id}/outcome",
+               _action(_outcome, N_("The outcome was recorded.")), "staff_case_outcome",
+               Action.REFER),
+    StaffRoute("POST", _CASE + "/incidents", _action(_code, N_("The incident was coded.")),
+               "staff_case_code", Action.CODE_INCIDENT),
+    StaffRoute("POST", _CASE + "/incidents/link",
+               _action(_link, N_("The incident was linked.")),
+               "staff_case_link", Action.CODE_INCIDENT),
+    StaffRoute("POST", _CASE + "/retention",
+               _action(_retention, N_("The retention period was saved.")),
+               "staff_case_retention", Action.SET_RETENTION),
+    StaffRoute("POST", _CASE + "/delete",
+               _action(_delete, N_("The case was deleted."), then="list"),
+               "staff_case_delete", Action.DELETE_CASE),
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from node import errors
 from node.backoffice.access import Action, require
@@ -40,8 +41,7 @@ def current_session(request: web.Request) -> StaffSession | None:
     return request.config_dict[appkeys.STAFF_SESSIONS].get(request.cookies.get(STAFF_COOKIE))
 
 
-def make_guard(actions: dict[str, Action]) -> Callable[[web.Request, Handler],
-                                                        Awaitable[web.StreamResponse]]:
+def make_guard(actions: dict[str, Action]) -> Middleware:
     """Middleware: every route needs a signed-in person allowed to do its action."""
 
     @web.middleware

@@ -1,0 +1,54 @@
+"""Errors of the evidence log, in the node's error tree (STYLE.md, 6).
+
+``message`` is what a person may be shown (an existing, already translated sentence, so the
+catalogues need no new entry); ``str(error)`` is the detail for logs and developers, with
+public values only (sizes, indices, counts: never content, salts or leaf data).
+"""
+
+from __future__ import annotations
+
+from node.errors import NodeError, NotFound
+
+
+class EvidenceError(NodeError):
+    """Base of every evidence-log error."""
+
+    status = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class BadLeaf(EvidenceError):
+    """A leaf, leaf hash, salt, digest, type or time that does not fit the format."""
+
+    status = 400
+
+
+class LeafExists(EvidenceError):
+    """This leaf is already in the log: a leaf commits to one item once (leaf hashes are
+    unique, so a leaf hash names one index). Nothing of the failed append was kept."""
+
+    status = 409
+
+
+class OutOfRange(EvidenceError):
+    """A leaf index or tree size the log does not have (yet)."""
+
+    status = 404
+    message = NotFound.message
+
+
+class LogCorrupted(EvidenceError):
+    """The stored tree is not what its leaves hash to, or no longer extends a checkpoint the
+    node signed. Never sign on top of it: a second, inconsistent checkpoint is exactly the
+    fork that witnesses exist to catch."""
+
+
+class NotInTransaction(EvidenceError):
+    """A log write was called on a connection outside a transaction, where a crash between
+    two statements could leave a leaf without its parent hashes."""
