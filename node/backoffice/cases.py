@@ -519,6 +519,13 @@ class CaseService:
         return (datetime.fromtimestamp(last * 3600).date()
                 + timedelta(days=row["retention_days"]))
 
+    def deletion_due_for_reporter(self, report_id: str) -> date | None:
+        """When the reporter's report will be deleted under its retention rule, if any."""
+        row = self.db.read().execute(
+            "SELECT retention_days, last_activity_hour, received_hour FROM reports WHERE id = ?",
+            (report_id,)).fetchone()
+        return self._deletion_due(row)
+
     def due_for_deletion(self, within_days: int = RETENTION_NOTICE_DAYS
                          ) -> list[tuple[str, date]]:
         """Cases whose retention ends within `within_days` (the notice before deletion)."""

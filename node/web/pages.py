@@ -10,6 +10,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from node import errors
+from node.i18n import N_
 from node.web import appkeys
 from node.web.context import NodeContext
 from node.web.labels import NATIVE_LANGUAGE_NAMES
@@ -117,7 +118,9 @@ def format_day(request: web.Request, hour: int) -> str:
 
 
 def format_size(request: web.Request, size: int) -> str:
+    lang = lang_of(request)
     mb = size / (1024 * 1024)
     if mb < 0.1:
-        return format_decimal(max(1, round(size / 1024)), locale=lang_of(request)) + " KB"
-    return format_decimal(round(mb, 1), locale=lang_of(request)) + " MB"
+        return translate(request, N_("%(n)s KB"), n=format_decimal(max(1, round(size / 1024)),
+                                                                   locale=lang))
+    return translate(request, N_("%(n)s MB"), n=format_decimal(round(mb, 1), locale=lang))

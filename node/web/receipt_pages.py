@@ -4,8 +4,10 @@ the status, add information or files, change consent, or delete the report."""
 from __future__ import annotations
 
 from aiohttp import web
+from babel.dates import format_date
 
 from node import errors
+from node.i18n import N_
 from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
 from node.intake.service import ReporterAccess
 from node.web import appkeys, labels
@@ -94,7 +96,7 @@ async def report_get(request: web.Request) -> web.StreamResponse:
 async def _render_report(request: web.Request, session: ReporterSession, access: ReporterAccess,
                          *, status: int = 200, notice: str | None = None,
                          problems: list[errors.NodeError] | None = None,
-                         add_text: str = "") -> web.Response:
+                         add_text: str = "", reply_text: str = "") -> web.Response:
     ctx = node(request)
     try:
         view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
@@ -104,16 +106,24 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
     items = []
     for item in view.items:
         if item.kind == "attachment":
-            label = translate(request, "File: %(name)s", name=item.meta.get("filename", ""))
+            label = translate(request, N_("File: %(name)s"), name=item.meta.get("filename", ""))
         else:
-            label = translate(request, "Information you added")
+            label = translate(request, N_("Information you added"))
         items.append({"when": format_day(request, item.received_hour), "label": label})
     allowance = ctx.intake.allowance(access)
+    conversation = await run_sync(ctx, ctx.cases.reporter_messages, access.report_id,
+                                  access.data_key)
+    due = await run_sync(ctx, ctx.cases.deletion_due_for_reporter, access.report_id)
     return render(
         request, "public/receipt/report.html", status=status, here="/receipt/report",
         csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
-        notice=notice, add_text=add_text,
+        notice=notice, add_text=add_text, reply_text=reply_text,
+        messages=[{"from_staff": m.extra["direction"] == "to_reporter",
+                   "when": format_day(request, m.at // 3600), "text": m.body["text"]}
+                  for m in conversation],
+        deletion_due=format_date(due, format="long", locale=require_lang(request))
+        if due else None,
         can_add_files=allowance.files_used < ctx.config.limits.max_files,
         errors=[error_text(request, p) for p in problems or []])
 
@@ -157,9 +167,28 @@ async def add_post(request: web.Request) -> web.StreamResponse:
     if problems:
         return await _render_report(
             request, session, access, status=problems[0].status, problems=problems,
-            notice=translate(request, "Your information has been added.")
+            notice=translate(request, N_("Your information has been added."))
             if (text.strip() or result.staged) else None)
-    session.flash = translate(request, "Your information has been added.")
+    session.flash = translate(request, N_("Your information has been added."))
+    raise see_other(f"/{lang}/receipt/report")
+
+
+async def reply_post(request: web.Request) -> web.StreamResponse:
+    """The reporter answers staff through the receipt channel."""
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access = _open_access(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    text = str(form.get("reply", "")).replace("\r\n", "\n").strip()
+    try:
+        await run_sync(ctx, ctx.cases.reporter_reply, access.report_id, access.data_key, text)
+    except errors.NodeError as exc:
+        if isinstance(exc, errors.ReportGone):
+            raise
+        return await _render_report(request, session, access, status=exc.status,
+                                    problems=[exc], reply_text=text)
+    session.flash = translate(request, N_("Your message has been sent."))
     raise see_other(f"/{lang}/receipt/report")
 
 
@@ -172,7 +201,7 @@ async def consent_post(request: web.Request) -> web.StreamResponse:
     ticked = form.getall("consent", [])
     consent = Consent(**{n: n in ticked for n in CONSENT_NAMES})
     await run_sync(ctx, ctx.intake.change_consent, access, consent)
-    session.flash = translate(request, "Your choices have been saved.")
+    session.flash = translate(request, N_("Your choices have been saved."))
     raise see_other(f"/{lang}/receipt/report")
 
 

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from node.config import RTL_LANGUAGES, NodeConfig
 from node.i18n import Catalogues
@@ -30,6 +30,17 @@ def _static(name: str) -> bytes:
 def _translator(t: gettext.NullTranslations) -> Callable[..., str]:
     def _(message: str, **params: Any) -> str:
         text = t.gettext(message)
+        return text % params if params else text
+
+    return _
+
+
+def _template_translator(t: gettext.NullTranslations) -> Callable[..., Markup]:
+    """For templates: the translation is escaped, then parameters are inserted -- escaped
+    too unless already safe markup (e.g. a name wrapped in <bdi>)."""
+
+    def _(message: str, **params: Any) -> Markup:
+        text = escape(t.gettext(message))
         return text % params if params else text
 
     return _
@@ -58,6 +69,10 @@ class Renderer:
         tmpl = self.env.get_template(template)
         context.setdefault("staff", None)
         context.setdefault("csrf", "")
+        # Names inserted into translated sentences are isolated, so a Latin name keeps its
+        # own direction inside Arabic text (Unicode bidi: <bdi>).
+        context.setdefault("org", Markup("<bdi>%s</bdi>") % self.config.organisation)
         return tmpl.render(
-            _=self.gettext(lang), lang=lang, dir="rtl" if lang in RTL_LANGUAGES else "ltr",
+            _=_template_translator(self.catalogues.get(lang)), lang=lang,
+            dir="rtl" if lang in RTL_LANGUAGES else "ltr",
             config=self.config, css=self.css, **context)

@@ -227,12 +227,12 @@ def _summary(request: web.Request, draft: Draft) -> list[tuple[str, str, str]]:
              t(labels.AFFILIATIONS[a["perpetrator_affiliation"]])
              if a.get("perpetrator_affiliation") else "",
              a.get("perpetrators") or "",
-             t("%(n)s people harmed", n=a["people_harmed"]) if a.get("people_harmed") else "",
+             t(N_("%(n)s people harmed"), n=a["people_harmed"]) if a.get("people_harmed") else "",
          ) if x) or none),
         ("help", t("What help do you need?"),
          ", ".join(t(labels.NEEDS[n]) for n in a.get("needs", [])) or none),
         ("consent", t("What may we do with your report?"),
-         ", ".join(granted) or t("Nothing yet: only kept safely")),
+         ", ".join(granted) or t(N_("Nothing yet: only kept safely"))),
         ("files", t("Files"), ", ".join(f.filename for f in draft.files) or none),
     ]
 
