@@ -25,7 +25,7 @@ RANK: dict[Level, int] = {"pep": 0, "ec": 1, "check": 2, "routine": 3}
 @dataclass(frozen=True)
 class Urgency:
     level: Level
-    hours_left: int | None = None  # hours until the window closes, at most
+    hours_left: int | None = None  # hours until the window closes (never overstated)
 
     @property
     def rank(self) -> int:
@@ -56,6 +56,9 @@ def assess(record: dict[str, Any], received_hour: int, now: datetime) -> Urgency
         return Urgency("routine")
     if record.get("incident_day") is None:
         return Urgency("check")  # only a month or a year: a window may be open, ask
+    # Hours left are counted from the EARLIEST moment of the dated day, so the time shown is
+    # never more than what really remains.
+    since_earliest = since + 24
     if since < PEP_HOURS:
-        return Urgency("pep", int(PEP_HOURS - max(since, 0)))
-    return Urgency("ec", int(EC_HOURS - since))
+        return Urgency("pep", max(0, int(PEP_HOURS - since_earliest)))
+    return Urgency("ec", max(0, int(EC_HOURS - since_earliest)))
