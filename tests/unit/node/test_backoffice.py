@@ -193,7 +193,7 @@ def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None: 
     db = node_ctx.db.read()
     for table in ("reports", "case_key_wraps", "case_notes", "messages", "incident_links",
                   "report_items", "consent_events", "status_events"):
-        assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table  # noqa: S608
+        assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
     assert db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0] == 0
     # no key anyone holds opens it: every wrap is gone, and nothing is left to open
     for person in (team.coordinator, team.caseworker):
