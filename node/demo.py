@@ -133,13 +133,14 @@ def tiny_png(seed: int) -> bytes:
 def synthetic_report(rng: random.Random, n: int, regions: list[str]) -> ReportInput:
     lang = rng.choice(list(_NARRATIVES))
     today = utc_now().date()
-    when = today - timedelta(days=rng.randint(0, 400))
+    # the first two are fresh, so the triage queue shows its PEP and EC urgency flags
+    when = today - timedelta(days={1: 1, 2: 4}.get(n, rng.randint(10, 400)))
     contact_ok = rng.random() < 0.5
     return ReportInput(
         reporter_role=rng.choice(REPORTER_ROLES),
         narrative=_NARRATIVES[lang].format(label=LABEL, n=n),
         incident_year=when.year, incident_month=when.month,
-        incident_day=when.day if rng.random() < 0.6 else None,
+        incident_day=when.day if n <= 2 or rng.random() < 0.6 else None,
         region=rng.choice(regions) if regions else None,
         place=f"{LABEL} invented place {n}",
         perpetrators=f"{LABEL} invented description",
@@ -174,6 +175,53 @@ def seed(ctx: NodeContext, count: int, rng_seed: int = 7) -> list[tuple[str, str
     return out
 
 
+DEMO_TEAM = (("demo-caseworker", {"caseworker"}), ("demo-analyst", {"analyst"}))
+
+
+def seed_back_office(ctx: NodeContext) -> None:
+    """Give the demo a working back office: a caseworker and an analyst (same demo
+    passphrase), and synthetic cases in every state -- assigned, with notes, tasks, a
+    conversation, referrals and incident codings."""
+    from node import accounts
+    from node.backoffice.incidents import IncidentCoding
+
+    admin = accounts.unlock(ctx.db.read(), DEMO_ADMIN, DEMO_PASSPHRASE)
+    hour = int(ctx.clock().timestamp()) // 3600
+    with ctx.db.write() as conn:
+        for username, roles in DEMO_TEAM:
+            member, _ = accounts.create(conn, username, DEMO_PASSPHRASE, roles,
+                                        ctx.staff_params, hour)
+            for role in roles:
+                for key_name in accounts.NODE_KEYS_BY_ROLE.get(role, ()):
+                    accounts.grant_key(conn, key_name, admin.node_keys[key_name],
+                                       accounts.staff_holder(member.id), member.public_key)
+    worker = accounts.unlock(ctx.db.read(), "demo-caseworker", DEMO_PASSPHRASE)
+    rng = random.Random(11)  # noqa: S311 -- synthetic data
+    cases = ctx.cases
+    entries = [e for e in cases.queue(admin) if e.urgency.level == "routine"]
+    for n, entry in enumerate(entries[: max(1, len(entries) * 2 // 3)]):
+        rid = entry.view.id
+        r = entry.view.record
+        cases.assign(admin, rid, worker.member.id)
+        cases.add_note(worker, rid, f"{LABEL} First contact planned. Synthetic note {n}.")
+        cases.add_task(worker, rid, f"{LABEL} Follow-up call", None)
+        cases.send_message(worker, rid, f"{LABEL} Hello, this is a synthetic message from "
+                           "the demo caseworker. How can we help?")
+        if entry.view.consent.referral and ctx.config.services:
+            cases.refer(admin, rid, ctx.config.services[0].id,
+                        f"{LABEL} needs: {', '.join(r.get('needs', []))}")
+        category = rng.choice(["rape", "rape", "sexual_slavery", "other_sexual_violence"])
+        cases.code_incident(worker, rid, IncidentCoding(
+            category=category, region=r.get("region"),
+            perpetrator_affiliation=r.get("perpetrator_affiliation"),
+            perpetrator_count=rng.randint(1, 5), survivor_sex=rng.choice(["female", "male"]),
+            survivor_age_group=rng.choice(["12-17", "18-24", "25-59"]),
+            context=rng.choice(["non_international_armed_conflict",
+                                "widespread_or_systematic_attack"])))
+        if n % 4 == 3:
+            cases.set_status(worker, rid, "closed")
+
+
 def run(data: Path, host: str, port: int, reports: int = 24) -> int:
     from node.cli import init_node, serve
 
@@ -182,10 +230,12 @@ def run(data: Path, host: str, port: int, reports: int = 24) -> int:
         result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, DEMO_CONFIG, pw.STAFF)
         ctx = open_node(datadir)
         receipts = seed(ctx, reports)
+        seed_back_office(ctx)
         ctx.close()
         (datadir.root / CREDENTIALS_FILE).write_text(
             f"{LABEL} Demo node credentials. Synthetic data only.\n\n"
-            f"Staff sign-in: {DEMO_ADMIN} / {DEMO_PASSPHRASE}\n"
+            f"Staff sign-in (passphrase for every demo account: {DEMO_PASSPHRASE}):\n"
+            f"  {DEMO_ADMIN} (admin and coordinator), demo-caseworker, demo-analyst\n"
             f"Recovery key (demo): {result.recovery_key}\n\n"
             "Receipts of synthetic reports (receipt number / secret):\n"
             + "".join(f"  {c}  /  {s}\n" for c, s in receipts[:5]), encoding="utf-8")
