@@ -17,7 +17,9 @@
   link.addEventListener("click", leave);
   document.addEventListener("keydown", function (e) {
     if (e.key === "Escape") { leave(e); return; }
-    if (e.key !== "Shift") { count = 0; return; }
+    /* Only deliberate, separate presses of Shift alone count: holding it down (auto-repeat)
+       or using it to type a capital letter does not. */
+    if (e.key !== "Shift" || e.repeat || e.ctrlKey || e.altKey || e.metaKey) { count = 0; return; }
     count += 1;
     clearTimeout(timer);
     timer = setTimeout(function () { count = 0; }, 5000);

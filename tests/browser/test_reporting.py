@@ -393,8 +393,6 @@ def test_quick_exit_shift_three_times(node: NodeProcess, neutral: Neutral,
     _on_neutral(page, neutral)
 
 
-@pytest.mark.xfail(strict=True, reason="node/static/exit.js counts Shift on keydown without "
-                   "ignoring auto-repeat (event.repeat): holding Shift down once exits")
 def test_quick_exit_holding_shift_once_does_not_exit(node: NodeProcess, neutral: Neutral,
                                                      new_page: NewPage) -> None:
     page = new_page()
@@ -523,11 +521,6 @@ def test_staff_read_the_french_report_and_its_file(node: NodeProcess, new_page: 
     assert not csp_errors(traffic, "test_staff_read_the_french_report_and_its_file")
 
 
-@pytest.mark.xfail(strict=True, reason="node/templates/public/receipt/report.html puts "
-                   "style=\"white-space:pre-wrap\" on each message's <bdi>; the public CSP "
-                   "(style-src with the stylesheet's hash only) blocks style attributes, so "
-                   "Chromium logs a CSP violation and the reporter sees the staff message's "
-                   "line breaks collapsed")
 def test_staff_message_reaches_the_reporter_intact(node: NodeProcess, new_page: NewPage,
                                                    artifacts: Path, traffic: Traffic,
                                                    reports: dict[str, Sent]) -> None:
@@ -584,8 +577,8 @@ def test_impossible_date_is_explained_and_keeps_input(node: NodeProcess, new_pag
     assert page.input_value("#incident_when") == "la nuit"
     expected = fr_gettext(errors.BadDate.message)
     assert expected in page.locator(".errs").inner_text()
-    assert page.locator("#incident_day-err").inner_text() == expected
-    assert page.get_attribute("#incident_day", "aria-describedby") == "incident_day-err"
+    assert page.locator("#date-err").inner_text() == expected
+    assert page.get_attribute("#incident_day", "aria-describedby") == "date-err"
 
 
 def _wrong_secret(secret: str) -> str:
@@ -656,9 +649,6 @@ def test_pages_fit_360px_and_exit_stays_on_top(node: NodeProcess, new_page: NewP
     page.screenshot(path=artifacts / f"layout-{lang}-review.png")
 
 
-@pytest.mark.xfail(strict=True, reason="node/static/site.css has no overflow-wrap for answers: "
-                   "a long unbroken answer (a link, a number typed without spaces) makes the "
-                   "review page ~1350 px wide at 360 px, and the exit link scrolls sideways")
 def test_review_with_a_long_unbroken_answer_fits_360px(node: NodeProcess,
                                                        new_page: NewPage) -> None:
     page = new_page()
