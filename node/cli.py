@@ -14,11 +14,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from crypto import passphrase as pw
+from crypto.keys import BoxSecretKey
+from node import accounts, keyring
 from node import config as node_config
-from node import keyring
 from node.accounts import WeakPassphrase
+from node.backoffice.audit import AuditLog
 from node.datadir import DataDir
 from node.intake.service import hour_of, utc_now
 from node.storage.database import Database
@@ -160,6 +163,160 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(Path(args.data), args.host, args.port, reports=args.reports)
 
 
+# ------------------------------------------------------------------ accounts and recovery
+
+RECOVERY_KEY_ENV = "BACKUP_RECOVERY_KEY"
+RECOVERY_SHARES_ENV = "BACKUP_RECOVERY_SHARES"
+MAX_SHARES = 16  # SLIP-39: at most 16 member shares in a group
+
+SPLIT_ADVICE = """\
+RECOVERY KEY SHARES -- {threshold} of these {shares} together restore the recovery key;
+fewer reveal nothing about it (SLIP-39, Shamir's secret sharing).
+
+Give each share to a different trusted person (a trustee), on paper, in person. Each
+trustee keeps theirs offline, in a locked place, and never photographs or types it
+anywhere but into `backup-node recover-admin --from-shares`. Write down who holds which
+share number, not the words. The old recovery key still works: keep it as safe, or
+destroy every copy once the trustees confirm they hold their shares.
+"""
+
+
+def _read_secret(env: str, prompt: str, what: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise SystemExit(f"no terminal to ask for {what}: set {env}")
+    return getpass.getpass(prompt)
+
+
+def _open_for_admin(data: str) -> tuple[Database, keyring.NodeKeys]:
+    datadir = DataDir(Path(data))
+    if not datadir.is_initialised():
+        raise SystemExit(f"{datadir.root} is not a node; nothing was changed")
+    db = Database(datadir.database)
+    return db, keyring.load(datadir, db)
+
+
+def _node_keys_from_recovery(db: Database, text: str) -> dict[str, BoxSecretKey]:
+    """Every node key sealed to the recovery key -- which proves the key is this node's."""
+    from crypto.errors import CryptoError
+
+    conn = db.read()
+    keys = {}
+    try:
+        for name in accounts.NODE_KEYS:
+            if conn.execute("SELECT 1 FROM key_wraps WHERE key_name = ? AND holder = ?",
+                            (name, keyring.RECOVERY_HOLDER)).fetchone():
+                keys[name] = keyring.open_with_recovery(conn, text, name)
+    except CryptoError:
+        raise SystemExit("this is not the recovery key of this node (check it for a typo); "
+                         "nothing was changed") from None
+    if not keys:
+        raise SystemExit("this node has no key sealed to a recovery key; nothing was changed")
+    return keys
+
+
+def _slip39() -> Any:
+    """Trezor's SLIP-39 reference implementation (ships no type information)."""
+    import shamir_mnemonic  # type: ignore[import-untyped]
+
+    return shamir_mnemonic
+
+
+def _recovery_from_shares() -> str:
+    from crypto import recovery
+
+    shamir_mnemonic = _slip39()
+
+    env = os.environ.get(RECOVERY_SHARES_ENV)
+    if env:
+        mnemonics = [" ".join(line.split()) for line in env.splitlines() if line.strip()]
+    else:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"no terminal to ask for the shares: set {RECOVERY_SHARES_ENV}")
+        first = " ".join(getpass.getpass("Share 1 (its words, separated by spaces): ").split())
+        try:
+            needed = shamir_mnemonic.Share.from_mnemonic(first).member_threshold
+        except shamir_mnemonic.MnemonicError as exc:
+            raise SystemExit(f"share 1 is not valid: {exc}") from None
+        mnemonics = [first] + [" ".join(getpass.getpass(f"Share {i} of {needed}: ").split())
+                               for i in range(2, needed + 1)]
+    try:
+        seed = shamir_mnemonic.combine_mnemonics(mnemonics)
+    except (shamir_mnemonic.MnemonicError, ValueError) as exc:
+        raise SystemExit(f"the shares do not combine: {exc}") from None
+    if len(seed) != recovery.SEED_BYTES:
+        raise SystemExit("these shares do not hold a BackUp recovery key")
+    return recovery.encode(seed)
+
+
+def cmd_recover_admin(args: argparse.Namespace) -> int:
+    from node.errors import NodeError
+
+    db, keys = _open_for_admin(args.data)
+    try:
+        if args.from_shares:
+            text = _recovery_from_shares()
+        else:
+            text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
+        node_keys = _node_keys_from_recovery(db, text)
+        passphrase = _read_passphrase(f"the new admin account '{args.username}'")
+        member = accounts.recover_admin(db, AuditLog(keys.identity), args.username, passphrase,
+                                        node_keys, pw.STAFF, int(utc_now().timestamp()))
+    except NodeError as exc:
+        print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print(f"Account '{member.username}' created (admin and coordinator) with access to: "
+          f"{', '.join(sorted(node_keys))}. Sign in with it, then disable the account whose "
+          "passphrase was lost.")
+    return 0
+
+
+def cmd_recovery_split(args: argparse.Namespace) -> int:
+    from crypto import recovery
+
+    shamir_mnemonic = _slip39()
+
+    if not 2 <= args.threshold <= args.shares <= MAX_SHARES:
+        print(f"choose 2 <= --threshold <= --shares <= {MAX_SHARES}", file=sys.stderr)
+        return 2
+    db, keys = _open_for_admin(args.data)
+    try:
+        text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
+        _node_keys_from_recovery(db, text)  # refuse to split a key that is not this node's
+        seed = recovery.decode(text)
+        groups = shamir_mnemonic.generate_mnemonics(1, [(args.threshold, args.shares)], seed)
+        with db.write() as conn:
+            AuditLog(keys.identity).append(
+                conn, at=int(utc_now().timestamp()), actor="cli", action="recovery.split",
+                object_type="node", object_id=keys.node_id,
+                detail=f"threshold={args.threshold} shares={args.shares}")
+    finally:
+        db.close()
+    print(SPLIT_ADVICE.format(threshold=args.threshold, shares=args.shares))
+    for number, words in enumerate(groups[0], start=1):
+        print(f"Share {number} of {args.shares}:\n    {words}\n")
+    return 0
+
+
+def cmd_unlock_account(args: argparse.Namespace) -> int:
+    db, keys = _open_for_admin(args.data)
+    try:
+        staff_id = accounts.find_id(db.read(), args.username)
+        if staff_id is None:
+            print(f"no account '{args.username}' on this node", file=sys.stderr)
+            return 1
+        accounts.unlock_account(db, AuditLog(keys.identity), "cli", staff_id,
+                                int(utc_now().timestamp()))
+    finally:
+        db.close()
+    print(f"Account '{args.username}' unlocked; its failed sign-ins were reset.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-node",
@@ -206,6 +363,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--reports", type=int, default=24, help="synthetic reports to create")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("recover-admin", help="restore access with the recovery key: a new "
+                       "admin account", description="Create a new admin and coordinator "
+                       "account holding the node keys, opened with the recovery key (from "
+                       f"{RECOVERY_KEY_ENV} or a prompt) or with SLIP-39 shares (--from-shares). "
+                       f"The new passphrase comes from {PASSPHRASE_ENV} or a prompt. Use it "
+                       "when every admin's passphrase is lost. Audited.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--username", required=True, help="username of the new account")
+    p.add_argument("--from-shares", action="store_true", help="read SLIP-39 shares instead of "
+                   f"the recovery key ({RECOVERY_SHARES_ENV}, one per line, or prompts)")
+    p.set_defaults(func=cmd_recover_admin)
+
+    p = sub.add_parser("recovery-split", help="split the recovery key into K-of-N SLIP-39 "
+                       "shares for trustees", description="Split the recovery key (from "
+                       f"{RECOVERY_KEY_ENV} or a prompt) into N SLIP-39 word lists, any K of "
+                       "which restore it, and print them with advice. The key is checked "
+                       "against the node first.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--threshold", type=int, required=True, metavar="K",
+                   help="how many shares restore the key (at least 2)")
+    p.add_argument("--shares", type=int, required=True, metavar="N",
+                   help=f"how many shares to make (K to {MAX_SHARES})")
+    p.set_defaults(func=cmd_recovery_split)
+
+    p = sub.add_parser("unlock-account", help="unlock an account locked by failed sign-ins",
+                       description="Unlock an account locked after repeated failed sign-ins, "
+                       "from the server itself (when no admin can sign in). Audited.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--username", required=True, help="the locked account's username")
+    p.set_defaults(func=cmd_unlock_account)
     return parser
 
 

@@ -1,7 +1,195 @@
-"""Account administration (admin) and node-key grants (coordinators)."""
+"""Account administration (admin) and node-key grants (coordinators).
+
+Admins invite people, change roles, unlock, disable and enable accounts, and turn off a
+lost second factor; they never see case content for it. A coordinator gives a new
+coordinator or analyst the node keys their roles need, by sealing the keys they hold in
+their own session to the newcomer's public key: the server never holds a node key unless a
+person who holds it is signed in.
+"""
 
 from __future__ import annotations
 
-from node.web.staff.common import StaffRoute
+from aiohttp import web
 
-ROUTES: list[StaffRoute] = []
+from node import accounts, errors
+from node.backoffice.access import Action
+from node.web.context import NodeContext, run_sync
+from node.web.pages import error_text, node, see_other
+from node.web.staff.auth import refresh_sessions, with_roles
+from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
+
+ACCOUNTS_PATH = f"{STAFF_PATH}/accounts"
+GRANTS_PATH = f"{STAFF_PATH}/grants"
+
+
+def _now(ctx: NodeContext) -> int:
+    return int(ctx.clock().timestamp())
+
+
+def _origin(request: web.Request) -> str:
+    """The address the admin's browser uses, for the invitation link. Behind a TLS proxy
+    the server itself sees plain HTTP, so the browser's own Origin header (same host, as
+    `same_origin_only` has checked) is preferred: an http:// link would send the code in
+    clear on its first use."""
+    origin = request.headers.get("Origin", "")
+    if origin.startswith(("https://", "http://")) and origin.split("://", 1)[1] == request.host:
+        return origin
+    return str(request.url.origin())
+
+
+def _roles_of(form: object) -> list[str]:
+    getall = getattr(form, "getall", None)
+    return [str(r) for r in getall("roles", [])][:10] if getall else []
+
+
+# ------------------------------------------------------------------ accounts (admin)
+
+async def _accounts_page(request: web.Request, exc: errors.NodeError | None = None,
+                         done: str = "", username: str = "",
+                         roles: list[str] | None = None) -> web.Response:
+    ctx = node(request)
+    now = _now(ctx)
+
+    def load() -> tuple[list[accounts.Account], list[accounts.Invitation]]:
+        conn = ctx.db.read()
+        return accounts.list_accounts(conn), accounts.open_invitations(conn, now)
+
+    people, invitations = await run_sync(ctx, load)
+    return page(request, "staff/accounts.html", session_of(request),
+                status=exc.status if exc else 200, accounts=people, invitations=invitations,
+                all_roles=accounts.ROLES, done=done, username=username,
+                chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [])
+
+
+async def accounts_get(request: web.Request) -> web.StreamResponse:
+    return await _accounts_page(request, done=request.query.get("done", "")[:20])
+
+
+async def invite_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    session = session_of(request)
+    username = str(form.get("username", ""))[:100]
+    roles = _roles_of(form)
+    now = _now(ctx)
+    try:
+        code = await run_sync(ctx, accounts.invite, ctx.db, ctx.audit, session.staff.member.id,
+                              username, roles, now)
+    except errors.NodeError as exc:
+        return await _accounts_page(request, exc, username=username, roles=roles)
+    # Shown once, in this answer only: the node keeps nothing but the code's hash.
+    link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
+    return page(request, "staff/invitation.html", session, link=link,
+                username=username.strip(), roles=sorted(set(roles)),
+                days=accounts.INVITATION_SECONDS // 86400)
+
+
+async def _account_action(request: web.Request, done: str) -> web.StreamResponse:
+    """Run one admin action on the account in the path, then show the list again."""
+    ctx = node(request)
+    form = await checked_form(request)
+    admin_id = session_of(request).staff.member.id
+    target = request.match_info.get("staff_id", "")
+    now = _now(ctx)
+    try:
+        if done == "unlocked":
+            await run_sync(ctx, accounts.unlock_account, ctx.db, ctx.audit, admin_id, target,
+                           now)
+        elif done == "disabled":
+            await run_sync(ctx, accounts.set_disabled, ctx.db, ctx.audit, admin_id, target,
+                           True, now)
+            refresh_sessions(request, target, lambda staff: None)
+        elif done == "enabled":
+            await run_sync(ctx, accounts.set_disabled, ctx.db, ctx.audit, admin_id, target,
+                           False, now)
+        elif done == "totp_reset":
+            await run_sync(ctx, accounts.reset_totp, ctx.db, ctx.audit, admin_id, target, now)
+        elif done == "roles":
+            chosen = await run_sync(ctx, accounts.set_roles, ctx.db, ctx.audit, admin_id,
+                                    target, _roles_of(form), now)
+            refresh_sessions(request, target, lambda staff: with_roles(staff, chosen))
+        elif done == "invitation_cancelled":
+            await run_sync(ctx, accounts.cancel_invitation, ctx.db, ctx.audit, admin_id,
+                           request.match_info["invitation_id"], now)
+    except errors.NodeError as exc:
+        return await _accounts_page(request, exc)
+    if done == "roles" and target == admin_id and "admin" not in _roles_of(form):
+        raise see_other(f"{STAFF_PATH}/account")  # no longer allowed on the accounts page
+    raise see_other(f"{ACCOUNTS_PATH}?done={done}")
+
+
+async def unlock_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "unlocked")
+
+
+async def disable_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "disabled")
+
+
+async def enable_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "enabled")
+
+
+async def totp_reset_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "totp_reset")
+
+
+async def roles_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "roles")
+
+
+async def cancel_invitation_post(request: web.Request) -> web.StreamResponse:
+    return await _account_action(request, "invitation_cancelled")
+
+
+# ------------------------------------------------------------------ pending access (coordinators)
+
+async def _grants_page(request: web.Request, exc: errors.NodeError | None = None,
+                       done: str = "") -> web.Response:
+    ctx = node(request)
+    session = session_of(request)
+    pending = await run_sync(ctx, lambda: accounts.pending_access(ctx.db.read()))
+    held = frozenset(session.staff.node_keys)
+    return page(request, "staff/grants.html", session, status=exc.status if exc else 200,
+                pending=[(p, p.missing & held) for p in pending], done=done,
+                errors=[error_text(request, exc)] if exc else [])
+
+
+async def grants_get(request: web.Request) -> web.StreamResponse:
+    return await _grants_page(request, done=request.query.get("done", "")[:20])
+
+
+async def grant_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    await checked_form(request)
+    granter = session_of(request).staff
+    target = request.match_info["staff_id"]
+    try:
+        granted = await run_sync(ctx, accounts.grant_pending, ctx.db, ctx.audit, granter,
+                                 target, _now(ctx))
+    except errors.NodeError as exc:
+        return await _grants_page(request, exc)
+    refresh_sessions(request, target, lambda staff: accounts.UnlockedStaff(
+        staff.member, staff.secret_key, {**staff.node_keys, **granted}))
+    raise see_other(f"{GRANTS_PATH}?done=granted")
+
+
+ROUTES: list[StaffRoute] = [
+    StaffRoute("GET", "/accounts", accounts_get, "staff_accounts", Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/invite", invite_post, "staff_accounts_invite",
+               Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/invitations/{invitation_id}/cancel", cancel_invitation_post,
+               "staff_accounts_invitation_cancel", Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/unlock", unlock_post, "staff_accounts_unlock",
+               Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/disable", disable_post, "staff_accounts_disable",
+               Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/enable", enable_post, "staff_accounts_enable",
+               Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/roles", roles_post, "staff_accounts_roles",
+               Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/totp-reset", totp_reset_post,
+               "staff_accounts_totp_reset", Action.MANAGE_ACCOUNTS),
+    StaffRoute("GET", "/grants", grants_get, "staff_grants", Action.GRANT_KEYS),
+    StaffRoute("POST", "/grants/{staff_id}", grant_post, "staff_grants_post", Action.GRANT_KEYS),
+]

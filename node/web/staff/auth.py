@@ -1,17 +1,36 @@
-"""Signing in and out. Signing in runs Argon2id on the person's passphrase to unlock their
-X25519 key (and through it the node keys sealed to them); the keys live only in this
-process's memory for the session, which ends when idle or at sign-out."""
+"""Signing in and out, accepting an invitation, and a person's own account.
+
+Signing in runs Argon2id on the person's passphrase to unlock their X25519 key (and through
+it the node keys sealed to them); the keys live only in this process's memory for the
+session, which ends when idle or at sign-out. With a second factor on, the unlocked keys
+wait in a pending sign-in, in memory only, for at most five minutes until the code is given;
+the browser holds nothing but a random id for it.
+
+Failed attempts are counted per account (node/accounts.py); from the third the answer is
+held back (`LOGIN_DELAY`, an `asyncio.sleep` that holds this request only), the tenth locks
+the account until an admin unlocks it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+import segno
 from aiohttp import web
 
 from node import accounts, errors
+from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
+from node.i18n import N_
 from node.web import appkeys
-from node.web.context import run_sync
+from node.web.context import NodeContext, run_sync
 from node.web.pages import clear_cookie, error_text, node, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
@@ -24,51 +43,410 @@ from node.web.staff.common import (
 )
 
 PRE_COOKIE = "staff_pre"
+PENDING_COOKIE = "staff_2fa"
+PENDING_SECONDS = 5 * 60
+ENROL_SECONDS = 15 * 60
+MAX_PENDING = 200
+
+Sleep = Callable[[float], Awaitable[None]]
+# Tests replace the wait with one that only records it (app[LOGIN_DELAY] = ...).
+LOGIN_DELAY: web.AppKey[Sleep] = web.AppKey("staff_login_delay")
 
 
-async def login_get(request: web.Request) -> web.StreamResponse:
+class SecondStepExpired(errors.NodeError):
+    status = 403
+    message = N_("Signing in took more than 5 minutes and was stopped to protect you. "
+                 "Sign in again.")
+
+
+@dataclass
+class PendingSignIn:
+    id: str
+    csrf: str
+    started: float
+    staff: UnlockedStaff = field(repr=False)
+    totp_secret: str = field(repr=False)
+
+
+class SecondFactorState:
+    """Everything about second factors that lives only in memory: sign-ins waiting for a
+    code, secrets being enrolled, and the last accepted time step per account (RFC 6238,
+    section 5.2: a code must not be accepted twice)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._now = monotonic
+        self._pending: OrderedDict[str, PendingSignIn] = OrderedDict()
+        self._enrolments: dict[str, tuple[str, float]] = {}
+        self._last_step: dict[str, int] = {}
+
+    def start(self, staff: UnlockedStaff, totp_secret: str) -> PendingSignIn:
+        self._expire()
+        while len(self._pending) >= MAX_PENDING:
+            self._pending.popitem(last=False)
+        pending = PendingSignIn(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
+                                self._now(), staff, totp_secret)
+        self._pending[pending.id] = pending
+        return pending
+
+    def get(self, pid: str | None) -> PendingSignIn | None:
+        self._expire()
+        return self._pending.get(pid) if pid else None
+
+    def end(self, pid: str) -> None:
+        self._pending.pop(pid, None)
+
+    def _expire(self) -> None:
+        limit = self._now() - PENDING_SECONDS
+        for pid in [p.id for p in self._pending.values() if p.started < limit]:
+            del self._pending[pid]
+        limit = self._now() - ENROL_SECONDS
+        for sid in [s for s, (_, t) in self._enrolments.items() if t < limit]:
+            del self._enrolments[sid]
+
+    def begin_enrolment(self, session_id: str) -> str:
+        secret = accounts.new_totp_secret()
+        self._enrolments[session_id] = (secret, self._now())
+        return secret
+
+    def enrolment(self, session_id: str) -> str | None:
+        self._expire()
+        found = self._enrolments.get(session_id)
+        return found[0] if found else None
+
+    def end_enrolment(self, session_id: str) -> None:
+        self._enrolments.pop(session_id, None)
+
+    def last_step(self, staff_id: str) -> int | None:
+        return self._last_step.get(staff_id)
+
+    def used(self, staff_id: str, step: int) -> None:
+        self._last_step[staff_id] = max(step, self._last_step.get(staff_id, step))
+
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._pending)
+
+
+SECOND_FACTOR: web.AppKey[SecondFactorState] = web.AppKey("staff_second_factor")
+_STATES: weakref.WeakKeyDictionary[web.Application, SecondFactorState] = (
+    weakref.WeakKeyDictionary())
+
+
+def second_factor(request: web.Request) -> SecondFactorState:
+    """The app's second-factor state: `app[SECOND_FACTOR]` if the app factory set one, else
+    one per staff application, created on first use (and gone with the application)."""
+    state = request.config_dict.get(SECOND_FACTOR)
+    if state is None:
+        state = _STATES.setdefault(request.app, SecondFactorState())
+    return state
+
+
+def _now(ctx: NodeContext) -> int:
+    return int(ctx.clock().timestamp())
+
+
+def _check_rate(request: web.Request, action: str) -> None:
+    ctx = node(request)
+    if not request.config_dict[appkeys.LIMITER].allow(
+            action, request.remote, ctx.config.rate_limits.staff_logins_per_minute):
+        raise errors.RateLimited()
+
+
+async def _slow_down(request: web.Request, failures: int) -> None:
+    seconds = accounts.failure_delay(failures)
+    if seconds > 0:
+        await request.config_dict.get(LOGIN_DELAY, asyncio.sleep)(seconds)
+
+
+def _start_session(request: web.Request, staff: UnlockedStaff, location: str
+                   ) -> web.HTTPSeeOther:
+    session = request.config_dict[appkeys.STAFF_SESSIONS].new(staff)
+    response = see_other(location)
+    set_session_cookie(request, response, STAFF_COOKIE, session.id, path=STAFF_PATH)
+    clear_cookie(response, PRE_COOKIE, path=STAFF_PATH)
+    clear_cookie(response, PENDING_COOKIE, path=STAFF_PATH)
+    return response
+
+
+def _pre_token(request: web.Request) -> str:
+    return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
+
+
+def _login_page(request: web.Request, username: str = "", exc: errors.NodeError | None = None
+                ) -> web.Response:
     # The sign-in form's CSRF token is bound to a short-lived pre-session cookie.
-    token = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
-    response = page(request, "staff/login.html", csrf=token, username="")
+    token = _pre_token(request)
+    response = page(request, "staff/login.html", status=exc.status if exc else 200, csrf=token,
+                    username=username, errors=[error_text(request, exc)] if exc else [])
     set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
     return response
+
+
+def _checked_pre_form(request: web.Request, form: Any) -> None:
+    token = request.cookies.get(PRE_COOKIE, "")
+    if not token:
+        raise errors.SessionExpired()
+    check_csrf(token, form.get("csrf"))
+
+
+# ------------------------------------------------------------------ sign in and out
+
+async def login_get(request: web.Request) -> web.StreamResponse:
+    return _login_page(request)
 
 
 async def login_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     form = await request.post()
-    token = request.cookies.get(PRE_COOKIE, "")
-    if not token:
-        raise errors.SessionExpired()
-    check_csrf(token, form.get("csrf"))
+    _checked_pre_form(request, form)
     username = str(form.get("username", ""))[:100]
     passphrase = str(form.get("passphrase", ""))[:1000]
     try:
-        if not request.config_dict[appkeys.LIMITER].allow(
-                "login", request.remote, ctx.config.rate_limits.staff_logins_per_minute):
-            raise errors.RateLimited()
-        unlocked = await run_sync(ctx, lambda: accounts.unlock(ctx.db.read(), username,
-                                                               passphrase))
+        _check_rate(request, "login")
+        result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
+                                passphrase, ctx.staff_params, _now(ctx))
+    except (accounts.SignInFailed, accounts.AccountLocked) as exc:
+        await _slow_down(request, exc.failures)
+        return _login_page(request, username, exc)
     except errors.NodeError as exc:
-        return page(request, "staff/login.html", status=exc.status, csrf=token,
-                    username=username, errors=[error_text(request, exc)])
-    session = request.config_dict[appkeys.STAFF_SESSIONS].new(unlocked)
-    response = see_other(f"{STAFF_PATH}/")
-    set_session_cookie(request, response, STAFF_COOKIE, session.id, path=STAFF_PATH)
-    clear_cookie(response, PRE_COOKIE, path=STAFF_PATH)
+        return _login_page(request, username, exc)
+    if result.totp_secret is None:
+        raise _start_session(request, result.staff, f"{STAFF_PATH}/")
+    pending = second_factor(request).start(result.staff, result.totp_secret)
+    response = see_other(f"{STAFF_PATH}/login/code")
+    set_session_cookie(request, response, PENDING_COOKIE, pending.id, path=STAFF_PATH)
     raise response
+
+
+def _code_page(request: web.Request, pending: PendingSignIn,
+               exc: errors.NodeError | None = None) -> web.Response:
+    return page(request, "staff/login_code.html", status=exc.status if exc else 200,
+                csrf=pending.csrf, errors=[error_text(request, exc)] if exc else [])
+
+
+async def login_code_get(request: web.Request) -> web.StreamResponse:
+    pending = second_factor(request).get(request.cookies.get(PENDING_COOKIE))
+    if pending is None:
+        return _login_page(request, exc=SecondStepExpired())
+    return _code_page(request, pending)
+
+
+async def login_code_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    state = second_factor(request)
+    pending = state.get(request.cookies.get(PENDING_COOKIE))
+    if pending is None:
+        return _login_page(request, exc=SecondStepExpired())
+    form = await request.post()
+    check_csrf(pending.csrf, form.get("csrf"))
+    code = str(form.get("code", ""))[:64]
+    staff_id = pending.staff.member.id
+    try:
+        _check_rate(request, "login")
+        step = await run_sync(ctx, accounts.check_second_factor, ctx.db, ctx.audit, staff_id,
+                              pending.totp_secret, code, ctx.clock(), state.last_step(staff_id))
+        await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit, staff_id, _now(ctx))
+    except accounts.AccountLocked as exc:
+        state.end(pending.id)
+        await _slow_down(request, exc.failures)
+        response = _login_page(request, pending.staff.member.username, exc)
+        clear_cookie(response, PENDING_COOKIE, path=STAFF_PATH)
+        return response
+    except accounts.SignInFailed as exc:
+        await _slow_down(request, exc.failures)
+        return _code_page(request, pending, exc)
+    except errors.NodeError as exc:
+        return _code_page(request, pending, exc)
+    state.used(staff_id, step)
+    state.end(pending.id)
+    raise _start_session(request, pending.staff, f"{STAFF_PATH}/")
 
 
 async def logout_post(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
-    request.config_dict[appkeys.STAFF_SESSIONS].end(session_of(request).id)
+    session = session_of(request)
+    second_factor(request).end_enrolment(session.id)
+    request.config_dict[appkeys.STAFF_SESSIONS].end(session.id)
     response = see_other(f"{STAFF_PATH}/login")
     clear_cookie(response, STAFF_COOKIE, path=STAFF_PATH)
     raise response
 
 
+# ------------------------------------------------------------------ invitations
+
+async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
+                       ) -> web.Response:
+    ctx = node(request)
+    code = request.match_info["code"]
+    errs = [error_text(request, exc)] if exc else []
+    try:
+        invitation = await run_sync(ctx, lambda: accounts.open_invitation(
+            ctx.db.read(), code, _now(ctx)))
+    except errors.NodeError as problem:
+        return page(request, "staff/invite.html", status=problem.status, invitation=None,
+                    code="", errors=[*errs, error_text(request, problem)])
+    token = _pre_token(request)
+    response = page(request, "staff/invite.html", status=exc.status if exc else 200,
+                    csrf=token, invitation=invitation, code=code, errors=errs,
+                    min_chars=accounts.MIN_PASSPHRASE_CHARS)
+    set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
+    return response
+
+
+async def invite_get(request: web.Request) -> web.StreamResponse:
+    try:
+        _check_rate(request, "invite")
+    except errors.NodeError as exc:
+        return page(request, "staff/invite.html", status=exc.status, invitation=None, code="",
+                    errors=[error_text(request, exc)])
+    return await _invite_page(request)
+
+
+async def invite_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await request.post()
+    _checked_pre_form(request, form)
+    passphrase = str(form.get("passphrase", ""))[:1000]
+    repeat = str(form.get("repeat", ""))[:1000]
+    try:
+        _check_rate(request, "invite")
+        staff = await run_sync(ctx, accounts.accept_invitation, ctx.db, ctx.audit,
+                               request.match_info["code"], passphrase, repeat,
+                               ctx.staff_params, _now(ctx))
+    except errors.NodeError as exc:
+        return await _invite_page(request, exc)
+    raise _start_session(request, staff, f"{STAFF_PATH}/account?done=welcome")
+
+
+# ------------------------------------------------------------------ my account
+
+async def _account_page(request: web.Request, exc: errors.NodeError | None = None,
+                        done: str = "") -> web.Response:
+    ctx = node(request)
+    session = session_of(request)
+    account = await run_sync(ctx, lambda: accounts.get_account(ctx.db.read(),
+                                                               session.staff.member.id))
+    if account is None:
+        raise errors.NotAuthenticated()
+    return page(request, "staff/account.html", session, status=exc.status if exc else 200,
+                account=account, done=done, errors=[error_text(request, exc)] if exc else [],
+                min_chars=accounts.MIN_PASSPHRASE_CHARS)
+
+
+async def account_get(request: web.Request) -> web.StreamResponse:
+    return await _account_page(request, done=request.query.get("done", "")[:20])
+
+
+async def totp_start(request: web.Request) -> web.StreamResponse:
+    await checked_form(request)
+    second_factor(request).begin_enrolment(session_of(request).id)
+    raise see_other(f"{STAFF_PATH}/account/totp")
+
+
+def _totp_page(request: web.Request, secret: str, exc: errors.NodeError | None = None
+               ) -> web.Response:
+    session = session_of(request)
+    # A neutral name: an authenticator app shows it on a phone that may be looked at.
+    uri = accounts.totp_uri(secret, session.staff.member.username,
+                            node(request).config.disguise_name)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return page(request, "staff/totp.html", session, status=exc.status if exc else 200,
+                secret=grouped, uri=uri, qr=qr, issuer=node(request).config.disguise_name,
+                errors=[error_text(request, exc)] if exc else [])
+
+
+async def totp_get(request: web.Request) -> web.StreamResponse:
+    secret = second_factor(request).enrolment(session_of(request).id)
+    if secret is None:
+        raise see_other(f"{STAFF_PATH}/account")
+    return _totp_page(request, secret)
+
+
+async def totp_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    session = session_of(request)
+    state = second_factor(request)
+    secret = state.enrolment(session.id)
+    if secret is None:
+        raise see_other(f"{STAFF_PATH}/account")
+    try:
+        step = await run_sync(ctx, accounts.enable_totp, ctx.db, ctx.audit, session.staff,
+                              secret, str(form.get("code", ""))[:64], ctx.clock())
+    except errors.NodeError as exc:
+        return _totp_page(request, secret, exc)
+    state.used(session.staff.member.id, step)
+    state.end_enrolment(session.id)
+    raise see_other(f"{STAFF_PATH}/account?done=totp_on")
+
+
+async def totp_disable(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    session = session_of(request)
+    state = second_factor(request)
+    staff_id = session.staff.member.id
+    try:
+        step = await run_sync(ctx, accounts.disable_totp, ctx.db, ctx.audit, session.staff,
+                              str(form.get("code", ""))[:64], ctx.clock(),
+                              state.last_step(staff_id))
+    except errors.NodeError as exc:
+        return await _account_page(request, exc)
+    state.used(staff_id, step)
+    raise see_other(f"{STAFF_PATH}/account?done=totp_off")
+
+
+async def passphrase_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    session = session_of(request)
+    try:
+        await run_sync(ctx, accounts.change_passphrase, ctx.db, ctx.audit, session.staff,
+                       str(form.get("current", ""))[:1000], str(form.get("new", ""))[:1000],
+                       str(form.get("repeat", ""))[:1000], ctx.staff_params, _now(ctx))
+    except errors.NodeError as exc:
+        return await _account_page(request, exc)
+    raise see_other(f"{STAFF_PATH}/account?done=passphrase")
+
+
+def refresh_sessions(request: web.Request, staff_id: str,
+                     change: Callable[[UnlockedStaff], UnlockedStaff | None]) -> None:
+    """Apply an account change to the person's open sessions at once: new roles and keys
+    take effect without signing in again; `None` ends the session."""
+    sessions = request.config_dict[appkeys.STAFF_SESSIONS]
+    # StaffSessions has no public iterator yet; reading its items does not change them.
+    for session in list(sessions._items.values()):
+        if session.staff.member.id != staff_id:
+            continue
+        updated = change(session.staff)
+        if updated is None:
+            sessions.end(session.id)
+        else:
+            session.staff = updated
+
+
+def with_roles(staff: UnlockedStaff, roles: frozenset[str]) -> UnlockedStaff:
+    keep = accounts.keys_needed(roles)
+    return UnlockedStaff(replace(staff.member, roles=roles), staff.secret_key,
+                         {k: v for k, v in staff.node_keys.items() if k in keep})
+
+
 ROUTES = [
     StaffRoute("GET", "/login", login_get, "staff_login", Action.PUBLIC),
     StaffRoute("POST", "/login", login_post, "staff_login_post", Action.PUBLIC),
+    StaffRoute("GET", "/login/code", login_code_get, "staff_login_code", Action.PUBLIC),
+    StaffRoute("POST", "/login/code", login_code_post, "staff_login_code_post", Action.PUBLIC),
     StaffRoute("POST", "/logout", logout_post, "staff_logout", Action.OWN_ACCOUNT),
+    StaffRoute("GET", "/invite/{code}", invite_get, "staff_invite", Action.PUBLIC),
+    StaffRoute("POST", "/invite/{code}", invite_post, "staff_invite_post", Action.PUBLIC),
+    StaffRoute("GET", "/account", account_get, "staff_account", Action.OWN_ACCOUNT),
+    StaffRoute("POST", "/account/totp/start", totp_start, "staff_totp_start",
+               Action.OWN_ACCOUNT),
+    StaffRoute("GET", "/account/totp", totp_get, "staff_totp", Action.OWN_ACCOUNT),
+    StaffRoute("POST", "/account/totp", totp_post, "staff_totp_post", Action.OWN_ACCOUNT),
+    StaffRoute("POST", "/account/totp/disable", totp_disable, "staff_totp_disable",
+               Action.OWN_ACCOUNT),
+    StaffRoute("POST", "/account/passphrase", passphrase_post, "staff_passphrase",
+               Action.OWN_ACCOUNT),
 ]

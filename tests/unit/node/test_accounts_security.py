@@ -1,0 +1,305 @@
+"""Accounts security over a real SQLite file: invitations, node-key grants and their removal,
+TOTP, failed sign-ins slowed then locked, admin safeguards, recovery -- and every audit
+entry written verifies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crypto import passphrase as pw
+from node import accounts, errors, keyring
+from node.backoffice import audit
+from node.web.context import NodeContext
+from node.web.staff.auth import PENDING_SECONDS, SecondFactorState
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE
+
+FAST = pw.INSECURE_FAST_FOR_TESTS
+PASS = "a long enough passphrase"
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+NOW = int(T0.timestamp())
+
+
+def admin(ctx: NodeContext) -> accounts.UnlockedStaff:
+    return accounts.unlock(ctx.db.read(), ADMIN, ADMIN_PASSPHRASE)
+
+
+def make(ctx: NodeContext, username: str, roles: set[str]) -> accounts.StaffMember:
+    with ctx.db.write() as conn:
+        member, _ = accounts.create(conn, username, PASS, roles, FAST, 0)
+    return member
+
+
+def row(ctx: NodeContext, staff_id: str) -> dict[str, object]:
+    return dict(ctx.db.read().execute("SELECT * FROM staff WHERE id = ?", (staff_id,))
+                .fetchone())
+
+
+def actions(ctx: NodeContext) -> list[tuple[str, str, str]]:
+    return [(e.actor, e.action, e.detail) for e in audit.entries(ctx.db.read())]
+
+
+def assert_chain(ctx: NodeContext) -> None:
+    verdict = audit.verify(ctx.db.read(), ctx.keys.identity_public)
+    assert verdict.ok, verdict.reason
+
+
+# ------------------------------------------------------------------ parsers (fuzzed)
+
+@given(st.text(max_size=80))
+def test_invitation_code_parser_accepts_only_codes(text: str) -> None:
+    try:
+        code = accounts.parse_invitation_code(text)
+    except accounts.InvitationInvalid:
+        return
+    assert len(code) == 32 and code == text.strip()
+    assert set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@given(st.text(max_size=80) | st.from_regex(r"\A[0-9 \-]{6,9}\Z"))
+def test_totp_code_parser_gives_six_ascii_digits_or_a_clear_error(text: str) -> None:
+    try:
+        code = accounts.parse_totp_code(text)
+    except accounts.TotpFormat as exc:
+        assert exc.status == 400 and exc.message
+        return
+    assert len(code) == 6 and code.isascii() and code.isdigit()
+
+
+def test_totp_code_parser_accepts_spaces_and_other_scripts_digits() -> None:
+    assert accounts.parse_totp_code(" 123 456 ") == "123456"
+    assert accounts.parse_totp_code("١٢٣-٤٥٦") == "123456"  # Arabic-Indic digits
+    for bad in ("12345", "1234567", "12a456", ""):
+        with pytest.raises(accounts.TotpFormat):
+            accounts.parse_totp_code(bad)
+
+
+# ------------------------------------------------------------------ TOTP
+
+def test_totp_match_allows_one_step_of_drift_and_no_replay() -> None:
+    secret = accounts.new_totp_secret()
+    totp = pyotp.TOTP(secret)
+    assert len(secret) == 32
+    step = accounts.totp_match(secret, totp.at(T0), T0)
+    assert step == totp.timecode(T0)
+    assert accounts.totp_match(secret, totp.at(T0 - timedelta(seconds=30)), T0) == step - 1
+    assert accounts.totp_match(secret, totp.at(T0 + timedelta(seconds=30)), T0) == step + 1
+    assert accounts.totp_match(secret, totp.at(T0 - timedelta(seconds=90)), T0) is None
+    assert accounts.totp_match(secret, totp.at(T0), T0, after_step=step) is None  # replay
+    later = T0 + timedelta(seconds=30)
+    assert accounts.totp_match(secret, totp.at(later), later, after_step=step) == step + 1
+
+
+def test_totp_secret_is_sealed_to_the_person_and_opened_by_the_passphrase(
+        node_ctx: NodeContext) -> None:
+    me = admin(node_ctx)
+    secret = accounts.new_totp_secret()
+    with pytest.raises(accounts.TotpRejected):
+        accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret, "000000"
+                             if pyotp.TOTP(secret).at(T0) != "000000" else "111111", T0)
+    accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret, pyotp.TOTP(secret).at(T0), T0)
+    stored = row(node_ctx, me.member.id)["totp_sealed"]
+    assert isinstance(stored, bytes) and secret.encode() not in stored
+    sign_in = accounts.begin_sign_in(node_ctx.db, node_ctx.audit, ADMIN, ADMIN_PASSPHRASE,
+                                     FAST, NOW)
+    assert sign_in.totp_secret == secret
+    with pytest.raises(accounts.TotpAlreadyOn):
+        accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret,
+                             pyotp.TOTP(secret).at(T0), T0)
+    later = T0 + timedelta(minutes=5)
+    accounts.disable_totp(node_ctx.db, node_ctx.audit, me, pyotp.TOTP(secret).at(later), later,
+                          None)
+    assert row(node_ctx, me.member.id)["totp_sealed"] is None
+    assert [a for _, a, _ in actions(node_ctx)].count("account.totp_on") == 1
+    assert_chain(node_ctx)
+
+
+def test_pending_second_steps_expire_after_five_minutes() -> None:
+    clock = [1000.0]
+    state = SecondFactorState(monotonic=lambda: clock[0])
+    staff = accounts.UnlockedStaff(
+        accounts.StaffMember("id", "u", frozenset({"analyst"}),
+                             accounts.BoxSecretKey.generate().public_key),
+        accounts.BoxSecretKey.generate())
+    pending = state.start(staff, "SECRET")
+    assert state.get(pending.id) is pending
+    assert "SECRET" not in repr(pending)
+    clock[0] += PENDING_SECONDS - 1
+    assert state.get(pending.id) is pending
+    clock[0] += 2
+    assert state.get(pending.id) is None and len(state) == 0
+    state.used("id", 10)
+    state.used("id", 9)
+    assert state.last_step("id") == 10
+
+
+# ------------------------------------------------------------------ failed sign-ins
+
+def test_delay_grows_from_the_third_failure_and_is_capped() -> None:
+    assert [accounts.failure_delay(n) for n in range(0, 10)] == [
+        0, 0, 0, 1, 2, 4, 8, 16, 30, 30]
+    assert accounts.failure_delay(10_000) == accounts.MAX_DELAY_SECONDS
+
+
+def test_ten_failures_lock_even_the_right_passphrase_out(node_ctx: NodeContext) -> None:
+    bob = make(node_ctx, "bob", {"caseworker"})
+    for n in range(1, 10):
+        with pytest.raises(accounts.SignInFailed) as failed:
+            accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", "wrong passphrase!",
+                                   FAST, NOW + n)
+        assert failed.value.failures == n
+    assert row(node_ctx, bob.id)["failed_logins"] == 9 and not row(node_ctx, bob.id)["locked"]
+    assert row(node_ctx, bob.id)["last_failed_at"] == NOW + 9
+    with pytest.raises(accounts.AccountLocked) as locked:
+        accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", "wrong passphrase!", FAST,
+                               NOW + 10)
+    assert locked.value.failures == 10
+    with pytest.raises(accounts.AccountLocked):
+        accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", PASS, FAST, NOW + 11)
+    assert ("system", "account.lock", "failures=10") in actions(node_ctx)
+    accounts.unlock_account(node_ctx.db, node_ctx.audit, "cli", bob.id, NOW + 12)
+    assert accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", PASS, FAST,
+                                  NOW + 13).staff.member.id == bob.id
+    assert row(node_ctx, bob.id)["failed_logins"] == 0
+    assert_chain(node_ctx)
+
+
+def test_success_resets_the_count_and_unknown_names_count_nothing(
+        node_ctx: NodeContext) -> None:
+    bob = make(node_ctx, "bob", {"caseworker"})
+    for _ in range(2):
+        with pytest.raises(accounts.SignInFailed):
+            accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", "nope nope nope", FAST,
+                                   NOW)
+    accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "bob", PASS, FAST, NOW)
+    assert row(node_ctx, bob.id)["failed_logins"] == 0
+    with pytest.raises(accounts.SignInFailed) as failed:
+        accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "nobody", PASS, FAST, NOW)
+    assert failed.value.failures == 0
+
+
+# ------------------------------------------------------------------ invitations
+
+def test_invitation_is_single_use_stored_as_a_hash_and_expires(node_ctx: NodeContext) -> None:
+    me = admin(node_ctx)
+    code = accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "amina",
+                           ["caseworker", "analyst"], NOW)
+    stored = node_ctx.db.read().execute("SELECT * FROM invitations").fetchone()
+    assert code.encode() not in bytes(stored["code_hash"]) and stored["username"] == "amina"
+    with pytest.raises(accounts.UsernameTaken):
+        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "Amina", ["analyst"], NOW)
+    with pytest.raises(accounts.PassphraseMismatch):
+        accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS + "x", FAST,
+                                   NOW + 60)
+    staff = accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
+                                       NOW + 60)
+    assert staff.member.roles == {"caseworker", "analyst"} and not staff.node_keys
+    with pytest.raises(accounts.InvitationUsed):
+        accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
+                                   NOW + 61)
+    late = accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "late", ["analyst"], NOW)
+    with pytest.raises(accounts.InvitationExpired):
+        accounts.open_invitation(node_ctx.db.read(), late, NOW + accounts.INVITATION_SECONDS)
+    with pytest.raises(accounts.InvitationInvalid):
+        accounts.open_invitation(node_ctx.db.read(), "A" * 32, NOW)
+    with pytest.raises(accounts.BadUsername):
+        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "a b", ["analyst"], NOW)
+    with pytest.raises(accounts.NoRole):
+        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "carla", [], NOW)
+    assert [a for _, a, _ in actions(node_ctx)] == [
+        "account.invite", "account.create", "account.invite"]
+    for _, _, detail in actions(node_ctx):
+        assert "amina" not in detail and code not in detail
+    assert_chain(node_ctx)
+
+
+# ------------------------------------------------------------------ grants and removals
+
+def test_grants_follow_roles_and_disabling_removes_them(node_ctx: NodeContext) -> None:
+    me = admin(node_ctx)
+    coord = make(node_ctx, "coord", {"coordinator"})
+    analyst = make(node_ctx, "ana", {"analyst"})
+    pending = {p.member.username: p.missing for p in accounts.pending_access(node_ctx.db.read())}
+    assert pending == {"coord": {"intake", "analysis"}, "ana": {"analysis"}}
+    assert accounts.unlock(node_ctx.db.read(), "coord", PASS).intake_key is None
+
+    granted = accounts.grant_pending(node_ctx.db, node_ctx.audit, me, coord.id, NOW)
+    assert set(granted) == {"intake", "analysis"}
+    assert accounts.unlock(node_ctx.db.read(), "coord", PASS).intake_key is not None
+    with pytest.raises(accounts.NothingToGrant):
+        accounts.grant_pending(node_ctx.db, node_ctx.audit, me, coord.id, NOW)
+    # someone without the key cannot give it
+    no_keys = accounts.unlock(node_ctx.db.read(), "ana", PASS)
+    with pytest.raises(accounts.NothingToGrant):
+        accounts.grant_pending(node_ctx.db, node_ctx.audit, no_keys, analyst.id, NOW)
+    accounts.grant_pending(node_ctx.db, node_ctx.audit, me, analyst.id, NOW)
+    assert accounts.pending_access(node_ctx.db.read()) == []
+
+    accounts.set_roles(node_ctx.db, node_ctx.audit, me.member.id, coord.id, ["analyst"], NOW)
+    assert accounts.get_account(node_ctx.db.read(), coord.id).keys == {"analysis"}  # type: ignore[union-attr]
+    accounts.set_disabled(node_ctx.db, node_ctx.audit, me.member.id, analyst.id, True, NOW)
+    assert accounts.get_account(node_ctx.db.read(), analyst.id).keys == set()  # type: ignore[union-attr]
+    with pytest.raises(errors.LoginFailed):
+        accounts.begin_sign_in(node_ctx.db, node_ctx.audit, "ana", PASS, FAST, NOW)
+    accounts.set_disabled(node_ctx.db, node_ctx.audit, me.member.id, analyst.id, False, NOW)
+    assert [p.member.username for p in accounts.pending_access(node_ctx.db.read())] == ["ana"]
+    revoked = [d for _, a, d in actions(node_ctx) if a == "key.revoke"]
+    assert revoked == ["key=intake", "key=analysis"]
+    assert_chain(node_ctx)
+
+
+def test_the_last_admin_and_the_last_key_holder_are_protected(node_ctx: NodeContext) -> None:
+    me = admin(node_ctx)
+    mine = me.member.id
+    with pytest.raises(accounts.LastAdmin):
+        accounts.set_roles(node_ctx.db, node_ctx.audit, mine, mine, ["coordinator"], NOW)
+    with pytest.raises(accounts.LastAdmin):
+        accounts.set_disabled(node_ctx.db, node_ctx.audit, mine, mine, True, NOW)
+    other = make(node_ctx, "admin2", {"admin"})
+    # another admin now, but nobody else holds the node keys
+    with pytest.raises(accounts.LastKeyHolder):
+        accounts.set_disabled(node_ctx.db, node_ctx.audit, other.id, mine, True, NOW)
+    accounts.set_roles(node_ctx.db, node_ctx.audit, mine, mine, ["admin", "coordinator"], NOW)
+    accounts.set_roles(node_ctx.db, node_ctx.audit, mine, mine, ["coordinator"], NOW)
+    assert accounts.get_account(node_ctx.db.read(), mine).roles == {"coordinator"}  # type: ignore[union-attr]
+    with pytest.raises(accounts.LastAdmin):
+        accounts.set_disabled(node_ctx.db, node_ctx.audit, other.id, other.id, True, NOW)
+    # a locked admin cannot sign in to administer: it does not count as the one remaining
+    admin3 = make(node_ctx, "admin3", {"admin"})
+    with node_ctx.db.write() as conn:
+        conn.execute("UPDATE staff SET locked = 1 WHERE id = ?", (admin3.id,))
+    with pytest.raises(accounts.LastAdmin):
+        accounts.set_roles(node_ctx.db, node_ctx.audit, other.id, other.id, ["analyst"], NOW)
+    assert_chain(node_ctx)
+
+
+# ------------------------------------------------------------------ passphrase and recovery
+
+def test_changing_the_passphrase_keeps_the_key(node_ctx: NodeContext) -> None:
+    me = admin(node_ctx)
+    with pytest.raises(accounts.CurrentPassphraseWrong):
+        accounts.change_passphrase(node_ctx.db, node_ctx.audit, me, "not it at all", PASS, PASS,
+                                   FAST, NOW)
+    accounts.change_passphrase(node_ctx.db, node_ctx.audit, me, ADMIN_PASSPHRASE, PASS, PASS,
+                               FAST, NOW)
+    again = accounts.unlock(node_ctx.db.read(), ADMIN, PASS)
+    assert again.secret_key.raw() == me.secret_key.raw() and again.intake_key is not None
+    assert_chain(node_ctx)
+
+
+def test_recover_admin_with_the_node_keys(node_ctx: NodeContext) -> None:
+    keys = {name: admin(node_ctx).node_keys[name] for name in accounts.NODE_KEYS}
+    member = accounts.recover_admin(node_ctx.db, node_ctx.audit, "rescuer", PASS, keys, FAST,
+                                    NOW)
+    assert member.roles == accounts.RECOVERY_ROLES
+    rescued = accounts.unlock(node_ctx.db.read(), "rescuer", PASS)
+    assert set(rescued.node_keys) == {"intake", "analysis"}
+    with pytest.raises(accounts.UsernameTaken):
+        accounts.recover_admin(node_ctx.db, node_ctx.audit, "rescuer", PASS, keys, FAST, NOW)
+    assert all(actor == "recovery" for actor, _, _ in actions(node_ctx))
+    assert keyring.RECOVERY_HOLDER == "recovery"
+    assert_chain(node_ctx)
