@@ -177,6 +177,40 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX audit_by_object ON audit_log (object_id);
     """,
+    # 3: the evidence log (issue 4, node/evidence/): an RFC 9162 Merkle tree of salted
+    # commitments, hashes only, append-only; and the checkpoints the node signed over it
+    """
+    CREATE TABLE merkle_leaves (
+        idx INTEGER PRIMARY KEY,
+        leaf_hash BLOB NOT NULL UNIQUE CHECK (length(leaf_hash) = 32)
+    ) STRICT;
+    -- the hash of leaves [idx << level, (idx + 1) << level), once all of them are in
+    CREATE TABLE merkle_nodes (
+        level INTEGER NOT NULL CHECK (level >= 1),
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (level, idx)
+    ) STRICT, WITHOUT ROWID;
+    -- a C2SP signed note; timestamp_token: an RFC 3161 token over it, added later if any
+    CREATE TABLE checkpoints (
+        size INTEGER PRIMARY KEY,
+        note BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        timestamp_token BLOB
+    ) STRICT;
+    CREATE TRIGGER merkle_leaves_append_only BEFORE UPDATE ON merkle_leaves
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_leaves_no_delete BEFORE DELETE ON merkle_leaves
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_nodes_append_only BEFORE UPDATE ON merkle_nodes
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept'); END;
+    CREATE TRIGGER checkpoints_keep_note BEFORE UPDATE OF size, note, created_at ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept'); END;
+    """,
 )
 
 
