@@ -774,6 +774,15 @@ def set_disabled(db: Database, audit: AuditLog, admin_id: str, staff_id: str, di
         if disabled:
             _revoke_unneeded(conn, audit, admin_id, staff_id, frozenset(), now)
             _check_still_run(conn, row, before)
+            # their case assignments go too: each wrap of a case key to them is deleted
+            for (report_id,) in conn.execute(
+                    "SELECT report_id FROM case_key_wraps WHERE staff_id = ?",
+                    (staff_id,)).fetchall():
+                conn.execute("DELETE FROM case_key_wraps WHERE report_id = ? AND staff_id = ?",
+                             (report_id, staff_id))
+                audit.append(conn, at=now, actor=admin_id, action="case.unassign",
+                             object_type="report", object_id=report_id,
+                             detail=f"from {staff_id} (account disabled)")
         _audit(conn, audit, now, admin_id, "account.disable" if disabled else "account.enable",
                staff_id)
 

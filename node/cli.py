@@ -317,6 +317,23 @@ def cmd_unlock_account(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    from node.backoffice import audit
+
+    db, keys = _open_for_admin(args.data)
+    try:
+        verdict = audit.verify(db.read(), keys.identity_public)
+    finally:
+        db.close()
+    if verdict.ok:
+        print(f"The audit chain verifies: {verdict.entries} entries, none changed, removed "
+              "or reordered.")
+        return 0
+    where = f" First broken link: entry {verdict.first_broken}." if verdict.first_broken else ""
+    print(f"The audit chain does NOT verify.{where} {verdict.reason}", file=sys.stderr)
+    return 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-node",
@@ -394,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.add_argument("--username", required=True, help="the locked account's username")
     p.set_defaults(func=cmd_unlock_account)
+
+    p = sub.add_parser("verify-audit", help="verify the whole chain of custody",
+                       description="Recompute every entry of the audit chain and check its "
+                       "signed head; name the first broken link. Exit 0 if it verifies, 3 if "
+                       "not.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.set_defaults(func=cmd_verify_audit)
     return parser
 
 

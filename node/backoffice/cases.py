@@ -277,7 +277,10 @@ class CaseService:
         key = self.case_key(staff, report_id)
         conn = self.db.read()
         assignee = accounts.get(conn, assignee_id)
-        if assignee is None or not assignee.roles & {"caseworker", "coordinator"}:
+        disabled = conn.execute("SELECT disabled FROM staff WHERE id = ?",
+                                (assignee_id,)).fetchone()
+        if (assignee is None or not assignee.roles & {"caseworker", "coordinator"}
+                or disabled is None or disabled[0]):
             raise errors.UnknownChoice(field="assignee")
         with self.db.write() as conn:
             conn.execute(

@@ -24,6 +24,7 @@ from node.web.security import (
 )
 from node.web.sessions import ReporterSession, ReporterSessions, StaffSessions
 from node.web.staff import STAFF_PATH, create_staff_app
+from node.web.staff import auth as staff_auth
 
 log = logging.getLogger("backup.node")
 
@@ -60,6 +61,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
     staff_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, 500)
     app[appkeys.REPORTER_SESSIONS] = reporter_sessions
     app[appkeys.STAFF_SESSIONS] = staff_sessions
+    app[staff_auth.SECOND_FACTOR] = staff_auth.SecondFactorState()
     app.on_response_prepare.append(strip_identifying_headers)
 
     if "public" in parts:

@@ -131,3 +131,8 @@ class StaffSessions(_Store[StaffSession]):
     def new(self, staff: UnlockedStaff) -> StaffSession:
         return self._add(StaffSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
                                       self._now(), staff))
+
+    def of_staff(self, staff_id: str) -> list[StaffSession]:
+        """Every open session of one person (to apply a change of roles or keys at once)."""
+        self.expire()
+        return [s for s in self._items.values() if s.staff.member.id == staff_id]

@@ -23,7 +23,8 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-async def client(node_ctx: NodeContext, aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
+async def client(node_ctx: NodeContext,
+                 aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
                  ) -> TestClient[Any, Any]:
     return await aiohttp_client(create_app(node_ctx))
 

@@ -7,12 +7,15 @@ is not (the route guard lets them through; the case service must refuse)."""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from crypto import passphrase as pw
 from crypto.keys import DataKey
+from node import accounts
 from node.backoffice.access import POLICY, Action, allowed
 from node.backoffice.incidents import IncidentCoding
 from node.demo import tiny_png
@@ -22,7 +25,7 @@ from node.web.app import create_app
 from node.web.context import NodeContext
 from node.web.staff import all_routes
 from node.web.staff.common import STAFF_COOKIE, StaffRoute
-from tests.team import ROLES, make_team
+from tests.team import PASSPHRASE, ROLES, make_team
 
 ROUTES = all_routes()
 
@@ -72,8 +75,13 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
             node_ctx.cases.assign(team.coordinator, report_id, team.caseworker.member.id)
         task = node_ctx.cases.add_task(team.coordinator, report_id, "task", None)
         referral = node_ctx.cases.refer(team.coordinator, report_id, "clinic", "x")
+        # account routes act on a throwaway account, so that disabling or changing it does
+        # not disturb the rest of the matrix
+        with node_ctx.db.write() as conn:
+            victim, _ = accounts.create(conn, f"victim{secrets.token_hex(4)}", PASSPHRASE,
+                                        {"caseworker"}, pw.INSECURE_FAST_FOR_TESTS, 0)
         params = {"report_id": report_id, "item_id": item_id, "task_id": task,
-                  "referral_id": referral, "staff_id": team.caseworker.member.id}
+                  "referral_id": referral, "staff_id": victim.id}
         # an incident on another case the same person may code, for the "link" route
         other_id, _ = _case(node_ctx)
         if assigned:

@@ -31,7 +31,8 @@ ROUTES = ["/api/v1/reports", "/api/v1/reports/status", "/api/v1/reports/addition
           "/api/v1/reports/consent", "/api/v1/reports/deletion"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(route=st.sampled_from(ROUTES), body=report_like | json_values,
        raw=st.booleans(), junk=st.binary(max_size=60))
 async def test_api_never_crashes(client: TestClient[Any, Any], route: str, body: Any,

@@ -17,7 +17,7 @@ def post_json(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json",
                                           "User-Agent": f"agent-{CANARY}"})
-    with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310 -- loopback only
+    with urllib.request.urlopen(req, timeout=30) as r:
         return r.status, json.loads(r.read())
 
 
@@ -54,3 +54,35 @@ def test_kill9_right_after_201_loses_nothing(node_process: NodeProcess) -> None:
     log = node_process.log_path.read_text()
     assert CANARY not in log  # neither content nor user agent
     assert "127.0.0.1" not in log.replace("http://127.0.0.1", "")  # only the printed URLs
+
+
+def test_verify_audit_cli_names_the_broken_link(node_process: NodeProcess) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    status, _ = post_json(node_process.url + "/api/v1/reports", {"narrative": "x"})
+    assert status == 201
+    node_process.stop()
+    # a few audited actions through the service, then verify from the CLI
+    from node import accounts as acc
+    from node.datadir import DataDir
+    from node.web.context import open_node
+
+    ctx = open_node(DataDir(node_process.datadir))
+    try:
+        coordinator = acc.unlock(ctx.db.read(), ADMIN, ADMIN_PASSPHRASE)
+        for entry in ctx.cases.queue(coordinator):
+            ctx.cases.read(coordinator, entry.view.id)
+            ctx.cases.set_status(coordinator, entry.view.id, "in_triage")
+    finally:
+        ctx.close()
+    cmd = [sys.executable, "-m", "node.cli", "verify-audit", "--data", str(node_process.datadir)]
+    ok = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "verifies" in ok.stdout
+    with sqlite3.connect(node_process.datadir / "node.db") as conn:
+        conn.execute("UPDATE audit_log SET detail = 'rewritten' WHERE seq = 1")
+    bad = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 3 and "entry 1" in bad.stderr

@@ -415,10 +415,7 @@ def refresh_sessions(request: web.Request, staff_id: str,
     """Apply an account change to the person's open sessions at once: new roles and keys
     take effect without signing in again; `None` ends the session."""
     sessions = request.config_dict[appkeys.STAFF_SESSIONS]
-    # StaffSessions has no public iterator yet; reading its items does not change them.
-    for session in list(sessions._items.values()):
-        if session.staff.member.id != staff_id:
-            continue
+    for session in sessions.of_staff(staff_id):
         updated = change(session.staff)
         if updated is None:
             sessions.end(session.id)
