@@ -36,6 +36,20 @@ _TITLES = {
 }
 
 
+_TITLES_BY_KIND: tuple[tuple[type[errors.NodeError], str], ...] = (
+    (errors.Forbidden, N_("Not allowed")),
+    (errors.ConsentMissing, N_("Consent needed")),
+    (errors.ReceiptRejected, N_("Please check your numbers")),
+)
+
+
+def _title(err: errors.NodeError) -> str:
+    for kind, title in _TITLES_BY_KIND:
+        if isinstance(err, kind):
+            return title
+    return _TITLES.get(err.status, _TITLES[400])
+
+
 def _route(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "-"
@@ -76,7 +90,7 @@ def html_errors(template: str) -> Middleware:
             if not _should_handle(exc):
                 raise
             err = _as_node_error(request, exc)
-            title = translate(request, _TITLES.get(err.status, _TITLES[400]))
+            title = translate(request, _title(err))
             return render(request, template, status=err.status, title=title,
                           message=error_text(request, err), here="/")
 

@@ -351,9 +351,6 @@ def test_caseworker_is_refused_a_case_not_assigned_to_them(
     assert not csp_errors(traffic, "test_caseworker_is_refused_a_case_not_assigned_to_them")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "node/web/failures.py:28 titles every 403 'This page has expired' (meant for CSRF/session"
-    " failures), so a refused caseworker is told the page expired"))
 def test_refusal_page_says_not_allowed_not_expired(
         node: NodeProcess, caseworker: Worker, new_page: NewPage, traffic: Traffic,
         shots: Shots, en: Any, state: dict[str, Case]) -> None:
