@@ -30,7 +30,7 @@ from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import SearchIndex
 from node.backoffice.urgency import Urgency, assess
 from node.config import NodeConfig
-from node.intake.models import Status
+from node.intake.models import CONSENT_LABELS, Status
 from node.intake.service import IntakeService, ReportView, hour_of
 from node.keyring import NodeKeys
 from node.storage.database import Database
@@ -397,7 +397,7 @@ class CaseService:
         if row is None:
             raise errors.ReportGone()
         if not row[0]:
-            raise errors.ConsentMissing(consent=name)
+            raise errors.ConsentMissing(consent=CONSENT_LABELS[name])
 
     # ------------------------------------------------------------------ incidents
 

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from node.i18n import N_
+
 ReporterRole = Literal["survivor", "relative", "witness"]
 REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
 
@@ -28,6 +30,14 @@ CONTACT_METHODS: tuple[ContactMethod, ...] = (
 ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact"]
 CONSENT_NAMES: tuple[ConsentName, ...] = (
     "care", "referral", "legal", "statistics", "sharing", "contact")
+CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
+    "care": N_("Use my report to help me"),
+    "referral": N_("Refer me to services"),
+    "legal": N_("Keep it as evidence for justice"),
+    "statistics": N_("Count it in anonymous statistics"),
+    "sharing": N_("Share it with trusted experts and partner organisations"),
+    "contact": N_("Contact me"),
+}
 
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
 

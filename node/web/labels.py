@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from node.i18n import N_
+from node.intake.models import CONSENT_LABELS
 
 NATIVE_LANGUAGE_NAMES = {
     "en": "English", "fr": "Français", "ar": "العربية", "sw": "Kiswahili", "uk": "Українська",
@@ -38,14 +39,7 @@ SERVICE_KINDS = {
     "shelter": N_("Safety and shelter"),
 }
 
-CONSENTS = {
-    "care": N_("Use my report to help me"),
-    "referral": N_("Refer me to services"),
-    "legal": N_("Keep it as evidence for justice"),
-    "statistics": N_("Count it in anonymous statistics"),
-    "sharing": N_("Share it with trusted experts and partner organisations"),
-    "contact": N_("Contact me"),
-}
+CONSENTS = CONSENT_LABELS
 
 CONTACT_METHODS = {
     "phone_call": N_("Phone call"),

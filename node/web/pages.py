@@ -71,7 +71,11 @@ def translate(request: web.Request, message: str, **params: object) -> str:
 
 
 def error_text(request: web.Request, exc: errors.NodeError) -> str:
-    return translate(request, exc.message, **exc.params)
+    """The error's message in the person's language. Text parameters that are themselves
+    messages of the catalogue (e.g. the label of a consent) are translated too."""
+    t = request.config_dict[appkeys.RENDERER].gettext(lang_of(request))
+    params = {k: t(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+    return t(exc.message, **params)
 
 
 def see_other(location: str) -> web.HTTPSeeOther:
