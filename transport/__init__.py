@@ -1,0 +1,12 @@
+"""The libp2p adapter shared by the node and the observatory (issue 5, "Transport").
+
+* `host`: one libp2p host per process (TCP, Noise only, yamux) in a trio thread, used from
+  asyncio: `request()` sends one length-prefixed frame and reads one back; `set_handler()`
+  answers a protocol with an asyncio coroutine.
+* `identity`: the node's Ed25519 key as its libp2p identity; peer ids and multiaddrs.
+* `outbox`: signed frames that must arrive, persisted in SQLite and retried with backoff.
+* `inbox`: the receiver's persisted replay guard for `protocol.envelope.verify_frame`.
+* `errors`: one error tree; every error has a short code safe to store and show.
+
+It imports `crypto` and `protocol` only; `node` and `observatory` import it.
+"""

@@ -1,0 +1,118 @@
+"""The receiver's persisted replay guard: what `protocol.envelope.verify_frame` asks for.
+
+`verify_frame(is_replay=...)` only *asks* whether a sender's envelope id or nonce was seen;
+it never records. The receiver records an envelope after it verified and was acted on —
+ideally in the same transaction as the action (`record_in`), so that a crash cannot leave
+an action without its record (a resend would be acted on twice) or a record without its
+action (a resend would be answered "duplicate" and the message lost).
+
+What is kept: sender node id, envelope id, nonce and times. Never payload.
+
+How long:
+
+* nonces until the envelope's `expires` plus the allowed clock skew: after that the
+  envelope is refused as expired anyway (`protocol.envelope`, module doc);
+* envelope ids a further `FreshnessPolicy.max_lifetime` (7 days by default): an outbox whose
+  envelope expired undelivered re-seals it with the *same id* and a new lifetime
+  (`protocol.envelope.FreshnessPolicy`), and if the first copy did arrive (only its answer
+  was lost) the second must still be recognised as a duplicate.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from protocol.envelope import DEFAULT_POLICY, Envelope, FreshnessPolicy
+from transport.transaction import write_transaction
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS transport_schema (
+        component TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS transport_seen (
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('id', 'nonce')),
+        value TEXT NOT NULL,
+        keep_until INTEGER NOT NULL,
+        PRIMARY KEY (sender, kind, value)
+    ) STRICT, WITHOUT ROWID
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS transport_seen_expiry ON transport_seen (keep_until)
+    """,
+)
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the replay guard's table if missing (idempotent; in its own transaction)."""
+    with write_transaction(conn):
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        row = conn.execute(
+            "SELECT version FROM transport_schema WHERE component = 'inbox'"
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO transport_schema (component, version) VALUES ('inbox', ?)",
+                (SCHEMA_VERSION,),
+            )
+        elif row[0] > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"inbox schema v{row[0]} is newer than this release (v{SCHEMA_VERSION})"
+            )
+
+
+class ReplayGuard:
+    """Seen (sender, envelope id) and (sender, nonce) pairs, in the caller's SQLite.
+
+    An instance is a `protocol.envelope.ReplayCheck`: pass it as `is_replay`.
+    """
+
+    def __init__(
+        self, conn: sqlite3.Connection, *, policy: FreshnessPolicy = DEFAULT_POLICY
+    ) -> None:
+        self._conn = conn
+        self._policy = policy
+
+    def __call__(self, sender: str, envelope_id: str, nonce: str, /) -> bool:
+        """True if this sender's envelope id or nonce was recorded. Only reads."""
+        row = self._conn.execute(
+            "SELECT 1 FROM transport_seen WHERE sender = ? AND "
+            "((kind = 'id' AND value = ?) OR (kind = 'nonce' AND value = ?)) LIMIT 1",
+            (sender, envelope_id, nonce),
+        ).fetchone()
+        return row is not None
+
+    def record(self, envelope: Envelope) -> None:
+        """Record a verified envelope in a transaction of its own."""
+        with write_transaction(self._conn) as conn:
+            self.record_in(conn, envelope)
+
+    def record_in(self, conn: sqlite3.Connection, envelope: Envelope) -> None:
+        """Record a verified envelope inside the caller's open write transaction."""
+        if not conn.in_transaction:
+            raise RuntimeError("record_in needs an open write transaction")
+        nonce_until = envelope.expires + self._policy.max_clock_skew
+        id_until = nonce_until + self._policy.max_lifetime
+        conn.executemany(
+            "INSERT INTO transport_seen (sender, kind, value, keep_until) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (sender, kind, value) DO UPDATE "
+            "SET keep_until = max(keep_until, excluded.keep_until)",
+            [
+                (envelope.sender, "id", envelope.envelope_id, id_until),
+                (envelope.sender, "nonce", envelope.nonce, nonce_until),
+            ],
+        )
+
+    def purge(self, now: int) -> int:
+        """Forget what can no longer be replayed. Returns the number of rows removed."""
+        with write_transaction(self._conn) as conn:
+            return conn.execute(
+                "DELETE FROM transport_seen WHERE keep_until <= ?", (now,)
+            ).rowcount
