@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8080
 
-.PHONY: demo test lint bench messages chromium clean-demo help
+.PHONY: demo test lint bench messages chromium clean-demo help system-deps
 
 help:
 	@echo "make demo   - install and start the demo node (synthetic data) on 127.0.0.1:$(DEMO_PORT)"
@@ -22,7 +22,16 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# py-libp2p pulls in fastecdsa, which compiles against GMP: gcc and libgmp-dev at install
+# time, libgmp10 at run time (shared/notes/libp2p.md).
+system-deps:
+	@if ! dpkg -s libgmp-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc libgmp-dev; \
+	fi
+
 $(RUNTIME_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(MAKE) system-deps
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e .
 	touch $@
 
