@@ -317,6 +317,35 @@ def cmd_unlock_account(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_PASSPHRASE_ENV = "BACKUP_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
+
+
+def cmd_export_bundle(args: argparse.Namespace) -> int:
+    from node import errors
+    from node.evidence.bundle import export_case
+    from node.web.context import open_node
+
+    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
+    if not passphrase:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
+        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    ctx = open_node(DataDir(Path(args.data)))
+    try:
+        staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
+        data = export_case(ctx.cases, staff, args.case)
+    except errors.NodeError as exc:
+        print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
+        return 1
+    finally:
+        ctx.close()
+    out = Path(args.out)
+    out.write_bytes(data)
+    print(f"Bundle written to {out} ({len(data)} bytes). Check it with: "
+          f"backup-evidence verify {out}")
+    return 0
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from node.backoffice import audit
 
@@ -411,6 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.add_argument("--username", required=True, help="the locked account's username")
     p.set_defaults(func=cmd_unlock_account)
+
+    p = sub.add_parser("export-bundle", help="export a case as a court-ready evidence bundle",
+                       description="Write one case's evidence bundle (ZIP) -- only with the "
+                       "reporter's recorded consent to legal use; the export is recorded in "
+                       "the chain of custody. The passphrase of the coordinator account comes "
+                       f"from {EXPORT_PASSPHRASE_ENV} or a prompt.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--case", required=True, metavar="ID", help="the case (report) id")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the ZIP")
+    p.add_argument("--username", default="admin", help="a coordinator account (default admin)")
+    p.set_defaults(func=cmd_export_bundle)
 
     p = sub.add_parser("verify-audit", help="verify the whole chain of custody",
                        description="Recompute every entry of the audit chain and check its "

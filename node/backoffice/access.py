@@ -43,6 +43,7 @@ class Action(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # invitations, roles, unlock, disable
     GRANT_KEYS = "grant_keys"            # give a new coordinator/analyst their node keys
     VIEW_FEDERATION = "view_federation"  # outbox, membership (federation issue)
+    VIEW_EVIDENCE_LOG = "view_evidence_log"  # checkpoints and proofs (hashes only)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ POLICY: dict[Action, Rule] = {
     Action.MANAGE_ACCOUNTS: Rule(frozenset({"admin"})),
     Action.GRANT_KEYS: Rule(COORD),
     Action.VIEW_FEDERATION: Rule(frozenset({"admin"})),
+    Action.VIEW_EVIDENCE_LOG: Rule(frozenset({"admin", "coordinator"})),
 }
 
 

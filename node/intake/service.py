@@ -7,6 +7,7 @@ the CLI call them directly. Time is passed in through `clock` (STYLE.md, 3).
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import rfc8785
+
 from crypto import passphrase as pw
 from crypto import receipt
 from crypto.errors import DecryptionError, FormatError
@@ -22,6 +25,8 @@ from crypto.filestream import decrypt_stream
 from crypto.keys import BoxSecretKey, DataKey
 from node import errors
 from node.config import NodeConfig
+from node.evidence import items as evidence
+from node.evidence.leaves import ItemType
 from node.intake.attachments import (
     Allowance,
     AttachmentWriter,
@@ -47,6 +52,10 @@ def hour_of(t: datetime) -> int:
 
 def body_context(report_id: str) -> bytes:
     return b"report-body:" + report_id.encode()
+
+
+def evidence_context(report_id: str) -> bytes:
+    return b"report-evidence:" + report_id.encode()
 
 
 def reporter_wrap_context(report_id: str) -> bytes:
@@ -190,8 +199,10 @@ class IntakeService:
         secret = receipt.new_secret()
         record = report.model_dump(mode="json") | {
             "received_at": now.isoformat(), "channel": channel, "synthetic": synthetic}
-        body = data_key.encrypt(json.dumps(record, ensure_ascii=False).encode(),
-                                body_context(report_id))
+        # The report as submitted, as canonical JSON (RFC 8785): these exact bytes are what
+        # the evidence log commits to and what a court bundle contains.
+        submitted = rfc8785.dumps(record)
+        body = data_key.encrypt(submitted, body_context(report_id))
         sealed = self.keys.intake_public.seal_data_key(data_key)
         wrap = pw.wrap(data_key.raw(), secret, self.receipt_params,
                        reporter_wrap_context(report_id))
@@ -200,12 +211,19 @@ class IntakeService:
             code = receipt.new_receipt_code()
             try:
                 with self.db.write() as conn:
+                    at = int(now.timestamp())
+                    records = evidence.commit(conn, [
+                        (ItemType.REPORT, at, hashlib.sha256(submitted).digest()),
+                        *((ItemType.ATTACHMENT, at, bytes.fromhex(f.sha256)) for f in files)])
                     conn.execute(
                         _INSERT_REPORT,
                         (report_id, receipt.receipt_index(code), hour, hour, sealed, wrap, body,
                          *(int(getattr(consent, n)) for n in Consent.model_fields),
                          int(synthetic)))
-                    self._insert_files(conn, report_id, data_key, files, hour)
+                    conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (
+                        data_key.encrypt(json.dumps(records[0].to_json()).encode(),
+                                         evidence_context(report_id)), report_id))
+                    self._insert_files(conn, report_id, data_key, files, hour, records[1:])
                     self._record_consent(conn, report_id, consent, hour, "report")
             except sqlite3.IntegrityError as exc:
                 if "receipt_index" in str(exc):
@@ -215,13 +233,16 @@ class IntakeService:
         raise errors.Busy()
 
     def _insert_files(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
-                      files: list[StagedFile], hour: int) -> None:
-        for f in files:
+                      files: list[StagedFile], hour: int,
+                      records: list[evidence.EvidenceRecord]) -> None:
+        for f, record in zip(files, records, strict=True):
+            meta = json.loads(f.meta_json()) | {"evidence": record.to_json()}
             conn.execute(
                 "INSERT INTO report_items (id, report_id, kind, received_hour, meta_ct,"
                 " blob_name, stored_bytes) VALUES (?, ?, 'attachment', ?, ?, ?, ?)",
-                (f.item_id, report_id, hour, key.encrypt(f.meta_json(), meta_context(f.item_id)),
-                 f.blob_name, f.size))
+                (f.item_id, report_id, hour,
+                 key.encrypt(json.dumps(meta, ensure_ascii=False).encode(),
+                             meta_context(f.item_id)), f.blob_name, f.size))
 
     def _record_consent(self, conn: sqlite3.Connection, report_id: str, consent: Consent,
                         hour: int, source: str) -> None:
@@ -264,18 +285,27 @@ class IntakeService:
             raise errors.EmptyReport()
         now = self.clock()
         hour = hour_of(now)
+        at = int(now.timestamp())
+        text_bytes = addition.text.encode("utf-8")
         with self.db.write() as conn:
             self._require(conn, access.report_id)
+            records = evidence.commit(conn, [
+                *([(ItemType.ADDITION, at, hashlib.sha256(text_bytes).digest())]
+                  if addition.text else []),
+                *((ItemType.ATTACHMENT, at, bytes.fromhex(f.sha256)) for f in files)])
             if addition.text:
                 item_id = secrets.token_hex(16)
-                meta = json.dumps({"text": addition.text, "received_at": now.isoformat()},
+                # the leaf commits to the UTF-8 bytes of `text`, exactly as stored here
+                meta = json.dumps({"text": addition.text, "received_at": now.isoformat(),
+                                   "evidence": records[0].to_json()},
                                   ensure_ascii=False).encode()
                 conn.execute(
                     "INSERT INTO report_items (id, report_id, kind, received_hour, meta_ct)"
                     " VALUES (?, ?, 'addition', ?, ?)",
                     (item_id, access.report_id, hour,
                      access.data_key.encrypt(meta, meta_context(item_id))))
-            self._insert_files(conn, access.report_id, access.data_key, files, hour)
+                records = records[1:]
+            self._insert_files(conn, access.report_id, access.data_key, files, hour, records)
             conn.execute("UPDATE reports SET updated_hour = ? WHERE id = ?",
                          (hour, access.report_id))
 

@@ -180,16 +180,20 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: the evidence log (issue 4, node/evidence/): an RFC 9162 Merkle tree of salted
     # commitments, hashes only, append-only; and the checkpoints the node signed over it
     """
-    CREATE TABLE merkle_leaves (
-        idx INTEGER PRIMARY KEY,
-        leaf_hash BLOB NOT NULL UNIQUE CHECK (length(leaf_hash) = 32)
-    ) STRICT;
-    -- the hash of leaves [idx << level, (idx + 1) << level), once all of them are in
-    CREATE TABLE merkle_nodes (
-        level INTEGER NOT NULL CHECK (level >= 1),
-        idx INTEGER NOT NULL,
-        hash BLOB NOT NULL CHECK (length(hash) = 32),
-        PRIMARY KEY (level, idx)
+    -- the hashes of the complete subtrees of 2^level leaves (level 0: the leaf hashes),
+    -- 16 to a row: row `chunk` holds subtrees 16·chunk .. 16·chunk + 15, 32 bytes each, in
+    -- order. Only the last row of a level may hold fewer, and it only ever grows.
+    CREATE TABLE merkle_hashes (
+        level INTEGER NOT NULL CHECK (level >= 0),
+        chunk INTEGER NOT NULL CHECK (chunk >= 0),
+        hashes BLOB NOT NULL
+            CHECK (length(hashes) % 32 = 0 AND length(hashes) BETWEEN 32 AND 512),
+        PRIMARY KEY (level, chunk)
+    ) STRICT, WITHOUT ROWID;
+    -- which leaf has this hash: a leaf goes in once
+    CREATE TABLE merkle_leaf_index (
+        leaf_hash BLOB PRIMARY KEY CHECK (length(leaf_hash) = 32),
+        idx INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     -- a C2SP signed note; timestamp_token: an RFC 3161 token over it, added later if any
     CREATE TABLE checkpoints (
@@ -198,18 +202,56 @@ MIGRATIONS: tuple[str, ...] = (
         created_at INTEGER NOT NULL,
         timestamp_token BLOB
     ) STRICT;
-    CREATE TRIGGER merkle_leaves_append_only BEFORE UPDATE ON merkle_leaves
+    CREATE TRIGGER merkle_hashes_append_only BEFORE UPDATE ON merkle_hashes
+    WHEN OLD.level != NEW.level OR OLD.chunk != NEW.chunk OR length(OLD.hashes) >= 512
+        OR substr(NEW.hashes, 1, length(OLD.hashes)) != OLD.hashes
     BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
-    CREATE TRIGGER merkle_leaves_no_delete BEFORE DELETE ON merkle_leaves
+    CREATE TRIGGER merkle_hashes_no_delete BEFORE DELETE ON merkle_hashes
     BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
-    CREATE TRIGGER merkle_nodes_append_only BEFORE UPDATE ON merkle_nodes
+    CREATE TRIGGER merkle_leaf_index_append_only BEFORE UPDATE ON merkle_leaf_index
     BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
-    CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+    CREATE TRIGGER merkle_leaf_index_no_delete BEFORE DELETE ON merkle_leaf_index
     BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
     CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
     BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept'); END;
     CREATE TRIGGER checkpoints_keep_note BEFORE UPDATE OF size, note, created_at ON checkpoints
     BEGIN SELECT RAISE(ABORT, 'signed checkpoints are kept'); END;
+    """,
+    # 4: the privacy budget ledger of differentially private releases (issue 6,
+    # node/statistics/budget.py). One row per draft, charged when its noise was drawn and
+    # kept whatever its fate; the noisy counts (DP outputs) are sealed to the analysis key
+    # and dropped when a draft is discarded.
+    """
+    CREATE TABLE statistics_releases (
+        id TEXT PRIMARY KEY CHECK (length(id) = 32),
+        period TEXT NOT NULL,
+        plan_version INTEGER NOT NULL,
+        tables TEXT NOT NULL,
+        epsilon REAL NOT NULL CHECK (epsilon > 0),
+        created_hour INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'sent', 'discarded')),
+        reviewed_by TEXT,
+        reviewed_hour INTEGER,
+        sent_hour INTEGER,
+        payload_key BLOB,
+        payload_ct BLOB
+    ) STRICT;
+    CREATE INDEX statistics_releases_by_period ON statistics_releases (period, status);
+    CREATE TRIGGER statistics_ledger_no_delete BEFORE DELETE ON statistics_releases
+    BEGIN SELECT RAISE(ABORT, 'the privacy budget ledger is append-only'); END;
+    CREATE TRIGGER statistics_ledger_keep_loss
+    BEFORE UPDATE OF id, period, plan_version, tables, epsilon, created_hour
+    ON statistics_releases
+    BEGIN SELECT RAISE(ABORT, 'a charged privacy loss cannot change'); END;
+    CREATE TRIGGER statistics_ledger_no_redraft BEFORE UPDATE OF status ON statistics_releases
+    WHEN NEW.status = 'draft' AND OLD.status != 'draft'
+    BEGIN SELECT RAISE(ABORT, 'a reviewed release cannot become a draft again'); END;
+    """,
+    # 5: link each report to its evidence leaf: the record (type, receipt time, salt,
+    # content SHA-256, leaf index) of the report as submitted, encrypted with the case key
+    # (attachments and additions keep theirs in report_items.meta_ct)
+    """
+    ALTER TABLE reports ADD COLUMN evidence_ct BLOB;
     """,
 )
 

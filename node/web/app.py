@@ -78,7 +78,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
             if removed:
                 log.info("removed %d unreadable file(s) of drafts abandoned at last stop",
                          removed)
-            sweeper = asyncio.create_task(_retention_sweeper(ctx))
+            sweeper = asyncio.create_task(_periodic(ctx))
         yield
         if sweeper is not None:
             sweeper.cancel()
@@ -94,15 +94,24 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
 
 
 RETENTION_SWEEP_SECONDS = 3600
+CHECKPOINT_SECONDS = 180  # "a new checkpoint at least every few minutes when the log grew"
 
 
-async def _retention_sweeper(ctx: NodeContext) -> None:
-    """Delete cases whose retention period has ended, once an hour (issue 3)."""
+async def _periodic(ctx: NodeContext) -> None:
+    """Background work of the serving process: sign a checkpoint of the evidence log when
+    it grew (every few minutes), and delete cases whose retention ended (hourly)."""
+    from node.web.staff.evidence import sign_if_grown
+
+    elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
     while True:
         try:
-            deleted = await run_sync(ctx, ctx.cases.sweep_retention)
-            if deleted:
-                log.info("retention: %d case(s) deleted", len(deleted))
-        except Exception as exc:  # noqa: BLE001 -- keep sweeping; never log case content
-            log.error("retention sweep failed: %s", type(exc).__name__)
-        await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+            await run_sync(ctx, sign_if_grown, ctx)
+            if elapsed >= RETENTION_SWEEP_SECONDS:
+                elapsed = 0
+                deleted = await run_sync(ctx, ctx.cases.sweep_retention)
+                if deleted:
+                    log.info("retention: %d case(s) deleted", len(deleted))
+        except Exception as exc:  # noqa: BLE001 -- keep going; never log case content
+            log.error("background task failed: %s", type(exc).__name__)
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        elapsed += CHECKPOINT_SECONDS
