@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from node.statistics.plan import StatisticsPlan
+
 CONFIG_FILE = "node.toml"
 
 Language = Literal["en", "fr", "ar", "sw", "uk"]
@@ -105,6 +107,7 @@ class NodeConfig(_Strict):
     secure_cookies: bool = Field(
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
     demo: bool = False
+    statistics: StatisticsPlan = Field(default_factory=StatisticsPlan)
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

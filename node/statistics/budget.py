@@ -1,0 +1,129 @@
+"""The privacy budget: a persisted ledger of every release's loss, checked before any noise.
+
+Why we account ourselves instead of keeping an OpenDP compositor alive: OpenDP's filters
+live in memory only, and one refused query exhausts a filter for good (every later call
+fails, ../shared/notes/opendp.md) -- a node holding one would be bricked by a single
+over-budget request, and would forget its spend at a restart. So the ledger is the source of
+truth, in SQLite, and the check is ours:
+
+* each table's loss is what OpenDP's own privacy map certifies for its measurement
+  (node/statistics/release.py);
+* a release costs the sum of its tables' losses, and a period's spend is the sum of its
+  releases' losses: basic composition of pure epsilon-DP (Dwork and Roth 2014, Theorem
+  3.16). Summing is also sound when each release is chosen after seeing the previous ones
+  and stops at a fixed budget: that is a privacy filter, valid for basic composition (Rogers,
+  Roth, Ullman and Vadhan 2016, "Privacy Odometers and Filters", Theorem 3.6);
+* the check allows a relative float drift of `RELATIVE_TOLERANCE`, so that e.g. ten
+  releases of 0.1 fit a budget of 1.0 although their float sum is 0.9999999999999999 + ...
+
+Every draft is charged when its noise is drawn, in the same transaction that checks the
+budget, and stays charged whether it is approved or discarded: a reviewer who saw a draft
+and asked for another would otherwise choose among several draws, which leaks more than one
+draw's loss. The ledger only grows (triggers in the migration refuse deletes and changes of
+a charged loss), and a restart reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from node.statistics.errors import BudgetExceeded
+
+RELATIVE_TOLERANCE = 1e-9
+Status = Literal["draft", "approved", "sent", "discarded"]
+STATUSES: tuple[Status, ...] = ("draft", "approved", "sent", "discarded")
+
+
+def fits(spent: float, epsilon: float, budget: float) -> bool:
+    """Whether spending `epsilon` more stays within `budget`, up to float drift."""
+    return spent + epsilon <= budget * (1.0 + RELATIVE_TOLERANCE)
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    period: str
+    budget: float
+    spent: float
+    releases: int  # ledger entries charged to this period, drafts and discarded included
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.budget - self.spent)
+
+    def allows(self, epsilon: float) -> bool:
+        return fits(self.spent, epsilon, self.budget)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    period: str
+    plan_version: int
+    tables: tuple[str, ...]
+    epsilon: float
+    created_hour: int
+    status: Status
+    reviewed_by: str | None
+    reviewed_hour: int | None
+    sent_hour: int | None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+class Ledger:
+    """Reads and charges over the node's database connections (the caller's transaction)."""
+
+    @staticmethod
+    def spent(conn: sqlite3.Connection, period: str) -> tuple[float, int]:
+        rows = conn.execute("SELECT epsilon FROM statistics_releases WHERE period = ?",
+                            (period,)).fetchall()
+        return math.fsum(r[0] for r in rows), len(rows)
+
+    @classmethod
+    def status(cls, conn: sqlite3.Connection, period: str, budget: float) -> BudgetStatus:
+        spent, n = cls.spent(conn, period)
+        return BudgetStatus(period, budget, spent, n)
+
+    @classmethod
+    def require(cls, conn: sqlite3.Connection, period: str, epsilon: float,
+                budget: float) -> BudgetStatus:
+        """The period's status if `epsilon` fits, else `BudgetExceeded` (nothing changed)."""
+        status = cls.status(conn, period, budget)
+        if not status.allows(epsilon):
+            raise BudgetExceeded(period=period, requested=_fmt(epsilon),
+                                 remaining=_fmt(status.remaining), budget=_fmt(budget))
+        return status
+
+    @classmethod
+    def charge(cls, conn: sqlite3.Connection, *, release_id: str, period: str,
+               plan_version: int, tables: Sequence[str], epsilon: float, budget: float,
+               created_hour: int, payload_key: bytes, payload_ct: bytes) -> BudgetStatus:
+        """Check and record a draft's loss inside the caller's write transaction. Call it
+        BEFORE drawing: if the draw then fails, the transaction rolls the charge back."""
+        before = cls.require(conn, period, epsilon, budget)
+        conn.execute(
+            "INSERT INTO statistics_releases (id, period, plan_version, tables, epsilon,"
+            " created_hour, status, payload_key, payload_ct)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?)",
+            (release_id, period, plan_version, json.dumps(list(tables)), epsilon, created_hour,
+             payload_key, payload_ct))
+        return BudgetStatus(period, budget, before.spent + epsilon, before.releases + 1)
+
+    @staticmethod
+    def entries(conn: sqlite3.Connection, period: str | None = None) -> list[LedgerEntry]:
+        sql = ("SELECT id, period, plan_version, tables, epsilon, created_hour, status,"
+               " reviewed_by, reviewed_hour, sent_hour FROM statistics_releases")
+        args: tuple[str, ...] = ()
+        if period is not None:
+            sql += " WHERE period = ?"
+            args = (period,)
+        sql += " ORDER BY created_hour, rowid"
+        return [LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7],
+                            r[8], r[9]) for r in conn.execute(sql, args)]

@@ -1,0 +1,38 @@
+"""Domain errors of differentially private releases (STYLE.md, 6): no HTTP here; the web
+layer's error middleware maps `status` and renders `message` in the person's language."""
+
+from __future__ import annotations
+
+from node.errors import NodeError
+from node.i18n import N_
+
+
+class StatisticsError(NodeError):
+    pass
+
+
+class BudgetExceeded(StatisticsError):
+    """Refused before any noise was drawn; nothing was computed or stored."""
+
+    status = 409
+    message = N_("This release would spend %(requested)s of the privacy budget for "
+                 "%(period)s, but only %(remaining)s of %(budget)s is left. Nothing was "
+                 "computed. Release fewer tables, or wait for the next period.")
+
+
+class DraftPending(StatisticsError):
+    status = 409
+    message = N_("A draft release for %(period)s is waiting for review. Approve or discard "
+                 "it before computing another.")
+
+
+class ReleaseNotFound(StatisticsError):
+    status = 404
+    message = N_("This statistics release does not exist or was already reviewed.")
+
+
+class PlanNotReleasable(StatisticsError):
+    """A table name not in the plan, or a table larger than a message may carry."""
+
+    message = N_("This release does not match the node's statistics plan. Check the "
+                 "[statistics] section of the configuration.")

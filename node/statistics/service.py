@@ -1,0 +1,226 @@
+"""Draft, review and approve differentially private releases of a node's coded incidents.
+
+The flow (issue 6, "On each node"):
+
+1. `draft` -- an analyst or coordinator asks for a release of a period. The plan's tables
+   and their certified losses are known before any data is read; the budget is checked in
+   a write transaction, and only if the release fits is the noise drawn and the draft
+   charged to the ledger, in that same transaction. An over-budget request raises
+   `BudgetExceeded` with nothing drawn and nothing stored.
+2. `review` -- what would be released, its loss, and the budget left.
+3. `approve` -- marks the draft approved and returns the `ReleasePayload` to sign and send
+   (the federation outbox wraps it); `discard` drops its counts. Either way the loss stays
+   charged (node/statistics/budget.py says why). `mark_sent` records delivery.
+
+Only incidents whose every linked report consents to statistics are read
+(`CaseService.codings`), so a revoked consent leaves the case out of the next draft.
+Drafts' noisy counts are DP outputs; they are still sealed to the node's analysis key at
+rest, like everything derived from reports, and dropped when a draft is discarded.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from crypto.keys import DataKey
+from node.accounts import UnlockedStaff
+from node.backoffice.access import Action, require
+from node.backoffice.audit import AuditLog
+from node.backoffice.cases import CaseService
+from node.config import NodeConfig
+from node.errors import Forbidden
+from node.keyring import NodeKeys
+from node.statistics import release as rel
+from node.statistics.budget import BudgetStatus, Ledger, LedgerEntry
+from node.statistics.columns import encode
+from node.statistics.errors import DraftPending, PlanNotReleasable, ReleaseNotFound
+from node.statistics.plan import (
+    MAX_CELLS,
+    Dimension,
+    ReleasePeriod,
+    StatisticsPlan,
+    TablePlan,
+    domain,
+)
+from node.statistics.release import ReleasePayload
+from node.storage.database import Database
+
+
+def _ctx(release_id: str) -> bytes:
+    return b"statistics-release:" + release_id.encode()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A release waiting for review: what it would send and what it spent."""
+
+    payload: ReleasePayload
+    budget: BudgetStatus  # this period's spend, this draft included
+    status: str
+
+
+class StatisticsService:
+    def __init__(self, db: Database, config: NodeConfig, keys: NodeKeys, cases: CaseService,
+                 audit: AuditLog, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.config = config
+        self.keys = keys
+        self.cases = cases
+        self.audit = audit
+        self.clock = clock
+
+    @property
+    def plan(self) -> StatisticsPlan:
+        return self.config.statistics
+
+    def _hour(self) -> int:
+        return int(self.clock().timestamp()) // 3600
+
+    def _audit(self, conn: sqlite3.Connection, staff: UnlockedStaff, action: str,
+               release_id: str, detail: str) -> None:
+        self.audit.append(conn, at=int(self.clock().timestamp()), actor=staff.member.id,
+                          action=action, object_type="statistics_release",
+                          object_id=release_id, detail=detail)
+
+    # ------------------------------------------------------------------ budget and ledger
+
+    def budget(self, period: ReleasePeriod | int) -> BudgetStatus:
+        key = period.key if isinstance(period, ReleasePeriod) else ReleasePeriod(period).key
+        return Ledger.status(self.db.read(), key, self.plan.budget_per_period)
+
+    def ledger(self, period: ReleasePeriod | int | None = None) -> list[LedgerEntry]:
+        key = (None if period is None else
+               period.key if isinstance(period, ReleasePeriod) else ReleasePeriod(period).key)
+        return Ledger.entries(self.db.read(), key)
+
+    def pending(self) -> list[LedgerEntry]:
+        return [e for e in self.ledger() if e.status == "draft"]
+
+    # ------------------------------------------------------------------ the release flow
+
+    def tables(self, names: Sequence[str] | None = None) -> list[TablePlan]:
+        if names is None:
+            return list(self.plan.tables)
+        chosen = []
+        for name in dict.fromkeys(names):
+            table = self.plan.table(name)
+            if table is None:
+                raise PlanNotReleasable(field="tables")
+            chosen.append(table)
+        if not chosen:
+            raise PlanNotReleasable(field="tables")
+        return chosen
+
+    def cost(self, period: ReleasePeriod, names: Sequence[str] | None = None
+             ) -> list[rel.TableMechanism]:
+        """The tables' certified mechanisms: what a release would spend, before any data."""
+        tables = self.tables(names)
+        regions = [r.code for r in self.config.regions]
+        dims = {d for t in tables for d in t.dimensions}
+        domains: dict[Dimension, tuple[str, ...]] = {d: domain(d, period, regions)
+                                                     for d in dims}
+        for t in tables:
+            if math.prod(len(domains[d]) for d in t.dimensions) > MAX_CELLS:
+                raise PlanNotReleasable(field="tables")
+        return rel.mechanisms(self.plan, tables, domains)
+
+    def draft(self, staff: UnlockedStaff, period: ReleasePeriod,
+              tables: Sequence[str] | None = None) -> Draft:
+        """Compute a release and charge it (see the module docstring), or refuse."""
+        require(staff.member, Action.VIEW_CODINGS)
+        mechs = self.cost(period, tables)
+        epsilon = rel.release_epsilon(mechs)
+        # Fail fast, before decrypting every coding; the binding check is repeated below
+        # inside the write transaction, right before the draw.
+        self._refuse_if_pending(self.db.read(), period)
+        Ledger.require(self.db.read(), period.key, epsilon, self.plan.budget_per_period)
+        rows = self.cases.codings(staff, statistics_only=True)
+        dims = list(dict.fromkeys(d for m in mechs for d in m.table.dimensions))
+        columns = encode(rows, period, [r.code for r in self.config.regions],
+                         self.plan.contributions, dims)
+        release_id = secrets.token_hex(16)
+        hour = self._hour()
+        key = DataKey.generate()
+        with self.db.write() as conn:
+            self._refuse_if_pending(conn, period)
+            before = Ledger.require(conn, period.key, epsilon, self.plan.budget_per_period)
+            tables_out = rel.compute(columns, mechs)  # the noise: only after the check
+            payload = rel.payload(release_id, self.plan, period, tables_out,
+                                  spent_in_period=before.spent + epsilon, created_hour=hour)
+            status = Ledger.charge(
+                conn, release_id=release_id, period=period.key,
+                plan_version=self.plan.version, tables=[t.name for t in tables_out],
+                epsilon=epsilon, budget=self.plan.budget_per_period, created_hour=hour,
+                payload_key=self.keys.analysis_public.seal_data_key(key),
+                payload_ct=key.encrypt(payload.model_dump_json().encode(), _ctx(release_id)))
+            self._audit(conn, staff, "statistics.draft", release_id,
+                        f"period {period.key}, epsilon {epsilon:.6g}")
+        return Draft(payload, status, "draft")
+
+    @staticmethod
+    def _refuse_if_pending(conn: sqlite3.Connection, period: ReleasePeriod) -> None:
+        if conn.execute("SELECT 1 FROM statistics_releases WHERE period = ? AND status = 'draft'",
+                        (period.key,)).fetchone():
+            raise DraftPending(period=period.key)
+
+    def _open(self, staff: UnlockedStaff, row: sqlite3.Row) -> ReleasePayload:
+        if staff.analysis_key is None:
+            raise Forbidden()
+        key = staff.analysis_key.open_data_key(row["payload_key"])
+        return ReleasePayload.model_validate_json(
+            key.decrypt(row["payload_ct"], _ctx(row["id"])))
+
+    def _row(self, conn: sqlite3.Connection, release_id: str,
+             statuses: tuple[str, ...]) -> sqlite3.Row:
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT * FROM statistics_releases WHERE id = ?", (release_id,)).fetchone()
+        if row is None or row["status"] not in statuses or row["payload_ct"] is None:
+            raise ReleaseNotFound()
+        return row
+
+    def review(self, staff: UnlockedStaff, release_id: str) -> Draft:
+        """A draft or an approved release, with its period's budget."""
+        require(staff.member, Action.VIEW_CODINGS)
+        row = self._row(self.db.read(), release_id, ("draft", "approved", "sent"))
+        payload = self._open(staff, row)
+        return Draft(payload, self.budget(int(row["period"])), row["status"])
+
+    def approve(self, staff: UnlockedStaff, release_id: str) -> ReleasePayload:
+        """Approve a reviewed draft; returns the payload to sign and send. The loss was
+        charged when the noise was drawn; approving changes its status, atomically."""
+        require(staff.member, Action.VIEW_CODINGS)
+        with self.db.write() as conn:
+            row = self._row(conn, release_id, ("draft",))
+            payload = self._open(staff, row)
+            conn.execute("UPDATE statistics_releases SET status = 'approved', reviewed_by = ?,"
+                         " reviewed_hour = ? WHERE id = ? AND status = 'draft'",
+                         (staff.member.id, self._hour(), release_id))
+            self._audit(conn, staff, "statistics.approve", release_id,
+                        f"period {row['period']}, epsilon {row['epsilon']:.6g}")
+        return payload
+
+    def discard(self, staff: UnlockedStaff, release_id: str) -> None:
+        """Drop a draft's counts. Its loss stays charged: it was drawn and seen."""
+        require(staff.member, Action.VIEW_CODINGS)
+        with self.db.write() as conn:
+            row = self._row(conn, release_id, ("draft",))
+            conn.execute("UPDATE statistics_releases SET status = 'discarded', reviewed_by = ?,"
+                         " reviewed_hour = ?, payload_key = NULL, payload_ct = NULL"
+                         " WHERE id = ?", (staff.member.id, self._hour(), release_id))
+            self._audit(conn, staff, "statistics.discard", release_id,
+                        f"period {row['period']}, epsilon {row['epsilon']:.6g} (stays spent)")
+
+    def mark_sent(self, release_id: str) -> None:
+        """The federation outbox delivered an approved release."""
+        with self.db.write() as conn:
+            changed = conn.execute(
+                "UPDATE statistics_releases SET status = 'sent', sent_hour = ?"
+                " WHERE id = ? AND status = 'approved'", (self._hour(), release_id)).rowcount
+            if changed != 1:
+                raise ReleaseNotFound()
+

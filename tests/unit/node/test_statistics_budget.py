@@ -1,0 +1,42 @@
+"""Budget arithmetic: a float tolerance for drift, never a real overspend."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from node.statistics.budget import RELATIVE_TOLERANCE, BudgetStatus, fits
+from node.statistics.columns import ranks
+
+
+def test_float_drift_is_tolerated_but_a_real_overspend_is_not() -> None:
+    spent = 0.0
+    for _ in range(10):
+        assert fits(spent, 0.1, 1.0)
+        spent += 0.1  # naive float sum: 0.9999999999999999
+    assert not fits(spent, 0.1, 1.0)
+    assert fits(0.7, 0.3, 1.0)  # 0.7 + 0.3 = 0.9999999999999999 or 1.0000000000000002
+    assert not fits(0.7, 0.31, 1.0)
+    status = BudgetStatus("2025", 2.0, 2.5, 3)
+    assert status.remaining == 0.0 and not status.allows(1e-6)
+
+
+@given(st.floats(0.01, 10), st.lists(st.floats(1e-4, 3), max_size=50))
+def test_accepted_charges_never_exceed_the_budget(budget: float, asks: list[float]) -> None:
+    spent: list[float] = []
+    for eps in asks:
+        if fits(math.fsum(spent), eps, budget):
+            spent.append(eps)
+    assert math.fsum(spent) <= budget * (1 + 2 * RELATIVE_TOLERANCE)
+
+
+@given(st.lists(st.one_of(st.binary(min_size=12, max_size=12).map(bytes.hex),
+                          st.binary(min_size=1, max_size=4).map(bytes.hex),
+                          st.sampled_from(["0a", "0A", "a0", "A0", "09"]),
+                          st.text(max_size=6)), max_size=40))
+def test_ranks_order_ids_exactly(ids: list[str]) -> None:
+    r = ranks(ids).tolist()
+    distinct = sorted(set(ids))
+    assert r == [distinct.index(i) for i in ids]
