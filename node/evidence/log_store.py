@@ -3,19 +3,25 @@
 The math is `crypto.merkle`'s; this module only keeps its `SubtreeHashes` on disk. Two tables
 (migration 3, node/storage/migrations.py), holding hashes only, never leaf data:
 
-* ``merkle_leaves(idx, leaf_hash)``: level 0, one row per leaf, ``idx`` the rowid, and a
-  UNIQUE index on ``leaf_hash`` for "which index is this leaf?";
-* ``merkle_nodes(level, idx, hash)``, WITHOUT ROWID, primary key ``(level, idx)``: for
-  every level >= 1, the hash of each *complete aligned* subtree, i.e. of the leaves
-  ``[idx·2^level, (idx+1)·2^level)``, written in the same transaction as the leaf that
-  completes it and never changed after (triggers refuse UPDATE and DELETE).
+* ``merkle_hashes(level, chunk, hashes)``, WITHOUT ROWID, primary key ``(level, chunk)``:
+  the hash of every *complete aligned* subtree (level 0: the leaf hashes; level l: the
+  subtrees of 2^l leaves), 16 consecutive hashes of one level to a row. A hash is written
+  in the same transaction as the leaf that completes its subtree and never changes after;
+  only the last row of a level grows, and a trigger refuses any other change.
+* ``merkle_leaf_index(leaf_hash, idx)``, WITHOUT ROWID: which index a leaf hash has. Its
+  primary key makes a leaf go in once.
+
+Why 16 to a row, not one row per hash: an append then writes about 1/8 of a row per leaf
+instead of two rows, and its cost is dominated by the one index entry per leaf (with one row
+per hash and a UNIQUE leaf-hash column, appends took about twice the CPU). A row
+holds one level only, so a subtree hash is still one primary-key read and a 32-byte
+``substr``, with nothing to recompute (unlike C2SP tlog-tiles, whose tiles span levels).
 
 Costs, for a log of n leaves (each "read" one B-tree lookup by primary key):
 
-* size: one read (``max(idx)`` is the rightmost key of the rowid tree);
-* append of k leaves: the size and the ``popcount(n)`` subtrees of the tree's right edge
-  (its "frontier"), then k leaf rows and about k node rows (a tree of n leaves has
-  n - popcount(n) complete subtrees above its leaves), all in one transaction;
+* size: one read (the last row of level 0);
+* append of k leaves: the size, the last row of each level (at most log2(n) + 1 reads),
+  then about k/8 rows and k index entries, all in one transaction;
 * root, inclusion proof, consistency proof: one read per `subtree_hash` call that
   `crypto.merkle` makes, at most about 2·log2(n) (its module docstring says why).
 
@@ -33,19 +39,24 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from crypto import merkle
 from crypto.merkle import HASH_SIZE, leaf_hash, node_hash
 from node.evidence.errors import BadLeaf, LeafExists, LogCorrupted, NotInTransaction, OutOfRange
 
-_SIZE = "SELECT max(idx) FROM merkle_leaves"
-_LEAF = "SELECT leaf_hash FROM merkle_leaves WHERE idx = ?"
-_NODE = "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"
-_INDEX = "SELECT idx FROM merkle_leaves WHERE leaf_hash = ?"
-_INSERT_LEAF = "INSERT INTO merkle_leaves (idx, leaf_hash) VALUES (?, ?)"
-_INSERT_NODE = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"
+CHUNK = 16
+"""Hashes per row of ``merkle_hashes`` (part of the schema: changing it needs a migration)."""
+
+_CHUNK_BYTES = CHUNK * HASH_SIZE
+_LAST_LEAF_ROW = ("SELECT chunk, length(hashes) FROM merkle_hashes WHERE level = 0 "
+                  "ORDER BY chunk DESC LIMIT 1")
+_HASH = "SELECT substr(hashes, ?, 32) FROM merkle_hashes WHERE level = ? AND chunk = ?"
+_ROW = "SELECT hashes FROM merkle_hashes WHERE level = ? AND chunk = ?"
+_INDEX = "SELECT idx FROM merkle_leaf_index WHERE leaf_hash = ?"
+_PUT_ROW = ("INSERT INTO merkle_hashes (level, chunk, hashes) VALUES (?, ?, ?) "
+            "ON CONFLICT (level, chunk) DO UPDATE SET hashes = excluded.hashes")
+_PUT_INDEX = "INSERT INTO merkle_leaf_index (leaf_hash, idx) VALUES (?, ?)"
 _SAVEPOINT = "evidence_log_append"
 _MAX_SIZE = 2**63 - 1  # SQLite integers; far beyond any node (and below RFC 9162's 2**64)
 
@@ -55,8 +66,13 @@ _MAX_SIZE = 2**63 - 1  # SQLite integers; far beyond any node (and below RFC 916
 
 def log_size(conn: sqlite3.Connection) -> int:
     """Number of leaves committed (or written in this connection's open transaction)."""
-    last = conn.execute(_SIZE).fetchone()[0]
-    return 0 if last is None else int(last) + 1
+    row = conn.execute(_LAST_LEAF_ROW).fetchone()
+    if row is None:
+        return 0
+    chunk, length = int(row[0]), int(row[1])
+    if length % HASH_SIZE or not 0 < length <= _CHUNK_BYTES:
+        raise LogCorrupted(f"the last row of leaf hashes has {length} bytes")
+    return chunk * CHUNK + length // HASH_SIZE
 
 
 class LogView:
@@ -82,13 +98,15 @@ class LogView:
         if not (0 <= start and end <= self._size and width > 0 and width & (width - 1) == 0
                 and start % width == 0):
             raise OutOfRange(f"[{start}, {end}) is not a complete subtree of {self._size}")
-        if width == 1:
-            row = self._conn.execute(_LEAF, (start,)).fetchone()
-        else:
-            level = width.bit_length() - 1
-            row = self._conn.execute(_NODE, (level, start >> level)).fetchone()
-        if row is None:
-            raise LogCorrupted(f"subtree [{start}, {end}) of a log of {self._size} is missing")
+        level = width.bit_length() - 1
+        return self._hash(level, start >> level)
+
+    def _hash(self, level: int, index: int) -> bytes:
+        chunk, slot = divmod(index, CHUNK)
+        row = self._conn.execute(_HASH, (slot * HASH_SIZE + 1, level, chunk)).fetchone()
+        if row is None or len(row[0]) != HASH_SIZE:
+            raise LogCorrupted(f"subtree {index} of level {level} in a log of {self._size} "
+                               "is missing")
         return bytes(row[0])
 
 
@@ -102,10 +120,10 @@ def leaf_index(conn: sqlite3.Connection, hashed_leaf: bytes) -> int | None:
 def leaf_hash_at(conn: sqlite3.Connection, index: int) -> bytes:
     """The leaf hash stored at ``index``."""
     _check_int(index, "leaf index")
-    row = conn.execute(_LEAF, (index,)).fetchone()
-    if row is None:
+    view = LogView(conn)
+    if index >= view.size:
         raise OutOfRange(f"leaf {index} is not in the log")
-    return bytes(row[0])
+    return view.subtree_hash(index, index + 1)
 
 
 def root_at(conn: sqlite3.Connection, size: int | None = None) -> bytes:
@@ -199,7 +217,7 @@ def consistency_proof(conn: sqlite3.Connection, size1: int,
 def append_leaves(conn: sqlite3.Connection, leaves: Iterable[bytes]) -> range:
     """Append leaves (their data: e.g. `EvidenceLeaf.encode()`), hashed here with
     ``SHA-256(0x00 || leaf)``, inside the caller's transaction; return their indices."""
-    return append_leaf_hashes(conn, (leaf_hash(_check_leaf(leaf)) for leaf in leaves))
+    return append_leaf_hashes(conn, [leaf_hash(_check_leaf(leaf)) for leaf in leaves])
 
 
 def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes]) -> range:
@@ -211,39 +229,50 @@ def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes])
     if not conn.in_transaction:
         raise NotInTransaction("append to the evidence log inside a write transaction")
     start = log_size(conn)
-    stack = _frontier(LogView(conn, start))
-    leaf_rows: list[tuple[int, bytes]] = []
-    node_rows: list[tuple[int, int, bytes]] = []
+    tails, stack = _right_edge(conn, start)
+    fresh: list[bytearray] = [bytearray() for _ in tails]  # new hashes, level by level
+    index_rows: list[tuple[bytes, int]] = []
     n = start
+    level0, pop, push, node = fresh[0], stack.pop, stack.append, node_hash  # hot loop
     for hashed in hashed_leaves:
-        _check_leaf_hash(hashed)
-        leaf_rows.append((n, hashed))
+        if type(hashed) is not bytes or len(hashed) != HASH_SIZE:
+            raise BadLeaf(f"a leaf hash is {HASH_SIZE} bytes")
+        index_rows.append((hashed, n))
+        level0 += hashed
         # Leaf n completes one subtree per trailing 1 bit of n: its left halves are the
         # frontier's smallest subtrees, on top of the stack (as in `MemoryTree.append_hash`).
         current, i, level = hashed, n, 0
         while i & 1:
-            current = node_hash(stack.pop(), current)
+            current = node(pop(), current)
             i, level = i >> 1, level + 1
-            node_rows.append((level, i, current))
-        stack.append(current)
+            if level == len(fresh):
+                fresh.append(bytearray())
+                tails.append(b"")
+            fresh[level] += current
+        push(current)
         n += 1
     if n > _MAX_SIZE:
         raise BadLeaf(f"a log holds at most {_MAX_SIZE} leaves")
     if n == start:
         return range(start, start)
-    # Insert in key order: the leaf-hash index then takes its random keys in one sweep
-    # (about 30% faster in batches of 1,000), and each level's nodes land at its right edge.
-    leaf_rows.sort(key=itemgetter(1))
-    node_rows.sort()
+    rows = []
+    for level, new in enumerate(fresh):
+        if new:
+            data = tails[level] + new
+            first = (start >> level) // CHUNK
+            rows += [(level, first + k // _CHUNK_BYTES, data[k:k + _CHUNK_BYTES])
+                     for k in range(0, len(data), _CHUNK_BYTES)]
+    # The index takes its random keys in order, in one sweep down the B-tree.
+    index_rows.sort()
     conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
-        conn.executemany(_INSERT_LEAF, leaf_rows)
-        conn.executemany(_INSERT_NODE, node_rows)
+        conn.executemany(_PUT_INDEX, index_rows)
+        conn.executemany(_PUT_ROW, rows)
     except sqlite3.IntegrityError as e:
         _undo(conn)
-        if "leaf_hash" in str(e):
+        if "merkle_leaf_index" in str(e):
             raise LeafExists("a leaf is already in the evidence log") from None
-        raise LogCorrupted(f"appending at {start} collides with stored rows") from None
+        raise LogCorrupted(f"appending at {start} broke a stored row: {e}") from None
     except BaseException:
         _undo(conn)
         raise
@@ -256,26 +285,44 @@ def _undo(conn: sqlite3.Connection) -> None:
     conn.execute(f"RELEASE {_SAVEPOINT}")
 
 
-def _frontier(view: LogView) -> list[bytes]:
-    """The complete subtrees along the right edge of the tree, largest first: one per set
-    bit of its size (bit l: the subtree of 2^l leaves ending where the previous one starts)."""
-    size, stack = view.size, []
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            start = ((size >> level) - 1) << level
-            stack.append(view.subtree_hash(start, start + (1 << level)))
-    return stack
+def _right_edge(conn: sqlite3.Connection, size: int) -> tuple[list[bytes], list[bytes]]:
+    """What an append needs from the tree of ``size`` leaves, for levels 0..log2(size):
+
+    * the partial last row of each level (b"" where the last row is full), which the new
+      hashes of that level extend;
+    * the frontier: the complete subtrees along the right edge, largest first, one per set
+      bit of ``size`` (bit l: the last subtree of level l, index (size >> l) - 1). An odd
+      count of subtrees never fills a row of 16, so each is the end of a partial row.
+    """
+    tails: list[bytes] = []
+    frontier: list[bytes] = []
+    for level in range(max(size.bit_length(), 1)):
+        count = size >> level
+        tail = b""
+        if count % CHUNK:
+            row = conn.execute(_ROW, (level, count // CHUNK)).fetchone()
+            tail = b"" if row is None else bytes(row[0])
+            if len(tail) != count % CHUNK * HASH_SIZE:
+                raise LogCorrupted(f"the last row of level {level} does not fit {size} leaves")
+        tails.append(tail)
+        if count & 1:
+            frontier.append(tail[-HASH_SIZE:])
+    frontier.reverse()
+    return tails, frontier
 
 
 # -- auditing --------------------------------------------------------------------------------
 
 
 def check_tree(conn: sqlite3.Connection) -> int:
-    """Recompute every stored subtree from the leaf hashes; raise `LogCorrupted` at the first
-    one that differs, is missing or should not exist. Returns the size checked.
+    """Recompute every stored subtree from the leaf hashes and check the leaf-hash index;
+    raise `LogCorrupted` at the first row or hash that differs, is missing or should not
+    exist. Returns the size checked.
 
-    O(n) time, O(1) memory, one consistent read snapshot (a read transaction is opened if
-    the connection is not already in one). For audits and after a crash, not per request.
+    O(n log n) time, O(1) memory, one consistent read snapshot (a read transaction is
+    opened if the connection is not already in one). For audits and after a crash, not
+    per request. (A request-time check would not catch everything: a proof only reads the
+    subtrees it needs, so a wrong stored hash shows up as a proof that does not verify.)
     """
     own = not conn.in_transaction
     if own:
@@ -289,38 +336,40 @@ def check_tree(conn: sqlite3.Connection) -> int:
 
 def _check_tree(conn: sqlite3.Connection) -> int:
     size = log_size(conn)
-    low, count = conn.execute("SELECT min(idx), count(*) FROM merkle_leaves").fetchone()
-    if count != size or (size and low != 0):
-        raise LogCorrupted(f"leaf indices are not 0..{size - 1} ({count} rows)")
-    top = size.bit_length() - 1
-    stray = conn.execute("SELECT count(*) FROM merkle_nodes WHERE level < 1 OR level > ?",
-                         (max(top, 0),)).fetchone()[0]
+    levels = size.bit_length()  # levels 0 .. log2(size) hold complete subtrees
+    stray = conn.execute("SELECT count(*) FROM merkle_hashes WHERE level >= ?",
+                         (levels,)).fetchone()[0]
     if stray:
-        raise LogCorrupted(f"{stray} stored subtrees lie outside a tree of {size} leaves")
-    for level in range(1, top + 1):
-        below = _level_hashes(conn, level - 1)
-        expected = size >> level
-        stored = conn.execute(
-            "SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx", (level,))
-        seen = 0
-        for idx, value in stored:
-            if idx != seen or seen >= expected:
-                raise LogCorrupted(f"unexpected subtree ({level}, {idx}) in a log of {size}")
+        raise LogCorrupted(f"{stray} rows lie above the top of a tree of {size} leaves")
+    for level in range(1, levels):
+        below = _stored_level(conn, level - 1, size >> (level - 1))
+        for index, value in enumerate(_stored_level(conn, level, size >> level)):
             if node_hash(next(below), next(below)) != value:
-                raise LogCorrupted(f"subtree ({level}, {idx}) does not match its halves")
-            seen += 1
-        if seen != expected:
-            raise LogCorrupted(f"subtree ({level}, {seen}) of a log of {size} is missing")
+                raise LogCorrupted(f"subtree {index} of level {level} does not match its "
+                                   "halves")
+    entries = conn.execute("SELECT count(*) FROM merkle_leaf_index").fetchone()[0]
+    if entries != size:
+        raise LogCorrupted(f"the leaf index has {entries} entries for {size} leaves")
+    for index, hashed in enumerate(_stored_level(conn, 0, size)):
+        if leaf_index(conn, hashed) != index:  # n distinct keys, each at its leaf: a bijection
+            raise LogCorrupted(f"the leaf index does not map leaf {index} to itself")
     return size
 
 
-def _level_hashes(conn: sqlite3.Connection, level: int) -> Iterator[bytes]:
-    if level == 0:
-        rows = conn.execute("SELECT leaf_hash FROM merkle_leaves ORDER BY idx")
-    else:
-        rows = conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? ORDER BY idx",
-                            (level,))
-    return (bytes(r[0]) for r in rows)
+def _stored_level(conn: sqlite3.Connection, level: int, count: int) -> Iterator[bytes]:
+    """The ``count`` hashes of one level, checking that its rows are exactly those."""
+    rows = conn.execute("SELECT chunk, hashes FROM merkle_hashes WHERE level = ? "
+                        "ORDER BY chunk", (level,))
+    expected = 0
+    for chunk, blob in rows:
+        want = min(count - chunk * CHUNK, CHUNK) * HASH_SIZE
+        if chunk != expected or want <= 0 or len(blob) != want:
+            raise LogCorrupted(f"row {chunk} of level {level} does not fit a level of {count}")
+        for k in range(0, want, HASH_SIZE):
+            yield bytes(blob[k:k + HASH_SIZE])
+        expected += 1
+    if expected * CHUNK < count:
+        raise LogCorrupted(f"rows of level {level} are missing")
 
 
 # -- argument checks -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import math
 import random
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,8 +75,8 @@ def drop_append_only_triggers(db: Database) -> None:
     """What someone with the database file can do: the triggers guard against bugs, not
     against an attacker, which is what `check_tree` and the checkpoints are for."""
     with db.write() as conn:
-        for name in ("merkle_leaves_append_only", "merkle_leaves_no_delete",
-                     "merkle_nodes_append_only", "merkle_nodes_no_delete"):
+        for name in ("merkle_hashes_append_only", "merkle_hashes_no_delete",
+                     "merkle_leaf_index_append_only", "merkle_leaf_index_no_delete"):
             conn.execute(f"DROP TRIGGER {name}")
 
 
@@ -220,6 +220,21 @@ def test_store_agrees_with_memory_tree(batches: list[int], data: st.DataObject) 
             db.close()
 
 
+def test_one_leaf_at_a_time_across_row_boundaries(db: Database, log: EvidenceLog) -> None:
+    """Each append grows the last row of a level (16 hashes to a row) or starts a new one."""
+    ref = merkle.MemoryTree()
+    for i in range(300):
+        assert log.append(leaf_data(i)) == i
+        ref.append(leaf_data(i))
+        assert log.root() == merkle.root_hash(ref)
+    rows = db.read().execute("SELECT level, count(*), sum(length(hashes)) FROM merkle_hashes "
+                             "GROUP BY level ORDER BY level").fetchall()
+    assert [tuple(r) for r in rows] == [
+        (level, -(-(300 >> level) // log_store.CHUNK), (300 >> level) * 32)
+        for level in range(9)]
+    assert log.check() == 300
+
+
 def test_empty_log(log: EvidenceLog, db: Database) -> None:
     assert log.size == 0 and log.root() == merkle.EMPTY_ROOT
     assert log.append_many([]) == range(0, 0)
@@ -334,7 +349,7 @@ def test_reads_are_logarithmic_at_100k(db: Database, log: EvidenceLog) -> None:
     finally:
         conn.set_trace_callback(None)
 
-    with db.write() as wconn:  # one append: size, frontier, savepoint, two inserts, release
+    with db.write() as wconn:  # one append: size, last row of each level, then writes
         wconn.set_trace_callback(statements.append)
         statements.clear()
         try:
@@ -342,7 +357,7 @@ def test_reads_are_logarithmic_at_100k(db: Database, log: EvidenceLog) -> None:
         finally:
             wconn.set_trace_callback(None)
     reads = [s for s in statements if s.startswith("SELECT")]
-    assert len(reads) <= 1 + n.bit_count() and len(statements) <= len(reads) + 5
+    assert len(reads) <= 1 + n.bit_length() and len(statements) <= len(reads) + 5
 
 
 def test_subtree_calls_per_proof_are_logarithmic(db: Database, log: EvidenceLog) -> None:
@@ -423,30 +438,56 @@ def test_bad_leaf_input(db: Database) -> None:
 
 
 def test_tables_are_append_only(db: Database, log: EvidenceLog) -> None:
-    fill(log, 4)
-    for statement in ("UPDATE merkle_leaves SET leaf_hash = zeroblob(32) WHERE idx = 0",
-                      "DELETE FROM merkle_leaves WHERE idx = 3",
-                      "UPDATE merkle_nodes SET hash = zeroblob(32)",
-                      "DELETE FROM merkle_nodes"):
+    fill(log, 20)
+    for statement in (
+        "UPDATE merkle_hashes SET hashes = zeroblob(512) WHERE level = 0 AND chunk = 0",
+        "UPDATE merkle_hashes SET hashes = zeroblob(64) WHERE level = 0 AND chunk = 1",
+        "UPDATE merkle_hashes SET chunk = 7 WHERE level = 0 AND chunk = 1",
+        "DELETE FROM merkle_hashes WHERE level = 4",
+        "UPDATE merkle_leaf_index SET idx = idx + 1",
+        "DELETE FROM merkle_leaf_index",
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"), db.write() as conn:
             conn.execute(statement)
-    assert log.check() == 4
+    # the last row of a level may only grow, keeping what it held
+    with db.write() as conn:
+        conn.execute("SAVEPOINT grow")
+        rewrite_row(conn, 0, 1, lambda old: old + bytes(32))
+        conn.execute("ROLLBACK TO grow")
+    assert log.check() == 20
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1",
-    "UPDATE merkle_leaves SET leaf_hash = zeroblob(32) WHERE idx = 5",
-    "DELETE FROM merkle_nodes WHERE level = 1 AND idx = 7",
-    "INSERT INTO merkle_nodes (level, idx, hash) VALUES (1, 10, zeroblob(32))",
-    "INSERT INTO merkle_nodes (level, idx, hash) VALUES (5, 0, zeroblob(32))",
-    "DELETE FROM merkle_leaves WHERE idx = 19",
-])
-def test_check_tree_finds_tampering(db: Database, log: EvidenceLog, statement: str) -> None:
+def rewrite_row(conn: sqlite3.Connection, level: int, chunk: int,
+                change: Callable[[bytes], bytes]) -> None:
+    old = conn.execute("SELECT hashes FROM merkle_hashes WHERE level = ? AND chunk = ?",
+                       (level, chunk)).fetchone()[0]
+    conn.execute("UPDATE merkle_hashes SET hashes = ? WHERE level = ? AND chunk = ?",
+                 (change(old), level, chunk))
+
+
+TAMPERING: list[Callable[[sqlite3.Connection], object]] = [
+    lambda c: rewrite_row(c, 1, 0, lambda old: bytes(32) + old[32:]),  # a node
+    lambda c: rewrite_row(c, 0, 0, lambda old: old[:32] + flip(old[32:64], 3) + old[64:]),
+    lambda c: rewrite_row(c, 0, 1, lambda old: old[32:]),  # a leaf lost
+    lambda c: rewrite_row(c, 1, 0, lambda old: old[:-32]),  # a node lost
+    lambda c: rewrite_row(c, 0, 1, lambda old: old + bytes(32)),  # a leaf too many
+    lambda c: c.execute("DELETE FROM merkle_hashes WHERE level = 1 AND chunk = 0"),
+    lambda c: c.execute("INSERT INTO merkle_hashes VALUES (5, 0, zeroblob(32))"),
+    lambda c: c.execute("INSERT INTO merkle_hashes VALUES (1, 5, zeroblob(32))"),
+    lambda c: c.execute("UPDATE merkle_leaf_index SET idx = 7 WHERE idx = 5"),
+    lambda c: c.execute("DELETE FROM merkle_leaf_index WHERE idx = 19"),
+    lambda c: c.execute("INSERT INTO merkle_leaf_index VALUES (zeroblob(32), 3)"),
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERING)
+def test_check_tree_finds_tampering(db: Database, log: EvidenceLog,
+                                    tamper: Callable[[sqlite3.Connection], object]) -> None:
     fill(log, 20, batch=3)
     assert log.check() == 20
     drop_append_only_triggers(db)
     with db.write() as conn:
-        conn.execute(statement)
+        tamper(conn)
     with pytest.raises(LogCorrupted):
         log.check()
 
@@ -512,7 +553,7 @@ def test_no_checkpoint_over_a_tree_that_does_not_extend_the_last(db: Database,
     log.append_many([leaf_data(i) for i in range(13, 20)])
     drop_append_only_triggers(db)
     with db.write() as conn:  # rewrite history: leaves 0..7 of the signed tree
-        conn.execute("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 0")
+        conn.execute("UPDATE merkle_hashes SET hashes = zeroblob(32) WHERE level = 3")
     with pytest.raises(LogCorrupted):
         log.maybe_checkpoint(signer, NOW + 1)
     latest = log.latest_checkpoint()
