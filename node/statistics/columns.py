@@ -19,9 +19,17 @@ change are the at most `k` that R vouches for (each changes by at most one recor
 table gets one record per counted incident, so each table's histogram has L1 sensitivity `k`
 (`d_in = k` under the symmetric distance).
 
-What it does not cover: one survivor who makes several reports that are not linked to each
-other is several privacy units (the node cannot tell they are the same person); their loss
-is at most the number of such reports times the release's epsilon.
+What it does not cover:
+
+* one survivor who makes several reports that are not linked to each other is several
+  privacy units (the node cannot tell they are the same person); their loss is at most the
+  number of such reports times the release's epsilon;
+* consent wins over the bound: an incident counts only if *every* report linked to it
+  consents to statistics (`CaseService.codings`), so a report without that consent removes
+  all the incidents it shares with others, not only k of them. Incidents shared between
+  reports are rare (an analyst links one event described by several people), but a report
+  that withholds consent and is linked to more than k shared incidents of one period moves
+  the histograms by more than the declared sensitivity.
 """
 
 from __future__ import annotations
@@ -70,6 +78,8 @@ class _Lookup(dict[Any, int]):
     def __init__(self, values: Sequence[str], fallback: int) -> None:
         super().__init__((v, i) for i, v in enumerate(values))
         self.fallback = fallback
+        if fallback >= 0:
+            self[None] = fallback  # the common miss, answered without calling __missing__
 
     def __missing__(self, key: object) -> int:
         return self.fallback
@@ -170,32 +180,48 @@ def _group(links: list[str]) -> npt.NDArray[np.int64]:
     return np.asarray(group, dtype=np.int64)
 
 
-def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
-            k: int) -> npt.NDArray[np.bool_]:
-    """Which incidents at least one of their reports vouches for (module docstring): each
-    report vouches for its first `k` incidents in the order of their ids. An incident with
-    no report is never counted. `incident_ids` is only read for reports with more than `k`
-    incidents."""
+@dataclass(frozen=True)
+class Links:
+    """Which reports describe which incidents, as arrays (one entry per link)."""
+
+    n: int                              # incidents
+    incident: npt.NDArray[np.int64]     # per link: the incident's position
+    report: npt.NDArray[np.int64]       # per link: equal exactly when the report is
+    order: npt.NDArray[np.int64]        # per incident: rank of its id; read only for the
+    #                                     incidents of reports with more than k links
+
+
+def links_of(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
+             k: int) -> Links:
+    """The link arrays; incident ids are only read for reports with more than `k` links."""
     n = len(report_ids)
-    counted = np.zeros(n, dtype=bool)
     lengths = np.fromiter(map(len, report_ids), dtype=np.int64, count=n)
     links = list(chain.from_iterable(report_ids))
-    if not links:
-        return counted
-    link_incident = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    group = _group(links)
-    per_report = np.bincount(group)
-    # a report with at most k links in the period vouches for all of them
-    heavy = per_report[group] > k
-    counted[link_incident[~heavy]] = True
+    incident = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    report = _group(links) if links else np.zeros(0, dtype=np.int64)
+    order = np.zeros(n, dtype=np.int64)
+    heavy = np.bincount(report)[report] > k if links else np.zeros(0, dtype=bool)
     if heavy.any():
-        h_incident = link_incident[heavy]
-        h_report = group[heavy]
-        wanted = np.unique(h_incident)
-        order_key = np.zeros(n, dtype=np.int64)
-        order_key[wanted] = ranks([incident_ids[i] for i in wanted.tolist()])
+        wanted = np.unique(incident[heavy])
+        order[wanted] = ranks([incident_ids[i] for i in wanted.tolist()])
+    return Links(n, incident, report, order)
+
+
+def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
+    """Which incidents at least one of their reports vouches for (module docstring): each
+    report vouches for its first `k` incidents in the order of their ids; an incident with
+    no report is never counted. numpy only."""
+    counted = np.zeros(links.n, dtype=bool)
+    if not len(links.report):
+        return counted
+    # a report with at most k links vouches for all of them
+    heavy = np.bincount(links.report)[links.report] > k
+    counted[links.incident[~heavy]] = True
+    if heavy.any():
+        h_incident = links.incident[heavy]
+        h_report = links.report[heavy]
         # heavy reports' links grouped by report, each group in incident-id order
-        order = np.lexsort((order_key[h_incident], h_report))
+        order = np.lexsort((links.order[h_incident], h_report))
         reports = h_report[order]
         starts = np.ones(len(order), dtype=bool)
         starts[1:] = reports[1:] != reports[:-1]
@@ -203,6 +229,11 @@ def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
         rank = position - np.maximum.accumulate(np.where(starts, position, 0))
         counted[h_incident[order[rank < k]]] = True
     return counted
+
+
+def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
+            k: int) -> npt.NDArray[np.bool_]:
+    return vouch(links_of(incident_ids, report_ids, k), k)
 
 
 class _Ids(Sequence[str]):
@@ -223,9 +254,21 @@ def _months(values: Iterable[date | None], n: int) -> Index:
     return np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=n)
 
 
-def encode(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Sequence[str],
-           contributions: int, dimensions: Sequence[Dimension]) -> IncidentColumns:
-    """Columns of the incidents dated in `period` that are counted after bounding."""
+@dataclass(frozen=True)
+class Extracted:
+    """The incidents dated in a period, read out of their Python objects into arrays, before
+    contributions are bounded. Everything after this is numpy (`bound`)."""
+
+    period: ReleasePeriod
+    domains: Mapping[Dimension, tuple[str, ...]]
+    values: Mapping[Dimension, Index]
+    links: Links
+    contributions: int
+
+
+def extract(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Sequence[str],
+            contributions: int, dimensions: Sequence[Dimension]) -> Extracted:
+    """Dates, periods, links and every dimension's value index of the rows in `period`."""
     domains = {d: domain(d, period, region_codes) for d in dimensions}
     first, last = period.month_ordinals
     codings = list(map(attrgetter("coding"), rows))
@@ -241,27 +284,37 @@ def encode(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Seq
         picked = [rows[i] for i in selected]
         picked_codings = [codings[i] for i in selected]
         picked_month = month[in_period]
-    counted_mask = vouched(_Ids(picked), list(map(attrgetter("report_ids"), picked)),
-                           contributions)
-    if counted_mask.all():
-        kept = picked_codings
-    else:
-        kept = [picked_codings[i] for i in np.flatnonzero(counted_mask).tolist()]
+    links = links_of(_Ids(picked), list(map(attrgetter("report_ids"), picked)), contributions)
     values: dict[Dimension, Index] = {}
     for dim in dimensions:
         if dim == "month":
-            values[dim] = (picked_month[counted_mask] - first).astype(np.int32)
+            values[dim] = (picked_month - first).astype(np.int32)
             continue
         values_of_dim = domains[dim]
         fallback = len(values_of_dim) - 1 if values_of_dim[-1] == UNKNOWN else -1
         lookup = _Lookup(values_of_dim, fallback)
-        column = np.fromiter(map(lookup.__getitem__, map(attrgetter(_CODING_FIELD[dim]), kept)),
-                             dtype=np.int32, count=len(kept))
+        column = np.fromiter(
+            map(lookup.__getitem__, map(attrgetter(_CODING_FIELD[dim]), picked_codings)),
+            dtype=np.int32, count=len(picked_codings))
         if (column < 0).any():  # a value outside a closed list: the coding model changed
             raise ValueError(f"{dim}: a coded value is not in the plan's domain")
         values[dim] = column
-    return IncidentColumns(period, domains, values, len(picked), len(kept))
+    return Extracted(period, domains, values, links, contributions)
 
 
-__all__ = ["FIXED_DOMAINS", "IncidentColumns", "encode", "month_ordinal", "ranks",
-           "region_domain", "vouched"]
+def bound(extracted: Extracted) -> IncidentColumns:
+    """Keep the incidents some report vouches for: the records every table counts."""
+    counted = vouch(extracted.links, extracted.contributions)
+    values = {d: np.ascontiguousarray(v[counted]) for d, v in extracted.values.items()}
+    return IncidentColumns(extracted.period, extracted.domains, values, extracted.links.n,
+                           int(counted.sum()))
+
+
+def encode(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Sequence[str],
+           contributions: int, dimensions: Sequence[Dimension]) -> IncidentColumns:
+    """Columns of the incidents dated in `period` that are counted after bounding."""
+    return bound(extract(rows, period, region_codes, contributions, dimensions))
+
+
+__all__ = ["FIXED_DOMAINS", "Extracted", "IncidentColumns", "Links", "bound", "encode",
+           "extract", "links_of", "month_ordinal", "ranks", "region_domain", "vouch", "vouched"]

@@ -114,6 +114,23 @@ def test_removing_one_report_changes_at_most_k_records(links: dict[str, list[str
             assert set(mine) <= before
 
 
+@settings(max_examples=300, deadline=None)
+@given(graphs, st.integers(1, 4))
+def test_vouching_matches_a_plain_reference(links: dict[str, list[str]], k: int) -> None:
+    """The numpy implementation against the rule in words: each report vouches for its first
+    k incidents by id; an incident counts if any of its reports vouches for it."""
+    by_report: dict[str, list[str]] = {}
+    for incident in sorted(links):
+        for report in links[incident]:
+            by_report.setdefault(report, []).append(incident)
+    expected = {i for incidents in by_report.values() for i in incidents[:k]}
+    assert _counted(links, k) == expected
+    # the order of the rows does not matter
+    shuffled = sorted(links, key=lambda i: i[::-1])
+    mask = vouched(shuffled, [links[i] for i in shuffled], k)
+    assert {i for i, m in zip(shuffled, mask, strict=True) if m} == expected
+
+
 def test_mechanism_certifies_at_most_the_planned_epsilon() -> None:
     for k, eps in ((3, 0.3), (7, 0.7), (3, 0.7), (1, 0.1), (2, 0.2)):
         table = TablePlan(name="t", dimensions=("category",), epsilon=eps)
