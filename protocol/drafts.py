@@ -9,18 +9,16 @@ persisted one. Nothing may depend on their fields yet.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field
 
 from protocol.message import (
     Base64Blob,
     KeyHex,
     LanguageTag,
     Message,
-    Name,
     RandomId,
-    Record,
     UnixTime,
 )
 
@@ -57,41 +55,6 @@ class CaseReferral(Message):
     sealed_case: Base64Blob
 
 
-class StatisticsCell(Record):
-    """DRAFT v1. One noisy histogram cell and the variance of its noise."""
-
-    key: tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...] = Field(
-        max_length=8
-    )
-    count: float = Field(allow_inf_nan=False)
-    variance: float = Field(ge=0, allow_inf_nan=False)
-
-
-class StatisticsRelease(Message):
-    """DRAFT v1. A differentially private histogram a node releases to the observatory."""
-
-    TYPE = "statistics.release"
-    VERSION = 1
-    DRAFT = True
-
-    release_id: RandomId
-    period_start: UnixTime
-    period_end: UnixTime
-    dimensions: tuple[Name, ...] = Field(min_length=1, max_length=8)
-    mechanism: Literal["laplace", "gaussian", "discrete_laplace", "discrete_gaussian"]
-    epsilon: float = Field(gt=0, le=100, allow_inf_nan=False)
-    delta: float = Field(ge=0, lt=1, allow_inf_nan=False)
-    cells: tuple[StatisticsCell, ...] = Field(max_length=10_000)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.period_end <= self.period_start:
-            raise ValueError("the period ends after it starts")
-        if any(len(cell.key) != len(self.dimensions) for cell in self.cells):
-            raise ValueError("every cell has one key part per dimension")
-        return self
-
-
 class PerpetratorToken(Message):
     """DRAFT v1. Blinded OPRF elements (RFC 9497, ristretto255-SHA512) for matching."""
 
@@ -102,3 +65,7 @@ class PerpetratorToken(Message):
     batch_id: RandomId
     suite: Literal["ristretto255-SHA512"]
     blinded_elements: tuple[KeyHex, ...] = Field(min_length=1, max_length=1000)
+
+
+# The statistics release is no longer a draft (issue 6): see protocol/statistics.py.
+from protocol.statistics import StatisticsRelease as StatisticsRelease  # noqa: E402

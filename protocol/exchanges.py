@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 from crypto.keys import SigningKey
 from protocol.delivery import DeliveryAck
-from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken, StatisticsRelease
+from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken
 from protocol.envelope import (
     DEFAULT_POLICY,
     DEFAULT_TTL,
@@ -50,6 +50,7 @@ from protocol.membership import (
 )
 from protocol.message import Message
 from protocol.registry import REGISTRY, MessageRegistry
+from protocol.statistics import StatisticsRelease
 from protocol.witness import CheckpointPush, CosignatureResponse
 
 

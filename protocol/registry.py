@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from protocol.delivery import DeliveryAck
-from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken, StatisticsRelease
+from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken
 from protocol.errors import UnknownMessageType, UnknownVersion
 from protocol.membership import (
     MembershipDecision,
@@ -21,6 +21,7 @@ from protocol.membership import (
     MembershipRequest,
 )
 from protocol.message import Message
+from protocol.statistics import StatisticsRelease
 from protocol.witness import CheckpointPush, CosignatureResponse
 
 

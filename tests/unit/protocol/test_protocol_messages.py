@@ -17,8 +17,6 @@ from protocol.drafts import (
     CaseReferral,
     ExpertRequest,
     PerpetratorToken,
-    StatisticsCell,
-    StatisticsRelease,
 )
 from protocol.encoding import parse_canonical_json
 from protocol.envelope import seal, verify_frame
@@ -35,6 +33,7 @@ from protocol.membership import (
 )
 from protocol.message import Message
 from protocol.registry import REGISTRY, MessageRegistry
+from protocol.statistics import StatisticsRelease, StatisticsTable
 from protocol.witness import (
     CheckpointPush,
     CosignatureResponse,
@@ -217,31 +216,28 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 
 @st.composite
 def statistics_releases(draw: st.DrawFn) -> StatisticsRelease:
-    dims = draw(st.lists(display_text, min_size=1, max_size=3))
+    tables = []
+    for t in range(draw(st.integers(1, 3))):
+        dims = draw(st.integers(1, 2))
+        domains = tuple(tuple(f"v{i}" for i in range(draw(st.integers(1, 4))))
+                        for _ in range(dims))
+        cells = 1
+        for d in domains:
+            cells *= len(d)
+        tables.append(StatisticsTable(
+            name=f"table{t}", dimensions=tuple(f"d{i}" for i in range(dims)), domains=domains,
+            counts=tuple(draw(st.lists(st.integers(-50, 500), min_size=cells, max_size=cells))),
+            mechanism="discrete_laplace", scale=draw(st.floats(0.5, 50)),
+            variance=draw(st.floats(0, 1000)), accuracy_95=draw(st.integers(0, 100)),
+            epsilon=draw(st.floats(0.01, 1.0))))
+    epsilon = sum(t.epsilon for t in tables)
     start = draw(times)
-    cells = draw(
-        st.lists(
-            st.builds(
-                StatisticsCell,
-                key=st.tuples(*[st.text(min_size=1, max_size=10) for _ in dims]),
-                count=finite,
-                variance=st.floats(min_value=0, allow_nan=False, allow_infinity=False),
-            ),
-            max_size=5,
-        )
-    )
     return StatisticsRelease(
-        release_id=draw(ids),
-        period_start=start,
-        period_end=start + draw(st.integers(1, 2**30)),
-        dimensions=tuple(dims),
-        mechanism=draw(
-            st.sampled_from(["laplace", "gaussian", "discrete_laplace", "discrete_gaussian"])
-        ),
-        epsilon=draw(st.floats(min_value=0, max_value=100, exclude_min=True)),
-        delta=draw(st.floats(min_value=0, max_value=1, exclude_max=True)),
-        cells=tuple(cells),
-    )
+        release_id=draw(ids), plan_version=1, period="2026", first_month="2026-01",
+        last_month="2026-12", period_start=start, period_end=start + draw(st.integers(1, 2**30)),
+        privacy_unit="report", contributions=draw(st.integers(1, 5)),
+        mechanism="discrete_laplace", epsilon=epsilon, budget_per_period=epsilon * 2,
+        spent_in_period=epsilon, created_hour=draw(st.integers(0, 10**6)), tables=tuple(tables))
 
 
 STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
@@ -359,12 +355,8 @@ def test_registry_refuses_duplicates_and_reports_versions() -> None:
 
 def test_draft_placeholders_are_registered_and_marked() -> None:
     drafts = {m.TYPE for m in REGISTRY if m.DRAFT}
-    assert drafts == {
-        "expert.request",
-        "case.referral",
-        "statistics.release",
-        "perpetrator.token",
-    }
+    assert drafts == {"expert.request", "case.referral", "perpetrator.token"}
+    assert "statistics.release" in {m.TYPE for m in REGISTRY}  # designed in issue 6
 
 
 # --- validation rules --------------------------------------------------------------------
@@ -601,17 +593,14 @@ def test_delivery_ack_reason_exactly_when_rejected() -> None:
 
 
 def test_statistics_cells_match_dimensions_and_blobs_are_canonical_base64() -> None:
-    with pytest.raises(ValidationError):
-        StatisticsRelease(
-            release_id="ab" * 16,
-            period_start=0,
-            period_end=1,
-            dimensions=("violation", "month"),
-            mechanism="laplace",
-            epsilon=1.0,
-            delta=0.0,
-            cells=(StatisticsCell(key=("rape",), count=3.2, variance=2.0),),
-        )
+    with pytest.raises(ValidationError):  # two dimensions but one domain
+        StatisticsTable(name="t", dimensions=("violation", "month"), domains=(("rape",),),
+                        counts=(3,), mechanism="discrete_laplace", scale=5.0, variance=50.0,
+                        accuracy_95=14, epsilon=0.2)
+    with pytest.raises(ValidationError):  # one count per cell
+        StatisticsTable(name="t", dimensions=("violation",), domains=(("rape", "other"),),
+                        counts=(3,), mechanism="discrete_laplace", scale=5.0, variance=50.0,
+                        accuracy_95=14, epsilon=0.2)
     for blob in ("QUJD", "QUJDRA==", "QUJDRA=", "QUJDRB==", "QU JD"):
         fields = dict(
             referral_id="ab" * 16,
