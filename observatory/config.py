@@ -1,0 +1,129 @@
+"""The observatory's configuration file (``DIR/observatory.toml``), validated with pydantic.
+
+Small on purpose: a name, the public site's languages, where the libp2p host listens and
+which addresses nodes dial, and how long certificates and membership lists stay valid. A bad
+value stops the observatory with an error naming the field (`ConfigError`). The annotated
+template is ``observatory/observatory.toml.example``; `backup-observatory init` copies it
+into the data directory. Every field is documented in ``observatory/README.md`` (a test
+checks it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+Language = Literal["en", "fr", "ar", "sw", "uk"]
+DEFAULT_LANGUAGES: tuple[Language, ...] = ("en",)
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+# Only IP addresses and TCP ports: nodes dial these, and a DNS name would leak a lookup
+# to a resolver (`transport.identity.parse_addrs` refuses them too).
+_MULTIADDR = re.compile(r"^/(ip4|ip6)/([^/]+)/tcp/([0-9]{1,5})$")
+
+
+def _check_multiaddr(value: str) -> str:
+    match = _MULTIADDR.fullmatch(value)
+    if match is None:
+        raise ValueError("a multiaddr such as /ip4/203.0.113.10/tcp/4001 (no /p2p/ suffix)")
+    family, host, port = match.groups()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r} is not an IP address") from None
+    if (address.version == 4) != (family == "ip4"):
+        raise ValueError(f"{host!r} is not an {family} address")
+    if not 0 < int(port) <= 65535:
+        raise ValueError("a TCP port is 1..65535")
+    return value
+
+
+Multiaddr = Annotated[str, StringConstraints(max_length=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class P2PConfig(_Strict):
+    """The observatory's libp2p host (`transport.host.Libp2pHost`)."""
+
+    listen_host: str = Field("127.0.0.1", description="IP address the libp2p host listens on")
+    listen_port: int = Field(4001, ge=0, le=65535, description="TCP port; `serve --p2p-port` "
+                             "overrides it")
+    announce: list[Multiaddr] = Field(
+        default_factory=list, max_length=8,
+        description="the multiaddrs nodes dial (empty: /ip4/<listen_host>/tcp/<port>)")
+
+    @model_validator(mode="after")
+    def _addresses(self) -> P2PConfig:
+        try:
+            ipaddress.ip_address(self.listen_host)
+        except ValueError:
+            raise ValueError("listen_host must be an IP address") from None
+        for addr in self.announce:
+            _check_multiaddr(addr)
+        return self
+
+    def dial_addrs(self, port: int | None = None) -> list[str]:
+        """What nodes put in their configuration to reach us."""
+        if self.announce:
+            return list(self.announce)
+        family = "ip6" if ":" in self.listen_host else "ip4"
+        return [f"/{family}/{self.listen_host}/tcp/{port or self.listen_port}"]
+
+
+class ObservatoryConfig(_Strict):
+    name: Text = "BackUp Observatory"
+    languages: list[Language] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES),
+                                      min_length=1)
+    secure_cookies: bool = Field(
+        True, description="Secure flag on the admin cookie; false only for plain-HTTP loopback")
+    admin_idle_minutes: int = Field(30, ge=1, le=480)
+    membership_list_days: int = Field(7, ge=1, le=90)
+    certificate_days: int = Field(365, ge=7, le=3650)
+    p2p: P2PConfig = Field(default_factory=lambda: P2PConfig())
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+def load(path: Path) -> ObservatoryConfig:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(raw, str(path))
+
+
+def parse(raw: dict[str, object], source: str = "observatory.toml") -> ObservatoryConfig:
+    try:
+        return ObservatoryConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {exc.error_count()} bad value(s)"]
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def template_text() -> str:
+    """The annotated template `init` writes."""
+    return resources.files("observatory").joinpath("observatory.toml.example").read_text(
+        encoding="utf-8")

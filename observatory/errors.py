@@ -1,0 +1,33 @@
+"""One error tree for the observatory (STYLE.md, 6).
+
+Domain errors know nothing of HTTP or of the CLI: the web app maps them to a page or a JSON
+error (`observatory.web.failures`), the CLI to a message and an exit status. Messages hold
+node ids and states only, never a contact or a key.
+"""
+
+from __future__ import annotations
+
+
+class ObservatoryError(Exception):
+    """Base of every error raised by the observatory's services."""
+
+    code = "observatory_error"
+
+
+class UnknownNode(ObservatoryError):
+    """No request to join and no member with this node id."""
+
+    code = "unknown_node"
+
+
+class WrongState(ObservatoryError):
+    """The action does not apply to the member's current status (e.g. approving a member
+    that is already approved, revoking a pending request)."""
+
+    code = "wrong_state"
+
+
+class UnknownAlarm(ObservatoryError):
+    """No fork alarm with this id."""
+
+    code = "unknown_alarm"

@@ -1,0 +1,106 @@
+"""The serving process: the aiohttp app and the libp2p host, side by side on one event loop.
+
+`running` is what `backup-observatory serve` runs, and what the integration tests start on
+127.0.0.1: one context manager, so that the tests exercise the very same wiring. The libp2p
+host (`transport.host.Libp2pHost`, Noise only, trio in its own thread) answers
+`observatory.federation.PROTOCOL_ID`; a background task forgets replay-guard entries that
+can no longer be replayed and keeps the membership list from expiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from observatory.context import ObservatoryContext
+from observatory.federation import PROTOCOL_ID, Federation, StatisticsHook
+from observatory.storage.database import connect
+from observatory.web.accesslog import PrivacyAccessLogger
+from observatory.web.app import create_app
+from observatory.web.sessions import LoginThrottle
+from transport.host import HostConfig, Libp2pHost
+from transport.inbox import ReplayGuard
+
+log = logging.getLogger("backup.observatory")
+
+MAINTENANCE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Running:
+    web_url: str
+    p2p: Libp2pHost
+
+    @property
+    def multiaddrs(self) -> tuple[str, ...]:
+        """Where nodes reach the running host (with the `/p2p/<peer id>` suffix)."""
+        return tuple(f"{a}/p2p/{self.p2p.peer_id}" for a in self.p2p.listen_addrs)
+
+
+def maintain(ctx: ObservatoryContext) -> None:
+    """Forget expired replay-guard entries; re-issue the membership list when half-expired."""
+    now = ctx.now()
+    # The guard writes in its own transaction: give it a connection of its own (WAL and
+    # busy_timeout let it wait for the main writer).
+    conn = connect(ctx.db.path)
+    try:
+        removed = ReplayGuard(conn).purge(now)
+    finally:
+        conn.close()
+    if removed:
+        log.info("replay guard: forgot %d expired entries", removed)
+    if ctx.members.with_status("approved", "revoked"):
+        ctx.lists.current(now)
+
+
+async def _maintenance(ctx: ObservatoryContext) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(maintain, ctx)
+        except Exception as exc:  # noqa: BLE001 - keep serving; log the kind only
+            log.error("maintenance failed: %s", type(exc).__name__)
+        await asyncio.sleep(MAINTENANCE_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    ctx: ObservatoryContext,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    p2p_port: int | None = None,
+    throttle: LoginThrottle | None = None,
+    statistics_release: StatisticsHook | None = None,
+) -> AsyncIterator[Running]:
+    """Serve the web app on (host, port) and the federation on the configured libp2p
+    address (port `p2p_port`, default the config's); port 0 picks a free one."""
+    p2p_config = ctx.config.p2p
+    p2p = Libp2pHost(ctx.identity.signing_key, HostConfig(
+        listen_host=p2p_config.listen_host,
+        listen_port=p2p_config.listen_port if p2p_port is None else p2p_port,
+    ))
+    p2p.set_handler(PROTOCOL_ID, Federation(ctx, statistics_release=statistics_release).handle)
+    runner = web.AppRunner(create_app(ctx, throttle=throttle),
+                           access_log_class=PrivacyAccessLogger)
+    await runner.setup()
+    maintenance: asyncio.Task[None] | None = None
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        await p2p.start()
+        maintenance = asyncio.create_task(_maintenance(ctx))
+        bound = runner.addresses[0]
+        web_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        yield Running(f"http://{web_host}:{bound[1]}", p2p)
+    finally:
+        if maintenance is not None:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+        await p2p.stop()
+        await runner.cleanup()

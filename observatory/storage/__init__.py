@@ -1,0 +1,1 @@
+"""The observatory's SQLite storage: one database file, numbered migrations."""

@@ -1,0 +1,93 @@
+"""Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
+
+The observatory holds no survivor data (ARCHITECTURE.md, invariant 3): member organisations
+and their public keys, the signed documents it issued, and checkpoints (hashes). The admin
+contact of a member is staff contact data and is never published. Never edit a released
+migration; add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: identity, members, membership lists, witness state, cosigned checkpoints, fork alarms
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE members (
+        node_id TEXT PRIMARY KEY,
+        organisation_name TEXT NOT NULL,
+        country TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        identity_key TEXT NOT NULL UNIQUE,
+        box_key TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'approved', 'rejected', 'revoked')),
+        requested_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        reason TEXT,                  -- the rejection reason, or the revocation reason code
+        certificate TEXT,             -- RFC 8785 JSON of the MembershipCertificate
+        certificate_serial TEXT,
+        joined_at INTEGER,
+        revoked_at INTEGER,
+        CHECK ((status = 'pending') = (decided_at IS NULL)),
+        CHECK ((status IN ('approved', 'revoked')) = (certificate IS NOT NULL))
+    ) STRICT;
+    CREATE INDEX members_by_status ON members (status, requested_at);
+    CREATE TABLE membership_lists (
+        sequence INTEGER PRIMARY KEY CHECK (sequence >= 1),
+        issued_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        list TEXT NOT NULL            -- RFC 8785 JSON of the signed MembershipList
+    ) STRICT;
+    CREATE TABLE witness_state (
+        origin TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL REFERENCES members (node_id),
+        size INTEGER NOT NULL CHECK (size >= 0),
+        root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),
+        note TEXT NOT NULL,           -- the signed note as the node pushed it
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE cosigned_checkpoints (
+        origin TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0),
+        node_id TEXT NOT NULL REFERENCES members (node_id),
+        root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),
+        note TEXT NOT NULL,           -- the signed note as the node pushed it
+        cosignature TEXT NOT NULL,    -- our tlog-cosignature line, without its newline
+        cosigned_at INTEGER NOT NULL,
+        PRIMARY KEY (origin, size)
+    ) STRICT;
+    CREATE TABLE fork_alarms (
+        id INTEGER PRIMARY KEY,
+        node_id TEXT NOT NULL REFERENCES members (node_id),
+        origin TEXT NOT NULL,
+        witnessed_size INTEGER NOT NULL,
+        pushed_size INTEGER NOT NULL,
+        old_note TEXT NOT NULL,       -- what we had cosigned
+        new_note TEXT NOT NULL,       -- the signed checkpoint that contradicts it
+        detail TEXT NOT NULL,
+        raised_at INTEGER NOT NULL,
+        acknowledged_at INTEGER,
+        UNIQUE (origin, old_note, new_note)
+    ) STRICT;
+    """,
+)
+
+
+def apply(conn: sqlite3.Connection) -> int:
+    """Apply the migrations not yet applied, inside the caller's write transaction."""
+    current: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema v{current} is newer than this release (v{len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS) - current

@@ -1,0 +1,6 @@
+"""The observatory's web application: the admin pages and the public JSON API (aiohttp).
+
+Separate by trust (STYLE.md, 5): `/admin` (signed-in admin, sessions and CSRF tokens) and
+`/api/v1` (public, read-only, JSON) are separate sub-applications with their own
+middlewares; the public statistics site comes with issue 6.
+"""

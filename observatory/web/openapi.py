@@ -1,0 +1,87 @@
+"""The OpenAPI 3.1 document of every route the observatory serves, generated from the route
+tables (`api.ROUTES`, `admin.ROUTES`) and the pydantic models, so documentation cannot drift
+from code (STYLE.md, 9). The admin routes are HTML forms; they are described too (tag
+``admin``) so that nothing is served undocumented."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from observatory.web import admin, api
+from observatory.web.routes import Route
+
+TABLES: tuple[tuple[str, str, tuple[Route, ...]], ...] = (
+    ("api", api.PREFIX, api.ROUTES),
+    ("admin", admin.PREFIX, admin.ROUTES),
+)
+
+_ERRORS = {
+    400: "Bad input: a malformed node id or format",
+    401: "Wrong passphrase",
+    403: "No session, or a missing or wrong CSRF token",
+    404: "Nothing here: unknown node, alarm or checkpoint",
+    429: "Too many failed sign-ins; wait",
+}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    models: set[type[BaseModel]] = {api.ErrorOut}
+    for _, _, routes in TABLES:
+        models.update(r.response for r in routes if r.response is not None)
+    _, schema = models_json_schema(
+        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}")
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for tag, prefix, routes in TABLES:
+        for r in routes:
+            op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "tags": [tag],
+                                  "responses": {}}
+            params = [{"name": n, "in": "path", "required": True, "description": d,
+                       "schema": {"type": "string"}} for n, d in r.path_params]
+            params += [{"name": n, "in": "query", "required": False, "description": d,
+                        "schema": {"type": "string"}} for n, d in r.query]
+            if params:
+                op["parameters"] = params
+            if r.form:
+                op["requestBody"] = {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": {
+                        "type": "object", "required": [n for n, _ in r.form],
+                        "properties": {n: {"type": "string", "description": d}
+                                       for n, d in r.form}}}}}
+            content: dict[str, Any] = {}
+            for media in r.media_types:
+                if media == "application/json":
+                    content[media] = {"schema": ref(r.response) if r.response
+                                      else {"type": "object"}}
+                else:
+                    content[media] = {"schema": {"type": "string"}}
+            ok: dict[str, Any] = {"description": "See other" if r.success == 303
+                                  else "Success"}
+            if r.success != 303:
+                ok["content"] = content
+            op["responses"][str(r.success)] = ok
+            for status in r.errors:
+                error: dict[str, Any] = {"description": _ERRORS[status]}
+                if tag == "api":
+                    error["content"] = {"application/json": {"schema": ref(api.ErrorOut)}}
+                op["responses"][str(status)] = error
+            path = prefix + r.path
+            paths.setdefault(path, {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "BackUp observatory", "version": "1",
+                 "description": "Public API (tag api) and admin forms (tag admin) of a BackUp "
+                                "observatory. Federation messages travel over libp2p "
+                                "(/backup/federation/1.0.0), not HTTP."},
+        "paths": paths,
+        "components": {"schemas": schema.get("$defs", {})},
+    }
