@@ -44,6 +44,7 @@ class Action(StrEnum):
     GRANT_KEYS = "grant_keys"            # give a new coordinator/analyst their node keys
     VIEW_FEDERATION = "view_federation"  # outbox, membership (federation issue)
     VIEW_EVIDENCE_LOG = "view_evidence_log"  # checkpoints and proofs (hashes only)
+    RELEASE_STATISTICS = "release_statistics"  # draft, review, approve DP releases
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ POLICY: dict[Action, Rule] = {
     Action.GRANT_KEYS: Rule(COORD),
     Action.VIEW_FEDERATION: Rule(frozenset({"admin"})),
     Action.VIEW_EVIDENCE_LOG: Rule(frozenset({"admin", "coordinator"})),
+    Action.RELEASE_STATISTICS: Rule(frozenset({"analyst", "coordinator"})),
 }
 
 

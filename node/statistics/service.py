@@ -132,7 +132,7 @@ class StatisticsService:
     def draft(self, staff: UnlockedStaff, period: ReleasePeriod,
               tables: Sequence[str] | None = None) -> Draft:
         """Compute a release and charge it (see the module docstring), or refuse."""
-        require(staff.member, Action.VIEW_CODINGS)
+        require(staff.member, Action.RELEASE_STATISTICS)
         mechs = self.cost(period, tables)
         epsilon = rel.release_epsilon(mechs)
         # Fail fast, before decrypting every coding; the binding check is repeated below
@@ -185,7 +185,7 @@ class StatisticsService:
 
     def review(self, staff: UnlockedStaff, release_id: str) -> Draft:
         """A draft or an approved release, with its period's budget."""
-        require(staff.member, Action.VIEW_CODINGS)
+        require(staff.member, Action.RELEASE_STATISTICS)
         row = self._row(self.db.read(), release_id, ("draft", "approved", "sent"))
         payload = self._open(staff, row)
         return Draft(payload, self.budget(int(row["period"])), row["status"])
@@ -193,7 +193,7 @@ class StatisticsService:
     def approve(self, staff: UnlockedStaff, release_id: str) -> ReleasePayload:
         """Approve a reviewed draft; returns the payload to sign and send. The loss was
         charged when the noise was drawn; approving changes its status, atomically."""
-        require(staff.member, Action.VIEW_CODINGS)
+        require(staff.member, Action.RELEASE_STATISTICS)
         with self.db.write() as conn:
             row = self._row(conn, release_id, ("draft",))
             payload = self._open(staff, row)
@@ -206,7 +206,7 @@ class StatisticsService:
 
     def discard(self, staff: UnlockedStaff, release_id: str) -> None:
         """Drop a draft's counts. Its loss stays charged: it was drawn and seen."""
-        require(staff.member, Action.VIEW_CODINGS)
+        require(staff.member, Action.RELEASE_STATISTICS)
         with self.db.write() as conn:
             row = self._row(conn, release_id, ("draft",))
             conn.execute("UPDATE statistics_releases SET status = 'discarded', reviewed_by = ?,"

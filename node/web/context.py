@@ -15,6 +15,7 @@ from node.backoffice.cases import CaseService
 from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake.service import Clock, IntakeService, utc_now
+from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
 
@@ -30,6 +31,7 @@ class NodeContext:
     keys: keyring.NodeKeys
     intake: IntakeService
     cases: CaseService
+    statistics: StatisticsService
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -54,8 +56,10 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     audit = AuditLog(keys.identity)
     cases = CaseService(db, intake, cfg, keys, audit, clock)
+    statistics = StatisticsService(db, cfg, keys, cases, audit, clock)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake, cases=cases,
+        statistics=statistics,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))

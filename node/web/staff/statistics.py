@@ -1,0 +1,132 @@
+"""Differentially private statistics releases (issue 6), reviewed by a person before they
+leave the node: what is released, its privacy loss, the budget left. Approval hands the
+release to the federation outbox (when the node is federated)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from node import errors
+from node.backoffice.access import Action
+from node.i18n import N_
+from node.statistics.plan import ReleasePeriod
+from node.web import appkeys
+from node.web.context import run_sync
+from node.web.pages import error_text, node, see_other, translate
+from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
+
+PREVIEW_CELLS = 60
+
+
+def _years(now: datetime) -> list[int]:
+    return [now.year - i for i in range(0, 4)]
+
+
+async def overview(request: web.Request, *, problems: list[errors.NodeError] | None = None,
+                   status: int = 200) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    now = ctx.clock()
+
+    def work() -> dict[str, Any]:
+        svc = ctx.statistics
+        years = _years(now)
+        return {
+            "budgets": [svc.budget(y) for y in years],
+            "ledger": svc.ledger(),
+            "pending": svc.pending(),
+            "cost": sum(m.epsilon for m in svc.cost(ReleasePeriod(now.year))),
+            "tables": [t.name for t in svc.tables()],
+        }
+
+    data = await run_sync(ctx, work)
+    notice, session.flash = session.flash, None
+    return page(request, "staff/statistics.html", session, status=status, years=_years(now),
+                plan=ctx.config.statistics, notice=notice,
+                federated=request.config_dict.get(appkeys.FEDERATION) is not None,
+                errors=[error_text(request, p) for p in problems or []], **data)
+
+
+async def overview_get(request: web.Request) -> web.StreamResponse:
+    return await overview(request)
+
+
+async def draft_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    session = session_of(request)
+    try:
+        year = int(str(form.get("year", "")))
+        period = ReleasePeriod(year)
+    except ValueError:
+        return await overview(request, problems=[errors.InvalidInput(field="year")], status=400)
+    try:
+        draft = await run_sync(ctx, ctx.statistics.draft, session.staff, period)
+    except errors.NodeError as exc:
+        if isinstance(exc, errors.Forbidden):
+            raise
+        return await overview(request, problems=[exc], status=exc.status)
+    raise see_other(f"{STAFF_PATH}/statistics/{draft.payload.release_id}")
+
+
+async def review_get(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    session = session_of(request)
+    draft = await run_sync(ctx, ctx.statistics.review, session.staff,
+                           request.match_info["release_id"])
+    p = draft.payload
+    tables = []
+    for t in p.tables:
+        cells = list(t.cells())
+        tables.append({"name": t.name, "dimensions": " × ".join(t.dimensions),
+                       "cells": len(cells), "epsilon": t.epsilon, "scale": t.scale,
+                       "accuracy": t.accuracy_95,
+                       "preview": [(" · ".join(k), c) for k, c in cells[:PREVIEW_CELLS]]})
+    notice, session.flash = session.flash, None
+    return page(request, "staff/statistics_review.html", session, p=p, status_code=draft.status,
+                budget=draft.budget, tables=tables, notice=notice,
+                created=datetime.fromtimestamp(p.created_hour * 3600, UTC)
+                .strftime("%Y-%m-%d %H:00 UTC"))
+
+
+async def approve_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    await checked_form(request)
+    session = session_of(request)
+    payload = await run_sync(ctx, ctx.statistics.approve, session.staff,
+                             request.match_info["release_id"])
+    federation = request.config_dict.get(appkeys.FEDERATION)
+    if federation is not None:
+        await federation.send_statistics(payload)
+        session.flash = translate(request, N_("Approved. The release is queued for the "
+                                              "observatory and will be sent when it can be."))
+    else:
+        session.flash = translate(request, N_("Approved. This node is not federated, so the "
+                                              "release stays here."))
+    raise see_other(f"{STAFF_PATH}/statistics/{payload.release_id}")
+
+
+async def discard_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    await checked_form(request)
+    await run_sync(ctx, ctx.statistics.discard, session_of(request).staff,
+                   request.match_info["release_id"])
+    session_of(request).flash = translate(request, N_(
+        "Discarded. Its privacy loss stays counted: the noisy counts were computed and seen."))
+    raise see_other(f"{STAFF_PATH}/statistics")
+
+
+_ONE = "/statistics/{release_id}"
+ROUTES: list[StaffRoute] = [
+    StaffRoute("GET", "/statistics", overview_get, "staff_statistics", Action.RELEASE_STATISTICS),
+    StaffRoute("POST", "/statistics/draft", draft_post, "staff_statistics_draft",
+               Action.RELEASE_STATISTICS),
+    StaffRoute("GET", _ONE, review_get, "staff_statistics_review", Action.RELEASE_STATISTICS),
+    StaffRoute("POST", _ONE + "/approve", approve_post, "staff_statistics_approve",
+               Action.RELEASE_STATISTICS),
+    StaffRoute("POST", _ONE + "/discard", discard_post, "staff_statistics_discard",
+               Action.RELEASE_STATISTICS),
+]
