@@ -126,9 +126,12 @@ def maybe_checkpoint(conn: sqlite3.Connection, signer: NoteSigner,
         _check_extends(view, last, root)
     checkpoint = Checkpoint(signer.name, view.size, root)
     note = sign_checkpoint(checkpoint, signer).encode()
+    # Stored to the hour only: with the log's sizes, exact signing times would tell a
+    # seized database when reports arrived more precisely than anything else on the node.
+    hour_start = now - now % 3600
     conn.execute("INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)",
-                 (view.size, note, now))
-    return StoredCheckpoint(checkpoint, note, now)
+                 (view.size, note, hour_start))
+    return StoredCheckpoint(checkpoint, note, hour_start)
 
 
 def _check_extends(view: log_store.LogView, last: StoredCheckpoint, root: bytes) -> None:

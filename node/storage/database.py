@@ -44,6 +44,9 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = connect(path)
+        # The writer keeps a larger page cache (64 MiB): appends to the evidence log touch
+        # index pages all over a large file (bench: 33k -> 50k appends/s at 1M leaves).
+        self._writer.execute("PRAGMA cache_size=-65536")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
