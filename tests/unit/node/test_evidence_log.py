@@ -504,7 +504,8 @@ def test_checkpoint_round_trip_with_the_node_key(db: Database, log: EvidenceLog)
 
     fill(log, 1000, batch=100)
     first = log.maybe_checkpoint(signer, NOW)
-    assert first is not None and first.size == 1000 and first.created_at == NOW - NOW % 3600  # stored to the hour
+    assert first is not None and first.size == 1000
+    assert first.created_at == NOW - NOW % 3600  # stored to the hour
     verifier = checkpoints.log_verifier(NODE_ID, key.verify_key)
     body, note = open_checkpoint(first.note, verifier)
     assert body == Checkpoint(signer.name, 1000, log.root())
