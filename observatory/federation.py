@@ -131,8 +131,10 @@ class Federation:
             key = message.self_certified_key(envelope.sender)
         assert key is not None  # the envelope verified with it
         if peer_id_from_public_key(key.raw()) != remote_peer:
+            # Not recorded in the replay guard: the envelope did not come from its sender,
+            # so a relay that captured it cannot use it up before the sender delivers it.
             log.info("refused %s: sent over another peer's connection", envelope.describe())
-            return self._once(envelope, lambda conn: _ack(envelope, "rejected", "peer_mismatch"))
+            return _ack(envelope, "rejected", "peer_mismatch")
         if isinstance(message, MembershipRequest):
             return self._once(envelope, lambda conn: self._enroll(conn, envelope, message, now))
         if isinstance(message, MembershipListQuery):

@@ -52,4 +52,6 @@ def configure_logging(level: int = logging.INFO) -> logging.Handler:
         if not logger.propagate:
             logger.handlers = [handler]
         logger.setLevel(max(level, logging.WARNING))
+    # The access log (route pattern, status, duration: `observatory.web.accesslog`) stays.
+    logging.getLogger("aiohttp.access").setLevel(level)
     return handler

@@ -31,12 +31,12 @@ def address_of(ctx: ObservatoryContext, served: Running) -> ObservatoryAddress:
 
 
 @asynccontextmanager
-async def serving(root: Path) -> AsyncIterator[tuple[ObservatoryContext, Running,
-                                                     ObservatoryAddress]]:
+async def serving(root: Path, throttle: LoginThrottle | None = None
+                  ) -> AsyncIterator[tuple[ObservatoryContext, Running, ObservatoryAddress]]:
     """`backup-observatory serve` in this process: web and libp2p on free loopback ports."""
     ctx = open_observatory(root)
     try:
-        throttle = LoginThrottle(failure_pause=0)
+        throttle = throttle or LoginThrottle(failure_pause=0)
         async with running(ctx, port=0, p2p_port=0, throttle=throttle) as served:
             yield ctx, served, address_of(ctx, served)
     finally:
