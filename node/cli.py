@@ -363,6 +363,23 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return 3
 
 
+def cmd_federation_info(args: argparse.Namespace) -> int:
+    from node.federation.info import federation_info
+
+    datadir = DataDir(Path(args.data))
+    db, keys = _open_for_admin(args.data)
+    try:
+        cfg = node_config.load(datadir.config)
+    except node_config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    for name, value in federation_info(keys, cfg.federation):
+        print(f"{name}: {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-node",
@@ -458,6 +475,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "not.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.set_defaults(func=cmd_verify_audit)
+
+    p = sub.add_parser("federation-info", help="print what the observatory and peers need: "
+                       "node id, keys, peer id, addresses",
+                       description="Print this node's federation identity: node id, Ed25519 "
+                       "identity key, libp2p peer id, listen addresses (from [federation] in "
+                       "node.toml), the evidence log's verifier key and the witness key "
+                       "(C2SP vkeys; give the witness key to `backup-evidence verify "
+                       "--witness`). Nothing secret is printed.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.set_defaults(func=cmd_federation_info)
     return parser
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
 
 CONFIG_FILE = "node.toml"
@@ -108,6 +109,7 @@ class NodeConfig(_Strict):
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
     demo: bool = False
     statistics: StatisticsPlan = Field(default_factory=StatisticsPlan)
+    federation: FederationConfig | None = None  # absent: the node runs standalone
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

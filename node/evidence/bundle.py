@@ -9,7 +9,8 @@ Layout (format ``backup-evidence-bundle/1``)::
     evidence/...              the original files as received: report.json (the report as
                               submitted), attachments byte for byte, additions as text
     proofs/item-NNN.json      leaf_index, tree_size, leaf_hash, inclusion_path (RFC 9162)
-    checkpoints/checkpoint-SIZE.txt   the signed checkpoint (C2SP signed note) the proofs use
+    checkpoints/checkpoint-SIZE.txt   the signed checkpoint (C2SP signed note) the proofs use,
+                              with the cosignatures of the witnesses that cosigned it
     node-key.txt              the node's public key (vkey form and raw hex)
     custody.json, consent.json        the case's chain-of-custody excerpt and consent record
     summary.html              a human-readable account for a lawyer without tools
@@ -40,6 +41,7 @@ from node.backoffice.cases import CaseService
 from node.evidence import checkpoints, log_store
 from node.evidence.items import EvidenceRecord
 from node.evidence.leaves import ItemType, leaf_from_digest
+from node.federation import store as federation_store
 from node.i18n import N_, load
 from node.intake.attachments import safe_filename
 from node.intake.service import body_context, evidence_context
@@ -155,7 +157,9 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
             add_item(f"evidence/{n:03d}-addition.txt", item.meta["text"].encode("utf-8"),
                      record, description="information the reporter added later (UTF-8)")
 
-    writer.add(f"checkpoints/checkpoint-{checkpoint.size}.txt", checkpoint.note)
+    # The witnesses' cosignature lines, if any, after the node's own signature (issue 5).
+    writer.add(f"checkpoints/checkpoint-{checkpoint.size}.txt",
+               federation_store.with_cosignatures(conn, checkpoint.note, checkpoint.size))
     vkey = encode_vkey(signer.name, ED25519, cases.keys.identity_public)
     writer.add("node-key.txt", f"{vkey}\ned25519:{cases.keys.identity_public.raw().hex()}\n"
                .encode())

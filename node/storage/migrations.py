@@ -253,6 +253,62 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE reports ADD COLUMN evidence_ct BLOB;
     """,
+    # 6: the federation (issue 5, node/federation/store.py): membership, the membership list,
+    # witnesses of this node's log and their cosignatures, the logs this node witnesses, and
+    # fork alarms. Node ids, sizes, signed notes (hashes only) and keys: no report data.
+    """
+    CREATE TABLE federation_membership (
+        observatory TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        requested_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        reason TEXT,
+        certificate TEXT
+    ) STRICT;
+    CREATE TABLE federation_membership_list (
+        observatory TEXT PRIMARY KEY,
+        sequence INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        list TEXT NOT NULL,
+        fetched_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE federation_witnesses (
+        witness TEXT PRIMARY KEY,
+        cosigned_size INTEGER,
+        last_outcome TEXT,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE federation_cosignatures (
+        size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (size, witness)
+    ) STRICT;
+    CREATE TABLE federation_witnessed (
+        origin TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        root_hash BLOB NOT NULL CHECK (length(root_hash) = 32),
+        note TEXT NOT NULL,
+        cosignature TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE federation_alarms (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('peer_fork', 'own_log_fork', 'witness_ahead')),
+        origin TEXT NOT NULL,
+        reported_by TEXT NOT NULL,
+        first_note TEXT,
+        second_note TEXT NOT NULL,
+        detail TEXT,
+        raised_at INTEGER NOT NULL,
+        UNIQUE (kind, origin, reported_by, second_note)
+    ) STRICT;
+    CREATE TRIGGER federation_alarms_kept BEFORE DELETE ON federation_alarms
+    BEGIN SELECT RAISE(ABORT, 'fork alarms are evidence and are kept'); END;
+    """,
 )
 
 

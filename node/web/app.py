@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from node.federation.startup import start_federation
+from node.federation.status import FederationStatus
 from node.web import appkeys
 from node.web.api import create_api_app
 from node.web.context import NodeContext, run_sync, sweep_orphan_blobs
@@ -25,6 +28,10 @@ from node.web.security import (
 from node.web.sessions import ReporterSession, ReporterSessions, StaffSessions
 from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff import auth as staff_auth
+from node.web.staff.federation import FEDERATION_STATUS
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from node.federation.service import FederationService
 
 log = logging.getLogger("backup.node")
 
@@ -34,11 +41,13 @@ REPORTER_IDLE_SECONDS = 60 * 60
 
 
 def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
-               owns_context: bool = False) -> web.Application:
+               owns_context: bool = False,
+               federation_status: FederationStatus | None = None) -> web.Application:
     """The node's web application: any of the public site, the API and the staff office.
 
-    With `owns_context`, the app closes the context on cleanup and sweeps orphaned blobs at
-    start (only the one serving process should do that).
+    With `owns_context`, the app closes the context on cleanup, sweeps orphaned blobs at
+    start and runs the federation if configured (only the one serving process should do
+    that). `federation_status` shares that service's state with a separate staff app.
     """
     parts = frozenset(parts)
     renderer = Renderer(ctx.config, ctx.catalogues)
@@ -62,6 +71,9 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
     app[appkeys.REPORTER_SESSIONS] = reporter_sessions
     app[appkeys.STAFF_SESSIONS] = staff_sessions
     app[staff_auth.SECOND_FACTOR] = staff_auth.SecondFactorState()
+    if federation_status is None:
+        federation_status = FederationStatus()
+    app[FEDERATION_STATUS] = federation_status
     app.on_response_prepare.append(strip_identifying_headers)
 
     if "public" in parts:
@@ -72,18 +84,21 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app.add_subapp(STAFF_PATH, create_staff_app())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        sweeper = None
+        sweeper = federation = None
         if owns_context:
             removed = sweep_orphan_blobs(ctx.db, ctx.blobs)
             if removed:
                 log.info("removed %d unreadable file(s) of drafts abandoned at last stop",
                          removed)
-            sweeper = asyncio.create_task(_periodic(ctx))
+            federation = await start_federation(ctx, federation_status)
+            sweeper = asyncio.create_task(_periodic(ctx, federation))
         yield
         if sweeper is not None:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+        if federation is not None:
+            await federation.stop()
         reporter_sessions.end_all()
         staff_sessions.end_all()
         if owns_context:
@@ -97,15 +112,18 @@ RETENTION_SWEEP_SECONDS = 3600
 CHECKPOINT_SECONDS = 180  # "a new checkpoint at least every few minutes when the log grew"
 
 
-async def _periodic(ctx: NodeContext) -> None:
+async def _periodic(ctx: NodeContext, federation: FederationService | None = None) -> None:
     """Background work of the serving process: sign a checkpoint of the evidence log when
-    it grew (every few minutes), and delete cases whose retention ended (hourly)."""
+    it grew (every few minutes) and have the witnesses cosign it, and delete cases whose
+    retention ended (hourly)."""
     from node.web.staff.evidence import sign_if_grown
 
     elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
     while True:
         try:
-            await run_sync(ctx, sign_if_grown, ctx)
+            signed = await run_sync(ctx, sign_if_grown, ctx)
+            if signed is not None and federation is not None:
+                federation.checkpoint_signed()
             if elapsed >= RETENTION_SWEEP_SECONDS:
                 elapsed = 0
                 deleted = await run_sync(ctx, ctx.cases.sweep_retention)

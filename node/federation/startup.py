@@ -1,0 +1,39 @@
+"""Starting the federation with the serving process (`node.web.app`), if configured.
+
+Kept apart from `service` so that a standalone node never imports libp2p (~0.5 s and ~95 MiB,
+shared/notes/libp2p.md). A federation that cannot start (its port taken, say) is logged and
+shown on the staff federation page; the reporting site keeps running: reporters come first.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING
+
+from node.federation.status import FederationStatus
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from node.federation.service import FederationService
+    from node.web.context import NodeContext
+
+log = logging.getLogger("backup.federation")
+
+
+async def start_federation(ctx: NodeContext, status: FederationStatus
+                           ) -> FederationService | None:
+    config = ctx.config.federation
+    if config is None:
+        return None
+    from node.federation.service import FederationService
+    from transport.errors import TransportError
+
+    service = FederationService(ctx.db.path, ctx.keys, config,
+                                clock=lambda: int(ctx.clock().timestamp()), status=status)
+    try:
+        await service.start()
+    except (TransportError, OSError, sqlite3.Error) as exc:
+        log.error("federation not started (%s): the node runs standalone until restarted",
+                  status.error or type(exc).__name__)
+        return None
+    return service

@@ -1,0 +1,132 @@
+"""The staff federation page (admins, `Action.VIEW_FEDERATION`): is this node a member, what
+waits in the outbox and why, who witnesses its evidence log, whose logs it witnesses, and fork
+alarms with both signed notes.
+
+Everything is read from the database (node ids, sizes, signed notes, short codes: no report
+data), plus the running service's state shared through `FEDERATION_STATUS`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from node.backoffice.access import Action
+from node.evidence import checkpoints
+from node.federation import store
+from node.federation.config import FederationConfig
+from node.federation.status import FederationStatus
+from node.web.context import NodeContext, run_sync
+from node.web.pages import node
+from node.web.staff.common import StaffRoute, page, session_of
+
+FEDERATION_STATUS = web.AppKey("federation_status", FederationStatus)
+
+
+def _when(ts: float | int | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class _NoRequests:
+    """The outbox is only read here; the serving process's service delivers it."""
+
+    async def request(self, peer_id: str, addrs: Sequence[str], protocol_id: str,
+                      frame: bytes, timeout: float) -> bytes:
+        raise RuntimeError("the staff page does not send")
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    serial: str
+    not_before: str
+    not_after: str
+    valid: bool
+    problem: str | None
+
+
+def _certificate(membership: store.Membership | None, config: FederationConfig,
+                 now: int) -> CertificateView | None:
+    if membership is None or membership.certificate is None:
+        return None
+    from protocol.errors import EnvelopeRejected
+    from protocol.statements import verify_key_from_hex
+
+    cert = membership.certificate
+    problem = None
+    try:
+        cert.verify(issuer_key=verify_key_from_hex(config.observatory_identity_key), now=now)
+    except EnvelopeRejected as exc:
+        problem = exc.reason
+    return CertificateView(cert.body.serial, _when(cert.body.not_before),
+                           _when(cert.body.not_after), problem is None, problem)
+
+
+def _outbox(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+    from transport.outbox import Outbox
+
+    box = Outbox(conn, _NoRequests())
+    try:
+        return box.list_pending(), box.list_failed()[:20]
+    except sqlite3.OperationalError:  # the service never ran: no outbox table yet
+        return [], []
+
+
+def _load(ctx: NodeContext, config: FederationConfig, now: int) -> dict[str, Any]:
+    conn = ctx.db.read()
+    observatory = config.observatory_node_id
+    membership = store.membership(conn, observatory)
+    listed = store.membership_list(conn, observatory)
+    pending, failed = _outbox(conn)
+    latest = checkpoints.latest_checkpoint(conn)
+    names = {observatory: "observatory"}
+    members: list[Any] = []
+    if listed is not None:
+        members = list(listed.signed.body.members)
+        names.update({m.node_id: m.organisation_name for m in members})
+    witnesses = {w.witness: w for w in store.witnesses_of_ours(conn)}
+    expected = [observatory, *[p.node_id for p in config.peer_witnesses]]
+    ours = [{"node_id": w, "name": names.get(w, ""),
+             "member": w == observatory or w in names,
+             "state": witnesses.get(w)} for w in expected]
+    ours += [{"node_id": w, "name": names.get(w, ""), "member": w in names, "state": s}
+             for w, s in witnesses.items() if w not in expected]
+    return {
+        "membership": membership,
+        "certificate": _certificate(membership, config, now),
+        "listed": listed,
+        "list_expired": listed is not None and now >= listed.signed.body.expires,
+        "members": members,
+        "names": names,
+        "pending": pending,
+        "failed": failed,
+        "latest_size": None if latest is None else latest.size,
+        "cosigned": store.cosigned_sizes(conn),
+        "ours": ours,
+        "theirs": store.witnessed_logs(conn),
+        "alarms": store.alarms(conn),
+    }
+
+
+async def federation_page(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    config = ctx.config.federation
+    service = request.config_dict.get(FEDERATION_STATUS) or FederationStatus()
+    if config is not None:
+        data = await run_sync(ctx, _load, ctx, config, int(ctx.clock().timestamp()))
+    else:  # alarms stay visible after the [federation] section was removed
+        data = await run_sync(ctx, lambda: {"alarms": store.alarms(ctx.db.read())})
+    return page(request, "staff/federation.html", session_of(request), federation=config,
+                service=service, when=_when, node_id=ctx.keys.node_id, **data)
+
+
+ROUTES: list[StaffRoute] = [
+    StaffRoute("GET", "/federation", federation_page, "staff_federation",
+               Action.VIEW_FEDERATION),
+]
