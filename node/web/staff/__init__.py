@@ -9,14 +9,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.web.failures import html_errors
-from node.web.staff import admin, auth, cases, evidence, federation
+from node.web.staff import admin, auth, cases, evidence, federation, statistics
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
 __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 
 def all_routes() -> list[StaffRoute]:
-    return [*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *evidence.ROUTES, *federation.ROUTES]
+    return [*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *evidence.ROUTES, *federation.ROUTES,
+            *statistics.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -1,0 +1,67 @@
+"""Statistics releases through the staff pages: draft, review, approve or discard; the
+budget refuses a release before any noise is drawn; analysts never see a narrative."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from crypto.keys import DataKey
+from node.backoffice.incidents import IncidentCoding
+from node.intake.models import Consent, ReportInput
+from node.web import appkeys
+from node.web.app import create_app
+from node.web.context import NodeContext
+from node.web.staff.common import STAFF_COOKIE
+from tests.integration.conftest import csrf_of
+from tests.team import make_team
+
+
+async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    team = make_team(node_ctx)
+    for i in range(6):
+        r = node_ctx.intake.submit(ReportInput(narrative=f"n{i}", consent=Consent(statistics=True)),
+                                   DataKey.generate(), [], "test")
+        node_ctx.cases.code_incident(team.coordinator, r.report_id, IncidentCoding(
+            category="rape", region="R1", date_from=date(2025, 3 + i % 3, 1)))
+    app = create_app(node_ctx, {"staff"})
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    session = app[appkeys.STAFF_SESSIONS].new(team.analyst)
+    client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
+
+    r = await client.get("/staff/statistics")
+    html = await r.text()
+    assert r.status == 200 and "2025" in html
+    r = await client.post("/staff/statistics/draft", data={"csrf": csrf_of(html), "year": "2025"},
+                          allow_redirects=False)
+    assert r.status == 303
+    review_url = r.headers["Location"]
+    r = await client.get(review_url)
+    html = await r.text()
+    assert r.status == 200 and "category" in html
+    assert "n1" not in html  # counts only, never a narrative
+    release_id = review_url.rsplit("/", 1)[1]
+    r = await client.post(f"{review_url}/approve", data={"csrf": csrf_of(html)},
+                          allow_redirects=False)
+    assert r.status == 303
+    entry = {e.id: e for e in node_ctx.statistics.ledger()}[release_id]
+    assert entry.status == "approved"
+
+    # the default plan allows two releases a year: the second is drafted and discarded
+    r = await client.post("/staff/statistics/draft", data={"csrf": csrf_of(html), "year": "2025"},
+                          allow_redirects=False)
+    second = r.headers["Location"]
+    r = await client.post(f"{second}/discard", data={"csrf": csrf_of(html)},
+                          allow_redirects=False)
+    assert r.status == 303
+    spent = node_ctx.statistics.budget(2025).spent
+    # the third is refused before any noise is drawn, with a clear message
+    r = await client.post("/staff/statistics/draft", data={"csrf": csrf_of(html), "year": "2025"},
+                          allow_redirects=False)
+    html = await r.text()
+    assert r.status == 409 and re.search(r'class="errs"', html)
+    assert node_ctx.statistics.budget(2025).spent == spent
+    assert len(node_ctx.statistics.ledger()) == 2
