@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,12 +20,18 @@ from crypto.keys import VerifyKey
 from observatory.logs import redact
 from protocol.delivery import DeliveryAck
 from protocol.framing import encode_frame
-from tests.conftest import free_port
 from tests.unit.observatory.fakenode import FakeNode, ObservatoryAddress
 from tests.unit.observatory.support import make_observatory
 from transport.errors import TransportError
 
 ROOT = Path(__file__).resolve().parents[2]
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
 
 
