@@ -20,6 +20,7 @@ import struct
 import unicodedata
 from dataclasses import dataclass
 
+import nacl.exceptions
 import nacl.pwhash.argon2id as argon2id
 import nacl.utils
 
@@ -87,3 +88,19 @@ def _plausible(ops: int, mem: int) -> bool:
     # A tampered header must not make us allocate absurd memory or spin for hours.
     return (argon2id.OPSLIMIT_MIN <= ops <= 16
             and argon2id.MEMLIMIT_MIN <= mem <= (1 << 30))
+
+
+def hash_for_storage(passphrase: str, params: KdfParams = STAFF) -> str:
+    """An Argon2id verifier string (libsodium ``crypto_pwhash_str``, RFC 9106 encoding:
+    ``$argon2id$v=19$m=...,t=...,p=1$salt$hash``) that carries its own parameters -- for a
+    passphrase that must only be checked, not used as a key."""
+    return argon2id.str(normalize(passphrase), opslimit=params.opslimit,
+                        memlimit=params.memlimit).decode("ascii")
+
+
+def matches_stored(stored: str, passphrase: str) -> bool:
+    """True if `passphrase` matches a `hash_for_storage` string (constant time, in libsodium)."""
+    try:
+        return bool(argon2id.verify(stored.encode("ascii"), normalize(passphrase)))
+    except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
+        return False

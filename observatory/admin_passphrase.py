@@ -4,19 +4,15 @@ libsodium's ``crypto_pwhash_str`` format (``$argon2id$v=19$m=…,t=…,p=1$salt$
 its own parameters, so a test-made hash with the smallest parameters and a production hash
 with libsodium's MODERATE ones (`crypto.passphrase.STAFF`) verify the same way.
 
-This is the one place the observatory calls PyNaCl itself (ARCHITECTURE.md wants that in
-`crypto/`): move `hash_passphrase`/`check_passphrase` to `crypto/passphrase.py` when its
-owner adds a passphrase verifier there.
+The hashing itself is `crypto.passphrase.hash_for_storage`/`matches_stored` (only `crypto/`
+touches PyNaCl).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-import nacl.exceptions
-import nacl.pwhash.argon2id as argon2id
-
-from crypto.passphrase import STAFF, KdfParams, normalize
+from crypto.passphrase import STAFF, KdfParams, hash_for_storage, matches_stored
 
 META_KEY = "admin_passphrase_hash"
 MIN_LENGTH = 12
@@ -32,16 +28,12 @@ def check_strength(passphrase: str) -> None:
 
 
 def hash_passphrase(passphrase: str, params: KdfParams = STAFF) -> str:
-    return argon2id.str(normalize(passphrase), opslimit=params.opslimit,
-                        memlimit=params.memlimit).decode("ascii")
+    return hash_for_storage(passphrase, params)
 
 
 def verify_passphrase(stored: str, passphrase: str) -> bool:
-    """True if `passphrase` matches `stored` (constant-time inside libsodium)."""
-    try:
-        return bool(argon2id.verify(stored.encode("ascii"), normalize(passphrase)))
-    except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
-        return False
+    """True if `passphrase` matches `stored`."""
+    return matches_stored(stored, passphrase)
 
 
 def store(conn: sqlite3.Connection, passphrase: str, params: KdfParams = STAFF) -> None:
