@@ -124,6 +124,7 @@ async def serve(ctx: object, host: str, port: int, staff_host: str | None = None
     from node.web.accesslog import PrivacyAccessLogger
     from node.web.app import create_app
     from node.web.context import NodeContext
+    from node.web.staff.federation import FEDERATION_STATUS
 
     assert isinstance(ctx, NodeContext)
     separate = staff_port is not None
@@ -132,7 +133,9 @@ async def serve(ctx: object, host: str, port: int, staff_host: str | None = None
                              access_log_class=PrivacyAccessLogger)]
     sites: list[tuple[web.AppRunner, str, int]] = [(runners[0], host, port)]
     if staff_port is not None:
-        runners.append(web.AppRunner(create_app(ctx, {"staff"}),
+        # the separate staff office shows the federation service the main app runs
+        status = runners[0].app[FEDERATION_STATUS]
+        runners.append(web.AppRunner(create_app(ctx, {"staff"}, federation_status=status),
                                      access_log_class=PrivacyAccessLogger))
         sites.append((runners[1], staff_host or "127.0.0.1", staff_port))
     for runner in runners:

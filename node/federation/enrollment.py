@@ -7,7 +7,8 @@ an observatory admin has not decided, the answer is `DeliveryAck(accepted)` (or 
 for a retry of the same envelope); the node asks again with a fresh envelope every
 `enrollment_poll_seconds` until the answer is a `MembershipDecision`. An approval carries the
 `MembershipCertificate`, which is checked here against the observatory's pinned key and this
-node's own keys before it is stored.
+node's own keys before it is stored. A member asks again when its certificate enters the last
+quarter of its validity, and stores the renewed one the answer carries.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def request(keys: NodeKeys, config: FederationConfig) -> MembershipRequest:
         identity_key=keys.identity_public.raw().hex(),
         box_key=keys.intake_public.raw().hex(),
     )
+
+
+def renewal_due(membership: store.Membership, now: int) -> bool:
+    """An approved membership whose certificate is in the last quarter of its validity:
+    time to ask again, and the observatory answers with a renewed certificate."""
+    cert = membership.certificate
+    if membership.status != "approved" or cert is None:
+        return False
+    body = cert.body
+    return now >= body.not_after - (body.not_after - body.not_before) // 4
 
 
 def handle_answer(conn: sqlite3.Connection, answer: Message, *, keys: NodeKeys,

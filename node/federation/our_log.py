@@ -49,8 +49,12 @@ def next_push(conn: sqlite3.Connection, witness: str) -> CheckpointPush | None:
     old_size = None if state is None else state.cosigned_size
     if state is not None and state.last_outcome in STOPPED:
         return None
-    if old_size is not None and old_size >= latest.size:
-        return None
+    if witness in dict(store.cosignature_lines(conn, latest.size)):
+        return None  # cosigned, and the line is kept
+    if old_size is not None and old_size > latest.size:
+        return None  # the witness is ahead of us: an alarm was raised (`_alarm_ahead`)
+    # old_size == latest.size: the witness cosigned it but its line never reached us (a
+    # lost answer); pushed again with the empty proof, it cosigns the same tree again.
     proof: tuple[str, ...] = ()
     if old_size is not None and 0 < old_size < latest.size:
         consistency = log_store.consistency_proof(conn, old_size, latest.size)
@@ -89,7 +93,10 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, lo
         _alarm_ahead(conn, origin, witness, theirs, latest, now)
         return "witness_ahead"
     if reason == "inconsistent":
-        first = None if theirs is None else checkpoints.checkpoint_at(conn, theirs)
+        # The witness's conflicting note is not in its answer; ours are: the one it
+        # refused and, if it named another size, the one we signed at that size.
+        first = (None if theirs is None or theirs == answer.size
+                 else checkpoints.checkpoint_at(conn, theirs))
         pushed = checkpoints.checkpoint_at(conn, answer.size)
         store.raise_alarm(
             conn, "own_log_fork", origin, witness,

@@ -10,7 +10,8 @@ when ``node.toml`` has a ``[federation]`` section. It owns:
   `transport.inbox.ReplayGuard`, whose tables it creates at start;
 * one task delivering the outbox, and one doing the periodic work:
   - enrollment: until the observatory decides, a fresh `MembershipRequest` every
-    `enrollment_poll_seconds` (never two queued at once);
+    `enrollment_poll_seconds` (never two queued at once); again, hourly, once the
+    certificate is in the last quarter of its validity, to have it renewed;
   - membership list: once approved, a `MembershipListQuery` every
     `membership_refresh_seconds` (sooner while there is none, or it expired);
   - checkpoints: once approved, the latest checkpoint to every witness that has not
@@ -65,6 +66,9 @@ PUSH = "checkpoint.push v1"
 _PUSH_AGAIN = frozenset({"cosigned", "old_size_mismatch", "smaller_tree", "duplicate",
                          "accepted"})
 HOUSEKEEPING_SECONDS = 3600
+# A certificate in its last quarter is renewed by asking again (the observatory renews it
+# then); hourly is often enough for a validity of months.
+RENEWAL_POLL_SECONDS = 3600
 # Delivered and failed outbox items stay visible on the staff page for a week.
 KEEP_FINISHED_SECONDS = 7 * 24 * 3600
 
@@ -150,6 +154,8 @@ class FederationService:
         self._host = host
         self._outbox = Outbox(conn, host, on_response=self._on_response, backoff=self._backoff,
                               request_timeout=self._request_timeout)
+        # What waited through a stop (or a crash) is tried at once: the link may be back.
+        self._outbox.retry_now()
         self.status.state, self.status.error = "running", None
         self.status.peer_id, self.status.listen_addrs = host.peer_id, host.listen_addrs
         self._tasks = [asyncio.create_task(self._outbox.run(), name="federation-outbox"),
@@ -212,12 +218,13 @@ class FederationService:
         observatory = self._config.observatory_node_id
         membership = store.membership(conn, observatory)
         status = None if membership is None else membership.status
-        if status in (None, "pending") and now >= self._next_enroll \
+        renew = membership is not None and enrollment.renewal_due(membership, now)
+        if (status in (None, "pending") or renew) and now >= self._next_enroll \
                 and (ENROLL, observatory) not in queued:
+            # recorded as pending once the observatory acknowledges it (`enrollment`)
             self._send(enrollment.request(self._keys, self._config), self._observatory())
-            with write_transaction(conn):
-                store.record_request(conn, observatory, now)
-            self._next_enroll = now + self._config.enrollment_poll_seconds
+            self._next_enroll = now + (RENEWAL_POLL_SECONDS if renew
+                                       else self._config.enrollment_poll_seconds)
         if status != "approved":
             return
         current = self._directory.current(now)

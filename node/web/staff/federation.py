@@ -85,7 +85,7 @@ def _load(ctx: NodeContext, config: FederationConfig, now: int) -> dict[str, Any
     listed = store.membership_list(conn, observatory)
     pending, failed = _outbox(conn)
     latest = checkpoints.latest_checkpoint(conn)
-    names = {observatory: "observatory"}
+    names: dict[str, str] = {}
     members: list[Any] = []
     if listed is not None:
         members = list(listed.signed.body.members)

@@ -148,3 +148,20 @@ def test_a_list_answer_that_cannot_be_believed_is_refused(node_ctx: NodeContext)
         members.handle_answer(conn, listing(1, [], expires=NOW), node_id=node_ctx.keys.node_id,
                               config=CONFIG, now=NOW)
     assert exc.value.code == "expired"
+
+
+def test_a_certificate_in_its_last_quarter_is_renewed(node_ctx: NodeContext) -> None:
+    cert = certificate(node_ctx, not_after=NOW + 390)  # valid NOW - 10 .. NOW + 390
+    decide(node_ctx, MembershipDecision(node_id=node_ctx.keys.node_id, decision="approved",
+                                        certificate=cert))
+    membership = store.membership(node_ctx.db.read(), OBSERVATORY)
+    assert membership is not None
+    assert not enrollment.renewal_due(membership, NOW + 289)
+    assert enrollment.renewal_due(membership, NOW + 290)
+    # the renewed certificate replaces the old one
+    renewed = certificate(node_ctx, not_after=NOW + 3600)
+    decide(node_ctx, MembershipDecision(node_id=node_ctx.keys.node_id, decision="approved",
+                                        certificate=renewed))
+    membership = store.membership(node_ctx.db.read(), OBSERVATORY)
+    assert membership is not None and membership.certificate == renewed
+    assert not enrollment.renewal_due(membership, NOW + 290)

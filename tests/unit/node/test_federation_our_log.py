@@ -132,3 +132,15 @@ def test_refusals_that_a_retry_cannot_change(node_ctx: NodeContext) -> None:
                   key) == "duplicate"
     state = store.witness_of_ours(node_ctx.db.read(), WITNESS)
     assert state is not None and state.cosigned_size is None
+
+
+def test_a_lost_cosignature_is_asked_for_again(node_ctx: NodeContext) -> None:
+    size = grow(node_ctx, 2)
+    key = SigningKey.generate()
+    # The witness cosigned `size` but its answer was lost; a retry told us its size.
+    assert answer(node_ctx, refusal(node_ctx, size, "old_size_mismatch", size),
+                  key) == "old_size_mismatch"
+    push = our_log.next_push(node_ctx.db.read(), WITNESS)
+    assert push is not None and push.old_size == size and not push.consistency_proof
+    assert answer(node_ctx, cosign(node_ctx, size, key), key) == "cosigned"
+    assert our_log.next_push(node_ctx.db.read(), WITNESS) is None
