@@ -92,6 +92,22 @@ class RateLimits(_Strict):
     staff_logins_per_minute: int = Field(10, ge=1, le=100_000)
 
 
+class TimestampingConfig(_Strict):
+    """An RFC 3161 timestamping authority that dates each checkpoint of the evidence log
+    (node/evidence/timestamping.py)."""
+
+    url: AnyHttpUrl
+    trusted_certificates: Path = Field(
+        description="absolute path of a PEM file: the root certificate(s) the TSA chains to")
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _absolute(self) -> TimestampingConfig:
+        if not self.trusted_certificates.is_absolute():
+            raise ValueError("trusted_certificates must be an absolute path")
+        return self
+
+
 class NodeConfig(_Strict):
     site_name: Text = "BackUp"
     organisation: Text = "Partner organisation"
@@ -110,6 +126,7 @@ class NodeConfig(_Strict):
     demo: bool = False
     statistics: StatisticsPlan = Field(default_factory=StatisticsPlan)
     federation: FederationConfig | None = None  # absent: the node runs standalone
+    timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

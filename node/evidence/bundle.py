@@ -11,6 +11,8 @@ Layout (format ``backup-evidence-bundle/1``)::
     proofs/item-NNN.json      leaf_index, tree_size, leaf_hash, inclusion_path (RFC 9162)
     checkpoints/checkpoint-SIZE.txt   the signed checkpoint (C2SP signed note) the proofs use,
                               with the cosignatures of the witnesses that cosigned it
+    checkpoints/checkpoint-SIZE.tsr   if the node has one: an RFC 3161 TimeStampToken (DER)
+                              over the checkpoint's text (node/evidence/timestamping.py)
     node-key.txt              the node's public key (vkey form and raw hex)
     custody.json, consent.json        the case's chain-of-custody excerpt and consent record
     summary.html              a human-readable account for a lawyer without tools
@@ -160,6 +162,10 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
     # The witnesses' cosignature lines, if any, after the node's own signature (issue 5).
     writer.add(f"checkpoints/checkpoint-{checkpoint.size}.txt",
                federation_store.with_cosignatures(conn, checkpoint.note, checkpoint.size))
+    timestamp: dict[str, str] = {}
+    if checkpoint.timestamp_token is not None:
+        timestamp["checkpoint_timestamp"] = f"checkpoints/checkpoint-{checkpoint.size}.tsr"
+        writer.add(timestamp["checkpoint_timestamp"], checkpoint.timestamp_token)
     vkey = encode_vkey(signer.name, ED25519, cases.keys.identity_public)
     writer.add("node-key.txt", f"{vkey}\ned25519:{cases.keys.identity_public.raw().hex()}\n"
                .encode())
@@ -177,7 +183,7 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
     manifest = {"format": FORMAT, "case_id": report_id, "node_id": node_id,
                 "log_origin": signer.name, "exported_at": now, "exported_at_utc": _utc(now),
                 "checkpoint": f"checkpoints/checkpoint-{checkpoint.size}.txt",
-                "tree_size": checkpoint.size, "items": items}
+                "tree_size": checkpoint.size, **timestamp, "items": items}
     writer.add("summary.html", _summary(manifest, custody, view.consent.model_dump(), vkey,
                                         lang).encode())
     return writer.finish(manifest, cases.keys.identity.sign)

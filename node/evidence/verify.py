@@ -8,12 +8,17 @@ Checks, each reported by name:
    archive holds no file the manifest does not list;
 3. the checkpoint is a valid C2SP signed note by the node's log key (and by each witness
    key given with ``--witness``);
-4. for every evidence item: the file's SHA-256 and size, the leaf recomputed from its kind,
+4. if the bundle has one, the RFC 3161 timestamp of the checkpoint
+   (``checkpoints/checkpoint-SIZE.tsr``): its imprint is the hash of the checkpoint's text
+   and its signature verifies with the certificate it carries (and, with ``--tsa-cert``,
+   that certificate chains to a certificate given there); its genTime is printed;
+5. for every evidence item: the file's SHA-256 and size, the leaf recomputed from its kind,
    receipt time, salt and SHA-256, and the RFC 9162 inclusion proof against the signed
    checkpoint's root.
 
 Any changed byte anywhere makes one of these fail: exit status 1 and the failing check
-named. Exit 2 when the file is not a bundle at all. Needs only this package and PyNaCl.
+named. Exit 2 when the file is not a bundle at all. Needs only this package, PyNaCl and,
+for timestamps, rfc3161-client and cryptography: no network.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import json
 import sys
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
 
 from crypto import merkle
 from crypto.checkpoint import (
@@ -38,6 +46,7 @@ from crypto.errors import CryptoError, ProofError, SignatureError
 from crypto.keys import VerifyKey
 from node.evidence.errors import BadLeaf
 from node.evidence.leaves import EvidenceLeaf, ItemType, leaf_from_digest
+from node.evidence.timestamping import TimestampError, load_trusted, verify_token
 
 FORMAT = "backup-evidence-bundle/1"
 MANIFEST_SIG_DOMAIN = b"backup-evidence-manifest-v1\n"
@@ -81,7 +90,10 @@ def _read(z: zipfile.ZipFile, name: str) -> bytes:
 
 
 def verify_bundle(data_path: str, trusted_key: str | None = None,
-                  witnesses: list[str] | None = None) -> Report:
+                  witnesses: list[str] | None = None,
+                  tsa_certificates: list[x509.Certificate] | None = None) -> Report:
+    """Run every check; ``tsa_certificates``: require the checkpoint's RFC 3161 timestamp,
+    from a TSA that chains to one of them."""
     report = Report()
     try:
         z = zipfile.ZipFile(data_path)
@@ -164,10 +176,39 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         except (CryptoError, ValueError, UnicodeDecodeError):
             report.check("checkpoint signature", False, "the checkpoint or its signature changed")
 
-        # 4. every evidence item
+        # 4. the checkpoint's RFC 3161 timestamp
+        stamp_path = manifest.get("checkpoint_timestamp")
+        if stamp_path is not None:
+            _verify_timestamp(z, str(stamp_path), checkpoint, tsa_certificates, report)
+        elif tsa_certificates is not None:
+            report.check("checkpoint timestamp", False, "the bundle has no RFC 3161 timestamp")
+
+        # 5. every evidence item
         for item in items:
             _verify_item(z, item, checkpoint, report)
     return report
+
+
+def _verify_timestamp(z: zipfile.ZipFile, path: str, checkpoint: Checkpoint | None,
+                      trusted: list[x509.Certificate] | None, report: Report) -> None:
+    name = "checkpoint timestamp"
+    if checkpoint is None:
+        report.check(name, False, "no valid checkpoint to check the timestamp against")
+        return
+    try:
+        token = _read(z, path)
+    except KeyError:
+        report.check(name, False, f"{path} is missing")
+        return
+    try:
+        info = verify_token(token, checkpoint.text().encode("utf-8"), trusted)
+    except TimestampError as exc:
+        report.check(name, False, f"the RFC 3161 token does not hold ({exc.code})")
+        return
+    by = ("a TSA certificate given with --tsa-cert" if trusted is not None else
+          "the certificate in the token; give --tsa-cert to require a trusted authority")
+    report.check(name, True, f"RFC 3161, genTime {info.gen_time:%Y-%m-%dT%H:%M:%SZ}, by "
+                             f"{info.tsa_subject} (signature checked against {by})")
 
 
 def _verify_item(z: zipfile.ZipFile, item: dict[str, Any], checkpoint: Checkpoint | None,
@@ -228,9 +269,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--witness", action="append", default=[], metavar="VKEY",
                    help="a witness key (C2SP vkey) whose cosignature the checkpoint must carry;"
                    " repeatable")
+    p.add_argument("--tsa-cert", default=None, metavar="PEM",
+                   help="a PEM file of the timestamping authority's root certificate(s): "
+                   "the checkpoint must carry an RFC 3161 timestamp from a TSA under them")
     args = parser.parse_args(argv)
+    tsa_certificates = None
+    if args.tsa_cert is not None:
+        try:
+            tsa_certificates = load_trusted(Path(args.tsa_cert))
+        except TimestampError:
+            print(f"NOT READABLE: --tsa-cert {args.tsa_cert} holds no PEM certificate",
+                  file=sys.stderr)
+            return 2
     try:
-        report = verify_bundle(args.file, args.public_key, args.witness)
+        report = verify_bundle(args.file, args.public_key, args.witness, tsa_certificates)
     except NotABundle as exc:
         print(f"NOT A BUNDLE: {exc}", file=sys.stderr)
         return 2
