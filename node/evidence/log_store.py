@@ -1,62 +1,110 @@
 """The evidence log in the node's SQLite database: an append-only RFC 9162 Merkle tree.
 
-The math is `crypto.merkle`'s; this module only keeps its `SubtreeHashes` on disk. Two tables
-(migration 3, node/storage/migrations.py), holding hashes only, never leaf data:
+The math is `crypto.merkle`'s; this module only keeps its `SubtreeHashes` on disk, in tables
+of hashes only, never leaf data (migrations 3 and 7, node/storage/migrations.py):
 
 * ``merkle_hashes(level, chunk, hashes)``, WITHOUT ROWID, primary key ``(level, chunk)``:
   the hash of every *complete aligned* subtree (level 0: the leaf hashes; level l: the
   subtrees of 2^l leaves), 16 consecutive hashes of one level to a row. A hash is written
   in the same transaction as the leaf that completes its subtree and never changes after;
   only the last row of a level grows, and a trigger refuses any other change.
-* ``merkle_leaf_index(leaf_hash, idx)``, WITHOUT ROWID: which index a leaf hash has. Its
-  primary key makes a leaf go in once.
+* the leaf-hash index, which leaf index a leaf hash has (lookup by leaf hash, and a leaf
+  goes in once), keyed by `hash_prefix`, the first 8 bytes of the leaf hash as an integer:
+  ``merkle_leaf_index_recent(prefix, idx)`` holds the leaves appended since the log last
+  crossed a multiple of `RECENT_LEAVES`; the append that crosses one moves them, in prefix
+  order, into ``merkle_leaf_index(prefix, idx)``, which holds all the others. A prefix is in
+  at most one row of the two; a leaf whose prefix another leaf already holds (about one
+  leaf in 2^64 / n) is in ``merkle_leaf_index_collisions(leaf_hash, idx)`` by its whole
+  hash. Every candidate a prefix gives is checked against the leaf hash stored at level 0.
 
-Why 16 to a row, not one row per hash: an append then writes about 1/8 of a row per leaf
-instead of two rows, and its cost is dominated by the one index entry per leaf (with one row
-per hash and a UNIQUE leaf-hash column, appends took about twice the CPU). A row
-holds one level only, so a subtree hash is still one primary-key read and a 32-byte
-``substr``, with nothing to recompute (unlike C2SP tlog-tiles, whose tiles span levels).
+Why 16 hashes to a row, not one row per hash: an append then writes about 1/8 of a row per
+leaf instead of two rows. A row holds one level only, so a subtree hash is still one
+primary-key read and a 32-byte ``substr``, with nothing to recompute (unlike C2SP
+tlog-tiles, whose tiles span levels).
+
+Why the index is shaped so (bench/bench_evidence.py): leaf hashes are random, so each new
+entry lands on a random page of the index, and once the index is much larger than a batch,
+a commit writes about one whole 4 KiB page per leaf to the WAL and again to the database
+(a 32-byte BLOB key at 10 million leaves: ~24,000 appends/s, nearly all of it page writes).
+An 8-byte integer key makes the index less than half as large; the small table of recent
+leaves (at most `RECENT_LEAVES` plus one batch, a few MiB, in the writer's page cache) takes
+the random inserts on few pages, and moving it into the large table in key order every
+`RECENT_LEAVES` leaves writes each page of the large table once for many entries, as an
+LSM tree's compaction does (O'Neil et al., "The log-structured merge-tree", 1996).
 
 Costs, for a log of n leaves (each "read" one B-tree lookup by primary key):
 
 * size: one read (the last row of level 0);
 * append of k leaves: the size, the last row of each level (at most log2(n) + 1 reads),
-  then about k/8 rows and k index entries, all in one transaction;
+  about k/8 rows, one statement that looks all k prefixes up in the large table, k entries
+  in the small one; once every `RECENT_LEAVES` leaves, moving the small table;
+* lookup by leaf hash: two reads (the prefix in both tables in one statement, then the
+  leaf hash it names), three when the prefix is another leaf's;
 * root, inclusion proof, consistency proof: one read per `subtree_hash` call that
   `crypto.merkle` makes, at most about 2·log2(n) (its module docstring says why).
 
 Crash safety: every write function runs *inside the caller's transaction* and refuses to
-run outside one, so a leaf, the subtrees it completes and whatever the caller wrote with it
-(a report, an attachment row) commit together or not at all. With the node's WAL and
-``synchronous=FULL`` (node/storage/database.py) a committed append survives ``kill -9`` and
-power loss, and an interrupted one leaves no trace (tests/integration/test_evidence_log_crash.py).
-Within the caller's transaction an append runs under a SAVEPOINT, so a refused append (a
-leaf already in the log) leaves nothing half-written even if the caller goes on and commits.
+run outside one, so a leaf, the subtrees it completes, its index entry and whatever the
+caller wrote with it (a report, an attachment row) commit together or not at all. With the
+node's WAL and ``synchronous=FULL`` (node/storage/database.py) a committed append survives
+``kill -9`` and power loss, and an interrupted one leaves no trace
+(tests/integration/test_evidence_log_crash.py). Within the caller's transaction an append
+runs under a SAVEPOINT, so a refused append (a leaf already in the log) leaves nothing
+half-written even if the caller goes on and commits.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from crypto import merkle
-from crypto.merkle import HASH_SIZE, leaf_hash, node_hash
+from crypto.merkle import HASH_SIZE, node_hash
 from node.evidence.errors import BadLeaf, LeafExists, LogCorrupted, NotInTransaction, OutOfRange
 
 CHUNK = 16
 """Hashes per row of ``merkle_hashes`` (part of the schema: changing it needs a migration)."""
 
+RECENT_LEAVES = 1 << 18
+"""The small table of recent index entries is moved into the large one whenever the log
+crosses a multiple of this many leaves: 2^18 entries are about 7 MiB of pages, well within
+the writer's 64 MiB page cache, and at 10 million leaves each move writes each page of the
+large table for about 4 entries (bench/bench_evidence.py measures appends at that size)."""
+
 _CHUNK_BYTES = CHUNK * HASH_SIZE
+# RFC 9162 §2.1.1, as `crypto.merkle.leaf_hash` and `node_hash` (inlined in the append loop,
+# where a function call per hash was a tenth of the time; the tests compare every root and
+# proof with `crypto.merkle`'s)
+_LEAF_PREFIX = b"\x00"
+_NODE_PREFIX = b"\x01"
 _LAST_LEAF_ROW = ("SELECT chunk, length(hashes) FROM merkle_hashes WHERE level = 0 "
                   "ORDER BY chunk DESC LIMIT 1")
 _HASH = "SELECT substr(hashes, ?, 32) FROM merkle_hashes WHERE level = ? AND chunk = ?"
 _ROW = "SELECT hashes FROM merkle_hashes WHERE level = ? AND chunk = ?"
-_INDEX = "SELECT idx FROM merkle_leaf_index WHERE leaf_hash = ?"
+# A prefix is in at most one of the two tables; one statement reads both in one snapshot.
+_CANDIDATES = ("SELECT idx FROM merkle_leaf_index WHERE prefix = ?1 UNION ALL "
+               "SELECT idx FROM merkle_leaf_index_recent WHERE prefix = ?1")
+_COLLISION = "SELECT idx FROM merkle_leaf_index_collisions WHERE leaf_hash = ?"
+# How many of a batch's prefixes (a JSON array: one parameter, any batch size) the large
+# table already holds: one primary-key search each, in C.
+_TAKEN = ("SELECT count(*) FROM json_each(?) AS batch "
+          "JOIN merkle_leaf_index ON merkle_leaf_index.prefix = batch.value")
 _PUT_ROW = ("INSERT INTO merkle_hashes (level, chunk, hashes) VALUES (?, ?, ?) "
             "ON CONFLICT (level, chunk) DO UPDATE SET hashes = excluded.hashes")
-_PUT_INDEX = "INSERT INTO merkle_leaf_index (leaf_hash, idx) VALUES (?, ?)"
+_PUT_RECENT = "INSERT INTO merkle_leaf_index_recent (prefix, idx) VALUES (?, ?)"
+# The whole batch in one statement: SQLite sorts the prefixes (so that the B-tree takes its
+# random keys in order, in one sweep) and numbers them from the batch's first index.
+_PUT_RECENT_BATCH = ("INSERT INTO merkle_leaf_index_recent (prefix, idx) "
+                     "SELECT value, ?2 + key FROM json_each(?1) WHERE true ORDER BY value "
+                     "ON CONFLICT (prefix) DO NOTHING")
+_PUT_COLLISION = "INSERT INTO merkle_leaf_index_collisions (leaf_hash, idx) VALUES (?, ?)"
+_MOVE_RECENT = ("INSERT INTO merkle_leaf_index (prefix, idx) "
+                "SELECT prefix, idx FROM merkle_leaf_index_recent ORDER BY prefix")
+_CLEAR_RECENT = "DELETE FROM merkle_leaf_index_recent"
 _SAVEPOINT = "evidence_log_append"
 _MAX_SIZE = 2**63 - 1  # SQLite integers; far beyond any node (and below RFC 9162's 2**64)
 
@@ -110,11 +158,28 @@ class LogView:
         return bytes(row[0])
 
 
+def hash_prefix(hashed_leaf: bytes) -> int:
+    """The key of a leaf hash in the index: its first 8 bytes as a signed big-endian
+    integer (SQLite's INTEGER; migration 7 computes the same in SQL)."""
+    return int.from_bytes(hashed_leaf[:8], "big", signed=True)
+
+
 def leaf_index(conn: sqlite3.Connection, hashed_leaf: bytes) -> int | None:
     """The index of the leaf with this leaf hash, or None if the log does not hold it."""
     _check_leaf_hash(hashed_leaf)
-    row = conn.execute(_INDEX, (hashed_leaf,)).fetchone()
+    for (idx,) in conn.execute(_CANDIDATES, (hash_prefix(hashed_leaf),)).fetchall():
+        if _stored_leaf_hash(conn, idx) == hashed_leaf:
+            return int(idx)
+    row = conn.execute(_COLLISION, (hashed_leaf,)).fetchone()
     return None if row is None else int(row[0])
+
+
+def _stored_leaf_hash(conn: sqlite3.Connection, index: int) -> bytes:
+    chunk, slot = divmod(index, CHUNK)
+    row = conn.execute(_HASH, (slot * HASH_SIZE + 1, 0, chunk)).fetchone()
+    if row is None or len(row[0]) != HASH_SIZE:
+        raise LogCorrupted(f"the leaf index names leaf {index}, which is not stored")
+    return bytes(row[0])
 
 
 def leaf_hash_at(conn: sqlite3.Connection, index: int) -> bytes:
@@ -217,7 +282,9 @@ def consistency_proof(conn: sqlite3.Connection, size1: int,
 def append_leaves(conn: sqlite3.Connection, leaves: Iterable[bytes]) -> range:
     """Append leaves (their data: e.g. `EvidenceLeaf.encode()`), hashed here with
     ``SHA-256(0x00 || leaf)``, inside the caller's transaction; return their indices."""
-    return append_leaf_hashes(conn, [leaf_hash(_check_leaf(leaf)) for leaf in leaves])
+    sha256, prefix = hashlib.sha256, _LEAF_PREFIX  # `leaf_hash`, inlined: a hot loop
+    return append_leaf_hashes(conn, [sha256(prefix + _check_leaf(leaf)).digest()
+                                     for leaf in leaves])
 
 
 def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes]) -> range:
@@ -231,19 +298,20 @@ def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes])
     start = log_size(conn)
     tails, stack = _right_edge(conn, start)
     fresh: list[bytearray] = [bytearray() for _ in tails]  # new hashes, level by level
-    index_rows: list[tuple[bytes, int]] = []
+    prefixes: list[int] = []  # `hash_prefix` of each new leaf, in order
     n = start
-    level0, pop, push, node = fresh[0], stack.pop, stack.append, node_hash  # hot loop
+    level0, pop, push = fresh[0], stack.pop, stack.append  # a hot loop
+    sha256, node_prefix = hashlib.sha256, _NODE_PREFIX  # `node_hash`, inlined
     for hashed in hashed_leaves:
         if type(hashed) is not bytes or len(hashed) != HASH_SIZE:
             raise BadLeaf(f"a leaf hash is {HASH_SIZE} bytes")
-        index_rows.append((hashed, n))
+        prefixes.append(int.from_bytes(hashed[:8], "big", signed=True))
         level0 += hashed
         # Leaf n completes one subtree per trailing 1 bit of n: its left halves are the
         # frontier's smallest subtrees, on top of the stack (as in `MemoryTree.append_hash`).
         current, i, level = hashed, n, 0
         while i & 1:
-            current = node(pop(), current)
+            current = sha256(node_prefix + pop() + current).digest()
             i, level = i >> 1, level + 1
             if level == len(fresh):
                 fresh.append(bytearray())
@@ -262,22 +330,51 @@ def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes])
             first = (start >> level) // CHUNK
             rows += [(level, first + k // _CHUNK_BYTES, data[k:k + _CHUNK_BYTES])
                      for k in range(0, len(data), _CHUNK_BYTES)]
-    # The index takes its random keys in order, in one sweep down the B-tree.
-    index_rows.sort()
     conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
-        conn.executemany(_PUT_INDEX, index_rows)
         conn.executemany(_PUT_ROW, rows)
+        _index(conn, json.dumps(prefixes), bytes(level0), start)
+        if start // RECENT_LEAVES != n // RECENT_LEAVES:
+            conn.execute(_MOVE_RECENT)
+            conn.execute(_CLEAR_RECENT)
     except sqlite3.IntegrityError as e:
         _undo(conn)
-        if "merkle_leaf_index" in str(e):
-            raise LeafExists("a leaf is already in the evidence log") from None
         raise LogCorrupted(f"appending at {start} broke a stored row: {e}") from None
     except BaseException:
         _undo(conn)
         raise
     conn.execute(f"RELEASE {_SAVEPOINT}")
     return range(start, n)
+
+
+def _index(conn: sqlite3.Connection, prefixes: str, hashes: bytes, start: int) -> None:
+    """Index the leaves ``start ..``, whose hashes ``hashes`` holds back to back and whose
+    `hash_prefix` values ``prefixes`` lists in order (a JSON array), once their level-0 row
+    is written.
+
+    The usual case takes two statements: no prefix of the batch is in the large table, and
+    all of them go into the small one with none already there. Otherwise (a leaf already in
+    the log, or a prefix that another leaf holds) the leaves that did not go in are indexed
+    one by one.
+    """
+    count = len(hashes) // HASH_SIZE
+    taken = conn.execute(_TAKEN, (prefixes,)).fetchone()[0]
+    if not taken and conn.execute(_PUT_RECENT_BATCH, (prefixes, start)).rowcount == count:
+        return
+    for k in range(0, len(hashes), HASH_SIZE):
+        hashed, index = hashes[k:k + HASH_SIZE], start + k // HASH_SIZE
+        holders = [other for (other,) in conn.execute(_CANDIDATES, (hash_prefix(hashed),))]
+        if index in holders:
+            continue  # went in above
+        if not holders:
+            conn.execute(_PUT_RECENT, (hash_prefix(hashed), index))
+            continue
+        if any(_stored_leaf_hash(conn, other) == hashed for other in holders):
+            raise LeafExists("a leaf is already in the evidence log")
+        try:
+            conn.execute(_PUT_COLLISION, (hashed, index))
+        except sqlite3.IntegrityError:  # its whole hash is there: a leaf that collided before
+            raise LeafExists("a leaf is already in the evidence log") from None
 
 
 def _undo(conn: sqlite3.Connection) -> None:
@@ -347,7 +444,10 @@ def _check_tree(conn: sqlite3.Connection) -> int:
             if node_hash(next(below), next(below)) != value:
                 raise LogCorrupted(f"subtree {index} of level {level} does not match its "
                                    "halves")
-    entries = conn.execute("SELECT count(*) FROM merkle_leaf_index").fetchone()[0]
+    entries = conn.execute(
+        "SELECT (SELECT count(*) FROM merkle_leaf_index) "
+        "+ (SELECT count(*) FROM merkle_leaf_index_recent) "
+        "+ (SELECT count(*) FROM merkle_leaf_index_collisions)").fetchone()[0]
     if entries != size:
         raise LogCorrupted(f"the leaf index has {entries} entries for {size} leaves")
     for index, hashed in enumerate(_stored_level(conn, 0, size)):
@@ -409,6 +509,7 @@ __all__ = [
     "append_leaves",
     "check_tree",
     "consistency_proof",
+    "hash_prefix",
     "inclusion_proof",
     "inclusion_proof_for",
     "leaf_hash_at",

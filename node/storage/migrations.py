@@ -10,6 +10,18 @@ from __future__ import annotations
 
 import sqlite3
 
+
+def _hash_prefix_sql(column: str) -> str:
+    """SQL for the first 8 bytes of a BLOB ``column`` as a signed big-endian integer, what
+    `node.evidence.log_store.hash_prefix` computes in Python. SQLite has no function for it:
+    the sum of the 16 hex digits of ``hex(column)`` by their place values, the first digit
+    read as signed (two's complement), added first so that no partial sum overflows."""
+    digits = [f"(instr('0123456789ABCDEF', substr(hex({column}), {k + 1}, 1)) - 1)"
+              for k in range(16)]
+    first = f"({digits[0]} - 16 * ({digits[0]} >= 8)) * {16**15}"
+    return " + ".join([first, *(f"{d} * {16**(15 - k)}" for k, d in enumerate(digits) if k)])
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: node keys, staff, reports, reporter additions and attachments, consent history
     """
@@ -309,6 +321,50 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER federation_alarms_kept BEFORE DELETE ON federation_alarms
     BEGIN SELECT RAISE(ABORT, 'fork alarms are evidence and are kept'); END;
     """,
+    # 7: the evidence log's leaf-hash index keyed by an integer, in two parts (issue 4, append
+    # speed; node/evidence/log_store.py says why): the first 8 bytes of each leaf hash, as a
+    # signed big-endian integer, name its index; the newest leaves are in a small table that
+    # is moved into the big one in sorted runs; a leaf whose 8 bytes another leaf already
+    # has is kept by its whole hash. Existing entries move into the big table.
+    f"""
+    CREATE TABLE merkle_leaf_prefix (
+        prefix INTEGER PRIMARY KEY,
+        idx INTEGER NOT NULL CHECK (idx >= 0)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE merkle_leaf_index_recent (
+        prefix INTEGER PRIMARY KEY,
+        idx INTEGER NOT NULL CHECK (idx >= 0)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE merkle_leaf_index_collisions (
+        leaf_hash BLOB PRIMARY KEY CHECK (length(leaf_hash) = 32),
+        idx INTEGER NOT NULL CHECK (idx >= 0)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO merkle_leaf_prefix (prefix, idx)
+        SELECT {_hash_prefix_sql("leaf_hash")}, idx FROM merkle_leaf_index
+        WHERE true ORDER BY idx ON CONFLICT (prefix) DO NOTHING;
+    INSERT INTO merkle_leaf_index_collisions (leaf_hash, idx)
+        SELECT leaf_hash, idx FROM merkle_leaf_index
+        WHERE idx NOT IN (SELECT idx FROM merkle_leaf_prefix);
+    DROP TABLE merkle_leaf_index;
+    ALTER TABLE merkle_leaf_prefix RENAME TO merkle_leaf_index;
+    CREATE TRIGGER merkle_leaf_index_append_only BEFORE UPDATE ON merkle_leaf_index
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_leaf_index_no_delete BEFORE DELETE ON merkle_leaf_index
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_leaf_index_recent_append_only BEFORE UPDATE ON merkle_leaf_index_recent
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    -- an entry leaves the small table only once the same entry is in the big one
+    CREATE TRIGGER merkle_leaf_index_recent_moved BEFORE DELETE ON merkle_leaf_index_recent
+    WHEN NOT EXISTS (SELECT 1 FROM merkle_leaf_index
+                     WHERE prefix = OLD.prefix AND idx = OLD.idx)
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_leaf_index_collisions_append_only
+    BEFORE UPDATE ON merkle_leaf_index_collisions
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    CREATE TRIGGER merkle_leaf_index_collisions_no_delete
+    BEFORE DELETE ON merkle_leaf_index_collisions
+    BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
+    """,  # noqa: S608 -- a constant expression built by _hash_prefix_sql, no input
 )
 
 

@@ -76,7 +76,10 @@ def drop_append_only_triggers(db: Database) -> None:
     against an attacker, which is what `check_tree` and the checkpoints are for."""
     with db.write() as conn:
         for name in ("merkle_hashes_append_only", "merkle_hashes_no_delete",
-                     "merkle_leaf_index_append_only", "merkle_leaf_index_no_delete"):
+                     "merkle_leaf_index_append_only", "merkle_leaf_index_no_delete",
+                     "merkle_leaf_index_recent_append_only", "merkle_leaf_index_recent_moved",
+                     "merkle_leaf_index_collisions_append_only",
+                     "merkle_leaf_index_collisions_no_delete"):
             conn.execute(f"DROP TRIGGER {name}")
 
 
@@ -349,7 +352,8 @@ def test_reads_are_logarithmic_at_100k(db: Database, log: EvidenceLog) -> None:
     finally:
         conn.set_trace_callback(None)
 
-    with db.write() as wconn:  # one append: size, last row of each level, then writes
+    with db.write() as wconn:  # one append: size, last row of each level, the batch's
+        # prefixes in the large index table, then writes
         wconn.set_trace_callback(statements.append)
         statements.clear()
         try:
@@ -357,7 +361,7 @@ def test_reads_are_logarithmic_at_100k(db: Database, log: EvidenceLog) -> None:
         finally:
             wconn.set_trace_callback(None)
     reads = [s for s in statements if s.startswith("SELECT")]
-    assert len(reads) <= 1 + n.bit_length() and len(statements) <= len(reads) + 5
+    assert len(reads) <= 2 + n.bit_length() and len(statements) <= len(reads) + 5
 
 
 def test_subtree_calls_per_proof_are_logarithmic(db: Database, log: EvidenceLog) -> None:
@@ -437,8 +441,12 @@ def test_bad_leaf_input(db: Database) -> None:
         assert log_store.log_size(conn) == 0
 
 
-def test_tables_are_append_only(db: Database, log: EvidenceLog) -> None:
-    fill(log, 20)
+def test_tables_are_append_only(db: Database, log: EvidenceLog,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log_store, "RECENT_LEAVES", 8)
+    fill(log, 20, batch=3)  # leaves 0..17 in the large index table, 18 and 19 in the small
+    with db.write() as conn:  # and one whose prefix another leaf has
+        log_store.append_leaf_hashes(conn, [log_store.leaf_hash_at(conn, 5)[:8] + bytes(24)])
     for statement in (
         "UPDATE merkle_hashes SET hashes = zeroblob(512) WHERE level = 0 AND chunk = 0",
         "UPDATE merkle_hashes SET hashes = zeroblob(64) WHERE level = 0 AND chunk = 1",
@@ -446,6 +454,10 @@ def test_tables_are_append_only(db: Database, log: EvidenceLog) -> None:
         "DELETE FROM merkle_hashes WHERE level = 4",
         "UPDATE merkle_leaf_index SET idx = idx + 1",
         "DELETE FROM merkle_leaf_index",
+        "UPDATE merkle_leaf_index_recent SET idx = 0",
+        "DELETE FROM merkle_leaf_index_recent",  # entries not (yet) in the large table
+        "UPDATE merkle_leaf_index_collisions SET idx = 0",
+        "DELETE FROM merkle_leaf_index_collisions",
     ):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"), db.write() as conn:
             conn.execute(statement)
@@ -454,7 +466,7 @@ def test_tables_are_append_only(db: Database, log: EvidenceLog) -> None:
         conn.execute("SAVEPOINT grow")
         rewrite_row(conn, 0, 1, lambda old: old + bytes(32))
         conn.execute("ROLLBACK TO grow")
-    assert log.check() == 20
+    assert log.check() == 21
 
 
 def rewrite_row(conn: sqlite3.Connection, level: int, chunk: int,
@@ -475,21 +487,160 @@ TAMPERING: list[Callable[[sqlite3.Connection], object]] = [
     lambda c: c.execute("INSERT INTO merkle_hashes VALUES (5, 0, zeroblob(32))"),
     lambda c: c.execute("INSERT INTO merkle_hashes VALUES (1, 5, zeroblob(32))"),
     lambda c: c.execute("UPDATE merkle_leaf_index SET idx = 7 WHERE idx = 5"),
-    lambda c: c.execute("DELETE FROM merkle_leaf_index WHERE idx = 19"),
-    lambda c: c.execute("INSERT INTO merkle_leaf_index VALUES (zeroblob(32), 3)"),
+    lambda c: c.execute("DELETE FROM merkle_leaf_index WHERE idx = 3"),
+    lambda c: c.execute("INSERT INTO merkle_leaf_index VALUES (12345, 3)"),
+    lambda c: c.execute("DELETE FROM merkle_leaf_index_recent WHERE idx = 19"),
+    lambda c: c.execute("UPDATE merkle_leaf_index_recent SET prefix = prefix + 1 "
+                        "WHERE idx = 18"),
+    lambda c: c.execute("UPDATE merkle_leaf_index_recent SET idx = 17 WHERE idx = 18"),
+    lambda c: c.execute("INSERT INTO merkle_leaf_index_collisions VALUES (zeroblob(32), 3)"),
 ]
 
 
 @pytest.mark.parametrize("tamper", TAMPERING)
 def test_check_tree_finds_tampering(db: Database, log: EvidenceLog,
-                                    tamper: Callable[[sqlite3.Connection], object]) -> None:
-    fill(log, 20, batch=3)
+                                    tamper: Callable[[sqlite3.Connection], object],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log_store, "RECENT_LEAVES", 8)
+    fill(log, 20, batch=3)  # leaves 0..17 in the large index table, 18 and 19 in the small
     assert log.check() == 20
     drop_append_only_triggers(db)
     with db.write() as conn:
         tamper(conn)
     with pytest.raises(LogCorrupted):
         log.check()
+
+
+# -- the leaf-hash index: integer prefixes, recent entries, collisions ------------------------
+
+
+def hash_with_prefix(prefix: bytes, i: int) -> bytes:
+    """A 32-byte value standing for a leaf hash with the given first bytes (finding real
+    SHA-256 values that share 8 bytes would take about 2^32 hashes)."""
+    return prefix + hashlib.sha256(b"rest %d" % i).digest()[:32 - len(prefix)]
+
+
+def test_leaves_whose_prefixes_collide(db: Database, log: EvidenceLog,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log_store, "RECENT_LEAVES", 12)
+    p, q = b"\x80" + bytes(7), b"\x7f" + b"\xff" * 7  # the two ends of the signed range
+    first = [merkle.leaf_hash(leaf_data(i)) for i in range(10)]
+    hashes = [*first, hash_with_prefix(p, 0), hash_with_prefix(q, 0)]
+    log.append_hashes(hashes)  # 0..11 moved to the large table: it reached 12
+    later = [hash_with_prefix(p, 1),            # collides with one in the large table
+             hash_with_prefix(first[3][:8], 2),  # with an ordinary leaf there
+             hash_with_prefix(b"\x01" * 8, 3),
+             hash_with_prefix(b"\x01" * 8, 4)]  # with one of the same batch
+    log.append_hashes(later)
+    log.append_hashes([hash_with_prefix(b"\x01" * 8, 5)])  # with one in the small table
+    hashes += [*later, hash_with_prefix(b"\x01" * 8, 5)]
+    conn = db.read()
+    counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
+        "merkle_leaf_index", "merkle_leaf_index_recent", "merkle_leaf_index_collisions")]
+    assert counts == [12, 1, 4]
+    for index, hashed in enumerate(hashes):
+        assert log.leaf_index(hashed) == index
+        log.inclusion_proof_for(hashed).verify(log.root())
+    for absent in (hash_with_prefix(p, 9), hash_with_prefix(b"\x01" * 8, 9),
+                   hash_with_prefix(b"\x02" * 8, 9)):
+        assert log.leaf_index(absent) is None
+    for again in (hashes[10], hashes[12], hashes[15], hashes[16], first[3]):
+        with pytest.raises(LeafExists):
+            log.append_hashes([hash_with_prefix(b"\x03" * 8, 0), again])
+    with pytest.raises(LeafExists):  # the same colliding value twice in one batch
+        log.append_hashes([hash_with_prefix(p, 7), hash_with_prefix(p, 7)])
+    assert log.size == len(hashes) and log.check() == len(hashes)
+    monkeypatch.setattr(log_store, "RECENT_LEAVES", 1 << 18)
+    assert log.leaf_index(hashes[-1]) == len(hashes) - 1
+
+
+def test_recent_entries_move_at_each_multiple(db: Database, log: EvidenceLog,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(log_store, "RECENT_LEAVES", 16)
+    conn = db.read()
+    data = [leaf_data(i) for i in range(70)]
+    for i, leaf in enumerate(data):
+        log.append(leaf)
+        recent = conn.execute("SELECT count(*) FROM merkle_leaf_index_recent").fetchone()[0]
+        assert recent == (i + 1) % 16
+    log.append_many([leaf_data(i) for i in range(70, 100)])  # crosses 80 and 96 at once
+    assert conn.execute("SELECT count(*) FROM merkle_leaf_index_recent").fetchone()[0] == 0
+    assert log.check() == 100
+    for i in (0, 15, 16, 69, 70, 99):
+        assert log.leaf_index(merkle.leaf_hash(leaf_data(i))) == i
+
+
+def test_lookup_by_leaf_hash_is_two_reads(db: Database, log: EvidenceLog) -> None:
+    fill(log, 3000)
+    conn = db.read()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        for i in (0, 1234, 2999):
+            statements.clear()
+            assert log_store.leaf_index(conn, merkle.leaf_hash(leaf_data(i))) == i
+            assert len(statements) == 2
+    finally:
+        conn.set_trace_callback(None)
+
+
+@pytest.mark.parametrize("first8", ["0000000000000000", "7fffffffffffffff",
+                                    "8000000000000000", "ffffffffffffffff", "0123456789abcdef",
+                                    "fedcba9876543210", "00000000000000ff", "ff00000000000000"])
+def test_the_migrations_prefix_is_hash_prefix(first8: str) -> None:
+    from node.storage import migrations
+
+    value = bytes.fromhex(first8) + bytes(range(24))
+    conn = sqlite3.connect(":memory:")
+    try:
+        got = conn.execute(f"SELECT {migrations._hash_prefix_sql('x')} FROM (SELECT ? AS x)",
+                           (value,)).fetchone()[0]
+    finally:
+        conn.close()
+    assert type(got) is int and got == log_store.hash_prefix(value)
+
+
+def test_migration_7_moves_the_old_index(tmp_path: Path) -> None:
+    """A log written before migration 7 (leaf hashes as the index's BLOB keys) is indexed
+    by prefix after it, colliding prefixes included."""
+    from node.storage import migrations
+
+    source = Database(tmp_path / "source.db")  # the tree rows, as both layouts store them
+    hashes = [merkle.leaf_hash(leaf_data(i)) for i in range(40)]
+    hashes += [hash_with_prefix(hashes[7][:8], 1), hash_with_prefix(hashes[7][:8], 2)]
+    EvidenceLog(source).append_hashes(hashes)
+    rows = source.read().execute("SELECT level, chunk, hashes FROM merkle_hashes").fetchall()
+    source.close()
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("BEGIN")
+    for script in migrations.MIGRATIONS[:6]:
+        for statement in migrations._statements(script):
+            old.execute(statement)
+    old.execute("PRAGMA user_version=6")
+    old.executemany("INSERT INTO merkle_hashes VALUES (?, ?, ?)", [tuple(r) for r in rows])
+    old.executemany("INSERT INTO merkle_leaf_index (leaf_hash, idx) VALUES (?, ?)",
+                    [(h, i) for i, h in enumerate(hashes)])
+    old.execute("COMMIT")
+    old.close()
+
+    db = Database(path)
+    try:
+        conn = db.read()
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 7
+        counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (
+            "merkle_leaf_index", "merkle_leaf_index_recent", "merkle_leaf_index_collisions")]
+        assert counts == [40, 0, 2]
+        log = EvidenceLog(db)
+        assert log.check() == 42
+        assert [log.leaf_index(h) for h in hashes] == list(range(42))
+        log.append(leaf_data(42))  # and it goes on
+        with pytest.raises(LeafExists):
+            log.append_hashes([hashes[41]])
+        assert log.check() == 43
+    finally:
+        db.close()
 
 
 # -- checkpoints -----------------------------------------------------------------------------
