@@ -56,3 +56,23 @@ def test_load_reports_missing_and_malformed_files(tmp_path: Path) -> None:
     (tmp_path / "node.toml").write_text("site_name = [", encoding="utf-8")
     with pytest.raises(config.ConfigError, match="not valid TOML"):
         config.load(tmp_path / "node.toml")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                       lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                           st.text(max_size=10), c, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=200)
+@given(st.dictionaries(st.sampled_from(["site_name", "languages", "limits", "regions",
+                                        "services", "quick_exit_url", "default_language",
+                                        "rate_limits", "demo", "statistics", "federation",
+                                        "x"]), _values, max_size=5))
+def test_parse_never_crashes(raw: dict[str, object]) -> None:
+    try:
+        config.parse(raw)
+    except config.ConfigError as exc:
+        assert str(exc).startswith("node.toml:")
