@@ -114,8 +114,9 @@ CHECKPOINT_SECONDS = 180  # "a new checkpoint at least every few minutes when th
 
 async def _periodic(ctx: NodeContext, federation: FederationService | None = None) -> None:
     """Background work of the serving process: sign a checkpoint of the evidence log when
-    it grew (every few minutes) and have the witnesses cosign it, and delete cases whose
-    retention ended (hourly)."""
+    it grew (every few minutes), have the witnesses cosign it and a timestamping authority
+    stamp it (when configured), and delete cases whose retention ended (hourly)."""
+    from node.evidence.timestamping import timestamp_pending
     from node.web.staff.evidence import sign_if_grown
 
     elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
@@ -124,6 +125,9 @@ async def _periodic(ctx: NodeContext, federation: FederationService | None = Non
             signed = await run_sync(ctx, sign_if_grown, ctx)
             if signed is not None and federation is not None:
                 federation.checkpoint_signed()
+            # RFC 3161 timestamps of new checkpoints, when an authority is configured
+            await timestamp_pending(ctx.db, ctx.config.timestamping,
+                                    int(ctx.clock().timestamp()))
             if elapsed >= RETENTION_SWEEP_SECONDS:
                 elapsed = 0
                 deleted = await run_sync(ctx, ctx.cases.sweep_retention)
