@@ -1,7 +1,8 @@
 """The observatory's configuration file (``DIR/observatory.toml``), validated with pydantic.
 
 Small on purpose: a name, the public site's languages, where the libp2p host listens and
-which addresses nodes dial, and how long certificates and membership lists stay valid. A bad
+which addresses nodes dial, how long certificates and membership lists stay valid, and the
+published statistics plan schema with its privacy limit (`observatory.statistics.schema`). A bad
 value stops the observatory with an error naming the field (`ConfigError`). The annotated
 template is ``observatory/observatory.toml.example``; `backup-observatory init` copies it
 into the data directory. Every field is documented in ``observatory/README.md`` (a test
@@ -26,8 +27,11 @@ from pydantic import (
     model_validator,
 )
 
+from observatory.statistics.schema import StatisticsConfig
+
 Language = Literal["en", "fr", "ar", "sw", "uk"]
-DEFAULT_LANGUAGES: tuple[Language, ...] = ("en",)
+# The public site ships catalogues for all five (observatory/locales); the first is the default.
+DEFAULT_LANGUAGES: tuple[Language, ...] = ("en", "fr", "ar", "sw", "uk")
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # Only IP addresses and TCP ports: nodes dial these, and a DNS name would leak a lookup
@@ -96,6 +100,13 @@ class ObservatoryConfig(_Strict):
     membership_list_days: int = Field(7, ge=1, le=90)
     certificate_days: int = Field(365, ge=7, le=3650)
     p2p: P2PConfig = Field(default_factory=lambda: P2PConfig())
+    statistics: StatisticsConfig = Field(default_factory=lambda: StatisticsConfig())
+
+    @model_validator(mode="after")
+    def _distinct_languages(self) -> ObservatoryConfig:
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each language once")
+        return self
 
 
 class ConfigError(Exception):

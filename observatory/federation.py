@@ -10,7 +10,8 @@ MembershipRequest      `DeliveryAck(accepted)` while pending; `MembershipDecisio
                        `DeliveryAck(rejected)`: ``key_mismatch``, ``key_in_use``, ``revoked``
 MembershipListQuery    the current signed `MembershipList`; non-members: ``not_a_member``
 CheckpointPush         `CosignatureResponse` (cosigned or refused); non-members: ``not_a_member``
-StatisticsRelease      issue 6: the `statistics_release` hook; without it ``not_supported``
+StatisticsRelease      `DeliveryAck`: accepted, duplicate, or rejected with the reason
+                       (`observatory.statistics.ingest`); non-members: ``not_a_member``
 anything else          `DeliveryAck(rejected, reason="not_supported")`
 =====================  =========================================================================
 
@@ -41,6 +42,7 @@ from pydantic import ValidationError
 
 from observatory.context import ObservatoryContext
 from observatory.members import Member
+from observatory.statistics.ingest import ReleaseIngest
 from protocol.delivery import DeliveryAck
 from protocol.encoding import parse_canonical_json
 from protocol.envelope import Envelope, seal
@@ -63,10 +65,10 @@ log = logging.getLogger("backup.observatory.federation")
 
 PROTOCOL_ID = "/backup/federation/1.0.0"
 
-# Issue 6 plugs in here: verify and store a member's statistics release (the registered
-# ``statistics.release`` message) inside the write transaction `conn`, and answer with the
-# acknowledgement (accepted, or rejected and why). Matched by type name, so this module does
-# not depend on where the release model lives while issue 6 moves it out of the drafts.
+# Verify and store a member's statistics release (the registered ``statistics.release``
+# message) inside the write transaction `conn`, and answer with the acknowledgement
+# (accepted, duplicate, or rejected and why): `observatory.statistics.ingest.ReleaseIngest`
+# unless a caller passes another hook.
 STATISTICS_RELEASE = "statistics.release"
 StatisticsHook = Callable[[sqlite3.Connection, Member, Envelope, Message, int], DeliveryAck]
 
@@ -86,7 +88,9 @@ class Federation:
     def __init__(self, ctx: ObservatoryContext, *,
                  statistics_release: StatisticsHook | None = None) -> None:
         self._ctx = ctx
-        self._statistics_release = statistics_release
+        self._statistics_release: StatisticsHook = (
+            statistics_release if statistics_release is not None
+            else ReleaseIngest(ctx.config.statistics))
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
         """The `transport.host.Handler` for `PROTOCOL_ID`."""
@@ -141,7 +145,7 @@ class Federation:
             return self._once(envelope, lambda conn: self._list(conn, envelope, now))
         if isinstance(message, CheckpointPush):
             return self._once(envelope, lambda conn: self._witness(conn, envelope, message, now))
-        if message.TYPE == STATISTICS_RELEASE and self._statistics_release is not None:
+        if message.TYPE == STATISTICS_RELEASE:
             hook = self._statistics_release
             return self._once(envelope, lambda conn: self._statistics(conn, envelope, message,
                                                                       now, hook))

@@ -1,15 +1,21 @@
 """The gettext hook for the observatory's own strings.
 
 The admin pages are in English for now; every string already goes through `_()` (Python)
-or ``{{ _("…") }}`` (templates) so that Babel can extract them and the public site of issue
-6 can ship catalogues (``observatory/locales/<lang>/LC_MESSAGES/messages.po``). Parameters
-are named and inserted after translation, so a translator can move them.
+or ``{{ _("…") }}`` (templates). The public site (issue 6) ships catalogues
+(``observatory/locales/<lang>/LC_MESSAGES/messages.po``, extracted with
+``observatory/babel.cfg``), compiled in memory with Babel on first use, as the node does:
+no build step. English is the source language. Parameters are named and inserted after
+translation, so a translator can move them. `N_` marks a string for extraction without
+translating it (gettext_noop).
 """
 
 from __future__ import annotations
 
 import gettext
+import io
 from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -17,9 +23,29 @@ from markupsafe import Markup, escape
 Translator = Callable[..., str]
 
 
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    return message
+
+
+@lru_cache(maxsize=8)
 def translations(language: str = "en") -> gettext.NullTranslations:
-    """The catalogue for `language`; none ship yet, so every string stays English."""
-    return gettext.NullTranslations()
+    """The catalogue for `language` (English: the strings as written)."""
+    if language == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    po_path = resources.files("observatory").joinpath(
+        "locales", language, "LC_MESSAGES", f"{DOMAIN}.po")
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
 
 
 def translator(catalogue: gettext.NullTranslations) -> Translator:

@@ -232,6 +232,21 @@ class _Axis:
         return found
 
 
+def _k4(mechanism: Mechanism, variance: Array, memo: dict[tuple[str, float], float]) -> Array:
+    """`fourth_cumulant`, computed once per (mechanism, variance) when a table's cells share
+    one variance (every table of the node's plan does): thousands of nodes, few scales."""
+    if variance.size == 0:
+        return np.zeros_like(variance)
+    first = float(variance.flat[0])
+    if not np.all(variance == first):
+        return fourth_cumulant(mechanism, variance)
+    k4 = memo.get((mechanism, first))
+    if k4 is None:
+        k4 = float(fourth_cumulant(mechanism, np.array(first)))
+        memo[(mechanism, first)] = k4
+    return np.full(variance.shape, k4)
+
+
 def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] = ("month",)
             ) -> list[CombinedTable]:
     """Combine the latest release of each node and period, table by table.
@@ -239,6 +254,7 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
     Tables are matched by (period, name, dimensions): a node whose plan gives a table name
     other dimensions is combined separately, never mixed."""
     groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, NodeTable]]] = {}
+    k4_memo: dict[tuple[str, float], float] = {}
     for r in latest(releases):
         for t in r.tables:
             groups.setdefault((r.period, t.table, t.dimensions), []).append((r.node, t))
@@ -260,7 +276,7 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
             flats.append(flat)
             counts.append(np.asarray(t.counts, dtype=np.float64))
             variances.append(var)
-            k4s.append(fourth_cumulant(t.mechanism, var))
+            k4s.append(_k4(t.mechanism, var, k4_memo))
         index = np.concatenate(flats)
 
         def add(values: list[Array], index: npt.NDArray[np.int64] = index,

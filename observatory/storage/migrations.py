@@ -1,7 +1,8 @@
 """Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
 
 The observatory holds no survivor data (ARCHITECTURE.md, invariant 3): member organisations
-and their public keys, the signed documents it issued, and checkpoints (hashes). The admin
+and their public keys, the signed documents it issued, checkpoints (hashes), and the nodes'
+differentially private statistics releases (noisy counts and their parameters). The admin
 contact of a member is staff contact data and is never published. Never edit a released
 migration; add a new one.
 """
@@ -73,6 +74,46 @@ MIGRATIONS: tuple[str, ...] = (
         raised_at INTEGER NOT NULL,
         acknowledged_at INTEGER,
         UNIQUE (origin, old_note, new_note)
+    ) STRICT;
+    """,
+    # 2: accepted statistics releases (issue 6): DP outputs and their public parameters only.
+    # `seq` is the arrival order; `digest` (SHA-256 of the release's RFC 8785 JSON) tells a
+    # resent release from a different one under the same id. Counts are little-endian int64,
+    # row-major over the table's domains (last dimension fastest), noisy and unclamped.
+    """
+    CREATE TABLE statistics_releases (
+        seq INTEGER PRIMARY KEY,
+        release_id TEXT NOT NULL UNIQUE,
+        node_id TEXT NOT NULL REFERENCES members (node_id),
+        country TEXT NOT NULL,
+        period TEXT NOT NULL,
+        plan_version INTEGER NOT NULL,
+        first_month TEXT NOT NULL,
+        last_month TEXT NOT NULL,
+        privacy_unit TEXT NOT NULL,
+        contributions INTEGER NOT NULL CHECK (contributions >= 1),
+        mechanism TEXT NOT NULL,
+        epsilon REAL NOT NULL CHECK (epsilon > 0),
+        delta REAL NOT NULL,
+        budget_per_period REAL NOT NULL,
+        spent_in_period REAL NOT NULL,
+        created_hour INTEGER NOT NULL,
+        received_hour INTEGER NOT NULL,
+        digest TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX statistics_releases_by_node ON statistics_releases (node_id, period);
+    CREATE TABLE statistics_tables (
+        release_id TEXT NOT NULL REFERENCES statistics_releases (release_id),
+        name TEXT NOT NULL,
+        dimensions TEXT NOT NULL,
+        domains TEXT NOT NULL,
+        counts BLOB NOT NULL,
+        mechanism TEXT NOT NULL,
+        scale REAL NOT NULL,
+        variance REAL NOT NULL,
+        accuracy_95 INTEGER NOT NULL,
+        epsilon REAL NOT NULL,
+        PRIMARY KEY (release_id, name)
     ) STRICT;
     """,
 )

@@ -2,5 +2,6 @@
 
 Separate by trust (STYLE.md, 5): `/admin` (signed-in admin, sessions and CSRF tokens) and
 `/api/v1` (public, read-only, JSON) are separate sub-applications with their own
-middlewares; the public statistics site comes with issue 6.
+middlewares; the public statistics site (`site`, issue 6) is served under ``/{lang}/``
+and ``/data/`` with its own headers (public caching, its own stylesheet hash).
 """

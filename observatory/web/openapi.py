@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of every route the observatory serves, generated from the route
-tables (`api.ROUTES`, `admin.ROUTES`) and the pydantic models, so documentation cannot drift
-from code (STYLE.md, 9). The admin routes are HTML forms; they are described too (tag
-``admin``) so that nothing is served undocumented."""
+tables (`api.ROUTES`, `site.API_ROUTES`, `admin.ROUTES`, `site.ROUTES`) and the pydantic
+models, so documentation cannot drift from code (STYLE.md, 9). The admin routes are HTML
+forms and the public site's pages are HTML; they are described too (tags ``admin`` and
+``site``) so that nothing is served undocumented."""
 
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from observatory.web import admin, api
+from observatory.web import admin, api, site
 from observatory.web.routes import Route
 
 TABLES: tuple[tuple[str, str, tuple[Route, ...]], ...] = (
     ("api", api.PREFIX, api.ROUTES),
+    ("api", api.PREFIX, site.API_ROUTES),
     ("admin", admin.PREFIX, admin.ROUTES),
+    ("site", "", site.ROUTES),
 )
 
 _ERRORS = {
     400: "Bad input: a malformed node id or format",
     401: "Wrong passphrase",
     403: "No session, or a missing or wrong CSRF token",
-    404: "Nothing here: unknown node, alarm or checkpoint",
+    404: "Nothing here: unknown node, alarm, checkpoint, language, country or year",
     429: "Too many failed sign-ins; wait",
 }
 
@@ -79,8 +82,9 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "BackUp observatory", "version": "1",
-                 "description": "Public API (tag api) and admin forms (tag admin) of a BackUp "
-                                "observatory. Federation messages travel over libp2p "
+                 "description": "Public API (tag api), admin forms (tag admin) and public "
+                                "statistics site (tag site) of a BackUp observatory. "
+                                "Federation messages travel over libp2p "
                                 "(/backup/federation/1.0.0), not HTTP."},
         "paths": paths,
         "components": {"schemas": schema.get("$defs", {})},

@@ -68,7 +68,7 @@ async def test_every_response_carries_the_security_headers(
             ("GET", "/api/v1/nodes", 200), ("GET", "/api/v1/openapi.json", 200),
             ("GET", "/api/v1/nope", 404), ("GET", "/admin/nope", 404),
             ("POST", "/admin/requests/" + "0" * 32 + "/approve", 403),
-            ("GET", "/", 404),
+            ("GET", "/nope/", 404), ("GET", "/xx/nope", 404),
         ]:
             async with http.request(method, url + path) as r:
                 assert r.status == status, (path, r.status)

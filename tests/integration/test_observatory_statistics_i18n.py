@@ -1,0 +1,88 @@
+"""Every user-facing string of the observatory's public site is in every catalogue
+(observatory/locales/<lang>/LC_MESSAGES/messages.po), translated, with the same
+placeholders, and formats. Strings are extracted as `observatory/babel.cfg` says, so a new
+string in a template or in `observatory/web/site*.py` fails here until it is translated."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from observatory.config import DEFAULT_LANGUAGES
+from observatory.i18n import translations
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ROOT / "observatory" / "locales"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def method_map() -> list[tuple[str, str]]:
+    parser = configparser.RawConfigParser()
+    parser.read(ROOT / "observatory" / "babel.cfg", encoding="utf-8")
+    out = []
+    for section in parser.sections():
+        method, _, pattern = section.partition(":")
+        out.append((pattern.strip(), method.strip()))
+    return out
+
+
+def source_messages() -> set[str]:
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    return {message for _f, _l, message, _c, _ctx in extract_from_dir(
+        str(ROOT), method_map(), keywords=keywords) if isinstance(message, str) and message}
+
+
+MESSAGES = source_messages()
+
+
+def test_the_public_sites_strings_are_found() -> None:
+    assert len(MESSAGES) > 100
+    for sample in ("How to read these numbers", "What differential privacy promises",
+                   "%(value)s (95%% interval: %(interval)s)", "Rape",
+                   "The line shows estimates; the band shows the 95% intervals."):
+        assert sample in MESSAGES, sample
+
+
+@pytest.mark.parametrize("lang", DEFAULT_LANGUAGES)
+def test_catalogue_is_complete(lang: str) -> None:
+    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    missing, fuzzy, bad = [], [], []
+    for msgid in sorted(MESSAGES):
+        entry = catalog.get(msgid)
+        if entry is None or not entry.string:
+            missing.append(msgid)
+            continue
+        text = str(entry.string)
+        if entry.fuzzy:
+            fuzzy.append(msgid)
+        names = set(PLACEHOLDER.findall(msgid))
+        if names != set(PLACEHOLDER.findall(text)):
+            bad.append(msgid)
+        elif names:
+            try:  # what the page does: "%" must be written "%%" when parameters follow
+                formatted = text % {n: "x" for n in names}
+            except (ValueError, TypeError, KeyError):
+                bad.append(msgid)
+            else:
+                if "%%" in formatted:
+                    bad.append(msgid)
+        elif "%%" in text:  # shown as written: a doubled percent sign would show
+            bad.append(msgid)
+        if lang == "en" and text != msgid:
+            bad.append(msgid)  # English is the source: its catalogue repeats it
+    assert not missing, f"{lang}: {len(missing)} missing or untranslated, e.g. {missing[:3]}"
+    assert not fuzzy, f"{lang}: fuzzy entries {fuzzy[:3]}"
+    assert not bad, f"{lang}: placeholders or percent signs differ in {bad[:3]}"
+
+
+@pytest.mark.parametrize("lang", [lang for lang in DEFAULT_LANGUAGES if lang != "en"])
+def test_the_catalogue_is_what_the_site_loads(lang: str) -> None:
+    catalogue = translations(lang)
+    assert catalogue.gettext("How to read these numbers") != "How to read these numbers"
+    assert catalogue.gettext("Statistics") != "Statistics"
