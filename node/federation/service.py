@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crypto.keys import VerifyKey
-from node.federation import enrollment, members, our_log, store
+from node.federation import enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.errors import BadAnswer, Refused
 from node.federation.handler import PROTOCOL_ID, FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
+from node.statistics.release import ReleasePayload
 from node.storage.database import connect
 from protocol.envelope import DEFAULT_TTL, seal, verify_frame
 from protocol.exchanges import EXCHANGES
@@ -266,11 +267,21 @@ class FederationService:
                        peer_id_from_public_key(self._observatory_key.raw()),
                        tuple(self._config.observatory_addrs))
 
-    def _send(self, message: Message, to: Witness) -> None:
+    def _send(self, message: Message, to: Witness) -> str:
         envelope = seal(message, sender=self._keys.node_id, recipient=to.node_id,
                         signing_key=self._keys.identity, now=self._clock(), ttl=DEFAULT_TTL)
         self.outbox.enqueue(envelope, peer_id=to.peer_id, addrs=to.addrs,
                             protocol_id=PROTOCOL_ID)
+        return envelope.envelope_id
+
+    async def send_statistics(self, payload: ReleasePayload) -> None:
+        """Queue an approved statistics release for the observatory (issue 6)."""
+        message = statistics_delivery.to_message(payload)
+        envelope_id = self._send(message, self._observatory())
+        with write_transaction(self._db()):
+            statistics_delivery.record_queued(self._db(), envelope_id, payload.release_id,
+                                              self._clock() // 3600)
+        self._wakeup.set()
 
     def _db(self) -> sqlite3.Connection:
         assert self._conn is not None, "the service is not started"
@@ -331,6 +342,9 @@ class FederationService:
             body = members.handle_answer(conn, answer, node_id=self._keys.node_id,
                                          config=self._config, now=now)
             return "unchanged" if body is None else f"sequence {body.sequence}"
+        if entry.message_type == statistics_delivery.MESSAGE_TYPE:
+            return statistics_delivery.handle_answer(conn, entry.envelope_id, answer,
+                                                     now // 3600)
         if entry.message_type == PUSH:
             key = self._directory.key_of(entry.recipient_node_id, now)
             if key is None:

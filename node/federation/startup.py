@@ -36,4 +36,5 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
         log.error("federation not started (%s): the node runs standalone until restarted",
                   status.error or type(exc).__name__)
         return None
+    status.send_statistics = service.send_statistics
     return service

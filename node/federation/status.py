@@ -6,8 +6,12 @@ database, so the page is right even when the staff office is served by another a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from node.statistics.release import ReleasePayload
 
 State = Literal["off", "starting", "running", "failed", "stopped"]
 
@@ -18,3 +22,5 @@ class FederationStatus:
     peer_id: str | None = None
     listen_addrs: tuple[str, ...] = ()
     error: str | None = None  # a short code (`transport.errors`), never payload
+    # set while the service runs: queue an approved statistics release for the observatory
+    send_statistics: Callable[[ReleasePayload], Awaitable[None]] | None = None

@@ -365,6 +365,17 @@ MIGRATIONS: tuple[str, ...] = (
     BEFORE DELETE ON merkle_leaf_index_collisions
     BEGIN SELECT RAISE(ABORT, 'the evidence log is append-only'); END;
     """,  # noqa: S608 -- a constant expression built by _hash_prefix_sql, no input
+    # 8: which outbox envelope carries which approved statistics release, and what the
+    # observatory answered (issue 6) -- ids and a reason code, no counts
+    """
+    CREATE TABLE statistics_deliveries (
+        envelope_id TEXT PRIMARY KEY,
+        release_id TEXT NOT NULL REFERENCES statistics_releases(id),
+        queued_hour INTEGER NOT NULL,
+        answer TEXT,
+        answered_hour INTEGER
+    ) STRICT;
+    """,
 )
 
 

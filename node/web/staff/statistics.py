@@ -11,12 +11,13 @@ from aiohttp import web
 
 from node import errors
 from node.backoffice.access import Action
+from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics.plan import ReleasePeriod
-from node.web import appkeys
 from node.web.context import run_sync
 from node.web.pages import error_text, node, see_other, translate
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
+from node.web.staff.federation import FEDERATION_STATUS
 
 PREVIEW_CELLS = 60
 
@@ -40,13 +41,15 @@ async def overview(request: web.Request, *, problems: list[errors.NodeError] | N
             "pending": svc.pending(),
             "cost": sum(m.epsilon for m in svc.cost(ReleasePeriod(now.year))),
             "tables": [t.name for t in svc.tables()],
+            "answers": statistics_delivery.answers(ctx.db.read()),
         }
 
     data = await run_sync(ctx, work)
     notice, session.flash = session.flash, None
     return page(request, "staff/statistics.html", session, status=status, years=_years(now),
                 plan=ctx.config.statistics, notice=notice,
-                federated=request.config_dict.get(appkeys.FEDERATION) is not None,
+                federated=request.config_dict[FEDERATION_STATUS].send_statistics is not None,
+                answers=data.pop("answers"),
                 errors=[error_text(request, p) for p in problems or []], **data)
 
 
@@ -98,9 +101,9 @@ async def approve_post(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     payload = await run_sync(ctx, ctx.statistics.approve, session.staff,
                              request.match_info["release_id"])
-    federation = request.config_dict.get(appkeys.FEDERATION)
-    if federation is not None:
-        await federation.send_statistics(payload)
+    send = request.config_dict[FEDERATION_STATUS].send_statistics
+    if send is not None:
+        await send(payload)
         session.flash = translate(request, N_("Approved. The release is queued for the "
                                               "observatory and will be sent when it can be."))
     else:
