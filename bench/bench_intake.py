@@ -177,8 +177,8 @@ async def page_weights(base: str, languages: list[str]) -> tuple[dict[str, list[
                             raise RuntimeError(f"{url}: HTTP {s_status}")
                         facts["static_cache"].add(cache)
                         sub_cache[url] = (body, [m for m in JS_URL.findall(body.decode())
-                                                 if not _external(page_url, m)
-                                                 or m.startswith(("import", "importScripts"))])
+                                                 if m.startswith(("import", "importScripts"))
+                                                 or _external(page_url, m)])
                     body, js_external = sub_cache[url]
                     external += js_external
                     sub_total += len(body)

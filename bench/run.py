@@ -15,7 +15,9 @@ import pkgutil
 import platform
 import re
 import shutil
+import signal
 import sys
+import tempfile
 import time
 import traceback
 from datetime import UTC, datetime
@@ -173,9 +175,9 @@ def wait_for_quiet(max_wait: float) -> str:
 def run_one(name: str, m: dict[str, str], max_wait: float) -> Section:
     module = importlib.import_module(f"bench.bench_{name}")
     quiet = wait_for_quiet(max_wait)
-    workdir = WORK / name
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    # A fresh directory per run: two runs at once (two people on one machine) never share one.
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=WORK))
     started = time.monotonic()
     try:
         section: Section = module.run(workdir)
@@ -209,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(names)}")
 
+    # Stopped with SIGTERM: unwind, so that servers are stopped and work files removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     m = machine()
     print("\n".join(f"{k}: {v}" for k, v in m.items()), flush=True)
-    kept = existing_sections(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() else {}
     fresh: dict[str, Section] = {}
     failed: list[str] = []
     for name in chosen:
@@ -225,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         fresh[name] = section
         print(section.figures_table(), flush=True)
 
+    # Read the other sections only now: another run may have rewritten the file meanwhile.
+    kept = existing_sections(OUTPUT.read_text(encoding="utf-8")) if OUTPUT.exists() else {}
     OUTPUT.write_text(render(m, names, fresh, kept), encoding="utf-8")
     print(f"\nwrote {OUTPUT.relative_to(ROOT)}"
           + (f"; failed (previous figures kept): {', '.join(failed)}" if failed else ""))
