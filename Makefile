@@ -13,7 +13,7 @@ DEMO_PORT ?= 8080
 .PHONY: demo test lint bench messages chromium clean-demo help system-deps
 
 help:
-	@echo "make demo   - install and start the demo node (synthetic data) on 127.0.0.1:$(DEMO_PORT)"
+	@echo "make demo   - install and start the demo federation (observatory + two nodes, synthetic data)"
 	@echo "make test   - install test needs (Debian's chromium included) and run the whole suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - measure the figures in BENCHMARKS.md"
@@ -39,8 +39,9 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[test,dev]'
 	touch $@
 
+# The demo federation: an observatory and two nodes (ports 8090, 8080, 8081; see demo/).
 demo: $(RUNTIME_STAMP)
-	$(BIN)/backup-node demo --data $(DEMO_DATA) --port $(DEMO_PORT)
+	$(BIN)/python -m demo --data $(DEMO_DATA)
 
 clean-demo:
 	rm -rf $(DEMO_DATA)

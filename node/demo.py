@@ -10,7 +10,7 @@ import asyncio
 import random
 import struct
 import zlib
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from crypto import passphrase as pw
@@ -199,10 +199,28 @@ def seed_back_office(ctx: NodeContext) -> None:
     rng = random.Random(11)  # noqa: S311 -- synthetic data
     cases = ctx.cases
     entries = [e for e in cases.queue(admin) if e.urgency.level == "routine"]
-    for n, entry in enumerate(entries[: max(1, len(entries) * 2 // 3)]):
+    assigned = max(1, len(entries) * 2 // 3)
+    for n, entry in enumerate(entries):
         rid = entry.view.id
         r = entry.view.record
-        cases.assign(admin, rid, worker.member.id)
+        category = rng.choice(["rape", "rape", "sexual_slavery", "other_sexual_violence"])
+        # every routine case is coded (the demo's statistics count them); two thirds are
+        # also assigned and worked on
+        coder = worker if n < assigned else admin
+        if n < assigned:
+            cases.assign(admin, rid, worker.member.id)
+        year, month, day = (r.get("incident_year"), r.get("incident_month"),
+                            r.get("incident_day"))
+        cases.code_incident(coder, rid, IncidentCoding(
+            category=category, region=r.get("region"),
+            date_from=date(year, month or 1, day or 1) if year else None,
+            perpetrator_affiliation=r.get("perpetrator_affiliation"),
+            perpetrator_count=rng.randint(1, 5), survivor_sex=rng.choice(["female", "male"]),
+            survivor_age_group=rng.choice(["12-17", "18-24", "25-59"]),
+            context=rng.choice(["non_international_armed_conflict",
+                                "widespread_or_systematic_attack"])))
+        if n >= assigned:
+            continue
         cases.add_note(worker, rid, f"{LABEL} First contact planned. Synthetic note {n}.")
         cases.add_task(worker, rid, f"{LABEL} Follow-up call", None)
         cases.send_message(worker, rid, f"{LABEL} Hello, this is a synthetic message from "
@@ -210,24 +228,17 @@ def seed_back_office(ctx: NodeContext) -> None:
         if entry.view.consent.referral and ctx.config.services:
             cases.refer(admin, rid, ctx.config.services[0].id,
                         f"{LABEL} needs: {', '.join(r.get('needs', []))}")
-        category = rng.choice(["rape", "rape", "sexual_slavery", "other_sexual_violence"])
-        cases.code_incident(worker, rid, IncidentCoding(
-            category=category, region=r.get("region"),
-            perpetrator_affiliation=r.get("perpetrator_affiliation"),
-            perpetrator_count=rng.randint(1, 5), survivor_sex=rng.choice(["female", "male"]),
-            survivor_age_group=rng.choice(["12-17", "18-24", "25-59"]),
-            context=rng.choice(["non_international_armed_conflict",
-                                "widespread_or_systematic_attack"])))
         if n % 4 == 3:
             cases.set_status(worker, rid, "closed")
 
 
-def run(data: Path, host: str, port: int, reports: int = 24) -> int:
-    from node.cli import init_node, serve
+def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> DataDir:
+    """Create and fill a demo node in `data` once (synthetic data, demo credentials)."""
+    from node.cli import init_node
 
     datadir = DataDir(data)
     if not datadir.is_initialised():
-        result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, DEMO_CONFIG, pw.STAFF)
+        result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, config_text, pw.STAFF)
         ctx = open_node(datadir)
         receipts = seed(ctx, reports)
         seed_back_office(ctx)
@@ -239,6 +250,14 @@ def run(data: Path, host: str, port: int, reports: int = 24) -> int:
             f"Recovery key (demo): {result.recovery_key}\n\n"
             "Receipts of synthetic reports (receipt number / secret):\n"
             + "".join(f"  {c}  /  {s}\n" for c, s in receipts[:5]), encoding="utf-8")
+    return datadir
+
+
+def run(data: Path, host: str, port: int, reports: int = 24) -> int:
+    """`backup-node demo`: one standalone demo node."""
+    from node.cli import serve
+
+    datadir = prepare(data, reports)
     ctx = open_node(datadir)
     banner = ("\n=== BackUp DEMO node -- synthetic data, not for real reports ===\n"
               + (datadir.root / CREDENTIALS_FILE).read_text(encoding="utf-8") + "\n")

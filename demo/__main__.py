@@ -1,0 +1,3 @@
+from demo.federation import main
+
+raise SystemExit(main())
