@@ -45,7 +45,7 @@ OBSERVATORY_WEB, OBSERVATORY_P2P = 8090, 4101
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True,  # noqa: S603
                           env={**os.environ, **(env or {})}, timeout=300)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args[:3])} failed:\n{done.stderr[-2000:]}")
