@@ -90,6 +90,13 @@ class RateLimits(_Strict):
     reports_per_minute: int = Field(10, ge=1, le=100_000)
     receipt_attempts_per_minute: int = Field(10, ge=1, le=100_000)
     staff_logins_per_minute: int = Field(10, ge=1, le=100_000)
+    trusted_proxies: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="addresses of reverse proxies whose X-Forwarded-For names the client")
+    shared_address_factor: int = Field(
+        50, ge=1, le=10_000,
+        description="a proxy that names no client (an onion service) gets this many times "
+                    "the per-address limits, shared by everyone behind it")
 
 
 class TimestampingConfig(_Strict):

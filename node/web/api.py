@@ -23,9 +23,8 @@ from node.intake.attachments import Allowance
 from node.intake.models import AdditionInput, Consent, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
 from node.services_directory import matching
-from node.web import appkeys
 from node.web.context import NodeContext, run_sync
-from node.web.pages import error_text, hour_to_date, node
+from node.web.pages import error_text, hour_to_date, node, rate_ok
 from node.web.uploads import UploadResult, first_field, next_field, receive_file
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -166,8 +165,7 @@ async def _multipart_with_files(ctx: NodeContext, request: web.Request, first_na
 
 async def create_report(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    if not request.config_dict[appkeys.LIMITER].allow(
-            "report", request.remote, ctx.config.rate_limits.reports_per_minute):
+    if not rate_ok(request, "report", ctx.config.rate_limits.reports_per_minute):
         raise errors.RateLimited()
     data_key = DataKey.generate()
     if request.content_type == "application/json":
@@ -197,8 +195,7 @@ async def create_report(request: web.Request) -> web.StreamResponse:
 
 async def _open(request: web.Request, creds: ReceiptCredentials) -> ReporterAccess:
     ctx = node(request)
-    if not request.config_dict[appkeys.LIMITER].allow(
-            "receipt", request.remote, ctx.config.rate_limits.receipt_attempts_per_minute):
+    if not rate_ok(request, "receipt", ctx.config.rate_limits.receipt_attempts_per_minute):
         raise errors.RateLimited()
     return await run_sync(ctx, ctx.intake.open_receipt, creds.receipt, creds.secret)
 

@@ -15,6 +15,7 @@ from node.web import appkeys
 from node.web.context import NodeContext
 from node.web.labels import NATIVE_LANGUAGE_NAMES
 from node.web.language import negotiate
+from node.web.ratelimit import client_bucket
 from node.web.sessions import ReporterSession
 
 REPORTER_COOKIE = "s"
@@ -76,6 +77,16 @@ def error_text(request: web.Request, exc: errors.NodeError) -> str:
     t = request.config_dict[appkeys.RENDERER].gettext(lang_of(request))
     params = {k: t(v) if isinstance(v, str) else v for k, v in exc.params.items()}
     return t(exc.message, **params)
+
+
+def rate_ok(request: web.Request, action: str, per_minute: int) -> bool:
+    """Take one token from this client's bucket for `action` (node/web/ratelimit.py)."""
+    limits = node(request).config.rate_limits
+    address, shared = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
+                                    limits.trusted_proxies)
+    if shared:
+        per_minute *= limits.shared_address_factor
+    return request.config_dict[appkeys.LIMITER].allow(action, address, per_minute)
 
 
 def see_other(location: str) -> web.HTTPSeeOther:

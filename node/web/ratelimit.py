@@ -53,3 +53,19 @@ class RateLimiter:
             return False
         b.tokens -= 1.0
         return True
+
+
+def client_bucket(remote: str | None, forwarded_for: str | None,
+                  trusted_proxies: list[str]) -> tuple[str, bool]:
+    """(the address to limit, whether it is shared by unknown clients). Behind a trusted
+    proxy the client is the rightmost X-Forwarded-For hop that is not itself a trusted proxy
+    (the hops to its left can be forged by the client); a trusted proxy that names no client
+    (Tor) is one shared bucket."""
+    address = remote or "unknown"
+    if address not in trusted_proxies:
+        return address, False
+    for hop in reversed((forwarded_for or "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in trusted_proxies:
+            return hop, False
+    return "shared:" + address, True

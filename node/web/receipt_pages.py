@@ -19,6 +19,7 @@ from node.web.pages import (
     format_day,
     new_reporter_session,
     node,
+    rate_ok,
     render,
     reporter_session,
     require_lang,
@@ -59,8 +60,7 @@ async def open_post(request: web.Request) -> web.StreamResponse:
     check_csrf(session.csrf, form.get("csrf"))
     code, secret = str(form.get("receipt", ""))[:64], str(form.get("secret", ""))[:128]
     try:
-        if not request.config_dict[appkeys.LIMITER].allow(
-                "receipt", request.remote, ctx.config.rate_limits.receipt_attempts_per_minute):
+        if not rate_ok(request, "receipt", ctx.config.rate_limits.receipt_attempts_per_minute):
             raise errors.RateLimited()
         access = await run_sync(ctx, ctx.intake.open_receipt, code, secret)
     except errors.NodeError as exc:

@@ -24,7 +24,7 @@ from node.intake.models import (
     REPORTER_ROLES,
     ReportInput,
 )
-from node.web import appkeys, labels
+from node.web import labels
 from node.web.context import run_sync
 from node.web.pages import (
     REPORTER_COOKIE,
@@ -32,6 +32,7 @@ from node.web.pages import (
     format_size,
     new_reporter_session,
     node,
+    rate_ok,
     render,
     reporter_session,
     require_lang,
@@ -349,8 +350,7 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
     lang = require_lang(request)
     ctx = node(request)
     draft = _draft(session, request)
-    if not request.config_dict[appkeys.LIMITER].allow(
-            "report", request.remote, ctx.config.rate_limits.reports_per_minute):
+    if not rate_ok(request, "report", ctx.config.rate_limits.reports_per_minute):
         return render_step(request, session, "review", page_errors=[errors.RateLimited()],
                            status=429)
     try:

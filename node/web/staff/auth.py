@@ -31,7 +31,7 @@ from node.backoffice.access import Action
 from node.i18n import N_
 from node.web import appkeys
 from node.web.context import NodeContext, run_sync
-from node.web.pages import clear_cookie, error_text, node, see_other, set_session_cookie
+from node.web.pages import clear_cookie, error_text, node, rate_ok, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
     STAFF_COOKIE,
@@ -147,8 +147,7 @@ def _now(ctx: NodeContext) -> int:
 
 def _check_rate(request: web.Request, action: str) -> None:
     ctx = node(request)
-    if not request.config_dict[appkeys.LIMITER].allow(
-            action, request.remote, ctx.config.rate_limits.staff_logins_per_minute):
+    if not rate_ok(request, action, ctx.config.rate_limits.staff_logins_per_minute):
         raise errors.RateLimited()
 
 

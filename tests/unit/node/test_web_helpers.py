@@ -60,3 +60,18 @@ def test_sessions_expire_and_call_back() -> None:
     assert ended == [a]
     sessions = [store.new() for _ in range(4)]  # over capacity: the oldest is ended
     assert store.get(sessions[0].id) is None and len(store) == 3
+
+
+def test_client_bucket_behind_proxies() -> None:
+    from node.web.ratelimit import client_bucket
+
+    proxies = ["127.0.0.1"]
+    # a direct client is limited by its own address
+    assert client_bucket("203.0.113.5", "198.51.100.1", proxies) == ("203.0.113.5", False)
+    # behind nginx: the rightmost hop not a proxy; a forged left part is ignored
+    assert client_bucket("127.0.0.1", "6.6.6.6, 198.51.100.7", proxies) == (
+        "198.51.100.7", False)
+    # an onion service: the proxy names nobody, everyone shares one (larger) bucket
+    assert client_bucket("127.0.0.1", None, proxies) == ("shared:127.0.0.1", True)
+    # without trusted proxies X-Forwarded-For is never believed
+    assert client_bucket("127.0.0.1", "198.51.100.7", []) == ("127.0.0.1", False)
