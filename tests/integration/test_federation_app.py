@@ -23,10 +23,10 @@ from node.federation.info import log_vkey, witness_vkey
 from node.web.app import create_app
 from node.web.context import open_node
 from node.web.staff.federation import FEDERATION_STATUS
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, ROOT, free_port, make_node
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE, ROOT, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
-from tests.integration.test_federation_double import ObservatoryDouble
+from tests.integration.test_federation_double import ObservatoryDouble, listen_port
 from tests.integration.test_federation_peers import eventually, submit
 from transport.identity import peer_id_from_public_key
 
@@ -67,7 +67,7 @@ async def sign_in(client: TestClient[Any, Any]) -> None:
 
 async def test_the_serving_app_runs_the_federation(
         tmp_path: Path, observatory: ObservatoryDouble, aiohttp_client: Any) -> None:
-    port = free_port()
+    port = listen_port()
     datadir = make_node(tmp_path / "node", base_config() + federation_section(observatory, port))
     ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
                     receipt_params=pw.INSECURE_FAST_FOR_TESTS)

@@ -10,7 +10,9 @@ It also records every frame it receives, so tests can check what crossed the net
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +39,20 @@ from protocol.witnessing import Witnessed, evidence_origin, response_for, witnes
 from transport.host import HostConfig, Libp2pHost
 
 YEAR = 365 * 24 * 3600
+
+
+def listen_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): a port chosen now and
+    listened on later (or again, after a restart) must not be taken meanwhile by some
+    process's outgoing connection, which draws from the ephemeral range."""
+    while True:
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass

@@ -32,9 +32,9 @@ from protocol.framing import decode_frame, encode_frame
 from protocol.message import Message
 from protocol.witness import CheckpointPush, CosignatureResponse
 from protocol.witnessing import Witnessed, cosigned_note, evidence_origin
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, free_port, make_node
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE, make_node
 from tests.integration.conftest import csrf_of
-from tests.integration.test_federation_double import ObservatoryDouble
+from tests.integration.test_federation_double import ObservatoryDouble, listen_port
 from tests.integration.test_federation_peers import FedNode, eventually, submit
 from transport.host import HostConfig, Libp2pHost
 
@@ -104,7 +104,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[tuple[ObservatoryDouble, FedNod
     observatory.add_member(member.node_id, member.key)
     ctx = open_node(make_node(tmp_path / "a"), staff_params=pw.INSECURE_FAST_FOR_TESTS,
                     receipt_params=pw.INSECURE_FAST_FOR_TESTS)
-    node = FedNode(ctx, free_port())
+    node = FedNode(ctx, listen_port())
     hosts = []
     try:
         await node.start(observatory, [])

@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,28 +42,16 @@ from protocol.envelope import seal, verify_frame
 from protocol.statements import verify_key_from_hex
 from protocol.witness import CheckpointPush, CosignatureResponse
 from protocol.witnessing import evidence_origin
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, NodeProcess, free_port, make_node
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, NodeProcess, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
+from tests.integration.test_federation_double import listen_port
 from tests.unit.observatory.support import make_observatory
 from transport.host import HostConfig, Libp2pHost
 from transport.identity import peer_id_from_public_key
 
 pytestmark = pytest.mark.slow
 WAIT = 60.0
-
-
-def listen_port() -> int:
-    """A free port below Linux's ephemeral range (32768-60999), so that no outgoing
-    connection of the five processes takes it between now and the listen."""
-    while True:
-        port = random.randrange(20_000, 32_000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 async def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
@@ -239,7 +225,7 @@ async def federation(tmp_path: Path) -> AsyncIterator[tuple[Observatory, list[No
     for name in "abc":
         root = make_node(tmp_path / name).root
         nodes.append(Node(name, root, _keys(root),
-                          NodeProcess(root, free_port(), tmp_path / f"{name}.log")))
+                          NodeProcess(root, listen_port(), tmp_path / f"{name}.log")))
     try:
         observatory.start()
         for i, node in enumerate(nodes):

@@ -30,13 +30,13 @@ from node.federation.service import FederationService
 from node.intake.models import Consent, ReportInput
 from node.web.context import NodeContext, open_node
 from node.web.staff.evidence import sign_if_grown
-from tests.conftest import CANARY, files_containing, free_port, make_node
-from tests.integration.test_federation_double import ObservatoryDouble
+from tests.conftest import CANARY, files_containing, make_node
+from tests.integration.test_federation_double import ObservatoryDouble, listen_port
 from tests.team import make_team
 from transport.host import HostConfig
 from transport.outbox import BackoffPolicy
 
-WAIT = 30.0
+WAIT = 60.0
 FAST = BackoffPolicy(initial=0.2, maximum=1.0)
 
 
@@ -119,7 +119,7 @@ async def network(tmp_path: Path) -> AsyncIterator[tuple[ObservatoryDouble, FedN
     for name in ("a", "b"):
         ctx = open_node(make_node(tmp_path / name), staff_params=pw.INSECURE_FAST_FOR_TESTS,
                         receipt_params=pw.INSECURE_FAST_FOR_TESTS)
-        nodes.append(FedNode(ctx, free_port()))
+        nodes.append(FedNode(ctx, listen_port()))
     a, b = nodes
     try:
         await a.start(observatory, [b])
