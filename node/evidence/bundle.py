@@ -46,6 +46,7 @@ from node.evidence.leaves import ItemType, leaf_from_digest
 from node.federation import store as federation_store
 from node.i18n import N_, load
 from node.intake.attachments import safe_filename
+from node.intake.models import CONSENT_LABELS
 from node.intake.service import body_context, evidence_context
 
 FORMAT = "backup-evidence-bundle/1"
@@ -210,6 +211,7 @@ def _summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
 
     template = env.get_template("bundle/summary.html")
     return template.render(_=_, lang=lang, m=manifest, custody=custody, consent=consent,
+                           consent_labels=CONSENT_LABELS,
                            vkey=vkey,
                            item_types={t.name.lower(): t for t in ItemType},
                            css=resources.files("node").joinpath("static", "site.css")

@@ -67,6 +67,13 @@ STATUS_FOR_STAFF = {
     "withdrawn": N_("Withdrawn"),
 }
 
+RELEASE_STATUS = {
+    "draft": N_("Draft, waiting for review"),
+    "approved": N_("Approved"),
+    "sent": N_("Sent to the observatory"),
+    "discarded": N_("Discarded"),
+}
+
 NOT_ANSWERED = N_("Not answered")
 LANGUAGE = N_("Language")
 CHANNEL = N_("Received through")

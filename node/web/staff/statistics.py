@@ -14,6 +14,7 @@ from node.backoffice.access import Action
 from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics.plan import ReleasePeriod
+from node.web import labels
 from node.web.context import run_sync
 from node.web.pages import error_text, node, see_other, translate
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
@@ -50,6 +51,7 @@ async def overview(request: web.Request, *, problems: list[errors.NodeError] | N
                 plan=ctx.config.statistics, notice=notice,
                 federated=request.config_dict[FEDERATION_STATUS].send_statistics is not None,
                 answers=data.pop("answers"),
+                release_status=labels.RELEASE_STATUS,
                 errors=[error_text(request, p) for p in problems or []], **data)
 
 
@@ -91,6 +93,7 @@ async def review_get(request: web.Request) -> web.StreamResponse:
     notice, session.flash = session.flash, None
     return page(request, "staff/statistics_review.html", session, p=p, status_code=draft.status,
                 budget=draft.budget, tables=tables, notice=notice,
+                release_status=labels.RELEASE_STATUS,
                 created=datetime.fromtimestamp(p.created_hour * 3600, UTC)
                 .strftime("%Y-%m-%d %H:00 UTC"))
 
