@@ -15,6 +15,9 @@ from pathlib import Path
 from node.config import CONFIG_FILE
 from node.storage.blobstore import BLOB_DIR
 from node.storage.database import DB_FILE
+from runtime.files import write_private_file
+
+__all__ = ["DataDir", "write_private_file"]
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,3 @@ class DataDir:
         os.chmod(self.root, 0o700)
         self.keys.mkdir(mode=0o700, exist_ok=True)
         self.blobs.mkdir(mode=0o700, exist_ok=True)
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Create `path` readable by the owner only, atomically and durably."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from crypto.checkpoint import COSIGNATURE_V1, Cosigner, encode_vkey
 from crypto.keys import SigningKey, VerifyKey
-from observatory.datadir import DataDir, write_private_file
+from observatory.datadir import DataDir
 from protocol.witnessing import witness_name
+from runtime.files import write_private_file
 from transport.identity import peer_id_from_public_key
 
 

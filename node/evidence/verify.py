@@ -151,7 +151,10 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
 
         # 3. the checkpoint
         checkpoint_path = str(manifest.get("checkpoint", ""))
-        log_verifier = Ed25519Verifier(str(manifest.get("log_origin", "")), key)
+        try:
+            log_verifier = Ed25519Verifier(str(manifest.get("log_origin", "")), key)
+        except CryptoError:
+            raise NotABundle("the manifest names no valid log origin") from None
         witness_verifiers = []
         for text in witnesses or []:
             v = decode_vkey(text)

@@ -14,8 +14,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from observatory.web.routes import Handler
+from runtime import headers as runtime_headers
+from runtime.headers import UNSAFE_METHODS, is_cross_site, strip_identifying_headers
 
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+__all__ = ["UNSAFE_METHODS", "base_headers", "content_security_policy", "headers_middleware",
+           "same_origin_only", "strip_identifying_headers", "tokens_match"]
 
 
 def content_security_policy(style_hash: str) -> str:
@@ -30,52 +33,19 @@ def content_security_policy(style_hash: str) -> str:
 
 
 def base_headers(csp: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": csp,
-        "Cache-Control": "no-store, max-age=0",
-        "Pragma": "no-cache",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Resource-Policy": "same-origin",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-        "X-Robots-Tag": "noindex, nofollow",
-    }
+    return runtime_headers.base_headers(csp)
 
 
 def headers_middleware(csp: str) -> Middleware:
-    headers = base_headers(csp)
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            exc.headers.update(headers)
-            raise
-        response.headers.update(headers)
-        return response
-
-    return middleware
-
-
-async def strip_identifying_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: no server banner, no validators a cache could keep a copy by."""
-    for name in ("Server", "ETag", "Last-Modified"):
-        response.headers.popall(name, None)
+    return runtime_headers.headers_middleware(base_headers(csp))
 
 
 @web.middleware
 async def same_origin_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse state-changing requests sent by another site's page (defence in depth: every
     form also carries the session's CSRF token, and the cookie is SameSite=Strict)."""
-    if request.method in UNSAFE_METHODS:
-        if request.headers.get("Sec-Fetch-Site") == "cross-site":
-            raise web.HTTPForbidden(text="cross-site request refused")
-        origin = request.headers.get("Origin")
-        if origin and origin != "null" and origin.split("://", 1)[-1] != request.host:
-            raise web.HTTPForbidden(text="cross-site request refused")
+    if is_cross_site(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
     return await handler(request)
 
 
