@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sqlite3
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -111,14 +112,20 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
     consent_hour = conn.execute(
         "SELECT MAX(at_hour) FROM consent_events WHERE report_id = ? AND legal = 1",
         (report_id,)).fetchone()[0]
+    report_record = EvidenceRecord.from_json(
+        json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id))))
+    view = cases.intake.view_with_key(report_id, key)
+    needed = 1 + max([report_record.leaf_index,
+                      *(int(i.meta["evidence"]["leaf_index"]) for i in view.items)])
     with db.write() as wconn:
-        checkpoints.maybe_checkpoint(wconn, signer, now)  # a checkpoint covering every item
+        if _best_checkpoint(wconn, needed) is None:  # the log grew since: sign one now
+            checkpoints.maybe_checkpoint(wconn, signer, now)
         cases.audit.append(wconn, at=now, actor=staff.member.id, action="case.export",
                            object_type="report", object_id=report_id,
                            detail=f"court bundle; legal-use consent recorded at hour "
                                   f"{consent_hour}")
     conn = db.read()
-    checkpoint = checkpoints.latest_checkpoint(conn)
+    checkpoint = _best_checkpoint(conn, needed)
     assert checkpoint is not None
 
     writer = BundleWriter()
@@ -145,10 +152,8 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
                       "leaf_index": record.leaf_index, **extra})
 
     submitted = key.decrypt(row["body_ct"], body_context(report_id))
-    add_item("evidence/report.json", submitted, EvidenceRecord.from_json(
-        json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id)))),
-        description="the report as submitted (canonical JSON)")
-    view = cases.intake.view_with_key(report_id, key)
+    add_item("evidence/report.json", submitted, report_record,
+             description="the report as submitted (canonical JSON)")
     for n, item in enumerate(view.items, start=1):
         record = EvidenceRecord.from_json(item.meta["evidence"])
         if item.kind == "attachment":
@@ -188,6 +193,19 @@ def export_case(cases: CaseService, staff: UnlockedStaff, report_id: str,
     writer.add("summary.html", _summary(manifest, custody, view.consent.model_dump(), vkey,
                                         lang).encode())
     return writer.finish(manifest, cases.keys.identity.sign)
+
+
+def _best_checkpoint(conn: sqlite3.Connection, needed: int
+                     ) -> checkpoints.StoredCheckpoint | None:
+    """Of the signed checkpoints that cover every item (`needed` leaves), the one a court
+    can trust most: the most witness cosignatures, then an RFC 3161 timestamp, then the
+    newest. None if the log grew since the last checkpoint."""
+    row = conn.execute(
+        "SELECT c.size FROM checkpoints c LEFT JOIN federation_cosignatures f"
+        " ON f.size = c.size WHERE c.size >= ? GROUP BY c.size"
+        " ORDER BY COUNT(f.witness) DESC, (c.timestamp_token IS NOT NULL) DESC, c.size DESC"
+        " LIMIT 1", (needed,)).fetchone()
+    return None if row is None else checkpoints.checkpoint_at(conn, int(row[0]))
 
 
 class NoEvidenceRecord(errors.NodeError):
