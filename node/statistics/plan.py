@@ -102,6 +102,9 @@ class StatisticsPlan(_Strict):
                                      description="most epsilon spent on one period's incidents")
     tables: tuple[TablePlan, ...] = Field(default_factory=_default_tables, min_length=1,
                                           max_length=20)
+    schedule: Literal["none", "quarterly", "half_yearly", "yearly"] = Field(
+        "none", description="prepare a release of the current year on this rhythm; a person "
+                            "still reviews it before it leaves (node/statistics/schedule.py)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -65,3 +65,35 @@ async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: 
     assert r.status == 409 and re.search(r'class="errs"', html)
     assert node_ctx.statistics.budget(2025).spent == spent
     assert len(node_ctx.statistics.ledger()) == 2
+
+
+async def test_scheduled_release_waits_for_review(tmp_path: Any, aiohttp_client: Any) -> None:
+    from crypto import passphrase as pw
+    from node.web.context import open_node
+    from tests.conftest import make_node
+    from tests.conftest import test_config as base_config
+
+    datadir = make_node(tmp_path / "n", base_config() + '\n[statistics]\nschedule = "quarterly"\n')
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        team = make_team(ctx)
+        year = ctx.clock().year
+        r = ctx.intake.submit(ReportInput(narrative="x", consent=Consent(statistics=True)),
+                              DataKey.generate(), [], "test")
+        ctx.cases.code_incident(team.coordinator, r.report_id,
+                                IncidentCoding(category="rape", date_from=date(year, 1, 1)))
+        app = create_app(ctx, {"staff"})
+        client: TestClient[Any, Any] = await aiohttp_client(app)
+        session = app[appkeys.STAFF_SESSIONS].new(team.analyst)
+        client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
+        r1 = await client.get("/staff/statistics", allow_redirects=False)
+        assert r1.status == 303 and "/staff/statistics/" in r1.headers["Location"]
+        [entry] = ctx.statistics.ledger()
+        assert entry.status == "draft" and entry.period == str(year)  # nothing left yet
+        page = await (await client.get(r1.headers["Location"])).text()
+        await client.post(r1.headers["Location"] + "/approve", data={"csrf": csrf_of(page)})
+        r2 = await client.get("/staff/statistics", allow_redirects=False)
+        assert r2.status == 200 and len(ctx.statistics.ledger()) == 1  # once per quarter
+    finally:
+        ctx.close()

@@ -13,6 +13,7 @@ from node import errors
 from node.backoffice.access import Action
 from node.federation import statistics_delivery
 from node.i18n import N_
+from node.statistics import schedule
 from node.statistics.plan import ReleasePeriod
 from node.web import labels
 from node.web.context import run_sync
@@ -56,7 +57,38 @@ async def overview(request: web.Request, *, problems: list[errors.NodeError] | N
 
 
 async def overview_get(request: web.Request) -> web.StreamResponse:
+    scheduled = await _scheduled_draft(request)
+    if scheduled is not None:
+        raise see_other(f"{STAFF_PATH}/statistics/{scheduled}")
     return await overview(request)
+
+
+async def _scheduled_draft(request: web.Request) -> str | None:
+    """Prepare the release the plan's schedule says is due (node/statistics/schedule.py),
+    for this person to review; return its id. A due release the budget cannot pay for is
+    skipped, and the page says so."""
+    ctx = node(request)
+    session = session_of(request)
+    svc = ctx.statistics
+    now = ctx.clock()
+    if svc.pending():
+        return None
+    hours = [e.created_hour for e in svc.ledger()]
+    last = datetime.fromtimestamp(max(hours) * 3600, UTC) if hours else None
+    if not schedule.due(svc.plan.schedule, last, now):
+        return None
+    try:
+        draft = await run_sync(ctx, svc.draft, session.staff, ReleasePeriod(now.year))
+    except errors.NodeError as exc:
+        if isinstance(exc, errors.Forbidden):
+            raise
+        session.flash = translate(request, N_(
+            "A scheduled release was due but could not be prepared: %(reason)s"),
+            reason=error_text(request, exc))
+        return None
+    session.flash = translate(request, N_(
+        "A scheduled release was prepared. Review it, then approve or discard it."))
+    return draft.payload.release_id
 
 
 async def draft_post(request: web.Request) -> web.StreamResponse:

@@ -132,3 +132,18 @@ def test_plan_is_frozen() -> None:
     plan = StatisticsPlan()
     with pytest.raises(ValidationError):
         plan.version = 2
+
+
+def test_schedule_slots() -> None:
+    from datetime import UTC, datetime
+
+    from node.statistics.schedule import due
+
+    jan, mar, apr = (datetime(2026, m, 5, tzinfo=UTC) for m in (1, 3, 4))
+    assert not due("none", None, jan)
+    assert due("quarterly", None, jan)
+    assert not due("quarterly", jan, mar)
+    assert due("quarterly", mar, apr)
+    assert not due("yearly", jan, apr)
+    assert due("yearly", datetime(2025, 12, 31, tzinfo=UTC), jan)
+    assert not due("half_yearly", jan, apr)
