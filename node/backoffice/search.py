@@ -5,35 +5,74 @@ from __future__ import annotations
 
 import bisect
 import re
+import string
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Set
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# For ASCII text, NFKC changes nothing, casefold is lower() and \w is [A-Za-z0-9_]: mapping
+# every other ASCII character to a space and splitting gives exactly the words the regex
+# finds, about three times faster.
+_ASCII_WORD = frozenset(string.ascii_letters + string.digits + "_")
+_ASCII_SPLIT = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ASCII_WORD})
 
 
 def words(text: str) -> list[str]:
+    if text.isascii():
+        return text.lower().translate(_ASCII_SPLIT).split()
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _WORD.findall(folded)
 
 
 class SearchIndex:
-    def __init__(self, documents: Iterable[tuple[str, str]], generation: int = 0) -> None:
-        postings: dict[str, set[str]] = defaultdict(set)
-        for doc_id, text in documents:
-            for w in words(text):
-                postings[w].add(doc_id)
-        self._postings = dict(postings)
-        self._vocabulary = sorted(self._postings)
-        self.generation = generation
+    """Postings from each word to the documents that contain it.
 
-    def _prefix(self, prefix: str) -> set[str]:
+    Documents are numbered in the order they are added and postings are arrays of those
+    numbers: for 10,000 cases of about 1 KB this holds 8 MB instead of the 64 MB of a set
+    of ids per word, and builds twice as fast (bench/bench_backoffice.py). A document's
+    text is given once: `add` skips ids already indexed (a report's searchable text never
+    changes after it is submitted)."""
+
+    def __init__(self, documents: Iterable[tuple[str, str]] = ()) -> None:
+        self._postings: dict[str, array[int]] = {}
+        self._numbers: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._vocabulary: list[str] = []
+        # What the owner built this index from (node/backoffice/cases.py: the list of case
+        # ids it holds, when known exactly), to tell cheaply that it is still up to date.
+        self.source: str | None = None
+        self.add(documents)
+
+    @property
+    def ids(self) -> Set[str]:
+        """The documents in the index (a live view)."""
+        return self._numbers.keys()
+
+    def add(self, documents: Iterable[tuple[str, str]]) -> None:
+        postings = self._postings
+        known = len(postings)
+        for doc_id, text in documents:
+            if doc_id in self._numbers:
+                continue
+            n = self._numbers[doc_id] = len(self._ids)
+            self._ids.append(doc_id)
+            for w in set(words(text)):
+                found = postings.get(w)
+                if found is None:
+                    postings[w] = array("I", (n,))
+                else:
+                    found.append(n)
+        if len(postings) != known or not self._vocabulary:
+            self._vocabulary = sorted(postings)
+
+    def _prefix(self, prefix: str) -> set[int]:
         if len(prefix) < 3:  # a one- or two-letter prefix would match most of the index
             return set(self._postings.get(prefix, ()))
-        out: set[str] = set()
+        out: set[int] = set()
         i = bisect.bisect_left(self._vocabulary, prefix)
         while i < len(self._vocabulary) and self._vocabulary[i].startswith(prefix):
-            out |= self._postings[self._vocabulary[i]]
+            out.update(self._postings[self._vocabulary[i]])
             i += 1
         return out
 
@@ -46,4 +85,4 @@ class SearchIndex:
             if not result:
                 break
             result &= self._prefix(term)
-        return result
+        return {self._ids[n] for n in result}
