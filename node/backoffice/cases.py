@@ -28,7 +28,7 @@ from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import SearchIndex
-from node.backoffice.urgency import Urgency, assess
+from node.backoffice.urgency import EC_HOURS, Urgency, assess
 from node.config import NodeConfig
 from node.intake.models import CONSENT_LABELS, Status
 from node.intake.service import IntakeService, ReportView, hour_of
@@ -142,9 +142,17 @@ class CaseService:
         if staff.intake_key is None:
             raise errors.Forbidden()
         now = self.clock()
+        # Every untriaged report that may still be in the PEP or emergency-contraception
+        # window is included, however many there are: the incident's latest moment is at
+        # most a day after its date, which is at most the receipt, so a report received
+        # more than 120 + 24 hours ago can no longer be flagged (node/backoffice/urgency.py).
+        # Beyond those, the newest `limit`.
+        recent_hour = hour_of(now) - (EC_HOURS + 24) - 1
         rows = self.db.read().execute(
-            "SELECT * FROM reports WHERE status IN ('new', 'in_triage')"
-            " ORDER BY received_hour DESC, id LIMIT ?", (limit,)).fetchall()
+            "SELECT * FROM reports WHERE status IN ('new', 'in_triage') AND ("
+            " received_hour >= ? OR id IN (SELECT id FROM reports"
+            " WHERE status IN ('new', 'in_triage') ORDER BY received_hour DESC, id LIMIT ?))"
+            " ORDER BY received_hour DESC, id", (recent_hour, limit)).fetchall()
         entries = []
         for row in rows:
             view = self.intake.view_row(row, staff.intake_key.open_data_key(row["sealed_key"]))

@@ -236,3 +236,14 @@ def test_retention_notice_and_sweep(node_ctx: NodeContext, team: Team) -> None:
     assert cases.sweep_retention() == [r.report_id]
     assert node_ctx.intake.count_reports() == 1
     assert cases.read(team.coordinator, keep.report_id)
+
+
+def test_queue_never_drops_a_report_in_an_urgent_window(node_ctx: NodeContext,
+                                                         team: Team) -> None:
+    today = datetime.now(UTC).date()
+    urgent = report(node_ctx, incident_year=today.year, incident_month=today.month,
+                    incident_day=today.day)
+    for i in range(5):  # newer routine reports fill a small queue
+        report(node_ctx, narrative=f"routine {i}", incident_year=2020)
+    ids = [e.view.id for e in node_ctx.cases.queue(team.coordinator, limit=3)]
+    assert ids[0] == urgent.report_id
