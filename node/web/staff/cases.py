@@ -151,20 +151,33 @@ async def search(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     query = request.query.get("q", "")[:200]
     rows: list[dict[str, Any]] = []
+    total = 0
     if not query.strip():
         _prepare_search(ctx, session)  # the empty form: the person is about to type
     else:
         # One search at a time per session: the index is updated in place.
         async with session.cache.setdefault(SEARCH_LOCK, asyncio.Lock()):
             index = await _search_index(ctx, session)
-            found = sorted(index.search(query))[:200]
+            matches = index.search(query)
+        total = len(matches)
+        found = await run_sync(ctx, _newest_first, ctx, matches, SEARCH_SHOWN)
         views = await run_sync(ctx, ctx.cases.summaries, session.staff, found)
         now = ctx.clock()
         from node.backoffice.urgency import assess
 
         rows = _rows(request, [QueueEntry(v, assess(v.record, v.received_hour, now))
                                for v in views])
-    return page(request, "staff/search.html", session, query=query, rows=rows)
+    return page(request, "staff/search.html", session, query=query, rows=rows, total=total,
+                shown=SEARCH_SHOWN)
+
+
+SEARCH_SHOWN = 200
+
+
+def _newest_first(ctx: NodeContext, ids: set[str], limit: int) -> list[str]:
+    """The `limit` most recently received of `ids` (search results, newest first)."""
+    received = dict(ctx.db.read().execute("SELECT id, received_hour FROM reports").fetchall())
+    return sorted(ids, key=lambda i: (-received.get(i, -1), i))[:limit]
 
 
 def _case_fields(request: web.Request, r: dict[str, Any], region_label: str

@@ -247,3 +247,22 @@ def test_queue_never_drops_a_report_in_an_urgent_window(node_ctx: NodeContext,
         report(node_ctx, narrative=f"routine {i}", incident_year=2020)
     ids = [e.view.id for e in node_ctx.cases.queue(team.coordinator, limit=3)]
     assert ids[0] == urgent.report_id
+
+
+def test_search_index_follows_new_unassigned_and_deleted_cases(node_ctx: NodeContext,
+                                                               team: Team) -> None:
+    cases = node_ctx.cases
+    a = report(node_ctx, narrative="the convoy at the bridge")
+    index = cases.search_index(team.coordinator)
+    assert index.search("convoy") == {a.report_id}
+    b = report(node_ctx, narrative="another convoy later")
+    index = cases.search_index(team.coordinator, index)
+    assert index.search("convoy") == {a.report_id, b.report_id}  # the new case is added
+    cases.delete(team.coordinator, a.report_id, "test")
+    index = cases.search_index(team.coordinator, index)
+    assert index.search("bridge") == set()  # nothing of a deleted case stays
+    cases.assign(team.coordinator, b.report_id, team.caseworker.member.id)
+    mine = cases.search_index(team.caseworker)
+    assert mine.search("convoy") == {b.report_id}
+    cases.unassign(team.coordinator, b.report_id, team.caseworker.member.id)
+    assert cases.search_index(team.caseworker, mine).search("convoy") == set()
