@@ -1,10 +1,23 @@
 """Coded incidents as numpy columns of value indices, with each report's contribution bounded.
 
-Pure: no I/O, no randomness. `extract` reads the Python objects into arrays in a handful of
-C-level passes (`operator.attrgetter`, `map` over dict lookups; no Python loop per row), and
-`bound` is numpy only. On the 2-core test machine, a million incidents take about 2.5 s to
-extract (memory-bound: each pass touches a million scattered objects) and about 0.15 s to
-bound; BENCHMARKS.md (bench_statistics) has the figures.
+Pure: no I/O, no randomness. Two steps, both period- and plan-independent until the last:
+
+* `coded` reads incident rows into `Coded` arrays: per incident the month of its date and,
+  per coding field, a small integer code into that field's table of distinct values; per
+  link, the report's number. It works chunk by chunk (`ChunkCoder`, a few C-level passes
+  over a few thousand rows while they are in the CPU cache: `operator.attrgetter`, `map`
+  over dict lookups, no Python loop per row). `CaseService.codings` runs the same coder on
+  each chunk right after decrypting it, in its worker threads, and hands back a
+  `CodedIncidents` list that carries the result, so the release reads no Python object
+  again.
+* `extract` then maps each table of distinct values onto the plan's fixed domain (a lookup
+  per distinct value, not per row), selects the period, and `bound` applies the contribution
+  bound (module section below); both are numpy only.
+
+BENCHMARKS.md (bench_statistics) has the figures. On the 2-core test machine, the whole
+release of a million incidents (five tables, OpenDP included) takes about half a second
+from what `codings()` returns, and about three seconds from a plain list of `IncidentRow`s,
+nearly all of it spent reading a million scattered objects (memory-bound).
 
 Bounding contributions (the privacy unit is a report)
 ----------------------------------------------------
@@ -36,12 +49,12 @@ What it does not cover:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain
+from itertools import chain, islice
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -58,9 +71,14 @@ from node.statistics.plan import (
 
 if TYPE_CHECKING:
     from node.backoffice.cases import IncidentRow
+    from node.backoffice.incidents import IncidentCoding
 
 Index = npt.NDArray[np.int32]
 NO_MONTH = -1
+CHUNK = 4096  # rows per pass: a chunk's objects stay in the CPU cache across the passes
+# The coding fields a dimension reads, in `Coded`'s order ("month" is read from the dates).
+CODING_FIELDS: tuple[str, ...] = ("category", "region", "perpetrator_affiliation",
+                                  "survivor_sex", "survivor_age_group", "context")
 _CODING_FIELD: dict[Dimension, str] = {
     "category": "category",
     "region": "region",
@@ -69,9 +87,6 @@ _CODING_FIELD: dict[Dimension, str] = {
     "survivor_age_group": "survivor_age_group",
     "context": "context",
 }
-_HEX = np.full(256, 255, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _HEX[_c] = _i
 
 
 class _Lookup(dict[Any, int]):
@@ -94,6 +109,15 @@ class _MonthOf(dict[Any, int]):
         value = NO_MONTH if day is None else day.year * 12 + day.month - 1
         self[day] = value
         return value
+
+
+class _Numbers(dict[Any, int]):
+    """value -> its number, in order of first appearance: equal numbers exactly for equal
+    values (dict equality; no hashing shortcut that could merge two values)."""
+
+    def __missing__(self, key: object) -> int:
+        number = self[key] = len(self)
+        return number
 
 
 def month_ordinal(day: date) -> int:
@@ -123,64 +147,242 @@ class IncidentColumns:
         return index, size
 
 
+# ---------------------------------------------------------------------- the fixed order
+
+def _hex_bytes(ids: Sequence[str], width: int) -> bytes | None:
+    """The ids as bytes if every one is `width` lowercase hex digits, else None."""
+    joined = "".join(ids)
+    if not width or width % 2 or len(joined) != len(ids) * width:
+        return None
+    if not (np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)) == width).all():
+        return None
+    if not (joined.isascii() and joined == joined.lower()):
+        return None
+    try:
+        raw = bytes.fromhex(joined)
+    except ValueError:
+        return None
+    # fromhex skips whitespace, which would shorten the bytes: the length catches it
+    return raw if len(raw) * 2 == len(joined) else None
+
+
+def _rank_bytes(raw: bytes, size: int) -> npt.NDArray[np.int64]:
+    """Dense ranks of fixed-size byte strings: they compare as their bytes, which is also
+    the order of the lowercase hex strings they were read from."""
+    keys = np.frombuffer(raw, dtype=f"S{size}")
+    return np.asarray(np.unique(keys, return_inverse=True)[1].reshape(-1), dtype=np.int64)
+
+
 def ranks(ids: Sequence[str]) -> npt.NDArray[np.int64]:
     """The dense rank of each id in sorted order (equal ids, equal rank). Exact, and a
     function of the set of ids only, so it orders incidents the same way whatever else is
-    in the data. Random hex ids (from `secrets`) are ranked as packed 64-bit words, fast;
-    anything else as strings."""
+    in the data. Random lowercase hex ids (from `secrets`) are ranked as their bytes
+    (`bytes.fromhex`, sorted by numpy); anything else as Python strings."""
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     width = len(ids[0])
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n)
-    if width and (lengths == width).all():
-        raw = "".join(ids).encode("ascii", "replace")
-        if len(raw) == n * width:
-            nibbles = _HEX[np.frombuffer(raw, dtype=np.uint8).reshape(n, width)]
-            if not (nibbles == 255).any():
-                return _dense_rank(_pack(nibbles))
-    inverse = np.unique(np.asarray(ids, dtype=str), return_inverse=True)[1]
-    return np.asarray(inverse.reshape(-1), dtype=np.int64)
+    raw = _hex_bytes(ids, width)
+    if raw is not None:
+        return _rank_bytes(raw, width // 2)
+    # Python's own string order (numpy's str dtype would drop trailing NULs and merge ids)
+    rank = {v: i for i, v in enumerate(sorted(set(ids)))}
+    return np.fromiter(map(rank.__getitem__, ids), dtype=np.int64, count=n)
 
 
-def _pack(nibbles: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint64]]:
-    """Hex digits (n, width) as big-endian 64-bit words, most significant first."""
-    words = []
-    for start in range(0, nibbles.shape[1], 16):
-        word = np.zeros(nibbles.shape[0], dtype=np.uint64)
-        for j in range(start, min(start + 16, nibbles.shape[1])):
-            word = (word << np.uint64(4)) | nibbles[:, j].astype(np.uint64)
-        words.append(word)
-    return words
+# ---------------------------------------------------------------------- rows -> arrays
+
+@dataclass(frozen=True)
+class CodedChunk:
+    """Some codings' months and field codes (`ChunkCoder`); tables are chunk-local."""
+
+    month: Index
+    tables: tuple[tuple[Any, ...], ...]  # per CODING_FIELDS: the distinct values
+    codes: tuple[Index, ...]             # per CODING_FIELDS, per coding: index in its table
+
+    def __len__(self) -> int:
+        return len(self.month)
 
 
-def _dense_rank(words: list[npt.NDArray[np.uint64]]) -> npt.NDArray[np.int64]:
-    order = np.lexsort(words[::-1])  # lexsort's last key is the primary one
-    new = np.zeros(len(order), dtype=bool)
-    new[0] = True
-    for word in words:
-        w = word[order]
-        new[1:] |= w[1:] != w[:-1]
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.cumsum(new) - 1
-    return rank
+class ChunkCoder:
+    """Reads codings into a `CodedChunk`, one C-level pass per field. Thread-safe: the only
+    shared state is a memo of months, whose entries never change once computed."""
+
+    def __init__(self) -> None:
+        self._months = _MonthOf()
+
+    def _month_of(self, days: Iterable[date | None], n: int) -> Index:
+        return np.fromiter(map(self._months.__getitem__, days), dtype=np.int32, count=n)
+
+    def __call__(self, codings: Sequence[IncidentCoding]) -> CodedChunk:
+        n = len(codings)
+        month = self._month_of(map(attrgetter("date_from"), codings), n)
+        undated = np.flatnonzero(month == NO_MONTH)
+        if len(undated):
+            month[undated] = self._month_of([codings[i].date_to for i in undated.tolist()],
+                                            len(undated))
+        tables, codes = [], []
+        for field in CODING_FIELDS:
+            numbers = _Numbers()
+            codes.append(np.fromiter(map(numbers.__getitem__, map(attrgetter(field), codings)),
+                                     dtype=np.int32, count=n))
+            tables.append(tuple(numbers))
+        return CodedChunk(month, tuple(tables), tuple(codes))
 
 
-def _group(links: list[str]) -> npt.NDArray[np.int64]:
-    """A group number per link, equal exactly when the report ids are equal. Python's string
-    hash groups fast; the grouping is then checked string by string, and a (vanishingly
-    rare) hash collision falls back to exact ranks, so two reports are never merged."""
-    hashes = np.fromiter(map(hash, links), dtype=np.int64, count=len(links))
-    _, first, group = np.unique(hashes, return_index=True, return_inverse=True)
-    group = group.reshape(-1)
-    representative = first[group]
-    repeated = np.flatnonzero(representative != np.arange(len(links)))
-    others = representative[repeated]
-    if any(links[i] != links[j] for i, j in zip(repeated.tolist(), others.tolist(),
-                                                strict=True)):
-        return ranks(links)
-    return np.asarray(group, dtype=np.int64)
+@dataclass(frozen=True)
+class Coded:
+    """Incidents as arrays, before any plan or period: everything `extract` reads."""
 
+    ids: Sequence[str]                   # per incident (read only for reports over the bound)
+    month: Index                         # per incident: month ordinal of date_from, else of
+    #                                      date_to, else NO_MONTH
+    tables: Mapping[str, tuple[Any, ...]]  # per coding field: its distinct values
+    codes: Mapping[str, Index]           # per coding field, per incident: index in its table
+    lengths: npt.NDArray[np.int64]       # per incident: how many reports it is linked to
+    reports: npt.NDArray[np.int64]       # per link, incident by incident: the report's
+    #                                      number, equal exactly when the report is (>= 0)
+
+    def __post_init__(self) -> None:
+        n = len(self.month)
+        if (len(self.ids) != n or len(self.lengths) != n
+                or any(len(c) != n for c in self.codes.values())
+                or int(self.lengths.sum()) != len(self.reports)
+                or set(self.codes) != set(CODING_FIELDS) or set(self.tables) != set(CODING_FIELDS)):
+            raise ValueError("coded incidents: inconsistent columns")
+
+    def __len__(self) -> int:
+        return len(self.month)
+
+    @classmethod
+    def join(cls, ids: Sequence[str], chunks: Sequence[CodedChunk],
+             lengths: npt.NDArray[np.int64], reports: npt.NDArray[np.int64]) -> Coded:
+        """Concatenate chunks, renumbering each chunk's codes into shared tables."""
+        month = (np.concatenate([c.month for c in chunks]) if chunks
+                 else np.zeros(0, dtype=np.int32))
+        tables: dict[str, tuple[Any, ...]] = {}
+        codes: dict[str, Index] = {}
+        for j, field in enumerate(CODING_FIELDS):
+            numbers = _Numbers()
+            parts = []
+            for c in chunks:
+                local = c.tables[j]
+                renumber = np.fromiter(map(numbers.__getitem__, local), dtype=np.int32,
+                                       count=len(local))
+                parts.append(renumber[c.codes[j]])
+            codes[field] = (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))
+            tables[field] = tuple(numbers)
+        return cls(ids, month, tables, codes, lengths, reports)
+
+
+def coded(rows: Sequence[IncidentRow]) -> Coded:
+    """Read incident rows into arrays (see the module docstring), a chunk of rows at a time
+    while they are in the CPU cache. A `CodedIncidents` list from `CaseService.codings`
+    already carries them."""
+    carried = rows.columns if isinstance(rows, CodedIncidents) else None
+    if carried is not None:
+        return carried
+    coder = ChunkCoder()
+    chunks: list[CodedChunk] = []
+    ids: list[str] = []
+    lengths: list[npt.NDArray[np.int64]] = []
+    links: list[str] = []
+    hex_links: list[bytes] | None = []
+    width = -1
+    remaining = iter(rows)
+    while chunk := list(islice(remaining, CHUNK)):
+        chunks.append(coder(list(map(attrgetter("coding"), chunk))))
+        ids.extend(map(attrgetter("id"), chunk))
+        report_ids = list(map(attrgetter("report_ids"), chunk))
+        lengths.append(np.fromiter(map(len, report_ids), dtype=np.int64, count=len(chunk)))
+        start = len(links)
+        links.extend(chain.from_iterable(report_ids))
+        if hex_links is not None and len(links) > start:
+            if width < 0:
+                width = len(links[start])
+            raw = _hex_bytes(links[start:], width)
+            if raw is None:
+                hex_links = None  # not all hex of one width: ranked as strings below
+            else:
+                hex_links.append(raw)
+    counts = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    if not links:
+        reports = np.zeros(0, dtype=np.int64)
+    elif hex_links is not None:
+        reports = _rank_bytes(b"".join(hex_links), width // 2)
+    else:
+        reports = ranks(links)
+    return Coded.join(ids, chunks, counts, reports)
+
+
+class CodedIncidents(list["IncidentRow"]):
+    """A list of incident rows that also carries them as `Coded` arrays, read while they
+    were decoded (`CaseService.codings`). Any change to the list drops the arrays, so they
+    can never disagree with the rows; `extract` then reads the rows themselves."""
+
+    columns: Coded | None
+
+    def __init__(self, rows: Iterable[IncidentRow] = (), columns: Coded | None = None) -> None:
+        super().__init__(rows)
+        self.columns = columns if columns is not None and self._matches(columns) else None
+
+    def _matches(self, columns: Coded) -> bool:
+        return len(columns) == len(self) and (
+            not self or (columns.ids[0] == self[0].id and columns.ids[-1] == self[-1].id))
+
+    def _changed(self) -> None:
+        self.columns = None
+
+    def __setitem__(self, *args: Any) -> None:
+        self._changed()
+        super().__setitem__(*args)
+
+    def __delitem__(self, *args: Any) -> None:
+        self._changed()
+        super().__delitem__(*args)
+
+    def __iadd__(self, other: Iterable[IncidentRow]) -> Self:  # type: ignore[override, misc]
+        self._changed()
+        return super().__iadd__(other)
+
+    def __imul__(self, n: SupportsIndex) -> Self:
+        self._changed()
+        return super().__imul__(n)
+
+    def append(self, row: IncidentRow) -> None:
+        self._changed()
+        super().append(row)
+
+    def extend(self, rows: Iterable[IncidentRow]) -> None:
+        self._changed()
+        super().extend(rows)
+
+    def insert(self, i: SupportsIndex, row: IncidentRow) -> None:
+        self._changed()
+        super().insert(i, row)
+
+    def pop(self, i: SupportsIndex = -1) -> IncidentRow:
+        self._changed()
+        return super().pop(i)
+
+    def remove(self, row: IncidentRow) -> None:
+        self._changed()
+        super().remove(row)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def reverse(self) -> None:
+        self._changed()
+        super().reverse()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().sort(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------- links and bounding
 
 @dataclass(frozen=True)
 class Links:
@@ -193,20 +395,35 @@ class Links:
     #                                     incidents of reports with more than k links
 
 
+def _links(ids: Sequence[str], lengths: npt.NDArray[np.int64],
+           report: npt.NDArray[np.int64], k: int) -> Links:
+    """`Links` from per-incident link counts and per-link report numbers (>= 0)."""
+    n = len(lengths)
+    incident = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    order = np.zeros(n, dtype=np.int64)
+    if len(report):
+        heavy = np.bincount(report)[report] > k
+        if heavy.any():
+            wanted = np.zeros(n, dtype=bool)
+            wanted[incident[heavy]] = True
+            positions = np.flatnonzero(wanted)
+            order[positions] = ranks(_take(ids, positions))
+    return Links(n, incident, report, order)
+
+
+def _report_numbers(report_ids: Sequence[Sequence[str]]
+                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per incident its number of links; per link its report's number (the rank of its
+    id: equal exactly when the ids are)."""
+    lengths = np.fromiter(map(len, report_ids), dtype=np.int64, count=len(report_ids))
+    return lengths, ranks(list(chain.from_iterable(report_ids)))
+
+
 def links_of(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
              k: int) -> Links:
     """The link arrays; incident ids are only read for reports with more than `k` links."""
-    n = len(report_ids)
-    lengths = np.fromiter(map(len, report_ids), dtype=np.int64, count=n)
-    links = list(chain.from_iterable(report_ids))
-    incident = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    report = _group(links) if links else np.zeros(0, dtype=np.int64)
-    order = np.zeros(n, dtype=np.int64)
-    heavy = np.bincount(report)[report] > k if links else np.zeros(0, dtype=bool)
-    if heavy.any():
-        wanted = np.unique(incident[heavy])
-        order[wanted] = ranks([incident_ids[i] for i in wanted.tolist()])
-    return Links(n, incident, report, order)
+    lengths, report = _report_numbers(report_ids)
+    return _links(incident_ids, lengths, report, k)
 
 
 def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
@@ -238,22 +455,39 @@ def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
     return vouch(links_of(incident_ids, report_ids, k), k)
 
 
-class _Ids(Sequence[str]):
-    """Incident ids read lazily: only reports over the bound need them."""
+def _take(items: Sequence[str], positions: npt.NDArray[np.int64]) -> list[str]:
+    """`[items[i] for i in positions]`, without a Python loop."""
+    if isinstance(items, _Take):
+        return items.take(positions)
+    return list(map(items.__getitem__, positions.tolist()))
 
-    def __init__(self, rows: Sequence[IncidentRow]) -> None:
-        self.rows = rows
+
+class _Take(Sequence[str]):
+    """Some of a sequence's items, by position, without copying them."""
+
+    def __init__(self, items: Sequence[str], positions: npt.NDArray[np.int64]) -> None:
+        self.items = items
+        self.positions = positions
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.positions)
 
-    def __getitem__(self, i: int) -> str:  # type: ignore[override]
-        return self.rows[i].id
+    @overload
+    def __getitem__(self, i: int) -> str: ...
 
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
 
-def _months(values: Iterable[date | None], n: int) -> Index:
-    lookup = _MonthOf()
-    return np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=n)
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [self.items[p] for p in self.positions[i].tolist()]
+        return self.items[int(self.positions[i])]
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.items.__getitem__, self.positions.tolist())
+
+    def take(self, positions: npt.NDArray[np.int64]) -> list[str]:
+        return _take(self.items, self.positions[positions])
 
 
 @dataclass(frozen=True)
@@ -268,36 +502,38 @@ class Extracted:
     contributions: int
 
 
-def extract(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Sequence[str],
-            contributions: int, dimensions: Sequence[Dimension]) -> Extracted:
+def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
+            region_codes: Sequence[str], contributions: int,
+            dimensions: Sequence[Dimension]) -> Extracted:
     """Dates, periods, links and every dimension's value index of the rows in `period`."""
+    c = rows if isinstance(rows, Coded) else coded(rows)
     domains = {d: domain(d, period, region_codes) for d in dimensions}
     first, last = period.month_ordinals
-    codings = list(map(attrgetter("coding"), rows))
-    month = _months(map(attrgetter("date_from"), codings), len(codings))
-    undated = np.flatnonzero(month == NO_MONTH)
-    if len(undated):
-        month[undated] = _months([codings[i].date_to for i in undated.tolist()], len(undated))
-    in_period = (month >= first) & (month <= last)
+    in_period = (c.month >= first) & (c.month <= last)
     if in_period.all():
-        picked, picked_codings, picked_month = rows, codings, month
+        picked = None
+        month, lengths, reports, ids = c.month, c.lengths, c.reports, c.ids
     else:
-        selected = np.flatnonzero(in_period).tolist()
-        picked = [rows[i] for i in selected]
-        picked_codings = [codings[i] for i in selected]
-        picked_month = month[in_period]
-    links = links_of(_Ids(picked), list(map(attrgetter("report_ids"), picked)), contributions)
+        picked = np.flatnonzero(in_period)
+        month, lengths = c.month[picked], c.lengths[picked]
+        reports = c.reports[np.repeat(in_period, c.lengths)]
+        ids = _Take(c.ids, picked)
+    links = _links(ids, lengths, reports, contributions)
     values: dict[Dimension, Index] = {}
     for dim in dimensions:
         if dim == "month":
-            values[dim] = (picked_month - first).astype(np.int32)
+            values[dim] = (month - first).astype(np.int32)
             continue
         values_of_dim = domains[dim]
         fallback = len(values_of_dim) - 1 if values_of_dim[-1] == UNKNOWN else -1
         lookup = _Lookup(values_of_dim, fallback)
-        column = np.fromiter(
-            map(lookup.__getitem__, map(attrgetter(_CODING_FIELD[dim]), picked_codings)),
-            dtype=np.int32, count=len(picked_codings))
+        field = _CODING_FIELD[dim]
+        table = c.tables[field]
+        # one lookup per distinct value, then numpy: the plan's index of every row's value
+        index_of = np.fromiter(map(lookup.__getitem__, table), dtype=np.int32,
+                               count=len(table))
+        codes = c.codes[field] if picked is None else c.codes[field][picked]
+        column = index_of[codes] if len(table) else np.zeros(0, dtype=np.int32)
         if (column < 0).any():  # a value outside a closed list: the coding model changed
             raise ValueError(f"{dim}: a coded value is not in the plan's domain")
         values[dim] = column
@@ -312,11 +548,14 @@ def bound(extracted: Extracted) -> IncidentColumns:
                            int(counted.sum()))
 
 
-def encode(rows: Sequence[IncidentRow], period: ReleasePeriod, region_codes: Sequence[str],
-           contributions: int, dimensions: Sequence[Dimension]) -> IncidentColumns:
+def encode(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
+           region_codes: Sequence[str], contributions: int,
+           dimensions: Sequence[Dimension]) -> IncidentColumns:
     """Columns of the incidents dated in `period` that are counted after bounding."""
     return bound(extract(rows, period, region_codes, contributions, dimensions))
 
 
-__all__ = ["FIXED_DOMAINS", "Extracted", "IncidentColumns", "Links", "bound", "encode",
-           "extract", "links_of", "month_ordinal", "ranks", "region_domain", "vouch", "vouched"]
+__all__ = ["CHUNK", "CODING_FIELDS", "FIXED_DOMAINS", "ChunkCoder", "Coded", "CodedChunk",
+           "CodedIncidents", "Extracted", "IncidentColumns", "Links", "bound", "coded",
+           "encode", "extract", "links_of", "month_ordinal", "ranks", "region_domain",
+           "vouch", "vouched"]
