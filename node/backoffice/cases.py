@@ -676,7 +676,9 @@ class CaseService:
         if first is not None and second is None:  # one batch: no threads
             opened.append(CaseService._open_coding_batch(key, coder, numbers, first))
         elif first is not None and second is not None:
-            workers = max(1, min(_CODING_WORKERS, len(os.sched_getaffinity(0))))
+            cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1)
+            workers = max(1, min(_CODING_WORKERS, cores))
             pool = ThreadPoolExecutor(workers, thread_name_prefix="codings")
             pending: deque[Future[CaseService._Opened]] = deque()
             try:
