@@ -8,7 +8,6 @@ the node with an error that names the field (`ConfigError`). The annotated templ
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,12 +18,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
+from runtime import tomlconfig
+from runtime.tomlconfig import ConfigError as ConfigError
 
 CONFIG_FILE = "node.toml"
 
@@ -156,33 +156,12 @@ class NodeConfig(_Strict):
         return next((r for r in self.regions if r.code == code), None)
 
 
-class ConfigError(Exception):
-    """The configuration file is missing, unreadable or has a bad value."""
-
-
 def load(path: Path) -> NodeConfig:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse(raw, str(path))
+    return tomlconfig.load(path, NodeConfig)
 
 
 def parse(raw: dict[str, object], source: str = CONFIG_FILE) -> NodeConfig:
-    try:
-        return NodeConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_errors(exc, source)) from None
-
-
-def format_errors(exc: ValidationError, source: str) -> str:
-    lines = [f"{source}: {exc.error_count()} bad value(s)"]
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+    return tomlconfig.parse(raw, NodeConfig, source)
 
 
 def template_text() -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -23,11 +22,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
 from observatory.statistics.schema import StatisticsConfig
+from runtime import tomlconfig
+from runtime.tomlconfig import ConfigError as ConfigError
 
 Language = Literal["en", "fr", "ar", "sw", "uk"]
 # The public site ships catalogues for all five (observatory/locales); the first is the default.
@@ -109,29 +109,12 @@ class ObservatoryConfig(_Strict):
         return self
 
 
-class ConfigError(Exception):
-    """The configuration file is missing, unreadable or has a bad value."""
-
-
 def load(path: Path) -> ObservatoryConfig:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse(raw, str(path))
+    return tomlconfig.load(path, ObservatoryConfig)
 
 
 def parse(raw: dict[str, object], source: str = "observatory.toml") -> ObservatoryConfig:
-    try:
-        return ObservatoryConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = [f"{source}: {exc.error_count()} bad value(s)"]
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from None
+    return tomlconfig.parse(raw, ObservatoryConfig, source)
 
 
 def template_text() -> str:
