@@ -26,7 +26,12 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
     if config is None:
         return None
     from node.federation.service import FederationService
+    from runtime.logs import adopt_library_loggers
     from transport.errors import TransportError
+
+    # importing libp2p (above) gave its logger propagate=False: route it through our
+    # address-redacting handler, or its peer addresses would reach stderr unfiltered
+    adopt_library_loggers(logging.getLogger().getEffectiveLevel())
 
     service = FederationService(ctx.db.path, ctx.keys, config,
                                 clock=lambda: int(ctx.clock().timestamp()), status=status)

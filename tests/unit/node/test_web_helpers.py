@@ -75,3 +75,22 @@ def test_client_bucket_behind_proxies() -> None:
     assert client_bucket("127.0.0.1", None, proxies) == ("shared:127.0.0.1", True)
     # without trusted proxies X-Forwarded-For is never believed
     assert client_bucket("127.0.0.1", "198.51.100.7", []) == ("127.0.0.1", False)
+
+
+def test_library_loggers_go_through_the_redacting_handler() -> None:
+    import logging
+
+    import libp2p  # noqa: F401 -- sets its logger to propagate=False on import
+
+    from runtime.logs import RedactAddresses, adopt_library_loggers, configure_logging
+
+    root_handlers = logging.getLogger().handlers[:]
+    try:
+        configure_logging(logging.INFO)
+        adopt_library_loggers(logging.INFO)
+        logger = logging.getLogger("libp2p")
+        handlers = logger.handlers if not logger.propagate else logging.getLogger().handlers
+        assert handlers and all(any(isinstance(f, RedactAddresses) for f in h.filters)
+                                for h in handlers)
+    finally:
+        logging.getLogger().handlers = root_handlers
