@@ -43,6 +43,7 @@ from crypto.keys import DataKey
 from node import accounts
 from node.accounts import UnlockedStaff
 from node.backoffice import audit
+from node.backoffice.search import index_for
 from node.datadir import DataDir
 from node.intake.models import AFFILIATIONS, NEEDS, REPORTER_ROLES, Consent, ReportInput
 from node.keyring import load as load_keys
@@ -338,10 +339,10 @@ def direct(ctx: NodeContext, query_set: list[str]) -> Direct:
                                                            ADMIN_PASSPHRASE))
     list_s, _ = _timed(lambda: ctx.cases.list_cases(coordinator, PAGE_ROWS, 0, None))
     queue_s, _ = _timed(lambda: ctx.cases.queue(coordinator))
-    build_s, index = _timed(lambda: ctx.cases.search_index(coordinator))
+    build_s, index = _timed(lambda: index_for(ctx.cases, coordinator))
     profiler = cProfile.Profile()
     profiler.enable()
-    ctx.cases.search_index(coordinator)
+    index_for(ctx.cases, coordinator)
     profiler.disable()
     stats = pstats.Stats(profiler)
     total = max(v[3] for v in stats.stats.values())  # type: ignore[attr-defined]
@@ -352,10 +353,10 @@ def direct(ctx: NodeContext, query_set: list[str]) -> Direct:
         hits[q] = len(index.search(q))
         per_query[q] = [_timed(partial(index.search, q))[0] for _ in range(DIRECT_REPEATS)]
     worker: UnlockedStaff = accounts.unlock(ctx.db.read(), CASEWORKER, CASEWORKER_PASSPHRASE)
-    worker_build_s, _ = _timed(lambda: ctx.cases.search_index(worker))
+    worker_build_s, _ = _timed(lambda: index_for(ctx.cases, worker))
     del index
     tracemalloc.start()
-    kept = ctx.cases.search_index(coordinator)
+    kept = index_for(ctx.cases, coordinator)
     index_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     del kept
@@ -686,8 +687,8 @@ def section(seeded: Seeded, d: Direct, http: Http, chain: Chain, appended: int,
             ("`accounts.unlock` (production `STAFF` Argon2id)", fmt_ms(d.unlock_s)),
             (f"`CaseService.list_cases`, first {PAGE_ROWS} of {CASES:,}", fmt_ms(d.list_s)),
             ("`CaseService.queue` (up to 200 new and in-triage reports)", fmt_ms(d.queue_s)),
-            (f"`CaseService.search_index`, coordinator ({CASES:,} cases)", fmt_ms(d.build_s)),
-            (f"`CaseService.search_index`, caseworker ({CASEWORKER_CASES} cases)",
+            (f"`search.index_for`, coordinator ({CASES:,} cases)", fmt_ms(d.build_s)),
+            (f"`search.index_for`, caseworker ({CASEWORKER_CASES} cases)",
              fmt_ms(d.caseworker_build_s)),
             ("Memory held by the coordinator's index (tracemalloc)",
              f"{d.index_bytes / 1e6:.0f} MB"),

@@ -8,48 +8,42 @@ assignment creates and unassignment deletes. Without a wrap there is nothing to 
 with, whichever code path is taken.
 
 Every action appends to the audit chain in the same transaction (node/backoffice/audit.py).
+Building a person's search index over the cases they may read is node/backoffice/search.py;
+opening every incident coding for analysis is node/backoffice/codings.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from crypto.keys import BoxSecretKey, DataKey
+from crypto.keys import DataKey
 from node import accounts, errors
 from node.accounts import UnlockedStaff
 from node.backoffice import audit as audit_log
 from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
 from node.backoffice.incidents import IncidentCoding
-from node.backoffice.search import SearchIndex
 from node.backoffice.urgency import EC_HOURS, Urgency, assess
 from node.config import NodeConfig
 from node.intake.models import CONSENT_LABELS, Status
 from node.intake.service import IntakeService, ReportView, hour_of
 from node.keyring import NodeKeys
-from node.statistics.columns import CHUNK, ChunkCoder, Coded, CodedChunk, CodedIncidents
 from node.storage.database import Database
 
 STATUSES: tuple[Status, ...] = ("new", "in_triage", "assigned", "referred", "closed",
                                 "withdrawn")
 RETENTION_NOTICE_DAYS = 14
-_CODING_WORKERS = 8  # threads opening codings, at most one per core available
 
 
-def _ctx(kind: str, *ids: str) -> bytes:
+def aead_context(kind: str, *ids: str) -> bytes:
+    """What a ciphertext derived from a report is bound to: its kind and ids (AEAD
+    associated data), so that it cannot be passed off as another."""
     return (kind + ":" + ":".join(ids)).encode()
 
 
@@ -82,14 +76,6 @@ class CaseView:
     incidents: list[tuple[str, IncidentCoding]]
     retention_days: int | None
     deletion_due: date | None
-
-
-@dataclass(frozen=True)
-class IncidentRow:
-    id: str
-    coding: IncidentCoding
-    report_ids: list[str]
-    statistics_consent: bool
 
 
 class CaseService:
@@ -127,6 +113,15 @@ class CaseService:
         if wrap is None:
             raise errors.Forbidden()
         return staff.secret_key.open_data_key(wrap["sealed"])
+
+    def row_key(self, staff: UnlockedStaff, row: sqlite3.Row) -> DataKey:
+        """`case_key` for a report row the caller has already selected: a coordinator's
+        key is opened from the row's own sealed key instead of selecting it again; anyone
+        else still goes through their wrap."""
+        intake_key = staff.intake_key
+        if staff.has_role("coordinator") and intake_key is not None:
+            return intake_key.open_data_key(row["sealed_key"])
+        return self.case_key(staff, row["id"])
 
     def _now(self) -> tuple[datetime, int]:
         now = self.clock()
@@ -189,89 +184,9 @@ class CaseService:
         now = self.clock()
         out = []
         for row in rows:
-            view = self.intake.view_row(row, self._row_key(staff, row))
+            view = self.intake.view_row(row, self.row_key(staff, row))
             out.append(QueueEntry(view, assess(view.record, view.received_hour, now)))
         return out, total
-
-    def search_index(self, staff: UnlockedStaff, current: SearchIndex | None = None
-                     ) -> SearchIndex:
-        """An index of every case this person may read (built in memory, never stored).
-
-        `current` is this person's index from before: only the cases it lacks are
-        decrypted and added (a report's searchable text never changes once submitted). If
-        it holds a case they may no longer read (deleted, unassigned), a new index is built
-        from scratch, so that nothing of that case stays in it."""
-        require(staff.member, Action.SEARCH)
-        listing = self._readable_listing(staff)
-        if current is not None and current.source == listing:
-            return current
-        readable = set(listing.split())
-        if current is not None and current.ids <= readable:
-            index = current
-            index.add(self._search_documents(staff, readable - set(current.ids)))
-        else:
-            index = SearchIndex(self._search_documents(staff, None))
-        # Cases may have come or gone while they were read: `source` says the index holds
-        # exactly `listing` only if it does.
-        index.source = listing if index.ids == readable else None
-        return index
-
-    def _readable_listing(self, staff: UnlockedStaff) -> str:
-        """The ids of the cases this person may read, sorted, in one string (one query and
-        one string comparison to know that nothing changed; 10,000 ids take 2 ms)."""
-        conn = self.db.read()
-        if self._coordinator(staff):
-            row = conn.execute(
-                "SELECT group_concat(id, ' ') FROM (SELECT id FROM reports ORDER BY id)"
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT group_concat(id, ' ') FROM (SELECT r.id FROM reports r"
-                " JOIN case_key_wraps w ON w.report_id = r.id WHERE w.staff_id = ?"
-                " ORDER BY r.id)", (staff.member.id,)).fetchone()
-        return row[0] or ""
-
-    def _search_documents(self, staff: UnlockedStaff, only: set[str] | None
-                          ) -> list[tuple[str, str]]:
-        docs = []
-        for entry in self._readable(staff, only):
-            r = entry.record
-            text = " ".join(str(v) for v in (
-                r.get("narrative"), r.get("place"), r.get("perpetrators"),
-                r.get("incident_when"), r.get("region")) if v)
-            docs.append((entry.id, text))
-        return docs
-
-    def _coordinator(self, staff: UnlockedStaff) -> bool:
-        return staff.has_role("coordinator") and staff.intake_key is not None
-
-    def _readable(self, staff: UnlockedStaff, only: set[str] | None) -> list[ReportView]:
-        """Every case this person may read, or the cases `only` (which `_row_key` still
-        refuses to open unless this person may read them)."""
-        conn = self.db.read()
-        if only is not None:
-            rows = []
-            ids = sorted(only)
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                rows += conn.execute(f"SELECT * FROM reports WHERE id IN"  # noqa: S608
-                                     f" ({', '.join('?' * len(chunk))})", chunk).fetchall()
-        elif self._coordinator(staff):
-            rows = conn.execute("SELECT * FROM reports").fetchall()
-        else:
-            rows = conn.execute(
-                "SELECT r.* FROM reports r JOIN case_key_wraps w ON w.report_id = r.id"
-                " WHERE w.staff_id = ?", (staff.member.id,)).fetchall()
-        return [self.intake.view_row(r, self._row_key(staff, r)) for r in rows]
-
-    def _row_key(self, staff: UnlockedStaff, row: sqlite3.Row) -> DataKey:
-        """`case_key` for a report row the caller has already selected: a coordinator's
-        key is opened from the row's own sealed key instead of selecting it again; anyone
-        else still goes through their wrap."""
-        intake_key = staff.intake_key
-        if staff.has_role("coordinator") and intake_key is not None:
-            return intake_key.open_data_key(row["sealed_key"])
-        return self.case_key(staff, row["id"])
 
     def summaries(self, staff: UnlockedStaff, report_ids: list[str]) -> list[ReportView]:
         """The reports `report_ids` that still exist, in that order."""
@@ -282,7 +197,7 @@ class CaseService:
             rows.update((r["id"], r) for r in conn.execute(
                 f"SELECT * FROM reports WHERE id IN ({', '.join('?' * len(chunk))})",  # noqa: S608
                 chunk))
-        return [self.intake.view_row(rows[i], self._row_key(staff, rows[i]))
+        return [self.intake.view_row(rows[i], self.row_key(staff, rows[i]))
                 for i in report_ids if i in rows]
 
     # ------------------------------------------------------------------ one case
@@ -306,7 +221,7 @@ class CaseService:
             out = []
             for r in conn.execute(f"SELECT * FROM {table} WHERE report_id = ? ORDER BY {order}",  # noqa: S608
                                   (report_id,)):
-                body = json.loads(key.decrypt(r["body_ct"], _ctx(kind, report_id, r["id"])))
+                body = json.loads(key.decrypt(r["body_ct"], aead_context(kind, report_id, r["id"])))
                 extra = {k: r[k] for k in r.keys() if k not in ("body_ct", "report_id")}
                 out.append(TimelineEntry(r["id"], r[order], r["actor"], kind, body, extra))
             return out
@@ -389,7 +304,7 @@ class CaseService:
         row_id = secrets.token_hex(12)
         columns = {"id": row_id, "report_id": report_id, "actor": staff.member.id,
                    "body_ct": key.encrypt(json.dumps(body, ensure_ascii=False).encode(),
-                                          _ctx(kind, report_id, row_id)),
+                                          aead_context(kind, report_id, row_id)),
                    **(extra or {})}
         if table != "case_tasks":
             columns["at"] = self._now()[1]
@@ -461,7 +376,7 @@ class CaseService:
                                (referral_id, report_id)).fetchone()
             if row is None:
                 raise errors.NotFound()
-            context = _ctx("referral", report_id, referral_id)
+            context = aead_context("referral", report_id, referral_id)
             body = json.loads(key.decrypt(row["body_ct"], context))
             body["outcome"] = outcome
             conn.execute("UPDATE referrals SET body_ct = ?, outcome_at = ? WHERE id = ?",
@@ -500,13 +415,13 @@ class CaseService:
                     "INSERT INTO incidents (id, created_at, updated_at, sealed_key, coding_ct)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (incident_id, now, now, self.keys.analysis_public.seal_data_key(ikey),
-                     ikey.encrypt(payload, _ctx("incident", incident_id))))
+                     ikey.encrypt(payload, aead_context("incident", incident_id))))
                 self._link(conn, incident_id, report_id, ikey, report_key)
                 action = "case.code"
             else:
                 ikey = self._incident_key_via_report(conn, incident_id, report_id, report_key)
                 conn.execute("UPDATE incidents SET coding_ct = ?, updated_at = ? WHERE id = ?",
-                             (ikey.encrypt(payload, _ctx("incident", incident_id)), now,
+                             (ikey.encrypt(payload, aead_context("incident", incident_id)), now,
                               incident_id))
                 action = "case.recode"
             self._touch(conn, report_id)
@@ -533,7 +448,7 @@ class CaseService:
             "INSERT OR REPLACE INTO incident_links (incident_id, report_id, wrapped_key)"
             " VALUES (?, ?, ?)",
             (incident_id, report_id,
-             report_key.encrypt(ikey.raw(), _ctx("incident-key", incident_id, report_id))))
+             report_key.encrypt(ikey.raw(), aead_context("incident-key", incident_id, report_id))))
 
     def _incident_key_via_report(self, conn: sqlite3.Connection, incident_id: str,
                                  report_id: str, report_key: DataKey) -> DataKey:
@@ -542,7 +457,7 @@ class CaseService:
         if row is None:
             raise errors.NotFound()
         return DataKey(report_key.decrypt(row["wrapped_key"],
-                                          _ctx("incident-key", incident_id, report_id)))
+                                          aead_context("incident-key", incident_id, report_id)))
 
     def _incidents_of(self, report_id: str, report_key: DataKey
                       ) -> list[tuple[str, IncidentCoding]]:
@@ -553,150 +468,10 @@ class CaseService:
                 " ON l.incident_id = i.id WHERE l.report_id = ? ORDER BY i.created_at",
                 (report_id,)):
             ikey = DataKey(report_key.decrypt(r["wrapped_key"],
-                                              _ctx("incident-key", r["id"], report_id)))
+                                              aead_context("incident-key", r["id"], report_id)))
             out.append((r["id"], IncidentCoding.model_validate_json(
-                ikey.decrypt(r["coding_ct"], _ctx("incident", r["id"])))))
+                ikey.decrypt(r["coding_ct"], aead_context("incident", r["id"])))))
         return out
-
-    def codings(self, staff: UnlockedStaff, *, statistics_only: bool = True
-                ) -> list[IncidentRow]:
-        """De-identified incident codings for analysis, opened with the analysis key.
-        Only incidents whose every linked report consents to statistics, by default.
-
-        Every coding is opened with its own sealed data key, authenticated (AEAD, bound to
-        its incident id) and validated by the full `IncidentCoding` model, as before; a
-        coding that fails any of these raises. Large sets are opened in worker threads,
-        a few thousand incidents per task (libsodium and SQLite release the GIL), in the
-        same order. The list returned is a `CodedIncidents`: it also carries the codings
-        as numpy arrays, read chunk by chunk right after decoding (node/statistics/
-        columns.py), so that a statistics release need not read a million Python objects
-        again."""
-        require(staff.member, Action.VIEW_CODINGS)
-        if staff.analysis_key is None:
-            raise errors.Forbidden()
-        conn = self.db.read()
-        own = not conn.in_transaction  # one snapshot for consent, links and codings
-        if own:
-            conn.execute("BEGIN")
-        try:
-            links = self._coding_links(conn)
-            cursor = conn.cursor()
-            cursor.row_factory = None  # plain tuples: a million sqlite3.Row cost seconds
-            cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents"
-                           " ORDER BY created_at")
-            return self._open_codings(staff.analysis_key, links.numbers,
-                                      self._coding_batches(cursor, links, statistics_only))
-        finally:
-            if own:
-                conn.execute("COMMIT")
-
-    class _Links(NamedTuple):
-        reports: dict[str, list[str]]  # incident -> the reports linked to it
-        refused: set[str]              # incidents linked to a report without consent
-        numbers: dict[str, int]        # report -> its number (equal exactly when it is)
-
-    @staticmethod
-    def _coding_links(conn: sqlite3.Connection) -> CaseService._Links:
-        """Which reports each incident is linked to, and which incidents have a report
-        that does not consent to statistics. Two scans joined in dicts (faster than
-        SQLite's join, a B-tree lookup per link), one list allocated per incident."""
-        cursor = conn.cursor()
-        cursor.row_factory = None
-        numbers: dict[str, int] = {}
-        refusing: set[str] = set()
-        for report_id, consent in cursor.execute("SELECT id, consent_statistics FROM reports"):
-            numbers[report_id] = len(numbers)
-            if not consent:
-                refusing.add(report_id)
-        reports: dict[str, list[str]] = {}
-        refused: set[str] = set()
-        for incident_id, report_id in cursor.execute(
-                "SELECT incident_id, report_id FROM incident_links"):
-            if report_id not in numbers:  # as an inner join: a link to no report is none
-                continue
-            linked = reports.get(incident_id)
-            if linked is None:
-                reports[incident_id] = [report_id]
-            else:
-                linked.append(report_id)
-            if report_id in refusing:
-                refused.add(incident_id)
-        return CaseService._Links(reports, refused, numbers)
-
-    @staticmethod
-    def _coding_batches(cursor: sqlite3.Cursor, links: CaseService._Links,
-                        statistics_only: bool
-                        ) -> Iterator[list[tuple[str, bytes, bytes, list[str], bool]]]:
-        """The incidents to open, `CHUNK` at a time, with their reports and consent."""
-        batch = []
-        for incident_id, sealed_key, coding_ct in cursor:
-            reports = links.reports.get(incident_id, [])
-            consent = bool(reports) and incident_id not in links.refused
-            if statistics_only and not consent:
-                continue
-            batch.append((incident_id, sealed_key, coding_ct, reports, consent))
-            if len(batch) == CHUNK:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    class _Opened(NamedTuple):
-        rows: list[IncidentRow]
-        ids: list[str]
-        chunk: CodedChunk
-        lengths: npt.NDArray[np.int64]  # per incident: its links
-        reports: npt.NDArray[np.int64]  # per link: the report's number
-
-    @staticmethod
-    def _open_coding_batch(key: BoxSecretKey, coder: ChunkCoder, numbers: dict[str, int],
-                           batch: list[tuple[str, bytes, bytes, list[str], bool]]
-                           ) -> CaseService._Opened:
-        """Decrypt, authenticate and validate a batch of codings (raises on any failure),
-        then read them into arrays while they are in the CPU cache."""
-        codings = [IncidentCoding.model_validate_json(key.open_data_key(sealed_key).decrypt(
-            coding_ct, _ctx("incident", incident_id)))
-            for incident_id, sealed_key, coding_ct, _, _ in batch]
-        rows = [IncidentRow(b[0], coding, b[3], b[4])
-                for b, coding in zip(batch, codings, strict=True)]
-        lengths = np.fromiter((len(b[3]) for b in batch), dtype=np.int64, count=len(batch))
-        reports = np.fromiter(map(numbers.__getitem__, chain.from_iterable(b[3] for b in batch)),
-                              dtype=np.int64, count=int(lengths.sum()))
-        return CaseService._Opened(rows, [b[0] for b in batch], coder(codings), lengths,
-                                   reports)
-
-    @staticmethod
-    def _open_codings(key: BoxSecretKey, numbers: dict[str, int],
-                      batches: Iterator[list[tuple[str, bytes, bytes, list[str], bool]]]
-                      ) -> CodedIncidents:
-        coder = ChunkCoder()
-        opened: list[CaseService._Opened] = []
-        first = next(batches, None)
-        second = None if first is None else next(batches, None)
-        if first is not None and second is None:  # one batch: no threads
-            opened.append(CaseService._open_coding_batch(key, coder, numbers, first))
-        elif first is not None and second is not None:
-            cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                     else os.cpu_count() or 1)
-            workers = max(1, min(_CODING_WORKERS, cores))
-            pool = ThreadPoolExecutor(workers, thread_name_prefix="codings")
-            pending: deque[Future[CaseService._Opened]] = deque()
-            try:
-                for batch in chain((first, second), batches):
-                    pending.append(pool.submit(CaseService._open_coding_batch, key, coder,
-                                               numbers, batch))
-                    if len(pending) > 2 * workers:  # bounded: not every ciphertext at once
-                        opened.append(pending.popleft().result())
-                while pending:
-                    opened.append(pending.popleft().result())
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        empty = np.zeros(0, dtype=np.int64)
-        columns = Coded.join(
-            list(chain.from_iterable(o.ids for o in opened)), [o.chunk for o in opened],
-            np.concatenate([o.lengths for o in opened]) if opened else empty,
-            np.concatenate([o.reports for o in opened]) if opened else empty)
-        return CodedIncidents(chain.from_iterable(o.rows for o in opened), columns)
 
     # ------------------------------------------------------------------ retention, deletion
 
@@ -786,7 +561,8 @@ class CaseService:
         out = []
         for r in self.db.read().execute(
                 "SELECT * FROM messages WHERE report_id = ? ORDER BY at, id", (report_id,)):
-            body = json.loads(key.decrypt(r["body_ct"], _ctx("message", report_id, r["id"])))
+            body = json.loads(key.decrypt(r["body_ct"],
+                                          aead_context("message", report_id, r["id"])))
             out.append(TimelineEntry(r["id"], r["at"], r["actor"], "message", body,
                                      {"direction": r["direction"]}))
         return out
@@ -802,7 +578,7 @@ class CaseService:
                 " VALUES (?, ?, ?, 'from_reporter', 'reporter', ?)",
                 (msg_id, report_id, self._now()[1],
                  key.encrypt(json.dumps({"text": text}, ensure_ascii=False).encode(),
-                             _ctx("message", report_id, msg_id))))
+                             aead_context("message", report_id, msg_id))))
             self._touch(conn, report_id)
             conn.execute("UPDATE messages SET read_at = ? WHERE report_id = ? AND"
                          " direction = 'to_reporter' AND read_at IS NULL",

@@ -6,17 +6,17 @@ Pure: no I/O, no randomness. Two steps, both period- and plan-independent until 
   per coding field, a small integer code into that field's table of distinct values; per
   link, the report's number. It works chunk by chunk (`ChunkCoder`, a few C-level passes
   over a few thousand rows while they are in the CPU cache: `operator.attrgetter`, `map`
-  over dict lookups, no Python loop per row). `CaseService.codings` runs the same coder on
-  each chunk right after decrypting it, in its worker threads, and hands back a
-  `CodedIncidents` list that carries the result, so the release reads no Python object
-  again.
+  over dict lookups, no Python loop per row). `open_codings` (node/backoffice/codings.py)
+  runs the same coder on each chunk right after decrypting it, in its worker threads, and
+  hands back a `CodedIncidents` list that carries the result, so the release reads no
+  Python object again.
 * `extract` then maps each table of distinct values onto the plan's fixed domain (a lookup
   per distinct value, not per row), selects the period, and `bound` applies the contribution
   bound (module section below); both are numpy only.
 
 BENCHMARKS.md (bench_statistics) has the figures. On the 2-core test machine, the whole
 release of a million incidents (five tables, OpenDP included) takes about half a second
-from what `codings()` returns, and about three seconds from a plain list of `IncidentRow`s,
+from what `open_codings` returns, and about three seconds from a plain list of `IncidentRow`s,
 nearly all of it spent reading a million scattered objects (memory-bound).
 
 Bounding contributions (the privacy unit is a report)
@@ -40,7 +40,7 @@ What it does not cover:
   privacy units (the node cannot tell they are the same person); their loss is at most the
   number of such reports times the release's epsilon;
 * consent wins over the bound: an incident counts only if *every* report linked to it
-  consents to statistics (`CaseService.codings`), so a report without that consent removes
+  consents to statistics (`open_codings`), so a report without that consent removes
   all the incidents it shares with others, not only k of them. Incidents shared between
   reports are rare (an analyst links one event described by several people), but a report
   that withholds consent and is linked to more than k shared incidents of one period moves
@@ -70,7 +70,7 @@ from node.statistics.plan import (
 )
 
 if TYPE_CHECKING:
-    from node.backoffice.cases import IncidentRow
+    from node.backoffice.codings import IncidentRow
     from node.backoffice.incidents import IncidentCoding
 
 Index = npt.NDArray[np.int32]
@@ -277,7 +277,7 @@ class Coded:
 
 def coded(rows: Sequence[IncidentRow]) -> Coded:
     """Read incident rows into arrays (see the module docstring), a chunk of rows at a time
-    while they are in the CPU cache. A `CodedIncidents` list from `CaseService.codings`
+    while they are in the CPU cache. A `CodedIncidents` list from `open_codings`
     already carries them."""
     carried = rows.columns if isinstance(rows, CodedIncidents) else None
     if carried is not None:
@@ -317,7 +317,7 @@ def coded(rows: Sequence[IncidentRow]) -> Coded:
 
 class CodedIncidents(list["IncidentRow"]):
     """A list of incident rows that also carries them as `Coded` arrays, read while they
-    were decoded (`CaseService.codings`). Any change to the list drops the arrays, so they
+    were decoded (`open_codings`). Any change to the list drops the arrays, so they
     can never disagree with the rows; `extract` then reads the rows themselves."""
 
     columns: Coded | None

@@ -13,9 +13,10 @@ The flow (issue 6, "On each node"):
    charged (node/statistics/budget.py says why). `mark_sent` records delivery.
 
 Only incidents whose every linked report consents to statistics are read
-(`CaseService.codings`), so a revoked consent leaves the case out of the next draft.
-Drafts' noisy counts are DP outputs; they are still sealed to the node's analysis key at
-rest, like everything derived from reports, and dropped when a draft is discarded.
+(node/backoffice/codings.py, `open_codings`), so a revoked consent leaves the case out of
+the next draft. Drafts' noisy counts are DP outputs; they are still sealed to the node's
+analysis key at rest, like everything derived from reports, and dropped when a draft is
+discarded.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from crypto.keys import DataKey
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
-from node.backoffice.cases import CaseService
+from node.backoffice.codings import open_codings
 from node.config import NodeConfig
 from node.errors import Forbidden
 from node.keyring import NodeKeys
@@ -65,12 +66,11 @@ class Draft:
 
 
 class StatisticsService:
-    def __init__(self, db: Database, config: NodeConfig, keys: NodeKeys, cases: CaseService,
-                 audit: AuditLog, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, config: NodeConfig, keys: NodeKeys, audit: AuditLog,
+                 clock: Callable[[], datetime]) -> None:
         self.db = db
         self.config = config
         self.keys = keys
-        self.cases = cases
         self.audit = audit
         self.clock = clock
 
@@ -139,7 +139,7 @@ class StatisticsService:
         # inside the write transaction, right before the draw.
         self._refuse_if_pending(self.db.read(), period)
         Ledger.require(self.db.read(), period.key, epsilon, self.plan.budget_per_period)
-        rows = self.cases.codings(staff, statistics_only=True)
+        rows = open_codings(self.db, staff, statistics_only=True)
         dims = list(dict.fromkeys(d for m in mechs for d in m.table.dimensions))
         columns = encode(rows, period, [r.code for r in self.config.regions],
                          self.plan.contributions, dims)

@@ -56,7 +56,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     audit = AuditLog(keys.identity)
     cases = CaseService(db, intake, cfg, keys, audit, clock)
-    statistics = StatisticsService(db, cfg, keys, cases, audit, clock)
+    statistics = StatisticsService(db, cfg, keys, audit, clock)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake, cases=cases,
         statistics=statistics,

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from crypto import passphrase as pw
 from crypto import recovery
 from crypto.keys import DataKey
-from node import accounts, keyring
+from node import accounts, invitations, keyring, second_factor
 from node.backoffice import audit
 from node.cli import init_node
 from node.datadir import DataDir
@@ -183,7 +183,7 @@ async def test_expired_cancelled_and_made_up_links_are_refused(office: Office) -
     ids = re.findall(r'/staff/accounts/invitations/([0-9a-f]+)/cancel', page)
     assert len(ids) == 2
     code = cancelled.rsplit("/", 1)[1]
-    target = next(i for i in ids if accounts._code_hash(code).hex() == i)
+    target = next(i for i in ids if invitations._code_hash(code).hex() == i)
     r = await c.post(f"/staff/accounts/invitations/{target}/cancel",
                      data={"csrf": await csrf(c)}, allow_redirects=False)
     # behind a TLS proxy the link keeps the scheme the admin's browser uses
@@ -343,10 +343,10 @@ async def test_totp_enrolment_and_sign_in_with_and_without_the_code(office: Offi
 
 
 async def test_the_second_step_waits_five_minutes_at_most(office: Office) -> None:
-    secret = accounts.new_totp_secret()
+    secret = second_factor.new_totp_secret()
     me = accounts.unlock(office.ctx.db.read(), ADMIN, ADMIN_PASSPHRASE)
-    accounts.enable_totp(office.ctx.db, office.ctx.audit, me, secret,
-                         pyotp.TOTP(secret).at(T0), T0)
+    second_factor.enable_totp(office.ctx.db, office.ctx.audit, me, secret,
+                              pyotp.TOTP(secret).at(T0), T0)
     office.now[0] = T0 + timedelta(minutes=1)
     c = office.client
     r = await sign_in(c, ADMIN, ADMIN_PASSPHRASE)

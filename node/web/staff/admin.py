@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import accounts, errors
+from node import accounts, errors, invitations, second_factor
 from node.backoffice.access import Action
 from node.web.context import NodeContext, run_sync
 from node.web.pages import error_text, node, see_other
@@ -50,13 +50,13 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
     ctx = node(request)
     now = _now(ctx)
 
-    def load() -> tuple[list[accounts.Account], list[accounts.Invitation]]:
+    def load() -> tuple[list[accounts.Account], list[invitations.Invitation]]:
         conn = ctx.db.read()
-        return accounts.list_accounts(conn), accounts.open_invitations(conn, now)
+        return accounts.list_accounts(conn), invitations.open_invitations(conn, now)
 
-    people, invitations = await run_sync(ctx, load)
+    people, pending = await run_sync(ctx, load)
     return page(request, "staff/accounts.html", session_of(request),
-                status=exc.status if exc else 200, accounts=people, invitations=invitations,
+                status=exc.status if exc else 200, accounts=people, invitations=pending,
                 all_roles=accounts.ROLES, done=done, username=username,
                 chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [])
 
@@ -73,15 +73,15 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     roles = _roles_of(form)
     now = _now(ctx)
     try:
-        code = await run_sync(ctx, accounts.invite, ctx.db, ctx.audit, session.staff.member.id,
-                              username, roles, now)
+        code = await run_sync(ctx, invitations.invite, ctx.db, ctx.audit,
+                              session.staff.member.id, username, roles, now)
     except errors.NodeError as exc:
         return await _accounts_page(request, exc, username=username, roles=roles)
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
     return page(request, "staff/invitation.html", session, link=link,
                 username=username.strip(), roles=sorted(set(roles)),
-                days=accounts.INVITATION_SECONDS // 86400)
+                days=invitations.INVITATION_SECONDS // 86400)
 
 
 async def _account_action(request: web.Request, done: str) -> web.StreamResponse:
@@ -103,13 +103,14 @@ async def _account_action(request: web.Request, done: str) -> web.StreamResponse
             await run_sync(ctx, accounts.set_disabled, ctx.db, ctx.audit, admin_id, target,
                            False, now)
         elif done == "totp_reset":
-            await run_sync(ctx, accounts.reset_totp, ctx.db, ctx.audit, admin_id, target, now)
+            await run_sync(ctx, second_factor.reset_totp, ctx.db, ctx.audit, admin_id, target,
+                           now)
         elif done == "roles":
             chosen = await run_sync(ctx, accounts.set_roles, ctx.db, ctx.audit, admin_id,
                                     target, _roles_of(form), now)
             refresh_sessions(request, target, lambda staff: with_roles(staff, chosen))
         elif done == "invitation_cancelled":
-            await run_sync(ctx, accounts.cancel_invitation, ctx.db, ctx.audit, admin_id,
+            await run_sync(ctx, invitations.cancel_invitation, ctx.db, ctx.audit, admin_id,
                            request.match_info["invitation_id"], now)
     except errors.NodeError as exc:
         return await _accounts_page(request, exc)

@@ -25,7 +25,7 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from node import accounts, errors
+from node import accounts, errors, invitations, second_factor
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
 from node.i18n import N_
@@ -104,7 +104,7 @@ class SecondFactorState:
             del self._enrolments[sid]
 
     def begin_enrolment(self, session_id: str) -> str:
-        secret = accounts.new_totp_secret()
+        secret = second_factor.new_totp_secret()
         self._enrolments[session_id] = (secret, self._now())
         return secret
 
@@ -132,7 +132,7 @@ _STATES: weakref.WeakKeyDictionary[web.Application, SecondFactorState] = (
     weakref.WeakKeyDictionary())
 
 
-def second_factor(request: web.Request) -> SecondFactorState:
+def second_factor_state(request: web.Request) -> SecondFactorState:
     """The app's second-factor state: `app[SECOND_FACTOR]` if the app factory set one, else
     one per staff application, created on first use (and gone with the application)."""
     state = request.config_dict.get(SECOND_FACTOR)
@@ -211,7 +211,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         return _login_page(request, username, exc)
     if result.totp_secret is None:
         raise _start_session(request, result.staff, f"{STAFF_PATH}/")
-    pending = second_factor(request).start(result.staff, result.totp_secret)
+    pending = second_factor_state(request).start(result.staff, result.totp_secret)
     response = see_other(f"{STAFF_PATH}/login/code")
     set_session_cookie(request, response, PENDING_COOKIE, pending.id, path=STAFF_PATH)
     raise response
@@ -224,7 +224,7 @@ def _code_page(request: web.Request, pending: PendingSignIn,
 
 
 async def login_code_get(request: web.Request) -> web.StreamResponse:
-    pending = second_factor(request).get(request.cookies.get(PENDING_COOKIE))
+    pending = second_factor_state(request).get(request.cookies.get(PENDING_COOKIE))
     if pending is None:
         return _login_page(request, exc=SecondStepExpired())
     return _code_page(request, pending)
@@ -232,7 +232,7 @@ async def login_code_get(request: web.Request) -> web.StreamResponse:
 
 async def login_code_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    state = second_factor(request)
+    state = second_factor_state(request)
     pending = state.get(request.cookies.get(PENDING_COOKIE))
     if pending is None:
         return _login_page(request, exc=SecondStepExpired())
@@ -242,7 +242,7 @@ async def login_code_post(request: web.Request) -> web.StreamResponse:
     staff_id = pending.staff.member.id
     try:
         _check_rate(request, "login")
-        step = await run_sync(ctx, accounts.check_second_factor, ctx.db, ctx.audit, staff_id,
+        step = await run_sync(ctx, second_factor.check_second_factor, ctx.db, ctx.audit, staff_id,
                               pending.totp_secret, code, ctx.clock(), state.last_step(staff_id))
         await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit, staff_id, _now(ctx))
     except accounts.AccountLocked as exc:
@@ -264,7 +264,7 @@ async def login_code_post(request: web.Request) -> web.StreamResponse:
 async def logout_post(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
     session = session_of(request)
-    second_factor(request).end_enrolment(session.id)
+    second_factor_state(request).end_enrolment(session.id)
     request.config_dict[appkeys.STAFF_SESSIONS].end(session.id)
     response = see_other(f"{STAFF_PATH}/login")
     clear_cookie(response, STAFF_COOKIE, path=STAFF_PATH)
@@ -279,7 +279,7 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
     code = request.match_info["code"]
     errs = [error_text(request, exc)] if exc else []
     try:
-        invitation = await run_sync(ctx, lambda: accounts.open_invitation(
+        invitation = await run_sync(ctx, lambda: invitations.open_invitation(
             ctx.db.read(), code, _now(ctx)))
     except errors.NodeError as problem:
         return page(request, "staff/invite.html", status=problem.status, invitation=None,
@@ -309,7 +309,7 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     repeat = str(form.get("repeat", ""))[:1000]
     try:
         _check_rate(request, "invite")
-        staff = await run_sync(ctx, accounts.accept_invitation, ctx.db, ctx.audit,
+        staff = await run_sync(ctx, invitations.accept_invitation, ctx.db, ctx.audit,
                                request.match_info["code"], passphrase, repeat,
                                ctx.staff_params, _now(ctx))
     except errors.NodeError as exc:
@@ -338,7 +338,7 @@ async def account_get(request: web.Request) -> web.StreamResponse:
 
 async def totp_start(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
-    second_factor(request).begin_enrolment(session_of(request).id)
+    second_factor_state(request).begin_enrolment(session_of(request).id)
     raise see_other(f"{STAFF_PATH}/account/totp")
 
 
@@ -346,8 +346,8 @@ def _totp_page(request: web.Request, secret: str, exc: errors.NodeError | None =
                ) -> web.Response:
     session = session_of(request)
     # A neutral name: an authenticator app shows it on a phone that may be looked at.
-    uri = accounts.totp_uri(secret, session.staff.member.username,
-                            node(request).config.disguise_name)
+    uri = second_factor.totp_uri(secret, session.staff.member.username,
+                                 node(request).config.disguise_name)
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return page(request, "staff/totp.html", session, status=exc.status if exc else 200,
@@ -356,7 +356,7 @@ def _totp_page(request: web.Request, secret: str, exc: errors.NodeError | None =
 
 
 async def totp_get(request: web.Request) -> web.StreamResponse:
-    secret = second_factor(request).enrolment(session_of(request).id)
+    secret = second_factor_state(request).enrolment(session_of(request).id)
     if secret is None:
         raise see_other(f"{STAFF_PATH}/account")
     return _totp_page(request, secret)
@@ -366,12 +366,12 @@ async def totp_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     form = await checked_form(request)
     session = session_of(request)
-    state = second_factor(request)
+    state = second_factor_state(request)
     secret = state.enrolment(session.id)
     if secret is None:
         raise see_other(f"{STAFF_PATH}/account")
     try:
-        step = await run_sync(ctx, accounts.enable_totp, ctx.db, ctx.audit, session.staff,
+        step = await run_sync(ctx, second_factor.enable_totp, ctx.db, ctx.audit, session.staff,
                               secret, str(form.get("code", ""))[:64], ctx.clock())
     except errors.NodeError as exc:
         return _totp_page(request, secret, exc)
@@ -384,10 +384,10 @@ async def totp_disable(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     form = await checked_form(request)
     session = session_of(request)
-    state = second_factor(request)
+    state = second_factor_state(request)
     staff_id = session.staff.member.id
     try:
-        step = await run_sync(ctx, accounts.disable_totp, ctx.db, ctx.audit, session.staff,
+        step = await run_sync(ctx, second_factor.disable_totp, ctx.db, ctx.audit, session.staff,
                               str(form.get("code", ""))[:64], ctx.clock(),
                               state.last_step(staff_id))
     except errors.NodeError as exc:

@@ -1,6 +1,7 @@
 """Case work pages: the triage queue, case lists, search, a case and its actions, incident
-codings, the chain of custody. Thin handlers over `node.backoffice.cases.CaseService`,
-which enforces access a second time and audits every action."""
+codings, the chain of custody. Thin handlers over `node.backoffice.cases.CaseService` (and
+`search.index_for`, `codings.open_codings` beside it), which enforce access a second time;
+every case action is audited."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from node.backoffice import audit as audit_log
 from node.backoffice import incidents as inc
 from node.backoffice.access import Action, allowed
 from node.backoffice.cases import STATUSES, CaseService, QueueEntry
-from node.backoffice.search import SearchIndex
+from node.backoffice.codings import open_codings
+from node.backoffice.search import SearchIndex, index_for
 from node.i18n import N_
 from node.intake.models import AFFILIATIONS, CONSENT_NAMES
 from node.web import labels
@@ -87,7 +89,7 @@ def _prepare_search(ctx: NodeContext, session: StaffSession) -> None:
     if SEARCH_INDEX in session.cache or not allowed(session.staff.member, Action.SEARCH):
         return
     building = asyncio.get_running_loop().run_in_executor(
-        ctx.executor, ctx.cases.search_index, session.staff)
+        ctx.executor, index_for, ctx.cases, session.staff)
     # A failed build is retried by the next search; it is not an unhandled error.
     building.add_done_callback(lambda f: f.cancelled() or f.exception())
     session.cache[SEARCH_INDEX] = building
@@ -102,7 +104,7 @@ async def _search_index(ctx: NodeContext, session: StaffSession) -> SearchIndex:
         await asyncio.wait([pending])
         if not pending.cancelled() and pending.exception() is None:
             current = pending.result()
-    index = await run_sync(ctx, ctx.cases.search_index, session.staff, current)
+    index = await run_sync(ctx, index_for, ctx.cases, session.staff, current)
     if index is not current:
         done: asyncio.Future[SearchIndex] = asyncio.get_running_loop().create_future()
         done.set_result(index)
@@ -466,7 +468,7 @@ def _coding_from(form: Form) -> inc.IncidentCoding:
 async def codings(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
-    found = await run_sync(ctx, ctx.cases.codings, session.staff)
+    found = await run_sync(ctx, open_codings, ctx.db, session.staff)
     rows = [{
         "category": _t(request, inc.CATEGORY_LABELS[r.coding.category]),
         "provision": r.coding.provision(),

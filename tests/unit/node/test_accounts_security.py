@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto import passphrase as pw
-from node import accounts, errors, keyring
+from node import accounts, errors, invitations, keyring, second_factor
 from node.backoffice import audit
 from node.web.context import NodeContext
 from node.web.staff.auth import PENDING_SECONDS, SecondFactorState
@@ -53,8 +53,8 @@ def assert_chain(ctx: NodeContext) -> None:
 @given(st.text(max_size=80))
 def test_invitation_code_parser_accepts_only_codes(text: str) -> None:
     try:
-        code = accounts.parse_invitation_code(text)
-    except accounts.InvitationInvalid:
+        code = invitations.parse_invitation_code(text)
+    except invitations.InvitationInvalid:
         return
     assert len(code) == 32 and code == text.strip()
     assert set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -63,56 +63,57 @@ def test_invitation_code_parser_accepts_only_codes(text: str) -> None:
 @given(st.text(max_size=80) | st.from_regex(r"\A[0-9 \-]{6,9}\Z"))
 def test_totp_code_parser_gives_six_ascii_digits_or_a_clear_error(text: str) -> None:
     try:
-        code = accounts.parse_totp_code(text)
-    except accounts.TotpFormat as exc:
+        code = second_factor.parse_totp_code(text)
+    except second_factor.TotpFormat as exc:
         assert exc.status == 400 and exc.message
         return
     assert len(code) == 6 and code.isascii() and code.isdigit()
 
 
 def test_totp_code_parser_accepts_spaces_and_other_scripts_digits() -> None:
-    assert accounts.parse_totp_code(" 123 456 ") == "123456"
-    assert accounts.parse_totp_code("١٢٣-٤٥٦") == "123456"  # Arabic-Indic digits
+    assert second_factor.parse_totp_code(" 123 456 ") == "123456"
+    assert second_factor.parse_totp_code("١٢٣-٤٥٦") == "123456"  # Arabic-Indic digits
     for bad in ("12345", "1234567", "12a456", ""):
-        with pytest.raises(accounts.TotpFormat):
-            accounts.parse_totp_code(bad)
+        with pytest.raises(second_factor.TotpFormat):
+            second_factor.parse_totp_code(bad)
 
 
 # ------------------------------------------------------------------ TOTP
 
 def test_totp_match_allows_one_step_of_drift_and_no_replay() -> None:
-    secret = accounts.new_totp_secret()
+    secret = second_factor.new_totp_secret()
     totp = pyotp.TOTP(secret)
     assert len(secret) == 32
-    step = accounts.totp_match(secret, totp.at(T0), T0)
+    step = second_factor.totp_match(secret, totp.at(T0), T0)
     assert step == totp.timecode(T0)
-    assert accounts.totp_match(secret, totp.at(T0 - timedelta(seconds=30)), T0) == step - 1
-    assert accounts.totp_match(secret, totp.at(T0 + timedelta(seconds=30)), T0) == step + 1
-    assert accounts.totp_match(secret, totp.at(T0 - timedelta(seconds=90)), T0) is None
-    assert accounts.totp_match(secret, totp.at(T0), T0, after_step=step) is None  # replay
+    assert second_factor.totp_match(secret, totp.at(T0 - timedelta(seconds=30)), T0) == step - 1
+    assert second_factor.totp_match(secret, totp.at(T0 + timedelta(seconds=30)), T0) == step + 1
+    assert second_factor.totp_match(secret, totp.at(T0 - timedelta(seconds=90)), T0) is None
+    assert second_factor.totp_match(secret, totp.at(T0), T0, after_step=step) is None  # replay
     later = T0 + timedelta(seconds=30)
-    assert accounts.totp_match(secret, totp.at(later), later, after_step=step) == step + 1
+    assert second_factor.totp_match(secret, totp.at(later), later, after_step=step) == step + 1
 
 
 def test_totp_secret_is_sealed_to_the_person_and_opened_by_the_passphrase(
         node_ctx: NodeContext) -> None:
     me = admin(node_ctx)
-    secret = accounts.new_totp_secret()
-    with pytest.raises(accounts.TotpRejected):
-        accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret, "000000"
-                             if pyotp.TOTP(secret).at(T0) != "000000" else "111111", T0)
-    accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret, pyotp.TOTP(secret).at(T0), T0)
+    secret = second_factor.new_totp_secret()
+    with pytest.raises(second_factor.TotpRejected):
+        second_factor.enable_totp(node_ctx.db, node_ctx.audit, me, secret, "000000"
+                                  if pyotp.TOTP(secret).at(T0) != "000000" else "111111", T0)
+    second_factor.enable_totp(node_ctx.db, node_ctx.audit, me, secret,
+                              pyotp.TOTP(secret).at(T0), T0)
     stored = row(node_ctx, me.member.id)["totp_sealed"]
     assert isinstance(stored, bytes) and secret.encode() not in stored
     sign_in = accounts.begin_sign_in(node_ctx.db, node_ctx.audit, ADMIN, ADMIN_PASSPHRASE,
                                      FAST, NOW)
     assert sign_in.totp_secret == secret
-    with pytest.raises(accounts.TotpAlreadyOn):
-        accounts.enable_totp(node_ctx.db, node_ctx.audit, me, secret,
-                             pyotp.TOTP(secret).at(T0), T0)
+    with pytest.raises(second_factor.TotpAlreadyOn):
+        second_factor.enable_totp(node_ctx.db, node_ctx.audit, me, secret,
+                                  pyotp.TOTP(secret).at(T0), T0)
     later = T0 + timedelta(minutes=5)
-    accounts.disable_totp(node_ctx.db, node_ctx.audit, me, pyotp.TOTP(secret).at(later), later,
-                          None)
+    second_factor.disable_totp(node_ctx.db, node_ctx.audit, me, pyotp.TOTP(secret).at(later),
+                               later, None)
     assert row(node_ctx, me.member.id)["totp_sealed"] is None
     assert [a for _, a, _ in actions(node_ctx)].count("account.totp_on") == 1
     assert_chain(node_ctx)
@@ -186,30 +187,30 @@ def test_success_resets_the_count_and_unknown_names_count_nothing(
 
 def test_invitation_is_single_use_stored_as_a_hash_and_expires(node_ctx: NodeContext) -> None:
     me = admin(node_ctx)
-    code = accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "amina",
-                           ["caseworker", "analyst"], NOW)
+    code = invitations.invite(node_ctx.db, node_ctx.audit, me.member.id, "amina",
+                              ["caseworker", "analyst"], NOW)
     stored = node_ctx.db.read().execute("SELECT * FROM invitations").fetchone()
     assert code.encode() not in bytes(stored["code_hash"]) and stored["username"] == "amina"
     with pytest.raises(accounts.UsernameTaken):
-        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "Amina", ["analyst"], NOW)
+        invitations.invite(node_ctx.db, node_ctx.audit, me.member.id, "Amina", ["analyst"], NOW)
     with pytest.raises(accounts.PassphraseMismatch):
-        accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS + "x", FAST,
-                                   NOW + 60)
-    staff = accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
-                                       NOW + 60)
+        invitations.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS + "x",
+                                      FAST, NOW + 60)
+    staff = invitations.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
+                                          NOW + 60)
     assert staff.member.roles == {"caseworker", "analyst"} and not staff.node_keys
-    with pytest.raises(accounts.InvitationUsed):
-        accounts.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
-                                   NOW + 61)
-    late = accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "late", ["analyst"], NOW)
-    with pytest.raises(accounts.InvitationExpired):
-        accounts.open_invitation(node_ctx.db.read(), late, NOW + accounts.INVITATION_SECONDS)
-    with pytest.raises(accounts.InvitationInvalid):
-        accounts.open_invitation(node_ctx.db.read(), "A" * 32, NOW)
+    with pytest.raises(invitations.InvitationUsed):
+        invitations.accept_invitation(node_ctx.db, node_ctx.audit, code, PASS, PASS, FAST,
+                                      NOW + 61)
+    late = invitations.invite(node_ctx.db, node_ctx.audit, me.member.id, "late", ["analyst"], NOW)
+    with pytest.raises(invitations.InvitationExpired):
+        invitations.open_invitation(node_ctx.db.read(), late, NOW + invitations.INVITATION_SECONDS)
+    with pytest.raises(invitations.InvitationInvalid):
+        invitations.open_invitation(node_ctx.db.read(), "A" * 32, NOW)
     with pytest.raises(accounts.BadUsername):
-        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "a b", ["analyst"], NOW)
+        invitations.invite(node_ctx.db, node_ctx.audit, me.member.id, "a b", ["analyst"], NOW)
     with pytest.raises(accounts.NoRole):
-        accounts.invite(node_ctx.db, node_ctx.audit, me.member.id, "carla", [], NOW)
+        invitations.invite(node_ctx.db, node_ctx.audit, me.member.id, "carla", [], NOW)
     assert [a for _, a, _ in actions(node_ctx)] == [
         "account.invite", "account.create", "account.invite"]
     for _, _, detail in actions(node_ctx):

@@ -10,7 +10,9 @@ import pytest
 from crypto.errors import DecryptionError
 from crypto.keys import DataKey
 from node import errors, keyring
+from node.backoffice.codings import open_codings
 from node.backoffice.incidents import IncidentCoding
+from node.backoffice.search import index_for
 from node.backoffice.urgency import assess
 from node.demo import tiny_png
 from node.intake.models import Consent, ReportInput
@@ -159,7 +161,7 @@ def test_incidents_and_analyst_view(node_ctx: NodeContext, team: Team) -> None:
                             context="non_international_armed_conflict")
     inc = cases.code_incident(team.coordinator, survivor.report_id, coding)
     cases.link_incident(team.coordinator, witness.report_id, inc, survivor.report_id)
-    rows = cases.codings(team.analyst)
+    rows = open_codings(node_ctx.db, team.analyst)
     assert len(rows) == 1 and rows[0].coding == coding
     assert sorted(rows[0].report_ids) == sorted([survivor.report_id, witness.report_id])
     assert coding.provision() == "Art. 8(2)(e)(vi)"
@@ -169,7 +171,7 @@ def test_incidents_and_analyst_view(node_ctx: NodeContext, team: Team) -> None:
     # revoking statistics consent removes the incident from analysis at once
     access = node_ctx.intake.open_receipt(witness.code, witness.secret)
     node_ctx.intake.change_consent(access, Consent(statistics=False))
-    assert cases.codings(team.analyst) == []
+    assert open_codings(node_ctx.db, team.analyst) == []
     # an assigned caseworker reads and recodes the incidents of their case
     cases.assign(team.coordinator, survivor.report_id, team.caseworker.member.id)
     assert cases.read(team.caseworker, survivor.report_id).incidents[0][1] == coding
@@ -215,11 +217,11 @@ def test_search_is_in_memory_and_scoped(node_ctx: NodeContext, team: Team) -> No
     a = report(node_ctx, narrative="the soldiers came at dawn to the river village")
     b = report(node_ctx, narrative="a convoy near the market")
     cases = node_ctx.cases
-    index = cases.search_index(team.coordinator)
+    index = index_for(cases, team.coordinator)
     assert index.search("river VILL") == {a.report_id}
     assert index.search("convoy") == {b.report_id}
     cases.assign(team.coordinator, b.report_id, team.caseworker.member.id)
-    assert cases.search_index(team.caseworker).search("river") == set()
+    assert index_for(cases, team.caseworker).search("river") == set()
     assert files_containing(node_ctx.datadir.root, b"soldiers") == []
 
 
@@ -253,16 +255,16 @@ def test_search_index_follows_new_unassigned_and_deleted_cases(node_ctx: NodeCon
                                                                team: Team) -> None:
     cases = node_ctx.cases
     a = report(node_ctx, narrative="the convoy at the bridge")
-    index = cases.search_index(team.coordinator)
+    index = index_for(cases, team.coordinator)
     assert index.search("convoy") == {a.report_id}
     b = report(node_ctx, narrative="another convoy later")
-    index = cases.search_index(team.coordinator, index)
+    index = index_for(cases, team.coordinator, index)
     assert index.search("convoy") == {a.report_id, b.report_id}  # the new case is added
     cases.delete(team.coordinator, a.report_id, "test")
-    index = cases.search_index(team.coordinator, index)
+    index = index_for(cases, team.coordinator, index)
     assert index.search("bridge") == set()  # nothing of a deleted case stays
     cases.assign(team.coordinator, b.report_id, team.caseworker.member.id)
-    mine = cases.search_index(team.caseworker)
+    mine = index_for(cases, team.caseworker)
     assert mine.search("convoy") == {b.report_id}
     cases.unassign(team.coordinator, b.report_id, team.caseworker.member.id)
-    assert cases.search_index(team.caseworker, mine).search("convoy") == set()
+    assert index_for(cases, team.caseworker, mine).search("convoy") == set()

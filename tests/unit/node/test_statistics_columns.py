@@ -1,4 +1,4 @@
-"""Reading incidents into arrays: the columns `CaseService.codings` carries, the rows read
+"""Reading incidents into arrays: the columns `open_codings` carries, the rows read
 chunk by chunk and a plain Python reading of the rule all give the same release input; the
 carried columns never outlive a change to the list; codings opened in worker threads are
 the same rows, and a tampered or malformed coding is still refused."""
@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from crypto.errors import DecryptionError
 from crypto.keys import DataKey
-from node.backoffice import cases as cases_module
-from node.backoffice.cases import IncidentRow
+from node.backoffice import codings as codings_module
+from node.backoffice.codings import IncidentRow, open_codings
 from node.backoffice.incidents import AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES, IncidentCoding
 from node.intake.models import AFFILIATIONS, Consent, ReportInput
 from node.statistics import columns
@@ -55,7 +55,7 @@ def incident_rows(draw: st.DrawFn) -> list[IncidentRow]:
 
 
 def carried(rows: list[IncidentRow], size: int) -> CodedIncidents:
-    """Rows with their columns, as `CaseService.codings` builds them: chunk by chunk, and
+    """Rows with their columns, as `open_codings` builds them: chunk by chunk, and
     reports numbered in order of appearance."""
     coder = ChunkCoder()
     numbers: dict[str, int] = {}
@@ -163,14 +163,14 @@ def test_codings_opened_in_threads_are_the_same_and_still_refuse_bad_data(
     cases.link_incident(team.coordinator, witness, incidents[2], survivor)
     hidden = _code(node_ctx, team, refusing, 7)
     cases.link_incident(team.coordinator, refusing, incidents[3], survivor)  # now excluded
-    alone = cases.codings(team.analyst)                 # one batch, no threads
-    monkeypatch.setattr(cases_module, "CHUNK", 2)       # four batches, in worker threads
-    threaded = cases.codings(team.analyst)
+    alone = open_codings(node_ctx.db, team.analyst)   # one batch, no threads
+    monkeypatch.setattr(codings_module, "CHUNK", 2)   # four batches, in worker threads
+    threaded = open_codings(node_ctx.db, team.analyst)
     assert isinstance(threaded, CodedIncidents) and threaded.columns is not None
     assert threaded == alone
     assert [r.id for r in threaded] == [i for i in incidents if i != incidents[3]]
     assert sorted(threaded[2].report_ids) == sorted([survivor, witness])
-    every = cases.codings(team.analyst, statistics_only=False)
+    every = open_codings(node_ctx.db, team.analyst, statistics_only=False)
     assert [r.id for r in every] == [*incidents, hidden]
     assert [r.statistics_consent for r in every] == [i != incidents[3] for i in incidents] + [
         False]
@@ -188,7 +188,7 @@ def test_codings_opened_in_threads_are_the_same_and_still_refuse_bad_data(
         w.execute("UPDATE incidents SET coding_ct = ? WHERE id = ?",
                   (ct[:-1] + bytes([ct[-1] ^ 1]), incidents[5]))
     with pytest.raises(DecryptionError):
-        cases.codings(team.analyst)
+        open_codings(node_ctx.db, team.analyst)
     # a coding that decrypts but is not a valid coding is refused by the model
     key = team.analyst.analysis_key
     assert key is not None
@@ -199,4 +199,4 @@ def test_codings_opened_in_threads_are_the_same_and_still_refuse_bad_data(
             w.execute("UPDATE incidents SET coding_ct = ? WHERE id = ?",
                       (ikey.encrypt(bad, b"incident:" + incidents[5].encode()), incidents[5]))
         with pytest.raises(ValidationError):
-            cases.codings(team.analyst)
+            open_codings(node_ctx.db, team.analyst)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.backoffice.cases import IncidentRow
+from node.backoffice.codings import IncidentRow
 from node.backoffice.incidents import CATEGORIES, IncidentCoding
 from node.statistics import release as rel
 from node.statistics.columns import encode, vouched

@@ -61,7 +61,7 @@ def team(node_ctx: NodeContext) -> Team:
 
 def service(ctx: NodeContext, plan: StatisticsPlan = SMALL_PLAN) -> StatisticsService:
     cfg = ctx.config.model_copy(update={"statistics": plan})
-    return StatisticsService(ctx.db, cfg, ctx.keys, ctx.cases, ctx.audit, ctx.clock)
+    return StatisticsService(ctx.db, cfg, ctx.keys, ctx.audit, ctx.clock)
 
 
 def new_report(ctx: NodeContext, statistics: bool = True) -> Any:
