@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
 def _print_banner(root: Path, ids: list[str]) -> None:
     lines = ["", "=== BackUp DEMO federation -- synthetic data, not for real reports ===", "",
              f"Observatory (public statistics): http://{HOST}:{OBSERVATORY_WEB}/",
-             f"Observatory admin:               http://{HOST}:{OBSERVATORY_WEB}/admin/login"
+             f"Observatory admin:               http://{HOST}:{OBSERVATORY_WEB}/admin/"
              f"   passphrase: {PASSPHRASE}", ""]
     for spec, node_id in zip(NODES, ids, strict=True):
         lines += [f"Node {spec.name.upper()} (id {node_id[:12]}…, country {spec.country}):",

@@ -31,3 +31,15 @@ class UnknownAlarm(ObservatoryError):
     """No fork alarm with this id."""
 
     code = "unknown_alarm"
+
+
+class InvalidReason(ObservatoryError, ValueError):
+    """A rejection reason that cannot be sent to the node. `problem` says why, so that the
+    admin pages can say it in the admin's language: ``empty``, ``too_long`` or
+    ``control_characters``. A ValueError too: it is bad input, as the CLI treats it."""
+
+    code = "invalid_reason"
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem

@@ -1,13 +1,13 @@
 """The gettext hook for the observatory's own strings.
 
-The admin pages are in English for now; every string already goes through `_()` (Python)
-or ``{{ _("…") }}`` (templates). The public site (issue 6) ships catalogues
+The public site (issue 6) and the admin pages ship catalogues
 (``observatory/locales/<lang>/LC_MESSAGES/messages.po``, extracted with
 ``observatory/babel.cfg``), compiled in memory with Babel on first use, as the node does:
-no build step. English is the source language. Parameters are named and inserted after
-translation, so a translator can move them. `N_` marks a string for extraction without
-translating it (gettext_noop).
-"""
+no build step. Every string goes through `_()` (Python) or ``{{ _("…") }}`` (templates);
+a page uses its language's (`translations(lang)`), and this module's `_` is English, for
+what is answered in English (the JSON API's errors). English is the source language.
+Parameters are named and inserted after translation, so a translator can move them. `N_`
+marks a string for extraction without translating it (gettext_noop)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Literal, get_args
 
 from crypto.keys import VerifyKey
 from observatory.config import ObservatoryConfig
-from observatory.errors import UnknownNode, WrongState
+from observatory.errors import InvalidReason, UnknownNode, WrongState
 from observatory.identity import ObservatoryIdentity
 from observatory.membership_lists import DAY, MembershipLists
 from observatory.storage.database import Database
@@ -246,10 +246,12 @@ def _check_reason(reason: str) -> str:
     """A rejection reason goes to the node in a `MembershipDecision` (`ShortText`)."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ValueError("a rejection needs a reason: the organisation deserves one")
+        raise InvalidReason("a rejection needs a reason: the organisation deserves one",
+                            "empty")
     if len(reason) > MAX_REASON_CHARS:
-        raise ValueError(f"a reason has at most {MAX_REASON_CHARS} characters")
+        raise InvalidReason(f"a reason has at most {MAX_REASON_CHARS} characters", "too_long")
     if any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 or ord(c) < 0x20
            or 0x7F <= ord(c) <= 0x9F for c in reason):
-        raise ValueError("a reason has no control or bidirectional-override characters")
+        raise InvalidReason("a reason has no control or bidirectional-override characters",
+                            "control_characters")
     return reason

@@ -4,6 +4,10 @@ members, see and acknowledge fork alarms (issue 5).
 Every state change is a POST carrying the session's CSRF token, answered with a redirect
 back to the page and a one-time message (post/redirect/get). The same actions exist on the
 command line (`backup-observatory approve|reject|revoke`).
+
+The pages are in the public site's languages, picked the same way: by the path,
+``/admin/{lang}/…`` (``/admin/`` leads to the first configured language). The session is
+not tied to a language, so the admin can switch at any time; its cookie stays on ``/admin``.
 """
 
 from __future__ import annotations
@@ -16,14 +20,21 @@ from typing import Any, cast
 from aiohttp import web
 
 from observatory.admin_passphrase import verify_passphrase
-from observatory.errors import ObservatoryError
-from observatory.i18n import _
-from observatory.members import REVOCATION_REASONS, RevocationReason
+from observatory.errors import (
+    InvalidReason,
+    ObservatoryError,
+    UnknownAlarm,
+    UnknownNode,
+    WrongState,
+)
+from observatory.i18n import N_, Translator
+from observatory.members import MAX_REASON_CHARS, REVOCATION_REASONS, RevocationReason
 from observatory.web import appkeys
 from observatory.web.failures import html_errors
 from observatory.web.routes import Handler, Route, add_routes
 from observatory.web.security import tokens_match
 from observatory.web.sessions import COOKIE, AdminSession
+from observatory.web.site import LANG_PARAM
 
 log = logging.getLogger("backup.observatory.admin")
 
@@ -32,22 +43,41 @@ _NODE_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_FORM_BYTES = 16 * 1024
 
 STATUS_LABELS = {
-    "pending": "pending",
-    "approved": "approved",
-    "rejected": "rejected",
-    "revoked": "revoked",
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "revoked": N_("revoked"),
 }
 REVOCATION_LABELS = {
-    "key_compromised": "Key compromised",
-    "left_federation": "Left the federation",
-    "misbehaviour": "Misbehaviour",
-    "other": "Other",
+    "key_compromised": N_("Key compromised"),
+    "left_federation": N_("Left the federation"),
+    "misbehaviour": N_("Misbehaviour"),
+    "other": N_("Other"),
 }
-_PUBLIC = frozenset({"admin_login_page", "admin_login"})
+_PUBLIC = frozenset({"admin_root", "admin_login_page", "admin_login"})
 
 
 def _session(request: web.Request) -> AdminSession | None:
     return request.config_dict[appkeys.SESSIONS].get(request.cookies.get(COOKIE))
+
+
+def _lang(request: web.Request) -> str:
+    """The page's language: the path's, as on the public site (else the default)."""
+    return request.config_dict[appkeys.RENDERER].language_of(request)
+
+
+def _translator(request: web.Request) -> Translator:
+    """`_` in the page's language."""
+    return request.config_dict[appkeys.RENDERER].gettext(_lang(request))
+
+
+@web.middleware
+async def known_language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``/admin/{lang}/…`` only in a configured language, as on the public site: else 404."""
+    lang = request.match_info.get("lang")
+    if lang is not None and lang not in request.config_dict[appkeys.RENDERER].languages:
+        raise web.HTTPNotFound()
+    return await handler(request)
 
 
 @web.middleware
@@ -56,10 +86,11 @@ async def require_admin(request: web.Request, handler: Handler) -> web.StreamRes
     route = request.match_info.route
     if route.name in _PUBLIC or route.resource is None:
         return await handler(request)
+    _ = _translator(request)
     session = _session(request)
     if session is None:
         if request.method == "GET":
-            raise web.HTTPSeeOther(f"{PREFIX}/login")
+            raise web.HTTPSeeOther(f"{PREFIX}/{_lang(request)}/login")
         raise web.HTTPForbidden(text=_("Your session has ended. Sign in again."))
     if request.method == "POST":
         form = await request.post()
@@ -69,9 +100,28 @@ async def require_admin(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
-def _back(session: AdminSession, message: str, anchor: str = "") -> web.HTTPSeeOther:
-    session.flash = message
-    return web.HTTPSeeOther(f"{PREFIX}/{anchor}")
+def _back(request: web.Request, message: str, anchor: str = "") -> web.HTTPSeeOther:
+    """To the dashboard in the same language, with `message` (already in that language)."""
+    request[appkeys.SESSION].flash = message
+    return web.HTTPSeeOther(f"{PREFIX}/{_lang(request)}/{anchor}")
+
+
+def _why(exc: ObservatoryError, _: Translator, *, wrong_state: str) -> str:
+    """A domain error in the admin's language (its own message, in English, is for the CLI
+    and the logs). `wrong_state`: what `WrongState` means for this action."""
+    if isinstance(exc, InvalidReason):
+        if exc.problem == "too_long":
+            return _("a reason has at most %(count)s characters", count=MAX_REASON_CHARS)
+        if exc.problem == "control_characters":
+            return _("a reason cannot contain control or bidirectional-override characters")
+        return _("a rejection needs a reason: the organisation deserves one")
+    if isinstance(exc, UnknownNode):
+        return _("there is no request to join from this node")
+    if isinstance(exc, UnknownAlarm):
+        return _("there is no such fork alarm")
+    if isinstance(exc, WrongState):
+        return wrong_state
+    return _("nothing changed")
 
 
 def _node_id(request: web.Request) -> str:
@@ -81,23 +131,31 @@ def _node_id(request: web.Request) -> str:
     return node_id
 
 
+async def root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(
+        f"{PREFIX}/{request.config_dict[appkeys.RENDERER].default_language}/")
+
+
 # -- sign in and out ------------------------------------------------------------------------
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
+    lang = _lang(request)
     if _session(request) is not None:
-        raise web.HTTPSeeOther(f"{PREFIX}/")
-    return request.config_dict[appkeys.RENDERER].render("admin/login.html", error=None)
+        raise web.HTTPSeeOther(f"{PREFIX}/{lang}/")
+    return request.config_dict[appkeys.RENDERER].render("admin/login.html", lang,
+                                                        path="/login", error=None)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
     throttle = request.config_dict[appkeys.THROTTLE]
     renderer = request.config_dict[appkeys.RENDERER]
+    lang, _ = _lang(request), _translator(request)
     form = await request.post()
     passphrase = form.get("passphrase")
     if throttle.locked():
-        return renderer.render("admin/login.html", status=429, error=_(
+        return renderer.render("admin/login.html", lang, status=429, path="/login", error=_(
             "Too many failed attempts. Wait 15 minutes, or use the command line."))
     stored = ctx.admin_passphrase_hash()
     async with throttle.lock:  # one Argon2id check at a time (each takes ~0.7 s and 256 MiB)
@@ -107,12 +165,12 @@ async def login(request: web.Request) -> web.StreamResponse:
             log.info("admin sign-in failed")
             await throttle.failed()
     if not ok:
-        return renderer.render("admin/login.html", status=401,
+        return renderer.render("admin/login.html", lang, status=401, path="/login",
                                error=_("That passphrase is not right."))
     throttle.succeeded()
     session = request.config_dict[appkeys.SESSIONS].start()
     log.info("admin signed in")
-    response = web.HTTPSeeOther(f"{PREFIX}/")
+    response = web.HTTPSeeOther(f"{PREFIX}/{lang}/")
     response.set_cookie(COOKIE, session.id, path=PREFIX, httponly=True, samesite="Strict",
                         secure=ctx.config.secure_cookies)
     raise response
@@ -121,7 +179,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     session = request[appkeys.SESSION]
     request.config_dict[appkeys.SESSIONS].end(session.id)
-    response = web.HTTPSeeOther(f"{PREFIX}/login")
+    response = web.HTTPSeeOther(f"{PREFIX}/{_lang(request)}/login")
     response.del_cookie(COOKIE, path=PREFIX)
     raise response
 
@@ -149,8 +207,9 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         }
 
     data = await asyncio.to_thread(gather)
+    lang, _ = _lang(request), _translator(request)
     return request.config_dict[appkeys.RENDERER].render(
-        "admin/dashboard.html", csrf=session.csrf, flash=flash,
+        "admin/dashboard.html", lang, csrf=session.csrf, flash=flash,
         revocation_reasons=[(code, _(REVOCATION_LABELS[code])) for code in REVOCATION_REASONS],
         statuses={k: _(v) for k, v in STATUS_LABELS.items()}, **data)
 
@@ -160,53 +219,55 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
 async def approve(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
-    session = request[appkeys.SESSION]
+    _ = _translator(request)
     node_id = _node_id(request)
     try:
         member = await asyncio.to_thread(ctx.members.approve, node_id, ctx.now())
     except ObservatoryError as exc:
-        raise _back(session, _("Not approved: %(why)s", why=str(exc)), "#requests") from None
+        why = _why(exc, _, wrong_state=_("the request has already been decided"))
+        raise _back(request, _("Not approved: %(why)s", why=why), "#requests") from None
     log.info("admin approved node %s", node_id)
-    raise _back(session, _("%(org)s is now a member.", org=member.organisation_name),
+    raise _back(request, _("%(org)s is now a member.", org=member.organisation_name),
                 "#members")
 
 
 async def reject(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
-    session = request[appkeys.SESSION]
+    _ = _translator(request)
     node_id = _node_id(request)
     reason = (await request.post()).get("reason")
     try:
-        if not isinstance(reason, str):
-            raise ValueError(_("a rejection needs a reason"))
-        member = await asyncio.to_thread(ctx.members.reject, node_id, reason, ctx.now())
-    except (ObservatoryError, ValueError) as exc:
-        raise _back(session, _("Not rejected: %(why)s", why=str(exc)), "#requests") from None
+        member = await asyncio.to_thread(ctx.members.reject, node_id,
+                                         reason if isinstance(reason, str) else "", ctx.now())
+    except ObservatoryError as exc:
+        why = _why(exc, _, wrong_state=_("the request has already been decided"))
+        raise _back(request, _("Not rejected: %(why)s", why=why), "#requests") from None
     log.info("admin rejected node %s", node_id)
-    raise _back(session, _("The request of %(org)s was rejected.",
+    raise _back(request, _("The request of %(org)s was rejected.",
                            org=member.organisation_name), "#requests")
 
 
 async def revoke(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
-    session = request[appkeys.SESSION]
+    _ = _translator(request)
     node_id = _node_id(request)
     reason = (await request.post()).get("reason")
     if reason not in REVOCATION_REASONS:
-        raise _back(session, _("Not revoked: choose a reason."), "#members")
+        raise _back(request, _("Not revoked: choose a reason."), "#members")
     try:
         member = await asyncio.to_thread(ctx.members.revoke, node_id,
                                          cast(RevocationReason, reason), ctx.now())
     except ObservatoryError as exc:
-        raise _back(session, _("Not revoked: %(why)s", why=str(exc)), "#members") from None
+        why = _why(exc, _, wrong_state=_("the node is not a member"))
+        raise _back(request, _("Not revoked: %(why)s", why=why), "#members") from None
     log.info("admin revoked node %s", node_id)
-    raise _back(session, _("%(org)s is no longer a member; the next membership list says so.",
+    raise _back(request, _("%(org)s is no longer a member; the next membership list says so.",
                            org=member.organisation_name), "#history")
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
-    session = request[appkeys.SESSION]
+    _ = _translator(request)
     try:
         alarm_id = int(request.match_info["alarm_id"])
     except ValueError:
@@ -214,48 +275,54 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     try:
         await asyncio.to_thread(ctx.checkpoints.acknowledge, alarm_id, ctx.now())
     except ObservatoryError as exc:
-        raise _back(session, str(exc), "#alarms") from None
+        why = _why(exc, _, wrong_state=_("nothing changed"))
+        raise _back(request, _("Not acknowledged: %(why)s", why=why), "#alarms") from None
     log.info("admin acknowledged fork alarm %d", alarm_id)
-    raise _back(session, _("Alarm acknowledged. Both checkpoints are kept."), "#alarms")
+    raise _back(request, _("Alarm acknowledged. Both checkpoints are kept."), "#alarms")
 
 
-_NODE = (("node_id", "The node id (32 lowercase hex digits)"),)
 _CSRF = ("csrf", "The session's CSRF token, from the page's form")
 HTML = ("text/html",)
 
+_LANG = (LANG_PARAM,)
+_NODE = (LANG_PARAM, ("node_id", "The node id (32 lowercase hex digits)"))
+
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/login", "admin_login_page", "The sign-in form", login_page,
-          media_types=HTML),
-    Route("POST", "/login", "admin_login", "Sign in with the admin passphrase", login,
-          success=303, media_types=HTML, form=(("passphrase", "The admin passphrase"),),
-          errors=(401, 429)),
-    Route("POST", "/logout", "admin_logout", "Sign out", logout, success=303, media_types=HTML,
-          form=(_CSRF,), errors=(403,)),
-    Route("GET", "/", "admin_dashboard",
+    Route("GET", "/", "admin_root", "Redirects to the admin page in the default language",
+          root, success=303, media_types=HTML),
+    Route("GET", "/{lang}/login", "admin_login_page", "The sign-in form", login_page,
+          media_types=HTML, path_params=_LANG, errors=(404,)),
+    Route("POST", "/{lang}/login", "admin_login", "Sign in with the admin passphrase", login,
+          success=303, media_types=HTML, path_params=_LANG,
+          form=(("passphrase", "The admin passphrase"),), errors=(401, 404, 429)),
+    Route("POST", "/{lang}/logout", "admin_logout", "Sign out", logout, success=303,
+          media_types=HTML, path_params=_LANG, form=(_CSRF,), errors=(403, 404)),
+    Route("GET", "/{lang}/", "admin_dashboard",
           "Requests to join, members, past decisions and fork alarms", dashboard,
-          media_types=HTML),
-    Route("POST", "/requests/{node_id}/approve", "admin_approve",
+          media_types=HTML, path_params=_LANG, errors=(404,)),
+    Route("POST", "/{lang}/requests/{node_id}/approve", "admin_approve",
           "Approve a request to join: certificate and new membership list", approve,
           success=303, media_types=HTML, path_params=_NODE, form=(_CSRF,), errors=(403, 404)),
-    Route("POST", "/requests/{node_id}/reject", "admin_reject",
+    Route("POST", "/{lang}/requests/{node_id}/reject", "admin_reject",
           "Reject a request to join, with the reason the node will receive", reject,
           success=303, media_types=HTML, path_params=_NODE,
           form=(_CSRF, ("reason", "Why (sent to the node, at most 1,000 characters)")),
           errors=(403, 404)),
-    Route("POST", "/members/{node_id}/revoke", "admin_revoke",
+    Route("POST", "/{lang}/members/{node_id}/revoke", "admin_revoke",
           "Revoke a member: the next membership list names it", revoke,
           success=303, media_types=HTML, path_params=_NODE,
           form=(_CSRF, ("reason", "key_compromised, left_federation, misbehaviour or other")),
           errors=(403, 404)),
-    Route("POST", "/alarms/{alarm_id}/acknowledge", "admin_acknowledge_alarm",
+    Route("POST", "/{lang}/alarms/{alarm_id}/acknowledge", "admin_acknowledge_alarm",
           "Acknowledge a fork alarm (both checkpoints are kept)", acknowledge,
           success=303, media_types=HTML,
-          path_params=(("alarm_id", "The alarm's number"),), form=(_CSRF,), errors=(403, 404)),
+          path_params=(LANG_PARAM, ("alarm_id", "The alarm's number")), form=(_CSRF,),
+          errors=(403, 404)),
 )
 
 
 def create_admin_app() -> web.Application:
-    app = web.Application(middlewares=[html_errors, require_admin],
+    app = web.Application(middlewares=[html_errors, known_language, require_admin],
                           client_max_size=MAX_FORM_BYTES)
     add_routes(app, ROUTES)
     return app

@@ -51,7 +51,7 @@ async def _keep_fresh(cache: PublicationCache) -> None:
 
 def create_app(ctx: ObservatoryContext, *, throttle: LoginThrottle | None = None
                ) -> web.Application:
-    renderer = Renderer(ctx.config.name)
+    renderer = Renderer(ctx.config.name, ctx.config.languages)
     public = SiteRenderer(ctx.config)
     app = web.Application(
         middlewares=[site.headers_middleware(site.content_security_policy(public.css_hash),

@@ -1,5 +1,9 @@
 """Server-rendered admin pages: Jinja2 with autoescaping, every string through `_()`.
 
+The admin pages are in the public site's languages (`ObservatoryConfig.languages`), chosen
+the same way: by the path, ``/admin/{lang}/…`` as ``/{lang}/…`` (`language_of`); the first
+configured language is the default. Arabic is laid out right to left.
+
 The stylesheet is small and inlined, allowed by its SHA-256 in the CSP; there is no script.
 """
 
@@ -7,14 +11,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
-from observatory.i18n import template_translator, translations
+from observatory.i18n import Translator, template_translator, translations, translator
+from observatory.web import labels
 
 
 def _css() -> str:
@@ -28,10 +35,19 @@ def utc(timestamp: int | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def utc_element(timestamp: int | None) -> Markup:
+    """`utc` for a page, kept left to right inside a right-to-left sentence: an element with
+    a `dir` attribute is isolated from its surroundings (HTML, "Bidirectional text")."""
+    if timestamp is None:
+        return Markup("")
+    iso = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return Markup('<time datetime="{}" dir="ltr">{}</time>').format(iso, utc(timestamp))
+
+
 class Renderer:
-    def __init__(self, site_name: str, language: str = "en") -> None:
+    def __init__(self, site_name: str, languages: Sequence[str] = ("en",)) -> None:
         self.site_name = site_name
-        self.language = language
+        self.languages: tuple[str, ...] = tuple(languages)
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("observatory", "templates"),
             autoescape=True,
@@ -39,14 +55,32 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals["_"] = template_translator(translations(language))
-        self.env.filters["utc"] = utc
+        self.env.filters["utc"] = utc_element
         self.css = _css()
         digest = hashlib.sha256(self.css.encode("utf-8")).digest()
         self.css_hash = "sha256-" + base64.b64encode(digest).decode("ascii")
 
-    def render(self, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def language_of(self, request: web.Request) -> str:
+        """The path's ``{lang}`` if it is a configured language, else the default (an error
+        page for an address that matched no route, or named an unknown language)."""
+        lang = request.match_info.get("lang")
+        return lang if lang in self.languages else self.default_language
+
+    def gettext(self, lang: str) -> Translator:
+        """`_` for Python code answering in `lang` (errors, one-time messages)."""
+        return translator(translations(lang))
+
+    def render(self, template: str, lang: str, *, status: int = 200, path: str = "/",
+               **context: Any) -> web.Response:
+        """`path`: the page's address after ``/admin/{lang}``, for the language links."""
         html = self.env.get_template(template).render(
-            site_name=self.site_name, css=self.css, lang=self.language, **context)
+            _=template_translator(translations(lang)), lang=lang,
+            dir="rtl" if lang in labels.RTL_LANGUAGES else "ltr",
+            languages=[(code, labels.LANGUAGE_NAMES[code]) for code in self.languages],
+            path=path, site_name=self.site_name, css=self.css, **context)
         return web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8")

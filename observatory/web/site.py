@@ -173,7 +173,8 @@ async def api_statistics(request: web.Request) -> web.StreamResponse:
     return await _file(request, "json", None)
 
 
-_LANG = ("lang", "Language of the page: en, fr, ar, sw or uk (those configured)")
+# The path parameter that picks the language, here and on the admin pages (/admin/{lang}/).
+LANG_PARAM = ("lang", "Language of the page: en, fr, ar, sw or uk (those configured)")
 _YEAR_QUERY = (("year", "The period (a calendar year); default the latest published"),)
 
 ROUTES: tuple[Route, ...] = (
@@ -182,18 +183,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/{lang}/", "site_dashboard",
           "The dashboard: federation-wide estimates with 95 % intervals (by month, month and "
           "region, type of violence, perpetrators, country), charts as inline SVG",
-          dashboard, media_types=HTML, path_params=(_LANG,), query=_YEAR_QUERY,
+          dashboard, media_types=HTML, path_params=(LANG_PARAM,), query=_YEAR_QUERY,
           errors=(404,)),
     Route("GET", "/{lang}/countries/{country}", "site_country",
           "One country's estimates: only that country's nodes are combined", country,
-          media_types=HTML, path_params=(_LANG, ("country", "ISO 3166-1 alpha-2 code")),
+          media_types=HTML, path_params=(LANG_PARAM, ("country", "ISO 3166-1 alpha-2 code")),
           query=_YEAR_QUERY, errors=(404,)),
     Route("GET", "/{lang}/methodology", "site_methodology",
           "What differential privacy promises, what the numbers are and are not, and the "
           "privacy loss each node spent per period", methodology, media_types=HTML,
-          path_params=(_LANG,), errors=(404,)),
+          path_params=(LANG_PARAM,), errors=(404,)),
     Route("GET", "/{lang}/data", "site_data", "The open data: downloads and their columns",
-          data_page, media_types=HTML, path_params=(_LANG,), errors=(404,)),
+          data_page, media_types=HTML, path_params=(LANG_PARAM,), errors=(404,)),
     Route("GET", "/data/statistics.csv", "site_csv",
           "Every published table, one row per cell (RFC 4180 CSV, UTF-8)", csv_download,
           media_types=("text/csv",)),

@@ -29,8 +29,8 @@ def root(tmp_path: Path) -> Path:
 
 async def sign_in(http: aiohttp.ClientSession, url: str) -> str:
     """Sign in on the admin page; the dashboard's CSRF token."""
-    async with http.post(f"{url}/admin/login", data={"passphrase": PASSPHRASE}) as r:
-        assert r.status == 200 and str(r.url).endswith("/admin/")
+    async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE}) as r:
+        assert r.status == 200 and str(r.url).endswith("/admin/en/")
         page = await r.text()
     match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match is not None
@@ -110,20 +110,20 @@ async def test_enrollment_approved_and_rejected_on_the_web_page(root: Path) -> N
                 assert isinstance(answer, DeliveryAck) and answer.status == "accepted"
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 csrf = await sign_in(http, served.web_url)
-                async with http.get(f"{served.web_url}/admin/") as r:
+                async with http.get(f"{served.web_url}/admin/en/") as r:
                     page = await r.text()
                 assert "Maison Espoir" in page and approved.node_id in page
                 # a form without the CSRF token is refused, and changes nothing
                 async with http.post(
-                        f"{served.web_url}/admin/requests/{approved.node_id}/approve") as r:
+                        f"{served.web_url}/admin/en/requests/{approved.node_id}/approve") as r:
                     assert r.status == 403
                 assert ctx.members.get(approved.node_id).status == "pending"  # type: ignore[union-attr]
                 async with http.post(
-                        f"{served.web_url}/admin/requests/{approved.node_id}/approve",
+                        f"{served.web_url}/admin/en/requests/{approved.node_id}/approve",
                         data={"csrf": csrf}) as r:
                     assert r.status == 200 and "is now a member" in await r.text()
                 async with http.post(
-                        f"{served.web_url}/admin/requests/{rejected.node_id}/reject",
+                        f"{served.web_url}/admin/en/requests/{rejected.node_id}/reject",
                         data={"csrf": csrf, "reason": "We could not verify the organisation"}
                 ) as r:
                     assert r.status == 200 and "was rejected" in await r.text()

@@ -183,9 +183,9 @@ async def test_forked_checkpoints_are_refused_kept_and_shown_to_the_admin(root: 
             jar = aiohttp.CookieJar(unsafe=True)
             async with aiohttp.ClientSession(cookie_jar=jar) as http:
                 async with http.get(f"{served.web_url}/admin/") as r:
-                    assert str(r.url).endswith("/admin/login")  # signed out: nothing shown
+                    assert str(r.url).endswith("/admin/en/login")  # signed out: nothing shown
                     assert node.origin not in await r.text()
-                async with http.post(f"{served.web_url}/admin/login",
+                async with http.post(f"{served.web_url}/admin/en/login",
                                      data={"passphrase": PASSPHRASE}) as r:
                     page = await r.text()
                 assert "Fork alarms (2)" in page and node.origin in page
@@ -194,7 +194,7 @@ async def test_forked_checkpoints_are_refused_kept_and_shown_to_the_admin(root: 
                 csrf = re.search(r'name="csrf" value="([^"]+)"', page)
                 assert csrf is not None
                 async with http.post(
-                        f"{served.web_url}/admin/alarms/{alarms[0].id}/acknowledge",
+                        f"{served.web_url}/admin/en/alarms/{alarms[0].id}/acknowledge",
                         data={"csrf": csrf.group(1)}) as r:
                     assert "Fork alarms (1)" in await r.text()
             assert len(ctx.checkpoints.alarms(unacknowledged_only=True)) == 1

@@ -1,7 +1,9 @@
-"""Every user-facing string of the observatory's public site is in every catalogue
-(observatory/locales/<lang>/LC_MESSAGES/messages.po), translated, with the same
-placeholders, and formats. Strings are extracted as `observatory/babel.cfg` says, so a new
-string in a template or in `observatory/web/site*.py` fails here until it is translated."""
+"""Every user-facing string of the observatory's public site and admin pages is in every
+catalogue (observatory/locales/<lang>/LC_MESSAGES/messages.po), translated, with the same
+placeholders, and formats; and observatory/locales/messages.pot is what the sources give.
+Strings are extracted as `observatory/babel.cfg` says, so a new string in a template, in
+`observatory/web/site*.py`, `admin.py` or `failures.py` fails here until it is extracted
+and translated."""
 
 from __future__ import annotations
 
@@ -40,12 +42,26 @@ def source_messages() -> set[str]:
 MESSAGES = source_messages()
 
 
-def test_the_public_sites_strings_are_found() -> None:
-    assert len(MESSAGES) > 100
+def test_the_public_sites_and_admin_strings_are_found() -> None:
+    assert len(MESSAGES) > 170
     for sample in ("How to read these numbers", "What differential privacy promises",
                    "%(value)s (95%% interval: %(interval)s)", "Rape",
-                   "The line shows estimates; the band shows the 95% intervals."):
+                   "The line shows estimates; the band shows the 95% intervals.",
+                   # the admin pages: templates, handlers, labels, error pages
+                   "Admin passphrase", "Requests to join", "%(org)s is now a member.",
+                   "Your session has ended. Sign in again.", "Key compromised", "revoked",
+                   "Not allowed", "The observatory could not complete this; nothing changed."):
         assert sample in MESSAGES, sample
+
+
+def test_the_template_is_up_to_date() -> None:
+    """messages.pot, from which `pybabel update` fills the catalogues, has every string of
+    the sources and no other (run the commands in babel.cfg's header)."""
+    with (LOCALES / "messages.pot").open("rb") as fh:
+        template = read_po(fh)
+    in_template = {m.id for m in template if m.id and isinstance(m.id, str)}
+    assert in_template == MESSAGES, (sorted(MESSAGES - in_template)[:3],
+                                     sorted(in_template - MESSAGES)[:3])
 
 
 @pytest.mark.parametrize("lang", DEFAULT_LANGUAGES)
@@ -86,3 +102,4 @@ def test_the_catalogue_is_what_the_site_loads(lang: str) -> None:
     catalogue = translations(lang)
     assert catalogue.gettext("How to read these numbers") != "How to read these numbers"
     assert catalogue.gettext("Statistics") != "Statistics"
+    assert catalogue.gettext("Sign in") != "Sign in"

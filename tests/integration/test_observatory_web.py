@@ -64,10 +64,13 @@ async def test_every_response_carries_the_security_headers(
     _, url = populated
     async with client() as http:
         for method, path, status in [
-            ("GET", "/admin/login", 200), ("GET", "/admin/", 200),  # redirected to sign-in
+            ("GET", "/admin/en/login", 200), ("GET", "/admin/", 200),  # redirected to sign-in
             ("GET", "/api/v1/nodes", 200), ("GET", "/api/v1/openapi.json", 200),
+            ("GET", "/admin/ar/", 200), ("GET", "/admin/fr/login", 200),
             ("GET", "/api/v1/nope", 404), ("GET", "/admin/nope", 404),
-            ("POST", "/admin/requests/" + "0" * 32 + "/approve", 403),
+            ("GET", "/admin/xx/", 404), ("GET", "/admin/xx/login", 404),
+            ("POST", "/admin/en/requests/" + "0" * 32 + "/approve", 403),
+            ("POST", "/admin/xx/requests/" + "0" * 32 + "/approve", 404),
             ("GET", "/nope/", 404), ("GET", "/xx/nope", 404),
         ]:
             async with http.request(method, url + path) as r:
@@ -106,22 +109,22 @@ async def test_sign_in_cookie_csrf_cross_site_and_sign_out(
         populated: tuple[ObservatoryContext, str]) -> None:
     ctx, url = populated
     async with client() as http:
-        async with http.post(f"{url}/admin/login", data={"passphrase": "wrong"},
+        async with http.post(f"{url}/admin/en/login", data={"passphrase": "wrong"},
                              allow_redirects=False) as r:
             assert r.status == 401 and COOKIE not in r.cookies
-        async with http.post(f"{url}/admin/login", data={"passphrase": PASSPHRASE},
+        async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE},
                              allow_redirects=False) as r:
-            assert r.status == 303 and r.headers["Location"] == "/admin/"
+            assert r.status == 303 and r.headers["Location"] == "/admin/en/"
             cookie = r.headers["Set-Cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
         assert "Secure" not in cookie  # secure_cookies = false in the test config
-        async with http.get(f"{url}/admin/") as r:
+        async with http.get(f"{url}/admin/en/") as r:
             page = await r.text()
             assert "Org 2" in page and "secret-contact-2" in page  # the admin sees contacts
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)
         assert csrf is not None
         pending = ctx.members.with_status("pending")[0].node_id
-        target = f"{url}/admin/requests/{pending}/approve"
+        target = f"{url}/admin/en/requests/{pending}/approve"
         async with http.post(target, data={"csrf": "forged"}) as r:
             assert r.status == 403
         async with http.post(target, data={"csrf": csrf.group(1)},
@@ -131,8 +134,8 @@ async def test_sign_in_cookie_csrf_cross_site_and_sign_out(
                              headers={"Sec-Fetch-Site": "cross-site"}) as r:
             assert r.status == 403
         assert ctx.members.get(pending).status == "pending"  # type: ignore[union-attr]
-        async with http.post(f"{url}/admin/logout", data={"csrf": csrf.group(1)}) as r:
-            assert str(r.url).endswith("/admin/login")
+        async with http.post(f"{url}/admin/en/logout", data={"csrf": csrf.group(1)}) as r:
+            assert str(r.url).endswith("/admin/en/login")
         async with http.post(target, data={"csrf": csrf.group(1)},
                              cookies={COOKIE: cookie.split("=", 1)[1].split(";")[0]}) as r:
             assert r.status == 403  # the session is gone on the server, not only here
@@ -144,13 +147,13 @@ async def test_a_reject_without_reason_changes_nothing(
     ctx, url = populated
     pending = ctx.members.with_status("pending")[0].node_id
     async with client() as http:
-        async with http.post(f"{url}/admin/login", data={"passphrase": PASSPHRASE}) as r:
+        async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE}) as r:
             csrf = re.search(r'name="csrf" value="([^"]+)"', await r.text())
         assert csrf is not None
-        async with http.post(f"{url}/admin/requests/{pending}/reject",
+        async with http.post(f"{url}/admin/en/requests/{pending}/reject",
                              data={"csrf": csrf.group(1), "reason": "  "}) as r:
             assert "Not rejected" in await r.text()
-        async with http.post(f"{url}/admin/members/{pending}/revoke",
+        async with http.post(f"{url}/admin/en/members/{pending}/revoke",
                              data={"csrf": csrf.group(1), "reason": "other"}) as r:
             assert "Not revoked" in await r.text()  # pending, not a member
     assert ctx.members.get(pending).status == "pending"  # type: ignore[union-attr]
@@ -162,14 +165,14 @@ async def test_repeated_failed_sign_ins_pause_the_sign_in(tmp_path: Path) -> Non
     throttle = LoginThrottle(max_failures=3, failure_pause=0)
     async with serving(root, throttle) as (_ctx, served, _obs), client() as http:
         for _ in range(3):
-            async with http.post(f"{served.web_url}/admin/login",
+            async with http.post(f"{served.web_url}/admin/en/login",
                                  data={"passphrase": "guess"}) as r:
                 assert r.status == 401
-        async with http.post(f"{served.web_url}/admin/login",
+        async with http.post(f"{served.web_url}/admin/en/login",
                              data={"passphrase": PASSPHRASE}, allow_redirects=False) as r:
             assert r.status == 429 and "Set-Cookie" not in r.headers
         throttle._locked_until = 0  # the pause is over
-        async with http.post(f"{served.web_url}/admin/login",
+        async with http.post(f"{served.web_url}/admin/en/login",
                              data={"passphrase": PASSPHRASE}, allow_redirects=False) as r:
             assert r.status == 303
             assert "Secure" in r.headers["Set-Cookie"]

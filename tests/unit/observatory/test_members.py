@@ -8,7 +8,7 @@ import time
 import pytest
 
 from observatory.context import ObservatoryContext
-from observatory.errors import UnknownNode, WrongState
+from observatory.errors import InvalidReason, UnknownNode, WrongState
 from observatory.membership_lists import DAY
 from protocol.errors import RolledBack
 from tests.unit.observatory.fakenode import FakeNode
@@ -69,9 +69,12 @@ def test_approval_issues_a_certificate_and_the_next_list(ctx: ObservatoryContext
 def test_rejection_needs_a_displayable_reason_and_is_final(ctx: ObservatoryContext) -> None:
     node = FakeNode()
     enroll(ctx, node)
-    for bad in ("", "   ", "x" * 1001, "evil \u202e txet", "bell\x07"):
-        with pytest.raises(ValueError):
+    for bad, problem in (("", "empty"), ("   ", "empty"), ("x" * 1001, "too_long"),
+                         ("evil \u202e txet", "control_characters"),
+                         ("bell\x07", "control_characters")):
+        with pytest.raises(ValueError) as caught:  # InvalidReason is a ValueError too
             ctx.members.reject(node.node_id, bad, NOW)
+        assert isinstance(caught.value, InvalidReason) and caught.value.problem == problem
     member = ctx.members.reject(node.node_id, "  Not a\nregistered  NGO ", NOW)
     assert (member.status, member.reason) == ("rejected", "Not a registered NGO")
     assert enroll(ctx, node) == "rejected"
