@@ -376,6 +376,13 @@ MIGRATIONS: tuple[str, ...] = (
         answered_hour INTEGER
     ) STRICT;
     """,
+    # 9: reports newest first, as every list orders them (received_hour DESC, id): the index
+    # also covers ordering a search's matches (node/web/staff/cases.py `_newest_first`),
+    # which without it read every encrypted report row (20 ms at 10,000 reports, per search)
+    """
+    CREATE INDEX reports_by_time_and_id ON reports (received_hour DESC, id);
+    DROP INDEX reports_by_time;
+    """,
 )
 
 

@@ -178,8 +178,21 @@ SEARCH_SHOWN = 200
 
 def _newest_first(ctx: NodeContext, ids: set[str], limit: int) -> list[str]:
     """The `limit` most recently received of `ids` (search results, newest first)."""
-    received = dict(ctx.db.read().execute("SELECT id, received_hour FROM reports").fetchall())
-    return sorted(ids, key=lambda i: (-received.get(i, -1), i))[:limit]
+    found: list[str] = []
+    if not ids:
+        return found
+    # walks the index `reports_by_time_and_id` (migration 9), never the encrypted rows, and
+    # stops at the `limit`th match: a common word stops early, a rare one reads every entry
+    cursor = ctx.db.read().execute("SELECT id FROM reports ORDER BY received_hour DESC, id")
+    try:
+        for (report_id,) in cursor:
+            if report_id in ids:
+                found.append(report_id)
+                if len(found) == limit:
+                    break
+    finally:
+        cursor.close()
+    return found
 
 
 def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
