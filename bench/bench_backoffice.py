@@ -755,8 +755,12 @@ def section(seeded: Seeded, d: Direct, http: Http, chain: Chain, appended: int,
         "searches check with one query that the cases the person may read are still the "
         "same (a string of their ids), decrypt only cases that arrived since, and build "
         "the index again only when a case left (deleted, unassigned). A page shows at most "
-        "200 results; each is decrypted again for its summary row (status and consent are "
-        "read fresh).",
+        "200 results, the newest found by walking the index on (received_hour DESC, id) "
+        "(migration 9) to the 200th match; each is decrypted again for its summary row "
+        "(status and consent are read fresh).",
+        "Before migration 9 (runs of 2026-11-28, quiet machine): each search read every "
+        "encrypted report row to order its matches, 20 ms at 10,000 cases even for a word "
+        "in no case; queries took 50-80 ms median and up to 214 ms p99.",
         "Before the changes made with this bench (same machine and data, 45-51% busy "
         "with other work): first query right after sign-in 1,991 ms; search after opening "
         "a case 2,836 ms, because any write on the node (an audit entry, a sign-in) made "
