@@ -214,6 +214,10 @@ def _publish_statistics(root: Path, spec: NodeSpec) -> None:
     marker.write_text("[SYNTHETIC DEMO DATA] statistics releases sent\n", encoding="utf-8")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--data", default="demo-data", help="where the demo lives")
@@ -223,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     prepare(root, args.reports)
     procs = Processes(root)
+    # `kill`, a closed terminal or a supervisor stop the demo as Ctrl-C does: its three
+    # servers are stopped too, not left running on the demo's ports
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         procs.start("observatory", "-m", "observatory.cli", "serve", "--data",
                     str(root / "observatory"), "--host", HOST, "--port", str(OBSERVATORY_WEB),
