@@ -17,7 +17,7 @@ help:
 	@echo "make test   - install test needs (Debian's chromium included) and run the whole suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - measure the figures in BENCHMARKS.md"
-	@echo "make messages - extract translatable strings and update the catalogues"
+	@echo "make messages - extract translatable strings and update the node's and the observatory's catalogues"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,3 +67,8 @@ messages: $(DEV_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \
 		--project BackUp -o node/locales/messages.pot .
 	$(BIN)/pybabel update -i node/locales/messages.pot -d node/locales --no-fuzzy-matching
+	$(BIN)/pybabel extract -F observatory/babel.cfg -k N_ -k _ --no-location --sort-output \
+		--project "BackUp observatory" --version 0.1.0 \
+		--copyright-holder "BackUp contributors" -o observatory/locales/messages.pot .
+	$(BIN)/pybabel update -i observatory/locales/messages.pot -d observatory/locales \
+		--no-fuzzy-matching -w 100
