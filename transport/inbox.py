@@ -23,17 +23,12 @@ from __future__ import annotations
 import sqlite3
 
 from protocol.envelope import DEFAULT_POLICY, Envelope, FreshnessPolicy
+from transport.schema import ensure_component
 from transport.transaction import write_transaction
 
 SCHEMA_VERSION = 1
 
 _SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS transport_schema (
-        component TEXT PRIMARY KEY,
-        version INTEGER NOT NULL
-    ) STRICT
-    """,
     """
     CREATE TABLE IF NOT EXISTS transport_seen (
         sender TEXT NOT NULL,
@@ -51,21 +46,7 @@ _SCHEMA = (
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the replay guard's table if missing (idempotent; in its own transaction)."""
-    with write_transaction(conn):
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        row = conn.execute(
-            "SELECT version FROM transport_schema WHERE component = 'inbox'"
-        ).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO transport_schema (component, version) VALUES ('inbox', ?)",
-                (SCHEMA_VERSION,),
-            )
-        elif row[0] > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"inbox schema v{row[0]} is newer than this release (v{SCHEMA_VERSION})"
-            )
+    ensure_component(conn, "inbox", _SCHEMA, SCHEMA_VERSION)
 
 
 class ReplayGuard:

@@ -45,6 +45,7 @@ from protocol.envelope import Envelope
 from protocol.errors import ProtocolError
 from transport.errors import CODE_PATTERN, TransportError, Undeliverable
 from transport.identity import parse_addrs, parse_peer_id
+from transport.schema import ensure_component
 from transport.transaction import write_transaction
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,6 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 _SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS transport_schema (
-        component TEXT PRIMARY KEY,
-        version INTEGER NOT NULL
-    ) STRICT
-    """,
     """
     CREATE TABLE IF NOT EXISTS transport_outbox (
         envelope_id TEXT PRIMARY KEY,
@@ -95,21 +90,7 @@ _COLUMNS = (
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the outbox tables if missing (idempotent; in its own transaction)."""
-    with write_transaction(conn):
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        row = conn.execute(
-            "SELECT version FROM transport_schema WHERE component = 'outbox'"
-        ).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO transport_schema (component, version) VALUES ('outbox', ?)",
-                (SCHEMA_VERSION,),
-            )
-        elif row[0] > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"outbox schema v{row[0]} is newer than this release (v{SCHEMA_VERSION})"
-            )
+    ensure_component(conn, "outbox", _SCHEMA, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True)
