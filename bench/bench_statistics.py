@@ -47,6 +47,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import numpy.typing as npt
 
 from bench.cpuwatch import load_average
 from bench.report import Figure, Section, fmt_ms, table
@@ -259,6 +260,19 @@ def node_release(rows: Sequence[IncidentRow], plan: StatisticsPlan, period: Rele
     return NodeRun(t1 - t0, t2 - t1, t3 - t2, t4 - t3, columns.counted, tables)
 
 
+def synthetic_table(rng: np.random.Generator, node: int, t: rel.TableRelease
+                    ) -> tuple[tuple[tuple[str, ...], ...], npt.NDArray[np.int64]]:
+    """Node ``node``'s domains for table ``t`` (its own 20 region codes) and noisy counts:
+    Poisson(3) true counts plus discrete Laplace noise of the table's scale."""
+    domains = tuple(tuple(f"N{node:04d}-{v}" if d == "region" and v != "unknown" else v
+                          for v in values)
+                    for d, values in zip(t.dimensions, t.domains, strict=True))
+    n = math.prod(len(v) for v in domains)
+    p = math.exp(-1 / t.scale)
+    noisy = rng.poisson(3, n) + rng.geometric(1 - p, n) - rng.geometric(1 - p, n)
+    return domains, noisy
+
+
 def synthetic_nodes(template: tuple[rel.TableRelease, ...], seed: int = 7) -> list[NodeRelease]:
     """1,000 nodes with the node plan's tables; each node has its own 20 region codes."""
     rng = np.random.default_rng(seed)
@@ -266,12 +280,7 @@ def synthetic_nodes(template: tuple[rel.TableRelease, ...], seed: int = 7) -> li
     for i in range(NODES):
         tables = []
         for t in template:
-            domains = tuple(tuple(f"N{i:04d}-{v}" if d == "region" and v != "unknown" else v
-                                  for v in values)
-                            for d, values in zip(t.dimensions, t.domains, strict=True))
-            n = math.prod(len(v) for v in domains)
-            p = math.exp(-1 / t.scale)
-            noisy = rng.poisson(3, n) + rng.geometric(1 - p, n) - rng.geometric(1 - p, n)
+            domains, noisy = synthetic_table(rng, i, t)
             tables.append(NodeTable(t.name, t.dimensions, domains, noisy, t.variance))
         out.append(NodeRelease(f"{i:032x}", "2025", secrets.token_hex(16), tuple(tables)))
     return out
@@ -302,12 +311,7 @@ def synthetic_releases(template: tuple[rel.TableRelease, ...], seed: int = 8
     for i in range(NODES):
         tables = []
         for t in template:
-            domains = tuple(tuple(f"N{i:04d}-{v}" if d == "region" and v != "unknown" else v
-                                  for v in values)
-                            for d, values in zip(t.dimensions, t.domains, strict=True))
-            n = math.prod(len(v) for v in domains)
-            p = math.exp(-1 / t.scale)
-            noisy = rng.poisson(3, n) + rng.geometric(1 - p, n) - rng.geometric(1 - p, n)
+            domains, noisy = synthetic_table(rng, i, t)
             tables.append(StatisticsTable.model_construct(  # valid by construction
                 name=t.name, dimensions=t.dimensions, domains=domains,
                 counts=tuple(int(c) for c in noisy), mechanism="discrete_laplace",
