@@ -24,9 +24,32 @@ from observatory.i18n import Translator, template_translator, translations, tran
 from observatory.web import labels
 
 
-def _css() -> str:
-    return resources.files("observatory").joinpath("static", "admin.css").read_text(
-        encoding="utf-8")
+def template_environment() -> jinja2.Environment:
+    """The observatory's templates (admin pages and public site), autoescaped, strict."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("observatory", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def inline_stylesheet(filename: str) -> tuple[Markup, str]:
+    """``observatory/static/<filename>`` for a page's ``<style>`` element, and the CSP hash
+    (``sha256-…``) of exactly that text. Markup: a ``<style>`` element is raw text, where an
+    escaped quote would stay "&#34;" and no longer match the hash the CSP allows."""
+    css = Markup(resources.files("observatory").joinpath(  # noqa: S704 - our own file
+        "static", filename).read_text(encoding="utf-8"))
+    digest = hashlib.sha256(css.encode("utf-8")).digest()
+    return css, "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def language_context(lang: str, languages: Sequence[str]) -> dict[str, Any]:
+    """What every page's base template needs of its language: ``lang``, ``dir`` (Arabic
+    right to left) and the configured languages with their names, for the language links."""
+    return {"lang": lang, "dir": "rtl" if lang in labels.RTL_LANGUAGES else "ltr",
+            "languages": [(code, labels.LANGUAGE_NAMES[code]) for code in languages]}
 
 
 def utc(timestamp: int | None) -> str:
@@ -48,17 +71,9 @@ class Renderer:
     def __init__(self, site_name: str, languages: Sequence[str] = ("en",)) -> None:
         self.site_name = site_name
         self.languages: tuple[str, ...] = tuple(languages)
-        self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("observatory", "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = template_environment()
         self.env.filters["utc"] = utc_element
-        self.css = _css()
-        digest = hashlib.sha256(self.css.encode("utf-8")).digest()
-        self.css_hash = "sha256-" + base64.b64encode(digest).decode("ascii")
+        self.css, self.css_hash = inline_stylesheet("admin.css")
 
     @property
     def default_language(self) -> str:
@@ -78,9 +93,7 @@ class Renderer:
                **context: Any) -> web.Response:
         """`path`: the page's address after ``/admin/{lang}``, for the language links."""
         html = self.env.get_template(template).render(
-            _=template_translator(translations(lang)), lang=lang,
-            dir="rtl" if lang in labels.RTL_LANGUAGES else "ltr",
-            languages=[(code, labels.LANGUAGE_NAMES[code]) for code in self.languages],
+            _=template_translator(translations(lang)), **language_context(lang, self.languages),
             path=path, site_name=self.site_name, css=self.css, **context)
         return web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8")

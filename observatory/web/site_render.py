@@ -8,14 +8,10 @@ The stylesheet is small and inlined, allowed by its SHA-256 in the CSP; there is
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from typing import Any
 
-import jinja2
 import numpy as np
 from babel import Locale
 from babel.dates import format_date
@@ -27,14 +23,11 @@ from observatory.i18n import template_translator, translations, translator
 from observatory.statistics.publication import ALL, Publication, Scope, split_region
 from observatory.web import labels
 from observatory.web.charts import Point, bar_chart, line_chart
+from observatory.web.rendering import inline_stylesheet, language_context, template_environment
 
 TOP_REGIONS = 8       # small multiples drawn on a page
 REGION_ROWS = 30      # rows of the region table; the open data has them all
 
-
-def _css() -> str:
-    return resources.files("observatory").joinpath("static", "public.css").read_text(
-        encoding="utf-8")
 
 
 class Texts:
@@ -192,18 +185,8 @@ class SiteRenderer:
         self.config = config
         self.site_name = config.name
         self.languages: tuple[str, ...] = tuple(config.languages)
-        self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("observatory", "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        # Markup: a <style> element is raw text, where an escaped quote would stay "&#34;"
-        # (and no longer match the hash the CSP allows).
-        self.css = Markup(_css())  # noqa: S704 - our own file, not input
-        digest = hashlib.sha256(self.css.encode("utf-8")).digest()
-        self.css_hash = "sha256-" + base64.b64encode(digest).decode("ascii")
+        self.env = template_environment()
+        self.css, self.css_hash = inline_stylesheet("public.css")
         self._texts: dict[str, Texts] = {lang: Texts(lang) for lang in self.languages}
 
     def texts(self, lang: str) -> Texts:
@@ -212,10 +195,8 @@ class SiteRenderer:
     def _render(self, template: str, lang: str, path: str, **context: Any) -> str:
         texts = self._texts[lang]
         return self.env.get_template(template).render(
-            _=texts._, t=texts, lang=lang, dir="rtl" if lang in labels.RTL_LANGUAGES else "ltr",
-            site_name=self.site_name, css=self.css, path=path,
-            languages=[(code, labels.LANGUAGE_NAMES[code]) for code in self.languages],
-            **context)
+            _=texts._, t=texts, **language_context(lang, self.languages),
+            site_name=self.site_name, css=self.css, path=path, **context)
 
     # -- pages ---------------------------------------------------------------------------
 
