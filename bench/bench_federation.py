@@ -40,13 +40,14 @@ from crypto.keys import DataKey, SigningKey
 from node.federation import store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
-from node.federation.handler import PROTOCOL_ID, FederationHandler
+from node.federation.handler import FederationHandler
 from node.intake.models import ReportInput
 from node.storage.database import connect
 from node.web.context import NodeContext, open_node
 from node.web.staff.evidence import sign_if_grown
 from protocol.envelope import seal, verify_frame
 from protocol.membership import MemberEntry, MembershipList, MembershipListBody, MembershipListQuery
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush
 from protocol.witnessing import evidence_origin
 from tests.conftest import NodeProcess, make_node, test_config

@@ -63,7 +63,6 @@ from transport.inbox import ReplayGuard
 
 log = logging.getLogger("backup.observatory.federation")
 
-PROTOCOL_ID = "/backup/federation/1.0.0"
 
 # Verify and store a member's statistics release (the registered ``statistics.release``
 # message) inside the write transaction `conn`, and answer with the acknowledgement
@@ -93,7 +92,7 @@ class Federation:
             else ReleaseIngest(ctx.config.statistics))
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
-        """The `transport.host.Handler` for `PROTOCOL_ID`."""
+        """The `transport.host.Handler` for `protocol.versions.FEDERATION_PROTOCOL`."""
         return await asyncio.to_thread(self.answer, frame, remote_peer)
 
     def answer(self, frame: bytes, remote_peer: str) -> bytes:

@@ -3,7 +3,7 @@
 `running` is what `backup-observatory serve` runs, and what the integration tests start on
 127.0.0.1: one context manager, so that the tests exercise the very same wiring. The libp2p
 host (`transport.host.Libp2pHost`, Noise only, trio in its own thread) answers
-`observatory.federation.PROTOCOL_ID`; a background task forgets replay-guard entries that
+`protocol.versions.FEDERATION_PROTOCOL`; a background task forgets replay-guard entries that
 can no longer be replayed and keeps the membership list from expiring.
 """
 
@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from observatory.context import ObservatoryContext
-from observatory.federation import PROTOCOL_ID, Federation, StatisticsHook
+from observatory.federation import Federation, StatisticsHook
 from observatory.storage.database import connect
 from observatory.web.accesslog import PrivacyAccessLogger
 from observatory.web.app import create_app
 from observatory.web.sessions import LoginThrottle
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from transport.host import HostConfig, Libp2pHost
 from transport.inbox import ReplayGuard
 

@@ -48,7 +48,6 @@ from transport.transaction import write_transaction
 
 log = logging.getLogger("backup.federation")
 
-PROTOCOL_ID = "/backup/federation/1.0.0"
 # An answer is read at once by the requester; an hour covers any clock skew we tolerate.
 RESPONSE_TTL = 3600
 

@@ -40,7 +40,7 @@ from node.federation import enrollment, members, our_log, statistics_delivery, s
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.errors import BadAnswer, Refused
-from node.federation.handler import PROTOCOL_ID, FederationHandler
+from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
 from node.statistics.release import ReleasePayload
@@ -49,6 +49,7 @@ from protocol.envelope import DEFAULT_TTL, seal, verify_frame
 from protocol.exchanges import EXCHANGES
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from transport import inbox
 from transport import outbox as outbox_module
 from transport.errors import TransportError

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from crypto.checkpoint import Cosigner
 from crypto.keys import SigningKey
-from node.federation.handler import PROTOCOL_ID
 from protocol.delivery import DeliveryAck
 from protocol.exchanges import RequestReceived, ServerExchange
 from protocol.membership import (
@@ -34,6 +33,7 @@ from protocol.membership import (
 )
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush
 from protocol.witnessing import Witnessed, evidence_origin, response_for, witness, witness_name
 from transport.host import HostConfig, Libp2pHost

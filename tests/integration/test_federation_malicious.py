@@ -22,7 +22,6 @@ from crypto import merkle
 from crypto.checkpoint import Checkpoint, NoteSigner, decode_vkey, open_checkpoint, sign_checkpoint
 from crypto.keys import SigningKey
 from node.federation import store
-from node.federation.handler import PROTOCOL_ID
 from node.federation.info import witness_vkey
 from node.web.app import create_app
 from protocol.delivery import DeliveryAck
@@ -30,6 +29,7 @@ from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.envelope import Envelope, seal, verify_frame
 from protocol.framing import decode_frame, encode_frame
 from protocol.message import Message
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush, CosignatureResponse
 from protocol.witnessing import Witnessed, cosigned_note, evidence_origin
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, make_node

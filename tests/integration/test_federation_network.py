@@ -35,11 +35,11 @@ import pytest
 from crypto import merkle
 from crypto.checkpoint import Checkpoint, NoteSigner, SignedNote, sign_checkpoint
 from crypto.keys import SigningKey
-from node.federation.handler import PROTOCOL_ID
 from node.federation.info import witness_vkey
 from node.keyring import NodeKeys
 from protocol.envelope import seal, verify_frame
 from protocol.statements import verify_key_from_hex
+from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush, CosignatureResponse
 from protocol.witnessing import evidence_origin
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, NodeProcess, make_node

@@ -19,12 +19,13 @@ from protocol.envelope import Envelope, seal, verify_frame
 from protocol.exchanges import ClientExchange, ResponseReceived
 from protocol.membership import MembershipListQuery, MembershipRequest
 from protocol.message import Message
+from protocol.versions import FEDERATION_PROTOCOL
 from protocol.witness import CheckpointPush
 from protocol.witnessing import evidence_origin
 from transport.host import HostConfig, Libp2pHost
 from transport.identity import peer_id_from_public_key
 
-PROTOCOL_ID = "/backup/federation/1.0.0"
+PROTOCOL_ID = FEDERATION_PROTOCOL
 
 
 @dataclass(frozen=True)
