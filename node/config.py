@@ -23,6 +23,7 @@ from pydantic import (
 
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
+from protocol.statistics import RegionCode
 from runtime import tomlconfig
 from runtime.tomlconfig import ConfigError as ConfigError
 
@@ -41,7 +42,7 @@ class _Strict(BaseModel):
 
 
 class Region(_Strict):
-    code: Code
+    code: RegionCode  # a statistics dimension: the observatory checks the same pattern
     name: Text
     names: dict[Language, Text] = Field(default_factory=dict)
 
@@ -53,7 +54,7 @@ class Service(_Strict):
     id: Code
     name: Text
     kinds: list[ServiceKind] = Field(min_length=1)
-    regions: list[Code] = Field(default_factory=list, description="empty: every region")
+    regions: list[RegionCode] = Field(default_factory=list, description="empty: every region")
     languages: list[Language] = Field(default_factory=list)
     contact: Text
     address: str = ""

@@ -17,7 +17,6 @@ from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node.datadir import DataDir
 from node.intake.models import (
-    AFFILIATIONS,
     NEEDS,
     REPORTER_ROLES,
     Consent,
@@ -26,6 +25,7 @@ from node.intake.models import (
 )
 from node.intake.service import utc_now
 from node.web.context import NodeContext, open_node
+from protocol.vocabulary import AFFILIATIONS
 
 DEMO_ADMIN = "demo-admin"
 DEMO_PASSPHRASE = "demo passphrase not secret"  # noqa: S105 -- demo only, printed on purpose

@@ -65,7 +65,3 @@ class PerpetratorToken(Message):
     batch_id: RandomId
     suite: Literal["ristretto255-SHA512"]
     blinded_elements: tuple[KeyHex, ...] = Field(min_length=1, max_length=1000)
-
-
-# The statistics release is no longer a draft (issue 6): see protocol/statistics.py.
-from protocol.statistics import StatisticsRelease as StatisticsRelease  # noqa: E402

@@ -4,8 +4,9 @@ Categories follow the Rome Statute of the International Criminal Court: rape, se
 slavery, enforced prostitution, forced pregnancy, enforced sterilization, and any other form
 of sexual violence of comparable gravity -- as crimes against humanity (Art. 7(1)(g)) or as
 war crimes in international (Art. 8(2)(b)(xxii)) and non-international (Art. 8(2)(e)(vi))
-armed conflict. A coding says nothing that identifies a survivor; it is still encrypted at
-rest, like everything derived from a report.
+armed conflict. The closed lists and their labels are the federation's shared vocabulary
+(`protocol.vocabulary`). A coding says nothing that identifies a survivor; it is still
+encrypted at rest, like everything derived from a report.
 
 Keys: each incident has its own data key, sealed to the node's analysis key (analysts and
 coordinators) and wrapped with the data key of every linked report (whoever may open one of
@@ -16,50 +17,11 @@ reports per incident (a survivor and a witness describing the same event), are l
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from node.i18n import N_
-from node.intake.models import Affiliation
-
-Category = Literal["rape", "sexual_slavery", "enforced_prostitution", "forced_pregnancy",
-                   "enforced_sterilization", "other_sexual_violence"]
-CATEGORIES: tuple[Category, ...] = (
-    "rape", "sexual_slavery", "enforced_prostitution", "forced_pregnancy",
-    "enforced_sterilization", "other_sexual_violence")
-Context = Literal["international_armed_conflict", "non_international_armed_conflict",
-                  "widespread_or_systematic_attack", "unknown"]
-CONTEXTS: tuple[Context, ...] = (
-    "international_armed_conflict", "non_international_armed_conflict",
-    "widespread_or_systematic_attack", "unknown")
-Sex = Literal["female", "male", "other", "unknown"]
-SEXES: tuple[Sex, ...] = ("female", "male", "other", "unknown")
-AgeGroup = Literal["0-11", "12-17", "18-24", "25-59", "60+", "unknown"]
-AGE_GROUPS: tuple[AgeGroup, ...] = ("0-11", "12-17", "18-24", "25-59", "60+", "unknown")
-
-CATEGORY_LABELS = {
-    "rape": N_("Rape"),
-    "sexual_slavery": N_("Sexual slavery"),
-    "enforced_prostitution": N_("Enforced prostitution"),
-    "forced_pregnancy": N_("Forced pregnancy"),
-    "enforced_sterilization": N_("Enforced sterilization"),
-    "other_sexual_violence": N_("Other sexual violence of comparable gravity"),
-}
-CONTEXT_LABELS = {
-    "international_armed_conflict": N_("International armed conflict"),
-    "non_international_armed_conflict": N_("Non-international armed conflict"),
-    "widespread_or_systematic_attack": N_("Widespread or systematic attack on civilians"),
-    "unknown": N_("Not known yet"),
-}
-SEX_LABELS = {"female": N_("Female"), "male": N_("Male"), "other": N_("Other"),
-              "unknown": N_("Unknown")}
-
-_PROVISIONS = {
-    "widespread_or_systematic_attack": "Art. 7(1)(g)",
-    "international_armed_conflict": "Art. 8(2)(b)(xxii)",
-    "non_international_armed_conflict": "Art. 8(2)(e)(vi)",
-}
+from protocol.vocabulary import Affiliation, AgeGroup, Category, Context, Sex, provision
 
 
 class IncidentCoding(BaseModel):
@@ -85,4 +47,4 @@ class IncidentCoding(BaseModel):
 
     def provision(self) -> str:
         """The Rome Statute article this act may fall under, given its context."""
-        return _PROVISIONS.get(self.context, "")
+        return provision(self.context)

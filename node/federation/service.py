@@ -43,12 +43,12 @@ from node.federation.errors import BadAnswer, Refused
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
-from node.statistics.release import ReleasePayload
 from node.storage.database import connect
 from protocol.envelope import DEFAULT_TTL, seal, verify_frame
 from protocol.exchanges import EXCHANGES
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
+from protocol.statistics import StatisticsRelease
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from transport import inbox
 from transport import outbox as outbox_module
@@ -275,12 +275,11 @@ class FederationService:
                             protocol_id=PROTOCOL_ID)
         return envelope.envelope_id
 
-    async def send_statistics(self, payload: ReleasePayload) -> None:
+    async def send_statistics(self, release: StatisticsRelease) -> None:
         """Queue an approved statistics release for the observatory (issue 6)."""
-        message = statistics_delivery.to_message(payload)
-        envelope_id = self._send(message, self._observatory())
+        envelope_id = self._send(release, self._observatory())
         with write_transaction(self._db()):
-            statistics_delivery.record_queued(self._db(), envelope_id, payload.release_id,
+            statistics_delivery.record_queued(self._db(), envelope_id, release.release_id,
                                               self._clock() // 3600)
         self._wakeup.set()
 

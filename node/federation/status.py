@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from node.statistics.release import ReleasePayload
+    from protocol.statistics import StatisticsRelease
 
 State = Literal["off", "starting", "running", "failed", "stopped"]
 
@@ -23,4 +23,4 @@ class FederationStatus:
     listen_addrs: tuple[str, ...] = ()
     error: str | None = None  # a short code (`transport.errors`), never payload
     # set while the service runs: queue an approved statistics release for the observatory
-    send_statistics: Callable[[ReleasePayload], Awaitable[None]] | None = None
+    send_statistics: Callable[[StatisticsRelease], Awaitable[None]] | None = None

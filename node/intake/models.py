@@ -1,7 +1,8 @@
 """What a reporter can tell, as pydantic models shared by the HTML form and the JSON API.
 
 Every question is optional (Murad Code: never force a question). Choices are closed lists
-so that codings and statistics stay comparable across nodes; free text sits beside them.
+so that codings and statistics stay comparable across nodes (the perpetrators' affiliation
+is the federation's shared vocabulary, `protocol.vocabulary`); free text sits beside them.
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from node.i18n import N_
+from protocol.vocabulary import Affiliation
 
 ReporterRole = Literal["survivor", "relative", "witness"]
 REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
-
-Affiliation = Literal[
-    "state_forces", "non_state_armed_group", "militia", "peacekeepers", "civilian", "unknown"]
-AFFILIATIONS: tuple[Affiliation, ...] = (
-    "state_forces", "non_state_armed_group", "militia", "peacekeepers", "civilian", "unknown")
 
 Need = Literal["medical", "psychosocial", "legal", "shelter", "none"]
 NEEDS: tuple[Need, ...] = ("medical", "psychosocial", "legal", "shelter", "none")

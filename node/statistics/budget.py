@@ -2,7 +2,7 @@
 
 Why we account ourselves instead of keeping an OpenDP compositor alive: OpenDP's filters
 live in memory only, and one refused query exhausts a filter for good (every later call
-fails, ../shared/notes/opendp.md) -- a node holding one would be bricked by a single
+fails) -- a node holding one would be bricked by a single
 over-budget request, and would forget its spend at a restart. So the ledger is the source of
 truth, in SQLite, and the check is ours:
 
@@ -21,6 +21,10 @@ budget, and stays charged whether it is approved or discarded: a reviewer who sa
 and asked for another would otherwise choose among several draws, which leaks more than one
 draw's loss. The ledger only grows (triggers in the migration refuse deletes and changes of
 a charged loss), and a restart reads it back.
+
+`Ledger` is also the one writer of a release's status: draft (`charge`), approved or
+discarded (`approve`, `discard`, called by the review) and sent (`mark_sent`, called when
+the observatory acknowledges the release), each in the caller's write transaction.
 """
 
 from __future__ import annotations
@@ -115,6 +119,33 @@ class Ledger:
             (release_id, period, plan_version, json.dumps(list(tables)), epsilon, created_hour,
              payload_key, payload_ct))
         return BudgetStatus(period, budget, before.spent + epsilon, before.releases + 1)
+
+    @staticmethod
+    def approve(conn: sqlite3.Connection, release_id: str, *, reviewed_by: str,
+                hour: int) -> bool:
+        """A draft becomes approved, to be sent; False if it is no longer a draft."""
+        return conn.execute(
+            "UPDATE statistics_releases SET status = 'approved', reviewed_by = ?,"
+            " reviewed_hour = ? WHERE id = ? AND status = 'draft'",
+            (reviewed_by, hour, release_id)).rowcount == 1
+
+    @staticmethod
+    def discard(conn: sqlite3.Connection, release_id: str, *, reviewed_by: str,
+                hour: int) -> bool:
+        """A draft is discarded and its sealed counts dropped; its loss stays charged.
+        False if it is no longer a draft."""
+        return conn.execute(
+            "UPDATE statistics_releases SET status = 'discarded', reviewed_by = ?,"
+            " reviewed_hour = ?, payload_key = NULL, payload_ct = NULL"
+            " WHERE id = ? AND status = 'draft'", (reviewed_by, hour, release_id)).rowcount == 1
+
+    @staticmethod
+    def mark_sent(conn: sqlite3.Connection, release_id: str, hour: int) -> bool:
+        """An approved release reached the observatory. False if it is not (or no longer)
+        approved: an acknowledgement repeated for a release already sent changes nothing."""
+        return conn.execute(
+            "UPDATE statistics_releases SET status = 'sent', sent_hour = ?"
+            " WHERE id = ? AND status = 'approved'", (hour, release_id)).rowcount == 1
 
     @staticmethod
     def entries(conn: sqlite3.Connection, period: str | None = None) -> list[LedgerEntry]:

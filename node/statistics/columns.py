@@ -59,15 +59,9 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 import numpy as np
 import numpy.typing as npt
 
-from node.statistics.plan import (
-    FIXED_DOMAINS,
-    UNKNOWN,
-    Dimension,
-    ReleasePeriod,
-    TablePlan,
-    domain,
-    region_domain,
-)
+from node.statistics.plan import ReleasePeriod, TablePlan, domain
+from protocol.statistics import Dimension
+from protocol.vocabulary import UNKNOWN
 
 if TYPE_CHECKING:
     from node.backoffice.codings import IncidentRow
@@ -118,10 +112,6 @@ class _Numbers(dict[Any, int]):
     def __missing__(self, key: object) -> int:
         number = self[key] = len(self)
         return number
-
-
-def month_ordinal(day: date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 @dataclass(frozen=True)
@@ -395,9 +385,11 @@ class Links:
     #                                     incidents of reports with more than k links
 
 
-def _links(ids: Sequence[str], lengths: npt.NDArray[np.int64],
-           report: npt.NDArray[np.int64], k: int) -> Links:
-    """`Links` from per-incident link counts and per-link report numbers (>= 0)."""
+def link_arrays(ids: Sequence[str], lengths: npt.NDArray[np.int64],
+                report: npt.NDArray[np.int64], k: int) -> Links:
+    """`Links` from per-incident link counts and per-link report numbers (>= 0, equal
+    exactly when the report is); incident ids are only read for reports with more than `k`
+    links."""
     n = len(lengths)
     incident = np.repeat(np.arange(n, dtype=np.int64), lengths)
     order = np.zeros(n, dtype=np.int64)
@@ -409,21 +401,6 @@ def _links(ids: Sequence[str], lengths: npt.NDArray[np.int64],
             positions = np.flatnonzero(wanted)
             order[positions] = ranks(_take(ids, positions))
     return Links(n, incident, report, order)
-
-
-def _report_numbers(report_ids: Sequence[Sequence[str]]
-                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per incident its number of links; per link its report's number (the rank of its
-    id: equal exactly when the ids are)."""
-    lengths = np.fromiter(map(len, report_ids), dtype=np.int64, count=len(report_ids))
-    return lengths, ranks(list(chain.from_iterable(report_ids)))
-
-
-def links_of(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
-             k: int) -> Links:
-    """The link arrays; incident ids are only read for reports with more than `k` links."""
-    lengths, report = _report_numbers(report_ids)
-    return _links(incident_ids, lengths, report, k)
 
 
 def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
@@ -448,11 +425,6 @@ def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
         rank = position - np.maximum.accumulate(np.where(starts, position, 0))
         counted[h_incident[order[rank < k]]] = True
     return counted
-
-
-def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
-            k: int) -> npt.NDArray[np.bool_]:
-    return vouch(links_of(incident_ids, report_ids, k), k)
 
 
 def _take(items: Sequence[str], positions: npt.NDArray[np.int64]) -> list[str]:
@@ -518,7 +490,7 @@ def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
         month, lengths = c.month[picked], c.lengths[picked]
         reports = c.reports[np.repeat(in_period, c.lengths)]
         ids = _Take(c.ids, picked)
-    links = _links(ids, lengths, reports, contributions)
+    links = link_arrays(ids, lengths, reports, contributions)
     values: dict[Dimension, Index] = {}
     for dim in dimensions:
         if dim == "month":
@@ -555,7 +527,6 @@ def encode(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
     return bound(extract(rows, period, region_codes, contributions, dimensions))
 
 
-__all__ = ["CHUNK", "CODING_FIELDS", "FIXED_DOMAINS", "ChunkCoder", "Coded", "CodedChunk",
-           "CodedIncidents", "Extracted", "IncidentColumns", "Links", "bound", "coded",
-           "encode", "extract", "links_of", "month_ordinal", "ranks", "region_domain",
-           "vouch", "vouched"]
+__all__ = ["CHUNK", "CODING_FIELDS", "ChunkCoder", "Coded", "CodedChunk", "CodedIncidents",
+           "Extracted", "IncidentColumns", "Links", "bound", "coded", "encode", "extract",
+           "link_arrays", "ranks", "vouch"]

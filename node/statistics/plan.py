@@ -4,10 +4,12 @@ The plan lives in the node's configuration (`[statistics]` in ``node.toml``) and
 versioned: the observatory only combines releases made under the same plan version, and a
 node that changes its tables, contribution bound or privacy loss bumps `version`.
 
-Cell domains are fixed and public, never derived from the data (a domain read off the data
-would itself reveal that some survivor's incident exists): months come from the period being
-released, regions from the node's configured region codes plus ``unknown``, and every other
-dimension from the coding model's closed lists (node/backoffice/incidents.py).
+Tables, dimensions and cell domains are the protocol's plan schema (`protocol.statistics`),
+which the observatory checks releases against. Domains are fixed and public, never derived
+from the data (a domain read off the data would itself reveal that some survivor's incident
+exists): months come from the period being released, regions from the node's configured
+region codes plus ``unknown``, and every other dimension from the shared coding vocabulary
+(`protocol.vocabulary`).
 """
 
 from __future__ import annotations
@@ -15,68 +17,36 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from node.backoffice.incidents import AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES
-from node.intake.models import AFFILIATIONS
-
-Dimension = Literal["category", "month", "region", "perpetrator_affiliation", "survivor_sex",
-                    "survivor_age_group", "context"]
-DIMENSIONS: tuple[Dimension, ...] = ("category", "month", "region", "perpetrator_affiliation",
-                                     "survivor_sex", "survivor_age_group", "context")
-UNKNOWN = "unknown"
-# The protocol's statistics message carries at most this many cells per table
-# (protocol/drafts.py, StatisticsRelease.cells).
-MAX_CELLS = 10_000
-TableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
-
-# Closed lists from the coding model. "unknown" is already a member of each of them; a coding
-# without a perpetrator affiliation counts as "unknown".
-FIXED_DOMAINS: dict[Dimension, tuple[str, ...]] = {
-    "category": CATEGORIES,
-    "perpetrator_affiliation": AFFILIATIONS,
-    "survivor_sex": SEXES,
-    "survivor_age_group": AGE_GROUPS,
-    "context": CONTEXTS,
-}
+from protocol.statistics import (
+    DEFAULT_TABLES,
+    FIXED_DOMAINS,
+    Dimension,
+    TableLayout,
+    month_bounds,
+    months,
+)
+from protocol.vocabulary import UNKNOWN
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class TablePlan(TableLayout):
+    """One histogram (a cell per combination of its dimensions' values), and what releasing
+    it costs."""
 
-
-class TablePlan(_Strict):
-    """One histogram: a cell per combination of its dimensions' values."""
-
-    name: TableName
-    dimensions: tuple[Dimension, ...] = Field(min_length=1, max_length=4)
     epsilon: float = Field(gt=0, le=10, allow_inf_nan=False,
                            description="privacy loss of this table in one release")
 
-    @model_validator(mode="after")
-    def _distinct(self) -> Self:
-        if len(set(self.dimensions)) != len(self.dimensions):
-            raise ValueError(f"table {self.name}: a dimension appears twice")
-        return self
-
 
 def _default_tables() -> tuple[TablePlan, ...]:
-    return (
-        TablePlan(name="category_month_region", dimensions=("category", "month", "region"),
-                  epsilon=0.2),
-        TablePlan(name="affiliation_month_region",
-                  dimensions=("perpetrator_affiliation", "month", "region"), epsilon=0.2),
-        TablePlan(name="sex_age_category",
-                  dimensions=("survivor_sex", "survivor_age_group", "category"), epsilon=0.2),
-        TablePlan(name="context_category", dimensions=("context", "category"), epsilon=0.2),
-        TablePlan(name="category_month", dimensions=("category", "month"), epsilon=0.2),
-    )
+    """The protocol's default tables, each at a loss of 0.2."""
+    return tuple(TablePlan(name=t.name, dimensions=t.dimensions, epsilon=0.2)
+                 for t in DEFAULT_TABLES)
 
 
-class StatisticsPlan(_Strict):
+class StatisticsPlan(BaseModel):
     """What a node releases, and what it may spend.
 
     Privacy unit: one report. Each report vouches for at most `contributions` incidents per
@@ -89,6 +59,8 @@ class StatisticsPlan(_Strict):
     epsilon-DP, Dwork and Roth 2014, Theorem 3.16). The ledger refuses a release that would
     take the period's spend above `budget_per_period`.
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(1, ge=1, le=1_000_000)
     mechanism: Literal["discrete_laplace"] = Field(
@@ -119,10 +91,6 @@ class StatisticsPlan(_Strict):
     def table(self, name: str) -> TablePlan | None:
         return next((t for t in self.tables if t.name == name), None)
 
-    def epsilon_of(self, names: Sequence[str]) -> float:
-        """What releasing these tables costs, as planned (OpenDP's own map decides)."""
-        return math.fsum(t.epsilon for t in self.tables if t.name in names)
-
 
 # ---------------------------------------------------------------------- periods and cells
 
@@ -152,24 +120,27 @@ class ReleasePeriod:
         return f"{self.year:04d}"
 
     @property
+    def first(self) -> str:
+        """The first month, as a release names it ("2025-01")."""
+        return f"{self.year:04d}-{self.first_month:02d}"
+
+    @property
+    def last(self) -> str:
+        """The last month, as a release names it."""
+        return f"{self.year:04d}-{self.last_month:02d}"
+
+    @property
     def months(self) -> tuple[str, ...]:
-        return tuple(f"{self.year:04d}-{m:02d}"
-                     for m in range(self.first_month, self.last_month + 1))
+        return months(self.first, self.last)
 
     @property
     def month_ordinals(self) -> tuple[int, int]:
-        """[first, last] as year * 12 + month - 1, the encoding of `columns.month_ordinal`."""
+        """[first, last] as year * 12 + month - 1, how `columns` encodes a date's month."""
         return (self.year * 12 + self.first_month - 1, self.year * 12 + self.last_month - 1)
 
     def bounds(self) -> tuple[int, int]:
         """Unix times (UTC) of the first instant of the period and of the one after it."""
-        start = datetime(self.year, self.first_month, 1, tzinfo=UTC)
-        end = (datetime(self.year + 1, 1, 1, tzinfo=UTC) if self.last_month == 12
-               else datetime(self.year, self.last_month + 1, 1, tzinfo=UTC))
-        return int(start.timestamp()), int(end.timestamp())
-
-    def contains(self, day: date) -> bool:
-        return day.year == self.year and self.first_month <= day.month <= self.last_month
+        return month_bounds(self.first, self.last)
 
 
 def region_domain(region_codes: Sequence[str]) -> tuple[str, ...]:
@@ -190,6 +161,3 @@ def domain(dimension: Dimension, period: ReleasePeriod,
         return region_domain(region_codes)
     return FIXED_DOMAINS[dimension]
 
-
-def cell_count(table: TablePlan, period: ReleasePeriod, region_codes: Sequence[str]) -> int:
-    return math.prod(len(domain(d, period, region_codes)) for d in table.dimensions)

@@ -11,23 +11,28 @@ privacy map certifies at most the planned epsilon for ``d_in = contributions`` (
 can put ``k / (k / e)`` a hair above ``e``). What the ledger charges is that map's output.
 
 Nothing here touches the database or the clock: `compute` takes the counted incidents and
-returns the noisy release. Noise is drawn only in `_draw`, so a test can prove that a refused
-release drew none.
+returns the noisy tables, and `build` the protocol's `StatisticsRelease` that the node keeps
+sealed for review, then signs and sends: there is no second model of a release. Noise is
+drawn only in `_draw`, so a test can prove that a refused release drew none.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import opendp.prelude as dp
-from pydantic import BaseModel, ConfigDict, Field
 
 from node.statistics.columns import IncidentColumns, Index
-from node.statistics.plan import Dimension, ReleasePeriod, StatisticsPlan, TablePlan
+from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
+from protocol.statistics import (
+    Dimension,
+    StatisticsRelease,
+    StatisticsTable,
+    discrete_laplace_variance,
+)
 
 dp.enable_features("contrib")
 
@@ -35,74 +40,7 @@ ALPHA = 0.05  # accuracy is reported at 95 %
 _NUDGES = 64
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TableRelease(_Frozen):
-    """One noisy histogram. `counts` are row-major over `domains` (last dimension fastest),
-    noisy and unclamped: a count may be negative, and clamping it would bias every sum."""
-
-    name: str
-    dimensions: tuple[Dimension, ...]
-    domains: tuple[tuple[str, ...], ...]
-    counts: tuple[int, ...]
-    mechanism: Literal["discrete_laplace"] = "discrete_laplace"
-    scale: float = Field(gt=0)
-    variance: float = Field(ge=0, description="variance of every cell's noise")
-    accuracy_95: int = Field(
-        ge=0, description="each cell's noise is within +/- this with probability >= 95 %")
-    epsilon: float = Field(gt=0)
-
-    def keys(self) -> Iterator[tuple[str, ...]]:
-        """Cell keys in the order of `counts`."""
-        shape = [len(d) for d in self.domains]
-        for flat in range(len(self.counts)):
-            idx = np.unravel_index(flat, shape)
-            yield tuple(self.domains[j][int(i)] for j, i in enumerate(idx))
-
-    def cells(self) -> Iterator[tuple[tuple[str, ...], int]]:
-        return zip(self.keys(), self.counts, strict=True)
-
-    def count(self, *key: str) -> int:
-        flat = 0
-        for values, value in zip(self.domains, key, strict=True):
-            flat = flat * len(values) + values.index(value)
-        return self.counts[flat]
-
-
-class ReleasePayload(_Frozen):
-    """What a node signs and sends: DP outputs and their public parameters, no record."""
-
-    release_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    plan_version: int
-    period: str = Field(description="budget period: the calendar year of the incidents")
-    first_month: str
-    last_month: str
-    period_start: int = Field(description="unix time (UTC) the counted months start")
-    period_end: int = Field(description="unix time (UTC) just after the counted months")
-    privacy_unit: Literal["report"] = "report"
-    contributions: int = Field(ge=1, description="most incidents one report adds per period")
-    mechanism: Literal["discrete_laplace"] = "discrete_laplace"
-    epsilon: float = Field(gt=0, description="this release's privacy loss (sum of tables)")
-    delta: float = 0.0
-    budget_per_period: float = Field(gt=0)
-    spent_in_period: float = Field(ge=0, description="loss spent on this period, this "
-                                                     "release and every draft before it included")
-    created_hour: int = Field(ge=0, description="unix time // 3600 when the noise was drawn")
-    tables: tuple[TableRelease, ...]
-
-    def table(self, name: str) -> TableRelease:
-        return next(t for t in self.tables if t.name == name)
-
-
 # ---------------------------------------------------------------------- noise arithmetic
-
-
-def discrete_laplace_variance(scale: float) -> float:
-    """Var = 2p / (1 - p)^2 with p = exp(-1/scale) (the two-sided geometric distribution)."""
-    p = math.exp(-1.0 / scale)
-    return 2.0 * p / (1.0 - p) ** 2
 
 
 def accuracy(scale: float, alpha: float = ALPHA) -> int:
@@ -169,7 +107,7 @@ def _draw(measurement: dp.Measurement, cells: Index) -> list[int]:
 
 
 def compute(columns: IncidentColumns, mechs: Sequence[TableMechanism]
-            ) -> tuple[TableRelease, ...]:
+            ) -> tuple[StatisticsTable, ...]:
     """Draw every table's noisy counts. Call only after the budget was checked and charged."""
     out = []
     for m in mechs:
@@ -179,28 +117,25 @@ def compute(columns: IncidentColumns, mechs: Sequence[TableMechanism]
         counts = _draw(m.measurement, np.ascontiguousarray(cells, dtype=np.int32))
         if len(counts) != size:
             raise ValueError(f"table {m.table.name}: OpenDP returned {len(counts)} cells")
-        out.append(TableRelease(
+        out.append(StatisticsTable(
             name=m.table.name, dimensions=m.table.dimensions,
             domains=tuple(columns.domains[d] for d in m.table.dimensions),
-            counts=tuple(int(c) for c in counts), scale=m.scale,
+            counts=tuple(int(c) for c in counts), mechanism="discrete_laplace", scale=m.scale,
             variance=discrete_laplace_variance(m.scale), accuracy_95=accuracy(m.scale),
             epsilon=m.epsilon))
     return tuple(out)
 
 
-def true_counts(columns: IncidentColumns, table: TablePlan) -> np.ndarray:
-    """The exact counts (for tests and benchmarks only: never released)."""
-    cells, size = columns.cells(table)
-    return np.bincount(cells, minlength=size)
-
-
-def payload(release_id: str, plan: StatisticsPlan, period: ReleasePeriod,
-            tables: tuple[TableRelease, ...], *, spent_in_period: float,
-            created_hour: int) -> ReleasePayload:
+def build(release_id: str, plan: StatisticsPlan, period: ReleasePeriod,
+          tables: tuple[StatisticsTable, ...], *, spent_in_period: float,
+          created_hour: int) -> StatisticsRelease:
+    """The release message: the noisy tables and the public parameters of their noise and
+    budget, nothing else."""
     start, end = period.bounds()
-    return ReleasePayload(
+    return StatisticsRelease(
         release_id=release_id, plan_version=plan.version, period=period.key,
-        first_month=period.months[0], last_month=period.months[-1], period_start=start,
-        period_end=end, contributions=plan.contributions, mechanism=plan.mechanism,
-        epsilon=math.fsum(t.epsilon for t in tables), budget_per_period=plan.budget_per_period,
-        spent_in_period=spent_in_period, created_hour=created_hour, tables=tables)
+        first_month=period.first, last_month=period.last, period_start=start,
+        period_end=end, privacy_unit="report", contributions=plan.contributions,
+        mechanism=plan.mechanism, epsilon=math.fsum(t.epsilon for t in tables),
+        budget_per_period=plan.budget_per_period, spent_in_period=spent_in_period,
+        created_hour=created_hour, tables=tables)

@@ -1,9 +1,9 @@
 """When a scheduled statistics release is due (pure; the clock is passed in).
 
 A schedule never releases on its own: the codings it counts can only be opened with an
-analyst's or a coordinator's key (keys follow people, ARCHITECTURE.md invariant 2), so a due
-release is prepared as a draft when such a person opens the statistics page, and still waits
-for their review. The budget ledger decides whether it can be paid for at all.
+analyst's or a coordinator's key (keys follow people), so a due release is prepared as a
+draft when such a person opens the statistics page, and still waits for their review. The
+budget ledger decides whether it can be paid for at all.
 """
 
 from __future__ import annotations

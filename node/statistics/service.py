@@ -8,9 +8,11 @@ The flow (issue 6, "On each node"):
    charged to the ledger, in that same transaction. An over-budget request raises
    `BudgetExceeded` with nothing drawn and nothing stored.
 2. `review` -- what would be released, its loss, and the budget left.
-3. `approve` -- marks the draft approved and returns the `ReleasePayload` to sign and send
-   (the federation outbox wraps it); `discard` drops its counts. Either way the loss stays
-   charged (node/statistics/budget.py says why). `mark_sent` records delivery.
+3. `approve` -- marks the draft approved and returns the protocol's `StatisticsRelease` to
+   sign and send (the federation outbox seals it); `discard` drops its counts. Either way
+   the loss stays charged (node/statistics/budget.py says why). When the observatory
+   acknowledges it, the delivery code marks it sent (`Ledger.mark_sent`, the one writer of
+   that status).
 
 Only incidents whose every linked report consents to statistics are read
 (node/backoffice/codings.py, `open_codings`), so a revoked consent leaves the case out of
@@ -40,16 +42,9 @@ from node.statistics import release as rel
 from node.statistics.budget import BudgetStatus, Ledger, LedgerEntry
 from node.statistics.columns import encode
 from node.statistics.errors import DraftPending, PlanNotReleasable, ReleaseNotFound
-from node.statistics.plan import (
-    MAX_CELLS,
-    Dimension,
-    ReleasePeriod,
-    StatisticsPlan,
-    TablePlan,
-    domain,
-)
-from node.statistics.release import ReleasePayload
+from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan, domain
 from node.storage.database import Database
+from protocol.statistics import MAX_CELLS, Dimension, StatisticsRelease
 
 
 def _ctx(release_id: str) -> bytes:
@@ -60,7 +55,7 @@ def _ctx(release_id: str) -> bytes:
 class Draft:
     """A release waiting for review: what it would send and what it spent."""
 
-    payload: ReleasePayload
+    release: StatisticsRelease
     budget: BudgetStatus  # this period's spend, this draft included
     status: str
 
@@ -118,15 +113,16 @@ class StatisticsService:
 
     def cost(self, period: ReleasePeriod, names: Sequence[str] | None = None
              ) -> list[rel.TableMechanism]:
-        """The tables' certified mechanisms: what a release would spend, before any data."""
+        """The tables' certified mechanisms: what a release would spend, before any data.
+        A release with more cells than the protocol's message carries is refused here."""
         tables = self.tables(names)
         regions = [r.code for r in self.config.regions]
         dims = {d for t in tables for d in t.dimensions}
         domains: dict[Dimension, tuple[str, ...]] = {d: domain(d, period, regions)
                                                      for d in dims}
-        for t in tables:
-            if math.prod(len(domains[d]) for d in t.dimensions) > MAX_CELLS:
-                raise PlanNotReleasable(field="tables")
+        cells = sum(math.prod(len(domains[d]) for d in t.dimensions) for t in tables)
+        if cells > MAX_CELLS:
+            raise PlanNotReleasable(field="tables")
         return rel.mechanisms(self.plan, tables, domains)
 
     def draft(self, staff: UnlockedStaff, period: ReleasePeriod,
@@ -150,17 +146,17 @@ class StatisticsService:
             self._refuse_if_pending(conn, period)
             before = Ledger.require(conn, period.key, epsilon, self.plan.budget_per_period)
             tables_out = rel.compute(columns, mechs)  # the noise: only after the check
-            payload = rel.payload(release_id, self.plan, period, tables_out,
-                                  spent_in_period=before.spent + epsilon, created_hour=hour)
+            release = rel.build(release_id, self.plan, period, tables_out,
+                                spent_in_period=before.spent + epsilon, created_hour=hour)
             status = Ledger.charge(
                 conn, release_id=release_id, period=period.key,
                 plan_version=self.plan.version, tables=[t.name for t in tables_out],
                 epsilon=epsilon, budget=self.plan.budget_per_period, created_hour=hour,
                 payload_key=self.keys.analysis_public.seal_data_key(key),
-                payload_ct=key.encrypt(payload.model_dump_json().encode(), _ctx(release_id)))
+                payload_ct=key.encrypt(release.model_dump_json().encode(), _ctx(release_id)))
             self._audit(conn, staff, "statistics.draft", release_id,
                         f"period {period.key}, epsilon {epsilon:.6g}")
-        return Draft(payload, status, "draft")
+        return Draft(release, status, "draft")
 
     @staticmethod
     def _refuse_if_pending(conn: sqlite3.Connection, period: ReleasePeriod) -> None:
@@ -168,11 +164,11 @@ class StatisticsService:
                         (period.key,)).fetchone():
             raise DraftPending(period=period.key)
 
-    def _open(self, staff: UnlockedStaff, row: sqlite3.Row) -> ReleasePayload:
+    def _open(self, staff: UnlockedStaff, row: sqlite3.Row) -> StatisticsRelease:
         if staff.analysis_key is None:
             raise Forbidden()
         key = staff.analysis_key.open_data_key(row["payload_key"])
-        return ReleasePayload.model_validate_json(
+        return StatisticsRelease.model_validate_json(
             key.decrypt(row["payload_ct"], _ctx(row["id"])))
 
     def _row(self, conn: sqlite3.Connection, release_id: str,
@@ -187,40 +183,26 @@ class StatisticsService:
         """A draft or an approved release, with its period's budget."""
         require(staff.member, Action.RELEASE_STATISTICS)
         row = self._row(self.db.read(), release_id, ("draft", "approved", "sent"))
-        payload = self._open(staff, row)
-        return Draft(payload, self.budget(int(row["period"])), row["status"])
+        release = self._open(staff, row)
+        return Draft(release, self.budget(int(row["period"])), row["status"])
 
-    def approve(self, staff: UnlockedStaff, release_id: str) -> ReleasePayload:
-        """Approve a reviewed draft; returns the payload to sign and send. The loss was
+    def approve(self, staff: UnlockedStaff, release_id: str) -> StatisticsRelease:
+        """Approve a reviewed draft; returns the release to sign and send. The loss was
         charged when the noise was drawn; approving changes its status, atomically."""
         require(staff.member, Action.RELEASE_STATISTICS)
         with self.db.write() as conn:
             row = self._row(conn, release_id, ("draft",))
-            payload = self._open(staff, row)
-            conn.execute("UPDATE statistics_releases SET status = 'approved', reviewed_by = ?,"
-                         " reviewed_hour = ? WHERE id = ? AND status = 'draft'",
-                         (staff.member.id, self._hour(), release_id))
+            release = self._open(staff, row)
+            Ledger.approve(conn, release_id, reviewed_by=staff.member.id, hour=self._hour())
             self._audit(conn, staff, "statistics.approve", release_id,
                         f"period {row['period']}, epsilon {row['epsilon']:.6g}")
-        return payload
+        return release
 
     def discard(self, staff: UnlockedStaff, release_id: str) -> None:
         """Drop a draft's counts. Its loss stays charged: it was drawn and seen."""
         require(staff.member, Action.RELEASE_STATISTICS)
         with self.db.write() as conn:
             row = self._row(conn, release_id, ("draft",))
-            conn.execute("UPDATE statistics_releases SET status = 'discarded', reviewed_by = ?,"
-                         " reviewed_hour = ?, payload_key = NULL, payload_ct = NULL"
-                         " WHERE id = ?", (staff.member.id, self._hour(), release_id))
+            Ledger.discard(conn, release_id, reviewed_by=staff.member.id, hour=self._hour())
             self._audit(conn, staff, "statistics.discard", release_id,
                         f"period {row['period']}, epsilon {row['epsilon']:.6g} (stays spent)")
-
-    def mark_sent(self, release_id: str) -> None:
-        """The federation outbox delivered an approved release."""
-        with self.db.write() as conn:
-            changed = conn.execute(
-                "UPDATE statistics_releases SET status = 'sent', sent_hour = ?"
-                " WHERE id = ? AND status = 'approved'", (self._hour(), release_id)).rowcount
-            if changed != 1:
-                raise ReleaseNotFound()
-

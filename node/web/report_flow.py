@@ -17,7 +17,6 @@ from crypto.keys import DataKey
 from node import errors
 from node.i18n import N_
 from node.intake.models import (
-    AFFILIATIONS,
     CONSENT_NAMES,
     CONTACT_METHODS,
     NEEDS,
@@ -44,6 +43,7 @@ from node.web.pages import (
 from node.web.security import check_csrf
 from node.web.sessions import AfterSubmit, Draft, ReporterSession
 from node.web.uploads import UploadResult, first_field, next_field, receive_file
+from protocol.vocabulary import AFFILIATIONS
 
 STEPS = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review")
 FieldErrors = dict[str, errors.NodeError]

@@ -18,7 +18,6 @@ there (`Files`): at 1,000 nodes with 20 regions each, the CSV has about 5.8 mill
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -32,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from observatory.statistics.combine import Z95, CombinedTable
 from observatory.statistics.publication import ALL, Publication, Scope
-from observatory.statistics.schema import FIXED_DIMENSIONS, StatisticsConfig
+from observatory.statistics.schema import StatisticsConfig
+from protocol.statistics import FIXED_DOMAINS
 
 CONFIDENCE = 0.95
 DECIMALS = 3
@@ -119,7 +119,7 @@ PER_NODE_RULES = {
 def plan_out(plan: StatisticsConfig) -> dict[str, Any]:
     return {
         "tables": [{"name": t.name, "dimensions": list(t.dimensions)} for t in plan.tables],
-        "fixed_domains": {d: list(plan.domains.of(d)) for d in FIXED_DIMENSIONS},
+        "fixed_domains": {d: list(values) for d, values in FIXED_DOMAINS.items()},
         "per_node_domains": dict(PER_NODE_RULES),
         "max_epsilon_per_period": plan.max_epsilon_per_period,
     }
@@ -189,12 +189,6 @@ def write_json(pub: Publication, name: str, out: TextIO) -> None:
     out.write(f'],"privacy_loss":{dumps(_losses(pub))}}}')
 
 
-def json_bytes(pub: Publication, name: str) -> bytes:
-    buf = io.StringIO()
-    write_json(pub, name, buf)
-    return buf.getvalue().encode("utf-8")
-
-
 # ---------------------------------------------------------------------- CSV
 
 CSV_VALUES = ("estimate", "lower", "upper", "display", "variance", "nodes", "table_nodes",
@@ -234,12 +228,6 @@ def write_csv(pub: Publication, out: TextIO) -> None:
         out.writelines(f"{prefix}{fields.format(*key)},{est},{low},{high},{shown},{var},"
                        f"{nodes}{suffix}"
                        for key, est, low, high, shown, var, nodes in rows)
-
-
-def csv_bytes(pub: Publication) -> bytes:
-    buf = io.StringIO()
-    write_csv(pub, buf)
-    return buf.getvalue().encode("utf-8")
 
 
 # ---------------------------------------------------------------------- the files

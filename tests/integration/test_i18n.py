@@ -1,7 +1,11 @@
-"""Every user-facing string is translated in every language, with the same placeholders."""
+"""Every user-facing string is translated in every language, with the same placeholders.
+Strings are extracted as the root `babel.cfg` says (the node's sources and templates, and
+the shared coding vocabulary in protocol/vocabulary.py), and node/locales/messages.pot is
+what they give."""
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 
@@ -13,13 +17,22 @@ from node.config import ALL_LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-METHOD_MAP = [("node/**.py", "python"), ("node/templates/**.html", "jinja2")]
+
+
+def method_map() -> list[tuple[str, str]]:
+    parser = configparser.RawConfigParser()
+    parser.read(ROOT / "babel.cfg", encoding="utf-8")
+    out = []
+    for section in parser.sections():
+        method, _, pattern = section.partition(":")
+        out.append((pattern.strip(), method.strip()))
+    return out
 
 
 def source_messages() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-            str(ROOT), METHOD_MAP, keywords={"_": None, "N_": None}):
+            str(ROOT), method_map(), keywords={"_": None, "N_": None}):
         if isinstance(message, str) and message:
             found.add(message)
     return found
@@ -31,6 +44,18 @@ MESSAGES = source_messages()
 def test_strings_were_found() -> None:
     assert len(MESSAGES) > 150
     assert "Leave this site" in MESSAGES
+    # the shared coding vocabulary, extracted from protocol/vocabulary.py
+    assert {"Rape", "Militias", "60 and over", "Not known"} <= MESSAGES
+
+
+def test_the_template_is_up_to_date() -> None:
+    """messages.pot, from which `pybabel update` fills the catalogues, has every string of
+    the sources and no other (`make messages`)."""
+    with (ROOT / "node" / "locales" / "messages.pot").open("rb") as fh:
+        template = read_po(fh)
+    in_template = {m.id for m in template if m.id and isinstance(m.id, str)}
+    assert in_template == MESSAGES, (sorted(MESSAGES - in_template)[:3],
+                                     sorted(in_template - MESSAGES)[:3])
 
 
 @pytest.mark.parametrize("lang", [lang for lang in ALL_LANGUAGES if lang != "en"])

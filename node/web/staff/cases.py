@@ -26,7 +26,7 @@ from node.backoffice.cases import STATUSES, CaseService, QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.search import SearchIndex, index_for
 from node.i18n import N_
-from node.intake.models import AFFILIATIONS, CONSENT_NAMES
+from node.intake.models import CONSENT_NAMES
 from node.web import labels
 from node.web.context import NodeContext, run_sync
 from node.web.pages import error_text, format_day, format_size, node, see_other, translate
@@ -39,6 +39,7 @@ from node.web.staff.common import (
     page,
     session_of,
 )
+from protocol import vocabulary as vocab
 
 PAGE_SIZE = 50
 
@@ -273,11 +274,12 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
             if row[0] not in mine:
                 linkable.append((f"{row[0]}:{row[1]}", f"{row[0][:8]} ({row[1][:8]})"))
     coding_choices = {
-        "categories": [(c, _t(request, inc.CATEGORY_LABELS[c])) for c in inc.CATEGORIES],
-        "contexts": [(c, _t(request, inc.CONTEXT_LABELS[c])) for c in inc.CONTEXTS],
-        "sexes": [(c, _t(request, inc.SEX_LABELS[c])) for c in inc.SEXES],
-        "ages": inc.AGE_GROUPS,
-        "affiliations": [(a, _t(request, labels.AFFILIATIONS[a])) for a in AFFILIATIONS],
+        "categories": [(c, _t(request, vocab.CATEGORY_LABELS[c])) for c in vocab.CATEGORIES],
+        "contexts": [(c, _t(request, vocab.CONTEXT_LABELS[c])) for c in vocab.CONTEXTS],
+        "sexes": [(c, _t(request, vocab.SEX_LABELS[c])) for c in vocab.SEXES],
+        "ages": vocab.AGE_GROUPS,
+        "affiliations": [(a, _t(request, vocab.AFFILIATION_LABELS[a]))
+                         for a in vocab.AFFILIATIONS],
         "regions": [(reg.code, reg.name) for reg in ctx.config.regions],
         "default_region": r.get("region") or "",
         "default_affiliation": r.get("perpetrator_affiliation") or "",
@@ -304,7 +306,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
                     "who": who(f.actor), "shared": f.body.get("shared"),
                     "outcome": f.body.get("outcome")} for f in case.referrals],
         consent_referral=v.consent.referral, services=ctx.config.services,
-        incidents=[{"category": _t(request, inc.CATEGORY_LABELS[c.category]),
+        incidents=[{"category": _t(request, vocab.CATEGORY_LABELS[c.category]),
                     "provision": c.provision(),
                     "summary": _coding_summary(request, c)} for _, c in case.incidents],
         coding=coding_choices, linkable=linkable,
@@ -326,13 +328,13 @@ def _coding_summary(request: web.Request, c: inc.IncidentCoding) -> str:
     if c.region:
         parts.append(c.region)
     if c.perpetrator_affiliation:
-        parts.append(_t(request, labels.AFFILIATIONS[c.perpetrator_affiliation]))
+        parts.append(_t(request, vocab.AFFILIATION_LABELS[c.perpetrator_affiliation]))
     if c.unit_named:
         parts.append(c.unit_named)
     if c.perpetrator_count:
         parts.append(str(c.perpetrator_count))
-    parts.append(_t(request, inc.SEX_LABELS[c.survivor_sex]) + " " + c.survivor_age_group)
-    parts.append(_t(request, inc.CONTEXT_LABELS[c.context]))
+    parts.append(_t(request, vocab.SEX_LABELS[c.survivor_sex]) + " " + c.survivor_age_group)
+    parts.append(_t(request, vocab.CONTEXT_LABELS[c.context]))
     return " · ".join(parts)
 
 
@@ -483,17 +485,17 @@ async def codings(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     found = await run_sync(ctx, open_codings, ctx.db, session.staff)
     rows = [{
-        "category": _t(request, inc.CATEGORY_LABELS[r.coding.category]),
+        "category": _t(request, vocab.CATEGORY_LABELS[r.coding.category]),
         "provision": r.coding.provision(),
         "dates": " – ".join(d.isoformat() for d in (r.coding.date_from, r.coding.date_to) if d),
         "region": r.coding.region or "",
         "perpetrators": " · ".join(x for x in (
-            _t(request, labels.AFFILIATIONS[r.coding.perpetrator_affiliation])
+            _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
             if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
             str(r.coding.perpetrator_count or "")) if x),
-        "survivor": _t(request, inc.SEX_LABELS[r.coding.survivor_sex]) + " "
+        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
         + r.coding.survivor_age_group,
-        "context": _t(request, inc.CONTEXT_LABELS[r.coding.context]),
+        "context": _t(request, vocab.CONTEXT_LABELS[r.coding.context]),
         "reports": len(r.report_ids)} for r in found]
     return page(request, "staff/codings.html", session, rows=rows)
 

@@ -88,7 +88,7 @@ async def _scheduled_draft(request: web.Request) -> str | None:
         return None
     session.flash = translate(request, N_(
         "A scheduled release was prepared. Review it, then approve or discard it."))
-    return draft.payload.release_id
+    return draft.release.release_id
 
 
 async def draft_post(request: web.Request) -> web.StreamResponse:
@@ -106,7 +106,7 @@ async def draft_post(request: web.Request) -> web.StreamResponse:
         if isinstance(exc, errors.Forbidden):
             raise
         return await overview(request, problems=[exc], status=exc.status)
-    raise see_other(f"{STAFF_PATH}/statistics/{draft.payload.release_id}")
+    raise see_other(f"{STAFF_PATH}/statistics/{draft.release.release_id}")
 
 
 async def review_get(request: web.Request) -> web.StreamResponse:
@@ -114,7 +114,7 @@ async def review_get(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     draft = await run_sync(ctx, ctx.statistics.review, session.staff,
                            request.match_info["release_id"])
-    p = draft.payload
+    p = draft.release
     tables = []
     for t in p.tables:
         cells = list(t.cells())
