@@ -56,9 +56,8 @@ from crypto.keys import BoxPublicKey, BoxSecretKey, DataKey, SigningKey
 from node import accounts
 from node.accounts import UnlockedStaff
 from node.backoffice.codings import IncidentRow, open_codings
-from node.backoffice.incidents import AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES, IncidentCoding
+from node.backoffice.incidents import IncidentCoding
 from node.config import Region
-from node.intake.models import AFFILIATIONS
 from node.statistics import release as rel
 from node.statistics import service as statistics_service
 from node.statistics.columns import ChunkCoder, bound, extract
@@ -77,6 +76,7 @@ from observatory.web.site_render import SiteRenderer
 from protocol.envelope import seal
 from protocol.membership import MembershipRequest
 from protocol.statistics import StatisticsRelease, StatisticsTable
+from protocol.vocabulary import AFFILIATIONS, AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, make_node
 
 COMMAND = ".venv/bin/python -m bench.run --only statistics"
@@ -234,7 +234,7 @@ class NodeRun:
     bound: float     # numpy: contributions bounded, counted records' cell values
     noise: float     # OpenDP: 5 noisy histograms over int32 cell indices
     counted: int
-    tables: tuple[rel.TableRelease, ...]
+    tables: tuple[StatisticsTable, ...]
 
     @property
     def from_arrays(self) -> float:
@@ -260,7 +260,7 @@ def node_release(rows: Sequence[IncidentRow], plan: StatisticsPlan, period: Rele
     return NodeRun(t1 - t0, t2 - t1, t3 - t2, t4 - t3, columns.counted, tables)
 
 
-def synthetic_table(rng: np.random.Generator, node: int, t: rel.TableRelease
+def synthetic_table(rng: np.random.Generator, node: int, t: StatisticsTable
                     ) -> tuple[tuple[tuple[str, ...], ...], npt.NDArray[np.int64]]:
     """Node ``node``'s domains for table ``t`` (its own 20 region codes) and noisy counts:
     Poisson(3) true counts plus discrete Laplace noise of the table's scale."""
@@ -273,7 +273,7 @@ def synthetic_table(rng: np.random.Generator, node: int, t: rel.TableRelease
     return domains, noisy
 
 
-def synthetic_nodes(template: tuple[rel.TableRelease, ...], seed: int = 7) -> list[NodeRelease]:
+def synthetic_nodes(template: tuple[StatisticsTable, ...], seed: int = 7) -> list[NodeRelease]:
     """1,000 nodes with the node plan's tables; each node has its own 20 region codes."""
     rng = np.random.default_rng(seed)
     out = []
@@ -301,7 +301,7 @@ class ObservatoryRun:
         return self.load + self.combine + self.views + self.render
 
 
-def synthetic_releases(template: tuple[rel.TableRelease, ...], seed: int = 8
+def synthetic_releases(template: tuple[StatisticsTable, ...], seed: int = 8
                        ) -> list[StatisticsRelease]:
     """The same 1,000 nodes as `synthetic_nodes`, as the signed message's payload."""
     rng = np.random.default_rng(seed)
@@ -334,7 +334,7 @@ class OpenDataRun:
     json_bytes: int
 
 
-def observatory_path(workdir: Path, template: tuple[rel.TableRelease, ...]
+def observatory_path(workdir: Path, template: tuple[StatisticsTable, ...]
                      ) -> tuple[list[ObservatoryRun], float, float, int, OpenDataRun]:
     """(timed runs, ingest seconds per release, setup seconds, dashboard bytes, the
     open-data files)."""

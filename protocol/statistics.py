@@ -152,19 +152,12 @@ class StatisticsTable(Record):
             raise ValueError("one count per cell of the domains")
         return self
 
-    def keys(self) -> Iterator[tuple[str, ...]]:
+    def cell_keys(self) -> Iterator[tuple[str, ...]]:
         """Cell keys in the order of `counts` (row-major: the last dimension fastest)."""
         return product(*self.domains)
 
     def cells(self) -> Iterator[tuple[tuple[str, ...], int]]:
-        return zip(self.keys(), self.counts, strict=True)
-
-    def count(self, *key: str) -> int:
-        """The count of one cell, by its values in the order of `dimensions`."""
-        flat = 0
-        for values, value in zip(self.domains, key, strict=True):
-            flat = flat * len(values) + values.index(value)
-        return self.counts[flat]
+        return zip(self.cell_keys(), self.counts, strict=True)
 
 
 class StatisticsRelease(Message):
@@ -210,11 +203,4 @@ class StatisticsRelease(Message):
         if self.spent_in_period + _EPS_TOLERANCE < self.epsilon:
             raise ValueError("the period's spending includes this release")
         return self
-
-    def table(self, name: str) -> StatisticsTable:
-        """The table called `name` (KeyError if none)."""
-        for table in self.tables:
-            if table.name == name:
-                return table
-        raise KeyError(name)
 

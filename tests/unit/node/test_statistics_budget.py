@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,3 +42,13 @@ def test_ranks_order_ids_exactly(ids: list[str]) -> None:
     r = ranks(ids).tolist()
     distinct = sorted(set(ids))
     assert r == [distinct.index(i) for i in ids]
+
+
+def test_the_ledger_is_the_one_writer_of_a_releases_status() -> None:
+    """Draft, approved, discarded and sent are written by `Ledger` alone (the review and the
+    observatory's acknowledgement call it), so the rules of the ledger live in one place."""
+    root = Path(__file__).resolve().parents[3] / "node"
+    writers = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                     if re.search(r"(UPDATE|INSERT INTO)\s+statistics_releases\b",
+                                  path.read_text(encoding="utf-8")))
+    assert writers == ["statistics/budget.py"]

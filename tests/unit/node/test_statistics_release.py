@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 import random
 import secrets
+from collections.abc import Sequence
 from datetime import date
+from itertools import chain
 
 import numpy as np
 import pytest
@@ -14,16 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.backoffice.codings import IncidentRow
-from node.backoffice.incidents import CATEGORIES, IncidentCoding
+from node.backoffice.incidents import IncidentCoding
 from node.statistics import release as rel
-from node.statistics.columns import encode, vouched
-from node.statistics.plan import (
-    DIMENSIONS,
-    ReleasePeriod,
-    StatisticsPlan,
-    TablePlan,
-    domain,
-)
+from node.statistics.columns import IncidentColumns, encode, link_arrays, ranks, vouch
+from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan, domain
+from protocol.statistics import DIMENSIONS, StatisticsRelease, discrete_laplace_variance
+from protocol.vocabulary import CATEGORIES
 
 REGIONS = ["R1", "R2"]
 PERIOD = ReleasePeriod(2025, 1, 3)
@@ -38,6 +36,20 @@ def coding(**kw: object) -> IncidentCoding:
     kw.setdefault("category", "rape")
     kw.setdefault("date_from", date(2025, 1, 15))
     return IncidentCoding(**kw)  # type: ignore[arg-type]
+
+
+def true_counts(columns: IncidentColumns, table: TablePlan) -> np.ndarray:
+    """The exact counts, which are never released."""
+    cells, size = columns.cells(table)
+    return np.bincount(cells, minlength=size)
+
+
+def vouched(incident_ids: Sequence[str], report_ids: Sequence[Sequence[str]],
+            k: int) -> np.ndarray:
+    """Which incidents are counted, from their ids and their reports' ids (the node reads
+    report numbers from its rows the same way: the rank of each report id)."""
+    lengths = np.array([len(r) for r in report_ids], dtype=np.int64)
+    return vouch(link_arrays(incident_ids, lengths, ranks(list(chain(*report_ids))), k), k)
 
 
 def mechs(plan: StatisticsPlan, period: ReleasePeriod = PERIOD) -> list[rel.TableMechanism]:
@@ -57,7 +69,7 @@ def test_cells_from_codings() -> None:
     cols = encode(rows, PERIOD, REGIONS, 2, list(DIMENSIONS))
     assert (cols.in_period, cols.counted) == (3, 3)
     table = TablePlan(name="t", dimensions=("category", "month", "region"), epsilon=1)
-    counts = rel.true_counts(cols, table).reshape(6, 3, 3)
+    counts = true_counts(cols, table).reshape(6, 3, 3)
     rape, slavery = CATEGORIES.index("rape"), CATEGORIES.index("sexual_slavery")
     assert counts[rape, 0, 1] == 1            # January, R2
     assert counts[slavery, 2, 2] == 1         # March (from date_to), no region -> unknown
@@ -141,7 +153,7 @@ def test_mechanism_certifies_at_most_the_planned_epsilon() -> None:
 
 
 def test_variance_and_accuracy_formulas() -> None:
-    assert rel.discrete_laplace_variance(10.0) == pytest.approx(199.83, abs=0.01)
+    assert discrete_laplace_variance(10.0) == pytest.approx(199.83, abs=0.01)
     # P[|noise| > a] = 2 p^(a+1) / (1 + p) for the two-sided geometric distribution
     for scale in (0.5, 2.0, 10.0, 37.5):
         a = rel.accuracy(scale)
@@ -161,7 +173,7 @@ def test_noise_is_real_and_of_the_declared_scale() -> None:
         TablePlan(name="category_month", dimensions=("category", "month"), epsilon=0.5)))
     cols = encode(rows, PERIOD, REGIONS, plan.contributions, ["context", "category", "month"])
     ms = mechs(plan)
-    truth = {t.name: rel.true_counts(cols, t).astype(float) for t in plan.tables}
+    truth = {t.name: true_counts(cols, t).astype(float) for t in plan.tables}
     n = 2000
     errors = {t.name: np.empty((n, len(truth[t.name]))) for t in plan.tables}
     for i in range(n):
@@ -184,20 +196,22 @@ def test_noise_is_real_and_of_the_declared_scale() -> None:
         assert np.mean(np.abs(err) <= t.accuracy_95) >= 0.94
 
 
-def test_payload_cells_round_trip() -> None:
+def test_release_cells_round_trip() -> None:
     plan = StatisticsPlan()
     cols = encode([row(coding(region="R1"))], PERIOD, REGIONS, 2, list(DIMENSIONS))
     tables = rel.compute(cols, mechs(plan))
-    payload = rel.payload("ab" * 16, plan, PERIOD, tables, spent_in_period=1.0,
-                          created_hour=480_000)
-    again = rel.ReleasePayload.model_validate_json(payload.model_dump_json())
-    assert again == payload
-    t = again.table("category_month_region")
-    keys = list(t.keys())
+    release = rel.build("ab" * 16, plan, PERIOD, tables, spent_in_period=1.0,
+                        created_hour=480_000)
+    again = StatisticsRelease.model_validate_json(release.model_dump_json())
+    assert again == release
+    assert StatisticsRelease.from_json_object(release.to_json_object()) == release
+    t = next(t for t in again.tables if t.name == "category_month_region")
+    keys = list(t.cell_keys())
     assert len(keys) == len(t.counts) == 6 * 3 * 3
     assert keys[0] == ("rape", "2025-01", "R1") and keys[-1][1:] == ("2025-03", "unknown")
-    assert t.count("rape", "2025-01", "R1") == t.counts[0]
-    assert payload.epsilon == pytest.approx(1.0)
-    assert (payload.first_month, payload.last_month) == ("2025-01", "2025-03")
-    assert "coding" not in payload.model_dump_json() and "report" not in str(
-        payload.model_dump(exclude={"privacy_unit"}))
+    assert keys[1] == ("rape", "2025-01", "R2") and keys[3] == ("rape", "2025-02", "R1")
+    assert dict(t.cells())[("rape", "2025-01", "R1")] == t.counts[0]
+    assert release.epsilon == pytest.approx(1.0)
+    assert (release.first_month, release.last_month) == ("2025-01", "2025-03")
+    assert "coding" not in release.model_dump_json() and "report" not in str(
+        release.model_dump(exclude={"privacy_unit"}))

@@ -3,8 +3,11 @@ the ledger survives a restart, consent decides what counts, drafts are sealed at
 
 from __future__ import annotations
 
+import json
+import secrets
 import sqlite3
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,9 +17,13 @@ from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node import accounts, errors
 from node.accounts import UnlockedStaff
-from node.backoffice.incidents import CATEGORIES, IncidentCoding
+from node.backoffice.incidents import IncidentCoding
+from node.config import Region
+from node.federation import statistics_delivery
 from node.intake.models import Consent, ReportInput
 from node.statistics import release as rel
+from node.statistics import service as statistics_service
+from node.statistics.budget import Ledger
 from node.statistics.errors import (
     BudgetExceeded,
     DraftPending,
@@ -26,6 +33,9 @@ from node.statistics.errors import (
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from node.statistics.service import StatisticsService
 from node.web.context import NodeContext, open_node
+from protocol.delivery import DeliveryAck
+from protocol.statistics import MAX_CELLS
+from protocol.vocabulary import CATEGORIES
 from tests.conftest import files_containing
 from tests.team import PASSPHRASE, Team, make_team
 
@@ -76,6 +86,16 @@ def code(ctx: NodeContext, team: Team, report_id: str, category: str = "rape",
         category=category, region=region, date_from=date(2025, month, 10)))  # type: ignore[arg-type]
 
 
+def acknowledge(ctx: NodeContext, release_id: str) -> str:
+    """What the node does when the observatory accepts a release it sent: the delivery
+    code stores the answer and marks the release sent (`Ledger.mark_sent`)."""
+    envelope_id = secrets.token_hex(16)
+    with ctx.db.write() as conn:
+        statistics_delivery.record_queued(conn, envelope_id, release_id, 480_000)
+        return statistics_delivery.handle_answer(
+            conn, envelope_id, DeliveryAck(envelope_id=envelope_id, status="accepted"), 480_001)
+
+
 def ledger_rows(ctx: NodeContext) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in ctx.db.read().execute(
         "SELECT id, period, epsilon, status FROM statistics_releases ORDER BY rowid")]
@@ -87,16 +107,16 @@ def test_budget_is_spent_up_to_the_limit_then_refused_before_any_noise(
     code(node_ctx, team, new_report(node_ctx).report_id)
     first = stats.draft(team.analyst, PERIOD)
     assert len(spy.calls) == 2                      # one draw per table
-    assert first.payload.epsilon == pytest.approx(1.0)
+    assert first.release.epsilon == pytest.approx(1.0)
     assert (first.budget.spent, first.budget.remaining) == pytest.approx((1.0, 1.0))
-    assert first.payload.spent_in_period == pytest.approx(1.0)
+    assert first.release.spent_in_period == pytest.approx(1.0)
     with pytest.raises(DraftPending):               # one draft at a time: no choosing draws
         stats.draft(team.analyst, PERIOD)
     assert len(spy.calls) == 2
-    payload = stats.approve(team.coordinator, first.payload.release_id)
-    assert payload == first.payload
+    approved = stats.approve(team.coordinator, first.release.release_id)
+    assert approved == first.release
     second = stats.draft(team.coordinator, PERIOD)
-    stats.discard(team.coordinator, second.payload.release_id)  # seen, so it stays spent
+    stats.discard(team.coordinator, second.release.release_id)  # seen, so it stays spent
     assert stats.budget(2025).spent == pytest.approx(2.0)
     before = ledger_rows(node_ctx)
     audit_before = node_ctx.db.read().execute("SELECT count(*) FROM audit_log").fetchone()[0]
@@ -122,7 +142,7 @@ def test_a_smaller_release_still_fits_and_float_drift_is_tolerated(
     stats = service(node_ctx, StatisticsPlan(budget_per_period=1.0, tables=tables))
     for i in range(10):  # ten releases of 0.1 use a budget of 1.0 exactly
         draft = stats.draft(team.analyst, PERIOD, [f"t{i}"])
-        stats.approve(team.analyst, draft.payload.release_id)
+        stats.approve(team.analyst, draft.release.release_id)
     assert stats.budget(2025).spent == pytest.approx(1.0)
     with pytest.raises(BudgetExceeded):
         stats.draft(team.analyst, PERIOD, ["t0"])
@@ -133,7 +153,7 @@ def test_a_restart_keeps_the_ledger_and_the_pending_draft(
         node_ctx: NodeContext, team: Team, spy: DrawSpy) -> None:
     stats = service(node_ctx)
     code(node_ctx, team, new_report(node_ctx).report_id)
-    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).payload.release_id)
+    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).release.release_id)
     pending = stats.draft(team.analyst, PERIOD)
     before = ledger_rows(node_ctx)
     node_ctx.close()
@@ -146,10 +166,10 @@ def test_a_restart_keeps_the_ledger_and_the_pending_draft(
         analyst = make_team_member(reopened, "analyst")
         with pytest.raises(DraftPending):
             again.draft(analyst, PERIOD)
-        review = again.review(analyst, pending.payload.release_id)
-        assert review.payload == pending.payload and review.status == "draft"
+        review = again.review(analyst, pending.release.release_id)
+        assert review.release == pending.release and review.status == "draft"
         assert review.budget.remaining == pytest.approx(0.0)
-        assert again.approve(analyst, pending.payload.release_id) == pending.payload
+        assert again.approve(analyst, pending.release.release_id) == pending.release
         with pytest.raises(BudgetExceeded):
             again.draft(analyst, PERIOD)
         assert len(spy.calls) == 4
@@ -170,7 +190,7 @@ def test_revoked_consent_leaves_the_next_release(node_ctx: NodeContext, team: Te
     code(node_ctx, team, kept.report_id, "rape")
     code(node_ctx, team, revoking.report_id, "sexual_slavery")
     code(node_ctx, team, never.report_id, "forced_pregnancy")
-    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).payload.release_id)
+    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).release.release_id)
     counted = np.bincount(spy.calls[0], minlength=len(CATEGORIES))
     assert counted[CATEGORIES.index("rape")] == 1
     assert counted[CATEGORIES.index("sexual_slavery")] == 1
@@ -191,19 +211,20 @@ def test_roles_review_and_sending(node_ctx: NodeContext, team: Team) -> None:
             stats.draft(person, PERIOD)
     draft = stats.draft(team.coordinator, PERIOD)
     with pytest.raises(errors.Forbidden):
-        stats.approve(team.caseworker, draft.payload.release_id)
+        stats.approve(team.caseworker, draft.release.release_id)
+    acknowledge(node_ctx, draft.release.release_id)  # not approved: not sent either
+    assert stats.ledger(2025)[0].status == "draft"
+    stats.approve(team.analyst, draft.release.release_id)
     with pytest.raises(ReleaseNotFound):
-        stats.mark_sent(draft.payload.release_id)   # not approved yet
-    stats.approve(team.analyst, draft.payload.release_id)
+        stats.approve(team.analyst, draft.release.release_id)
     with pytest.raises(ReleaseNotFound):
-        stats.approve(team.analyst, draft.payload.release_id)
-    with pytest.raises(ReleaseNotFound):
-        stats.discard(team.analyst, draft.payload.release_id)
-    stats.mark_sent(draft.payload.release_id)
+        stats.discard(team.analyst, draft.release.release_id)
+    assert acknowledge(node_ctx, draft.release.release_id) == "accepted"
     entry = stats.ledger(2025)[0]
     assert (entry.status, entry.reviewed_by) == ("sent", team.analyst.member.id)
+    assert entry.sent_hour == 480_001
     assert entry.tables == ("by_category", "by_region_month") and entry.plan_version == 3
-    assert stats.review(team.analyst, draft.payload.release_id).status == "sent"
+    assert stats.review(team.analyst, draft.release.release_id).status == "sent"
     with pytest.raises(PlanNotReleasable):
         stats.draft(team.analyst, PERIOD, ["no_such_table"])
     actions = [r[0] for r in node_ctx.db.read().execute(
@@ -211,16 +232,16 @@ def test_roles_review_and_sending(node_ctx: NodeContext, team: Team) -> None:
     assert actions == ["statistics.draft", "statistics.approve"]
 
 
-def test_payload_shape_and_drafts_sealed_at_rest(node_ctx: NodeContext, team: Team) -> None:
+def test_release_shape_and_drafts_sealed_at_rest(node_ctx: NodeContext, team: Team) -> None:
     stats = service(node_ctx, StatisticsPlan())
     for month in (1, 2, 2):
         code(node_ctx, team, new_report(node_ctx).report_id, month=month, region="R2")
     draft = stats.draft(team.analyst, PERIOD)
-    p = draft.payload
+    p = draft.release
     assert p.plan_version == 1 and p.period == "2025" and p.contributions == 2
     assert (p.first_month, p.last_month) == ("2025-01", "2025-12")
     assert len(p.tables) == 5 and p.epsilon == pytest.approx(1.0)
-    t = p.table("category_month_region")
+    t = next(t for t in p.tables if t.name == "category_month_region")
     assert t.domains[2] == ("R1", "R2", "unknown")
     assert len(t.counts) == 6 * 12 * 3
     assert t.scale == pytest.approx(10.0) and t.accuracy_95 == 30
@@ -242,6 +263,50 @@ def test_the_ledger_refuses_tampering(node_ctx: NodeContext, team: Team) -> None
                 "UPDATE statistics_releases SET period = '2030'"):
         with pytest.raises(sqlite3.IntegrityError), node_ctx.db.write() as conn:
             conn.execute(sql)
-    stats.approve(team.analyst, draft.payload.release_id)
+    stats.approve(team.analyst, draft.release.release_id)
     with pytest.raises(sqlite3.IntegrityError), node_ctx.db.write() as conn:
         conn.execute("UPDATE statistics_releases SET status = 'draft'")
+
+
+def test_a_release_larger_than_the_message_carries_is_refused_before_any_noise(
+        node_ctx: NodeContext, team: Team, spy: DrawSpy) -> None:
+    """72 cells per region (6 categories x 12 months): 1,400 regions are more cells than a
+    `StatisticsRelease` may carry, so the release is refused before any data is read."""
+    regions = [Region(code=f"R{i}", name=f"Region {i}") for i in range(1400)]
+    plan = StatisticsPlan(tables=(TablePlan(name="category_month_region",
+                                            dimensions=("category", "month", "region"),
+                                            epsilon=0.2),))
+    cfg = node_ctx.config.model_copy(update={"statistics": plan, "regions": regions})
+    stats = StatisticsService(node_ctx.db, cfg, node_ctx.keys, node_ctx.audit, node_ctx.clock)
+    assert 6 * 12 * 1401 > MAX_CELLS
+    with pytest.raises(PlanNotReleasable):
+        stats.draft(team.analyst, PERIOD)
+    assert spy.calls == [] and ledger_rows(node_ctx) == []
+
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "statistics"
+
+
+def test_a_draft_stored_before_the_release_became_the_protocol_message_still_opens(
+        node_ctx: NodeContext, team: Team) -> None:
+    """Drafts wait sealed in the ledger as JSON. Until issue 10 that JSON was the node's own
+    `ReleasePayload` (tests/fixtures/statistics/draft_payload_before_issue10.json was
+    written by it, `model_dump_json()` at commit 8806228); the protocol's
+    `StatisticsRelease` has the same fields, so such a draft is reviewed, approved and sent
+    as it is."""
+    stored = (FIXTURE / "draft_payload_before_issue10.json").read_bytes().strip()
+    release_id = json.loads(stored)["release_id"]
+    key = DataKey.generate()
+    with node_ctx.db.write() as conn:
+        Ledger.charge(conn, release_id=release_id, period="2025", plan_version=1,
+                      tables=["category_month_region"], epsilon=1.0, budget=2.0,
+                      created_hour=485_000,
+                      payload_key=node_ctx.keys.analysis_public.seal_data_key(key),
+                      payload_ct=key.encrypt(stored, statistics_service._ctx(release_id)))
+    stats = service(node_ctx, StatisticsPlan())
+    draft = stats.review(team.analyst, release_id)
+    assert draft.status == "draft" and draft.release.release_id == release_id
+    assert draft.release.model_dump_json().encode() == stored
+    assert (draft.release.first_month, draft.release.last_month) == ("2025-01", "2025-03")
+    assert len(draft.release.tables) == 5
+    assert stats.approve(team.analyst, release_id) == draft.release

@@ -1,7 +1,7 @@
 """Synthetic `StatisticsRelease`s as a node sends them (issue 6), built from `protocol`
 alone: known true counts per cell plus discrete Laplace noise of the declared scale (numpy,
-tests only; nodes draw theirs with OpenDP). The tables and domains are the node's default
-plan (`observatory.statistics.schema` copies it; test_release_ingest.py compares the two).
+tests only; nodes draw theirs with OpenDP). The tables and domains are the protocol's
+default plan, which nodes and the observatory both use.
 """
 
 from __future__ import annotations
@@ -14,26 +14,18 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from observatory.statistics.schema import (
-    AFFILIATIONS,
-    AGE_GROUPS,
-    CATEGORIES,
-    CONTEXTS,
-    SEXES,
+from protocol.statistics import (
+    DEFAULT_TABLES,
+    FIXED_DOMAINS,
+    StatisticsRelease,
+    StatisticsTable,
     month_bounds,
     months,
 )
-from protocol.statistics import StatisticsRelease, StatisticsTable
 
-PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("category_month_region", ("category", "month", "region")),
-    ("affiliation_month_region", ("perpetrator_affiliation", "month", "region")),
-    ("sex_age_category", ("survivor_sex", "survivor_age_group", "category")),
-    ("context_category", ("context", "category")),
-    ("category_month", ("category", "month")),
-)
-FIXED = {"category": CATEGORIES, "perpetrator_affiliation": AFFILIATIONS,
-         "survivor_sex": SEXES, "survivor_age_group": AGE_GROUPS, "context": CONTEXTS}
+PLAN: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (t.name, t.dimensions) for t in DEFAULT_TABLES)
+FIXED: dict[str, tuple[str, ...]] = dict(FIXED_DOMAINS)
 
 
 def variance(scale: float) -> float:

@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from observatory.config import ObservatoryConfig
+from observatory.config import ConfigError, ObservatoryConfig, parse
 from observatory.context import ObservatoryContext, open_observatory
 from observatory.federation import Federation
 from observatory.statistics import opendata, store
-from observatory.statistics.publication import ALL, PublicationCache, build
-from observatory.statistics.schema import REGION_CODE, StatisticsConfig, months
+from observatory.statistics.publication import ALL, Publication, PublicationCache, build
+from observatory.statistics.schema import StatisticsConfig
 from protocol.delivery import DeliveryAck
 from protocol.message import Message
-from protocol.statistics import StatisticsRelease
+from protocol.statistics import DEFAULT_TABLES, StatisticsRelease, months
 from tests.unit.observatory.fakenode import FakeNode, ObservatoryAddress
 from tests.unit.observatory.releases import PLAN, domains_of, make_release, variance
 from tests.unit.observatory.support import TEST_CONFIG, count_rows, make_observatory
@@ -40,6 +40,18 @@ STATS = ("statistics_releases", "statistics_tables")
 @pytest.fixture
 def obs(ctx: ObservatoryContext) -> ObservatoryAddress:
     return ObservatoryAddress(ctx.identity.node_id, ctx.identity.verify_key, ())
+
+
+def json_bytes(pub: Publication, name: str) -> bytes:
+    buf = io.StringIO()
+    opendata.write_json(pub, name, buf)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_bytes(pub: Publication) -> bytes:
+    buf = io.StringIO()
+    opendata.write_csv(pub, buf)
+    return buf.getvalue().encode("utf-8")
 
 
 def peer(node: FakeNode) -> str:
@@ -76,19 +88,35 @@ def assert_refused(ctx: ObservatoryContext, obs: ObservatoryAddress, node: FakeN
 # ---------------------------------------------------------------------- the plan schema
 
 
-def test_the_published_plan_is_the_nodes_default_plan() -> None:
-    """The observatory never imports `node`; the test does, to compare."""
-    from node.statistics.plan import FIXED_DOMAINS, StatisticsPlan
-
+def test_the_published_plan_is_the_protocols_default_plan() -> None:
     schema = StatisticsConfig()
-    assert {(t.name, t.dimensions) for t in schema.tables} == {
-        (t.name, t.dimensions) for t in StatisticsPlan().tables} == set(PLAN)
-    for dimension, values in FIXED_DOMAINS.items():
-        assert schema.domains.of(dimension) == values, dimension  # type: ignore[arg-type]
+    assert schema.tables == DEFAULT_TABLES
+    assert [(t.name, t.dimensions) for t in schema.tables] == list(PLAN)
     assert ObservatoryConfig().statistics == schema
-    code = re.search(r'^Code = .*pattern=r"([^"]+)"', (ROOT / "node" / "config.py").read_text(
-        encoding="utf-8"), re.MULTILINE)
-    assert code is not None and code.group(1) == REGION_CODE.pattern
+
+
+def test_a_configuration_that_still_lists_the_fixed_domains_loads() -> None:
+    """Before the vocabulary moved to `protocol`, observatory.toml listed the fixed domains
+    (``[statistics.domains]``): such a file still loads when it lists the protocol's
+    values, and is refused, naming the section, when it lists others."""
+    old = {"max_epsilon_per_period": 1.5, "domains": {
+        "category": ["rape", "sexual_slavery", "enforced_prostitution", "forced_pregnancy",
+                     "enforced_sterilization", "other_sexual_violence"],
+        "perpetrator_affiliation": ["state_forces", "non_state_armed_group", "militia",
+                                    "peacekeepers", "civilian", "unknown"],
+        "survivor_sex": ["female", "male", "other", "unknown"],
+        "survivor_age_group": ["0-11", "12-17", "18-24", "25-59", "60+", "unknown"],
+        "context": ["international_armed_conflict", "non_international_armed_conflict",
+                    "widespread_or_systematic_attack", "unknown"]}}
+    assert parse({"statistics": old}).statistics == StatisticsConfig(max_epsilon_per_period=1.5)
+    assert parse({"statistics": {"domains": {"survivor_sex": ["female", "male", "other",
+                                                               "unknown"]}}}).statistics \
+        == StatisticsConfig()
+    for other in ({"survivor_sex": ["male", "female", "other", "unknown"]},
+                  {"survivor_sex": ["female", "male"]},
+                  {"colour": ["red"]}, ["rape"]):
+        with pytest.raises(ConfigError, match=r"statistics\.domains"):
+            parse({"statistics": {"domains": other}})
 
 
 def test_the_observatory_does_not_import_the_node() -> None:
@@ -419,14 +447,14 @@ def test_totals_are_unclamped_and_displays_clamped(ctx: ObservatoryContext,
     [t] = [t for t in pub.overall.in_period("2025") if t.table == "category_month"]
     assert t.total()[0] == 2  # -3 + 5, not 0 + 5
     assert t.display()[0].tolist() == [0, 5, 0, 0, 0, 0]
-    doc = json.loads(opendata.json_bytes(pub, "test"))
+    doc = json.loads(json_bytes(pub, "test"))
     opendata.StatisticsOut.model_validate(doc)
     [jt] = [x for x in doc["tables"] if x["table"] == "category_month" and x["scope"] == "all"]
     assert jt["estimate"][:2] == [-3, 5] and jt["display"][:2] == [0, 5]
     assert jt["lower"][0] < -3 < jt["upper"][0]
     assert jt["nodes"] == 1 and jt["privacy"][0]["epsilon"] == 0.2
     assert jt["privacy"][0]["variance"] == pytest.approx(variance(10.0))
-    rows = list(csv.DictReader(io.StringIO(opendata.csv_bytes(pub).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(csv_bytes(pub).decode("utf-8"))))
     first = next(r for r in rows if r["table"] == "category_month" and r["scope"] == "all")
     assert (first["category"], first["month"], first["estimate"], first["display"]) == (
         "rape", "2025-01", "-3", "0")
@@ -436,10 +464,10 @@ def test_totals_are_unclamped_and_displays_clamped(ctx: ObservatoryContext,
 
 def test_an_empty_observatory_publishes_an_empty_document(ctx: ObservatoryContext) -> None:
     pub = build([], ctx.config.statistics)
-    doc = json.loads(opendata.json_bytes(pub, "x"))
+    doc = json.loads(json_bytes(pub, "x"))
     assert doc["tables"] == [] and doc["periods"] == [] and doc["privacy_loss"] == []
     assert doc["plan"]["tables"][0]["name"] == "category_month_region"
-    assert opendata.csv_bytes(pub).count(b"\r\n") == 1  # the header
+    assert csv_bytes(pub).count(b"\r\n") == 1  # the header
 
 
 # ---------------------------------------------------------------------- coverage
@@ -499,10 +527,10 @@ def test_downloads_are_written_once_per_publication(ctx: ObservatoryContext,
     cache = PublicationCache(ctx.db, ctx.config.statistics)
     files = opendata.Files(tmp_path / "published", "Test observatory")
     first = files.path(cache.get(), "csv")
-    assert first.read_bytes() == opendata.csv_bytes(cache.get())
+    assert first.read_bytes() == csv_bytes(cache.get())
     assert files.path(cache.get(), "csv") == first  # not written again
     doc = files.path(cache.get(), "json").read_bytes()
-    assert doc == opendata.json_bytes(cache.get(), "Test observatory")
+    assert doc == json_bytes(cache.get(), "Test observatory")
     opendata.StatisticsOut.model_validate_json(doc)
     ask(ctx, obs, node, make_release(created_hour=2, spent=2.0))
     second = files.path(cache.get(), "csv")
