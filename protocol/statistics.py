@@ -58,7 +58,8 @@ FIXED_DOMAINS: Final[Mapping[FixedDimension, tuple[str, ...]]] = MappingProxyTyp
     "context": CONTEXTS,
 })
 # Dimensions whose domain depends on the release: its months, and the node's own region
-# codes (configured per node, each followed by "unknown").
+# codes (configured per node, each followed by "unknown"). A geography shared by the
+# federation would make "region" a fixed dimension, its domain a vocabulary like the others.
 PerNodeDimension = Literal["region", "month"]
 PER_NODE_DIMENSIONS: Final[tuple[PerNodeDimension, ...]] = get_args(PerNodeDimension)
 # A node's region code (its configuration's pattern); "unknown" ends every region domain.

@@ -1,11 +1,18 @@
 """Differentially private statistics of coded incidents (issue 6, "On each node").
 
-* `plan` -- the versioned release plan in the node's configuration: tables, fixed public
-  cell domains, the per-report contribution bound, losses and the budget per period.
+* `plan` -- the versioned release plan in the node's configuration: tables (over the
+  protocol's plan schema and cell domains), the per-report contribution bound, losses and
+  the budget per period.
 * `columns` -- coded incidents as numpy index columns, each report's contribution bounded.
-* `release` -- OpenDP measurements (discrete Laplace on counts) and the release payload.
-* `budget` -- the persisted privacy budget ledger, checked before any noise is drawn.
-* `service` -- draft, review, approve, discard, mark sent.
+* `release` -- OpenDP measurements (discrete Laplace on counts) and the protocol's
+  `StatisticsRelease` they make.
+* `budget` -- the persisted privacy budget ledger, checked before any noise is drawn, and
+  the one writer of a release's status.
+* `service` -- draft, review, approve, discard.
+
+The release message, the plan schema and the coding vocabularies are the protocol's
+(`protocol.statistics`, `protocol.vocabulary`): the observatory checks releases against the
+same definitions.
 
 This package's `__init__` imports nothing, so `node.config` can import the plan model.
 """
