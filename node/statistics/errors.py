@@ -1,6 +1,5 @@
-"""Domain errors of differentially private releases: no HTTP here (domain errors know
-nothing of the web); the web layer's error middleware maps `status` and renders `message`
-in the person's language."""
+"""Domain errors of differentially private releases (STYLE.md, 6): no HTTP here; the web
+layer's error middleware maps `status` and renders `message` in the person's language."""
 
 from __future__ import annotations
 
