@@ -204,8 +204,8 @@ class IntakeService:
         submitted = rfc8785.dumps(record)
         body = data_key.encrypt(submitted, body_context(report_id))
         sealed = self.keys.intake_public.seal_data_key(data_key)
-        wrap = pw.wrap(data_key.raw(), secret, self.receipt_params,
-                       reporter_wrap_context(report_id))
+        wrap = pw.wrap_key(data_key, secret, self.receipt_params,
+                           reporter_wrap_context(report_id))
         consent = report.consent
         for _attempt in range(8):
             code = receipt.new_receipt_code()
@@ -265,13 +265,13 @@ class IntakeService:
             (receipt.receipt_index(code),)).fetchone()
         if row is None:
             # Same Argon2id cost as a real attempt: timing does not reveal which codes exist.
-            pw.derive_key(secret, b"\0" * pw.SALT_BYTES, self.receipt_params)
+            pw.spend_one_attempt(secret, self.receipt_params)
             raise errors.ReceiptRejected()
         try:
-            raw = pw.unwrap(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
+            key = pw.open_data_key(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
         except DecryptionError:
             raise errors.ReceiptRejected() from None
-        return ReporterAccess(row["id"], DataKey(raw))
+        return ReporterAccess(row["id"], key)
 
     def view_for_reporter(self, access: ReporterAccess) -> ReportView:
         return self._view(access.report_id, access.data_key)

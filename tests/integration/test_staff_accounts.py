@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto import passphrase as pw
-from crypto import recovery
 from crypto.keys import DataKey
+from crypto.recovery import RecoveryKey
 from node import accounts, invitations, keyring, second_factor
 from node.backoffice import audit
 from node.cli import init_node
@@ -448,7 +448,7 @@ def test_recover_admin_with_the_recovery_key(recoverable: tuple[NodeContext, str
                                              ) -> None:
     ctx, key, report_id = recoverable
     data = str(ctx.datadir.root)
-    wrong = recovery.encode(recovery.new_seed())
+    wrong = RecoveryKey.generate().text()
     out = _cli("recover-admin", "--data", data, "--username", "nobody",
                BACKUP_RECOVERY_KEY=wrong, BACKUP_ADMIN_PASSPHRASE=PASS)
     assert out.returncode != 0 and "not the recovery key" in out.stderr
