@@ -12,10 +12,10 @@
   10,000, so that the window holds one move of the recent index entries into the large
   table, as any long run of appends does; and the latency of the one-leaf append that
   makes such a move (the worst a single report's transaction can wait for the log).
-* Bundle verification time (`node.evidence.verify.verify_bundle`) for a case with 20
+* Bundle verification time (`backup_evidence.verify.verify_bundle`) for a case with 20
   attachments of about 100 KB, exported from a real node as a coordinator would.
 
-Leaves are real version-1 evidence leaves (`node.evidence.leaves`), 42 bytes each. Both
+Leaves are real version-1 evidence leaves (`backup_evidence.leaves`), 42 bytes each. Both
 libraries hash them the RFC 9162 way, so the two trees must have the same root: checked at
 every size measured. Work files are deleted at the end. Standalone:
 ``python -m bench.bench_evidence`` (prints the figures; `make bench` writes BENCHMARKS.md).
@@ -43,8 +43,8 @@ from crypto.keys import DataKey
 from node.demo import tiny_png
 from node.evidence import log_store
 from node.evidence.bundle import export_case
-from node.evidence.leaves import EvidenceLeaf, ItemType
-from node.evidence.verify import verify_bundle
+from backup_evidence.leaves import EvidenceLeaf, ItemType
+from backup_evidence.verify import verify_bundle
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
 from node.web.context import open_node

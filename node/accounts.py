@@ -268,6 +268,19 @@ def get(conn: sqlite3.Connection, staff_id: str) -> StaffMember | None:
     return _member(row) if row is not None else None
 
 
+def usernames(conn: sqlite3.Connection, staff_ids: Iterable[str]) -> dict[str, str]:
+    """The username of each of `staff_ids` that is an account (others are left out: the
+    reporter, the node itself, the CLI, recovery)."""
+    ids = sorted(set(staff_ids))
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out.update((r[0], r[1]) for r in conn.execute(
+            f"SELECT id, username FROM staff WHERE id IN ({', '.join('?' * len(chunk))})",  # noqa: S608
+            chunk))
+    return out
+
+
 def _held(conn: sqlite3.Connection, staff_id: str) -> frozenset[str]:
     return frozenset(r[0] for r in conn.execute(
         "SELECT key_name FROM key_wraps WHERE holder = ?", (staff_holder(staff_id),)))

@@ -310,7 +310,6 @@ EXPORT_PASSPHRASE_ENV = "BACKUP_PASSPHRASE"  # noqa: S105 -- a variable name, no
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
     from node import errors
-    from node.evidence.bundle import export_case
     from node.web.context import open_node
 
     passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
@@ -321,7 +320,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     ctx = open_node(DataDir(Path(args.data)))
     try:
         staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
-        data = export_case(ctx.cases, staff, args.case)
+        data = ctx.bundles.export(staff, args.case)
     except errors.NodeError as exc:
         print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
         return 1

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from backup_evidence.verify import NotABundle, verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node import errors
 from node.demo import tiny_png
 from node.evidence.bundle import export_case
-from node.evidence.verify import NotABundle, verify_bundle
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.web.context import NodeContext
 from tests.conftest import ROOT
@@ -67,7 +67,7 @@ def test_export_and_verify(node_ctx: NodeContext, team: Team, tmp_path: Path) ->
         "SELECT action FROM audit_log WHERE object_id = ?", (r.report_id,))]
     assert "case.export" in actions
     # the offline verifier, as a lawyer runs it
-    out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify", str(path),
+    out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify", str(path),
                           "--public-key", node_ctx.keys.identity_public.raw().hex()],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and "the bundle verifies" in out.stdout
@@ -107,7 +107,7 @@ def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Pat
             continue  # e.g. manifest.json no longer JSON: refused outright
         failed = [name for name, ok, _ in report.checks if not ok]
         assert failed, f"changing {member} went unnoticed"
-        out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify",
+        out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify",
                               str(tampered), "--public-key", key], capture_output=True,
                              text=True, cwd=ROOT, timeout=60)
         assert out.returncode in (1, 2), member
@@ -139,7 +139,7 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     path = write(tmp_path, b"not a zip")
     with pytest.raises(NotABundle):
         verify_bundle(str(path))
-    out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify", str(path)],
+    out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify", str(path)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2
 
@@ -171,6 +171,6 @@ def test_export_bundle_cli(node_process: Any, tmp_path: Path) -> None:
                            "--username", ADMIN], env=env, capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    check = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify",
+    check = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify",
                             str(out_file)], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert check.returncode == 0 and "NOTE: no --public-key" in check.stdout

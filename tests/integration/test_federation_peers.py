@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from backup_evidence.verify import verify_bundle
 from crypto import passphrase as pw
 from crypto.checkpoint import decode_vkey, open_checkpoint
 from crypto.keys import DataKey
 from node.evidence import checkpoints
 from node.evidence.bundle import export_case
-from node.evidence.verify import verify_bundle
 from node.federation import store
 from node.federation.config import FederationConfig, PeerWitness
 from node.federation.info import witness_vkey
