@@ -17,7 +17,6 @@ from backup_evidence.verify import NotABundle, verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node import errors
 from node.demo import tiny_png
-from node.evidence.bundle import export_case
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.web.context import NodeContext
 from tests.conftest import ROOT
@@ -53,7 +52,7 @@ def write(tmp_path: Path, data: bytes, name: str = "bundle.zip") -> Path:
 def test_export_and_verify(node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
     r = submit(node_ctx)
     submit(node_ctx)  # another case in the same log
-    data = export_case(node_ctx.cases, team.coordinator, r.report_id)
+    data = node_ctx.bundles.export(team.coordinator, r.report_id)
     path = write(tmp_path, data)
     report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
     assert report.ok, [c for c in report.checks if not c[1]]
@@ -97,7 +96,7 @@ def _flip(content: bytes) -> bytes:
 
 def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
     r = submit(node_ctx, files=2)
-    data = export_case(node_ctx.cases, team.coordinator, r.report_id)
+    data = node_ctx.bundles.export(team.coordinator, r.report_id)
     key = node_ctx.keys.identity_public.raw().hex()
     for member in zipfile.ZipFile(io.BytesIO(data)).namelist():
         tampered = write(tmp_path, _rewrite(data, member, _flip), "t.zip")
@@ -123,16 +122,16 @@ def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Pat
 def test_export_needs_legal_consent(node_ctx: NodeContext, team: Team) -> None:
     r = submit(node_ctx, files=1, consent=Consent(care=True))
     with pytest.raises(errors.ConsentMissing):
-        export_case(node_ctx.cases, team.coordinator, r.report_id)
+        node_ctx.bundles.export(team.coordinator, r.report_id)
     access = node_ctx.intake.open_receipt(r.code, r.secret)
     node_ctx.intake.change_consent(access, Consent(legal=True))
-    assert export_case(node_ctx.cases, team.coordinator, r.report_id)
+    assert node_ctx.bundles.export(team.coordinator, r.report_id)
     node_ctx.intake.change_consent(access, Consent(legal=False))
     with pytest.raises(errors.ConsentMissing):
-        export_case(node_ctx.cases, team.coordinator, r.report_id)
+        node_ctx.bundles.export(team.coordinator, r.report_id)
     for person in (team.caseworker, team.analyst, team.admin):
         with pytest.raises(errors.Forbidden):
-            export_case(node_ctx.cases, person, r.report_id)
+            node_ctx.bundles.export(person, r.report_id)
 
 
 def test_not_a_bundle(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ from crypto.keys import DataKey, SigningKey
 from node.config import TimestampingConfig
 from node.demo import tiny_png
 from node.evidence import checkpoints
-from node.evidence.bundle import export_case
 from node.evidence.checkpoints import StoredCheckpoint
 from node.evidence.timestamping import build_request, check_response, timestamp_pending
 from node.intake.models import Consent, ReportInput
@@ -341,7 +340,7 @@ def stamped_bundle(ctx: NodeContext, tsa: Authority, tmp_path: Path) -> tuple[Pa
     stored = EvidenceLog(ctx.db).maybe_checkpoint(signer, int(time.time()))
     assert stored is not None
     assert stamp(ctx.db, tsa.config()) == 1
-    data = export_case(ctx.cases, make_team(ctx).coordinator, report_id)
+    data = ctx.bundles.export(make_team(ctx).coordinator, report_id)
     path = tmp_path / "bundle.zip"
     path.write_bytes(data)
     return path, stored.size
