@@ -1,4 +1,4 @@
-"""Staff accounts and the keys they unlock (ARCHITECTURE.md, invariant 2: keys follow people).
+"""Staff accounts and the keys they unlock (invariant 2: keys follow people).
 
 Each person has an X25519 key pair; the secret half is wrapped under Argon2id of their
 passphrase. Node-level secret keys (the intake key that opens new reports) are sealed to

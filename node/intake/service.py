@@ -1,7 +1,7 @@
 """The intake service layer, shared by the HTML form, the JSON API, the CLI and the demo.
 
 Synchronous on purpose: the web layer runs these calls in a thread pool, and tests and
-the CLI call them directly. Time is passed in through `clock` (STYLE.md, 3).
+the CLI call them directly. Time is passed in through `clock`, so tests control it.
 """
 
 from __future__ import annotations
@@ -192,7 +192,8 @@ class IntakeService:
     def submit(self, report: ReportInput, data_key: DataKey, files: list[StagedFile],
                channel: str, *, synthetic: bool = False) -> Receipt:
         """Store a report durably, then return its receipt. Nothing is acknowledged before
-        the transaction commits with a full fsync (ARCHITECTURE.md, invariant 6)."""
+        the transaction commits with a full fsync (invariant 6: bad input gets a clear
+        error and loses nothing)."""
         self.validate(report, files=len(files))
         now = self.clock()
         hour = hour_of(now)

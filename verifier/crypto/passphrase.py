@@ -12,7 +12,7 @@ Parameter choices (costs measured on a 2-core machine, see BENCHMARKS.md):
 * ``STAFF``: opslimit 3, 256 MiB -- libsodium's MODERATE, about 0.7 s. Staff passphrases
   are chosen by people and may be weak; they are stretched once per login.
 * ``RECEIPT``: opslimit 2, 64 MiB -- libsodium's INTERACTIVE, about 0.1 s. The receipt
-  secret already carries >= 64 bits of entropy (crypto/receipt.py); stretching is defence
+  secret already carries >= 64 bits of entropy (`crypto.receipt`); stretching is defence
   in depth and must stay cheap enough for >= 10 reports/s on 2 cores.
 * ``INSECURE_FAST_FOR_TESTS``: the smallest parameters libsodium accepts. Tests only (the
   SecureDrop pattern); the node refuses it unless a test explicitly passes it in.

@@ -1,4 +1,4 @@
-"""Record encryption (crypto/aead.py via DataKey), sealed boxes and signatures:
+"""Record encryption (`crypto.aead` via DataKey), sealed boxes and signatures:
 round trips for any input, and every flipped bit refused with the one opaque error."""
 
 from __future__ import annotations
