@@ -30,13 +30,20 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc libgmp-dev; \
 	fi
 
-$(RUNTIME_STAMP): $(BIN)/python pyproject.toml constraints.txt
+# Two distributions from this checkout: ./verifier (crypto/ and the offline evidence
+# verifier, which a court installs alone) and the node and observatory, which depend on it.
+# The node's own is removed first: before the verifier had its own distribution, the
+# node's installed the backup-evidence command, and replacing it would remove the command
+# again after the verifier's install put it back.
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml verifier/pyproject.toml constraints.txt
 	$(MAKE) system-deps
-	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e .
+	$(BIN)/pip uninstall --disable-pip-version-check -q -y backup-crsv 2>/dev/null || true
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e ./verifier -e .
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[test,dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e ./verifier \
+		-e '.[test,dev]'
 	touch $@
 
 # The demo federation: an observatory and two nodes (ports 8090, 8080, 8081; see demo/).

@@ -3,7 +3,7 @@ verification of a 1,000,000-entry audit chain.
 
 A real node (SQLite in the work directory) is seeded in process through the real service
 layer: 10,000 reports through `IntakeService.submit`, statuses through
-`CaseService.set_status`, assignments through `CaseService.assign`. Then
+`CaseTimeline.set_status`, assignments through `CaseAccess.assign`. Then
 `backup-node serve` runs as a subprocess and a coordinator and a caseworker sign in over
 127.0.0.1 with production `STAFF` Argon2id, as a browser would (GET the form, POST the
 passphrase, GET the page). Search is measured through `/staff/search` on that server and
@@ -271,15 +271,15 @@ def seed(ctx: NodeContext, clock: Clock, rng: random.Random) -> Seeded:
     for rid in old:
         assignee = member.id if rid in mine else rng.choice(staff_ids[1:])
         if rng.random() < 0.97:
-            ctx.cases.assign(coordinator, rid, assignee)
+            ctx.case_access.assign(coordinator, rid, assignee)
         status = rng.choices(("assigned", "referred", "closed", "withdrawn"),
                              (15, 20, 60, 5))[0]
         if status != "assigned":
-            ctx.cases.set_status(coordinator, rid, status)
+            ctx.timeline.set_status(coordinator, rid, status)
         counts[status] = counts.get(status, 0) + 1
     for rid in fresh:
         if rng.random() < 0.3:
-            ctx.cases.set_status(coordinator, rid, "in_triage")
+            ctx.timeline.set_status(coordinator, rid, "in_triage")
             counts["in_triage"] = counts.get("in_triage", 0) + 1
         else:
             counts["new"] = counts.get("new", 0) + 1
@@ -685,8 +685,8 @@ def section(seeded: Seeded, d: Direct, http: Http, chain: Chain, appended: int,
     sec.details.append(("In process, the service layer alone (this process, no HTTP)", table(
         ("Step", "Time"), [
             ("`accounts.unlock` (production `STAFF` Argon2id)", fmt_ms(d.unlock_s)),
-            (f"`CaseService.list_cases`, first {PAGE_ROWS} of {CASES:,}", fmt_ms(d.list_s)),
-            ("`CaseService.queue` (up to 200 new and in-triage reports)", fmt_ms(d.queue_s)),
+            (f"`CaseReader.list_cases`, first {PAGE_ROWS} of {CASES:,}", fmt_ms(d.list_s)),
+            ("`CaseReader.queue` (up to 200 new and in-triage reports)", fmt_ms(d.queue_s)),
             (f"`search.index_for`, coordinator ({CASES:,} cases)", fmt_ms(d.build_s)),
             (f"`search.index_for`, caseworker ({CASEWORKER_CASES} cases)",
              fmt_ms(d.caseworker_build_s)),
@@ -730,9 +730,9 @@ def section(seeded: Seeded, d: Direct, http: Http, chain: Chain, appended: int,
         "process (production parameters, `synchronous=FULL`) with an aiohttp client in "
         "this process, each sign-in with a fresh cookie jar.",
         f"Seeding: {CASES:,} reports through `IntakeService.submit` with each report's "
-        "clock set to its receipt time, then `CaseService.assign` and `set_status`. The "
-        "reporters' receipt wraps use the fast test Argon2id parameters "
-        "(`INSECURE_FAST_FOR_TESTS`): production `RECEIPT` would take about 15 minutes "
+        "clock set to its receipt time, then `CaseAccess.assign` and "
+        "`CaseTimeline.set_status`. The reporters' receipt wraps use the fast test Argon2id "
+        "parameters (`INSECURE_FAST_FOR_TESTS`): production `RECEIPT` would take about 15 minutes "
         "for 10,000 reports and plays no part in what staff read. The writer ran with "
         "`synchronous=OFF` while seeding (restored to `FULL` after); the serving process "
         "opens the database with `FULL`.",

@@ -12,10 +12,10 @@
   10,000, so that the window holds one move of the recent index entries into the large
   table, as any long run of appends does; and the latency of the one-leaf append that
   makes such a move (the worst a single report's transaction can wait for the log).
-* Bundle verification time (`node.evidence.verify.verify_bundle`) for a case with 20
+* Bundle verification time (`backup_evidence.verify.verify_bundle`) for a case with 20
   attachments of about 100 KB, exported from a real node as a coordinator would.
 
-Leaves are real version-1 evidence leaves (`node.evidence.leaves`), 42 bytes each. Both
+Leaves are real version-1 evidence leaves (`backup_evidence.leaves`), 42 bytes each. Both
 libraries hash them the RFC 9162 way, so the two trees must have the same root: checked at
 every size measured. Work files are deleted at the end. Standalone:
 ``python -m bench.bench_evidence`` (prints the figures; `make bench` writes BENCHMARKS.md).
@@ -37,14 +37,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from backup_evidence.leaves import EvidenceLeaf, ItemType
+from backup_evidence.verify import verify_bundle
 from bench.report import Figure, Section, percentile, table
 from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node.demo import tiny_png
 from node.evidence import log_store
-from node.evidence.bundle import export_case
-from node.evidence.leaves import EvidenceLeaf, ItemType
-from node.evidence.verify import verify_bundle
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
 from node.web.context import open_node
@@ -396,7 +395,7 @@ def bundle_verification(workdir: Path) -> BundleRun:
         receipt = ctx.intake.submit(ReportInput(narrative="for the bench", region="R1",
                                                 consent=Consent(legal=True)), key, staged,
                                     "bench")
-        data = export_case(ctx.cases, coordinator, receipt.report_id)
+        data = ctx.bundles.export(coordinator, receipt.report_id)
         public_key = ctx.keys.identity_public.raw().hex()
     finally:
         ctx.close()
@@ -559,7 +558,7 @@ def run(workdir: Path, sizes: tuple[int, ...] = SIZES) -> Section:
         f"Bundle verification: a node made with the tests' helpers, one report with "
         f"{BUNDLE_ATTACHMENTS} attachments of {ATTACHMENT_BYTES:,} bytes (a small PNG "
         "and random bytes) with consent to legal use, exported by a coordinator with "
-        "`export_case`, then checked with `verify_bundle` and the node's key: every file "
+        "`BundleExporter.export`, then checked with `verify_bundle` and the node's key: every file "
         "hash, leaf, inclusion proof and signature, as `backup-evidence verify` does.",
     ]
     return sec

@@ -2,7 +2,7 @@
 observatory's combination of 1,000 nodes' releases into dashboard data.
 
 The node's figures run on a real node (SQLite in the work directory) holding 1,000,000
-synthetic incidents (clearly so) encrypted exactly as `CaseService.code_incident` stores
+synthetic incidents (clearly so) encrypted exactly as `CaseIncidents.code` stores
 them: each coding is `IncidentCoding.model_dump_json()` under its own random data key
 (XChaCha20-Poly1305, bound to the incident id), and that key sealed to the node's analysis
 key (an X25519 sealed box). They are linked to 700,000 reports that consent to statistics
@@ -109,7 +109,7 @@ def _codings(rng: random.Random, n: int) -> Iterator[bytes]:
 
 def _encrypt(analysis: BoxPublicKey, batch: list[tuple[str, bytes]]
              ) -> list[tuple[str, bytes, bytes]]:
-    """As `CaseService.code_incident` stores a coding: its own key, sealed to the analysis
+    """As `CaseIncidents.code` stores a coding: its own key, sealed to the analysis
     key; the coding encrypted under it, bound to the incident id."""
     out = []
     for incident_id, payload in batch:

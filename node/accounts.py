@@ -1,4 +1,4 @@
-"""Staff accounts and the keys they unlock (ARCHITECTURE.md, invariant 2: keys follow people).
+"""Staff accounts and the keys they unlock (invariant 2: keys follow people).
 
 Each person has an X25519 key pair; the secret half is wrapped under Argon2id of their
 passphrase. Node-level secret keys (the intake key that opens new reports) are sealed to
@@ -197,8 +197,8 @@ def prepare_account(passphrase: str, params: pw.KdfParams) -> PreparedAccount:
     check_passphrase(passphrase)
     staff_id = secrets.token_hex(8)
     sk = BoxSecretKey.generate()
-    return PreparedAccount(staff_id, sk, pw.wrap(sk.raw(), passphrase, params,
-                                                 _SK_CONTEXT + staff_id.encode()))
+    return PreparedAccount(staff_id, sk, pw.wrap_key(sk, passphrase, params,
+                                                     _SK_CONTEXT + staff_id.encode()))
 
 
 def insert_account(conn: sqlite3.Connection, prepared: PreparedAccount, username: str,
@@ -247,13 +247,12 @@ def unlock(conn: sqlite3.Connection, username: str, passphrase: str) -> Unlocked
                        (username,)).fetchone()
     if row is None:
         # Spend the same Argon2id time as a real attempt so timing does not reveal accounts.
-        pw.derive_key(passphrase, b"\0" * pw.SALT_BYTES, pw.STAFF)
+        pw.spend_one_attempt(passphrase, pw.STAFF)
         raise errors.LoginFailed()
     try:
-        raw = pw.unwrap(row["secret_key_wrap"], passphrase, _SK_CONTEXT + row["id"].encode())
+        sk = pw.open_box_key(row["secret_key_wrap"], passphrase, _SK_CONTEXT + row["id"].encode())
     except DecryptionError:
         raise errors.LoginFailed() from None
-    sk = BoxSecretKey(raw)
     return UnlockedStaff(_member(row), sk, open_node_keys(conn, row["id"], sk))
 
 
@@ -267,6 +266,19 @@ def open_node_keys(conn: sqlite3.Connection, staff_id: str,
 def get(conn: sqlite3.Connection, staff_id: str) -> StaffMember | None:
     row = conn.execute("SELECT * FROM staff WHERE id = ?", (staff_id,)).fetchone()
     return _member(row) if row is not None else None
+
+
+def usernames(conn: sqlite3.Connection, staff_ids: Iterable[str]) -> dict[str, str]:
+    """The username of each of `staff_ids` that is an account (others are left out: the
+    reporter, the node itself, the CLI, recovery)."""
+    ids = sorted(set(staff_ids))
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out.update((r[0], r[1]) for r in conn.execute(
+            f"SELECT id, username FROM staff WHERE id IN ({', '.join('?' * len(chunk))})",  # noqa: S608
+            chunk))
+    return out
 
 
 def _held(conn: sqlite3.Connection, staff_id: str) -> frozenset[str]:
@@ -308,16 +320,15 @@ def begin_sign_in(db: Database, audit: AuditLog, username: str, passphrase: str,
                             (username,)).fetchone()
     if row is None:
         # Spend the same Argon2id time as a real attempt so timing does not reveal accounts.
-        pw.derive_key(passphrase, b"\0" * pw.SALT_BYTES, params)
+        pw.spend_one_attempt(passphrase, params)
         raise SignInFailed()
     if row["locked"]:
         # Said before the passphrase is checked, so a locked account is no guessing oracle.
         raise AccountLocked()
     try:
-        raw = pw.unwrap(row["secret_key_wrap"], passphrase, _SK_CONTEXT + row["id"].encode())
+        sk = pw.open_box_key(row["secret_key_wrap"], passphrase, _SK_CONTEXT + row["id"].encode())
     except DecryptionError:
         record_failure(db, audit, row["id"], now, SignInFailed)
-    sk = BoxSecretKey(raw)
     staff = UnlockedStaff(_member(row), sk, open_node_keys(db.read(), row["id"], sk))
     if row["totp_sealed"] is not None:
         return SignIn(staff, sk.open(row["totp_sealed"]).decode("ascii"))
@@ -371,10 +382,10 @@ def change_passphrase(db: Database, audit: AuditLog, staff: UnlockedStaff, curre
                             (staff_id,)).fetchone()
     context = _SK_CONTEXT + staff_id.encode()
     try:
-        pw.unwrap(row["secret_key_wrap"], current, context)
+        pw.open_box_key(row["secret_key_wrap"], current, context)
     except DecryptionError:
         raise CurrentPassphraseWrong(field="current") from None
-    wrap = pw.wrap(staff.secret_key.raw(), new, params, context)
+    wrap = pw.wrap_key(staff.secret_key, new, params, context)
     with db.write() as conn:
         conn.execute("UPDATE staff SET secret_key_wrap = ? WHERE id = ?", (wrap, staff_id))
         append_audit(conn, audit, now, staff_id, "account.passphrase", staff_id)

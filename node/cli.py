@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from crypto import passphrase as pw
 from crypto.keys import BoxSecretKey
@@ -220,17 +219,9 @@ def _node_keys_from_recovery(db: Database, text: str) -> dict[str, BoxSecretKey]
     return keys
 
 
-def _slip39() -> Any:
-    """Trezor's SLIP-39 reference implementation (ships no type information)."""
-    import shamir_mnemonic  # type: ignore[import-untyped]
-
-    return shamir_mnemonic
-
-
 def _recovery_from_shares() -> str:
-    from crypto import recovery
-
-    shamir_mnemonic = _slip39()
+    from crypto.errors import FormatError
+    from crypto.recovery import RecoveryKey, shares_needed
 
     env = os.environ.get(RECOVERY_SHARES_ENV)
     if env:
@@ -240,18 +231,15 @@ def _recovery_from_shares() -> str:
             raise SystemExit(f"no terminal to ask for the shares: set {RECOVERY_SHARES_ENV}")
         first = " ".join(getpass.getpass("Share 1 (its words, separated by spaces): ").split())
         try:
-            needed = shamir_mnemonic.Share.from_mnemonic(first).member_threshold
-        except shamir_mnemonic.MnemonicError as exc:
+            needed = shares_needed(first)
+        except FormatError as exc:
             raise SystemExit(f"share 1 is not valid: {exc}") from None
         mnemonics = [first] + [" ".join(getpass.getpass(f"Share {i} of {needed}: ").split())
                                for i in range(2, needed + 1)]
     try:
-        seed = shamir_mnemonic.combine_mnemonics(mnemonics)
-    except (shamir_mnemonic.MnemonicError, ValueError) as exc:
-        raise SystemExit(f"the shares do not combine: {exc}") from None
-    if len(seed) != recovery.SEED_BYTES:
-        raise SystemExit("these shares do not hold a BackUp recovery key")
-    return recovery.encode(seed)
+        return RecoveryKey.combine(mnemonics).text()
+    except FormatError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def cmd_recover_admin(args: argparse.Namespace) -> int:
@@ -279,9 +267,7 @@ def cmd_recover_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_recovery_split(args: argparse.Namespace) -> int:
-    from crypto import recovery
-
-    shamir_mnemonic = _slip39()
+    from crypto.recovery import RecoveryKey
 
     if not 2 <= args.threshold <= args.shares <= MAX_SHARES:
         print(f"choose 2 <= --threshold <= --shares <= {MAX_SHARES}", file=sys.stderr)
@@ -290,8 +276,7 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
     try:
         text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
         _node_keys_from_recovery(db, text)  # refuse to split a key that is not this node's
-        seed = recovery.decode(text)
-        groups = shamir_mnemonic.generate_mnemonics(1, [(args.threshold, args.shares)], seed)
+        shares = RecoveryKey.parse(text).split(args.threshold, args.shares)
         with db.write() as conn:
             AuditLog(keys.identity).append(
                 conn, at=int(utc_now().timestamp()), actor="cli", action="recovery.split",
@@ -300,7 +285,7 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(SPLIT_ADVICE.format(threshold=args.threshold, shares=args.shares))
-    for number, words in enumerate(groups[0], start=1):
+    for number, words in enumerate(shares, start=1):
         print(f"Share {number} of {args.shares}:\n    {words}\n")
     return 0
 
@@ -325,7 +310,6 @@ EXPORT_PASSPHRASE_ENV = "BACKUP_PASSPHRASE"  # noqa: S105 -- a variable name, no
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
     from node import errors
-    from node.evidence.bundle import export_case
     from node.web.context import open_node
 
     passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
@@ -336,7 +320,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     ctx = open_node(DataDir(Path(args.data)))
     try:
         staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
-        data = export_case(ctx.cases, staff, args.case)
+        data = ctx.bundles.export(staff, args.case)
     except errors.NodeError as exc:
         print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
         return 1

@@ -197,8 +197,7 @@ def seed_back_office(ctx: NodeContext) -> None:
                                        accounts.staff_holder(member.id), member.public_key)
     worker = accounts.unlock(ctx.db.read(), "demo-caseworker", DEMO_PASSPHRASE)
     rng = random.Random(11)  # noqa: S311 -- synthetic data
-    cases = ctx.cases
-    entries = [e for e in cases.queue(admin) if e.urgency.level == "routine"]
+    entries = [e for e in ctx.cases.queue(admin) if e.urgency.level == "routine"]
     assigned = max(1, len(entries) * 2 // 3)
     for n, entry in enumerate(entries):
         rid = entry.view.id
@@ -208,10 +207,10 @@ def seed_back_office(ctx: NodeContext) -> None:
         # also assigned and worked on
         coder = worker if n < assigned else admin
         if n < assigned:
-            cases.assign(admin, rid, worker.member.id)
+            ctx.case_access.assign(admin, rid, worker.member.id)
         year, month, day = (r.get("incident_year"), r.get("incident_month"),
                             r.get("incident_day"))
-        cases.code_incident(coder, rid, IncidentCoding(
+        ctx.incidents.code(coder, rid, IncidentCoding(
             category=category, region=r.get("region"),
             date_from=date(year, month or 1, day or 1) if year else None,
             perpetrator_affiliation=r.get("perpetrator_affiliation"),
@@ -221,15 +220,15 @@ def seed_back_office(ctx: NodeContext) -> None:
                                 "widespread_or_systematic_attack"])))
         if n >= assigned:
             continue
-        cases.add_note(worker, rid, f"{LABEL} First contact planned. Synthetic note {n}.")
-        cases.add_task(worker, rid, f"{LABEL} Follow-up call", None)
-        cases.send_message(worker, rid, f"{LABEL} Hello, this is a synthetic message from "
-                           "the demo caseworker. How can we help?")
+        ctx.timeline.add_note(worker, rid, f"{LABEL} First contact planned. Synthetic note {n}.")
+        ctx.timeline.add_task(worker, rid, f"{LABEL} Follow-up call", None)
+        ctx.conversations.send(worker, rid, f"{LABEL} Hello, this is a synthetic message from "
+                               "the demo caseworker. How can we help?")
         if entry.view.consent.referral and ctx.config.services:
-            cases.refer(admin, rid, ctx.config.services[0].id,
-                        f"{LABEL} needs: {', '.join(r.get('needs', []))}")
+            ctx.referrals.refer(admin, rid, ctx.config.services[0].id,
+                                f"{LABEL} needs: {', '.join(r.get('needs', []))}")
         if n % 4 == 3:
-            cases.set_status(worker, rid, "closed")
+            ctx.timeline.set_status(worker, rid, "closed")
 
 
 def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> DataDir:

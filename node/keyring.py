@@ -4,7 +4,7 @@
   Kept in ``DIR/keys/identity.key`` (0600) because the node signs unattended.
 * intake: X25519. New reports are sealed to its public half, which any process may hold;
   its secret half exists only sealed to triage staff and to the recovery key.
-* recovery: an X25519 key derived from a seed printed once at init (crypto/recovery.py).
+* recovery: an X25519 key derived from a seed printed once at init (`crypto.recovery`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from crypto import passphrase as pw
-from crypto import recovery
 from crypto.keys import BoxPublicKey, BoxSecretKey, SigningKey, VerifyKey
+from crypto.recovery import RecoveryKey
 from node import accounts
 from node.datadir import DataDir, write_private_file
 from node.storage.database import Database
@@ -49,7 +49,7 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
     identity = SigningKey.generate()
     intake = BoxSecretKey.generate()
     analysis = BoxSecretKey.generate()
-    seed = recovery.new_seed()
+    recovery = RecoveryKey.generate()
     node_id = secrets.token_hex(16)
     with db.write() as conn:
         if conn.execute("SELECT 1 FROM node_meta WHERE key = 'node_id'").fetchone():
@@ -61,14 +61,13 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
         _put(conn, "created_hour", str(hour).encode())
         member, _ = accounts.create(conn, admin_username, admin_passphrase,
                                     {"admin", "coordinator"}, staff_params, hour)
-        recovery_public = recovery.box_key(seed).public_key
         for name, key in ((accounts.INTAKE_KEY, intake), (accounts.ANALYSIS_KEY, analysis)):
             accounts.grant_key(conn, name, key, accounts.staff_holder(member.id),
                                member.public_key)
-            accounts.grant_key(conn, name, key, RECOVERY_HOLDER, recovery_public)
+            accounts.grant_key(conn, name, key, RECOVERY_HOLDER, recovery.public_key)
     # The key file is written after the database commit; `is_initialised` needs both.
     write_private_file(datadir.identity_key, identity.seed())
-    return InitResult(node_id, recovery.encode(seed))
+    return InitResult(node_id, recovery.text())
 
 
 def _put(conn: sqlite3.Connection, key: str, value: bytes) -> None:
@@ -87,8 +86,9 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
 
 def open_with_recovery(conn: sqlite3.Connection, recovery_text: str,
                        key_name: str = accounts.INTAKE_KEY) -> BoxSecretKey:
-    """A node key (the intake key by default), opened with the recovery key."""
-    seed = recovery.decode(recovery_text)
+    """A node key (the intake key by default), opened with the recovery key's printed
+    text; `FormatError` for a mistyped key, `DecryptionError` for another node's."""
+    recovery = RecoveryKey.parse(recovery_text)
     row = conn.execute("SELECT sealed FROM key_wraps WHERE key_name = ? AND holder = ?",
                        (key_name, RECOVERY_HOLDER)).fetchone()
-    return recovery.box_key(seed).open_box_key(row["sealed"])
+    return recovery.open_box_key(row["sealed"])

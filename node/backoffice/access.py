@@ -2,7 +2,7 @@
 
 This table is the application half of the enforcement; cryptography is the other half: a
 caseworker can only decrypt a case whose data key is wrapped to their own key, whatever
-this table says (node/backoffice/cases.py).
+this table says (`node.backoffice.case_access`).
 
 Every staff route names one `Action`; a test builds the role x route matrix from the route
 table and this policy, so a route without a rule cannot be added.

@@ -4,8 +4,8 @@ with the reports each is linked to and whether they all consent to statistics.
 
 Statistics releases (node/statistics/service.py) and the analysts' list of codings read
 them this way. Coding and linking incidents on a case is case work
-(node/backoffice/cases.py: `code_incident` stores each coding under its own data key,
-sealed to the analysis key).
+(`node.backoffice.case_incidents.CaseIncidents.code` stores each coding under its own data
+key, sealed to the analysis key).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from crypto.keys import BoxSecretKey
 from node import errors
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
-from node.backoffice.cases import aead_context
 from node.backoffice.incidents import IncidentCoding
+from node.backoffice.ledger import aead_context
 from node.statistics.columns import CHUNK, ChunkCoder, Coded, CodedChunk, CodedIncidents
 from node.storage.database import Database
 

@@ -6,7 +6,7 @@ existing tooling (golang.org/x/mod/sumdb/note, transparency-dev) read it as it i
 
 Origin: ``backup.node/<node id>/evidence``. C2SP tlog-checkpoint asks for a schema-less
 URL-like line, without spaces or "+", that identifies the log uniquely; the node id is 128
-random bits (node/keyring.py), so no two nodes share an origin, and the ``/evidence`` suffix
+random bits (`node.keyring`), so no two nodes share an origin, and the ``/evidence`` suffix
 leaves room for other logs a node may one day publish under the same key. It names no
 host: nodes run behind onion services and move, and the origin must never change. The
 signing key's name is the origin ("SHOULD match", tlog-checkpoint, "Signatures").
@@ -158,6 +158,14 @@ def checkpoint_at(conn: sqlite3.Connection, size: int) -> StoredCheckpoint | Non
     row = conn.execute("SELECT size, note, created_at, timestamp_token FROM checkpoints "
                        "WHERE size = ?", (size,)).fetchone()
     return None if row is None else StoredCheckpoint._from_row(row)
+
+
+def covering(conn: sqlite3.Connection, size: int) -> list[tuple[int, bool]]:
+    """(size, has an RFC 3161 token) of every checkpoint of at least ``size`` leaves (those
+    whose tree holds the first ``size`` leaves), largest first."""
+    rows = conn.execute("SELECT size, timestamp_token IS NOT NULL FROM checkpoints "
+                        "WHERE size >= ? ORDER BY size DESC", (size,)).fetchall()
+    return [(int(r[0]), bool(r[1])) for r in rows]
 
 
 # -- RFC 3161 hook ---------------------------------------------------------------------------

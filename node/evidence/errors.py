@@ -1,4 +1,4 @@
-"""Errors of the evidence log, in the node's error tree (STYLE.md, 6).
+"""Errors of the evidence log, in the node's error tree.
 
 ``message`` is what a person may be shown (an existing, already translated sentence, so the
 catalogues need no new entry); ``str(error)`` is the detail for logs and developers, with
@@ -23,8 +23,9 @@ class EvidenceError(NodeError):
         return self.detail
 
 
-class BadLeaf(EvidenceError):
-    """A leaf, leaf hash, salt, digest, type or time that does not fit the format."""
+class BadLeafInput(EvidenceError):
+    """A leaf or leaf hash the log store cannot take (not bytes, the wrong size, one leaf
+    too many). The leaf format's own errors are `backup_evidence.leaves.BadLeaf`."""
 
     status = 400
 

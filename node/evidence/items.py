@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from backup_evidence.leaves import ItemType, leaf_from_digest, new_salt
 from node.evidence import log_store
-from node.evidence.leaves import ItemType, leaf_from_digest, new_salt
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,13 @@ from typing import Any
 
 from crypto import merkle
 from crypto.merkle import HASH_SIZE, node_hash
-from node.evidence.errors import BadLeaf, LeafExists, LogCorrupted, NotInTransaction, OutOfRange
+from node.evidence.errors import (
+    BadLeafInput,
+    LeafExists,
+    LogCorrupted,
+    NotInTransaction,
+    OutOfRange,
+)
 
 CHUNK = 16
 """Hashes per row of ``merkle_hashes`` (part of the schema: changing it needs a migration)."""
@@ -297,11 +303,11 @@ def append_leaf_hashes(conn: sqlite3.Connection, hashed_leaves: Iterable[bytes])
         raise NotInTransaction("append to the evidence log inside a write transaction")
     hashes = list(hashed_leaves)
     if any(type(hashed) is not bytes or len(hashed) != HASH_SIZE for hashed in hashes):
-        raise BadLeaf(f"a leaf hash is {HASH_SIZE} bytes")
+        raise BadLeafInput(f"a leaf hash is {HASH_SIZE} bytes")
     start = log_size(conn)
     n = start + len(hashes)
     if n > _MAX_SIZE:
-        raise BadLeaf(f"a log holds at most {_MAX_SIZE} leaves")
+        raise BadLeafInput(f"a log holds at most {_MAX_SIZE} leaves")
     if n == start:
         return range(start, start)
     tails = _right_edge(conn, start)
@@ -493,13 +499,13 @@ def _check_int(value: object, what: str) -> None:
 
 def _check_leaf(leaf: object) -> bytes:
     if not isinstance(leaf, bytes):
-        raise BadLeaf("a leaf is bytes")
+        raise BadLeafInput("a leaf is bytes")
     return leaf
 
 
 def _check_leaf_hash(value: object) -> None:
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
-        raise BadLeaf(f"a leaf hash is {HASH_SIZE} bytes")
+        raise BadLeafInput(f"a leaf hash is {HASH_SIZE} bytes")
 
 
 __all__ = [

@@ -47,7 +47,7 @@ class _Model(BaseModel):
 
 
 class Consent(_Model):
-    """Granular, optional, revocable consent (ARCHITECTURE.md, invariant 4). Default: none."""
+    """Granular, optional, revocable consent (invariant 4: consent is data). Default: none."""
 
     care: bool = Field(False, description="use the report to provide care to the reporter")
     referral: bool = Field(False, description="refer the reporter to services")

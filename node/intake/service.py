@@ -1,7 +1,7 @@
 """The intake service layer, shared by the HTML form, the JSON API, the CLI and the demo.
 
 Synchronous on purpose: the web layer runs these calls in a thread pool, and tests and
-the CLI call them directly. Time is passed in through `clock` (STYLE.md, 3).
+the CLI call them directly. Time is passed in through `clock`, so tests control it.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from typing import Any
 
 import rfc8785
 
+from backup_evidence.leaves import ItemType
 from crypto import passphrase as pw
 from crypto import receipt
 from crypto.errors import DecryptionError, FormatError
 from crypto.filestream import decrypt_stream
-from crypto.keys import BoxSecretKey, DataKey
+from crypto.keys import DataKey
 from node import errors
+from node.backoffice.deletion import DerivedStore
 from node.config import NodeConfig
 from node.evidence import items as evidence
-from node.evidence.leaves import ItemType
 from node.intake.attachments import (
     Allowance,
     AttachmentWriter,
@@ -191,7 +192,8 @@ class IntakeService:
     def submit(self, report: ReportInput, data_key: DataKey, files: list[StagedFile],
                channel: str, *, synthetic: bool = False) -> Receipt:
         """Store a report durably, then return its receipt. Nothing is acknowledged before
-        the transaction commits with a full fsync (ARCHITECTURE.md, invariant 6)."""
+        the transaction commits with a full fsync (invariant 6: bad input gets a clear
+        error and loses nothing)."""
         self.validate(report, files=len(files))
         now = self.clock()
         hour = hour_of(now)
@@ -204,8 +206,8 @@ class IntakeService:
         submitted = rfc8785.dumps(record)
         body = data_key.encrypt(submitted, body_context(report_id))
         sealed = self.keys.intake_public.seal_data_key(data_key)
-        wrap = pw.wrap(data_key.raw(), secret, self.receipt_params,
-                       reporter_wrap_context(report_id))
+        wrap = pw.wrap_key(data_key, secret, self.receipt_params,
+                           reporter_wrap_context(report_id))
         consent = report.consent
         for _attempt in range(8):
             code = receipt.new_receipt_code()
@@ -265,13 +267,13 @@ class IntakeService:
             (receipt.receipt_index(code),)).fetchone()
         if row is None:
             # Same Argon2id cost as a real attempt: timing does not reveal which codes exist.
-            pw.derive_key(secret, b"\0" * pw.SALT_BYTES, self.receipt_params)
+            pw.spend_one_attempt(secret, self.receipt_params)
             raise errors.ReceiptRejected()
         try:
-            raw = pw.unwrap(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
+            key = pw.open_data_key(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
         except DecryptionError:
             raise errors.ReceiptRejected() from None
-        return ReporterAccess(row["id"], DataKey(raw))
+        return ReporterAccess(row["id"], key)
 
     def view_for_reporter(self, access: ReporterAccess) -> ReportView:
         return self._view(access.report_id, access.data_key)
@@ -318,28 +320,26 @@ class IntakeService:
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
 
-    def delete_report(self, report_id: str, reason: str,
-                      before_commit: Callable[[sqlite3.Connection], None] | None = None
-                      ) -> None:
-        """Crypto-shred: remove every wrap of the data key (the intake seal, the reporter's
-        wrap, every case wrap), every ciphertext and blob; keep only a record that the
-        report existed and was destroyed; then VACUUM so no trace remains in free pages or
-        the write-ahead log. `before_commit` runs in the same transaction (the back office
-        removes what it derived and writes the audit entry)."""
-        hour = hour_of(self.clock())
-        with self.db.write() as conn:
-            row = self._require(conn, report_id)
-            if before_commit is not None:
-                before_commit(conn)
-            blobs = [r["blob_name"] for r in conn.execute(
-                "SELECT blob_name FROM report_items WHERE report_id = ? AND blob_name IS NOT NULL",
-                (report_id,))]
-            conn.execute("INSERT INTO deletions (report_id, received_hour, deleted_hour, reason)"
-                         " VALUES (?, ?, ?, ?)", (report_id, row["received_hour"], hour, reason))
-            conn.execute("DELETE FROM reports WHERE id = ?", (report_id,))
-        for name in blobs:
-            self.blobs.delete(name)
-        self.db.vacuum()
+    # ---------------------------------------------------------------- deletion
+
+    @property
+    def derived_stores(self) -> tuple[DerivedStore, ...]:
+        """What the intake keeps about a report beside its own row, for the one deletion
+        path (`node.backoffice.deletion`): its items with their encrypted files, and its
+        consent history."""
+        return (DerivedStore("report items and their files", self._erase_items),
+                DerivedStore("consent history", _erase_consent))
+
+    def _erase_items(self, conn: sqlite3.Connection, report_id: str) -> Callable[[], None]:
+        blobs = [r["blob_name"] for r in conn.execute(
+            "SELECT blob_name FROM report_items WHERE report_id = ? AND blob_name IS NOT NULL",
+            (report_id,))]
+        conn.execute("DELETE FROM report_items WHERE report_id = ?", (report_id,))
+
+        def remove_files() -> None:  # once the rows are gone for good
+            for name in blobs:
+                self.blobs.delete(name)
+        return remove_files
 
     def _require(self, conn: sqlite3.Connection, report_id: str) -> sqlite3.Row:
         row: sqlite3.Row | None = conn.execute(
@@ -349,28 +349,6 @@ class IntakeService:
         return row
 
     # ---------------------------------------------------------------- staff side
-
-    def list_reports(self, intake_key: BoxSecretKey, limit: int = 200,
-                     offset: int = 0) -> list[ReportView]:
-        rows = self.db.read().execute(
-            "SELECT * FROM reports ORDER BY received_hour DESC, id LIMIT ? OFFSET ?",
-            (limit, offset)).fetchall()
-        return [self._view_row(r, intake_key.open_data_key(r["sealed_key"]), items=False)
-                for r in rows]
-
-    def count_reports(self) -> int:
-        n: int = self.db.read().execute("SELECT COUNT(*) FROM reports").fetchone()[0]
-        return n
-
-    def read_report(self, intake_key: BoxSecretKey, report_id: str) -> ReportView:
-        row = self._require(self.db.read(), report_id)
-        return self._view(report_id, intake_key.open_data_key(row["sealed_key"]))
-
-    def open_attachment(self, intake_key: BoxSecretKey, report_id: str,
-                        item_id: str) -> tuple[dict[str, Any], Iterator[bytes]]:
-        row = self._require(self.db.read(), report_id)
-        return self.open_attachment_with_key(intake_key.open_data_key(row["sealed_key"]),
-                                             report_id, item_id)
 
     def open_attachment_with_key(self, key: DataKey, report_id: str, item_id: str
                                  ) -> tuple[dict[str, Any], Iterator[bytes]]:
@@ -398,6 +376,27 @@ class IntakeService:
         """A report with its items, opened with a data key the caller already holds."""
         return self._view(report_id, key)
 
+    def submitted(self, report_id: str, key: DataKey) -> bytes:
+        """The report exactly as submitted: the canonical JSON the evidence log commits to."""
+        row = self._require(self.db.read(), report_id)
+        return key.decrypt(row["body_ct"], body_context(report_id))
+
+    def evidence_record(self, report_id: str, key: DataKey) -> evidence.EvidenceRecord | None:
+        """The evidence record of the report as submitted (None for a report stored before
+        the evidence log)."""
+        row = self._require(self.db.read(), report_id)
+        if row["evidence_ct"] is None:
+            return None
+        return evidence.EvidenceRecord.from_json(
+            json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id))))
+
+    def consent_history(self, report_id: str) -> list[dict[str, Any]]:
+        """Every consent the reporter gave or changed, oldest first: hour, source and
+        each choice (no content)."""
+        return [dict(r) for r in self.db.read().execute(
+            f"SELECT at_hour, source, {', '.join(_CONSENT_NAMES)} FROM consent_events"  # noqa: S608
+            " WHERE report_id = ? ORDER BY id", (report_id,))]
+
     def view_row(self, row: sqlite3.Row, key: DataKey) -> ReportView:
         """A report without its items (for lists), from a row the caller selected."""
         return self._view_row(row, key, items=False)
@@ -413,6 +412,10 @@ class IntakeService:
         consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
         return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
                           consent, record, item_views, bool(row["synthetic"]))
+
+
+def _erase_consent(conn: sqlite3.Connection, report_id: str) -> None:
+    conn.execute("DELETE FROM consent_events WHERE report_id = ?", (report_id,))
 
 
 def is_empty(report: ReportInput) -> bool:

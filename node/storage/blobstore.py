@@ -2,7 +2,7 @@
 
 A blob is written to a temporary file, fsync'd, renamed into place and its directory
 fsync'd, so a crash leaves either the whole file or nothing (POSIX rename atomicity).
-Files hold only secretstream ciphertext (crypto/filestream.py); names are random.
+Files hold only secretstream ciphertext (`crypto.filestream`); names are random.
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ async def delete_report(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     body = _validate(DeletionRequest, await _json_body(request))
     access = await _open(request, body)
-    await run_sync(ctx, ctx.intake.delete_report, access.report_id, "reporter request")
+    await run_sync(ctx, ctx.deletion.by_reporter, access.report_id)
     return web.json_response(AcceptedOut().model_dump())
 
 

@@ -130,7 +130,7 @@ async def _periodic(ctx: NodeContext, federation: FederationService | None = Non
                                     int(ctx.clock().timestamp()))
             if elapsed >= RETENTION_SWEEP_SECONDS:
                 elapsed = 0
-                deleted = await run_sync(ctx, ctx.cases.sweep_retention)
+                deleted = await run_sync(ctx, ctx.retention.sweep)
                 if deleted:
                     log.info("retention: %d case(s) deleted", len(deleted))
         except Exception as exc:  # noqa: BLE001 -- keep going; never log case content

@@ -11,7 +11,17 @@ from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
 from node.backoffice.audit import AuditLog
-from node.backoffice.cases import CaseService
+from node.backoffice.case_access import CaseAccess
+from node.backoffice.case_incidents import CaseIncidents
+from node.backoffice.cases import CaseReader
+from node.backoffice.conversations import Conversations
+from node.backoffice.custody import Custody
+from node.backoffice.deletion import Deletion
+from node.backoffice.ledger import CaseLedger
+from node.backoffice.referrals import Referrals
+from node.backoffice.retention import Retention
+from node.backoffice.timeline import CaseTimeline
+from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake.service import Clock, IntakeService, utc_now
@@ -30,7 +40,16 @@ class NodeContext:
     blobs: BlobStore
     keys: keyring.NodeKeys
     intake: IntakeService
-    cases: CaseService
+    case_access: CaseAccess
+    cases: CaseReader
+    timeline: CaseTimeline
+    conversations: Conversations
+    referrals: Referrals
+    incidents: CaseIncidents
+    retention: Retention
+    deletion: Deletion
+    custody: Custody
+    bundles: BundleExporter
     statistics: StatisticsService
     catalogues: Catalogues
     staff_params: pw.KdfParams
@@ -55,10 +74,26 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     keys = keyring.load(datadir, db)
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     audit = AuditLog(keys.identity)
-    cases = CaseService(db, intake, cfg, keys, audit, clock)
+    ledger = CaseLedger(db, audit, clock)
+    access = CaseAccess(db, ledger)
+    timeline = CaseTimeline(db, access, ledger)
+    conversations = Conversations(db, access, ledger)
+    referrals = Referrals(db, access, ledger, cfg.services)
+    incidents = CaseIncidents(db, access, ledger, cfg, keys.analysis_public)
+    # Every store derived from a report, erased by the one deletion path.
+    deletion = Deletion(db, audit, clock, [
+        *incidents.derived_stores, *intake.derived_stores, *access.derived_stores,
+        *timeline.derived_stores, *conversations.derived_stores, *referrals.derived_stores])
+    retention = Retention(db, ledger, deletion)
+    cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
+                       incidents, retention)
     statistics = StatisticsService(db, cfg, keys, audit, clock)
     return NodeContext(
-        datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake, cases=cases,
+        datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
+        case_access=access, cases=cases, timeline=timeline, conversations=conversations,
+        referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
+        custody=Custody(db, access, ledger, keys.identity_public),
+        bundles=BundleExporter(db, access, intake, keys, audit, clock),
         statistics=statistics,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,
         audit=audit, clock=clock,

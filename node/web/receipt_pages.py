@@ -111,9 +111,9 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
             label = translate(request, N_("Information you added"))
         items.append({"when": format_day(request, item.received_hour), "label": label})
     allowance = ctx.intake.allowance(access)
-    conversation = await run_sync(ctx, ctx.cases.reporter_messages, access.report_id,
+    conversation = await run_sync(ctx, ctx.conversations.for_reporter, access.report_id,
                                   access.data_key)
-    due = await run_sync(ctx, ctx.cases.deletion_due_for_reporter, access.report_id)
+    _, due = await run_sync(ctx, ctx.retention.of_case, access.report_id)
     return render(
         request, "public/receipt/report.html", status=status, here="/receipt/report",
         csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
@@ -182,7 +182,7 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
     check_csrf(session.csrf, form.get("csrf"))
     text = str(form.get("reply", "")).replace("\r\n", "\n").strip()
     try:
-        await run_sync(ctx, ctx.cases.reporter_reply, access.report_id, access.data_key, text)
+        await run_sync(ctx, ctx.conversations.reply, access.report_id, access.data_key, text)
     except errors.NodeError as exc:
         if isinstance(exc, errors.ReportGone):
             raise
@@ -219,7 +219,7 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     check_csrf(session.csrf, form.get("csrf"))
     if form.get("confirm") != "yes":
         raise see_other(f"/{lang}/receipt/report")
-    await run_sync(ctx, ctx.intake.delete_report, access.report_id, "reporter request")
+    await run_sync(ctx, ctx.deletion.by_reporter, access.report_id)
     request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
     response = see_other(f"/{lang}/receipt/deleted")
     clear_cookie(response, REPORTER_COOKIE)

@@ -72,9 +72,9 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
     async def call(role: str | None, assigned: bool) -> int:
         report_id, item_id = _case(node_ctx)
         if assigned:
-            node_ctx.cases.assign(team.coordinator, report_id, team.caseworker.member.id)
-        task = node_ctx.cases.add_task(team.coordinator, report_id, "task", None)
-        referral = node_ctx.cases.refer(team.coordinator, report_id, "clinic", "x")
+            node_ctx.case_access.assign(team.coordinator, report_id, team.caseworker.member.id)
+        task = node_ctx.timeline.add_task(team.coordinator, report_id, "task", None)
+        referral = node_ctx.referrals.refer(team.coordinator, report_id, "clinic", "x")
         # account routes act on a throwaway account, so that disabling or changing it does
         # not disturb the rest of the matrix
         with node_ctx.db.write() as conn:
@@ -85,8 +85,8 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
         # an incident on another case the same person may code, for the "link" route
         other_id, _ = _case(node_ctx)
         if assigned:
-            node_ctx.cases.assign(team.coordinator, other_id, team.caseworker.member.id)
-        incident = node_ctx.cases.code_incident(team.coordinator, other_id,
+            node_ctx.case_access.assign(team.coordinator, other_id, team.caseworker.member.id)
+        incident = node_ctx.incidents.code(team.coordinator, other_id,
                                                 IncidentCoding(category="rape"))
         client.session.cookie_jar.clear()
         data: dict[str, str] = {}

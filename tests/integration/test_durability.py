@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, NodeProcess, files_containing
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,7 @@ def test_kill9_right_after_201_loses_nothing(node_process: NodeProcess) -> None:
     try:
         key = accounts.unlock(ctx.db.read(), ADMIN, ADMIN_PASSPHRASE).intake_key
         assert key is not None
-        texts = sorted(v.record["narrative"] for v in ctx.intake.list_reports(key))
+        texts = sorted(v.record["narrative"] for v in intake_views.list_reports(ctx, key))
         assert texts == [f"{CANARY} durable {i}" for i in range(3)]
     finally:
         ctx.close()
@@ -76,7 +77,7 @@ def test_verify_audit_cli_names_the_broken_link(node_process: NodeProcess) -> No
         coordinator = acc.unlock(ctx.db.read(), ADMIN, ADMIN_PASSPHRASE)
         for entry in ctx.cases.queue(coordinator):
             ctx.cases.read(coordinator, entry.view.id)
-            ctx.cases.set_status(coordinator, entry.view.id, "in_triage")
+            ctx.timeline.set_status(coordinator, entry.view.id, "in_triage")
     finally:
         ctx.close()
     cmd = [sys.executable, "-m", "node.cli", "verify-audit", "--data", str(node_process.datadir)]

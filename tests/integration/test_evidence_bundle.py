@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
+from backup_evidence.verify import NotABundle, verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node import errors
 from node.demo import tiny_png
-from node.evidence.bundle import export_case
-from node.evidence.verify import NotABundle, verify_bundle
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.web.context import NodeContext
 from tests.conftest import ROOT
@@ -53,7 +52,7 @@ def write(tmp_path: Path, data: bytes, name: str = "bundle.zip") -> Path:
 def test_export_and_verify(node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
     r = submit(node_ctx)
     submit(node_ctx)  # another case in the same log
-    data = export_case(node_ctx.cases, team.coordinator, r.report_id)
+    data = node_ctx.bundles.export(team.coordinator, r.report_id)
     path = write(tmp_path, data)
     report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
     assert report.ok, [c for c in report.checks if not c[1]]
@@ -67,7 +66,7 @@ def test_export_and_verify(node_ctx: NodeContext, team: Team, tmp_path: Path) ->
         "SELECT action FROM audit_log WHERE object_id = ?", (r.report_id,))]
     assert "case.export" in actions
     # the offline verifier, as a lawyer runs it
-    out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify", str(path),
+    out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify", str(path),
                           "--public-key", node_ctx.keys.identity_public.raw().hex()],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and "the bundle verifies" in out.stdout
@@ -97,7 +96,7 @@ def _flip(content: bytes) -> bytes:
 
 def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
     r = submit(node_ctx, files=2)
-    data = export_case(node_ctx.cases, team.coordinator, r.report_id)
+    data = node_ctx.bundles.export(team.coordinator, r.report_id)
     key = node_ctx.keys.identity_public.raw().hex()
     for member in zipfile.ZipFile(io.BytesIO(data)).namelist():
         tampered = write(tmp_path, _rewrite(data, member, _flip), "t.zip")
@@ -107,7 +106,7 @@ def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Pat
             continue  # e.g. manifest.json no longer JSON: refused outright
         failed = [name for name, ok, _ in report.checks if not ok]
         assert failed, f"changing {member} went unnoticed"
-        out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify",
+        out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify",
                               str(tampered), "--public-key", key], capture_output=True,
                              text=True, cwd=ROOT, timeout=60)
         assert out.returncode in (1, 2), member
@@ -123,23 +122,23 @@ def test_any_changed_byte_fails(node_ctx: NodeContext, team: Team, tmp_path: Pat
 def test_export_needs_legal_consent(node_ctx: NodeContext, team: Team) -> None:
     r = submit(node_ctx, files=1, consent=Consent(care=True))
     with pytest.raises(errors.ConsentMissing):
-        export_case(node_ctx.cases, team.coordinator, r.report_id)
+        node_ctx.bundles.export(team.coordinator, r.report_id)
     access = node_ctx.intake.open_receipt(r.code, r.secret)
     node_ctx.intake.change_consent(access, Consent(legal=True))
-    assert export_case(node_ctx.cases, team.coordinator, r.report_id)
+    assert node_ctx.bundles.export(team.coordinator, r.report_id)
     node_ctx.intake.change_consent(access, Consent(legal=False))
     with pytest.raises(errors.ConsentMissing):
-        export_case(node_ctx.cases, team.coordinator, r.report_id)
+        node_ctx.bundles.export(team.coordinator, r.report_id)
     for person in (team.caseworker, team.analyst, team.admin):
         with pytest.raises(errors.Forbidden):
-            export_case(node_ctx.cases, person, r.report_id)
+            node_ctx.bundles.export(person, r.report_id)
 
 
 def test_not_a_bundle(tmp_path: Path) -> None:
     path = write(tmp_path, b"not a zip")
     with pytest.raises(NotABundle):
         verify_bundle(str(path))
-    out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify", str(path)],
+    out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify", str(path)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2
 
@@ -171,6 +170,6 @@ def test_export_bundle_cli(node_process: Any, tmp_path: Path) -> None:
                            "--username", ADMIN], env=env, capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    check = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify",
+    check = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify",
                             str(out_file)], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert check.returncode == 0 and "NOTE: no --public-key" in check.stdout

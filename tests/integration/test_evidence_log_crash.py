@@ -39,7 +39,8 @@ ROUNDS = 8
 COMMON = r"""
 import hashlib
 from crypto.keys import SigningKey
-from node.evidence import checkpoints, leaves
+from backup_evidence import leaves
+from node.evidence import checkpoints
 
 def leaf(i):
     salt = hashlib.sha256(b"salt %d" % i).digest()

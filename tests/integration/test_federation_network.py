@@ -282,7 +282,7 @@ async def test_observatory_and_three_nodes(federation: tuple[Observatory, list[N
     subprocess.run([sys.executable, "-m", "node.cli", "export-bundle", "--data", str(a.root),
                     "--case", case, "--out", str(bundle)], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)
-    out = cli("-m", "node.evidence.verify", "verify", str(bundle), "--public-key",
+    out = cli("-m", "backup_evidence.verify", "verify", str(bundle), "--public-key",
               a.keys.identity_public.raw().hex(), "--witness", observatory.info["witness_vkey"],
               "--witness", witness_vkey(b.keys), check=False)
     assert out.returncode == 0, out.stdout + out.stderr

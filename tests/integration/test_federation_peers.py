@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 
+from backup_evidence.verify import verify_bundle
 from crypto import passphrase as pw
 from crypto.checkpoint import decode_vkey, open_checkpoint
 from crypto.keys import DataKey
 from node.evidence import checkpoints
-from node.evidence.bundle import export_case
-from node.evidence.verify import verify_bundle
 from node.federation import store
 from node.federation.config import FederationConfig, PeerWitness
 from node.federation.info import witness_vkey
@@ -185,7 +184,7 @@ async def test_two_nodes_witness_each_other(
     # A court bundle carries the cosignatures; `backup-evidence verify --witness` passes.
     team = make_team(a.ctx)
     bundle = tmp_path / "bundle.zip"
-    bundle.write_bytes(export_case(a.ctx.cases, team.coordinator, case))
+    bundle.write_bytes(a.ctx.bundles.export(team.coordinator, case))
     report = verify_bundle(str(bundle), a.ctx.keys.identity_public.raw().hex(), vkeys)
     assert report.ok, [c for c in report.checks if not c[1]]
     assert sum("cosignature by" in name for name, _, _ in report.checks) == 2

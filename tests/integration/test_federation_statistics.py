@@ -46,7 +46,7 @@ def code_incidents(root: Path, n: int) -> None:
             r = ctx.intake.submit(ReportInput(narrative=f"{CANARY} story {i}",
                                               consent=Consent(statistics=True)),
                                   DataKey.generate(), [], "test")
-            ctx.cases.code_incident(coordinator, r.report_id, IncidentCoding(
+            ctx.incidents.code(coordinator, r.report_id, IncidentCoding(
                 category="rape", region="R1", perpetrator_affiliation="militia",
                 date_from=date(2025, 1 + i % 6, 10)))
     finally:

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.evidence.verify import NotABundle, verify_bundle
+from backup_evidence.verify import NotABundle, verify_bundle
 from tests.integration.conftest import csrf_of
 
 STEPS = ["who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review"]

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from node import accounts
 from node.demo import tiny_png
 from node.web.context import NodeContext, open_node
+from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 from tests.integration.conftest import csrf_of, walk_html_report
 
@@ -93,10 +94,10 @@ async def test_html_and_api_reports_keep_no_plaintext(client: TestClient[Any, An
     # staff unlock and read every canary back
     key = accounts.unlock(node_ctx.db.read(), ADMIN, ADMIN_PASSPHRASE).intake_key
     assert key is not None
-    views = node_ctx.intake.list_reports(key)
+    views = intake_views.list_reports(node_ctx, key)
     assert len(views) == 2
     by_channel = {v.record["channel"]: v for v in views}
-    html_view = node_ctx.intake.read_report(key, by_channel["web"].id)
+    html_view = intake_views.read_report(node_ctx, key, by_channel["web"].id)
     for field in ("narrative", "incident_when", "place", "perpetrators"):
         assert CANARY in html_view.record[field]
     assert all(CANARY in v for v in html_view.record["contact"].values() if v != "sms")
@@ -105,7 +106,7 @@ async def test_html_and_api_reports_keep_no_plaintext(client: TestClient[Any, An
     contents = []
     for item in html_view.items:
         if item.kind == "attachment":
-            _, chunks = node_ctx.intake.open_attachment(key, html_view.id, item.id)
+            _, chunks = intake_views.open_attachment(node_ctx, key, html_view.id, item.id)
             contents.append(b"".join(chunks))
     assert PNG in contents and TEXT_FILE in contents
     assert any(CANARY in i.meta.get("text", "") for i in html_view.items)

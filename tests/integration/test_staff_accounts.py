@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto import passphrase as pw
-from crypto import recovery
 from crypto.keys import DataKey
+from crypto.recovery import RecoveryKey
 from node import accounts, invitations, keyring, second_factor
 from node.backoffice import audit
 from node.cli import init_node
@@ -37,6 +37,7 @@ from node.web.app import create_app
 from node.web.context import NodeContext, open_node
 from node.web.staff import auth
 from tests import conftest as shared
+from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, files_containing
 from tests.integration.conftest import csrf_of
 
@@ -254,9 +255,9 @@ async def test_new_coordinator_reads_reports_only_after_a_grant(office: Office) 
         assert live.staff.intake_key is not None
         key = accounts.unlock(office.ctx.db.read(), "coord2", PASS).intake_key
         assert key is not None
-        assert report_id in [v.id for v in office.ctx.intake.list_reports(key)]
-        assert office.ctx.intake.read_report(key, report_id).record["narrative"].startswith(
-            CANARY)
+        assert report_id in [v.id for v in intake_views.list_reports(office.ctx, key)]
+        view = intake_views.read_report(office.ctx, key, report_id)
+        assert view.record["narrative"].startswith(CANARY)
         assert "Nobody is waiting for access." in await (await c.get("/staff/grants")).text()
 
         # a role removed takes its keys: in the database and in the open session
@@ -436,7 +437,7 @@ def _assert_rescued(ctx: NodeContext, username: str, report_id: str) -> None:
     rescued = accounts.unlock(ctx.db.read(), username, PASS)
     assert rescued.member.roles == {"admin", "coordinator"}
     assert rescued.intake_key is not None and rescued.analysis_key is not None
-    view = ctx.intake.read_report(rescued.intake_key, report_id)
+    view = intake_views.read_report(ctx, rescued.intake_key, report_id)
     assert view.record["narrative"] == f"{CANARY} before"
     entries = [e for e in audit.entries(ctx.db.read()) if e.actor == "recovery"]
     assert [e.action for e in entries] == ["account.recover", "key.grant", "key.grant"]
@@ -448,7 +449,7 @@ def test_recover_admin_with_the_recovery_key(recoverable: tuple[NodeContext, str
                                              ) -> None:
     ctx, key, report_id = recoverable
     data = str(ctx.datadir.root)
-    wrong = recovery.encode(recovery.new_seed())
+    wrong = RecoveryKey.generate().text()
     out = _cli("recover-admin", "--data", data, "--username", "nobody",
                BACKUP_RECOVERY_KEY=wrong, BACKUP_ADMIN_PASSPHRASE=PASS)
     assert out.returncode != 0 and "not the recovery key" in out.stderr

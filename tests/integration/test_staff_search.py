@@ -39,7 +39,7 @@ async def test_matches_newest_first_within_the_limit(node_ctx: NodeContext, aioh
             conn.execute("UPDATE reports SET received_hour = ? WHERE id = ?",
                          (hour, r.report_id))
         ids.append(r.report_id)
-    node_ctx.cases.assign(team.coordinator, ids[2], team.caseworker.member.id)
+    node_ctx.case_access.assign(team.coordinator, ids[2], team.caseworker.member.id)
     monkeypatch.setattr(case_pages, "SEARCH_SHOWN", 2)
 
     app = create_app(node_ctx, {"staff"})

@@ -26,7 +26,7 @@ async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: 
         report = ReportInput(narrative=f"narrative-marker-{i}",
                              consent=Consent(statistics=True))
         r = node_ctx.intake.submit(report, DataKey.generate(), [], "test")
-        node_ctx.cases.code_incident(team.coordinator, r.report_id, IncidentCoding(
+        node_ctx.incidents.code(team.coordinator, r.report_id, IncidentCoding(
             category="rape", region="R1", date_from=date(2025, 3 + i % 3, 1)))
     app = create_app(node_ctx, {"staff"})
     client: TestClient[Any, Any] = await aiohttp_client(app)
@@ -82,7 +82,7 @@ async def test_scheduled_release_waits_for_review(tmp_path: Any, aiohttp_client:
         year = ctx.clock().year
         r = ctx.intake.submit(ReportInput(narrative="x", consent=Consent(statistics=True)),
                               DataKey.generate(), [], "test")
-        ctx.cases.code_incident(team.coordinator, r.report_id,
+        ctx.incidents.code(team.coordinator, r.report_id,
                                 IncidentCoding(category="rape", date_from=date(year, 1, 1)))
         app = create_app(ctx, {"staff"})
         client: TestClient[Any, Any] = await aiohttp_client(app)

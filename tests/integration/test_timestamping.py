@@ -27,26 +27,19 @@ from pathlib import Path
 import pytest
 from rfc3161_client import _rust as rfc3161_rust
 
+from backup_evidence.timestamps import TimestampError, load_trusted, verify_token
+from backup_evidence.verify import verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node.config import TimestampingConfig
 from node.demo import tiny_png
 from node.evidence import checkpoints
-from node.evidence.bundle import export_case
 from node.evidence.checkpoints import StoredCheckpoint
-from node.evidence.log import EvidenceLog
-from node.evidence.timestamping import (
-    TimestampError,
-    build_request,
-    check_response,
-    load_trusted,
-    timestamp_pending,
-    verify_token,
-)
-from node.evidence.verify import verify_bundle
+from node.evidence.timestamping import build_request, check_response, timestamp_pending
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
 from node.web.context import NodeContext
 from tests.conftest import ROOT
+from tests.evidence_log import EvidenceLog
 from tests.team import make_team
 
 OPENSSL_TIMEOUT_S = 30
@@ -347,7 +340,7 @@ def stamped_bundle(ctx: NodeContext, tsa: Authority, tmp_path: Path) -> tuple[Pa
     stored = EvidenceLog(ctx.db).maybe_checkpoint(signer, int(time.time()))
     assert stored is not None
     assert stamp(ctx.db, tsa.config()) == 1
-    data = export_case(ctx.cases, make_team(ctx).coordinator, report_id)
+    data = ctx.bundles.export(make_team(ctx).coordinator, report_id)
     path = tmp_path / "bundle.zip"
     path.write_bytes(data)
     return path, stored.size
@@ -375,7 +368,7 @@ def test_the_bundle_carries_the_token_and_the_verifier_reports_it(
     # the offline verifier, as a lawyer runs it
     for extra, status in (([], 0), (["--tsa-cert", str(tsa.root)], 0),
                           (["--tsa-cert", str(tsa.other_root)], 1)):
-        out = subprocess.run([sys.executable, "-m", "node.evidence.verify", "verify", str(path),
+        out = subprocess.run([sys.executable, "-m", "backup_evidence.verify", "verify", str(path),
                               "--public-key", key, *extra], capture_output=True, text=True,
                              cwd=ROOT, timeout=60)
         assert out.returncode == status, out.stdout + out.stderr

@@ -1,7 +1,9 @@
 """Case work pages: the triage queue, case lists, search, a case and its actions, incident
-codings, the chain of custody. Thin handlers over `node.backoffice.cases.CaseService` (and
-`search.index_for`, `codings.open_codings` beside it), which enforce access a second time;
-every case action is audited."""
+codings, the chain of custody. Thin handlers over the back office's services
+(`node.backoffice`: `CaseReader`, `CaseAccess`, `CaseTimeline`, `Conversations`,
+`Referrals`, `CaseIncidents`, `Retention`, `Deletion`, `Custody`, and `search.index_for`,
+`codings.open_codings`), which enforce access a second time; every case action is
+audited."""
 
 from __future__ import annotations
 
@@ -17,13 +19,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from node import accounts, errors
+from node import errors
 from node.accounts import UnlockedStaff
 from node.backoffice import audit as audit_log
 from node.backoffice import incidents as inc
 from node.backoffice.access import Action, allowed
-from node.backoffice.cases import STATUSES, CaseService, QueueEntry
+from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
+from node.backoffice.ledger import STATUSES
 from node.backoffice.search import SearchIndex, index_for
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
@@ -126,7 +129,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     entries = await run_sync(ctx, ctx.cases.queue, session.staff)
-    due = await run_sync(ctx, ctx.cases.due_for_deletion)
+    due = await run_sync(ctx, ctx.retention.due)
     _prepare_search(ctx, session)
     return page(request, "staff/queue.html", session, rows=_rows(request, entries), due=due)
 
@@ -163,37 +166,13 @@ async def search(request: web.Request) -> web.StreamResponse:
             index = await _search_index(ctx, session)
             matches = index.search(query)
         total = len(matches)
-        found = await run_sync(ctx, _newest_first, ctx, matches, SEARCH_SHOWN)
-        views = await run_sync(ctx, ctx.cases.summaries, session.staff, found)
-        now = ctx.clock()
-        from node.backoffice.urgency import assess
-
-        rows = _rows(request, [QueueEntry(v, assess(v.record, v.received_hour, now))
-                               for v in views])
+        found = await run_sync(ctx, ctx.cases.newest_first, matches, SEARCH_SHOWN)
+        rows = _rows(request, await run_sync(ctx, ctx.cases.summaries, session.staff, found))
     return page(request, "staff/search.html", session, query=query, rows=rows, total=total,
                 shown=SEARCH_SHOWN)
 
 
 SEARCH_SHOWN = 200
-
-
-def _newest_first(ctx: NodeContext, ids: set[str], limit: int) -> list[str]:
-    """The `limit` most recently received of `ids` (search results, newest first)."""
-    found: list[str] = []
-    if not ids:
-        return found
-    # walks the index `reports_by_time_and_id` (migration 9), never the encrypted rows, and
-    # stops at the `limit`th match: a common word stops early, a rare one reads every entry
-    cursor = ctx.db.read().execute("SELECT id FROM reports ORDER BY received_hour DESC, id")
-    try:
-        for (report_id,) in cursor:
-            if report_id in ids:
-                found.append(report_id)
-                if len(found) == limit:
-                    break
-    finally:
-        cursor.close()
-    return found
 
 
 def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
@@ -236,17 +215,11 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     v = case.report
     r = v.record
     region = ctx.config.region(r["region"]) if r.get("region") else None
-    conn = ctx.db.read()
-    names: dict[str, str] = {}
 
     def who(actor: str) -> str:
-        if actor not in names:
-            m = accounts.get(conn, actor)
-            names[actor] = m.username if m else (
-                _t(request, N_("the reporter")) if actor == "reporter" else actor)
-        return names[actor]
+        return _who(request, actor, case.usernames)
 
-    assigned = ctx.cases.is_assigned(staff.member.id, report_id)
+    assigned = await run_sync(ctx, ctx.case_access.is_assigned, staff.member.id, report_id)
     member = staff.member
 
     def can(action: Action) -> bool:
@@ -263,16 +236,11 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         else:
             entry["text"] = it.meta.get("text", "")
         items.append(entry)
-    caseworkers = [m for m in (accounts.get(conn, row[0]) for row in conn.execute(
-        "SELECT id FROM staff WHERE disabled = 0 ORDER BY username"))
-        if m is not None and "caseworker" in m.roles]
-    linkable = []
-    if can(Action.CODE_INCIDENT) and member.roles & {"coordinator"}:
-        mine = {i for i, _ in case.incidents}
-        for row in conn.execute("SELECT incident_id, report_id FROM incident_links"
-                                " WHERE report_id != ? LIMIT 200", (report_id,)):
-            if row[0] not in mine:
-                linkable.append((f"{row[0]}:{row[1]}", f"{row[0][:8]} ({row[1][:8]})"))
+    caseworkers = await run_sync(ctx, ctx.case_access.caseworkers)
+    others = await run_sync(ctx, ctx.incidents.linkable, staff, report_id,
+                            {i for i, _ in case.incidents})
+    linkable = [(f"{incident}:{other}", f"{incident[:8]} ({other[:8]})")
+                for incident, other in others]
     coding_choices = {
         "categories": [(c, _t(request, vocab.CATEGORY_LABELS[c])) for c in vocab.CATEGORIES],
         "contexts": [(c, _t(request, vocab.CONTEXT_LABELS[c])) for c in vocab.CONTEXTS],
@@ -321,6 +289,14 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         consent_legal=v.consent.legal)
 
 
+def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
+    """An actor as staff see it: a username, "the reporter", or the actor as recorded
+    (the node itself, the CLI, recovery)."""
+    if actor in usernames:
+        return usernames[actor]
+    return _t(request, N_("the reporter")) if actor == "reporter" else actor
+
+
 def _coding_summary(request: web.Request, c: inc.IncidentCoding) -> str:
     parts = []
     if c.date_from or c.date_to:
@@ -357,56 +333,56 @@ async def attachment(request: web.Request) -> web.StreamResponse:
 
 
 Form = Any
-Call = Callable[[CaseService, UnlockedStaff, str], object]
+Call = Callable[[NodeContext, UnlockedStaff, str], object]
 
 
 def _status(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.set_status(st, rid, str(f.get("status")))
+    return lambda ctx, st, rid: ctx.timeline.set_status(st, rid, str(f.get("status")))
 
 
 def _assign(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.assign(st, rid, str(f.get("staff_id")))
+    return lambda ctx, st, rid: ctx.case_access.assign(st, rid, str(f.get("staff_id")))
 
 
 def _unassign(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.unassign(st, rid, str(f.get("staff_id")))
+    return lambda ctx, st, rid: ctx.case_access.unassign(st, rid, str(f.get("staff_id")))
 
 
 def _note(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.add_note(st, rid, str(f.get("text", "")))
+    return lambda ctx, st, rid: ctx.timeline.add_note(st, rid, str(f.get("text", "")))
 
 
 def _task(rq: web.Request, f: Form) -> Call:
     due = _parse_day(f.get("due"), "due")
-    return lambda svc, st, rid: svc.add_task(st, rid, str(f.get("text", "")), due)
+    return lambda ctx, st, rid: ctx.timeline.add_task(st, rid, str(f.get("text", "")), due)
 
 
 def _task_done(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.complete_task(st, rid, rq.match_info["task_id"])
+    return lambda ctx, st, rid: ctx.timeline.complete_task(st, rid, rq.match_info["task_id"])
 
 
 def _message(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.send_message(st, rid, str(f.get("text", "")))
+    return lambda ctx, st, rid: ctx.conversations.send(st, rid, str(f.get("text", "")))
 
 
 def _refer(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.refer(st, rid, str(f.get("service_id", "")),
-                                          str(f.get("shared", "")))
+    return lambda ctx, st, rid: ctx.referrals.refer(st, rid, str(f.get("service_id", "")),
+                                                    str(f.get("shared", "")))
 
 
 def _outcome(rq: web.Request, f: Form) -> Call:
-    return lambda svc, st, rid: svc.record_referral_outcome(
+    return lambda ctx, st, rid: ctx.referrals.record_outcome(
         st, rid, rq.match_info["referral_id"], str(f.get("outcome", "")))
 
 
 def _code(rq: web.Request, f: Form) -> Call:
     coding = _coding_from(f)
-    return lambda svc, st, rid: svc.code_incident(st, rid, coding)
+    return lambda ctx, st, rid: ctx.incidents.code(st, rid, coding)
 
 
 def _link(rq: web.Request, f: Form) -> Call:
     incident_id, _, other = str(f.get("link", "")).partition(":")
-    return lambda svc, st, rid: svc.link_incident(st, rid, incident_id, other)
+    return lambda ctx, st, rid: ctx.incidents.link(st, rid, incident_id, other)
 
 
 def _retention(rq: web.Request, f: Form) -> Call:
@@ -414,14 +390,14 @@ def _retention(rq: web.Request, f: Form) -> Call:
     if text and not text.isdigit():
         raise errors.InvalidInput(field="retention_days")
     days = int(text) if text else None
-    return lambda svc, st, rid: svc.set_retention(st, rid, days)
+    return lambda ctx, st, rid: ctx.retention.set(st, rid, days)
 
 
 def _delete(rq: web.Request, f: Form) -> Call:
     if f.get("confirm") != "yes":
         raise DeletionNotConfirmed()
     reason = str(f.get("reason") or "").strip()[:200] or "staff decision"
-    return lambda svc, st, rid: svc.delete(st, rid, reason)
+    return lambda ctx, st, rid: ctx.deletion.by_staff(st, rid, reason)
 
 
 class DeletionNotConfirmed(errors.InvalidInput):
@@ -441,7 +417,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
         report_id = request.match_info["report_id"]
         try:
             call = parse(request, form)
-            await run_sync(ctx, call, ctx.cases, session.staff, report_id)
+            await run_sync(ctx, call, ctx, session.staff, report_id)
         except errors.NodeError as exc:
             if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
                 raise
@@ -504,9 +480,9 @@ async def custody(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     report_id = request.match_info["report_id"]
-    entries, verdict = await run_sync(ctx, ctx.cases.custody, session.staff, report_id)
-    conn = ctx.db.read()
-    rows = [_entry_row(conn, e) for e in entries]
+    view = await run_sync(ctx, ctx.custody.of_case, session.staff, report_id)
+    entries, verdict = view.entries, view.verdict
+    rows = [_entry_row(e, view.usernames) for e in entries]
     if request.path.endswith(".csv"):
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -521,9 +497,8 @@ async def custody(request: web.Request) -> web.StreamResponse:
                 verdict=verdict)
 
 
-def _entry_row(conn: Any, e: audit_log.Entry) -> dict[str, Any]:
-    m = accounts.get(conn, e.actor)
-    return {"seq": e.seq, "when": _when(e.at), "who": m.username if m else e.actor,
+def _entry_row(e: audit_log.Entry, usernames: dict[str, str]) -> dict[str, Any]:
+    return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
             "action": e.action, "detail": e.detail, "object": f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
@@ -531,17 +506,9 @@ def _entry_row(conn: Any, e: audit_log.Entry) -> dict[str, Any]:
 async def audit_page(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
-
-    def work() -> tuple[audit_log.Verdict, list[dict[str, Any]]]:
-        conn = ctx.db.read()
-        verdict = audit_log.verify(conn, ctx.keys.identity_public)
-        latest = conn.execute("SELECT MAX(seq) FROM audit_log").fetchone()[0] or 0
-        rows = [_entry_row(conn, e) for e in audit_log.entries(conn)
-                if e.seq > latest - 100]
-        return verdict, list(reversed(rows))
-
-    verdict, rows = await run_sync(ctx, work)
-    return page(request, "staff/audit.html", session, verdict=verdict, entries=rows)
+    view = await run_sync(ctx, ctx.custody.recent, session.staff)
+    return page(request, "staff/audit.html", session, verdict=view.verdict,
+                entries=[_entry_row(e, view.usernames) for e in view.entries])
 
 
 _CASE = "/cases/{report_id}"

@@ -12,7 +12,6 @@ from aiohttp import web
 from node import errors
 from node.backoffice.access import Action
 from node.evidence import checkpoints, log_store
-from node.evidence.bundle import export_case
 from node.evidence.errors import EvidenceError
 from node.web.context import run_sync
 from node.web.pages import lang_of, node, see_other
@@ -93,7 +92,7 @@ def sign_if_grown(ctx: object) -> checkpoints.StoredCheckpoint | None:
 async def export_bundle(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     report_id = request.match_info["report_id"]
-    data = await run_sync(ctx, export_case, ctx.cases, session_of(request).staff, report_id,
+    data = await run_sync(ctx, ctx.bundles.export, session_of(request).staff, report_id,
                           lang_of(request))
     return web.Response(body=data, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="evidence-{report_id}.zip"'})

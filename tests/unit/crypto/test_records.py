@@ -1,4 +1,4 @@
-"""Record encryption (crypto/aead.py via DataKey), sealed boxes and signatures:
+"""Record encryption (`crypto.aead` via DataKey), sealed boxes and signatures:
 round trips for any input, and every flipped bit refused with the one opaque error."""
 
 from __future__ import annotations
@@ -64,9 +64,36 @@ def test_keys_reject_wrong_length() -> None:
 
 
 def test_repr_never_shows_secrets() -> None:
-    assert "secret" in repr(KEY) and KEY.raw().hex() not in repr(KEY)
-    sk = BoxSecretKey.generate()
-    assert sk.raw().hex() not in repr(sk)
+    raw = bytes(range(32))
+    assert "secret" in repr(DataKey(raw)) and raw.hex()[:8] not in repr(DataKey(raw))
+    assert raw.hex()[:8] not in repr(BoxSecretKey(raw))
+
+
+def test_secret_keys_have_no_public_bytes() -> None:
+    """Secret key bytes do not leave `crypto/`: no public accessor hands them out."""
+    for key in (KEY, BoxSecretKey.generate()):
+        assert not hasattr(key, "raw")
+
+
+@given(context=st.binary(max_size=64), bit=st.integers(min_value=0))
+def test_data_key_under_data_key(context: bytes, bit: int) -> None:
+    inner = DataKey.generate()
+    blob = KEY.wrap_data_key(inner, context)
+    assert KEY.open_data_key(blob, context) == inner
+    with pytest.raises(DecryptionError):
+        KEY.open_data_key(flip(blob, bit), context)
+    with pytest.raises(DecryptionError):
+        DataKey.generate().open_data_key(blob, context)
+    with pytest.raises(DecryptionError):  # something that is not a key
+        KEY.open_data_key(KEY.encrypt(b"short", context), context)
+
+
+def test_data_key_wrap_layout_is_unchanged() -> None:
+    """An incident key wrapped as the node has always stored it (the key's bytes
+    encrypted under the report key) opens as a typed key."""
+    raw = bytes(range(32))
+    stored = aead.encrypt(bytes(range(1, 33)), raw, b"incident-key:i:r")
+    assert DataKey(bytes(range(1, 33))).open_data_key(stored, b"incident-key:i:r") == DataKey(raw)
 
 
 BOX = BoxSecretKey.generate()
@@ -88,7 +115,8 @@ def test_sealed_box_flipped_bit_fails(bit: int) -> None:
 
 def test_sealed_key_types_round_trip() -> None:
     inner = BoxSecretKey.generate()
-    assert BOX.open_box_key(BOX.public_key.seal_box_key(inner)).raw() == inner.raw()
+    assert BOX.open_box_key(BOX.public_key.seal_box_key(inner)) == inner
+    assert BOX.open_box_key(BOX.public_key.seal_box_key(inner)) != BOX
     assert BOX.open_data_key(BOX.public_key.seal_data_key(KEY)) == KEY
     with pytest.raises(DecryptionError):
         BoxSecretKey.generate().open_data_key(BOX.public_key.seal_data_key(KEY))
@@ -98,7 +126,8 @@ def test_sealed_key_types_round_trip() -> None:
 
 def test_seed_derivation_is_deterministic() -> None:
     seed = bytes(range(32))
-    assert BoxSecretKey.from_seed(seed).raw() == BoxSecretKey.from_seed(seed).raw()
+    assert BoxSecretKey.from_seed(seed) == BoxSecretKey.from_seed(seed)
+    assert BoxSecretKey.from_seed(seed).public_key == BoxSecretKey.from_seed(seed).public_key
 
 
 SIGNER = SigningKey.generate()

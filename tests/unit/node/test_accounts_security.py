@@ -288,7 +288,7 @@ def test_changing_the_passphrase_keeps_the_key(node_ctx: NodeContext) -> None:
     accounts.change_passphrase(node_ctx.db, node_ctx.audit, me, ADMIN_PASSPHRASE, PASS, PASS,
                                FAST, NOW)
     again = accounts.unlock(node_ctx.db.read(), ADMIN, PASS)
-    assert again.secret_key.raw() == me.secret_key.raw() and again.intake_key is not None
+    assert again.secret_key == me.secret_key and again.intake_key is not None
     assert_chain(node_ctx)
 
 

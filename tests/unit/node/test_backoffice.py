@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crypto import passphrase as pw
 from crypto.errors import DecryptionError
 from crypto.keys import DataKey
 from node import errors, keyring
@@ -14,9 +15,10 @@ from node.backoffice.codings import open_codings
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
 from node.backoffice.urgency import assess
+from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import Consent, ReportInput
-from node.web.context import NodeContext
+from node.web.context import NodeContext, open_node
 from tests.conftest import CANARY, files_containing
 from tests.team import Team, make_team
 
@@ -38,63 +40,61 @@ def report(ctx: NodeContext, consent: Consent | None = None, **fields: object): 
 def test_caseworker_cannot_open_unassigned_case_even_through_the_service(
         node_ctx: NodeContext, team: Team) -> None:
     r = report(node_ctx)
-    cases = node_ctx.cases
     with pytest.raises(errors.Forbidden):
-        cases.read(team.caseworker, r.report_id)
+        node_ctx.cases.read(team.caseworker, r.report_id)
     # bypass the application check: the key itself is missing
     with pytest.raises(errors.Forbidden):
-        cases.case_key(team.caseworker, r.report_id)
+        node_ctx.case_access.case_key(team.caseworker, r.report_id)
     # even with the sealed row in hand, the caseworker's key cannot open it
     sealed = node_ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
                                         (r.report_id,)).fetchone()[0]
     with pytest.raises(DecryptionError):
         team.caseworker.secret_key.open_data_key(sealed)
 
-    cases.assign(team.coordinator, r.report_id, team.caseworker.member.id)
-    view = cases.read(team.caseworker, r.report_id)
+    node_ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    view = node_ctx.cases.read(team.caseworker, r.report_id)
     assert CANARY in view.report.record["narrative"]
     assert view.report.status == "assigned"
     with pytest.raises(errors.Forbidden):
-        cases.read(team.other_caseworker, r.report_id)
+        node_ctx.cases.read(team.other_caseworker, r.report_id)
 
-    cases.unassign(team.coordinator, r.report_id, team.caseworker.member.id)
+    node_ctx.case_access.unassign(team.coordinator, r.report_id, team.caseworker.member.id)
     with pytest.raises(errors.Forbidden):
-        cases.case_key(team.caseworker, r.report_id)
+        node_ctx.case_access.case_key(team.caseworker, r.report_id)
 
 
 def test_roles_are_enforced_by_the_service(node_ctx: NodeContext, team: Team) -> None:
     r = report(node_ctx)
-    cases = node_ctx.cases
     for person in (team.admin, team.analyst, team.caseworker):
         with pytest.raises(errors.Forbidden):
-            cases.assign(person, r.report_id, team.caseworker.member.id)
+            node_ctx.case_access.assign(person, r.report_id, team.caseworker.member.id)
         with pytest.raises(errors.Forbidden):
-            cases.queue(person)
+            node_ctx.cases.queue(person)
         with pytest.raises(errors.Forbidden):
-            cases.delete(person, r.report_id, "no")
+            node_ctx.deletion.by_staff(person, r.report_id, "no")
     with pytest.raises(errors.Forbidden):
-        cases.read(team.admin, r.report_id)  # admin: accounts, never case content by default
+        # admin: accounts, never case content by default
+        node_ctx.cases.read(team.admin, r.report_id)
     with pytest.raises(errors.Forbidden):
-        cases.read(team.analyst, r.report_id)
+        node_ctx.cases.read(team.analyst, r.report_id)
 
 
 def test_case_work_and_conversation(node_ctx: NodeContext, team: Team) -> None:
     r = report(node_ctx, Consent(care=True))
-    cases = node_ctx.cases
-    cases.assign(team.coordinator, r.report_id, team.caseworker.member.id)
-    cases.add_note(team.caseworker, r.report_id, f"{CANARY} note")
-    cases.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
-    cases.send_message(team.caseworker, r.report_id, f"{CANARY} hello from staff")
+    node_ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    node_ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
+    node_ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
+    node_ctx.conversations.send(team.caseworker, r.report_id, f"{CANARY} hello from staff")
     access = node_ctx.intake.open_receipt(r.code, r.secret)
-    msgs = cases.reporter_messages(access.report_id, access.data_key)
+    msgs = node_ctx.conversations.for_reporter(access.report_id, access.data_key)
     assert [m.body["text"] for m in msgs] == [f"{CANARY} hello from staff"]
-    cases.reporter_reply(access.report_id, access.data_key, f"{CANARY} thank you")
-    view = cases.read(team.caseworker, r.report_id)
+    node_ctx.conversations.reply(access.report_id, access.data_key, f"{CANARY} thank you")
+    view = node_ctx.cases.read(team.caseworker, r.report_id)
     assert [m.extra["direction"] for m in view.messages] == ["to_reporter", "from_reporter"]
     assert view.notes[0].body["text"] == f"{CANARY} note"
-    cases.complete_task(team.caseworker, r.report_id, view.tasks[0].id)
-    cases.set_status(team.caseworker, r.report_id, "closed")
-    view = cases.read(team.coordinator, r.report_id)
+    node_ctx.timeline.complete_task(team.caseworker, r.report_id, view.tasks[0].id)
+    node_ctx.timeline.set_status(team.caseworker, r.report_id, "closed")
+    view = node_ctx.cases.read(team.coordinator, r.report_id)
     assert [s for _, _, s in view.statuses] == ["assigned", "closed"]
     assert view.tasks[0].extra["done_at"] is not None
     assert files_containing(node_ctx.datadir.root, CANARY.encode()) == []
@@ -102,21 +102,20 @@ def test_case_work_and_conversation(node_ctx: NodeContext, team: Team) -> None:
 
 def test_referral_consent_gate(node_ctx: NodeContext, team: Team) -> None:
     r = report(node_ctx)
-    cases = node_ctx.cases
     with pytest.raises(errors.ConsentMissing):
-        cases.refer(team.coordinator, r.report_id, "clinic", "medical need")
+        node_ctx.referrals.refer(team.coordinator, r.report_id, "clinic", "medical need")
     access = node_ctx.intake.open_receipt(r.code, r.secret)
     node_ctx.intake.change_consent(access, Consent(referral=True))
-    ref = cases.refer(team.coordinator, r.report_id, "clinic", "medical need")
-    cases.record_referral_outcome(team.coordinator, r.report_id, ref, "seen next day")
-    view = cases.read(team.coordinator, r.report_id)
+    ref = node_ctx.referrals.refer(team.coordinator, r.report_id, "clinic", "medical need")
+    node_ctx.referrals.record_outcome(team.coordinator, r.report_id, ref, "seen next day")
+    view = node_ctx.cases.read(team.coordinator, r.report_id)
     assert view.referrals[0].body["outcome"] == "seen next day"
     assert view.report.status == "referred"
     node_ctx.intake.change_consent(access, Consent(referral=False))
     with pytest.raises(errors.ConsentMissing):
-        cases.refer(team.coordinator, r.report_id, "clinic", "again")
+        node_ctx.referrals.refer(team.coordinator, r.report_id, "clinic", "again")
     with pytest.raises(errors.UnknownChoice):
-        cases.refer(team.coordinator, r.report_id, "no-such-service", "x")
+        node_ctx.referrals.refer(team.coordinator, r.report_id, "no-such-service", "x")
 
 
 def test_urgency_windows() -> None:
@@ -153,44 +152,43 @@ def test_queue_puts_urgent_first(node_ctx: NodeContext, team: Team) -> None:
 
 
 def test_incidents_and_analyst_view(node_ctx: NodeContext, team: Team) -> None:
-    cases = node_ctx.cases
     survivor = report(node_ctx, Consent(statistics=True))
     witness = report(node_ctx, Consent(statistics=True))
     coding = IncidentCoding(category="rape", region="R1", perpetrator_affiliation="militia",
                             survivor_sex="female", survivor_age_group="18-24",
                             context="non_international_armed_conflict")
-    inc = cases.code_incident(team.coordinator, survivor.report_id, coding)
-    cases.link_incident(team.coordinator, witness.report_id, inc, survivor.report_id)
+    inc = node_ctx.incidents.code(team.coordinator, survivor.report_id, coding)
+    node_ctx.incidents.link(team.coordinator, witness.report_id, inc, survivor.report_id)
     rows = open_codings(node_ctx.db, team.analyst)
     assert len(rows) == 1 and rows[0].coding == coding
     assert sorted(rows[0].report_ids) == sorted([survivor.report_id, witness.report_id])
     assert coding.provision() == "Art. 8(2)(e)(vi)"
     # the analyst cannot read a narrative
     with pytest.raises(errors.Forbidden):
-        cases.read(team.analyst, survivor.report_id)
+        node_ctx.cases.read(team.analyst, survivor.report_id)
     # revoking statistics consent removes the incident from analysis at once
     access = node_ctx.intake.open_receipt(witness.code, witness.secret)
     node_ctx.intake.change_consent(access, Consent(statistics=False))
     assert open_codings(node_ctx.db, team.analyst) == []
     # an assigned caseworker reads and recodes the incidents of their case
-    cases.assign(team.coordinator, survivor.report_id, team.caseworker.member.id)
-    assert cases.read(team.caseworker, survivor.report_id).incidents[0][1] == coding
-    cases.code_incident(team.caseworker, survivor.report_id,
-                        coding.model_copy(update={"perpetrator_count": 3}), inc)
-    assert cases.read(team.coordinator, witness.report_id).incidents[0][1].perpetrator_count == 3
+    node_ctx.case_access.assign(team.coordinator, survivor.report_id, team.caseworker.member.id)
+    assert node_ctx.cases.read(team.caseworker, survivor.report_id).incidents[0][1] == coding
+    node_ctx.incidents.code(team.caseworker, survivor.report_id,
+                            coding.model_copy(update={"perpetrator_count": 3}), inc)
+    recoded = node_ctx.cases.read(team.coordinator, witness.report_id).incidents[0][1]
+    assert recoded.perpetrator_count == 3
 
 
 def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cases = node_ctx.cases
     r = report(node_ctx, Consent(statistics=True))
-    cases.assign(team.coordinator, r.report_id, team.caseworker.member.id)
-    cases.add_note(team.caseworker, r.report_id, f"{CANARY} note")
-    cases.send_message(team.caseworker, r.report_id, f"{CANARY} message")
-    cases.code_incident(team.coordinator, r.report_id, IncidentCoding(category="rape",
+    node_ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    node_ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
+    node_ctx.conversations.send(team.caseworker, r.report_id, f"{CANARY} message")
+    node_ctx.incidents.code(team.coordinator, r.report_id, IncidentCoding(category="rape",
                                                                       unit_named=CANARY))
     sealed = node_ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
                                         (r.report_id,)).fetchone()[0]
-    cases.delete(team.coordinator, r.report_id, "reporter asked by phone")
+    node_ctx.deletion.by_staff(team.coordinator, r.report_id, "reporter asked by phone")
 
     db = node_ctx.db.read()
     for table in ("reports", "case_key_wraps", "case_notes", "messages", "incident_links",
@@ -200,7 +198,7 @@ def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None: 
     # no key anyone holds opens it: every wrap is gone, and nothing is left to open
     for person in (team.coordinator, team.caseworker):
         with pytest.raises((errors.Forbidden, errors.ReportGone)):
-            cases.case_key(person, r.report_id)
+            node_ctx.case_access.case_key(person, r.report_id)
     with pytest.raises(errors.ReceiptRejected):
         node_ctx.intake.open_receipt(r.code, r.secret)
     recovered_intake = keyring.open_with_recovery  # the recovery key opens the intake key...
@@ -216,28 +214,34 @@ def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None: 
 def test_search_is_in_memory_and_scoped(node_ctx: NodeContext, team: Team) -> None:
     a = report(node_ctx, narrative="the soldiers came at dawn to the river village")
     b = report(node_ctx, narrative="a convoy near the market")
-    cases = node_ctx.cases
-    index = index_for(cases, team.coordinator)
+    index = index_for(node_ctx.cases, team.coordinator)
     assert index.search("river VILL") == {a.report_id}
     assert index.search("convoy") == {b.report_id}
-    cases.assign(team.coordinator, b.report_id, team.caseworker.member.id)
-    assert index_for(cases, team.caseworker).search("river") == set()
+    node_ctx.case_access.assign(team.coordinator, b.report_id, team.caseworker.member.id)
+    assert index_for(node_ctx.cases, team.caseworker).search("river") == set()
     assert files_containing(node_ctx.datadir.root, b"soldiers") == []
 
 
-def test_retention_notice_and_sweep(node_ctx: NodeContext, team: Team) -> None:
-    cases = node_ctx.cases
-    r = report(node_ctx)
-    keep = report(node_ctx)
-    cases.set_retention(team.coordinator, r.report_id, 30)
-    assert cases.due_for_deletion(within_days=29) == []
-    assert [i for i, _ in cases.due_for_deletion(within_days=31)] == [r.report_id]
-    later = datetime.now(UTC) + timedelta(days=31)
-    cases.clock = lambda: later
-    node_ctx.intake.clock = lambda: later
-    assert cases.sweep_retention() == [r.report_id]
-    assert node_ctx.intake.count_reports() == 1
-    assert cases.read(team.coordinator, keep.report_id)
+def test_retention_notice_and_sweep(node_dir: DataDir) -> None:
+    now = [datetime.now(UTC)]
+    ctx = open_node(node_dir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS, clock=lambda: now[0])
+    try:
+        team = make_team(ctx)
+        r = report(ctx)
+        keep = report(ctx)
+        ctx.retention.set(team.coordinator, r.report_id, 30)
+        assert ctx.retention.due(within_days=29) == []
+        assert [i for i, _ in ctx.retention.due(within_days=31)] == [r.report_id]
+        assert ctx.retention.of_case(r.report_id)[0] == 30
+        now[0] += timedelta(days=31)
+        assert ctx.retention.sweep() == [r.report_id]
+        assert ctx.db.read().execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 1
+        assert ctx.cases.read(team.coordinator, keep.report_id)
+        assert ctx.db.read().execute("SELECT reason FROM deletions").fetchone()[0] == (
+            "retention period ended")
+    finally:
+        ctx.close()
 
 
 def test_queue_never_drops_a_report_in_an_urgent_window(node_ctx: NodeContext,
@@ -253,18 +257,17 @@ def test_queue_never_drops_a_report_in_an_urgent_window(node_ctx: NodeContext,
 
 def test_search_index_follows_new_unassigned_and_deleted_cases(node_ctx: NodeContext,
                                                                team: Team) -> None:
-    cases = node_ctx.cases
     a = report(node_ctx, narrative="the convoy at the bridge")
-    index = index_for(cases, team.coordinator)
+    index = index_for(node_ctx.cases, team.coordinator)
     assert index.search("convoy") == {a.report_id}
     b = report(node_ctx, narrative="another convoy later")
-    index = index_for(cases, team.coordinator, index)
+    index = index_for(node_ctx.cases, team.coordinator, index)
     assert index.search("convoy") == {a.report_id, b.report_id}  # the new case is added
-    cases.delete(team.coordinator, a.report_id, "test")
-    index = index_for(cases, team.coordinator, index)
+    node_ctx.deletion.by_staff(team.coordinator, a.report_id, "test")
+    index = index_for(node_ctx.cases, team.coordinator, index)
     assert index.search("bridge") == set()  # nothing of a deleted case stays
-    cases.assign(team.coordinator, b.report_id, team.caseworker.member.id)
-    mine = index_for(cases, team.caseworker)
+    node_ctx.case_access.assign(team.coordinator, b.report_id, team.caseworker.member.id)
+    mine = index_for(node_ctx.cases, team.caseworker)
     assert mine.search("convoy") == {b.report_id}
-    cases.unassign(team.coordinator, b.report_id, team.caseworker.member.id)
-    assert index_for(cases, team.caseworker, mine).search("convoy") == set()
+    node_ctx.case_access.unassign(team.coordinator, b.report_id, team.caseworker.member.id)
+    assert index_for(node_ctx.cases, team.caseworker, mine).search("convoy") == set()

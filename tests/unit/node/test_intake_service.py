@@ -11,6 +11,7 @@ from node import accounts, errors, keyring
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.web.context import NodeContext
+from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 
 
@@ -35,10 +36,10 @@ def test_submit_open_read_round_trip(node_ctx: NodeContext) -> None:
     view = node_ctx.intake.view_for_reporter(access)
     assert view.status == "new" and view.consent.care and not view.consent.legal
     assert view.record["narrative"] == f"{CANARY} story"
-    staff = node_ctx.intake.read_report(staff_key(node_ctx), r.report_id)
+    staff = intake_views.read_report(node_ctx, staff_key(node_ctx), r.report_id)
     assert staff.record["region"] == "R1"
-    meta, chunks = node_ctx.intake.open_attachment(staff_key(node_ctx), r.report_id,
-                                                   staff.items[0].id)
+    meta, chunks = intake_views.open_attachment(node_ctx, staff_key(node_ctx), r.report_id,
+                                                staff.items[0].id)
     assert b"".join(chunks) == tiny_png(3) + CANARY.encode()
     assert meta["sha256"] and meta["mime"] == "image/png"
     assert files_containing(node_ctx.datadir.root, CANARY.encode()) == []
@@ -66,7 +67,7 @@ def test_validation(node_ctx: NodeContext) -> None:
         submit(node_ctx, narrative="x", incident_year=datetime.now(UTC).year + 1)
     with pytest.raises(errors.TextTooLong):
         submit(node_ctx, narrative="x" * 5001)
-    assert node_ctx.intake.count_reports() == 0
+    assert intake_views.count_reports(node_ctx) == 0
 
 
 def test_additions_consent_history_and_deletion(node_ctx: NodeContext) -> None:
@@ -84,7 +85,7 @@ def test_additions_consent_history_and_deletion(node_ctx: NodeContext) -> None:
 
     blob_dir = node_ctx.datadir.blobs
     assert any(p.is_file() for p in blob_dir.rglob("*") if p.parent.name != "tmp")
-    node_ctx.intake.delete_report(r.report_id, "reporter request")
+    node_ctx.deletion.by_reporter(r.report_id)
     with pytest.raises(errors.ReceiptRejected):
         node_ctx.intake.open_receipt(r.code, r.secret)
     assert not [p for p in blob_dir.rglob("*") if p.is_file()]
@@ -130,7 +131,8 @@ def test_recovery_key_opens_reports(tmp_path) -> None:  # type: ignore[no-untype
     try:
         r = submit(ctx, narrative="after losing every passphrase")
         intake = keyring.open_with_recovery(ctx.db.read(), result.recovery_key)
-        assert ctx.intake.read_report(intake, r.report_id).record["narrative"].startswith("after")
+        view = intake_views.read_report(ctx, intake, r.report_id)
+        assert view.record["narrative"].startswith("after")
     finally:
         ctx.close()
 

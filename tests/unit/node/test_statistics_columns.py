@@ -152,19 +152,19 @@ def _report(ctx: NodeContext, statistics: bool = True) -> str:
 
 
 def _code(ctx: NodeContext, team: Team, report_id: str, i: int) -> str:
-    return ctx.cases.code_incident(team.coordinator, report_id, IncidentCoding(
+    return ctx.incidents.code(team.coordinator, report_id, IncidentCoding(
         category=CATEGORIES[i % len(CATEGORIES)], region=("R1", None)[i % 2],
         date_from=date(2025, 1 + i % 12, 10), survivor_sex=SEXES[i % len(SEXES)]))
 
 
 def test_codings_opened_in_threads_are_the_same_and_still_refuse_bad_data(
         node_ctx: NodeContext, team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
-    cases = node_ctx.cases
+
     survivor, witness, refusing = _report(node_ctx), _report(node_ctx), _report(node_ctx, False)
     incidents = [_code(node_ctx, team, survivor, i) for i in range(7)]
-    cases.link_incident(team.coordinator, witness, incidents[2], survivor)
+    node_ctx.incidents.link(team.coordinator, witness, incidents[2], survivor)
     hidden = _code(node_ctx, team, refusing, 7)
-    cases.link_incident(team.coordinator, refusing, incidents[3], survivor)  # now excluded
+    node_ctx.incidents.link(team.coordinator, refusing, incidents[3], survivor)  # now excluded
     alone = open_codings(node_ctx.db, team.analyst)   # one batch, no threads
     monkeypatch.setattr(codings_module, "CHUNK", 2)   # four batches, in worker threads
     threaded = open_codings(node_ctx.db, team.analyst)

@@ -82,7 +82,7 @@ def new_report(ctx: NodeContext, statistics: bool = True) -> Any:
 
 def code(ctx: NodeContext, team: Team, report_id: str, category: str = "rape",
          region: str = "R1", month: int = 3) -> str:
-    return ctx.cases.code_incident(team.coordinator, report_id, IncidentCoding(
+    return ctx.incidents.code(team.coordinator, report_id, IncidentCoding(
         category=category, region=region, date_from=date(2025, month, 10)))  # type: ignore[arg-type]
 
 

@@ -1,4 +1,6 @@
-"""The leaf format of the evidence log: one fixed-width commitment per evidence item.
+"""The leaf format of the evidence log: one fixed-width commitment per evidence item. The
+node computes leaves with it when it stores an item, and the offline verifier recomputes
+them from a bundle with it: there is no other copy.
 
 A leaf (version 1) is 42 bytes, every field fixed-width, big-endian::
 
@@ -45,10 +47,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from crypto.merkle import leaf_hash as merkle_leaf_hash
-from node.evidence.errors import BadLeaf
 
 VERSION = 1
 """The leaf layout described above."""
+
+
+class BadLeaf(ValueError):
+    """A leaf, salt, digest, type or time that does not fit the format. The message holds
+    public values only (sizes, versions, type codes), never content, salts or leaf data."""
 
 SALT_SIZE = 32
 """256-bit salts (a published leaf must not let anyone test guesses of the content)."""

@@ -1,10 +1,9 @@
-"""`EvidenceLog`: the evidence log of one node's `Database`, for callers that do not need to
-share a transaction.
+"""`EvidenceLog`: the evidence log of one `Database`, each write its own transaction, for
+tests of the log store and checkpoints.
 
-Appends and checkpoints each run in their own write transaction (committed, fsync'd, when
-the call returns); reads run on the calling thread's read connection. To commit leaves
-atomically with other rows (a report and its leaves), call `log_store.append_leaves` with
-the connection of your own ``db.write()`` block instead.
+The node itself never needs this: it appends leaves in the transaction that stores their
+items (`node.evidence.items.commit`) and signs checkpoints inside its own ``db.write()``
+blocks, with the functions of `log_store` and `checkpoints` that this wraps.
 """
 
 from __future__ import annotations

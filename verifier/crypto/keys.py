@@ -3,6 +3,12 @@
 Each kind of key is its own class so that one can never be used where another is
 expected: a `DataKey` encrypts records, a `BoxSecretKey`/`BoxPublicKey` pair (X25519)
 seals keys to people, a `SigningKey`/`VerifyKey` pair (Ed25519) signs what leaves the node.
+
+Secret key bytes do not leave this package: a secret key is wrapped and unwrapped as a
+typed key (`BoxPublicKey.seal_data_key`/`BoxSecretKey.open_data_key` to a person's public
+key, `DataKey.wrap_data_key`/`DataKey.open_data_key` under another data key,
+`crypto.passphrase.wrap_key`/`open_data_key`/`open_box_key` under a passphrase), and every
+failure to unwrap is the one opaque `DecryptionError`.
 """
 
 from __future__ import annotations
@@ -41,9 +47,14 @@ class DataKey:
     def decrypt(self, blob: bytes, context: bytes) -> bytes:
         return aead.decrypt(self._raw, blob, context)
 
-    def raw(self) -> bytes:
-        """The key bytes, for wrapping only. Never store these unencrypted."""
-        return self._raw
+    def wrap_data_key(self, key: DataKey, context: bytes) -> bytes:
+        """Encrypt another data key under this one, bound to `context` (e.g. an incident's
+        key under the key of a report it is linked to)."""
+        return self.encrypt(key._raw, context)
+
+    def open_data_key(self, blob: bytes, context: bytes) -> DataKey:
+        """A data key wrapped by `wrap_data_key` under this key and `context`."""
+        return unwrapped_data_key(self.decrypt(blob, context))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, DataKey) and hmac.compare_digest(self._raw, other._raw)
@@ -70,10 +81,10 @@ class BoxPublicKey:
         return nacl.public.SealedBox(self._key).encrypt(plaintext)
 
     def seal_data_key(self, key: DataKey) -> bytes:
-        return self.seal(key.raw())
+        return self.seal(secret_bytes(key))
 
     def seal_box_key(self, key: BoxSecretKey) -> bytes:
-        return self.seal(key.raw())
+        return self.seal(secret_bytes(key))
 
     def raw(self) -> bytes:
         return bytes(self._key)
@@ -120,19 +131,17 @@ class BoxSecretKey:
             raise DecryptionError() from None
 
     def open_data_key(self, sealed: bytes) -> DataKey:
-        raw = self.open(sealed)
-        if len(raw) != KEY_BYTES:
-            raise DecryptionError()
-        return DataKey(raw)
+        return unwrapped_data_key(self.open(sealed))
 
     def open_box_key(self, sealed: bytes) -> BoxSecretKey:
-        raw = self.open(sealed)
-        if len(raw) != KEY_BYTES:
-            raise DecryptionError()
-        return BoxSecretKey(raw)
+        return unwrapped_box_key(self.open(sealed))
 
-    def raw(self) -> bytes:
-        return bytes(self._key)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BoxSecretKey) and hmac.compare_digest(
+            bytes(self._key), bytes(other._key))
+
+    def __hash__(self) -> int:  # as DataKey: stable, reveals nothing
+        return hash(type(self))
 
     def __repr__(self) -> str:
         return "BoxSecretKey(<secret>)"
@@ -191,7 +200,36 @@ class SigningKey:
         return self._key.sign(message).signature
 
     def seed(self) -> bytes:
+        """The 32-byte seed, for the one place it is kept on disk (the node's and the
+        observatory's ``keys/identity.key``) and for libp2p's own key type
+        (`transport.identity`): both need the Ed25519 seed itself."""
         return bytes(self._key)
 
     def __repr__(self) -> str:
         return "SigningKey(<secret>)"
+
+
+# -- inside this package only: secret key bytes, for wrapping ------------------------------
+
+
+def secret_bytes(key: DataKey | BoxSecretKey) -> bytes:
+    """The bytes of a secret key, for the wraps of this package (sealed boxes, AEAD, the
+    passphrase wraps of `crypto.passphrase`). Never called outside `crypto/`."""
+    if isinstance(key, DataKey):
+        return key._raw
+    return bytes(key._key)
+
+
+def unwrapped_data_key(raw: bytes) -> DataKey:
+    """A data key from unwrapped bytes (for this package's wraps): anything that is not a
+    key is the one opaque error, as a failed open is."""
+    if len(raw) != KEY_BYTES:
+        raise DecryptionError()
+    return DataKey(raw)
+
+
+def unwrapped_box_key(raw: bytes) -> BoxSecretKey:
+    if len(raw) != KEY_BYTES:
+        raise DecryptionError()
+    return BoxSecretKey(raw)
+

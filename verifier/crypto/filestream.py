@@ -19,7 +19,7 @@ import nacl.bindings as sodium
 import nacl.exceptions
 
 from crypto.errors import DecryptionError
-from crypto.keys import DataKey
+from crypto.keys import DataKey, secret_bytes
 
 MAGIC = b"BUS1"
 CHUNK_BYTES = 64 * 1024
@@ -34,7 +34,8 @@ class StreamEncryptor:
 
     def __init__(self, key: DataKey, context: bytes) -> None:
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
-        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key.raw())
+        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state,
+                                                                        secret_bytes(key))
         self._context = context
         self._pending = bytearray()
         self._started = MAGIC + header
@@ -84,7 +85,8 @@ def decrypt_stream(key: DataKey, source: BinaryIO, context: bytes) -> Iterator[b
         raise DecryptionError()
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     try:
-        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, head[len(MAGIC):], key.raw())
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, head[len(MAGIC):],
+                                                               secret_bytes(key))
     except (nacl.exceptions.CryptoError, ValueError, TypeError):
         raise DecryptionError() from None
     while True:

@@ -1,5 +1,9 @@
 """Argon2id stretching of human secrets: staff passphrases and reporters' receipt secrets.
 
+A key is wrapped under a passphrase as a typed key (`wrap_key`) and comes back as one
+(`open_data_key`, `open_box_key`); every failure -- a wrong passphrase, a flipped bit, a
+truncated or tampered wrap, something that is not a key -- is the one `DecryptionError`.
+
 A wrap is self-describing, ``version || opslimit (u32) || memlimit (u32) || salt (16) ||
 aead blob``, so parameters can be raised later without breaking old wraps.
 
@@ -8,7 +12,7 @@ Parameter choices (costs measured on a 2-core machine, see BENCHMARKS.md):
 * ``STAFF``: opslimit 3, 256 MiB -- libsodium's MODERATE, about 0.7 s. Staff passphrases
   are chosen by people and may be weak; they are stretched once per login.
 * ``RECEIPT``: opslimit 2, 64 MiB -- libsodium's INTERACTIVE, about 0.1 s. The receipt
-  secret already carries >= 64 bits of entropy (crypto/receipt.py); stretching is defence
+  secret already carries >= 64 bits of entropy (`crypto.receipt`); stretching is defence
   in depth and must stay cheap enough for >= 10 reports/s on 2 cores.
 * ``INSECURE_FAST_FOR_TESTS``: the smallest parameters libsodium accepts. Tests only (the
   SecureDrop pattern); the node refuses it unless a test explicitly passes it in.
@@ -26,6 +30,13 @@ import nacl.utils
 
 from crypto import aead
 from crypto.errors import DecryptionError
+from crypto.keys import (
+    BoxSecretKey,
+    DataKey,
+    secret_bytes,
+    unwrapped_box_key,
+    unwrapped_data_key,
+)
 
 WRAP_VERSION = 1
 SALT_BYTES = argon2id.SALTBYTES  # 16
@@ -57,16 +68,37 @@ def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
                         memlimit=params.memlimit)
 
 
-def wrap(secret: bytes, passphrase: str, params: KdfParams, context: bytes) -> bytes:
-    """Encrypt `secret` under a key stretched from `passphrase`."""
+def wrap_key(key: DataKey | BoxSecretKey, passphrase: str, params: KdfParams,
+             context: bytes) -> bytes:
+    """Encrypt `key` under a key stretched from `passphrase`, bound to `context`."""
+    return _wrap(secret_bytes(key), passphrase, params, context)
+
+
+def open_data_key(blob: bytes, passphrase: str, context: bytes) -> DataKey:
+    """The data key `wrap_key` wrapped, or `DecryptionError`."""
+    return unwrapped_data_key(_unwrap(blob, passphrase, context))
+
+
+def open_box_key(blob: bytes, passphrase: str, context: bytes) -> BoxSecretKey:
+    """The box secret key `wrap_key` wrapped, or `DecryptionError`."""
+    return unwrapped_box_key(_unwrap(blob, passphrase, context))
+
+
+def spend_one_attempt(passphrase: str, params: KdfParams) -> None:
+    """Spend the Argon2id time of one real attempt and learn nothing: for an unknown
+    account or receipt, so that timing does not tell which ones exist."""
+    derive_key(passphrase, b"\0" * SALT_BYTES, params)
+
+
+def _wrap(secret: bytes, passphrase: str, params: KdfParams, context: bytes) -> bytes:
     salt = nacl.utils.random(SALT_BYTES)
     key = derive_key(passphrase, salt, params)
     header = _HEADER.pack(WRAP_VERSION, params.opslimit, params.memlimit)
     return header + salt + aead.encrypt(key, secret, header + context)
 
 
-def unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
-    """Open a wrap made by `wrap`; `DecryptionError` for a wrong passphrase or a bad blob."""
+def _unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
+    """Open a wrap made by `_wrap`; `DecryptionError` for a wrong passphrase or a bad blob."""
     hlen = _HEADER.size
     if len(blob) < hlen + SALT_BYTES + aead.OVERHEAD:
         raise DecryptionError()
@@ -76,12 +108,6 @@ def unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
     salt = blob[hlen : hlen + SALT_BYTES]
     key = derive_key(passphrase, salt, KdfParams(ops, mem))
     return aead.decrypt(key, blob[hlen + SALT_BYTES :], blob[:hlen] + context)
-
-
-def wrap_params(blob: bytes) -> KdfParams:
-    """The parameters a wrap was made with (to report them, or to re-wrap when raised)."""
-    _, ops, mem = _HEADER.unpack(blob[: _HEADER.size])
-    return KdfParams(ops, mem)
 
 
 def _plausible(ops: int, mem: int) -> bool:

@@ -1,4 +1,5 @@
-"""One error tree for the crypto package (STYLE.md, 6): callers map these at their edge."""
+"""One error tree for the crypto package: callers map these at their edge (to HTTP
+statuses, CLI messages), never this package."""
 
 
 class CryptoError(Exception):

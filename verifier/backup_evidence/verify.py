@@ -17,8 +17,11 @@ Checks, each reported by name:
    checkpoint's root.
 
 Any changed byte anywhere makes one of these fail: exit status 1 and the failing check
-named. Exit 2 when the file is not a bundle at all. Needs only this package, PyNaCl and,
-for timestamps, rfc3161-client and cryptography: no network.
+named. Exit 2 when the file is not a bundle at all.
+
+Needs only the ``backup-evidence`` distribution (this package and `crypto`) and its
+dependencies, all of them installable without a compiler: no node, no database, no
+network. The bundle's layout is `backup_evidence.bundle_format`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ from typing import Any
 
 from cryptography import x509
 
+from backup_evidence.bundle_format import (
+    FORMAT,
+    MANIFEST,
+    MANIFEST_SIG,
+    MAX_MEMBER_BYTES,
+    NODE_KEY,
+    manifest_message,
+)
+from backup_evidence.leaves import BadLeaf, EvidenceLeaf, ItemType, leaf_from_digest
+from backup_evidence.timestamps import TimestampError, load_trusted, verify_token
 from crypto import merkle
 from crypto.checkpoint import (
     Checkpoint,
@@ -44,13 +57,6 @@ from crypto.checkpoint import (
 )
 from crypto.errors import CryptoError, ProofError, SignatureError
 from crypto.keys import VerifyKey
-from node.evidence.errors import BadLeaf
-from node.evidence.leaves import EvidenceLeaf, ItemType, leaf_from_digest
-from node.evidence.timestamping import TimestampError, load_trusted, verify_token
-
-FORMAT = "backup-evidence-bundle/1"
-MANIFEST_SIG_DOMAIN = b"backup-evidence-manifest-v1\n"
-MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
 
 
 @dataclass
@@ -101,10 +107,10 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         raise NotABundle(f"not a ZIP archive: {exc}") from None
     with z:
         names = set(z.namelist())
-        for required in ("manifest.json", "manifest.sig", "node-key.txt"):
+        for required in (MANIFEST, MANIFEST_SIG, NODE_KEY):
             if required not in names:
                 raise NotABundle(f"{required} is missing")
-        manifest_bytes = _read(z, "manifest.json")
+        manifest_bytes = _read(z, MANIFEST)
         try:
             manifest: dict[str, Any] = json.loads(manifest_bytes)
         except ValueError:
@@ -113,7 +119,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             raise NotABundle(f"not a {FORMAT} bundle")
 
         # 1. the node key, and the manifest signature
-        bundle_key_text = _read(z, "node-key.txt").decode("utf-8", "replace").splitlines()
+        bundle_key_text = _read(z, NODE_KEY).decode("utf-8", "replace").splitlines()
         try:
             bundle_key = _key_from_text(bundle_key_text[-1])
         except (ValueError, IndexError, CryptoError):
@@ -127,8 +133,8 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             report.check("node key is the trusted key", key == bundle_key,
                          "" if key == bundle_key else "node-key.txt holds another key")
         try:
-            signature = bytes.fromhex(_read(z, "manifest.sig").decode("ascii").strip())
-            key.verify(MANIFEST_SIG_DOMAIN + manifest_bytes, signature)
+            signature = bytes.fromhex(_read(z, MANIFEST_SIG).decode("ascii").strip())
+            key.verify(manifest_message(manifest_bytes), signature)
             report.check("manifest signature", True)
         except (ValueError, UnicodeDecodeError, SignatureError):
             report.check("manifest signature", False, "manifest.json or manifest.sig changed")
@@ -137,7 +143,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         listed: dict[str, str] = manifest.get("files", {})
         items: list[dict[str, Any]] = manifest.get("items", [])
         evidence_paths = {str(i.get("path")) for i in items}
-        for name in sorted(names - {"manifest.json", "manifest.sig"}):
+        for name in sorted(names - {MANIFEST, MANIFEST_SIG}):
             if name in evidence_paths:
                 continue
             if name not in listed:

@@ -1,0 +1,154 @@
+"""The one deletion path (`node.backoffice.deletion`): whoever asks -- a coordinator, the
+reporter, the end of the retention period -- every store derived from the report is
+erased, with canaries in each, and no byte of them is left in the data directory.
+
+`ERASED` lists how each derived store is checked: registering a store without adding its
+check here fails `test_every_derived_store_has_an_erasure_check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crypto import passphrase as pw
+from crypto.keys import DataKey
+from node import errors
+from node.backoffice.incidents import IncidentCoding
+from node.datadir import DataDir
+from node.demo import tiny_png
+from node.intake.models import AdditionInput, Consent, ReportInput
+from node.intake.service import Receipt
+from node.web.context import NodeContext, open_node
+from tests.conftest import CANARY, files_containing
+from tests.team import Team, make_team
+
+# What each derived store holds about a report, counted in SQL.
+ERASED: dict[str, str] = {
+    "incident codings and links": "SELECT COUNT(*) FROM incident_links WHERE report_id = ?",
+    "report items and their files": "SELECT COUNT(*) FROM report_items WHERE report_id = ?",
+    "consent history": "SELECT COUNT(*) FROM consent_events WHERE report_id = ?",
+    "case key wraps (assignments)": "SELECT COUNT(*) FROM case_key_wraps WHERE report_id = ?",
+    "status history": "SELECT COUNT(*) FROM status_events WHERE report_id = ?",
+    "case notes": "SELECT COUNT(*) FROM case_notes WHERE report_id = ?",
+    "case tasks": "SELECT COUNT(*) FROM case_tasks WHERE report_id = ?",
+    "messages with the reporter": "SELECT COUNT(*) FROM messages WHERE report_id = ?",
+    "referrals": "SELECT COUNT(*) FROM referrals WHERE report_id = ?",
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ctx(node_dir: DataDir, clock: Clock) -> Iterator[NodeContext]:
+    context = open_node(node_dir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                        receipt_params=pw.INSECURE_FAST_FOR_TESTS, clock=clock)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def team(ctx: NodeContext) -> Team:
+    return make_team(ctx)
+
+
+def submit(ctx: NodeContext, narrative: str) -> Receipt:
+    key = DataKey.generate()
+    w = ctx.intake.attachment_writer(key, ctx.intake.allowance(), f"{CANARY}-file.png")
+    w.feed(tiny_png(1) + CANARY.encode())
+    return ctx.intake.submit(ReportInput(narrative=narrative, consent=Consent(
+        care=True, referral=True, statistics=True)), key, [w.finish()], "test")
+
+
+def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) -> str:
+    """Something in every derived store of `r`, a canary in each text; returns the id of an
+    incident only `r` describes."""
+    access = ctx.intake.open_receipt(r.code, r.secret)
+    ctx.intake.add_information(access, AdditionInput(text=f"{CANARY} added later"), [])
+    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True))
+    ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
+    ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
+    ctx.conversations.send(team.caseworker, r.report_id, f"{CANARY} from staff")
+    ctx.conversations.reply(access.report_id, access.data_key, f"{CANARY} from the reporter")
+    ctx.referrals.refer(team.coordinator, r.report_id, "clinic", f"{CANARY} shared")
+    own = ctx.incidents.code(team.coordinator, r.report_id, IncidentCoding(
+        category="rape", unit_named=f"{CANARY} unit"))
+    shared = ctx.incidents.code(team.coordinator, shared_incident_from, IncidentCoding(
+        category="sexual_slavery", unit_named="described by another report too"))
+    ctx.incidents.link(team.coordinator, r.report_id, shared, shared_incident_from)
+    conn = ctx.db.read()
+    for name, count in ERASED.items():
+        assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
+    return own
+
+
+def test_every_derived_store_has_an_erasure_check(ctx: NodeContext) -> None:
+    assert sorted(s.name for s in ctx.deletion.stores) == sorted(ERASED)
+
+
+@pytest.mark.parametrize("asker", ["coordinator", "reporter", "retention"])
+def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock: Clock,
+                                             asker: str) -> None:
+    other = submit(ctx, "another report, kept")
+    r = submit(ctx, f"{CANARY} what happened")
+    own_incident = fill(ctx, team, r, other.report_id)
+    sealed = ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
+                                   (r.report_id,)).fetchone()[0]
+    if asker == "coordinator":
+        ctx.deletion.by_staff(team.coordinator, r.report_id, "asked by phone")
+        reason, actor = "asked by phone", team.coordinator.member.id
+    elif asker == "reporter":
+        ctx.deletion.by_reporter(ctx.intake.open_receipt(r.code, r.secret).report_id)
+        reason, actor = "reporter request", "reporter"
+    else:
+        ctx.retention.set(team.coordinator, r.report_id, 1)
+        clock.now += timedelta(days=2)
+        assert ctx.retention.sweep() == [r.report_id]
+        reason, actor = "retention period ended", "system"
+
+    conn = ctx.db.read()
+    for name, count in ERASED.items():
+        assert conn.execute(count, (r.report_id,)).fetchone()[0] == 0, name
+    assert conn.execute("SELECT COUNT(*) FROM reports WHERE id = ?",
+                        (r.report_id,)).fetchone()[0] == 0
+    # an incident only this report described is gone; one another report describes stays
+    incidents = {row[0] for row in conn.execute("SELECT id FROM incidents")}
+    assert own_incident not in incidents and len(incidents) == 1
+    assert ctx.cases.read(team.coordinator, other.report_id).incidents
+    # nothing of it is left anywhere: not the canaries, not its sealed key
+    assert files_containing(ctx.datadir.root, CANARY.encode()) == []
+    assert files_containing(ctx.datadir.root, sealed) == []
+    with pytest.raises(errors.ReceiptRejected):
+        ctx.intake.open_receipt(r.code, r.secret)
+    # what stays: that it existed, when it went, who asked and why
+    assert conn.execute("SELECT reason FROM deletions WHERE report_id = ?",
+                        (r.report_id,)).fetchone()[0] == reason
+    last = conn.execute("SELECT actor, action, detail FROM audit_log WHERE object_id = ?"
+                        " ORDER BY seq DESC LIMIT 1", (r.report_id,)).fetchone()
+    assert tuple(last) == (actor, "case.delete", reason)
+
+
+def test_deleting_twice_or_without_the_role(ctx: NodeContext, team: Team) -> None:
+    r = submit(ctx, "a report")
+    for person in (team.admin, team.analyst, team.caseworker):
+        with pytest.raises(errors.Forbidden):
+            ctx.deletion.by_staff(person, r.report_id, "no")
+    ctx.deletion.by_staff(team.coordinator, r.report_id, "test")
+    with pytest.raises(errors.ReportGone):
+        ctx.deletion.by_staff(team.coordinator, r.report_id, "again")
+    with pytest.raises(errors.ReportGone):
+        ctx.deletion.by_reporter(r.report_id)
