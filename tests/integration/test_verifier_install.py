@@ -1,8 +1,8 @@
-"""The offline verifier installs on its own, as a court's machine would get it: a copy of
-``verifier/`` alone, into a fresh virtual environment, from wheels only (no compiler
-could run: ``--only-binary :all:`` and no C compiler on the way). It then verifies a real
-bundle exported by a node, without the node's code, a web framework, libp2p or SQLite
-being importable or imported."""
+"""The offline verifier installs on its own, as a court's machine would get it: built from a
+copy of ``verifier/`` and ``crypto/`` alone, into a fresh virtual environment, from wheels only
+(no compiler could run: ``--only-binary :all:`` and no C compiler on the way). It then
+verifies a real bundle exported by a node, without the node's code, a web framework, libp2p
+or SQLite being importable or imported."""
 
 from __future__ import annotations
 
@@ -67,9 +67,13 @@ def test_the_verifier_installs_alone_and_verifies_a_bundle(node_ctx: NodeContext
     court.mkdir()
     bundle = court / "bundle.zip"
     public_key = _bundle(node_ctx, bundle)
-    source = court / "verifier"  # a copy: nothing outside it may be needed
-    shutil.copytree(ROOT / "verifier", source,
-                    ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
+    # A copy of the two folders the verifier's distribution is built from: nothing else of
+    # the checkout may be needed.
+    checkout = court / "checkout"
+    for folder in ("verifier", "crypto"):
+        shutil.copytree(ROOT / folder, checkout / folder,
+                        ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
+    source = checkout / "verifier"
     env_dir = court / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
