@@ -102,3 +102,20 @@ def test_load_refuses_a_duplicated_text(tmp_path):
     path.write_text(json.dumps(a) + "\n" + json.dumps(b) + "\n", encoding="utf-8")
     with pytest.raises(EvalSetError, match="same text"):
         load(path)
+
+
+def test_no_near_duplicates_across_splits():
+    # Character 5-gram Jaccard similarity: a paraphrase of an item in another split would leak
+    # it; two reports of different events stay far below one half.
+    items = load()
+
+    def shingles(text: str) -> set[str]:
+        t = normalised_text(text)
+        return {t[i:i + 5] for i in range(len(t) - 4)}
+
+    grams = [shingles(i.text) for i in items]
+    for a in range(len(items)):
+        for b in range(a + 1, len(items)):
+            if items[a].split != items[b].split:
+                similarity = len(grams[a] & grams[b]) / len(grams[a] | grams[b])
+                assert similarity < 0.5, (items[a].id, items[b].id, similarity)
