@@ -84,6 +84,8 @@ def run(workdir: Path) -> Section:
                 + table(("Affiliation (CRSV items)", *columns),
                         [(g, *row.values()) for g, row in conf.items() if any(row.values())])))
     section.notes += [
+        "These figures do not depend on the machine or its load (`make eval` does not wait for "
+        "a quiet machine); latency of suggestions belongs to the model's own bench module.",
         "The keyword baseline is the yardstick, not a candidate: the targets apply to the model "
         "issue 17 ships, measured on a held-out set of real incident descriptions; a FAIL here "
         "is the expected verdict for a keyword list.",
