@@ -93,7 +93,7 @@ def run(workdir: Path) -> Section:
         "The keyword baseline is the yardstick, not a candidate: the targets apply to the model "
         "issue 17 ships, measured on a held-out set of real incident descriptions; a FAIL here "
         "is the expected verdict for a keyword list.",
-        "The set is deliberately hard for keyword lists: about a fifth of the negatives mention "
+        "The set is deliberately hard for keyword lists: about one negative in six mentions "
         "sexual violence without describing an act (definitions, programmes, calls, denials), "
         "and the survivor-register items avoid legal words. See node/analysis/data/DATACARD.md.",
         "The keyword list was written first, then given two passes (plurals, stems, verb forms, "
