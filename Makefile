@@ -10,13 +10,14 @@ DEV_STAMP := $(VENV)/.dev-installed
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8080
 
-.PHONY: demo test lint bench messages chromium clean-demo help system-deps
+.PHONY: demo test lint bench eval messages chromium clean-demo help system-deps
 
 help:
 	@echo "make demo   - install and start the demo federation (observatory + two nodes, synthetic data)"
 	@echo "make test   - install test needs (Debian's chromium included) and run the whole suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - measure the figures in BENCHMARKS.md"
+	@echo "make eval   - score suggested codings on the labelled evaluation set (BENCHMARKS.md)"
 	@echo "make messages - extract translatable strings and update the node's and the observatory's catalogues"
 
 $(BIN)/python:
@@ -69,6 +70,11 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench.run
+
+# Suggested codings (issue 17) against node/analysis/data/evalset.jsonl: figures only, no timing,
+# so no wait for a quiet machine.
+eval: $(DEV_STAMP)
+	$(BIN)/python -m bench.run --only eval --max-wait 0
 
 messages: $(DEV_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \

@@ -1,0 +1,106 @@
+"""Suggested codings against the labelled evaluation set (issue 17): `make eval`.
+
+Runs each predictor over the `dev` and `test` splits of `node/analysis/data/evalset.jsonl` and
+reports the issue's figures beside its targets. Today the only predictor is the plain keyword
+list, the yardstick a model must clearly beat; the model joins `PREDICTORS` when it exists.
+Only aggregate figures are written here: per-item test errors are never printed (reading them
+is tuning on the test split).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bench.report import Figure, Section, table
+from node.analysis import evalrun
+from node.analysis.evalset import load
+
+COMMAND = ".venv/bin/python -m bench.run --only eval  # or: make eval"
+
+# (name, predictor spec): the callable gets records {"id", "text"} only, no language.
+PREDICTORS = (("Keyword baseline", "node.analysis.keyword_baseline:predict"),)
+SPLITS = ("dev", "test")
+
+TARGETS = (  # (figure, target text, threshold): issue 17, on unseen real text
+    ("CRSV detection F1", "≥ 0.95", 0.95),
+    ("Categories micro-F1", "≥ 0.85", 0.85),
+    ("Categories macro-F1", "≥ 0.75", 0.75),
+    ("Affiliation accuracy", "≥ 0.8", 0.8),
+)
+
+
+def _values(s: evalrun.Scores) -> tuple[float | None, ...]:
+    return (s.detection.f1, s.micro.f1, s.macro_f1, s.affiliation_accuracy)
+
+
+def run(workdir: Path) -> Section:
+    del workdir  # nothing written: the set is read in place
+    section = Section(title="Suggested codings: evaluation set and keyword baseline (issue 17)",
+                      command=COMMAND)
+    everything = load()
+    counts = Counter((i.split, i.language, i.is_crsv) for i in everything)
+    languages = sorted({i.language for i in everything})
+    section.details.append((
+        "The set (items per split and language: CRSV / not CRSV)",
+        table(("Split", *languages, "All"),
+              [(split, *(f"{counts[split, lang, True]} / {counts[split, lang, False]}"
+                         for lang in languages),
+                sum(counts[split, lang, c] for lang in languages for c in (True, False)))
+               for split in ("train", "dev", "test")])))
+    for name, spec in PREDICTORS:
+        predictor = evalrun.predictor_from_spec(spec)
+        for split in SPLITS:
+            items = load(splits=[split])
+            ev = evalrun.evaluate(items, evalrun.run_predictor(predictor, items), split)
+            for (label, target, threshold), value in zip(TARGETS, _values(ev.overall),
+                                                         strict=True):
+                section.figures.append(Figure(
+                    f"{name}, {split} ({ev.overall.n} items): {label}",
+                    evalrun.fmt(value), target,
+                    None if value is None else value >= threshold))
+            for register, scores in ev.by_register.items():
+                section.figures.append(Figure(
+                    f"{name}, {split}: CRSV detection F1 on the {register} register "
+                    f"({scores.n} items)", evalrun.fmt(scores.detection.f1)))
+            section.details.append((
+                f"{name}, {split}: overall, per language and per register",
+                table(evalrun.SUMMARY_HEADERS,
+                      [evalrun.summary_row("all", ev.overall)]
+                      + [evalrun.summary_row(f"language {k}", v)
+                         for k, v in ev.by_language.items()]
+                      + [evalrun.summary_row(f"register {k}", v)
+                         for k, v in ev.by_register.items()])))
+            cats = ev.overall.categories
+            section.details.append((
+                f"{name}, {split}: per category",
+                table(("Category", "Support", "TP", "FP", "FN", "Precision", "Recall", "F1"),
+                      [(k, c.support, c.tp, c.fp, c.fn, evalrun.fmt(c.precision),
+                        evalrun.fmt(c.recall), evalrun.fmt(c.f1)) for k, c in cats.items()])))
+            d = ev.overall.detection
+            conf = ev.affiliation_confusion
+            columns = list(next(iter(conf.values())).keys())
+            section.details.append((
+                f"{name}, {split}: confusion matrices (gold rows, predicted columns)",
+                table(("Detection", "CRSV", "not CRSV"),
+                      [("CRSV", d.tp, d.fn), ("not CRSV", d.fp, d.tn)])
+                + "\n\n"
+                + table(("Affiliation (CRSV items)", *columns),
+                        [(g, *row.values()) for g, row in conf.items() if any(row.values())])))
+    section.notes += [
+        "These figures do not depend on the machine or its load (`make eval` does not wait for "
+        "a quiet machine); latency of suggestions belongs to the model's own bench module.",
+        "The keyword baseline is the yardstick, not a candidate: the targets apply to the model "
+        "issue 17 ships, measured on a held-out set of real incident descriptions; a FAIL here "
+        "is the expected verdict for a keyword list.",
+        "The set is deliberately hard for keyword lists: about one negative in six mentions "
+        "sexual violence without describing an act (definitions, programmes, calls, denials), "
+        "and the survivor-register items avoid legal words. See node/analysis/data/DATACARD.md.",
+        "The keyword list was written first, then given two passes (plurals, stems, verb forms, "
+        "nudity words, Arabic diacritics) after reading its errors on train and dev, never on "
+        "test: a fair yardstick, not a straw man. On formal prose it is close to the 0.9 the "
+        "issue expects of a keyword list; on the survivor register it finds almost nothing.",
+        "Predictors get the text only, not the language; per-item errors: "
+        "`python -m node.analysis.evalrun --split dev --errors` (never for test while tuning).",
+    ]
+    return section
