@@ -40,6 +40,7 @@ from typing import Any
 from bench.report import Figure, Section, percentile, table
 from crypto import passphrase as pw
 from crypto.keys import DataKey
+from node.context import open_node
 from node.demo import tiny_png
 from node.evidence import log_store
 from node.evidence.bundle import export_case
@@ -47,7 +48,6 @@ from node.evidence.leaves import EvidenceLeaf, ItemType
 from node.evidence.verify import verify_bundle
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
-from node.web.context import open_node
 
 COMMAND = ".venv/bin/python -m bench.run --only evidence"
 

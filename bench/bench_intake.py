@@ -218,9 +218,9 @@ def profile_submission(root: Path) -> tuple[float, list[tuple[str, float]]]:
     """Where one submission's time goes: cProfile of `IntakeService.submit` in this process,
     sequentially, on the bench node (stopped), with production Argon2id parameters."""
     from crypto.keys import DataKey
+    from node.context import open_node
     from node.datadir import DataDir
     from node.intake.models import ReportInput
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(root), workers=1)
     try:
@@ -277,7 +277,7 @@ def serve_pool_size() -> object:
     """How many threads `backup-node serve` gives blocking work (Argon2id, SQLite)."""
     import inspect
 
-    from node.web.context import open_node
+    from node.context import open_node
 
     return inspect.signature(open_node).parameters["workers"].default
 

@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.attachments import Allowance
 from node.intake.models import AdditionInput, Consent, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
 from node.services_directory import matching
-from node.web.context import NodeContext, run_sync
 from node.web.pages import error_text, hour_to_date, node, rate_ok
 from node.web.uploads import UploadResult, first_field, next_field, receive_file
 

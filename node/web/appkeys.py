@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.web.context import NodeContext
+from node.context import NodeContext
 from node.web.ratelimit import RateLimiter
 from node.web.rendering import Renderer
 from node.web.sessions import ReporterSessions, StaffSessions

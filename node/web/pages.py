@@ -10,9 +10,9 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from node import errors
+from node.context import NodeContext
 from node.i18n import N_
 from node.web import appkeys
-from node.web.context import NodeContext
 from node.web.labels import NATIVE_LANGUAGE_NAMES
 from node.web.language import negotiate
 from node.web.ratelimit import client_bucket

@@ -7,11 +7,11 @@ from aiohttp import web
 from babel.dates import format_date
 
 from node import errors
+from node.context import run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
 from node.intake.service import ReporterAccess
 from node.web import appkeys, labels
-from node.web.context import run_sync
 from node.web.pages import (
     REPORTER_COOKIE,
     clear_cookie,

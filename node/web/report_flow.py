@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.context import run_sync
 from node.i18n import N_
 from node.intake.models import (
     AFFILIATIONS,
@@ -25,7 +26,6 @@ from node.intake.models import (
     ReportInput,
 )
 from node.web import labels
-from node.web.context import run_sync
 from node.web.pages import (
     REPORTER_COOKIE,
     error_text,

@@ -29,12 +29,11 @@ from crypto import recovery
 from crypto.keys import DataKey
 from node import accounts, invitations, keyring, second_factor
 from node.backoffice import audit
-from node.cli import init_node
+from node.context import NodeContext, init_node, open_node
 from node.datadir import DataDir
 from node.intake.models import ReportInput
 from node.web import appkeys
 from node.web.app import create_app
-from node.web.context import NodeContext, open_node
 from node.web.staff import auth
 from tests import conftest as shared
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, files_containing

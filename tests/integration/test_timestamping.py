@@ -29,6 +29,7 @@ from rfc3161_client import _rust as rfc3161_rust
 
 from crypto.keys import DataKey, SigningKey
 from node.config import TimestampingConfig
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.evidence import checkpoints
 from node.evidence.bundle import export_case
@@ -45,7 +46,6 @@ from node.evidence.timestamping import (
 from node.evidence.verify import verify_bundle
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
-from node.web.context import NodeContext
 from tests.conftest import ROOT
 from tests.team import make_team
 

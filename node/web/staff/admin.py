@@ -13,7 +13,7 @@ from aiohttp import web
 
 from node import accounts, errors, invitations, second_factor
 from node.backoffice.access import Action
-from node.web.context import NodeContext, run_sync
+from node.context import NodeContext, run_sync
 from node.web.pages import error_text, node, see_other
 from node.web.staff.auth import refresh_sessions, with_roles
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of

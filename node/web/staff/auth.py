@@ -28,9 +28,9 @@ from aiohttp import web
 from node import accounts, errors, invitations, second_factor
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.web import appkeys
-from node.web.context import NodeContext, run_sync
 from node.web.pages import clear_cookie, error_text, node, rate_ok, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (

@@ -25,10 +25,10 @@ from node.backoffice.access import Action, allowed
 from node.backoffice.cases import STATUSES, CaseService, QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.search import SearchIndex, index_for
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import AFFILIATIONS, CONSENT_NAMES
 from node.web import labels
-from node.web.context import NodeContext, run_sync
 from node.web.pages import error_text, format_day, format_size, node, see_other, translate
 from node.web.sessions import StaffSession
 from node.web.staff.common import (

@@ -11,10 +11,11 @@ from aiohttp import web
 
 from node import errors
 from node.backoffice.access import Action
+from node.context import run_sync
 from node.evidence import checkpoints, log_store
 from node.evidence.bundle import export_case
 from node.evidence.errors import EvidenceError
-from node.web.context import run_sync
+from node.evidence.signing import sign_if_grown
 from node.web.pages import lang_of, node, see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, session_of
 
@@ -77,17 +78,8 @@ async def sign_checkpoint_now(request: web.Request) -> web.StreamResponse:
     """Sign a checkpoint now (it is also done every few minutes when the log grew)."""
     ctx = node(request)
     await checked_form(request)
-    await run_sync(ctx, sign_if_grown, ctx)
+    await run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, int(ctx.clock().timestamp()))
     raise see_other(f"{STAFF_PATH}/evidence/checkpoint")
-
-
-def sign_if_grown(ctx: object) -> checkpoints.StoredCheckpoint | None:
-    from node.web.context import NodeContext
-
-    assert isinstance(ctx, NodeContext)
-    signer = checkpoints.log_signer(ctx.keys.node_id, ctx.keys.identity)
-    with ctx.db.write() as conn:
-        return checkpoints.maybe_checkpoint(conn, signer, int(ctx.clock().timestamp()))
 
 
 async def export_bundle(request: web.Request) -> web.StreamResponse:

@@ -17,11 +17,11 @@ from typing import Any
 from aiohttp import web
 
 from node.backoffice.access import Action
+from node.context import NodeContext, run_sync
 from node.evidence import checkpoints
 from node.federation import store
 from node.federation.config import FederationConfig
 from node.federation.status import FederationStatus
-from node.web.context import NodeContext, run_sync
 from node.web.pages import node
 from node.web.staff.common import StaffRoute, page, session_of
 

@@ -11,12 +11,12 @@ from aiohttp import web
 
 from node import errors
 from node.backoffice.access import Action
+from node.context import run_sync
 from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics import schedule
 from node.statistics.plan import ReleasePeriod
 from node.web import labels
-from node.web.context import run_sync
 from node.web.pages import error_text, node, see_other, translate
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
 from node.web.staff.federation import FEDERATION_STATUS

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crypto import passphrase as pw
 from node import accounts, errors, invitations, keyring, second_factor
 from node.backoffice import audit
-from node.web.context import NodeContext
+from node.context import NodeContext
 from node.web.staff.auth import PENDING_SECONDS, SecondFactorState
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE
 

@@ -15,6 +15,7 @@ from crypto.keys import DataKey
 from node import accounts, errors
 from node.accounts import UnlockedStaff
 from node.backoffice.incidents import CATEGORIES, IncidentCoding
+from node.context import NodeContext, open_node
 from node.intake.models import Consent, ReportInput
 from node.statistics import release as rel
 from node.statistics.errors import (
@@ -25,7 +26,6 @@ from node.statistics.errors import (
 )
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from node.statistics.service import StatisticsService
-from node.web.context import NodeContext, open_node
 from tests.conftest import files_containing
 from tests.team import PASSPHRASE, Team, make_team
 
