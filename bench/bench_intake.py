@@ -32,7 +32,7 @@ from bench.loadgen import synthetic_report
 from bench.report import Figure, Section, fmt_bytes, fmt_ms, percentile, table
 from crypto import passphrase as pw
 from node import config as node_config
-from node.web.report_flow import STEPS
+from node.web.reporter.report_flow import STEPS
 from tests.conftest import NodeProcess, free_port, init_with_cli, test_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -209,7 +209,6 @@ def _best_checkpoint(conn: sqlite3.Connection, needed: int
 
 
 class NoEvidenceRecord(errors.NodeError):
-    status = 409
     message = N_("This case has no evidence record and cannot be exported as a bundle.")
 
 

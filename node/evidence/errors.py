@@ -13,8 +13,6 @@ from node.errors import NodeError, NotFound
 class EvidenceError(NodeError):
     """Base of every evidence-log error."""
 
-    status = 500
-
     def __init__(self, detail: str) -> None:
         super().__init__()
         self.detail = detail
@@ -26,20 +24,15 @@ class EvidenceError(NodeError):
 class BadLeaf(EvidenceError):
     """A leaf, leaf hash, salt, digest, type or time that does not fit the format."""
 
-    status = 400
-
 
 class LeafExists(EvidenceError):
     """This leaf is already in the log: a leaf commits to one item once (leaf hashes are
     unique, so a leaf hash names one index). Nothing of the failed append was kept."""
 
-    status = 409
-
 
 class OutOfRange(EvidenceError):
     """A leaf index or tree size the log does not have (yet)."""
 
-    status = 404
     message = NotFound.message
 
 

@@ -94,8 +94,6 @@ class TimestampError(EvidenceError):
     ``hash_algorithm``, ``imprint``, ``untrusted``, ``certificate``, ``signature``,
     ``clock``."""
 
-    status = 502
-
     def __init__(self, code: str) -> None:
         super().__init__(f"timestamp refused: {code}")
         self.code = code

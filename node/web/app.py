@@ -1,4 +1,12 @@
-"""App factories (STYLE.md, 4): explicit context in, an aiohttp application out."""
+"""The app factory: an opened `NodeContext` in, an aiohttp application out.
+
+An app serves any of three route sets, each in its own package and trust zone:
+``public`` (the reporter's site, `node.web.reporter`), ``api`` (the JSON API at
+``/api/v1``, `node.web.api`) and ``staff`` (the staff office at ``/staff``,
+`node.web.staff`). It holds the state of the sets it serves and nothing else: a public app
+holds no staff sessions. It starts nothing: the serving process (`node.server`) runs the
+federation and the background jobs around it.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +17,34 @@ from aiohttp import web
 from node.context import NodeContext
 from node.federation.status import FederationStatus
 from node.web import appkeys
-from node.web.api import create_api_app
+from node.web.api.handlers import create_api_app
 from node.web.failures import html_errors
-from node.web.public import add_routes
 from node.web.ratelimit import RateLimiter
 from node.web.rendering import Renderer
+from node.web.reporter.sessions import ReporterSession, ReporterSessions
+from node.web.reporter.site import add_routes as add_reporter_routes
 from node.web.security import (
     content_security_policy,
     headers_middleware,
     same_origin_only,
     strip_identifying_headers,
 )
-from node.web.sessions import ReporterSession, ReporterSessions, StaffSessions
 from node.web.staff import STAFF_PATH, create_staff_app
-from node.web.staff import auth as staff_auth
-from node.web.staff.federation import FEDERATION_STATUS
+from node.web.staff.sessions import SecondFactorState, StaffSessions
 
 PARTS = frozenset({"public", "api", "staff"})
 MAX_REPORTER_SESSIONS = 5000
 REPORTER_IDLE_SECONDS = 60 * 60
+MAX_STAFF_SESSIONS = 500
 
 
 def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
                federation_status: FederationStatus | None = None) -> web.Application:
     """The node's web application: any of the public site, the API and the staff office.
 
-    It serves requests and starts nothing: the serving process (`node.server.running`) runs
-    the federation and the background jobs around it, and shares the federation's state
-    through `federation_status`. The context stays the caller's. Sessions live in the app
-    (in memory only) and end with it.
+    The context stays the caller's. `federation_status` is the running federation's state,
+    which the staff office shows (`node.server` shares one between the apps it serves).
+    Sessions live in the app (in memory only) and end with it.
     """
     parts = frozenset(parts)
     renderer = Renderer(ctx.config, ctx.catalogues)
@@ -50,32 +57,29 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
     app[appkeys.CONTEXT] = ctx
     app[appkeys.RENDERER] = renderer
     app[appkeys.LIMITER] = RateLimiter()
-
-    def end_reporter(session: ReporterSession) -> None:
-        if session.draft is not None and session.draft.files:
-            ctx.intake.discard(session.draft.files)
-
-    reporter_sessions = ReporterSessions(REPORTER_IDLE_SECONDS, MAX_REPORTER_SESSIONS,
-                                         end_reporter)
-    staff_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, 500)
-    app[appkeys.REPORTER_SESSIONS] = reporter_sessions
-    app[appkeys.STAFF_SESSIONS] = staff_sessions
-    app[staff_auth.SECOND_FACTOR] = staff_auth.SecondFactorState()
-    if federation_status is None:
-        federation_status = FederationStatus()
-    app[FEDERATION_STATUS] = federation_status
     app.on_response_prepare.append(strip_identifying_headers)
 
     if "public" in parts:
-        add_routes(app)
+        def end_reporter(session: ReporterSession) -> None:
+            if session.draft is not None and session.draft.files:
+                ctx.intake.discard(session.draft.files)
+
+        reporter_sessions = ReporterSessions(REPORTER_IDLE_SECONDS, MAX_REPORTER_SESSIONS,
+                                             end_reporter)
+        app[appkeys.REPORTER_SESSIONS] = reporter_sessions
+        app.on_cleanup.append(lambda _: _end_all(reporter_sessions))
+        add_reporter_routes(app)
     if "api" in parts:
         app.add_subapp("/api/v1", create_api_app())
     if "staff" in parts:
+        staff_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, MAX_STAFF_SESSIONS)
+        app[appkeys.STAFF_SESSIONS] = staff_sessions
+        app[appkeys.SECOND_FACTOR] = SecondFactorState()
+        app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
+        app.on_cleanup.append(lambda _: _end_all(staff_sessions))
         app.add_subapp(STAFF_PATH, create_staff_app())
-
-    async def end_sessions(app: web.Application) -> None:
-        reporter_sessions.end_all()
-        staff_sessions.end_all()
-
-    app.on_cleanup.append(end_sessions)
     return app
+
+
+async def _end_all(sessions: ReporterSessions | StaffSessions) -> None:
+    sessions.end_all()

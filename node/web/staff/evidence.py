@@ -16,7 +16,9 @@ from node.evidence import checkpoints, log_store
 from node.evidence.bundle import export_case
 from node.evidence.errors import EvidenceError
 from node.evidence.signing import sign_if_grown
-from node.web.pages import lang_of, node, see_other
+from node.web.appkeys import node
+from node.web.language import lang_of
+from node.web.responses import see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, session_of
 
 

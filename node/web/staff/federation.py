@@ -3,7 +3,7 @@ waits in the outbox and why, who witnesses its evidence log, whose logs it witne
 alarms with both signed notes.
 
 Everything is read from the database (node ids, sizes, signed notes, short codes: no report
-data), plus the running service's state shared through `FEDERATION_STATUS`.
+data), plus the running service's state shared through `appkeys.FEDERATION_STATUS`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from node.evidence import checkpoints
 from node.federation import store
 from node.federation.config import FederationConfig
 from node.federation.status import FederationStatus
-from node.web.pages import node
+from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.staff.common import StaffRoute, page, session_of
-
-FEDERATION_STATUS = web.AppKey("federation_status", FederationStatus)
 
 
 def _when(ts: float | int | None) -> str:

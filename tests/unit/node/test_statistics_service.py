@@ -26,6 +26,7 @@ from node.statistics.errors import (
 )
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from node.statistics.service import StatisticsService
+from node.web.failures import status_of
 from tests.conftest import files_containing
 from tests.team import PASSPHRASE, Team, make_team
 
@@ -108,7 +109,7 @@ def test_budget_is_spent_up_to_the_limit_then_refused_before_any_noise(
         == audit_before
     assert exc.value.params == {"period": "2025", "requested": "1", "remaining": "0",
                                 "budget": "2"}
-    assert exc.value.status == 409
+    assert status_of(exc.value) == 409
     # another period has its own budget
     other = stats.draft(team.analyst, ReleasePeriod(2024, 1, 6))
     assert other.budget.spent == pytest.approx(1.0)
