@@ -85,7 +85,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from node.context import open_node
-    from node.server import serve
+    from node.server import serve, sites
 
     try:
         ctx = open_node(DataDir(Path(args.data)))
@@ -93,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(ctx, args.host, args.port, args.staff_host, args.staff_port))
+        asyncio.run(serve(ctx, sites(args.host, args.port, args.staff_host, args.staff_port)))
     finally:
         ctx.close()
     return 0

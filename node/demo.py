@@ -253,14 +253,14 @@ def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> Da
 
 def run(data: Path, host: str, port: int, reports: int = 24) -> int:
     """`backup-node demo`: one standalone demo node."""
-    from node.server import serve
+    from node.server import serve, sites
 
     datadir = prepare(data, reports)
     ctx = open_node(datadir)
     banner = ("\n=== BackUp DEMO node -- synthetic data, not for real reports ===\n"
               + (datadir.root / CREDENTIALS_FILE).read_text(encoding="utf-8") + "\n")
     try:
-        asyncio.run(serve(ctx, host, port, banner=banner))
+        asyncio.run(serve(ctx, sites(host, port), banner=banner))
     finally:
         ctx.close()
     return 0

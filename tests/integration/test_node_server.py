@@ -8,11 +8,12 @@ address when asked to.
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from crypto.keys import DataKey
 from node.context import NodeContext
 from node.evidence import checkpoints
-from node.server import running
+from node.server import Site, running, sites
 from node.web.app import create_app
 from tests.integration.test_federation_peers import eventually, submit
 
@@ -23,7 +24,7 @@ async def _status(session: aiohttp.ClientSession, url: str) -> int:
 
 
 async def test_the_staff_office_on_its_own_address(node_ctx: NodeContext) -> None:
-    async with running(node_ctx, staff_port=0) as node, aiohttp.ClientSession() as session:
+    async with running(node_ctx, sites(staff_port=0)) as node, aiohttp.ClientSession() as session:
         assert node.public_url != node.staff_url
         assert node.staff_url.startswith("http://127.0.0.1:")
         assert await _status(session, f"{node.public_url}/en/") == 200
@@ -31,6 +32,13 @@ async def test_the_staff_office_on_its_own_address(node_ctx: NodeContext) -> Non
         assert await _status(session, f"{node.public_url}/staff/login") == 404
         assert await _status(session, f"{node.staff_url}/staff/login") == 200
         assert await _status(session, f"{node.staff_url}/en/") == 404
+
+
+async def test_a_route_set_is_served_on_one_address_only(node_ctx: NodeContext) -> None:
+    twice = (Site(frozenset({"public", "staff"})), Site(frozenset({"staff"})))
+    with pytest.raises(ValueError, match="at most one address"):
+        async with running(node_ctx, twice):
+            pass
 
 
 async def test_one_address_serves_all_three(node_ctx: NodeContext) -> None:
