@@ -21,7 +21,6 @@ from node.context import NodeContext, run_sync
 from node.evidence import checkpoints
 from node.federation import store
 from node.federation.config import FederationConfig
-from node.federation.status import FederationStatus
 from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.staff.common import StaffRoute, page, session_of
 
@@ -115,7 +114,7 @@ def _load(ctx: NodeContext, config: FederationConfig, now: int) -> dict[str, Any
 async def federation_page(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     config = ctx.config.federation
-    service = request.config_dict.get(FEDERATION_STATUS) or FederationStatus()
+    service = request.config_dict[FEDERATION_STATUS]
     if config is not None:
         data = await run_sync(ctx, _load, ctx, config, int(ctx.clock().timestamp()))
     else:  # alarms stay visible after the [federation] section was removed
