@@ -44,11 +44,11 @@ from node import accounts
 from node.accounts import UnlockedStaff
 from node.backoffice import audit
 from node.backoffice.search import index_for
+from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.intake.models import AFFILIATIONS, NEEDS, REPORTER_ROLES, Consent, ReportInput
 from node.keyring import load as load_keys
 from node.storage.database import Database
-from node.web.context import NodeContext, open_node
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, NodeProcess, free_port, make_node
 
 ROOT = Path(__file__).resolve().parent.parent

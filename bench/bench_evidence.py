@@ -42,11 +42,11 @@ from backup_evidence.verify import verify_bundle
 from bench.report import Figure, Section, percentile, table
 from crypto import passphrase as pw
 from crypto.keys import DataKey
+from node.context import open_node
 from node.demo import tiny_png
 from node.evidence import log_store
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
-from node.web.context import open_node
 
 COMMAND = ".venv/bin/python -m bench.run --only evidence"
 

@@ -37,14 +37,14 @@ from crypto import merkle
 from crypto import passphrase as pw
 from crypto.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from crypto.keys import DataKey, SigningKey
+from node.context import NodeContext, open_node
+from node.evidence.signing import sign_if_grown
 from node.federation import store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
 from node.intake.models import ReportInput
 from node.storage.database import connect
-from node.web.context import NodeContext, open_node
-from node.web.staff.evidence import sign_if_grown
 from protocol.envelope import seal, verify_frame
 from protocol.membership import MemberEntry, MembershipList, MembershipListBody, MembershipListQuery
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
@@ -275,7 +275,7 @@ def bench_enrollment(workdir: Path) -> dict[str, Any]:
         try:
             ctx.intake.submit(ReportInput(narrative="synthetic bench report"),
                               DataKey.generate(), [], "bench")
-            assert sign_if_grown(ctx) is not None
+            assert sign_if_grown(ctx.db, ctx.keys, int(ctx.clock().timestamp())) is not None
             roots[ctx.keys.node_id] = root
         finally:
             ctx.close()

@@ -32,7 +32,7 @@ from bench.loadgen import synthetic_report
 from bench.report import Figure, Section, fmt_bytes, fmt_ms, percentile, table
 from crypto import passphrase as pw
 from node import config as node_config
-from node.web.report_flow import STEPS
+from node.web.reporter.report_flow import STEPS
 from tests.conftest import NodeProcess, free_port, init_with_cli, test_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,9 +218,9 @@ def profile_submission(root: Path) -> tuple[float, list[tuple[str, float]]]:
     """Where one submission's time goes: cProfile of `IntakeService.submit` in this process,
     sequentially, on the bench node (stopped), with production Argon2id parameters."""
     from crypto.keys import DataKey
+    from node.context import open_node
     from node.datadir import DataDir
     from node.intake.models import ReportInput
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(root), workers=1)
     try:
@@ -277,7 +277,7 @@ def serve_pool_size() -> object:
     """How many threads `backup-node serve` gives blocking work (Argon2id, SQLite)."""
     import inspect
 
-    from node.web.context import open_node
+    from node.context import open_node
 
     return inspect.signature(open_node).parameters["workers"].default
 

@@ -58,13 +58,13 @@ from node.accounts import UnlockedStaff
 from node.backoffice.codings import IncidentRow, open_codings
 from node.backoffice.incidents import IncidentCoding
 from node.config import Region
+from node.context import NodeContext, open_node
 from node.statistics import release as rel
 from node.statistics import service as statistics_service
 from node.statistics.columns import ChunkCoder, bound, extract
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, domain
 from node.statistics.service import StatisticsService
 from node.storage.database import Database
-from node.web.context import NodeContext, open_node
 from observatory.config import template_text
 from observatory.context import init_observatory, open_observatory
 from observatory.statistics import store

@@ -83,27 +83,23 @@ class SignInFailed(errors.LoginFailed):
 
 
 class AccountLocked(errors.NodeError):
-    status = 403
     message = N_("This account is locked after too many failed sign-in attempts. "
                  "Ask an administrator of your organisation to unlock it.")
     failures = 0
 
 
 class LastAdmin(errors.NodeError):
-    status = 409
     message = N_("Nothing was changed: this would leave no administrator who can sign in. "
                  "Give another account the admin role first.")
 
 
 class LastKeyHolder(errors.NodeError):
-    status = 409
     message = N_("Nothing was changed: this would leave nobody who can open the node's "
                  "reports or incident codings. Give another coordinator their access first "
                  "(Pending access).")
 
 
 class NothingToGrant(errors.NodeError):
-    status = 409
     message = N_("There is no access you can give this person: they already have it, or "
                  "you do not hold it yourself. Ask a coordinator who holds it.")
 

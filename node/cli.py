@@ -11,7 +11,6 @@ import asyncio
 import getpass
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from node import config as node_config
 from node.accounts import WeakPassphrase
 from node.backoffice.audit import AuditLog
 from node.datadir import DataDir
-from node.intake.service import hour_of, utc_now
+from node.intake.service import utc_now
 from node.storage.database import Database
 
 PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
@@ -53,43 +52,22 @@ def _read_passphrase(prompt_for: str) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from node.context import init_node
+
     datadir = DataDir(Path(args.data))
     if datadir.is_initialised():
         print(f"{datadir.root} already holds a node; nothing was changed.", file=sys.stderr)
         return 1
     passphrase = _read_passphrase(f"the admin account '{args.admin}'")
-    result = init_node(datadir, args.admin, passphrase, node_config.template_text())
+    try:
+        result = init_node(datadir, args.admin, passphrase, node_config.template_text())
+    except WeakPassphrase as exc:
+        raise SystemExit(exc.message % exc.params) from None
     print(f"Node created in {datadir.root} (node id {result.node_id}).")
     print(f"Configuration: {datadir.config} -- edit it, then run `backup-node check-config`.")
     print()
     print(RECOVERY_ADVICE.format(key=result.recovery_key))
     return 0
-
-
-def init_node(datadir: DataDir, admin: str, passphrase: str, config_text: str,
-              staff_params: pw.KdfParams = pw.STAFF) -> keyring.InitResult:
-    try:
-        from node.accounts import check_passphrase
-
-        check_passphrase(passphrase)
-    except WeakPassphrase as exc:
-        raise SystemExit(exc.message % exc.params) from None
-    node_config.parse(_toml(config_text))  # refuse to create a node with a bad config
-    datadir.create()
-    if not datadir.config.exists():
-        datadir.config.write_text(config_text, encoding="utf-8")
-    db = Database(datadir.database)
-    try:
-        return keyring.initialise(datadir, db, admin, passphrase, staff_params,
-                                  hour_of(utc_now()))
-    finally:
-        db.close()
-
-
-def _toml(text: str) -> dict[str, object]:
-    import tomllib
-
-    return tomllib.loads(text)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -105,58 +83,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from node.web.context import open_node
+    from node.context import open_node
+    from node.server import serve, sites
 
     try:
         ctx = open_node(DataDir(Path(args.data)))
     except (node_config.ConfigError, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    asyncio.run(serve(ctx, args.host, args.port, args.staff_host, args.staff_port))
+    try:
+        asyncio.run(serve(ctx, sites(args.host, args.port, args.staff_host, args.staff_port)))
+    finally:
+        ctx.close()
     return 0
-
-
-async def serve(ctx: object, host: str, port: int, staff_host: str | None = None,
-                staff_port: int | None = None, banner: str = "") -> None:
-    from aiohttp import web
-
-    from node.web.accesslog import PrivacyAccessLogger
-    from node.web.app import create_app
-    from node.web.context import NodeContext
-    from node.web.staff.federation import FEDERATION_STATUS
-
-    assert isinstance(ctx, NodeContext)
-    separate = staff_port is not None
-    main_parts = {"public", "api"} if separate else {"public", "api", "staff"}
-    runners = [web.AppRunner(create_app(ctx, main_parts, owns_context=True),
-                             access_log_class=PrivacyAccessLogger)]
-    sites: list[tuple[web.AppRunner, str, int]] = [(runners[0], host, port)]
-    if staff_port is not None:
-        # the separate staff office shows the federation service the main app runs
-        status = runners[0].app[FEDERATION_STATUS]
-        runners.append(web.AppRunner(create_app(ctx, {"staff"}, federation_status=status),
-                                     access_log_class=PrivacyAccessLogger))
-        sites.append((runners[1], staff_host or "127.0.0.1", staff_port))
-    for runner in runners:
-        await runner.setup()
-    for runner, h, p in sites:
-        await web.TCPSite(runner, h, p).start()
-    public_url = f"http://{_url_host(host)}:{port}"
-    staff_url = (f"http://{_url_host(staff_host or '127.0.0.1')}:{staff_port}"
-                 if separate else public_url)
-    print(banner + f"Public site:  {public_url}/\nStaff login:  {staff_url}/staff/login\n"
-          f"API document: {public_url}/api/v1/openapi.json", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    for runner in reversed(runners):
-        await runner.cleanup()
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -310,7 +249,7 @@ EXPORT_PASSPHRASE_ENV = "BACKUP_PASSPHRASE"  # noqa: S105 -- a variable name, no
 
 def cmd_export_bundle(args: argparse.Namespace) -> int:
     from node import errors
-    from node.web.context import open_node
+    from node.context import open_node
 
     passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
     if not passphrase:

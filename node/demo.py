@@ -15,6 +15,7 @@ from pathlib import Path
 
 from crypto import passphrase as pw
 from crypto.keys import DataKey
+from node.context import NodeContext, init_node, open_node
 from node.datadir import DataDir
 from node.intake.models import (
     NEEDS,
@@ -24,7 +25,6 @@ from node.intake.models import (
     ReportInput,
 )
 from node.intake.service import utc_now
-from node.web.context import NodeContext, open_node
 from protocol.vocabulary import AFFILIATIONS
 
 DEMO_ADMIN = "demo-admin"
@@ -233,8 +233,6 @@ def seed_back_office(ctx: NodeContext) -> None:
 
 def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> DataDir:
     """Create and fill a demo node in `data` once (synthetic data, demo credentials)."""
-    from node.cli import init_node
-
     datadir = DataDir(data)
     if not datadir.is_initialised():
         result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, config_text, pw.STAFF)
@@ -254,11 +252,14 @@ def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> Da
 
 def run(data: Path, host: str, port: int, reports: int = 24) -> int:
     """`backup-node demo`: one standalone demo node."""
-    from node.cli import serve
+    from node.server import serve, sites
 
     datadir = prepare(data, reports)
     ctx = open_node(datadir)
     banner = ("\n=== BackUp DEMO node -- synthetic data, not for real reports ===\n"
               + (datadir.root / CREDENTIALS_FILE).read_text(encoding="utf-8") + "\n")
-    asyncio.run(serve(ctx, host, port, banner=banner))
+    try:
+        asyncio.run(serve(ctx, sites(host, port), banner=banner))
+    finally:
+        ctx.close()
     return 0

@@ -1,9 +1,10 @@
-"""The node's error tree (STYLE.md, 6).
+"""The node's error tree.
 
 Domain errors know nothing of HTTP. Each carries a message id -- an English sentence that
-says what happened and what to do, marked for translation with `N_` -- and the web layer's
-error middleware maps it to a status and renders it in the person's language. Messages
-never include what the person typed, so they can be logged and shown safely.
+says what happened and what to do, marked for translation with `N_` -- and, where it
+helps, the field it is about. The web edge (`node.web.failures`) gives each kind its HTTP
+status in one table and renders the message in the person's language; the CLI prints it.
+Messages never include what the person typed, so they can be logged and shown safely.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from node.i18n import N_
 
 
 class NodeError(Exception):
-    status = 400
     message = N_("Something went wrong. Nothing you entered was sent. Please try again.")
 
     def __init__(self, message: str | None = None, *, field: str | None = None,
@@ -42,23 +42,19 @@ class BadDate(InvalidInput):
 
 
 class FileTooLarge(NodeError):
-    status = 413
     message = N_("The file %(name)s is larger than %(limit)s MB and was not added. "
                  "Choose a smaller file or send it later with your receipt.")
 
 
 class TotalTooLarge(NodeError):
-    status = 413
     message = N_("The file %(name)s was not added: all files together may not exceed %(limit)s MB.")
 
 
 class TooManyFiles(NodeError):
-    status = 413
     message = N_("The file %(name)s was not added: at most %(limit)s files can be sent.")
 
 
 class FileTypeNotAllowed(NodeError):
-    status = 415
     message = N_("The file %(name)s was not added: only photos, audio, video and documents "
                  "(PDF, Word, OpenDocument, text) can be sent.")
 
@@ -82,53 +78,43 @@ class SecretFormat(NodeError):
 
 
 class ReceiptRejected(NodeError):
-    status = 403
     message = N_("No report could be opened with this receipt number and secret. "
                  "Check both and try again.")
 
 
 class RateLimited(NodeError):
-    status = 429
     message = N_("Too many attempts in a short time. Wait a few minutes, then try again.")
 
 
 class SessionExpired(NodeError):
-    status = 403
     message = N_("This page has expired to protect you. Nothing was sent. "
                  "Start again from the link below.")
 
 
 class NotFound(NodeError):
-    status = 404
     message = N_("This page does not exist.")
 
 
 class NotAuthenticated(NodeError):
-    status = 401
     message = N_("Please sign in.")
 
 
 class LoginFailed(NodeError):
-    status = 401
     message = N_("Sign-in failed: the username or passphrase is not right.")
 
 
 class Forbidden(NodeError):
-    status = 403
     message = N_("Your account is not allowed to do this.")
 
 
 class ReportGone(NodeError):
-    status = 410
     message = N_("This report has been deleted.")
 
 
 class ConsentMissing(NodeError):
-    status = 409
     message = N_("The reporter has not agreed to this use of their report (%(consent)s). "
                  "Nothing was done. Their choices can change at any time through their receipt.")
 
 
 class Busy(NodeError):
-    status = 503
     message = N_("The service is busy. Nothing was lost. Please try again in a minute.")

@@ -42,19 +42,16 @@ _INVITATION_CODE = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
 # ------------------------------------------------------------------ errors
 
 class InvitationInvalid(errors.NodeError):
-    status = 404
     message = N_("This invitation link is not valid. Check that you opened the whole link, "
                  "or ask an administrator for a new invitation.")
 
 
 class InvitationExpired(errors.NodeError):
-    status = 410
     message = N_("This invitation has expired (links are valid for 7 days). "
                  "Ask an administrator for a new invitation.")
 
 
 class InvitationUsed(errors.NodeError):
-    status = 410
     message = N_("This invitation has already been used. If you did not use it yourself, "
                  "tell an administrator at once.")
 

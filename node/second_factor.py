@@ -44,12 +44,10 @@ class TotpRejected(SignInFailed):
 
 
 class TotpAlreadyOn(errors.NodeError):
-    status = 409
     message = N_("Two-step sign-in is already on for your account.")
 
 
 class TotpNotOn(errors.NodeError):
-    status = 409
     message = N_("Two-step sign-in is not on for your account.")
 
 

@@ -1,8 +1,8 @@
-"""One error tree for the observatory (STYLE.md, 6).
+"""One error tree for the observatory.
 
-Domain errors know nothing of HTTP or of the CLI: the web app maps them to a page or a JSON
-error (`observatory.web.failures`), the CLI to a message and an exit status. Messages hold
-node ids and states only, never a contact or a key.
+Domain errors know nothing of HTTP or of the CLI: the web edge (`observatory.web.failures`)
+maps them to a status and to a sentence in the admin's language, the CLI to a message and
+an exit status. Messages hold node ids and states only, never a contact or a key.
 """
 
 from __future__ import annotations

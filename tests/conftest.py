@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from crypto import passphrase as pw
+from node.context import NodeContext, open_node
 from node.datadir import DataDir
-from node.web.context import NodeContext, open_node
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "admin"
@@ -89,7 +89,7 @@ def free_port() -> int:
 
 def make_node(root: Path, config_text: str | None = None,
               staff_params: pw.KdfParams = pw.INSECURE_FAST_FOR_TESTS) -> DataDir:
-    from node.cli import init_node
+    from node.context import init_node
 
     datadir = DataDir(root)
     init_node(datadir, ADMIN, ADMIN_PASSPHRASE, config_text or test_config(), staff_params)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from crypto.keys import BoxSecretKey
+from node.context import NodeContext
 from node.intake.service import ReportView
-from node.web.context import NodeContext
 
 
 def list_reports(ctx: NodeContext, intake_key: BoxSecretKey) -> list[ReportView]:

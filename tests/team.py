@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from crypto import passphrase as pw
 from node import accounts
 from node.accounts import UnlockedStaff
-from node.web.context import NodeContext
+from node.context import NodeContext
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE
 
 PASSPHRASE = "a long enough passphrase"

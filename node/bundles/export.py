@@ -49,7 +49,6 @@ from node.storage.database import Database
 
 
 class NoEvidenceRecord(errors.NodeError):
-    status = 409
     message = N_("This case has no evidence record and cannot be exported as a bundle.")
 
 

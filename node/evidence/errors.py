@@ -13,8 +13,6 @@ from node.errors import NodeError, NotFound
 class EvidenceError(NodeError):
     """Base of every evidence-log error."""
 
-    status = 500
-
     def __init__(self, detail: str) -> None:
         super().__init__()
         self.detail = detail
@@ -27,20 +25,15 @@ class BadLeafInput(EvidenceError):
     """A leaf or leaf hash the log store cannot take (not bytes, the wrong size, one leaf
     too many). The leaf format's own errors are `backup_evidence.leaves.BadLeaf`."""
 
-    status = 400
-
 
 class LeafExists(EvidenceError):
     """This leaf is already in the log: a leaf commits to one item once (leaf hashes are
     unique, so a leaf hash names one index). Nothing of the failed append was kept."""
 
-    status = 409
-
 
 class OutOfRange(EvidenceError):
     """A leaf index or tree size the log does not have (yet)."""
 
-    status = 404
     message = NotFound.message
 
 

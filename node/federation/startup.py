@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from node.federation.status import FederationStatus
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from node.context import NodeContext
     from node.federation.service import FederationService
-    from node.web.context import NodeContext
 
 log = logging.getLogger("backup.federation")
 

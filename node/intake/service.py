@@ -187,6 +187,19 @@ class IntakeService:
         for f in staged:
             self.blobs.delete(f.blob_name)
 
+    def sweep_orphan_files(self) -> int:
+        """Delete encrypted files no report refers to: drafts abandoned when the server stopped
+        (their key lived only in its memory, so they were unreadable already) and half-written
+        temporary files. Only the serving process may call this, at start, before it accepts
+        uploads: another process would see a live draft's files as orphans."""
+        self.blobs.sweep_temporary()
+        known = {r[0] for r in self.db.read().execute(
+            "SELECT blob_name FROM report_items WHERE blob_name IS NOT NULL")}
+        orphans = self.blobs.names() - known
+        for name in orphans:
+            self.blobs.delete(name)
+        return len(orphans)
+
     # ---------------------------------------------------------------- submission
 
     def submit(self, report: ReportInput, data_key: DataKey, files: list[StagedFile],

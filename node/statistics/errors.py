@@ -1,5 +1,5 @@
-"""Domain errors of differentially private releases (STYLE.md, 6): no HTTP here; the web
-layer's error middleware maps `status` and renders `message` in the person's language."""
+"""Domain errors of differentially private releases: no HTTP here; the web edge
+(`node.web.failures`) maps them to a status and renders `message` in the person's language."""
 
 from __future__ import annotations
 
@@ -14,20 +14,17 @@ class StatisticsError(NodeError):
 class BudgetExceeded(StatisticsError):
     """Refused before any noise was drawn; nothing was computed or stored."""
 
-    status = 409
     message = N_("This release would spend %(requested)s of the privacy budget for "
                  "%(period)s, but only %(remaining)s of %(budget)s is left. Nothing was "
                  "computed. Release fewer tables, or wait for the next period.")
 
 
 class DraftPending(StatisticsError):
-    status = 409
     message = N_("A draft release for %(period)s is waiting for review. Approve or discard "
                  "it before computing another.")
 
 
 class ReleaseNotFound(StatisticsError):
-    status = 404
     message = N_("This statistics release does not exist or was already reviewed.")
 
 

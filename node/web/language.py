@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aiohttp import web
+
+from node import errors
+from node.web.appkeys import node
+
 
 def parse_accept_language(header: str | None) -> list[str]:
     """Language tags in order of preference (RFC 9110 §12.5.4), primary subtags only."""
@@ -30,3 +35,20 @@ def negotiate(header: str | None, available: Sequence[str], default: str) -> str
         if tag in available:
             return tag
     return default
+
+
+def lang_of(request: web.Request) -> str:
+    """The page's language: the URL prefix if it is an enabled one, else the browser's."""
+    cfg = node(request).config
+    lang = request.match_info.get("lang")
+    if lang in cfg.languages:
+        return lang
+    return negotiate(request.headers.get("Accept-Language"), cfg.languages, cfg.default_language)
+
+
+def require_lang(request: web.Request) -> str:
+    """The URL's language prefix, which must be one the node offers (else 404)."""
+    lang = request.match_info.get("lang")
+    if lang not in node(request).config.languages:
+        raise errors.NotFound()
+    return lang

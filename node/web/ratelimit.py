@@ -13,6 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp import web
+
+from node.web.appkeys import LIMITER, node
+
 ROTATE_SECONDS = 3600
 
 
@@ -69,3 +73,14 @@ def client_bucket(remote: str | None, forwarded_for: str | None,
         if hop and hop not in trusted_proxies:
             return hop, False
     return "shared:" + address, True
+
+
+def rate_ok(request: web.Request, action: str, per_minute: int) -> bool:
+    """Take one token from this client's bucket for `action` (see `client_bucket` for who
+    the client is behind a proxy)."""
+    limits = node(request).config.rate_limits
+    address, shared = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
+                                    limits.trusted_proxies)
+    if shared:
+        per_minute *= limits.shared_address_factor
+    return request.config_dict[LIMITER].allow(action, address, per_minute)

@@ -1,5 +1,8 @@
 """Server-rendered pages: Jinja2 with autoescaping, translated per request.
 
+`Renderer` holds the templates and catalogues (one per app); `render` and `translate` are
+what handlers call, in the request's language.
+
 The stylesheet is small and inlined (one round trip less on 2G; no-store means an external
 file would be fetched again on every page anyway) and allowed by its SHA-256 in the CSP.
 Script stays external: the CSP allows no inline script.
@@ -15,10 +18,14 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+from aiohttp import web
 from markupsafe import Markup, escape
 
 from node.config import RTL_LANGUAGES, NodeConfig
 from node.i18n import Catalogues
+from node.web.appkeys import RENDERER, node
+from node.web.labels import NATIVE_LANGUAGE_NAMES
+from node.web.language import lang_of
 
 STATIC_FILES = ("exit.js",)
 
@@ -76,3 +83,36 @@ class Renderer:
             _=_template_translator(self.catalogues.get(lang)), lang=lang,
             dir="rtl" if lang in RTL_LANGUAGES else "ltr",
             config=self.config, css=self.css, **context)
+
+
+def render(request: web.Request, template: str, *, status: int = 200, here: str | None = None,
+           **context: Any) -> web.Response:
+    """A page in the request's language. `here` is the path the language switcher keeps
+    (by default the page's own, for GET)."""
+    lang = lang_of(request)
+    cfg = node(request).config
+    renderer = request.config_dict[RENDERER]
+    if here is None:
+        here = _without_lang(request.path) if request.method == "GET" else "/"
+
+    def switch_prefix(code: str) -> str:
+        return f"/{code}{here}"
+
+    context.setdefault("errors", [])
+    context.setdefault("field_errors", {})
+    html = renderer.render(
+        template, lang, switch_prefix=switch_prefix,
+        languages=[(c, NATIVE_LANGUAGE_NAMES[c]) for c in cfg.languages], **context)
+    return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
+
+
+def _without_lang(path: str) -> str:
+    parts = path.split("/", 2)
+    if len(parts) >= 2 and parts[1] in NATIVE_LANGUAGE_NAMES:
+        return "/" + (parts[2] if len(parts) > 2 else "")
+    return path
+
+
+def translate(request: web.Request, message: str, **params: object) -> str:
+    """A catalogue message in the request's language."""
+    return request.config_dict[RENDERER].gettext(lang_of(request))(message, **params)

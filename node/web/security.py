@@ -1,8 +1,8 @@
 """Security headers and cross-site request checks, per route set.
 
-Public pages follow SecureDrop's source interface and the GOV.UK/Chayn guidance collected in
-shared/notes/survivor-ux.md: nothing cached, no referrer, no external resource of any kind,
-no framing, not indexed.
+Public pages follow SecureDrop's source interface and the GOV.UK and Chayn guidance on
+trauma-informed design: nothing cached, no referrer, no external resource of any kind, no
+framing, not indexed.
 """
 
 from __future__ import annotations

@@ -20,17 +20,11 @@ from typing import Any, cast
 from aiohttp import web
 
 from observatory.admin_passphrase import verify_passphrase
-from observatory.errors import (
-    InvalidReason,
-    ObservatoryError,
-    UnknownAlarm,
-    UnknownNode,
-    WrongState,
-)
+from observatory.errors import ObservatoryError
 from observatory.i18n import N_, Translator
-from observatory.members import MAX_REASON_CHARS, REVOCATION_REASONS, RevocationReason
+from observatory.members import REVOCATION_REASONS, RevocationReason
 from observatory.web import appkeys
-from observatory.web.failures import html_errors
+from observatory.web.failures import explain, html_errors
 from observatory.web.routes import Handler, Route, add_routes
 from observatory.web.security import tokens_match
 from observatory.web.sessions import COOKIE, AdminSession
@@ -104,24 +98,6 @@ def _back(request: web.Request, message: str, anchor: str = "") -> web.HTTPSeeOt
     """To the dashboard in the same language, with `message` (already in that language)."""
     request[appkeys.SESSION].flash = message
     return web.HTTPSeeOther(f"{PREFIX}/{_lang(request)}/{anchor}")
-
-
-def _why(exc: ObservatoryError, _: Translator, *, wrong_state: str) -> str:
-    """A domain error in the admin's language (its own message, in English, is for the CLI
-    and the logs). `wrong_state`: what `WrongState` means for this action."""
-    if isinstance(exc, InvalidReason):
-        if exc.problem == "too_long":
-            return _("a reason has at most %(count)s characters", count=MAX_REASON_CHARS)
-        if exc.problem == "control_characters":
-            return _("a reason cannot contain control or bidirectional-override characters")
-        return _("a rejection needs a reason: the organisation deserves one")
-    if isinstance(exc, UnknownNode):
-        return _("there is no request to join from this node")
-    if isinstance(exc, UnknownAlarm):
-        return _("there is no such fork alarm")
-    if isinstance(exc, WrongState):
-        return wrong_state
-    return _("nothing changed")
 
 
 def _node_id(request: web.Request) -> str:
@@ -224,7 +200,7 @@ async def approve(request: web.Request) -> web.StreamResponse:
     try:
         member = await asyncio.to_thread(ctx.members.approve, node_id, ctx.now())
     except ObservatoryError as exc:
-        why = _why(exc, _, wrong_state=_("the request has already been decided"))
+        why = explain(exc, _, wrong_state=_("the request has already been decided"))
         raise _back(request, _("Not approved: %(why)s", why=why), "#requests") from None
     log.info("admin approved node %s", node_id)
     raise _back(request, _("%(org)s is now a member.", org=member.organisation_name),
@@ -240,7 +216,7 @@ async def reject(request: web.Request) -> web.StreamResponse:
         member = await asyncio.to_thread(ctx.members.reject, node_id,
                                          reason if isinstance(reason, str) else "", ctx.now())
     except ObservatoryError as exc:
-        why = _why(exc, _, wrong_state=_("the request has already been decided"))
+        why = explain(exc, _, wrong_state=_("the request has already been decided"))
         raise _back(request, _("Not rejected: %(why)s", why=why), "#requests") from None
     log.info("admin rejected node %s", node_id)
     raise _back(request, _("The request of %(org)s was rejected.",
@@ -258,7 +234,7 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         member = await asyncio.to_thread(ctx.members.revoke, node_id,
                                          cast(RevocationReason, reason), ctx.now())
     except ObservatoryError as exc:
-        why = _why(exc, _, wrong_state=_("the node is not a member"))
+        why = explain(exc, _, wrong_state=_("the node is not a member"))
         raise _back(request, _("Not revoked: %(why)s", why=why), "#members") from None
     log.info("admin revoked node %s", node_id)
     raise _back(request, _("%(org)s is no longer a member; the next membership list says so.",
@@ -275,7 +251,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     try:
         await asyncio.to_thread(ctx.checkpoints.acknowledge, alarm_id, ctx.now())
     except ObservatoryError as exc:
-        why = _why(exc, _, wrong_state=_("nothing changed"))
+        why = explain(exc, _, wrong_state=_("nothing changed"))
         raise _back(request, _("Not acknowledged: %(why)s", why=why), "#alarms") from None
     log.info("admin acknowledged fork alarm %d", alarm_id)
     raise _back(request, _("Alarm acknowledged. Both checkpoints are kept."), "#alarms")

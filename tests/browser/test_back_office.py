@@ -61,9 +61,9 @@ def caseworker(node: NodeProcess) -> Worker:
     busy timeout let a second process write). No invitation flow: that is tested elsewhere."""
     from crypto import passphrase as pw
     from node import accounts
+    from node.context import open_node
     from node.datadir import DataDir
     from node.intake.service import hour_of
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(node.datadir))
     try:

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from node.context import NodeContext
 from node.web.app import create_app
-from node.web.context import NodeContext
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

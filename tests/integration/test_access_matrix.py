@@ -18,11 +18,11 @@ from crypto.keys import DataKey
 from node import accounts
 from node.backoffice.access import POLICY, Action, allowed
 from node.backoffice.incidents import IncidentCoding
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.intake.models import Consent, ReportInput
 from node.web import appkeys
 from node.web.app import create_app
-from node.web.context import NodeContext
 from node.web.staff import all_routes
 from node.web.staff.common import STAFF_COOKIE, StaffRoute
 from tests.team import PASSPHRASE, ROLES, make_team

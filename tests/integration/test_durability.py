@@ -40,8 +40,8 @@ def test_kill9_right_after_201_loses_nothing(node_process: NodeProcess) -> None:
 
     # staff read the canaries back after the crash
     from node import accounts
+    from node.context import open_node
     from node.datadir import DataDir
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(node_process.datadir))
     try:
@@ -69,8 +69,8 @@ def test_verify_audit_cli_names_the_broken_link(node_process: NodeProcess) -> No
     node_process.stop()
     # a few audited actions through the service, then verify from the CLI
     from node import accounts as acc
+    from node.context import open_node
     from node.datadir import DataDir
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(node_process.datadir))
     try:

@@ -16,9 +16,9 @@ import pytest
 from backup_evidence.verify import NotABundle, verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node import errors
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
-from node.web.context import NodeContext
 from tests.conftest import ROOT
 from tests.team import Team, make_team
 
@@ -157,8 +157,8 @@ def test_export_bundle_cli(node_process: Any, tmp_path: Path) -> None:
     with urllib.request.urlopen(req, timeout=30) as resp:  # loopback only
         assert resp.status == 201
     node_process.stop()
+    from node.context import open_node
     from node.datadir import DataDir
-    from node.web.context import open_node
 
     ctx = open_node(DataDir(node_process.datadir))
     case_id = ctx.db.read().execute("SELECT id FROM reports").fetchone()[0]

@@ -1,11 +1,12 @@
 """The federation in the node's own lifecycle: configured in ``node.toml``, started by the
-serving app (`create_app(..., owns_context=True)`), shown on the admin's federation page,
-stopped with the app; a port already taken leaves the node serving, standalone; and
-`backup-node federation-info` prints what peers and courts need."""
+serving process (`node.server.running`), shown on the admin's federation page, stopped with
+it; a port already taken leaves the node serving, standalone; and `backup-node
+federation-info` prints what peers and courts need."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
@@ -13,16 +14,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 
 from crypto import passphrase as pw
+from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.federation import store
 from node.federation.info import log_vkey, witness_vkey
-from node.web.app import create_app
-from node.web.context import open_node
-from node.web.staff.federation import FEDERATION_STATUS
+from node.server import Running, running
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, ROOT, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
@@ -57,7 +57,15 @@ async def observatory() -> AsyncIterator[ObservatoryDouble]:
     await double.stop()
 
 
-async def sign_in(client: TestClient[Any, Any]) -> None:
+@contextlib.asynccontextmanager
+async def served(ctx: NodeContext) -> AsyncIterator[tuple[Running, aiohttp.ClientSession]]:
+    """The node served as `backup-node serve` serves it, and a browser-like client of it."""
+    async with running(ctx) as node, aiohttp.ClientSession(
+            base_url=node.public_url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        yield node, client
+
+
+async def sign_in(client: Any) -> None:
     token = csrf_of(await (await client.get("/staff/login")).text())
     r = await client.post("/staff/login", data={"csrf": token, "username": ADMIN,
                                                 "passphrase": ADMIN_PASSPHRASE},
@@ -66,14 +74,23 @@ async def sign_in(client: TestClient[Any, Any]) -> None:
 
 
 async def test_the_serving_app_runs_the_federation(
-        tmp_path: Path, observatory: ObservatoryDouble, aiohttp_client: Any) -> None:
+        tmp_path: Path, observatory: ObservatoryDouble) -> None:
     port = listen_port()
     datadir = make_node(tmp_path / "node", base_config() + federation_section(observatory, port))
     ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
                     receipt_params=pw.INSECURE_FAST_FOR_TESTS)
-    app = create_app(ctx, owns_context=True)
-    client: TestClient[Any, Any] = await aiohttp_client(app)
-    status = app[FEDERATION_STATUS]
+    try:
+        async with served(ctx) as (node, client):
+            await _runs_the_federation(ctx, datadir, port, observatory, node, client)
+        assert node.federation.state == "stopped"
+    finally:
+        ctx.close()
+
+
+async def _runs_the_federation(ctx: NodeContext, datadir: DataDir, port: int,
+                               observatory: ObservatoryDouble, node: Running,
+                               client: aiohttp.ClientSession) -> None:
+    status = node.federation
     assert status.state == "running"
     assert status.peer_id == peer_id_from_public_key(ctx.keys.identity_public.raw())
     assert status.listen_addrs == (f"/ip4/127.0.0.1/tcp/{port}",)
@@ -114,12 +131,9 @@ async def test_the_serving_app_runs_the_federation(
     assert f"witness vkey: {witness_vkey(ctx.keys)}" in out
     assert f"log vkey: {log_vkey(ctx.keys)}" in out
 
-    await client.close()
-    assert status.state == "stopped"
-
 
 async def test_a_taken_port_leaves_the_node_serving_standalone(
-        tmp_path: Path, observatory: ObservatoryDouble, aiohttp_client: Any) -> None:
+        tmp_path: Path, observatory: ObservatoryDouble) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -128,13 +142,15 @@ async def test_a_taken_port_leaves_the_node_serving_standalone(
                             base_config() + federation_section(observatory, port))
         ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
                         receipt_params=pw.INSECURE_FAST_FOR_TESTS)
-        app = create_app(ctx, owns_context=True)
-        client: TestClient[Any, Any] = await aiohttp_client(app)
-        assert app[FEDERATION_STATUS].state == "failed"
-        assert (await client.get("/en/")).status == 200  # reporters are still served
-        await sign_in(client)
-        html = await (await client.get("/staff/federation")).text()
-        assert "could not start (listen_failed)" in html
+        try:
+            async with served(ctx) as (node, client):
+                assert node.federation.state == "failed"
+                assert (await client.get("/en/")).status == 200  # reporters are still served
+                await sign_in(client)
+                html = await (await client.get("/staff/federation")).text()
+                assert "could not start (listen_failed)" in html
+        finally:
+            ctx.close()
 
 
 def test_federation_info_without_a_federation_section(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def _state(conn: sqlite3.Connection) -> tuple[Any, ...]:
 @pytest.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[tuple[ObservatoryDouble, FedNode, Peer, Peer]]:
     from crypto import passphrase as pw
-    from node.web.context import open_node
+    from node.context import open_node
 
     observatory = ObservatoryDouble()
     await observatory.start()

@@ -21,14 +21,14 @@ from backup_evidence.verify import verify_bundle
 from crypto import passphrase as pw
 from crypto.checkpoint import decode_vkey, open_checkpoint
 from crypto.keys import DataKey
+from node.context import NodeContext, open_node
 from node.evidence import checkpoints
+from node.evidence.signing import sign_if_grown
 from node.federation import store
 from node.federation.config import FederationConfig, PeerWitness
 from node.federation.info import witness_vkey
 from node.federation.service import FederationService
 from node.intake.models import Consent, ReportInput
-from node.web.context import NodeContext, open_node
-from node.web.staff.evidence import sign_if_grown
 from tests.conftest import CANARY, files_containing, make_node
 from tests.integration.test_federation_double import ObservatoryDouble, listen_port
 from tests.team import make_team
@@ -94,7 +94,7 @@ class FedNode:
             self.service = None
 
     def sign(self) -> int:
-        stored = sign_if_grown(self.ctx)
+        stored = sign_if_grown(self.ctx.db, self.ctx.keys, int(self.ctx.clock().timestamp()))
         assert stored is not None
         if self.service is not None:
             self.service.checkpoint_signed()

@@ -17,9 +17,9 @@ import pytest
 from crypto.keys import DataKey
 from node import accounts
 from node.backoffice.incidents import IncidentCoding
+from node.context import open_node
 from node.datadir import DataDir
 from node.intake.models import Consent, ReportInput
-from node.web.context import open_node
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, NodeProcess, free_port, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of

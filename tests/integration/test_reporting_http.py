@@ -13,8 +13,8 @@ import aiohttp
 from aiohttp.test_utils import TestClient
 
 from node import accounts
+from node.context import NodeContext, open_node
 from node.demo import tiny_png
-from node.web.context import NodeContext, open_node
 from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 from tests.integration.conftest import csrf_of, walk_html_report

@@ -29,13 +29,12 @@ from crypto.keys import DataKey
 from crypto.recovery import RecoveryKey
 from node import accounts, invitations, keyring, second_factor
 from node.backoffice import audit
-from node.cli import init_node
+from node.context import NodeContext, init_node, open_node
 from node.datadir import DataDir
 from node.intake.models import ReportInput
 from node.web import appkeys
 from node.web.app import create_app
-from node.web.context import NodeContext, open_node
-from node.web.staff import auth
+from node.web.staff.sessions import PENDING_SECONDS, SecondFactorState
 from tests import conftest as shared
 from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, files_containing
@@ -80,8 +79,8 @@ async def office(node_dir: DataDir, aiohttp_client: Any) -> AsyncIterator[Office
     async def record(seconds: float) -> None:  # the answer is held back; tests do not wait
         delays.append(seconds)
 
-    app[auth.LOGIN_DELAY] = record
-    app[auth.SECOND_FACTOR] = auth.SecondFactorState(monotonic=lambda: mono[0])
+    app[appkeys.LOGIN_DELAY] = record
+    app[appkeys.SECOND_FACTOR] = SecondFactorState(monotonic=lambda: mono[0])
     client = await aiohttp_client(app)
     yield Office(client, app, ctx, delays, now, mono)
     ctx.close()
@@ -353,7 +352,7 @@ async def test_the_second_step_waits_five_minutes_at_most(office: Office) -> Non
     r = await sign_in(c, ADMIN, ADMIN_PASSPHRASE)
     assert r.headers["Location"] == "/staff/login/code"
     token = csrf_of(await (await c.get("/staff/login/code")).text())
-    office.monotonic[0] += auth.PENDING_SECONDS + 1
+    office.monotonic[0] += PENDING_SECONDS + 1
     r = await c.post("/staff/login/code",
                      data={"csrf": token, "code": pyotp.TOTP(secret).at(office.now[0])})
     assert r.status == 403 and "more than 5 minutes" in await r.text()

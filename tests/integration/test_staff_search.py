@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from crypto.keys import DataKey
+from node.context import NodeContext
 from node.intake.models import ReportInput
 from node.web import appkeys
 from node.web.app import create_app
-from node.web.context import NodeContext
 from node.web.staff import cases as case_pages
 from node.web.staff.common import STAFF_COOKIE
 from tests.team import make_team

@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient
 
 from crypto.keys import DataKey
 from node.backoffice.incidents import IncidentCoding
+from node.context import NodeContext
 from node.intake.models import Consent, ReportInput
 from node.web import appkeys
 from node.web.app import create_app
-from node.web.context import NodeContext
 from node.web.staff.common import STAFF_COOKIE
 from tests.integration.conftest import csrf_of
 from tests.team import make_team
@@ -70,7 +70,7 @@ async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: 
 
 async def test_scheduled_release_waits_for_review(tmp_path: Any, aiohttp_client: Any) -> None:
     from crypto import passphrase as pw
-    from node.web.context import open_node
+    from node.context import open_node
     from tests.conftest import make_node
     from tests.conftest import test_config as base_config
 

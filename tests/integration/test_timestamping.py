@@ -31,13 +31,13 @@ from backup_evidence.timestamps import TimestampError, load_trusted, verify_toke
 from backup_evidence.verify import verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node.config import TimestampingConfig
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.evidence import checkpoints
 from node.evidence.checkpoints import StoredCheckpoint
 from node.evidence.timestamping import build_request, check_response, timestamp_pending
 from node.intake.models import Consent, ReportInput
 from node.storage.database import Database
-from node.web.context import NodeContext
 from tests.conftest import ROOT
 from tests.evidence_log import EvidenceLog
 from tests.team import make_team

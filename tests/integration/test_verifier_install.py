@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from crypto.keys import DataKey
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
-from node.web.context import NodeContext
 from tests.conftest import ROOT
 from tests.team import make_team
 

@@ -1,7 +1,9 @@
-"""The staff back office: its own app, cookie, path and middlewares (STYLE.md, 5).
+"""The staff back office: its own app, cookie, path, sessions and middlewares.
 
 Routes are declared by area in `auth`, `cases`, ... as `StaffRoute` records naming the
-policy action each needs; this module registers them and guards every one.
+policy action each needs; this module registers them and guards every one. Its state in
+memory (sessions, pending second factors) is in `sessions`; what its handlers share, in
+`common`.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ from aiohttp import web
 
 from node import accounts, errors, invitations, second_factor
 from node.backoffice.access import Action
-from node.web.context import NodeContext, run_sync
-from node.web.pages import error_text, node, see_other
+from node.context import NodeContext, run_sync
+from node.web.appkeys import node
+from node.web.failures import error_text, status_of
+from node.web.responses import see_other
 from node.web.staff.auth import refresh_sessions, with_roles
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
 
@@ -56,7 +58,7 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
 
     people, pending = await run_sync(ctx, load)
     return page(request, "staff/accounts.html", session_of(request),
-                status=exc.status if exc else 200, accounts=people, invitations=pending,
+                status=status_of(exc) if exc else 200, accounts=people, invitations=pending,
                 all_roles=accounts.ROLES, done=done, username=username,
                 chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [])
 
@@ -151,7 +153,7 @@ async def _grants_page(request: web.Request, exc: errors.NodeError | None = None
     session = session_of(request)
     pending = await run_sync(ctx, lambda: accounts.pending_access(ctx.db.read()))
     held = frozenset(session.staff.node_keys)
-    return page(request, "staff/grants.html", session, status=exc.status if exc else 200,
+    return page(request, "staff/grants.html", session, status=status_of(exc) if exc else 200,
                 pending=[(p, p.missing & held) for p in pending], done=done,
                 errors=[error_text(request, exc)] if exc else [])
 

@@ -3,23 +3,20 @@
 Signing in runs Argon2id on the person's passphrase to unlock their X25519 key (and through
 it the node keys sealed to them); the keys live only in this process's memory for the
 session, which ends when idle or at sign-out. With a second factor on, the unlocked keys
-wait in a pending sign-in, in memory only, for at most five minutes until the code is given;
-the browser holds nothing but a random id for it.
+wait in a pending sign-in (`node.web.staff.sessions.SecondFactorState`) until the code is
+given.
 
-Failed attempts are counted per account (node/accounts.py); from the third the answer is
-held back (`LOGIN_DELAY`, an `asyncio.sleep` that holds this request only), the tenth locks
-the account until an admin unlocks it.
+Failed attempts are counted per account (`node.accounts`); from the third the answer is
+held back (`appkeys.LOGIN_DELAY`, an `asyncio.sleep` that holds this request only), the
+tenth locks the account until an admin unlocks it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-import time
-import weakref
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import segno
@@ -28,10 +25,13 @@ from aiohttp import web
 from node import accounts, errors, invitations, second_factor
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.web import appkeys
-from node.web.context import NodeContext, run_sync
-from node.web.pages import clear_cookie, error_text, node, rate_ok, see_other, set_session_cookie
+from node.web.appkeys import node
+from node.web.failures import error_text, status_of
+from node.web.ratelimit import rate_ok
+from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
     STAFF_COOKIE,
@@ -41,104 +41,19 @@ from node.web.staff.common import (
     page,
     session_of,
 )
+from node.web.staff.sessions import PendingSignIn, SecondFactorState
 
 PRE_COOKIE = "staff_pre"
 PENDING_COOKIE = "staff_2fa"
-PENDING_SECONDS = 5 * 60
-ENROL_SECONDS = 15 * 60
-MAX_PENDING = 200
-
-Sleep = Callable[[float], Awaitable[None]]
-# Tests replace the wait with one that only records it (app[LOGIN_DELAY] = ...).
-LOGIN_DELAY: web.AppKey[Sleep] = web.AppKey("staff_login_delay")
 
 
-class SecondStepExpired(errors.NodeError):
-    status = 403
+class SecondStepExpired(errors.SessionExpired):
     message = N_("Signing in took more than 5 minutes and was stopped to protect you. "
                  "Sign in again.")
 
 
-@dataclass
-class PendingSignIn:
-    id: str
-    csrf: str
-    started: float
-    staff: UnlockedStaff = field(repr=False)
-    totp_secret: str = field(repr=False)
-
-
-class SecondFactorState:
-    """Everything about second factors that lives only in memory: sign-ins waiting for a
-    code, secrets being enrolled, and the last accepted time step per account (RFC 6238,
-    section 5.2: a code must not be accepted twice)."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._now = monotonic
-        self._pending: OrderedDict[str, PendingSignIn] = OrderedDict()
-        self._enrolments: dict[str, tuple[str, float]] = {}
-        self._last_step: dict[str, int] = {}
-
-    def start(self, staff: UnlockedStaff, totp_secret: str) -> PendingSignIn:
-        self._expire()
-        while len(self._pending) >= MAX_PENDING:
-            self._pending.popitem(last=False)
-        pending = PendingSignIn(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
-                                self._now(), staff, totp_secret)
-        self._pending[pending.id] = pending
-        return pending
-
-    def get(self, pid: str | None) -> PendingSignIn | None:
-        self._expire()
-        return self._pending.get(pid) if pid else None
-
-    def end(self, pid: str) -> None:
-        self._pending.pop(pid, None)
-
-    def _expire(self) -> None:
-        limit = self._now() - PENDING_SECONDS
-        for pid in [p.id for p in self._pending.values() if p.started < limit]:
-            del self._pending[pid]
-        limit = self._now() - ENROL_SECONDS
-        for sid in [s for s, (_, t) in self._enrolments.items() if t < limit]:
-            del self._enrolments[sid]
-
-    def begin_enrolment(self, session_id: str) -> str:
-        secret = second_factor.new_totp_secret()
-        self._enrolments[session_id] = (secret, self._now())
-        return secret
-
-    def enrolment(self, session_id: str) -> str | None:
-        self._expire()
-        found = self._enrolments.get(session_id)
-        return found[0] if found else None
-
-    def end_enrolment(self, session_id: str) -> None:
-        self._enrolments.pop(session_id, None)
-
-    def last_step(self, staff_id: str) -> int | None:
-        return self._last_step.get(staff_id)
-
-    def used(self, staff_id: str, step: int) -> None:
-        self._last_step[staff_id] = max(step, self._last_step.get(staff_id, step))
-
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._pending)
-
-
-SECOND_FACTOR: web.AppKey[SecondFactorState] = web.AppKey("staff_second_factor")
-_STATES: weakref.WeakKeyDictionary[web.Application, SecondFactorState] = (
-    weakref.WeakKeyDictionary())
-
-
 def second_factor_state(request: web.Request) -> SecondFactorState:
-    """The app's second-factor state: `app[SECOND_FACTOR]` if the app factory set one, else
-    one per staff application, created on first use (and gone with the application)."""
-    state = request.config_dict.get(SECOND_FACTOR)
-    if state is None:
-        state = _STATES.setdefault(request.app, SecondFactorState())
-    return state
+    return request.config_dict[appkeys.SECOND_FACTOR]
 
 
 def _now(ctx: NodeContext) -> int:
@@ -154,7 +69,7 @@ def _check_rate(request: web.Request, action: str) -> None:
 async def _slow_down(request: web.Request, failures: int) -> None:
     seconds = accounts.failure_delay(failures)
     if seconds > 0:
-        await request.config_dict.get(LOGIN_DELAY, asyncio.sleep)(seconds)
+        await request.config_dict.get(appkeys.LOGIN_DELAY, asyncio.sleep)(seconds)
 
 
 def _start_session(request: web.Request, staff: UnlockedStaff, location: str
@@ -175,7 +90,7 @@ def _login_page(request: web.Request, username: str = "", exc: errors.NodeError 
                 ) -> web.Response:
     # The sign-in form's CSRF token is bound to a short-lived pre-session cookie.
     token = _pre_token(request)
-    response = page(request, "staff/login.html", status=exc.status if exc else 200, csrf=token,
+    response = page(request, "staff/login.html", status=status_of(exc) if exc else 200, csrf=token,
                     username=username, errors=[error_text(request, exc)] if exc else [])
     set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
     return response
@@ -219,7 +134,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 def _code_page(request: web.Request, pending: PendingSignIn,
                exc: errors.NodeError | None = None) -> web.Response:
-    return page(request, "staff/login_code.html", status=exc.status if exc else 200,
+    return page(request, "staff/login_code.html", status=status_of(exc) if exc else 200,
                 csrf=pending.csrf, errors=[error_text(request, exc)] if exc else [])
 
 
@@ -282,10 +197,10 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
         invitation = await run_sync(ctx, lambda: invitations.open_invitation(
             ctx.db.read(), code, _now(ctx)))
     except errors.NodeError as problem:
-        return page(request, "staff/invite.html", status=problem.status, invitation=None,
+        return page(request, "staff/invite.html", status=status_of(problem), invitation=None,
                     code="", errors=[*errs, error_text(request, problem)])
     token = _pre_token(request)
-    response = page(request, "staff/invite.html", status=exc.status if exc else 200,
+    response = page(request, "staff/invite.html", status=status_of(exc) if exc else 200,
                     csrf=token, invitation=invitation, code=code, errors=errs,
                     min_chars=accounts.MIN_PASSPHRASE_CHARS)
     set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
@@ -296,7 +211,7 @@ async def invite_get(request: web.Request) -> web.StreamResponse:
     try:
         _check_rate(request, "invite")
     except errors.NodeError as exc:
-        return page(request, "staff/invite.html", status=exc.status, invitation=None, code="",
+        return page(request, "staff/invite.html", status=status_of(exc), invitation=None, code="",
                     errors=[error_text(request, exc)])
     return await _invite_page(request)
 
@@ -327,7 +242,7 @@ async def _account_page(request: web.Request, exc: errors.NodeError | None = Non
                                                                session.staff.member.id))
     if account is None:
         raise errors.NotAuthenticated()
-    return page(request, "staff/account.html", session, status=exc.status if exc else 200,
+    return page(request, "staff/account.html", session, status=status_of(exc) if exc else 200,
                 account=account, done=done, errors=[error_text(request, exc)] if exc else [],
                 min_chars=accounts.MIN_PASSPHRASE_CHARS)
 
@@ -350,7 +265,7 @@ def _totp_page(request: web.Request, secret: str, exc: errors.NodeError | None =
                                  node(request).config.disguise_name)
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return page(request, "staff/totp.html", session, status=exc.status if exc else 200,
+    return page(request, "staff/totp.html", session, status=status_of(exc) if exc else 200,
                 secret=grouped, uri=uri, qr=qr, issuer=node(request).config.disguise_name,
                 errors=[error_text(request, exc)] if exc else [])
 

@@ -28,12 +28,15 @@ from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.ledger import STATUSES
 from node.backoffice.search import SearchIndex, index_for
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
 from node.web import labels
-from node.web.context import NodeContext, run_sync
-from node.web.pages import error_text, format_day, format_size, node, see_other, translate
-from node.web.sessions import StaffSession
+from node.web.appkeys import node
+from node.web.failures import error_text, status_of
+from node.web.formatting import format_day, format_size
+from node.web.rendering import translate
+from node.web.responses import see_other
 from node.web.staff.common import (
     STAFF_PATH,
     Handler,
@@ -42,6 +45,7 @@ from node.web.staff.common import (
     page,
     session_of,
 )
+from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
 
 PAGE_SIZE = 50
@@ -421,7 +425,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
         except errors.NodeError as exc:
             if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
                 raise
-            return await case_page(request, problems=[exc], status=exc.status)
+            return await case_page(request, problems=[exc], status=status_of(exc))
         session.flash = _t(request, flash)
         raise see_other(f"{STAFF_PATH}/cases" if then == "list"
                         else f"{STAFF_PATH}/cases/{report_id}")

@@ -12,19 +12,19 @@ from aiohttp.typedefs import Middleware
 from node import errors
 from node.backoffice.access import Action, require
 from node.web import appkeys
-from node.web.pages import render, see_other
+from node.web.rendering import render
+from node.web.responses import see_other
 from node.web.security import check_csrf
-from node.web.sessions import StaffSession
+from node.web.staff.sessions import StaffSession
 
 STAFF_COOKIE = "staff"
 STAFF_PATH = "/staff"
-SESSION_KEY = web.RequestKey("staff_session", StaffSession)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
 class StaffRoute:
-    """One staff route and the policy action it needs (node/backoffice/access.py)."""
+    """One staff route and the policy action it needs (`node.backoffice.access`)."""
 
     method: str
     path: str
@@ -34,7 +34,7 @@ class StaffRoute:
 
 
 def session_of(request: web.Request) -> StaffSession:
-    return request[SESSION_KEY]
+    return request[appkeys.STAFF_SESSION]
 
 
 def current_session(request: web.Request) -> StaffSession | None:
@@ -58,7 +58,7 @@ def make_guard(actions: dict[str, Action]) -> Middleware:
                 raise see_other(f"{STAFF_PATH}/login")
             raise errors.NotAuthenticated()
         require(session.staff.member, action)
-        request[SESSION_KEY] = session
+        request[appkeys.STAFF_SESSION] = session
         return await handler(request)
 
     return guard

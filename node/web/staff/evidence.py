@@ -11,10 +11,13 @@ from aiohttp import web
 
 from node import errors
 from node.backoffice.access import Action
+from node.context import run_sync
 from node.evidence import checkpoints, log_store
 from node.evidence.errors import EvidenceError
-from node.web.context import run_sync
-from node.web.pages import lang_of, node, see_other
+from node.evidence.signing import sign_if_grown
+from node.web.appkeys import node
+from node.web.language import lang_of
+from node.web.responses import see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, session_of
 
 
@@ -76,17 +79,8 @@ async def sign_checkpoint_now(request: web.Request) -> web.StreamResponse:
     """Sign a checkpoint now (it is also done every few minutes when the log grew)."""
     ctx = node(request)
     await checked_form(request)
-    await run_sync(ctx, sign_if_grown, ctx)
+    await run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, int(ctx.clock().timestamp()))
     raise see_other(f"{STAFF_PATH}/evidence/checkpoint")
-
-
-def sign_if_grown(ctx: object) -> checkpoints.StoredCheckpoint | None:
-    from node.web.context import NodeContext
-
-    assert isinstance(ctx, NodeContext)
-    signer = checkpoints.log_signer(ctx.keys.node_id, ctx.keys.identity)
-    with ctx.db.write() as conn:
-        return checkpoints.maybe_checkpoint(conn, signer, int(ctx.clock().timestamp()))
 
 
 async def export_bundle(request: web.Request) -> web.StreamResponse:

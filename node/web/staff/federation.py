@@ -3,7 +3,7 @@ waits in the outbox and why, who witnesses its evidence log, whose logs it witne
 alarms with both signed notes.
 
 Everything is read from the database (node ids, sizes, signed notes, short codes: no report
-data), plus the running service's state shared through `FEDERATION_STATUS`.
+data), plus the running service's state shared through `appkeys.FEDERATION_STATUS`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from node.backoffice.access import Action
+from node.context import NodeContext, run_sync
 from node.evidence import checkpoints
 from node.federation import store
 from node.federation.config import FederationConfig
-from node.federation.status import FederationStatus
-from node.web.context import NodeContext, run_sync
-from node.web.pages import node
+from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.staff.common import StaffRoute, page, session_of
-
-FEDERATION_STATUS = web.AppKey("federation_status", FederationStatus)
 
 
 def _when(ts: float | int | None) -> str:
@@ -117,7 +114,7 @@ def _load(ctx: NodeContext, config: FederationConfig, now: int) -> dict[str, Any
 async def federation_page(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     config = ctx.config.federation
-    service = request.config_dict.get(FEDERATION_STATUS) or FederationStatus()
+    service = request.config_dict[FEDERATION_STATUS]
     if config is not None:
         data = await run_sync(ctx, _load, ctx, config, int(ctx.clock().timestamp()))
     else:  # alarms stay visible after the [federation] section was removed

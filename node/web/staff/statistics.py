@@ -11,15 +11,17 @@ from aiohttp import web
 
 from node import errors
 from node.backoffice.access import Action
+from node.context import run_sync
 from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics import schedule
 from node.statistics.plan import ReleasePeriod
 from node.web import labels
-from node.web.context import run_sync
-from node.web.pages import error_text, node, see_other, translate
+from node.web.appkeys import FEDERATION_STATUS, node
+from node.web.failures import error_text, status_of
+from node.web.rendering import translate
+from node.web.responses import see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
-from node.web.staff.federation import FEDERATION_STATUS
 
 PREVIEW_CELLS = 60
 
@@ -105,7 +107,7 @@ async def draft_post(request: web.Request) -> web.StreamResponse:
     except errors.NodeError as exc:
         if isinstance(exc, errors.Forbidden):
             raise
-        return await overview(request, problems=[exc], status=exc.status)
+        return await overview(request, problems=[exc], status=status_of(exc))
     raise see_other(f"{STAFF_PATH}/statistics/{draft.release.release_id}")
 
 

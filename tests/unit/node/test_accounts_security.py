@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from crypto import passphrase as pw
 from node import accounts, errors, invitations, keyring, second_factor
 from node.backoffice import audit
-from node.web.context import NodeContext
-from node.web.staff.auth import PENDING_SECONDS, SecondFactorState
+from node.context import NodeContext
+from node.web.failures import status_of
+from node.web.staff.sessions import PENDING_SECONDS, SecondFactorState
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE
 
 FAST = pw.INSECURE_FAST_FOR_TESTS
@@ -65,7 +66,7 @@ def test_totp_code_parser_gives_six_ascii_digits_or_a_clear_error(text: str) -> 
     try:
         code = second_factor.parse_totp_code(text)
     except second_factor.TotpFormat as exc:
-        assert exc.status == 400 and exc.message
+        assert status_of(exc) == 400 and exc.message
         return
     assert len(code) == 6 and code.isascii() and code.isdigit()
 

@@ -15,10 +15,10 @@ from node.backoffice.codings import open_codings
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
 from node.backoffice.urgency import assess
+from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import Consent, ReportInput
-from node.web.context import NodeContext, open_node
 from tests.conftest import CANARY, files_containing
 from tests.team import Team, make_team
 

@@ -17,11 +17,11 @@ from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node import errors
 from node.backoffice.incidents import IncidentCoding
+from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
-from node.web.context import NodeContext, open_node
 from tests.conftest import CANARY, files_containing
 from tests.team import Team, make_team
 

@@ -8,11 +8,11 @@ import secrets
 import pytest
 
 from crypto.keys import SigningKey
+from node.context import NodeContext
 from node.federation import enrollment, members, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.errors import BadAnswer, Refused
-from node.web.context import NodeContext
 from protocol.delivery import DeliveryAck
 from protocol.errors import BadSignature, RolledBack
 from protocol.membership import (

@@ -9,12 +9,12 @@ import pytest
 
 from crypto.checkpoint import Checkpoint, Cosigner, SignedNote
 from crypto.keys import DataKey, SigningKey
+from node.context import NodeContext
 from node.evidence import checkpoints, log_store
+from node.evidence.signing import sign_if_grown
 from node.federation import our_log, store
 from node.federation.errors import BadAnswer, Refused
 from node.intake.models import ReportInput
-from node.web.context import NodeContext
-from node.web.staff.evidence import sign_if_grown
 from protocol.delivery import DeliveryAck
 from protocol.witness import CosignatureResponse
 from protocol.witnessing import evidence_origin, witness_name
@@ -26,7 +26,7 @@ WITNESS = secrets.token_hex(16)
 def grow(ctx: NodeContext, reports: int = 1) -> int:
     for _ in range(reports):
         ctx.intake.submit(ReportInput(narrative="n"), DataKey.generate(), [], "test")
-    stored = sign_if_grown(ctx)
+    stored = sign_if_grown(ctx.db, ctx.keys, int(ctx.clock().timestamp()))
     assert stored is not None
     return stored.size
 

@@ -9,17 +9,17 @@ import pytest
 
 from crypto.checkpoint import Checkpoint, Cosigner, SignedNote
 from crypto.keys import DataKey, SigningKey
+from node.context import NodeContext
+from node.evidence.signing import sign_if_grown
 from node.federation import store
 from node.intake.models import ReportInput
-from node.web.context import NodeContext
-from node.web.staff.evidence import sign_if_grown
 from protocol.witnessing import witness_name
 from tests.conftest import CANARY
 
 
 def test_cosignature_lines_are_appended_to_the_note(node_ctx: NodeContext) -> None:
     node_ctx.intake.submit(ReportInput(narrative=CANARY), DataKey.generate(), [], "test")
-    stored = sign_if_grown(node_ctx)
+    stored = sign_if_grown(node_ctx.db, node_ctx.keys, int(node_ctx.clock().timestamp()))
     assert stored is not None
     checkpoint = Checkpoint.parse(SignedNote.parse(stored.note).text)
     witnesses = sorted(secrets.token_hex(16) for _ in range(2))

@@ -8,9 +8,9 @@ import pytest
 
 from crypto.keys import DataKey
 from node import accounts, errors, keyring
+from node.context import NodeContext
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
-from node.web.context import NodeContext
 from tests import intake_views
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 
@@ -119,9 +119,8 @@ def test_attachment_limits_and_types(node_ctx: NodeContext) -> None:
 
 def test_recovery_key_opens_reports(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from crypto import passphrase as pw
-    from node.cli import init_node
+    from node.context import init_node, open_node
     from node.datadir import DataDir
-    from node.web.context import open_node
     from tests.conftest import test_config
 
     datadir = DataDir(tmp_path / "n")

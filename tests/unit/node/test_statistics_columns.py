@@ -21,11 +21,11 @@ from crypto.keys import DataKey
 from node.backoffice import codings as codings_module
 from node.backoffice.codings import IncidentRow, open_codings
 from node.backoffice.incidents import IncidentCoding
+from node.context import NodeContext
 from node.intake.models import Consent, ReportInput
 from node.statistics import columns
 from node.statistics.columns import ChunkCoder, Coded, CodedIncidents, encode
 from node.statistics.plan import ReleasePeriod, domain
-from node.web.context import NodeContext
 from protocol.statistics import DIMENSIONS, Dimension
 from protocol.vocabulary import AFFILIATIONS, AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES
 from tests.team import Team, make_team

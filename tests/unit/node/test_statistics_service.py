@@ -19,6 +19,7 @@ from node import accounts, errors
 from node.accounts import UnlockedStaff
 from node.backoffice.incidents import IncidentCoding
 from node.config import Region
+from node.context import NodeContext, open_node
 from node.federation import statistics_delivery
 from node.intake.models import Consent, ReportInput
 from node.statistics import release as rel
@@ -32,7 +33,7 @@ from node.statistics.errors import (
 )
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from node.statistics.service import StatisticsService
-from node.web.context import NodeContext, open_node
+from node.web.failures import status_of
 from protocol.delivery import DeliveryAck
 from protocol.statistics import MAX_CELLS
 from protocol.vocabulary import CATEGORIES
@@ -128,7 +129,7 @@ def test_budget_is_spent_up_to_the_limit_then_refused_before_any_noise(
         == audit_before
     assert exc.value.params == {"period": "2025", "requested": "1", "remaining": "0",
                                 "budget": "2"}
-    assert exc.value.status == 409
+    assert status_of(exc.value) == 409
     # another period has its own budget
     other = stats.draft(team.analyst, ReleasePeriod(2024, 1, 6))
     assert other.budget.spent == pytest.approx(1.0)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from node.web.language import negotiate, parse_accept_language
 from node.web.ratelimit import RateLimiter
-from node.web.sessions import ReporterSessions
+from node.web.reporter.sessions import ReporterSessions
 
 
 def test_accept_language() -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.context import run_sync
 from node.i18n import N_
 from node.intake.models import (
     CONSENT_NAMES,
@@ -24,25 +25,24 @@ from node.intake.models import (
     ReportInput,
 )
 from node.web import labels
-from node.web.context import run_sync
-from node.web.pages import (
+from node.web.appkeys import node
+from node.web.failures import error_text, status_of
+from node.web.formatting import format_size
+from node.web.language import require_lang
+from node.web.ratelimit import rate_ok
+from node.web.rendering import render, translate
+from node.web.reporter.sessions import (
     REPORTER_COOKIE,
-    error_text,
-    format_size,
+    AfterSubmit,
+    Draft,
+    ReporterSession,
     new_reporter_session,
-    node,
-    rate_ok,
-    render,
     reporter_session,
-    require_lang,
     require_reporter_session,
-    see_other,
-    set_session_cookie,
-    translate,
 )
+from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
+from node.web.responses import see_other, set_session_cookie
 from node.web.security import check_csrf
-from node.web.sessions import AfterSubmit, Draft, ReporterSession
-from node.web.uploads import UploadResult, first_field, next_field, receive_file
 from protocol.vocabulary import AFFILIATIONS
 
 STEPS = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review")
@@ -331,7 +331,7 @@ async def _files_post(request: web.Request, session: ReporterSession) -> web.Str
         go = str(form.get("go", "stay"))
     if result.refused:
         return render_step(request, session, "files", page_errors=result.refused,
-                           status=result.refused[0].status)
+                           status=status_of(result.refused[0]))
     if go == "stay":
         raise see_other(f"/{lang}/report/files")
     raise see_other(_next_url(lang, "files", go))
@@ -358,7 +358,7 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
         receipt = await run_sync(ctx, ctx.intake.submit, report, draft.data_key, draft.files,
                                  "web")
     except errors.NodeError as exc:
-        return render_step(request, session, "review", page_errors=[exc], status=exc.status)
+        return render_step(request, session, "review", page_errors=[exc], status=status_of(exc))
     session.after_submit = AfterSubmit(receipt, list(report.needs), report.region)
     session.draft = None
     raise see_other(f"/{lang}/report/sent")

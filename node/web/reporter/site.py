@@ -1,5 +1,10 @@
-"""The public site: what a survivor, a relative or a witness sees. Tiny, works without
-JavaScript, answers in the reporter's language, leaves no trace it can avoid."""
+"""The reporter's site: what a survivor, a relative or a witness sees. Tiny, works without
+JavaScript, answers in the reporter's language, leaves no trace it can avoid.
+
+Here: the home page, the services directory, the quick exit, the one script, and the route
+table of the whole site (the report form in `report_flow`, the receipt channel in
+`receipt_pages`). Nothing here needs or knows a staff account.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,13 @@ from aiohttp import web
 
 from node import errors
 from node.services_directory import matching
-from node.web import appkeys, labels, receipt_pages, report_flow
-from node.web.pages import (
-    REPORTER_COOKIE,
-    clear_cookie,
-    lang_of,
-    node,
-    render,
-    require_lang,
-    translate,
-)
+from node.web import appkeys, labels
+from node.web.appkeys import node
+from node.web.language import lang_of, require_lang
+from node.web.rendering import render, translate
+from node.web.reporter import receipt_pages, report_flow
+from node.web.reporter.sessions import REPORTER_COOKIE, end_reporter_session
+from node.web.responses import clear_cookie
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -31,7 +33,7 @@ async def home(request: web.Request) -> web.StreamResponse:
 async def quick_exit(request: web.Request) -> web.StreamResponse:
     """Forget this browser's session, ask the browser to drop this site's cookies and
     storage, and go to the neutral site. A plain link, so it works without JavaScript."""
-    request.config_dict[appkeys.REPORTER_SESSIONS].end(request.cookies.get(REPORTER_COOKIE))
+    end_reporter_session(request, request.cookies.get(REPORTER_COOKIE))
     response = web.HTTPSeeOther(str(node(request).config.quick_exit_url))
     response.headers["Clear-Site-Data"] = '"cookies", "storage"'
     clear_cookie(response, REPORTER_COOKIE)

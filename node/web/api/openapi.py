@@ -1,17 +1,41 @@
-"""The OpenAPI 3.1 document of the JSON API, generated from `api.ROUTES` and the pydantic
-models, so that documentation cannot drift from code."""
+"""The OpenAPI 3.1 document of the JSON API, generated from the route table
+(`handlers.ROUTES`, records of `ApiRoute`) and the pydantic models, so that documentation
+cannot drift from code."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from node.web.api import ROUTES, ErrorOut
+from node.web.api.models import ErrorOut
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One route of the API: what registers it and what documents it."""
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    summary: str
+    request: type[BaseModel] | None = None
+    multipart_first: str | None = None  # name of the JSON part before the files
+    response: type[BaseModel] | None = None
+    success: int = 200
+    errors: tuple[int, ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+
 
 _ERROR_TEXT = {
     400: "Bad input: malformed JSON, a missing or wrong field (named in `field`/`fields`)",
@@ -23,9 +47,10 @@ _ERROR_TEXT = {
 
 
 @lru_cache(maxsize=1)
-def document() -> dict[str, Any]:
+def document(routes: tuple[ApiRoute, ...]) -> dict[str, Any]:
+    """The document of `routes` (computed once: the table does not change)."""
     models: set[type[BaseModel]] = {ErrorOut}
-    for r in ROUTES:
+    for r in routes:
         models.update(m for m in (r.request, r.response) if m is not None)
     _, schema = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
@@ -36,7 +61,7 @@ def document() -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
     paths: dict[str, dict[str, Any]] = {}
-    for r in ROUTES:
+    for r in routes:
         op: dict[str, Any] = {"operationId": r.name, "summary": r.summary, "responses": {}}
         if r.request is not None:
             content: dict[str, Any] = {"application/json": {"schema": ref(r.request)}}

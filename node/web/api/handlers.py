@@ -1,109 +1,45 @@
-"""The JSON API (``/api/v1``) for other clients -- a future app, an import from KoboToolbox --
-over the same service layer as the HTML form. The receipt and secret always travel in the
-request body, never in a URL (URLs end up in logs and histories).
+"""The JSON API's handlers, over the same service layer as the HTML form. The receipt and
+secret always travel in the request body, never in a URL (URLs end up in logs and
+histories).
 
 Every route is declared once in `ROUTES`, which both registers it and documents it in the
-OpenAPI document (node/web/openapi.py); a test fails if the two ever disagree.
+OpenAPI document (`node.web.api.openapi`); a test fails if the two ever disagree.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from crypto.keys import DataKey
 from node import errors
+from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.attachments import Allowance
-from node.intake.models import AdditionInput, Consent, ReceiptCredentials, ReportInput
+from node.intake.models import AdditionInput, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
 from node.services_directory import matching
-from node.web.context import NodeContext, run_sync
-from node.web.pages import error_text, hour_to_date, node, rate_ok
-from node.web.uploads import UploadResult, first_field, next_field, receive_file
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-# ------------------------------------------------------------------ response and body models
-
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ReceiptOut(_Out):
-    receipt: str = Field(description="10-digit receipt number; names the report")
-    secret: str = Field(description="21-digit secret; opens it. Shown once: store it safely")
-    receipt_display: str
-    secret_display: str
-    status: str
-
-
-class ItemOut(_Out):
-    kind: Literal["addition", "attachment"]
-    received_date: str
-    filename: str | None = None
-    size: int | None = None
-
-
-class StatusOut(_Out):
-    status: str
-    received_date: str
-    updated_date: str
-    consent: Consent
-    items: list[ItemOut]
-
-
-class AdditionRequest(ReceiptCredentials):
-    text: str = ""
-
-
-class ConsentRequest(ReceiptCredentials):
-    consent: Consent
-
-
-class DeletionRequest(ReceiptCredentials):
-    confirm: Literal[True] = Field(description="must be true: deletion cannot be undone")
-
-
-class AcceptedOut(_Out):
-    ok: Literal[True] = True
-    refused_files: list[str] = Field(default_factory=list,
-                                     description="messages for files that were not added")
-
-
-class ServiceOut(_Out):
-    id: str
-    name: str
-    kinds: list[str]
-    regions: list[str]
-    languages: list[str]
-    contact: str
-    address: str
-    hours: str
-    description: str
-    free_of_charge: bool
-
-
-class ServicesOut(_Out):
-    services: list[ServiceOut]
-
-
-class ErrorBody(_Out):
-    code: str
-    message: str = Field(description="what happened and what to do, in the Accept-Language")
-    field: str | None = None
-    fields: list[str] | None = None
-
-
-class ErrorOut(_Out):
-    error: ErrorBody
-
+from node.web.api.models import (
+    AcceptedOut,
+    AdditionRequest,
+    ConsentRequest,
+    DeletionRequest,
+    ItemOut,
+    ReceiptOut,
+    ServiceOut,
+    ServicesOut,
+    StatusOut,
+)
+from node.web.api.openapi import ApiRoute, document
+from node.web.appkeys import node
+from node.web.failures import UnsupportedMediaType, error_text, json_errors
+from node.web.formatting import hour_to_date
+from node.web.ratelimit import rate_ok
+from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
 
 # ------------------------------------------------------------------ parsing
 
@@ -116,11 +52,6 @@ async def _json_body(request: web.Request) -> Any:
 
 class MalformedJson(errors.InvalidInput):
     message = N_("The request body is not valid JSON.")
-
-
-class UnsupportedMediaType(errors.NodeError):
-    status = 415
-    message = N_("Send application/json, or multipart/form-data for files.")
 
 
 def _validate(model: type[BaseModel], data: Any) -> Any:
@@ -273,27 +204,10 @@ async def list_services(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi_document(request: web.Request) -> web.StreamResponse:
-    from node.web.openapi import document
-
-    return web.json_response(document())
+    return web.json_response(document(ROUTES))
 
 
 # ------------------------------------------------------------------ the route table
-
-@dataclass(frozen=True)
-class ApiRoute:
-    method: str
-    path: str
-    handler: Handler
-    name: str
-    summary: str
-    request: type[BaseModel] | None = None
-    multipart_first: str | None = None  # name of the JSON part before the files
-    response: type[BaseModel] | None = None
-    success: int = 200
-    errors: tuple[int, ...] = ()
-    query: tuple[tuple[str, str], ...] = ()
-
 
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/reports", create_report, "api_create_report",
@@ -323,8 +237,6 @@ ROUTES: tuple[ApiRoute, ...] = (
 
 
 def create_api_app() -> web.Application:
-    from node.web.failures import json_errors
-
     app = web.Application(middlewares=[json_errors], client_max_size=2 * 1024 * 1024)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)

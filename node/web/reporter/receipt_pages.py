@@ -7,36 +7,34 @@ from aiohttp import web
 from babel.dates import format_date
 
 from node import errors
+from node.context import run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
 from node.intake.service import ReporterAccess
-from node.web import appkeys, labels
-from node.web.context import run_sync
-from node.web.pages import (
+from node.web import labels
+from node.web.appkeys import node
+from node.web.failures import error_text, status_of
+from node.web.formatting import format_day
+from node.web.language import require_lang
+from node.web.ratelimit import rate_ok
+from node.web.rendering import render, translate
+from node.web.reporter.sessions import (
     REPORTER_COOKIE,
-    clear_cookie,
-    error_text,
-    format_day,
+    ReporterSession,
+    end_reporter_session,
     new_reporter_session,
-    node,
-    rate_ok,
-    render,
     reporter_session,
-    require_lang,
     require_reporter_session,
-    see_other,
-    set_session_cookie,
-    translate,
 )
-from node.web.security import check_csrf
-from node.web.sessions import ReporterSession
-from node.web.uploads import (
+from node.web.reporter.uploads import (
     UploadResult,
     first_field,
     next_field,
     read_text_part,
     receive_file,
 )
+from node.web.responses import clear_cookie, see_other, set_session_cookie
+from node.web.security import check_csrf
 
 
 async def open_get(request: web.Request) -> web.StreamResponse:
@@ -65,7 +63,7 @@ async def open_post(request: web.Request) -> web.StreamResponse:
         access = await run_sync(ctx, ctx.intake.open_receipt, code, secret)
     except errors.NodeError as exc:
         field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
-        return render(request, "public/receipt/open.html", status=exc.status, csrf=session.csrf,
+        return render(request, "public/receipt/open.html", status=status_of(exc), csrf=session.csrf,
                       receipt_value=code, secret_value=secret,
                       errors=[error_text(request, exc)], field_errors=field_errors,
                       here="/receipt")
@@ -73,7 +71,7 @@ async def open_post(request: web.Request) -> web.StreamResponse:
     fresh = new_reporter_session(request)
     fresh.draft, session.draft = session.draft, None
     fresh.access = access
-    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    end_reporter_session(request, session.id)
     response = see_other(f"/{lang}/receipt/report")
     set_session_cookie(request, response, REPORTER_COOKIE, fresh.id)
     raise response
@@ -166,7 +164,7 @@ async def add_post(request: web.Request) -> web.StreamResponse:
         problems.append(errors.EmptyReport())
     if problems:
         return await _render_report(
-            request, session, access, status=problems[0].status, problems=problems,
+            request, session, access, status=status_of(problems[0]), problems=problems,
             notice=translate(request, N_("Your information has been added."))
             if (text.strip() or result.staged) else None)
     session.flash = translate(request, N_("Your information has been added."))
@@ -186,7 +184,7 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
     except errors.NodeError as exc:
         if isinstance(exc, errors.ReportGone):
             raise
-        return await _render_report(request, session, access, status=exc.status,
+        return await _render_report(request, session, access, status=status_of(exc),
                                     problems=[exc], reply_text=text)
     session.flash = translate(request, N_("Your message has been sent."))
     raise see_other(f"/{lang}/receipt/report")
@@ -220,7 +218,7 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     if form.get("confirm") != "yes":
         raise see_other(f"/{lang}/receipt/report")
     await run_sync(ctx, ctx.deletion.by_reporter, access.report_id)
-    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    end_reporter_session(request, session.id)
     response = see_other(f"/{lang}/receipt/deleted")
     clear_cookie(response, REPORTER_COOKIE)
     raise response
@@ -236,7 +234,7 @@ async def close_post(request: web.Request) -> web.StreamResponse:
     session = require_reporter_session(request)
     form = await request.post()
     check_csrf(session.csrf, form.get("csrf"))
-    request.config_dict[appkeys.REPORTER_SESSIONS].end(session.id)
+    end_reporter_session(request, session.id)
     response = see_other(f"/{lang}/")
     clear_cookie(response, REPORTER_COOKIE)
     raise response

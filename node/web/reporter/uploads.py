@@ -13,8 +13,8 @@ from aiohttp import BodyPartReader, MultipartReader
 
 from crypto.keys import DataKey
 from node import errors
+from node.context import NodeContext, run_sync
 from node.intake.attachments import Allowance, StagedFile
-from node.web.context import NodeContext, run_sync
 
 CHUNK = 64 * 1024
 

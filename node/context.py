@@ -1,8 +1,16 @@
-"""Everything a running node's handlers need, built once from the data directory."""
+"""The node's composition root: everything a running node needs, built once from the data
+directory and passed in.
+
+No globals: the CLI, the serving process (`node.server`), the web apps and the tests each get
+a `NodeContext` from `open_node` (after `init_node` created the node) and close it. Nothing
+here knows about HTTP or libp2p; the serving process adds those around it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -10,6 +18,7 @@ from typing import TypeVar
 from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
+from node.accounts import check_passphrase
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.case_incidents import CaseIncidents
@@ -24,7 +33,7 @@ from node.backoffice.timeline import CaseTimeline
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
-from node.intake.service import Clock, IntakeService, utc_now
+from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
@@ -60,6 +69,24 @@ class NodeContext:
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=False)
         self.db.close()
+
+
+def init_node(datadir: DataDir, admin: str, passphrase: str, config_text: str,
+              staff_params: pw.KdfParams = pw.STAFF) -> keyring.InitResult:
+    """Create a node in `datadir`: data directory, configuration file, database, keys and
+    the first admin account. Refuses a weak passphrase (`accounts.WeakPassphrase`) or a bad
+    configuration (`config.ConfigError`) before anything is written."""
+    check_passphrase(passphrase)
+    node_config.parse(tomllib.loads(config_text))  # refuse to create a node with a bad config
+    datadir.create()
+    if not datadir.config.exists():
+        datadir.config.write_text(config_text, encoding="utf-8")
+    db = Database(datadir.database)
+    try:
+        return keyring.initialise(datadir, db, admin, passphrase, staff_params,
+                                  hour_of(utc_now()))
+    finally:
+        db.close()
 
 
 def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
@@ -100,22 +127,6 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))
 
 
-def sweep_orphan_blobs(db: Database, blobs: BlobStore) -> int:
-    """Delete encrypted files no report refers to: drafts abandoned when the server stopped
-    (their key lived only in its memory, so they were unreadable already) and half-written
-    temporary files. Only the serving process may call this, at start, before it accepts
-    uploads: another process would see a live draft's files as orphans."""
-    blobs.sweep_temporary()
-    known = {r[0] for r in db.read().execute(
-        "SELECT blob_name FROM report_items WHERE blob_name IS NOT NULL")}
-    orphans = blobs.names() - known
-    for name in orphans:
-        blobs.delete(name)
-    return len(orphans)
-
-
 async def run_sync(ctx: NodeContext, fn: Callable[..., T], *args: object) -> T:
     """Run blocking service code (SQLite, Argon2id, fsync) off the event loop."""
-    import asyncio
-
     return await asyncio.get_running_loop().run_in_executor(ctx.executor, fn, *args)

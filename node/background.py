@@ -1,0 +1,54 @@
+"""Background work of the serving process, started and stopped by `node.server.running`.
+
+Every few minutes: sign a checkpoint of the evidence log when it grew, tell the federation so
+that its witnesses cosign it, and have a timestamping authority stamp new checkpoints (when
+one is configured). Every hour: delete the cases whose retention ended. Failures are logged
+by kind only (never case content) and the loop carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from node.context import NodeContext, run_sync
+from node.evidence.signing import sign_if_grown
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from node.federation.service import FederationService
+
+log = logging.getLogger("backup.node")
+
+RETENTION_SWEEP_SECONDS = 3600
+CHECKPOINT_SECONDS = 180  # "a new checkpoint at least every few minutes when the log grew"
+
+
+def _now(ctx: NodeContext) -> int:
+    return int(ctx.clock().timestamp())
+
+
+async def run_periodic(ctx: NodeContext, federation: FederationService | None = None) -> None:
+    """Run until cancelled: checkpoints (every `CHECKPOINT_SECONDS`), their witnesses and
+    timestamps, and the retention sweep (once at start, then every
+    `RETENTION_SWEEP_SECONDS`)."""
+    # imported here: RFC 3161 parsing is only needed once the process serves
+    from node.evidence.timestamping import timestamp_pending
+
+    elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
+    while True:
+        try:
+            signed = await run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, _now(ctx))
+            if signed is not None and federation is not None:
+                federation.checkpoint_signed()
+            # RFC 3161 timestamps of new checkpoints, when an authority is configured
+            await timestamp_pending(ctx.db, ctx.config.timestamping, _now(ctx))
+            if elapsed >= RETENTION_SWEEP_SECONDS:
+                elapsed = 0
+                deleted = await run_sync(ctx, ctx.retention.sweep)
+                if deleted:
+                    log.info("retention: %d case(s) deleted", len(deleted))
+        except Exception as exc:  # noqa: BLE001 -- keep going; never log case content
+            log.error("background task failed: %s", type(exc).__name__)
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        elapsed += CHECKPOINT_SECONDS
