@@ -1,1 +1,1 @@
-"""The observatory: the hub that pools what nodes choose to share (ARCHITECTURE.md)."""
+"""The observatory: the hub that pools what nodes choose to share (docs/architecture.md)."""

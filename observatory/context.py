@@ -1,4 +1,4 @@
-"""Everything a running observatory needs, opened once and passed in (STYLE.md, 4).
+"""Everything a running observatory needs, opened once and passed in (docs/notes/style.md, 4).
 
 No globals: the CLI, the web app, the federation handler and the tests each get an
 `ObservatoryContext` from `open_observatory` (or `init_observatory` first) and close it.

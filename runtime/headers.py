@@ -1,6 +1,6 @@
 """The security headers of every response, and cross-site request detection.
 
-As SecureDrop's source interface and the guidance in shared/notes/survivor-ux.md: nothing
+As SecureDrop's source interface and the guidance in docs/notes/reporter-pages.md: nothing
 cached, no referrer, no external resource of any kind (the caller's CSP starts from
 ``default-src 'none'``), no framing, not indexed, no server banner, no cache validators.
 """

@@ -1,4 +1,4 @@
-"""SQLite with discipline (STYLE.md, 7).
+"""SQLite with discipline (docs/notes/style.md, 7).
 
 * WAL and ``synchronous=FULL``: a transaction that returned is on disk (SQLite docs, "PRAGMA
   synchronous": FULL syncs the WAL at every commit), so what was acknowledged -- a report to

@@ -1,4 +1,4 @@
-/* Quick exit, after the GOV.UK "Exit this page" component (shared/notes/survivor-ux.md).
+/* Quick exit, after the GOV.UK "Exit this page" component (docs/notes/reporter-pages.md).
    Without JavaScript the link still works. With it: hide everything at once (useful on a
    slow link), replace this history entry, and answer to Shift pressed three times (each
    within 5 s) or to Escape. */

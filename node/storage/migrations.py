@@ -1,6 +1,6 @@
 """Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
 
-Columns hold only what a seized, powered-off node may reveal (ARCHITECTURE.md, invariant 1):
+Columns hold only what a seized, powered-off node may reveal (docs/invariants.md, 1):
 random ids, coarse timestamps (the hour), statuses, consent flags, sizes. Everything a
 reporter wrote or uploaded is in `*_ct` columns (XChaCha20-Poly1305) or encrypted blobs.
 Never edit a released migration; add a new one.

@@ -1,6 +1,6 @@
 """Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
 
-The observatory holds no survivor data (ARCHITECTURE.md, invariant 3): member organisations
+The observatory holds no survivor data (docs/invariants.md, 3): member organisations
 and their public keys, the signed documents it issued, checkpoints (hashes), and the nodes'
 differentially private statistics releases (noisy counts and their parameters). The admin
 contact of a member is staff contact data and is never published. Never edit a released

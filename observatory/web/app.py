@@ -1,4 +1,5 @@
-"""App factory (STYLE.md, 4): an opened `ObservatoryContext` in, an aiohttp application out.
+"""App factory (docs/notes/style.md, 4): an opened `ObservatoryContext` in, an aiohttp
+application out.
 
 The context is the caller's: it opens it before and closes it after (the CLI's `serve`, or a
 test). Sessions live in the app and end with it, and so does the cache of the published

@@ -1,4 +1,4 @@
-"""Typed application keys, in one place (STYLE.md, 4)."""
+"""Typed application keys, in one place (docs/notes/style.md, 4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of every route the observatory serves, generated from the route
 tables (`api.ROUTES`, `site.API_ROUTES`, `admin.ROUTES`, `site.ROUTES`) and the pydantic
-models, so documentation cannot drift from code (STYLE.md, 9). The admin routes are HTML
+models, so documentation cannot drift from code (docs/notes/style.md, 9). The admin routes are HTML
 forms and the public site's pages are HTML; they are described too (tags ``admin`` and
 ``site``) so that nothing is served undocumented."""
 

@@ -1,4 +1,4 @@
-"""Docs that are checked (STYLE.md, 9): every CLI command is in the README and has help;
+"""Docs that are checked (docs/notes/style.md, 9): every CLI command is in the README and has help;
 every API route is in the OpenAPI document and every documented path is served."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The federation tables: cosignatures appended to notes, alarms kept, and never any report
-data (ARCHITECTURE.md, invariant 3)."""
+data (docs/invariants.md, 3)."""
 
 from __future__ import annotations
 

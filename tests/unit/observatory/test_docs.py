@@ -1,5 +1,5 @@
-"""Docs that are checked (STYLE.md, 9): every command, configuration field and route of the
-observatory is in observatory/README.md; every route served is in the OpenAPI document,
+"""Docs that are checked (docs/notes/style.md, 9): every command, configuration field and
+route of the observatory is in observatory/README.md; every route served is in the OpenAPI document,
 and every documented path is served."""
 
 from __future__ import annotations
