@@ -44,7 +44,6 @@ from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
 from node.intake.models import ReportInput
-from node.storage.database import connect
 from protocol.envelope import seal, verify_frame
 from protocol.membership import MemberEntry, MembershipList, MembershipListBody, MembershipListQuery
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
@@ -52,7 +51,7 @@ from protocol.witness import CheckpointPush
 from protocol.witnessing import evidence_origin
 from tests.conftest import NodeProcess, make_node, test_config
 from tests.unit.observatory.support import make_observatory
-from transport import inbox
+from transport import store as transport_store
 from transport.host import HostConfig, Libp2pHost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,10 +127,9 @@ class Pair:
             observatory_identity_key=self.observatory.verify_key.raw().hex(),
             observatory_addrs=["/ip4/127.0.0.1/tcp/9"], organisation_name="Bench",
             country="CD", contact="bench@example.org")
-        self.conn = connect(b.db.path)
-        self.conn.row_factory = None
-        inbox.ensure_schema(self.conn)
-        self.handler = FederationHandler(self.conn, keys=b.keys, config=self.config,
+        with b.db.write() as conn:
+            transport_store.ensure_schema(conn)
+        self.handler = FederationHandler(b.db, keys=b.keys, config=self.config,
                                          directory=lambda: self.directory,
                                          clock=lambda: int(time.time()))
         self.hosts = [Libp2pHost(c.keys.identity, HostConfig()) for c in self.ctx]
@@ -144,7 +142,6 @@ class Pair:
     async def stop(self) -> None:
         for host in self.hosts:
             await host.stop()
-        self.conn.close()
         for ctx in self.ctx:
             ctx.close()
 
@@ -197,7 +194,7 @@ async def bench_pair(workdir: Path) -> dict[str, float]:
             latencies.append(time.perf_counter() - t0)
             assert answer.outcome == "cosigned", answer
         witnessed = PUSHES / (time.perf_counter() - start)
-        state = store.witnessed(pair.conn, evidence_origin(a.keys.node_id))
+        state = store.witnessed(pair.ctx[1].db.read(), evidence_origin(a.keys.node_id))
         assert state is not None and state.size == PUSHES
     finally:
         await pair.stop()

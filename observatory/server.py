@@ -3,8 +3,9 @@
 `running` is what `backup-observatory serve` runs, and what the integration tests start on
 127.0.0.1: one context manager, so that the tests exercise the very same wiring. The libp2p
 host (`transport.host.Libp2pHost`, Noise only, trio in its own thread) answers
-`protocol.versions.FEDERATION_PROTOCOL`; a background task forgets replay-guard entries that
-can no longer be replayed and keeps the membership list from expiring.
+`protocol.versions.FEDERATION_PROTOCOL` (`observatory.federation`); a background task forgets
+replay-guard entries that can no longer be replayed and keeps the membership list from
+expiring. Both write through the context's one database writer, in worker threads.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from aiohttp import web
 
 from observatory.context import ObservatoryContext
 from observatory.federation import Federation, StatisticsHook
-from observatory.storage.database import connect
 from observatory.web.accesslog import PrivacyAccessLogger
 from observatory.web.app import create_app
 from observatory.web.sessions import LoginThrottle
@@ -46,13 +46,7 @@ class Running:
 def maintain(ctx: ObservatoryContext) -> None:
     """Forget expired replay-guard entries; re-issue the membership list when half-expired."""
     now = ctx.now()
-    # The guard writes in its own transaction: give it a connection of its own (WAL and
-    # busy_timeout let it wait for the main writer).
-    conn = connect(ctx.db.path)
-    try:
-        removed = ReplayGuard(conn).purge(now)
-    finally:
-        conn.close()
+    removed = ReplayGuard(ctx.db).purge(now)
     if removed:
         log.info("replay guard: forgot %d expired entries", removed)
     if ctx.members.with_status("approved", "revoked"):

@@ -1,8 +1,8 @@
 """v1 DRAFTS for later exchanges: registered now so their type names are reserved.
 
 These are placeholders, not designs. Each is the smallest model that respects the invariants
-it will have to keep (ARCHITECTURE.md, invariant 3: no raw survivor data crosses the network;
-case material only with recorded consent and end-to-end encrypted to the receiving person).
+it will have to keep (no raw survivor data crosses the network; case material only with
+recorded consent and end-to-end encrypted to the receiving person).
 Their issues will replace them, bumping `VERSION` if the shape changes after anyone has
 persisted one. Nothing may depend on their fields yet.
 """

@@ -1,10 +1,18 @@
-"""The signed envelope every federation message travels in (ARCHITECTURE.md, invariant 5).
+"""The signed envelope every federation message travels in: signed by its sender, naming its
+recipient, with a nonce and an expiry, and checked before it is believed.
 
 An envelope names its sender and recipient node, the payload's message type and version, a
 random envelope id and nonce, and its creation and expiry times; the sender's Ed25519 key
 (RFC 8032) signs `ENVELOPE_DOMAIN || RFC8785(envelope without "signature")`. On the wire it
 is the RFC 8785 canonical JSON of the whole envelope in one length-prefixed frame
 (`protocol.framing`).
+
+One kind of message names no recipient (`recipient` is null): a refusal of a frame that could
+not be read as an envelope, whose sender is therefore unknown (`protocol.delivery.
+FrameRefusal`, `Message.UNADDRESSED`). It is still signed; it is bound to the refused frame
+by that frame's digest instead, and only a client waiting for an answer to that very frame
+accepts it (`verify_frame(accept_unaddressed=True)`). Every other message must name its
+recipient, and an unaddressed type must not.
 
 `verify_frame` is pure: time is passed in as `now`, keys come from the caller's lookup, and
 the replay check only *asks* the caller whether an envelope was seen. It stores nothing: the
@@ -15,12 +23,15 @@ forger can neither fill it nor probe it. Order:
  1. frame size (before anything is parsed)      → FrameTooLarge
  2. length prefix, UTF-8 canonical JSON, schema → MalformedFrame / UnknownVersion (format)
  3. message type and version in the registry    → UnknownMessageType / UnknownVersion
- 4. recipient is us                              → WrongRecipient
+ 4. recipient is us (or none, where allowed)     → WrongRecipient
  5. lifetime, creation time, expiry              → LifetimeTooLong / NotYetValid / Expired
  6. payload against its model                    → MalformedFrame
  7. sender's key known                           → UnknownSender
  8. signature                                    → BadSignature
  9. envelope id and nonce not seen before        → Replayed
+
+An unknown sender costs the same signature verification as a known one (against a key nobody
+holds), so that the time an answer takes does not tell an outsider whether a node id is known.
 
 Receivers must remember (sender, envelope id, nonce) until the envelope's `expires`: after
 that, step 5 refuses it anyway, which is what bounds the replay store.
@@ -28,6 +39,7 @@ that, step 5 refuses it anyway, which is what bounds the replay store.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +60,7 @@ from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.errors import (
     BadSignature,
     EncodingError,
+    EnvelopeRejected,
     Expired,
     LifetimeTooLong,
     LocalProtocolError,
@@ -76,6 +89,10 @@ ENVELOPE_FORMAT = 1
 NONCE_BYTES = 16
 ID_BYTES = 16
 DEFAULT_TTL = 24 * 3600
+
+# The key an unknown sender's signature is checked against, only to spend the same time as
+# for a known sender; its private half is dropped at once.
+_NOBODY = SigningKey.generate().verify_key
 
 MessageTypeName = Annotated[
     str, StringConstraints(max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -123,7 +140,7 @@ class Envelope(BaseModel):
     format: FormatV1
     envelope_id: RandomId
     sender: NodeId
-    recipient: NodeId
+    recipient: NodeId | None  # None only for an unaddressed message type (see the module doc)
     type: MessageTypeName
     version: Annotated[int, Field(ge=1, le=65535)]
     nonce: NonceHex
@@ -139,6 +156,8 @@ class Envelope(BaseModel):
             raise ValueError("expires must be later than created")
         if self.sender == self.recipient:
             raise ValueError("sender and recipient are the same node")
+        if self.recipient is None and self.in_reply_to is not None:
+            raise ValueError("an unaddressed envelope replies to no envelope id")
         return self
 
     def describe(self) -> str:
@@ -149,20 +168,45 @@ class Envelope(BaseModel):
         """The length-prefixed canonical JSON of this envelope."""
         return encode_frame(canonical_json(self.model_dump(mode="json")))
 
+    @classmethod
+    def from_frame(cls, frame: bytes) -> Envelope:
+        """The envelope a frame holds, parsed but NOT verified: only to address a refusal, or
+        to resume an exchange from a request this node sealed and stored itself.
+
+        Raises an `EnvelopeRejected` (`MalformedFrame`, `FrameTooLarge`, `UnknownVersion`).
+        """
+        return _parse(frame)[1]
+
+
+def _parse(frame: bytes) -> tuple[dict[str, Any], Envelope]:
+    """Steps 1 and 2: the frame's JSON object and the envelope it validates as."""
+    obj = parse_canonical_json(decode_frame(frame))
+    if not isinstance(obj, dict):
+        raise MalformedFrame("frame body is not a JSON object")
+    fmt = obj.get("format")
+    if type(fmt) is int and fmt != ENVELOPE_FORMAT:
+        raise UnknownVersion(f"unsupported envelope format (supported: {ENVELOPE_FORMAT})")
+    try:
+        return obj, Envelope.model_validate(obj)
+    except ValidationError as exc:
+        raise MalformedFrame(f"envelope fails its schema: {schema_error_summary(exc)}") from None
+
 
 @dataclass(frozen=True)
 class Verified:
-    """A verified envelope and its typed payload. Record `envelope` in the replay store."""
+    """A verified envelope, its typed payload and the key that verified it. Record
+    `envelope` in the replay store."""
 
     envelope: Envelope
     message: Message
+    key: VerifyKey
 
 
 def seal(
     message: Message,
     *,
     sender: str,
-    recipient: str,
+    recipient: str | None,
     signing_key: SigningKey,
     now: int,
     ttl: int = DEFAULT_TTL,
@@ -176,9 +220,13 @@ def seal(
 
     The nonce (and the envelope id, unless an outbox re-seals with the id it already used) is
     generated here. `now` is the caller's clock; nothing in this package reads one.
+    `recipient` is None exactly for an unaddressed message type (a `FrameRefusal`).
     """
     if type(message) not in registry:
         raise LocalProtocolError(f"{type(message).__name__} is not a registered message")
+    if (recipient is None) != message.UNADDRESSED:
+        raise LocalProtocolError(f"{message.TYPE} {'must' if message.UNADDRESSED else 'must not'}"
+                                 " be sealed without a recipient")
     if not 0 < ttl <= policy.max_lifetime:
         raise LocalProtocolError(f"ttl {ttl}s outside 1..{policy.max_lifetime}s")
     fields: dict[str, Any] = {
@@ -211,30 +259,27 @@ def verify_frame(
     policy: FreshnessPolicy = DEFAULT_POLICY,
     registry: MessageRegistry = REGISTRY,
     accept_self_certified: bool = False,
+    accept_unaddressed: bool = False,
 ) -> Verified:
     """Check one frame completely; return the envelope and its typed message, or raise.
 
     Every failure is an `EnvelopeRejected` subclass naming the reason (see the module doc
     for the order). `accept_self_certified` lets an observatory accept an enrollment
     request from a node it does not know yet, verified with the key the request carries.
+    `accept_unaddressed` lets a client waiting for an answer accept an unaddressed refusal.
     """
-    body = decode_frame(frame)
-    obj = parse_canonical_json(body)
-    if not isinstance(obj, dict):
-        raise MalformedFrame("frame body is not a JSON object")
-    fmt = obj.get("format")
-    if type(fmt) is int and fmt != ENVELOPE_FORMAT:
-        raise UnknownVersion(f"unsupported envelope format (supported: {ENVELOPE_FORMAT})")
-    try:
-        envelope = Envelope.model_validate(obj)
-    except ValidationError as exc:
-        raise MalformedFrame(f"envelope fails its schema: {schema_error_summary(exc)}") from None
+    obj, envelope = _parse(frame)
     what = envelope.describe()
 
     model = registry.model_for(envelope.type, envelope.version)
 
-    if envelope.recipient != local_node_id:
+    if envelope.recipient is None:
+        if not (accept_unaddressed and model.UNADDRESSED):
+            raise WrongRecipient(f"{what} names no recipient")
+    elif envelope.recipient != local_node_id:
         raise WrongRecipient(f"{what} is addressed to {envelope.recipient}, not to this node")
+    elif model.UNADDRESSED:
+        raise MalformedFrame(f"{what}: this message type names no recipient")
 
     lifetime = envelope.expires - envelope.created
     if lifetime > policy.max_lifetime:
@@ -257,15 +302,18 @@ def verify_frame(
     key = lookup_key(envelope.sender)
     if key is None and accept_self_certified and isinstance(message, SelfCertifying):
         key = message.self_certified_key(envelope.sender)
-    if key is None:
-        raise UnknownSender(f"{what}: no key known for the sender")
 
-    unsigned = {name: value for name, value in obj.items() if name != "signature"}
+    signed = canonical_json({name: value for name, value in obj.items() if name != "signature"})
+    if key is None:
+        with contextlib.suppress(EnvelopeRejected):  # the same work as a known sender's check
+            verify_bytes(ENVELOPE_DOMAIN, signed, envelope.signature, _NOBODY)
+        raise UnknownSender(f"{what}: no key known for the sender")
     try:
-        verify_bytes(ENVELOPE_DOMAIN, canonical_json(unsigned), envelope.signature, key)
+        verify_bytes(ENVELOPE_DOMAIN, signed, envelope.signature, key)
     except BadSignature:
         raise BadSignature(f"{what}: signature does not verify") from None
 
     if is_replay(envelope.sender, envelope.envelope_id, envelope.nonce):
-        raise Replayed(f"{what} was already received (envelope id or nonce seen)", envelope)
-    return Verified(envelope, message)
+        raise Replayed(f"{what} was already received (envelope id or nonce seen)", envelope,
+                       message, key)
+    return Verified(envelope, message, key)

@@ -1,4 +1,4 @@
-"""One error tree for the federation protocol (STYLE.md, 6).
+"""One error tree for the federation protocol.
 
 Every error raised by `protocol/` is a `ProtocolError`. Verification failures are
 `EnvelopeRejected` subclasses, one class per reason (issue 5: "each with its own error and a
@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from crypto.keys import VerifyKey
     from protocol.envelope import Envelope
+    from protocol.message import Message
 
 
 class ProtocolError(Exception):
@@ -62,7 +64,7 @@ class UnknownVersion(EnvelopeRejected):
 
 
 class WrongRecipient(EnvelopeRejected):
-    """The envelope is addressed to another node (ARCHITECTURE.md, invariant 5)."""
+    """The envelope is addressed to another node, or to none where one must be named."""
 
     reason = "wrong_recipient"
 
@@ -100,16 +102,19 @@ class BadSignature(EnvelopeRejected):
 class Replayed(EnvelopeRejected):
     """Authentic, but its envelope id or nonce was seen before.
 
-    Raised only after the signature verified, so `envelope` is authentic: a receiver doing
-    exactly-once delivery can answer the duplicate with an acknowledgement so the sender's
-    outbox stops retrying (issue 5, "the receiver deduplicates by envelope id").
+    Raised only after the signature verified, so `envelope`, its typed `message` and the
+    sender's `key` are authentic: a receiver doing exactly-once delivery can answer the
+    duplicate with an acknowledgement so the sender's outbox stops retrying (the receiver
+    deduplicates by envelope id).
     """
 
     reason = "replayed"
 
-    def __init__(self, message: str, envelope: Envelope) -> None:
-        super().__init__(message)
+    def __init__(self, text: str, envelope: Envelope, message: Message, key: VerifyKey) -> None:
+        super().__init__(text)
         self.envelope = envelope
+        self.message = message
+        self.key = key
 
 
 class RolledBack(EnvelopeRejected):

@@ -97,6 +97,9 @@ class Message(Record):
     VERSION: ClassVar[int]
     # Draft messages (v1 placeholders for later issues) say so here and in their docstring.
     DRAFT: ClassVar[bool] = False
+    # Sealed without a recipient: only the refusal of a frame whose sender could not be read
+    # (`protocol.delivery.FrameRefusal`; `protocol.envelope`, module doc).
+    UNADDRESSED: ClassVar[bool] = False
 
 
 def schema_error_summary(exc: ValidationError, limit: int = 3) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from protocol.delivery import DeliveryAck
+from protocol.delivery import DeliveryAck, FrameRefusal
 from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken
 from protocol.errors import UnknownMessageType, UnknownVersion
 from protocol.membership import (
@@ -75,6 +75,7 @@ REGISTRY = MessageRegistry(
         CheckpointPush,
         CosignatureResponse,
         DeliveryAck,
+        FrameRefusal,
         # v1 drafts for later exchanges (protocol/drafts.py)
         ExpertRequest,
         CaseReferral,

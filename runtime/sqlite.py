@@ -34,10 +34,8 @@ def connect(path: Path, *, secure_delete: bool = True) -> sqlite3.Connection:
 
 class Database:
     def __init__(self, path: Path, migrate: Callable[[sqlite3.Connection], object], *,
-                 secure_delete: bool = True, writer_cache_kib: int | None = None,
-                 setup: Callable[[sqlite3.Connection], None] | None = None) -> None:
-        """Open (and migrate) the database at `path`. `setup` runs once on the writer after
-        the migrations, outside any transaction (schemas that manage their own)."""
+                 secure_delete: bool = True, writer_cache_kib: int | None = None) -> None:
+        """Open the database at `path` and migrate it in the first write transaction."""
         self.path = path
         self._secure_delete = secure_delete
         self._writer = connect(path, secure_delete=secure_delete)
@@ -50,9 +48,6 @@ class Database:
         self._version = 0
         with self.write() as conn:
             migrate(conn)
-        if setup is not None:
-            with self._write_lock:
-                setup(self._writer)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

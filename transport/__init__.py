@@ -4,8 +4,11 @@
   asyncio: `request()` sends one length-prefixed frame and reads one back; `set_handler()`
   answers a protocol with an asyncio coroutine.
 * `identity`: the node's Ed25519 key as its libp2p identity; peer ids and multiaddrs.
-* `outbox`: signed frames that must arrive, persisted in SQLite and retried with backoff.
-* `inbox`: the receiver's persisted replay guard for `protocol.envelope.verify_frame`.
+* `outbox`: signed frames that must arrive, retried with backoff until answered.
+* `store`: what the outbox and the replay guard keep, as two small interfaces, written
+  through the process's one SQLite writer, off the event loop; `queue` is the outbox's
+  SQLite table, `inbox` the receiver's replay guard (for `protocol.responder`), `schema`
+  their versioned tables.
 * `errors`: one error tree; every error has a short code safe to store and show.
 
 It imports `crypto` and `protocol` only; `node` and `observatory` import it.

@@ -1,4 +1,4 @@
-"""One error tree for the transport package (STYLE.md, 6).
+"""One error tree for the transport package.
 
 Every error raised by `transport/` is a `TransportError` with a stable, short `code`. The
 outbox stores that code as an item's "last error" and the staff page shows it, so a code

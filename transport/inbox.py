@@ -1,10 +1,11 @@
-"""The receiver's persisted replay guard: what `protocol.envelope.verify_frame` asks for.
+"""The receiver's persisted replay guard: the `transport.store.ReplayStore` on SQLite.
 
-`verify_frame(is_replay=...)` only *asks* whether a sender's envelope id or nonce was seen;
-it never records. The receiver records an envelope after it verified and was acted on —
-ideally in the same transaction as the action (`record_in`), so that a crash cannot leave
-an action without its record (a resend would be acted on twice) or a record without its
-action (a resend would be answered "duplicate" and the message lost).
+`protocol.envelope.verify_frame(is_replay=...)` only *asks* whether a sender's envelope id or
+nonce was seen; it never records. The receiver records an envelope after it verified and was
+acted on, in the same transaction as the action (`once`), so that a crash cannot leave an
+action without its record (a resend would be acted on twice) or a record without its action
+(a resend would be answered "duplicate" and the message lost). `once` also checks again
+inside that transaction, so two copies of one envelope arriving at once are acted on once.
 
 What is kept: sender node id, envelope id, nonce and times. Never payload.
 
@@ -21,10 +22,14 @@ How long:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 
 from protocol.envelope import DEFAULT_POLICY, Envelope, FreshnessPolicy
 from transport.schema import ensure_component
-from transport.transaction import write_transaction
+from transport.store import Database
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -43,42 +48,43 @@ _SCHEMA = (
     """,
 )
 
+_SEEN = ("SELECT 1 FROM transport_seen WHERE sender = ? AND "
+         "((kind = 'id' AND value = ?) OR (kind = 'nonce' AND value = ?)) LIMIT 1")
+
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the replay guard's table if missing (idempotent; in its own transaction)."""
+    """Create the replay guard's table if missing (inside the caller's write transaction)."""
     ensure_component(conn, "inbox", _SCHEMA, SCHEMA_VERSION)
 
 
 class ReplayGuard:
-    """Seen (sender, envelope id) and (sender, nonce) pairs, in the caller's SQLite.
+    """Seen (sender, envelope id) and (sender, nonce) pairs, in the process's database.
 
-    An instance is a `protocol.envelope.ReplayCheck`: pass it as `is_replay`.
+    An instance is a `protocol.envelope.ReplayCheck` (pass it as `is_replay`) and its `once`
+    a `protocol.responder.ActOnce`.
     """
 
-    def __init__(
-        self, conn: sqlite3.Connection, *, policy: FreshnessPolicy = DEFAULT_POLICY
-    ) -> None:
-        self._conn = conn
+    def __init__(self, db: Database, *, policy: FreshnessPolicy = DEFAULT_POLICY) -> None:
+        self._db = db
         self._policy = policy
 
     def __call__(self, sender: str, envelope_id: str, nonce: str, /) -> bool:
         """True if this sender's envelope id or nonce was recorded. Only reads."""
-        row = self._conn.execute(
-            "SELECT 1 FROM transport_seen WHERE sender = ? AND "
-            "((kind = 'id' AND value = ?) OR (kind = 'nonce' AND value = ?)) LIMIT 1",
-            (sender, envelope_id, nonce),
-        ).fetchone()
-        return row is not None
+        return self._db.read().execute(_SEEN, (sender, envelope_id, nonce)).fetchone() is not None
 
-    def record(self, envelope: Envelope) -> None:
-        """Record a verified envelope in a transaction of its own."""
-        with write_transaction(self._conn) as conn:
-            self.record_in(conn, envelope)
+    def once(self, envelope: Envelope, act: Callable[[sqlite3.Connection], T], /) -> T | None:
+        """In one write transaction: unless `envelope` is recorded already (then None), run
+        `act` with the transaction's connection, record the envelope, and commit. If `act`
+        raises, nothing of it remains and the envelope is not recorded."""
+        with self._db.write() as conn:
+            seen = (envelope.sender, envelope.envelope_id, envelope.nonce)
+            if conn.execute(_SEEN, seen).fetchone() is not None:
+                return None
+            result = act(conn)
+            self._record_in(conn, envelope)
+        return result
 
-    def record_in(self, conn: sqlite3.Connection, envelope: Envelope) -> None:
-        """Record a verified envelope inside the caller's open write transaction."""
-        if not conn.in_transaction:
-            raise RuntimeError("record_in needs an open write transaction")
+    def _record_in(self, conn: sqlite3.Connection, envelope: Envelope) -> None:
         nonce_until = envelope.expires + self._policy.max_clock_skew
         id_until = nonce_until + self._policy.max_lifetime
         conn.executemany(
@@ -93,7 +99,7 @@ class ReplayGuard:
 
     def purge(self, now: int) -> int:
         """Forget what can no longer be replayed. Returns the number of rows removed."""
-        with write_transaction(self._conn) as conn:
+        with self._db.write() as conn:
             return conn.execute(
                 "DELETE FROM transport_seen WHERE keep_until <= ?", (now,)
             ).rowcount

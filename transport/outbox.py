@@ -1,7 +1,8 @@
-"""A persistent outbox: signed frames that must arrive, retried until they do (issue 5).
+"""A persistent outbox: signed frames that must arrive, retried until they do.
 
 Links in conflict zones fail for hours; a node's message to the observatory or a peer waits
-here, in the sender's own SQLite database, and survives restarts. Each item is one signed
+in the sender's own SQLite database (`transport.queue.OutboxQueue`, behind the
+`transport.store.OutboxStore` interface) and survives restarts. Each item is one signed
 envelope frame addressed to (recipient node id, peer id, multiaddrs, protocol id).
 
 Exactly-once, end to end:
@@ -12,6 +13,10 @@ Exactly-once, end to end:
   recognises by envelope id (`protocol.exchanges.DuplicateReceived`) and answers as a
   duplicate instead of acting again; that answer counts as delivered. So the receiver acts
   once; `on_response` itself may see a request's answer more than once after a crash.
+  `on_response` gets the stored request frame with the answer, so that it can check the
+  answer against the request (`protocol.exchanges.ClientExchange.resume`) in whichever
+  process hears it; it may settle the item in the very transaction that stores what the
+  answer says (`transport.queue.OutboxQueue.settle_in`), so that both commit together.
 * Retries back off exponentially with "equal jitter" (Brooker, "Exponential Backoff And
   Jitter", AWS Architecture Blog, 2015): half of the capped delay is fixed, half random, so
   senders that lost the same link do not all come back in the same second, and a delay
@@ -21,76 +26,36 @@ Exactly-once, end to end:
   id and calling `enqueue` again queues it anew.
 
 What is stored: the frame (until delivered or given up, then erased) and metadata. The last
-error is a short code (`transport.errors`), never payload, so `list_pending()` can be shown
-to staff as it is: what is queued, for whom, since when, and why it has not gone yet.
+error is a short code (`transport.errors`), never payload, so the queue can be shown to staff
+as it is: what is queued, for whom, since when, and why it has not gone yet.
 
-The outbox uses the connection it is given from the asyncio thread only; give it its own
-connection to the database (WAL lets it write between the application's writes).
+The delivery loop (`run`, `deliver_due`) does its SQLite work in worker threads
+(`asyncio.to_thread`), never on the event loop. `enqueue`, `retry_now`, `purge_finished`
+and the listings block on SQLite and are meant to be called from a worker thread too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import functools
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 from protocol.envelope import Envelope
 from protocol.errors import ProtocolError
 from transport.errors import CODE_PATTERN, TransportError, Undeliverable
 from transport.identity import parse_addrs, parse_peer_id
-from transport.schema import ensure_component
-from transport.transaction import write_transaction
+from transport.store import OutboxEntry, OutboxStore, Queued
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS transport_outbox (
-        envelope_id TEXT PRIMARY KEY,
-        recipient_node_id TEXT NOT NULL,
-        message_type TEXT NOT NULL,
-        peer_id TEXT NOT NULL,
-        addrs TEXT NOT NULL,                 -- JSON array of multiaddr strings
-        protocol_id TEXT NOT NULL,
-        frame BLOB,                          -- NULL once delivered or given up
-        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-        attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-        enqueued_at REAL NOT NULL,
-        next_attempt_at REAL NOT NULL,
-        last_attempt_at REAL,
-        last_error TEXT,                     -- a short code, never payload
-        expires_at INTEGER NOT NULL,
-        finished_at REAL,
-        CHECK ((status = 'pending') = (frame IS NOT NULL))
-    ) STRICT
-    """,
-    """
-    CREATE INDEX IF NOT EXISTS transport_outbox_due
-        ON transport_outbox (status, next_attempt_at)
-    """,
-)
-
-Status = Literal["pending", "delivered", "failed"]
-
-_COLUMNS = (
-    "envelope_id, recipient_node_id, message_type, peer_id, addrs, protocol_id, status, "
-    "attempts, enqueued_at, next_attempt_at, last_attempt_at, last_error, expires_at, "
-    "finished_at"
-)
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the outbox tables if missing (idempotent; in its own transaction)."""
-    ensure_component(conn, "outbox", _SCHEMA, SCHEMA_VERSION)
+# Re-check at least every minute: the wall clock may have been corrected.
+_LONGEST_SLEEP = 60.0
 
 
 @dataclass(frozen=True)
@@ -114,26 +79,6 @@ class BackoffPolicy:
         return capped / 2 + rand * capped / 2
 
 
-@dataclass(frozen=True)
-class OutboxEntry:
-    """One queued (or finished) item as the staff page shows it. No frame, no payload."""
-
-    envelope_id: str
-    recipient_node_id: str
-    message_type: str
-    peer_id: str
-    addrs: tuple[str, ...]
-    protocol_id: str
-    status: Status
-    attempts: int
-    enqueued_at: float
-    next_attempt_at: float
-    last_attempt_at: float | None
-    last_error: str | None
-    expires_at: int
-    finished_at: float | None
-
-
 class Requester(Protocol):
     """What the outbox sends through: `transport.host.Libp2pHost.request`."""
 
@@ -142,31 +87,11 @@ class Requester(Protocol):
     ) -> bytes: ...
 
 
-# Called with each response frame before the item is marked delivered. Return to accept;
-# raise `Undeliverable(code)` to give up (e.g. the receiver refused the message for good);
-# raise anything else (e.g. a `protocol.errors.EnvelopeRejected`) to count a failed attempt.
-ResponseCallback = Callable[[OutboxEntry, bytes], Awaitable[None]]
-
-
-def _entry(row: Sequence[Any]) -> OutboxEntry:
-    (envelope_id, recipient, message_type, peer_id, addrs, protocol_id, status, attempts,
-     enqueued_at, next_attempt_at, last_attempt_at, last_error, expires_at, finished_at) = row
-    return OutboxEntry(
-        envelope_id=envelope_id,
-        recipient_node_id=recipient,
-        message_type=message_type,
-        peer_id=peer_id,
-        addrs=tuple(json.loads(addrs)),
-        protocol_id=protocol_id,
-        status=status,
-        attempts=attempts,
-        enqueued_at=enqueued_at,
-        next_attempt_at=next_attempt_at,
-        last_attempt_at=last_attempt_at,
-        last_error=last_error,
-        expires_at=expires_at,
-        finished_at=finished_at,
-    )
+# Called with each item, its request frame and the response frame before the item is marked
+# delivered. Return to accept; raise `Undeliverable(code)` to give up (e.g. the receiver
+# refused the message for good); raise anything else (e.g. a
+# `protocol.errors.EnvelopeRejected`) to count a failed attempt.
+ResponseCallback = Callable[[OutboxEntry, bytes, bytes], Awaitable[None]]
 
 
 def _failure_code(exc: BaseException) -> str:
@@ -178,12 +103,44 @@ def _failure_code(exc: BaseException) -> str:
     return "response_rejected"
 
 
+def queued(envelope: Envelope, *, peer_id: str, addrs: Sequence[str],
+           protocol_id: str) -> Queued:
+    """What `enqueue` stores for `envelope`; raises `BadPeerAddress` or `ValueError` for an
+    address that could never be dialled."""
+    parse_peer_id(peer_id)
+    parse_addrs(peer_id, addrs)
+    if not protocol_id.startswith("/") or len(protocol_id) > 128:
+        raise ValueError("a protocol id is a short path such as /backup/outbox/1")
+    if envelope.recipient is None:
+        raise ValueError("an unaddressed envelope is an answer, never queued")
+    try:
+        frame = envelope.to_frame()
+    except ProtocolError as exc:
+        raise TransportError(str(exc)) from None
+    return Queued(envelope_id=envelope.envelope_id, recipient_node_id=envelope.recipient,
+                  message_type=f"{envelope.type} v{envelope.version}", peer_id=peer_id,
+                  addrs=tuple(addrs), protocol_id=protocol_id, frame=frame,
+                  expires_at=envelope.expires)
+
+
+async def _settle(write: Callable[..., None], *args: object) -> None:
+    """Record an attempt's outcome in a worker thread, and finish recording it even if the
+    delivering task is cancelled meanwhile (the service stopping): an answer that was
+    accepted is then never left looking pending."""
+    recording = asyncio.ensure_future(asyncio.to_thread(write, *args))
+    try:
+        await asyncio.shield(recording)
+    except asyncio.CancelledError:
+        await recording
+        raise
+
+
 class Outbox:
-    """Queue signed frames in SQLite and deliver them through a `Requester`."""
+    """Deliver the frames queued in an `OutboxStore` through a `Requester`."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        store: OutboxStore,
         requester: Requester,
         *,
         on_response: ResponseCallback | None = None,
@@ -195,7 +152,7 @@ class Outbox:
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
-        self._conn = conn
+        self.store = store
         self._requester = requester
         self._on_response = on_response
         self._backoff = backoff or BackoffPolicy()
@@ -205,73 +162,27 @@ class Outbox:
         self._rand = rand
         self._in_flight: set[str] = set()
         self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    # -- queueing and reading ------------------------------------------------------------
+    # -- queueing (blocking: call from a worker thread) -----------------------------------
 
     def enqueue(
         self, envelope: Envelope, *, peer_id: str, addrs: Sequence[str], protocol_id: str
     ) -> bool:
         """Queue `envelope` for delivery; False if this envelope id is already queued or
         delivered. An item that failed (expired, undeliverable) is queued anew."""
-        parse_peer_id(peer_id)
-        parse_addrs(peer_id, addrs)
-        if not protocol_id.startswith("/") or len(protocol_id) > 128:
-            raise ValueError("a protocol id is a short path such as /backup/outbox/1")
-        try:
-            frame = envelope.to_frame()
-        except ProtocolError as exc:
-            raise TransportError(str(exc)) from None
-        now = self._clock()
-        with write_transaction(self._conn) as conn:
-            row = conn.execute(
-                "SELECT status FROM transport_outbox WHERE envelope_id = ?",
-                (envelope.envelope_id,),
-            ).fetchone()
-            if row is not None and row[0] != "failed":
-                return False
-            conn.execute(
-                "INSERT OR REPLACE INTO transport_outbox (envelope_id, recipient_node_id, "
-                "message_type, peer_id, addrs, protocol_id, frame, status, attempts, "
-                "enqueued_at, next_attempt_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-                (
-                    envelope.envelope_id,
-                    envelope.recipient,
-                    f"{envelope.type} v{envelope.version}",
-                    peer_id,
-                    json.dumps(list(addrs)),
-                    protocol_id,
-                    frame,
-                    now,
-                    now,
-                    envelope.expires,
-                ),
-            )
-        log.info("outbox: queued %s for %s", envelope.describe(), envelope.recipient)
-        self._wakeup.set()
-        return True
+        item = queued(envelope, peer_id=peer_id, addrs=addrs, protocol_id=protocol_id)
+        added = self.store.enqueue(item, self._clock())
+        if added:
+            log.info("outbox: queued %s for %s", envelope.describe(), envelope.recipient)
+        self.wake()
+        return added
 
-    def entry(self, envelope_id: str) -> OutboxEntry | None:
-        row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM transport_outbox WHERE envelope_id = ?",  # noqa: S608 - constant
-            (envelope_id,),
-        ).fetchone()
-        return None if row is None else _entry(row)
-
-    def list_pending(self) -> list[OutboxEntry]:
-        """What is still queued, next attempt first: for the staff page."""
-        return self._list("pending", "next_attempt_at")
-
-    def list_failed(self) -> list[OutboxEntry]:
-        """What the outbox gave up on (expired, refused for good), latest first."""
-        return self._list("failed", "finished_at DESC")
-
-    def _list(self, status: Status, order: str) -> list[OutboxEntry]:
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM transport_outbox WHERE status = ? ORDER BY {order}",  # noqa: S608 - constant
-            (status,),
-        ).fetchall()
-        return [_entry(row) for row in rows]
+    def retry_now(self) -> int:
+        """Make every pending item due now (the link may be back: a restart)."""
+        changed = self.store.retry_now(self._clock())
+        self.wake()
+        return changed
 
     def purge_finished(self, before: float) -> int:
         """Forget delivered and failed items finished before `before`. Returns how many.
@@ -279,64 +190,61 @@ class Outbox:
         After this, enqueueing one of their envelopes again sends it again; the receiver
         still deduplicates it while the envelope has not expired.
         """
-        with write_transaction(self._conn) as conn:
-            cursor = conn.execute(
-                "DELETE FROM transport_outbox WHERE status != 'pending' AND finished_at < ?",
-                (before,),
-            )
-            return cursor.rowcount
+        return self.store.prune(before)
+
+    def list_pending(self) -> list[OutboxEntry]:
+        return self.store.pending()
+
+    def list_failed(self) -> list[OutboxEntry]:
+        return self.store.failed()
+
+    def entry(self, envelope_id: str) -> OutboxEntry | None:
+        return self.store.entry(envelope_id)
 
     # -- delivering ----------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Look for due items now (e.g. a peer announced it is back)."""
-        self._wakeup.set()
-
-    def retry_now(self, envelope_id: str | None = None) -> int:
-        """Make one pending item (or all) due now, e.g. from a staff "retry" button."""
-        with write_transaction(self._conn) as conn:
-            if envelope_id is None:
-                cursor = conn.execute(
-                    "UPDATE transport_outbox SET next_attempt_at = ? WHERE status = 'pending'",
-                    (self._clock(),),
-                )
-            else:
-                cursor = conn.execute(
-                    "UPDATE transport_outbox SET next_attempt_at = ? "
-                    "WHERE status = 'pending' AND envelope_id = ?",
-                    (self._clock(), envelope_id),
-                )
-            changed = cursor.rowcount
-        self._wakeup.set()
-        return changed
+        """Look for due items now (something was queued, or a peer is back). Safe to call
+        from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wakeup.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._wakeup.set)
 
     async def deliver_due(self) -> int:
         """Attempt every item due now, concurrently up to `max_in_flight`; wait for all.
 
         Returns the number of attempts made. `run()` is this in a loop.
         """
+        self._loop = asyncio.get_running_loop()
         attempted = 0
         while True:
-            due = self._due(self._max_in_flight)
+            due = await self._claim(self._max_in_flight)
             if not due:
                 return attempted
-            for entry, _ in due:
-                self._in_flight.add(entry.envelope_id)
             await asyncio.gather(*(self._attempt(entry, frame) for entry, frame in due))
             attempted += len(due)
 
     async def run(self) -> None:
         """Deliver forever: each due item as soon as it is due. Cancel to stop."""
+        self._loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[None]] = set()
         try:
             while True:
                 self._wakeup.clear()
-                for entry, frame in self._due(self._max_in_flight - len(self._in_flight)):
-                    self._in_flight.add(entry.envelope_id)
+                for entry, frame in await self._claim(self._max_in_flight - len(self._in_flight)):
                     task = asyncio.create_task(self._attempt(entry, frame))
                     tasks.add(task)
                     task.add_done_callback(self._task_done(tasks))
-                delay = self._seconds_to_next_due()
+                delay = await self._seconds_to_next_due()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
         finally:
@@ -351,30 +259,23 @@ class Outbox:
 
         return done
 
-    def _due(self, limit: int) -> list[tuple[OutboxEntry, bytes]]:
+    async def _claim(self, limit: int) -> list[tuple[OutboxEntry, bytes]]:
+        """Due items, marked in flight before anything else can claim them."""
         if limit <= 0:
             return []
-        rows = self._conn.execute(
-            f"SELECT {_COLUMNS}, frame FROM transport_outbox "  # noqa: S608 - constant
-            "WHERE status = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at LIMIT ?",
-            (self._clock(), limit + len(self._in_flight)),
-        ).fetchall()
-        due = [(_entry(row[:-1]), bytes(row[-1])) for row in rows]
-        return [item for item in due if item[0].envelope_id not in self._in_flight][:limit]
+        due = await asyncio.to_thread(self.store.claim_due, self._clock(), limit,
+                                      frozenset(self._in_flight))
+        due = [item for item in due if item[0].envelope_id not in self._in_flight]
+        for entry, _ in due:
+            self._in_flight.add(entry.envelope_id)
+        return due
 
-    def _seconds_to_next_due(self) -> float | None:
+    async def _seconds_to_next_due(self) -> float | None:
         """Until the earliest pending item not in flight is due; None if there is none."""
-        rows = self._conn.execute(
-            "SELECT envelope_id, next_attempt_at FROM transport_outbox "
-            "WHERE status = 'pending' ORDER BY next_attempt_at LIMIT ?",
-            (len(self._in_flight) + 1,),
-        ).fetchall()
-        for envelope_id, next_attempt_at in rows:
-            if envelope_id not in self._in_flight:
-                # Re-check at least every minute: the wall clock may have been corrected.
-                return min(max(0.0, float(next_attempt_at) - self._clock()), 60.0)
-        return None
+        due_at = await asyncio.to_thread(self.store.next_due_at, frozenset(self._in_flight))
+        if due_at is None:
+            return None
+        return min(max(0.0, due_at - self._clock()), _LONGEST_SLEEP)
 
     async def _attempt(self, entry: OutboxEntry, frame: bytes) -> None:
         try:
@@ -385,7 +286,7 @@ class Outbox:
     async def _attempt_once(self, entry: OutboxEntry, frame: bytes) -> None:
         now = self._clock()
         if now >= entry.expires_at:
-            self._finish(entry, "failed", "expired")
+            await self._give_up(entry, "expired", attempted=False)
             return
         timeout = max(0.001, min(self._request_timeout, entry.expires_at - now))
         try:
@@ -393,49 +294,32 @@ class Outbox:
                 entry.peer_id, entry.addrs, entry.protocol_id, frame, timeout
             )
         except TransportError as exc:
-            self._failed_attempt(entry, exc.code)
+            await self._failed_attempt(entry, exc.code)
             return
         try:
             if self._on_response is not None:
-                await self._on_response(entry, response)
+                await self._on_response(entry, frame, response)
         except Undeliverable as exc:
-            self._finish(entry, "failed", exc.code, attempted=True)
+            await self._give_up(entry, exc.code, attempted=True)
             return
         except Exception as exc:  # noqa: BLE001 - the caller's verdict on the response
-            self._failed_attempt(entry, _failure_code(exc))
+            await self._failed_attempt(entry, _failure_code(exc))
             return
-        self._finish(entry, "delivered", None, attempted=True)
+        await _settle(self.store.mark_delivered, entry.envelope_id, self._clock())
+        log.info("outbox: %s to %s delivered", entry.envelope_id, entry.recipient_node_id)
 
-    def _failed_attempt(self, entry: OutboxEntry, code: str) -> None:
+    async def _failed_attempt(self, entry: OutboxEntry, code: str) -> None:
         now = self._clock()
         attempts = entry.attempts + 1
         next_at = now + self._backoff.delay(attempts, self._rand())
-        with write_transaction(self._conn) as conn:
-            conn.execute(
-                "UPDATE transport_outbox SET attempts = attempts + 1, last_attempt_at = ?, "
-                "last_error = ?, next_attempt_at = ? "
-                "WHERE envelope_id = ? AND status = 'pending'",
-                (now, code, next_at, entry.envelope_id),
-            )
+        await _settle(self.store.record_failure, entry.envelope_id, code, now, next_at)
         log.info(
             "outbox: %s to %s failed (%s), attempt %d, next in %.1fs",
             entry.envelope_id, entry.recipient_node_id, code, attempts, next_at - now,
         )
 
-    def _finish(
-        self, entry: OutboxEntry, status: Status, code: str | None, *, attempted: bool = False
-    ) -> None:
-        now = self._clock()
-        with write_transaction(self._conn) as conn:
-            conn.execute(
-                "UPDATE transport_outbox SET status = ?, frame = NULL, last_error = ?, "
-                "finished_at = ?, attempts = attempts + ?, "
-                "last_attempt_at = COALESCE(?, last_attempt_at) "
-                "WHERE envelope_id = ? AND status = 'pending'",
-                (status, code, now, int(attempted), now if attempted else None,
-                 entry.envelope_id),
-            )
-        log.info(
-            "outbox: %s to %s %s%s", entry.envelope_id, entry.recipient_node_id, status,
-            f" ({code})" if code else "",
-        )
+    async def _give_up(self, entry: OutboxEntry, code: str, *, attempted: bool) -> None:
+        await _settle(functools.partial(self.store.record_refusal, attempted=attempted),
+                      entry.envelope_id, code, self._clock())
+        log.info("outbox: %s to %s failed (%s)", entry.envelope_id, entry.recipient_node_id,
+                 code)

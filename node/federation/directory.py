@@ -1,5 +1,5 @@
-"""Whose keys this node believes (ARCHITECTURE.md, invariant 5: "checked before it is
-believed").
+"""Whose keys this node believes: everything that crosses the network is signed, and checked
+before it is believed.
 
 * The observatory: its identity key comes from ``node.toml`` (pinned out of band), never
   from the network.

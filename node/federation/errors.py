@@ -1,4 +1,4 @@
-"""One error tree for the node's federation package (STYLE.md, 6).
+"""One error tree for the node's federation package.
 
 Each error has a short `code` (the shape of `transport.errors.CODE_PATTERN`), which the
 outbox stores as an item's last error and the staff page shows; never payload.

@@ -1,7 +1,7 @@
 """Starting the federation with the serving process (`node.web.app`), if configured.
 
-Kept apart from `service` so that a standalone node never imports libp2p (~0.5 s and ~95 MiB,
-shared/notes/libp2p.md). A federation that cannot start (its port taken, say) is logged and
+Kept apart from `service` so that a standalone node never imports libp2p (about 0.5 s and
+95 MiB). A federation that cannot start (its port taken, say) is logged and
 shown on the staff federation page; the reporting site keeps running: reporters come first.
 """
 
@@ -33,7 +33,7 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
     # address-redacting handler, or its peer addresses would reach stderr unfiltered
     adopt_library_loggers(logging.getLogger().getEffectiveLevel())
 
-    service = FederationService(ctx.db.path, ctx.keys, config,
+    service = FederationService(ctx.db, ctx.keys, config,
                                 clock=lambda: int(ctx.clock().timestamp()), status=status)
     try:
         await service.start()

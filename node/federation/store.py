@@ -2,11 +2,11 @@
 
 Everything here is public-key material, node ids, tree sizes, signed checkpoint notes (a log
 origin, a size and a root hash) and short outcome codes. No report, no leaf, no salt: the
-evidence log's content never leaves the node and is never copied here (ARCHITECTURE.md,
-invariant 3; `tests/unit/node/test_federation_store.py` checks it with a canary).
+evidence log's content never leaves the node and is never copied here (raw data never leaves
+its node; `tests/unit/node/test_federation_store.py` checks it with a canary).
 
-Functions take the caller's connection; writers must hold a write transaction (the service
-uses its own connection and `transport.transaction.write_transaction`). They read rows by
+Functions take the caller's connection; writers must hold a write transaction of the node's
+one writer (`node.storage.database.Database.write()`, in a worker thread). They read rows by
 position, so they work with and without `sqlite3.Row`.
 """
 

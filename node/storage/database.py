@@ -7,17 +7,12 @@ index pages all over a large file (bench: 33k -> 50k appends/s at 1M leaves).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from node.storage import migrations
 from runtime import sqlite
 
 DB_FILE = "node.db"
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    return sqlite.connect(path, secure_delete=True)
 
 
 class Database(sqlite.Database):

@@ -2,7 +2,8 @@
 
 An answer sent to a node (an accepted enrollment, a cosignature) is only sent after the
 transaction that recorded it is on disk. The transport's replay guard and outbox keep their
-own tables (`transport.inbox`, `transport.outbox`) in the same file.
+own tables (`transport.store.ensure_schema`) in the same file, written through the same one
+writer.
 """
 
 from __future__ import annotations
@@ -12,19 +13,14 @@ from pathlib import Path
 
 from observatory.storage import migrations
 from runtime import sqlite
-from transport import inbox, outbox
+from transport import store
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    return sqlite.connect(path, secure_delete=False)
-
-
-def _transport_schemas(writer: sqlite3.Connection) -> None:
-    inbox.ensure_schema(writer)
-    outbox.ensure_schema(writer)
+def _migrate(conn: sqlite3.Connection) -> None:
+    migrations.apply(conn)
+    store.ensure_schema(conn)
 
 
 class Database(sqlite.Database):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, migrations.apply, secure_delete=False,
-                         setup=_transport_schemas)
+        super().__init__(path, _migrate, secure_delete=False)

@@ -1,8 +1,9 @@
 """An observatory stand-in for in-process federation tests, built from the real parts: a real
-libp2p host with its own identity key, `protocol.exchanges.ServerExchange` for every frame,
-real membership certificates and lists, and the shared witness decision
-(`protocol.witnessing`). What it lacks is the observatory's storage, web pages and CLI, which
-the multi-process test (`test_federation_network.py`) exercises with `backup-observatory`.
+libp2p host with its own identity key, the shared `protocol.responder.Responder` for every
+frame, real membership certificates and lists, and the shared witness decision
+(`protocol.witnessing`). What it lacks is the observatory's storage (so it keeps no replay
+record: every request is new to it), web pages and CLI, which the multi-process test
+(`test_federation_network.py`) exercises with `backup-observatory`.
 
 It also records every frame it receives, so tests can check what crossed the network.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from crypto.checkpoint import Cosigner
 from crypto.keys import SigningKey
 from protocol.delivery import DeliveryAck
-from protocol.exchanges import RequestReceived, ServerExchange
+from protocol.exchanges import Endpoint, RequestReceived
 from protocol.membership import (
     CertificateBody,
     MemberEntry,
@@ -32,11 +33,14 @@ from protocol.membership import (
     MembershipRequest,
 )
 from protocol.message import Message
+from protocol.reasons import Reason
+from protocol.responder import Refuse, Responder
 from protocol.statements import verify_key_from_hex
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush
 from protocol.witnessing import Witnessed, evidence_origin, response_for, witness, witness_name
 from transport.host import HostConfig, Libp2pHost
+from transport.identity import peer_id_from_public_key
 
 YEAR = 365 * 24 * 3600
 
@@ -80,6 +84,15 @@ class ObservatoryDouble:
         return list(self.host.listen_addrs)
 
     async def start(self) -> None:
+        responder: Responder[None] = Responder(
+            Endpoint(self.node_id, self.key, lookup_key=self._lookup, is_replay=lambda *_: False),
+            once=lambda envelope, act: act(None),
+            peer_id_of=lambda key: peer_id_from_public_key(key.raw()), clock=self.clock,
+            accept_self_certified=True)
+        responder.serve(MembershipRequest, self._answer)
+        responder.serve(MembershipListQuery, self._answer)
+        responder.serve(CheckpointPush, self._answer)
+        self.responder = responder
         self.host = Libp2pHost(self.key, HostConfig())
         self.host.set_handler(PROTOCOL_ID, self.handle)
         await self.host.start()
@@ -121,24 +134,16 @@ class ObservatoryDouble:
     async def handle(self, frame: bytes, remote: str) -> bytes:
         self.frames.append(frame)
         await asyncio.sleep(0)
-        now = self.clock()
-        exchange = ServerExchange(local_node_id=self.node_id, signing_key=self.key,
-                                  lookup_key=self._lookup, is_replay=lambda *_: False,
-                                  accept_self_certified=True)
-        exchange.receive_data(frame)
-        event = exchange.next_event(now=now)  # an EnvelopeRejected resets the stream
-        assert isinstance(event, RequestReceived)  # no replay store: never a duplicate
-        envelope = event.envelope
-        answer = self._answer(envelope.sender, event.message, now, envelope.envelope_id)
-        return exchange.send_response(answer, now=now)
+        return self.responder.answer(frame, remote)
 
-    def _answer(self, sender: str, message: Message, now: int, envelope_id: str) -> Message:
+    def _answer(self, request: RequestReceived, _: None) -> Message:
+        sender, message, now = request.envelope.sender, request.message, self.clock()
         if isinstance(message, MembershipRequest):
             self.requests[sender] = message
             if self.auto_approve and sender not in self.approved:
                 self.approve(sender)
             if sender not in self.approved:
-                return DeliveryAck(envelope_id=envelope_id, status="accepted")
+                return DeliveryAck.accept(request.envelope.envelope_id)
             body = CertificateBody(
                 serial=self.approved[sender].certificate_serial, issuer=self.node_id,
                 node_id=sender, organisation_name=message.organisation_name,
@@ -147,21 +152,19 @@ class ObservatoryDouble:
             return MembershipDecision(node_id=sender, decision="approved",
                                       certificate=MembershipCertificate.issue(body, self.key))
         if sender not in self.approved and self._lookup(sender) is None:
-            return DeliveryAck(envelope_id=envelope_id, status="rejected", reason="not_a_member")
+            raise Refuse(Reason.NOT_A_MEMBER)
         if isinstance(message, MembershipListQuery):
             return self.member_list()
-        if isinstance(message, CheckpointPush):
-            origin = evidence_origin(sender)
-            key = self._lookup(sender)
-            assert key is not None
-            result = witness(message, origin=origin, log_key=key,
-                             last=self.witnessed.get(origin),
-                             cosigner=Cosigner(witness_name(self.node_id), self.key), now=now)
-            witnessed = getattr(result, "witnessed", None)
-            if witnessed is not None:
-                self.witnessed[origin] = witnessed
-            return response_for(result, push=message)
-        return DeliveryAck(envelope_id=envelope_id, status="rejected", reason="not_supported")
+        assert isinstance(message, CheckpointPush)
+        origin = evidence_origin(sender)
+        key = self._lookup(sender)
+        assert key is not None
+        result = witness(message, origin=origin, log_key=key, last=self.witnessed.get(origin),
+                         cosigner=Cosigner(witness_name(self.node_id), self.key), now=now)
+        witnessed = getattr(result, "witnessed", None)
+        if witnessed is not None:
+            self.witnessed[origin] = witnessed
+        return response_for(result, push=message)
 
 
 async def test_the_double_answers_a_membership_request() -> None:

@@ -1,6 +1,7 @@
 """A malicious or broken peer against a real node's federation endpoint (issue 5: forged
-signature, replay, wrong recipient, expired message, forked checkpoint — each rejected,
-nothing stored, the fork alarm raised), over real libp2p hosts on 127.0.0.1.
+signature, replay, wrong recipient, expired message, forked checkpoint — each rejected with
+a signed refusal, nothing stored, the fork alarm raised), over real libp2p hosts on
+127.0.0.1.
 
 The hostile peer is driven by hand: it seals its own envelopes (`protocol.envelope.seal`),
 tampers with them, and sends the frames with its own `transport.host.Libp2pHost`.
@@ -24,7 +25,7 @@ from crypto.keys import SigningKey
 from node.federation import store
 from node.federation.info import witness_vkey
 from node.web.app import create_app
-from protocol.delivery import DeliveryAck
+from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.envelope import Envelope, seal, verify_frame
 from protocol.framing import decode_frame, encode_frame
@@ -78,7 +79,7 @@ class Peer:
         verified = verify_frame(
             answer, local_node_id=self.node_id, now=int(time.time()),
             lookup_key=lambda n: node.ctx.keys.identity_public if n == node.node_id else None,
-            is_replay=lambda *_: False)
+            is_replay=lambda *_: False, accept_unaddressed=True)
         return verified.message
 
 
@@ -154,15 +155,20 @@ async def test_hostile_frames_are_refused_and_nothing_is_stored(
 
     # Not a member: refused, whatever it sends.
     push = outsider.push(1, None, merkle.MemoryTree([b"x"]))
-    _rejected(outsider.read(node, await outsider.send(
-        node, outsider.seal(push, node.node_id).to_frame())), "not_a_member")
-    # Forged: a member's envelope with its signature changed, or signed by another key.
+    unknown = outsider.read(node, await outsider.send(
+        node, outsider.seal(push, node.node_id).to_frame()))
+    _rejected(unknown, "not_authenticated")
+    # Forged: a member's envelope with its signature changed, or signed by another key. To
+    # the peer this looks exactly like an unknown sender: it learns nothing about who is a
+    # member.
     valid = member.seal(member.push(3, 2), node.node_id)
     bad_sig = ("00" if valid.signature[:2] != "00" else "11") + valid.signature[2:]
-    _rejected(member.read(node, await member.send(node, _tamper(valid, signature=bad_sig))),
-              "bad_signature")
+    tampered = member.read(node, await member.send(node, _tamper(valid, signature=bad_sig)))
+    _rejected(tampered, "not_authenticated")
+    assert tampered.model_copy(update={"envelope_id": "00" * 16}) == unknown.model_copy(
+        update={"envelope_id": "00" * 16})
     forged = member.seal(member.push(3, 2), node.node_id, key=outsider.key)
-    _rejected(member.read(node, await member.send(node, forged.to_frame())), "bad_signature")
+    _rejected(member.read(node, await member.send(node, forged.to_frame())), "not_authenticated")
     # Addressed to another node, expired, or over another peer's connection.
     _rejected(member.read(node, await member.send(
         node, member.seal(member.push(3, 2), secrets.token_hex(16)).to_frame())),
@@ -171,9 +177,11 @@ async def test_hostile_frames_are_refused_and_nothing_is_stored(
     _rejected(member.read(node, await member.send(node, stale.to_frame())), "expired")
     relayed = member.seal(member.push(3, 2), node.node_id)
     _rejected(member.read(node, await outsider.send(node, relayed.to_frame())), "peer_mismatch")
-    # Garbage: the stream is reset, nothing answered.
-    with pytest.raises(Exception):  # noqa: B017 -- a transport error, whichever
-        await member.send(node, encode_frame(b"{not json"))
+    # Garbage: a signed refusal that names no recipient, bound to the frame by its digest.
+    garbage = encode_frame(b"{not json")
+    unreadable = member.read(node, await member.send(node, garbage))
+    assert isinstance(unreadable, FrameRefusal) and unreadable.reason == "malformed"
+    assert unreadable.frame_sha256 == frame_digest(garbage)
     assert _state(conn) == before
 
     # A replay of the accepted push: answered from the current state, not acted on again.

@@ -83,7 +83,7 @@ class FedNode:
     async def restart(self) -> None:
         assert self.config is not None
         self.service = FederationService(
-            self.ctx.db.path, self.ctx.keys, self.config, backoff=FAST, request_timeout=5,
+            self.ctx.db, self.ctx.keys, self.config, backoff=FAST, request_timeout=5,
             host_config=HostConfig(listen_host="127.0.0.1", listen_port=self.port,
                                    dial_timeout=2))
         await self.service.start()

@@ -168,7 +168,7 @@ async def test_refused_releases_store_nothing(federation: Federation) -> None:
             assert (answer.status, answer.reason) == ("rejected", reason), answer
             assert count_rows(f.ctx, *STATS) == before
 
-        await refused(stranger, make_release(), "not_a_member")
+        await refused(stranger, make_release(), "not_authenticated")  # unknown: as forged
         await refused(node, make_release(epsilon=0.3, spent=2.5, budget=2.5),
                       "over_observatory_budget")
         await refused(node, make_release(spent=1.5, budget=1.5, epsilon=0.2), "over_budget")
@@ -191,7 +191,7 @@ async def test_refused_releases_store_nothing(federation: Federation) -> None:
         try:
             frame = forger.seal(make_release(), f.obs).to_frame()
             answer = forger.open_response(await forger.send(frame, f.obs), f.obs)
-            assert isinstance(answer, DeliveryAck) and answer.reason == "bad_signature"
+            assert isinstance(answer, DeliveryAck) and answer.reason == "not_authenticated"
         finally:
             await forger.stop()
         assert count_rows(f.ctx) == everything

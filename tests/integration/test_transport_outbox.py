@@ -1,9 +1,11 @@
 """The outbox over real libp2p hosts and real SQLite files: a peer that is down, comes up,
 and a sender that restarts mid-exchange; every message acted on exactly once.
 
-The receiver is what a node's federation endpoint does with the sans-IO protocol: a
-`ServerExchange` checks the frame, the replay guard (`transport.inbox`) recognises a resend,
-and the message and its replay record are written in one transaction.
+Both ends use the one path node and observatory use: the sender seals with
+`protocol.exchanges.ClientExchange` and checks each answer with an exchange resumed from the
+stored request; the receiver is a `protocol.responder.Responder` whose replay guard
+(`transport.inbox`) recognises a resend, and which writes the message and its replay record
+in one transaction, through the receiver's one writer.
 """
 
 from __future__ import annotations
@@ -21,27 +23,36 @@ from pathlib import Path
 from crypto.keys import SigningKey, VerifyKey
 from protocol.delivery import DeliveryAck
 from protocol.drafts import ExpertRequest
-from protocol.envelope import Envelope, seal, verify_frame
-from protocol.exchanges import DuplicateReceived, RequestReceived, ServerExchange
-from transport import inbox, outbox
+from protocol.envelope import Envelope
+from protocol.exchanges import (
+    ClientExchange,
+    DuplicateReceived,
+    Endpoint,
+    RequestReceived,
+    ResponseReceived,
+)
+from protocol.message import Message
+from protocol.responder import Refuse, Responder
+from runtime.sqlite import Database
+from transport import store
 from transport.errors import Undeliverable
 from transport.host import HostConfig, Libp2pHost
 from transport.identity import peer_id_from_public_key
 from transport.inbox import ReplayGuard
-from transport.outbox import BackoffPolicy, Outbox, OutboxEntry
-from transport.transaction import write_transaction
+from transport.outbox import BackoffPolicy, Outbox
+from transport.queue import OutboxQueue
+from transport.store import OutboxEntry
 
 PROTO = "/backup/federation/1"
 FAST = BackoffPolicy(initial=0.2, maximum=0.8)
 
 
-def open_db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    outbox.ensure_schema(conn)
-    inbox.ensure_schema(conn)
-    return conn
+def open_db(path: Path) -> Database:
+    def migrate(conn: sqlite3.Connection) -> None:
+        store.ensure_schema(conn)
+        conn.execute("CREATE TABLE IF NOT EXISTS received (envelope_id TEXT PRIMARY KEY)")
+
+    return Database(path, migrate)
 
 
 def free_port() -> int:
@@ -69,13 +80,16 @@ class Node:
 
 
 class Receiver:
-    """Bob's federation endpoint: verify, act once (store), answer with a signed ack."""
+    """Bob's federation endpoint: the shared responder, acting once (storing the envelope id)."""
 
     def __init__(self, me: Node, keys: dict[str, VerifyKey], db: Path) -> None:
-        self.me, self.keys = me, keys
-        self.conn = open_db(db)
-        self.conn.execute("CREATE TABLE IF NOT EXISTS received (envelope_id TEXT PRIMARY KEY)")
-        self.guard = ReplayGuard(self.conn)
+        self.db = open_db(db)
+        guard = ReplayGuard(self.db)
+        self.responder: Responder[sqlite3.Connection] = Responder(
+            Endpoint(me.node_id, me.key, lookup_key=keys.get, is_replay=guard),
+            once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
+            clock=lambda: int(time.time()))
+        self.responder.serve(ExpertRequest, self._act, again=self._again)
         self.answers: list[str] = []
         self.remotes: list[str] = []
         self.hold_first_answer: asyncio.Event | None = None
@@ -83,66 +97,61 @@ class Receiver:
         self.refuse_with: str | None = None
 
     def received(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM received").fetchone()[0])
+        return int(self.db.read().execute("SELECT count(*) FROM received").fetchone()[0])
+
+    def _act(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        if self.refuse_with is not None:
+            self.answers.append("rejected")
+            raise Refuse(self.refuse_with)
+        conn.execute("INSERT INTO received VALUES (?)", (request.envelope.envelope_id,))
+        self.answers.append("accepted")
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _again(self, duplicate: DuplicateReceived) -> Message:
+        self.answers.append("duplicate")
+        return DeliveryAck.duplicate(duplicate.envelope.envelope_id)
 
     async def handle(self, frame: bytes, remote: str) -> bytes:
         self.remotes.append(remote)
-        now = int(time.time())
-        server = ServerExchange(
-            local_node_id=self.me.node_id,
-            signing_key=self.me.key,
-            lookup_key=self.keys.get,
-            is_replay=self.guard,
-        )
-        server.receive_data(frame)
-        event = server.next_event(now=now)
-        if self.refuse_with is not None:
-            assert isinstance(event, RequestReceived | DuplicateReceived)
-            ack = DeliveryAck(
-                envelope_id=event.envelope.envelope_id, status="rejected", reason=self.refuse_with
-            )
-        elif isinstance(event, RequestReceived):
-            with write_transaction(self.conn) as conn:  # act and remember, atomically
-                conn.execute("INSERT INTO received VALUES (?)", (event.envelope.envelope_id,))
-                self.guard.record_in(conn, event.envelope)
+        answer = await asyncio.to_thread(self.responder.answer, frame, remote)
+        if self.received():
             self.stored.set()
-            ack = DeliveryAck(envelope_id=event.envelope.envelope_id, status="accepted")
             if self.hold_first_answer is not None:
                 hold, self.hold_first_answer = self.hold_first_answer, None
                 await hold.wait()  # the answer is held until the sender has gone
-        else:
-            assert isinstance(event, DuplicateReceived)
-            ack = DeliveryAck(envelope_id=event.envelope.envelope_id, status="duplicate")
-        self.answers.append(ack.status)
-        return server.send_response(ack, now=now)
+        return answer
 
 
 class Sender:
-    """Alice's side: outbox on her SQLite file, acks verified before "delivered"."""
+    """Alice's side: outbox on her SQLite file, acks believed through the client exchange
+    resumed from the stored request before "delivered"."""
 
     def __init__(self, me: Node, keys: dict[str, VerifyKey], db: Path) -> None:
-        self.me, self.keys = me, keys
-        self.conn = open_db(db)
-        self.guard = ReplayGuard(self.conn)
+        self.me = me
+        self.db = open_db(db)
+        self.endpoint = Endpoint(me.node_id, me.key, lookup_key=keys.get,
+                                 is_replay=lambda *_: False)
         self.host = Libp2pHost(me.key)
         self.acks: list[str] = []
         self.outbox = Outbox(
-            self.conn, self.host, on_response=self.on_response, backoff=FAST,
+            OutboxQueue(self.db), self.host, on_response=self.on_response, backoff=FAST,
             request_timeout=5,
         )
         self._task: asyncio.Task[None] | None = None
 
-    async def on_response(self, entry: OutboxEntry, frame: bytes) -> None:
-        verified = verify_frame(
-            frame, local_node_id=self.me.node_id, now=int(time.time()),
-            lookup_key=self.keys.get, is_replay=self.guard,
-        )
-        ack = verified.message
-        assert isinstance(ack, DeliveryAck)
-        reply_to = verified.envelope.in_reply_to
-        if reply_to != entry.envelope_id or ack.envelope_id != entry.envelope_id:
-            raise ValueError("an answer to another message")
-        self.guard.record(verified.envelope)
+    def request(self, message: Message, to: Node) -> Envelope:
+        exchange = ClientExchange(self.endpoint, peer_node_id=to.node_id)
+        exchange.send_request(message, now=int(time.time()))
+        assert exchange.request is not None
+        return exchange.request
+
+    async def on_response(self, entry: OutboxEntry, request: bytes, response: bytes) -> None:
+        exchange = ClientExchange.resume(self.endpoint, request)
+        exchange.receive_data(response)
+        event = exchange.next_event(now=int(time.time()))
+        assert isinstance(event, ResponseReceived)
+        ack = event.message
+        assert isinstance(ack, DeliveryAck) and ack.envelope_id == entry.envelope_id
         self.acks.append(ack.status)
         if ack.status == "rejected":
             assert ack.reason is not None
@@ -157,7 +166,7 @@ class Sender:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.host.stop()
-        self.conn.close()
+        self.db.close()
 
 
 @asynccontextmanager
@@ -171,14 +180,11 @@ async def bob_online(bob: Node, receiver: Receiver, port: int) -> AsyncIterator[
         await host.stop()
 
 
-def expert_request(alice: Node, bob: Node) -> Envelope:
+def expert_request(sender: Sender, bob: Node) -> Envelope:
     message = ExpertRequest(
         request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="urgent"
     )
-    return seal(
-        message, sender=alice.node_id, recipient=bob.node_id, signing_key=alice.key,
-        now=int(time.time()),
-    )
+    return sender.request(message, bob)
 
 
 def stored_frames(db: Path) -> list[bytes | None]:
@@ -197,7 +203,7 @@ async def test_a_message_to_a_peer_that_is_down_is_delivered_once_it_is_up(
     sender = Sender(alice, keys, tmp_path / "alice.db")
     await sender.start()
     try:
-        envelope = expert_request(alice, bob)
+        envelope = expert_request(sender, bob)
         to_bob = {"peer_id": bob.peer_id, "addrs": bob_addrs, "protocol_id": PROTO}
         assert sender.outbox.enqueue(envelope, **to_bob)
         assert not sender.outbox.enqueue(envelope, **to_bob)
@@ -235,7 +241,7 @@ async def test_a_message_to_a_peer_that_is_down_is_delivered_once_it_is_up(
         assert stored_frames(tmp_path / "alice.db") == [None]  # the frame is erased
     finally:
         await sender.stop()
-        receiver.conn.close()
+        receiver.db.close()
 
 
 async def test_a_sender_restarting_mid_exchange_still_delivers_exactly_once(
@@ -251,7 +257,7 @@ async def test_a_sender_restarting_mid_exchange_still_delivers_exactly_once(
     async with bob_online(bob, receiver, port):
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
-        envelope = expert_request(alice, bob)
+        envelope = expert_request(sender, bob)
         try:
             sender.outbox.enqueue(envelope, peer_id=bob.peer_id, addrs=bob_addrs, protocol_id=PROTO)
             # Bob has acted on it, but alice goes down before his answer reaches her.
@@ -276,7 +282,7 @@ async def test_a_sender_restarting_mid_exchange_still_delivers_exactly_once(
     assert receiver.received() == 1  # acted on once
     assert receiver.answers == ["accepted", "duplicate"]  # the resend was recognised
     assert sender.acks == ["duplicate"]  # and counted as delivered
-    receiver.conn.close()
+    receiver.db.close()
 
 
 async def test_a_message_refused_for_good_stops_being_retried(tmp_path: Path) -> None:
@@ -289,7 +295,7 @@ async def test_a_message_refused_for_good_stops_being_retried(tmp_path: Path) ->
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
         try:
-            envelope = expert_request(alice, bob)
+            envelope = expert_request(sender, bob)
             sender.outbox.enqueue(
                 envelope, peer_id=bob.peer_id, addrs=[f"/ip4/127.0.0.1/tcp/{port}"],
                 protocol_id=PROTO,
@@ -302,7 +308,7 @@ async def test_a_message_refused_for_good_stops_being_retried(tmp_path: Path) ->
             assert receiver.answers == ["rejected"]
         finally:
             await sender.stop()
-    receiver.conn.close()
+    receiver.db.close()
 
 
 async def test_a_wrong_peer_id_in_the_outbox_is_never_delivered(tmp_path: Path) -> None:
@@ -315,7 +321,7 @@ async def test_a_wrong_peer_id_in_the_outbox_is_never_delivered(tmp_path: Path) 
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
         try:
-            envelope = expert_request(alice, bob)
+            envelope = expert_request(sender, bob)
             sender.outbox.enqueue(
                 envelope, peer_id=carol.peer_id, addrs=[f"/ip4/127.0.0.1/tcp/{port}"],
                 protocol_id=PROTO,
@@ -326,5 +332,5 @@ async def test_a_wrong_peer_id_in_the_outbox_is_never_delivered(tmp_path: Path) 
             assert receiver.received() == 0
         finally:
             await sender.stop()
-    receiver.conn.close()
+    receiver.db.close()
 

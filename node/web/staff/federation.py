@@ -9,7 +9,6 @@ data), plus the running service's state shared through `appkeys.FEDERATION_STATU
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +28,6 @@ def _when(ts: float | int | None) -> str:
     if ts is None:
         return "-"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-class _NoRequests:
-    """The outbox is only read here; the serving process's service delivers it."""
-
-    async def request(self, peer_id: str, addrs: Sequence[str], protocol_id: str,
-                      frame: bytes, timeout: float) -> bytes:
-        raise RuntimeError("the staff page does not send")
 
 
 @dataclass(frozen=True)
@@ -65,12 +56,13 @@ def _certificate(membership: store.Membership | None, config: FederationConfig,
                            _when(cert.body.not_after), problem is None, problem)
 
 
-def _outbox(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
-    from transport.outbox import Outbox
+def _outbox(ctx: NodeContext) -> tuple[list[Any], list[Any]]:
+    """The outbox is only read here; the serving process's service delivers it."""
+    from transport.queue import OutboxQueue
 
-    box = Outbox(conn, _NoRequests())
+    queue = OutboxQueue(ctx.db)
     try:
-        return box.list_pending(), box.list_failed()[:20]
+        return queue.pending(), queue.failed()[:20]
     except sqlite3.OperationalError:  # the service never ran: no outbox table yet
         return [], []
 
@@ -80,7 +72,7 @@ def _load(ctx: NodeContext, config: FederationConfig, now: int) -> dict[str, Any
     observatory = config.observatory_node_id
     membership = store.membership(conn, observatory)
     listed = store.membership_list(conn, observatory)
-    pending, failed = _outbox(conn)
+    pending, failed = _outbox(ctx)
     latest = checkpoints.latest_checkpoint(conn)
     names: dict[str, str] = {}
     members: list[Any] = []

@@ -16,7 +16,7 @@ from crypto.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from crypto.keys import BoxSecretKey, SigningKey, VerifyKey
 from crypto.merkle import MemoryTree, consistency_proof, root_hash
 from protocol.envelope import Envelope, seal, verify_frame
-from protocol.exchanges import ClientExchange, ResponseReceived
+from protocol.exchanges import ClientExchange, Endpoint, ResponseReceived
 from protocol.membership import MembershipListQuery, MembershipRequest
 from protocol.message import Message
 from protocol.versions import FEDERATION_PROTOCOL
@@ -115,12 +115,7 @@ class FakeNode:
 
     async def ask(self, message: Message, observatory: ObservatoryAddress) -> Message:
         """One request/response exchange through `protocol.exchanges.ClientExchange`."""
-        exchange = ClientExchange(
-            local_node_id=self.node_id, peer_node_id=observatory.node_id,
-            signing_key=self.key,
-            lookup_key=lambda n: observatory.identity_key if n == observatory.node_id else None,
-            is_replay=self._seen,
-        )
+        exchange = ClientExchange(self.endpoint(observatory), peer_node_id=observatory.node_id)
         now = int(time.time())
         response = await self.send(exchange.send_request(message, now=now), observatory)
         exchange.receive_data(response)
@@ -129,12 +124,21 @@ class FakeNode:
         self.seen.add(event.envelope.envelope_id)
         return event.message
 
-    def open_response(self, frame: bytes, observatory: ObservatoryAddress) -> Message:
-        """Verify a response frame addressed to us, signed by the observatory."""
+    def endpoint(self, observatory: ObservatoryAddress) -> Endpoint:
+        """This node as the protocol sees it: it believes the observatory's key only."""
+        return Endpoint(
+            self.node_id, self.key,
+            lookup_key=lambda n: observatory.identity_key if n == observatory.node_id else None,
+            is_replay=self._seen)
+
+    def open_response(self, frame: bytes, observatory: ObservatoryAddress, *,
+                      unaddressed: bool = False) -> Message:
+        """Verify a response frame addressed to us (or, with `unaddressed`, a refusal that
+        names no recipient), signed by the observatory."""
         verified = verify_frame(
             frame, local_node_id=self.node_id, now=int(time.time()),
             lookup_key=lambda n: observatory.identity_key if n == observatory.node_id else None,
-            is_replay=lambda *_: False,
+            is_replay=lambda *_: False, accept_unaddressed=unaddressed,
         )
         return verified.message
 

@@ -9,11 +9,12 @@ import time
 import pytest
 
 from observatory.context import ObservatoryContext
-from observatory.federation import Federation, RefuseStream
-from protocol.delivery import DeliveryAck
+from observatory.federation import Federation
+from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
 from protocol.drafts import ExpertRequest
+from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.envelope import seal
-from protocol.framing import MAX_FRAME_BYTES, encode_frame
+from protocol.framing import decode_frame, encode_frame
 from protocol.membership import MembershipDecision, MembershipList, MembershipListQuery
 from protocol.message import Message
 from protocol.witness import CosignatureResponse
@@ -61,7 +62,8 @@ def test_a_request_for_another_node_id_is_not_self_certified(
     node, other = FakeNode(), FakeNode()
     answer = ask(ctx, obs, node, other.membership_request(identity_key=node.key.verify_key
                                                            .raw().hex()))
-    assert isinstance(answer, DeliveryAck) and answer.reason == "not_a_member"
+    # to the sender, as if its signature did not verify: nothing about who is known
+    assert isinstance(answer, DeliveryAck) and answer.reason == "not_authenticated"
     assert count_rows(ctx, "members") == {"members": 0}
 
 
@@ -71,31 +73,44 @@ def test_a_response_sent_as_a_request_and_messages_we_do_not_serve(
     before = count_rows(ctx)
     ack = DeliveryAck(envelope_id="ab" * 16, status="accepted")
     answer = ask(ctx, obs, node, ack)
-    assert isinstance(answer, DeliveryAck) and answer.reason == "not_supported"
+    assert isinstance(answer, DeliveryAck) and answer.reason == "not_a_request"
     assert count_rows(ctx) == before
     expert = ExpertRequest(request_id="cd" * 16, specialty="legal", languages=("fr",),
                            urgency="routine")
     answer = ask(ctx, obs, node, expert)
     assert isinstance(answer, DeliveryAck) and answer.reason == "not_supported"
+    assert count_rows(ctx) == before  # a refusal is not recorded: a resend is refused again
 
 
-def test_frames_that_are_not_envelopes_reset_the_stream(ctx: ObservatoryContext) -> None:
-    federation = Federation(ctx)
+def frame_refusal(ctx: ObservatoryContext, obs: ObservatoryAddress, frame: bytes) -> str:
+    """The observatory's signed, unaddressed refusal of `frame`: its reason."""
+    answer = FakeNode().open_response(Federation(ctx).answer(frame, "12D3KooWany"), obs,
+                                      unaddressed=True)
+    assert isinstance(answer, FrameRefusal)
+    assert answer.frame_sha256 == frame_digest(frame)  # what the sender matches it by
+    return answer.reason
+
+
+def test_frames_that_are_not_envelopes_get_a_signed_refusal(
+        ctx: ObservatoryContext, obs: ObservatoryAddress) -> None:
+    node = FakeNode()
+    newer = parse_canonical_json(decode_frame(node.seal(MembershipListQuery(), obs).to_frame()))
+    newer["format"] = 2  # a future envelope format
     before = count_rows(ctx)
-    for frame in (b"", b"\x00\x00", encode_frame(b"not json"), encode_frame(b"{}"),
-                  (MAX_FRAME_BYTES + 1).to_bytes(4, "big"), encode_frame(b"[1,2]")):
-        with pytest.raises(RefuseStream):
-            federation.answer(frame, "12D3KooWany")
+    for frame, reason in ((b"", "malformed"), (encode_frame(b"not json"), "malformed"),
+                          (encode_frame(b"{}"), "malformed"), (encode_frame(b"[1,2]"), "malformed"),
+                          (encode_frame(canonical_json(newer)), "unknown_version")):
+        assert frame_refusal(ctx, obs, frame) == reason
     assert count_rows(ctx) == before
 
 
-def test_an_envelope_claiming_to_come_from_the_observatory_is_not_answered(
+def test_an_envelope_claiming_to_come_from_the_observatory_is_refused_unaddressed(
         ctx: ObservatoryContext, obs: ObservatoryAddress) -> None:
     node = FakeNode()
     envelope = seal(node.membership_request(), sender=obs.node_id, recipient=node.node_id,
                     signing_key=node.key, now=int(time.time()))
-    with pytest.raises(RefuseStream):  # addressed elsewhere and claiming our id: no answer
-        Federation(ctx).answer(envelope.to_frame(), peer(node))
+    # addressed elsewhere, and claiming our own id: no sender to address the refusal to
+    assert frame_refusal(ctx, obs, envelope.to_frame()) == "wrong_recipient"
 
 
 def test_a_duplicate_is_answered_without_acting_again(ctx: ObservatoryContext,

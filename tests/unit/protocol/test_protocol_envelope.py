@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from protocol import errors
-from protocol.delivery import DeliveryAck
+from protocol.delivery import DeliveryAck, FrameRefusal
 from protocol.encoding import canonical_json
 from protocol.envelope import (
     DEFAULT_POLICY,
@@ -435,3 +435,57 @@ def test_envelope_model_round_trips_its_frame(alice, bob) -> None:
         ack(), sender=alice.node_id, recipient=bob.node_id, signing_key=alice.signing_key, now=NOW
     )
     assert Envelope.model_validate(json.loads(decode_frame(envelope.to_frame()))) == envelope
+
+
+# --- the one unaddressed message: a refusal of a frame whose sender could not be read -------
+
+
+def refusal() -> FrameRefusal:
+    return FrameRefusal(frame_sha256="ab" * 32, reason="malformed")
+
+
+def test_only_an_unaddressed_type_is_sealed_without_a_recipient(alice, bob) -> None:
+    with pytest.raises(errors.LocalProtocolError, match="must not"):
+        seal(ack(), sender=alice.node_id, recipient=None, signing_key=alice.signing_key,
+             now=NOW)
+    with pytest.raises(errors.LocalProtocolError, match="must"):
+        seal(refusal(), sender=alice.node_id, recipient=bob.node_id,
+             signing_key=alice.signing_key, now=NOW)
+    sealed = seal(refusal(), sender=alice.node_id, recipient=None,
+                  signing_key=alice.signing_key, now=NOW)
+    assert sealed.recipient is None and sealed.in_reply_to is None
+
+
+def test_an_unaddressed_envelope_is_accepted_only_where_asked_for(alice, verify) -> None:
+    frame = seal(refusal(), sender=alice.node_id, recipient=None,
+                 signing_key=alice.signing_key, now=NOW).to_frame()
+    with pytest.raises(errors.WrongRecipient, match="names no recipient"):
+        verify(frame)  # a server never accepts one
+    verified = verify(frame, accept_unaddressed=True)  # a client waiting for an answer does
+    assert verified.message == refusal() and verified.key == alice.verify_key
+
+
+def test_unaddressed_rules_hold_in_signed_frames(make_frame, verify) -> None:
+    payload = refusal().to_json_object()
+    # a refusal type addressed to someone: malformed, not silently accepted
+    with pytest.raises(errors.MalformedFrame, match="names no recipient"):
+        verify(make_frame(type="delivery.frame_refusal", payload=payload),
+               accept_unaddressed=True)
+    # any other type without a recipient: refused even where unaddressed refusals are allowed
+    with pytest.raises(errors.WrongRecipient):
+        verify(make_frame(recipient=None), accept_unaddressed=True)
+    # an unaddressed envelope replies to nothing
+    with pytest.raises(errors.MalformedFrame):
+        verify(make_frame(type="delivery.frame_refusal", payload=payload, recipient=None,
+                          in_reply_to="cd" * 16), accept_unaddressed=True)
+
+
+def test_from_frame_parses_without_verifying(make_frame, alice) -> None:
+    forged = make_frame(signature="00" * 64)
+    envelope = Envelope.from_frame(forged)  # only to address a refusal: nothing is believed
+    assert envelope.sender == alice.node_id
+    with pytest.raises(errors.MalformedFrame):
+        Envelope.from_frame(encode_frame(b"[1]"))
+    with pytest.raises(errors.UnknownVersion):
+        Envelope.from_frame(make_frame(format=2))
+

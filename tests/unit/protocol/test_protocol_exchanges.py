@@ -9,14 +9,14 @@ import secrets
 import pytest
 
 from protocol import errors
-from protocol.delivery import DeliveryAck
+from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
 from protocol.envelope import seal
 from protocol.exchanges import (
     EXCHANGES,
-    NEED_DATA,
     TRANSITIONS,
     ClientExchange,
     DuplicateReceived,
+    Endpoint,
     RequestReceived,
     ResponseReceived,
     Role,
@@ -36,6 +36,7 @@ from protocol.membership import (
 )
 from protocol.registry import REGISTRY
 from protocol.witness import CheckpointPush, CosignatureResponse
+from tests.unit.protocol.link import Link
 
 NOW = 1_800_000_000
 ROOT = base64.b64encode(bytes(range(32))).decode()
@@ -43,42 +44,16 @@ NODE_SIG = "\u2014 node.example " + base64.b64encode(bytes(68)).decode()
 COSIG = "\u2014 observatory.example " + base64.b64encode(bytes(76)).decode()
 
 
-class Link:
-    """In-memory stand-in for one libp2p stream: bytes written at one end are read at the
-    other, in chunks of `chunk` bytes (1 = the worst a real transport can do)."""
-
-    def __init__(self, chunk: int = 1 << 20) -> None:
-        self.chunk = chunk
-
-    def carry(self, data: bytes, to, *, now: int = NOW):
-        """Deliver `data` to the machine `to` chunk by chunk; return the first event."""
-        for start in range(0, len(data), self.chunk):
-            to.receive_data(data[start : start + self.chunk])
-            event = to.next_event(now=now)
-            if event is not NEED_DATA:
-                assert start + self.chunk >= len(data), "event before the frame was complete"
-                return event
-        return NEED_DATA
+def endpoint(me, keys, replay) -> Endpoint:
+    return Endpoint(me.node_id, me.signing_key, lookup_key=keys.get, is_replay=replay)
 
 
 def client(me, peer, keys, replay) -> ClientExchange:
-    return ClientExchange(
-        local_node_id=me.node_id,
-        peer_node_id=peer.node_id,
-        signing_key=me.signing_key,
-        lookup_key=keys.get,
-        is_replay=replay,
-    )
+    return ClientExchange(endpoint(me, keys, replay), peer_node_id=peer.node_id)
 
 
 def server(me, keys, replay, **kwargs) -> ServerExchange:
-    return ServerExchange(
-        local_node_id=me.node_id,
-        signing_key=me.signing_key,
-        lookup_key=keys.get,
-        is_replay=replay,
-        **kwargs,
-    )
+    return ServerExchange(endpoint(me, keys, replay), **kwargs)
 
 
 def record(replay, event) -> None:
@@ -257,6 +232,75 @@ def test_replayed_response_fails_the_client(alice, bob, keys, replay) -> None:
     assert replayed.state is State.FAILED
 
 
+# --- a request answered after a restart, and refusals of unreadable frames ---------------------
+
+
+def test_a_resumed_exchange_checks_the_answer_as_the_one_that_sent(alice, bob, keys,
+                                                                  replay) -> None:
+    link = Link(5)
+    sent = client(alice, bob, keys, replay)
+    frame = sent.send_request(CheckpointPush(checkpoint=note(4)), now=NOW)
+    event = link.carry(frame, server(bob, keys, replay))
+    answer = server(bob, keys, replay)
+    link.carry(frame, answer)
+    response = answer.send_response(
+        DeliveryAck(envelope_id=event.envelope.envelope_id, status="accepted"), now=NOW)
+    # The sender stopped; the stored request frame is all that is left of its exchange.
+    resumed = ClientExchange.resume(endpoint(alice, keys, replay), frame)
+    assert (resumed.state, resumed.peer_node_id) == (State.SENT_REQUEST, bob.node_id)
+    assert resumed.request == sent.request
+    reply = link.carry(response, resumed)
+    assert isinstance(reply, ResponseReceived) and reply.message.status == "accepted"
+    # ... and refuses what the original would have refused: an answer to another request.
+    other = client(alice, bob, keys, replay).send_request(MembershipListQuery(), now=NOW)
+    with pytest.raises(errors.RemoteProtocolError, match="another request"):
+        link.carry(response, ClientExchange.resume(endpoint(alice, keys, replay), other))
+
+
+def test_only_our_own_requests_are_resumed(alice, bob, keys, replay) -> None:
+    theirs = client(bob, alice, keys, replay).send_request(MembershipListQuery(), now=NOW)
+    with pytest.raises(errors.LocalProtocolError, match="not a request of this node"):
+        ClientExchange.resume(endpoint(alice, keys, replay), theirs)
+    answer = answer_frame(alice, bob, DeliveryAck(envelope_id="ab" * 16, status="accepted"),
+                          in_reply_to="ab" * 16)
+    with pytest.raises(errors.LocalProtocolError):  # a response is no request
+        ClientExchange.resume(endpoint(bob, keys, replay), answer)
+
+
+def frame_refusal(by, frame: bytes, reason: str = "unknown_version") -> bytes:
+    refusal = FrameRefusal(frame_sha256=frame_digest(frame), reason=reason)
+    return seal(refusal, sender=by.node_id, recipient=None, signing_key=by.signing_key,
+                now=NOW).to_frame()
+
+
+def test_a_frame_refusal_answers_the_very_frame_we_sent(alice, bob, carol, keys,
+                                                        replay) -> None:
+    """A peer that could not read our frame (a newer envelope format, say) says so, signed,
+    naming the frame's digest: the only way to bind an answer to a frame without an id."""
+    asking = client(alice, bob, keys, replay)
+    frame = asking.send_request(MembershipListQuery(), now=NOW)
+    reply = Link(3).carry(frame_refusal(bob, frame), asking)
+    assert isinstance(reply, ResponseReceived) and isinstance(reply.message, FrameRefusal)
+    assert reply.envelope.recipient is None and reply.message.reason == "unknown_version"
+    # Not for a frame we did not send, and not from a node we did not ask.
+    other = client(alice, bob, keys, replay)
+    other.send_request(MembershipListQuery(), now=NOW)
+    with pytest.raises(errors.RemoteProtocolError, match="refuses another frame"):
+        Link().carry(frame_refusal(bob, frame), other)
+    keys = {**keys, carol.node_id: carol.verify_key}
+    third = client(alice, bob, keys, replay)
+    third_frame = third.send_request(MembershipListQuery(), now=NOW)
+    with pytest.raises(errors.RemoteProtocolError, match="another node"):
+        Link().carry(frame_refusal(carol, third_frame), third)
+
+
+def test_a_server_never_takes_an_unaddressed_envelope_as_a_request(alice, bob, keys,
+                                                                   replay) -> None:
+    frame = frame_refusal(alice, b"whatever")
+    with pytest.raises(errors.WrongRecipient):
+        Link().carry(frame, server(bob, keys, replay))
+
+
 # --- the peer breaks the rules: RemoteProtocolError ------------------------------------------
 
 
@@ -304,7 +348,7 @@ def test_a_request_claiming_to_reply(alice, bob, keys, replay) -> None:
         Link().carry(frame, server(bob, keys, replay))
 
 
-def answer(sender, recipient, message, *, in_reply_to: str) -> bytes:
+def answer_frame(sender, recipient, message, *, in_reply_to: str) -> bytes:
     return seal(
         message,
         sender=sender.node_id,
@@ -318,7 +362,7 @@ def answer(sender, recipient, message, *, in_reply_to: str) -> bytes:
 def test_response_to_another_request(alice, bob, keys, replay) -> None:
     asking = client(alice, bob, keys, replay)
     asking.send_request(MembershipListQuery(), now=NOW)
-    frame = answer(
+    frame = answer_frame(
         bob, alice, DeliveryAck(envelope_id="ab" * 16, status="accepted"), in_reply_to="ab" * 16
     )
     with pytest.raises(errors.RemoteProtocolError, match="another request"):
@@ -331,7 +375,7 @@ def test_response_from_another_node(alice, bob, carol, keys, replay) -> None:
     asking = client(alice, bob, keys, replay)
     asking.send_request(MembershipListQuery(), now=NOW)
     ack = DeliveryAck(envelope_id="ab" * 16, status="accepted")
-    frame = answer(carol, alice, ack, in_reply_to=asking.request.envelope_id)
+    frame = answer_frame(carol, alice, ack, in_reply_to=asking.request.envelope_id)
     with pytest.raises(errors.RemoteProtocolError, match="another node"):
         Link().carry(frame, asking)
 
@@ -339,7 +383,7 @@ def test_response_from_another_node(alice, bob, carol, keys, replay) -> None:
 def test_response_of_the_wrong_type(alice, bob, keys, replay) -> None:
     asking = client(alice, bob, keys, replay)
     asking.send_request(CheckpointPush(checkpoint=note(1)), now=NOW)
-    frame = answer(bob, alice, MembershipListQuery(), in_reply_to=asking.request.envelope_id)
+    frame = answer_frame(bob, alice, MembershipListQuery(), in_reply_to=asking.request.envelope_id)
     with pytest.raises(errors.RemoteProtocolError, match="not a response"):
         Link().carry(frame, asking)
     assert asking.state is State.FAILED
@@ -349,7 +393,7 @@ def test_a_rejected_frame_fails_the_exchange_with_its_own_error(alice, bob, keys
     asking = client(alice, bob, keys, replay)
     asking.send_request(MembershipListQuery(), now=NOW)
     ack = DeliveryAck(envelope_id="ab" * 16, status="accepted")
-    frame = answer(bob, alice, ack, in_reply_to=asking.request.envelope_id)
+    frame = answer_frame(bob, alice, ack, in_reply_to=asking.request.envelope_id)
     with pytest.raises(errors.Expired):
         Link().carry(frame, asking, now=NOW + 10 * 86400)
     assert asking.state is State.FAILED
@@ -408,17 +452,6 @@ def test_responding_with_a_type_that_does_not_answer(alice, bob, keys, replay) -
     with pytest.raises(errors.LocalProtocolError, match="does not answer"):
         answering.send_response(MembershipListQuery(), now=NOW)
     assert answering.state is State.GOT_REQUEST  # still free to answer properly
-
-
-def test_fail_is_legal_until_the_exchange_is_over(alice, bob, keys, replay) -> None:
-    asking = client(alice, bob, keys, replay)
-    asking.send_request(MembershipListQuery(), now=NOW)
-    asking.fail()  # e.g. the caller's timeout
-    assert asking.state is State.FAILED
-    with pytest.raises(errors.LocalProtocolError):
-        asking.fail()
-    with pytest.raises(errors.LocalProtocolError):
-        asking.send_request(MembershipListQuery(), now=NOW)
 
 
 # --- the tables --------------------------------------------------------------------------

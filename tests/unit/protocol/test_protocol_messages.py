@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from crypto.keys import SigningKey
 from protocol import errors
-from protocol.delivery import DeliveryAck
+from protocol.delivery import DeliveryAck, FrameRefusal
 from protocol.drafts import (
     CaseReferral,
     ExpertRequest,
@@ -258,6 +258,10 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     CheckpointPush: checkpoint_pushes(),
     CosignatureResponse: cosignature_responses(),
     DeliveryAck: delivery_acks(),
+    FrameRefusal: st.builds(
+        FrameRefusal, frame_sha256=keys_hex,
+        reason=st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True),
+    ),
     ExpertRequest: st.builds(
         ExpertRequest,
         request_id=ids,
@@ -307,8 +311,9 @@ def test_every_message_round_trips_through_canonical_json(message: Message) -> N
 )
 @given(message=any_message)
 def test_every_message_round_trips_through_a_signed_envelope(alice, bob, keys, message) -> None:
+    recipient = None if message.UNADDRESSED else bob.node_id  # a `FrameRefusal` names none
     envelope = seal(
-        message, sender=alice.node_id, recipient=bob.node_id, signing_key=alice.signing_key, now=NOW
+        message, sender=alice.node_id, recipient=recipient, signing_key=alice.signing_key, now=NOW
     )
     verified = verify_frame(
         envelope.to_frame(),
@@ -316,6 +321,7 @@ def test_every_message_round_trips_through_a_signed_envelope(alice, bob, keys, m
         now=NOW,
         lookup_key=keys.get,
         is_replay=lambda *_: False,
+        accept_unaddressed=message.UNADDRESSED,
     )
     assert verified.message == message
     assert type(verified.message) is type(message)

@@ -1,9 +1,10 @@
-"""The persisted replay guard, with `protocol.envelope.verify_frame` as its user."""
+"""The persisted replay guard, with `protocol.envelope.verify_frame` as its user, written
+through the one writer (`runtime.sqlite.Database`)."""
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from crypto.keys import SigningKey
 from protocol.drafts import ExpertRequest
 from protocol.envelope import DEFAULT_POLICY, Envelope, seal, verify_frame
 from protocol.errors import Replayed
+from runtime.sqlite import Database
 from transport import inbox
 from transport.inbox import ReplayGuard
-from transport.transaction import write_transaction
 
 NOW = 1_800_000_000
 ALICE, BOB, CAROL = (secrets.token_hex(16) for _ in range(3))
@@ -35,13 +36,25 @@ def sealed(
                 envelope_id=envelope_id)
 
 
+def open_db(path: Path) -> Database:
+    def migrate(conn):  # type: ignore[no-untyped-def]
+        inbox.ensure_schema(conn)
+        conn.execute("CREATE TABLE IF NOT EXISTS received (envelope_id TEXT PRIMARY KEY)")
+
+    return Database(path, migrate)
+
+
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(tmp_path / "bob.db", isolation_level=None)
-    inbox.ensure_schema(db)
-    inbox.ensure_schema(db)  # idempotent
-    yield db
-    db.close()
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_db(tmp_path / "bob.db")
+    with database.write() as conn:
+        inbox.ensure_schema(conn)  # idempotent
+    yield database
+    database.close()
+
+
+def record(guard: ReplayGuard, env: Envelope) -> None:
+    assert guard.once(env, lambda conn: "acted") == "acted"
 
 
 def verify(guard: ReplayGuard, env: Envelope, now: int = NOW) -> Envelope:
@@ -50,12 +63,12 @@ def verify(guard: ReplayGuard, env: Envelope, now: int = NOW) -> Envelope:
     ).envelope
 
 
-def test_a_recorded_envelope_is_a_replay_by_id_or_by_nonce(conn: sqlite3.Connection) -> None:
-    guard = ReplayGuard(conn)
+def test_a_recorded_envelope_is_a_replay_by_id_or_by_nonce(db: Database) -> None:
+    guard = ReplayGuard(db)
     first = sealed()
     verify(guard, first)  # not recorded by verification itself
     verify(guard, first)
-    guard.record(verify(guard, first))
+    record(guard, verify(guard, first))
     with pytest.raises(Replayed):
         verify(guard, first)
     # Re-sealed: same envelope id, new nonce (an outbox resend after expiry).
@@ -67,29 +80,54 @@ def test_a_recorded_envelope_is_a_replay_by_id_or_by_nonce(conn: sqlite3.Connect
     verify(guard, sealed(CAROL, CAROL_KEY, envelope_id=first.envelope_id))
 
 
-def test_record_in_joins_the_callers_transaction(conn: sqlite3.Connection) -> None:
-    guard = ReplayGuard(conn)
+def test_once_acts_and_records_in_one_transaction(db: Database) -> None:
+    guard = ReplayGuard(db)
     env = sealed()
-    conn.execute("CREATE TABLE received (envelope_id TEXT PRIMARY KEY)")
-    with pytest.raises(RuntimeError):
-        guard.record_in(conn, env)  # outside a transaction
-    with pytest.raises(ZeroDivisionError), write_transaction(conn) as tx:
-        tx.execute("INSERT INTO received VALUES (?)", (env.envelope_id,))
-        guard.record_in(tx, env)
-        _ = 1 / 0  # the action fails: neither the action nor the record remains
+
+    def act(conn):  # type: ignore[no-untyped-def]
+        conn.execute("INSERT INTO received VALUES (?)", (env.envelope_id,))
+        return "stored"
+
+    def failing(conn):  # type: ignore[no-untyped-def]
+        act(conn)
+        raise ZeroDivisionError  # the action fails: neither the action nor the record remains
+
+    with pytest.raises(ZeroDivisionError):
+        guard.once(env, failing)
     assert not guard(ALICE, env.envelope_id, env.nonce)
-    assert conn.execute("SELECT count(*) FROM received").fetchone()[0] == 0
-    with write_transaction(conn) as tx:
-        tx.execute("INSERT INTO received VALUES (?)", (env.envelope_id,))
-        guard.record_in(tx, env)
+    assert db.read().execute("SELECT count(*) FROM received").fetchone()[0] == 0
+    assert guard.once(env, act) == "stored"
     assert guard(ALICE, env.envelope_id, env.nonce)
-    guard.record(env)  # recording twice is harmless
+    # A second copy (a resend that passed the check before the first was recorded) is not
+    # acted on: `once` checks again inside its transaction.
+    assert guard.once(env, act) is None
+    assert guard.once(sealed(envelope_id=env.envelope_id), act) is None
+    assert db.read().execute("SELECT count(*) FROM received").fetchone()[0] == 1
 
 
-def test_purge_keeps_ids_longer_than_nonces(conn: sqlite3.Connection) -> None:
-    guard = ReplayGuard(conn)
+def test_concurrent_copies_are_acted_on_once(db: Database) -> None:
+    guard = ReplayGuard(db)
+    env = sealed()
+    results: list[object] = []
+    start = threading.Barrier(4)
+
+    def deliver() -> None:
+        start.wait()
+        results.append(guard.once(env, lambda conn: conn.execute(
+            "INSERT INTO received VALUES (?)", (env.envelope_id,)) and "stored"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=str) == [None, None, None, "stored"]
+
+
+def test_purge_keeps_ids_longer_than_nonces(db: Database) -> None:
+    guard = ReplayGuard(db)
     env = sealed(ttl=600)
-    guard.record(env)
+    record(guard, env)
     skew, lifetime = DEFAULT_POLICY.max_clock_skew, DEFAULT_POLICY.max_lifetime
     assert guard.purge(env.expires + skew - 1) == 0
     assert guard.purge(env.expires + skew) == 1  # the nonce: the envelope is expired anyway
@@ -101,17 +139,18 @@ def test_purge_keeps_ids_longer_than_nonces(conn: sqlite3.Connection) -> None:
 
 def test_no_payload_is_stored(tmp_path: Path) -> None:
     path = tmp_path / "bob.db"
-    db = sqlite3.connect(path, isolation_level=None)
-    inbox.ensure_schema(db)
+    db = open_db(path)
     guard = ReplayGuard(db)
     message = ExpertRequest(
         request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="urgent"
     )
     env = seal(message, sender=ALICE, recipient=BOB, signing_key=ALICE_KEY, now=NOW)
-    guard.record(env)
-    columns = {row[1] for row in db.execute("PRAGMA table_info(transport_seen)")}
+    record(guard, env)
+    columns = {row[1] for row in db.read().execute("PRAGMA table_info(transport_seen)")}
     assert columns == {"sender", "kind", "value", "keep_until"}
-    values = {row[2] for row in db.execute("SELECT * FROM transport_seen")}
+    values = {row[2] for row in db.read().execute("SELECT * FROM transport_seen")}
     assert values == {env.envelope_id, env.nonce}
-    assert message.request_id.encode() not in path.read_bytes()
+    files = [f for f in path.parent.iterdir() if f.name.startswith(path.name)]  # db, -wal
+    assert env.nonce.encode() in b"".join(f.read_bytes() for f in files)  # the search works
+    assert all(message.request_id.encode() not in f.read_bytes() for f in files)
     db.close()

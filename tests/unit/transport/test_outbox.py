@@ -1,4 +1,5 @@
-"""The outbox's bookkeeping on a real SQLite file, with the clock and the network scripted.
+"""The outbox's bookkeeping on a real SQLite file (written through the one writer,
+`runtime.sqlite.Database`), with the clock and the network scripted.
 
 The network side here is a scripted `Requester` (what `Libp2pHost.request` would answer);
 tests/integration/test_transport_outbox.py runs the same outbox over real libp2p hosts.
@@ -8,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,13 @@ from crypto.keys import SigningKey
 from protocol.drafts import ExpertRequest
 from protocol.envelope import Envelope, seal
 from protocol.errors import BadSignature
-from transport import outbox as outbox_module
+from runtime.sqlite import Database
+from transport import store
 from transport.errors import BadPeerAddress, DialFailed, StreamFailed, Undeliverable
 from transport.identity import peer_id_from_public_key
-from transport.outbox import BackoffPolicy, Outbox, OutboxEntry
+from transport.outbox import BackoffPolicy, Outbox
+from transport.queue import OutboxQueue
+from transport.store import OutboxEntry
 
 NOW = 1_800_000_000.0
 PROTO = "/backup/federation/1"
@@ -68,18 +71,22 @@ def envelope(ttl: int = 3600, envelope_id: str | None = None) -> Envelope:
     )
 
 
+def open_db(path: Path) -> Database:
+    return Database(path, store.ensure_schema)
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(tmp_path / "node.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    outbox_module.ensure_schema(conn)
-    outbox_module.ensure_schema(conn)  # idempotent
-    yield conn  # type: ignore[misc]
-    conn.close()
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_db(tmp_path / "node.db")
+    with database.write() as conn:
+        store.ensure_schema(conn)  # idempotent
+    yield database
+    database.close()
 
 
-def make(db: sqlite3.Connection, peer: ScriptedPeer, clock: Clock, **kwargs: object) -> Outbox:
-    return Outbox(db, peer, clock=clock, rand=lambda: 0.5, **kwargs)  # type: ignore[arg-type]
+def make(db: Database, peer: ScriptedPeer, clock: Clock, **kwargs: object) -> Outbox:
+    return Outbox(OutboxQueue(db), peer, clock=clock, rand=lambda: 0.5,  # type: ignore[arg-type]
+                  **kwargs)
 
 
 def enqueue(box: Outbox, env: Envelope) -> bool:
@@ -98,7 +105,7 @@ def test_backoff_grows_to_its_cap_with_equal_jitter() -> None:
             BackoffPolicy(**bad)  # type: ignore[arg-type]
 
 
-async def test_enqueue_is_idempotent_by_envelope_id(db: sqlite3.Connection) -> None:
+async def test_enqueue_is_idempotent_by_envelope_id(db: Database) -> None:
     box = make(db, ScriptedPeer(), Clock())
     env = envelope()
     assert enqueue(box, env)
@@ -114,7 +121,7 @@ async def test_enqueue_is_idempotent_by_envelope_id(db: sqlite3.Connection) -> N
     )
 
 
-async def test_enqueue_checks_the_address(db: sqlite3.Connection) -> None:
+async def test_enqueue_checks_the_address(db: Database) -> None:
     box = make(db, ScriptedPeer(), Clock())
     with pytest.raises(BadPeerAddress):
         box.enqueue(envelope(), peer_id="abc", addrs=ADDRS, protocol_id=PROTO)
@@ -125,14 +132,14 @@ async def test_enqueue_checks_the_address(db: sqlite3.Connection) -> None:
     assert box.list_pending() == []
 
 
-async def test_failures_back_off_and_say_why_then_delivery(db: sqlite3.Connection) -> None:
+async def test_failures_back_off_and_say_why_then_delivery(db: Database) -> None:
     clock = Clock()
     answer = b"\x00\x00\x00\x02ok"
     peer = ScriptedPeer(DialFailed("x"), StreamFailed("y"), answer)
-    responses: list[tuple[str, bytes]] = []
+    responses: list[tuple[str, bytes, bytes]] = []
 
-    async def on_response(entry: OutboxEntry, frame: bytes) -> None:
-        responses.append((entry.envelope_id, frame))
+    async def on_response(entry: OutboxEntry, request: bytes, response: bytes) -> None:
+        responses.append((entry.envelope_id, request, response))
 
     box = make(db, peer, clock, on_response=on_response, request_timeout=7)
     env = envelope()
@@ -158,19 +165,19 @@ async def test_failures_back_off_and_say_why_then_delivery(db: sqlite3.Connectio
     assert (done.status, done.attempts, done.last_error, done.finished_at) == (
         "delivered", 3, None, clock.now
     )
-    assert responses == [(env.envelope_id, answer)]
+    assert responses == [(env.envelope_id, env.to_frame(), answer)]
     assert [call[:3] for call in peer.calls] == [(PEER, ADDRS, PROTO)] * 3
     assert all(call[3] == env.to_frame() and call[4] == 7 for call in peer.calls)
-    assert db.execute("SELECT frame FROM transport_outbox").fetchone()[0] is None
+    assert db.read().execute("SELECT frame FROM transport_outbox").fetchone()[0] is None
 
 
 async def test_a_rejected_response_is_a_failed_attempt_with_its_reason(
-    db: sqlite3.Connection,
+    db: Database,
 ) -> None:
     clock = Clock()
     verdicts: list[Exception | None] = [BadSignature("forged"), RuntimeError("?"), None]
 
-    async def on_response(entry: OutboxEntry, frame: bytes) -> None:
+    async def on_response(entry: OutboxEntry, request: bytes, response: bytes) -> None:
         verdict = verdicts.pop(0)
         if verdict is not None:
             raise verdict
@@ -190,11 +197,11 @@ async def test_a_rejected_response_is_a_failed_attempt_with_its_reason(
 
 
 async def test_undeliverable_and_expired_items_stop_and_can_be_requeued(
-    db: sqlite3.Connection,
+    db: Database,
 ) -> None:
     clock = Clock()
 
-    async def refuse(entry: OutboxEntry, frame: bytes) -> None:
+    async def refuse(entry: OutboxEntry, request: bytes, response: bytes) -> None:
         raise Undeliverable("not_a_member")
 
     peer = ScriptedPeer(b"ack", DialFailed("x"), b"ack")
@@ -211,7 +218,8 @@ async def test_undeliverable_and_expired_items_stop_and_can_be_requeued(
     assert failed[refused.envelope_id].last_error == "not_a_member"
     assert failed[short.envelope_id].last_error == "expired"
     assert box.list_pending() == []
-    kept = db.execute("SELECT count(*) FROM transport_outbox WHERE frame IS NOT NULL").fetchone()
+    kept = db.read().execute(
+        "SELECT count(*) FROM transport_outbox WHERE frame IS NOT NULL").fetchone()
     assert kept[0] == 0
 
     # The sender re-seals the expired one (same id, new lifetime): queued anew.
@@ -230,21 +238,19 @@ async def test_undeliverable_and_expired_items_stop_and_can_be_requeued(
 async def test_the_queue_survives_reopening_the_file(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "node.db"
-    first = sqlite3.connect(path, isolation_level=None)
-    outbox_module.ensure_schema(first)
+    first = open_db(path)
     env = envelope()
     box = make(first, ScriptedPeer(DialFailed("x")), clock)
     enqueue(box, env)
     await box.deliver_due()
     first.close()
 
-    again = sqlite3.connect(path, isolation_level=None)
-    outbox_module.ensure_schema(again)
+    again = open_db(path)
     peer = ScriptedPeer(b"ack")
     box = make(again, peer, clock)
     [entry] = box.list_pending()
     assert (entry.attempts, entry.last_error) == (1, "dial_failed")
-    assert box.retry_now(env.envelope_id) == 1
+    assert box.retry_now() == 1
     await box.deliver_due()
     assert box.list_pending() == [] and peer.calls[0][3] == env.to_frame()
     assert box.purge_finished(before=clock.now + 1) == 1
@@ -255,10 +261,9 @@ async def test_the_queue_survives_reopening_the_file(tmp_path: Path) -> None:
 async def test_nothing_but_the_frame_holds_the_payload(tmp_path: Path) -> None:
     """The payload lives only in the frame (erased once delivered), never in metadata."""
     clock = Clock()
-    conn = sqlite3.connect(tmp_path / "node.db", isolation_level=None)
-    outbox_module.ensure_schema(conn)
+    conn = open_db(tmp_path / "node.db")
 
-    async def refuse(entry: OutboxEntry, frame: bytes) -> None:
+    async def refuse(entry: OutboxEntry, request: bytes, response: bytes) -> None:
         raise ValueError(CANARY)  # even an error text that holds payload is not stored
 
     box = make(conn, ScriptedPeer(b"x", b"y"), clock, on_response=refuse)
@@ -268,7 +273,7 @@ async def test_nothing_but_the_frame_holds_the_payload(tmp_path: Path) -> None:
     env = seal(message, sender=SENDER, recipient=RECIPIENT, signing_key=KEY, now=int(NOW))
     enqueue(box, env)
     await box.deliver_due()
-    for row in conn.execute("SELECT * FROM transport_outbox"):
+    for row in conn.read().execute("SELECT * FROM transport_outbox"):
         assert not any(CANARY in str(value) for value in row if not isinstance(value, bytes))
     [entry] = box.list_pending()
     assert entry.last_error == "response_rejected"
@@ -276,19 +281,21 @@ async def test_nothing_but_the_frame_holds_the_payload(tmp_path: Path) -> None:
 
 
 async def test_run_delivers_as_items_become_due_and_stops_on_cancel(
-    db: sqlite3.Connection,
+    db: Database,
 ) -> None:
     delivered = asyncio.Event()
 
-    async def on_response(entry: OutboxEntry, frame: bytes) -> None:
+    async def on_response(entry: OutboxEntry, request: bytes, response: bytes) -> None:
         delivered.set()
 
     peer = ScriptedPeer(b"ok")
-    box = Outbox(db, peer, on_response=on_response, max_in_flight=2)
+    box = Outbox(OutboxQueue(db), peer, on_response=on_response, max_in_flight=2)
     task = asyncio.create_task(box.run())
     await asyncio.sleep(0.05)  # idle: nothing queued, nothing sent
     assert peer.calls == []
-    box.enqueue(envelope(), peer_id=PEER, addrs=ADDRS, protocol_id=PROTO)  # wakes the loop
+    # queued from a worker thread, as the node's periodic work does: it wakes the loop
+    await asyncio.to_thread(box.enqueue, envelope(), peer_id=PEER, addrs=ADDRS,
+                            protocol_id=PROTO)
     await asyncio.wait_for(delivered.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -296,7 +303,7 @@ async def test_run_delivers_as_items_become_due_and_stops_on_cancel(
     assert box.list_pending() == []
 
 
-async def test_in_flight_items_are_not_sent_twice(db: sqlite3.Connection) -> None:
+async def test_in_flight_items_are_not_sent_twice(db: Database) -> None:
     gate = asyncio.Event()
     calls = 0
 
@@ -308,7 +315,7 @@ async def test_in_flight_items_are_not_sent_twice(db: sqlite3.Connection) -> Non
             await gate.wait()
             return b"ok"
 
-    box = Outbox(db, SlowPeer(), max_in_flight=4)
+    box = Outbox(OutboxQueue(db), SlowPeer(), max_in_flight=4)
     for _ in range(6):
         box.enqueue(envelope(), peer_id=PEER, addrs=ADDRS, protocol_id=PROTO)
     task = asyncio.create_task(box.run())

@@ -1,0 +1,103 @@
+"""The answers to this node's requests: believed through the protocol's client exchange, then
+stored by what they answer.
+
+`verify` resumes a `protocol.exchanges.ClientExchange` from the request frame the outbox
+stored (possibly before a restart) and feeds it the answer: it is believed only if it is
+signed by the node we asked, answers that very request (`in_reply_to`, or the request
+frame's digest for a `FrameRefusal`), is a response the exchange allows, and is fresh.
+`record` then keeps what it says, inside the caller's write transaction:
+
+* our `MembershipRequest` (`enrollment.handle_answer`): pending, approved (certificate
+  checked), rejected;
+* our `MembershipListQuery` (`members.handle_answer`): a newer verified list, or none;
+* our `StatisticsRelease` (`statistics_delivery.handle_answer`);
+* our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused.
+
+A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
+is `Refused`: the outbox gives the item up, and the periodic work sends a fresh request
+later. Anything that cannot be believed raises, and the outbox retries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from node.federation import enrollment, members, our_log, statistics_delivery
+from node.federation.config import FederationConfig
+from node.federation.directory import Directory
+from node.federation.errors import BadAnswer, Refused
+from node.keyring import NodeKeys
+from protocol.delivery import FrameRefusal
+from protocol.exchanges import ClientExchange, Endpoint, NeedData
+from protocol.membership import MembershipListQuery, MembershipRequest
+from protocol.message import Message
+from protocol.witness import CheckpointPush
+
+
+def _kind(model: type[Message]) -> str:
+    """How the outbox names a request's type (`transport.store.Queued.message_type`)."""
+    return f"{model.TYPE} v{model.VERSION}"
+
+
+ENROLL = _kind(MembershipRequest)
+LIST_QUERY = _kind(MembershipListQuery)
+PUSH = _kind(CheckpointPush)
+# Answers to a push after which the next push to that witness may go at once.
+PUSH_AGAIN = frozenset({"cosigned", "old_size_mismatch", "smaller_tree", "duplicate",
+                        "accepted"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: str  # for the log line: "approved", "cosigned", a refusal's reason...
+    refused: Refused | None = None  # what was said is kept; then the item is given up
+    approved: bool = False  # our membership was just approved
+
+    @property
+    def push_again(self) -> bool:
+        return self.code in PUSH_AGAIN
+
+
+def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> Message:
+    """The answer to `request` (a frame this node sealed) that `response` holds, believed.
+
+    Raises the exchange's `EnvelopeRejected` or `RemoteProtocolError` (the outbox retries),
+    or `Refused` for a `FrameRefusal` (the peer could not read our frame: given up)."""
+    exchange = ClientExchange.resume(endpoint, request)
+    exchange.receive_data(response)
+    event = exchange.next_event(now=now)
+    if isinstance(event, NeedData):  # the transport hands over whole frames only
+        raise BadAnswer("an incomplete answer")
+    if isinstance(event.message, FrameRefusal):
+        raise Refused(event.message.reason)
+    return event.message
+
+
+def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipient: str,
+          answer: Message, *, keys: NodeKeys, config: FederationConfig, directory: Directory,
+          now: int) -> Outcome:
+    """Keep what `answer` says about our request (of `request_type`, sealed as `envelope_id`
+    to `recipient`), inside the caller's write transaction. A `Refused` is kept too (the
+    witness's last outcome, say) and returned, for the caller to raise once committed."""
+    try:
+        if request_type == ENROLL:
+            code = enrollment.handle_answer(conn, answer, keys=keys, config=config, now=now)
+            return Outcome(code, approved=code == "approved")
+        if request_type == LIST_QUERY:
+            body = members.handle_answer(conn, answer, node_id=keys.node_id, config=config,
+                                         now=now)
+            return Outcome("unchanged" if body is None else f"sequence {body.sequence}")
+        if request_type == statistics_delivery.MESSAGE_TYPE:
+            return Outcome(statistics_delivery.handle_answer(conn, envelope_id, answer,
+                                                             now // 3600))
+        if request_type == PUSH:
+            key = directory.key_of(recipient, now)
+            if key is None:
+                raise BadAnswer("the witness is no longer believed")
+            return Outcome(our_log.handle_answer(conn, answer, node_id=keys.node_id,
+                                                 log_key=keys.identity_public, witness=recipient,
+                                                 witness_key=key, now=now))
+    except Refused as exc:
+        return Outcome(exc.code, refused=exc)
+    raise BadAnswer("an answer to a message this node does not send")
