@@ -33,7 +33,7 @@ from libp2p.security.secio.transport import Transport as SecioTransport
 from libp2p.security.secure_session import SecureSession
 
 from crypto.keys import SigningKey
-from protocol.framing import MAX_FRAME_BYTES, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, encode_frame, encode_uvarint
 from transport.errors import DialFailed, FrameRefused, StreamFailed
 from transport.host import HostConfig, Libp2pHost
 from transport.identity import key_pair_from_signing_key
@@ -200,7 +200,7 @@ async def test_we_cannot_be_made_to_speak_without_noise(security: SecurityFactor
     async with our_host([]) as host:
         with RawPeer(security, {PROTO: serve}).running() as peer:
             with pytest.raises(DialFailed):
-                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, b"\0\0\0\0", 5)
+                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, encode_frame(b""), 5)
     assert calls == []
 
 
@@ -216,7 +216,7 @@ async def test_a_declared_frame_over_the_maximum_is_refused_before_its_body() ->
     calls: list[bytes] = []
     async with our_host(calls) as host:
         with RawPeer(noise_only).running() as peer:
-            header_only = (MAX_FRAME_BYTES + 1).to_bytes(4, "big")
+            header_only = encode_uvarint(MAX_FRAME_BYTES + 1)
             outcome = await peer.call(
                 open_and_send, host.peer_id, list(host.listen_addrs), header_only
             )
@@ -232,7 +232,7 @@ async def test_a_stalled_request_is_dropped_after_the_handler_timeout() -> None:
     calls: list[bytes] = []
     async with our_host(calls, handler_timeout=0.3) as host:
         with RawPeer(noise_only).running() as peer:
-            partial = encode_frame(b"0123456789")[:8]  # header and half the body, then nothing
+            partial = encode_frame(b"0123456789")[:6]  # prefix and half the body, then nothing
             outcome = await peer.call(
                 open_and_send, host.peer_id, list(host.listen_addrs), partial
             )
@@ -243,8 +243,8 @@ async def test_a_stalled_request_is_dropped_after_the_handler_timeout() -> None:
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ((MAX_FRAME_BYTES + 1).to_bytes(4, "big"), FrameRefused),  # refused before the body
-        (encode_frame(b"0123456789")[:8], StreamFailed),  # closed inside the frame
+        (encode_uvarint(MAX_FRAME_BYTES + 1), FrameRefused),  # refused before the body
+        (encode_frame(b"0123456789")[:6], StreamFailed),  # closed inside the frame
         (b"", StreamFailed),  # closed without answering
     ],
     ids=["oversized", "truncated", "empty"],
@@ -259,4 +259,4 @@ async def test_a_bad_answer_is_refused(answer: bytes, error: type[Exception]) ->
     async with our_host([]) as host:
         with RawPeer(noise_only, {PROTO: serve}).running() as peer:
             with pytest.raises(error):
-                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, b"\0\0\0\0", 5)
+                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, encode_frame(b""), 5)

@@ -13,7 +13,7 @@ from observatory.federation import Federation, RefuseStream
 from protocol.delivery import DeliveryAck
 from protocol.drafts import ExpertRequest
 from protocol.envelope import seal
-from protocol.framing import MAX_FRAME_BYTES, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, encode_frame, encode_uvarint
 from protocol.membership import MembershipDecision, MembershipList, MembershipListQuery
 from protocol.message import Message
 from protocol.witness import CosignatureResponse
@@ -83,7 +83,7 @@ def test_frames_that_are_not_envelopes_reset_the_stream(ctx: ObservatoryContext)
     federation = Federation(ctx)
     before = count_rows(ctx)
     for frame in (b"", b"\x00\x00", encode_frame(b"not json"), encode_frame(b"{}"),
-                  (MAX_FRAME_BYTES + 1).to_bytes(4, "big"), encode_frame(b"[1,2]")):
+                  encode_uvarint(MAX_FRAME_BYTES + 1), encode_frame(b"[1,2]")):
         with pytest.raises(RefuseStream):
             federation.answer(frame, "12D3KooWany")
     assert count_rows(ctx) == before
