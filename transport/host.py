@@ -41,7 +41,6 @@ refused, and the 1.0.0 re-framing) are in `transport.negotiation` and `protocol.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import socket
 import threading
@@ -68,6 +67,7 @@ from crypto.keys import SigningKey
 from protocol.errors import ProtocolError
 from protocol.framing import decode_frame
 from protocol.versions import FAMILIES, ProtocolFamily, ProtocolVersion, parse_refusal
+from transport.bridge import CancelHandle, run_on_loop, set_error, set_result
 from transport.errors import (
     BadPeerAddress,
     DialFailed,
@@ -177,50 +177,6 @@ def _check_frame(frame: bytes) -> None:
 def _listen_multiaddr(host: str, port: int) -> Any:
     family = "ip6" if ":" in host else "ip4"
     return multiaddr.Multiaddr(f"/{family}/{host}/tcp/{port}")
-
-
-def _settle_later(loop: asyncio.AbstractEventLoop, settle: Callable[[], None]) -> None:
-    try:
-        loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the loop is closed: nobody is waiting any more
-        pass
-
-
-def _set_result(loop: asyncio.AbstractEventLoop, future: asyncio.Future[_T], result: _T) -> None:
-    """Complete an asyncio future from the trio thread; the first settlement wins."""
-
-    def settle() -> None:
-        if not future.done():
-            future.set_result(result)
-
-    _settle_later(loop, settle)
-
-
-def _set_error(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], error: BaseException
-) -> None:
-    """Fail an asyncio future from the trio thread; the first settlement wins."""
-
-    def settle() -> None:
-        if not future.done():
-            future.set_exception(error)
-
-    _settle_later(loop, settle)
-
-
-class _CancelHandle:
-    """Lets the asyncio side cancel a trio task it started (set from the trio thread)."""
-
-    __slots__ = ("cancelled", "scope")
-
-    def __init__(self) -> None:
-        self.scope: trio.CancelScope | None = None
-        self.cancelled = False
-
-    def cancel(self) -> None:  # runs in the trio thread
-        self.cancelled = True
-        if self.scope is not None:
-            self.scope.cancel()
 
 
 class Libp2pHost:
@@ -371,7 +327,7 @@ class Libp2pHost:
             raise HostNotRunning("the libp2p host is not running")
         reuse = self._config.reuse_streams if reuse_stream is None else reuse_stream
         future: asyncio.Future[bytes] = loop.create_future()
-        handle = _CancelHandle()
+        handle = CancelHandle()
         try:
             token.run_sync_soon(
                 self._spawn, self._request_task,
@@ -404,11 +360,11 @@ class Libp2pHost:
         except BaseException as exc:  # noqa: BLE001 - handed to the asyncio side below
             error = ListenFailed(f"the libp2p host failed: {type(exc).__name__}")
             error.__cause__ = exc
-        _set_error(loop, started, error or HostNotRunning("the host stopped while starting"))
+        set_error(loop, started, error or HostNotRunning("the host stopped while starting"))
         if error is not None:
             log.error("libp2p host %s failed: %s", self._peer_id, type(error).__name__)
         # `finished` reports success: a failed start is already reported through `started`.
-        _set_result(loop, finished, None)
+        set_result(loop, finished, None)
 
     def _new_host(self) -> IHost:
         noise = NoiseTransport(self._key_pair, noise_privkey=new_x25519_key_pair().private_key)
@@ -452,7 +408,7 @@ class Libp2pHost:
                     str(addr) for addr in host.get_transport_addrs()
                 )
                 self._accepting = True
-                _set_result(loop, started, None)
+                set_result(loop, started, None)
                 await self._stop_event.wait()
                 self._accepting = False
                 nursery.cancel_scope.cancel()
@@ -467,13 +423,13 @@ class Libp2pHost:
         task: Callable[..., Awaitable[_T]],
         args: tuple[Any, ...],
         future: asyncio.Future[_T],
-        handle: _CancelHandle,
+        handle: CancelHandle,
     ) -> None:
         """Start `task(*args)` in the host's nursery; runs in the trio thread."""
         loop = self._loop
         assert loop is not None
         if not self._accepting or self._nursery is None:
-            _set_error(loop, future, HostNotRunning("the libp2p host is stopping"))
+            set_error(loop, future, HostNotRunning("the libp2p host is stopping"))
             return
         self._nursery.start_soon(self._settle, task, args, future, handle)
 
@@ -482,7 +438,7 @@ class Libp2pHost:
         task: Callable[..., Awaitable[_T]],
         args: tuple[Any, ...],
         future: asyncio.Future[_T],
-        handle: _CancelHandle,
+        handle: CancelHandle,
     ) -> None:
         """Run `task` and settle `future` with its outcome, whatever happens (trio side)."""
         loop = self._loop
@@ -493,15 +449,15 @@ class Libp2pHost:
                 if handle.cancelled:
                     scope.cancel()
                 try:
-                    _set_result(loop, future, await task(*args))
+                    set_result(loop, future, await task(*args))
                 except TransportError as exc:
-                    _set_error(loop, future, exc)
+                    set_error(loop, future, exc)
                 except Exception as exc:  # noqa: BLE001 - libp2p raises many types; one code out
                     log.debug("request failed: %s", type(exc).__name__)
-                    _set_error(loop, future, StreamFailed(type(exc).__name__))
+                    set_error(loop, future, StreamFailed(type(exc).__name__))
         finally:
             # Cancelled by the caller (its future is cancelled already) or by stop().
-            _set_error(loop, future, HostNotRunning("the libp2p host stopped"))
+            set_error(loop, future, HostNotRunning("the libp2p host stopped"))
 
     async def _request_task(
         self,
@@ -693,56 +649,11 @@ class Libp2pHost:
         if handler is None:
             raise HandlerFailed("no handler")
         request = await stream.read_frame()
-        response = await self._call_on_loop(handler, request, remote)
+        loop, token = self._loop, self._token
+        assert loop is not None and token is not None
+        response = await run_on_loop(loop, token, handler, request, remote)
         try:
             _check_frame(response)
         except FrameRefused:
             raise HandlerFailed("handler returned no valid frame") from None
         await stream.write_frame(response)
-
-    async def _call_on_loop(self, handler: Handler, frame: bytes, remote: str) -> bytes:
-        """Run `handler(frame, remote)` on the asyncio loop and wait for it (trio side)."""
-        loop, token = self._loop, self._token
-        assert loop is not None and token is not None
-        done = trio.Event()
-
-        def wake(_: object) -> None:  # runs on the asyncio thread
-            try:
-                token.run_sync_soon(done.set)
-            except trio.RunFinishedError:
-                pass
-
-        awaitable = handler(frame, remote)
-        coroutine = _as_coroutine(awaitable)
-        try:
-            future: concurrent.futures.Future[bytes] = asyncio.run_coroutine_threadsafe(
-                coroutine, loop
-            )
-        except RuntimeError:  # the loop is closed
-            coroutine.close()
-            _close_awaitable(awaitable)
-            raise HandlerFailed("the asyncio loop is closed") from None
-        future.add_done_callback(wake)
-        try:
-            await done.wait()
-        except trio.Cancelled:
-            future.cancel()
-            raise
-        try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - the handler's own failure
-            log.warning("handler raised %s", type(exc).__name__)
-            raise HandlerFailed(type(exc).__name__) from None
-        if not isinstance(result, bytes):
-            raise HandlerFailed("handler returned no bytes")
-        return result
-
-
-async def _as_coroutine(awaitable: Awaitable[_T]) -> _T:
-    return await awaitable
-
-
-def _close_awaitable(awaitable: Awaitable[Any]) -> None:
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()
