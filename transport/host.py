@@ -66,7 +66,13 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from crypto.keys import SigningKey
 from protocol.errors import ProtocolError
 from protocol.framing import decode_frame
-from protocol.versions import FAMILIES, ProtocolFamily, ProtocolVersion, parse_refusal
+from protocol.versions import (
+    FAMILIES,
+    ProtocolFamily,
+    ProtocolVersion,
+    family_of,
+    parse_refusal,
+)
 from transport.bridge import CancelHandle, run_on_loop, set_error, set_result
 from transport.errors import (
     BadPeerAddress,
@@ -492,7 +498,9 @@ class Libp2pHost:
         await self._connect(host, target, addrs)
         stream = await self._open(host, target, versions)
         response = await self._round_trip(stream, frame, key, reuse)
-        if len(versions) == 1 or (refusal := parse_refusal(response)) is None:
+        if family_of(str(protocol), self._families) is None:
+            return response  # not a versioned protocol: nothing to refuse
+        if (refusal := parse_refusal(response)) is None:
             return response
         # The peer serves another version of the family than the one it accepted: try the
         # ones it names that we offer too, in our order (this is multistream-select's
