@@ -28,10 +28,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from bench.cpuwatch import load_average
+from bench.federation_peer import RAW_PROTOCOL
 from bench.report import Figure, Section, fmt_ms, table
 from crypto import merkle
 from crypto import passphrase as pw
@@ -39,20 +41,18 @@ from crypto.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from crypto.keys import DataKey, SigningKey
 from node.federation import store
 from node.federation.config import FederationConfig
-from node.federation.directory import Directory
-from node.federation.handler import FederationHandler
 from node.intake.models import ReportInput
 from node.storage.database import connect
-from node.web.context import NodeContext, open_node
+from node.web.context import open_node
 from node.web.staff.evidence import sign_if_grown
 from protocol.envelope import seal, verify_frame
+from protocol.framing import decode_frame, encode_frame
 from protocol.membership import MemberEntry, MembershipList, MembershipListBody, MembershipListQuery
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush
 from protocol.witnessing import evidence_origin
 from tests.conftest import NodeProcess, make_node, test_config
 from tests.unit.observatory.support import make_observatory
-from transport import inbox
 from transport.host import HostConfig, Libp2pHost
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,91 +98,133 @@ def bench_envelopes() -> dict[str, float]:
             "proof": len(message.consistency_proof)}
 
 
-# -- two nodes over libp2p ------------------------------------------------------------------
+# -- two node processes over libp2p --------------------------------------------------------
+
+STRATEGIES = {"reused": True, "new": False}  # HostConfig.reuse_streams; "reused" is the default
+RUNS = 3  # each figure is the median of this many runs, signed and raw runs interleaved
+# Round trips per run: (stream strategy, requests in flight) -> count.
+COUNTS = {("reused", 1): 500, ("reused", CONCURRENCY): 2400,
+          ("new", 1): 250, ("new", CONCURRENCY): 800}
 
 
 class Pair:
-    """Node `a` sends to node `b`, whose real federation handler answers."""
+    """Node `a` (this process) asks node `b`, a process of its own (`bench.federation_peer`)
+    running the node's real federation handler; and the same hosts without envelopes
+    (`RAW_PROTOCOL`)."""
 
     def __init__(self, workdir: Path) -> None:
-        self.ctx: list[NodeContext] = []
-        for name in ("a", "b"):
-            ctx = open_node(make_node(workdir / name), staff_params=pw.INSECURE_FAST_FOR_TESTS,
-                            receipt_params=pw.INSECURE_FAST_FOR_TESTS)
-            self.ctx.append(ctx)
-        b = self.ctx[1]
-        self.observatory = SigningKey.generate()
-        self.observatory_id = "ee" * 16
+        self.workdir = workdir
+        dirs = [make_node(workdir / name) for name in ("a", "b")]
+        self.a = open_node(dirs[0], staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                           receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+        b = open_node(dirs[1], staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                      receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+        self.b_root = dirs[1].root
+        self.b_node_id, self.b_key = b.keys.node_id, b.keys.identity_public
+        observatory, observatory_id = SigningKey.generate(), "ee" * 16
         now = int(time.time())
         body = MembershipListBody(
-            issuer=self.observatory_id, sequence=1, issued_at=now, expires=now + 86_400,
+            issuer=observatory_id, sequence=1, issued_at=now, expires=now + 86_400,
             members=tuple(MemberEntry(
                 node_id=c.keys.node_id, organisation_name="Bench", country="CD",
                 identity_key=c.keys.identity_public.raw().hex(),
                 box_key=c.keys.intake_public.raw().hex(), certificate_serial="00" * 16,
-                joined_at=now) for c in self.ctx))
-        self.directory = Directory(self.observatory_id, self.observatory.verify_key,
-                                   MembershipList.issue(body, self.observatory).body)
-        self.config = FederationConfig(
-            observatory_node_id=self.observatory_id,
-            observatory_identity_key=self.observatory.verify_key.raw().hex(),
+                joined_at=now) for c in (self.a, b)))
+        b.close()
+        config = FederationConfig(
+            observatory_node_id=observatory_id,
+            observatory_identity_key=observatory.verify_key.raw().hex(),
             observatory_addrs=["/ip4/127.0.0.1/tcp/9"], organisation_name="Bench",
             country="CD", contact="bench@example.org")
-        self.conn = connect(b.db.path)
-        self.conn.row_factory = None
-        inbox.ensure_schema(self.conn)
-        self.handler = FederationHandler(self.conn, keys=b.keys, config=self.config,
-                                         directory=lambda: self.directory,
-                                         clock=lambda: int(time.time()))
-        self.hosts = [Libp2pHost(c.keys.identity, HostConfig()) for c in self.ctx]
-        self.hosts[1].set_handler(PROTOCOL_ID, self.handler)
+        self.spec = {"node": str(self.b_root), "observatory_id": observatory_id,
+                     "observatory_key": observatory.verify_key.raw().hex(),
+                     "membership": MembershipList.issue(body, observatory).body.model_dump_json(),
+                     "config": config.model_dump_json()}
+        self.host = Libp2pHost(self.a.keys.identity, HostConfig())
+        self.peer: subprocess.Popen[str] | None = None
+        self.peer_id, self.addrs = "", ()
 
-    async def start(self) -> None:
-        for host in self.hosts:
-            await host.start()
+    async def start(self, profile: Path | None = None) -> None:
+        spec = self.workdir / "peer.json"
+        spec.write_text(json.dumps(self.spec), encoding="utf-8")
+        env = {**os.environ, **({"BENCH_PROFILE": str(profile)} if profile else {})}
+        self.peer = subprocess.Popen(
+            [sys.executable, "-m", "bench.federation_peer", str(spec)], cwd=ROOT, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.peer.stdout is not None
+        listening = json.loads(await asyncio.to_thread(self.peer.stdout.readline))
+        self.peer_id, self.addrs = listening["peer_id"], tuple(listening["addrs"])
+        await self.host.start()
 
     async def stop(self) -> None:
-        for host in self.hosts:
-            await host.stop()
-        self.conn.close()
-        for ctx in self.ctx:
-            ctx.close()
+        await self.host.stop()
+        if self.peer is not None:
+            assert self.peer.stdin is not None
+            self.peer.stdin.close()
+            self.peer.wait(30)
+        self.a.close()
 
-    async def send(self, message: Any) -> Any:
-        a, b = self.ctx
-        now = int(time.time())
-        frame = seal(message, sender=a.keys.node_id, recipient=b.keys.node_id,
-                     signing_key=a.keys.identity, now=now).to_frame()
-        host = self.hosts[1]
-        answer = await self.hosts[0].request(host.peer_id, host.listen_addrs, PROTOCOL_ID,
-                                             frame, 30)
-        return verify_frame(answer, local_node_id=a.keys.node_id, now=now,
-                            lookup_key=lambda _: b.keys.identity_public,
+    async def send(self, message: Any, reuse: bool = True) -> Any:
+        """One signed round trip: seal, send, verify the signed answer.
+
+        When node clients go through `protocol.exchanges.ClientExchange` (one client path),
+        this is the function of the bench that changes: drive a `ClientExchange` instead of
+        calling `seal` and `verify_frame` here.
+        """
+        keys, now = self.a.keys, int(time.time())
+        frame = seal(message, sender=keys.node_id, recipient=self.b_node_id,
+                     signing_key=keys.identity, now=now).to_frame()
+        answer = await self.host.request(self.peer_id, self.addrs, PROTOCOL_ID, frame, 30,
+                                         reuse_stream=reuse)
+        return verify_frame(answer, local_node_id=keys.node_id, now=now,
+                            lookup_key=lambda _: self.b_key,
                             is_replay=lambda *_: False).message
 
+    async def raw(self, request: bytes, reuse: bool = True) -> bytes:
+        return await self.host.request(self.peer_id, self.addrs, RAW_PROTOCOL, request, 30,
+                                       reuse_stream=reuse)
 
-async def bench_pair(workdir: Path) -> dict[str, float]:
+
+def raw_request(request_bytes: int, answer_bytes: int) -> bytes:
+    """A frame the size of a signed request, asking `RAW_PROTOCOL` for `answer_bytes`."""
+    return encode_frame(b"q" * (request_bytes - 8) + b"%08d" % answer_bytes)
+
+
+async def _rate(call: Callable[[], Awaitable[Any]], count: int, in_flight: int) -> float:
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            await call()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(count // in_flight) for _ in range(in_flight)))
+    return count // in_flight * in_flight / (time.perf_counter() - start)
+
+
+async def bench_pair(workdir: Path, profile: Path | None = None) -> dict[str, Any]:
     pair = Pair(workdir)
-    await pair.start()
+    await pair.start(profile)
     try:
         query = MembershipListQuery()
         for _ in range(50):  # warm up: connection, code paths
             await pair.send(query)
-        start = time.perf_counter()
-        for _ in range(ROUND_TRIPS):
-            await pair.send(query)
-        sequential = ROUND_TRIPS / (time.perf_counter() - start)
-
-        async def worker(n: int) -> None:
-            for _ in range(n):
-                await pair.send(query)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(ROUND_TRIPS // CONCURRENCY) for _ in range(CONCURRENCY)))
-        concurrent = (ROUND_TRIPS // CONCURRENCY * CONCURRENCY) / (time.perf_counter() - start)
+        keys = pair.a.keys
+        sample = seal(query, sender=keys.node_id, recipient=pair.b_node_id,
+                      signing_key=keys.identity, now=int(time.time())).to_frame()
+        answer = await pair.host.request(pair.peer_id, pair.addrs, PROTOCOL_ID, sample, 30)
+        raw = raw_request(len(decode_frame(sample)), len(decode_frame(answer)))
+        assert len(await pair.raw(raw)) == len(answer)
+        signed: dict[tuple[str, int], list[float]] = {key: [] for key in COUNTS}
+        bare: dict[tuple[str, int], list[float]] = {key: [] for key in COUNTS}
+        for _ in range(RUNS):
+            for (strategy, in_flight), count in COUNTS.items():
+                reuse = STRATEGIES[strategy]
+                bare[strategy, in_flight].append(
+                    await _rate(lambda r=reuse: pair.raw(raw, r), count, in_flight))
+                signed[strategy, in_flight].append(
+                    await _rate(lambda r=reuse: pair.send(query, r), count, in_flight))
 
         # Checkpoint pushes the receiver witnesses: each one stored and cosigned.
-        a = pair.ctx[0]
+        a = pair.a
         tree = merkle.MemoryTree()
         pushes = []
         for size in range(1, PUSHES + 1):
@@ -193,16 +235,24 @@ async def bench_pair(workdir: Path) -> dict[str, float]:
         start = time.perf_counter()
         for push in pushes:
             t0 = time.perf_counter()
-            answer = await pair.send(push)
+            answered = await pair.send(push)
             latencies.append(time.perf_counter() - t0)
-            assert answer.outcome == "cosigned", answer
+            assert answered.outcome == "cosigned", answered
         witnessed = PUSHES / (time.perf_counter() - start)
-        state = store.witnessed(pair.conn, evidence_origin(a.keys.node_id))
-        assert state is not None and state.size == PUSHES
+        origin = evidence_origin(a.keys.node_id)
     finally:
         await pair.stop()
-    return {"sequential": sequential, "concurrent": concurrent, "witnessed": witnessed,
-            "push_median": statistics.median(latencies)}
+    conn = connect(pair.b_root / "node.db")
+    conn.row_factory = None
+    try:
+        state = store.witnessed(conn, origin)
+    finally:
+        conn.close()
+    assert state is not None and state.size == PUSHES
+    return {"signed": {k: statistics.median(v) for k, v in signed.items()},
+            "raw": {k: statistics.median(v) for k, v in bare.items()},
+            "request_bytes": len(sample), "answer_bytes": len(answer),
+            "witnessed": witnessed, "push_median": statistics.median(latencies)}
 
 
 # -- 20 nodes enroll ------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 py-libp2p runs on trio only; the node and the observatory are aiohttp (asyncio) processes.
 `Libp2pHost` runs trio in a thread of its own:
 
-* asyncio → trio: `TrioToken.run_sync_soon(nursery.start_soon, ...)`, with the result handed
-  back through `loop.call_soon_threadsafe` onto an asyncio future;
-* trio → asyncio: an incoming request's handler is a coroutine run on the caller's loop with
-  `asyncio.run_coroutine_threadsafe`; the trio side waits on a `trio.Event`.
+* asyncio → trio: a request starts a trio task in the host's nursery, which settles an
+  asyncio future with the answer;
+* trio → asyncio: an incoming request's handler runs as a task on the caller's loop while
+  the trio side waits on a `trio.Event`.
 
+Both directions go through `transport.bridge`, which batches the wake-ups of the other thread.
 What crosses the thread boundary is bytes, strings and futures, never a libp2p object.
 
 py-libp2p's defaults that are wrong for us are changed here:
@@ -46,6 +47,7 @@ import socket
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import multiaddr  # type: ignore[import-untyped]  # ships no type information (0.2.0)
@@ -73,7 +75,7 @@ from protocol.versions import (
     family_of,
     parse_refusal,
 )
-from transport.bridge import CancelHandle, run_on_loop, set_error, set_result
+from transport.bridge import CancelHandle, Crossing, run_on_loop, set_error, set_result
 from transport.errors import (
     BadPeerAddress,
     DialFailed,
@@ -172,6 +174,13 @@ def _refuse_port_in_use(host: str, port: int) -> None:
             raise ListenFailed(f"cannot listen on port {port}: {exc.strerror}") from None
 
 
+@lru_cache(maxsize=1024)
+def _parse_peer(peer_id: str, addrs: tuple[str, ...]) -> tuple[ID, tuple[Any, ...]]:
+    """The checked peer id and multiaddrs (`transport.identity`), kept for the next request
+    to the same peer: parsing them costs more than a round trip's bridging."""
+    return parse_peer_id(peer_id), tuple(parse_addrs(peer_id, addrs))
+
+
 def _check_frame(frame: bytes) -> None:
     """Exactly one well-formed frame of at most `MAX_FRAME_BYTES`, or `FrameRefused`."""
     try:
@@ -206,8 +215,9 @@ class Libp2pHost:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._finished: asyncio.Future[None] | None = None
+        self._to_loop: Crossing | None = None  # callbacks for the asyncio loop
         # Set in the trio thread while the host runs; read elsewhere only after `started`.
-        self._token: trio.lowlevel.TrioToken | None = None
+        self._to_trio: Crossing | None = None  # callbacks for the trio thread
         self._nursery: trio.Nursery | None = None
         self._stop_event: trio.Event | None = None
         self._host: IHost | None = None
@@ -240,9 +250,9 @@ class Libp2pHost:
         """
         protocol = _check_protocol_id(protocol_id)
         self._handlers[protocol_id] = handler
-        if self._running and self._token is not None:
+        if self._running and self._to_trio is not None:
             try:
-                self._token.run_sync_soon(self._register, protocol)
+                self._to_trio.call(partial(self._register, protocol))
             except trio.RunFinishedError:
                 pass
 
@@ -255,9 +265,10 @@ class Libp2pHost:
         started: asyncio.Future[None] = loop.create_future()
         self._finished = loop.create_future()
         self._loop = loop
+        self._to_loop = Crossing(loop.call_soon_threadsafe)
         self._thread = threading.Thread(
             target=self._thread_main,
-            args=(loop, started, self._finished),
+            args=(self._to_loop, started, self._finished),
             name=f"libp2p-{self._peer_id[-8:]}",
             daemon=True,
         )
@@ -278,10 +289,10 @@ class Libp2pHost:
         if self._thread is None:
             return
         self._running = False
-        token, stop_event = self._token, self._stop_event
-        if token is not None and stop_event is not None:
+        to_trio, stop_event = self._to_trio, self._stop_event
+        if to_trio is not None and stop_event is not None:
             try:
-                token.run_sync_soon(stop_event.set)
+                to_trio.call(stop_event.set)
             except trio.RunFinishedError:
                 pass
         await self._join()
@@ -324,28 +335,28 @@ class Libp2pHost:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         _check_frame(frame)
-        target = parse_peer_id(peer_id)
+        if isinstance(addrs, str):
+            raise TypeError("addrs is a sequence of multiaddr strings, not one string")
+        target, maddrs = _parse_peer(peer_id, tuple(addrs))
         if target.to_base58() == self._peer_id:
             raise BadPeerAddress("a host does not dial itself")
-        maddrs = parse_addrs(peer_id, addrs)
-        loop, token = self._loop, self._token
-        if not self._running or loop is None or token is None:
+        loop, to_trio = self._loop, self._to_trio
+        if not self._running or loop is None or to_trio is None:
             raise HostNotRunning("the libp2p host is not running")
         reuse = self._config.reuse_streams if reuse_stream is None else reuse_stream
         future: asyncio.Future[bytes] = loop.create_future()
         handle = CancelHandle()
         try:
-            token.run_sync_soon(
-                self._spawn, self._request_task,
-                (target, maddrs, protocol, frame, timeout, reuse), future, handle,
-            )
+            to_trio.call(partial(self._spawn, self._request_task,
+                                 (target, maddrs, protocol, frame, timeout, reuse), future,
+                                 handle))
         except trio.RunFinishedError:
             raise HostNotRunning("the libp2p host is not running") from None
         try:
             return await future
         except asyncio.CancelledError:
             try:
-                token.run_sync_soon(handle.cancel)
+                to_trio.call(handle.cancel)
             except trio.RunFinishedError:
                 pass
             raise
@@ -354,23 +365,23 @@ class Libp2pHost:
 
     def _thread_main(
         self,
-        loop: asyncio.AbstractEventLoop,
+        to_loop: Crossing,
         started: asyncio.Future[None],
         finished: asyncio.Future[None],
     ) -> None:
         error: BaseException | None = None
         try:
-            trio.run(self._trio_main, loop, started)
+            trio.run(self._trio_main, to_loop, started)
         except TransportError as exc:
             error = exc
         except BaseException as exc:  # noqa: BLE001 - handed to the asyncio side below
             error = ListenFailed(f"the libp2p host failed: {type(exc).__name__}")
             error.__cause__ = exc
-        set_error(loop, started, error or HostNotRunning("the host stopped while starting"))
+        set_error(to_loop, started, error or HostNotRunning("the host stopped while starting"))
         if error is not None:
             log.error("libp2p host %s failed: %s", self._peer_id, type(error).__name__)
         # `finished` reports success: a failed start is already reported through `started`.
-        set_result(loop, finished, None)
+        set_result(to_loop, finished, None)
 
     def _new_host(self) -> IHost:
         noise = NoiseTransport(self._key_pair, noise_privkey=new_x25519_key_pair().private_key)
@@ -391,8 +402,7 @@ class Libp2pHost:
         mux.handlers = FamilyHandlers(mux.handlers, self._refusal_for)
         return host
 
-    async def _trio_main(self, loop: asyncio.AbstractEventLoop, started: asyncio.Future[None]
-                         ) -> None:
+    async def _trio_main(self, to_loop: Crossing, started: asyncio.Future[None]) -> None:
         host = self._new_host()
         self._host = host
         for protocol_id in list(self._handlers):
@@ -409,12 +419,12 @@ class Libp2pHost:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._stop_event = trio.Event()
-                self._token = trio.lowlevel.current_trio_token()
+                self._to_trio = Crossing(trio.lowlevel.current_trio_token().run_sync_soon)
                 self._listen_addrs = tuple(
                     str(addr) for addr in host.get_transport_addrs()
                 )
                 self._accepting = True
-                set_result(loop, started, None)
+                set_result(to_loop, started, None)
                 await self._stop_event.wait()
                 self._accepting = False
                 nursery.cancel_scope.cancel()
@@ -432,10 +442,10 @@ class Libp2pHost:
         handle: CancelHandle,
     ) -> None:
         """Start `task(*args)` in the host's nursery; runs in the trio thread."""
-        loop = self._loop
-        assert loop is not None
+        to_loop = self._to_loop
+        assert to_loop is not None
         if not self._accepting or self._nursery is None:
-            set_error(loop, future, HostNotRunning("the libp2p host is stopping"))
+            set_error(to_loop, future, HostNotRunning("the libp2p host is stopping"))
             return
         self._nursery.start_soon(self._settle, task, args, future, handle)
 
@@ -447,23 +457,28 @@ class Libp2pHost:
         handle: CancelHandle,
     ) -> None:
         """Run `task` and settle `future` with its outcome, whatever happens (trio side)."""
-        loop = self._loop
-        assert loop is not None
+        to_loop = self._to_loop
+        assert to_loop is not None
+        settled = False
         try:
             with trio.CancelScope() as scope:
                 handle.scope = scope
                 if handle.cancelled:
                     scope.cancel()
                 try:
-                    set_result(loop, future, await task(*args))
+                    result = await task(*args)
+                    settled = True
+                    set_result(to_loop, future, result)
                 except TransportError as exc:
-                    set_error(loop, future, exc)
+                    settled = True
+                    set_error(to_loop, future, exc)
                 except Exception as exc:  # noqa: BLE001 - libp2p raises many types; one code out
                     log.debug("request failed: %s", type(exc).__name__)
-                    set_error(loop, future, StreamFailed(type(exc).__name__))
+                    settled = True
+                    set_error(to_loop, future, StreamFailed(type(exc).__name__))
         finally:
-            # Cancelled by the caller (its future is cancelled already) or by stop().
-            set_error(loop, future, HostNotRunning("the libp2p host stopped"))
+            if not settled:  # cancelled by the caller (its future is cancelled) or by stop()
+                set_error(to_loop, future, HostNotRunning("the libp2p host stopped"))
 
     async def _request_task(
         self,
@@ -521,7 +536,7 @@ class Libp2pHost:
             # Our caller (the outbox) decides when to try again, not libp2p's 60 s cache.
             network.unblock_peer(target)
         try:
-            await host.connect(PeerInfo(target, addrs))
+            await host.connect(PeerInfo(target, list(addrs)))
         except trio.Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - SwarmException, noise and OS errors alike
@@ -657,9 +672,9 @@ class Libp2pHost:
         if handler is None:
             raise HandlerFailed("no handler")
         request = await stream.read_frame()
-        loop, token = self._loop, self._token
-        assert loop is not None and token is not None
-        response = await run_on_loop(loop, token, handler, request, remote)
+        loop, to_loop, to_trio = self._loop, self._to_loop, self._to_trio
+        assert loop is not None and to_loop is not None and to_trio is not None
+        response = await run_on_loop(loop, to_loop, to_trio, handler, request, remote)
         try:
             _check_frame(response)
         except FrameRefused:

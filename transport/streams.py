@@ -4,8 +4,8 @@
 the protocol the stream negotiated, it hands out and takes in `protocol.framing` (varint)
 frames: a `/backup/federation/1.0.0` stream, whose frames carry a 4-byte big-endian length,
 is re-framed here, at the transport's edge, so that nothing above the host knows that 1.0.0
-exists. Sizes are checked on the declared length before any body is read, and a read never
-takes more than a length prefix past the end of the frame being received.
+exists. Sizes are checked on the declared length as soon as the prefix is in, so at most
+`READ_AHEAD` bytes of a body are held before an oversized frame is refused.
 
 `StreamPool` keeps the streams of finished requests for the next request to the same peer,
 so that most requests skip opening a stream and negotiating its protocol (multistream-select
@@ -60,6 +60,12 @@ class Fixed32Prefix:
 FIXED32 = Fixed32Prefix()
 
 _PREFIXES: dict[Framing, LengthPrefix] = {Framing.VARINT: VARINT, Framing.FIXED32: FIXED32}
+
+# Each read of a yamux stream usually sends the peer a window update (py-libp2p 0.8), so a small
+# frame is read whole, prefix and body together, when the bytes are there. This bounds how
+# far a read may run past the current frame (into the next one on a reused stream, kept in
+# the decoder); the size check on the declared length still comes first.
+READ_AHEAD = 4096
 
 
 class FramedStream:
@@ -127,7 +133,7 @@ class FramedStream:
         except (FrameTooLarge, MalformedFrame) as exc:
             raise FrameRefused(str(exc)) from None
         try:
-            chunk = await self.stream.read(wanted)
+            chunk = await self.stream.read(max(wanted, READ_AHEAD))
         except StreamEOF:
             chunk = b""
         if not chunk:
