@@ -26,7 +26,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # py-libp2p pulls in fastecdsa, which compiles against GMP: gcc and libgmp-dev at install
-# time, libgmp10 at run time (shared/notes/libp2p.md).
+# time, libgmp10 at run time.
 system-deps:
 	@if ! dpkg -s libgmp-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
