@@ -509,6 +509,10 @@ class Libp2pHost:
                     return await self._round_trip(stream, frame, key, reuse)
                 except StreamClosed:
                     pass  # the peer let the idle stream go before reading our request
+                except StreamFailed:
+                    if stream.connection_closed:  # the others on it are dead too
+                        await self._drop(host, target)
+                    raise
         versions = offered(str(protocol), self._families)
         await self._connect(host, target, addrs)
         stream = await self._open(host, target, versions)

@@ -95,8 +95,11 @@ class FramedStream:
         if self._decoder.buffered or getattr(self.stream, "is_closed", False):
             return True
         muxed = getattr(self.stream, "muxed_stream", None)
-        if getattr(muxed, "recv_closed", False):
-            return True
+        return bool(getattr(muxed, "recv_closed", False)) or self.connection_closed
+
+    @property
+    def connection_closed(self) -> bool:
+        """Whether the connection under the stream is closed (the peer went away)."""
         return bool(getattr(self.stream.muxed_conn, "is_closed", False))
 
     async def receive_some(self) -> None:
