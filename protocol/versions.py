@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.errors import ProtocolError
-from protocol.framing import decode_frame, encode_frame
+from protocol.framing import MAX_VARINT_BYTES, decode_frame, encode_frame
 
 
 class Framing(enum.Enum):
@@ -122,6 +122,8 @@ def family_of(protocol_id: str, families: tuple[ProtocolFamily, ...] = FAMILIES
 # -- the refusal of an id we do not serve ----------------------------------------------------
 
 REFUSAL_REASON = "unsupported_version"
+# How every refusal's canonical JSON (RFC 8785: keys sorted) begins.
+_REFUSAL_START = b'{"reason":"' + REFUSAL_REASON.encode() + b'",'
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def parse_refusal(frame: bytes) -> VersionRefusal | None:
     A refusal is exactly the object `refusal_frame` writes; ids that are not protocol ids,
     or more than `MAX_SERVED` of them, make it "anything else".
     """
+    if _REFUSAL_START not in frame[:len(_REFUSAL_START) + MAX_VARINT_BYTES]:
+        return None  # the common case, an envelope, is told apart without parsing it
     try:
         obj = parse_canonical_json(decode_frame(frame))
     except ProtocolError:

@@ -514,12 +514,11 @@ class Libp2pHost:
                         await self._drop(host, target)
                     raise
         versions = offered(str(protocol), self._families)
+        versioned = family_of(str(protocol), self._families) is not None
         await self._connect(host, target, addrs)
         stream = await self._open(host, target, versions)
-        response = await self._round_trip(stream, frame, key, reuse)
-        if family_of(str(protocol), self._families) is None:
-            return response  # not a versioned protocol: nothing to refuse
-        if (refusal := parse_refusal(response)) is None:
+        response = await self._round_trip(stream, frame, key, reuse, versioned)
+        if not versioned or (refusal := parse_refusal(response)) is None:
             return response
         # The peer serves another version of the family than the one it accepted: try the
         # ones it names that we offer too, in our order (this is multistream-select's
@@ -528,7 +527,7 @@ class Libp2pHost:
                  if v.protocol_id in refusal.served and v.protocol_id != refusal.refused]
         if retry:
             stream = await self._open(host, target, retry)
-            response = await self._round_trip(stream, frame, key, reuse)
+            response = await self._round_trip(stream, frame, key, reuse, versioned)
             refusal = parse_refusal(response)
         if refusal is not None:
             raise VersionRefused(f"the peer serves {', '.join(refusal.served)}")
@@ -565,9 +564,9 @@ class Libp2pHost:
         return FramedStream(stream, version)
 
     async def _round_trip(self, stream: FramedStream, frame: bytes, key: tuple[ID, str],
-                          reuse: bool) -> bytes:
+                          reuse: bool, versioned: bool = False) -> bytes:
         """Write `frame`, read the answer; keep the stream for later if `reuse`, else close.
-        Any failure resets the stream: it is never reused after one."""
+        Any failure resets the stream, and a version refusal closes it: neither is reused."""
         keep = reuse and stream.reusable
         try:
             await stream.write_frame(frame)
@@ -580,6 +579,8 @@ class Libp2pHost:
         except Exception as exc:  # noqa: BLE001 - StreamReset, StreamClosed, ...
             await stream.reset()
             raise StreamFailed(type(exc).__name__) from None
+        if versioned and parse_refusal(response) is not None:
+            keep = False
         if not (keep and self._accepting and self._pool.give(key, stream)):
             await stream.close()
         return response
