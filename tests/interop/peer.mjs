@@ -9,10 +9,12 @@
 // It reads one JSON command per line on stdin and writes one JSON event per line on stdout:
 //   {"mode": "dial", "seed": hex, "peer_id": id, "addr": multiaddr with /p2p/, "protocol": id,
 //    "bodies": [hex]}
-//     -> {"identify": {...}, "rtt": ms, "protocol": id, "responses": [hex]}
+//     -> {"identify": {...}, "rtt": ms, "encryption": id, "multiplexer": id, "protocol": id,
+//         "responses": [hex]}
 //   {"mode": "listen", "seed": hex, "protocol": id}
 //     -> {"listening": [multiaddr], "peer_id": id}, then for each request on the protocol
-//        {"request": hex, "remote": peer id, "stream": id}, answered by the next
+//        {"request": hex, "remote": peer id, "stream": id, "encryption": id,
+//         "multiplexer": id}, answered by the next
 //        {"response": hex} line;
 //        {"identified": {...}} and {"pinged": ms} for the peer that connects; {"stop": true}
 //        ends it.
@@ -75,7 +77,7 @@ async function dial (command) {
     const addr = multiaddr(command.addr)
     const signal = AbortSignal.timeout(TIMEOUT_MS)
     const identifying = identified(node, command.peer_id)
-    await node.dial(addr, { signal })
+    const connection = await node.dial(addr, { signal })
     const identify = await identifying
     const rtt = await node.services.ping.ping(addr, { signal })
     // Every request on one stream: the federation's responder answers frame after frame.
@@ -94,7 +96,14 @@ async function dial (command) {
     await sending
     const { done } = await answers.next()
     if (!done) throw new Error('an answer nobody asked for')
-    emit({ identify, rtt, protocol: stream.protocol, responses })
+    emit({
+      identify,
+      rtt,
+      encryption: connection.encryption,
+      multiplexer: connection.multiplexer,
+      protocol: stream.protocol,
+      responses
+    })
   } finally {
     await node.stop()
   }
@@ -124,7 +133,13 @@ async function listen (command) {
       const sending = stream.sink(lp.encode(answers))
       for await (const request of lp.decode(stream.source, { maxDataLength: MAX_FRAME_BYTES })) {
         const answered = new Promise((resolve) => pending.push(resolve))
-        emit({ request: hex(request.subarray()), remote: connection.remotePeer.toString(), stream: stream.id })
+        emit({
+          request: hex(request.subarray()),
+          remote: connection.remotePeer.toString(),
+          stream: stream.id,
+          encryption: connection.encryption,
+          multiplexer: connection.multiplexer
+        })
         answers.push(unhex(await answered))
       }
       answers.end()

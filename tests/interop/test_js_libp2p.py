@@ -29,6 +29,7 @@ from tests.integration.signed_requests import SignedNode, open_answer, responder
 from transport.host import HostConfig, Libp2pHost
 
 HERE = Path(__file__).resolve().parent
+NOISE, YAMUX = "/noise", "/yamux/1.0.0"  # what js-libp2p reports it negotiated
 TIMEOUT = 30
 
 pytestmark = [
@@ -103,6 +104,7 @@ async def test_js_libp2p_dials_us_identifies_pings_and_sends_signed_requests() -
     assert set(FEDERATION.served) | {"/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"} <= set(
         identify["protocols"])
     assert result["rtt"] >= 0
+    assert (result["encryption"], result["multiplexer"]) == (NOISE, YAMUX)
     assert result["protocol"] == FEDERATION_PROTOCOL
     acks = [open_answer(encode_frame(bytes.fromhex(r)), js, us) for r in result["responses"]]
     assert [ack.status for ack in acks] == ["accepted"] * 3  # the sender is the Noise peer
@@ -127,6 +129,7 @@ async def test_we_dial_js_libp2p_with_a_signed_request_and_it_identifies_and_pin
             while "request" not in (event := await peer.event()):
                 events.update(event)
             streams.append(event["stream"])
+            assert (event["encryption"], event["multiplexer"]) == (NOISE, YAMUX)
             request = encode_frame(bytes.fromhex(event["request"]))
             response = await js_application(request, event["remote"])
             await peer.send({"response": decode_frame(response).hex()})
