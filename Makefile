@@ -10,12 +10,15 @@ DEV_STAMP := $(VENV)/.dev-installed
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8080
 
-.PHONY: demo test lint bench eval messages chromium clean-demo help system-deps
+.PHONY: demo test lint bench eval messages chromium clean-demo help system-deps interop interop-deps
+INTEROP := tests/interop
+INTEROP_STAMP := $(INTEROP)/node_modules/.installed
 
 help:
 	@echo "make demo   - install and start the demo federation (observatory + two nodes, synthetic data)"
 	@echo "make test   - install test needs (Debian's chromium included) and run the whole suite"
 	@echo "make lint   - ruff and mypy"
+	@echo "make interop - js-libp2p (npm) against our libp2p host, both ways (part of make test)"
 	@echo "make bench  - measure the figures in BENCHMARKS.md"
 	@echo "make eval   - score suggested codings on the labelled evaluation set (BENCHMARKS.md)"
 	@echo "make messages - extract translatable strings and update the node's and the observatory's catalogues"
@@ -24,7 +27,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # py-libp2p pulls in fastecdsa, which compiles against GMP: gcc and libgmp-dev at install
-# time, libgmp10 at run time (shared/notes/libp2p.md).
+# time, libgmp10 at run time.
 system-deps:
 	@if ! dpkg -s libgmp-dev >/dev/null 2>&1 || ! command -v gcc >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
@@ -61,7 +64,20 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 
-test: $(DEV_STAMP) chromium
+# js-libp2p for the interop test, from the committed lockfile (tests/interop/package-lock.json).
+# Without npm the interop tests are skipped, saying so; `make interop` itself needs it.
+$(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund
+	touch $@
+
+interop-deps:
+	@if command -v npm >/dev/null; then $(MAKE) $(INTEROP_STAMP); \
+	else echo "npm not found: the js-libp2p interop tests will be skipped"; fi
+
+interop: $(DEV_STAMP) $(INTEROP_STAMP)
+	$(BIN)/pytest -q -m interop $(INTEROP)
+
+test: $(DEV_STAMP) chromium interop-deps
 	$(BIN)/pytest -q
 
 lint: $(DEV_STAMP)

@@ -33,6 +33,12 @@ def _system() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / TICK, steal / TICK
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has used since boot, all cores, steal included."""
+    busy, steal = _system()
+    return busy + steal
+
+
 def load_average() -> str:
     return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
 

@@ -52,6 +52,19 @@ class StreamFailed(TransportError):
     code = "stream_failed"
 
 
+class StreamClosed(StreamFailed):
+    """The peer closed the stream cleanly before the first byte of a frame: it takes no
+    more requests on it (an idle stream it let go). A request written there was not read,
+    so it can be sent again on a new stream."""
+
+
+class VersionRefused(TransportError):
+    """The peer serves none of the versions of the protocol that we offer; the message
+    names the ones it serves (`protocol.versions.parse_refusal`)."""
+
+    code = "unsupported_version"
+
+
 class RequestTimeout(TransportError):
     """The whole request (dial, write, response) did not finish within its deadline."""
 
@@ -60,7 +73,7 @@ class RequestTimeout(TransportError):
 
 class FrameRefused(TransportError):
     """A frame is over `protocol.framing.MAX_FRAME_BYTES` or is not exactly one
-    length-prefixed frame; refused before it is sent or buffered."""
+    varint length-prefixed frame; refused before it is sent or its body is buffered."""
 
     code = "bad_frame"
 

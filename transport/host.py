@@ -1,16 +1,17 @@
 """One libp2p host per process, driven from asyncio (issue 5, "Transport").
 
 py-libp2p runs on trio only; the node and the observatory are aiohttp (asyncio) processes.
-`Libp2pHost` runs trio in a thread of its own ("bridge A" in shared/notes/libp2p.md):
+`Libp2pHost` runs trio in a thread of its own:
 
-* asyncio → trio: `TrioToken.run_sync_soon(nursery.start_soon, ...)`, with the result handed
-  back through `loop.call_soon_threadsafe` onto an asyncio future;
-* trio → asyncio: an incoming request's handler is a coroutine run on the caller's loop with
-  `asyncio.run_coroutine_threadsafe`; the trio side waits on a `trio.Event`.
+* asyncio → trio: a request starts a trio task in the host's nursery, which settles an
+  asyncio future with the answer;
+* trio → asyncio: an incoming request's handler runs as a task on the caller's loop while
+  the trio side waits on a `trio.Event`.
 
+Both directions go through `transport.bridge`, which batches the wake-ups of the other thread.
 What crosses the thread boundary is bytes, strings and futures, never a libp2p object.
 
-The defaults that the notes show to be wrong for us are changed here:
+py-libp2p's defaults that are wrong for us are changed here:
 
 * **Noise only.** `new_host()` also offers TLS, `/secio/1.0.0` and `/plaintext/2.0.0`, and a
   peer offering only plaintext got a plaintext connection. `sec_opt` holds Noise alone
@@ -24,20 +25,29 @@ The defaults that the notes show to be wrong for us are changed here:
 * **Clean shutdown.** `host.close()` runs inside `host.run()` but outside the cancelled
   nursery, or the outbound socket leaks (ResourceWarning).
 
-One request is one stream: write one length-prefixed frame (`protocol.framing`), half-close,
-read one frame back. Sizes are checked on the declared length before any body is read, so a
-peer cannot make us buffer more than `MAX_FRAME_BYTES` per stream.
+libp2p's own identify (``/ipfs/id/1.0.0``, with push) and ping (``/ipfs/ping/1.0.0``) are
+served as `new_host()` sets them up, so other implementations can identify and ping us.
+
+**Requests.** A request is one varint frame (`protocol.framing`) answered by one frame on a
+stream of its protocol. A stream of the current version carries any number of requests in
+turn: the requester keeps it for the next request to the same peer (`transport.streams`),
+and the responder answers frame after frame until the requester closes its side or the
+stream stays idle for `stream_idle_timeout`. Every request has its own deadline; a request
+that fails, times out or is cancelled resets its stream, which is never reused. Sizes are
+checked on the declared length before any body is read, so a peer cannot make us buffer
+more than `MAX_FRAME_BYTES` per stream. Protocol versions (which ids are served, offered and
+refused, and the 1.0.0 re-framing) are in `transport.negotiation` and `protocol.versions`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import multiaddr  # type: ignore[import-untyped]  # ships no type information (0.2.0)
@@ -47,7 +57,6 @@ from libp2p.abc import IHost, INetStream
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.network.config import ConnectionConfig, RetryConfig
-from libp2p.network.stream.net_stream import NetStream
 from libp2p.network.swarm import Swarm
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
@@ -58,7 +67,15 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 
 from crypto.keys import SigningKey
 from protocol.errors import ProtocolError
-from protocol.framing import HEADER_BYTES, MAX_FRAME_BYTES, decode_frame
+from protocol.framing import decode_frame
+from protocol.versions import (
+    FAMILIES,
+    ProtocolFamily,
+    ProtocolVersion,
+    family_of,
+    parse_refusal,
+)
+from transport.bridge import CancelHandle, Crossing, run_on_loop, set_error, set_result
 from transport.errors import (
     BadPeerAddress,
     DialFailed,
@@ -67,10 +84,14 @@ from transport.errors import (
     HostNotRunning,
     ListenFailed,
     RequestTimeout,
+    StreamClosed,
     StreamFailed,
     TransportError,
+    VersionRefused,
 )
 from transport.identity import key_pair_from_signing_key, parse_addrs, parse_peer_id
+from transport.negotiation import FamilyHandlers, offered, refuse_version
+from transport.streams import FramedStream, StreamPool
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +117,30 @@ class HostConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 0  # 0: the OS picks a free port (tests); a node pins one
     dial_timeout: float = 10.0
-    # From the first byte of a request to its response: a slow peer (or a slowloris) cannot
-    # hold a stream, and the handler coroutine, longer than this.
+    # From the opening of a stream, or from the first byte of a later request on it, to its
+    # response: a slow peer (or a slowloris) cannot hold a stream, and the handler
+    # coroutine, longer than this.
     handler_timeout: float = 30.0
+    # How long a responder keeps a stream that carries no request (between two requests);
+    # a requester reuses an idle stream for half as long, so it seldom races the close.
+    stream_idle_timeout: float = 30.0
+    # Keep the streams of finished requests for the next ones (False: one stream per
+    # request, closed after it, as 1.0.0 does). At most `max_idle_streams` per peer and
+    # protocol are kept: as many as requests to one peer are usually in flight at once.
+    reuse_streams: bool = True
+    max_idle_streams: int = 32
     # multistream-select negotiation per stream (libp2p's default is 10 s).
     negotiate_timeout: int = 10
 
     def __post_init__(self) -> None:
         if not 0 <= self.listen_port <= 65535:
             raise ValueError("listen_port is 0..65535")
-        if min(self.dial_timeout, self.handler_timeout, self.negotiate_timeout) <= 0:
+        timeouts = (self.dial_timeout, self.handler_timeout, self.stream_idle_timeout,
+                    self.negotiate_timeout)
+        if min(timeouts) <= 0:
             raise ValueError("timeouts must be positive")
+        if self.max_idle_streams < 0:
+            raise ValueError("max_idle_streams is 0 or more")
 
 
 def _check_protocol_id(protocol_id: str) -> TProtocol:
@@ -140,6 +174,13 @@ def _refuse_port_in_use(host: str, port: int) -> None:
             raise ListenFailed(f"cannot listen on port {port}: {exc.strerror}") from None
 
 
+@lru_cache(maxsize=1024)
+def _parse_peer(peer_id: str, addrs: tuple[str, ...]) -> tuple[ID, tuple[Any, ...]]:
+    """The checked peer id and multiaddrs (`transport.identity`), kept for the next request
+    to the same peer: parsing them costs more than a round trip's bridging."""
+    return parse_peer_id(peer_id), tuple(parse_addrs(peer_id, addrs))
+
+
 def _check_frame(frame: bytes) -> None:
     """Exactly one well-formed frame of at most `MAX_FRAME_BYTES`, or `FrameRefused`."""
     try:
@@ -153,91 +194,30 @@ def _listen_multiaddr(host: str, port: int) -> Any:
     return multiaddr.Multiaddr(f"/{family}/{host}/tcp/{port}")
 
 
-async def _read_exactly(stream: INetStream, n: int) -> bytes:
-    """`n` bytes, or `StreamFailed` at end of stream.
-
-    libp2p's `read_exactly` retries a fixed 100 times and cannot tell EOF from a short read;
-    a 1 MiB frame can take more reads than that, so we loop on the length instead.
-    """
-    buffer = bytearray()
-    while len(buffer) < n:
-        chunk = await stream.read(n - len(buffer))
-        if not chunk:
-            raise StreamFailed("stream ended inside a frame")
-        buffer += chunk
-    return bytes(buffer)
-
-
-async def _read_frame(stream: INetStream) -> bytes:
-    """One whole frame (header included). The declared size is checked before the body."""
-    header = await _read_exactly(stream, HEADER_BYTES)
-    declared = int.from_bytes(header, "big")
-    if declared > MAX_FRAME_BYTES:
-        raise FrameRefused(f"peer declared a {declared}-byte frame, over {MAX_FRAME_BYTES}")
-    return header + await _read_exactly(stream, declared)
-
-
-def _settle_later(loop: asyncio.AbstractEventLoop, settle: Callable[[], None]) -> None:
-    try:
-        loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the loop is closed: nobody is waiting any more
-        pass
-
-
-def _set_result(loop: asyncio.AbstractEventLoop, future: asyncio.Future[_T], result: _T) -> None:
-    """Complete an asyncio future from the trio thread; the first settlement wins."""
-
-    def settle() -> None:
-        if not future.done():
-            future.set_result(result)
-
-    _settle_later(loop, settle)
-
-
-def _set_error(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], error: BaseException
-) -> None:
-    """Fail an asyncio future from the trio thread; the first settlement wins."""
-
-    def settle() -> None:
-        if not future.done():
-            future.set_exception(error)
-
-    _settle_later(loop, settle)
-
-
-class _CancelHandle:
-    """Lets the asyncio side cancel a trio task it started (set from the trio thread)."""
-
-    __slots__ = ("cancelled", "scope")
-
-    def __init__(self) -> None:
-        self.scope: trio.CancelScope | None = None
-        self.cancelled = False
-
-    def cancel(self) -> None:  # runs in the trio thread
-        self.cancelled = True
-        if self.scope is not None:
-            self.scope.cancel()
-
-
 class Libp2pHost:
     """A libp2p host (TCP, Noise, yamux) in its own trio thread, used from asyncio.
 
     Identity is the node's own Ed25519 key: `peer_id` equals
     `transport.identity.peer_id_from_public_key(signing_key.verify_key.raw())`.
+    `families` are the versioned protocols (`protocol.versions.FAMILIES`; tests pass others).
     """
 
-    def __init__(self, signing_key: SigningKey, config: HostConfig | None = None) -> None:
+    def __init__(self, signing_key: SigningKey, config: HostConfig | None = None,
+                 families: tuple[ProtocolFamily, ...] = FAMILIES) -> None:
         self._key_pair = key_pair_from_signing_key(signing_key)
         self._peer_id = ID.from_pubkey(self._key_pair.public_key).to_base58()
         self._config = config or HostConfig()
+        self._families = families
         self._handlers: dict[str, Handler] = {}
+        # Trio thread only: idle request streams, by (peer ID, protocol id asked for).
+        self._pool = StreamPool(per_key=self._config.max_idle_streams,
+                                max_idle=self._config.stream_idle_timeout / 2)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._finished: asyncio.Future[None] | None = None
+        self._to_loop: Crossing | None = None  # callbacks for the asyncio loop
         # Set in the trio thread while the host runs; read elsewhere only after `started`.
-        self._token: trio.lowlevel.TrioToken | None = None
+        self._to_trio: Crossing | None = None  # callbacks for the trio thread
         self._nursery: trio.Nursery | None = None
         self._stop_event: trio.Event | None = None
         self._host: IHost | None = None
@@ -270,9 +250,9 @@ class Libp2pHost:
         """
         protocol = _check_protocol_id(protocol_id)
         self._handlers[protocol_id] = handler
-        if self._running and self._token is not None:
+        if self._running and self._to_trio is not None:
             try:
-                self._token.run_sync_soon(self._register, protocol)
+                self._to_trio.call(partial(self._register, protocol))
             except trio.RunFinishedError:
                 pass
 
@@ -285,9 +265,10 @@ class Libp2pHost:
         started: asyncio.Future[None] = loop.create_future()
         self._finished = loop.create_future()
         self._loop = loop
+        self._to_loop = Crossing(loop.call_soon_threadsafe)
         self._thread = threading.Thread(
             target=self._thread_main,
-            args=(loop, started, self._finished),
+            args=(self._to_loop, started, self._finished),
             name=f"libp2p-{self._peer_id[-8:]}",
             daemon=True,
         )
@@ -308,10 +289,10 @@ class Libp2pHost:
         if self._thread is None:
             return
         self._running = False
-        token, stop_event = self._token, self._stop_event
-        if token is not None and stop_event is not None:
+        to_trio, stop_event = self._to_trio, self._stop_event
+        if to_trio is not None and stop_event is not None:
             try:
-                token.run_sync_soon(stop_event.set)
+                to_trio.call(stop_event.set)
             except trio.RunFinishedError:
                 pass
         await self._join()
@@ -336,38 +317,46 @@ class Libp2pHost:
         protocol_id: str,
         frame: bytes,
         timeout: float,
+        *,
+        reuse_stream: bool | None = None,
     ) -> bytes:
-        """Send one frame to `peer_id` over a new `protocol_id` stream; return its answer.
+        """Send one frame to `peer_id` on a `protocol_id` stream; return its answer.
 
-        `frame` and the returned value are whole length-prefixed frames. Raises a
-        `TransportError`: `DialFailed`, `StreamFailed`, `RequestTimeout`, `FrameRefused`,
-        `BadPeerAddress` or `HostNotRunning`. Cancelling the caller cancels the request.
+        `frame` and the returned value are whole varint length-prefixed frames. For a
+        versioned protocol (`protocol.versions.FAMILIES`) every version we serve is offered,
+        newest first. The stream is an idle one kept from an earlier request to the peer, or
+        a new one (`reuse_stream`: None follows `HostConfig.reuse_streams`; False takes a
+        new stream and closes it after the answer). `timeout` bounds the whole request,
+        dial included. Raises a `TransportError`: `DialFailed`, `StreamFailed`,
+        `RequestTimeout`, `FrameRefused`, `VersionRefused`, `BadPeerAddress` or
+        `HostNotRunning`. Cancelling the caller cancels the request.
         """
         protocol = _check_protocol_id(protocol_id)
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         _check_frame(frame)
-        target = parse_peer_id(peer_id)
+        if isinstance(addrs, str):
+            raise TypeError("addrs is a sequence of multiaddr strings, not one string")
+        target, maddrs = _parse_peer(peer_id, tuple(addrs))
         if target.to_base58() == self._peer_id:
             raise BadPeerAddress("a host does not dial itself")
-        maddrs = parse_addrs(peer_id, addrs)
-        loop, token = self._loop, self._token
-        if not self._running or loop is None or token is None:
+        loop, to_trio = self._loop, self._to_trio
+        if not self._running or loop is None or to_trio is None:
             raise HostNotRunning("the libp2p host is not running")
+        reuse = self._config.reuse_streams if reuse_stream is None else reuse_stream
         future: asyncio.Future[bytes] = loop.create_future()
-        handle = _CancelHandle()
+        handle = CancelHandle()
         try:
-            token.run_sync_soon(
-                self._spawn, self._request_task, (target, maddrs, protocol, frame, timeout),
-                future, handle,
-            )
+            to_trio.call(partial(self._spawn, self._request_task,
+                                 (target, maddrs, protocol, frame, timeout, reuse), future,
+                                 handle))
         except trio.RunFinishedError:
             raise HostNotRunning("the libp2p host is not running") from None
         try:
             return await future
         except asyncio.CancelledError:
             try:
-                token.run_sync_soon(handle.cancel)
+                to_trio.call(handle.cancel)
             except trio.RunFinishedError:
                 pass
             raise
@@ -376,23 +365,23 @@ class Libp2pHost:
 
     def _thread_main(
         self,
-        loop: asyncio.AbstractEventLoop,
+        to_loop: Crossing,
         started: asyncio.Future[None],
         finished: asyncio.Future[None],
     ) -> None:
         error: BaseException | None = None
         try:
-            trio.run(self._trio_main, loop, started)
+            trio.run(self._trio_main, to_loop, started)
         except TransportError as exc:
             error = exc
         except BaseException as exc:  # noqa: BLE001 - handed to the asyncio side below
             error = ListenFailed(f"the libp2p host failed: {type(exc).__name__}")
             error.__cause__ = exc
-        _set_error(loop, started, error or HostNotRunning("the host stopped while starting"))
+        set_error(to_loop, started, error or HostNotRunning("the host stopped while starting"))
         if error is not None:
             log.error("libp2p host %s failed: %s", self._peer_id, type(error).__name__)
         # `finished` reports success: a failed start is already reported through `started`.
-        _set_result(loop, finished, None)
+        set_result(to_loop, finished, None)
 
     def _new_host(self) -> IHost:
         noise = NoiseTransport(self._key_pair, noise_privkey=new_x25519_key_pair().private_key)
@@ -408,10 +397,12 @@ class Libp2pHost:
         network = host.get_network()
         if isinstance(network, Swarm):
             network.retry_config = RetryConfig(max_retries=0)
+        # Accept the unserved ids of our families, to refuse them (`transport.negotiation`).
+        mux = host.get_mux()
+        mux.handlers = FamilyHandlers(mux.handlers, self._refusal_for)
         return host
 
-    async def _trio_main(self, loop: asyncio.AbstractEventLoop, started: asyncio.Future[None]
-                         ) -> None:
+    async def _trio_main(self, to_loop: Crossing, started: asyncio.Future[None]) -> None:
         host = self._new_host()
         self._host = host
         for protocol_id in list(self._handlers):
@@ -428,16 +419,18 @@ class Libp2pHost:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._stop_event = trio.Event()
-                self._token = trio.lowlevel.current_trio_token()
+                self._to_trio = Crossing(trio.lowlevel.current_trio_token().run_sync_soon)
                 self._listen_addrs = tuple(
                     str(addr) for addr in host.get_transport_addrs()
                 )
                 self._accepting = True
-                _set_result(loop, started, None)
+                set_result(to_loop, started, None)
                 await self._stop_event.wait()
                 self._accepting = False
                 nursery.cancel_scope.cancel()
-            # Inside run(), outside the cancelled nursery (shared/notes/libp2p.md).
+            for stream in self._pool.drain():
+                await stream.reset()
+            # Inside run(), outside the cancelled nursery, or the outbound socket leaks.
             await host.close()
         self._host = None
 
@@ -446,13 +439,13 @@ class Libp2pHost:
         task: Callable[..., Awaitable[_T]],
         args: tuple[Any, ...],
         future: asyncio.Future[_T],
-        handle: _CancelHandle,
+        handle: CancelHandle,
     ) -> None:
         """Start `task(*args)` in the host's nursery; runs in the trio thread."""
-        loop = self._loop
-        assert loop is not None
+        to_loop = self._to_loop
+        assert to_loop is not None
         if not self._accepting or self._nursery is None:
-            _set_error(loop, future, HostNotRunning("the libp2p host is stopping"))
+            set_error(to_loop, future, HostNotRunning("the libp2p host is stopping"))
             return
         self._nursery.start_soon(self._settle, task, args, future, handle)
 
@@ -461,26 +454,31 @@ class Libp2pHost:
         task: Callable[..., Awaitable[_T]],
         args: tuple[Any, ...],
         future: asyncio.Future[_T],
-        handle: _CancelHandle,
+        handle: CancelHandle,
     ) -> None:
         """Run `task` and settle `future` with its outcome, whatever happens (trio side)."""
-        loop = self._loop
-        assert loop is not None
+        to_loop = self._to_loop
+        assert to_loop is not None
+        settled = False
         try:
             with trio.CancelScope() as scope:
                 handle.scope = scope
                 if handle.cancelled:
                     scope.cancel()
                 try:
-                    _set_result(loop, future, await task(*args))
+                    result = await task(*args)
+                    settled = True
+                    set_result(to_loop, future, result)
                 except TransportError as exc:
-                    _set_error(loop, future, exc)
+                    settled = True
+                    set_error(to_loop, future, exc)
                 except Exception as exc:  # noqa: BLE001 - libp2p raises many types; one code out
                     log.debug("request failed: %s", type(exc).__name__)
-                    _set_error(loop, future, StreamFailed(type(exc).__name__))
+                    settled = True
+                    set_error(to_loop, future, StreamFailed(type(exc).__name__))
         finally:
-            # Cancelled by the caller (its future is cancelled already) or by stop().
-            _set_error(loop, future, HostNotRunning("the libp2p host stopped"))
+            if not settled:  # cancelled by the caller (its future is cancelled) or by stop()
+                set_error(to_loop, future, HostNotRunning("the libp2p host stopped"))
 
     async def _request_task(
         self,
@@ -489,15 +487,51 @@ class Libp2pHost:
         protocol: TProtocol,
         frame: bytes,
         timeout: float,
+        reuse: bool,
     ) -> bytes:
         host = self._host
         assert host is not None
         try:
             with trio.fail_after(timeout):
-                await self._connect(host, target, addrs)
-                return await self._exchange(host, target, protocol, frame)
+                return await self._exchange(host, target, addrs, protocol, frame, reuse)
         except trio.TooSlowError:
             raise RequestTimeout(f"no answer within {timeout:g}s") from None
+
+    async def _exchange(self, host: IHost, target: ID, addrs: list[Any], protocol: TProtocol,
+                        frame: bytes, reuse: bool) -> bytes:
+        key = (target, str(protocol))
+        if reuse:
+            stream, stale = self._pool.take(key)
+            for old in stale:
+                await old.close()
+            if stream is not None:
+                try:
+                    return await self._round_trip(stream, frame, key, reuse)
+                except StreamClosed:
+                    pass  # the peer let the idle stream go before reading our request
+                except StreamFailed:
+                    if stream.connection_closed:  # the others on it are dead too
+                        await self._drop(host, target)
+                    raise
+        versions = offered(str(protocol), self._families)
+        versioned = family_of(str(protocol), self._families) is not None
+        await self._connect(host, target, addrs)
+        stream = await self._open(host, target, versions)
+        response = await self._round_trip(stream, frame, key, reuse, versioned)
+        if not versioned or (refusal := parse_refusal(response)) is None:
+            return response
+        # The peer serves another version of the family than the one it accepted: try the
+        # ones it names that we offer too, in our order (this is multistream-select's
+        # fallback, across a peer that refuses rather than says "na").
+        retry = [v for v in versions
+                 if v.protocol_id in refusal.served and v.protocol_id != refusal.refused]
+        if retry:
+            stream = await self._open(host, target, retry)
+            response = await self._round_trip(stream, frame, key, reuse, versioned)
+            refusal = parse_refusal(response)
+        if refusal is not None:
+            raise VersionRefused(f"the peer serves {', '.join(refusal.served)}")
+        return response
 
     async def _connect(self, host: IHost, target: ID, addrs: list[Any]) -> None:
         network = host.get_network()
@@ -505,149 +539,149 @@ class Libp2pHost:
             # Our caller (the outbox) decides when to try again, not libp2p's 60 s cache.
             network.unblock_peer(target)
         try:
-            await host.connect(PeerInfo(target, addrs))
+            await host.connect(PeerInfo(target, list(addrs)))
         except trio.Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - SwarmException, noise and OS errors alike
             log.debug("dial to %s failed: %s", target, type(exc).__name__)
             raise DialFailed(type(exc).__name__) from None
 
-    async def _exchange(self, host: IHost, target: ID, protocol: TProtocol, frame: bytes
-                        ) -> bytes:
+    async def _open(self, host: IHost, target: ID, versions: list[ProtocolVersion]
+                    ) -> FramedStream:
+        """A new stream to `target`, negotiated to the first of `versions` it serves."""
+        ids = [TProtocol(v.protocol_id) for v in versions]
         try:
-            stream = await host.new_stream(target, [protocol])
+            stream = await host.new_stream(target, ids)
         except trio.Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - StreamFailure, SwarmException, resets
-            # A dead peer can still look connected (shared/notes/libp2p.md): drop the
-            # connection so the next attempt dials afresh.
+            # A dead peer can still look connected: drop the connection so that the next
+            # attempt dials afresh.
             await self._drop(host, target)
             raise StreamFailed(type(exc).__name__) from None
+        chosen = str(stream.get_protocol())
+        version = next((v for v in versions if v.protocol_id == chosen), versions[0])
+        return FramedStream(stream, version)
+
+    async def _round_trip(self, stream: FramedStream, frame: bytes, key: tuple[ID, str],
+                          reuse: bool, versioned: bool = False) -> bytes:
+        """Write `frame`, read the answer; keep the stream for later if `reuse`, else close.
+        Any failure resets the stream, and a version refusal closes it: neither is reused."""
+        keep = reuse and stream.reusable
         try:
-            await stream.write(frame)
-            if isinstance(stream, NetStream):
-                await stream.close_write()  # one request per stream: tell the peer so
-            response = await _read_frame(stream)
-        except TransportError:
-            await _reset(stream)
+            await stream.write_frame(frame)
+            if not keep:
+                await stream.close_write()  # one request on this stream: tell the peer so
+            response = await stream.read_frame()
+        except (TransportError, trio.Cancelled):
+            await stream.reset()
             raise
-        except trio.Cancelled:
-            await _reset(stream)
-            raise
-        except Exception as exc:  # noqa: BLE001 - StreamReset, StreamEOF, StreamClosed, ...
-            await _reset(stream)
+        except Exception as exc:  # noqa: BLE001 - StreamReset, StreamClosed, ...
+            await stream.reset()
             raise StreamFailed(type(exc).__name__) from None
-        await _close(stream)
+        if versioned and parse_refusal(response) is not None:
+            keep = False
+        if not (keep and self._accepting and self._pool.give(key, stream)):
+            await stream.close()
         return response
 
     async def _drop(self, host: IHost, target: ID) -> None:
         with trio.CancelScope(shield=True):
+            for stream in self._pool.drop(target):
+                await stream.reset()
             try:
                 await host.disconnect(target)
             except Exception as exc:  # noqa: BLE001 - best effort
                 log.debug("disconnect from %s failed: %s", target, type(exc).__name__)
 
+    # -- serving -------------------------------------------------------------------------
+
     def _register(self, protocol: TProtocol) -> None:
-        """Route `protocol` streams to `_on_stream` (trio thread)."""
+        """Route the streams of `protocol` (every served version, for a family) to
+        `_serve` (trio thread)."""
         host = self._host
         if host is None:
             return
+        for version in offered(str(protocol), self._families):
+            host.set_stream_handler(TProtocol(version.protocol_id),
+                                    self._stream_handler(str(protocol), version))
 
+    def _stream_handler(self, protocol: str, version: ProtocolVersion
+                        ) -> Callable[[INetStream], Awaitable[None]]:
         async def on_stream(stream: INetStream) -> None:
-            await self._on_stream(protocol, stream)
+            await self._serve(protocol, FramedStream(stream, version))
 
-        host.set_stream_handler(protocol, on_stream)
+        return on_stream
 
-    async def _on_stream(self, protocol: TProtocol, stream: INetStream) -> None:
-        remote = stream.muxed_conn.peer_id.to_base58()
-        handler = self._handlers.get(str(protocol))
-        try:
-            if handler is None:
-                raise HandlerFailed("no handler")
-            with trio.fail_after(self._config.handler_timeout):
-                request = await _read_frame(stream)
-                response = await self._call_on_loop(handler, request, remote)
-                try:
-                    _check_frame(response)
-                except FrameRefused:
-                    raise HandlerFailed("handler returned no valid frame") from None
-                await stream.write(response)
-        except trio.Cancelled:
-            await _reset(stream)
-            raise
-        except trio.TooSlowError:
-            log.info("request on %s from %s: timed out", protocol, remote)
-            await _reset(stream)
-            return
-        except TransportError as exc:
-            log.info("request on %s from %s refused: %s", protocol, remote, exc.code)
-            await _reset(stream)
-            return
-        except Exception as exc:  # noqa: BLE001 - the peer's stream failed; nothing to keep
-            log.info("request on %s from %s failed: %s", protocol, remote, type(exc).__name__)
-            await _reset(stream)
-            return
-        await _close(stream)
+    def _refusal_for(self, protocol_id: str) -> Callable[[INetStream], Awaitable[None]] | None:
+        """The refusal handler for an unserved id of a family we serve, else None."""
+        for family in self._families:
+            if family.current in self._handlers and family.includes(protocol_id):
+                if family.version(protocol_id) is not None:
+                    return None  # served (its handler is being registered)
 
-    async def _call_on_loop(self, handler: Handler, frame: bytes, remote: str) -> bytes:
-        """Run `handler(frame, remote)` on the asyncio loop and wait for it (trio side)."""
-        loop, token = self._loop, self._token
-        assert loop is not None and token is not None
-        done = trio.Event()
+                async def refuse(stream: INetStream, family: ProtocolFamily = family) -> None:
+                    await refuse_version(family, stream)
 
-        def wake(_: object) -> None:  # runs on the asyncio thread
+                return refuse
+        return None
+
+    async def _serve(self, protocol: str, stream: FramedStream) -> None:
+        """Answer the requests of one stream in turn, until the peer closes its side, the
+        stream idles for `stream_idle_timeout`, or anything goes wrong (then reset)."""
+        remote = stream.stream.muxed_conn.peer_id.to_base58()
+        config = self._config
+        first = True
+        while True:
             try:
-                token.run_sync_soon(done.set)
-            except trio.RunFinishedError:
-                pass
+                if first:
+                    # The first request is bounded from the stream's opening, as a whole.
+                    with trio.fail_after(config.handler_timeout):
+                        await stream.receive_some()
+                        await self._answer(protocol, stream, remote)
+                else:
+                    with trio.move_on_after(config.stream_idle_timeout) as idle:
+                        await stream.receive_some()
+                    if idle.cancelled_caught or not self._accepting:
+                        await stream.close()
+                        return
+                    with trio.fail_after(config.handler_timeout):
+                        await self._answer(protocol, stream, remote)
+            except StreamClosed:
+                await stream.close()  # the peer is done with the stream
+                return
+            except trio.Cancelled:
+                await stream.reset()
+                raise
+            except trio.TooSlowError:
+                log.info("request on %s from %s: timed out", stream.version.protocol_id, remote)
+                await stream.reset()
+                return
+            except TransportError as exc:
+                log.info("request on %s from %s refused: %s", stream.version.protocol_id,
+                         remote, exc.code)
+                await stream.reset()
+                return
+            except Exception as exc:  # noqa: BLE001 - the peer's stream failed; nothing to keep
+                log.info("request on %s from %s failed: %s", stream.version.protocol_id,
+                         remote, type(exc).__name__)
+                await stream.reset()
+                return
+            if not stream.reusable:
+                await stream.close()  # 1.0.0: one request per stream
+                return
+            first = False
 
-        awaitable = handler(frame, remote)
-        coroutine = _as_coroutine(awaitable)
+    async def _answer(self, protocol: str, stream: FramedStream, remote: str) -> None:
+        handler = self._handlers.get(protocol)
+        if handler is None:
+            raise HandlerFailed("no handler")
+        request = await stream.read_frame()
+        loop, to_loop, to_trio = self._loop, self._to_loop, self._to_trio
+        assert loop is not None and to_loop is not None and to_trio is not None
+        response = await run_on_loop(loop, to_loop, to_trio, handler, request, remote)
         try:
-            future: concurrent.futures.Future[bytes] = asyncio.run_coroutine_threadsafe(
-                coroutine, loop
-            )
-        except RuntimeError:  # the loop is closed
-            coroutine.close()
-            _close_awaitable(awaitable)
-            raise HandlerFailed("the asyncio loop is closed") from None
-        future.add_done_callback(wake)
-        try:
-            await done.wait()
-        except trio.Cancelled:
-            future.cancel()
-            raise
-        try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - the handler's own failure
-            log.warning("handler raised %s", type(exc).__name__)
-            raise HandlerFailed(type(exc).__name__) from None
-        if not isinstance(result, bytes):
-            raise HandlerFailed("handler returned no bytes")
-        return result
-
-
-async def _as_coroutine(awaitable: Awaitable[_T]) -> _T:
-    return await awaitable
-
-
-def _close_awaitable(awaitable: Awaitable[Any]) -> None:
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()
-
-
-async def _reset(stream: INetStream) -> None:
-    with trio.CancelScope(shield=True):
-        try:
-            await stream.reset()
-        except Exception as exc:  # noqa: BLE001 - best effort on a broken stream
-            log.debug("stream reset failed: %s", type(exc).__name__)
-
-
-async def _close(stream: INetStream) -> None:
-    with trio.CancelScope(shield=True):
-        try:
-            await stream.close()
-        except Exception as exc:  # noqa: BLE001 - best effort on a finished stream
-            log.debug("stream close failed: %s", type(exc).__name__)
+            _check_frame(response)
+        except FrameRefused:
+            raise HandlerFailed("handler returned no valid frame") from None
+        await stream.write_frame(response)

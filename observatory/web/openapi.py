@@ -85,7 +85,7 @@ def document() -> dict[str, Any]:
                  "description": "Public API (tag api), admin forms (tag admin) and public "
                                 "statistics site (tag site) of a BackUp observatory. "
                                 "Federation messages travel over libp2p "
-                                "(/backup/federation/1.0.0), not HTTP."},
+                                "(/backup/federation/2.0.0), not HTTP."},
         "paths": paths,
         "components": {"schemas": schema.get("$defs", {})},
     }

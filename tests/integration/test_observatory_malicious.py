@@ -36,6 +36,7 @@ from crypto.keys import SigningKey
 from crypto.merkle import MemoryTree
 from observatory.context import ObservatoryContext
 from protocol.delivery import DeliveryAck
+from protocol.framing import FrameDecoder
 from protocol.witness import CosignatureResponse
 from tests.unit.observatory.fakenode import PROTOCOL_ID, FakeNode, ObservatoryAddress
 from tests.unit.observatory.support import (
@@ -241,9 +242,9 @@ def dial_and_send(security: Callable[[KeyPair], TSecurityOptions], key: SigningK
                     stream = await host.new_stream(target, [TProtocol(PROTOCOL_ID)])
                     await stream.write(frame)
                     await stream.close_write()  # type: ignore[attr-defined]
-                    answer = b""  # one length-prefixed frame (libp2p raises at EOF)
-                    while len(answer) < 4 or len(answer) < 4 + int.from_bytes(answer[:4]):
-                        answer += await stream.read(65536)
+                    decoder = FrameDecoder()  # one length-prefixed frame (libp2p raises at EOF)
+                    while (answer := decoder.next_frame()) is None:
+                        decoder.feed(await stream.read(decoder.wanted))
                     await stream.close()
                     outcome = f"answered:{answer.hex()}"
             except trio.TooSlowError:

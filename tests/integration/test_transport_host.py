@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from crypto.keys import SigningKey
-from protocol.framing import MAX_FRAME_BYTES, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, decode_frame, encode_frame, encode_uvarint
 from transport.errors import (
     BadPeerAddress,
     DialFailed,
@@ -36,7 +36,7 @@ PROTO = "/backup/test/1"
 
 
 async def echo_reversed(frame: bytes, remote: str) -> bytes:
-    return encode_frame(frame[4:][::-1])
+    return encode_frame(decode_frame(frame)[::-1])
 
 
 @asynccontextmanager
@@ -63,7 +63,7 @@ async def test_request_and_response_between_two_hosts() -> None:
     async def handler(frame: bytes, remote: str) -> bytes:
         seen.append((frame, remote))
         assert threading.current_thread() is threading.main_thread()  # on the caller's loop
-        return encode_frame(b"pong:" + frame[4:])
+        return encode_frame(b"pong:" + decode_frame(frame))
 
     bob.set_handler(PROTO, handler)
     async with running(alice, bob):
@@ -103,11 +103,12 @@ async def test_frames_over_the_maximum_are_refused_and_the_maximum_passes() -> N
         answer = await alice.request(bob.peer_id, bob.listen_addrs, PROTO, biggest, 10)
         assert len(answer) == len(biggest)
 
-        one_over = (MAX_FRAME_BYTES + 1).to_bytes(4, "big") + b"m" * (MAX_FRAME_BYTES + 1)
+        one_over = encode_uvarint(MAX_FRAME_BYTES + 1) + b"m" * (MAX_FRAME_BYTES + 1)
         with pytest.raises(FrameRefused):
             await alice.request(bob.peer_id, bob.listen_addrs, PROTO, one_over, 5)
-        # Not one frame: a short header, a body longer than declared.
-        for bad in (b"\x00\x00", encode_frame(b"ab") + b"c"):
+        # Not one frame: a prefix that never ends, a body longer than declared, a
+        # length that is not minimally encoded.
+        for bad in (b"\x80", encode_frame(b"ab") + b"c", b"\x82\x00ab"):
             with pytest.raises(FrameRefused):
                 await alice.request(bob.peer_id, bob.listen_addrs, PROTO, bad, 5)
 
@@ -116,7 +117,7 @@ async def test_a_handler_answer_over_the_maximum_is_not_sent() -> None:
     alice, bob = new_host(), new_host()
 
     async def too_big(frame: bytes, remote: str) -> bytes:
-        return (MAX_FRAME_BYTES + 1).to_bytes(4, "big") + b"m" * (MAX_FRAME_BYTES + 1)
+        return encode_uvarint(MAX_FRAME_BYTES + 1) + b"m" * (MAX_FRAME_BYTES + 1)
 
     bob.set_handler(PROTO, too_big)
     async with running(alice, bob):

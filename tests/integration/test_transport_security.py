@@ -1,134 +1,40 @@
 """Deliberately misconfigured libp2p peers against our host (issue 5: "Noise only;
 plaintext and secio refused").
 
-`RawPeer` is a plain py-libp2p host in a trio thread of its own, built the way a careless or
-hostile peer would build it: only `/plaintext/2.0.0`, only `/secio/1.0.0`, libp2p's default
+`RawPeer` (`tests/integration/rawpeer.py`) is a plain py-libp2p host built the way a careless
+or hostile peer would build it: only `/plaintext/2.0.0`, only `/secio/1.0.0`, libp2p's default
 list, or speaking raw bytes on our protocol to test the frame limits from the other side.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import multiaddr  # type: ignore[import-untyped]
 import pytest
 import trio
-from libp2p import new_host
 from libp2p.abc import IHost, INetStream
-from libp2p.crypto.keys import KeyPair
-from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
-from libp2p.custom_types import TProtocol, TSecurityOptions
-from libp2p.network.config import ConnectionConfig
+from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
-from libp2p.security import secio
-from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
-from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
-from libp2p.security.noise.transport import Transport as NoiseTransport
-from libp2p.security.secio.transport import Transport as SecioTransport
 from libp2p.security.secure_session import SecureSession
 
 from crypto.keys import SigningKey
-from protocol.framing import MAX_FRAME_BYTES, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, encode_frame, encode_uvarint
+from tests.integration.rawpeer import (
+    RawPeer,
+    SecurityFactory,
+    libp2p_default,
+    noise_only,
+    plaintext_only,
+    secio_only,
+)
 from transport.errors import DialFailed, FrameRefused, StreamFailed
 from transport.host import HostConfig, Libp2pHost
-from transport.identity import key_pair_from_signing_key
 
 PROTO = "/backup/test/1"
-
-SecurityFactory = Callable[[KeyPair], TSecurityOptions | None]
-
-
-def plaintext_only(key_pair: KeyPair) -> TSecurityOptions:
-    return {PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)}
-
-
-def secio_only(key_pair: KeyPair) -> TSecurityOptions:
-    return {TProtocol(secio.transport.ID): SecioTransport(key_pair)}
-
-
-def noise_only(key_pair: KeyPair) -> TSecurityOptions:
-    return {
-        NOISE_PROTOCOL_ID: NoiseTransport(
-            key_pair, noise_privkey=new_x25519_key_pair().private_key
-        )
-    }
-
-
-def libp2p_default(key_pair: KeyPair) -> None:
-    return None  # new_host() offers noise, TLS, secio and plaintext
-
-
-StreamHandler = Callable[[INetStream], Awaitable[None]]
-
-
-class RawPeer:
-    """A py-libp2p host as the test configures it, in a trio thread of its own."""
-
-    def __init__(
-        self, security: SecurityFactory, handlers: dict[str, StreamHandler] | None = None
-    ) -> None:
-        self.key_pair = key_pair_from_signing_key(SigningKey.generate())
-        self.peer_id = ID.from_pubkey(self.key_pair.public_key)
-        self._security = security
-        self._handlers = handlers or {}
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.host: IHost | None = None
-        self.addrs: list[str] = []
-        self._token: trio.lowlevel.TrioToken | None = None
-        self._stop: trio.Event | None = None
-
-    async def _main(self) -> None:
-        host = new_host(
-            key_pair=self.key_pair,
-            sec_opt=self._security(self.key_pair),
-            connection_config=ConnectionConfig(max_connections_per_peer=1),
-        )
-        for protocol, handler in self._handlers.items():
-            host.set_stream_handler(TProtocol(protocol), handler)
-        async with host.run([multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
-            self.host = host
-            self.addrs = [str(a) for a in host.get_transport_addrs()]
-            self._token = trio.lowlevel.current_trio_token()
-            self._stop = trio.Event()
-            self._ready.set()
-            await self._stop.wait()
-            await host.close()
-
-    def _run(self) -> None:
-        try:
-            trio.run(self._main)
-        except BaseException as exc:  # noqa: BLE001 - reported by __enter__/__exit__
-            self._error = exc
-            self._ready.set()
-
-    @contextmanager
-    def running(self) -> Iterator[RawPeer]:
-        thread = threading.Thread(target=self._run, daemon=True)
-        thread.start()
-        assert self._ready.wait(10), "raw peer did not start"
-        if self._error is not None:
-            raise self._error
-        try:
-            yield self
-        finally:
-            assert self._token is not None and self._stop is not None
-            trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
-            thread.join(10)
-            assert not thread.is_alive()
-
-    async def call(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """Run `fn(self.host, *args)` in the peer's trio thread; its result or its error."""
-        assert self._token is not None
-        return await asyncio.to_thread(
-            trio.from_thread.run, fn, self.host, *args, trio_token=self._token
-        )
-
 
 async def try_connect(host: IHost, peer_id: str, addrs: list[str]) -> str:
     """What happened when `host` dialled: "connected:<security session>" or the error."""
@@ -200,7 +106,8 @@ async def test_we_cannot_be_made_to_speak_without_noise(security: SecurityFactor
     async with our_host([]) as host:
         with RawPeer(security, {PROTO: serve}).running() as peer:
             with pytest.raises(DialFailed):
-                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, b"\0\0\0\0", 5)
+                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO,
+                                   encode_frame(b""), 5)
     assert calls == []
 
 
@@ -216,7 +123,7 @@ async def test_a_declared_frame_over_the_maximum_is_refused_before_its_body() ->
     calls: list[bytes] = []
     async with our_host(calls) as host:
         with RawPeer(noise_only).running() as peer:
-            header_only = (MAX_FRAME_BYTES + 1).to_bytes(4, "big")
+            header_only = encode_uvarint(MAX_FRAME_BYTES + 1)
             outcome = await peer.call(
                 open_and_send, host.peer_id, list(host.listen_addrs), header_only
             )
@@ -232,7 +139,7 @@ async def test_a_stalled_request_is_dropped_after_the_handler_timeout() -> None:
     calls: list[bytes] = []
     async with our_host(calls, handler_timeout=0.3) as host:
         with RawPeer(noise_only).running() as peer:
-            partial = encode_frame(b"0123456789")[:8]  # header and half the body, then nothing
+            partial = encode_frame(b"0123456789")[:6]  # prefix and half the body, then nothing
             outcome = await peer.call(
                 open_and_send, host.peer_id, list(host.listen_addrs), partial
             )
@@ -243,8 +150,8 @@ async def test_a_stalled_request_is_dropped_after_the_handler_timeout() -> None:
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
-        ((MAX_FRAME_BYTES + 1).to_bytes(4, "big"), FrameRefused),  # refused before the body
-        (encode_frame(b"0123456789")[:8], StreamFailed),  # closed inside the frame
+        (encode_uvarint(MAX_FRAME_BYTES + 1), FrameRefused),  # refused before the body
+        (encode_frame(b"0123456789")[:6], StreamFailed),  # closed inside the frame
         (b"", StreamFailed),  # closed without answering
     ],
     ids=["oversized", "truncated", "empty"],
@@ -259,4 +166,5 @@ async def test_a_bad_answer_is_refused(answer: bytes, error: type[Exception]) ->
     async with our_host([]) as host:
         with RawPeer(noise_only, {PROTO: serve}).running() as peer:
             with pytest.raises(error):
-                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO, b"\0\0\0\0", 5)
+                await host.request(peer.peer_id.to_base58(), peer.addrs, PROTO,
+                                   encode_frame(b""), 5)

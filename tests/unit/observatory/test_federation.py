@@ -14,7 +14,7 @@ from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
 from protocol.drafts import ExpertRequest
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.envelope import seal
-from protocol.framing import decode_frame, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, decode_frame, encode_frame, encode_uvarint
 from protocol.membership import MembershipDecision, MembershipList, MembershipListQuery
 from protocol.message import Message
 from protocol.witness import CosignatureResponse
@@ -99,7 +99,9 @@ def test_frames_that_are_not_envelopes_get_a_signed_refusal(
     before = count_rows(ctx)
     for frame, reason in ((b"", "malformed"), (encode_frame(b"not json"), "malformed"),
                           (encode_frame(b"{}"), "malformed"), (encode_frame(b"[1,2]"), "malformed"),
-                          (encode_frame(canonical_json(newer)), "unknown_version")):
+                          (encode_frame(canonical_json(newer)), "unknown_version"),
+                          (b"\x00\x00", "malformed"),
+                          (encode_uvarint(MAX_FRAME_BYTES + 1), "frame_too_large")):
         assert frame_refusal(ctx, obs, frame) == reason
     assert count_rows(ctx) == before
 

@@ -1,8 +1,6 @@
-"""Canonical JSON (RFC 8785) and length-prefixed framing."""
+"""Canonical JSON (RFC 8785) and unsigned-varint length-prefixed framing."""
 
 from __future__ import annotations
-
-import struct
 
 import pytest
 
@@ -14,11 +12,12 @@ from protocol.errors import (
     MalformedFrame,
 )
 from protocol.framing import (
-    HEADER_BYTES,
     MAX_FRAME_BYTES,
+    VARINT,
     FrameDecoder,
     decode_frame,
     encode_frame,
+    encode_uvarint,
 )
 
 
@@ -94,20 +93,50 @@ def test_parse_error_never_quotes_the_input() -> None:
     assert "CANARY" not in str(info.value)
 
 
+# Known answers from the multiformats unsigned-varint spec's examples.
+UVARINT_VECTORS = [
+    (0, "00"), (1, "01"), (127, "7f"), (128, "8001"), (255, "ff01"), (300, "ac02"),
+    (16384, "808001"), (MAX_FRAME_BYTES, "808040"), (2**63 - 1, "ffffffffffffffff7f"),
+]
+
+
+@pytest.mark.parametrize(("value", "encoded"), UVARINT_VECTORS)
+def test_uvarint_known_answers(value: int, encoded: str) -> None:
+    assert encode_uvarint(value) == bytes.fromhex(encoded)
+
+
+def test_uvarint_range() -> None:
+    with pytest.raises(EncodingError):
+        encode_uvarint(-1)
+    with pytest.raises(EncodingError):
+        encode_uvarint(2**63)  # would need a tenth byte
+
+
 def test_frame_round_trip() -> None:
     assert decode_frame(encode_frame(b"hello")) == b"hello"
-    assert encode_frame(b"hi")[:HEADER_BYTES] == struct.pack(">I", 2)
+    assert encode_frame(b"hi") == b"\x02hi"
+    assert encode_frame(b"x" * 300)[:2] == bytes.fromhex("ac02")
+    assert decode_frame(encode_frame(b"")) == b""
 
 
 def test_encode_frame_refuses_oversized_body() -> None:
     with pytest.raises(EncodingError):
         encode_frame(b"x" * (MAX_FRAME_BYTES + 1))
-    assert len(encode_frame(b"x" * MAX_FRAME_BYTES)) == MAX_FRAME_BYTES + HEADER_BYTES
+    assert len(encode_frame(b"x" * MAX_FRAME_BYTES)) == MAX_FRAME_BYTES + VARINT.max_bytes
 
 
 @pytest.mark.parametrize(
     "frame",
-    [b"", b"\x00\x00\x00", struct.pack(">I", 5) + b"abcd", struct.pack(">I", 3) + b"abcd"],
+    [
+        b"",
+        b"\x80",  # a prefix that never ends
+        b"\x05abcd",  # declares more than it carries
+        b"\x03abcd",  # carries more than it declares
+        b"\x81\x00" + b"a",  # 1, not minimally encoded
+        b"\x80\x00",  # 0, not minimally encoded
+        b"\x80\x80\x80\x00",  # 0 in four bytes
+        b"\x80" * 9 + b"\x00",  # longer than the spec's 9 bytes
+    ],
 )
 def test_decode_frame_rejects_bad_length(frame: bytes) -> None:
     with pytest.raises(MalformedFrame):
@@ -116,9 +145,13 @@ def test_decode_frame_rejects_bad_length(frame: bytes) -> None:
 
 def test_decode_frame_rejects_oversized_before_reading() -> None:
     with pytest.raises(FrameTooLarge):
-        decode_frame(struct.pack(">I", MAX_FRAME_BYTES + 1) + b"{}")
+        decode_frame(encode_uvarint(MAX_FRAME_BYTES + 1) + b"{}")
     with pytest.raises(FrameTooLarge):
-        decode_frame(b"\x00" * (MAX_FRAME_BYTES + HEADER_BYTES + 1))
+        decode_frame(b"\x00" * (MAX_FRAME_BYTES + VARINT.max_bytes + 1))
+    # Known from the first bytes of the prefix: the rest of it is not needed.
+    with pytest.raises(FrameTooLarge):
+        VARINT.parse(b"\xff\xff\xff")
+    assert VARINT.parse(b"\xff\xff") is None  # 2**14 - 1 and more to come: not known yet
 
 
 def test_frame_decoder_reassembles_frames_fed_byte_by_byte() -> None:
@@ -135,7 +168,7 @@ def test_frame_decoder_reassembles_frames_fed_byte_by_byte() -> None:
 
 def test_frame_decoder_refuses_oversized_declaration_and_then_everything() -> None:
     decoder = FrameDecoder()
-    decoder.feed(struct.pack(">I", MAX_FRAME_BYTES + 1))
+    decoder.feed(encode_uvarint(MAX_FRAME_BYTES + 1))
     with pytest.raises(FrameTooLarge):
         decoder.next_frame()
     assert decoder.buffered == 0  # nothing of the hostile stream is kept
@@ -143,3 +176,29 @@ def test_frame_decoder_refuses_oversized_declaration_and_then_everything() -> No
         decoder.feed(b"more")
     with pytest.raises(LocalProtocolError):
         decoder.next_frame()
+
+
+def test_frame_decoder_refuses_a_non_minimal_prefix_and_then_everything() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(b"\x85\x00hello")
+    with pytest.raises(MalformedFrame):
+        decoder.next_frame()
+    assert decoder.buffered == 0
+    with pytest.raises(LocalProtocolError):
+        decoder.feed(b"more")
+
+
+def test_frame_decoder_wanted_never_reads_past_the_frame_by_more_than_a_prefix() -> None:
+    frame = encode_frame(b"x" * 1000)  # two-byte prefix
+    decoder = FrameDecoder()
+    assert decoder.wanted == VARINT.max_bytes  # nothing known yet: at most a prefix
+    decoder.feed(frame[:1])
+    assert decoder.wanted == VARINT.max_bytes - 1
+    decoder.feed(frame[1:3])
+    assert decoder.wanted == len(frame) - 3  # the prefix is known: exactly the rest
+    decoder.feed(frame[3:])
+    assert decoder.next_frame() == frame
+    assert decoder.wanted == VARINT.max_bytes
+    decoder.feed(encode_uvarint(MAX_FRAME_BYTES + 1))
+    with pytest.raises(FrameTooLarge):
+        _ = decoder.wanted

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import struct
 
 import pytest
 
@@ -18,7 +17,7 @@ from protocol.envelope import (
     seal,
     verify_frame,
 )
-from protocol.framing import MAX_FRAME_BYTES, decode_frame, encode_frame
+from protocol.framing import MAX_FRAME_BYTES, decode_frame, encode_frame, encode_uvarint
 from protocol.membership import MembershipRequest
 from protocol.message import Message
 from protocol.statements import CERTIFICATE_DOMAIN, ENVELOPE_DOMAIN, sign_bytes
@@ -124,7 +123,7 @@ def test_rejects_oversized_frame(verify) -> None:
     with pytest.raises(errors.FrameTooLarge):
         verify(b"\x00" * (MAX_FRAME_BYTES + 5))
     with pytest.raises(errors.FrameTooLarge):
-        verify(struct.pack(">I", MAX_FRAME_BYTES + 1) + b"{}")
+        verify(encode_uvarint(MAX_FRAME_BYTES + 1) + b"{}")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +131,7 @@ def test_rejects_oversized_frame(verify) -> None:
     [
         b"",
         b"\x00\x00",
-        struct.pack(">I", 10) + b"{}",
+        encode_uvarint(10) + b"{}",
         encode_frame(b"not json"),
         encode_frame(b"[]"),
         encode_frame(b'"a string"'),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import struct
 from typing import Any
 
 import pytest
@@ -21,7 +20,13 @@ from protocol.delivery import DeliveryAck
 from protocol.encoding import canonical_json
 from protocol.envelope import seal, verify_frame
 from protocol.errors import EnvelopeRejected, ProtocolError
-from protocol.framing import MAX_FRAME_BYTES, FrameDecoder, decode_frame, encode_frame
+from protocol.framing import (
+    MAX_FRAME_BYTES,
+    FrameDecoder,
+    decode_frame,
+    encode_frame,
+    encode_uvarint,
+)
 from protocol.membership import MembershipRequest
 from protocol.witness import CheckpointPush
 
@@ -148,7 +153,7 @@ def test_extended_frame_is_rejected(frame: bytes, tail: bytes) -> None:
     assert_rejected(frame + tail)
     # Even with the length prefix fixed up to cover the extra bytes.
     body = decode_frame(frame) + tail
-    assert_rejected(struct.pack(">I", len(body)) + body)
+    assert_rejected(encode_frame(body))
 
 
 @settings(deadline=None)
@@ -206,9 +211,19 @@ def test_envelope_field_dropped_or_added_is_rejected(frame: bytes, data: st.Data
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(VALID_FRAMES), st.integers(MAX_FRAME_BYTES + 1, 2**32 - 1))
+@given(st.sampled_from(VALID_FRAMES), st.integers(MAX_FRAME_BYTES + 1, 2**63 - 1))
 def test_declared_length_over_the_maximum_is_rejected(frame: bytes, declared: int) -> None:
-    assert_rejected(struct.pack(">I", declared) + frame[4:])
+    assert_rejected(encode_uvarint(declared) + decode_frame(frame))
+
+
+@settings(deadline=None)
+@given(st.sampled_from(VALID_FRAMES), st.integers(1, 6))
+def test_a_non_minimal_length_prefix_is_rejected(frame: bytes, padding: int) -> None:
+    body = decode_frame(frame)
+    prefix = bytearray(encode_uvarint(len(body)))
+    prefix[-1] |= 0x80  # the same length, spread over more bytes ending in a zero group
+    non_minimal = bytes(prefix) + b"\x80" * (padding - 1) + b"\x00"
+    assert_rejected(non_minimal + body)
 
 
 @settings(deadline=None)
@@ -243,4 +258,5 @@ def test_a_fresh_signature_by_an_unknown_key_never_verifies() -> None:
         _messages()[0], sender=SENDER, recipient=RECIPIENT, signing_key=stranger, now=NOW
     ).to_frame()
     assert_rejected(frame)
-    assert secrets.compare_digest(frame[:4], struct.pack(">I", len(frame) - 4))
+    body = decode_frame(frame)
+    assert secrets.compare_digest(frame[: len(frame) - len(body)], encode_uvarint(len(body)))
