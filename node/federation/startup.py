@@ -1,4 +1,4 @@
-"""Starting the federation with the serving process (`node.web.app`), if configured.
+"""Starting the federation with the serving process (`node.server.running`), if configured.
 
 Kept apart from `service` so that a standalone node never imports libp2p (about 0.5 s and
 95 MiB). A federation that cannot start (its port taken, say) is logged and
