@@ -33,8 +33,6 @@ from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
 
 PARTS = frozenset({"public", "api", "staff"})
-MAX_REPORTER_SESSIONS = 5000
-REPORTER_IDLE_SECONDS = 60 * 60
 MAX_STAFF_SESSIONS = 500
 
 
@@ -64,8 +62,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
             if session.draft is not None and session.draft.files:
                 ctx.intake.discard(session.draft.files)
 
-        reporter_sessions = ReporterSessions(REPORTER_IDLE_SECONDS, MAX_REPORTER_SESSIONS,
-                                             end_reporter)
+        reporter_sessions = ReporterSessions(ctx.config.drafts, end_reporter)
         app[appkeys.REPORTER_SESSIONS] = reporter_sessions
         app.on_cleanup.append(lambda _: _end_all(reporter_sessions))
         add_reporter_routes(app)
