@@ -104,7 +104,7 @@ class Drafts(_Strict):
     """Reports being written: the reporter sessions that hold them and the files staged for
     them, bounded so that strangers can neither push drafts out nor fill the disk."""
 
-    max_sessions: int = Field(5000, ge=10, le=1_000_000)
+    max_sessions: int = Field(5000, ge=1, le=1_000_000)
     sessions_per_minute: int = Field(
         10, ge=1, le=100_000,
         description="new reporter sessions per address (per signed form token behind an "
