@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.web.language import negotiate, parse_accept_language
-from node.web.ratelimit import RateLimiter
 from node.config import Drafts, Limits
 from node.intake.attachments import Allowance, StagedFile
+from node.web.language import negotiate, parse_accept_language
+from node.web.ratelimit import RateLimiter
 from node.web.reporter.form_tokens import TOKEN_SECONDS, FormTokens
 from node.web.reporter.sessions import Draft, ReporterSessions, SessionsFull
 
