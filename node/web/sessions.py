@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 Monotonic = Callable[[], float]
@@ -99,6 +99,9 @@ class SessionStore(Generic[S]):
     def _end(self, s: S) -> None:
         if self._on_end is not None:
             self._on_end(s)
+
+    def __iter__(self) -> Iterator[S]:
+        return iter(list(self._items.values()))
 
     def __len__(self) -> int:
         return len(self._items)

@@ -255,3 +255,21 @@ async def test_malformed_requests_do_not_drain_the_shared_onion_bucket(
                               allow_redirects=False)
         assert r.status == 303, await r.text()
         client.session.cookie_jar.clear()
+
+
+async def test_idle_drafts_with_files_end_sooner_and_their_files_are_shredded(
+        make_client: Any) -> None:
+    client = await make_client(_config())
+    sessions = client.server.app[REPORTER_SESSIONS]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        r = await s.get(client.make_url("/en/report/files"))
+        token = csrf_of(await r.text())
+        assert await _upload(s, client, token, 1000, {}) == 303
+    text_only = await _start_draft(client, "no files here")
+    assert text_only and len(sessions) == 2 and _blob_bytes(client) > 0
+    # Twenty-one idle minutes (the clock is the sessions' own: age the sessions instead).
+    for session in sessions:
+        session.last_seen -= 21 * 60
+    sessions.expire()  # what the app's minute check does
+    assert len(sessions) == 1  # the draft without files keeps its 60 minutes
+    assert _blob_bytes(client) == 0

@@ -11,6 +11,7 @@ come back later (`SessionsFull`) and no draft is touched.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -61,7 +62,7 @@ class ReporterSession:
     access: ReporterAccess | None = None
     after_submit: AfterSubmit | None = None
     flash: str | None = None
-    source: str = ""  # the address bucket it came from, as `client_bucket` names it
+    source: bytes = b""  # keyed hash of the address it came from (`ReporterSessions.tag`)
 
     @property
     def staged_bytes(self) -> int:
@@ -85,8 +86,14 @@ class ReporterSessions(SessionStore[ReporterSession]):
         super().__init__(drafts.idle_minutes * 60, drafts.max_sessions, on_end, monotonic)
         self.drafts = drafts
         self.tokens = FormTokens(monotonic)
+        self._source_key = secrets.token_bytes(32)
 
-    def new(self, source: str = "") -> ReporterSession:
+    def tag(self, address: str) -> bytes:
+        """A keyed hash of an address (the key lives in memory only, as the sessions do):
+        enough to add up one address's staged files, never the address itself."""
+        return hashlib.blake2b(address.encode(), key=self._source_key, digest_size=16).digest()
+
+    def new(self, source: bytes = b"") -> ReporterSession:
         return self._add(ReporterSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
                                          self._now(), source=source))
 
@@ -105,7 +112,7 @@ class ReporterSessions(SessionStore[ReporterSession]):
     def shortest_idle(self) -> float:
         return min(self.idle_seconds, self.drafts.idle_minutes_with_files * 60)
 
-    def staged_bytes(self, source: str | None = None) -> int:
+    def staged_bytes(self, source: bytes | None = None) -> int:
         """Bytes of files staged for drafts: all of them, or those from one address."""
         self.expire()
         return sum(s.staged_bytes for s in self._items.values()
@@ -124,13 +131,10 @@ def require_reporter_session(request: web.Request) -> ReporterSession:
 
 
 def new_reporter_session(request: web.Request) -> ReporterSession:
-    return request.config_dict[REPORTER_SESSIONS].new(source_of(request))
-
-
-def source_of(request: web.Request) -> str:
+    sessions = request.config_dict[REPORTER_SESSIONS]
     address, _ = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
                                node(request).config.rate_limits.trusted_proxies)
-    return address
+    return sessions.new(sessions.tag(address))
 
 
 def form_token(request: web.Request) -> str:
