@@ -100,6 +100,33 @@ class RateLimits(_Strict):
                     "the per-address limits, shared by everyone behind it")
 
 
+class Drafts(_Strict):
+    """Reports being written: the reporter sessions that hold them and the files staged for
+    them, bounded so that strangers can neither push drafts out nor fill the disk."""
+
+    max_sessions: int = Field(5000, ge=1, le=1_000_000)
+    sessions_per_minute: int = Field(
+        10, ge=1, le=100_000,
+        description="new reporter sessions per address (per signed form token behind an "
+                    "onion service)")
+    uploads_per_minute: int = Field(
+        30, ge=1, le=100_000, description="file uploads per address and per session")
+    staged_mb_per_session: int = Field(60, ge=1, le=100_000)
+    staged_mb_per_source: int = Field(200, ge=1, le=1_000_000)
+    staged_mb_total: int = Field(2048, ge=1, le=10_000_000)
+    idle_minutes: int = Field(60, ge=1, le=1440)
+    idle_minutes_with_files: int = Field(20, ge=1, le=1440)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Drafts:
+        if not self.staged_mb_per_session <= self.staged_mb_per_source <= self.staged_mb_total:
+            raise ValueError("need staged_mb_per_session <= staged_mb_per_source "
+                             "<= staged_mb_total")
+        if self.idle_minutes_with_files > self.idle_minutes:
+            raise ValueError("idle_minutes_with_files may not exceed idle_minutes")
+        return self
+
+
 class TimestampingConfig(_Strict):
     """An RFC 3161 timestamping authority that dates each checkpoint of the evidence log
     (node/evidence/timestamping.py)."""
@@ -128,6 +155,7 @@ class NodeConfig(_Strict):
     crisis_contacts: list[CrisisContact] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     rate_limits: RateLimits = Field(default_factory=RateLimits)
+    drafts: Drafts = Field(default_factory=Drafts)
     staff_idle_minutes: int = Field(20, ge=1, le=480)
     secure_cookies: bool = Field(
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")

@@ -10,7 +10,9 @@ federation and the background jobs around it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from aiohttp import web
 
@@ -33,9 +35,8 @@ from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
 
 PARTS = frozenset({"public", "api", "staff"})
-MAX_REPORTER_SESSIONS = 5000
-REPORTER_IDLE_SECONDS = 60 * 60
 MAX_STAFF_SESSIONS = 500
+EXPIRY_CHECK_SECONDS = 60
 
 
 def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
@@ -64,10 +65,10 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
             if session.draft is not None and session.draft.files:
                 ctx.intake.discard(session.draft.files)
 
-        reporter_sessions = ReporterSessions(REPORTER_IDLE_SECONDS, MAX_REPORTER_SESSIONS,
-                                             end_reporter)
+        reporter_sessions = ReporterSessions(ctx.config.drafts, end_reporter)
         app[appkeys.REPORTER_SESSIONS] = reporter_sessions
         app.on_cleanup.append(lambda _: _end_all(reporter_sessions))
+        app.cleanup_ctx.append(_expiring(reporter_sessions))
         add_reporter_routes(app)
     if "api" in parts:
         app.add_subapp("/api/v1", create_api_app())
@@ -79,6 +80,24 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app.on_cleanup.append(lambda _: _end_all(staff_sessions))
         app.add_subapp(STAFF_PATH, create_staff_app())
     return app
+
+
+def _expiring(sessions: ReporterSessions
+              ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """End idle drafts (and shred their files) on time even when no one visits: sessions
+    are otherwise only checked when one is used or started."""
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            sessions.expire()
+
+    async def ctx(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return ctx
 
 
 async def _end_all(sessions: ReporterSessions | StaffSessions) -> None:

@@ -58,6 +58,13 @@ class RateLimiter:
         b.tokens -= 1.0
         return True
 
+    def refund(self, action: str, address: str | None, per_minute: int) -> None:
+        """Give back the token `allow` took: the request turned out to be refused for its
+        own content (a 4xx), which must not cost the others who share the bucket."""
+        b = self._buckets.get((action, self._tag(address or "unknown")))
+        if b is not None:
+            b.tokens = min(float(per_minute), b.tokens + 1.0)
+
 
 def client_bucket(remote: str | None, forwarded_for: str | None,
                   trusted_proxies: list[str]) -> tuple[str, bool]:
@@ -75,12 +82,33 @@ def client_bucket(remote: str | None, forwarded_for: str | None,
     return "shared:" + address, True
 
 
-def rate_ok(request: web.Request, action: str, per_minute: int) -> bool:
-    """Take one token from this client's bucket for `action` (see `client_bucket` for who
-    the client is behind a proxy)."""
+def _bucket_of(request: web.Request, per_minute: int, session: str | None
+               ) -> tuple[str, int]:
     limits = node(request).config.rate_limits
     address, shared = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
                                     limits.trusted_proxies)
-    if shared:
-        per_minute *= limits.shared_address_factor
-    return request.config_dict[LIMITER].allow(action, address, per_minute)
+    if not shared:
+        return address, per_minute
+    if session is not None:
+        # Behind an onion service everyone shares one address: a reporter session (or a
+        # signed form token) is the only thing that tells one Tor client from another, so
+        # one client's traffic cannot spend everyone's bucket.
+        return "session:" + session, per_minute
+    return address, per_minute * limits.shared_address_factor
+
+
+def rate_ok(request: web.Request, action: str, per_minute: int, *,
+            session: str | None = None) -> bool:
+    """Take one token from this client's bucket for `action` (see `client_bucket` for who
+    the client is behind a proxy). `session` names the reporter session (or form token)
+    that counts instead of the address when the address is shared."""
+    address, limit = _bucket_of(request, per_minute, session)
+    return request.config_dict[LIMITER].allow(action, address, limit)
+
+
+def refund(request: web.Request, action: str, per_minute: int, *,
+           session: str | None = None) -> None:
+    """Give back the token `rate_ok` took for a request refused as malformed (a 4xx other
+    than a wrong receipt), so malformed requests cannot drain a shared bucket."""
+    address, limit = _bucket_of(request, per_minute, session)
+    request.config_dict[LIMITER].refund(action, address, limit)

@@ -2,15 +2,16 @@
 
 `SessionStore` is what the reporter's sessions (`node.web.reporter.sessions`) and the staff
 office's (`node.web.staff.sessions`) have in common: sessions end when idle, the oldest
-makes room when the store is full, and a restart ends them all -- by design: keys in
-memory, never at rest.
+session that may be ended (`_evictable`) makes room when the store is full (else `_full`
+refuses the new one), and a restart ends them all -- by design: keys in memory, never at
+rest.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, Protocol, TypeVar
 
 Monotonic = Callable[[], float]
@@ -48,10 +49,26 @@ class SessionStore(Generic[S]):
     def _add(self, session: S) -> S:
         self.expire()
         while len(self._items) >= self.max_sessions:
-            _, oldest = self._items.popitem(last=False)
-            self._end(oldest)
+            victim = next((s for s in self._items.values() if self._evictable(s)), None)
+            if victim is None:
+                self._full()
+                raise RuntimeError("_full must raise")
+            del self._items[victim.id]
+            self._end(victim)
         self._items[session.id] = session
         return session
+
+    def _evictable(self, session: S) -> bool:
+        """Whether `session` may end early to make room for a new one."""
+        return True
+
+    def _full(self) -> None:
+        """Called when no session may make room: raise the error the new one gets."""
+        raise RuntimeError("no session may make room")
+
+    def _idle_limit(self, session: S) -> float:
+        """Seconds of inactivity after which `session` ends (at most `idle_seconds`)."""
+        return self.idle_seconds
 
     def end(self, sid: str | None) -> None:
         s = self._items.pop(sid, None) if sid else None
@@ -59,13 +76,20 @@ class SessionStore(Generic[S]):
             self._end(s)
 
     def expire(self) -> None:
-        limit = self._now() - self.idle_seconds
-        while self._items:
-            sid, s = next(iter(self._items.items()))
-            if s.last_seen >= limit:
+        now = self._now()
+        gone = []
+        for s in self._items.values():  # oldest first
+            if s.last_seen >= now - self.shortest_idle:
                 break
-            del self._items[sid]
+            if s.last_seen < now - self._idle_limit(s):
+                gone.append(s)
+        for s in gone:
+            del self._items[s.id]
             self._end(s)
+
+    @property
+    def shortest_idle(self) -> float:
+        return self.idle_seconds
 
     def end_all(self) -> None:
         while self._items:
@@ -75,6 +99,9 @@ class SessionStore(Generic[S]):
     def _end(self, s: S) -> None:
         if self._on_end is not None:
             self._on_end(s)
+
+    def __iter__(self) -> Iterator[S]:
+        return iter(list(self._items.values()))
 
     def __len__(self) -> int:
         return len(self._items)

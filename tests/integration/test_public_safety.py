@@ -42,6 +42,12 @@ async def test_cookies_are_session_only_and_strict(client: TestClient[Any, Any])
     r = await client.get("/en/")
     assert "Set-Cookie" not in r.headers  # browsing sets no cookie at all
     r = await client.get("/en/report/who")
+    assert "Set-Cookie" not in r.headers  # nor does opening the form: no session yet (#11)
+    token = re.search(r'name="csrf" value="([^"]+)"', await r.text())
+    assert token is not None
+    r = await client.post("/en/report/who", data={"csrf": token.group(1)},
+                          allow_redirects=False)
+    assert r.status == 303  # the first answer sent starts the session
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Max-Age" not in cookie and "expires" not in cookie.lower()

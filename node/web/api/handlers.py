@@ -36,9 +36,9 @@ from node.web.api.models import (
 )
 from node.web.api.openapi import ApiRoute, document
 from node.web.appkeys import node
-from node.web.failures import UnsupportedMediaType, error_text, json_errors
+from node.web.failures import UnsupportedMediaType, error_text, json_errors, status_of
 from node.web.formatting import hour_to_date
-from node.web.ratelimit import rate_ok
+from node.web.ratelimit import rate_ok, refund
 from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
 
 # ------------------------------------------------------------------ parsing
@@ -96,14 +96,22 @@ async def _multipart_with_files(ctx: NodeContext, request: web.Request, first_na
 
 async def create_report(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    if not rate_ok(request, "report", ctx.config.rate_limits.reports_per_minute):
-        raise errors.RateLimited()
+    per_minute = ctx.config.rate_limits.reports_per_minute
+
+    def charge() -> None:
+        # Only a well-formed report spends the bucket: behind an onion service it is shared
+        # by every reporter, and malformed requests must not block them all.
+        if not rate_ok(request, "report", per_minute):
+            raise errors.RateLimited()
+
     data_key = DataKey.generate()
     if request.content_type == "application/json":
         report = _validate(ReportInput, await _json_body(request))
+        charge()
         result = UploadResult()
     elif request.content_type == "multipart/form-data":
         async def prepare(_: Any) -> tuple[DataKey, Allowance]:
+            charge()
             return data_key, ctx.intake.allowance()
 
         report, result = await _multipart_with_files(ctx, request, "report", ReportInput,
@@ -112,9 +120,15 @@ async def create_report(request: web.Request) -> web.StreamResponse:
         raise UnsupportedMediaType()
     if result.refused:
         await run_sync(ctx, ctx.intake.discard, result.staged)
+        refund(request, "report", per_minute)
         raise result.refused[0]
     try:
         receipt = await run_sync(ctx, ctx.intake.submit, report, data_key, result.staged, "api")
+    except errors.NodeError as exc:
+        await run_sync(ctx, ctx.intake.discard, result.staged)
+        if 400 <= status_of(exc) < 500:
+            refund(request, "report", per_minute)
+        raise
     except BaseException:
         await run_sync(ctx, ctx.intake.discard, result.staged)
         raise
@@ -126,9 +140,16 @@ async def create_report(request: web.Request) -> web.StreamResponse:
 
 async def _open(request: web.Request, creds: ReceiptCredentials) -> ReporterAccess:
     ctx = node(request)
-    if not rate_ok(request, "receipt", ctx.config.rate_limits.receipt_attempts_per_minute):
+    per_minute = ctx.config.rate_limits.receipt_attempts_per_minute
+    if not rate_ok(request, "receipt", per_minute):
         raise errors.RateLimited()
-    return await run_sync(ctx, ctx.intake.open_receipt, creds.receipt, creds.secret)
+    try:
+        return await run_sync(ctx, ctx.intake.open_receipt, creds.receipt, creds.secret)
+    except (errors.ReceiptFormat, errors.SecretFormat):
+        # Refused before any guess was checked: a malformed attempt costs no one anything.
+        # A well-formed wrong one keeps its cost (that is what slows guessing).
+        refund(request, "receipt", per_minute)
+        raise
 
 
 def _status_out(view: ReportView) -> StatusOut:

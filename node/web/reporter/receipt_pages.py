@@ -12,16 +12,17 @@ from node.i18n import N_
 from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
 from node.intake.service import ReporterAccess
 from node.web import labels
-from node.web.appkeys import node
+from node.web.appkeys import REPORTER_SESSIONS, node
 from node.web.failures import error_text, status_of
 from node.web.formatting import format_day
 from node.web.language import require_lang
-from node.web.ratelimit import rate_ok
+from node.web.ratelimit import rate_ok, refund
 from node.web.rendering import render, translate
 from node.web.reporter.sessions import (
     REPORTER_COOKIE,
     ReporterSession,
     end_reporter_session,
+    form_token,
     new_reporter_session,
     reporter_session,
     require_reporter_session,
@@ -40,38 +41,46 @@ from node.web.security import check_csrf
 async def open_get(request: web.Request) -> web.StreamResponse:
     require_lang(request)
     session = reporter_session(request)
-    created = session is None
-    if session is None:
-        session = new_reporter_session(request)
-    response = render(request, "public/receipt/open.html", csrf=session.csrf,
-                      receipt_value="", secret_value="")
-    if created:
-        set_session_cookie(request, response, REPORTER_COOKIE, session.id)
-    return response
+    return render(request, "public/receipt/open.html",
+                  csrf=session.csrf if session is not None else form_token(request),
+                  receipt_value="", secret_value="")
 
 
 async def open_post(request: web.Request) -> web.StreamResponse:
     lang = require_lang(request)
     ctx = node(request)
-    session = require_reporter_session(request)
+    session = reporter_session(request)
     form = await request.post()
-    check_csrf(session.csrf, form.get("csrf"))
+    token = form.get("csrf")
+    if session is not None:
+        check_csrf(session.csrf, token)
+    elif not request.config_dict[REPORTER_SESSIONS].tokens.valid(token):
+        raise errors.SessionExpired()
+    csrf = session.csrf if session is not None else str(token)
     code, secret = str(form.get("receipt", ""))[:64], str(form.get("secret", ""))[:128]
+    per_minute = ctx.config.rate_limits.receipt_attempts_per_minute
     try:
-        if not rate_ok(request, "receipt", ctx.config.rate_limits.receipt_attempts_per_minute):
+        # Counted per address even behind an onion service: form tokens are free to get, and
+        # each attempt is a guess at a receipt. Malformed attempts give their token back.
+        if not rate_ok(request, "receipt", per_minute):
             raise errors.RateLimited()
-        access = await run_sync(ctx, ctx.intake.open_receipt, code, secret)
+        try:
+            access = await run_sync(ctx, ctx.intake.open_receipt, code, secret)
+        except (errors.ReceiptFormat, errors.SecretFormat):
+            refund(request, "receipt", per_minute)
+            raise
     except errors.NodeError as exc:
         field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
-        return render(request, "public/receipt/open.html", status=status_of(exc), csrf=session.csrf,
+        return render(request, "public/receipt/open.html", status=status_of(exc), csrf=csrf,
                       receipt_value=code, secret_value=secret,
                       errors=[error_text(request, exc)], field_errors=field_errors,
                       here="/receipt")
     # A fresh session id once the report is open (no session fixation).
     fresh = new_reporter_session(request)
-    fresh.draft, session.draft = session.draft, None
     fresh.access = access
-    end_reporter_session(request, session.id)
+    if session is not None:
+        fresh.draft, session.draft = session.draft, None
+        end_reporter_session(request, session.id)
     response = see_other(f"/{lang}/receipt/report")
     set_session_cookie(request, response, REPORTER_COOKIE, fresh.id)
     raise response

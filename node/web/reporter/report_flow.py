@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from aiohttp import web
+from aiohttp import MultipartReader, web
 from multidict import MultiDictProxy
 from pydantic import ValidationError
 
@@ -17,6 +17,7 @@ from crypto.keys import DataKey
 from node import errors
 from node.context import run_sync
 from node.i18n import N_
+from node.intake.attachments import StagedFile
 from node.intake.models import (
     CONSENT_NAMES,
     CONTACT_METHODS,
@@ -29,16 +30,17 @@ from node.web.appkeys import node
 from node.web.failures import error_text, status_of
 from node.web.formatting import format_size
 from node.web.language import require_lang
-from node.web.ratelimit import rate_ok
+from node.web.ratelimit import rate_ok, refund
 from node.web.rendering import render, translate
 from node.web.reporter.sessions import (
     REPORTER_COOKIE,
     AfterSubmit,
     Draft,
     ReporterSession,
-    new_reporter_session,
+    form_token,
     reporter_session,
-    require_reporter_session,
+    start_reporter_session,
+    upload_allowed,
 )
 from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
 from node.web.responses import see_other, set_session_cookie
@@ -164,12 +166,17 @@ def _display_answers(answers: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def render_step(request: web.Request, session: ReporterSession, step: str, *,
+def render_step(request: web.Request, session: ReporterSession | None, step: str, *,
                 answers: dict[str, Any] | None = None, field_errors: FieldErrors | None = None,
                 page_errors: list[errors.NodeError] | None = None, status: int = 200
                 ) -> web.Response:
+    """One step of the form; without a session (a first visit) an empty one carrying a
+    signed form token, so that a visit creates nothing on the node."""
     ctx = node(request)
-    draft = _draft(session, request)
+    draft = session.draft if session is not None else None
+    saved: dict[str, Any] = draft.answers if draft is not None else {}
+    files = draft.files if draft is not None else []
+    files_used = draft.allowance.files_used if draft is not None else 0
     lang = require_lang(request)
     field_errors = field_errors or {}
     all_errors = [*(page_errors or []), *field_errors.values()]
@@ -183,23 +190,24 @@ def render_step(request: web.Request, session: ReporterSession, step: str, *,
         extra["regions"] = [(r.code, r.label(lang)) for r in ctx.config.regions]
     elif step == "files":
         extra["files"] = [{"item_id": f.item_id, "filename": f.filename,
-                           "size_text": format_size(request, f.size)} for f in draft.files]
-        extra["can_add"] = draft.allowance.files_used < ctx.config.limits.max_files
+                           "size_text": format_size(request, f.size)} for f in files]
+        extra["can_add"] = files_used < ctx.config.limits.max_files
         extra["multipart"] = True
     elif step == "review":
-        extra["summary"] = _summary(request, draft)
+        extra["summary"] = _summary(request, saved, files)
     return render(
         request, f"public/report/{step}.html", status=status, step=step,
-        step_no=STEPS.index(step) + 1, step_total=len(STEPS), csrf=session.csrf,
-        answers=_display_answers(answers if answers is not None else draft.answers),
-        reviewed=draft.answers.get("_reviewed", False),
+        step_no=STEPS.index(step) + 1, step_total=len(STEPS),
+        csrf=session.csrf if session is not None else form_token(request),
+        answers=_display_answers(answers if answers is not None else saved),
+        reviewed=saved.get("_reviewed", False),
         field_errors={k: error_text(request, v) for k, v in field_errors.items()},
         errors=[error_text(request, e) for e in all_errors],
         multipart=extra.pop("multipart", False), **extra)
 
 
-def _summary(request: web.Request, draft: Draft) -> list[tuple[str, str, str]]:
-    a = draft.answers
+def _summary(request: web.Request, a: dict[str, Any], files: list[StagedFile]
+             ) -> list[tuple[str, str, str]]:
     ctx = node(request)
     lang = require_lang(request)
 
@@ -234,7 +242,7 @@ def _summary(request: web.Request, draft: Draft) -> list[tuple[str, str, str]]:
          ", ".join(t(labels.NEEDS[n]) for n in a.get("needs", [])) or none),
         ("consent", t("What may we do with your report?"),
          ", ".join(granted) or t(N_("Nothing yet: only kept safely"))),
-        ("files", t("Files"), ", ".join(f.filename for f in draft.files) or none),
+        ("files", t("Files"), ", ".join(f.filename for f in files) or none),
     ]
 
 
@@ -246,27 +254,57 @@ async def step_get(request: web.Request) -> web.StreamResponse:
     if step not in STEPS:
         raise errors.NotFound()
     session = reporter_session(request)
-    created = session is None
-    if session is None:
-        session = new_reporter_session(request)
-    if step == "review":
+    if step == "review" and session is not None:
         _draft(session, request).answers["_reviewed"] = True
-    response = render_step(request, session, step)
+    return render_step(request, session, step)
+
+
+def _session_for(request: web.Request, token: object) -> tuple[ReporterSession, bool]:
+    """(the reporter's session, whether this form started it). A form posted with no session
+    starts one if it carries a valid signed form token."""
+    session = reporter_session(request)
+    if session is not None:
+        check_csrf(session.csrf, token)
+        return session, False
+    return start_reporter_session(request, token), True
+
+
+async def step_post(request: web.Request) -> web.StreamResponse:
+    require_lang(request)
+    step = request.match_info["step"]
+    if step not in STEPS:
+        raise errors.NotFound()
+    if step == "files":
+        if request.content_type == "multipart/form-data":
+            reader = await request.multipart()
+            try:
+                first = await first_field(reader, "csrf")
+            except errors.InvalidInput:
+                raise errors.SessionExpired() from None
+            session, created = _session_for(request, await first.text())
+            work = _files_upload(request, session, reader)
+        else:
+            form = await request.post()
+            session, created = _session_for(request, form.get("csrf"))
+            work = _files_remove(request, session, form)
+    else:
+        form = await request.post()
+        session, created = _session_for(request, form.get("csrf"))
+        work = _step_post(request, session, step, form)
+    try:
+        response = await work
+    except web.HTTPException as exc:
+        if created:
+            set_session_cookie(request, exc, REPORTER_COOKIE, session.id)
+        raise
     if created:
         set_session_cookie(request, response, REPORTER_COOKIE, session.id)
     return response
 
 
-async def step_post(request: web.Request) -> web.StreamResponse:
+async def _step_post(request: web.Request, session: ReporterSession, step: str,
+                     form: MultiDictProxy[Any]) -> web.StreamResponse:
     lang = require_lang(request)
-    step = request.match_info["step"]
-    if step not in STEPS:
-        raise errors.NotFound()
-    session = require_reporter_session(request)
-    if step == "files":
-        return await _files_post(request, session)
-    form = await request.post()
-    check_csrf(session.csrf, form.get("csrf"))
     if step == "review":
         if form.get("go") == "back":
             raise see_other(f"/{lang}/report/{STEPS[-2]}")
@@ -296,39 +334,43 @@ def _next_url(lang: str, step: str, go: str) -> str:
     return f"/{lang}/report/{STEPS[min(len(STEPS) - 1, i + 1)]}"
 
 
-async def _files_post(request: web.Request, session: ReporterSession) -> web.StreamResponse:
-    lang = require_lang(request)
+async def _files_upload(request: web.Request, session: ReporterSession,
+                        reader: MultipartReader) -> web.StreamResponse:
     ctx = node(request)
     draft = _draft(session, request)
     go = "stay"
     result = UploadResult()
-    if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        try:
-            first = await first_field(reader, "csrf")
-        except errors.InvalidInput:
-            raise errors.SessionExpired() from None
-        check_csrf(session.csrf, await first.text())
-        while (part := await next_field(reader)) is not None:
-            if part.name == "files":
-                await receive_file(ctx, part, draft.data_key, draft.allowance, result)
-            elif part.name == "go":
-                go = (await part.text())[:10]
-            else:
-                await part.release()
-        draft.files.extend(result.staged)
-    else:
-        form = await request.post()
-        check_csrf(session.csrf, form.get("csrf"))
-        remove = form.get("remove")
-        keep = [f for f in draft.files if f.item_id != remove]
-        gone = [f for f in draft.files if f.item_id == remove]
-        if gone:
-            await run_sync(ctx, ctx.intake.discard, gone)
-            draft.files = keep
-            draft.allowance.files_used -= 1
-            draft.allowance.bytes_used -= gone[0].size
-        go = str(form.get("go", "stay"))
+    while (part := await next_field(reader)) is not None:
+        if part.name == "files":
+            upload_allowed(request, session)
+            await receive_file(ctx, part, draft.data_key, draft.allowance, result)
+            draft.files.extend(result.staged)
+            result.staged = []
+        elif part.name == "go":
+            go = (await part.text())[:10]
+        else:
+            await part.release()
+    return _after_files(request, session, go, result)
+
+
+async def _files_remove(request: web.Request, session: ReporterSession,
+                        form: MultiDictProxy[Any]) -> web.StreamResponse:
+    ctx = node(request)
+    draft = _draft(session, request)
+    remove = form.get("remove")
+    keep = [f for f in draft.files if f.item_id != remove]
+    gone = [f for f in draft.files if f.item_id == remove]
+    if gone:
+        await run_sync(ctx, ctx.intake.discard, gone)
+        draft.files = keep
+        draft.allowance.files_used -= 1
+        draft.allowance.bytes_used -= gone[0].size
+    return _after_files(request, session, str(form.get("go", "stay")), UploadResult())
+
+
+def _after_files(request: web.Request, session: ReporterSession, go: str,
+                 result: UploadResult) -> web.StreamResponse:
+    lang = require_lang(request)
     if result.refused:
         return render_step(request, session, "files", page_errors=result.refused,
                            status=status_of(result.refused[0]))
@@ -350,7 +392,10 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
     lang = require_lang(request)
     ctx = node(request)
     draft = _draft(session, request)
-    if not rate_ok(request, "report", ctx.config.rate_limits.reports_per_minute):
+    per_minute = ctx.config.rate_limits.reports_per_minute
+    # Counted per session where the address is shared (an onion service), and a report
+    # refused for its content gives its token back: one client cannot block the others.
+    if not rate_ok(request, "report", per_minute, session=session.id):
         return render_step(request, session, "review", page_errors=[errors.RateLimited()],
                            status=429)
     try:
@@ -358,6 +403,8 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
         receipt = await run_sync(ctx, ctx.intake.submit, report, draft.data_key, draft.files,
                                  "web")
     except errors.NodeError as exc:
+        if 400 <= status_of(exc) < 500:
+            refund(request, "report", per_minute, session=session.id)
         return render_step(request, session, "review", page_errors=[exc], status=status_of(exc))
     session.after_submit = AfterSubmit(receipt, list(report.needs), report.region)
     session.draft = None

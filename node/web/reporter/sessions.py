@@ -2,12 +2,19 @@
 opened with a receipt, in memory only, named by a random cookie.
 
 The reporter has no account: the session is all the node knows of them, and it ends when
-idle, at quick exit, or when they close the report.
+idle, at quick exit, or when they close the report. It starts only when the person first
+submits a form (`start_reporter_session`), never on a visit: until then the pages carry a
+signed form token (`node.web.reporter.form_tokens`). A session holding a draft is never
+ended to make room for another; when every place holds a draft, new reporters are asked to
+come back later (`SessionsFull`) and no draft is touched.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +22,14 @@ from aiohttp import web
 
 from crypto.keys import DataKey
 from node import errors
+from node.config import Drafts
+from node.i18n import N_
 from node.intake.attachments import Allowance, StagedFile
 from node.intake.service import Receipt, ReporterAccess
-from node.web.appkeys import REPORTER_SESSIONS
-from node.web.sessions import SessionStore
+from node.web.appkeys import LIMITER, REPORTER_SESSIONS, node
+from node.web.ratelimit import client_bucket, rate_ok
+from node.web.reporter.form_tokens import FormTokens
+from node.web.sessions import Monotonic, SessionStore
 
 REPORTER_COOKIE = "s"
 
@@ -51,12 +62,61 @@ class ReporterSession:
     access: ReporterAccess | None = None
     after_submit: AfterSubmit | None = None
     flash: str | None = None
+    source: bytes = b""  # keyed hash of the address it came from (`ReporterSessions.tag`)
+
+    @property
+    def staged_bytes(self) -> int:
+        return sum(f.size for f in self.draft.files) if self.draft is not None else 0
+
+
+class SessionsFull(errors.Busy):
+    message = N_("Many people are using this site right now. Please try again in a few "
+                 "minutes. Nothing that was sent before has been lost.")
+
+
+class StagingFull(errors.Busy):
+    message = N_("Files cannot be added right now because the site has too many files "
+                 "waiting. Please try again in a few minutes, or send your report without "
+                 "them and add them later with your receipt.")
 
 
 class ReporterSessions(SessionStore[ReporterSession]):
-    def new(self) -> ReporterSession:
+    def __init__(self, drafts: Drafts, on_end: Callable[[ReporterSession], None] | None = None,
+                 monotonic: Monotonic = time.monotonic) -> None:
+        super().__init__(drafts.idle_minutes * 60, drafts.max_sessions, on_end, monotonic)
+        self.drafts = drafts
+        self.tokens = FormTokens(monotonic)
+        self._source_key = secrets.token_bytes(32)
+
+    def tag(self, address: str) -> bytes:
+        """A keyed hash of an address (the key lives in memory only, as the sessions do):
+        enough to add up one address's staged files, never the address itself."""
+        return hashlib.blake2b(address.encode(), key=self._source_key, digest_size=16).digest()
+
+    def new(self, source: bytes = b"") -> ReporterSession:
         return self._add(ReporterSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
-                                         self._now()))
+                                         self._now(), source=source))
+
+    def _evictable(self, session: ReporterSession) -> bool:
+        return session.draft is None
+
+    def _full(self) -> None:
+        raise SessionsFull()
+
+    def _idle_limit(self, session: ReporterSession) -> float:
+        if session.draft is not None and session.draft.files:
+            return self.drafts.idle_minutes_with_files * 60
+        return self.idle_seconds
+
+    @property
+    def shortest_idle(self) -> float:
+        return min(self.idle_seconds, self.drafts.idle_minutes_with_files * 60)
+
+    def staged_bytes(self, source: bytes | None = None) -> int:
+        """Bytes of files staged for drafts: all of them, or those from one address."""
+        self.expire()
+        return sum(s.staged_bytes for s in self._items.values()
+                   if source is None or s.source == source)
 
 
 def reporter_session(request: web.Request) -> ReporterSession | None:
@@ -71,7 +131,50 @@ def require_reporter_session(request: web.Request) -> ReporterSession:
 
 
 def new_reporter_session(request: web.Request) -> ReporterSession:
-    return request.config_dict[REPORTER_SESSIONS].new()
+    sessions = request.config_dict[REPORTER_SESSIONS]
+    address, _ = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
+                               node(request).config.rate_limits.trusted_proxies)
+    return sessions.new(sessions.tag(address))
+
+
+def form_token(request: web.Request) -> str:
+    """The CSRF token of a form shown before there is a session."""
+    return request.config_dict[REPORTER_SESSIONS].tokens.issue()
+
+
+def start_reporter_session(request: web.Request, token: object) -> ReporterSession:
+    """The session a person's first submitted form starts, holding an empty draft. The form
+    must carry a valid signed token; new sessions are rate-limited per address, and behind
+    an onion service (one address for everyone) per token."""
+    sessions = request.config_dict[REPORTER_SESSIONS]
+    if not sessions.tokens.valid(token):
+        raise errors.SessionExpired()
+    if not rate_ok(request, "session", sessions.drafts.sessions_per_minute,
+                   session=str(token)):
+        raise errors.RateLimited()
+    session = new_reporter_session(request)
+    session.csrf = str(token)  # the page's forms keep working with the token they carry
+    session.draft = Draft(DataKey.generate(), node(request).intake.allowance())
+    return session
+
+
+def upload_allowed(request: web.Request, session: ReporterSession) -> None:
+    """Rate-limit uploads per address and per session, and refuse one when the files
+    staged for drafts already fill the session's, the address's or the node's share. A cap
+    can be passed by at most the file being received (the per-file limit)."""
+    sessions = request.config_dict[REPORTER_SESSIONS]
+    drafts = sessions.drafts
+    per_minute = drafts.uploads_per_minute
+    if not (rate_ok(request, "upload", per_minute)
+            and request.config_dict[LIMITER].allow("upload", "session:" + session.id,
+                                                   per_minute)):
+        raise errors.RateLimited()
+    mb = 1024 * 1024
+    if sessions.staged_bytes() >= drafts.staged_mb_total * mb:
+        raise StagingFull()
+    if (session.staged_bytes >= drafts.staged_mb_per_session * mb
+            or sessions.staged_bytes(session.source) >= drafts.staged_mb_per_source * mb):
+        raise errors.RateLimited()
 
 
 def end_reporter_session(request: web.Request, sid: str | None) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from node.config import Drafts, Limits
+from node.intake.attachments import Allowance, StagedFile
 from node.web.language import negotiate, parse_accept_language
 from node.web.ratelimit import RateLimiter
-from node.web.reporter.sessions import ReporterSessions
+from node.web.reporter.form_tokens import TOKEN_SECONDS, FormTokens
+from node.web.reporter.sessions import Draft, ReporterSessions, SessionsFull
 
 
 def test_accept_language() -> None:
@@ -52,7 +55,8 @@ def test_rate_limiter_stores_no_address() -> None:
 def test_sessions_expire_and_call_back() -> None:
     clock = Clock()
     ended = []
-    store = ReporterSessions(60, 3, ended.append, clock)
+    store = ReporterSessions(Drafts(max_sessions=3, idle_minutes=1, idle_minutes_with_files=1),
+                             ended.append, clock)
     a = store.new()
     assert store.get(a.id) is a
     clock.t += 61
@@ -60,6 +64,49 @@ def test_sessions_expire_and_call_back() -> None:
     assert ended == [a]
     sessions = [store.new() for _ in range(4)]  # over capacity: the oldest is ended
     assert store.get(sessions[0].id) is None and len(store) == 3
+
+
+def _staged(size: int) -> StagedFile:
+    return StagedFile(item_id="i", blob_name="b", stored_bytes=size, filename="f",
+                      mime="image/png", category="image", size=size, sha256="0" * 64,
+                      received_at="2026-01-01T00:00:00")
+
+
+def test_drafts_are_never_evicted_and_files_expire_sooner() -> None:
+    from crypto.keys import DataKey
+
+    clock = Clock()
+    ended: list[object] = []
+    store = ReporterSessions(Drafts(max_sessions=2, idle_minutes=60,
+                                    idle_minutes_with_files=20), ended.append, clock)
+    writing = [store.new(), store.new()]
+    for s in writing:
+        s.draft = Draft(DataKey.generate(), Allowance(Limits()))
+    try:
+        store.new()
+        raise AssertionError("a full store of drafts must refuse a new session")
+    except SessionsFull:
+        pass
+    assert ended == [] and len(store) == 2
+    writing[0].draft.files.append(_staged(10))  # type: ignore[union-attr]
+    assert store.staged_bytes() == 10
+    clock.t += 21 * 60  # the draft with files ends after 20 idle minutes, the other stays
+    assert store.get(writing[0].id) is None and store.get(writing[1].id) is writing[1]
+    assert ended == [writing[0]]
+
+
+def test_form_tokens_are_signed_and_expire() -> None:
+    clock = Clock()
+    tokens = FormTokens(clock)
+    t = tokens.issue()
+    assert tokens.valid(t)
+    assert not tokens.valid(t[:-2] + ("AA" if t[-2:] != "AA" else "BB"))
+    assert not FormTokens(clock).valid(t)  # another process's key (or a restart)
+    assert not tokens.valid("x") and not tokens.valid(None)
+    clock.t += TOKEN_SECONDS - 1
+    assert tokens.valid(t)  # across a key change
+    clock.t += 2
+    assert not tokens.valid(t)
 
 
 def test_client_bucket_behind_proxies() -> None:
