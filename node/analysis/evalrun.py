@@ -27,8 +27,7 @@ from typing import Any
 
 from node.analysis import evalmetrics as m
 from node.analysis.evalset import SPLITS, Item, load
-from node.backoffice.incidents import CATEGORIES
-from node.intake.models import AFFILIATIONS
+from protocol.vocabulary import AFFILIATIONS, CATEGORIES
 
 Record = dict[str, str]
 Predictor = Callable[[Sequence[Record]], Sequence[Mapping[str, Any]]]

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.backoffice.incidents import CATEGORIES
-from node.intake.models import AFFILIATIONS
+from protocol.vocabulary import AFFILIATIONS, CATEGORIES
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "evalset.jsonl"
 
