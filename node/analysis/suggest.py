@@ -1,0 +1,188 @@
+"""Suggested codings of one report (issue 17): `suggest(text, language=None) -> Suggestion`.
+
+Pure and offline: no socket, no file written, no model fetched. What it uses ships in the
+repository (`suggest_model.bin`, trained by `python -m node.analysis.shipped_model` from the
+train split of the evaluation set and the team-written supplement) and in installed wheels
+(scikit-learn's hashing, py3langid's language model).
+
+How a suggestion is made:
+- language: py3langid (a 4 MB wheel, 97 languages) gives the language and a probability; a
+  caller that knows the language passes it and gets confidence 1.
+- detection and categories: the model (model.py) weighs character n-grams and the lexicon's
+  concepts; a category is suggested only for a report suggested as CRSV. A rare category whose
+  explicit words are found (sterilisation, forced prostitution, forced pregnancy, sexual
+  slavery) is suggested even when the model, trained on few examples, is below its threshold.
+- affiliation: from the lexicon's perpetrator patterns; the main one is the group the text
+  ties most acts to (nearest mention in the sentence of an act), or the first named; `unknown`
+  when the text names none.
+- evidence: the spans of the hits that support each suggestion, so the case view can
+  highlight them; a negated hit ("no one touched me") is never evidence.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.analysis import lexicon
+from node.analysis.model import Model, features
+from node.analysis.textnorm import normalise
+from protocol.vocabulary import CATEGORIES
+
+MODEL_FILE = Path(__file__).resolve().parent / "suggest_model.bin"
+MAX_CHARS = 100_000  # longer text is cut (the batch command says so in its answer)
+
+# Which concepts are evidence of which suggestion.
+CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
+    "rape": ("rape", "euphemism"),
+    "sexual_slavery": ("slavery", "wife", "captivity"),
+    "enforced_prostitution": ("prostitution", "money"),
+    "forced_pregnancy": ("forced_pregnancy_explicit", "pregnancy"),
+    "enforced_sterilization": ("sterilization",),
+    "other_sexual_violence": ("sexual", "attempt", "nudity", "genital", "touch"),
+}
+# Explicit words that suggest a rare category on their own, in a report suggested as CRSV.
+EXPLICIT: Mapping[str, str] = {
+    "sterilization": "enforced_sterilization",
+    "prostitution": "enforced_prostitution",
+    "forced_pregnancy_explicit": "forced_pregnancy",
+    "slavery": "sexual_slavery",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    suggestion: str   # "is_crsv", a category code, or an affiliation code
+    start: int        # character span in the text as given
+    end: int
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    language: str
+    language_confidence: float
+    is_crsv: bool
+    categories: tuple[str, ...]
+    perpetrator_affiliation: str
+    perpetrator_affiliations: tuple[str, ...]
+    confidence: Mapping[str, float]
+    evidence: tuple[Evidence, ...]
+    truncated: bool = False
+
+    def as_record(self, record_id: Any) -> dict[str, Any]:
+        """The answer line of `backup-node suggest-codings` for this suggestion."""
+        out: dict[str, Any] = {
+            "id": record_id, "language": self.language, "is_crsv": self.is_crsv,
+            "categories": list(self.categories),
+            "perpetrator_affiliation": self.perpetrator_affiliation,
+            "perpetrator_affiliations": list(self.perpetrator_affiliations),
+            "confidence": dict(self.confidence),
+            "evidence": list(dict.fromkeys(e.phrase for e in self.evidence)),
+            "evidence_spans": [{"suggestion": e.suggestion, "start": e.start, "end": e.end}
+                               for e in self.evidence],
+        }
+        if self.truncated:
+            out["truncated"] = True
+        return out
+
+
+@functools.cache
+def shipped_model() -> Model:
+    return Model.from_bytes(MODEL_FILE.read_bytes())
+
+
+@functools.cache
+def _identifier() -> Any:
+    from py3langid.langid import (  # type: ignore[import-untyped]
+        MODEL_FILE as LANGID_MODEL,
+    )
+    from py3langid.langid import LanguageIdentifier
+    return LanguageIdentifier.from_model_file(LANGID_MODEL, norm_probs=True)
+
+
+def identify_language(text: str) -> tuple[str, float]:
+    """ISO 639-1 code and probability; "und" with 0 when the text has no letters."""
+    if not any(ch.isalpha() for ch in text):
+        return "und", 0.0
+    code, prob = _identifier().classify(text)
+    return str(code), round(float(prob), 3)
+
+
+def _affiliations(hits: Sequence[lexicon.Hit]) -> tuple[str, list[str], list[lexicon.Hit]]:
+    """Main affiliation, all of them (main first), and the hits naming them."""
+    mentions = [h for h in hits if h.concept in lexicon.AFFILIATION_CONCEPTS and not h.negated]
+    if not mentions:
+        return "unknown", ["unknown"], []
+    acts = [h for h in hits if h.concept in lexicon.ACT_CONCEPTS and not h.negated]
+    tied: Counter[str] = Counter()
+    for act in acts:
+        same = [m for m in mentions if m.sentence == act.sentence]
+        if not same:
+            continue
+        before = [m for m in same if m.start <= act.start]
+        nearest = before[-1] if before else same[0]
+        tied[nearest.concept] += 1
+    order = list(dict.fromkeys(m.concept for m in mentions))
+    if tied:
+        best = max(tied.values())
+        main = next(c for c in order if tied[c] == best)
+    else:
+        main = order[0]
+    return main, [main] + [c for c in order if c != main], mentions
+
+
+def suggest(text: str, language: str | None = None, model: Model | None = None) -> Suggestion:
+    """Suggested codings of one text, each with a confidence and its evidence."""
+    truncated = len(text.encode("utf-8")) > MAX_CHARS
+    if truncated:
+        text = text.encode("utf-8")[:MAX_CHARS].decode("utf-8", "ignore")
+    lang, lang_conf = (language, 1.0) if language else identify_language(text)
+    if not text.strip():
+        return Suggestion(lang, lang_conf, False, (), "unknown", ("unknown",),
+                          {"is_crsv": 0.0, "language": lang_conf}, (), truncated)
+    model = model or shipped_model()
+    norm = normalise(text)
+    hits = lexicon.find(norm, text)
+    probs = dict(zip(model.labels, model.probabilities(features([text], [hits]))[0],
+                     strict=True))
+    p_crsv = float(probs["is_crsv"])
+    is_crsv = p_crsv >= model.threshold("is_crsv")
+    clean = [h for h in hits if not h.negated]
+    found = {h.concept for h in clean}
+    categories: list[str] = []
+    if is_crsv:
+        categories = [c for c in CATEGORIES if probs[c] >= model.threshold(c)]
+        categories += [code for concept, code in EXPLICIT.items()
+                       if concept in found and code not in categories]
+        if not categories:
+            categories = [max(CATEGORIES, key=lambda c: probs[c])]
+        categories = [c for c in CATEGORIES if c in categories]
+    main, affiliations, mentions = _affiliations(hits)
+    evidence: list[Evidence] = []
+    if is_crsv:
+        acts = [h for h in clean if h.concept in lexicon.ACT_CONCEPTS]
+        evidence += [Evidence("is_crsv", h.start, h.end, h.phrase) for h in acts]
+        for code in categories:
+            evidence += [Evidence(code, h.start, h.end, h.phrase) for h in clean
+                         if h.concept in CATEGORY_EVIDENCE[code]]
+    evidence += [Evidence(h.concept, h.start, h.end, h.phrase) for h in mentions]
+    confidence: dict[str, float] = {"is_crsv": round(p_crsv, 3), "language": lang_conf}
+    for c in categories:
+        confidence[c] = round(max(float(probs[c]), 0.5 if c in {EXPLICIT.get(f) for f in found}
+                                  else 0.0), 3)
+    aff_hits = Counter(m.concept for m in mentions)
+    confidence["perpetrator_affiliation"] = (
+        0.3 if main == "unknown" else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
+    return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
+                      confidence, tuple(evidence), truncated)
+
+
+def predict(records: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+    """The predictor interface of the evaluation harness (node.analysis.evalrun)."""
+    return [suggest(r.get("text", ""), r.get("language")).as_record(r.get("id"))
+            for r in records]
