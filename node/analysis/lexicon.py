@@ -79,6 +79,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
         B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
         B + r"(взяли|брали) силой", B + r"силою взял", B + r"поимел",
+        B + r"did what (men|a man|they|he) (do|does|did|want|wanted)", B + r"(couldn't|could not|cannot|can't|couldnt|cant) walk",
+        B + r"(a|ont) fait ce qu'(il|ils) (voulai|voulaient)", B + r"hizo lo que quiso conmigo", B + r"hicieron lo que quisieron",
+        B + r"fez o que quis comigo", B + r"fizeram o que quiseram",
+        B + r"(зробив|зробили|робив|робили) (зі|з) мною (те )?(що|шо) (хотів|хотіли)", B + r"(сделал|сделали|делал|делали) со мной (то )?что (хотел|хотели)",
+        "ياخذني غصب", "ياخدني غصب", "اخذني غصب", "اخدني غصب", "اخذوني غصب", "غصب عني", "بالغصب علي",
         B + r"(missbraucht|missbrauch)", B + r"abusat", B + r"sexo forzado",
     ),
     "sexual": (
@@ -132,7 +137,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
         B + r"(escrav|vendidas|vendida|compradas)",
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
-        "باعوهن", "بيعت", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", B + r"(sklav|schiav|niewol|kole)",
     ),
     "wife": (
@@ -183,9 +188,29 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(sterilis|castr|ligature des trompes|ne (pourrai|pourra|pourrons|peux|peut) plus (avoir|faire) d'enfant)",
         B + r"(esteriliz|castra|ligadura|ya no (puedo|podre|podra) tener hijos)",
         B + r"(esteriliz|castra|laqueadura|ja nao (vou|posso|pode|vai) ter filhos|nao vou ter mais filhos)",
+        B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
+        B + r"(pour (qu'elles|que nous|qu'elle) ne (puisse|puissent|puissions|tombe|tombent)( plus)? (avoir d'enfant|enceinte))",
+        B + r"(para (que )?(no|nao) (quedar|ficar|ficarem|engravid|tener hijos|ter filhos))", B + r"operou (todas )?as mulheres",
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
         B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей)",
+    ),
+    "cases": (
+        r"\d[\d,. ]*(other |more |new |additional )?(verified |documented |reported )?(cases?|incidents?|victims?|survivors?|women|girls)\b",
+        r"\d[\d,. ]*(autres |nouveaux )?(cas|incidents|victimes|femmes|filles)\b", r"\d[\d,. ]*(otros |nuevos )?(casos|incidentes|victimas|mujeres|ninas)\b",
+        r"\d[\d,. ]*(outros |novos )?(casos|incidentes|vitimas|mulheres|meninas)\b", r"\d[\d,. ]*(випадк|жертв|жінок|жінки|случа|женщин)",
+        r"\d[\d,. ]*(حاله|حالات|امراه|نساء|فتاه|ضحيه|ضحايا)", r"(kesi|visa|matukio|wanawake|wasichana) \d",
+        B + r"(verified|documented|recorded|reported) cases", B + r"cas (verifies|documentes|recenses)", B + r"casos (verificados|documentados|registrados)",
+    ),
+    "attributed": (
+        B + r"(attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
+        B + r"(imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
+        B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de)", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
+        "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
+    ),
+    "force": (
+        B + r"(by force|forcibly|forced|at gunpoint|threatened|de force|sous la menace|a la fuerza|por la fuerza|a punta de|a forca|sob ameaca|kwa nguvu|силой|силою|примусово|під дулом|под дулом)",
+        "غصب", "بالغصب", "بالقوه", "تحت التهديد",
     ),
     # --- what makes a mention not a report ---------------------------------------------
     "negation": (
@@ -198,40 +223,53 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(ніхто|ніщо|нічого|не|ні|без|заперечу|никто|ничего|нет|отрица)\b",
     ),
     "topic": (
-        B + r"(programm?e?s?|training|trained|awareness|prevent|prevention|combat(ing)?|end(ing)? (conflict-related )?sexual|response|services|referral|care\b|support(ed)?|condemn|calls? (on|upon)|urge|urges|recommend|risk|risks|vulnerable|exposed|fear|fears|law|laws|legislation|policy|policies|strategy|action plan|commitment|committee|mandate|definition|defined|stigma|listed|listing|annex|accountability|prosecut|trial|convict|sentenc|justice|reparation|hotline|clinic|workshop|campaign|advocacy)\b",
-        B + r"(programme|formation|sensibilis|prevenir|prevention|lutte|lutter|prise en charge|services|orientation|condamn|exhort|appel|risque|risques|vulnerable|expose|crainte|loi|lois|politique|strategie|plan d'action|engagement|mandat|definition|stigmat|liste|annexe|poursuite|proces|condamnation|justice|reparation)",
-        B + r"(programa|capacitacion|sensibiliza|prevenir|prevencion|lucha|combatir|atencion|servicios|condena|insta|llamamiento|riesgo|vulnerable|expuest|temor|ley|leyes|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
+        B + r"(programm?e?s?|training|trained|awareness|prevent|prevention|combat(ing)?|end(ing)? (conflict-related )?sexual|response|services|referral|care\b|support(ed)?|condemn|calls? (on|upon)|urge|urges|recommend|risk|risks|vulnerable|exposed|fear|fears|law|laws|legislation|policy|policies|strategy|action plan|commitment|committee|mandate|definition|defined|stigma|listed|listing|annex|accountability|prosecut|trial|convict|sentenc|justice|reparation|hotline|clinic|workshop|campaign|advocacy|refers to|the term|defined as|present report|previous reports|born of rape|conceived (through|from|in) rape|children born of)\b",
+        B + r"(designe|le terme|se refere|present rapport|rapports precedents|enfants nes d|programme|formation|sensibilis|prevenir|prevention|lutte|lutter|prise en charge|services|orientation|condamn|exhort|appel|risque|risques|vulnerable|expose|crainte|loi|lois|politique|strategie|plan d'action|engagement|mandat|definition|stigmat|liste|annexe|poursuite|proces|condamnation|justice|reparation)",
+        B + r"(se entiende|el termino|se refiere|presente informe|programa|capacitacion|sensibiliza|prevenir|prevencion|lucha|combatir|atencion|servicios|condena|insta|llamamiento|riesgo|vulnerable|expuest|temor|ley|leyes|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
         B + r"(programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate|combater|atendimento|servicos|condena|apela|risco|vulneravel|expost|medo|lei|leis|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
         "برنامج", "برامج", "تدريب", "توعيه", "منع", "الوقايه", "مكافحه", "خدمات", "دعم", "يدين", "تدين", "ادان", "يدعو", "تدعو", "خطر", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "ولايه", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
         r"mafunzo", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"sera\b", r"unyanyapaa",
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|риск|уязвим|закон|политик|стратег)",
     ),
+    # --- context that implies a perpetrator the text does not name ------------------------
+    "detention": (
+        B + r"(in detention|detention (centre|center|facility|facilities)|detainees?|prisons?\b|jail|cells?\b|interrogat|filtration|official custody|police station|police custody)",
+        B + r"(cachot|en detention|detenu|prison|garde a vue|interrogatoire|commissariat)", B + r"(detenid|carcel|calabozo|interrogatorio|estacion de policia)",
+        B + r"(prisao|presa\b|preso\b|cadeia|interrogatorio|esquadra|centro de detencao)",
+        "المعتقل", "بالمعتقل", "معتقلات", "السجن", "بالسجن", "السجون", "الفرع", "المخابرات", "التحقيق", "الزنزانه", "الاحتجاز", "محتجزات", "المحتجزين",
+        r"gerezani", r"mahabusu", r"kituo cha polisi", r"\bselo\b",
+        B + r"(фільтрац|фильтрац|допит|допрос|полон|плен|ізолятор|изолятор|катівн|застенк|місцях утримання|местах содержания|сизо|сізо|колони|камер)",
+    ),
+    "commander": (
+        B + r"(commander|the boss|the chief|amir|emir|warlord)", B + r"(le chef|chef des|chef de guerre|commandant\b)", B + r"(comandante|jefe|jefes|cabecilla)",
+        B + r"(comandante|chefe)", "الامير", "امير", "القائد", r"kamanda", r"\bmkuu wao", B + r"(командир|полевой командир)",
+    ),
     # --- perpetrators (the node's affiliation codes) -----------------------------------
     "state_forces": (
-        B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer)",
-        B + r"(soldat|armee|militaire|forces armees|forces de defense|forces de securite|policier|police|gendarm|garde|gardien|en uniforme|hommes en tenue|forces gouvernementales|ba militaires|les militaires)",
-        B + r"(soldad|ejercito|militar|fuerza publica|fuerzas armadas|polic|guardia|carcelero|uniformad|batallon|infante)",
-        B + r"(soldad|exercito|militar|forcas armadas|forcas de defesa|polic|guarda|carcereiro|fardad|quartel)",
-        "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني",
-        r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza",
-        B + r"(військов|солдат|армі|армия|армии|военн|военные|окупант|оккупант|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме)",
+        B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer|government|regime|captain|lieutenant|sergeant|colonel|major\b)",
+        B + r"(soldat|armee|militaire|forces armees|forces de defense|forces de securite|policier|police|gendarm|gardes? (du corps|republicaine?|presidentielle?)|gardien|en uniforme|hommes en tenue|forces gouvernementales|ba militaires|les militaires|gouvernement|regime|capitaine|lieutenant|sergent|colonel|commandant de (la |l')?(base|brigade|bataillon|region|secteur|compagnie))",
+        B + r"(soldad|ejercito|militar|fuerza publica|fuerzas armadas|polic|guardia|carcelero|uniformad|batallon|infante|gobierno|regimen|capitan|teniente|sargento|coronel)",
+        B + r"(soldad|exercito|militar|forcas armadas|forcas de defesa|polic|guarda|carcereiro|fardad|quartel|governo|regime|capitao|tenente|sargento|coronel)",
+        "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
+        r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
+        B + r"(військов|солдат|армі|армия|армии|военн|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
         B + r"(soldaten|armee|polizei|soldati|esercito|polizia|askeri|polis)",
     ),
     "non_state_armed_group": (
-        B + r"(rebel|rebels|insurgent|jihadist|terrorist|armed group|fighters|isil|isis|daesh|da'esh|islamic state|al-shabaab|al shabaab|alshabaab|shabaab|boko haram|iswap|jnim|m23|adf|fdlr|lra|lord's resistance|seleka|anti-balaka|codeco|cooperative for the development|twirwaneho|raia mutomboki|nyatura|hamas|taliban|rsf|rapid support|janjaweed|spla-io|farc|eln|guerrill|disident|men from the bush|hommes de la brousse|bush men|al-sunnah|ansar|hts|fighters of|arakan army)",
-        B + r"(rebelle|groupe arme|groupes armes|insurge|jihadiste|combattant|terroriste|assaillant|mai-?mai\b|mayi-?mayi)",
-        B + r"(rebelde|grupo armado|grupos armados|guerrill|insurgent|combatiente|paramilitar(?!es))",
-        B + r"(rebelde|grupo armado|grupos armados|insurgent|terrorist|machababo|alshababi|homens do mato)",
-        "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الجنجويد", "جنجويد", "الحوثي", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
+        B + r"(rebel|rebels|insurgent|jihadist|terrorist|armed group|fighters|isil|isis|daesh|da'esh|islamic state|al-shabaab|al shabaab|alshabaab|shabaab|boko haram|iswap|jnim|m23|adf|fdlr|lra|lord's resistance|seleka|codeco|cooperative for the development|twirwaneho|raia mutomboki|nyatura|hamas|taliban|rsf|rapid support|spla-io|farc|eln|guerrill|disident|men from the bush|rapid support forces|gangs?\b|gang members|kidnappers|militants|extremist|hommes de la brousse|bush men|al-sunnah|ansar|hts|fighters of|arakan army)",
+        B + r"(gatia|cma\b|rebelle|groupe arme|groupes armes|insurge|jihadiste|combattant|terroriste|mai-?mai\b|mayi-?mayi|extremistes|forces de soutien rapide|gangs armes)",
+        B + r"(rebelde|grupo armado|grupos armados|guerrill|insurgent|combatiente|pandill|secuestrador|extremistas|fuerzas de apoyo rapido)",
+        B + r"(rebelde|grupo armado|grupos armados|insurgent|terrorist|machababo|alshababi|homens do mato|gangues|forcas de apoio rapido|extremistas)",
+        "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
         r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
         B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",
         B + r"(rebellen|bewaffnete|ribelli|miliziani)",
     ),
     "militia": (
-        B + r"(militia|militias|militiam|paramilitar|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
+        B + r"(militia|militias|militiam|paramilitar|janjaweed|anti-balaka|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
         B + r"(milice|miliciens|milicien|miliciennes|groupe d'autodefense|paramilitaire)",
         B + r"(milicia|milician|paramilitares|paracos|autodefensas)", B + r"(milicia|milician|paramilitar)",
-        "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
+        "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
         r"wanamgambo(?! wa al)", r"mgambo", B + r"(ополчен|ополченец|ополченц|міліці|милици|дружин|мілітар)",
         B + r"(miliz|milicj)",
     ),
@@ -250,13 +288,20 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"\bjirani", r"mzee wa duka", r"mwenye nyumba", r"\bmjomba",
         B + r"(сусід|сосед(?!-ополч)|хазяїн|хозяин|поселен)",
     ),
+    "unknown": (
+        B + r"((unknown|unidentified) (armed )?(men|actors|perpetrators|assailants|individuals|gunmen|elements|persons)|armed men|gunmen|armed individuals|men with guns)",
+        B + r"(hommes armes|individus armes|assaillants armes|(assaillants|auteurs|hommes) (non identifies|inconnus))",
+        B + r"(hombres armados|(autores|hombres) desconocidos|sujetos armados)", B + r"(homens armados|(autores|homens) desconhecidos)",
+        "مسلحين مجهولين", "مسلحون مجهولون", "مجهولين", "مجهولون", r"watu wenye silaha", r"wasiojulikana",
+        B + r"(невідом\w* (озброєн|чоловік)|неизвестн\w* (вооруж|мужчин|люд)|с автоматами|з автоматами|озброєні люди|вооруженные люди)",
+    ),
 }
 
 ACT_CONCEPTS = ("rape", "euphemism", "sexual", "attempt", "nudity", "genital", "touch",
                 "slavery", "prostitution", "forced_pregnancy_explicit", "sterilization")
-CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy")
+CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy", "cases", "attributed", "force")
 AFFILIATION_CONCEPTS = ("state_forces", "non_state_armed_group", "militia", "peacekeepers",
-                        "civilian")
+                        "civilian", "unknown")
 
 
 @dataclass(frozen=True)

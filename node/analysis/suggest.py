@@ -9,12 +9,15 @@ How a suggestion is made:
 - language: py3langid (a 4 MB wheel, 97 languages) gives the language and a probability; a
   caller that knows the language passes it and gets confidence 1.
 - detection and categories: the model (model.py) weighs character n-grams and the lexicon's
-  concepts; a category is suggested only for a report suggested as CRSV. A rare category whose
-  explicit words are found (sterilisation, forced prostitution, forced pregnancy, sexual
-  slavery) is suggested even when the model, trained on few examples, is below its threshold.
-- affiliation: from the lexicon's perpetrator patterns; the main one is the group the text
-  ties most acts to (nearest mention in the sentence of an act), or the first named; `unknown`
-  when the text names none.
+  concepts; a category is suggested only for a report suggested as CRSV. A category whose
+  explicit words are found (rape or a survivor's euphemism for it, sterilisation, forced
+  prostitution, forced pregnancy, sexual slavery, a "wife" kept in captivity) is suggested even
+  when the model, trained on few examples of it, is below its threshold.
+- affiliation: from the lexicon's perpetrator patterns. In each sentence describing an act,
+  the group named as the agent ("by soldiers") or else the first named is credited with its
+  acts; the main affiliation is the one credited with most acts, else the first named (a
+  neighbour only when credited: mostly a witness). With no group named, detention implies
+  state forces and a "commander" an armed group (low confidence); otherwise `unknown`.
 - evidence: the spans of the hits that support each suggestion, so the case view can
   highlight them; a negated hit ("no one touched me") is never evidence.
 """
@@ -35,6 +38,8 @@ from protocol.vocabulary import CATEGORIES
 
 MODEL_FILE = Path(__file__).resolve().parent / "suggest_model.bin"
 MAX_CHARS = 100_000  # longer text is cut (the batch command says so in its answer)
+AGENT_WINDOW = 30    # characters between "by" / "par" and the group it names
+NAMED_GROUP_WINDOW = 10  # "soldiers of the" before a named group
 
 # Which concepts are evidence of which suggestion.
 CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
@@ -45,8 +50,13 @@ CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
     "enforced_sterilization": ("sterilization",),
     "other_sexual_violence": ("sexual", "attempt", "nudity", "genital", "touch"),
 }
+# Context that implies an affiliation when the text names no group (first match wins).
+IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
+                                        ("commander", "non_state_armed_group"))
 # Explicit words that suggest a rare category on their own, in a report suggested as CRSV.
 EXPLICIT: Mapping[str, str] = {
+    "rape": "rape",
+    "euphemism": "rape",
     "sterilization": "enforced_sterilization",
     "prostitution": "enforced_prostitution",
     "forced_pregnancy_explicit": "forced_pregnancy",
@@ -114,25 +124,46 @@ def identify_language(text: str) -> tuple[str, float]:
 
 
 def _affiliations(hits: Sequence[lexicon.Hit]) -> tuple[str, list[str], list[lexicon.Hit]]:
-    """Main affiliation, all of them (main first), and the hits naming them."""
+    """Main affiliation, all of them (main first), and the hits naming them.
+
+    In each sentence that describes an act, the group named as the agent ("by soldiers",
+    "commis par des miliciens") or else the first group named is credited with the sentence's
+    acts; the main affiliation is the one credited with most acts, the first named on a tie or
+    when no sentence ties a group to an act (the data card's rule)."""
     mentions = [h for h in hits if h.concept in lexicon.AFFILIATION_CONCEPTS and not h.negated]
     if not mentions:
+        # No group named: detention implies the state that holds the place; a "commander"
+        # who keeps or trades women, an armed group. Both only as a weak suggestion.
+        for concept, code in IMPLIED:
+            implied = [h for h in hits if h.concept == concept and not h.negated]
+            if implied:
+                return code, [code], implied[:1]
         return "unknown", ["unknown"], []
+    agents = [h for h in hits if h.concept == "attributed"]
     acts = [h for h in hits if h.concept in lexicon.ACT_CONCEPTS and not h.negated]
-    tied: Counter[str] = Counter()
-    for act in acts:
-        same = [m for m in mentions if m.sentence == act.sentence]
-        if not same:
+    credited: Counter[str] = Counter()
+    for sentence in sorted({a.sentence for a in acts}):
+        named = [m for m in mentions if m.sentence == sentence]
+        if not named:
             continue
-        before = [m for m in same if m.start <= act.start]
-        nearest = before[-1] if before else same[0]
-        tied[nearest.concept] += 1
+        as_agent = [m for m in named
+                    if any(0 <= m.start - g.end <= AGENT_WINDOW or g.start <= m.start < g.end
+                           for g in agents)]
+        chosen = (as_agent or named)[0]
+        # "soldiers of the RSF", "soldados das RSF": the named group, not the generic word
+        following = [m for m in named if m.concept != "state_forces"
+                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW]
+        if chosen.concept == "state_forces" and following:
+            chosen = following[0]
+        credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
     order = list(dict.fromkeys(m.concept for m in mentions))
-    if tied:
-        best = max(tied.values())
-        main = next(c for c in order if tied[c] == best)
+    # A neighbour or a relative is mostly a witness: the main perpetrator only when credited.
+    uncredited = [c for c in order if c != "civilian"] or order
+    if credited:
+        best = max(credited.values())
+        main = next(c for c in order if credited[c] == best)
     else:
-        main = order[0]
+        main = uncredited[0]
     return main, [main] + [c for c in order if c != main], mentions
 
 
@@ -159,9 +190,12 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         categories = [c for c in CATEGORIES if probs[c] >= model.threshold(c)]
         categories += [code for concept, code in EXPLICIT.items()
                        if concept in found and code not in categories]
+        # kept as a fighter's "wife" while held: sexual slavery (the data card's rule)
+        if "wife" in found and found & {"captivity", "slavery", "commander"}:
+            categories.append("sexual_slavery")
         if not categories:
             categories = [max(CATEGORIES, key=lambda c: probs[c])]
-        categories = [c for c in CATEGORIES if c in categories]
+        categories = [c for c in CATEGORIES if c in set(categories)]
     main, affiliations, mentions = _affiliations(hits)
     evidence: list[Evidence] = []
     if is_crsv:
@@ -170,14 +204,17 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         for code in categories:
             evidence += [Evidence(code, h.start, h.end, h.phrase) for h in clean
                          if h.concept in CATEGORY_EVIDENCE[code]]
-    evidence += [Evidence(h.concept, h.start, h.end, h.phrase) for h in mentions]
+    implied = dict(IMPLIED)
+    evidence += [Evidence(implied.get(h.concept, h.concept), h.start, h.end, h.phrase)
+                 for h in mentions]
     confidence: dict[str, float] = {"is_crsv": round(p_crsv, 3), "language": lang_conf}
     for c in categories:
         confidence[c] = round(max(float(probs[c]), 0.5 if c in {EXPLICIT.get(f) for f in found}
                                   else 0.0), 3)
     aff_hits = Counter(m.concept for m in mentions)
     confidence["perpetrator_affiliation"] = (
-        0.3 if main == "unknown" else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
+        0.3 if main == "unknown" or not aff_hits[main]
+        else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
     return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
                       confidence, tuple(evidence), truncated)
 
