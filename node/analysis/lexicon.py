@@ -47,7 +47,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"vergewaltig", B + r"stupr", B + r"violentat", B + r"verkracht", B + r"zgwa[lł]c",
         B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
-        B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", B + r"(di)?perkosa", "强奸", "強姦",
+        B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
         B + r"gufatwa ku ngufu", B + r"yafashwe ku ngufu", B + r"kufata ku ngufu",
         B + r"ba(ka|ki)?sangisi(ki)?.{0,12}na makasi",
     ),
@@ -84,6 +84,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"fez o que quis comigo", B + r"fizeram o que quiseram",
         B + r"(зробив|зробили|робив|робили) (зі|з) мною (те )?(що|шо) (хотів|хотіли)", B + r"(сделал|сделали|делал|делали) со мной (то )?что (хотел|хотели)",
         "ياخذني غصب", "ياخدني غصب", "اخذني غصب", "اخدني غصب", "اخذوني غصب", "غصب عني", "بالغصب علي",
+        B + r"(he|they|soldiers?|the man|men|commander) forced (me|her)(?! to)\b", B + r"(m'|l')(a|ont|avait|avaient) forcee?s?\b",
+        B + r"me forz(o|aron|aban)\b(?! a)", B + r"(me|a) forc(ou|aram)\b(?! a)", B + r"(when|after|once) (he|they) (finished|had finished|were done)",
+        B + r"(quand|apres qu')(il|ils) (a|ont|eut|eurent) fini", B + r"(cuando|despues que) (termino|terminaron)", B + r"(quando|depois que) (acabou|acabaram|terminou|terminaram)",
+        r"walipomaliza", r"alipomaliza", B + r"(коли|когда) (він|вони|он|они) (закінчи|скінчи|закончи|кончи)",
         B + r"(missbraucht|missbrauch)", B + r"abusat", B + r"sexo forzado",
     ),
     "sexual": (
@@ -138,7 +142,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(escrav|vendidas|vendida|compradas)",
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
-        B + r"(рабств|рабын|раб\b|продали|продавали|продан)", B + r"(sklav|schiav|niewol|kole)",
+        B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
@@ -203,14 +207,27 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(verified|documented|recorded|reported) cases", B + r"cas (verifies|documentes|recenses)", B + r"casos (verificados|documentados|registrados)",
     ),
     "attributed": (
-        B + r"(attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
-        B + r"(imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
-        B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de)", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
+        B + r"(used (by|as a (weapon|tactic|method))|employed by|attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
+        B + r"(utilise\w* (par|comme)|imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
+        B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
         "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
     ),
     "force": (
+        B + r"((dragged|pulled|took|carried|pushed) (me|her|us|them|the girls|the women) (into|to|behind|inside) (the |a |their )?(bush|bushes|forest|house|room|maize|field|car|truck|tent|barracks|school|toilet|back))",
+        B + r"((m'|l'|les |nous )(a|ont) (trainee?s?|emmenee?s?|amenee?s?|pousse) (dans|derriere|vers) (la |le |les |une |un )?(brousse|foret|maison|chambre|champ|voiture|tente|camp|ecole))",
+        B + r"((me|la|nos|las) (arrastr|llevaron|metieron)\w* (al|a la|a|detras) (monte|bosque|casa|cuarto|carro|camion|carpa|batallon|escuela))",
+        B + r"((me|a|nos|as) (arrast|levaram|puxaram)\w* (para|pro|pra) (o |a )?(mato|casa|quarto|carro|tenda|quartel|escola|machamba))",
+        r"(walinivuta|wakanivuta|alinivuta|akanivuta|walituvuta) (hadi |mpaka )?(msituni|porini|ndani|chumbani|shambani|vichakani)",
+        B + r"(bleeding|blood|torn clothes|clothes (was|were) torn|saign|en sang|vetements dechires|sangrando|sangre|ropa rota|sangue|roupa rasgada|damu|nguo zimeraruka|кров|разорван|порван)",
+        "نزيف", "تنزف", "بدم", "تيابها مشققه", "ملابسها ممزقه",
         B + r"(by force|forcibly|forced|at gunpoint|threatened|de force|sous la menace|a la fuerza|por la fuerza|a punta de|a forca|sob ameaca|kwa nguvu|силой|силою|примусово|під дулом|под дулом)",
         "غصب", "بالغصب", "بالقوه", "تحت التهديد",
+    ),
+    "domestic": (
+        B + r"(family member|relatives?\b|domestic|intimate partner|husband|within the family|at home by|in the home)",
+        B + r"(familial|intrafamilial|au sein de (la|leur) famille|conjoint|mari\b)", B + r"(familiar|intrafamiliar|pareja|esposo|en el hogar)",
+        B + r"(familiar|parente|companheiro|marido|no lar|ambiente domestico)", "الاسري", "العنف الاسري", "داخل الاسره", "الزوج",
+        r"ndani ya familia", r"\bmume wake", B + r"(домашн|родствен|родич|чоловік|муж\b)",
     ),
     # --- what makes a mention not a report ---------------------------------------------
     "negation": (
@@ -253,7 +270,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
         r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
         B + r"(військов|солдат|армі|армия|армии|военн|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
-        B + r"(soldaten|armee|polizei|soldati|esercito|polizia|askeri|polis)",
+        B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
+        "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
     ),
     "non_state_armed_group": (
         B + r"(rebel|rebels|insurgent|jihadist|terrorist|armed group|fighters|isil|isis|daesh|da'esh|islamic state|al-shabaab|al shabaab|alshabaab|shabaab|boko haram|iswap|jnim|m23|adf|fdlr|lra|lord's resistance|seleka|codeco|cooperative for the development|twirwaneho|raia mutomboki|nyatura|hamas|taliban|rsf|rapid support|spla-io|farc|eln|guerrill|disident|men from the bush|rapid support forces|gangs?\b|gang members|kidnappers|militants|extremist|hommes de la brousse|bush men|al-sunnah|ansar|hts|fighters of|arakan army)",
@@ -263,7 +281,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
         r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
         B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",
-        B + r"(rebellen|bewaffnete|ribelli|miliziani)",
+        B + r"(rebellen|ribelli|rebeliant|pemberontak|'yan bindiga|yan bindiga|mayakan|jihadisten|terroristen|ribelli|isis|is-kampfer)",
     ),
     "militia": (
         B + r"(militia|militias|militiam|paramilitar|janjaweed|anti-balaka|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
@@ -271,7 +289,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(milicia|milician|paramilitares|paracos|autodefensas)", B + r"(milicia|milician|paramilitar)",
         "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
         r"wanamgambo(?! wa al)", r"mgambo", B + r"(ополчен|ополченец|ополченц|міліці|милици|дружин|мілітар)",
-        B + r"(miliz|milicj)",
+        B + r"(miliz|milicj|milisi|maleeshiyaad|milicij)",
     ),
     "peacekeepers": (
         B + r"(peacekeep|blue helmet|un soldier|un troops|un peacekeeping|monusco soldier|minusca soldier|contingent|unmiss soldier|minusma soldier)",
@@ -299,7 +317,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 
 ACT_CONCEPTS = ("rape", "euphemism", "sexual", "attempt", "nudity", "genital", "touch",
                 "slavery", "prostitution", "forced_pregnancy_explicit", "sterilization")
-CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy", "cases", "attributed", "force")
+CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy", "cases", "attributed", "force",
+                    "domestic")
 AFFILIATION_CONCEPTS = ("state_forces", "non_state_armed_group", "militia", "peacekeepers",
                         "civilian", "unknown")
 
@@ -346,7 +365,12 @@ def find(norm: Normalised, original: str) -> list[Hit]:
         return max(0, bisect.bisect_right(starts, pos) - 1)
 
     negations = [(m.start(), m.end()) for m in PATTERNS["negation"].finditer(text)]
-    topic_sentences = {sentence_of(m.start()) for m in PATTERNS["topic"].finditer(text)}
+    # A sentence that counts cases or names who committed them reports acts, even when it
+    # also names a service or a programme ("service providers reported 89 cases...").
+    reported = {sentence_of(m.start()) for name in ("cases", "attributed")
+                for m in PATTERNS[name].finditer(text)}
+    topic_sentences = {sentence_of(m.start())
+                       for m in PATTERNS["topic"].finditer(text)} - reported
     hits = []
     for concept, pattern in PATTERNS.items():
         if concept in ("negation", "topic"):
