@@ -40,9 +40,9 @@ from protocol.vocabulary import CATEGORIES
 FORMAT = "backup-suggest-model/1"
 N_FEATURES = 2 ** 18
 NGRAMS = (2, 5)
-CONCEPT_WEIGHT = 0.6   # scale of a concept feature against the unit-length n-gram vector
-C_DETECTION = 4.0      # inverse regularisation strengths, chosen on the dev split
-C_CATEGORY = 4.0
+CONCEPT_WEIGHT = 2.0   # scale of a concept feature against the unit-length n-gram vector
+C_DETECTION = 16.0     # inverse regularisation strengths, chosen by cross-validation on train
+C_CATEGORY = 16.0
 
 _VECTORIZER = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES,
                                 alternate_sign=False, norm="l2", lowercase=False)
