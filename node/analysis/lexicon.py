@@ -175,6 +175,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "prostitution": (
         B + r"(prostitut|forced to sell (sex|themselves|their bodies)|sold for sex|pimp)",
+        B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
     ),
@@ -210,6 +211,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"\d[\d,. ]*(autres |nouveaux )?(cas|incidents)\b", r"\d[\d,. ]*(otros |nuevos )?(casos|incidentes)\b",
         r"\d[\d,. ]*(outros |novos )?(casos|incidentes)\b", r"\d[\d,. ]*(випадк|случа)",
         r"\d[\d,. ]*(حاله|حالات)", r"(kesi|visa|matukio) \d",
+        B + r"(numerous|many|several|multiple|dozens of|hundreds of|thousands of) (cases|incidents|reports|accounts)",
+        B + r"(de nombreux|plusieurs|des dizaines de|des centaines de) (cas|incidents)", B + r"(numerosos|varios|decenas de|cientos de) (casos|incidentes)",
+        B + r"(numerosos|varios|muitos|dezenas de|centenas de) (casos|incidentes)", "حالات عديده", "عشرات الحالات", B + r"(многочисленн\w* случа|численн\w* випадк)",
         B + r"(verified|documented|recorded|reported) cases", B + r"(подтвержденн|задокументован|зафиксирован|підтверджен|зафіксован)\w* .{0,30}(случа|випадк)", B + r"cas (verifies|documentes|recenses)", B + r"casos (verificados|documentados|registrados)",
     ),
     "attributed": (
@@ -252,7 +256,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(se entiende|el termino|se refiere|sobrevivientes de|contiene datos|presente informe|programa|capacitacion|sensibiliza|prevenir|prevencion|lucha\b|combatir|atencion|servicios|condena|insta\b|llamamiento|riesgo|vulnerable|expuest|temor|ley\b|leyes\b|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
         B + r"(sobreviventes de|programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate\b|combater|atendimento|servicos|condena|apela\b|risco|vulneravel|expost|medo\b|lei\b|leis\b|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
         "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
-        r"mafunzo", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"sera\b", r"unyanyapaa",
+        r"mafunzo", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
     ),
     # --- context that implies a perpetrator the text does not name ------------------------

@@ -9,7 +9,8 @@ How a suggestion is made:
 - language: py3langid (a 4 MB wheel, 97 languages) gives the language and a probability; a
   caller that knows the language passes it and gets confidence 1.
 - detection and categories: the model (model.py) weighs character n-grams and the lexicon's
-  concepts; a category is suggested only for a report suggested as CRSV. A category whose
+  concepts (an explicit act word in a plain, undenied sentence floors the detection at 0.6); a
+  category is suggested only for a report suggested as CRSV. A category whose
   explicit words are found (rape or a survivor's euphemism for it, sterilisation, forced
   prostitution, forced pregnancy, sexual slavery, a "wife" kept in captivity) is suggested even
   when the model, trained on few examples of it, is below its threshold.
@@ -50,6 +51,11 @@ CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
     "enforced_sterilization": ("sterilization",),
     "other_sexual_violence": ("sexual", "attempt", "nudity", "genital", "touch"),
 }
+# An explicit word for an act, neither denied nor in a sentence about programmes or risk, is a
+# report in any language, including those whose n-grams the model never saw.
+STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
+                         "forced_pregnancy_explicit", "attempt"})
+STRONG_FLOOR = 0.6
 # Context that implies an affiliation when the text names no group (first match wins).
 IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
                                         ("commander", "non_state_armed_group"))
@@ -182,6 +188,8 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
     probs = dict(zip(model.labels, model.probabilities(features([text], [hits]))[0],
                      strict=True))
     p_crsv = float(probs["is_crsv"])
+    if any(h.concept in STRONG_ACTS and not h.negated and not h.topic for h in hits):
+        p_crsv = max(p_crsv, STRONG_FLOOR)
     is_crsv = p_crsv >= model.threshold("is_crsv")
     clean = [h for h in hits if not h.negated]
     found = {h.concept for h in clean}
