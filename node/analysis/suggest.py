@@ -26,6 +26,7 @@ How a suggestion is made:
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,13 +35,18 @@ from typing import Any
 
 from node.analysis import lexicon
 from node.analysis.model import Model, features
-from node.analysis.textnorm import normalise
+from node.analysis.textnorm import fold, normalise
 from protocol.vocabulary import CATEGORIES
 
 MODEL_FILE = Path(__file__).resolve().parent / "suggest_model.bin"
 MAX_CHARS = 100_000  # longer text is cut (the batch command says so in its answer)
 AGENT_WINDOW = 30    # characters between "by" / "par" and the group it names
-NAMED_GROUP_WINDOW = 10  # "soldiers of the" before a named group
+NAMED_GROUP_WINDOW = 15  # "soldiers of the", "armed men of the" before a named group
+# What joins a generic word to the group it belongs to: "of the", "das", "de la", "من", "из".
+_OF = re.compile(r"\w*\W+(of|de|des|du|da|das|do|dos|del|de la|de l'|from|wa|ya|za"
+                 r"|من|في|из|з|із|с|від|от)"
+                 r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?"
+                 r"(\W+(group|groups|grupo|grupos|groupe|groupes|movement|mouvement|movimiento|movimento))?\W*")
 
 # Which concepts are evidence of which suggestion.
 CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
@@ -129,7 +135,8 @@ def identify_language(text: str) -> tuple[str, float]:
     return str(code), round(float(prob), 3)
 
 
-def _affiliations(hits: Sequence[lexicon.Hit]) -> tuple[str, list[str], list[lexicon.Hit]]:
+def _affiliations(hits: Sequence[lexicon.Hit],
+                  text: str) -> tuple[str, list[str], list[lexicon.Hit]]:
     """Main affiliation, all of them (main first), and the hits naming them.
 
     In each sentence that describes an act, the group named as the agent ("by soldiers",
@@ -137,6 +144,10 @@ def _affiliations(hits: Sequence[lexicon.Hit]) -> tuple[str, list[str], list[lex
     acts; the main affiliation is the one credited with most acts, the first named on a tie or
     when no sentence ties a group to an act (the data card's rule)."""
     mentions = [h for h in hits if h.concept in lexicon.AFFILIATION_CONCEPTS and not h.negated]
+    # a mention inside a longer one ("armed actors" in "unknown armed actors") is not its own
+    mentions = [m for m in mentions
+                if not any(o is not m and o.start <= m.start and m.end <= o.end
+                           and o.end - o.start > m.end - m.start for o in mentions)]
     if not mentions:
         # No group named: detention implies the state that holds the place; a "commander"
         # who keeps or trades women, an armed group. Both only as a weak suggestion.
@@ -156,10 +167,12 @@ def _affiliations(hits: Sequence[lexicon.Hit]) -> tuple[str, list[str], list[lex
                     if any(0 <= m.start - g.end <= AGENT_WINDOW or g.start <= m.start < g.end
                            for g in agents)]
         chosen = (as_agent or named)[0]
-        # "soldiers of the RSF", "soldados das RSF": the named group, not the generic word
-        following = [m for m in named if m.concept != "state_forces"
-                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW]
-        if chosen.concept == "state_forces" and following:
+        # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
+        # the generic word
+        following = [m for m in named if m.concept not in ("state_forces", "unknown")
+                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
+                     and _OF.fullmatch(fold(text[chosen.end:m.start]))]
+        if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
     order = list(dict.fromkeys(m.concept for m in mentions))
@@ -204,7 +217,7 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         if not categories:
             categories = [max(CATEGORIES, key=lambda c: probs[c])]
         categories = [c for c in CATEGORIES if c in set(categories)]
-    main, affiliations, mentions = _affiliations(hits)
+    main, affiliations, mentions = _affiliations(hits, text)
     evidence: list[Evidence] = []
     if is_crsv:
         acts = [h for h in clean if h.concept in lexicon.ACT_CONCEPTS]
