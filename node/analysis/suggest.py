@@ -19,6 +19,8 @@ How a suggestion is made:
   acts; the main affiliation is the one credited with most acts, else the first named (a
   neighbour only when credited: mostly a witness). With no group named, detention implies
   state forces and a "commander" an armed group (low confidence); otherwise `unknown`.
+- languages: in a language other than the eight the model is trained on in depth, every
+  confidence is pulled toward 0.5: the answer stands, and says how little it rests on.
 - evidence: the spans of the hits that support each suggestion, so the case view can
   highlight them; a negated hit ("no one touched me") is never evidence.
 """
@@ -57,6 +59,10 @@ CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
     "enforced_sterilization": ("sterilization",),
     "other_sexual_violence": ("sexual", "attempt", "nudity", "genital", "touch"),
 }
+# Languages the model is trained on in depth (set, supplement and lexicon); in any other the
+# answer comes from the few concept words the lexicon has, and its confidences say so.
+TRAINED_LANGUAGES = frozenset({"en", "fr", "es", "pt", "ar", "sw", "uk", "ru"})
+OTHER_LANGUAGE_SHRINK = 0.6  # confidences are pulled this far toward 0.5 (decisions unchanged)
 # An explicit word for an act, neither denied nor in a sentence about programmes or risk, is a
 # report in any language, including those whose n-grams the model never saw.
 STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
@@ -236,6 +242,10 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
     confidence["perpetrator_affiliation"] = (
         0.3 if main == "unknown" or not aff_hits[main]
         else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
+    if lang not in TRAINED_LANGUAGES:
+        confidence = {k: (v if k == "language" else
+                          round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
+                      for k, v in confidence.items()}
     return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
                       confidence, tuple(evidence), truncated)
 

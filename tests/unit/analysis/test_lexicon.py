@@ -80,6 +80,10 @@ def test_survivor_register_without_legal_words() -> None:
 
 
 def test_a_language_nobody_trained_for_still_gets_an_answer() -> None:
-    out = s.suggest("Żołnierze zgwałcili dwie dziewczynki w piwnicy.")
+    text = "Żołnierze zgwałcili dwie dziewczynki w piwnicy."
+    out = s.suggest(text)
     assert out.language == "pl"
     assert out.is_crsv and out.categories == ("rape",)
+    # ...with a confidence that says how little it knows
+    as_if_known = s.suggest(text, language="en")
+    assert abs(out.confidence["is_crsv"] - 0.5) < abs(as_if_known.confidence["is_crsv"] - 0.5)
