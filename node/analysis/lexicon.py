@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from node.analysis.textnorm import Normalised, fold
+from protocol.vocabulary import AFFILIATIONS
 
 # Start of a word for alphabetic scripts; Arabic and Swahili stems take prefixes, so their
 # patterns carry no boundary.
@@ -331,8 +332,11 @@ ACT_CONCEPTS = ("rape", "euphemism", "sexual", "attempt", "nudity", "genital", "
                 "slavery", "prostitution", "forced_pregnancy_explicit", "sterilization")
 CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy", "cases", "attributed", "force",
                     "domestic")
-AFFILIATION_CONCEPTS = ("state_forces", "non_state_armed_group", "militia", "peacekeepers",
-                        "civilian", "unknown")
+# Every affiliation code of the node is a concept of its own (the patterns above are keyed by
+# the codes, so the vocabulary is never listed twice).
+AFFILIATION_CONCEPTS: tuple[str, ...] = AFFILIATIONS
+if set(AFFILIATION_CONCEPTS) - set(CONCEPTS):
+    raise RuntimeError("an affiliation code has no patterns in the lexicon")
 
 
 @dataclass(frozen=True)
