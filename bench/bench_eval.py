@@ -146,12 +146,13 @@ def _timings(section: Section) -> None:
     rng = random.Random(17)
     examples = [suggest_model.Example(f"{e.text} ({n})", e.is_crsv, e.categories)
                 for n, e in enumerate(rng.choice(pool) for _ in range(RETRAIN_EXAMPLES))]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     retrained = suggest_model.train(examples)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    # wall time is the target; the process's CPU time says how much of it was other load
     section.figures.append(Figure(f"Retraining from {RETRAIN_EXAMPLES:,} codings",
-                                  f"{seconds:.1f} s", f"≤ {RETRAIN_TARGET_S:.0f} s",
-                                  seconds <= RETRAIN_TARGET_S))
+                                  f"{seconds:.1f} s (CPU {cpu:.1f} s)",
+                                  f"≤ {RETRAIN_TARGET_S:.0f} s", seconds <= RETRAIN_TARGET_S))
     size = len(suggest.MODEL_FILE.read_bytes())
     section.figures.append(Figure("Shipped model file (node/analysis/suggest_model.bin)",
                                   f"{size / 1024:.0f} KiB"))

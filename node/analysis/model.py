@@ -34,7 +34,7 @@ from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[im
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from node.analysis import lexicon
-from node.analysis.textnorm import fold
+from node.analysis.textnorm import fold, normalise
 from protocol.vocabulary import CATEGORIES
 
 FORMAT = "backup-suggest-model/1"
@@ -80,7 +80,6 @@ def features(texts: Sequence[str],
     """The feature matrix of texts (hits may be passed when already found)."""
     folded = [fold(t) for t in texts]
     if hits is None:
-        from node.analysis.textnorm import normalise
         hits = [lexicon.find(normalise(t), t) for t in texts]
     grams = _VECTORIZER.transform(folded)
     concepts = np.vstack([concept_vector(h, f) for h, f in zip(hits, folded, strict=True)]) \

@@ -11,6 +11,7 @@ which the case view highlights as it is.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Arabic short vowels, shadda, sukun, superscript alef and tatweel: written or not, one word.
@@ -27,7 +28,7 @@ _MAP = {
 @dataclass(frozen=True)
 class Normalised:
     text: str                 # the normalised copy
-    origin: tuple[int, ...]   # origin[i]: index in the original text of normalised char i
+    origin: Sequence[int]     # origin[i]: index in the original text of normalised char i
     length: int               # length of the original text
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -58,14 +59,28 @@ def _fold(ch: str) -> str:
     return "".join(out)
 
 
+class _Table(dict[int, str]):
+    """str.translate's table, filled on first sight of each character (fast after warm-up)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = " " if ch.isspace() else _fold(ch)
+        self[code] = folded
+        return folded
+
+
+_TABLE = _Table()
+
+
 def normalise(text: str) -> Normalised:
+    folded = text.translate(_TABLE)
+    if len(folded) == len(text) and all(len(_TABLE[ord(c)]) == 1 for c in set(text)):
+        # one character for one: the common case, spans are the identity
+        return Normalised(folded, range(len(text)), len(text))
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        folded = _fold(ch)
-        if ch.isspace():
-            folded = " "
-        for c in folded:
+        for c in _TABLE[ord(ch)]:
             chars.append(c)
             origin.append(i)
     return Normalised("".join(chars), tuple(origin), len(text))
@@ -73,4 +88,4 @@ def normalise(text: str) -> Normalised:
 
 def fold(text: str) -> str:
     """The normalised copy alone (for patterns and features)."""
-    return "".join(" " if ch.isspace() else _fold(ch) for ch in text)
+    return text.translate(_TABLE)
