@@ -250,6 +250,12 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
                       confidence, tuple(evidence), truncated)
 
 
+def uncertainty(suggestion: Suggestion) -> float:
+    """How unsure the detection is, 0 (sure either way) to 1 (a coin toss): the review queue
+    ranks reports by it so that people code first what the model would learn most from."""
+    return round(1.0 - abs(2.0 * suggestion.confidence["is_crsv"] - 1.0), 3)
+
+
 def predict(records: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
     """The predictor interface of the evaluation harness (node.analysis.evalrun)."""
     return [suggest(r.get("text", ""), r.get("language")).as_record(r.get("id"))

@@ -98,3 +98,15 @@ def test_retraining_without_a_report_erases_it() -> None:
     assert without.to_bytes() == again.to_bytes()
     assert with_it.to_bytes() != without.to_bytes()
     assert CANARY.encode() not in with_it.to_bytes()  # no n-gram text is kept
+
+
+def test_uncertainty_ranks_the_unsure_first() -> None:
+    sure = s.suggest("Soldiers raped three women in the village, witnesses said.")
+    nothing = s.suggest("")
+    assert s.uncertainty(nothing) == 0.0
+    assert 0.0 <= s.uncertainty(sure) < 0.5
+
+
+def test_training_needs_examples() -> None:
+    with pytest.raises(ValueError):
+        train([])
