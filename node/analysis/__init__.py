@@ -1,1 +1,2 @@
-"""Text analysis on the node (issue 17): the labelled evaluation set, its metrics and baselines."""
+"""Text analysis on the node (issue 17): suggested codings (`suggest`), their model and lexicon,
+and the labelled evaluation set with its metrics and baselines."""

@@ -1,0 +1,419 @@
+# ruff: noqa: E501  (a table of patterns: one language's alternatives stay on one line)
+"""The multilingual concept lexicon of suggested codings (issue 17).
+
+Each concept (an act of sexual violence, captivity, payment, pregnancy, a perpetrator group, a
+denial, a topic word...) is a list of patterns in many languages and registers: legal words,
+plain words and euphemisms a survivor uses ("they slept with us by force", "walinitendea
+vibaya", "اعتدى علي"), and the misspellings that normalisation does not already absorb.
+Patterns are written as they read and normalised like the text (no accents, lower case), so
+"violée" and "violee" are one pattern. A hit is a span of the original text: it is the
+evidence the case view highlights.
+
+Concepts feed the model as features and decide the evidence; they do not decide the coding
+alone: the trained model weighs them with character n-grams, so that a topic mention
+("programmes against sexual violence") or a denial does not count as a report.
+
+Languages: en, fr, es, pt, ar (MSA and Levantine/Gulf/Sudanese spellings), sw, uk, ru, with the
+main words also in de, it, nl, pl, bs/hr/sr, tr, fa, ur/hi, so, ha, am, my, id, rw, ln, zh.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from node.analysis.textnorm import Normalised, fold
+from protocol.vocabulary import AFFILIATIONS
+
+# Start of a word for alphabetic scripts; Arabic and Swahili stems take prefixes, so their
+# patterns carry no boundary.
+B = r"(?<![\w])"
+# Arabic words standing alone (negation particles are also letters inside longer words).
+A = r"(?<![\u0600-\u06ff])"
+AE = r"(?![\u0600-\u06ff])"
+
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    # --- acts -----------------------------------------------------------------------------
+    "rape": (
+        B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)", B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
+        B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b", B + r"viola(nt|it|ient|ient)\b",
+        B + r"viola(cion|ciones|da|das|do|dos|ron|r|ban|ba|ndo)\b", B + r"viol(o|ou|aram|ada|adas|ado|ados|ar|entad)\b",
+        B + r"violac(ao|oes)\b", B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
+        B + r"abuse d'", B + r"a abuse d",
+        "اغتصب", "اغتصاب", "اغتصبو", "اغتصبن", "مغتصب",
+        # Swahili verbs carry subject, tense and object prefixes: wa-li-ni-baka, wa-ki-bakwa
+        # (but kibaka/vibaka is a thief)
+        r"(?<![a-z])(?!ki|vi)[a-z]{0,8}ba(ka|kwa|kiwa)\b",
+        r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
+        B + r"з?[гґ]вал?т", B + r"изнасил", B + r"насилува", B + r"насилов",
+        B + r"vergewaltig", B + r"stupr", B + r"violentat", B + r"verkracht", B + r"zgwa[lł]c",
+        B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
+        "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
+        B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
+        B + r"gufatwa ku ngufu", B + r"yafashwe ku ngufu", B + r"kufata ku ngufu",
+        B + r"ba(ka|ki)?sangisi(ki)?.{0,12}na makasi",
+    ),
+    "euphemism": (
+        # sleeping, lying, "going on" someone by force; being used; forced to have sex
+        B + r"(slept|sleep|sleeping|lie|lay|lying) with (me|her|us|them|my)\b",
+        B + r"(forced|force|forcing|made) (me|her|us|them|girls|women)( all)? to (sleep|lie|have sex|be with)",
+        B + r"(had|have) sex with (me|her|us)", B + r"(used|use|uses|using) (me|her|us)( at night| by force| like)",
+        B + r"took turns (on|with)", B + r"did (bad|terrible|shameful|things|what they want)",
+        B + r"had (his|their) way with", B + r"forced himself on", B + r"on top of me",
+        B + r"(molested|defiled|defile|violated (me|her|us))",
+        B + r"(coucher|couche|couchaient|couche|dormir) avec (eux|lui|nous|moi|elle)",
+        B + r"(venaient|venait|sont venus|est venu|montaient) sur (nous|moi|elle)",
+        B + r"abus(e|ee|es|ees|aient|ait|er)? (de moi|de nous|d'elle|sexuellement)",
+        B + r"(a|ont) abuse (de|d)", B + r"ils m'ont (prise|pris) de force", B + r"m'ont eue",
+        B + r"(abusaron|abuso|abusaban|abusar) de (mi|ella|nosotras|nosotros)",
+        B + r"me (cogieron|cogio|tomaron) (a la fuerza|por la fuerza)",
+        B + r"(dormir|dormiam|dormia|dormiu|deitar) com (nos|ela|eles|ele|elas|a gente|nós)",
+        B + r"(abusaram|abusou|abusavam|abusar) (de|da|dele|dela|delas|de mim|de nos)",
+        B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
+        "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
+        "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
+        "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
+        "تعدوا علي", "هتك عرض", "هتكوا عرض", "انتهك عرض", "شرفي", "شرفها",
+        r"wa?litendea vibaya", r"tendea vibaya", r"nitendea vibaya", r"kulala (naye|nao|nami)",
+        r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
+        r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya", r"nitumia",
+        r"kunichafua", r"ingilia kwa nguvu",
+        B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
+        B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
+        B + r"(взяли|брали) силой", B + r"силою взял", B + r"поимел",
+        B + r"did what (men|a man|they|he) (do|does|did|want|wanted)", B + r"(couldn't|could not|cannot|can't|couldnt|cant) walk",
+        B + r"(a|ont) fait ce qu'(il|ils) (voulai|voulaient)", B + r"hizo lo que quiso conmigo", B + r"hicieron lo que quisieron",
+        B + r"fez o que quis comigo", B + r"fizeram o que quiseram",
+        B + r"(зробив|зробили|робив|робили) (зі|з) мною (те )?(що|шо) (хотів|хотіли)", B + r"(сделал|сделали|делал|делали) со мной (то )?что (хотел|хотели)",
+        "ياخذني غصب", "ياخدني غصب", "اخذني غصب", "اخدني غصب", "اخذوني غصب", "غصب عني", "بالغصب علي",
+        B + r"(he|they|soldiers?|the man|men|commander) forced (me|her)(?! to)\b", B + r"(m'|l')(a|ont|avait|avaient) forcee?s?\b",
+        B + r"me forz(o|aron|aban)\b(?! a)", B + r"(me|a) forc(ou|aram)\b(?! a)", B + r"(when|after|once) (he|they) (finished|had finished|were done)",
+        B + r"(quand|apres qu')(il|ils) (a|ont|eut|eurent) fini", B + r"(cuando|despues que) (termino|terminaron)", B + r"(quando|depois que) (acabou|acabaram|terminou|terminaram)",
+        r"walipomaliza", r"alipomaliza", B + r"(коли|когда) (він|вони|он|они) (закінчи|скінчи|закончи|кончи)",
+        B + r"(missbraucht|missbrauch)", B + r"abusat", B + r"sexo forzado",
+    ),
+    "sexual": (
+        B + r"sexual(ly)?\b", B + r"sexual (violence|assault|abuse|exploitation|torture)",
+        B + r"sexuel(le|les|s)?\b", B + r"sexual(es)?\b", B + r"sexua(is|l)\b",
+        B + r"sexualmente", B + r"sexuellement", "جنسي", "جنسيه", "الجنسي", "جنسية",
+        r"\bkingono", r"\bya ngono", r"\bngono\b", r"unyanyasaji wa", B + r"сексуал",
+        B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
+        B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
+        B + r"indecent", B + r"attentat a la pudeur", B + r"aibu\b", r"vitendo vya aibu",
+    ),
+    "attempt": (
+        B + r"(tried|attempted|attempt|try|trying) to rape", B + r"attempted rape",
+        B + r"tentative de viol", B + r"(essaye|tente) de (me |la |les )?violer",
+        B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
+        B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
+        r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
+    ),
+    "nudity": (
+        B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|took off (my|our|her|their) clothes)",
+        B + r"(deshabill|denud|nue?s?\b|toute nue|tout nu|enlever (mes|nos|leurs) vetements)",
+        B + r"(desnud|desvest|quitar (la|mi) ropa|quitaron la ropa)",
+        B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
+        "تعري", "التعري", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
+        "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
+        "تيابي", "تيابنا", "ملابسي", "ملابسنا",
+        r"vua nguo", r"vua nguo", r"vuliwa nguo", r"uchi\b",
+        B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|догола|до гола|голая|голые|гола\b|голі\b)",
+        B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
+    ),
+    "genital": (
+        B + r"(genital|genitals|private parts|between (the|his|my|her) legs|testicle|penis|vagina|breast)",
+        B + r"(parties (intimes|genitales)|sur les parties|organes genitaux|sexe\b|testicule|seins)",
+        B + r"(genitales|partes intimas|testiculos|senos)", B + r"(genitais|partes intimas|testiculos|seios)",
+        "التناسلي", "الاماكن الحساسه", "اعضائي", "اعضاءه", "اعضائه", "الخصيتين", "خصيتي",
+        r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
+        B + r"(geschlechtsteil|genitali)",
+    ),
+    "touch": (
+        B + r"(grop|fondl|touched (me|her|us|my|our)|touching (me|her|us|my)|touch (me|her|us))",
+        B + r"(tripot|attouchement|touche (mes|nos)|touchaient|touchait|m'ont touche|nous ont touche)",
+        B + r"(tocaron|tocaban|toco|manosea|me toco|nos toco)",
+        B + r"(apalpa|apalpou|tocaram|mexeram em mim)",
+        "تحرش", "التحرش", "مد ايده", "مدوا ايدهم", "لمسني", "لمسوني", "يلمسو", "تلمس",
+        r"nigusa", r"tugusa", r"shika sehemu", r"papasa",
+        B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
+    ),
+    # --- context ------------------------------------------------------------------------
+    "slavery": (
+        B + r"(sex(ual)? slave|slave|slavery|enslav|sold (her|them|women|girls|us|me)|were sold|was sold|slave market|bought (her|women|girls))",
+        B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
+        B + r"(escrav|vendidas|vendida|compradas)",
+        "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
+        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
+    ),
+    "wife": (
+        B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
+        B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
+        B + r"(como (su |sus )?(esposa|mujer)|matrimonio forzado|casad[ao]s? a la fuerza|me tenia pa el|me tenia para el)",
+        B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
+        "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
+        r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
+        r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
+        B + r"(теперь их|тепер їхн)",
+    ),
+    "captivity": (
+        B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
+        B + r"(gardee|garde|gardees|enlev|detenu|sequestr|camp\b|brousse|foret|pendant (\d+|des|deux|trois|plusieurs) (jour|semaine|mois|an)|mois|chaque nuit|toutes les nuits)",
+        B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
+        B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
+        "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
+        r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
+        B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
+    ),
+    "money": (
+        B + r"(paid|pay|pays|paying|money|cash|for food|in exchange|clients|customers|brothel)",
+        B + r"(payai|paye|argent|clients|bordel|maison close|contre de la nourriture)",
+        B + r"(pagaban|pagaba|pagar|plata|dinero|clientes|burdel|prostibulo)",
+        B + r"(pagavam|pagar|dinheiro|clientes|bordel)",
+        "فلوس", "مصاري", "مال", "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
+        B + r"(платил|плати|гроші|деньги|клиент|клієнт|бордел)",
+    ),
+    "prostitution": (
+        B + r"(prostitut|forced to sell (sex|themselves|their bodies)|sold for sex|pimp)",
+        B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
+        B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
+        B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
+    ),
+    "pregnancy": (
+        B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
+        B + r"(enceinte|grossesse|engross|l'enfant sera)", B + r"(embaraz|prenada|parir un hijo)",
+        B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", "حمل", "الحمل", "حبلى",
+        r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
+    ),
+    "forced_pregnancy_explicit": (
+        B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
+        B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
+        B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar|engravidar|engravidarmos))",
+        r"mpaka (nikapata|akapata|tukapata) mimba", r"mtoto wa kabila lao", B + r"(поки (я |вона )?не завагітні|пока (я |она )?не забеременел|народиш нашу дитину|родишь нашего)",
+        B + r"forced pregnan", B + r"forcibly impregnat", B + r"grossesse forcee", B + r"embarazo forzado",
+        B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
+        B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
+    ),
+    "sterilization": (
+        B + r"(sterili[sz]|castrat|tubal|tubes tied|tied (my|her|our|their) tubes|operated on (me|us|her|them|the women) (without|so)|hysterectom|womb (was |were )?removed|no (longer|more) (have|bear) (children|a child|babies)|(can|could)(not|n't) have (children|babies) (anymore|again))",
+        B + r"(sterilis|castr|ligature des trompes|ne (pourrai|pourra|pourrons|peux|peut) plus (avoir|faire) d'enfant)",
+        B + r"(esteriliz|castra|ligadura|ya no (puedo|podre|podra|podia|podemos) tener (mas )?hijos|me opero sin (permiso|consentimiento|preguntar))",
+        B + r"(esteriliz|castra|laqueadura|ja nao (vou|posso|pode|vai) ter filhos|nao vou ter mais filhos)",
+        B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
+        B + r"(pour (qu'elles|que nous|qu'elle) ne (puisse|puissent|puissions|tombe|tombent)( plus)? (avoir d'enfant|enceinte))",
+        B + r"(para (que )?(no|nao) (quedar|ficar|ficarem|engravid|tener hijos|ter filhos))", B + r"operou (todas )?as mulheres",
+        "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
+        r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
+        B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей|дітей (у мене )?більше не буде|детей (у меня )?больше не будет)",
+    ),
+    "cases": (
+        r"\d[\d,. ]*(other |more |new |further |additional )?(verified |documented |reported )?(cases?|incidents?)\b",
+        r"\d[\d,. ]*(autres |nouveaux )?(cas|incidents)\b", r"\d[\d,. ]*(otros |nuevos )?(casos|incidentes)\b",
+        r"\d[\d,. ]*(outros |novos )?(casos|incidentes)\b", r"\d[\d,. ]*(випадк|случа)",
+        r"\d[\d,. ]*(حاله|حالات)", r"(kesi|visa|matukio) \d",
+        B + r"(numerous|many|several|multiple|dozens of|hundreds of|thousands of) (cases|incidents|reports|accounts)",
+        B + r"(de nombreux|plusieurs|des dizaines de|des centaines de) (cas|incidents)", B + r"(numerosos|varios|decenas de|cientos de) (casos|incidentes)",
+        B + r"(numerosos|varios|muitos|dezenas de|centenas de) (casos|incidentes)", "حالات عديده", "عشرات الحالات", B + r"(многочисленн\w* случа|численн\w* випадк)",
+        B + r"(verified|documented|recorded|reported) cases", B + r"(подтвержденн|задокументован|зафиксирован|підтверджен|зафіксован)\w* .{0,30}(случа|випадк)", B + r"cas (verifies|documentes|recenses)", B + r"casos (verificados|documentados|registrados)",
+    ),
+    "attributed": (
+        B + r"(as a (weapon|tool|tactic|method|instrument)|comme (arme|outil|instrument|tactique)|como (arma|instrumento|herramienta|tactica)|kama silaha|كسلاح|як зброю|как оружие|(was|were) used (for|to|against|as|by))",
+        B + r"(used (by|as a (weapon|tactic|method))|employed by|attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
+        B + r"(utilise\w* (par|comme)|imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
+        B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
+        "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
+    ),
+    "force": (
+        B + r"((dragged|pulled|took|carried|pushed) (me|her|us|them|the girls|the women) (into|to|behind|inside) (the |a |their )?(bush|bushes|forest|house|room|maize|field|car|truck|tent|barracks|school|toilet|back))",
+        B + r"((m'|l'|les |nous )(a|ont) (trainee?s?|emmenee?s?|amenee?s?|pousse) (dans|derriere|vers) (la |le |les |une |un )?(brousse|foret|maison|chambre|champ|voiture|tente|camp|ecole))",
+        B + r"((me|la|nos|las) (arrastr|llevaron|metieron)\w* (al|a la|a|detras) (monte|bosque|casa|cuarto|carro|camion|carpa|batallon|escuela))",
+        B + r"((me|a|nos|as) (arrast|levaram|puxaram)\w* (para|pro|pra) (o |a )?(mato|casa|quarto|carro|tenda|quartel|escola|machamba))",
+        r"(walinivuta|wakanivuta|alinivuta|akanivuta|walituvuta) (hadi |mpaka )?(msituni|porini|ndani|chumbani|shambani|vichakani)",
+        B + r"(bleeding|blood|torn clothes|clothes (was|were) torn|saign|en sang|vetements dechires|sangrando|sangre|ropa rota|sangue|roupa rasgada|damu|nguo zimeraruka|кров|разорван|порван)",
+        "نزيف", "تنزف", "بدم", "تيابها مشققه", "ملابسها ممزقه",
+        B + r"(by force|forcibly|forced|at gunpoint|threatened|de force|sous la menace|a la fuerza|por la fuerza|a punta de|a forca|sob ameaca|kwa nguvu|силой|силою|примусово|під дулом|под дулом)",
+        "غصب", "بالغصب", "بالقوه", "تحت التهديد",
+    ),
+    "domestic": (
+        B + r"(family member|domestic|intimate partner|within the family|at home by a)",
+        B + r"(intrafamilial|au sein de (la|leur) famille|un proche|le conjoint)", B + r"(un familiar|intrafamiliar|su pareja|en el hogar)",
+        B + r"(um familiar|companheiro|no lar|ambiente domestico)", "الاسري", "العنف الاسري", "داخل الاسره",
+        r"ndani ya familia", B + r"(домашн\w* насил|родственник|родич)",
+    ),
+    # --- what makes a mention not a report ---------------------------------------------
+    "negation": (
+        B + r"(no one|nobody|noone|nothing|never|not|no (woman|women|girl|girls|man|men|boy|boys|sexual|rape|one|evidence|cases?|incidents?)|without|denied|deny|denies|dismissed|unfounded|no evidence|no cases?|did not|didn't|dont|don't|wasn't|were not|cleared|exonerat|acquitt)\b",
+        B + r"(personne|rien|jamais|aucun|aucune|sans|nie|nient|demente|dementi|pas)\b",
+        # Spanish "no" before a verb or pronoun only: Portuguese "no" is "in the"
+        B + r"(nadie|nada|nunca|ningun|ninguna|sin|nego|negaron|no (me|la|le|lo|nos|les|se|hubo|fue|fueron|ha|han|hay|habia|tuvo|paso|sufri))\b",
+        B + r"(ninguem|nada|nunca|nenhum|nenhuma|sem|negou|negaram|nao)\b",
+        A + "(لم|لا|ما|ماحدا|مافي|بدون|نفى|نفت|ينفي|انكر|مو|مش|ولا)" + AE,
+        r"\bhakuna\b", r"\bhaku", r"\bhawa", r"\bbila\b", r"\bsija", r"\bhawaku", r"\bhaja",
+        B + r"(ніхто|ніщо|нічого|не|ні|без|заперечу|никто|ничего|нет|отрица)\b",
+    ),
+    "topic": (
+        B + r"(programm?e?s?|training|trained|awareness|prevent|prevention|combat(ing)?|end(ing)? (conflict-related )?sexual|response|services|referral|care\b|support(ed)?|condemn|calls? (on|upon)|urge|urges|recommend|risk|risks|vulnerable|exposed|fear|fears|law|laws|legislation|policy|policies|strategy|action plan|commitment|committee|mandate|definition|defined|stigma|listed|listing|annex|accountability|prosecut|trial|convict|sentenc|justice|reparation|hotline|clinic|workshop|campaign|advocacy|refers to|the term|defined as|impunity|national plan|against (conflict-related )?sexual violence|present report|previous reports|survivors? of|monitoring|reporting on|rule of law|born of rape|conceived (through|from|in) rape|children born of)\b",
+        B + r"(designe|recouvre|le terme|se refere|survivantes? de|impunite|redevabilite|plan national|contre (les |la )?violences? sexuelle|present rapport|rapports precedents|enfants nes d|programme|formation|sensibilis|prevenir|prevention|lutte\b|lutter|prise en charge|services|orientation|condamn|exhort|appel\b|appels\b|appelle\b|risque|risques|vulnerable|expose|crainte|loi\b|lois\b|politique|strategie|plan d'action|engagement|mandat\b|definition|stigmat|liste\b|annexe|poursuite|proces\b|condamnation|justice|reparation)",
+        B + r"(se entiende|el termino|se refiere|sobrevivientes de|contiene datos|rindan cuentas|rendicion de cuentas|impunidad|plan nacional|contra la violencia sexual|presente informe|programa|capacitacion|sensibiliza|prevenir|prevencion|lucha\b|combatir|atencion|servicios|condena|insta\b|llamamiento|riesgo|vulnerable|expuest|temor|ley\b|leyes\b|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
+        B + r"(sobreviventes de|plano nacional|contra a violencia sexual|impunidade|programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate\b|combater|atendimento|servicos|condena|apela\b|risco|vulneravel|expost|medo\b|lei\b|leis\b|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
+        "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
+        r"mafunzo", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
+        B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
+    ),
+    # --- context that implies a perpetrator the text does not name ------------------------
+    "detention": (
+        B + r"(in detention|detention (centre|center|facility|facilities)|detainees?|prisons?\b|jail|cells?\b|interrogat|filtration|official custody|police station|police custody)",
+        B + r"(cachot|en detention|detenu|prison|garde a vue|interrogatoire|commissariat)", B + r"(detenid|carcel|calabozo|interrogatorio|estacion de policia)",
+        B + r"(prisao|presa\b|preso\b|cadeia|interrogatorio|esquadra|centro de detencao)",
+        "المعتقل", "بالمعتقل", "معتقلات", "السجن", "بالسجن", "السجون", "الفرع", "المخابرات", "التحقيق", "الزنزانه", "الاحتجاز", "محتجزات", "المحتجزين",
+        r"gerezani", r"mahabusu", r"kituo cha polisi", r"\bselo\b",
+        B + r"(фільтрац|фильтрац|допит|допрос|полон|плен|ізолятор|изолятор|катівн|застенк|місцях утримання|местах содержания|сизо|сізо|колони|камер)",
+    ),
+    "commander": (
+        B + r"(commander|the boss|the chief|amir|emir|warlord)", B + r"(le chef|chef des|chef de guerre|commandant\b)", B + r"(comandante|jefe|jefes|cabecilla)",
+        B + r"(comandante|chefe)", "الامير", "امير", "القائد", r"kamanda", r"\bmkuu wao", B + r"(командир|полевой командир)",
+    ),
+    # --- perpetrators (the node's affiliation codes) -----------------------------------
+    "state_forces": (
+        B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer|government|regime|captain|lieutenant|sergeant|colonel|major\b)",
+        B + r"(soldat|armee|militaire|forces armees|forces de defense|forces de securite|policier|police|gendarm|gardes? (du corps|republicaine?|presidentielle?)|gardien|en uniforme|hommes en tenue|forces gouvernementales|ba militaires|les militaires|gouvernement|regime|capitaine|lieutenant|sergent|colonel|commandant de (la |l')?(base|brigade|bataillon|region|secteur|compagnie))",
+        B + r"(soldad|ejercito|militar|fuerza publica|fuerzas armadas|polic|guardia|carcelero|uniformad|batallon|infante|gobierno|regimen|capitan|teniente|sargento|coronel)",
+        B + r"(soldad|exercito|militar|forcas armadas|forcas de defesa|polic|guarda|carcereiro|fardad|quartel|governo|regime|capitao|tenente|sargento|coronel)",
+        "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
+        r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
+        B + r"(військов|солдат|армі|армия|армии|военн|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
+        B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
+        "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
+    ),
+    "non_state_armed_group": (
+        B + r"(rebel|rebels|insurgent|jihadist|terrorist|armed group|fighters|isil|isis|daesh|da'esh|islamic state|al-shabaab|al shabaab|alshabaab|shabaab|boko haram|iswap|jnim|m23|adf|fdlr|lra|lord's resistance|seleka|codeco|cooperative for the development|twirwaneho|raia mutomboki|nyatura|hamas|taliban|rsf|rapid support|spla-io|farc|eln|guerrill|disident|men from the bush|rapid support forces|gangs\b|gang\b(?![- ]?rap)|gang members|kidnappers|militants|extremist|non-state armed|armed actors|hommes de la brousse|bush men|al-sunnah|ansar|hts|fighters of|arakan army)",
+        B + r"(gatia|cma\b|rebelle|groupe arme|groupes armes|insurge|jihadiste|combattant|terroriste|mai-?mai\b|mayi-?mayi|extremistes|forces de soutien rapide|gangs armes)",
+        B + r"(rebelde|grupo armado|grupos armados|guerrill|insurgent|combatiente|pandill|secuestrador|extremistas|fuerzas de apoyo rapido)",
+        B + r"(rebelde|grupo armado|grupos armados|insurgent|terrorist|machababo|alshababi|homens do mato|gangues|forcas de apoio rapido|extremistas)",
+        "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
+        r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
+        B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",
+        B + r"(rebellen|ribelli|rebeliant|pemberontak|'yan bindiga|yan bindiga|mayakan|jihadisten|terroristen|ribelli|isis|is-kampfer)",
+    ),
+    "militia": (
+        B + r"(militia|militias|militiam|paramilitar|janjaweed|anti-balaka|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
+        B + r"(milice|miliciens|milicien|miliciennes|groupe d'autodefense|paramilitaire)",
+        B + r"(milicia|milician|paramilitares|paracos|autodefensas)", B + r"(milicia|milician|paramilitar)",
+        "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
+        r"wanamgambo(?! wa al)", r"mgambo", B + r"(ополчен|ополченец|ополченц|міліці|милици|дружин|мілітар)",
+        B + r"(miliz|milicj|milisi|maleeshiyaad|milicij)",
+    ),
+    "peacekeepers": (
+        B + r"(peacekeep|blue helmet|un soldier|un troops|un peacekeeping|monusco soldier|minusca soldier|contingent|unmiss soldier|minusma soldier)",
+        B + r"(casque bleu|casques bleus|soldats de la paix|soldat de la paix|onusien|contingent)",
+        B + r"(cascos azules|casco azul|fuerzas de paz|mision de paz)", B + r"(capacete azul|capacetes azuis|forcas de paz)",
+        "حفظ السلام", "قبعات زرق", "القبعات الزرقاء", r"walinda amani", r"kulinda amani",
+        B + r"(миротвор|блакитн\w* касок|голуб\w* касок)", B + r"(blauhelm|caschi blu)",
+    ),
+    "civilian": (
+        B + r"(neighbou?r|landlord|shopkeeper|teacher|employer|settler|settlers|villager|a man from (our|my) (village|street|camp)|relative|uncle|stepfather|boss)\b",
+        B + r"(voisin|proprietaire|boutiquier|enseignant|patron|colon|colons)",
+        B + r"(vecino|patron|colono|colonos|tio\b|padrastro)", B + r"(vizinho|patrao|colono|colonos|tio\b|padrasto)",
+        "جار", "جارنا", "الجار", "جيراننا", "المستوطنين", "مستوطن", "صاحب البيت", "صاحب المحل",
+        r"\bjirani", r"mzee wa duka", r"mwenye nyumba", r"\bmjomba",
+        B + r"(сусід|сосед(?!-ополч)|хазяїн|хозяин|поселен)",
+    ),
+    "unknown": (
+        B + r"((unknown|unidentified) (armed )?(men|actors|perpetrators|assailants|individuals|gunmen|elements|persons)|armed men|gunmen|armed individuals|men with guns)",
+        B + r"(hommes armes|individus armes|assaillants armes|(assaillants|auteurs|hommes) (non identifies|inconnus))",
+        B + r"(hombres armados|(autores|hombres) desconocidos|sujetos armados)", B + r"(homens armados|(autores|homens) desconhecidos)",
+        "مسلحين مجهولين", "مسلحون مجهولون", "مجهولين", "مجهولون", r"watu wenye silaha", r"wasiojulikana",
+        B + r"(невідом\w* (озброєн|чоловік)|неизвестн\w* (вооруж|мужчин|люд)|с автоматами|з автоматами|озброєні люди|вооруженные люди)",
+    ),
+}
+
+ACT_CONCEPTS = ("rape", "euphemism", "sexual", "attempt", "nudity", "genital", "touch",
+                "slavery", "prostitution", "forced_pregnancy_explicit", "sterilization")
+CONTEXT_CONCEPTS = ("wife", "captivity", "money", "pregnancy", "cases", "attributed", "force",
+                    "domestic")
+# Every affiliation code of the node is a concept of its own (the patterns above are keyed by
+# the codes, so the vocabulary is never listed twice).
+AFFILIATION_CONCEPTS: tuple[str, ...] = AFFILIATIONS
+if set(AFFILIATION_CONCEPTS) - set(CONCEPTS):
+    raise RuntimeError("an affiliation code has no patterns in the lexicon")
+
+
+@dataclass(frozen=True)
+class Hit:
+    concept: str
+    start: int     # span in the original text
+    end: int
+    phrase: str    # the original text of the span
+    sentence: int  # index of the sentence it sits in
+    negated: bool  # a negation cue precedes it closely in its sentence
+    topic: bool    # its sentence has a topic word (programme, risk, condemn, law...)
+
+
+def _compile() -> dict[str, re.Pattern[str]]:
+    # The word-start lookbehind is factored out of the alternatives that share it: checked
+    # once per position rather than once per alternative (matching is most of the cost).
+    def one(patterns: tuple[str, ...]) -> re.Pattern[str]:
+        bounded = [fold(p[len(B):]) for p in patterns if p.startswith(B)]
+        free = [fold(p) for p in patterns if not p.startswith(B)]
+        parts = ([B + "(?:" + "|".join(f"(?:{p})" for p in bounded) + ")"] if bounded else [])
+        parts += [f"(?:{p})" for p in free]
+        return re.compile("|".join(parts))
+    return {name: one(patterns) for name, patterns in CONCEPTS.items()}
+
+
+PATTERNS = _compile()
+_SENTENCE_END = re.compile(r"[.!?؟;\n]+(?=\s|$)|[。！？]")
+NEGATION_WINDOW = 40  # characters before a hit in which a negation cue negates it
+
+
+def sentences(norm: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(norm):
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(norm):
+        spans.append((start, len(norm)))
+    return spans or [(0, 0)]
+
+
+def find(norm: Normalised, original: str) -> list[Hit]:
+    """Every concept hit in the text, with its original span, sentence and context flags."""
+    text = norm.text
+    bounds = sentences(text)
+
+    starts = [s for s, _ in bounds]
+
+    def sentence_of(pos: int) -> int:
+        return max(0, bisect.bisect_right(starts, pos) - 1)
+
+    negations = [(m.start(), m.end()) for m in PATTERNS["negation"].finditer(text)]
+    # A sentence that counts cases or names who committed them reports acts, even when it
+    # also names a service or a programme ("service providers reported 89 cases...").
+    reported = {sentence_of(m.start()) for name in ("cases", "attributed")
+                for m in PATTERNS[name].finditer(text)}
+    topic_sentences = {sentence_of(m.start())
+                       for m in PATTERNS["topic"].finditer(text)} - reported
+    hits = []
+    for concept, pattern in PATTERNS.items():
+        if concept in ("negation", "topic"):
+            continue
+        for m in pattern.finditer(text):
+            if m.end() == m.start():
+                continue
+            n = sentence_of(m.start())
+            s0 = bounds[n][0]
+            negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
+                          for ns, ne in negations)
+            start, end = norm.span(m.start(), m.end())
+            hits.append(Hit(concept, start, end, original[start:end].strip(), n, negated,
+                            n in topic_sentences))
+    hits.sort(key=lambda h: (h.start, h.end))
+    return hits
+
+
+# The survivor's or witness's own voice: first-person words in the main languages.
+FIRST_PERSON = re.compile(fold(
+    B + r"(i|me|my|we|us|our|je|j'|moi|nous|m'|yo|mi|nos|nosotras|eu|mim|minha|meu|"
+    r"я|мене|мені|мене|нас|меня|мне|нам|mimi|sisi|nili|tuli|wakani|walini|wakatu|walitu|"
+    r"ich|mich|io)\b|انا|احنا|اخدوني|اخذوني|نحن|علي\b|عليا|مني"))

@@ -1,0 +1,262 @@
+"""Suggested codings of one report (issue 17): `suggest(text, language=None) -> Suggestion`.
+
+Pure and offline: no socket, no file written, no model fetched. What it uses ships in the
+repository (`suggest_model.bin`, trained by `python -m node.analysis.shipped_model` from the
+train split of the evaluation set and the team-written supplement) and in installed wheels
+(scikit-learn's hashing, py3langid's language model).
+
+How a suggestion is made:
+- language: py3langid (a 4 MB wheel, 97 languages) gives the language and a probability; a
+  caller that knows the language passes it and gets confidence 1.
+- detection and categories: the model (model.py) weighs character n-grams and the lexicon's
+  concepts (an explicit act word in a plain, undenied sentence floors the detection at 0.6); a
+  category is suggested only for a report suggested as CRSV. A category whose
+  explicit words are found (rape or a survivor's euphemism for it, sterilisation, forced
+  prostitution, forced pregnancy, sexual slavery, a "wife" kept in captivity) is suggested even
+  when the model, trained on few examples of it, is below its threshold.
+- affiliation: from the lexicon's perpetrator patterns. In each sentence describing an act,
+  the group named as the agent ("by soldiers") or else the first named is credited with its
+  acts; the main affiliation is the one credited with most acts, else the first named (a
+  neighbour only when credited: mostly a witness). With no group named, detention implies
+  state forces and a "commander" an armed group (low confidence); otherwise `unknown`.
+- languages: in a language other than the eight the model is trained on in depth, every
+  confidence is pulled toward 0.5: the answer stands, and says how little it rests on.
+- evidence: the spans of the hits that support each suggestion, so the case view can
+  highlight them; a negated hit ("no one touched me") is never evidence.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from node.analysis import lexicon
+from node.analysis.model import Model, features
+from node.analysis.textnorm import fold, normalise
+from protocol.vocabulary import CATEGORIES
+
+MODEL_FILE = Path(__file__).resolve().parent / "suggest_model.bin"
+MAX_CHARS = 100_000  # longer text is cut (the batch command says so in its answer)
+AGENT_WINDOW = 30    # characters between "by" / "par" and the group it names
+NAMED_GROUP_WINDOW = 15  # "soldiers of the", "armed men of the" before a named group
+# What joins a generic word to the group it belongs to: "of the", "das", "de la", "من", "из".
+_OF = re.compile(r"\w*\W+(of|de|des|du|da|das|do|dos|del|de la|de l'|from|wa|ya|za"
+                 r"|من|في|из|з|із|с|від|от)"
+                 r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?"
+                 r"(\W+(group|groups|grupo|grupos|groupe|groupes|movement|mouvement|movimiento|movimento))?\W*")
+
+# Which concepts are evidence of which suggestion.
+CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
+    "rape": ("rape", "euphemism"),
+    "sexual_slavery": ("slavery", "wife", "captivity"),
+    "enforced_prostitution": ("prostitution", "money"),
+    "forced_pregnancy": ("forced_pregnancy_explicit", "pregnancy"),
+    "enforced_sterilization": ("sterilization",),
+    "other_sexual_violence": ("sexual", "attempt", "nudity", "genital", "touch"),
+}
+# Languages the model is trained on in depth (set, supplement and lexicon); in any other the
+# answer comes from the few concept words the lexicon has, and its confidences say so.
+TRAINED_LANGUAGES = frozenset({"en", "fr", "es", "pt", "ar", "sw", "uk", "ru"})
+OTHER_LANGUAGE_SHRINK = 0.6  # confidences are pulled this far toward 0.5 (decisions unchanged)
+# An explicit word for an act, neither denied nor in a sentence about programmes or risk, is a
+# report in any language, including those whose n-grams the model never saw.
+STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
+                         "forced_pregnancy_explicit", "attempt"})
+STRONG_FLOOR = 0.6
+# Context that implies an affiliation when the text names no group (first match wins).
+IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
+                                        ("commander", "non_state_armed_group"))
+# Explicit words that suggest a rare category on their own, in a report suggested as CRSV.
+EXPLICIT: Mapping[str, str] = {
+    "rape": "rape",
+    "euphemism": "rape",
+    "sterilization": "enforced_sterilization",
+    "prostitution": "enforced_prostitution",
+    "forced_pregnancy_explicit": "forced_pregnancy",
+    "slavery": "sexual_slavery",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    suggestion: str   # "is_crsv", a category code, or an affiliation code
+    start: int        # character span in the text as given
+    end: int
+    phrase: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    language: str
+    language_confidence: float
+    is_crsv: bool
+    categories: tuple[str, ...]
+    perpetrator_affiliation: str
+    perpetrator_affiliations: tuple[str, ...]
+    confidence: Mapping[str, float]
+    evidence: tuple[Evidence, ...]
+    truncated: bool = False
+
+    def as_record(self, record_id: Any) -> dict[str, Any]:
+        """The answer line of `backup-node suggest-codings` for this suggestion."""
+        out: dict[str, Any] = {
+            "id": record_id, "language": self.language, "is_crsv": self.is_crsv,
+            "categories": list(self.categories),
+            "perpetrator_affiliation": self.perpetrator_affiliation,
+            "perpetrator_affiliations": list(self.perpetrator_affiliations),
+            "confidence": dict(self.confidence),
+            "evidence": list(dict.fromkeys(e.phrase for e in self.evidence)),
+            "evidence_spans": [{"suggestion": e.suggestion, "start": e.start, "end": e.end}
+                               for e in self.evidence],
+        }
+        if self.truncated:
+            out["truncated"] = True
+        return out
+
+
+@functools.cache
+def shipped_model() -> Model:
+    return Model.from_bytes(MODEL_FILE.read_bytes())
+
+
+@functools.cache
+def _identifier() -> Any:
+    from py3langid.langid import (  # type: ignore[import-untyped]
+        MODEL_FILE as LANGID_MODEL,
+    )
+    from py3langid.langid import LanguageIdentifier
+    return LanguageIdentifier.from_model_file(LANGID_MODEL, norm_probs=True)
+
+
+def identify_language(text: str) -> tuple[str, float]:
+    """ISO 639-1 code and probability; "und" with 0 when the text has no letters."""
+    if not any(ch.isalpha() for ch in text):
+        return "und", 0.0
+    code, prob = _identifier().classify(text)
+    return str(code), round(float(prob), 3)
+
+
+def _affiliations(hits: Sequence[lexicon.Hit],
+                  text: str) -> tuple[str, list[str], list[lexicon.Hit]]:
+    """Main affiliation, all of them (main first), and the hits naming them.
+
+    In each sentence that describes an act, the group named as the agent ("by soldiers",
+    "commis par des miliciens") or else the first group named is credited with the sentence's
+    acts; the main affiliation is the one credited with most acts, the first named on a tie or
+    when no sentence ties a group to an act (the data card's rule)."""
+    mentions = [h for h in hits if h.concept in lexicon.AFFILIATION_CONCEPTS and not h.negated]
+    # a mention inside a longer one ("armed actors" in "unknown armed actors") is not its own
+    mentions = [m for m in mentions
+                if not any(o is not m and o.start <= m.start and m.end <= o.end
+                           and o.end - o.start > m.end - m.start for o in mentions)]
+    if not mentions:
+        # No group named: detention implies the state that holds the place; a "commander"
+        # who keeps or trades women, an armed group. Both only as a weak suggestion.
+        for concept, code in IMPLIED:
+            implied = [h for h in hits if h.concept == concept and not h.negated]
+            if implied:
+                return code, [code], implied[:1]
+        return "unknown", ["unknown"], []
+    agents = [h for h in hits if h.concept == "attributed"]
+    acts = [h for h in hits if h.concept in lexicon.ACT_CONCEPTS and not h.negated]
+    credited: Counter[str] = Counter()
+    for sentence in sorted({a.sentence for a in acts}):
+        named = [m for m in mentions if m.sentence == sentence]
+        if not named:
+            continue
+        as_agent = [m for m in named
+                    if any(0 <= m.start - g.end <= AGENT_WINDOW or g.start <= m.start < g.end
+                           for g in agents)]
+        chosen = (as_agent or named)[0]
+        # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
+        # the generic word
+        following = [m for m in named if m.concept not in ("state_forces", "unknown")
+                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
+                     and _OF.fullmatch(fold(text[chosen.end:m.start]))]
+        if chosen.concept in ("state_forces", "unknown") and following:
+            chosen = following[0]
+        credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
+    order = list(dict.fromkeys(m.concept for m in mentions))
+    # A neighbour or a relative is mostly a witness: the main perpetrator only when credited.
+    uncredited = [c for c in order if c != "civilian"] or order
+    if credited:
+        best = max(credited.values())
+        main = next(c for c in order if credited[c] == best)
+    else:
+        main = uncredited[0]
+    return main, [main] + [c for c in order if c != main], mentions
+
+
+def suggest(text: str, language: str | None = None, model: Model | None = None) -> Suggestion:
+    """Suggested codings of one text, each with a confidence and its evidence."""
+    truncated = len(text.encode("utf-8")) > MAX_CHARS
+    if truncated:
+        text = text.encode("utf-8")[:MAX_CHARS].decode("utf-8", "ignore")
+    lang, lang_conf = (language, 1.0) if language else identify_language(text)
+    if not text.strip():
+        return Suggestion(lang, lang_conf, False, (), "unknown", ("unknown",),
+                          {"is_crsv": 0.0, "language": lang_conf}, (), truncated)
+    model = model or shipped_model()
+    norm = normalise(text)
+    hits = lexicon.find(norm, text)
+    probs = dict(zip(model.labels, model.probabilities(features([text], [hits]))[0],
+                     strict=True))
+    p_crsv = float(probs["is_crsv"])
+    if any(h.concept in STRONG_ACTS and not h.negated and not h.topic for h in hits):
+        p_crsv = max(p_crsv, STRONG_FLOOR)
+    is_crsv = p_crsv >= model.threshold("is_crsv")
+    clean = [h for h in hits if not h.negated]
+    found = {h.concept for h in clean}
+    categories: list[str] = []
+    if is_crsv:
+        categories = [c for c in CATEGORIES if probs[c] >= model.threshold(c)]
+        categories += [code for concept, code in EXPLICIT.items()
+                       if concept in found and code not in categories]
+        # kept as a fighter's "wife" while held: sexual slavery (the data card's rule)
+        if "wife" in found and found & {"captivity", "slavery", "commander"}:
+            categories.append("sexual_slavery")
+        if not categories:
+            categories = [max(CATEGORIES, key=lambda c: probs[c])]
+        categories = [c for c in CATEGORIES if c in set(categories)]
+    main, affiliations, mentions = _affiliations(hits, text)
+    evidence: list[Evidence] = []
+    if is_crsv:
+        acts = [h for h in clean if h.concept in lexicon.ACT_CONCEPTS]
+        evidence += [Evidence("is_crsv", h.start, h.end, h.phrase) for h in acts]
+        for code in categories:
+            evidence += [Evidence(code, h.start, h.end, h.phrase) for h in clean
+                         if h.concept in CATEGORY_EVIDENCE[code]]
+    implied = dict(IMPLIED)
+    evidence += [Evidence(implied.get(h.concept, h.concept), h.start, h.end, h.phrase)
+                 for h in mentions]
+    confidence: dict[str, float] = {"is_crsv": round(p_crsv, 3), "language": lang_conf}
+    for c in categories:
+        confidence[c] = round(max(float(probs[c]), 0.5 if c in {EXPLICIT.get(f) for f in found}
+                                  else 0.0), 3)
+    aff_hits = Counter(m.concept for m in mentions)
+    confidence["perpetrator_affiliation"] = (
+        0.3 if main == "unknown" or not aff_hits[main]
+        else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
+    if lang not in TRAINED_LANGUAGES:
+        confidence = {k: (v if k == "language" else
+                          round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
+                      for k, v in confidence.items()}
+    return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
+                      confidence, tuple(evidence), truncated)
+
+
+def uncertainty(suggestion: Suggestion) -> float:
+    """How unsure the detection is, 0 (sure either way) to 1 (a coin toss): the review queue
+    ranks reports by it so that people code first what the model would learn most from."""
+    return round(1.0 - abs(2.0 * suggestion.confidence["is_crsv"] - 1.0), 3)
+
+
+def predict(records: Sequence[Mapping[str, str]]) -> list[dict[str, Any]]:
+    """The predictor interface of the evaluation harness (node.analysis.evalrun)."""
+    return [suggest(r.get("text", ""), r.get("language")).as_record(r.get("id"))
+            for r in records]

@@ -1,0 +1,89 @@
+"""The concept lexicon and normalisation behind suggested codings (issue 17)."""
+
+from __future__ import annotations
+
+from node.analysis import lexicon
+from node.analysis import suggest as s
+from node.analysis.textnorm import fold, normalise
+
+
+def hits(text: str) -> list[lexicon.Hit]:
+    return lexicon.find(normalise(text), text)
+
+
+def test_normalisation_keeps_spans_of_the_original_text() -> None:
+    text = "Ils l’ont VIOLÉE. اِغْتَصَبُوهَا"
+    for h in hits(text):
+        assert text[h.start:h.end] == h.phrase
+    assert {h.concept for h in hits(text)} >= {"rape"}
+    # Arabic short vowels and Latin accents do not change the concept found
+    assert fold("VIOLÉE") == "violee"
+    assert fold("اِغْتَصَبُوهَا") == "اغتصبوها"
+
+
+def test_cyrillic_letters_keep_their_identity() -> None:
+    assert fold("й") == "й"  # not и: a different letter in Ukrainian and Russian
+
+
+def test_a_denied_act_is_negated() -> None:
+    (rape,) = [h for h in hits("Nobody raped me, they took the cow.") if h.concept == "rape"]
+    assert rape.negated
+
+
+def test_a_programme_sentence_is_a_topic_but_a_counted_case_is_not() -> None:
+    topic = [h for h in hits("The programme trains nurses to care for survivors of rape.")
+             if h.concept == "rape"]
+    assert topic and topic[0].topic
+    counted = [h for h in hits("Service providers reported 89 cases of rape by soldiers.")
+               if h.concept == "rape"]
+    assert counted and not counted[0].topic
+
+
+def test_swahili_verb_prefixes_and_not_a_thief() -> None:
+    assert any(h.concept == "rape" for h in hits("wakimbizi walisema wanawake wakibakwa"))
+    assert not any(h.concept == "rape" for h in hits("kibaka aliiba simu yangu sokoni"))
+
+
+def test_main_affiliation_is_the_agent_of_the_act() -> None:
+    out = s.suggest("A woman was gang-raped together with her neighbour by government soldiers.")
+    assert out.perpetrator_affiliation == "state_forces"
+    assert "civilian" in out.perpetrator_affiliations
+
+
+def test_a_named_group_wins_over_the_generic_word_for_its_fighters() -> None:
+    out = s.suggest("Soldiers of the Rapid Support Forces raped women in El Geneina.")
+    assert out.perpetrator_affiliation == "non_state_armed_group"
+
+
+def test_first_named_group_is_main_when_several_share_an_act() -> None:
+    out = s.suggest("Government soldiers and allied militias raped at least 79 women.")
+    assert out.perpetrator_affiliation == "state_forces"
+    assert out.perpetrator_affiliations == ("state_forces", "militia")
+
+
+def test_detention_implies_state_forces_when_no_group_is_named() -> None:
+    out = s.suggest("in the prison they stripped us naked and beat us on the genitals")
+    assert out.is_crsv
+    assert out.perpetrator_affiliation == "state_forces"
+    assert out.confidence["perpetrator_affiliation"] < 0.5
+
+
+def test_unidentified_armed_men_are_unknown() -> None:
+    out = s.suggest("Unidentified armed men raped two girls on the road to the market.")
+    assert out.perpetrator_affiliation == "unknown"
+
+
+def test_survivor_register_without_legal_words() -> None:
+    out = s.suggest("walinishika njiani wakanibaka, askari watatu")
+    assert out.is_crsv and "rape" in out.categories
+    assert out.perpetrator_affiliation == "state_forces"
+
+
+def test_a_language_nobody_trained_for_still_gets_an_answer() -> None:
+    text = "Żołnierze zgwałcili dwie dziewczynki w piwnicy."
+    out = s.suggest(text)
+    assert out.language == "pl"
+    assert out.is_crsv and out.categories == ("rape",)
+    # ...with a confidence that says how little it knows
+    as_if_known = s.suggest(text, language="en")
+    assert abs(out.confidence["is_crsv"] - 0.5) < abs(as_if_known.confidence["is_crsv"] - 0.5)
