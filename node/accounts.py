@@ -387,6 +387,33 @@ def pending_access(conn: sqlite3.Connection) -> list[PendingAccess]:
     return out
 
 
+# How long an admin's grant of roles to themselves stays on the coordinators' page.
+SELF_GRANT_SHOWN_SECONDS = 90 * 86400
+
+
+@dataclass(frozen=True)
+class SelfGrant:
+    """An admin who gave themselves roles (issue 11): who, which roles, when. Admins can,
+    and sometimes must; the coordinators, who hold the keys those roles need, see it."""
+
+    staff_id: str
+    username: str
+    roles: frozenset[str]
+    at: int
+
+
+def self_grants(conn: sqlite3.Connection, now: int) -> list[SelfGrant]:
+    """Roles admins gave themselves in the last `SELF_GRANT_SHOWN_SECONDS`, newest first,
+    from the audit chain (`account.self_grant`, written by `set_roles`)."""
+    rows = conn.execute(
+        "SELECT at, object_id, detail FROM audit_log WHERE action = 'account.self_grant'"
+        " AND at >= ? ORDER BY seq DESC", (now - SELF_GRANT_SHOWN_SECONDS,)).fetchall()
+    names = usernames(conn, [r["object_id"] for r in rows])
+    return [SelfGrant(r["object_id"], names.get(r["object_id"], ""),
+                      frozenset(r["detail"].removeprefix("added=").split(",")), r["at"])
+            for r in rows]
+
+
 def grant_pending(db: Database, audit: AuditLog, granter: UnlockedStaff, staff_id: str,
                   now: int) -> dict[str, BoxSecretKey]:
     """Seal to the person's public key the node keys their roles need that the granter
@@ -494,6 +521,11 @@ def set_roles(db: Database, audit: AuditLog, admin_id: str, staff_id: str,
         if frozenset(row["roles"].split(",")) != chosen:
             append_audit(conn, audit, now, admin_id, "account.roles", staff_id,
                          "roles=" + ",".join(sorted(chosen)))
+        added = chosen - frozenset(row["roles"].split(","))
+        if admin_id == staff_id and added:
+            # flagged on the coordinators' pending-access page (`self_grants`)
+            append_audit(conn, audit, now, admin_id, "account.self_grant", staff_id,
+                         "added=" + ",".join(sorted(added)))
     return chosen
 
 

@@ -288,6 +288,43 @@ async def test_new_coordinator_reads_reports_only_after_a_grant(office: Office) 
     office.assert_chain()
 
 
+async def test_an_admin_who_grants_themselves_a_role_is_flagged(office: Office) -> None:
+    """Issue 11: the coordinators see who gave themselves which role, and when."""
+    c = office.client
+    await sign_in(c, ADMIN, ADMIN_PASSPHRASE)
+    path = await invite(c, "it-admin", "admin")
+    office.now[0] = T0 + timedelta(hours=2)
+    async with other_browser(c) as rogue:
+        r = await rogue.get(path)
+        r = await rogue.post(path, data={"csrf": csrf_of(await r.text()), "passphrase": PASS,
+                                         "repeat": PASS}, allow_redirects=False)
+        assert r.status == 303
+        rogue_id = office.row("it-admin")["id"]
+        page = await (await rogue.get("/staff/accounts")).text()
+        r = await rogue.post(f"/staff/accounts/{rogue_id}/roles", allow_redirects=False,
+                             data=[("csrf", csrf_of(page)), ("roles", "admin"),
+                                   ("roles", "coordinator"), ("roles", "caseworker")])
+        assert r.status == 303
+    page = await (await c.get("/staff/grants")).text()
+    flagged = re.findall(r'<tr class="self-grant">(.*?)</tr>', page)
+    assert len(flagged) == 1
+    assert "it-admin" in flagged[0] and "Coordinator" in flagged[0]
+    assert "Caseworker" in flagged[0] and "Administrator" not in flagged[0]
+    assert "2026-03-01 14:00 UTC" in flagged[0]
+    assert ("it-admin", "account.self_grant", "added=caseworker,coordinator") in [
+        (office.row("it-admin")["username"] if a == rogue_id else a, act, d)
+        for a, act, d in office.actions()]
+    # roles another admin gives are not flagged
+    me = office.row(ADMIN)["id"]
+    r = await c.post(f"/staff/accounts/{rogue_id}/roles", allow_redirects=False,
+                     data=[("csrf", await csrf(c)), ("roles", "admin"), ("roles", "analyst")])
+    assert r.status == 303
+    page = await (await c.get("/staff/grants")).text()
+    assert len(re.findall(r'<tr class="self-grant">', page)) == 1
+    assert me not in [a for a, act, _ in office.actions() if act == "account.self_grant"]
+    office.assert_chain()
+
+
 # ------------------------------------------------------------------ two-step sign-in
 
 async def test_totp_enrolment_and_sign_in_with_and_without_the_code(office: Office) -> None:
