@@ -8,6 +8,9 @@ Also here, because they are all about who may hold which key (issue 3, "Roles an
 node-key grants and their removal, signing in with a passphrase (slowing and locking
 repeated failures), changing one's own passphrase, the account changes an admin makes, and
 recovery. The second factor is in `node.second_factor`, invitations in `node.invitations`.
+Failed sign-ins are held back per (username, source) by the staff office, in memory
+(`node.web.staff.sign_in_guard`): nothing here counts them or locks an account, so that a
+stranger who guesses at a coordinator's username slows only their own attempts.
 Every change appends to the audit chain in the same write transaction; no passphrase, code,
 secret or username ever goes into an audit entry (object ids are random account ids).
 """
@@ -20,7 +23,6 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 from crypto import passphrase as pw
 from crypto.errors import DecryptionError
@@ -39,13 +41,12 @@ MIN_PASSPHRASE_CHARS = 12
 _SK_CONTEXT = b"staff-secret-key:"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,39}")
 
-# Failed sign-ins (OWASP Authentication Cheat Sheet, "Login Throttling" and "Account
-# Lockout"): answers are held back from the 3rd consecutive failure, doubling up to 30 s,
-# and the 10th locks the account until an admin unlocks it. The per-address rate limit
-# (node/web/ratelimit.py) is a separate, earlier defence.
+# Failed sign-ins (OWASP Authentication Cheat Sheet, "Login Throttling"): answers to one
+# (username, source) are held back from its 3rd consecutive failure, doubling up to 30 s.
+# No number of failures locks an account: a lock that strangers can set is a way to keep
+# coordinators out (issue 11). The per-address rate limit is a separate, earlier defence.
 SLOW_FROM_FAILURES = 3
 MAX_DELAY_SECONDS = 30
-LOCK_AFTER_FAILURES = 10
 
 
 # ------------------------------------------------------------------ errors
@@ -77,15 +78,15 @@ class NoRole(errors.UnknownChoice):
 
 
 class SignInFailed(errors.LoginFailed):
-    """A wrong passphrase or code; `failures` is the account's consecutive failures."""
-
-    failures = 0
+    """A wrong username, passphrase or code -- or an attempt held back -- all alike."""
 
 
 class AccountLocked(errors.NodeError):
+    """Only an account locked by an earlier version (failures no longer lock), and only
+    said to someone who gave its right passphrase."""
+
     message = N_("This account is locked after too many failed sign-in attempts. "
                  "Ask an administrator of your organisation to unlock it.")
-    failures = 0
 
 
 class LastAdmin(errors.NodeError):
@@ -310,46 +311,26 @@ class SignIn:
 
 def begin_sign_in(db: Database, audit: AuditLog, username: str, passphrase: str,
                   params: pw.KdfParams, now: int) -> SignIn:
-    """Check the passphrase. Raises `SignInFailed` (with the failure count) or
-    `AccountLocked`; a wrong passphrase counts as a failure and may lock the account."""
+    """Check the passphrase. Raises `SignInFailed` for an unknown username or a wrong
+    passphrase alike, after the same Argon2id work and without writing anything; an account
+    an earlier version locked raises `AccountLocked`, but only to its right passphrase."""
     row = db.read().execute("SELECT * FROM staff WHERE username = ? AND disabled = 0",
                             (username,)).fetchone()
     if row is None:
         # Spend the same Argon2id time as a real attempt so timing does not reveal accounts.
         pw.spend_one_attempt(passphrase, params)
         raise SignInFailed()
-    if row["locked"]:
-        # Said before the passphrase is checked, so a locked account is no guessing oracle.
-        raise AccountLocked()
     try:
         sk = pw.open_box_key(row["secret_key_wrap"], passphrase, _SK_CONTEXT + row["id"].encode())
     except DecryptionError:
-        record_failure(db, audit, row["id"], now, SignInFailed)
+        raise SignInFailed() from None
+    if row["locked"]:
+        raise AccountLocked()
     staff = UnlockedStaff(_member(row), sk, open_node_keys(db.read(), row["id"], sk))
     if row["totp_sealed"] is not None:
         return SignIn(staff, sk.open(row["totp_sealed"]).decode("ascii"))
     finish_sign_in(db, audit, staff.member.id, now)
     return SignIn(staff)
-
-
-def record_failure(db: Database, audit: AuditLog, staff_id: str, now: int,
-                   error: type[SignInFailed]) -> NoReturn:
-    """Count one failed attempt and raise `error` -- or `AccountLocked` if this one locks
-    the account. Only counts and a time are stored, never where the attempt came from."""
-    with db.write() as conn:
-        before = conn.execute("SELECT locked FROM staff WHERE id = ?", (staff_id,)).fetchone()
-        row = conn.execute(
-            "UPDATE staff SET failed_logins = failed_logins + 1, last_failed_at = ?,"
-            " locked = CASE WHEN failed_logins + 1 >= ? THEN 1 ELSE locked END"
-            " WHERE id = ? RETURNING failed_logins, locked",
-            (now, LOCK_AFTER_FAILURES, staff_id)).fetchone()
-        failures, locked = int(row[0]), bool(row[1])
-        if locked and not before["locked"]:
-            append_audit(conn, audit, now, "system", "account.lock", staff_id,
-                         f"failures={failures}")
-    exc: AccountLocked | SignInFailed = AccountLocked() if locked else error()
-    exc.failures = failures
-    raise exc
 
 
 def finish_sign_in(db: Database, audit: AuditLog, staff_id: str, now: int) -> None:
@@ -404,6 +385,33 @@ def pending_access(conn: sqlite3.Connection) -> list[PendingAccess]:
         if missing:
             out.append(PendingAccess(member, missing))
     return out
+
+
+# How long an admin's grant of roles to themselves stays on the coordinators' page.
+SELF_GRANT_SHOWN_SECONDS = 90 * 86400
+
+
+@dataclass(frozen=True)
+class SelfGrant:
+    """An admin who gave themselves roles (issue 11): who, which roles, when. Admins can,
+    and sometimes must; the coordinators, who hold the keys those roles need, see it."""
+
+    staff_id: str
+    username: str
+    roles: frozenset[str]
+    at: int
+
+
+def self_grants(conn: sqlite3.Connection, now: int) -> list[SelfGrant]:
+    """Roles admins gave themselves in the last `SELF_GRANT_SHOWN_SECONDS`, newest first,
+    from the audit chain (`account.self_grant`, written by `set_roles`)."""
+    rows = conn.execute(
+        "SELECT at, object_id, detail FROM audit_log WHERE action = 'account.self_grant'"
+        " AND at >= ? ORDER BY seq DESC", (now - SELF_GRANT_SHOWN_SECONDS,)).fetchall()
+    names = usernames(conn, [r["object_id"] for r in rows])
+    return [SelfGrant(r["object_id"], names.get(r["object_id"], ""),
+                      frozenset(r["detail"].removeprefix("added=").split(",")), r["at"])
+            for r in rows]
 
 
 def grant_pending(db: Database, audit: AuditLog, granter: UnlockedStaff, staff_id: str,
@@ -513,6 +521,11 @@ def set_roles(db: Database, audit: AuditLog, admin_id: str, staff_id: str,
         if frozenset(row["roles"].split(",")) != chosen:
             append_audit(conn, audit, now, admin_id, "account.roles", staff_id,
                          "roles=" + ",".join(sorted(chosen)))
+        added = chosen - frozenset(row["roles"].split(","))
+        if admin_id == staff_id and added:
+            # flagged on the coordinators' pending-access page (`self_grants`)
+            append_audit(conn, audit, now, admin_id, "account.self_grant", staff_id,
+                         "added=" + ",".join(sorted(added)))
     return chosen
 
 

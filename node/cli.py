@@ -18,7 +18,7 @@ from crypto import passphrase as pw
 from crypto.keys import BoxSecretKey
 from node import accounts, keyring
 from node import config as node_config
-from node.accounts import WeakPassphrase
+from node.accounts import BadUsername, WeakPassphrase, check_username
 from node.backoffice.audit import AuditLog
 from node.datadir import DataDir
 from node.intake.service import utc_now
@@ -51,6 +51,20 @@ def _read_passphrase(prompt_for: str) -> str:
     return first
 
 
+def _read_admin_username(given: str | None) -> str:
+    """The first admin's username: `--admin`, or asked for. There is no default: a
+    well-known first username (it was `admin`) is half of what a guesser needs."""
+    if given is None:
+        if not sys.stdin.isatty():
+            raise SystemExit("no terminal to ask for the first admin's username: "
+                             "give it with --admin NAME")
+        given = input("Username of the first admin (2-40 letters, digits, . - _): ")
+    try:
+        return check_username(given)
+    except BadUsername as exc:
+        raise SystemExit(exc.message % exc.params) from None
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from node.context import init_node
 
@@ -58,10 +72,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     if datadir.is_initialised():
         print(f"{datadir.root} already holds a node; nothing was changed.", file=sys.stderr)
         return 1
-    passphrase = _read_passphrase(f"the admin account '{args.admin}'")
+    admin = _read_admin_username(args.admin)
+    passphrase = _read_passphrase(f"the admin account '{admin}'")
     try:
-        result = init_node(datadir, args.admin, passphrase, node_config.template_text())
-    except WeakPassphrase as exc:
+        result = init_node(datadir, admin, passphrase, node_config.template_text())
+    except (WeakPassphrase, BadUsername) as exc:
         raise SystemExit(exc.message % exc.params) from None
     print(f"Node created in {datadir.root} (node id {result.node_id}).")
     print(f"Configuration: {datadir.config} -- edit it, then run `backup-node check-config`.")
@@ -319,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
                        f"admin passphrase comes from {PASSPHRASE_ENV} or a prompt. Prints "
                        "the recovery key once.")
     p.add_argument("--data", required=True, metavar="DIR", help="data directory to create")
-    p.add_argument("--admin", default="admin", help="username of the first admin (default: "
-                   "admin)")
+    p.add_argument("--admin", metavar="NAME", help="username of the first admin (asked for "
+                   "if not given; required without a terminal)")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("serve", help="serve the public site, the API and the staff office",

@@ -18,7 +18,7 @@ from typing import TypeVar
 from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
-from node.accounts import check_passphrase
+from node.accounts import check_passphrase, check_username
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.case_incidents import CaseIncidents
@@ -74,8 +74,10 @@ class NodeContext:
 def init_node(datadir: DataDir, admin: str, passphrase: str, config_text: str,
               staff_params: pw.KdfParams = pw.STAFF) -> keyring.InitResult:
     """Create a node in `datadir`: data directory, configuration file, database, keys and
-    the first admin account. Refuses a weak passphrase (`accounts.WeakPassphrase`) or a bad
-    configuration (`config.ConfigError`) before anything is written."""
+    the first admin account. Refuses a bad username (`accounts.BadUsername`), a weak
+    passphrase (`accounts.WeakPassphrase`) or a bad configuration (`config.ConfigError`)
+    before anything is written."""
+    admin = check_username(admin)
     check_passphrase(passphrase)
     node_config.parse(tomllib.loads(config_text))  # refuse to create a node with a bad config
     datadir.create()

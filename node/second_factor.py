@@ -1,8 +1,13 @@
 """The optional second sign-in factor: TOTP (RFC 6238), sealed to the person's own key.
 
 Parsing what people type, enrolment, the second sign-in step and turning it off (by the
-person, or by an admin for a lost phone). A wrong code counts as a failed sign-in, like a
-wrong passphrase (`accounts.record_failure`). No code or secret goes into an audit entry.
+person, or by an admin for a lost phone). A wrong code is held back like a wrong passphrase
+(by the staff office, per username and source). No code or secret goes into an audit entry.
+
+The last accepted time step of each account is kept in the database (`node_meta`,
+`totp_step:<account id>`), so that a code seen once is refused again even after a restart
+(RFC 6238, section 5.2). A step number is a time to 30 s, no secret; the audit chain
+already holds each sign-in's time.
 """
 
 from __future__ import annotations
@@ -15,13 +20,7 @@ from datetime import datetime
 import pyotp
 
 from node import errors
-from node.accounts import (
-    SignInFailed,
-    UnlockedStaff,
-    append_audit,
-    record_failure,
-    require_account,
-)
+from node.accounts import SignInFailed, UnlockedStaff, append_audit, require_account
 from node.backoffice.audit import AuditLog
 from node.i18n import N_
 from node.storage.database import Database
@@ -95,13 +94,42 @@ def totp_match(secret: str, code: str, at: datetime, after_step: int | None = No
 
 # ------------------------------------------------------------------ signing in and enrolment
 
-def check_second_factor(db: Database, audit: AuditLog, staff_id: str, secret: str, code: str,
-                        at: datetime, after_step: int | None) -> int:
-    """The second sign-in step. A wrong code counts as a failed attempt like a wrong
-    passphrase; returns the accepted time step."""
-    step = totp_match(secret, parse_totp_code(code), at, after_step)
+def _step_key(staff_id: str) -> str:
+    return f"totp_step:{staff_id}"
+
+
+def last_step(conn: sqlite3.Connection, staff_id: str) -> int | None:
+    """The last time step accepted for this account (None: none since it was turned on)."""
+    row = conn.execute("SELECT value FROM node_meta WHERE key = ?",
+                       (_step_key(staff_id),)).fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def _use_step(conn: sqlite3.Connection, staff_id: str, step: int) -> bool:
+    """Record `step` as used, inside the caller's write transaction; False if it (or a
+    later one) was used already -- by a concurrent sign-in, say."""
+    last = last_step(conn, staff_id)
+    if last is not None and step <= last:
+        return False
+    conn.execute("INSERT OR REPLACE INTO node_meta (key, value) VALUES (?, ?)",
+                 (_step_key(staff_id), str(step).encode("ascii")))
+    return True
+
+
+def _forget_steps(conn: sqlite3.Connection, staff_id: str) -> None:
+    conn.execute("DELETE FROM node_meta WHERE key = ?", (_step_key(staff_id),))
+
+
+def check_second_factor(db: Database, staff_id: str, secret: str, code: str,
+                        at: datetime) -> int:
+    """The second sign-in step: the accepted time step, recorded as used before this
+    returns. `TotpRejected` for a wrong code or one used before."""
+    step = totp_match(secret, parse_totp_code(code), at, last_step(db.read(), staff_id))
     if step is None:
-        record_failure(db, audit, staff_id, int(at.timestamp()), TotpRejected)
+        raise TotpRejected()
+    with db.write() as conn:
+        if not _use_step(conn, staff_id, step):
+            raise TotpRejected()
     return step
 
 
@@ -123,23 +151,27 @@ def enable_totp(db: Database, audit: AuditLog, staff: UnlockedStaff, secret: str
             raise TotpAlreadyOn()
         conn.execute("UPDATE staff SET totp_sealed = ? WHERE id = ?",
                      (staff.member.public_key.seal(secret.encode("ascii")), staff.member.id))
+        _forget_steps(conn, staff.member.id)
+        _use_step(conn, staff.member.id, step)
         append_audit(conn, audit, int(at.timestamp()), staff.member.id, "account.totp_on",
                      staff.member.id)
     return step
 
 
-def disable_totp(db: Database, audit: AuditLog, staff: UnlockedStaff, code: str, at: datetime,
-                 after_step: int | None) -> int:
+def disable_totp(db: Database, audit: AuditLog, staff: UnlockedStaff, code: str,
+                 at: datetime) -> int:
     """Turn the second factor off; needs a current code."""
     row = db.read().execute("SELECT totp_sealed FROM staff WHERE id = ?",
                             (staff.member.id,)).fetchone()
     if row is None or row["totp_sealed"] is None:
         raise TotpNotOn()
     secret = staff.secret_key.open(row["totp_sealed"]).decode("ascii")
-    step = totp_match(secret, parse_totp_code(code), at, after_step)
+    step = totp_match(secret, parse_totp_code(code), at, last_step(db.read(), staff.member.id))
     if step is None:
         raise TotpRejected()
     with db.write() as conn:
+        if not _use_step(conn, staff.member.id, step):
+            raise TotpRejected()
         conn.execute("UPDATE staff SET totp_sealed = NULL WHERE id = ?", (staff.member.id,))
         append_audit(conn, audit, int(at.timestamp()), staff.member.id, "account.totp_off",
                      staff.member.id)
@@ -156,4 +188,5 @@ def reset_totp(db: Database, audit: AuditLog, admin_id: str, staff_id: str, now:
         if row["totp_sealed"] is None:
             raise TotpNotOn()
         conn.execute("UPDATE staff SET totp_sealed = NULL WHERE id = ?", (staff_id,))
+        _forget_steps(conn, staff_id)
         append_audit(conn, audit, now, admin_id, "account.totp_reset", staff_id)

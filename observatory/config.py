@@ -90,6 +90,16 @@ class P2PConfig(_Strict):
         return [f"/{family}/{self.listen_host}/tcp/{port or self.listen_port}"]
 
 
+class EnrollmentConfig(_Strict):
+    """Bounds on requests to join (issue 11): anyone can make a key and ask."""
+
+    max_pending: int = Field(200, ge=1, le=100_000, description="most requests waiting for "
+                             "an admin's decision; a new one beyond is refused for now")
+    requests_per_peer_per_hour: int = Field(120, ge=1, le=100_000, description="requests to "
+                                            "join one libp2p peer may send per hour (polls "
+                                            "included)")
+
+
 class ObservatoryConfig(_Strict):
     name: Text = "BackUp Observatory"
     languages: list[Language] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES),
@@ -100,6 +110,11 @@ class ObservatoryConfig(_Strict):
     membership_list_days: int = Field(7, ge=1, le=90)
     certificate_days: int = Field(365, ge=7, le=3650)
     p2p: P2PConfig = Field(default_factory=lambda: P2PConfig())
+    enrollment: EnrollmentConfig = Field(default_factory=lambda: EnrollmentConfig())
+    trusted_proxies: list[str] = Field(
+        default_factory=list, max_length=16,
+        description="addresses of reverse proxies whose X-Forwarded-For names the client "
+                    "(failed admin sign-ins are counted per client)")
     statistics: StatisticsConfig = Field(default_factory=lambda: StatisticsConfig())
 
     @model_validator(mode="after")

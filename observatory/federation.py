@@ -10,7 +10,9 @@ only says what the observatory answers:
 request                answer
 =====================  =========================================================================
 MembershipRequest      `DeliveryAck(accepted)` while pending; `MembershipDecision` once decided;
-                       `DeliveryAck(rejected)`: ``key_mismatch``, ``key_in_use``, ``revoked``
+                       `DeliveryAck(rejected)`: ``key_mismatch``, ``key_in_use``, ``revoked``;
+                       for now: ``rate_limited`` (this peer asked too often),
+                       ``enrollment_full`` (too many requests wait for a decision)
 MembershipListQuery    the current signed `MembershipList`; non-members: ``not_a_member``
 CheckpointPush         `CosignatureResponse` (cosigned or refused); non-members: ``not_a_member``
 StatisticsRelease      `DeliveryAck`: accepted, duplicate, or rejected with the reason
@@ -24,6 +26,11 @@ the write transaction that acts, so an admin's revocation and a member's request
 interleave. A refusal (`Refuse`) stores nothing, not even the envelope's replay record: a
 resend of a refused envelope is refused again, never mistaken for one delivered.
 
+Requests to join are rate-limited per sender (`PeerLimiter`, in memory): a
+`MembershipRequest`'s sender is verified with the key it carries and is the libp2p peer
+(the responder checks), so the limit is per peer. The refusal says nothing about anyone
+else's membership.
+
 The responder runs in a worker thread (`asyncio.to_thread`): SQLite and Ed25519 are blocking
 calls, and the libp2p host waits on this coroutine, not on the event loop.
 """
@@ -33,6 +40,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from observatory.context import ObservatoryContext
@@ -64,12 +74,41 @@ log = logging.getLogger("backup.observatory.federation")
 StatisticsHook = Callable[[sqlite3.Connection, Member, Envelope, Message, int], DeliveryAck]
 
 
+class PeerLimiter:
+    """A token bucket per peer: `per_hour` requests an hour, `per_hour // 2` at once (at
+    least one). Only in memory, bounded (the least recently seen peers are forgotten
+    first), safe across the worker threads that answer."""
+
+    MAX_PEERS = 10_000
+
+    def __init__(self, per_hour: int, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._rate = per_hour / 3600.0
+        self._burst = float(max(1, per_hour // 2))
+        self._now = monotonic
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, peer: str) -> bool:
+        with self._lock:
+            now = self._now()
+            tokens, then = self._buckets.pop(peer, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - then) * self._rate)
+            allowed = tokens >= 1.0
+            self._buckets[peer] = (tokens - 1.0 if allowed else tokens, now)
+            while len(self._buckets) > self.MAX_PEERS:
+                self._buckets.popitem(last=False)
+            return allowed
+
+
 class Federation:
     """Answers federation envelopes for one observatory."""
 
     def __init__(self, ctx: ObservatoryContext, *,
-                 statistics_release: StatisticsHook | None = None) -> None:
+                 statistics_release: StatisticsHook | None = None,
+                 enrollment_limiter: PeerLimiter | None = None) -> None:
         self._ctx = ctx
+        self._enrollments = enrollment_limiter or PeerLimiter(
+            ctx.config.enrollment.requests_per_peer_per_hour)
         self._statistics_release: StatisticsHook = (
             statistics_release if statistics_release is not None
             else ReleaseIngest(ctx.config.statistics))
@@ -104,6 +143,8 @@ class Federation:
     def _enroll(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         asked = request.message
         assert isinstance(asked, MembershipRequest)  # served for this type only
+        if not self._enrollments.allow(request.envelope.sender):
+            raise Refuse(Reason.RATE_LIMITED)
         outcome = self._ctx.members.enroll_in(conn, asked, self._ctx.now())
         member = outcome.member
         if outcome.stored:
@@ -118,7 +159,8 @@ class Federation:
             assert member is not None and member.reason is not None
             return MembershipDecision(node_id=asked.node_id, decision="rejected",
                                       reason=member.reason)
-        raise Refuse(outcome.status)  # key_mismatch, key_in_use, revoked: nothing was stored
+        # key_mismatch, key_in_use, revoked, enrollment_full: nothing was stored
+        raise Refuse(outcome.status)
 
     def _list(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         self._member(conn, request)

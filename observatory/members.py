@@ -10,6 +10,10 @@ an approved member can later be revoked (a new list names it in `revocations`).
 
 Nodes learn the decision by asking again (a fresh envelope each time): there is no push
 from the observatory to a node. A rejection is final for that node id.
+
+Anyone can make a key and ask, so at most `enrollment.max_pending` requests wait for a
+decision: a new one beyond is refused for now (``enrollment_full``) and nothing is stored;
+requests already waiting, and members, are answered as always.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def _member(row: sqlite3.Row) -> Member:
 
 
 EnrollmentStatus = Literal["pending", "approved", "rejected", "revoked", "key_mismatch",
-                           "key_in_use"]
+                           "key_in_use", "enrollment_full"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class Members:
         self._identity = identity
         self._lists = lists
         self._certificate_validity = config.certificate_days * DAY
+        self._max_pending = config.enrollment.max_pending
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -148,6 +153,10 @@ class Members:
                                  (request.identity_key,)).fetchone()
             if taken is not None:
                 return Enrollment("key_in_use", None)
+            waiting = conn.execute(
+                "SELECT COUNT(*) FROM members WHERE status = 'pending'").fetchone()[0]
+            if waiting >= self._max_pending:
+                return Enrollment("enrollment_full", None)
             conn.execute(
                 "INSERT INTO members (node_id, organisation_name, country, contact, "
                 "identity_key, box_key, status, requested_at) "

@@ -40,6 +40,10 @@ class Reason(enum.StrEnum):
     PEER_MISMATCH = "peer_mismatch"  # the libp2p peer is not the sender's identity key
     NOT_A_MEMBER = "not_a_member"
     NOT_THE_OBSERVATORY = "not_the_observatory"  # only the observatory may send this
+    # a request to join refused for now, nothing stored: ask again later (the node's next
+    # poll does). Said only to a verified, self-certified sender, about its own requests.
+    RATE_LIMITED = "rate_limited"  # this peer asked too often
+    ENROLLMENT_FULL = "enrollment_full"  # too many requests wait for an admin's decision
 
 
 _VERIFICATION: dict[type[errors.EnvelopeRejected], Reason] = {

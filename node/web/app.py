@@ -33,6 +33,7 @@ from node.web.security import (
 )
 from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
+from node.web.staff.sign_in_guard import new_guard
 
 PARTS = frozenset({"public", "api", "staff"})
 MAX_STAFF_SESSIONS = 500
@@ -76,6 +77,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         staff_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, MAX_STAFF_SESSIONS)
         app[appkeys.STAFF_SESSIONS] = staff_sessions
         app[appkeys.SECOND_FACTOR] = SecondFactorState()
+        app[appkeys.SIGN_IN_GUARD] = new_guard()
         app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: _end_all(staff_sessions))
         app.add_subapp(STAFF_PATH, create_staff_app())

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from node.web.rendering import Renderer
     from node.web.reporter.sessions import ReporterSessions
     from node.web.staff.sessions import SecondFactorState, StaffSession, StaffSessions
+    from node.web.staff.sign_in_guard import SignInGuard
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -34,6 +35,7 @@ REPORTER_SESSIONS: web.AppKey[ReporterSessions] = web.AppKey("reporter_sessions"
 # The staff office
 STAFF_SESSIONS: web.AppKey[StaffSessions] = web.AppKey("staff_sessions")
 SECOND_FACTOR: web.AppKey[SecondFactorState] = web.AppKey("staff_second_factor")
+SIGN_IN_GUARD: web.AppKey[SignInGuard] = web.AppKey("staff_sign_in_guard")
 FEDERATION_STATUS: web.AppKey[FederationStatus] = web.AppKey("federation_status")
 # How a failed sign-in is held back: `asyncio.sleep` unless set (tests record the wait).
 LOGIN_DELAY: web.AppKey[Sleep] = web.AppKey("staff_login_delay")

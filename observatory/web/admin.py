@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from typing import Any, cast
 
 from aiohttp import web
@@ -27,7 +28,7 @@ from observatory.web import appkeys
 from observatory.web.failures import explain, html_errors
 from observatory.web.routes import Handler, Route, add_routes
 from observatory.web.security import tokens_match
-from observatory.web.sessions import COOKIE, AdminSession
+from observatory.web.sessions import COOKIE, PRE_COOKIE, AdminSession, client_of
 from observatory.web.site import LANG_PARAM
 
 log = logging.getLogger("backup.observatory.admin")
@@ -115,40 +116,62 @@ async def root(request: web.Request) -> web.StreamResponse:
 # -- sign in and out ------------------------------------------------------------------------
 
 
+def _login_form(request: web.Request, status: int = 200, error: str | None = None
+                ) -> web.Response:
+    """The sign-in form, with its CSRF token: the pre-session cookie's, or a new one."""
+    ctx = request.config_dict[appkeys.CONTEXT]
+    token = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
+    response = request.config_dict[appkeys.RENDERER].render(
+        "admin/login.html", _lang(request), status=status, path="/login", error=error,
+        csrf=token)
+    if request.cookies.get(PRE_COOKIE) != token:
+        response.set_cookie(PRE_COOKIE, token, path=PREFIX, httponly=True, samesite="Strict",
+                            secure=ctx.config.secure_cookies)
+    return response
+
+
 async def login_page(request: web.Request) -> web.StreamResponse:
-    lang = _lang(request)
     if _session(request) is not None:
-        raise web.HTTPSeeOther(f"{PREFIX}/{lang}/")
-    return request.config_dict[appkeys.RENDERER].render("admin/login.html", lang,
-                                                        path="/login", error=None)
+        raise web.HTTPSeeOther(f"{PREFIX}/{_lang(request)}/")
+    return _login_form(request)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
     ctx = request.config_dict[appkeys.CONTEXT]
     throttle = request.config_dict[appkeys.THROTTLE]
-    renderer = request.config_dict[appkeys.RENDERER]
     lang, _ = _lang(request), _translator(request)
     form = await request.post()
+    token = request.cookies.get(PRE_COOKIE, "")
+    if not token or not tokens_match(token, form.get("csrf")):
+        return _login_form(request, 403, _("This form has expired. Go back and try again."))
     passphrase = form.get("passphrase")
-    if throttle.locked():
-        return renderer.render("admin/login.html", lang, status=429, path="/login", error=_(
+    client = client_of(request.remote, request.headers.get("X-Forwarded-For"),
+                       ctx.config.trusted_proxies)
+    if throttle.locked(client):
+        return _login_form(request, 429, _(
             "Too many failed attempts. Wait 15 minutes, or use the command line."))
+    if throttle.busy():
+        return _login_form(request, 503, _(
+            "Many sign-ins are being checked at the moment. Try again in a minute."))
     stored = ctx.admin_passphrase_hash()
-    async with throttle.lock:  # one Argon2id check at a time (each takes ~0.7 s and 256 MiB)
-        ok = (isinstance(passphrase, str) and stored is not None
-              and await asyncio.to_thread(verify_passphrase, stored, passphrase))
-        if not ok:
-            log.info("admin sign-in failed")
-            await throttle.failed()
+    throttle.waiting += 1
+    try:
+        async with throttle.lock:  # one Argon2id check at a time (~0.7 s and 256 MiB each)
+            ok = (isinstance(passphrase, str) and stored is not None
+                  and await asyncio.to_thread(verify_passphrase, stored, passphrase))
+    finally:
+        throttle.waiting -= 1
     if not ok:
-        return renderer.render("admin/login.html", lang, status=401, path="/login",
-                               error=_("That passphrase is not right."))
-    throttle.succeeded()
+        log.info("admin sign-in failed")
+        await throttle.failed(client)
+        return _login_form(request, 401, _("That passphrase is not right."))
+    throttle.succeeded(client)
     session = request.config_dict[appkeys.SESSIONS].start()
     log.info("admin signed in")
     response = web.HTTPSeeOther(f"{PREFIX}/{lang}/")
     response.set_cookie(COOKIE, session.id, path=PREFIX, httponly=True, samesite="Strict",
                         secure=ctx.config.secure_cookies)
+    response.del_cookie(PRE_COOKIE, path=PREFIX)
     raise response
 
 
@@ -270,7 +293,9 @@ ROUTES: tuple[Route, ...] = (
           media_types=HTML, path_params=_LANG, errors=(404,)),
     Route("POST", "/{lang}/login", "admin_login", "Sign in with the admin passphrase", login,
           success=303, media_types=HTML, path_params=_LANG,
-          form=(("passphrase", "The admin passphrase"),), errors=(401, 404, 429)),
+          form=(("passphrase", "The admin passphrase"),
+                ("csrf", "The sign-in form's CSRF token (also in its pre-session cookie)")),
+          errors=(401, 403, 404, 429, 503)),
     Route("POST", "/{lang}/logout", "admin_logout", "Sign out", logout, success=303,
           media_types=HTML, path_params=_LANG, form=(_CSRF,), errors=(403, 404)),
     Route("GET", "/{lang}/", "admin_dashboard",

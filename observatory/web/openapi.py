@@ -27,7 +27,8 @@ _ERRORS = {
     401: "Wrong passphrase",
     403: "No session, or a missing or wrong CSRF token",
     404: "Nothing here: unknown node, alarm, checkpoint, language, country or year",
-    429: "Too many failed sign-ins; wait",
+    429: "Too many failed sign-ins from this client; wait",
+    503: "Busy: many sign-ins are being checked; try again in a minute",
 }
 
 

@@ -15,7 +15,13 @@ import pytest
 
 from observatory.context import ObservatoryContext
 from tests.unit.observatory.fakenode import FakeNode
-from tests.unit.observatory.support import PASSPHRASE, TEST_CONFIG, make_observatory, serving
+from tests.unit.observatory.support import (
+    PASSPHRASE,
+    TEST_CONFIG,
+    login_data,
+    make_observatory,
+    serving,
+)
 
 ALL_LANGUAGES = 'languages = ["en", "fr", "ar", "sw", "uk"]'
 
@@ -60,10 +66,12 @@ async def test_the_admin_pages_in_french(served: tuple[ObservatoryContext, str])
         assert r.status == 200 and html_tag(page) == '<html lang="fr" dir="ltr">'
         assert "Phrase secrète d’administration" in page and "Se connecter" in page
         assert 'action="/admin/fr/login"' in page and "Admin passphrase" not in page
-        async with http.post(f"{url}/admin/fr/login", data={"passphrase": "wrong"}) as r:
+        async with http.post(f"{url}/admin/fr/login",
+                             data=await login_data(http, url, "fr", "wrong")) as r:
             assert r.status == 401
             assert "Cette phrase secrète n’est pas la bonne." in await r.text()
-        async with http.post(f"{url}/admin/fr/login", data={"passphrase": PASSPHRASE},
+        async with http.post(f"{url}/admin/fr/login",
+                             data=await login_data(http, url, "fr", PASSPHRASE),
                              allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/admin/fr/"
         async with http.get(f"{url}/admin/fr/") as r:
@@ -110,7 +118,8 @@ async def test_the_admin_pages_in_arabic_are_right_to_left(
         assert str(r.url).endswith("/admin/ar/login")
         assert html_tag(page) == '<html lang="ar" dir="rtl">'
         assert "عبارة مرور المسؤول" in page and "تسجيل الدخول" in page
-        async with http.post(f"{url}/admin/ar/login", data={"passphrase": PASSPHRASE}) as r:
+        async with http.post(f"{url}/admin/ar/login",
+                             data=await login_data(http, url, "ar", PASSPHRASE)) as r:
             page = await r.text()
         assert str(r.url).endswith("/admin/ar/")
         assert html_tag(page) == '<html lang="ar" dir="rtl">'
@@ -140,7 +149,8 @@ async def test_the_language_can_change_without_signing_in_again(
     ctx, url = served
     pending = ctx.members.with_status("pending")[0].node_id
     async with client() as http:
-        async with http.post(f"{url}/admin/sw/login", data={"passphrase": PASSPHRASE}) as r:
+        async with http.post(f"{url}/admin/sw/login",
+                             data=await login_data(http, url, "sw", PASSPHRASE)) as r:
             page = await r.text()
         assert html_tag(page) == '<html lang="sw" dir="ltr">' and "Maombi ya kujiunga" in page
         # links to the same page in every other configured language, none to this one

@@ -19,7 +19,14 @@ from protocol.delivery import DeliveryAck
 from protocol.errors import RolledBack
 from protocol.membership import MembershipDecision, MembershipList
 from tests.unit.observatory.fakenode import FakeNode
-from tests.unit.observatory.support import PASSPHRASE, count_rows, make_observatory, serving
+from tests.unit.observatory.support import (
+    PASSPHRASE,
+    TEST_CONFIG,
+    count_rows,
+    login_data,
+    make_observatory,
+    serving,
+)
 
 
 @pytest.fixture
@@ -29,7 +36,8 @@ def root(tmp_path: Path) -> Path:
 
 async def sign_in(http: aiohttp.ClientSession, url: str) -> str:
     """Sign in on the admin page; the dashboard's CSRF token."""
-    async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE}) as r:
+    async with http.post(f"{url}/admin/en/login",
+                         data=await login_data(http, url, "en", PASSPHRASE)) as r:
         assert r.status == 200 and str(r.url).endswith("/admin/en/")
         page = await r.text()
     match = re.search(r'name="csrf" value="([^"]+)"', page)
@@ -163,3 +171,52 @@ async def test_a_known_node_id_with_another_key_is_refused(root: Path) -> None:
         finally:
             await impostor.stop()
             await node.stop()
+
+
+async def test_one_peer_cannot_flood_requests_to_join(tmp_path: Path) -> None:
+    """Issue 11, finding 5: requests to join were unlimited. One peer now gets a signed
+    `rate_limited` refusal once past its share, nothing is stored for it, and another peer
+    is answered as always."""
+    root = make_observatory(tmp_path / "o", TEST_CONFIG.replace(
+        "requests_per_peer_per_hour = 120", "requests_per_peer_per_hour = 6"))
+    flooder, other = FakeNode(organisation_name="Flood"), FakeNode(organisation_name="Other")
+    async with serving(root) as (ctx, _served, obs):
+        await flooder.start()
+        await other.start()
+        try:
+            answers = [await flooder.enroll(obs) for _ in range(3)]
+            before = count_rows(ctx)
+            answers += [await flooder.enroll(obs) for _ in range(2)]
+            assert [(a.status, a.reason) for a in answers if isinstance(a, DeliveryAck)] == [
+                ("accepted", None)] * 3 + [("rejected", "rate_limited")] * 2
+            assert count_rows(ctx) == before and before["members"] == 1  # refused: nothing
+            answer = await other.enroll(obs)
+            assert isinstance(answer, DeliveryAck) and answer.status == "accepted"
+        finally:
+            await flooder.stop()
+            await other.stop()
+
+
+async def test_pending_requests_to_join_are_capped(tmp_path: Path) -> None:
+    """New keys are free to make: at most `enrollment.max_pending` requests wait; beyond,
+    `enrollment_full` and nothing stored, while those waiting are answered as always."""
+    root = make_observatory(tmp_path / "o", TEST_CONFIG.replace(
+        "max_pending = 200", "max_pending = 2"))
+    nodes = [FakeNode(organisation_name=f"Org {n}") for n in range(3)]
+    async with serving(root) as (ctx, _served, obs):
+        for node in nodes:
+            await node.start()
+        try:
+            answers = [await node.enroll(obs) for node in nodes]
+            assert [(a.status, a.reason) for a in answers if isinstance(a, DeliveryAck)] == [
+                ("accepted", None), ("accepted", None), ("rejected", "enrollment_full")]
+            assert count_rows(ctx, "members") == {"members": 2}
+            assert ctx.members.get(nodes[2].node_id) is None
+            again = await nodes[0].enroll(obs)  # one waiting polls: answered as before
+            assert isinstance(again, DeliveryAck) and again.status == "accepted"
+            assert cli(["approve", nodes[0].node_id, "--data", str(root)]) == 0
+            answer = await nodes[2].enroll(obs)  # a place is free again
+            assert isinstance(answer, DeliveryAck) and answer.status == "accepted"
+        finally:
+            for node in nodes:
+                await node.stop()

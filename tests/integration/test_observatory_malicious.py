@@ -42,6 +42,7 @@ from tests.unit.observatory.fakenode import PROTOCOL_ID, FakeNode, ObservatoryAd
 from tests.unit.observatory.support import (
     PASSPHRASE,
     count_rows,
+    login_data,
     make_observatory,
     serving,
 )
@@ -190,7 +191,8 @@ async def test_forked_checkpoints_are_refused_kept_and_shown_to_the_admin(root: 
                     assert str(r.url).endswith("/admin/en/login")  # signed out: nothing shown
                     assert node.origin not in await r.text()
                 async with http.post(f"{served.web_url}/admin/en/login",
-                                     data={"passphrase": PASSPHRASE}) as r:
+                                     data=await login_data(http, served.web_url, "en", PASSPHRASE),
+                                     ) as r:
                     page = await r.text()
                 assert "Fork alarms (2)" in page and node.origin in page
                 for alarm in alarms:

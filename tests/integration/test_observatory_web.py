@@ -13,11 +13,12 @@ import aiohttp
 import pytest
 
 from observatory.context import ObservatoryContext
-from observatory.web.sessions import COOKIE, LoginThrottle
+from observatory.web.sessions import COOKIE, PRE_COOKIE, LoginThrottle
 from tests.unit.observatory.fakenode import FakeNode
 from tests.unit.observatory.support import (
     PASSPHRASE,
     TEST_CONFIG,
+    login_data,
     make_observatory,
     serving,
 )
@@ -109,10 +110,12 @@ async def test_sign_in_cookie_csrf_cross_site_and_sign_out(
         populated: tuple[ObservatoryContext, str]) -> None:
     ctx, url = populated
     async with client() as http:
-        async with http.post(f"{url}/admin/en/login", data={"passphrase": "wrong"},
+        async with http.post(f"{url}/admin/en/login",
+                             data=await login_data(http, url, "en", "wrong"),
                              allow_redirects=False) as r:
             assert r.status == 401 and COOKIE not in r.cookies
-        async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE},
+        async with http.post(f"{url}/admin/en/login",
+                             data=await login_data(http, url, "en", PASSPHRASE),
                              allow_redirects=False) as r:
             assert r.status == 303 and r.headers["Location"] == "/admin/en/"
             cookie = r.headers["Set-Cookie"]
@@ -147,7 +150,8 @@ async def test_a_reject_without_reason_changes_nothing(
     ctx, url = populated
     pending = ctx.members.with_status("pending")[0].node_id
     async with client() as http:
-        async with http.post(f"{url}/admin/en/login", data={"passphrase": PASSPHRASE}) as r:
+        async with http.post(f"{url}/admin/en/login",
+                             data=await login_data(http, url, "en", PASSPHRASE)) as r:
             csrf = re.search(r'name="csrf" value="([^"]+)"', await r.text())
         assert csrf is not None
         async with http.post(f"{url}/admin/en/requests/{pending}/reject",
@@ -159,20 +163,55 @@ async def test_a_reject_without_reason_changes_nothing(
     assert ctx.members.get(pending).status == "pending"  # type: ignore[union-attr]
 
 
-async def test_repeated_failed_sign_ins_pause_the_sign_in(tmp_path: Path) -> None:
+async def _sign_in_from(url: str, address: str, passphrase: str
+                       ) -> aiohttp.ClientResponse:
+    """A sign-in from `address` (127.0.0.x) with the form's token. The Secure pre-session
+    cookie is sent by hand, as a browser does over TLS (aiohttp's jar keeps it off http)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector,
+                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with http.get(f"{url}/admin/en/login") as r:
+            page = await r.text()
+            pre = r.cookies[PRE_COOKIE]
+        assert "Secure" in pre.output() and "HttpOnly" in pre.output()
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None and token.group(1) == pre.value
+        async with http.post(f"{url}/admin/en/login", allow_redirects=False,
+                             headers={"Cookie": f"{PRE_COOKIE}={pre.value}"},
+                             data={"csrf": pre.value, "passphrase": passphrase}) as r:
+            await r.read()
+            return r
+
+
+async def test_failed_sign_ins_pause_that_client_only(tmp_path: Path) -> None:
+    """Issue 11, finding 5: failures were counted for the whole site, so ten strangers'
+    guesses kept the admin out for fifteen minutes. Now only the guessing client waits."""
     root = make_observatory(tmp_path / "o", TEST_CONFIG.replace(
         "secure_cookies = false", "secure_cookies = true"))
     throttle = LoginThrottle(max_failures=3, failure_pause=0)
-    async with serving(root, throttle) as (_ctx, served, _obs), client() as http:
+    async with serving(root, throttle) as (_ctx, served, _obs):
+        url = served.web_url
         for _ in range(3):
-            async with http.post(f"{served.web_url}/admin/en/login",
-                                 data={"passphrase": "guess"}) as r:
-                assert r.status == 401
-        async with http.post(f"{served.web_url}/admin/en/login",
-                             data={"passphrase": PASSPHRASE}, allow_redirects=False) as r:
-            assert r.status == 429 and "Set-Cookie" not in r.headers
-        throttle._locked_until = 0  # the pause is over
-        async with http.post(f"{served.web_url}/admin/en/login",
-                             data={"passphrase": PASSPHRASE}, allow_redirects=False) as r:
-            assert r.status == 303
-            assert "Secure" in r.headers["Set-Cookie"]
+            r = await _sign_in_from(url, "127.0.0.1", "guess")
+            assert r.status == 401
+        r = await _sign_in_from(url, "127.0.0.1", PASSPHRASE)  # the stranger is paused
+        assert r.status == 429 and COOKIE not in r.cookies
+        r = await _sign_in_from(url, "127.0.0.2", PASSPHRASE)  # the admin is not
+        assert r.status == 303
+        assert "Secure" in r.cookies[COOKIE].output()
+
+
+async def test_the_sign_in_form_needs_its_csrf_token(tmp_path: Path) -> None:
+    """Issue 11, finding 5: another site's page cannot post the admin's sign-in form."""
+    async with serving(make_observatory(tmp_path / "o")) as (_ctx, served, _obs), \
+            client() as http:
+        url = served.web_url
+        async with http.post(f"{url}/admin/en/login", allow_redirects=False,
+                             data={"passphrase": PASSPHRASE}) as r:
+            assert r.status == 403 and COOKIE not in r.cookies
+        form = await login_data(http, url, "en", PASSPHRASE)
+        async with http.post(f"{url}/admin/en/login", allow_redirects=False,
+                             data={**form, "csrf": "made-up"}) as r:
+            assert r.status == 403 and COOKIE not in r.cookies
+        async with http.post(f"{url}/admin/en/login", allow_redirects=False, data=form) as r:
+            assert r.status == 303 and COOKIE in r.cookies

@@ -2,7 +2,8 @@
 
 Routes are declared by area in `auth`, `cases`, ... as `StaffRoute` records naming the
 policy action each needs; this module registers them and guards every one. Its state in
-memory (sessions, pending second factors) is in `sessions`; what its handlers share, in
+memory (sessions, pending second factors) is in `sessions`, the brakes on signing in in
+`sign_in_guard`; what its handlers share, in
 `common`.
 """
 

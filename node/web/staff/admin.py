@@ -1,13 +1,16 @@
 """Account administration (admin) and node-key grants (coordinators).
 
 Admins invite people, change roles, unlock, disable and enable accounts, and turn off a
-lost second factor; they never see case content for it. A coordinator gives a new
-coordinator or analyst the node keys their roles need, by sealing the keys they hold in
-their own session to the newcomer's public key: the server never holds a node key unless a
-person who holds it is signed in.
+lost second factor; they never see case content for it. Roles an admin gives themselves
+are shown to the coordinators on the pending-access page (who, which roles, when). A
+coordinator gives a new coordinator or analyst the node keys their roles need, by sealing
+the keys they hold in their own session to the newcomer's public key: the server never
+holds a node key unless a person who holds it is signed in.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -151,10 +154,19 @@ async def _grants_page(request: web.Request, exc: errors.NodeError | None = None
                        done: str = "") -> web.Response:
     ctx = node(request)
     session = session_of(request)
-    pending = await run_sync(ctx, lambda: accounts.pending_access(ctx.db.read()))
+    now = _now(ctx)
+
+    def load() -> tuple[list[accounts.PendingAccess], list[accounts.SelfGrant]]:
+        conn = ctx.db.read()
+        return accounts.pending_access(conn), accounts.self_grants(conn, now)
+
+    pending, self_granted = await run_sync(ctx, load)
     held = frozenset(session.staff.node_keys)
     return page(request, "staff/grants.html", session, status=status_of(exc) if exc else 200,
-                pending=[(p, p.missing & held) for p in pending], done=done,
+                pending=[(p, p.missing & held) for p in pending],
+                self_granted=[(g, datetime.fromtimestamp(g.at, UTC).strftime("%Y-%m-%d %H:%M UTC"))
+                              for g in self_granted],
+                shown_days=accounts.SELF_GRANT_SHOWN_SECONDS // 86400, done=done,
                 errors=[error_text(request, exc)] if exc else [])
 
 

@@ -6,9 +6,13 @@ session, which ends when idle or at sign-out. With a second factor on, the unloc
 wait in a pending sign-in (`node.web.staff.sessions.SecondFactorState`) until the code is
 given.
 
-Failed attempts are counted per account (`node.accounts`); from the third the answer is
-held back (`appkeys.LOGIN_DELAY`, an `asyncio.sleep` that holds this request only), the
-tenth locks the account until an admin unlocks it.
+Failed attempts are counted per (username, source) in memory
+(`node.web.staff.sign_in_guard`); from the third the answer is held back
+(`appkeys.LOGIN_DELAY`, an `asyncio.sleep` that holds this request only), and an attempt
+that comes before its wait is over is answered like a wrong passphrase, after the same
+delay, without its passphrase being checked. No number of failures locks an account, and
+an unknown username is answered exactly like a real one. Argon2id runs through the guard's
+gate: a few at a time, "busy" beyond.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from node.i18n import N_
 from node.web import appkeys
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
-from node.web.ratelimit import rate_ok
+from node.web.ratelimit import client_bucket, rate_ok
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
@@ -42,6 +46,7 @@ from node.web.staff.common import (
     session_of,
 )
 from node.web.staff.sessions import PendingSignIn, SecondFactorState
+from node.web.staff.sign_in_guard import sign_in_guard
 
 PRE_COOKIE = "staff_pre"
 PENDING_COOKIE = "staff_2fa"
@@ -66,8 +71,15 @@ def _check_rate(request: web.Request, action: str) -> None:
         raise errors.RateLimited()
 
 
-async def _slow_down(request: web.Request, failures: int) -> None:
-    seconds = accounts.failure_delay(failures)
+def _source(request: web.Request) -> str:
+    """Who the attempt comes from, as the rate limits see it (behind a trusted proxy, the
+    forwarded client); kept only in memory, under a keyed hash."""
+    limits = node(request).config.rate_limits
+    return client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
+                         limits.trusted_proxies)[0]
+
+
+async def _slow_down(request: web.Request, seconds: float) -> None:
     if seconds > 0:
         await request.config_dict.get(appkeys.LOGIN_DELAY, asyncio.sleep)(seconds)
 
@@ -115,16 +127,25 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     _checked_pre_form(request, form)
     username = str(form.get("username", ""))[:100]
     passphrase = str(form.get("passphrase", ""))[:1000]
+    guard, source = sign_in_guard(request), _source(request)
+    held = 0.0
     try:
         _check_rate(request, "login")
-        result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
-                                passphrase, ctx.staff_params, _now(ctx))
-    except (accounts.SignInFailed, accounts.AccountLocked) as exc:
-        await _slow_down(request, exc.failures)
+        held = guard.throttle.held_back(username, source)
+        if held:
+            await _slow_down(request, held)
+            raise accounts.SignInFailed()
+        async with guard.gate.slot():
+            result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
+                                    passphrase, ctx.staff_params, _now(ctx))
+    except accounts.SignInFailed as exc:
+        if not held:
+            await _slow_down(request, guard.throttle.failed(username, source))
         return _login_page(request, username, exc)
     except errors.NodeError as exc:
         return _login_page(request, username, exc)
     if result.totp_secret is None:
+        guard.throttle.succeeded(username, source)
         raise _start_session(request, result.staff, f"{STAFF_PATH}/")
     pending = second_factor_state(request).start(result.staff, result.totp_secret)
     response = see_other(f"{STAFF_PATH}/login/code")
@@ -155,23 +176,30 @@ async def login_code_post(request: web.Request) -> web.StreamResponse:
     check_csrf(pending.csrf, form.get("csrf"))
     code = str(form.get("code", ""))[:64]
     staff_id = pending.staff.member.id
+    username = pending.staff.member.username
+    guard, source = sign_in_guard(request), _source(request)
+    held = 0.0
     try:
         _check_rate(request, "login")
-        step = await run_sync(ctx, second_factor.check_second_factor, ctx.db, ctx.audit, staff_id,
-                              pending.totp_secret, code, ctx.clock(), state.last_step(staff_id))
+        held = guard.throttle.held_back(username, source)
+        if held:
+            await _slow_down(request, held)
+            raise second_factor.TotpRejected()
+        await run_sync(ctx, second_factor.check_second_factor, ctx.db, staff_id,
+                       pending.totp_secret, code, ctx.clock())
         await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit, staff_id, _now(ctx))
     except accounts.AccountLocked as exc:
         state.end(pending.id)
-        await _slow_down(request, exc.failures)
-        response = _login_page(request, pending.staff.member.username, exc)
+        response = _login_page(request, username, exc)
         clear_cookie(response, PENDING_COOKIE, path=STAFF_PATH)
         return response
     except accounts.SignInFailed as exc:
-        await _slow_down(request, exc.failures)
+        if not held:
+            await _slow_down(request, guard.throttle.failed(username, source))
         return _code_page(request, pending, exc)
     except errors.NodeError as exc:
         return _code_page(request, pending, exc)
-    state.used(staff_id, step)
+    guard.throttle.succeeded(username, source)
     state.end(pending.id)
     raise _start_session(request, pending.staff, f"{STAFF_PATH}/")
 
@@ -224,9 +252,10 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     repeat = str(form.get("repeat", ""))[:1000]
     try:
         _check_rate(request, "invite")
-        staff = await run_sync(ctx, invitations.accept_invitation, ctx.db, ctx.audit,
-                               request.match_info["code"], passphrase, repeat,
-                               ctx.staff_params, _now(ctx))
+        async with sign_in_guard(request).gate.slot():
+            staff = await run_sync(ctx, invitations.accept_invitation, ctx.db, ctx.audit,
+                                   request.match_info["code"], passphrase, repeat,
+                                   ctx.staff_params, _now(ctx))
     except errors.NodeError as exc:
         return await _invite_page(request, exc)
     raise _start_session(request, staff, f"{STAFF_PATH}/account?done=welcome")
@@ -286,11 +315,10 @@ async def totp_post(request: web.Request) -> web.StreamResponse:
     if secret is None:
         raise see_other(f"{STAFF_PATH}/account")
     try:
-        step = await run_sync(ctx, second_factor.enable_totp, ctx.db, ctx.audit, session.staff,
-                              secret, str(form.get("code", ""))[:64], ctx.clock())
+        await run_sync(ctx, second_factor.enable_totp, ctx.db, ctx.audit, session.staff,
+                       secret, str(form.get("code", ""))[:64], ctx.clock())
     except errors.NodeError as exc:
         return _totp_page(request, secret, exc)
-    state.used(session.staff.member.id, step)
     state.end_enrolment(session.id)
     raise see_other(f"{STAFF_PATH}/account?done=totp_on")
 
@@ -299,15 +327,11 @@ async def totp_disable(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     form = await checked_form(request)
     session = session_of(request)
-    state = second_factor_state(request)
-    staff_id = session.staff.member.id
     try:
-        step = await run_sync(ctx, second_factor.disable_totp, ctx.db, ctx.audit, session.staff,
-                              str(form.get("code", ""))[:64], ctx.clock(),
-                              state.last_step(staff_id))
+        await run_sync(ctx, second_factor.disable_totp, ctx.db, ctx.audit, session.staff,
+                       str(form.get("code", ""))[:64], ctx.clock())
     except errors.NodeError as exc:
         return await _account_page(request, exc)
-    state.used(staff_id, step)
     raise see_other(f"{STAFF_PATH}/account?done=totp_off")
 
 
@@ -316,9 +340,10 @@ async def passphrase_post(request: web.Request) -> web.StreamResponse:
     form = await checked_form(request)
     session = session_of(request)
     try:
-        await run_sync(ctx, accounts.change_passphrase, ctx.db, ctx.audit, session.staff,
-                       str(form.get("current", ""))[:1000], str(form.get("new", ""))[:1000],
-                       str(form.get("repeat", ""))[:1000], ctx.staff_params, _now(ctx))
+        async with sign_in_guard(request).gate.slot():
+            await run_sync(ctx, accounts.change_passphrase, ctx.db, ctx.audit, session.staff,
+                           str(form.get("current", ""))[:1000], str(form.get("new", ""))[:1000],
+                           str(form.get("repeat", ""))[:1000], ctx.staff_params, _now(ctx))
     except errors.NodeError as exc:
         return await _account_page(request, exc)
     raise see_other(f"{STAFF_PATH}/account?done=passphrase")

@@ -56,14 +56,13 @@ class PendingSignIn:
 
 class SecondFactorState:
     """Everything about second factors that lives only in memory: sign-ins waiting for a
-    code, secrets being enrolled, and the last accepted time step per account (RFC 6238,
-    section 5.2: a code must not be accepted twice)."""
+    code and secrets being enrolled. (The last accepted time step per account is in the
+    database, `second_factor.last_step`, so that it survives a restart.)"""
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._now = monotonic
         self._pending: OrderedDict[str, PendingSignIn] = OrderedDict()
         self._enrolments: dict[str, tuple[str, float]] = {}
-        self._last_step: dict[str, int] = {}
 
     def start(self, staff: UnlockedStaff, totp_secret: str) -> PendingSignIn:
         self._expire()
@@ -101,12 +100,6 @@ class SecondFactorState:
 
     def end_enrolment(self, session_id: str) -> None:
         self._enrolments.pop(session_id, None)
-
-    def last_step(self, staff_id: str) -> int | None:
-        return self._last_step.get(staff_id)
-
-    def used(self, staff_id: str, step: int) -> None:
-        self._last_step[staff_id] = max(step, self._last_step.get(staff_id, step))
 
     def __len__(self) -> int:
         self._expire()

@@ -4,9 +4,12 @@ the same serving process as `backup-observatory serve` on 127.0.0.1."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+import aiohttp
 
 from crypto import passphrase as pw
 from observatory.config import template_text
@@ -41,6 +44,17 @@ async def serving(root: Path, throttle: LoginThrottle | None = None
             yield ctx, served, address_of(ctx, served)
     finally:
         ctx.close()
+
+
+async def login_data(http: aiohttp.ClientSession, url: str, lang: str, passphrase: str
+                     ) -> dict[str, str]:
+    """The sign-in form as a browser posts it: the page's CSRF token (its pre-session
+    cookie is now in `http`'s jar) and `passphrase`."""
+    async with http.get(f"{url}/admin/{lang}/login") as r:
+        page = await r.text()
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match is not None, page
+    return {"csrf": match.group(1), "passphrase": passphrase}
 
 
 def count_rows(ctx: ObservatoryContext, *tables: str) -> dict[str, int]:
