@@ -29,7 +29,7 @@ from node.background import run_periodic
 from node.context import NodeContext, run_sync
 from node.federation.startup import start_federation
 from node.federation.status import FederationStatus
-from node.web.accesslog import PrivacyAccessLogger
+from node.web.accesslog import PrivacyAccessLogger, filter_request_bytes
 from node.web.app import PARTS, create_app
 
 log = logging.getLogger("backup.node")
@@ -82,6 +82,7 @@ def _url_host(host: str) -> str:
 async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
                   ) -> AsyncIterator[Running]:
     """Serve the node on the addresses in `listen`, each route set on at most one."""
+    filter_request_bytes()
     served = [part for site in listen for part in site.parts]
     if len(served) != len(set(served)) or not set(served) <= PARTS:
         raise ValueError(f"each of {sorted(PARTS)} is served on at most one address")
@@ -97,7 +98,10 @@ async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
         urls: dict[str, str] = {}
         for site in listen:
             runner = web.AppRunner(create_app(ctx, site.parts, federation_status=status),
-                                   access_log_class=PrivacyAccessLogger)
+                                   access_log_class=PrivacyAccessLogger,
+                                   # bodies arrive uncompressed or are refused
+                                   # (`node.web.bodies`); never decompressed by the parser
+                                   auto_decompress=False)
             await runner.setup()
             runners.append(runner)
             await web.TCPSite(runner, site.host, site.port).start()
