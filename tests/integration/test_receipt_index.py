@@ -92,7 +92,7 @@ async def test_receipts_of_the_schema_before_issue_11_still_open(tmp_path: Path)
 
 def test_a_node_without_its_receipt_index_key_refuses_to_start(node_dir: DataDir) -> None:
     node_dir.receipt_index_key.unlink()
-    with pytest.raises(RuntimeError, match="receipt-index.key is missing"):
+    with pytest.raises(RuntimeError, match=r"receipt-index\.key is missing"):
         _open(node_dir)
 
 
