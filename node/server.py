@@ -10,8 +10,9 @@ the reverse order. The web apps (`node.web.app.create_app`) only serve requests:
 nothing. The context is the caller's, opened before and closed after.
 
 Trust boundaries: each address (`Site`) carries the route sets it is given. `sites` is the
-CLI's choice: one address for everything, or the staff office on its own address (loopback
-by default) and the reporter's site and the JSON API on the public one.
+CLI's choice: by default the staff office on its own address (loopback unless configured)
+and the reporter's site and the JSON API on the public one; one address for everything only
+when asked for (``--staff-on-public``).
 """
 
 from __future__ import annotations
@@ -44,15 +45,17 @@ class Site:
     port: int = 0  # 0: a free one
 
 
-def sites(host: str = "127.0.0.1", port: int = 0, staff_host: str | None = None,
-          staff_port: int | None = None) -> tuple[Site, ...]:
-    """What `backup-node serve` listens on: everything on (host, port), or the staff office
-    on its own address (loopback unless `staff_host` says otherwise) when `staff_port` is
-    given, the public one then carrying only the reporter's site and the API."""
-    if staff_port is None:
+def sites(host: str = "127.0.0.1", port: int = 0, staff_host: str = "127.0.0.1",
+          staff_port: int = 0, *, staff_on_public: bool = False) -> tuple[Site, ...]:
+    """What `backup-node serve` listens on. By default the staff office has its own address
+    (loopback unless `staff_host` says otherwise) and the public one carries only the
+    reporter's site and the API: a stranger who reaches the public address cannot even
+    find the staff sign-in. `staff_on_public` serves everything on (host, port) instead,
+    an explicit choice (e.g. behind a proxy that already separates them)."""
+    if staff_on_public:
         return (Site(PARTS, host, port),)
     return (Site(frozenset({"public", "api"}), host, port),
-            Site(frozenset({"staff"}), staff_host or "127.0.0.1", staff_port))
+            Site(frozenset({"staff"}), staff_host, staff_port))
 
 
 @dataclass(frozen=True)
