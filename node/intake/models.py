@@ -77,7 +77,9 @@ class ContactPreference(_Model):
 
 
 class ReportInput(_Model):
-    """A report as a reporter gives it. Every field may be left out."""
+    """A report as a reporter gives it. Every field may be left out, but not all of them: a
+    report with no answer (consent and language aside) and no file is refused (400, code
+    `empty_report`)."""
 
     reporter_role: ReporterRole | None = None
     narrative: Text = Field("", description="what happened, in the reporter's words")
@@ -101,6 +103,14 @@ class AdditionInput(_Model):
     text: Text = Field("", description="more information from the reporter")
 
 
+_TYPED_DIGITS = ("; as typed: ASCII, Arabic-Indic or Eastern Arabic-Indic digits, with "
+                 "spaces, dashes or dots anywhere (ignored)")
+
+
 class ReceiptCredentials(_Model):
-    receipt: Annotated[str, StringConstraints(max_length=64)]
-    secret: Annotated[str, StringConstraints(max_length=128)]
+    receipt: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="the receipt number: 10 digits, the last a Damm check digit"
+                    + _TYPED_DIGITS, examples=["48310 29951"])
+    secret: Annotated[str, StringConstraints(max_length=128)] = Field(
+        description="the secret: 21 digits, the last a Damm check digit" + _TYPED_DIGITS,
+        examples=["603 117 842 590 216 733 418"])

@@ -197,13 +197,15 @@ async def openapi_document(request: web.Request) -> web.StreamResponse:
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/reports", create_report, "api_create_report",
              "Submit a report (text as JSON; with files as multipart: part `report` holding "
-             "the JSON first, then `files` parts)", ReportInput, "report", ReceiptOut, 201,
+             "the JSON first, then `files` parts). A report with no answer and no file is "
+             "refused (400, `empty_report`)", ReportInput, "report", ReceiptOut, 201,
              (400, 413, 415, 429)),
     ApiRoute("POST", "/reports/status", report_status, "api_report_status",
              "Status of a report, opened with its receipt and secret", ReceiptCredentials,
              None, StatusOut, 200, (400, 403, 429)),
     ApiRoute("POST", "/reports/additions", add_to_report, "api_add_to_report",
-             "Add information or files to a report (multipart: part `addition` first)",
+             "Add information or files to a report (multipart: part `addition` first); "
+             "nothing to add is refused (400, `empty_report`)",
              AdditionRequest, "addition", AcceptedOut, 200, (400, 403, 413, 415, 429)),
     ApiRoute("POST", "/reports/consent", change_consent, "api_change_consent",
              "Replace the report's consent choices", ConsentRequest, None, AcceptedOut, 200,
