@@ -14,15 +14,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from node import errors
 from node.context import NodeContext
 from node.server import running
-from node.web import appkeys
+from node.web import appkeys, bodies
 from node.web.failures import json_errors
 from node.web.rendering import Renderer
 
 JSON = {"Content-Type": "application/json"}
 MULTIPART = {"Content-Type": "multipart/form-data; boundary=b"}
 CANARY = "the-canary-narrative-7731"
+ENGLISH = {bodies.MalformedBody.message, bodies.MalformedJson.message,
+           bodies.UnsupportedEncoding.message, errors.InvalidInput.message}
 
 
 def _part(disposition: str, body: bytes) -> bytes:
@@ -73,7 +76,9 @@ async def test_malformed_api_bodies_get_a_clear_4xx(node_ctx: NodeContext, case:
             assert r.status == status, (case, r.status, await r.text())
             error: dict[str, Any] = (await r.json())["error"]
     assert error["message"] and "Brotli" not in error["message"]
-    assert error["message"] != "Something went wrong on our side."
+    # a clear message, in the language asked for (French here), not the generic failure
+    assert error["message"] not in ENGLISH, error
+    assert error["code"] != "node_error"
     assert not [rec for rec in server_log.records if rec.levelno >= logging.ERROR]
 
 
