@@ -93,8 +93,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(ctx, sites(args.host, args.port, args.staff_host, args.staff_port,
-                                     staff_on_public=args.staff_on_public)))
+        office = ctx.config.staff_office  # node.toml [staff_office]; options override it
+        asyncio.run(serve(ctx, sites(
+            args.host, args.port,
+            office.host if args.staff_host is None else args.staff_host,
+            office.port if args.staff_port is None else args.staff_port,
+            staff_on_public=args.staff_on_public or office.on_public_address)))
     finally:
         ctx.close()
     return 0
@@ -333,11 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    p.add_argument("--staff-host", default="127.0.0.1", help="address of the staff office, "
-                   "apart from the public one (default 127.0.0.1: reach it through an SSH "
-                   "tunnel, a VPN or a proxy of your own)")
-    p.add_argument("--staff-port", type=int, default=STAFF_PORT, help="port of the staff "
-                   f"office (default {STAFF_PORT})")
+    p.add_argument("--staff-host", default=None, help="address of the staff office, apart "
+                   "from the public one (default: [staff_office] host in node.toml, "
+                   "127.0.0.1: reach it through an SSH tunnel, a VPN or a proxy of your own)")
+    p.add_argument("--staff-port", type=int, default=None, help="port of the staff office "
+                   f"(default: [staff_office] port in node.toml, {STAFF_PORT})")
     p.add_argument("--staff-on-public", action="store_true", help="serve the staff office on "
                    "the public address too (not recommended: anyone who reaches the reporting "
                    "site then reaches the staff sign-in)")

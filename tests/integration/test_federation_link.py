@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from node.context import NodeContext, open_node
 
 from crypto import passphrase as pw
 from crypto.keys import SigningKey, VerifyKey
+from node.context import NodeContext, open_node
+from node.evidence.signing import sign_if_grown
 from node.federation import answers, enrollment, members, our_log, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
-from node.evidence.signing import sign_if_grown
 from observatory.context import ObservatoryContext, open_observatory
 from observatory.federation import Federation
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest

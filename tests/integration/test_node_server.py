@@ -63,12 +63,17 @@ async def test_by_default_the_public_address_carries_no_staff_office(node_ctx: N
         assert await _status(session, node.staff_url + "/staff/login") == 200
 
 
-def test_the_cli_serves_the_staff_office_apart_by_default(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["option", "node.toml", "on the public address"])
+def test_the_cli_serves_the_staff_office_apart_by_default(tmp_path: Path, where: str) -> None:
     root = tmp_path / "node"
-    init_with_cli(root, config_text())
     public, staff = free_port(), free_port()
+    options = ["--staff-port", str(staff)] if where == "option" else []
+    extra = {"option": "",
+             "node.toml": f"\n[staff_office]\nport = {staff}\n",
+             "on the public address": "\n[staff_office]\non_public_address = true\n"}[where]
+    init_with_cli(root, config_text() + extra)
     proc = subprocess.Popen([sys.executable, "-m", "node.cli", "serve", "--data", str(root),
-                             "--port", str(public), "--staff-port", str(staff)],
+                             "--port", str(public), *options],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         assert proc.stdout is not None
@@ -77,9 +82,13 @@ def test_the_cli_serves_the_staff_office_apart_by_default(tmp_path: Path) -> Non
             line = proc.stdout.readline()
             assert line, banner
             banner += line
+        assert _get_status(f"http://127.0.0.1:{public}/en/") == 200
+        if where == "on the public address":  # the explicit choice
+            assert f"Staff login:  http://127.0.0.1:{public}/staff/login".encode() in banner
+            assert _get_status(f"http://127.0.0.1:{public}/staff/login") == 200
+            return
         assert f"Staff login:  http://127.0.0.1:{staff}/staff/login".encode() in banner
         assert _get_status(f"http://127.0.0.1:{public}/staff/login") == 404
-        assert _get_status(f"http://127.0.0.1:{public}/en/") == 200
         assert _get_status(f"http://127.0.0.1:{staff}/staff/login") == 200
     finally:
         proc.terminate()
