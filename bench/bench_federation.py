@@ -534,7 +534,7 @@ def _spawn(node: NodeProcess) -> None:
     with node.log_path.open("ab") as log:
         node.proc = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "serve", "--data", str(node.datadir),
-             "--host", "127.0.0.1", "--port", str(node.port)],
+             "--host", "127.0.0.1", "--port", str(node.port), "--staff-port", "0"],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
 
 

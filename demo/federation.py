@@ -1,7 +1,8 @@
 """Start (and on first run create) the demo federation; print where everything is.
 
     DIR/observatory       `backup-observatory init`, served on 127.0.0.1:8090 (libp2p 4101)
-    DIR/node-a, node-b    `backup-node` demo nodes, served on 127.0.0.1:8080 and :8081
+    DIR/node-a, node-b    `backup-node` demo nodes, served on 127.0.0.1:8080 and :8081, their
+                          staff offices on their own addresses, 127.0.0.1:8180 and :8181
                           (libp2p 4111, 4112), each the other's peer witness
     DIR/logs              the processes' logs
 
@@ -38,9 +39,10 @@ class NodeSpec:
     country: str
     web_port: int
     p2p_port: int
+    staff_port: int
 
 
-NODES = (NodeSpec("a", "XA", 8080, 4111), NodeSpec("b", "XB", 8081, 4112))
+NODES = (NodeSpec("a", "XA", 8080, 4111, 8180), NodeSpec("b", "XB", 8081, 4112, 8181))
 OBSERVATORY_WEB, OBSERVATORY_P2P = 8090, 4101
 
 
@@ -183,7 +185,7 @@ def _publish_statistics(root: Path, spec: NodeSpec) -> None:
     marker = root / f"node-{spec.name}" / "DEMO-STATISTICS-SENT"
     if marker.exists():
         return
-    base = f"http://{HOST}:{spec.web_port}"
+    base = f"http://{HOST}:{spec.staff_port}"
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def csrf(html: str) -> str:
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for spec in NODES:
             procs.start(f"node-{spec.name}", "-m", "node.cli", "serve", "--data",
                         str(root / f"node-{spec.name}"), "--host", HOST, "--port",
-                        str(spec.web_port))
+                        str(spec.web_port), "--staff-port", str(spec.staff_port))
         ids = [_node_id(root / f"node-{s.name}") for s in NODES]
         print("Starting the observatory and two nodes…", flush=True)
         _wait("the web servers", lambda: all(
@@ -269,7 +271,7 @@ def _print_banner(root: Path, ids: list[str]) -> None:
     for spec, node_id in zip(NODES, ids, strict=True):
         lines += [f"Node {spec.name.upper()} (id {node_id[:12]}…, country {spec.country}):",
                   f"  reporting site: http://{HOST}:{spec.web_port}/",
-                  f"  staff login:    http://{HOST}:{spec.web_port}/staff/login"]
+                  f"  staff login:    http://{HOST}:{spec.staff_port}/staff/login"]
         creds = root / f"node-{spec.name}" / node_demo.CREDENTIALS_FILE
         lines += ["  " + line for line in creds.read_text(encoding="utf-8").splitlines()[2:]]
         lines.append("")

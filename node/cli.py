@@ -25,6 +25,7 @@ from node.intake.service import utc_now
 from node.storage.database import Database
 
 PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
+STAFF_PORT = 8079  # the staff office, on its own address (`node.server.sites`)
 
 RECOVERY_ADVICE = """\
 RECOVERY KEY -- shown once, now. Write it on paper.
@@ -107,7 +108,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(ctx, sites(args.host, args.port, args.staff_host, args.staff_port)))
+        office = ctx.config.staff_office  # node.toml [staff_office]; options override it
+        asyncio.run(serve(ctx, sites(
+            args.host, args.port,
+            office.host if args.staff_host is None else args.staff_host,
+            office.port if args.staff_port is None else args.staff_port,
+            staff_on_public=args.staff_on_public or office.on_public_address)))
     finally:
         ctx.close()
     return 0
@@ -116,7 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from node import demo
 
-    return demo.run(Path(args.data), args.host, args.port, reports=args.reports)
+    return demo.run(Path(args.data), args.host, args.port, reports=args.reports,
+                    staff_port=args.staff_port)
 
 
 # ------------------------------------------------------------------ accounts and recovery
@@ -345,10 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    p.add_argument("--staff-host", default=None, help="serve the staff office on its own "
-                   "address instead (with --staff-port)")
-    p.add_argument("--staff-port", type=int, default=None, help="port of the separate staff "
-                   "office")
+    p.add_argument("--staff-host", default=None, help="address of the staff office, apart "
+                   "from the public one (default: [staff_office] host in node.toml, "
+                   "127.0.0.1: reach it through an SSH tunnel, a VPN or a proxy of your own)")
+    p.add_argument("--staff-port", type=int, default=None, help="port of the staff office "
+                   f"(default: [staff_office] port in node.toml, {STAFF_PORT})")
+    p.add_argument("--staff-on-public", action="store_true", help="serve the staff office on "
+                   "the public address too (not recommended: anyone who reaches the reporting "
+                   "site then reaches the staff sign-in)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("check-config", help="validate DIR/node.toml and name any bad field",
@@ -365,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data directory (default ./demo-data)")
     p.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--staff-port", type=int, default=STAFF_PORT, help="port of the staff "
+                   f"office, on 127.0.0.1 (default {STAFF_PORT})")
     p.add_argument("--reports", type=int, default=24, help="synthetic reports to create")
     p.set_defaults(func=cmd_demo)
 

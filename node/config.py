@@ -127,6 +127,20 @@ class Drafts(_Strict):
         return self
 
 
+class StaffOffice(_Strict):
+    """Where the staff office listens (`node.server.sites`): by default on its own address,
+    loopback, apart from the public one; `backup-node serve` options override these."""
+
+    host: str = Field("127.0.0.1", min_length=1, max_length=255,
+                      description="address of the staff office (loopback unless you "
+                                  "reach it through a VPN or a private network)")
+    port: int = Field(8079, ge=0, le=65535)
+    on_public_address: bool = Field(
+        False, description="serve the staff office on the public address too (not "
+                           "recommended: a stranger at the reporting site then reaches the "
+                           "staff sign-in)")
+
+
 class TimestampingConfig(_Strict):
     """An RFC 3161 timestamping authority that dates each checkpoint of the evidence log
     (node/evidence/timestamping.py)."""
@@ -157,6 +171,7 @@ class NodeConfig(_Strict):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     drafts: Drafts = Field(default_factory=Drafts)
     staff_idle_minutes: int = Field(20, ge=1, le=480)
+    staff_office: StaffOffice = Field(default_factory=StaffOffice)
     secure_cookies: bool = Field(
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
     demo: bool = False

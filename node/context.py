@@ -19,6 +19,7 @@ from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
 from node.accounts import check_passphrase, check_username
+from node.backoffice import audit_rewrite
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.case_incidents import CaseIncidents
@@ -101,6 +102,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     db = Database(datadir.database)
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
+    audit_rewrite.apply_pending(db, keys.identity, int(clock().timestamp()))
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     audit = AuditLog(keys.identity)
     ledger = CaseLedger(db, audit, clock)
@@ -112,7 +114,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *incidents.derived_stores, *intake.derived_stores, *access.derived_stores,
-        *timeline.derived_stores, *conversations.derived_stores, *referrals.derived_stores])
+        *timeline.derived_stores, *conversations.derived_stores, *referrals.derived_stores],
+        keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
                        incidents, retention)

@@ -4,6 +4,8 @@
     DIR/node.db              SQLite database (+ -wal, -shm): ciphertext and coarse metadata
     DIR/blobs/               encrypted attachments
     DIR/keys/identity.key    the node's Ed25519 identity seed (0600), signs what leaves the node
+    DIR/keys/receipt-index.key  the key of the receipt index (0600), never in the database
+                             (`node.intake.receipt_index`); backed up with the identity seed
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class DataDir(PrivateDataDir):
     @property
     def blobs(self) -> Path:
         return self.root / BLOB_DIR
+
+    @property
+    def receipt_index_key(self) -> Path:
+        return self.keys / "receipt-index.key"
 
     def create(self) -> None:
         super().create()

@@ -250,8 +250,9 @@ def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> Da
     return datadir
 
 
-def run(data: Path, host: str, port: int, reports: int = 24) -> int:
-    """`backup-node demo`: one standalone demo node."""
+def run(data: Path, host: str, port: int, reports: int = 24, staff_port: int = 8079) -> int:
+    """`backup-node demo`: one standalone demo node, its staff office on 127.0.0.1 apart
+    from the public site (the banner prints both)."""
     from node.server import serve, sites
 
     datadir = prepare(data, reports)
@@ -259,7 +260,7 @@ def run(data: Path, host: str, port: int, reports: int = 24) -> int:
     banner = ("\n=== BackUp DEMO node -- synthetic data, not for real reports ===\n"
               + (datadir.root / CREDENTIALS_FILE).read_text(encoding="utf-8") + "\n")
     try:
-        asyncio.run(serve(ctx, sites(host, port), banner=banner))
+        asyncio.run(serve(ctx, sites(host, port, "127.0.0.1", staff_port), banner=banner))
     finally:
         ctx.close()
     return 0

@@ -18,6 +18,8 @@ from crypto.keys import BoxPublicKey, BoxSecretKey, SigningKey, VerifyKey
 from crypto.recovery import RecoveryKey
 from node import accounts
 from node.datadir import DataDir, write_private_file
+from node.intake import receipt_index
+from node.intake.receipt_index import ReceiptIndexKey
 from node.storage.database import Database
 
 RECOVERY_HOLDER = "recovery"
@@ -31,6 +33,7 @@ class NodeKeys:
     identity: SigningKey
     intake_public: BoxPublicKey
     analysis_public: BoxPublicKey
+    receipt_index: ReceiptIndexKey
 
     @property
     def identity_public(self) -> VerifyKey:
@@ -55,10 +58,14 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
         if conn.execute("SELECT 1 FROM node_meta WHERE key = 'node_id'").fetchone():
             raise FileExistsError(f"{datadir.root} already holds a node")
         _put(conn, "node_id", node_id.encode())
+        # Written before the database commits; a crash in between leaves a directory that
+        # is not a node (`is_initialised`) and a key file that the next init replaces.
+        index_key = receipt_index.create(datadir.receipt_index_key)
         _put(conn, "identity_public_key", identity.verify_key.raw())
         _put(conn, "intake_public_key", intake.public_key.raw())
         _put(conn, "analysis_public_key", analysis.public_key.raw())
         _put(conn, "created_hour", str(hour).encode())
+        receipt_index.record_check(conn, index_key)
         member, _ = accounts.create(conn, admin_username, admin_passphrase,
                                     {"admin", "coordinator"}, staff_params, hour)
         for name, key in ((accounts.INTAKE_KEY, intake), (accounts.ANALYSIS_KEY, analysis)):
@@ -75,13 +82,18 @@ def _put(conn: sqlite3.Connection, key: str, value: bytes) -> None:
 
 
 def load(datadir: DataDir, db: Database) -> NodeKeys:
+    with db.write() as conn:
+        keyed = receipt_index.upgrade(datadir.receipt_index_key, conn)
+    if keyed:
+        db.vacuum()  # no unkeyed index value left in free pages or the write-ahead log
     conn = db.read()
     meta = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM node_meta")}
     identity = SigningKey(datadir.identity_key.read_bytes())
     if identity.verify_key.raw() != meta["identity_public_key"]:
         raise RuntimeError("keys/identity.key does not match this node's database")
     return NodeKeys(meta["node_id"].decode(), identity, BoxPublicKey(meta["intake_public_key"]),
-                    BoxPublicKey(meta["analysis_public_key"]))
+                    BoxPublicKey(meta["analysis_public_key"]),
+                    receipt_index.load(datadir.receipt_index_key, conn))
 
 
 def open_with_recovery(conn: sqlite3.Connection, recovery_text: str,

@@ -10,8 +10,9 @@ the reverse order. The web apps (`node.web.app.create_app`) only serve requests:
 nothing. The context is the caller's, opened before and closed after.
 
 Trust boundaries: each address (`Site`) carries the route sets it is given. `sites` is the
-CLI's choice: one address for everything, or the staff office on its own address (loopback
-by default) and the reporter's site and the JSON API on the public one.
+CLI's choice: by default the staff office on its own address (loopback unless configured)
+and the reporter's site and the JSON API on the public one; one address for everything only
+when asked for (``--staff-on-public``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from node.background import run_periodic
 from node.context import NodeContext, run_sync
 from node.federation.startup import start_federation
 from node.federation.status import FederationStatus
-from node.web.accesslog import PrivacyAccessLogger
+from node.web.accesslog import PrivacyAccessLogger, filter_request_bytes
 from node.web.app import PARTS, create_app
 
 log = logging.getLogger("backup.node")
@@ -44,15 +45,17 @@ class Site:
     port: int = 0  # 0: a free one
 
 
-def sites(host: str = "127.0.0.1", port: int = 0, staff_host: str | None = None,
-          staff_port: int | None = None) -> tuple[Site, ...]:
-    """What `backup-node serve` listens on: everything on (host, port), or the staff office
-    on its own address (loopback unless `staff_host` says otherwise) when `staff_port` is
-    given, the public one then carrying only the reporter's site and the API."""
-    if staff_port is None:
+def sites(host: str = "127.0.0.1", port: int = 0, staff_host: str = "127.0.0.1",
+          staff_port: int = 0, *, staff_on_public: bool = False) -> tuple[Site, ...]:
+    """What `backup-node serve` listens on. By default the staff office has its own address
+    (loopback unless `staff_host` says otherwise) and the public one carries only the
+    reporter's site and the API: a stranger who reaches the public address cannot even
+    find the staff sign-in. `staff_on_public` serves everything on (host, port) instead,
+    an explicit choice (e.g. behind a proxy that already separates them)."""
+    if staff_on_public:
         return (Site(PARTS, host, port),)
     return (Site(frozenset({"public", "api"}), host, port),
-            Site(frozenset({"staff"}), staff_host or "127.0.0.1", staff_port))
+            Site(frozenset({"staff"}), staff_host, staff_port))
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def _url_host(host: str) -> str:
 async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
                   ) -> AsyncIterator[Running]:
     """Serve the node on the addresses in `listen`, each route set on at most one."""
+    filter_request_bytes()
     served = [part for site in listen for part in site.parts]
     if len(served) != len(set(served)) or not set(served) <= PARTS:
         raise ValueError(f"each of {sorted(PARTS)} is served on at most one address")
@@ -97,7 +101,10 @@ async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
         urls: dict[str, str] = {}
         for site in listen:
             runner = web.AppRunner(create_app(ctx, site.parts, federation_status=status),
-                                   access_log_class=PrivacyAccessLogger)
+                                   access_log_class=PrivacyAccessLogger,
+                                   # bodies arrive uncompressed or are refused
+                                   # (`node.web.bodies`); never decompressed by the parser
+                                   auto_decompress=False)
             await runner.setup()
             runners.append(runner)
             await web.TCPSite(runner, site.host, site.port).start()

@@ -7,7 +7,7 @@ cached, no referrer, no external resource of any kind (the caller's CSP starts f
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -31,18 +31,28 @@ def base_headers(csp: str) -> dict[str, str]:
     }
 
 
+ROUTE_OWN = frozenset({"Content-Security-Policy"})
+
+
 def headers_middleware(headers: Mapping[str, str]) -> Middleware:
-    """Put `headers` on every response, errors included."""
+    """Put `headers` on every response, errors included. A route's own Content-Security-Policy
+    stays: routes set one only to be stricter (the sandbox on a downloaded attachment)."""
     fixed = dict(headers)
+
+    def apply(target: MutableMapping[str, str]) -> None:
+        for name, value in fixed.items():
+            if name in ROUTE_OWN and name in target:
+                continue
+            target[name] = value
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            exc.headers.update(fixed)
+            apply(exc.headers)
             raise
-        response.headers.update(fixed)
+        apply(response.headers)
         return response
 
     return middleware

@@ -28,6 +28,34 @@ def redact(text: str) -> str:
     return _ADDRESS.sub("[address]", text)
 
 
+class RequestBytesOut(logging.Filter):
+    """For aiohttp's server logger: only what went wrong, by type. When aiohttp cannot parse
+    a request it logs the exception, whose message quotes the raw bytes (request line, header
+    values, body text: possibly a narrative), with the peer's address as an argument."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = record.exc_info[1] if record.exc_info else None
+        template = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+        template = template.split(" from ", 1)[0]
+        record.msg = f"{template} ({type(kind).__name__})" if kind is not None else template
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+REQUEST_LOGGERS = ("aiohttp.server", "aiohttp.web", "aiohttp.internal")
+
+
+def filter_request_bytes() -> None:
+    """Install `RequestBytesOut` on aiohttp's loggers that see requests (idempotent)."""
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RequestBytesOut) for f in logger.filters):
+            logger.addFilter(RequestBytesOut())
+
+
 class RedactAddresses(logging.Filter):
     """Rewrite every record so that no IP address leaves in it."""
 
@@ -53,6 +81,7 @@ def configure_logging(level: int = logging.INFO) -> logging.Handler:
     handler.addFilter(RedactAddresses())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     _HANDLER = handler
+    filter_request_bytes()
     adopt_library_loggers(level)
     return handler
 
@@ -76,8 +105,13 @@ class PrivacyAccessLogger(AbstractAccessLogger):
     the route's pattern, the status and the duration."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        route = "-"
-        match_info = getattr(request, "match_info", None)
-        if match_info is not None and match_info.route.resource is not None:
-            route = match_info.route.resource.canonical
-        self.logger.info("%s %s %s %.0fms", request.method, route, response.status, time * 1000)
+        self.logger.info("%s %s %s %.0fms", request.method, _route(request), response.status,
+                         time * 1000)
+
+
+def _route(request: web.BaseRequest) -> str:
+    """The matched route's pattern, or "-" for a request refused before routing (aiohttp
+    then logs a bare `BaseRequest`, or a `Request` whose match_info was never set)."""
+    match_info = request._match_info if isinstance(request, web.Request) else None
+    resource = match_info.route.resource if match_info is not None else None
+    return resource.canonical if resource is not None else "-"

@@ -134,8 +134,10 @@ class NodeProcess:
     def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
+            # the staff office on the public address too: the explicit choice, so that these
+            # tests reach both at `url` (the default, apart, is tested in test_node_server)
             [sys.executable, "-m", "node.cli", "serve", "--data", str(self.datadir),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--staff-on-public"],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
         log.close()
         deadline = time.monotonic() + timeout

@@ -20,7 +20,9 @@ from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger, EntryTable, TimelineEntry, aead_context, check_text
 from node.storage.database import Database
 
-MESSAGES = EntryTable("messages", "message")
+# In the order they were written (``seq``, set by the database on insert): the reporter's
+# messages and the times they read staff's are kept to the hour only, so time cannot order.
+MESSAGES = EntryTable("messages", "message", order_column="seq")
 MESSAGE_CHARS = 10_000
 
 
@@ -46,10 +48,11 @@ class Conversations:
         return self._ledger.entries(MESSAGES, report_id, key, then_by_id=True)
 
     def reply(self, report_id: str, key: DataKey, text: str) -> None:
-        """The reporter's answer; staff messages they have now seen are marked read."""
+        """The reporter's answer; staff messages they have now seen are marked read. Both
+        times, and the custody entry's, are to the hour."""
         check_text(text, MESSAGE_CHARS)
         msg_id = secrets.token_hex(12)
-        now = self._ledger.now()
+        now = self._ledger.hour_start()
         with self._db.write() as conn:
             if conn.execute("SELECT 1 FROM reports WHERE id = ?", (report_id,)).fetchone() is None:
                 raise errors.ReportGone()
@@ -62,7 +65,8 @@ class Conversations:
             self._ledger.touch(conn, report_id)
             conn.execute("UPDATE messages SET read_at = ? WHERE report_id = ? AND"
                          " direction = 'to_reporter' AND read_at IS NULL", (now, report_id))
-            self._ledger.record(conn, "reporter", "case.reply", report_id, f"message {msg_id}")
+            self._ledger.record(conn, "reporter", "case.reply", report_id, f"message {msg_id}",
+                                at=now)
 
     @property
     def derived_stores(self) -> tuple[DerivedStore, ...]:

@@ -52,6 +52,7 @@ class EntryTable:
     table: str
     kind: str  # note | task | message | referral: the AEAD context and the audit action
     time_column: str = "at"
+    order_column: str | None = None  # the entries' order, when their times are coarse
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,21 @@ class CaseLedger:
     def now(self) -> int:
         return int(self.clock().timestamp())
 
+    def hour_start(self) -> int:
+        """Now, to the hour: the time of what a reporter does (a second would tie their
+        connection, in a provider's logs, to their report)."""
+        now = self.now()
+        return now - now % 3600
+
     def record(self, conn: sqlite3.Connection, actor: UnlockedStaff | str | None,
-               action: str, report_id: str, detail: str = "") -> None:
+               action: str, report_id: str, detail: str = "", at: int | None = None) -> None:
         """The custody entry of an action on a report: by a person, by ``"reporter"``, or
-        (None) by the node itself."""
+        (None) by the node itself; at `at` (now unless given)."""
         if isinstance(actor, UnlockedStaff):
             who = actor.member.id
         else:
             who = actor or "system"
-        self.audit.append(conn, at=self.now(), actor=who, action=action,
+        self.audit.append(conn, at=self.now() if at is None else at, actor=who, action=action,
                           object_type="report", object_id=report_id, detail=detail)
 
     def touch(self, conn: sqlite3.Connection, report_id: str) -> None:
@@ -128,9 +135,9 @@ class CaseLedger:
 
     def entries(self, table: EntryTable, report_id: str, key: DataKey, *,
                 then_by_id: bool = False) -> list[TimelineEntry]:
-        """Every entry of `table` on the case, oldest first (ties by id with
-        `then_by_id`), decrypted and authenticated."""
-        order = table.time_column + (", id" if then_by_id else "")
+        """Every entry of `table` on the case, oldest first (by its order column if it has
+        one; else by time, ties by id with `then_by_id`), decrypted and authenticated."""
+        order = table.order_column or (table.time_column + (", id" if then_by_id else ""))
         out = []
         for r in self.db.read().execute(
                 f"SELECT * FROM {table.table} WHERE report_id = ? ORDER BY {order}",  # noqa: S608

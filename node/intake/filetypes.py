@@ -59,6 +59,9 @@ def sniff(head: bytes) -> Sniffed | None:
     return None
 
 
+_INVISIBLE_LEAD = " \t\n\r\f\v\ufeff\u200b\u00a0\u2060"
+
+
 def _looks_like_text(head: bytes) -> bool:
     sample = head[:SNIFF_BYTES]
     try:
@@ -68,6 +71,8 @@ def _looks_like_text(head: bytes) -> bool:
         if exc.start < len(sample) - 3:
             return False
         text = sample[: exc.start].decode("utf-8")
-    if text.lstrip().startswith("<"):
+    # A byte-order mark (or a zero-width space) is not whitespace to str.lstrip, but a
+    # browser skips it: "\ufeff<html>" is HTML too.
+    if text.lstrip(_INVISIBLE_LEAD).startswith("<"):
         return False  # HTML, XML, SVG: markup that a browser could run
     return not any(ord(c) < 32 and c not in "\t\n\r\f" for c in text)

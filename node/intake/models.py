@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from node.i18n import N_
 from protocol.vocabulary import Affiliation
@@ -38,6 +38,14 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
 
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
 
+def _not_a_bool(value: object) -> object:
+    # pydantic's lax mode takes JSON true as the integer 1; a count or a date is never that.
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Number = Annotated[int, BeforeValidator(_not_a_bool)]
 ShortText = Annotated[str, StringConstraints(max_length=1000)]
 Text = Annotated[str, StringConstraints(max_length=200_000)]
 
@@ -69,20 +77,22 @@ class ContactPreference(_Model):
 
 
 class ReportInput(_Model):
-    """A report as a reporter gives it. Every field may be left out."""
+    """A report as a reporter gives it. Every field may be left out, but not all of them: a
+    report with no answer (consent and language aside) and no file is refused (400, code
+    `empty_report`)."""
 
     reporter_role: ReporterRole | None = None
     narrative: Text = Field("", description="what happened, in the reporter's words")
-    incident_year: int | None = Field(None, ge=1950, le=2100)
-    incident_month: int | None = Field(None, ge=1, le=12)
-    incident_day: int | None = Field(None, ge=1, le=31)
+    incident_year: Number | None = Field(None, ge=1950, le=2100)
+    incident_month: Number | None = Field(None, ge=1, le=12)
+    incident_day: Number | None = Field(None, ge=1, le=31)
     incident_when: ShortText | None = Field(None, description="approximate time in words")
     region: Annotated[str, StringConstraints(max_length=32)] | None = Field(
         None, description="a region code from the node's configuration")
     place: ShortText | None = None
     perpetrators: ShortText | None = Field(None, description="description of the perpetrators")
     perpetrator_affiliation: Affiliation | None = None
-    people_harmed: int | None = Field(None, ge=1, le=100_000)
+    people_harmed: Number | None = Field(None, ge=1, le=100_000)
     needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
     consent: Consent = Field(default_factory=Consent)
     contact: ContactPreference | None = None
@@ -93,6 +103,14 @@ class AdditionInput(_Model):
     text: Text = Field("", description="more information from the reporter")
 
 
+_TYPED_DIGITS = ("; as typed: ASCII, Arabic-Indic or Eastern Arabic-Indic digits, with "
+                 "spaces, dashes or dots anywhere (ignored)")
+
+
 class ReceiptCredentials(_Model):
-    receipt: Annotated[str, StringConstraints(max_length=64)]
-    secret: Annotated[str, StringConstraints(max_length=128)]
+    receipt: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="the receipt number: 10 digits, the last a Damm check digit"
+                    + _TYPED_DIGITS, examples=["48310 29951"])
+    secret: Annotated[str, StringConstraints(max_length=128)] = Field(
+        description="the secret: 21 digits, the last a Damm check digit" + _TYPED_DIGITS,
+        examples=["603 117 842 590 216 733 418"])

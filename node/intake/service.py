@@ -232,7 +232,8 @@ class IntakeService:
                         *((ItemType.ATTACHMENT, at, bytes.fromhex(f.sha256)) for f in files)])
                     conn.execute(
                         _INSERT_REPORT,
-                        (report_id, receipt.receipt_index(code), hour, hour, sealed, wrap, body,
+                        (report_id, self.keys.receipt_index.index(code), hour, hour, sealed,
+                         wrap, body,
                          *(int(getattr(consent, n)) for n in Consent.model_fields),
                          int(synthetic)))
                     conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (
@@ -277,7 +278,7 @@ class IntakeService:
             raise errors.SecretFormat(field="secret") from None
         row = self.db.read().execute(
             "SELECT id, reporter_wrap FROM reports WHERE receipt_index = ?",
-            (receipt.receipt_index(code),)).fetchone()
+            (self.keys.receipt_index.index(code),)).fetchone()
         if row is None:
             # Same Argon2id cost as a real attempt: timing does not reveal which codes exist.
             pw.spend_one_attempt(secret, self.receipt_params)

@@ -383,6 +383,33 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX reports_by_time_and_id ON reports (received_hour DESC, id);
     DROP INDEX reports_by_time;
     """,
+    # 10: metadata a seized node should not reveal (issue 11). Deletion reasons are a closed
+    # list: a coordinator's own words are sealed to the intake key (note_ct); the free text
+    # of earlier deletions is dropped, not kept in clear, and becomes "other". The reporter's
+    # messages, and the times they read staff's, are kept to the hour; the conversation is
+    # ordered by seq, numbered in the order written (earlier messages: by time, then id).
+    # The custody entries that hold the same text and seconds are rewritten once the node
+    # has its identity key (`node.backoffice.audit_rewrite`), which `pending` asks for.
+    """
+    ALTER TABLE deletions ADD COLUMN note_ct BLOB;
+    UPDATE deletions SET reason = 'other'
+        WHERE reason NOT IN ('reporter request', 'retention period ended');
+    ALTER TABLE messages ADD COLUMN seq INTEGER;
+    UPDATE messages SET seq = (SELECT COUNT(*) FROM messages AS m
+        WHERE m.report_id = messages.report_id
+          AND (m.at < messages.at OR (m.at = messages.at AND m.id <= messages.id)));
+    UPDATE messages SET at = at - at % 3600 WHERE direction = 'from_reporter';
+    UPDATE messages SET read_at = read_at - read_at % 3600 WHERE read_at IS NOT NULL;
+    CREATE INDEX messages_in_order ON messages (report_id, seq);
+    DROP INDEX messages_by_report;
+    CREATE TRIGGER messages_seq AFTER INSERT ON messages WHEN NEW.seq IS NULL
+    BEGIN
+        UPDATE messages SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages
+                                   WHERE report_id = NEW.report_id)
+        WHERE id = NEW.id;
+    END;
+    INSERT INTO node_meta (key, value) VALUES ('audit_rewrite_pending', X'3130');
+    """,
 )
 
 

@@ -20,6 +20,7 @@ from node.context import NodeContext
 from node.federation.status import FederationStatus
 from node.web import appkeys
 from node.web.api.handlers import create_api_app
+from node.web.bodies import readable_bodies
 from node.web.failures import html_errors
 from node.web.ratelimit import RateLimiter
 from node.web.rendering import Renderer
@@ -54,7 +55,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
     # Outermost first: every response gets the headers; every error, even a refused
     # cross-site request, becomes a page in the person's language.
     app = web.Application(middlewares=[headers_middleware(csp), html_errors("public/error.html"),
-                                       same_origin_only],
+                                       same_origin_only, readable_bodies],
                           client_max_size=2 * 1024 * 1024)
     app[appkeys.CONTEXT] = ctx
     app[appkeys.RENDERER] = renderer

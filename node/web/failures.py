@@ -23,6 +23,7 @@ from node.bundles.export import NoEvidenceRecord
 from node.evidence import errors as evidence_errors
 from node.i18n import N_
 from node.statistics import errors as statistics_errors
+from node.web import bodies
 from node.web.appkeys import RENDERER
 from node.web.language import lang_of
 from node.web.rendering import render, translate
@@ -39,6 +40,16 @@ class UnsupportedMediaType(errors.NodeError):
 
 class RequestTooLarge(errors.NodeError):
     message = N_("What you sent is too large. Shorten it and try again.")
+
+
+class ClientError(errors.NodeError):
+    """One of aiohttp's own 4xx answers, with its status kept (`status_of`)."""
+
+    message = N_("This request could not be handled. Please check it and try again.")
+
+    def __init__(self, status: int) -> None:
+        super().__init__()
+        self.status = status
 
 
 class Unexpected(errors.NodeError):
@@ -81,6 +92,7 @@ STATUSES: dict[type[errors.NodeError], int] = {
     RequestTooLarge: 413,
     errors.FileTypeNotAllowed: 415,
     UnsupportedMediaType: 415,
+    bodies.UnsupportedEncoding: 415,
     errors.RateLimited: 429,
     # the evidence log's own failures are ours, not the person's; bad input to it is theirs
     evidence_errors.EvidenceError: 500,
@@ -91,6 +103,8 @@ STATUSES: dict[type[errors.NodeError], int] = {
 
 
 def status_of(err: errors.NodeError) -> int:
+    if isinstance(err, ClientError):
+        return err.status
     for kind in type(err).__mro__:
         status = STATUSES.get(kind)
         if status is not None:
@@ -148,6 +162,8 @@ def _as_node_error(request: web.Request, exc: Exception) -> errors.NodeError:
         return errors.NotFound()
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         return RequestTooLarge()
+    if isinstance(exc, web.HTTPClientError):
+        return ClientError(exc.status)
     incident = secrets.token_hex(4)
     log.error("unhandled %s on %s %s (incident %s)", type(exc).__name__, request.method,
               _route(request), incident)
@@ -201,6 +217,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 # The JSON code of the edge's own answers to a too-large body or a failure: the generic one,
 # as the API has always answered them.
 _CODES: dict[type[errors.NodeError], str] = {RequestTooLarge: "node_error",
+                                             ClientError: "node_error",
                                              Unexpected: "node_error"}
 
 

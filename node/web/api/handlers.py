@@ -8,7 +8,6 @@ OpenAPI document (`node.web.api.openapi`); a test fails if the two ever disagree
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,7 +17,6 @@ from pydantic import BaseModel, ValidationError
 from crypto.keys import DataKey
 from node import errors
 from node.context import NodeContext, run_sync
-from node.i18n import N_
 from node.intake.attachments import Allowance
 from node.intake.models import AdditionInput, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
@@ -36,23 +34,13 @@ from node.web.api.models import (
 )
 from node.web.api.openapi import ApiRoute, document
 from node.web.appkeys import node
+from node.web.bodies import parse_json, read_json, readable_bodies
 from node.web.failures import UnsupportedMediaType, error_text, json_errors, status_of
 from node.web.formatting import hour_to_date
 from node.web.ratelimit import rate_ok, refund
 from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
 
 # ------------------------------------------------------------------ parsing
-
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MalformedJson() from None
-
-
-class MalformedJson(errors.InvalidInput):
-    message = N_("The request body is not valid JSON.")
-
 
 def _validate(model: type[BaseModel], data: Any) -> Any:
     try:
@@ -73,10 +61,7 @@ async def _multipart_with_files(ctx: NodeContext, request: web.Request, first_na
     `prepare` turns the validated JSON into the key and allowance the files go under."""
     reader = await request.multipart()
     first = await first_field(reader, first_name)
-    try:
-        data = json.loads(await first.read())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MalformedJson(field=first_name) from None
+    data = parse_json(await first.read(), field=first_name)
     body = _validate(model, data)
     data_key, allowance = await prepare(body)
     result = UploadResult()
@@ -106,7 +91,7 @@ async def create_report(request: web.Request) -> web.StreamResponse:
 
     data_key = DataKey.generate()
     if request.content_type == "application/json":
-        report = _validate(ReportInput, await _json_body(request))
+        report = _validate(ReportInput, await read_json(request))
         charge()
         result = UploadResult()
     elif request.content_type == "multipart/form-data":
@@ -164,7 +149,7 @@ def _status_out(view: ReportView) -> StatusOut:
 
 async def report_status(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    creds = _validate(ReceiptCredentials, await _json_body(request))
+    creds = _validate(ReceiptCredentials, await read_json(request))
     access = await _open(request, creds)
     view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
     return web.json_response(_status_out(view).model_dump(mode="json"))
@@ -173,7 +158,7 @@ async def report_status(request: web.Request) -> web.StreamResponse:
 async def add_to_report(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     if request.content_type == "application/json":
-        body = _validate(AdditionRequest, await _json_body(request))
+        body = _validate(AdditionRequest, await read_json(request))
         access = await _open(request, body)
         result = UploadResult()
     elif request.content_type == "multipart/form-data":
@@ -200,7 +185,7 @@ async def add_to_report(request: web.Request) -> web.StreamResponse:
 
 async def change_consent(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    body = _validate(ConsentRequest, await _json_body(request))
+    body = _validate(ConsentRequest, await read_json(request))
     access = await _open(request, body)
     await run_sync(ctx, ctx.intake.change_consent, access, body.consent)
     return web.json_response(AcceptedOut().model_dump())
@@ -208,7 +193,7 @@ async def change_consent(request: web.Request) -> web.StreamResponse:
 
 async def delete_report(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
-    body = _validate(DeletionRequest, await _json_body(request))
+    body = _validate(DeletionRequest, await read_json(request))
     access = await _open(request, body)
     await run_sync(ctx, ctx.deletion.by_reporter, access.report_id)
     return web.json_response(AcceptedOut().model_dump())
@@ -233,13 +218,15 @@ async def openapi_document(request: web.Request) -> web.StreamResponse:
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/reports", create_report, "api_create_report",
              "Submit a report (text as JSON; with files as multipart: part `report` holding "
-             "the JSON first, then `files` parts)", ReportInput, "report", ReceiptOut, 201,
+             "the JSON first, then `files` parts). A report with no answer and no file is "
+             "refused (400, `empty_report`)", ReportInput, "report", ReceiptOut, 201,
              (400, 413, 415, 429)),
     ApiRoute("POST", "/reports/status", report_status, "api_report_status",
              "Status of a report, opened with its receipt and secret", ReceiptCredentials,
              None, StatusOut, 200, (400, 403, 429)),
     ApiRoute("POST", "/reports/additions", add_to_report, "api_add_to_report",
-             "Add information or files to a report (multipart: part `addition` first)",
+             "Add information or files to a report (multipart: part `addition` first); "
+             "nothing to add is refused (400, `empty_report`)",
              AdditionRequest, "addition", AcceptedOut, 200, (400, 403, 413, 415, 429)),
     ApiRoute("POST", "/reports/consent", change_consent, "api_change_consent",
              "Replace the report's consent choices", ConsentRequest, None, AcceptedOut, 200,
@@ -258,7 +245,8 @@ ROUTES: tuple[ApiRoute, ...] = (
 
 
 def create_api_app() -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=2 * 1024 * 1024)
+    app = web.Application(middlewares=[json_errors, readable_bodies],
+                          client_max_size=2 * 1024 * 1024)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
     return app

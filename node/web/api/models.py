@@ -15,10 +15,14 @@ class _Out(BaseModel):
 
 
 class ReceiptOut(_Out):
-    receipt: str = Field(description="10-digit receipt number; names the report")
-    secret: str = Field(description="21-digit secret; opens it. Shown once: store it safely")
-    receipt_display: str
-    secret_display: str
+    receipt: str = Field(pattern=r"^[0-9]{10}$",
+                         description="10-digit receipt number (the last a Damm check digit); "
+                                     "names the report")
+    secret: str = Field(pattern=r"^[0-9]{21}$",
+                        description="21-digit secret (the last a Damm check digit); opens it. "
+                                    "Shown once: store it safely")
+    receipt_display: str = Field(description="the receipt number in groups of five digits")
+    secret_display: str = Field(description="the secret in groups of three digits")
     status: str
 
 

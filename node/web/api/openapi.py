@@ -38,10 +38,12 @@ class ApiRoute:
 
 
 _ERROR_TEXT = {
-    400: "Bad input: malformed JSON, a missing or wrong field (named in `field`/`fields`)",
+    400: "Bad input: a body that cannot be read (malformed JSON or multipart), a missing or "
+         "wrong field (named in `field`/`fields`), or nothing to send (code `empty_report`)",
     403: "The receipt and secret do not open a report",
     413: "A file or the request is too large",
-    415: "Unsupported content type or file type",
+    415: "Unsupported content type, file type, charset or Content-Encoding (send UTF-8, "
+         "uncompressed)",
     429: "Too many requests; wait and retry",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node.web.bodies import readable_bodies
 from node.web.failures import html_errors
 from node.web.staff import admin, auth, cases, evidence, federation, statistics
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
@@ -27,7 +28,7 @@ def create_staff_app() -> web.Application:
     routes = all_routes()
     names = [r.name for r in routes]
     assert len(set(names)) == len(names), "staff route names must be unique"
-    app = web.Application(middlewares=[html_errors("staff/error.html"),
+    app = web.Application(middlewares=[html_errors("staff/error.html"), readable_bodies,
                                        make_guard({r.name: r.action for r in routes})])
     for r in routes:
         app.router.add_route(r.method, r.path, r.handler, name=r.name)

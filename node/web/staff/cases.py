@@ -26,6 +26,7 @@ from node.backoffice import incidents as inc
 from node.backoffice.access import Action, allowed
 from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
+from node.backoffice.deletion import REASONS, STAFF_REASONS
 from node.backoffice.ledger import STATUSES
 from node.backoffice.search import SearchIndex, index_for
 from node.context import NodeContext, run_sync
@@ -284,6 +285,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         coding=coding_choices, linkable=linkable,
         deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
         retention_days=case.retention_days, notice=notice,
+        deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
@@ -400,8 +402,9 @@ def _retention(rq: web.Request, f: Form) -> Call:
 def _delete(rq: web.Request, f: Form) -> Call:
     if f.get("confirm") != "yes":
         raise DeletionNotConfirmed()
-    reason = str(f.get("reason") or "").strip()[:200] or "staff decision"
-    return lambda ctx, st, rid: ctx.deletion.by_staff(st, rid, reason)
+    reason = str(f.get("reason") or "")
+    note = str(f.get("note") or "")
+    return lambda ctx, st, rid: ctx.deletion.by_staff(st, rid, reason, note)
 
 
 class DeletionNotConfirmed(errors.InvalidInput):

@@ -10,7 +10,7 @@ import pytest
 from crypto import passphrase as pw
 from crypto.errors import DecryptionError
 from crypto.keys import DataKey
-from node import errors, keyring
+from node import accounts, errors, keyring
 from node.backoffice.codings import open_codings
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
@@ -71,7 +71,7 @@ def test_roles_are_enforced_by_the_service(node_ctx: NodeContext, team: Team) ->
         with pytest.raises(errors.Forbidden):
             node_ctx.cases.queue(person)
         with pytest.raises(errors.Forbidden):
-            node_ctx.deletion.by_staff(person, r.report_id, "no")
+            node_ctx.deletion.by_staff(person, r.report_id, "other", "no")
     with pytest.raises(errors.Forbidden):
         # admin: accounts, never case content by default
         node_ctx.cases.read(team.admin, r.report_id)
@@ -188,7 +188,8 @@ def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None: 
                                                                       unit_named=CANARY))
     sealed = node_ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
                                         (r.report_id,)).fetchone()[0]
-    node_ctx.deletion.by_staff(team.coordinator, r.report_id, "reporter asked by phone")
+    node_ctx.deletion.by_staff(team.coordinator, r.report_id, "reporter request",
+                               "reporter asked by phone")
 
     db = node_ctx.db.read()
     for table in ("reports", "case_key_wraps", "case_notes", "messages", "incident_links",
@@ -206,7 +207,13 @@ def test_crypto_shredding(node_ctx: NodeContext, team: Team, tmp_path) -> None: 
     # ...but the report's sealed key no longer exists anywhere in the database files
     assert files_containing(node_ctx.datadir.root, sealed) == []
     assert files_containing(node_ctx.datadir.root, CANARY.encode()) == []
-    assert db.execute("SELECT reason FROM deletions").fetchone()[0] == "reporter asked by phone"
+    # the reason is a code of the closed list; the coordinator's words are sealed to the
+    # intake key, and in clear nowhere (issue 11)
+    reason, note_ct = db.execute("SELECT reason, note_ct FROM deletions").fetchone()
+    assert reason == "reporter request"
+    assert files_containing(node_ctx.datadir.root, b"asked by phone") == []
+    intake = team.coordinator.node_keys[accounts.INTAKE_KEY]
+    assert intake.open(note_ct) == b"reporter asked by phone"
     actions = [r[0] for r in db.execute("SELECT action FROM audit_log")]
     assert actions[-1] == "case.delete"
 
@@ -263,7 +270,7 @@ def test_search_index_follows_new_unassigned_and_deleted_cases(node_ctx: NodeCon
     b = report(node_ctx, narrative="another convoy later")
     index = index_for(node_ctx.cases, team.coordinator, index)
     assert index.search("convoy") == {a.report_id, b.report_id}  # the new case is added
-    node_ctx.deletion.by_staff(team.coordinator, a.report_id, "test")
+    node_ctx.deletion.by_staff(team.coordinator, a.report_id, "not a report")
     index = index_for(node_ctx.cases, team.coordinator, index)
     assert index.search("bridge") == set()  # nothing of a deleted case stays
     node_ctx.case_access.assign(team.coordinator, b.report_id, team.caseworker.member.id)

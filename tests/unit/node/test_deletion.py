@@ -109,8 +109,8 @@ def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock
     sealed = ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
                                    (r.report_id,)).fetchone()[0]
     if asker == "coordinator":
-        ctx.deletion.by_staff(team.coordinator, r.report_id, "asked by phone")
-        reason, actor = "asked by phone", team.coordinator.member.id
+        ctx.deletion.by_staff(team.coordinator, r.report_id, "other", f"{CANARY} asked by phone")
+        reason, actor = "other", team.coordinator.member.id
     elif asker == "reporter":
         ctx.deletion.by_reporter(ctx.intake.open_receipt(r.code, r.secret).report_id)
         reason, actor = "reporter request", "reporter"
@@ -146,9 +146,9 @@ def test_deleting_twice_or_without_the_role(ctx: NodeContext, team: Team) -> Non
     r = submit(ctx, "a report")
     for person in (team.admin, team.analyst, team.caseworker):
         with pytest.raises(errors.Forbidden):
-            ctx.deletion.by_staff(person, r.report_id, "no")
-    ctx.deletion.by_staff(team.coordinator, r.report_id, "test")
+            ctx.deletion.by_staff(person, r.report_id, "other", "no")
+    ctx.deletion.by_staff(team.coordinator, r.report_id, "not a report")
     with pytest.raises(errors.ReportGone):
-        ctx.deletion.by_staff(team.coordinator, r.report_id, "again")
+        ctx.deletion.by_staff(team.coordinator, r.report_id, "duplicate")
     with pytest.raises(errors.ReportGone):
         ctx.deletion.by_reporter(r.report_id)

@@ -13,7 +13,7 @@ from node import accounts, errors, invitations, second_factor
 from node.bundles.export import NoEvidenceRecord
 from node.evidence import errors as evidence_errors
 from node.statistics import errors as statistics_errors
-from node.web.api.handlers import MalformedJson
+from node.web.bodies import MalformedJson
 from node.web.failures import (
     STATUSES,
     RequestTooLarge,
