@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from protocol.encoding import MAX_NESTING_DEPTH, canonical_json, parse_canonical_json
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.encoding import MAX_NESTING_DEPTH, MAX_SAFE_INT, canonical_json, parse_canonical_json
 from protocol.errors import (
     EncodingError,
     FrameTooLarge,
@@ -202,3 +207,48 @@ def test_frame_decoder_wanted_never_reads_past_the_frame_by_more_than_a_prefix()
     decoder.feed(encode_uvarint(MAX_FRAME_BYTES + 1))
     with pytest.raises(FrameTooLarge):
         _ = decoder.wanted
+
+
+# -- the standard library's fast path writes RFC 8785's bytes, or is not taken -------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.text() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.sampled_from([MAX_SAFE_INT, -MAX_SAFE_INT, MAX_SAFE_INT + 1, 0, -1]),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=6), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_json_values)
+def test_canonical_json_is_byte_for_byte_rfc8785(value: Any) -> None:
+    try:
+        expected: bytes | None = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError):
+        expected = None
+    try:
+        got: bytes | None = canonical_json(value)
+    except EncodingError:
+        got = None
+    assert got == expected
+
+
+@pytest.mark.parametrize("value", [
+    {"\U0001f600": 1, "\ufb01": 2},  # key order differs between code points and UTF-16
+    {"a": "\ud800"},  # a lone surrogate
+    {"k": "\x00\x1f\x7f\u2028\"\\\b\f\n\r\t"},  # every escape RFC 8785 names, and two it does not
+    [1.0, 0.5, -0.0, 1e21, 2**53],
+    {"e": "é", "z": [True, False, None]},
+])
+def test_canonical_json_matches_rfc8785_on_edge_cases(value: Any) -> None:
+    try:
+        expected: bytes | None = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        expected = None
+    try:
+        got: bytes | None = canonical_json(value)
+    except EncodingError:
+        got = None
+    assert got == expected
