@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
+
 from crypto import passphrase as pw
 from node.context import open_node
+from node.server import Site, running
+from node.web.app import PARTS
 from tests.conftest import make_node
-from tests.soak import ALLOWED, MALFORMED, SoakPlan, soak, soak_config
+from tests.integration.conftest import csrf_of
+from tests.soak import ALLOWED, CODE, MALFORMED, SoakPlan, soak, soak_config
 
 
 async def test_genuine_reporters_and_the_coordinator_get_through_an_attack(
@@ -48,3 +53,45 @@ async def test_genuine_reporters_and_the_coordinator_get_through_an_attack(
     assert hostile["guess"][401] > 0
     # Staging is refused at its caps (per session, per source) long before the total.
     assert hostile["stage"][303] > 0 and hostile["stage"][429] + hostile["stage"][413] > 0
+
+
+async def test_a_receipt_is_not_pushed_out_between_sending_and_its_page(tmp_path: Path
+                                                                        ) -> None:
+    """Found by the soak's onion phase: once a report is sent its session holds no draft, so
+    when every other place held a draft, the next stranger's new session ended it before
+    the reporter's browser fetched the confirmation page, and the receipt (shown only once)
+    was never shown. The session now stays until the receipt has been shown."""
+    ctx = open_node(make_node(tmp_path / "node", soak_config(max_sessions=3)),
+                    staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        async with running(ctx, (Site(PARTS),)) as node, \
+                aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as reporter:
+            base = node.public_url
+            async with reporter.get(base + "/en/report/what") as r:
+                token = csrf_of(await r.text())
+            async with reporter.post(base + "/en/report/what", allow_redirects=False, data={
+                    "csrf": token, "narrative": "what happened"}) as r:
+                assert r.status == 303
+            for n in range(2):  # every other place holds a stranger's draft
+                assert await _new_session(base, f"192.0.2.{n + 1}") == 303
+            async with reporter.post(base + "/en/report/review", allow_redirects=False,
+                                     data={"csrf": token, "go": "next"}) as r:
+                assert r.headers["Location"] == "/en/report/sent"
+            assert await _new_session(base, "192.0.2.9") == 503  # not at the reporter's cost
+            async with reporter.get(base + "/en/report/sent") as r:
+                assert CODE.search(await r.text())
+            # once shown, the place may go to a newcomer
+            assert await _new_session(base, "192.0.2.9") == 303
+    finally:
+        ctx.close()
+
+
+async def _new_session(base: str, source: str) -> int:
+    headers = {"X-Forwarded-For": source}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with http.get(base + "/en/report/who", headers=headers) as r:
+            token = csrf_of(await r.text())
+        async with http.post(base + "/en/report/who", headers=headers, allow_redirects=False,
+                             data={"csrf": token}) as r:
+            return r.status
