@@ -112,6 +112,8 @@ class Outcome:
     coordinator_seconds: float = 0.0
     requests: int = 0
     seconds: float = 0.0
+    phases: dict[str, tuple[float, int]] = field(default_factory=dict)  # seconds, requests
+    store_full_after: float | None = None  # seconds into an attack until a session got 503
 
     @property
     def accepted(self) -> int:
@@ -151,6 +153,8 @@ class Soak:
 
     def _hostile(self, kind: str, status: int, path: str) -> None:
         self.out.hostile[(kind, status)] += 1
+        if kind == "session" and status == 503 and self.out.store_full_after is None:
+            self.out.store_full_after = time.perf_counter() - self.attack_started
         if status not in ALLOWED[kind]:
             self.out.unexpected.append(f"hostile {kind} {path}: {status}")
 
@@ -349,6 +353,7 @@ class Soak:
                    for (g, source), ev in zip(reporters, started, strict=True)]
         # every genuine draft exists before the attack starts (they must all survive it)
         await asyncio.gather(*(ev.wait() for ev in started))
+        self.attack_started = time.perf_counter()
         self.attack_begun.set()
         await asyncio.gather(*attack, *genuine)
 
@@ -388,8 +393,10 @@ async def soak(ctx: NodeContext, plan: SoakPlan) -> Outcome:
     async with running(ctx, (Site(PARTS),)) as node:
         run = Soak(node.public_url, plan)
         started = time.perf_counter()
-        await run.clearnet()
-        await run.onion()
+        for name, phase in (("clearnet", run.clearnet), ("shared onion", run.onion)):
+            t0, n0 = time.perf_counter(), run.out.requests
+            await phase()
+            run.out.phases[name] = (time.perf_counter() - t0, run.out.requests - n0)
         run.out.seconds = time.perf_counter() - started
         await run.read_back(ctx)
     return run.out
