@@ -25,7 +25,8 @@ COMMAND = ".venv/bin/python -m bench.run --only soak"
 PLAN = SoakPlan(
     reporters=40, onion_reporters=10, flooders=20, visits=60, session_posts=30,
     guessers=40, guesses=3, stagers=6, stage_sessions=3, stage_uploads=3,
-    malformed_rounds=5, onion_session_posts=5400, pace=0.3, coordinator_delay=1.0)
+    malformed_rounds=5, onion_session_posts=5400, pace=0.3, stagger=0.15,
+    coordinator_delay=1.0)
 MAX_SESSIONS = 5000
 STAGED_MB = (2, 3, 64)  # per session, per source, in total
 
@@ -100,7 +101,8 @@ def section(out: Outcome, load_before: str, load_after: str) -> Section:
     p = PLAN
     notes = [
         f"Load: clearnet phase: {p.reporters} genuine reporters (one address each, "
-        f"{p.pace} s between steps, a {p.attachment_bytes:,}-byte file each) against "
+        f"resuming {p.stagger} s apart, {p.pace} s between steps, a "
+        f"{p.attachment_bytes:,}-byte file each) against "
         f"{p.flooders} sources flooding {p.visits} cookieless visits and {p.session_posts} "
         f"new-session POSTs each, {p.guessers} sources trying {p.guesses} wrong passphrases "
         f"each on the coordinator's account (and one on an unknown name), {p.stagers} "
@@ -115,8 +117,12 @@ def section(out: Outcome, load_before: str, load_after: str) -> Section:
         f"{pw.RECEIPT.describe()}); sign-in work through the gate (2 at once, 8 waiting). Caps: "
         f"{MAX_SESSIONS:,} sessions, staged files {per_mb()} MiB per session / source / "
         f"total (small so that the attack reaches them), rate limits at their defaults.",
-        f"Load average before / after: {load_before} / {load_after}. Server and clients in "
-        f"one process on one event loop.",
+        f"Load average (1 / 5 / 15 min) before: {load_before}; after: {load_after}. Server "
+        f"and clients in one process on one event loop.",
+        "Staff sign-in: wrong passphrases from many sources are never a lock, but Argon2id runs "
+        "2 at a time with 8 waiting, so in a flood most attempts, the coordinator's among them, "
+        "are answered \"busy, try again\" (503) at once; the coordinator's figure counts "
+        "those retries (0.25 s apart) and the wait for a place.",
         "Genuine reporters start their draft (two steps and the file) before each attack "
         "begins and finish during it; a reporter who arrives while the store is full is "
         "asked to come back (503) — that is the documented answer, not counted here.",

@@ -71,6 +71,7 @@ class SoakPlan:
     onion_session_posts: int = 150  # fresh-token session POSTs from hostile Tor clients
     attachment_bytes: int = 2000  # a genuine reporter's file
     pace: float = 0.0             # seconds a genuine reporter pauses between steps
+    stagger: float = 0.0          # reporter i resumes i * stagger seconds into the attack
     coordinator_delay: float = 0.05  # seconds into the attack before the coordinator signs in
 
 
@@ -244,11 +245,13 @@ class Soak:
             return
         g.receipt = (code.group(1), secret.group(1))
 
-    async def reporter(self, g: Genuine, source: str | None, started: asyncio.Event) -> None:
+    async def reporter(self, g: Genuine, source: str | None, started: asyncio.Event,
+                       delay: float) -> None:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             token = await self.start_report(g, http, source)
             started.set()
             await self.attack_begun.wait()
+            await asyncio.sleep(delay)
             await self.finish_report(g, http, source, token)
 
     # ------------------------------------------------------------ hostile traffic
@@ -349,8 +352,8 @@ class Soak:
                      attack: list[Awaitable[None]]) -> None:
         self.attack_begun = asyncio.Event()
         started = [asyncio.Event() for _ in reporters]
-        genuine = [asyncio.create_task(self.reporter(g, source, ev))
-                   for (g, source), ev in zip(reporters, started, strict=True)]
+        genuine = [asyncio.create_task(self.reporter(g, source, ev, i * self.plan.stagger))
+                   for i, ((g, source), ev) in enumerate(zip(reporters, started, strict=True))]
         # every genuine draft exists before the attack starts (they must all survive it)
         await asyncio.gather(*(ev.wait() for ev in started))
         self.attack_started = time.perf_counter()
