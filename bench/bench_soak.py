@@ -75,7 +75,8 @@ def section(out: Outcome, load_before: str, load_after: str) -> Section:
                f"({out.requests / out.seconds:,.0f} requests/s)"),
         Figure("hostile requests answered with their 4xx/503",
                f"{sum(hostile[k][st] for k in hostile for st in ALLOWED[k] if st >= 400):,}"
-               f" of {hostile_total:,} (the rest: visits and sessions below the limits)"),
+               f" of {hostile_total:,} (the rest: visits, which create nothing, and new "
+               "sessions accepted before a limit or a full store)"),
         Figure("genuine waits (429/503 answers a reporter had to retry)",
                str(sum(g.retries for g in out.genuine))),
     ]
