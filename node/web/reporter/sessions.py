@@ -4,9 +4,9 @@ opened with a receipt, in memory only, named by a random cookie.
 The reporter has no account: the session is all the node knows of them, and it ends when
 idle, at quick exit, or when they close the report. It starts only when the person first
 submits a form (`start_reporter_session`), never on a visit: until then the pages carry a
-signed form token (`node.web.reporter.form_tokens`). A session holding a draft is never
-ended to make room for another; when every place holds a draft, new reporters are asked to
-come back later (`SessionsFull`) and no draft is touched.
+signed form token (`node.web.reporter.form_tokens`). A session holding a draft, or a
+receipt not yet shown, is never ended to make room for another; when every place holds one,
+new reporters are asked to come back later (`SessionsFull`) and no draft is touched.
 """
 
 from __future__ import annotations
@@ -98,7 +98,10 @@ class ReporterSessions(SessionStore[ReporterSession]):
                                          self._now(), source=source))
 
     def _evictable(self, session: ReporterSession) -> bool:
-        return session.draft is None
+        # A report just sent keeps its place until its receipt (shown only once) is shown:
+        # ended in between, the reporter would never see it.
+        unseen = session.after_submit is not None and session.after_submit.receipt is not None
+        return session.draft is None and not unseen
 
     def _full(self) -> None:
         raise SessionsFull()
