@@ -105,6 +105,10 @@ class Drafts(_Strict):
     them, bounded so that strangers can neither push drafts out nor fill the disk."""
 
     max_sessions: int = Field(5000, ge=1, le=1_000_000)
+    shared_sessions_percent: int = Field(
+        50, ge=1, le=100,
+        description="of max_sessions, the most that traffic from a shared address (an onion "
+                    "service, where every reporter has the same address) may hold")
     sessions_per_minute: int = Field(
         10, ge=1, le=100_000,
         description="new reporter sessions per address (per signed form token behind an "

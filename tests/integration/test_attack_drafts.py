@@ -155,6 +155,29 @@ async def test_new_sessions_are_limited_per_source_and_per_onion_form_token(
         assert r.status == 403
 
 
+async def test_a_flood_from_the_onion_address_cannot_keep_everyone_out(
+        make_client: Any) -> None:
+    """Behind the onion service a form token costs one page, so a Tor client can start as
+    many sessions as it fetches tokens: the shared address may hold at most its share of the
+    places, and a reporter from anywhere else still gets one."""
+    client = await make_client(_config(
+        "max_sessions = 10\nsessions_per_minute = 1000\nshared_sessions_percent = 50\n",
+        'trusted_proxies = ["127.0.0.1"]\nshared_address_factor = 1000\n'))
+    sessions = client.server.app[REPORTER_SESSIONS]
+    got = [(await _fresh_post(client, "/en/report/who", {"go": "next"})).status
+           for _ in range(8)]
+    assert got == [303] * 5 + [503] * 3
+    assert len(sessions) == 5
+    clearnet = {"X-Forwarded-For": "198.51.100.7"}
+    assert (await _fresh_post(client, "/en/report/who", {"go": "next"}, clearnet)).status == 303
+    assert len(sessions) == 6
+    # When an onion session ends, its place is free for the next Tor reporter.
+    onion = next(s for s in sessions if s.shared)
+    sessions.end(onion.id)
+    assert (await _fresh_post(client, "/en/report/who", {"go": "next"})).status == 303
+    assert (await _fresh_post(client, "/en/report/who", {"go": "next"})).status == 503
+
+
 async def _upload(s: aiohttp.ClientSession, client: TestClient[Any, Any], token: str,
                   size: int, headers: dict[str, str]) -> int:
     form = aiohttp.FormData()

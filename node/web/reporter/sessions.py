@@ -63,6 +63,7 @@ class ReporterSession:
     after_submit: AfterSubmit | None = None
     flash: str | None = None
     source: bytes = b""  # keyed hash of the address it came from (`ReporterSessions.tag`)
+    shared: bool = False  # it came from a shared address (an onion service)
 
     @property
     def staged_bytes(self) -> int:
@@ -87,15 +88,32 @@ class ReporterSessions(SessionStore[ReporterSession]):
         self.drafts = drafts
         self.tokens = FormTokens(monotonic)
         self._source_key = secrets.token_bytes(32)
+        self._shared = 0  # sessions started from a shared address, held now
 
     def tag(self, address: str) -> bytes:
         """A keyed hash of an address (the key lives in memory only, as the sessions do):
         enough to add up one address's staged files, never the address itself."""
         return hashlib.blake2b(address.encode(), key=self._source_key, digest_size=16).digest()
 
-    def new(self, source: bytes = b"") -> ReporterSession:
-        return self._add(ReporterSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32),
-                                         self._now(), source=source))
+    def new(self, source: bytes = b"", *, shared: bool = False) -> ReporterSession:
+        """A new session. One from a shared address (an onion service) is refused
+        (`SessionsFull`) once such sessions hold `shared_sessions_percent` of the places:
+        a token costs one page, so nothing tells one Tor client from another, and a flood
+        from that address must not keep out everyone else."""
+        if shared:
+            self.expire()
+            if self._shared >= max(1, self.max_sessions
+                                   * self.drafts.shared_sessions_percent // 100):
+                self._full()
+        session = self._add(ReporterSession(secrets.token_urlsafe(32),
+                                            secrets.token_urlsafe(32), self._now(),
+                                            source=source, shared=shared))
+        self._shared += shared
+        return session
+
+    def _end(self, s: ReporterSession) -> None:
+        self._shared -= s.shared
+        super()._end(s)
 
     def _evictable(self, session: ReporterSession) -> bool:
         # A report just sent keeps its place until its receipt (shown only once) is shown:
@@ -135,9 +153,9 @@ def require_reporter_session(request: web.Request) -> ReporterSession:
 
 def new_reporter_session(request: web.Request) -> ReporterSession:
     sessions = request.config_dict[REPORTER_SESSIONS]
-    address, _ = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
-                               node(request).config.rate_limits.trusted_proxies)
-    return sessions.new(sessions.tag(address))
+    address, shared = client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
+                                    node(request).config.rate_limits.trusted_proxies)
+    return sessions.new(sessions.tag(address), shared=shared)
 
 
 def form_token(request: web.Request) -> str:
