@@ -82,7 +82,8 @@ def section(out: Outcome, load_before: str, load_after: str) -> Section:
     ]
     if out.store_full_after is not None:
         figures.append(Figure(
-            "session store (5,000 places) full, behind the onion service, after",
+            "the onion address's share of the session store (half of 5,000 places) full "
+            "after",
             f"{out.store_full_after:.1f} s of fresh-token session POSTs"))
     kinds = sorted(hostile)
     statuses = sorted({s for c in hostile.values() for s in c})
@@ -129,8 +130,11 @@ def section(out: Outcome, load_before: str, load_after: str) -> Section:
         "asked to come back (503) — that is the documented answer, not counted here.",
         "Behind the onion service a fresh form token costs one GET, so per-token limits stop "
         "token replay but not a Tor client that fetches a new token per session: it fills "
-        "the store (figure above), after which every newcomer, Tor or not, gets the 503 "
-        "page until drafts expire (60 min idle, 20 with files); no draft is lost.",
+        "the share of places the shared address may hold (`shared_sessions_percent`, figure "
+        "above), after which new Tor reporters get the 503 page until drafts expire (60 min "
+        "idle, 20 with files) while reporters from other addresses still get a place; no "
+        "draft is lost. The deploy kit's per-circuit export makes the limits apply per Tor "
+        "circuit instead (not measured here: no Tor).",
     ]
     if retries:
         notes.append(f"Retries by genuine reporters: {dict(retries)}.")

@@ -34,7 +34,7 @@ from node.i18n import N_
 from node.web import appkeys
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
-from node.web.ratelimit import client_bucket, rate_ok
+from node.web.ratelimit import client_bucket, rate_ok, refund
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
@@ -143,6 +143,10 @@ async def login_post(request: web.Request) -> web.StreamResponse:
             await _slow_down(request, guard.throttle.failed(username, source))
         return _login_page(request, username, exc)
     except errors.NodeError as exc:
+        if isinstance(exc, errors.Busy):
+            # Turned away before any work: the attempt must not use up the person's own
+            # rate limit, or a coordinator retrying through a flood is locked out by it.
+            refund(request, "login", ctx.config.rate_limits.staff_logins_per_minute)
         return _login_page(request, username, exc)
     if result.totp_secret is None:
         guard.throttle.succeeded(username, source)
