@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from babel.dates import format_date
+from multidict import MultiDictProxy
 
 from node import errors
 from node.context import run_sync
@@ -91,6 +92,16 @@ def _open_access(request: web.Request) -> tuple[ReporterSession, ReporterAccess]
     if session.access is None:
         raise errors.SessionExpired()
     return session, session.access
+
+
+async def _posted_form(request: web.Request
+                       ) -> tuple[ReporterSession, ReporterAccess,
+                                  MultiDictProxy[str | bytes | bytearray | web.FileField]]:
+    """The opened report's session and access, and a posted form whose CSRF token holds."""
+    session, access = _open_access(request)
+    form = await request.post()
+    check_csrf(session.csrf, form.get("csrf"))
+    return session, access, form
 
 
 async def report_get(request: web.Request) -> web.StreamResponse:
@@ -184,9 +195,7 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
     """The reporter answers staff through the receipt channel."""
     lang = require_lang(request)
     ctx = node(request)
-    session, access = _open_access(request)
-    form = await request.post()
-    check_csrf(session.csrf, form.get("csrf"))
+    session, access, form = await _posted_form(request)
     text = str(form.get("reply", "")).replace("\r\n", "\n").strip()
     try:
         await run_sync(ctx, ctx.conversations.reply, access.report_id, access.data_key, text)
@@ -202,9 +211,7 @@ async def reply_post(request: web.Request) -> web.StreamResponse:
 async def consent_post(request: web.Request) -> web.StreamResponse:
     lang = require_lang(request)
     ctx = node(request)
-    session, access = _open_access(request)
-    form = await request.post()
-    check_csrf(session.csrf, form.get("csrf"))
+    session, access, form = await _posted_form(request)
     ticked = form.getall("consent", [])
     consent = Consent(**{n: n in ticked for n in CONSENT_NAMES})
     await run_sync(ctx, ctx.intake.change_consent, access, consent)
@@ -221,9 +228,7 @@ async def delete_get(request: web.Request) -> web.StreamResponse:
 async def delete_post(request: web.Request) -> web.StreamResponse:
     lang = require_lang(request)
     ctx = node(request)
-    session, access = _open_access(request)
-    form = await request.post()
-    check_csrf(session.csrf, form.get("csrf"))
+    session, access, form = await _posted_form(request)
     if form.get("confirm") != "yes":
         raise see_other(f"/{lang}/receipt/report")
     await run_sync(ctx, ctx.deletion.by_reporter, access.report_id)
