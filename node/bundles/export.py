@@ -1,7 +1,11 @@
 """Exporting one case as a court bundle (format: `backup_evidence.bundle_format`).
 
 Refused without the reporter's recorded consent to legal use, and to anyone but a
-coordinator; the export, and the consent it relied on, are written to the chain of custody.
+coordinator; the export, the consent it relied on and each of the coordinator's choices
+(withheld or court-ordered fields, with a reason code) are written to the chain of custody.
+Items committed field by field (leaf version 2) leave with only the fields
+`node.bundles.disclosure` lets go; the others are listed by name and digest as withheld
+(committed). A report committed before that is re-committed first (`node.bundles.recommit`).
 The bundle's checkpoint is the one a court can trust most among those that cover every
 item: the most witness cosignatures, then an RFC 3161 timestamp, then the newest; if the
 log grew since the last checkpoint, one is signed first.
@@ -15,8 +19,11 @@ witnesses' cosignatures of the node's own checkpoints are the federation's, read
 from __future__ import annotations
 
 import hashlib
+import json
+import mimetypes
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +35,9 @@ from backup_evidence.bundle_format import (
     proof_path,
     timestamp_path,
 )
-from backup_evidence.leaves import leaf_from_digest
+from backup_evidence.disclosures import digest as disclosure_digest
+from backup_evidence.disclosures import parse as parse_disclosure
+from backup_evidence.leaves import EvidenceLeaf, ItemType
 from crypto.checkpoint import ED25519, encode_vkey
 from node import errors
 from node.accounts import UnlockedStaff
@@ -36,20 +45,63 @@ from node.backoffice import audit as audit_log
 from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
+from node.bundles import disclosure as policy
+from node.bundles.recommit import ensure_per_field
 from node.bundles.summary import render_summary
 from node.bundles.writer import BundleWriter, canonical_json
 from node.evidence import checkpoints, log_store
-from node.evidence.items import EvidenceRecord
+from node.evidence.items import (
+    RECOMMITS,
+    DisclosedRecord,
+    EvidenceRecord,
+    Record,
+    record_from_json,
+    report_fields,
+)
 from node.federation import store as cosignatures
 from node.i18n import N_
-from node.intake.attachments import safe_filename
-from node.intake.service import IntakeService
+from node.intake.models import Consent
+from node.intake.service import IntakeService, ReportView
 from node.keyring import NodeKeys
 from node.storage.database import Database
 
 
 class NoEvidenceRecord(errors.NodeError):
     message = N_("This case has no evidence record and cannot be exported as a bundle.")
+
+
+@dataclass
+class CaseItem:
+    """One evidence item of the case, with what leaves of it."""
+
+    key: str  # "report", or the item's id
+    base: str  # its name in the bundle, e.g. "report", "001-attachment"
+    record: Record
+    decision: policy.ItemDecision
+    mime: str | None
+    load: Callable[[], bytes]  # v1: the committed content; v2 attachment: the file
+
+    @property
+    def file_leaves(self) -> bool:
+        """Whether the file's bytes (an attachment's) leave."""
+        if isinstance(self.record, EvidenceRecord):
+            return self.decision.fields[0].disclose
+        return self.record.item_type == ItemType.ATTACHMENT and self.decision.discloses(
+            "file.sha256")
+
+    def file_name(self) -> str:
+        ext = mimetypes.guess_extension(self.mime or "") or ".bin"
+        return f"evidence/{self.base}{ext}"
+
+
+@dataclass
+class CasePlan:
+    """What an export of one case would hold (the preview shows it)."""
+
+    report_id: str
+    view: ReportView
+    items: list[CaseItem]
+    pending_recommit: bool  # a version-1 report, re-committed when exported
 
 
 class BundleExporter:
@@ -62,67 +114,119 @@ class BundleExporter:
         self._audit = audit
         self._clock = clock
 
-    def export(self, staff: UnlockedStaff, report_id: str, lang: str = "en") -> bytes:
-        """The bundle of one case, in `lang` for its readable summary."""
+    def plan(self, staff: UnlockedStaff, report_id: str,
+             choices: policy.Choices | None = None) -> CasePlan:
+        """What `export` would put in the bundle, with nothing written (a version-1 report
+        is shown as it will be re-committed)."""
+        choices = choices or policy.Choices()
         require(staff.member, Action.EXPORT_CASE)
         self._access.require_consent(report_id, "legal")
+        choices.check()
+        return self._plan(staff, report_id, choices, recommit=False)
+
+    def _plan(self, staff: UnlockedStaff, report_id: str, choices: policy.Choices, *,
+              recommit: bool) -> CasePlan:
         key = self._access.case_key(staff, report_id)
-        report_record = self._intake.evidence_record(report_id, key)
-        if report_record is None:
+        if recommit:
+            record: Record | None = ensure_per_field(self._db, self._intake, self._audit,
+                                                     staff.member.id, report_id, key,
+                                                     self._clock)
+        else:
+            record = self._intake.evidence_record(report_id, key)
+        if record is None:
             raise NoEvidenceRecord()
+        view = self._intake.view_with_key(report_id, key)
+        consent = view.consent
+        pending = isinstance(record, EvidenceRecord)
+        if isinstance(record, DisclosedRecord):
+            names = [f.name for f in record.fields()]
+        else:  # as `ensure_per_field` will commit it
+            names = [n for n, _ in report_fields(json.loads(
+                self._intake.submitted(report_id, key)))]
+            names += [f"{RECOMMITS}.leaf_index", f"{RECOMMITS}.leaf_hash",
+                      f"{RECOMMITS}.received_at"]
+        submitted = self._intake.submitted
+        out = [CaseItem("report", "report", record,
+                        _decide(ItemType.REPORT, names, "report", consent, choices), None,
+                        lambda: submitted(report_id, key))]
+        for n, item in enumerate(view.items, start=1):
+            item_record = record_from_json(item.meta["evidence"])
+            if isinstance(item_record, DisclosedRecord):
+                names = [f.name for f in item_record.fields()]
+            else:
+                names = []
+            decision = _decide(item_record.item_type, names, item.id, consent, choices)
+            if item.kind == "attachment":
+                def load(item_id: str = item.id) -> bytes:
+                    _, chunks = self._intake.open_attachment_with_key(key, report_id, item_id)
+                    return b"".join(chunks)
+                out.append(CaseItem(item.id, f"{n:03d}-attachment", item_record, decision,
+                                    item.meta.get("mime"), load))
+            else:
+                def text(t: str = str(item.meta["text"])) -> bytes:
+                    return t.encode("utf-8")
+                out.append(CaseItem(item.id, f"{n:03d}-addition", item_record, decision,
+                                    "text/plain", text))
+        return CasePlan(report_id, view, out, pending)
+
+    def export(self, staff: UnlockedStaff, report_id: str, lang: str = "en",
+               choices: policy.Choices | None = None) -> bytes:
+        """The bundle of one case, in `lang` for its readable summary."""
+        choices = choices or policy.Choices()
+        require(staff.member, Action.EXPORT_CASE)
+        self._access.require_consent(report_id, "legal")
+        choices.check()
+        plan = self._plan(staff, report_id, choices, recommit=True)
+        original = self._intake.original_evidence_record(
+            report_id, self._access.case_key(staff, report_id))
         now = int(self._clock().timestamp())
         signer = checkpoints.log_signer(self._keys.node_id, self._keys.identity)
         consent_history = self._intake.consent_history(report_id)
         consent_hour = max((e["at_hour"] for e in consent_history if e["legal"]), default=None)
-        view = self._intake.view_with_key(report_id, key)
-        needed = 1 + max([report_record.leaf_index,
-                          *(int(i.meta["evidence"]["leaf_index"]) for i in view.items)])
+        needed = 1 + max(i.record.leaf_index for i in plan.items)
         with self._db.write() as wconn:
             if _best_checkpoint(wconn, needed) is None:  # the log grew since: sign one now
                 checkpoints.maybe_checkpoint(wconn, signer, now)
+            for detail in choices.custody_details():
+                self._audit.append(wconn, at=now, actor=staff.member.id,
+                                   action="case.export.choice", object_type="report",
+                                   object_id=report_id, detail=detail)
             self._audit.append(wconn, at=now, actor=staff.member.id, action="case.export",
                                object_type="report", object_id=report_id,
                                detail=f"court bundle; legal-use consent recorded at hour "
-                                      f"{consent_hour}")
+                                      f"{consent_hour}; court scope "
+                                      f"{','.join(plan.view.consent.court_scope()) or 'none'}")
         conn = self._db.read()
         checkpoint = _best_checkpoint(conn, needed)
         assert checkpoint is not None
 
         writer = BundleWriter()
-        items: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
 
-        def add_item(path: str, content: bytes, record: EvidenceRecord, **extra: Any) -> None:
-            n = len(items) + 1
-            if hashlib.sha256(content).digest() != record.sha256:
-                raise errors.NodeError()  # the stored item does not match its commitment
-            leaf = leaf_from_digest(record.item_type, record.received_at, record.salt,
-                                    record.sha256)
-            proof = log_store.inclusion_proof(conn, record.leaf_index, checkpoint.size)
-            writer.add(path, content)
-            writer.add(proof_path(n), canonical_json({
-                "item": path, "leaf_index": record.leaf_index, "tree_size": checkpoint.size,
+        def proof_of(leaf: EvidenceLeaf, index: int, label: str) -> str:
+            path = proof_path(len(entries) + 1)
+            proof = log_store.inclusion_proof(conn, index, checkpoint.size)
+            writer.add(path, canonical_json({
+                "item": label, "leaf_index": index, "tree_size": checkpoint.size,
                 "leaf": leaf.encode().hex(), "leaf_hash": leaf.leaf_hash.hex(),
                 "inclusion_path": [h.hex() for h in proof.path],
                 "checkpoint": checkpoint_path(checkpoint.size)}))
-            items.append({"path": path, "proof": proof_path(n),
-                          "type": record.item_type.name.lower(),
-                          "type_code": int(record.item_type), "received_at": record.received_at,
-                          "received_at_utc": _utc(record.received_at),
-                          "salt": record.salt.hex(), "sha256": record.sha256.hex(),
-                          "size": len(content), "leaf_index": record.leaf_index, **extra})
+            return path
 
-        add_item("evidence/report.json", self._intake.submitted(report_id, key), report_record,
-                 description="the report as submitted (canonical JSON)")
-        for n, item in enumerate(view.items, start=1):
-            record = EvidenceRecord.from_json(item.meta["evidence"])
-            if item.kind == "attachment":
-                _, chunks = self._intake.open_attachment_with_key(key, report_id, item.id)
-                name = safe_filename(item.meta.get("filename")).replace("/", "_")
-                add_item(f"evidence/{n:03d}-{name}", b"".join(chunks), record,
-                         filename=item.meta.get("filename"), mime=item.meta.get("mime"))
-            else:
-                add_item(f"evidence/{n:03d}-addition.txt", item.meta["text"].encode("utf-8"),
-                         record, description="information the reporter added later (UTF-8)")
+        if original is not None:  # the version-1 leaf of a re-committed report
+            leaf = EvidenceLeaf.decode(original.leaf())
+            entries.append(_common(original, proof_of(leaf, original.leaf_index, "report")) | {
+                "version": 1, "path": None, "withheld_item": True,
+                "description": "the report as first committed, contact details included: "
+                               "withheld whole"})
+        for item in plan.items:
+            entries.append(self._item_entry(writer, item, proof_of))
+        if original is not None:
+            entries[1]["recommitted"] = {
+                "at": entries[1]["received_at"], "at_utc": entries[1]["received_at_utc"],
+                "original_leaf_index": original.leaf_index,
+                "original_received_at": original.received_at,
+                "original_received_at_utc": _utc(original.received_at)}
 
         # The witnesses' cosignature lines, if any, after the node's own signature (issue 5).
         writer.add(checkpoint_path(checkpoint.size),
@@ -140,16 +244,86 @@ class BundleExporter:
         writer.add("custody.json", canonical_json({"chain_verified_at_export": verdict.ok,
                                                    "chain_entries": verdict.entries,
                                                    "entries": custody}))
-        writer.add("consent.json", canonical_json({"current": view.consent.model_dump(),
+        writer.add("consent.json", canonical_json({"current": plan.view.consent.model_dump(),
                                                    "history": consent_history}))
         manifest = {"format": FORMAT, "case_id": report_id, "node_id": self._keys.node_id,
                     "log_origin": signer.name, "exported_at": now, "exported_at_utc": _utc(now),
                     "checkpoint": checkpoint_path(checkpoint.size),
-                    "tree_size": checkpoint.size, **timestamp, "items": items}
+                    "tree_size": checkpoint.size, **timestamp, "items": entries}
         vkey = encode_vkey(signer.name, ED25519, identity_public)
-        writer.add("summary.html", render_summary(manifest, custody, view.consent.model_dump(),
-                                                  vkey, lang).encode())
+        shown = {e["proof"]: _readable(writer.files[e["path"]]) for e in entries
+                 if e.get("version") == 2 and e.get("path")}
+        writer.add("summary.html", render_summary(manifest, custody,
+                                                  plan.view.consent.model_dump(), vkey,
+                                                  lang, shown).encode())
         return writer.finish(manifest, self._keys.identity.sign)
+
+    def _item_entry(self, writer: BundleWriter, item: CaseItem,
+                    proof_of: Callable[[EvidenceLeaf, int, str], str]) -> dict[str, Any]:
+        record = item.record
+        if isinstance(record, EvidenceRecord):
+            leaf = EvidenceLeaf.decode(record.leaf())
+            if not item.file_leaves:
+                return _common(record, proof_of(leaf, record.leaf_index, item.base)) | {
+                    "version": 1, "path": None, "withheld_item": True,
+                    "why": item.decision.fields[0].why}
+            content = item.load()
+            if hashlib.sha256(content).digest() != record.sha256:
+                raise errors.NodeError()  # the stored item does not match its commitment
+            path = (item.file_name() if record.item_type == ItemType.ATTACHMENT
+                    else f"evidence/{item.base}.txt")
+            writer.add(path, content)
+            return _common(record, proof_of(leaf, record.leaf_index, path)) | {
+                "version": 1, "path": path, "salt": record.salt.hex(),
+                "sha256": record.sha256.hex(), "size": len(content)}
+        leaf = record.evidence_leaf()
+        shown = {d.name for d in item.decision.fields if d.disclose}
+        why = {d.name: d.why for d in item.decision.fields}
+        lines, withheld = [], []
+        for raw, field in zip(record.disclosures, record.fields(), strict=True):
+            if field.name in shown:
+                lines.append(raw)
+            else:
+                withheld.append({"name": field.name, "digest": disclosure_digest(raw).hex(),
+                                 "why": why.get(field.name, "default")})
+        path = f"evidence/{item.base}.jsonl" if lines else None
+        if path is not None:
+            writer.add(path, b"".join(line + b"\n" for line in lines))
+        entry = _common(record, proof_of(leaf, record.leaf_index, path or item.base)) | {
+            "version": 2, "path": path, "subject": record.subject,
+            "disclosed": [d.name for d in item.decision.fields if d.disclose],
+            "withheld": withheld}
+        if item.file_leaves:
+            content = item.load()
+            if hashlib.sha256(content).hexdigest() != record.value("file.sha256"):
+                raise errors.NodeError()  # the stored file does not match its commitment
+            file_path = item.file_name()
+            entry["file"] = file_path
+            writer.add(file_path, content)
+        return entry
+
+
+def _decide(item_type: ItemType, names: list[str], key: str, consent: Consent,
+            choices: policy.Choices) -> policy.ItemDecision:
+    if not names:  # a version-1 item: whole
+        return policy.ItemDecision(key, item_type, [
+            policy.decide_whole(item_type, key, consent, choices)])
+    return policy.ItemDecision(key, item_type, [
+        policy.decide(item_type, n, key, consent, choices) for n in names])
+
+
+def _readable(lines: bytes) -> list[tuple[str, str]]:
+    out = []
+    for line in lines.splitlines():
+        field = parse_disclosure(line)
+        out.append((field.name, "" if field.value is None else str(field.value)))
+    return out
+
+
+def _common(record: Record, proof: str) -> dict[str, Any]:
+    return {"proof": proof, "type": record.item_type.name.lower(),
+            "type_code": int(record.item_type), "received_at": record.received_at,
+            "received_at_utc": _utc(record.received_at), "leaf_index": record.leaf_index}
 
 
 def _best_checkpoint(conn: sqlite3.Connection, needed: int

@@ -8,13 +8,18 @@ from typing import Any
 
 import jinja2
 
-from backup_evidence.leaves import ItemType
-from node.i18n import load
-from node.intake.models import CONSENT_LABELS
+from node.bundles.disclosure import WHY_LABELS
+from node.i18n import N_, load
+from node.intake.models import CONSENT_LABELS, COURT_SCOPE_LABELS
+
+ITEM_LABELS = {"report": N_("The report"), "attachment": N_("An attached file"),
+               "addition": N_("Information added later")}
 
 
 def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
-                   consent: dict[str, Any], vkey: str, lang: str) -> str:
+                   consent: dict[str, Any], vkey: str, lang: str,
+                   shown: dict[str, list[tuple[str, str]]]) -> str:
+    """`shown`: the disclosed fields of each item (by its proof's path), as text."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("node", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     translations = load(lang)
@@ -25,8 +30,9 @@ def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
 
     template = env.get_template("bundle/summary.html")
     return template.render(_=_, lang=lang, m=manifest, custody=custody, consent=consent,
-                           consent_labels=CONSENT_LABELS,
+                           consent_labels=CONSENT_LABELS | COURT_SCOPE_LABELS,
+                           shown=shown, why_labels=WHY_LABELS,
+                           item_labels={k: _(v) for k, v in ITEM_LABELS.items()},
                            vkey=vkey,
-                           item_types={t.name.lower(): t for t in ItemType},
                            css=resources.files("node").joinpath("static", "site.css")
                            .read_text(encoding="utf-8"))

@@ -36,6 +36,20 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
     "contact": N_("Contact me"),
 }
 
+CourtScopeName = Literal["court_narrative", "court_when", "court_place",
+                         "court_perpetrators", "court_role", "court_files"]
+COURT_SCOPE: tuple[CourtScopeName, ...] = (
+    "court_narrative", "court_when", "court_place", "court_perpetrators", "court_role",
+    "court_files")
+COURT_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "evidence for justice"
+    "court_narrative": N_("What happened, in my words"),
+    "court_when": N_("When it happened"),
+    "court_place": N_("Where it happened"),
+    "court_perpetrators": N_("The people who did it, as I described them"),
+    "court_role": N_("Whether I am the survivor, a relative or a witness"),
+    "court_files": N_("My photos, recordings and other files"),
+}
+
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
 
 def _not_a_bool(value: object) -> object:
@@ -63,9 +77,22 @@ class Consent(_Model):
     statistics: bool = Field(False, description="count it in anonymous statistics")
     sharing: bool = Field(False, description="share with vetted experts and partner organisations")
     contact: bool = Field(False, description="the organisation may contact the reporter")
+    # What may go to a court when `legal` is given (issue 12): the default is what legal
+    # use needs; contact details, safe times and precautions never go, whatever is chosen.
+    court_narrative: bool = Field(True, description="a court may see what happened")
+    court_when: bool = Field(True, description="a court may see when it happened")
+    court_place: bool = Field(True, description="a court may see where it happened")
+    court_perpetrators: bool = Field(
+        True, description="a court may see the perpetrators as described")
+    court_role: bool = Field(True, description="a court may see the reporter's role")
+    court_files: bool = Field(True, description="a court may see the attached files")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]
+
+    def court_scope(self) -> list[str]:
+        """What may go to a court (meaningful only with `legal`)."""
+        return [name for name in COURT_SCOPE if getattr(self, name)]
 
 
 class ContactPreference(_Model):

@@ -7,7 +7,6 @@ the CLI call them directly. Time is passed in through `clock`, so tests control 
 from __future__ import annotations
 
 import calendar
-import hashlib
 import json
 import secrets
 import sqlite3
@@ -18,6 +17,7 @@ from typing import Any
 
 import rfc8785
 
+from backup_evidence.disclosures import report_subject
 from backup_evidence.leaves import ItemType
 from crypto import passphrase as pw
 from crypto import receipt
@@ -227,9 +227,11 @@ class IntakeService:
             try:
                 with self.db.write() as conn:
                     at = int(now.timestamp())
-                    records = evidence.commit(conn, [
-                        (ItemType.REPORT, at, hashlib.sha256(submitted).digest()),
-                        *((ItemType.ATTACHMENT, at, bytes.fromhex(f.sha256)) for f in files)])
+                    subject = report_subject(report_id)
+                    records = evidence.commit_items(conn, [
+                        evidence.NewItem(ItemType.REPORT, at, subject,
+                                         evidence.report_fields(record)),
+                        *(_attachment_item(f, at, subject) for f in files)])
                     conn.execute(
                         _INSERT_REPORT,
                         (report_id, self.keys.receipt_index.index(code), hour, hour, sealed,
@@ -250,7 +252,7 @@ class IntakeService:
 
     def _insert_files(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
                       files: list[StagedFile], hour: int,
-                      records: list[evidence.EvidenceRecord]) -> None:
+                      records: list[evidence.DisclosedRecord]) -> None:
         for f, record in zip(files, records, strict=True):
             meta = json.loads(f.meta_json()) | {"evidence": record.to_json()}
             conn.execute(
@@ -302,16 +304,16 @@ class IntakeService:
         now = self.clock()
         hour = hour_of(now)
         at = int(now.timestamp())
-        text_bytes = addition.text.encode("utf-8")
         with self.db.write() as conn:
             self._require(conn, access.report_id)
-            records = evidence.commit(conn, [
-                *([(ItemType.ADDITION, at, hashlib.sha256(text_bytes).digest())]
-                  if addition.text else []),
-                *((ItemType.ATTACHMENT, at, bytes.fromhex(f.sha256)) for f in files)])
+            subject = report_subject(access.report_id)
+            records = evidence.commit_items(conn, [
+                *([evidence.NewItem(ItemType.ADDITION, at, subject, evidence.addition_fields(
+                    addition.text, now.isoformat()))] if addition.text else []),
+                *(_attachment_item(f, at, subject) for f in files)])
             if addition.text:
                 item_id = secrets.token_hex(16)
-                # the leaf commits to the UTF-8 bytes of `text`, exactly as stored here
+                # the leaf commits to `text` and its time, exactly as stored here
                 meta = json.dumps({"text": addition.text, "received_at": now.isoformat(),
                                    "evidence": records[0].to_json()},
                                   ensure_ascii=False).encode()
@@ -395,14 +397,38 @@ class IntakeService:
         row = self._require(self.db.read(), report_id)
         return key.decrypt(row["body_ct"], body_context(report_id))
 
-    def evidence_record(self, report_id: str, key: DataKey) -> evidence.EvidenceRecord | None:
+    def evidence_record(self, report_id: str, key: DataKey) -> evidence.Record | None:
         """The evidence record of the report as submitted (None for a report stored before
-        the evidence log)."""
+        the evidence log): version 2, or version 1 for a report committed before issue 12
+        and not yet re-committed."""
         row = self._require(self.db.read(), report_id)
         if row["evidence_ct"] is None:
             return None
-        return evidence.EvidenceRecord.from_json(
-            json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id))))
+        data = json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id)))
+        return evidence.record_from_json(data.get("current", data))
+
+    def original_evidence_record(self, report_id: str, key: DataKey
+                                 ) -> evidence.EvidenceRecord | None:
+        """The version-1 record a re-committed report was first committed with, if any."""
+        row = self._require(self.db.read(), report_id)
+        if row["evidence_ct"] is None:
+            return None
+        data = json.loads(key.decrypt(row["evidence_ct"], evidence_context(report_id)))
+        return evidence.EvidenceRecord.from_json(data["original"]) if "original" in data else None
+
+    def store_recommitted(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
+                          original: evidence.EvidenceRecord,
+                          current: evidence.DisclosedRecord) -> None:
+        """Keep a re-committed report's version-2 record beside its original one, inside the
+        caller's write transaction (`node.bundles.recommit`); refused (Busy, rolled back)
+        if another export re-committed it meanwhile."""
+        row = self._require(conn, report_id)
+        if "original" in json.loads(key.decrypt(row["evidence_ct"],
+                                                evidence_context(report_id))):
+            raise errors.Busy()
+        conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (key.encrypt(
+            json.dumps({"current": current.to_json(), "original": original.to_json()}).encode(),
+            evidence_context(report_id)), report_id))
 
     def consent_history(self, report_id: str) -> list[dict[str, Any]]:
         """Every consent the reporter gave or changed, oldest first: hour, source and
@@ -426,6 +452,11 @@ class IntakeService:
         consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
         return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
                           consent, record, item_views, bool(row["synthetic"]))
+
+
+def _attachment_item(f: StagedFile, at: int, subject: str) -> evidence.NewItem:
+    return evidence.NewItem(ItemType.ATTACHMENT, at, subject, evidence.attachment_fields(
+        f.sha256, f.size, f.mime, f.filename))
 
 
 def _erase_consent(conn: sqlite3.Connection, report_id: str) -> None:

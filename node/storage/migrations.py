@@ -410,6 +410,22 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO node_meta (key, value) VALUES ('audit_rewrite_pending', X'3130');
     """,
+    # 11: what a reporter lets go to a court, as consent data (issue 12). Reports consented
+    # before it get the default scope (everything legal use needs: all of these).
+    """
+    ALTER TABLE reports ADD COLUMN consent_court_narrative INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN consent_court_when INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN consent_court_place INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN consent_court_perpetrators INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN consent_court_role INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN consent_court_files INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_narrative INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_when INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_place INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_perpetrators INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_role INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE consent_events ADD COLUMN court_files INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 

@@ -57,10 +57,11 @@ def test_export_and_verify(node_ctx: NodeContext, team: Team, tmp_path: Path) ->
     report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
     assert report.ok, [c for c in report.checks if not c[1]]
     names = zipfile.ZipFile(path).namelist()
-    assert "evidence/report.json" in names and "summary.html" in names
-    assert sum(n.startswith("evidence/") for n in names) == 5  # report, 3 photos, addition
+    assert "evidence/report.jsonl" in names and "summary.html" in names
+    # the report's and the addition's disclosures; each photo's disclosures and file
+    assert sum(n.startswith("evidence/") for n in names) == 8
     with zipfile.ZipFile(path) as z:
-        assert z.read("evidence/001-photo-0.png") == tiny_png(0) + bytes([0]) * 100
+        assert z.read("evidence/001-attachment.png") == tiny_png(0) + bytes([0]) * 100
     # the export is in the chain of custody
     actions = [row[0] for row in node_ctx.db.read().execute(
         "SELECT action FROM audit_log WHERE object_id = ?", (r.report_id,))]

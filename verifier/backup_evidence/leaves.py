@@ -2,9 +2,16 @@
 node computes leaves with it when it stores an item, and the offline verifier recomputes
 them from a bundle with it: there is no other copy.
 
-A leaf (version 1) is 42 bytes, every field fixed-width, big-endian::
+Two versions share one layout of 42 bytes and differ in what the commitment opens to:
 
-    leaf       = version (1 byte, 0x01)
+* version 1 (items committed before issue 12): the whole item under one salt, below;
+* version 2 (issue 12): a subject (the report, or the node itself) and a set of per-field
+  salted disclosures, each of which a bundle may reveal or withhold on its own
+  (`backup_evidence.disclosures` defines the disclosures and the version-2 commitment).
+
+A leaf is 42 bytes, every field fixed-width, big-endian::
+
+    leaf       = version (1 byte, 0x01 or 0x02)
               || item type (1 byte, `ItemType`)
               || receipt time (8 bytes, unsigned seconds since 1970-01-01T00:00:00Z)
               || commitment (32 bytes)
@@ -49,7 +56,10 @@ from enum import IntEnum
 from crypto.merkle import leaf_hash as merkle_leaf_hash
 
 VERSION = 1
-"""The leaf layout described above."""
+"""Version 1: the commitment opens to one salt and the SHA-256 of the whole item."""
+VERSION_DISCLOSURES = 2
+"""Version 2: the commitment opens to a subject and a set of disclosure digests."""
+VERSIONS = (VERSION, VERSION_DISCLOSURES)
 
 
 class BadLeaf(ValueError):
@@ -68,15 +78,19 @@ _MAX_TIME = 2**64 - 1
 class ItemType(IntEnum):
     """What an evidence item is; its code is one byte of the leaf. 0x00 is never valid, so
     an all-zero leaf is not a leaf; codes 0x04 to 0xFF are free for new kinds of evidence
-    (e.g. a document collected by staff, a message from the reporter): adding one changes
-    no width, so needs no new version."""
+    (e.g. expert shares, imports, opinions, or an item about the node itself such as an
+    anchor of its custody log): adding one changes no width, so needs no new version. In
+    version 2 the subject says whose item it is (a report, or the node)."""
 
     REPORT = 0x01
-    """The report as submitted: the canonical JSON (RFC 8785) bytes that were stored."""
+    """The report as submitted. v1: its canonical JSON (RFC 8785) bytes; v2: one disclosure
+    per field and per list element."""
     ATTACHMENT = 0x02
-    """An attachment: the original file bytes as received, before any encryption."""
+    """An attachment. v1: the original file bytes as received, before any encryption; v2:
+    disclosures of the file's SHA-256, size, type and name, bound to the report."""
     ADDITION = 0x03
-    """Something the reporter added later with their receipt: its stored bytes."""
+    """Something the reporter added later with their receipt. v1: its stored UTF-8 bytes;
+    v2: a disclosure of its text, bound to the report."""
 
 
 def new_salt() -> bytes:
@@ -103,8 +117,11 @@ class EvidenceLeaf:
     item_type: ItemType
     received_at: int
     commitment: bytes
+    version: int = VERSION
 
     def __post_init__(self) -> None:
+        if self.version not in VERSIONS:
+            raise BadLeaf(f"leaf version {self.version} is not one of {VERSIONS}")
         if not isinstance(self.item_type, ItemType):
             raise BadLeaf("an item type is an ItemType")
         if type(self.received_at) is not int or not 0 <= self.received_at <= _MAX_TIME:
@@ -113,7 +130,7 @@ class EvidenceLeaf:
 
     def encode(self) -> bytes:
         """The 42 leaf bytes that the log hashes (module docstring)."""
-        return (bytes((VERSION, self.item_type)) + self.received_at.to_bytes(8, "big")
+        return (bytes((self.version, self.item_type)) + self.received_at.to_bytes(8, "big")
                 + self.commitment)
 
     @property
@@ -125,19 +142,20 @@ class EvidenceLeaf:
     def decode(cls, data: bytes) -> EvidenceLeaf:
         """Read leaf bytes, e.g. from a bundle; refuses other versions and unknown types."""
         if not isinstance(data, bytes) or len(data) != LEAF_SIZE:
-            raise BadLeaf(f"a version {VERSION} leaf is {LEAF_SIZE} bytes")
-        if data[0] != VERSION:
-            raise BadLeaf(f"leaf version {data[0]} is not {VERSION}")
+            raise BadLeaf(f"a leaf is {LEAF_SIZE} bytes")
+        if data[0] not in VERSIONS:
+            raise BadLeaf(f"leaf version {data[0]} is not one of {VERSIONS}")
         try:
             item_type = ItemType(data[1])
         except ValueError:
             raise BadLeaf(f"unknown item type {data[1]:#04x}") from None
-        return cls(item_type, int.from_bytes(data[2:10], "big"), data[10:])
+        return cls(item_type, int.from_bytes(data[2:10], "big"), data[10:], data[0])
 
     def commits_to(self, salt: bytes, content_sha256: bytes) -> bool:
-        """Whether this leaf's commitment opens to ``salt`` and the content's SHA-256
-        (constant-time comparison)."""
-        return hmac.compare_digest(self.commitment, commitment(salt, content_sha256))
+        """Whether this version-1 leaf's commitment opens to ``salt`` and the content's
+        SHA-256 (constant-time comparison)."""
+        return (self.version == VERSION
+                and hmac.compare_digest(self.commitment, commitment(salt, content_sha256)))
 
 
 def leaf_from_digest(item_type: ItemType, received_at: int, salt: bytes,

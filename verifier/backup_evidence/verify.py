@@ -32,11 +32,13 @@ import json
 import sys
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
+from backup_evidence import disclosures as sd
 from backup_evidence.bundle_format import (
     FORMAT,
     MANIFEST,
@@ -45,13 +47,22 @@ from backup_evidence.bundle_format import (
     NODE_KEY,
     manifest_message,
 )
-from backup_evidence.leaves import BadLeaf, EvidenceLeaf, ItemType, leaf_from_digest
+from backup_evidence.leaves import (
+    VERSION_DISCLOSURES,
+    BadLeaf,
+    EvidenceLeaf,
+    ItemType,
+    leaf_from_digest,
+)
 from backup_evidence.timestamps import TimestampError, load_trusted, verify_token
 from crypto import merkle
 from crypto.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
     Ed25519Verifier,
+    SignedNote,
+    VerifiedNote,
+    cosignature_time,
     decode_vkey,
     open_note,
 )
@@ -62,10 +73,17 @@ from crypto.keys import VerifyKey
 @dataclass
 class Report:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader needs beyond pass or fail: each disclosed field, each withheld one
+    with its digest, and what bounds each item's time."""
+    earliest_cosignature: tuple[int, str] | None = None
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append((name, ok, detail))
         return ok
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
     @property
     def ok(self) -> bool:
@@ -142,7 +160,8 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         # 2. every other file against the signed manifest
         listed: dict[str, str] = manifest.get("files", {})
         items: list[dict[str, Any]] = manifest.get("items", [])
-        evidence_paths = {str(i.get("path")) for i in items}
+        evidence_paths = {str(i.get(k)) for i in items for k in ("path", "file")
+                          if i.get(k) is not None}
         for name in sorted(names - {MANIFEST, MANIFEST_SIG}):
             if name in evidence_paths:
                 continue
@@ -180,6 +199,8 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             for w in witness_verifiers:
                 report.check(f"cosignature by {w.name}", note.is_signed_by(w),
                              "" if note.is_signed_by(w) else "missing or invalid")
+            report.earliest_cosignature = _earliest_cosignature(
+                _read(z, checkpoint_path), note, witness_verifiers)
         except KeyError:
             report.check("checkpoint signature", False, f"{checkpoint_path} is missing")
         except (CryptoError, ValueError, UnicodeDecodeError):
@@ -193,9 +214,29 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             report.check("checkpoint timestamp", False, "the bundle has no RFC 3161 timestamp")
 
         # 5. every evidence item
+        subject = sd.report_subject(str(manifest.get("case_id")))
         for item in items:
-            _verify_item(z, item, checkpoint, report)
+            _verify_item(z, item, checkpoint, subject, report)
     return report
+
+
+def _earliest_cosignature(data: bytes, note: VerifiedNote,
+                          witnesses: list[CosignatureVerifier | Ed25519Verifier]
+                          ) -> tuple[int, str] | None:
+    """The earliest time a verified witness cosigned the checkpoint (C2SP
+    tlog-cosignature: the time is inside the signed message): every item the checkpoint
+    covers was in the log by then, whatever the node's clock said."""
+    times = []
+    parsed = SignedNote.parse(data)
+    for sig in parsed.signatures:
+        for w in witnesses:
+            # each line checked on its own: a forged earlier line beside a valid one counts
+            # for nothing
+            if (isinstance(w, CosignatureVerifier) and note.is_signed_by(w)
+                    and sig.name == w.name and sig.key_id == w.key_id
+                    and w.verify(parsed.text.encode("utf-8"), sig.signature)):
+                times.append((cosignature_time(sig), w.name))
+    return min(times) if times else None
 
 
 def _verify_timestamp(z: zipfile.ZipFile, path: str, checkpoint: Checkpoint | None,
@@ -221,28 +262,31 @@ def _verify_timestamp(z: zipfile.ZipFile, path: str, checkpoint: Checkpoint | No
 
 
 def _verify_item(z: zipfile.ZipFile, item: dict[str, Any], checkpoint: Checkpoint | None,
-                 report: Report) -> None:
-    path = str(item.get("path"))
-    name = f"item {path}"
+                 subject: str, report: Report) -> None:
+    path = item.get("path")
+    name = f"item {path or item.get('proof')}"
     try:
-        content = _read(z, path)
         proof = json.loads(_read(z, str(item["proof"])))
-    except (KeyError, ValueError):
-        report.check(name, False, "the file or its proof is missing")
-        return
-    digest = hashlib.sha256(content).digest()
-    if digest.hex() != item.get("sha256") or len(content) != item.get("size"):
-        report.check(name, False, "its content changed (SHA-256 or size differs)")
-        return
-    try:
-        leaf = leaf_from_digest(ItemType(int(item["type_code"])), int(item["received_at"]),
-                                bytes.fromhex(item["salt"]), digest)
         stated = EvidenceLeaf.decode(bytes.fromhex(proof["leaf"]))
+        version = int(item.get("version", 1))
     except (KeyError, ValueError, TypeError, BadLeaf):
-        report.check(name, False, "its leaf data is malformed")
+        report.check(name, False, "its proof is missing or its leaf malformed")
         return
-    if stated != leaf or bytes.fromhex(proof["leaf_hash"]) != leaf.leaf_hash:
-        report.check(name, False, "its leaf does not match its kind, time, salt and SHA-256")
+    if version == VERSION_DISCLOSURES:
+        opened = _open_disclosed(z, item, name, subject, report)
+        if opened is None:
+            return
+        leaf, summary = opened
+    elif item.get("withheld_item") and path is None:
+        leaf, summary = stated, "withheld whole (committed): only its leaf is shown"
+    else:
+        opened1 = _open_whole(z, item, name, report)
+        if opened1 is None:
+            return
+        leaf, summary = opened1
+    if stated != leaf or bytes.fromhex(str(proof.get("leaf_hash"))) != leaf.leaf_hash:
+        report.check(name, False, "its leaf does not match its content (a field, salt, digest, "
+                                  "kind or time changed)")
         return
     if checkpoint is None:
         report.check(name, False, "no valid checkpoint to check the proof against")
@@ -258,8 +302,114 @@ def _verify_item(z: zipfile.ZipFile, item: dict[str, Any], checkpoint: Checkpoin
     except (ProofError, KeyError, ValueError, TypeError) as exc:
         report.check(name, False, f"inclusion proof fails ({exc})")
         return
-    report.check(name, True, f"{item.get('type')}, received {item.get('received_at_utc')}, "
-                             f"log position {proof['leaf_index']} of {checkpoint.size}")
+    report.check(name, True, f"{item.get('type')}, {summary}, log position "
+                             f"{proof['leaf_index']} of {checkpoint.size}")
+    _note_times(item, report)
+
+
+def _open_whole(z: zipfile.ZipFile, item: dict[str, Any], name: str, report: Report
+                ) -> tuple[EvidenceLeaf, str] | None:
+    """A version-1 item: the whole file under one salt."""
+    try:
+        content = _read(z, str(item["path"]))
+    except KeyError:
+        report.check(name, False, "the file is missing")
+        return None
+    digest = hashlib.sha256(content).digest()
+    if digest.hex() != item.get("sha256") or len(content) != item.get("size"):
+        report.check(name, False, "its content changed (SHA-256 or size differs)")
+        return None
+    try:
+        leaf = leaf_from_digest(ItemType(int(item["type_code"])), int(item["received_at"]),
+                                bytes.fromhex(item["salt"]), digest)
+    except (KeyError, ValueError, TypeError, BadLeaf):
+        report.check(name, False, "its leaf data is malformed")
+        return None
+    return leaf, "disclosed whole (leaf version 1)"
+
+
+def _open_disclosed(z: zipfile.ZipFile, item: dict[str, Any], name: str, subject: str,
+                    report: Report) -> tuple[EvidenceLeaf, str] | None:
+    """A version-2 item: each disclosed field against its digest, each withheld digest as
+    given, the subject, then the leaf they make."""
+    path = item.get("path")
+    shown: list[sd.Disclosure] = []
+    digests: list[bytes] = []
+    try:
+        if item.get("subject") != subject and not str(item.get("subject")).startswith(
+                sd.NODE_SUBJECT):
+            report.check(name, False, "it belongs to another report")
+            return None
+        if path is not None:
+            lines = _read(z, str(path)).split(b"\n")
+            if lines[-1] != b"":
+                raise sd.BadDisclosure("each disclosure ends with a newline")
+            for line in lines[:-1]:
+                shown.append(sd.parse(line))
+                digests.append(sd.digest(line))
+        withheld = item.get("withheld", [])
+        for w in withheld:
+            digests.append(bytes.fromhex(str(w["digest"])))
+        leaf = sd.item_leaf(ItemType(int(item["type_code"])), int(item["received_at"]),
+                            str(item["subject"]), digests)
+    except KeyError:
+        report.check(name, False, "its disclosures are missing")
+        return None
+    except (sd.BadDisclosure, ValueError, TypeError, BadLeaf) as exc:
+        report.check(name, False, f"its disclosures are malformed ({exc})")
+        return None
+    values = {d.name: d.value for d in shown}
+    if item.get("file") is not None and not _check_file(z, item, values, name, report):
+        return None
+    for d in shown:
+        report.note(f"{name}: disclosed {d.name} = {json.dumps(d.value, ensure_ascii=False)}")
+    for w in withheld:
+        report.note(f"{name}: withheld (committed) {w.get('name')}, digest {w['digest']}")
+    if RECOMMITS_INDEX in values:
+        report.note(f"{name}: committed at {_utc(int(item['received_at']))} by re-committing "
+                    f"the report first committed at log position {values[RECOMMITS_INDEX]} "
+                    f"(leaf hash {values.get(RECOMMITS_HASH)}); the node states that the "
+                    f"fields are those of that leaf")
+    return leaf, (f"{len(shown)} field(s) disclosed and checked, {len(withheld)} withheld "
+                  f"(committed)")
+
+
+RECOMMITS_INDEX = "_recommits.leaf_index"
+RECOMMITS_HASH = "_recommits.leaf_hash"
+
+
+def _check_file(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any], name: str,
+                report: Report) -> bool:
+    try:
+        content = _read(z, str(item["file"]))
+    except KeyError:
+        report.check(name, False, "its file is missing")
+        return False
+    if "file.sha256" not in values:
+        report.check(name, False, "its file is given but its SHA-256 is not disclosed")
+        return False
+    if hashlib.sha256(content).hexdigest() != values["file.sha256"] or (
+            "file.size" in values and len(content) != values["file.size"]):
+        report.check(name, False, "its file changed (SHA-256 or size differs)")
+        return False
+    return True
+
+
+def _note_times(item: dict[str, Any], report: Report) -> None:
+    stated = _utc(int(item["received_at"]))
+    bound = report.earliest_cosignature
+    label = f"item {item.get('path') or item.get('proof')}"
+    if bound is not None:
+        report.note(f"{label}: in the log no later than {_utc(bound[0])} (earliest witness "
+                    f"cosignature of the checkpoint, by {bound[1]}); the node's own time "
+                    f"{stated} is asserted by the node, not proven")
+    else:
+        report.note(f"{label}: the node's time {stated} is asserted by the node, not "
+                    f"proven (no verified witness cosignature: give --witness)")
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for check, ok, detail in report.checks:
         print(f"{'OK    ' if ok else 'FAILED'} {check}" + (f": {detail}" if detail else ""))
+    for text in report.notes:
+        print(f"NOTE   {text}")
     if args.public_key is None:
         print("NOTE: no --public-key given; the key inside the bundle was trusted.")
     print("VERDICT: " + ("the bundle verifies." if report.ok else "the bundle does NOT verify."))

@@ -85,7 +85,7 @@ def test_leaf_encoding_round_trips(item_type: ItemType, t: int, commitment: byte
 
 
 @pytest.mark.parametrize("data", [
-    KAT_LEAF[:-1], KAT_LEAF + b"\x00", b"\x02" + KAT_LEAF[1:], b"\x00" + KAT_LEAF[1:],
+    KAT_LEAF[:-1], KAT_LEAF + b"\x00", b"\x03" + KAT_LEAF[1:], b"\x00" + KAT_LEAF[1:],
     KAT_LEAF[:1] + b"\x00" + KAT_LEAF[2:], KAT_LEAF[:1] + b"\xff" + KAT_LEAF[2:],
 ])
 def test_leaf_decoding_refuses_what_is_not_a_v1_leaf(data: bytes) -> None:
