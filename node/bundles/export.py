@@ -286,11 +286,11 @@ class BundleExporter:
             else:
                 withheld.append({"name": field.name, "digest": disclosure_digest(raw).hex(),
                                  "why": why.get(field.name, "default")})
-        path = f"evidence/{item.base}.jsonl" if lines else None
-        if path is not None:
-            writer.add(path, b"".join(line + b"\n" for line in lines))
-        entry = _common(record, proof_of(leaf, record.leaf_index, path or item.base)) | {
-            "version": 2, "path": path, "subject": record.subject,
+        jsonl: str | None = f"evidence/{item.base}.jsonl" if lines else None
+        if jsonl is not None:
+            writer.add(jsonl, b"".join(line + b"\n" for line in lines))
+        entry = _common(record, proof_of(leaf, record.leaf_index, jsonl or item.base)) | {
+            "version": 2, "path": jsonl, "subject": record.subject,
             "disclosed": [d.name for d in item.decision.fields if d.disclose],
             "withheld": withheld}
         if item.file_leaves:
