@@ -1,0 +1,167 @@
+"""Selective disclosure in court bundles (issue 12), end to end on a real node: contact
+canaries leave in no byte of any bundle, the narrative does; a coordinator's and the
+reporter's choices are enforced and recorded; a later bundle discloses more of the same
+leaves; a report committed before per-field leaves is re-committed, exports and verifies."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from backup_evidence.verify import verify_bundle
+from crypto import passphrase as pw
+from crypto.keys import DataKey
+from node import accounts, errors
+from node.bundles.disclosure import Choices
+from node.context import NodeContext, open_node
+from node.demo import tiny_png
+from node.intake.models import Consent, ContactPreference, ReportInput
+from tests.integration.test_schema10_fixture import copy_fixture
+from tests.team import Team, make_team
+
+CANARIES = {"details": "CANARY-PHONE-+1-555-0100", "safe_times": "CANARY-SAFE-TIMES-X",
+            "precautions": "CANARY-PRECAUTIONS-X"}
+NARRATIVE = "CANARY-NARRATIVE-X they came at night"
+
+
+@pytest.fixture
+def team(node_ctx: NodeContext) -> Team:
+    return make_team(node_ctx)
+
+
+def submit(ctx: NodeContext, consent: Consent | None = None) -> str:
+    key = DataKey.generate()
+    w = ctx.intake.attachment_writer(key, ctx.intake.allowance(), "amina-photo.png")
+    w.feed(tiny_png(7))
+    r = ctx.intake.submit(ReportInput(
+        narrative=NARRATIVE, region="R1", place="the market", reporter_role="survivor",
+        incident_year=2024, needs=["medical", "legal"],
+        contact=ContactPreference(method="phone_call", **CANARIES),
+        consent=consent or Consent(legal=True, contact=True)), key, [w.finish()], "test")
+    return r.report_id
+
+
+def members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def check(tmp_path: Path, ctx: NodeContext, data: bytes) -> tuple[dict[str, bytes], list[str]]:
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    report = verify_bundle(str(path), ctx.keys.identity_public.raw().hex())
+    assert report.ok, [c for c in report.checks if not c[1]]
+    return members(data), report.notes
+
+
+def assert_no_contact(files: dict[str, bytes], data: bytes, canaries: list[str]) -> None:
+    for canary in canaries:
+        for name, content in files.items():
+            assert canary.encode() not in content, (canary, name)
+        assert canary.encode() not in data
+
+
+def test_contact_canaries_never_leave(node_ctx: NodeContext, team: Team,
+                                      tmp_path: Path) -> None:
+    report_id = submit(node_ctx)
+    data = node_ctx.bundles.export(team.coordinator, report_id)
+    files, notes = check(tmp_path, node_ctx, data)
+    assert_no_contact(files, data, list(CANARIES.values()))
+    assert NARRATIVE.encode() in files["evidence/report.jsonl"]
+    assert "amina" not in data.decode("latin-1")  # the file's name is withheld too
+    manifest = json.loads(files["manifest.json"])
+    report = next(i for i in manifest["items"] if i["type"] == "report")
+    withheld = {w["name"]: w["why"] for w in report["withheld"]}
+    assert withheld["contact.details"] == withheld["contact.safe_times"] == "never"
+    assert withheld["needs[0]"] == "default"
+    assert {"narrative", "place", "region", "incident_year", "reporter_role"} <= set(
+        report["disclosed"])
+    assert any("withheld (committed) contact.details" in n for n in notes)
+    assert any("asserted by the node" in n for n in notes)
+    summary = files["summary.html"].decode()
+    assert "contact.precautions" in summary and "Withheld (committed)" in summary
+
+
+def test_choices_are_enforced_and_recorded(node_ctx: NodeContext, team: Team,
+                                           tmp_path: Path) -> None:
+    report_id = submit(node_ctx, Consent(legal=True, court_perpetrators=False))
+    view = node_ctx.intake.view_with_key(
+        report_id, node_ctx.case_access.case_key(team.coordinator, report_id))
+    photo = view.items[0].id
+    with pytest.raises(errors.InvalidInput):
+        node_ctx.bundles.export(team.coordinator, report_id, choices=Choices(
+            withhold_groups=frozenset({"place"}), withhold_reason="because I said so"))
+    with pytest.raises(errors.InvalidInput):  # contact can never be chosen
+        node_ctx.bundles.export(team.coordinator, report_id, choices=Choices(
+            withhold_groups=frozenset({"contact"}), withhold_reason="not_relevant"))
+    first = node_ctx.bundles.export(team.coordinator, report_id, choices=Choices(
+        withhold_groups=frozenset({"place"}), withhold_items=frozenset({photo}),
+        withhold_reason="others_safety"))
+    files, _ = check(tmp_path, node_ctx, first)
+    manifest = json.loads(files["manifest.json"])
+    report = next(i for i in manifest["items"] if i["type"] == "report")
+    why = {w["name"]: w["why"] for w in report["withheld"]}
+    assert why["place"] == why["region"] == "coordinator"
+    assert why["perpetrators"] == "reporter"
+    assert b"the market" not in first
+    assert not any(n.endswith(".png") for n in files)  # the photo stays
+    details = [e["detail"] for e in json.loads(files["custody.json"])["entries"]
+               if e["action"] == "case.export.choice"]
+    assert details == ["withheld groups place; reason others_safety",
+                       f"withheld items {photo}; reason others_safety"]
+    # a later bundle, on a court order, discloses more of the same leaves, same checkpoint
+    later = node_ctx.bundles.export(team.coordinator, report_id, choices=Choices(
+        disclose_fields=frozenset({"needs[0]"}), disclose_reason="court_order"))
+    files2, _ = check(tmp_path, node_ctx, later)
+    manifest2 = json.loads(files2["manifest.json"])
+    report2 = next(i for i in manifest2["items"] if i["type"] == "report")
+    assert "needs[0]" in report2["disclosed"] and b'"needs[0]","medical"' in files2[
+        "evidence/report.jsonl"]
+    assert manifest2["tree_size"] == manifest["tree_size"]
+    assert files2["proofs/item-001.json"] == files["proofs/item-001.json"]
+    assert any(n.endswith(".png") for n in files2)
+
+
+def test_a_pre_change_report_is_recommitted_and_verifies(tmp_path: Path) -> None:
+    datadir, answers = copy_fixture(tmp_path)
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        report_id = str(answers["canary_report_id"])
+        staff = accounts.unlock(ctx.db.read(), str(answers["admin"]),
+                                str(answers["passphrase"]))
+        view = ctx.intake.view_with_key(report_id, ctx.case_access.case_key(staff, report_id))
+        assert view.consent.court_scope() == list(Consent().court_scope())  # the default
+        if not view.consent.legal:  # the reporter agrees to legal use, with their receipt
+            access = ctx.intake.open_receipt(str(answers["canary_receipt"]),
+                                             str(answers["canary_secret"]))
+            ctx.intake.change_consent(access, view.consent.model_copy(update={"legal": True}))
+        plan = ctx.bundles.plan(staff, report_id)
+        assert plan.pending_recommit
+        data = ctx.bundles.export(staff, report_id)
+        files, notes = check(tmp_path, ctx, data)
+        canaries = dict(answers["canaries"])  # type: ignore[call-overload]
+        assert_no_contact(files, data, [canaries[k] for k in ("details", "safe_times",
+                                                              "precautions")])
+        assert canaries["narrative"].encode() in files["evidence/report.jsonl"]
+        items = json.loads(files["manifest.json"])["items"]
+        original, report = items[0], items[1]
+        assert original["version"] == 1 and original["withheld_item"]
+        assert report["recommitted"]["original_leaf_index"] == original["leaf_index"]
+        assert report["received_at"] > original["received_at"]  # committed at migration
+        assert any("by re-committing" in n for n in notes)
+        assert "Re-committed" in files["summary.html"].decode()
+        actions = [r[0] for r in ctx.db.read().execute(
+            "SELECT action FROM audit_log WHERE object_id = ?", (report_id,))]
+        assert actions.count("evidence.recommit") == 1
+        again = ctx.bundles.export(staff, report_id)  # once only
+        check(tmp_path, ctx, again)
+        actions = [r[0] for r in ctx.db.read().execute(
+            "SELECT action FROM audit_log WHERE object_id = ?", (report_id,))]
+        assert actions.count("evidence.recommit") == 1
+    finally:
+        ctx.close()
