@@ -10,7 +10,13 @@ from multidict import MultiDictProxy
 from node import errors
 from node.context import run_sync
 from node.i18n import N_
-from node.intake.models import CONSENT_NAMES, AdditionInput, Consent
+from node.intake.models import (
+    CONSENT_NAMES,
+    COURT_SCOPE,
+    COURT_SCOPE_LABELS,
+    AdditionInput,
+    Consent,
+)
 from node.intake.service import ReporterAccess
 from node.web import labels
 from node.web.appkeys import REPORTER_SESSIONS, node
@@ -136,6 +142,7 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
         request, "public/receipt/report.html", status=status, here="/receipt/report",
         csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
+        court_labels=COURT_SCOPE_LABELS,
         notice=notice, add_text=add_text, reply_text=reply_text,
         messages=[{"from_staff": m.extra["direction"] == "to_reporter",
                    "when": format_day(request, m.at // 3600), "text": m.body["text"]}
@@ -213,7 +220,9 @@ async def consent_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session, access, form = await _posted_form(request)
     ticked = form.getall("consent", [])
-    consent = Consent(**{n: n in ticked for n in CONSENT_NAMES})
+    court = form.getall("court", [])
+    consent = Consent(**{n: n in ticked for n in CONSENT_NAMES},
+                      **{n: n in court for n in COURT_SCOPE})
     await run_sync(ctx, ctx.intake.change_consent, access, consent)
     session.flash = translate(request, N_("Your choices have been saved."))
     raise see_other(f"/{lang}/receipt/report")

@@ -21,6 +21,8 @@ from node.intake.attachments import StagedFile
 from node.intake.models import (
     CONSENT_NAMES,
     CONTACT_METHODS,
+    COURT_SCOPE,
+    COURT_SCOPE_LABELS,
     NEEDS,
     REPORTER_ROLES,
     ReportInput,
@@ -130,7 +132,9 @@ def parse_step(request: web.Request, step: str, form: MultiDictProxy[Any]
         out["needs"] = [n for n in NEEDS if n in chosen]
     elif step == "consent":
         ticked = form.getall("consent", [])
-        out["consent"] = {name: name in ticked for name in CONSENT_NAMES}
+        court = form.getall("court", [])
+        out["consent"] = {name: name in ticked for name in CONSENT_NAMES} | {
+            name: name in court for name in COURT_SCOPE}
         contact = {
             "method": _choice(form, "contact_method", CONTACT_METHODS, errs),
             "details": _text(form, "contact_details", 1000, errs),
@@ -195,6 +199,8 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
         extra["multipart"] = True
     elif step == "review":
         extra["summary"] = _summary(request, saved, files)
+    elif step == "consent":
+        extra["court_labels"] = COURT_SCOPE_LABELS
     return render(
         request, f"public/report/{step}.html", status=status, step=step,
         step_no=STEPS.index(step) + 1, step_total=len(STEPS),
@@ -221,6 +227,10 @@ def _summary(request: web.Request, a: dict[str, Any], files: list[StagedFile]
     when = " · ".join(x for x in (when, a.get("incident_when") or "") if x)
     consent = a.get("consent") or {}
     granted = [t(labels.CONSENTS[n]) for n in CONSENT_NAMES if consent.get(n)]
+    if consent.get("legal"):
+        scope = [t(COURT_SCOPE_LABELS[n]) for n in COURT_SCOPE if consent.get(n, True)]
+        granted.append(t(N_("a court may see: %(scope)s"),
+                         scope=", ".join(scope) or t(N_("nothing"))))
     narrative = a.get("narrative") or ""
     return [
         ("who", t("Who is making this report?"),
@@ -314,7 +324,8 @@ async def _step_post(request: web.Request, session: ReporterSession, step: str,
     if field_errors:
         shown: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         shown["needs"] = [v for v in form.getall("needs", []) if isinstance(v, str)]
-        shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES}
+        shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES} | {
+            n: n in form.getall("court", []) for n in COURT_SCOPE}
         shown["contact"] = {"method": form.get("contact_method"),
                             "details": form.get("contact_details"),
                             "safe_times": form.get("contact_safe_times"),
