@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from crypto import passphrase as pw
 from crypto.keys import BoxSecretKey
@@ -20,6 +21,9 @@ from node import accounts, keyring
 from node import config as node_config
 from node.accounts import BadUsername, WeakPassphrase, check_username
 from node.backoffice.audit import AuditLog
+from node.bundles.disclosure import DISCLOSE_REASONS as DISCLOSE_REASON_CODES
+from node.bundles.disclosure import WITHHOLD_REASONS as WITHHOLD_REASON_CODES
+from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
 from node.datadir import DataDir
 from node.intake.service import utc_now
 from node.storage.database import Database
@@ -278,20 +282,60 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
         passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    from node.bundles import preview
+    from node.bundles.disclosure import Choices
+
+    choices = Choices(withhold_groups=frozenset(args.withhold),
+                      withhold_items=frozenset(args.withhold_item),
+                      withhold_reason=args.withhold_reason,
+                      disclose_fields=frozenset(args.disclose),
+                      disclose_reason=args.disclose_reason)
     ctx = open_node(DataDir(Path(args.data)))
     try:
         staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
-        data = ctx.bundles.export(staff, args.case)
+        if args.dry_run:
+            print(_dry_run(preview.build(ctx.bundles.plan(staff, args.case, choices))))
+            return 0
+        data = ctx.bundles.export(staff, args.case, choices=choices)
     except errors.NodeError as exc:
         print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
         return 1
     finally:
         ctx.close()
+    if args.out is None:
+        raise SystemExit("--out FILE is needed to write the bundle")
     out = Path(args.out)
     out.write_bytes(data)
     print(f"Bundle written to {out} ({len(data)} bytes). Check it with: "
           f"backup-evidence verify {out}")
     return 0
+
+
+def _dry_run(shown: Any) -> str:
+    """What `export-bundle --dry-run` prints: the staff preview as text (in English, like
+    the rest of this tool; reason and group codes are those of the closed lists)."""
+    from node.bundles import disclosure as policy
+    from node.bundles.file_metadata import FACT_LABELS, KIND_LABELS
+    from node.bundles.preview import FLAG_LABELS
+
+    lines = [f"Court bundle of case {shown.report_id}: dry run, nothing written."]
+    if shown.pending_recommit:
+        lines.append("This report predates per-field commitments: exporting re-commits it "
+                     "field by field first (recorded in the chain of custody).")
+    for f in shown.fields:
+        state = "LEAVES  " if f.disclose else "WITHHELD"
+        value = f" = {f.value[:120]!r}" if f.disclose else ""
+        lines.append(f"{state} {f.item}: {f.name} [{f.group}] "
+                     f"({policy.WHY_LABELS[f.why]}){value}")
+        for kind, match in f.flags if f.disclose else []:
+            lines.append(f"  CHECK  {FLAG_LABELS[kind]}: {match!r}")
+    for file in shown.files:
+        state = "LEAVES  " if file.disclose else "WITHHELD"
+        lines.append(f"{state} file {file.name} ({KIND_LABELS[file.facts.kind]}, "
+                     f"{file.size} bytes; {policy.WHY_LABELS[file.why]}; id {file.key})")
+        for key, value in file.facts.facts:
+            lines.append(f"  INSIDE {FACT_LABELS[key] % {'value': value}}")
+    return "\n".join(lines)
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
@@ -419,8 +463,23 @@ def build_parser() -> argparse.ArgumentParser:
                        f"from {EXPORT_PASSPHRASE_ENV} or a prompt.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.add_argument("--case", required=True, metavar="ID", help="the case (report) id")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the ZIP")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="where to write the ZIP (not needed with --dry-run)")
     p.add_argument("--username", default="admin", help="a coordinator account (default admin)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print every field and file that would leave, what is inside the "
+                   "files, and contact information found in disclosed text; write nothing")
+    p.add_argument("--withhold", action="append", default=[], metavar="GROUP",
+                   choices=sorted(WITHHOLDABLE_GROUPS),
+                   help="withhold a group of fields as well (repeatable)")
+    p.add_argument("--withhold-item", action="append", default=[], metavar="ID",
+                   help="withhold a file or an addition by its id (repeatable)")
+    p.add_argument("--withhold-reason", default=None, choices=WITHHOLD_REASON_CODES,
+                   help="why, for the chain of custody (required with --withhold*)")
+    p.add_argument("--disclose", action="append", default=[], metavar="FIELD",
+                   help="disclose a field legal use does not need, on a court order")
+    p.add_argument("--disclose-reason", default=None, choices=DISCLOSE_REASON_CODES,
+                   help="why, for the chain of custody (required with --disclose)")
     p.set_defaults(func=cmd_export_bundle)
 
     p = sub.add_parser("verify-audit", help="verify the whole chain of custody",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,10 +59,16 @@ from node.evidence.items import (
 )
 from node.federation import store as cosignatures
 from node.i18n import N_
+from node.intake.filetypes import _ALLOWED as ALLOWED_TYPES
 from node.intake.models import Consent
 from node.intake.service import IntakeService, ReportView
 from node.keyring import NodeKeys
 from node.storage.database import Database
+
+# the extension of each type intake accepts (its own table: one per type, the first listed)
+_EXTENSIONS: dict[str, str] = {"text/plain": "txt"}
+for _ext, (_, _mime) in ALLOWED_TYPES.items():
+    _EXTENSIONS.setdefault(_mime, _ext)
 
 
 class NoEvidenceRecord(errors.NodeError):
@@ -90,8 +95,9 @@ class CaseItem:
             "file.sha256")
 
     def file_name(self) -> str:
-        ext = mimetypes.guess_extension(self.mime or "") or ".bin"
-        return f"evidence/{self.base}{ext}"
+        """A neutral name (the reporter's file name may say who they are), with the
+        extension of the type sniffed at intake (the same on every machine)."""
+        return f"evidence/{self.base}.{_EXTENSIONS.get(self.mime or '', 'bin')}"
 
 
 @dataclass
