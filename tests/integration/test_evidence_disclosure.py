@@ -165,3 +165,22 @@ def test_a_pre_change_report_is_recommitted_and_verifies(tmp_path: Path) -> None
         assert actions.count("evidence.recommit") == 1
     finally:
         ctx.close()
+
+
+def test_the_demo_back_office_exports_without_contact_details(tmp_path: Path) -> None:
+    from node.demo import DEMO_ADMIN, DEMO_PASSPHRASE, prepare
+
+    datadir = prepare(tmp_path / "demo", reports=12)
+    ctx = open_node(datadir)
+    try:
+        staff = accounts.unlock(ctx.db.read(), DEMO_ADMIN, DEMO_PASSPHRASE)
+        row = ctx.db.read().execute(
+            "SELECT id FROM reports WHERE consent_legal = 1 AND consent_contact = 1").fetchone()
+        assert row is not None
+        data = ctx.bundles.export(staff, row["id"])
+        files, notes = check(tmp_path, ctx, data)
+        assert_no_contact(files, data, ["+000 000 000 (fictional)", "mornings"])
+        assert any("withheld (committed) contact.details" in n for n in notes)
+        assert "Withheld (committed)" in files["summary.html"].decode()
+    finally:
+        ctx.close()
