@@ -1,15 +1,19 @@
-"""The court bundle's format (``backup-evidence-bundle/1``): what the node's export writes
+"""The court bundle's format (``backup-evidence-bundle/2``): what the node's export writes
 and `backup_evidence.verify` reads, defined once.
 
 A bundle is one ZIP a lawyer can hand to a court::
 
-    manifest.json             case id, node, log origin, every item (type, receipt time,
-                              salt, SHA-256, leaf) and the SHA-256 of every other file
+    manifest.json             case id, node, log origin, every item and the SHA-256 of every
+                              file outside evidence/
     manifest.sig              Ed25519 signature of manifest.json by the node's identity key
                               (hex), over `MANIFEST_SIG_DOMAIN` || manifest.json
-    evidence/...              the original files as received: report.json (the report as
-                              submitted), attachments byte for byte, additions as text
-    proofs/item-NNN.json      leaf_index, tree_size, leaf_hash, inclusion_path (RFC 9162)
+    evidence/NAME.jsonl       for an item committed field by field (leaf version 2,
+                              `backup_evidence.disclosures`): its disclosed fields, one
+                              disclosure per line, each ending in "\n"
+    evidence/NAME.EXT         an attachment's file, byte for byte, when it is disclosed
+                              (its "file.sha256" disclosure binds it)
+    evidence/NAME.txt|.EXT    an item committed whole (leaf version 1), when disclosed
+    proofs/item-NNN.json      leaf_index, tree_size, leaf, leaf_hash, inclusion_path (RFC 9162)
     checkpoints/checkpoint-SIZE.txt   the signed checkpoint (C2SP signed note) the proofs use,
                               with the cosignatures of the witnesses that cosigned it
     checkpoints/checkpoint-SIZE.tsr   if the node has one: an RFC 3161 TimeStampToken (DER)
@@ -18,8 +22,17 @@ A bundle is one ZIP a lawyer can hand to a court::
     custody.json, consent.json        the case's chain-of-custody excerpt and consent record
     summary.html              a human-readable account for a lawyer without tools
 
+Each manifest item has: version (1 or 2), type, type_code, received_at (the node's clock:
+asserted, not proven), leaf_index, proof; version 2 adds subject ("report:ID" or
+"node:ID"), path (its .jsonl, or null when nothing of it is disclosed), disclosed (names),
+withheld (name, digest, why: the digests complete the committed set), file (for a
+disclosed attachment) and, for a report re-committed from version 1, recommitted (time,
+original leaf position and receipt time). Version 1 has path, salt, sha256 and size, or
+path null and withheld_item true when only its leaf is shown.
+
 The evidence files are bound to the log by their leaves (`backup_evidence.leaves`); every
 other file by its SHA-256 in the signed manifest. Changing any byte breaks one or the other.
+Bundles of format 1 (before issue 12: every item whole) still verify.
 """
 
 from __future__ import annotations
@@ -27,7 +40,9 @@ from __future__ import annotations
 from crypto.checkpoint import ED25519, encode_vkey
 from crypto.keys import VerifyKey
 
-FORMAT = "backup-evidence-bundle/1"
+FORMAT = "backup-evidence-bundle/2"
+FORMATS = ("backup-evidence-bundle/1", FORMAT)
+"""What a verifier reads: format 1 bundles (every item whole) stay verifiable."""
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 NODE_KEY = "node-key.txt"

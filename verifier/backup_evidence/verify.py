@@ -41,6 +41,7 @@ from cryptography import x509
 from backup_evidence import disclosures as sd
 from backup_evidence.bundle_format import (
     FORMAT,
+    FORMATS,
     MANIFEST,
     MANIFEST_SIG,
     MAX_MEMBER_BYTES,
@@ -133,7 +134,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             manifest: dict[str, Any] = json.loads(manifest_bytes)
         except ValueError:
             raise NotABundle("manifest.json is not JSON") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
             raise NotABundle(f"not a {FORMAT} bundle")
 
         # 1. the node key, and the manifest signature

@@ -155,3 +155,43 @@ def test_withheld_field_presented_later_verifies(tmp_path: Path) -> None:
     # the same leaf in both: the later bundle discloses more of the same commitment
     assert (json.loads(first.files["proofs/item-001.json"])["leaf"]
             == json.loads(later.files["proofs/item-001.json"])["leaf"])
+
+
+texts = st.text(max_size=40).filter(lambda s: all(not 0xD800 <= ord(c) <= 0xDFFF for c in s))
+reports = st.fixed_dictionaries({
+    "narrative": texts, "place": st.none() | texts,
+    "incident_year": st.none() | st.integers(1950, 2100),
+    "reporter_role": st.none() | st.sampled_from(["survivor", "relative", "witness"]),
+    "needs": st.lists(st.sampled_from(["medical", "legal", "shelter"]), unique=True),
+    "contact": st.none() | st.fixed_dictionaries({"method": st.just("sms"), "details": texts,
+                                                  "safe_times": st.none() | texts}),
+    "consent": st.fixed_dictionaries({"legal": st.booleans(), "court_place": st.booleans()}),
+})
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reports, st.data(), st.booleans())
+def test_random_reports_verify_exactly_when_unchanged(tmp_path: Path, record: dict[str, object],
+                                                      data: st.DataObject,
+                                                      change: bool) -> None:
+    from node.evidence.items import report_fields
+
+    fields = [sd.new_disclosure(n, v) for n, v in report_fields(record)]
+    names = [f.name for f in fields]
+    assert {"contact.details", "contact.safe_times", "contact.precautions"} <= set(names)
+    shown = data.draw(st.sets(st.sampled_from(names), min_size=1))
+    built = build([(fields, shown)])
+    path = built.manifest["items"][0]["path"]
+    if change:
+        lines = built.files[path].split(b"\n")[:-1]
+        i = data.draw(st.integers(0, len(lines) - 1))
+        d = sd.parse(lines[i])
+        lines[i] = sd.Disclosure(d.salt, d.name, "x" if d.value != "x" else "y").encode()
+        built.files[path] = b"".join(line + b"\n" for line in lines)
+    bundle = tmp_path / "r.zip"
+    bundle.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(bundle), built.node_key.verify_key.raw().hex())
+    assert report.ok is (not change)
+    if change:
+        assert [n for n, ok, _ in report.checks if not ok] == [f"item {path}"]
