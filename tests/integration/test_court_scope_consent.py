@@ -51,3 +51,22 @@ async def test_court_scope_is_consent_data(client: TestClient[Any, Any],
     events = scope_of(node_ctx)
     assert len(events) == 2 and events[1]["source"] == "reporter"
     assert (events[1]["court_place"], events[1]["court_when"]) == (1, 0)
+
+
+async def test_api_consent_change_keeps_an_unsent_court_scope(
+        client: TestClient[Any, Any], node_ctx: NodeContext) -> None:
+    r = await client.post("/api/v1/reports", json={
+        "narrative": "n", "consent": {"legal": True, "court_place": False}})
+    assert r.status == 201
+    receipt = await r.json()
+    creds = {"receipt": receipt["receipt_display"], "secret": receipt["secret_display"]}
+    r = await client.post("/api/v1/reports/consent",
+                          json={**creds, "consent": {"legal": True, "care": True}})
+    assert r.status == 200
+    r = await client.post("/api/v1/reports/status", json=creds)
+    consent = (await r.json())["consent"]
+    assert consent["court_place"] is False and consent["court_when"] is True
+    r = await client.post("/api/v1/reports/consent",
+                          json={**creds, "consent": {"legal": True, "court_place": True}})
+    r = await client.post("/api/v1/reports/status", json=creds)
+    assert (await r.json())["consent"]["court_place"] is True

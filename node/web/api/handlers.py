@@ -18,7 +18,7 @@ from crypto.keys import DataKey
 from node import errors
 from node.context import NodeContext, run_sync
 from node.intake.attachments import Allowance
-from node.intake.models import AdditionInput, ReceiptCredentials, ReportInput
+from node.intake.models import COURT_SCOPE, AdditionInput, ReceiptCredentials, ReportInput
 from node.intake.service import ReporterAccess, ReportView
 from node.services_directory import matching
 from node.web.api.models import (
@@ -187,7 +187,12 @@ async def change_consent(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     body = _validate(ConsentRequest, await read_json(request))
     access = await _open(request, body)
-    await run_sync(ctx, ctx.intake.change_consent, access, body.consent)
+    consent = body.consent
+    unset = [n for n in COURT_SCOPE if n not in consent.model_fields_set]
+    if unset:  # a court scope left out keeps its value: leaving it out never widens it
+        current = (await run_sync(ctx, ctx.intake.view_for_reporter, access)).consent
+        consent = consent.model_copy(update={n: getattr(current, n) for n in unset})
+    await run_sync(ctx, ctx.intake.change_consent, access, consent)
     return web.json_response(AcceptedOut().model_dump())
 
 
