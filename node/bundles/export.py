@@ -208,6 +208,9 @@ class BundleExporter:
 
         writer = BundleWriter()
         entries: list[dict[str, Any]] = []
+        # cosigned checkpoints, oldest first: each item's earliest one bounds its time
+        cosigned = sorted(size for size, _ in cosignatures.cosigned_sizes(conn, limit=1 << 30)
+                          if size <= checkpoint.size)
 
         def proof_of(leaf: EvidenceLeaf, index: int, label: str) -> str:
             path = proof_path(len(entries) + 1)
@@ -227,6 +230,19 @@ class BundleExporter:
                                "withheld whole"})
         for item in plan.items:
             entries.append(self._item_entry(writer, item, proof_of))
+        for entry in entries:  # the earliest witnessed checkpoint holding each item
+            earliest = next((n for n in cosigned if n > entry["leaf_index"]), None)
+            if earliest is None or earliest == checkpoint.size:
+                continue
+            stored = checkpoints.checkpoint_at(conn, earliest)
+            if stored is None:
+                continue
+            path = checkpoint_path(earliest)
+            if path not in writer.files:
+                writer.add(path, cosignatures.with_cosignatures(conn, stored.note, earliest))
+            entry["bounded_by"] = {"checkpoint": path, "tree_size": earliest, "inclusion_path": [
+                h.hex() for h in log_store.inclusion_proof(conn, entry["leaf_index"],
+                                                           earliest).path]}
         if original is not None:
             entries[1]["recommitted"] = {
                 "at": entries[1]["received_at"], "at_utc": entries[1]["received_at_utc"],

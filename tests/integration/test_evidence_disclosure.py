@@ -184,3 +184,46 @@ def test_the_demo_back_office_exports_without_contact_details(tmp_path: Path) ->
         assert "Withheld (committed)" in files["summary.html"].decode()
     finally:
         ctx.close()
+
+
+def test_each_item_is_bounded_by_its_earliest_witnessed_checkpoint(
+        node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
+    from crypto.checkpoint import Checkpoint, Cosigner, SignedNote
+    from crypto.keys import SigningKey
+    from node.evidence.signing import sign_if_grown
+    from node.federation import store
+    from protocol.witnessing import witness_name
+
+    witness_id = "ab" * 16
+    witness = Cosigner(witness_name(witness_id), SigningKey.generate())
+
+    def cosign_latest(at: int) -> int:
+        stored = sign_if_grown(node_ctx.db, node_ctx.keys, at)
+        assert stored is not None
+        line = witness.cosign_at(Checkpoint.parse(SignedNote.parse(stored.note).text), at)
+        with node_ctx.db.write() as conn:
+            store.record_cosignature(conn, witness_id, stored.size,
+                                     line.line().rstrip("\n"), at)
+        return stored.size
+
+    report_id = submit(node_ctx)
+    first = cosign_latest(1_800_000_000)  # 2027-01-15T08:00:00Z
+    submit(node_ctx)
+    cosign_latest(1_800_003_600)  # an hour later, with more witnesses' trust
+    data = node_ctx.bundles.export(team.coordinator, report_id)
+    files = members(data)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["tree_size"] > first
+    assert all(i["bounded_by"]["tree_size"] == first for i in manifest["items"])
+    path = tmp_path / "b.zip"
+    path.write_bytes(data)
+    report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex(),
+                           [witness.verifier.vkey()])
+    assert report.ok, [c for c in report.checks if not c[1]]
+    times = [n for n in report.notes if "no later than" in n]
+    assert len(times) == len(manifest["items"])
+    assert all("2027-01-15T08:00:00Z" in n and "asserted by the node" in n for n in times)
+    # without the witness's key nothing is proven, and the verifier says so
+    report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
+    assert report.ok and not any("no later than" in n for n in report.notes)
+    assert any("give --witness" in n for n in report.notes)

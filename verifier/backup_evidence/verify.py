@@ -78,6 +78,9 @@ class Report:
     """What a reader needs beyond pass or fail: each disclosed field, each withheld one
     with its digest, and what bounds each item's time."""
     earliest_cosignature: tuple[int, str] | None = None
+    log_verifier: Ed25519Verifier | None = None
+    witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
+        default_factory=list)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append((name, ok, detail))
@@ -187,6 +190,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             if not isinstance(v, CosignatureVerifier | Ed25519Verifier):
                 raise NotABundle("a --witness key is not a witness key")
             witness_verifiers.append(v)
+        report.log_verifier, report.witness_verifiers = log_verifier, witness_verifiers
         checkpoint: Checkpoint | None = None
         try:
             note = open_note(_read(z, checkpoint_path), [log_verifier, *witness_verifiers])
@@ -305,7 +309,12 @@ def _verify_item(z: zipfile.ZipFile, item: dict[str, Any], checkpoint: Checkpoin
         return
     report.check(name, True, f"{item.get('type')}, {summary}, log position "
                              f"{proof['leaf_index']} of {checkpoint.size}")
-    _note_times(item, report)
+    bound = report.earliest_cosignature
+    if item.get("bounded_by") is not None:
+        held, bound = _earlier_bound(z, item, leaf, name, report)
+        if not held:
+            return
+    _note_times(item, bound, report)
 
 
 def _open_whole(z: zipfile.ZipFile, item: dict[str, Any], name: str, report: Report
@@ -396,13 +405,39 @@ def _check_file(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any]
     return True
 
 
-def _note_times(item: dict[str, Any], report: Report) -> None:
+def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf, name: str,
+                   report: Report) -> tuple[bool, tuple[int, str] | None]:
+    """Whether an earlier checkpoint holds the item (``bounded_by``: that checkpoint and an
+    inclusion proof against it; a failed check if not), and the earliest verified witness
+    cosignature of that checkpoint."""
+    bounded = item["bounded_by"]
+    try:
+        data = _read(z, str(bounded["checkpoint"]))
+        if report.log_verifier is None:
+            raise SignatureError()
+        note = open_note(data, [report.log_verifier, *report.witness_verifiers])
+        if not note.is_signed_by(report.log_verifier):
+            raise SignatureError()
+        earlier = Checkpoint.parse(note.text)
+        if earlier.size != bounded["tree_size"]:
+            raise ProofError("the checkpoint is not the one named")
+        merkle.verify_inclusion(leaf_hash=leaf.leaf_hash, index=int(item["leaf_index"]),
+                                size=earlier.size,
+                                path=[bytes.fromhex(h) for h in bounded["inclusion_path"]],
+                                root=earlier.root_hash)
+    except (KeyError, ValueError, TypeError, CryptoError) as exc:
+        report.check(f"{name} (time bound)", False,
+                     f"the earlier checkpoint or its proof does not hold ({exc})")
+        return False, None
+    return True, _earliest_cosignature(data, note, report.witness_verifiers)
+
+
+def _note_times(item: dict[str, Any], bound: tuple[int, str] | None, report: Report) -> None:
     stated = _utc(int(item["received_at"]))
-    bound = report.earliest_cosignature
     label = f"item {item.get('path') or item.get('proof')}"
     if bound is not None:
         report.note(f"{label}: in the log no later than {_utc(bound[0])} (earliest witness "
-                    f"cosignature of the checkpoint, by {bound[1]}); the node's own time "
+                    f"cosignature of a checkpoint holding it, by {bound[1]}); the node's own time "
                     f"{stated} is asserted by the node, not proven")
     else:
         report.note(f"{label}: the node's time {stated} is asserted by the node, not "
