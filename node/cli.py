@@ -338,6 +338,30 @@ def _dry_run(shown: Any) -> str:
     return "\n".join(lines)
 
 
+def cmd_recommit_evidence(args: argparse.Namespace) -> int:
+    from node import errors
+    from node.bundles.recommit import recommit_all
+    from node.context import open_node
+
+    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
+    if not passphrase:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
+        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    ctx = open_node(DataDir(Path(args.data)))
+    try:
+        staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
+        done = recommit_all(ctx.db, ctx.case_access, ctx.intake, ctx.audit, staff, ctx.clock)
+    except errors.NodeError as exc:
+        print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
+        return 1
+    finally:
+        ctx.close()
+    print(f"{done} report(s) re-committed field by field (each recorded in the chain of "
+          "custody).")
+    return 0
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     from node.backoffice import audit
 
@@ -481,6 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--disclose-reason", default=None, choices=DISCLOSE_REASON_CODES,
                    help="why, for the chain of custody (required with --disclose)")
     p.set_defaults(func=cmd_export_bundle)
+
+    p = sub.add_parser("recommit-evidence",
+                       help="re-commit reports stored before per-field evidence leaves",
+                       description="Re-commit every report committed whole (before per-field "
+                       "leaves) as per-field disclosures linked to its original leaf, so that "
+                       "its court bundles can withhold contact details. Export does this for "
+                       "one case when needed; this does it for all. Each is recorded in the "
+                       "chain of custody. The coordinator's passphrase comes from "
+                       f"{EXPORT_PASSPHRASE_ENV} or a prompt.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--username", default="admin", help="a coordinator account (default admin)")
+    p.set_defaults(func=cmd_recommit_evidence)
 
     p = sub.add_parser("verify-audit", help="verify the whole chain of custody",
                        description="Recompute every entry of the audit chain and check its "

@@ -2,8 +2,9 @@
 report, contact details included) as per-field disclosures (leaf version 2), so that its
 bundle can withhold contact details and still verify.
 
-It needs the case's key, so it runs when a coordinator exports the case (or previews the
-export: nothing leaves then, but the new leaf is appended), never at start-up. The new leaf
+It needs the case's key, so it runs when a coordinator exports the case, or for every
+report at once with ``backup-node recommit-evidence`` (a coordinator's passphrase), never
+at start-up. The preview only shows that it will happen. The new leaf
 is appended at the time of re-commitment and carries, as always-disclosed fields, the
 original leaf's position, hash and receipt time; the original leaf stays in the log and is
 listed in every bundle of the case as withheld (committed). The chain of custody records
@@ -24,7 +25,10 @@ from backup_evidence.leaves import ItemType
 from crypto import merkle
 from crypto.keys import DataKey
 from node import errors
+from node.accounts import UnlockedStaff
+from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
+from node.backoffice.case_access import CaseAccess
 from node.evidence import items
 from node.intake.service import IntakeService
 from node.storage.database import Database
@@ -57,3 +61,19 @@ def ensure_per_field(db: Database, intake: IntakeService, audit: AuditLog, actor
                             f"position {new.leaf_index}; its original leaf at position "
                             f"{record.leaf_index} stays in the log")
     return new
+
+
+def recommit_all(db: Database, access: CaseAccess, intake: IntakeService, audit: AuditLog,
+                 staff: UnlockedStaff, clock: Callable[[], datetime]) -> int:
+    """Re-commit every report still committed whole (``backup-node recommit-evidence``, by
+    a coordinator, e.g. once after upgrading); returns how many were re-committed."""
+    require(staff.member, Action.EXPORT_CASE)
+    ids = [r[0] for r in db.read().execute(
+        "SELECT id FROM reports WHERE evidence_ct IS NOT NULL ORDER BY rowid")]
+    done = 0
+    for report_id in ids:
+        key = access.case_key(staff, report_id)
+        if isinstance(intake.evidence_record(report_id, key), items.EvidenceRecord):
+            ensure_per_field(db, intake, audit, staff.member.id, report_id, key, clock)
+            done += 1
+    return done

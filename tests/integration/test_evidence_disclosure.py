@@ -227,3 +227,28 @@ def test_each_item_is_bounded_by_its_earliest_witnessed_checkpoint(
     report = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
     assert report.ok and not any("no later than" in n for n in report.notes)
     assert any("give --witness" in n for n in report.notes)
+
+
+def test_recommit_evidence_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from node import cli
+
+    datadir, answers = copy_fixture(tmp_path)
+    monkeypatch.setenv(cli.EXPORT_PASSPHRASE_ENV, str(answers["passphrase"]))
+    args = ["recommit-evidence", "--data", str(datadir.root), "--username",
+            str(answers["admin"])]
+    assert cli.main(args) == 0
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        conn = ctx.db.read()
+        committed = conn.execute(
+            "SELECT COUNT(*) FROM reports WHERE evidence_ct IS NOT NULL").fetchone()[0]
+        recommits = conn.execute(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'evidence.recommit'").fetchone()[0]
+        assert committed > 0 and recommits == committed
+        assert f"{committed} report(s) re-committed" in capsys.readouterr().out
+    finally:
+        ctx.close()
+    assert cli.main(args) == 0  # again: nothing left to do
+    assert "0 report(s) re-committed" in capsys.readouterr().out
