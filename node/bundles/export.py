@@ -301,13 +301,15 @@ class BundleExporter:
         leaf = record.evidence_leaf()
         shown = {d.name for d in item.decision.fields if d.disclose}
         why = {d.name: d.why for d in item.decision.fields}
+        group = {d.name: d.group for d in item.decision.fields}
         lines, withheld = [], []
         for raw, field in zip(record.disclosures, record.fields(), strict=True):
             if field.name in shown:
                 lines.append(raw)
             else:
                 withheld.append({"name": field.name, "digest": disclosure_digest(raw).hex(),
-                                 "why": why.get(field.name, "default")})
+                                 "why": why.get(field.name, "default"),
+                                 "group": group.get(field.name, "other")})
         jsonl: str | None = f"evidence/{item.base}.jsonl" if lines else None
         if jsonl is not None:
             writer.add(jsonl, b"".join(line + b"\n" for line in lines))

@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from node.bundles.disclosure import WHY_LABELS
+from node.bundles.disclosure import GROUP_LABELS, WHY_LABELS
 from node.i18n import N_, load
 from node.intake.models import CONSENT_LABELS, COURT_SCOPE_LABELS
 
@@ -31,7 +31,7 @@ def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
     template = env.get_template("bundle/summary.html")
     return template.render(_=_, lang=lang, m=manifest, custody=custody, consent=consent,
                            consent_labels=CONSENT_LABELS | COURT_SCOPE_LABELS,
-                           shown=shown, why_labels=WHY_LABELS,
+                           shown=shown, why_labels=WHY_LABELS, group_labels=GROUP_LABELS,
                            item_labels={k: _(v) for k, v in ITEM_LABELS.items()},
                            vkey=vkey,
                            css=resources.files("node").joinpath("static", "site.css")

@@ -252,3 +252,12 @@ def test_recommit_evidence_command(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ctx.close()
     assert cli.main(args) == 0  # again: nothing left to do
     assert "0 report(s) re-committed" in capsys.readouterr().out
+
+
+def test_the_summary_is_in_the_readers_language(node_ctx: NodeContext, team: Team) -> None:
+    report_id = submit(node_ctx)
+    summary = members(node_ctx.bundles.export(team.coordinator, report_id, "fr"))[
+        "summary.html"].decode()
+    assert "Retenu (engagé)" in summary and "les coordonnées ne sortent jamais" in summary
+    assert "Divulgué" in summary and NARRATIVE in summary
+    assert CANARIES["details"] not in summary
