@@ -16,8 +16,9 @@ A leaf is 42 bytes, every field fixed-width, big-endian::
               || receipt time (8 bytes, unsigned seconds since 1970-01-01T00:00:00Z)
               || commitment (32 bytes)
 
-    commitment = SHA-256(DOMAIN || salt (32 bytes) || SHA-256(content) (32 bytes))
-    DOMAIN     = b"BackUp evidence commitment v1" || 0x00      (30 bytes, fixed)
+    commitment (version 1) = SHA-256(DOMAIN || salt (32 bytes) || SHA-256(content) (32 bytes))
+    DOMAIN                 = b"BackUp evidence commitment v1" || 0x00   (30 bytes, fixed)
+    commitment (version 2) = see `backup_evidence.disclosures` (its own domain string)
 
 and the Merkle log stores ``SHA-256(0x00 || leaf)`` (RFC 9162 §2.1.1, `crypto.merkle`).
 
@@ -38,7 +39,8 @@ Why this shape:
 * Unambiguous. Every field has a fixed width, so no two different (version, type, time,
   commitment) give the same bytes, and no two (salt, digest) give the same commitment
   input; the domain string keeps the commitment from being read as any other SHA-256 the
-  node computes. A new layout gets a new version byte; new item types need none.
+  node computes. A new layout or commitment gets a new version byte (version 2 did);
+  new item types need none.
 * What the log itself reveals. The log tables keep only leaf *hashes*, which reveal
   nothing (not even the type or time): the leaf's fields live in the encrypted case
   record and, with the reporter's consent, in a court bundle. When a case is deleted,
