@@ -261,3 +261,43 @@ def test_the_summary_is_in_the_readers_language(node_ctx: NodeContext, team: Tea
     assert "Retenu (engagé)" in summary and "les coordonnées ne sortent jamais" in summary
     assert "Divulgué" in summary and NARRATIVE in summary
     assert CANARIES["details"] not in summary
+
+
+def test_a_changed_field_salt_or_digest_fails_and_names_the_item(
+        node_ctx: NodeContext, team: Team, tmp_path: Path) -> None:
+    from backup_evidence import disclosures as sd
+
+    report_id = submit(node_ctx)
+    data = node_ctx.bundles.export(team.coordinator, report_id)
+    files = members(data)
+    lines = files["evidence/report.jsonl"].split(b"\n")[:-1]
+    n = next(i for i, line in enumerate(lines) if sd.parse(line).name == "place")
+    d = sd.parse(lines[n])
+    manifest = json.loads(files["manifest.json"])
+    report = next(i for i in manifest["items"] if i["type"] == "report")
+    digest = bytearray(bytes.fromhex(report["withheld"][0]["digest"]))
+    digest[5] ^= 1
+
+    def changed_line(new: bytes) -> dict[str, bytes]:
+        return {**files, "evidence/report.jsonl": b"".join(
+            (new if i == n else line) + b"\n" for i, line in enumerate(lines))}
+
+    report_changed = json.loads(files["manifest.json"])
+    next(i for i in report_changed["items"] if i["type"] == "report")["withheld"][0][
+        "digest"] = bytes(digest).hex()
+    variants = {
+        "field": changed_line(sd.Disclosure(d.salt, d.name, "another market").encode()),
+        "salt": changed_line(sd.Disclosure(bytes([d.salt[0] ^ 1]) + d.salt[1:], d.name,
+                                           d.value).encode()),
+        "digest": {**files, "manifest.json": json.dumps(report_changed).encode()},
+    }
+    for what, variant in variants.items():
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for name, content in variant.items():
+                z.writestr(name, content)
+        path = tmp_path / f"{what}.zip"
+        path.write_bytes(buf.getvalue())
+        result = verify_bundle(str(path), node_ctx.keys.identity_public.raw().hex())
+        failed = [name for name, ok, _ in result.checks if not ok]
+        assert "item evidence/report.jsonl" in failed, (what, failed)
