@@ -14,9 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backup_evidence import disclosures as sd
+from backup_evidence import leaves
 from backup_evidence.leaves import EvidenceLeaf, ItemType
 from backup_evidence.verify import verify_bundle
-from tests.unit.backup_evidence.disclosed_bundles import CASE, COSIGNED_AT, build
+from crypto import merkle
+from crypto.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from tests.unit.backup_evidence.disclosed_bundles import CASE, COSIGNED_AT, ORIGIN, build
 
 SALT = bytes(range(32))
 
@@ -195,3 +198,38 @@ def test_random_reports_verify_exactly_when_unchanged(tmp_path: Path, record: di
     assert report.ok is (not change)
     if change:
         assert [n for n, ok, _ in report.checks if not ok] == [f"item {path}"]
+
+
+def test_a_format_1_bundle_still_verifies(tmp_path: Path) -> None:
+    """Bundles exported before issue 12: every item whole, under a version-1 leaf."""
+    built = build([([sd.new_disclosure("narrative", "x")], {"narrative"})], filler=2)
+    content = b'{"narrative":"the report as submitted"}'
+    salt = bytes(range(32))
+    leaf = leaves.leaf_from_bytes(ItemType.REPORT, 1_700_000_000, salt, content)
+    # the same log plus the old leaf, and a checkpoint over it
+    tree = merkle.MemoryTree([bytes([0]) * 42, bytes([1]) * 42])
+    index = tree.append(leaf.encode())
+    checkpoint = Checkpoint(ORIGIN, tree.size, merkle.root_hash(tree))
+    built.files = {k: v for k, v in built.files.items() if not k.startswith(
+        ("evidence/", "proofs/", "checkpoints/"))}
+    built.files[f"checkpoints/checkpoint-{tree.size}.txt"] = sign_checkpoint(
+        checkpoint, NoteSigner(ORIGIN, built.node_key)).encode()
+    built.files["evidence/report.json"] = content
+    built.files["proofs/item-001.json"] = json.dumps({
+        "leaf_index": index, "tree_size": tree.size, "leaf": leaf.encode().hex(),
+        "leaf_hash": leaf.leaf_hash.hex(),
+        "inclusion_path": [h.hex() for h in merkle.inclusion_proof(tree, index)]}).encode()
+    built.manifest.update({
+        "format": "backup-evidence-bundle/1", "tree_size": tree.size,
+        "checkpoint": f"checkpoints/checkpoint-{tree.size}.txt",
+        "items": [{"path": "evidence/report.json", "proof": "proofs/item-001.json",
+                   "type": "report", "type_code": 1, "received_at": 1_700_000_000,
+                   "salt": salt.hex(), "sha256": hashlib.sha256(content).hexdigest(),
+                   "size": len(content), "leaf_index": index}]})
+    path = tmp_path / "old.zip"
+    path.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert report.ok, report.checks
+    built.files["evidence/report.json"] = content.replace(b"report", b"rapport")
+    path.write_bytes(built.zip_bytes())
+    assert not verify_bundle(str(path), built.node_key.verify_key.raw().hex()).ok
