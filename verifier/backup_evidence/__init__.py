@@ -3,6 +3,8 @@ distribution, installed on its own without a compiler; the node depends on it, s
 is one copy of each part):
 
 * `leaves`: the evidence log's leaf format, computed by the node, recomputed by a verifier;
+* `disclosures`: per-field salted disclosures and the version-2 leaf commitment over them
+  (what lets a bundle withhold a field and still prove it);
 * `bundle_format`: the court bundle's layout;
 * `timestamps`: reading and checking RFC 3161 timestamp tokens over checkpoints;
 * `verify`: ``backup-evidence verify``, the offline check of a bundle.
