@@ -69,7 +69,9 @@ class _Model(BaseModel):
 
 
 class Consent(_Model):
-    """Granular, optional, revocable consent (invariant 4: consent is data). Default: none."""
+    """Granular, optional, revocable consent (invariant 4: consent is data). Default: none
+    (the court scope, which means something only with `legal`, defaults to what legal use
+    needs, so that ticking `legal` alone gives the default court bundle)."""
 
     care: bool = Field(False, description="use the report to provide care to the reporter")
     referral: bool = Field(False, description="refer the reporter to services")
