@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8080
 
-.PHONY: demo test lint bench eval messages chromium clean-demo help system-deps interop interop-deps
+.PHONY: demo test lint bench eval messages chromium go-mod clean-demo help system-deps interop interop-deps
 INTEROP := tests/interop
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed
 
@@ -64,6 +64,15 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
 	fi
 
+# Go's reference checkpoint and proof code (golang.org/x/mod/sumdb/note and tlog, from
+# Debian's golang-golang-x-mod-dev) for tests/integration/test_evidence_go_interop.py:
+# a court bundle's checkpoint and inclusion proofs are checked by code we did not write.
+go-mod:
+	@if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
+	fi
+
 # js-libp2p for the interop test, from the committed lockfile (tests/interop/package-lock.json).
 # Without npm the interop tests are skipped, saying so; `make interop` itself needs it.
 $(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
@@ -77,7 +86,7 @@ interop-deps:
 interop: $(DEV_STAMP) $(INTEROP_STAMP)
 	$(BIN)/pytest -q -m interop $(INTEROP)
 
-test: $(DEV_STAMP) chromium interop-deps
+test: $(DEV_STAMP) chromium go-mod interop-deps
 	$(BIN)/pytest -q
 
 lint: $(DEV_STAMP)
