@@ -19,7 +19,6 @@ from crypto.keys import BoxSecretKey
 from node import accounts, keyring
 from node import config as node_config
 from node.accounts import BadUsername, WeakPassphrase, check_username
-from node.backoffice.audit import AuditLog
 from node.datadir import DataDir
 from node.intake.service import utc_now
 from node.storage.database import Database
@@ -214,7 +213,7 @@ def cmd_recover_admin(args: argparse.Namespace) -> int:
             text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
         node_keys = _node_keys_from_recovery(db, text)
         passphrase = _read_passphrase(f"the new admin account '{args.username}'")
-        member = accounts.recover_admin(db, AuditLog(keys.identity), args.username, passphrase,
+        member = accounts.recover_admin(db, keyring.custody_log(keys), args.username, passphrase,
                                         node_keys, pw.STAFF, int(utc_now().timestamp()))
     except NodeError as exc:
         print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
@@ -239,7 +238,7 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
         _node_keys_from_recovery(db, text)  # refuse to split a key that is not this node's
         shares = RecoveryKey.parse(text).split(args.threshold, args.shares)
         with db.write() as conn:
-            AuditLog(keys.identity).append(
+            keyring.custody_log(keys).append(
                 conn, at=int(utc_now().timestamp()), actor="cli", action="recovery.split",
                 object_type="node", object_id=keys.node_id,
                 detail=f"threshold={args.threshold} shares={args.shares}")
@@ -258,7 +257,7 @@ def cmd_unlock_account(args: argparse.Namespace) -> int:
         if staff_id is None:
             print(f"no account '{args.username}' on this node", file=sys.stderr)
             return 1
-        accounts.unlock_account(db, AuditLog(keys.identity), "cli", staff_id,
+        accounts.unlock_account(db, keyring.custody_log(keys), "cli", staff_id,
                                 int(utc_now().timestamp()))
     finally:
         db.close()
@@ -295,16 +294,22 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
+    """Needs no secret but the node's identity seed (for the role key that certifies
+    session keys): every session key's certificate, the head's signature and every anchor
+    in the witnessed evidence log are checked from public values."""
     from node.backoffice import audit
 
     db, keys = _open_for_admin(args.data)
     try:
-        verdict = audit.verify(db.read(), keys.identity_public)
+        conn = db.read()
+        verdict = audit.verify(conn, keys.custody.verify_key, keys.identity_public)
+        anchored = audit.anchored_through(conn)
     finally:
         db.close()
     if verdict.ok:
         print(f"The audit chain verifies: {verdict.entries} entries, none changed, removed "
-              "or reordered.")
+              f"or reordered. Entries 1 to {anchored} are anchored in the witnessed evidence "
+              "log; later ones are protected by the signed head until the next anchor.")
         return 0
     where = f" First broken link: entry {verdict.first_broken}." if verdict.first_broken else ""
     print(f"The audit chain does NOT verify.{where} {verdict.reason}", file=sys.stderr)
