@@ -250,6 +250,42 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """Rotate the intake, analysis or recovery key with the recovery key (issue 13)."""
+    from crypto.recovery import RecoveryKey
+    from node import key_rotation
+
+    db, keys = _open_for_admin(args.data)
+    try:
+        text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
+        node_keys = _node_keys_from_recovery(db, text)
+        log = keyring.custody_log(keys)
+        now = int(utc_now().timestamp())
+        if args.key == key_rotation.RECOVERY_HOLDER:
+            done = key_rotation.rotate_recovery_key(db, log, keys.certifier, node_keys, "cli",
+                                                    now)
+        else:
+            if args.key not in node_keys:
+                print(f"this node has no {args.key} key sealed to the recovery key; "
+                      "nothing was changed", file=sys.stderr)
+                return 2
+            done = key_rotation.rotate_node_key(
+                db, log, keys.certifier, args.key, node_keys[args.key],
+                RecoveryKey.parse(text).public_key, "cli", now)
+    finally:
+        db.close()
+    if done.recovery_text is not None:
+        print("The node keys are now sealed to a NEW recovery key. Write it down now; it is "
+              "shown only this once, and the old one opens nothing any more:\n\n"
+              f"    {done.recovery_text}\n")
+    else:
+        print(f"The {args.key} key was rotated: {done.resealed} sealed value(s) moved to the "
+              f"new key, which {len(done.holders)} enabled account(s) and the recovery key "
+              "hold. Restart the serving process now, so that everything it seals goes to "
+              "the new key.")
+    return 0
+
+
 def cmd_unlock_account(args: argparse.Namespace) -> int:
     db, keys = _open_for_admin(args.data)
     try:
@@ -409,6 +445,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shares", type=int, required=True, metavar="N",
                    help=f"how many shares to make (K to {MAX_SHARES})")
     p.set_defaults(func=cmd_recovery_split)
+
+    p = sub.add_parser("rotate-key", help="replace the intake, analysis or recovery key",
+                       description="Replace a node key (with the recovery key, from "
+                       f"{RECOVERY_KEY_ENV} or a prompt): everything sealed to the old key is "
+                       "sealed to the new one, which every enabled holder and the recovery "
+                       "key receive; a copy of the old key, e.g. a departed person's, then "
+                       "opens nothing stored. Run it after disabling an account that held "
+                       "the key. Audited.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--key", required=True, choices=("intake", "analysis", "recovery"),
+                   help="which key to replace")
+    p.set_defaults(func=cmd_rotate_key)
 
     p = sub.add_parser("unlock-account", help="unlock an account locked by failed sign-ins",
                        description="Unlock an account locked after repeated failed sign-ins, "

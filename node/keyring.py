@@ -196,6 +196,18 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
                     receipt_index.load(datadir.receipt_index_key, conn), roles)
 
 
+def certified_intake_key(conn: sqlite3.Connection, keys: NodeKeys) -> BoxPublicKey:
+    """The intake public key as stored and certified now (a rotation moves it), or
+    `KeysNotAuthentic`: new reports are sealed to nothing else."""
+    row = conn.execute("SELECT value FROM node_meta WHERE key = 'intake_public_key'"
+                       ).fetchone()
+    key = BoxPublicKey(bytes(row[0]))
+    if not keys.certifier.is_authentic(conn, INTAKE_SUBJECT, key):
+        raise KeysNotAuthentic("the intake public key in the database is not the certified "
+                               "one: nothing is sealed to it")
+    return key
+
+
 def custody_log(keys: NodeKeys) -> AuditLog:
     """This process's writer of the chain of custody: a fresh session key certified by
     the custody role key (`node.backoffice.audit`); the serving process and every CLI
