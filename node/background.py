@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from node.context import NodeContext, run_sync
-from node.evidence.signing import ANCHOR_SECONDS, anchor_and_sign
+from node.evidence.signing import ANCHOR_SECONDS, anchor_and_sign, sign_if_grown
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from node.federation.service import FederationService
@@ -38,10 +38,16 @@ async def run_periodic(ctx: NodeContext, federation: FederationService | None = 
     from node.evidence.timestamping import timestamp_pending
 
     elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
+    started = True
     while True:
         try:
-            signed = await run_sync(ctx, anchor_and_sign, ctx.db, ctx.keys, ctx.audit,
-                                    _now(ctx))
+            # At start, only what grew while no process signed; then the fixed cadence,
+            # so that a restart is not itself a checkpoint the witnesses see.
+            signed = await (run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, _now(ctx))
+                            if started else
+                            run_sync(ctx, anchor_and_sign, ctx.db, ctx.keys, ctx.audit,
+                                     _now(ctx)))
+            started = False
             if signed is not None and federation is not None:
                 federation.checkpoint_signed()
             # RFC 3161 timestamps of new checkpoints, when an authority is configured
