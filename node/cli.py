@@ -330,15 +330,42 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    """Needs no secret but the node's identity seed (for the role key that certifies
-    session keys): every session key's certificate, the head's signature and every anchor
-    in the witnessed evidence log are checked from public values."""
+    """Needs no secret: the custody role key that certifies session keys is read from the
+    role statement, checked against the identity key -- the one given with
+    ``--identity-key`` (as the federation knows it), else the one the database names --
+    and every session certificate, the head's signature and every anchor in the witnessed
+    evidence log are checked from public values. A copy of a node can be checked without
+    its ``keys/`` directory."""
+    from crypto.errors import FormatError, SignatureError
+    from crypto.keys import VerifyKey
     from node.backoffice import audit
 
-    db, keys = _open_for_admin(args.data)
+    datadir = DataDir(Path(args.data))
+    if not datadir.database.exists():
+        raise SystemExit(f"{datadir.root} is not a node; nothing was checked")
+    db = Database(datadir.database)
     try:
         conn = db.read()
-        verdict = audit.verify(conn, keys.custody.verify_key, keys.identity_public)
+        meta = {r[0]: bytes(r[1]) for r in conn.execute(
+            "SELECT key, value FROM node_meta WHERE key IN"
+            " ('node_id', 'identity_public_key', 'role_statement')")}
+        try:
+            identity = VerifyKey(bytes.fromhex(args.identity_key) if args.identity_key
+                                 else meta["identity_public_key"])
+        except (ValueError, FormatError, KeyError):
+            raise SystemExit("--identity-key is 64 hex digits (an Ed25519 public key)") from None
+        if "role_statement" not in meta:
+            print("This node has not been opened since the upgrade to per-role keys; start it "
+                  "once (or run any backup-node command with its keys) first.", file=sys.stderr)
+            return 3
+        try:
+            roles = keyring.verify_role_statement(meta["role_statement"],
+                                                  meta["node_id"].decode(), identity)
+        except (SignatureError, ValueError, UnicodeDecodeError):
+            print("The audit chain does NOT verify: the node's role statement is not signed by "
+                  "this identity key.", file=sys.stderr)
+            return 3
+        verdict = audit.verify(conn, roles["custody"], identity)
         anchored = audit.anchored_through(conn)
     finally:
         db.close()
@@ -478,9 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-audit", help="verify the whole chain of custody",
                        description="Recompute every entry of the audit chain and check its "
-                       "signed head; name the first broken link. Exit 0 if it verifies, 3 if "
-                       "not.")
+                       "signed head, the certificates of the keys that signed it and its "
+                       "anchors in the evidence log; name the first broken link. Needs no "
+                       "secret key. Exit 0 if it verifies, 3 if not.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--identity-key", metavar="HEX", help="the node's Ed25519 identity key as "
+                   "known from elsewhere (federation-info, the observatory); default: the one "
+                   "in the database")
     p.set_defaults(func=cmd_verify_audit)
 
     p = sub.add_parser("federation-info", help="print what the observatory and peers need: "

@@ -338,3 +338,21 @@ def test_fail_closed_reaches_the_person_in_their_language(node) -> None:  # type
     fr = ctx.catalogues.get("fr")
     assert fr.gettext(caught.value.message) != caught.value.message
 
+
+
+def test_verify_audit_needs_no_secret_key(node, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+                                          ) -> None:
+    """A copy of the node without ``keys/`` is checked against the identity key as the
+    federation knows it; another identity key is refused (the role statement says so)."""
+    import shutil
+
+    ctx, datadir, _ = node
+    identity = ctx.keys.identity_public.raw().hex()
+    ctx.close()
+    shutil.rmtree(datadir.root / "keys")
+    args = ["verify-audit", "--data", str(datadir.root)]
+    assert cli.main([*args, "--identity-key", identity]) == 0
+    assert "12 entries" in capsys.readouterr().out
+    other = SigningKey.generate().verify_key.raw().hex()
+    assert cli.main([*args, "--identity-key", other]) == 3
+    assert "role statement" in capsys.readouterr().err
