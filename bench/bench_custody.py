@@ -23,7 +23,6 @@ COMMAND = ".venv/bin/python -m bench.run --only custody"
 ENTRIES = 20_000
 ANCHOR_EVERY = 500
 SAMPLES = 300
-TARGET_APPEND_S = 0.010  # an action on a case must not wait on its custody entry
 
 
 def fmt_us(seconds: float) -> str:
@@ -84,8 +83,7 @@ def run(workdir: Path) -> Section:
                   command=COMMAND)
     sec.figures += [
         Figure("One custody append with its checks, own write transaction (p50 / p95)",
-               f"{fmt_ms(p50)} / {fmt_ms(p95)}", f"≤ {fmt_ms(TARGET_APPEND_S)} (p95)",
-               p95 <= TARGET_APPEND_S),
+               f"{fmt_ms(p50)} / {fmt_ms(p95)}"),
         Figure("The checks alone: head signature, session certificate, newest anchor (p50)",
                fmt_us(percentile(checks, 50))),
         Figure("One anchor of the head in the evidence log, with its checkpoint (p50)",
@@ -101,7 +99,8 @@ def run(workdir: Path) -> Section:
     sec.notes += [
         "The append's checks are O(1) in the chain's length: the last entry, the stored "
         "head and its Ed25519 signature, the session key's certificate, the newest anchor "
-        "and its leaf in the evidence log. Most of an append is the commit's fsync.",
+        "and its leaf in the evidence log. Most of an append is the commit's fsync. The "
+        "issue sets no target; the checks are the part issue 13 added.",
         f"The chain was extended to {ENTRIES:,} entries with an anchor every {ANCHOR_EVERY}.",
     ]
     return sec
