@@ -257,11 +257,12 @@ def seed(ctx: NodeContext, clock: Clock, rng: random.Random) -> Seeded:
     staff_ids = []
     with ctx.db.write() as conn:
         member, _ = accounts.create(conn, CASEWORKER, CASEWORKER_PASSPHRASE, {"caseworker"},
-                                    pw.STAFF, hour)
+                                    pw.STAFF, hour, certifier=ctx.keys.certifier)
         staff_ids.append(member.id)
         for k in range(2, 6):  # colleagues: their assignments are realistic, not measured
             other, _ = accounts.create(conn, f"caseworker{k}", CASEWORKER_PASSPHRASE,
-                                       {"caseworker"}, pw.INSECURE_FAST_FOR_TESTS, hour)
+                                       {"caseworker"}, pw.INSECURE_FAST_FOR_TESTS, hour,
+                                       certifier=ctx.keys.certifier)
             staff_ids.append(other.id)
     fresh_after = now - timedelta(days=FRESH_DAYS)
     old = [rid for rid, t in zip(ids, times, strict=True) if t < fresh_after]
@@ -558,7 +559,8 @@ def verify_chain(root: Path) -> tuple[float, audit.Verdict, float, str]:
     db = Database(datadir.database)
     try:
         keys = load_keys(datadir, db)
-        verify_s, verdict = _timed(lambda: audit.verify(db.read(), keys.identity_public))
+        verify_s, verdict = _timed(lambda: audit.verify(
+            db.read(), keys.custody.verify_key, keys.identity_public))
     finally:
         db.close()
     t = time.perf_counter()

@@ -13,6 +13,7 @@ failure to unwrap is the one opaque `DecryptionError`.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 import nacl.exceptions
@@ -198,6 +199,17 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         """Detached 64-byte signature."""
         return self._key.sign(message).signature
+
+    def derive(self, label: bytes) -> SigningKey:
+        """An independent Ed25519 key for one purpose, derived from this key's seed with
+        HKDF-SHA256 (RFC 5869: extract with a fixed salt, expand with `label` as info).
+        Keys for different labels are unrelated to anyone without the seed, so one seed
+        kept on disk yields one key per signature type (C2SP signed-note: a key should not
+        sign more than one kind of message) without a second secret to back up."""
+        if not label:
+            raise FormatError("a derived key needs a label")
+        prk = hmac.new(b"backup-derived-signing-key-v1", bytes(self._key), hashlib.sha256).digest()
+        return SigningKey(hmac.new(prk, label + b"\x01", hashlib.sha256).digest())
 
     def seed(self) -> bytes:
         """The 32-byte seed, for the one place it is kept on disk (the node's and the

@@ -30,6 +30,7 @@ from crypto.keys import BoxPublicKey, BoxSecretKey
 from node import errors
 from node.backoffice.audit import AuditLog
 from node.i18n import N_
+from node.key_certificates import Certifier, KeyNotAuthentic
 from node.storage.database import Database
 
 ROLES = ("admin", "coordinator", "caseworker", "analyst")
@@ -199,10 +200,12 @@ def prepare_account(passphrase: str, params: pw.KdfParams) -> PreparedAccount:
 
 
 def insert_account(conn: sqlite3.Connection, prepared: PreparedAccount, username: str,
-                   roles: Iterable[str], hour: int) -> StaffMember:
-    """Write a prepared account, inside the caller's write transaction."""
+                   roles: Iterable[str], hour: int, *, certifier: Certifier) -> StaffMember:
+    """Write a prepared account, and the certificate of its public key, inside the
+    caller's write transaction."""
     chosen = check_roles(roles)
     public = prepared.secret_key.public_key
+    certifier.certify(conn, staff_holder(prepared.staff_id), public)
     conn.execute(
         "INSERT INTO staff (id, username, roles, box_public_key, secret_key_wrap, created_hour)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -212,15 +215,20 @@ def insert_account(conn: sqlite3.Connection, prepared: PreparedAccount, username
 
 
 def create(conn: sqlite3.Connection, username: str, passphrase: str, roles: set[str],
-           params: pw.KdfParams, hour: int) -> tuple[StaffMember, BoxSecretKey]:
+           params: pw.KdfParams, hour: int, *,
+           certifier: Certifier) -> tuple[StaffMember, BoxSecretKey]:
     check_passphrase(passphrase)
     check_roles(roles)
     prepared = prepare_account(passphrase, params)
-    return insert_account(conn, prepared, username, roles, hour), prepared.secret_key
+    return (insert_account(conn, prepared, username, roles, hour, certifier=certifier),
+            prepared.secret_key)
 
 
 def grant_key(conn: sqlite3.Connection, key_name: str, key: BoxSecretKey,
-              holder: str, holder_public: BoxPublicKey) -> None:
+              holder: str, holder_public: BoxPublicKey, *, certifier: Certifier) -> None:
+    """Seal a node key to `holder` -- only if `holder_public` is the key the node
+    certified as theirs (`KeyNotAuthentic` otherwise, sealing nothing)."""
+    certifier.check(conn, holder, holder_public)
     conn.execute(
         "INSERT OR REPLACE INTO key_wraps (key_name, holder, sealed) VALUES (?, ?, ?)",
         (key_name, holder, holder_public.seal_box_key(key)))
@@ -417,21 +425,47 @@ def self_grants(conn: sqlite3.Connection, now: int) -> list[SelfGrant]:
 def grant_pending(db: Database, audit: AuditLog, granter: UnlockedStaff, staff_id: str,
                   now: int) -> dict[str, BoxSecretKey]:
     """Seal to the person's public key the node keys their roles need that the granter
-    holds in memory; returns what was granted."""
-    with db.write() as conn:
-        row = conn.execute("SELECT * FROM staff WHERE id = ? AND disabled = 0",
-                           (staff_id,)).fetchone()
-        if row is None:
-            raise AccountGone()
-        member = _member(row)
-        missing = keys_needed(member.roles) - _held(conn, staff_id)
-        granted = {k: granter.node_keys[k] for k in sorted(missing) if k in granter.node_keys}
-        if not granted:
-            raise NothingToGrant()
-        for name, key in granted.items():
-            grant_key(conn, name, key, staff_holder(staff_id), member.public_key)
-            append_audit(conn, audit, now, granter.member.id, "key.grant", staff_id, f"key={name}")
+    holds in memory; returns what was granted. A person whose stored public key is not
+    the certified one gets nothing, and their account is disabled (`KeyNotAuthentic`)."""
+    try:
+        with db.write() as conn:
+            row = conn.execute("SELECT * FROM staff WHERE id = ? AND disabled = 0",
+                               (staff_id,)).fetchone()
+            if row is None:
+                raise AccountGone()
+            member = _member(row)
+            missing = keys_needed(member.roles) - _held(conn, staff_id)
+            granted = {k: granter.node_keys[k] for k in sorted(missing)
+                       if k in granter.node_keys}
+            if not granted:
+                raise NothingToGrant()
+            for name, key in granted.items():
+                grant_key(conn, name, key, staff_holder(staff_id), member.public_key,
+                          certifier=audit.certifier)
+                append_audit(conn, audit, now, granter.member.id, "key.grant", staff_id,
+                             f"key={name}")
+    except KeyNotAuthentic:
+        disable_for_bad_key(db, audit, staff_id, now)
+        raise
     return granted
+
+
+def disable_for_bad_key(db: Database, audit: AuditLog, staff_id: str, now: int) -> None:
+    """Disable an account whose stored public key failed its certificate, and say so in
+    the chain of custody (in its own transaction: the refused action was rolled back).
+    Its node keys and case assignments go, as for any disabled account: whoever can
+    write the database must not keep what was sealed to the real person either."""
+    with db.write() as conn:
+        row = conn.execute("SELECT disabled FROM staff WHERE id = ?", (staff_id,)).fetchone()
+        if row is None or row[0]:
+            return
+        conn.execute("UPDATE staff SET disabled = 1 WHERE id = ?", (staff_id,))
+        for (name,) in conn.execute("SELECT key_name FROM key_wraps WHERE holder = ?",
+                                    (staff_holder(staff_id),)).fetchall():
+            conn.execute("DELETE FROM key_wraps WHERE key_name = ? AND holder = ?",
+                         (name, staff_holder(staff_id)))
+        conn.execute("DELETE FROM case_key_wraps WHERE staff_id = ?", (staff_id,))
+        append_audit(conn, audit, now, "node", "account.key_not_authentic", staff_id)
 
 
 def _revoke_unneeded(conn: sqlite3.Connection, audit: AuditLog, actor: str, staff_id: str,
@@ -583,10 +617,12 @@ def recover_admin(db: Database, audit: AuditLog, username: str, passphrase: str,
     with db.write() as conn:
         if not username_free(conn, username, now):
             raise UsernameTaken(field="username")
-        member = insert_account(conn, prepared, username, RECOVERY_ROLES, now // 3600)
+        member = insert_account(conn, prepared, username, RECOVERY_ROLES, now // 3600,
+                                certifier=audit.certifier)
         append_audit(conn, audit, now, RECOVERY_ACTOR, "account.recover", member.id,
                      "roles=" + ",".join(sorted(RECOVERY_ROLES)))
         for name in sorted(node_keys):
-            grant_key(conn, name, node_keys[name], staff_holder(member.id), member.public_key)
+            grant_key(conn, name, node_keys[name], staff_holder(member.id), member.public_key,
+                      certifier=audit.certifier)
             append_audit(conn, audit, now, RECOVERY_ACTOR, "key.grant", member.id, f"key={name}")
     return member

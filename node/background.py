@@ -1,6 +1,7 @@
 """Background work of the serving process, started and stopped by `node.server.running`.
 
-Every few minutes: sign a checkpoint of the evidence log when it grew, tell the federation so
+Every 15 minutes, whatever happened: anchor the custody head in the evidence log and sign
+a checkpoint over it (`node.evidence.signing.anchor_and_sign`), tell the federation so
 that its witnesses cosign it, and have a timestamping authority stamp new checkpoints (when
 one is configured). Every hour: delete the cases whose retention ended. Failures are logged
 by kind only (never case content) and the loop carries on.
@@ -13,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from node.context import NodeContext, run_sync
-from node.evidence.signing import sign_if_grown
+from node.evidence.signing import ANCHOR_SECONDS, anchor_and_sign, sign_if_grown
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from node.federation.service import FederationService
@@ -21,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 log = logging.getLogger("backup.node")
 
 RETENTION_SWEEP_SECONDS = 3600
-CHECKPOINT_SECONDS = 180  # "a new checkpoint at least every few minutes when the log grew"
+# a custody anchor and a checkpoint at a fixed cadence (issue 13, `node.evidence.signing`)
+CHECKPOINT_SECONDS = ANCHOR_SECONDS
 
 
 def _now(ctx: NodeContext) -> int:
@@ -36,9 +38,16 @@ async def run_periodic(ctx: NodeContext, federation: FederationService | None = 
     from node.evidence.timestamping import timestamp_pending
 
     elapsed = RETENTION_SWEEP_SECONDS  # sweep once at start
+    started = True
     while True:
         try:
-            signed = await run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, _now(ctx))
+            # At start, only what grew while no process signed; then the fixed cadence,
+            # so that a restart is not itself a checkpoint the witnesses see.
+            signed = await (run_sync(ctx, sign_if_grown, ctx.db, ctx.keys, _now(ctx))
+                            if started else
+                            run_sync(ctx, anchor_and_sign, ctx.db, ctx.keys, ctx.audit,
+                                     _now(ctx)))
+            started = False
             if signed is not None and federation is not None:
                 federation.checkpoint_signed()
             # RFC 3161 timestamps of new checkpoints, when an authority is configured

@@ -20,7 +20,6 @@ from crypto.keys import BoxSecretKey
 from node import accounts, keyring
 from node import config as node_config
 from node.accounts import BadUsername, WeakPassphrase, check_username
-from node.backoffice.audit import AuditLog
 from node.bundles.disclosure import DISCLOSE_REASONS as DISCLOSE_REASON_CODES
 from node.bundles.disclosure import WITHHOLD_REASONS as WITHHOLD_REASON_CODES
 from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
@@ -218,7 +217,7 @@ def cmd_recover_admin(args: argparse.Namespace) -> int:
             text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
         node_keys = _node_keys_from_recovery(db, text)
         passphrase = _read_passphrase(f"the new admin account '{args.username}'")
-        member = accounts.recover_admin(db, AuditLog(keys.identity), args.username, passphrase,
+        member = accounts.recover_admin(db, keyring.custody_log(keys), args.username, passphrase,
                                         node_keys, pw.STAFF, int(utc_now().timestamp()))
     except NodeError as exc:
         print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
@@ -243,7 +242,7 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
         _node_keys_from_recovery(db, text)  # refuse to split a key that is not this node's
         shares = RecoveryKey.parse(text).split(args.threshold, args.shares)
         with db.write() as conn:
-            AuditLog(keys.identity).append(
+            keyring.custody_log(keys).append(
                 conn, at=int(utc_now().timestamp()), actor="cli", action="recovery.split",
                 object_type="node", object_id=keys.node_id,
                 detail=f"threshold={args.threshold} shares={args.shares}")
@@ -255,6 +254,42 @@ def cmd_recovery_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """Rotate the intake, analysis or recovery key with the recovery key (issue 13)."""
+    from crypto.recovery import RecoveryKey
+    from node import key_rotation
+
+    db, keys = _open_for_admin(args.data)
+    try:
+        text = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
+        node_keys = _node_keys_from_recovery(db, text)
+        log = keyring.custody_log(keys)
+        now = int(utc_now().timestamp())
+        if args.key == key_rotation.RECOVERY_HOLDER:
+            done = key_rotation.rotate_recovery_key(db, log, keys.certifier, node_keys, "cli",
+                                                    now)
+        else:
+            if args.key not in node_keys:
+                print(f"this node has no {args.key} key sealed to the recovery key; "
+                      "nothing was changed", file=sys.stderr)
+                return 2
+            done = key_rotation.rotate_node_key(
+                db, log, keys.certifier, args.key, node_keys[args.key],
+                RecoveryKey.parse(text).public_key, "cli", now)
+    finally:
+        db.close()
+    if done.recovery_text is not None:
+        print("The node keys are now sealed to a NEW recovery key. Write it down now; it is "
+              "shown only this once, and the old one opens nothing any more:\n\n"
+              f"    {done.recovery_text}\n")
+    else:
+        print(f"The {args.key} key was rotated: {done.resealed} sealed value(s) moved to the "
+              f"new key, which {len(done.holders)} enabled account(s) and the recovery key "
+              "hold. Restart the serving process now, so that everything it seals goes to "
+              "the new key.")
+    return 0
+
+
 def cmd_unlock_account(args: argparse.Namespace) -> int:
     db, keys = _open_for_admin(args.data)
     try:
@@ -262,7 +297,7 @@ def cmd_unlock_account(args: argparse.Namespace) -> int:
         if staff_id is None:
             print(f"no account '{args.username}' on this node", file=sys.stderr)
             return 1
-        accounts.unlock_account(db, AuditLog(keys.identity), "cli", staff_id,
+        accounts.unlock_account(db, keyring.custody_log(keys), "cli", staff_id,
                                 int(utc_now().timestamp()))
     finally:
         db.close()
@@ -363,16 +398,49 @@ def cmd_recommit_evidence(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
+    """Needs no secret: the custody role key that certifies session keys is read from the
+    role statement, checked against the identity key -- the one given with
+    ``--identity-key`` (as the federation knows it), else the one the database names --
+    and every session certificate, the head's signature and every anchor in the witnessed
+    evidence log are checked from public values. A copy of a node can be checked without
+    its ``keys/`` directory."""
+    from crypto.errors import FormatError, SignatureError
+    from crypto.keys import VerifyKey
     from node.backoffice import audit
 
-    db, keys = _open_for_admin(args.data)
+    datadir = DataDir(Path(args.data))
+    if not datadir.database.exists():
+        raise SystemExit(f"{datadir.root} is not a node; nothing was checked")
+    db = Database(datadir.database)
     try:
-        verdict = audit.verify(db.read(), keys.identity_public)
+        conn = db.read()
+        meta = {r[0]: bytes(r[1]) for r in conn.execute(
+            "SELECT key, value FROM node_meta WHERE key IN"
+            " ('node_id', 'identity_public_key', 'role_statement')")}
+        try:
+            identity = VerifyKey(bytes.fromhex(args.identity_key) if args.identity_key
+                                 else meta["identity_public_key"])
+        except (ValueError, FormatError, KeyError):
+            raise SystemExit("--identity-key is 64 hex digits (an Ed25519 public key)") from None
+        if "role_statement" not in meta:
+            print("This node has not been opened since the upgrade to per-role keys; start it "
+                  "once (or run any backup-node command with its keys) first.", file=sys.stderr)
+            return 3
+        try:
+            roles = keyring.verify_role_statement(meta["role_statement"],
+                                                  meta["node_id"].decode(), identity)
+        except (SignatureError, ValueError, UnicodeDecodeError):
+            print("The audit chain does NOT verify: the node's role statement is not signed by "
+                  "this identity key.", file=sys.stderr)
+            return 3
+        verdict = audit.verify(conn, roles["custody"], identity)
+        anchored = audit.anchored_through(conn)
     finally:
         db.close()
     if verdict.ok:
         print(f"The audit chain verifies: {verdict.entries} entries, none changed, removed "
-              "or reordered.")
+              f"or reordered. Entries 1 to {anchored} are anchored in the witnessed evidence "
+              "log; later ones are protected by the signed head until the next anchor.")
         return 0
     where = f" First broken link: entry {verdict.first_broken}." if verdict.first_broken else ""
     print(f"The audit chain does NOT verify.{where} {verdict.reason}", file=sys.stderr)
@@ -473,6 +541,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how many shares to make (K to {MAX_SHARES})")
     p.set_defaults(func=cmd_recovery_split)
 
+    p = sub.add_parser("rotate-key", help="replace the intake, analysis or recovery key",
+                       description="Replace a node key (with the recovery key, from "
+                       f"{RECOVERY_KEY_ENV} or a prompt): everything sealed to the old key is "
+                       "sealed to the new one, which every enabled holder and the recovery "
+                       "key receive; a copy of the old key, e.g. a departed person's, then "
+                       "opens nothing stored. Run it after disabling an account that held "
+                       "the key. Audited.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--key", required=True, choices=("intake", "analysis", "recovery"),
+                   help="which key to replace")
+    p.set_defaults(func=cmd_rotate_key)
+
     p = sub.add_parser("unlock-account", help="unlock an account locked by failed sign-ins",
                        description="Unlock an account locked after repeated failed sign-ins, "
                        "from the server itself (when no admin can sign in). Audited.")
@@ -520,9 +600,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-audit", help="verify the whole chain of custody",
                        description="Recompute every entry of the audit chain and check its "
-                       "signed head; name the first broken link. Exit 0 if it verifies, 3 if "
-                       "not.")
+                       "signed head, the certificates of the keys that signed it and its "
+                       "anchors in the evidence log; name the first broken link. Needs no "
+                       "secret key. Exit 0 if it verifies, 3 if not.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--identity-key", metavar="HEX", help="the node's Ed25519 identity key as "
+                   "known from elsewhere (federation-info, the observatory); default: the one "
+                   "in the database")
     p.set_defaults(func=cmd_verify_audit)
 
     p = sub.add_parser("federation-info", help="print what the observatory and peers need: "

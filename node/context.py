@@ -102,9 +102,10 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     db = Database(datadir.database)
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
-    audit_rewrite.apply_pending(db, keys.identity, int(clock().timestamp()))
+    audit = keyring.custody_log(keys)
+    audit_rewrite.apply_pending(db, audit, int(clock().timestamp()))
+    keyring.disable_uncertified(db, keys, audit, int(clock().timestamp()))
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
-    audit = AuditLog(keys.identity)
     ledger = CaseLedger(db, audit, clock)
     access = CaseAccess(db, ledger)
     timeline = CaseTimeline(db, access, ledger)
@@ -124,7 +125,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
-        custody=Custody(db, access, ledger, keys.identity_public),
+        custody=Custody(db, access, ledger),
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
         statistics=statistics,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,

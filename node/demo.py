@@ -190,11 +190,12 @@ def seed_back_office(ctx: NodeContext) -> None:
     with ctx.db.write() as conn:
         for username, roles in DEMO_TEAM:
             member, _ = accounts.create(conn, username, DEMO_PASSPHRASE, roles,
-                                        ctx.staff_params, hour)
+                                        ctx.staff_params, hour, certifier=ctx.keys.certifier)
             for role in roles:
                 for key_name in accounts.NODE_KEYS_BY_ROLE.get(role, ()):
                     accounts.grant_key(conn, key_name, admin.node_keys[key_name],
-                                       accounts.staff_holder(member.id), member.public_key)
+                                       accounts.staff_holder(member.id), member.public_key,
+                                       certifier=ctx.keys.certifier)
     worker = accounts.unlock(ctx.db.read(), "demo-caseworker", DEMO_PASSPHRASE)
     rng = random.Random(11)  # noqa: S311 -- synthetic data
     entries = [e for e in ctx.cases.queue(admin) if e.urgency.level == "routine"]

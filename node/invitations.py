@@ -140,7 +140,8 @@ def accept_invitation(db: Database, audit: AuditLog, code: str, passphrase: str,
         if conn.execute("SELECT 1 FROM staff WHERE username = ? COLLATE NOCASE",
                         (invitation.username,)).fetchone():
             raise UsernameTaken()
-        member = insert_account(conn, prepared, invitation.username, invitation.roles, now // 3600)
+        member = insert_account(conn, prepared, invitation.username, invitation.roles,
+                                now // 3600, certifier=audit.certifier)
         append_audit(conn, audit, now, member.id, "account.create", member.id,
                      f"invitation={digest.hex()[:16]} roles={','.join(sorted(member.roles))}")
     return UnlockedStaff(member, prepared.secret_key, {})

@@ -1,7 +1,18 @@
 """Creating a node's keys at init, and reading the public ones at start.
 
-* identity: Ed25519, signs everything the node sends (checkpoints, federation messages).
-  Kept in ``DIR/keys/identity.key`` (0600) because the node signs unattended.
+* identity: Ed25519, the node's libp2p key (its peer id), the key members and witnesses
+  know it by. Kept in ``DIR/keys/identity.key`` (0600) because the node signs unattended.
+  It signs statements about the node's own keys: the role statement below, and the
+  certificates of every stored public key (`node.key_certificates`).
+* role keys (issue 13): one Ed25519 key per kind of signature -- evidence checkpoints,
+  witness cosignatures, federation envelopes, the custody chain, bundle manifests --
+  derived from the identity seed (`crypto.keys.SigningKey.derive`, label
+  ``backup-role/<role>/<generation>``), so there is no second secret to back up, and bound
+  by a statement the identity key signs (``node_meta.role_statement``, `role_statement`).
+  The custody role key only certifies the session keys that sign the custody head
+  (`node.backoffice.audit`). The other roles still sign with the identity key until
+  witnesses, members and the offline verifier read the statement: their keys and the
+  statement exist so that the switch is a verifier change, not a key ceremony.
 * intake: X25519. New reports are sealed to its public half, which any process may hold;
   its secret half exists only sealed to triage staff and to the recovery key.
 * recovery: an X25519 key derived from a seed printed once at init (`crypto.recovery`).
@@ -11,18 +22,64 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crypto import passphrase as pw
+from crypto.errors import SignatureError
 from crypto.keys import BoxPublicKey, BoxSecretKey, SigningKey, VerifyKey
 from crypto.recovery import RecoveryKey
-from node import accounts
+from node import accounts, key_certificates
+from node.backoffice.audit import AuditLog
 from node.datadir import DataDir, write_private_file
 from node.intake import receipt_index
 from node.intake.receipt_index import ReceiptIndexKey
+from node.key_certificates import ANALYSIS_SUBJECT, INTAKE_SUBJECT, Certifier
 from node.storage.database import Database
 
 RECOVERY_HOLDER = "recovery"
+ROLES = ("checkpoint", "witness", "envelope", "custody", "manifest")
+ROLE_GENERATION = 1
+ROLE_DOMAIN = b"backup-role-keys-v1\n"
+
+
+class KeysNotAuthentic(RuntimeError):
+    """The node's own stored keys do not match what its identity key signed: the node
+    refuses to start rather than seal reports to a key someone put in its database."""
+
+
+def role_keys(identity: SigningKey, generation: int = ROLE_GENERATION) -> dict[str, SigningKey]:
+    return {role: identity.derive(f"backup-role/{role}/{generation}".encode("ascii"))
+            for role in ROLES}
+
+
+def role_statement(node_id: str, keys: dict[str, SigningKey],
+                   generation: int = ROLE_GENERATION) -> bytes:
+    """The text the identity key signs to bind the role keys: one line per role,
+    ``<role> <generation> <hex public key>``, after the node id."""
+    lines = [f"backup.node/{node_id}/roles"] + [
+        f"{role} {generation} {keys[role].verify_key.raw().hex()}" for role in ROLES]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _sign_roles(conn: sqlite3.Connection, node_id: str, identity: SigningKey) -> None:
+    text = role_statement(node_id, role_keys(identity))
+    conn.execute("INSERT OR REPLACE INTO node_meta (key, value) VALUES ('role_statement', ?)",
+                 (text + identity.sign(ROLE_DOMAIN + text),))
+
+
+def verify_role_statement(value: bytes, node_id: str, identity: VerifyKey) -> dict[str, VerifyKey]:
+    """The role public keys a stored statement binds, after checking the identity's
+    signature over it; `SignatureError` otherwise."""
+    text, signature = value[:-64], value[-64:]
+    identity.verify(ROLE_DOMAIN + text, signature)
+    lines = text.decode("ascii").splitlines()
+    if not lines or lines[0] != f"backup.node/{node_id}/roles":
+        raise SignatureError()
+    out = {}
+    for line in lines[1:]:
+        role, _generation, hex_key = line.split(" ")
+        out[role] = VerifyKey(bytes.fromhex(hex_key))
+    return out
 
 
 @dataclass(frozen=True)
@@ -34,10 +91,20 @@ class NodeKeys:
     intake_public: BoxPublicKey
     analysis_public: BoxPublicKey
     receipt_index: ReceiptIndexKey
+    roles: dict[str, SigningKey] = field(repr=False, default_factory=dict)
 
     @property
     def identity_public(self) -> VerifyKey:
         return self.identity.verify_key
+
+    @property
+    def custody(self) -> SigningKey:
+        """The custody role key: certifies the custody chain's session keys."""
+        return self.roles["custody"]
+
+    @property
+    def certifier(self) -> Certifier:
+        return Certifier(self.node_id, self.identity)
 
 
 @dataclass(frozen=True)
@@ -66,12 +133,20 @@ def initialise(datadir: DataDir, db: Database, admin_username: str, admin_passph
         _put(conn, "analysis_public_key", analysis.public_key.raw())
         _put(conn, "created_hour", str(hour).encode())
         receipt_index.record_check(conn, index_key)
+        certifier = Certifier(node_id, identity)
+        _sign_roles(conn, node_id, identity)
+        certifier.certify(conn, INTAKE_SUBJECT, intake.public_key)
+        certifier.certify(conn, ANALYSIS_SUBJECT, analysis.public_key)
+        certifier.certify(conn, RECOVERY_HOLDER, recovery.public_key)
+        conn.execute("DELETE FROM node_meta WHERE key = ?", (key_certificates.PENDING,))
         member, _ = accounts.create(conn, admin_username, admin_passphrase,
-                                    {"admin", "coordinator"}, staff_params, hour)
+                                    {"admin", "coordinator"}, staff_params, hour,
+                                    certifier=certifier)
         for name, key in ((accounts.INTAKE_KEY, intake), (accounts.ANALYSIS_KEY, analysis)):
             accounts.grant_key(conn, name, key, accounts.staff_holder(member.id),
-                               member.public_key)
-            accounts.grant_key(conn, name, key, RECOVERY_HOLDER, recovery.public_key)
+                               member.public_key, certifier=certifier)
+            accounts.grant_key(conn, name, key, RECOVERY_HOLDER, recovery.public_key,
+                               certifier=certifier)
     # The key file is written after the database commit; `is_initialised` needs both.
     write_private_file(datadir.identity_key, identity.seed())
     return InitResult(node_id, recovery.text())
@@ -91,9 +166,63 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
     identity = SigningKey(datadir.identity_key.read_bytes())
     if identity.verify_key.raw() != meta["identity_public_key"]:
         raise RuntimeError("keys/identity.key does not match this node's database")
-    return NodeKeys(meta["node_id"].decode(), identity, BoxPublicKey(meta["intake_public_key"]),
-                    BoxPublicKey(meta["analysis_public_key"]),
-                    receipt_index.load(datadir.receipt_index_key, conn))
+    node_id = meta["node_id"].decode()
+    certifier = Certifier(node_id, identity)
+    if key_certificates.PENDING in meta or "role_statement" not in meta:
+        with db.write() as wconn:  # once, at the upgrade to schema 12 (issue 13)
+            key_certificates.apply_pending(wconn, certifier)
+            if "role_statement" not in meta:
+                _sign_roles(wconn, node_id, identity)
+        meta = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM node_meta")}
+    roles = role_keys(identity)
+    try:
+        bound = verify_role_statement(bytes(meta["role_statement"]), node_id,
+                                      identity.verify_key)
+    except (SignatureError, ValueError, UnicodeDecodeError):
+        bound = {}
+    if {r: k.verify_key for r, k in roles.items()} != bound:
+        raise KeysNotAuthentic("the role statement in this node's database is not the one "
+                               "its identity key signed; refusing to start")
+    intake_public = BoxPublicKey(meta["intake_public_key"])
+    analysis_public = BoxPublicKey(meta["analysis_public_key"])
+    for subject, key in ((INTAKE_SUBJECT, intake_public), (ANALYSIS_SUBJECT, analysis_public)):
+        if not certifier.is_authentic(conn, subject, key):
+            raise KeysNotAuthentic(
+                f"the {subject.removeprefix('node:')} public key in this node's database is "
+                "not the one its identity key certified: someone may have changed the "
+                "database. Refusing to start, so that nothing is sealed to it. Restore the "
+                "database from a backup, or rotate the key (backup-node rotate-key).")
+    return NodeKeys(node_id, identity, intake_public, analysis_public,
+                    receipt_index.load(datadir.receipt_index_key, conn), roles)
+
+
+def certified_intake_key(conn: sqlite3.Connection, keys: NodeKeys) -> BoxPublicKey:
+    """The intake public key as stored and certified now (a rotation moves it), or
+    `KeysNotAuthentic`: new reports are sealed to nothing else."""
+    row = conn.execute("SELECT value FROM node_meta WHERE key = 'intake_public_key'"
+                       ).fetchone()
+    key = BoxPublicKey(bytes(row[0]))
+    if not keys.certifier.is_authentic(conn, INTAKE_SUBJECT, key):
+        raise KeysNotAuthentic("the intake public key in the database is not the certified "
+                               "one: nothing is sealed to it")
+    return key
+
+
+def custody_log(keys: NodeKeys) -> AuditLog:
+    """This process's writer of the chain of custody: a fresh session key certified by
+    the custody role key (`node.backoffice.audit`); the serving process and every CLI
+    command that appends (export, unlock, recovery) each make their own."""
+    return AuditLog(keys.custody, legacy_head_key=keys.identity_public,
+                    certifier=keys.certifier)
+
+
+def disable_uncertified(db: Database, keys: NodeKeys, audit: AuditLog, now: int) -> list[str]:
+    """Disable every enabled account whose stored public key fails its certificate (at
+    each start: a key swapped while the node was off is caught before anyone grants)."""
+    failing = key_certificates.accounts_failing(db.read(), keys.certifier)
+    for staff_id in failing:
+        accounts.disable_for_bad_key(db, audit, staff_id, now)
+    return failing
 
 
 def open_with_recovery(conn: sqlite3.Connection, recovery_text: str,

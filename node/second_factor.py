@@ -149,8 +149,11 @@ def enable_totp(db: Database, audit: AuditLog, staff: UnlockedStaff, secret: str
     with db.write() as conn:
         if has_totp(conn, staff.member.id):
             raise TotpAlreadyOn()
+        # sealed to the public half of the secret key the passphrase just opened, not to
+        # the stored public key, which a database writer could have swapped (issue 13)
         conn.execute("UPDATE staff SET totp_sealed = ? WHERE id = ?",
-                     (staff.member.public_key.seal(secret.encode("ascii")), staff.member.id))
+                     (staff.secret_key.public_key.seal(secret.encode("ascii")),
+                      staff.member.id))
         _forget_steps(conn, staff.member.id)
         _use_step(conn, staff.member.id, step)
         append_audit(conn, audit, int(at.timestamp()), staff.member.id, "account.totp_on",

@@ -36,11 +36,13 @@ def make_team(ctx: NodeContext) -> Team:
                                 ("worker", {"caseworker"}), ("worker2", {"caseworker"}),
                                 ("analyst", {"analyst"})):
             member, _ = accounts.create(conn, username, PASSPHRASE, roles,
-                                        pw.INSECURE_FAST_FOR_TESTS, 0)
+                                        pw.INSECURE_FAST_FOR_TESTS, 0,
+                                        certifier=ctx.keys.certifier)
             for role in roles:
                 for key_name in accounts.NODE_KEYS_BY_ROLE.get(role, ()):
                     accounts.grant_key(conn, key_name, root.node_keys[key_name],
-                                       accounts.staff_holder(member.id), member.public_key)
+                                       accounts.staff_holder(member.id), member.public_key,
+                                       certifier=ctx.keys.certifier)
     for username in ("admin2", "coord", "worker", "worker2", "analyst"):
         people[username] = accounts.unlock(ctx.db.read(), username, PASSPHRASE)
     return Team(root, people["admin2"], people["coord"], people["worker"], people["worker2"],

@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 
-from crypto.keys import SigningKey
 from node.backoffice import audit
 from node.backoffice.audit import AuditLog, Entry, entry_hash
 from node.backoffice.deletion import REASONS
@@ -33,7 +32,10 @@ ACTION = "audit.rewrite"
 def rewrite(conn: sqlite3.Connection, log: AuditLog, change: Callable[[Entry], Entry],
             why: str, at: int) -> int:
     """Apply `change` to every entry, re-chain from the first it alters and append the
-    declaring entry, inside the caller's write transaction; returns how many it altered."""
+    declaring entry, inside the caller's write transaction; returns how many it altered.
+    The chain is checked first (`AuditLog.check`, `CustodyBroken`): an open rewrite of a
+    chain someone else changed would launder their change."""
+    log.check(conn)
     entries = list(audit.entries(conn))
     altered = [(e, change(e)) for e in entries]
     changed = [old.seq for old, new in altered if new != old]
@@ -47,6 +49,7 @@ def rewrite(conn: sqlite3.Connection, log: AuditLog, change: Callable[[Entry], E
         conn.execute("UPDATE audit_log SET at = ?, detail = ?, prev_hash = ?, hash = ?"
                      " WHERE seq = ?", (new.at, new.detail, prev, h, new.seq))
         prev = h
+    log.resign(conn)
     log.append(conn, at=at, actor="system", action=ACTION, object_type="audit",
                object_id=str(head.seq),
                detail=(f"{why}: rewrote {len(changed)} entries between {changed[0]} and "
@@ -63,12 +66,12 @@ def _issue_11(entry: Entry) -> Entry:
     return entry
 
 
-def apply_pending(db: Database, signer: SigningKey, now: int) -> int:
+def apply_pending(db: Database, log: AuditLog, now: int) -> int:
     """The rewrite a migration asked for, if any; returns how many entries it altered."""
     with db.write() as conn:
         if conn.execute("SELECT 1 FROM node_meta WHERE key = ?", (PENDING,)).fetchone() is None:
             return 0
-        count = rewrite(conn, AuditLog(signer), _issue_11,
+        count = rewrite(conn, log, _issue_11,
                         "deletion reasons reduced to their code, reporter replies to the hour",
                         now)
         conn.execute("DELETE FROM node_meta WHERE key = ?", (PENDING,))

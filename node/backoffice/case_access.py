@@ -21,6 +21,7 @@ from node.backoffice.access import Action, require
 from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger
 from node.intake.models import CONSENT_LABELS, Consent
+from node.key_certificates import KeyNotAuthentic
 from node.storage.database import Database
 
 _CONSENT_NAMES = frozenset(Consent.model_fields)
@@ -99,15 +100,27 @@ class CaseAccess:
         if (assignee is None or not assignee.roles & {"caseworker", "coordinator"}
                 or disabled is None or disabled[0]):
             raise errors.UnknownChoice(field="assignee")
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO case_key_wraps (report_id, staff_id, sealed, assigned_at)"
-                " VALUES (?, ?, ?, ?)",
-                (report_id, assignee_id, assignee.public_key.seal_data_key(key),
-                 self._ledger.now()))
-            self._ledger.record(conn, staff, "case.assign", report_id, f"to {assignee_id}")
-            if self._ledger.status_of(conn, report_id) in ("new", "in_triage"):
-                self._ledger.set_status(conn, staff, report_id, "assigned")
+        certifier = self._ledger.audit.certifier
+        try:
+            with self._db.write() as conn:
+                # issue 13: never seal a case key to a public key the node did not certify
+                certifier.check(conn, accounts.staff_holder(assignee_id), assignee.public_key)
+                conn.execute(
+                    "INSERT OR REPLACE INTO case_key_wraps (report_id, staff_id, sealed,"
+                    " assigned_at) VALUES (?, ?, ?, ?)",
+                    (report_id, assignee_id, assignee.public_key.seal_data_key(key),
+                     self._ledger.now()))
+                self._record_assignment(conn, staff, report_id, assignee_id)
+        except KeyNotAuthentic:
+            accounts.disable_for_bad_key(self._db, self._ledger.audit, assignee_id,
+                                         self._ledger.now())
+            raise
+
+    def _record_assignment(self, conn: sqlite3.Connection, staff: UnlockedStaff,
+                           report_id: str, assignee_id: str) -> None:
+        self._ledger.record(conn, staff, "case.assign", report_id, f"to {assignee_id}")
+        if self._ledger.status_of(conn, report_id) in ("new", "in_triage"):
+            self._ledger.set_status(conn, staff, report_id, "assigned")
 
     def unassign(self, staff: UnlockedStaff, report_id: str, assignee_id: str) -> None:
         require(staff.member, Action.ASSIGN)

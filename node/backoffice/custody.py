@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crypto.keys import VerifyKey
 from node import accounts
 from node.accounts import UnlockedStaff
 from node.backoffice import audit
@@ -27,19 +26,17 @@ class CustodyView:
 
 
 class Custody:
-    def __init__(self, db: Database, access: CaseAccess, ledger: CaseLedger,
-                 identity: VerifyKey) -> None:
+    def __init__(self, db: Database, access: CaseAccess, ledger: CaseLedger) -> None:
         self._db = db
         self._access = access
         self._ledger = ledger
-        self._identity = identity
 
     def of_case(self, staff: UnlockedStaff, report_id: str) -> CustodyView:
         """Who touched this case and its evidence, when, and why. Reading it is itself
         written to the chain."""
         self._access.require(staff, Action.VIEW_CUSTODY, report_id)
         conn = self._db.read()
-        verdict = audit.verify(conn, self._identity)
+        verdict = self._ledger.audit.verify(conn)
         entries = list(audit.entries(conn, report_id))
         with self._db.write() as wconn:
             self._ledger.record(wconn, staff, "case.custody_report", report_id)
@@ -50,7 +47,7 @@ class Custody:
         """The newest `limit` entries of the whole chain, newest first."""
         require(staff.member, Action.VERIFY_AUDIT)
         conn = self._db.read()
-        verdict = audit.verify(conn, self._identity)
+        verdict = self._ledger.audit.verify(conn)
         latest = conn.execute("SELECT MAX(seq) FROM audit_log").fetchone()[0] or 0
         entries = [e for e in audit.entries(conn) if e.seq > latest - limit]
         entries.reverse()

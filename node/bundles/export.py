@@ -259,7 +259,7 @@ class BundleExporter:
             writer.add(timestamp["checkpoint_timestamp"], checkpoint.timestamp_token)
         identity_public = self._keys.identity_public
         writer.add(NODE_KEY, node_key_text(signer.name, identity_public))
-        verdict = audit_log.verify(conn, identity_public)
+        verdict = self._audit.verify(conn)
         custody = [{"seq": e.seq, "at": e.at, "at_utc": _utc(e.at), "actor": e.actor,
                     "action": e.action, "detail": e.detail, "prev_hash": e.prev_hash.hex(),
                     "hash": e.hash.hex()} for e in audit_log.entries(conn, report_id)]

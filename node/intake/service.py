@@ -24,7 +24,7 @@ from crypto import receipt
 from crypto.errors import DecryptionError, FormatError
 from crypto.filestream import decrypt_stream
 from crypto.keys import DataKey
-from node import errors
+from node import errors, keyring
 from node.backoffice.deletion import DerivedStore
 from node.config import NodeConfig
 from node.evidence import items as evidence
@@ -218,7 +218,10 @@ class IntakeService:
         # the evidence log commits to and what a court bundle contains.
         submitted = rfc8785.dumps(record)
         body = data_key.encrypt(submitted, body_context(report_id))
-        sealed = self.keys.intake_public.seal_data_key(data_key)
+        # Sealed to the intake key as certified now (issue 13): a rotation made by another
+        # process is followed, and a key swapped in the database is refused.
+        intake_public = keyring.certified_intake_key(self.db.read(), self.keys)
+        sealed = intake_public.seal_data_key(data_key)
         wrap = pw.wrap_key(data_key, secret, self.receipt_params,
                            reporter_wrap_context(report_id))
         consent = report.consent
@@ -226,6 +229,9 @@ class IntakeService:
             code = receipt.new_receipt_code()
             try:
                 with self.db.write() as conn:
+                    current = keyring.certified_intake_key(conn, self.keys)
+                    if current != intake_public:  # rotated meanwhile
+                        intake_public, sealed = current, current.seal_data_key(data_key)
                     at = int(now.timestamp())
                     subject = report_subject(report_id)
                     records = evidence.commit_items(conn, [

@@ -426,6 +426,33 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE consent_events ADD COLUMN court_role INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE consent_events ADD COLUMN court_files INTEGER NOT NULL DEFAULT 1;
     """,
+    # 12: keys and custody that hold against a database writer (issue 13). Certificates of
+    # stored public keys by the node's identity key (node/key_certificates.py); the session
+    # keys that sign the custody head, each certified by the custody role key; the anchors
+    # of the custody head in the evidence log (node/backoffice/audit.py). Signing the keys
+    # already stored needs the identity key, so it runs when the node opens
+    # (``key_certificates_pending``).
+    """
+    CREATE TABLE key_certificates (
+        subject TEXT PRIMARY KEY,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE custody_sessions (
+        public_key BLOB PRIMARY KEY,
+        certificate BLOB NOT NULL,
+        first_seq INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE custody_anchors (
+        leaf_index INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        session_key BLOB NOT NULL,
+        at INTEGER NOT NULL,
+        salt BLOB NOT NULL
+    ) STRICT;
+    INSERT INTO node_meta (key, value) VALUES ('key_certificates_pending', X'3132');
+    """,
 )
 
 

@@ -69,7 +69,8 @@ def caseworker(node: NodeProcess) -> Worker:
     try:
         with ctx.db.write() as conn:
             member, _ = accounts.create(conn, WORKER, WORKER_PASSPHRASE, {"caseworker"},
-                                        pw.STAFF, hour_of(datetime.now(UTC)))
+                                        pw.STAFF, hour_of(datetime.now(UTC)),
+                                        certifier=ctx.keys.certifier)
     finally:
         ctx.close()
     return Worker(WORKER, WORKER_PASSPHRASE, member.id)

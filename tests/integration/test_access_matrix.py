@@ -79,7 +79,8 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
         # not disturb the rest of the matrix
         with node_ctx.db.write() as conn:
             victim, _ = accounts.create(conn, f"victim{secrets.token_hex(4)}", PASSPHRASE,
-                                        {"caseworker"}, pw.INSECURE_FAST_FOR_TESTS, 0)
+                                        {"caseworker"}, pw.INSECURE_FAST_FOR_TESTS, 0,
+                                        certifier=node_ctx.keys.certifier)
         params = {"report_id": report_id, "item_id": item_id, "task_id": task,
                   "referral_id": referral, "staff_id": victim.id}
         # an incident on another case the same person may code, for the "link" route

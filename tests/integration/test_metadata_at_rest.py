@@ -77,7 +77,7 @@ async def test_a_deletion_reason_is_a_code_and_its_words_are_sealed(node_ctx: No
     assert files_containing(node_ctx.datadir.root, CANARY.encode()) == []
     coordinator = accounts.unlock(conn, ADMIN, ADMIN_PASSPHRASE)
     assert coordinator.node_keys[accounts.INTAKE_KEY].open(note_ct).decode().startswith(CANARY)
-    assert audit.verify(conn, node_ctx.keys.identity_public).ok
+    assert node_ctx.audit.verify(conn).ok
 
 
 async def test_reporter_replies_are_kept_to_the_hour_and_in_order(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ async def test_reporter_replies_are_kept_to_the_hour_and_in_order(tmp_path: Path
         key = ctx.intake.open_receipt(receipt["receipt"], receipt["secret"]).data_key
         texts = [m.body["text"] for m in ctx.conversations.for_reporter(report_id, key)]
         assert [t.split(",")[0] for t in texts] == ["first", "second", "third"]
-        assert audit.verify(conn, ctx.keys.identity_public).ok
+        assert ctx.audit.verify(conn).ok
     finally:
         ctx.close()
 
@@ -147,7 +147,7 @@ def test_a_node_from_before_issue_11_migrates(tmp_path: Path) -> None:
         declared = entries[-1]
         assert declared.action == "audit.rewrite"
         assert f"entry {head_before[0]}, hash {bytes(head_before[1]).hex()}" in declared.detail
-        assert audit.verify(conn, ctx.keys.identity_public).ok
+        assert ctx.audit.verify(conn).ok
     finally:
         ctx.close()
     # the old reason is gone from the files, free pages and write-ahead log included

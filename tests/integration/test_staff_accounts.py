@@ -68,7 +68,7 @@ class Office:
         return [(e.actor, e.action, e.detail) for e in audit.entries(self.ctx.db.read())]
 
     def assert_chain(self) -> None:
-        verdict = audit.verify(self.ctx.db.read(), self.ctx.keys.identity_public)
+        verdict = self.ctx.audit.verify(self.ctx.db.read())
         assert verdict.ok, verdict.reason
 
 
@@ -444,7 +444,8 @@ async def test_a_stranger_cannot_lock_a_coordinator_out(office: Office) -> None:
 
 async def test_unknown_usernames_are_answered_like_real_ones(office: Office) -> None:
     with office.ctx.db.write() as conn:
-        accounts.create(conn, "bob", PASS, {"caseworker"}, FAST, 0)
+        accounts.create(conn, "bob", PASS, {"caseworker"}, FAST, 0,
+                        certifier=office.ctx.keys.certifier)
     c = office.client
     answers: dict[str, list[tuple[int, str]]] = {}
     delays: dict[str, list[float]] = {}
@@ -596,7 +597,7 @@ def _assert_rescued(ctx: NodeContext, username: str, report_id: str) -> None:
     assert view.record["narrative"] == f"{CANARY} before"
     entries = [e for e in audit.entries(ctx.db.read()) if e.actor == "recovery"]
     assert [e.action for e in entries] == ["account.recover", "key.grant", "key.grant"]
-    verdict = audit.verify(ctx.db.read(), ctx.keys.identity_public)
+    verdict = ctx.audit.verify(ctx.db.read())
     assert verdict.ok, verdict.reason
 
 

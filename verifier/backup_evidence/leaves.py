@@ -93,6 +93,10 @@ class ItemType(IntEnum):
     ADDITION = 0x03
     """Something the reporter added later with their receipt. v1: its stored UTF-8 bytes;
     v2: a disclosure of its text, bound to the report."""
+    CUSTODY_ANCHOR = 0x04
+    """A node-level item, no report's: the head of the node's chain of custody,
+    ``b"backup-custody-anchor-v1" || seq (8 bytes) || head hash (32) || session public
+    key (32)``, appended at a fixed cadence so that witnesses cosign custody history."""
 
 
 def new_salt() -> bytes:

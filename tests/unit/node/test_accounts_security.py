@@ -32,7 +32,8 @@ def admin(ctx: NodeContext) -> accounts.UnlockedStaff:
 
 def make(ctx: NodeContext, username: str, roles: set[str]) -> accounts.StaffMember:
     with ctx.db.write() as conn:
-        member, _ = accounts.create(conn, username, PASS, roles, FAST, 0)
+        member, _ = accounts.create(conn, username, PASS, roles, FAST, 0,
+                                    certifier=ctx.keys.certifier)
     return member
 
 
@@ -46,7 +47,7 @@ def actions(ctx: NodeContext) -> list[tuple[str, str, str]]:
 
 
 def assert_chain(ctx: NodeContext) -> None:
-    verdict = audit.verify(ctx.db.read(), ctx.keys.identity_public)
+    verdict = ctx.audit.verify(ctx.db.read())
     assert verdict.ok, verdict.reason
 
 
