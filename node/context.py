@@ -34,6 +34,7 @@ from node.backoffice.timeline import CaseTimeline
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
+from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
@@ -103,10 +104,13 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
     audit_rewrite.apply_pending(db, keys.identity, int(clock().timestamp()))
-    intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
+    with db.write() as conn:
+        consent = consent_auth.load(datadir.keys, conn)
+    consent_auth.finish(datadir.keys)
+    intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock, consent=consent)
     audit = AuditLog(keys.identity)
     ledger = CaseLedger(db, audit, clock)
-    access = CaseAccess(db, ledger)
+    access = CaseAccess(db, ledger, consent)
     timeline = CaseTimeline(db, access, ledger)
     conversations = Conversations(db, access, ledger)
     referrals = Referrals(db, access, ledger, cfg.services)
@@ -119,7 +123,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
                        incidents, retention)
-    statistics = StatisticsService(db, cfg, keys, audit, clock)
+    statistics = StatisticsService(db, cfg, keys, audit, clock, consent=consent)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,

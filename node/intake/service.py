@@ -35,6 +35,7 @@ from node.intake.attachments import (
     item_context,
     meta_context,
 )
+from node.intake.consent_auth import ConsentKey
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
 from node.storage.blobstore import BlobStore
@@ -128,8 +129,10 @@ _UPDATE_CONSENT = (
 
 class IntakeService:
     def __init__(self, db: Database, blobs: BlobStore, config: NodeConfig, keys: NodeKeys,
-                 receipt_params: pw.KdfParams = pw.RECEIPT, clock: Clock = utc_now) -> None:
+                 receipt_params: pw.KdfParams = pw.RECEIPT, clock: Clock = utc_now, *,
+                 consent: ConsentKey) -> None:
         self.db = db
+        self.consent = consent
         self.blobs = blobs
         self.config = config
         self.keys = keys
@@ -264,6 +267,8 @@ class IntakeService:
                         hour: int, source: str) -> None:
         conn.execute(_INSERT_CONSENT_EVENT,
                      (report_id, hour, source, *(int(getattr(consent, n)) for n in _CONSENT_NAMES)))
+        # after every change to the report's consent or its history: tag it (issue 13)
+        self.consent.seal(conn, report_id)
 
     # ---------------------------------------------------------------- receipt channel
 
