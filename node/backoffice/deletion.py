@@ -12,8 +12,15 @@ code only), and the chain of custody keeps who asked and why (the code, never te
 reason is one of a closed list (`REASONS`); what a coordinator adds in their own words is
 sealed to the node's intake key (``deletions.note_ct``) and never enters the chain: free
 text there would outlive, in plaintext and for good, the crypto-shredding it records. Once
-committed, files are removed and the database is vacuumed, so that no trace remains in free
-pages or the write-ahead log.
+committed, files are removed and the database is vacuumed (its temporary copy in memory)
+and its write-ahead log checkpointed and truncated, retried while another reader holds an
+older snapshot; if one holds it too long the checkpoint stays pending and the background
+loop finishes it (`node.storage.database.Database.shred_wal`). With ``secure_delete`` the
+deleted rows are zeroed in the database file as soon as that checkpoint completes.
+
+Whoever asks -- the receipt page, the JSON API, a coordinator's page, the retention sweep
+-- calls one of the three methods below and nothing else deletes a report
+(`tests/unit/node/test_deletion.py` drives each entry point through the real web app).
 
 A feature that keeps something derived from a report adds one `DerivedStore` to the list
 the node is composed with, and its test to the list of erasure tests; `Deletion.stores`

@@ -43,7 +43,7 @@ class Database(sqlite.Database):
     def __init__(self, path: Path, *, checkpoint_patience_s: float = CHECKPOINT_PATIENCE_S
                  ) -> None:
         self._pending = threading.Event()
-        self._patience = checkpoint_patience_s
+        self.checkpoint_patience_s = checkpoint_patience_s
         self._node_local = threading.local()
         super().__init__(path, self._migrate, secure_delete=True, writer_cache_kib=65536)
 
@@ -71,7 +71,7 @@ class Database(sqlite.Database):
         """Checkpoint the write-ahead log into the database and truncate it, retrying while
         readers hold older snapshots, for up to the patience given at open; True if it
         completed, else the checkpoint is left pending (`checkpoint_pending`)."""
-        deadline = time.monotonic() + self._patience
+        deadline = time.monotonic() + self.checkpoint_patience_s
         while True:
             if self._checkpoint_once(wait_ms=int(max(0.0, deadline - time.monotonic()) * 1000)):
                 self._pending.clear()
