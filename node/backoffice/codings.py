@@ -28,7 +28,7 @@ from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.ledger import aead_context
-from node.intake.consent_auth import ConsentKey, ConsentUnverified
+from node.intake.consent_auth import ConsentKey, StatisticsConsentUnverified
 from node.statistics.columns import CHUNK, ChunkCoder, Coded, CodedChunk, CodedIncidents
 from node.storage.database import Database
 
@@ -59,7 +59,8 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
     as numpy arrays, read chunk by chunk right after decoding (node/statistics/
     columns.py), so that a statistics release need not read a million Python objects
     again. With `consent` (the statistics service always passes it), every report
-    counted as consenting must have a consent tag that verifies, else `ConsentUnverified`."""
+    counted as consenting must have a consent tag that verifies, else
+    `StatisticsConsentUnverified` (fail closed: no release on altered consent)."""
     require(staff.member, Action.VIEW_CODINGS)
     if staff.analysis_key is None:
         raise errors.Forbidden()
@@ -73,8 +74,9 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
             # the statistics consent read above counts only once its tag verifies, in the
             # same snapshot (issue 13): an altered record refuses the whole run
             granting = set(links.numbers) - links.refusing
-            if consent.unverified_reports(conn, granting):
-                raise ConsentUnverified()
+            altered = consent.unverified_reports(conn, granting)
+            if altered:
+                raise StatisticsConsentUnverified(count=len(altered))
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: a million sqlite3.Row cost seconds
         cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents"

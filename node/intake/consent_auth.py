@@ -61,6 +61,12 @@ class ConsentUnverified(errors.ConsentMissing):
                  "administrator: the database must be checked against its backup.")
 
 
+class StatisticsConsentUnverified(ConsentUnverified):
+    message = N_("The consent records of %(count)s report(s) have been altered outside the "
+                 "application and cannot be trusted, so no statistics were computed. Tell the "
+                 "node's administrator: the database must be checked against its backup.")
+
+
 class ConsentKeyError(RuntimeError):
     """The consent key and the database do not go together; the node refuses to start."""
 

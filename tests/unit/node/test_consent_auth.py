@@ -144,8 +144,9 @@ def test_statistics_refuse_a_flipped_statistics_consent(node: Node, team: Team) 
     stats = StatisticsService(node.ctx.db, node.ctx.config.model_copy(
         update={"statistics": SMALL_PLAN}), node.ctx.keys, node.ctx.audit, node.ctx.clock,
         consent=node.ctx.intake.consent)
-    with pytest.raises(ConsentUnverified):
+    with pytest.raises(consent_auth.StatisticsConsentUnverified) as detected:
         stats.draft(team.analyst, ReleasePeriod(2025))
+    assert detected.value.params == {"count": 1} and status_of(detected.value) == 409
     assert node.ctx.db.read().execute("SELECT COUNT(*) FROM statistics_releases"
                                       ).fetchone()[0] == 0
     assert node.ctx.statistics.consent is node.ctx.intake.consent  # the node's own passes it
