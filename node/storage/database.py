@@ -22,6 +22,7 @@ pages all over a large file (bench: 33k -> 50k appends/s at 1M leaves).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -31,6 +32,7 @@ from node.storage import migrations
 from runtime import sqlite
 
 DB_FILE = "node.db"
+log = logging.getLogger("backup.node")
 CHECKPOINT_PATIENCE_S = 60.0
 """How long a deletion waits for readers to let go of their snapshot before it leaves the
 checkpoint pending (our own readers hold one only for the length of a statement)."""
@@ -77,6 +79,9 @@ class Database(sqlite.Database):
                 self._pending.clear()
                 return True
             if time.monotonic() >= deadline:
+                if not self._pending.is_set():
+                    log.warning("shredding checkpoint pending: a reader holds an older "
+                                "snapshot; the write-ahead log is retried in the background")
                 self._pending.set()
                 return False
             time.sleep(_RETRY_PAUSE_S)
@@ -88,6 +93,7 @@ class Database(sqlite.Database):
             return True
         if self._checkpoint_once(wait_ms=0):
             self._pending.clear()
+            log.info("shredding checkpoint completed")
             return True
         return False
 

@@ -101,7 +101,7 @@ def test_deletion_with_a_concurrent_reader_waits_and_leaves_no_residue(
 
 
 def test_deletion_with_a_reader_holding_on_leaves_the_checkpoint_pending_then_shreds(
-        ctx: NodeContext) -> None:
+        ctx: NodeContext, caplog: pytest.LogCaptureFixture) -> None:
     """The review's attack as it was: the reader holds its snapshot past any wait. The
     deletion returns, says the checkpoint is pending, and the background retry finishes it
     once the reader lets go (the former vacuum() ignored the busy answer for good)."""
@@ -114,6 +114,7 @@ def test_deletion_with_a_reader_holding_on_leaves_the_checkpoint_pending_then_sh
     reader = _holding_reader(ctx.datadir.database)
     ctx.deletion.by_reporter(r.report_id)
     assert ctx.db.checkpoint_pending  # detected, and said
+    assert "shredding checkpoint pending" in caplog.text
     assert _hits(ctx.datadir.root, secrets_) != []  # the residue the reader pins, for now
     assert ctx.db.retry_pending_checkpoint() is False
     reader.execute("COMMIT")
