@@ -13,11 +13,14 @@ refuses to start.
 
 from __future__ import annotations
 
+import html as html_lib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from crypto import passphrase as pw
 from crypto.keys import DataKey
@@ -31,7 +34,10 @@ from node.intake.models import Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.plan import ReleasePeriod
 from node.statistics.service import StatisticsService
+from node.web.app import create_app
 from node.web.failures import status_of
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE
+from tests.integration.conftest import csrf_of
 from tests.integration.test_schema10_fixture import copy_fixture
 from tests.team import Team, make_team
 from tests.unit.node.test_statistics_service import SMALL_PLAN, code
@@ -242,3 +248,26 @@ def test_coding_is_unaffected(node: Node, team: Team) -> None:
     r = submit(node.ctx, Consent(statistics=True))
     node.ctx.incidents.code(team.coordinator, r.report_id, IncidentCoding(category="rape"))
     assert node.ctx.intake.consent.unverified_reports(node.ctx.db.read(), [r.report_id]) == []
+
+
+async def test_the_staff_page_says_so_in_the_persons_language(
+        node: Node, team: Team,
+        aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]) -> None:
+    r = submit(node.ctx, Consent(care=True))
+    node.tamper(("UPDATE reports SET consent_referral = 1 WHERE id = ?", (r.report_id,)))
+    client = await aiohttp_client(create_app(node.ctx))
+    french = {"Accept-Language": "fr"}
+    page = await client.get("/staff/login", headers=french)
+    resp = await client.post("/staff/login", allow_redirects=False, headers=french, data={
+        "csrf": csrf_of(await page.text()), "username": ADMIN,
+        "passphrase": ADMIN_PASSPHRASE})
+    assert resp.status == 303
+    case = f"/staff/cases/{r.report_id}"
+    page = await client.get(case, headers=french)
+    resp = await client.post(case + "/referrals", headers=french, allow_redirects=False,
+                             data={"csrf": csrf_of(await page.text()),
+                                   "service_id": "clinic", "shared": "x"})
+    text = html_lib.unescape(await resp.text())
+    assert resp.status == 409
+    assert node.ctx.catalogues.get("fr").gettext(ConsentUnverified.message) in text
+    assert node.ctx.db.read().execute("SELECT COUNT(*) FROM referrals").fetchone()[0] == 0
