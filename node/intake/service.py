@@ -411,10 +411,20 @@ class IntakeService:
 
     def consent_history(self, report_id: str) -> list[dict[str, Any]]:
         """Every consent the reporter gave or changed, oldest first: hour, source and
-        each choice (no content)."""
-        return [dict(r) for r in self.db.read().execute(
-            f"SELECT at_hour, source, {', '.join(_CONSENT_NAMES)} FROM consent_events"  # noqa: S608
-            " WHERE report_id = ? ORDER BY id", (report_id,))]
+        each choice (no content) -- read in the snapshot in which its tag verifies
+        (`ConsentUnverified` otherwise), since a court bundle carries it."""
+        conn = self.db.read()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            self.consent.verify(conn, report_id)
+            return [dict(r) for r in conn.execute(
+                f"SELECT at_hour, source, {', '.join(_CONSENT_NAMES)} FROM consent_events"  # noqa: S608
+                " WHERE report_id = ? ORDER BY id", (report_id,))]
+        finally:
+            if own:
+                conn.execute("COMMIT")
 
     def view_row(self, row: sqlite3.Row, key: DataKey) -> ReportView:
         """A report without its items (for lists), from a row the caller selected."""
