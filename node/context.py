@@ -87,8 +87,12 @@ def init_node(datadir: DataDir, admin: str, passphrase: str, config_text: str,
         datadir.config.write_text(config_text, encoding="utf-8")
     db = Database(datadir.database)
     try:
-        return keyring.initialise(datadir, db, admin, passphrase, staff_params,
-                                  hour_of(utc_now()))
+        result = keyring.initialise(datadir, db, admin, passphrase, staff_params,
+                                    hour_of(utc_now()))
+        with db.write() as conn:  # keys/consent.key exists from the start, to be backed up
+            consent_auth.load(datadir.keys, conn)
+        consent_auth.finish(datadir.keys)
+        return result
     finally:
         db.close()
 
