@@ -142,8 +142,8 @@ def run(workdir: Path) -> Section:
         Figure(f"One deletion through the one path, {REPORTS:,} reports "
                f"({size_mib:.0f} MiB database), median of {DELETIONS}",
                f"{_median_ms(full)}"),
-        Figure("The same with `secure_delete` off (its cost is the difference; VACUUM's "
-               "variance dominates, see the parts)",
+        Figure("The same with `secure_delete` off (its cost is the difference, smaller than "
+               "the noise of a busy machine: see the next line and the parts)",
                f"{_median_ms(without)} ({(full_ms - without_ms) * 1000:+.1f} ms)"),
         Figure("`secure_delete`'s cost in the deletion's write transaction (median, on - off)",
                f"{(tx_on - tx_off) * 1000:+.1f} ms"),
