@@ -100,7 +100,7 @@ def _wrap(secret: bytes, passphrase: str, params: KdfParams, context: bytes) -> 
 def _unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
     """Open a wrap made by `_wrap`; `DecryptionError` for a wrong passphrase or a bad blob."""
     hlen = _HEADER.size
-    if len(blob) < hlen + SALT_BYTES + aead.OVERHEAD:
+    if len(blob) < hlen + SALT_BYTES + aead.MIN_OVERHEAD:
         raise DecryptionError()
     version, ops, mem = _HEADER.unpack(blob[:hlen])
     if version != WRAP_VERSION or not _plausible(ops, mem):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from crypto import passphrase as pw
 from crypto.errors import DecryptionError
 from crypto.keys import BoxPublicKey, BoxSecretKey
-from node import errors
+from node import errors, passphrase_strength
 from node.backoffice.audit import AuditLog
 from node.i18n import N_
 from node.key_certificates import Certifier, KeyNotAuthentic
@@ -55,6 +55,16 @@ MAX_DELAY_SECONDS = 30
 class WeakPassphrase(errors.InvalidInput):
     message = N_("The passphrase must have at least %(limit)s characters. "
                         "Several unrelated words are easy to remember and hard to guess.")
+
+
+class GuessablePassphrase(WeakPassphrase):
+    """Long enough but too easy to guess (zxcvbn's estimate, `node.passphrase_strength`);
+    `advice` is one of our own messages (`passphrase_strength.ADVICE`)."""
+
+    message = N_("This passphrase would be too easy to guess for someone with a copy of the "
+                 "server (strength %(score)s of 4; %(minimum)s is needed). %(advice)s "
+                 "Several unrelated words, like the suggestion on this page, are easy to "
+                 "remember and hard to guess.")
 
 
 class PassphraseMismatch(errors.InvalidInput):
@@ -140,13 +150,21 @@ class UnlockedStaff:
         return self.node_keys.get(ANALYSIS_KEY)
 
 
-def check_passphrase(passphrase: str) -> None:
+def check_passphrase(passphrase: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """`WeakPassphrase` if shorter than `MIN_PASSPHRASE_CHARS`, `GuessablePassphrase` if
+    zxcvbn's score is below `node.passphrase_strength.MIN_SCORE` (`user_inputs`: words an
+    attacker would try first, such as the username)."""
     if len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise WeakPassphrase(limit=MIN_PASSPHRASE_CHARS)
+    found = passphrase_strength.strength(passphrase, user_inputs)
+    if not found.acceptable:
+        raise GuessablePassphrase(score=found.score, minimum=passphrase_strength.MIN_SCORE,
+                                  advice=passphrase_strength.advice(found)[0])
 
 
-def check_new_passphrase(passphrase: str, repeat: str) -> None:
-    check_passphrase(passphrase)
+def check_new_passphrase(passphrase: str, repeat: str, user_inputs: tuple[str, ...] = ()
+                         ) -> None:
+    check_passphrase(passphrase, user_inputs)
     if not hmac.compare_digest(pw.normalize(passphrase), pw.normalize(repeat)):
         raise PassphraseMismatch(field="repeat")
 
@@ -217,7 +235,7 @@ def insert_account(conn: sqlite3.Connection, prepared: PreparedAccount, username
 def create(conn: sqlite3.Connection, username: str, passphrase: str, roles: set[str],
            params: pw.KdfParams, hour: int, *,
            certifier: Certifier) -> tuple[StaffMember, BoxSecretKey]:
-    check_passphrase(passphrase)
+    check_passphrase(passphrase, (username,))
     check_roles(roles)
     prepared = prepare_account(passphrase, params)
     return (insert_account(conn, prepared, username, roles, hour, certifier=certifier),
@@ -361,7 +379,7 @@ def change_passphrase(db: Database, audit: AuditLog, staff: UnlockedStaff, curre
                       new: str, repeat: str, params: pw.KdfParams, now: int) -> None:
     """Re-wrap the person's own secret key under a new passphrase (the key stays the same,
     so every wrap sealed to it keeps working)."""
-    check_new_passphrase(new, repeat)
+    check_new_passphrase(new, repeat, (staff.member.username,))
     staff_id = staff.member.id
     row = db.read().execute("SELECT secret_key_wrap FROM staff WHERE id = ?",
                             (staff_id,)).fetchone()

@@ -32,8 +32,8 @@ def _now(ctx: NodeContext) -> int:
 
 async def run_periodic(ctx: NodeContext, federation: FederationService | None = None) -> None:
     """Run until cancelled: checkpoints (every `CHECKPOINT_SECONDS`), their witnesses and
-    timestamps, and the retention sweep (once at start, then every
-    `RETENTION_SWEEP_SECONDS`)."""
+    timestamps, the retention sweep (once at start, then every
+    `RETENTION_SWEEP_SECONDS`), and a shredding checkpoint left pending."""
     # imported here: RFC 3161 parsing is only needed once the process serves
     from node.evidence.timestamping import timestamp_pending
 
@@ -52,6 +52,8 @@ async def run_periodic(ctx: NodeContext, federation: FederationService | None = 
                 federation.checkpoint_signed()
             # RFC 3161 timestamps of new checkpoints, when an authority is configured
             await timestamp_pending(ctx.db, ctx.config.timestamping, _now(ctx))
+            # a deletion's shredding checkpoint a reader held up (node.storage.database)
+            await run_sync(ctx, ctx.db.retry_pending_checkpoint)
             if elapsed >= RETENTION_SWEEP_SECONDS:
                 elapsed = 0
                 deleted = await run_sync(ctx, ctx.retention.sweep)

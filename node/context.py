@@ -34,6 +34,7 @@ from node.backoffice.timeline import CaseTimeline
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
+from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
@@ -86,8 +87,12 @@ def init_node(datadir: DataDir, admin: str, passphrase: str, config_text: str,
         datadir.config.write_text(config_text, encoding="utf-8")
     db = Database(datadir.database)
     try:
-        return keyring.initialise(datadir, db, admin, passphrase, staff_params,
-                                  hour_of(utc_now()))
+        result = keyring.initialise(datadir, db, admin, passphrase, staff_params,
+                                    hour_of(utc_now()))
+        with db.write() as conn:  # keys/consent.key exists from the start, to be backed up
+            consent_auth.load(datadir.keys, conn)
+        consent_auth.finish(datadir.keys)
+        return result
     finally:
         db.close()
 
@@ -105,9 +110,12 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     audit = keyring.custody_log(keys)
     audit_rewrite.apply_pending(db, audit, int(clock().timestamp()))
     keyring.disable_uncertified(db, keys, audit, int(clock().timestamp()))
-    intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
+    with db.write() as conn:
+        consent = consent_auth.load(datadir.keys, conn)
+    consent_auth.finish(datadir.keys)
+    intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock, consent=consent)
     ledger = CaseLedger(db, audit, clock)
-    access = CaseAccess(db, ledger)
+    access = CaseAccess(db, ledger, consent)
     timeline = CaseTimeline(db, access, ledger)
     conversations = Conversations(db, access, ledger)
     referrals = Referrals(db, access, ledger, cfg.services)
@@ -120,7 +128,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
                        incidents, retention)
-    statistics = StatisticsService(db, cfg, keys, audit, clock)
+    statistics = StatisticsService(db, cfg, keys, audit, clock, consent=consent)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,

@@ -6,6 +6,8 @@
     DIR/keys/identity.key    the node's Ed25519 identity seed (0600), signs what leaves the node
     DIR/keys/receipt-index.key  the key of the receipt index (0600), never in the database
                              (`node.intake.receipt_index`); backed up with the identity seed
+    DIR/keys/consent.key     the key of the consent tags (0600), never in the database
+                             (`node.intake.consent_auth`); backed up with the identity seed
 """
 
 from __future__ import annotations

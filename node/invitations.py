@@ -126,7 +126,7 @@ def accept_invitation(db: Database, audit: AuditLog, code: str, passphrase: str,
     Node keys come later, from a coordinator (`accounts.grant_pending`): nobody could seal them to a
     public key that did not exist yet."""
     invitation = open_invitation(db.read(), code, now)
-    check_new_passphrase(passphrase, repeat)
+    check_new_passphrase(passphrase, repeat, (invitation.username,))
     prepared = prepare_account(passphrase, params)  # Argon2id, outside the write lock
     digest = _code_hash(code)
     with db.write() as conn:

@@ -7,7 +7,8 @@ wrap of that key to their own public key, which assignment creates and unassignm
 deletes. Without a wrap there is nothing to decrypt with, whichever code path is taken.
 
 Consent gates some uses of a case whoever holds its key (referral, legal export):
-`require_consent` reads the reporter's current choice.
+`require_consent` reads the reporter's current choice, once its tag under the consent key
+verifies (`node.intake.consent_auth`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from node.accounts import StaffMember, UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger
+from node.intake.consent_auth import ConsentKey
 from node.intake.models import CONSENT_LABELS, Consent
 from node.key_certificates import KeyNotAuthentic
 from node.storage.database import Database
@@ -28,8 +30,9 @@ _CONSENT_NAMES = frozenset(Consent.model_fields)
 
 
 class CaseAccess:
-    def __init__(self, db: Database, ledger: CaseLedger) -> None:
+    def __init__(self, db: Database, ledger: CaseLedger, consent: ConsentKey) -> None:
         self._db = db
+        self._consent = consent
         self._ledger = ledger
 
     # ------------------------------------------------------------------ deciding
@@ -44,14 +47,12 @@ class CaseAccess:
         require(staff.member, action, assigned=self.is_assigned(staff.member.id, report_id))
 
     def require_consent(self, report_id: str, name: str) -> None:
-        """`ConsentMissing` unless the reporter's current consent allows `name`."""
+        """`ConsentMissing` unless the reporter's current consent allows `name`, read
+        only once its tag verifies (`ConsentUnverified` if it was altered: fail closed)."""
         if name not in _CONSENT_NAMES:
             raise ValueError(f"no consent named {name}")
-        row = self._db.read().execute(
-            f"SELECT consent_{name} FROM reports WHERE id = ?", (report_id,)).fetchone()  # noqa: S608
-        if row is None:
-            raise errors.ReportGone()
-        if not row[0]:
+        current = self._consent.verify(self._db.read(), report_id)
+        if not current[f"consent_{name}"]:
             raise errors.ConsentMissing(consent=CONSENT_LABELS[name])
 
     # ------------------------------------------------------------------ opening

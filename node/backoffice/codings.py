@@ -28,6 +28,7 @@ from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.ledger import aead_context
+from node.intake.consent_auth import ConsentKey, StatisticsConsentUnverified
 from node.statistics.columns import CHUNK, ChunkCoder, Coded, CodedChunk, CodedIncidents
 from node.storage.database import Database
 
@@ -45,8 +46,8 @@ class IncidentRow:
     statistics_consent: bool
 
 
-def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = True
-                 ) -> list[IncidentRow]:
+def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = True,
+                 consent: ConsentKey | None = None) -> list[IncidentRow]:
     """De-identified incident codings for analysis, opened with the analysis key.
     Only incidents whose every linked report consents to statistics, by default.
 
@@ -57,7 +58,9 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
     same order. The list returned is a `CodedIncidents`: it also carries the codings
     as numpy arrays, read chunk by chunk right after decoding (node/statistics/
     columns.py), so that a statistics release need not read a million Python objects
-    again."""
+    again. With `consent` (the statistics service always passes it), every report
+    counted as consenting must have a consent tag that verifies, else
+    `StatisticsConsentUnverified` (fail closed: no release on altered consent)."""
     require(staff.member, Action.VIEW_CODINGS)
     if staff.analysis_key is None:
         raise errors.Forbidden()
@@ -67,6 +70,13 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
         conn.execute("BEGIN")
     try:
         links = _coding_links(conn)
+        if consent is not None:
+            # the statistics consent read above counts only once its tag verifies, in the
+            # same snapshot (issue 13): an altered record refuses the whole run
+            granting = set(links.numbers) - links.refusing
+            altered = consent.unverified_reports(conn, granting)
+            if altered:
+                raise StatisticsConsentUnverified(count=len(altered))
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: a million sqlite3.Row cost seconds
         cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents"
@@ -82,6 +92,7 @@ class _Links(NamedTuple):
     reports: dict[str, list[str]]  # incident -> the reports linked to it
     refused: set[str]              # incidents linked to a report without consent
     numbers: dict[str, int]        # report -> its number (equal exactly when it is)
+    refusing: set[str]             # reports without consent
 
 
 def _coding_links(conn: sqlite3.Connection) -> _Links:
@@ -109,7 +120,7 @@ def _coding_links(conn: sqlite3.Connection) -> _Links:
             linked.append(report_id)
         if report_id in refusing:
             refused.add(incident_id)
-    return _Links(reports, refused, numbers)
+    return _Links(reports, refused, numbers, refusing)
 
 
 def _coding_batches(cursor: sqlite3.Cursor, links: _Links, statistics_only: bool

@@ -35,6 +35,7 @@ from node.intake.attachments import (
     item_context,
     meta_context,
 )
+from node.intake.consent_auth import ConsentKey
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
 from node.storage.blobstore import BlobStore
@@ -128,8 +129,10 @@ _UPDATE_CONSENT = (
 
 class IntakeService:
     def __init__(self, db: Database, blobs: BlobStore, config: NodeConfig, keys: NodeKeys,
-                 receipt_params: pw.KdfParams = pw.RECEIPT, clock: Clock = utc_now) -> None:
+                 receipt_params: pw.KdfParams = pw.RECEIPT, clock: Clock = utc_now, *,
+                 consent: ConsentKey) -> None:
         self.db = db
+        self.consent = consent
         self.blobs = blobs
         self.config = config
         self.keys = keys
@@ -272,6 +275,8 @@ class IntakeService:
                         hour: int, source: str) -> None:
         conn.execute(_INSERT_CONSENT_EVENT,
                      (report_id, hour, source, *(int(getattr(consent, n)) for n in _CONSENT_NAMES)))
+        # after every change to the report's consent or its history: tag it (issue 13)
+        self.consent.seal(conn, report_id)
 
     # ---------------------------------------------------------------- receipt channel
 
@@ -438,10 +443,20 @@ class IntakeService:
 
     def consent_history(self, report_id: str) -> list[dict[str, Any]]:
         """Every consent the reporter gave or changed, oldest first: hour, source and
-        each choice (no content)."""
-        return [dict(r) for r in self.db.read().execute(
-            f"SELECT at_hour, source, {', '.join(_CONSENT_NAMES)} FROM consent_events"  # noqa: S608
-            " WHERE report_id = ? ORDER BY id", (report_id,))]
+        each choice (no content) -- read in the snapshot in which its tag verifies
+        (`ConsentUnverified` otherwise), since a court bundle carries it."""
+        conn = self.db.read()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            self.consent.verify(conn, report_id)
+            return [dict(r) for r in conn.execute(
+                f"SELECT at_hour, source, {', '.join(_CONSENT_NAMES)} FROM consent_events"  # noqa: S608
+                " WHERE report_id = ? ORDER BY id", (report_id,))]
+        finally:
+            if own:
+                conn.execute("COMMIT")
 
     def view_row(self, row: sqlite3.Row, key: DataKey) -> ReportView:
         """A report without its items (for lists), from a row the caller selected."""

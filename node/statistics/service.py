@@ -37,6 +37,7 @@ from node.backoffice.audit import AuditLog
 from node.backoffice.codings import open_codings
 from node.config import NodeConfig
 from node.errors import Forbidden
+from node.intake.consent_auth import ConsentKey
 from node.keyring import NodeKeys
 from node.statistics import release as rel
 from node.statistics.budget import BudgetStatus, Ledger, LedgerEntry
@@ -62,8 +63,9 @@ class Draft:
 
 class StatisticsService:
     def __init__(self, db: Database, config: NodeConfig, keys: NodeKeys, audit: AuditLog,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, consent: ConsentKey | None = None) -> None:
         self.db = db
+        self.consent = consent  # verifies the statistics consent read (issue 13)
         self.config = config
         self.keys = keys
         self.audit = audit
@@ -135,7 +137,7 @@ class StatisticsService:
         # inside the write transaction, right before the draw.
         self._refuse_if_pending(self.db.read(), period)
         Ledger.require(self.db.read(), period.key, epsilon, self.plan.budget_per_period)
-        rows = open_codings(self.db, staff, statistics_only=True)
+        rows = open_codings(self.db, staff, statistics_only=True, consent=self.consent)
         dims = list(dict.fromkeys(d for m in mechs for d in m.table.dimensions))
         columns = encode(rows, period, [r.code for r in self.config.regions],
                          self.plan.contributions, dims)

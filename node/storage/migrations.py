@@ -453,6 +453,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     INSERT INTO node_meta (key, value) VALUES ('key_certificates_pending', X'3132');
     """,
+    # 13: consent authenticated by a key outside the database (issue 13): each report's
+    # consent flags and history are tagged (HMAC) under keys/consent.key; existing reports
+    # are tagged once at the next open (node/intake/consent_auth.py), flagged here.
+    """
+    ALTER TABLE reports ADD COLUMN consent_mac BLOB;
+    INSERT INTO node_meta (key, value) VALUES ('consent_auth_pending', X'3133');
+    """,
 )
 
 

@@ -54,5 +54,9 @@ async def same_origin_only(request: web.Request, handler: Handler) -> web.Stream
 
 
 def check_csrf(expected: str, given: object) -> None:
-    if not isinstance(given, str) or not hmac.compare_digest(expected, given):
+    """`SessionExpired` unless `given` is the session's token. Compared as UTF-8 bytes:
+    `hmac.compare_digest` raises TypeError on a str that is not ASCII, and a token is
+    whatever the client sent (issue 13: a non-ASCII token gave a 500)."""
+    if not isinstance(given, str) or not hmac.compare_digest(
+            expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")):
         raise errors.SessionExpired()

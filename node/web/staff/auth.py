@@ -26,7 +26,7 @@ from typing import Any
 import segno
 from aiohttp import web
 
-from node import accounts, errors, invitations, second_factor
+from node import accounts, errors, invitations, passphrase_strength, second_factor
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
@@ -34,6 +34,7 @@ from node.i18n import N_
 from node.web import appkeys
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
+from node.web.language import lang_of
 from node.web.ratelimit import client_bucket, rate_ok, refund
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
@@ -234,7 +235,8 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
     token = _pre_token(request)
     response = page(request, "staff/invite.html", status=status_of(exc) if exc else 200,
                     csrf=token, invitation=invitation, code=code, errors=errs,
-                    min_chars=accounts.MIN_PASSPHRASE_CHARS)
+                    min_chars=accounts.MIN_PASSPHRASE_CHARS,
+                    suggestion=passphrase_strength.suggest(lang_of(request)))
     set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
     return response
 
@@ -277,7 +279,8 @@ async def _account_page(request: web.Request, exc: errors.NodeError | None = Non
         raise errors.NotAuthenticated()
     return page(request, "staff/account.html", session, status=status_of(exc) if exc else 200,
                 account=account, done=done, errors=[error_text(request, exc)] if exc else [],
-                min_chars=accounts.MIN_PASSPHRASE_CHARS)
+                min_chars=accounts.MIN_PASSPHRASE_CHARS,
+                suggestion=passphrase_strength.suggest(lang_of(request)))
 
 
 async def account_get(request: web.Request) -> web.StreamResponse:

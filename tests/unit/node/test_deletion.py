@@ -8,21 +8,26 @@ check here fails `test_every_derived_store_has_an_erasure_check`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node import errors
 from node.backoffice.incidents import IncidentCoding
+from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
-from tests.conftest import CANARY, files_containing
+from node.web.app import create_app
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
+from tests.integration.conftest import csrf_of
 from tests.team import Team, make_team
 
 # What each derived store holds about a report, counted in SQL.
@@ -152,3 +157,70 @@ def test_deleting_twice_or_without_the_role(ctx: NodeContext, team: Team) -> Non
         ctx.deletion.by_staff(team.coordinator, r.report_id, "duplicate")
     with pytest.raises(errors.ReportGone):
         ctx.deletion.by_reporter(r.report_id)
+
+
+def _assert_erased(ctx: NodeContext, r: Receipt, sealed: bytes, own_incident: str,
+                   actor: str, reason: str) -> None:
+    conn = ctx.db.read()
+    for name, count in ERASED.items():
+        assert conn.execute(count, (r.report_id,)).fetchone()[0] == 0, name
+    assert conn.execute("SELECT COUNT(*) FROM reports WHERE id = ?",
+                        (r.report_id,)).fetchone()[0] == 0
+    assert own_incident not in {row[0] for row in conn.execute("SELECT id FROM incidents")}
+    assert files_containing(ctx.datadir.root, CANARY.encode()) == []
+    assert files_containing(ctx.datadir.root, sealed) == []
+    last = conn.execute("SELECT actor, action, detail FROM audit_log WHERE object_id = ?"
+                        " ORDER BY seq DESC LIMIT 1", (r.report_id,)).fetchone()
+    assert tuple(last) == (actor, "case.delete", reason)
+
+
+@pytest.mark.parametrize("entry", ["receipt page", "JSON API", "staff page"])
+async def test_every_entry_point_goes_through_the_one_path(
+        ctx: NodeContext, team: Team, entry: str,
+        aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]) -> None:
+    """The review's finding: the reporter's deletion (receipt page, JSON API) skipped the
+    case-level shredding and left the incident coding -- the reporter's own words in "unit
+    named" -- readable by analysts, with no custody entry. Through the real web app, each
+    entry point now erases every derived store, the in-memory search state included."""
+    other = submit(ctx, "another report, kept")
+    r = submit(ctx, f"{CANARY} what happened")
+    own_incident = fill(ctx, team, r, other.report_id)
+    sealed = ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
+                                   (r.report_id,)).fetchone()[0]
+    searched = index_for(ctx.cases, team.coordinator)
+    assert r.report_id in searched.search(CANARY)  # the search state holds the case
+    client = await aiohttp_client(create_app(ctx))
+    if entry == "receipt page":
+        page = await client.get("/en/receipt")
+        token = csrf_of(await page.text())
+        resp = await client.post("/en/receipt", allow_redirects=False, data={
+            "csrf": token, "receipt": r.code, "secret": r.secret})
+        assert resp.status == 303
+        page = await client.get("/en/receipt/delete")
+        resp = await client.post("/en/receipt/delete", allow_redirects=False, data={
+            "csrf": csrf_of(await page.text()), "confirm": "yes"})
+        assert resp.status == 303, await resp.text()
+        actor, reason = "reporter", "reporter request"
+    elif entry == "JSON API":
+        resp = await client.post("/api/v1/reports/deletion", json={
+            "receipt": r.code, "secret": r.secret, "confirm": True})
+        assert resp.status == 200, await resp.text()
+        actor, reason = "reporter", "reporter request"
+    else:
+        page = await client.get("/staff/login")
+        resp = await client.post("/staff/login", allow_redirects=False, data={
+            "csrf": csrf_of(await page.text()), "username": ADMIN,
+            "passphrase": ADMIN_PASSPHRASE})
+        assert resp.status == 303
+        case = f"/staff/cases/{r.report_id}"
+        page = await client.get(case)
+        resp = await client.post(case + "/delete", allow_redirects=False, data={
+            "csrf": csrf_of(await page.text()), "reason": "duplicate", "confirm": "yes"})
+        assert resp.status == 303, await resp.text()
+        admin = ctx.db.read().execute("SELECT id FROM staff WHERE username = ?",
+                                      (ADMIN,)).fetchone()[0]
+        actor, reason = admin, "duplicate"
+    _assert_erased(ctx, r, sealed, own_incident, actor, reason)
+    # the search state: a person's index built before drops the case at once
+    assert index_for(ctx.cases, team.coordinator, searched).search(CANARY) == set()
+    assert not ctx.db.checkpoint_pending
