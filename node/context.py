@@ -115,7 +115,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
-        *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores, *referrals.derived_stores],
+        *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
+        *referrals.derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,

@@ -413,10 +413,11 @@ MIGRATIONS: tuple[str, ...] = (
     # 14: each report's lifetime privacy loss (issue 14, node/statistics/budget.py and
     # bounding.py): what each release cost each report it counted, append-only but for the
     # erasure of a report. Releases drawn before it were bounded per calendar year, so each
-    # report that existed when one was drawn is charged that release's whole loss (an upper
-    # bound of what it could have lost). A draft still pending was drawn under that older
-    # bound: it is voided (its loss stays charged). A voided draft is a discarded one with
-    # the reason it was voided.
+    # report that existed when one was drawn and describes an incident is charged that
+    # release's whole loss (an upper bound of what it could have lost; the incidents' dates
+    # are sealed, so a finer charge would need the analysis key). A draft still pending was
+    # drawn under that older bound: it is voided (its loss stays charged). A voided draft is
+    # a discarded one with the reason it was voided.
     """
     ALTER TABLE statistics_releases ADD COLUMN void_reason TEXT
         CHECK (void_reason IN ('consent', 'erasure', 'coding', 'upgrade'));
@@ -432,7 +433,8 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN SELECT RAISE(ABORT, 'a charged privacy loss cannot change'); END;
     INSERT INTO statistics_report_charges (report_id, release_id, epsilon)
         SELECT r.id, s.id, s.epsilon FROM statistics_releases AS s
-        JOIN reports AS r ON r.received_hour <= s.created_hour;
+        JOIN reports AS r ON r.received_hour <= s.created_hour
+        WHERE r.id IN (SELECT report_id FROM incident_links);
     UPDATE statistics_releases SET status = 'discarded', reviewed_by = 'system',
         void_reason = 'upgrade', payload_key = NULL, payload_ct = NULL
         WHERE status = 'draft';
