@@ -91,8 +91,8 @@ def exact_half_width(variance: Array, z: float = Z95) -> Array:
     return np.asarray(out, dtype=np.float64)
 
 
-def interval_half_width(variance: Array, k4: Array, terms: Array | None, z: float = Z95
-                        ) -> Array:
+def interval_half_width(variance: Array, k4: Array, terms: npt.NDArray[Any] | None,
+                        z: float = Z95) -> Array:
     """`exact_half_width` where a cell is one discrete Laplace draw (`terms == 1`), else
     `half_width`. `terms` is None when the noise is not (only) discrete Laplace."""
     h = half_width(variance, k4, z)
