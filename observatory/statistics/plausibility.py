@@ -45,7 +45,8 @@ import numpy.typing as npt
 from protocol.statistics import StatisticsRelease
 
 ALPHA = 0.01  # the most an honest release is flagged, per release
-_WINDOW_SDS = 40.0  # terms of a lower tail summed: this many standard deviations below
+_WINDOW_SDS = 12.0  # terms of a lower tail summed: this many standard deviations below s
+_MAX_TERMS = 50_000  # beyond (huge scales or tables), the normal approximation instead
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def _log_negbin_pmf(j: npt.NDArray[np.float64], m: int, p: float) -> npt.NDArray
 
 
 def _lower_tail(log_pmf: npt.NDArray[np.float64]) -> float:
+    if not len(log_pmf):
+        return 0.0
     top = float(log_pmf.max())
     return float(min(1.0, math.exp(top) * float(np.exp(log_pmf - top).sum())))
 
@@ -96,25 +99,28 @@ def binomial_cdf(k: int, n: int, p: float) -> float:
 
 def negbin_cdf(s: int, m: int, p: float) -> float:
     """P(sum of m geometric variables <= s), each P(j) = (1 - p) p^j; exact below the mean
-    (the terms left out are negligible), else 1."""
+    (the terms left out are negligible), else 1. A window of more than `_MAX_TERMS` terms
+    (a huge declared scale) uses the normal approximation, so that a release cannot make the
+    check expensive."""
     mean, sd = m * p / (1 - p), math.sqrt(m * p) / (1 - p)
     if s >= mean:
         return 1.0
     start = max(0, int(s - _WINDOW_SDS * sd) - 10)
+    if s + 1 - start > _MAX_TERMS:
+        return 0.5 * math.erfc((mean - (s + 0.5)) / (sd * math.sqrt(2.0)))
     return _lower_tail(_log_negbin_pmf(np.arange(start, s + 1, dtype=np.float64), m, p))
 
 
 def table_p_values(counts: npt.ArrayLike, scale: float
                    ) -> tuple[int, tuple[int, float, float], tuple[int, float, float]]:
     """(M, (negatives, expected, p-value), (dispersion, expected, p-value)) of one table."""
-    y = np.asarray(counts, dtype=np.int64)
-    low = y[y <= 0]
+    low = [int(c) for c in np.asarray(counts).ravel().tolist() if int(c) <= 0]
     m = len(low)
     p = math.exp(-1.0 / scale)
     if m == 0 or p <= 0.0:
         return m, (0, 0.0, 1.0), (0, 0.0, 1.0)
-    negatives = int((low < 0).sum())
-    spread = int((-low).sum())
+    negatives = sum(1 for c in low if c < 0)
+    spread = -sum(low)  # Python integers: any count a member sends, no overflow
     return (m, (negatives, m * p, binomial_cdf(negatives, m, p)),
             (spread, m * p / (1 - p), negbin_cdf(spread, m, p)))
 

@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from observatory.context import ObservatoryContext
 from observatory.federation import Federation
@@ -37,6 +39,17 @@ def test_the_tail_formulas_match_simulation() -> None:
     sums = (rng.geometric(1 - p, (200_000, m)) - 1).sum(axis=1)
     for s in (100, 200, 300):
         assert negbin_cdf(s, m, p) == pytest.approx(float((sums <= s).mean()), abs=0.003)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-2**62, 2**62), min_size=1, max_size=300),
+       st.floats(min_value=1e-6, max_value=1e9))
+def test_any_counts_and_scale_give_p_values_cheaply(counts: list[int], scale: float) -> None:
+    """Whatever a member sends (the check runs on network input): p-values in [0, 1], no
+    error, and no sum longer than the bounded window."""
+    m, (_, _, p_negatives), (_, _, p_dispersion) = plausibility.table_p_values(counts, scale)
+    assert m == sum(c <= 0 for c in counts)
+    assert 0.0 <= p_negatives <= 1.0 and 0.0 <= p_dispersion <= 1.0
 
 
 def test_the_conditional_law_holds_whatever_the_true_counts() -> None:
