@@ -120,15 +120,16 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     conversations = Conversations(db, access, ledger)
     referrals = Referrals(db, access, ledger, cfg.services)
     incidents = CaseIncidents(db, access, ledger, cfg, keys.analysis_public)
+    statistics = StatisticsService(db, cfg, keys, audit, clock, consent=consent)
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
-        *incidents.derived_stores, *intake.derived_stores, *access.derived_stores,
-        *timeline.derived_stores, *conversations.derived_stores, *referrals.derived_stores],
+        *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
+        *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
+        *referrals.derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
                        incidents, retention)
-    statistics = StatisticsService(db, cfg, keys, audit, clock, consent=consent)
     return NodeContext(
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,

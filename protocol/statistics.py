@@ -175,7 +175,8 @@ class StatisticsRelease(Message):
     period_start: UnixTime  # the first instant of the counted months (UTC)
     period_end: UnixTime    # the first instant after them
     privacy_unit: Literal["report"]
-    # the most incidents one report adds to the release's period
+    # the most incidents one report adds: to this release, and to all the node's releases
+    # of every period together (the node bounds each report over its lifetime)
     contributions: Annotated[int, Field(ge=1, le=1000)]
     mechanism: Mechanism
     epsilon: Positive  # this release's privacy loss: the sum of its tables'

@@ -190,5 +190,5 @@ def _open_batches(key: BoxSecretKey, numbers: dict[str, int],
     columns = Coded.join(
         list(chain.from_iterable(o.ids for o in opened)), [o.chunk for o in opened],
         np.concatenate([o.lengths for o in opened]) if opened else empty,
-        np.concatenate([o.reports for o in opened]) if opened else empty)
+        np.concatenate([o.reports for o in opened]) if opened else empty, list(numbers))
     return CodedIncidents(chain.from_iterable(o.rows for o in opened), columns)

@@ -38,6 +38,7 @@ from node.intake.attachments import (
 from node.intake.consent_auth import ConsentKey
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
+from node.statistics.budget import void_drafts_counting
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
 
@@ -346,6 +347,8 @@ class IntakeService:
                          (*(int(getattr(consent, n)) for n in _CONSENT_NAMES), hour,
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
+            if not consent.statistics:  # a draft that counted it must not leave (issue 14)
+                void_drafts_counting(conn, reports=[access.report_id], reason="consent")
 
     # ---------------------------------------------------------------- deletion
 

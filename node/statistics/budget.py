@@ -22,9 +22,21 @@ and asked for another would otherwise choose among several draws, which leaks mo
 draw's loss. The ledger only grows (triggers in the migration refuse deletes and changes of
 a charged loss), and a restart reads it back.
 
+Two ledgers, both append-only:
+
+* per period (`statistics_releases`): what each release spent, so that a period's spend
+  stays within `budget_per_period` -- drafts, discarded and voided drafts included;
+* per report (`statistics_report_charges`, issue 14): what each release cost each report it
+  counted, so that no report's lifetime loss passes `lifetime_loss`
+  (node/statistics/bounding.py says why this bounds the whole release history). A release
+  charges a report what OpenDP's privacy map certifies for the records that report adds.
+
 `Ledger` is also the one writer of a release's status: draft (`charge`), approved or
-discarded (`approve`, `discard`, called by the review) and sent (`mark_sent`, called when
-the observatory acknowledges the release), each in the caller's write transaction.
+discarded (`approve`, `discard`, called by the review), voided (`void_drafts_counting`: a
+consent withdrawn, a report erased or a coding changed since the draft was drawn) and sent
+(`mark_sent`, called when the observatory acknowledges the release), each in the caller's
+write transaction. A voided draft is a discarded one with a `void_reason`; its loss stays
+charged, like any draw that was made.
 """
 
 from __future__ import annotations
@@ -32,13 +44,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from node.statistics.errors import BudgetExceeded
 
 RELATIVE_TOLERANCE = 1e-9
+VOID_REASONS = ("consent", "erasure", "coding", "upgrade")
 Status = Literal["draft", "approved", "sent", "discarded"]
 STATUSES: tuple[Status, ...] = ("draft", "approved", "sent", "discarded")
 
@@ -75,6 +88,7 @@ class LedgerEntry:
     reviewed_by: str | None
     reviewed_hour: int | None
     sent_hour: int | None
+    void_reason: str | None = None
 
 
 def _fmt(x: float) -> str:
@@ -150,11 +164,84 @@ class Ledger:
     @staticmethod
     def entries(conn: sqlite3.Connection, period: str | None = None) -> list[LedgerEntry]:
         sql = ("SELECT id, period, plan_version, tables, epsilon, created_hour, status,"
-               " reviewed_by, reviewed_hour, sent_hour FROM statistics_releases")
+               " reviewed_by, reviewed_hour, sent_hour, void_reason FROM statistics_releases")
         args: tuple[str, ...] = ()
         if period is not None:
             sql += " WHERE period = ?"
             args = (period,)
         sql += " ORDER BY created_hour, rowid"
         return [LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7],
-                            r[8], r[9]) for r in conn.execute(sql, args)]
+                            r[8], r[9], r[10]) for r in conn.execute(sql, args)]
+
+    # ------------------------------------------------------------------ per report
+
+    @staticmethod
+    def report_spent(conn: sqlite3.Connection) -> dict[str, float]:
+        """Each charged report's lifetime loss so far (reports never charged: absent)."""
+        return {r[0]: r[1] for r in conn.execute(
+            "SELECT report_id, total(epsilon) FROM statistics_report_charges"
+            " GROUP BY report_id")}
+
+    @staticmethod
+    def charge_reports(conn: sqlite3.Connection, release_id: str,
+                       charges: Mapping[str, float]) -> None:
+        """Record what a draft costs each report it counts, in the draft's transaction."""
+        conn.executemany(
+            "INSERT INTO statistics_report_charges (report_id, release_id, epsilon)"
+            " VALUES (?, ?, ?)", ((report, release_id, loss) for report, loss in charges.items()))
+
+    @staticmethod
+    def lifetime_status(conn: sqlite3.Connection, lifetime: float) -> LifetimeStatus:
+        row = conn.execute(
+            "SELECT count(*), coalesce(max(s), 0) FROM (SELECT total(epsilon) AS s"
+            " FROM statistics_report_charges GROUP BY report_id)").fetchone()
+        return LifetimeStatus(lifetime, int(row[0]), float(row[1]))
+
+
+@dataclass(frozen=True)
+class LifetimeStatus:
+    """The per-report ledger at a glance: the bound, and the most any report has lost."""
+
+    lifetime: float
+    reports_charged: int
+    highest: float
+
+
+def void_drafts_counting(conn: sqlite3.Connection, *, reports: Iterable[str] = (),
+                         incidents: Iterable[str] = (), reason: str) -> list[str]:
+    """Void every pending draft that counted one of `reports`, or an incident linked to one
+    of `incidents`' reports (as they are linked when this runs: call it before removing a
+    link), inside the caller's write transaction. Returns the voided drafts' ids.
+
+    A consent withdrawn, a report erased or a coding changed must not leave through a draft
+    drawn before: the draft is dropped (its loss stays charged), and a new draft is a
+    deliberate act that pays again. Conservative: a draft is voided when it charged any of
+    those reports, even if the incident at stake was not among the ones it counted."""
+    if reason not in VOID_REASONS:
+        raise ValueError(f"unknown reason to void a draft: {reason}")
+    wanted = set(reports)
+    incident_ids = list(dict.fromkeys(incidents))
+    for i in range(0, len(incident_ids), 500):
+        part = incident_ids[i:i + 500]
+        wanted.update(r[0] for r in conn.execute(
+            "SELECT report_id FROM incident_links WHERE incident_id IN"  # noqa: S608
+            f" ({', '.join('?' * len(part))})", part))
+    drafts = [r[0] for r in conn.execute(
+        "SELECT id FROM statistics_releases WHERE status = 'draft'")]
+    voided = []
+    for draft in drafts:
+        ids = list(wanted)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            if conn.execute(
+                    "SELECT 1 FROM statistics_report_charges WHERE release_id = ? AND"  # noqa: S608
+                    f" report_id IN ({', '.join('?' * len(part))}) LIMIT 1",
+                    (draft, *part)).fetchone():
+                voided.append(draft)
+                break
+    for draft in voided:
+        conn.execute(
+            "UPDATE statistics_releases SET status = 'discarded', reviewed_by = 'system',"
+            " void_reason = ?, payload_key = NULL, payload_ct = NULL"
+            " WHERE id = ? AND status = 'draft'", (reason, draft))
+    return voided

@@ -21,30 +21,15 @@ nearly all of it spent reading a million scattered objects (memory-bound).
 
 Bounding contributions (the privacy unit is a report)
 ----------------------------------------------------
-An incident may be linked to several reports (a survivor and a witness describing the same
-event); it is still one record. Each report *vouches* for at most `k` of its linked incidents
-in the release period -- the first `k` in a fixed order of incident ids (random, so the
-choice is an unbiased sample and says nothing about the incidents) -- and an incident is
-counted if at least one of its reports vouches for it.
+`node.statistics.bounding` decides which incidents a release counts: each report vouches
+for at most `k` of its dated incidents over its whole lifetime, on the full link graph
+(consenting or not), and only then are the vouches of reports without statistics consent,
+or past their lifetime loss, dropped. This module gives it the arrays (`Coded`, `Links`,
+`vouched_links`) and turns its choice into columns (`select_columns`).
 
-Why this bounds the effect of one report by `k` records: the incidents a report vouches for
-depend only on that report's own links and on the fixed order. Adding or removing a report R
-leaves every other report's vouched set unchanged, so the only incidents whose inclusion can
-change are the at most `k` that R vouches for (each changes by at most one record). Every
-table gets one record per counted incident, so each table's histogram has L1 sensitivity `k`
-(`d_in = k` under the symmetric distance).
-
-What it does not cover:
-
-* one survivor who makes several reports that are not linked to each other is several
-  privacy units (the node cannot tell they are the same person); their loss is at most the
-  number of such reports times the release's epsilon;
-* consent wins over the bound: an incident counts only if *every* report linked to it
-  consents to statistics (`open_codings`), so a report without that consent removes
-  all the incidents it shares with others, not only k of them. Incidents shared between
-  reports are rare (an analyst links one event described by several people), but a report
-  that withholds consent and is linked to more than k shared incidents of one period moves
-  the histograms by more than the declared sensitivity.
+`extract` and `bound` are the older per-period reading (each report vouching for k
+incidents of one period); they are kept for the pipeline benchmark's stages and for tests of
+the vouching rule itself, never for a release.
 """
 
 from __future__ import annotations
@@ -232,13 +217,16 @@ class Coded:
     lengths: npt.NDArray[np.int64]       # per incident: how many reports it is linked to
     reports: npt.NDArray[np.int64]       # per link, incident by incident: the report's
     #                                      number, equal exactly when the report is (>= 0)
+    report_ids: Sequence[str] | None = None  # per report number: its id, when known
 
     def __post_init__(self) -> None:
         n = len(self.month)
         if (len(self.ids) != n or len(self.lengths) != n
                 or any(len(c) != n for c in self.codes.values())
                 or int(self.lengths.sum()) != len(self.reports)
-                or set(self.codes) != set(CODING_FIELDS) or set(self.tables) != set(CODING_FIELDS)):
+                or set(self.codes) != set(CODING_FIELDS) or set(self.tables) != set(CODING_FIELDS)
+                or (self.report_ids is not None and len(self.reports)
+                    and int(self.reports.max()) >= len(self.report_ids))):
             raise ValueError("coded incidents: inconsistent columns")
 
     def __len__(self) -> int:
@@ -246,8 +234,10 @@ class Coded:
 
     @classmethod
     def join(cls, ids: Sequence[str], chunks: Sequence[CodedChunk],
-             lengths: npt.NDArray[np.int64], reports: npt.NDArray[np.int64]) -> Coded:
-        """Concatenate chunks, renumbering each chunk's codes into shared tables."""
+             lengths: npt.NDArray[np.int64], reports: npt.NDArray[np.int64],
+             report_ids: Sequence[str] | None = None) -> Coded:
+        """Concatenate chunks, renumbering each chunk's codes into shared tables.
+        `report_ids`, if given, names each report number (`reports` indexes it)."""
         month = (np.concatenate([c.month for c in chunks]) if chunks
                  else np.zeros(0, dtype=np.int32))
         tables: dict[str, tuple[Any, ...]] = {}
@@ -262,7 +252,7 @@ class Coded:
                 parts.append(renumber[c.codes[j]])
             codes[field] = (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))
             tables[field] = tuple(numbers)
-        return cls(ids, month, tables, codes, lengths, reports)
+        return cls(ids, month, tables, codes, lengths, reports, report_ids)
 
 
 def coded(rows: Sequence[IncidentRow]) -> Coded:
@@ -276,33 +266,20 @@ def coded(rows: Sequence[IncidentRow]) -> Coded:
     chunks: list[CodedChunk] = []
     ids: list[str] = []
     lengths: list[npt.NDArray[np.int64]] = []
-    links: list[str] = []
-    hex_links: list[bytes] | None = []
-    width = -1
+    numbers = _Numbers()  # report id -> its number, in order of first appearance
+    report_parts: list[npt.NDArray[np.int64]] = []
     remaining = iter(rows)
     while chunk := list(islice(remaining, CHUNK)):
         chunks.append(coder(list(map(attrgetter("coding"), chunk))))
         ids.extend(map(attrgetter("id"), chunk))
         report_ids = list(map(attrgetter("report_ids"), chunk))
-        lengths.append(np.fromiter(map(len, report_ids), dtype=np.int64, count=len(chunk)))
-        start = len(links)
-        links.extend(chain.from_iterable(report_ids))
-        if hex_links is not None and len(links) > start:
-            if width < 0:
-                width = len(links[start])
-            raw = _hex_bytes(links[start:], width)
-            if raw is None:
-                hex_links = None  # not all hex of one width: ranked as strings below
-            else:
-                hex_links.append(raw)
+        counts_of = np.fromiter(map(len, report_ids), dtype=np.int64, count=len(chunk))
+        lengths.append(counts_of)
+        report_parts.append(np.fromiter(map(numbers.__getitem__, chain.from_iterable(report_ids)),
+                                        dtype=np.int64, count=int(counts_of.sum())))
     counts = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-    if not links:
-        reports = np.zeros(0, dtype=np.int64)
-    elif hex_links is not None:
-        reports = _rank_bytes(b"".join(hex_links), width // 2)
-    else:
-        reports = ranks(links)
-    return Coded.join(ids, chunks, counts, reports)
+    reports = (np.concatenate(report_parts) if report_parts else np.zeros(0, dtype=np.int64))
+    return Coded.join(ids, chunks, counts, reports, tuple(numbers))
 
 
 class CodedIncidents(list["IncidentRow"]):
@@ -403,19 +380,18 @@ def link_arrays(ids: Sequence[str], lengths: npt.NDArray[np.int64],
     return Links(n, incident, report, order)
 
 
-def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
-    """Which incidents at least one of their reports vouches for (module docstring): each
-    report vouches for its first `k` incidents in the order of their ids; an incident with
-    no report is never counted. numpy only."""
-    counted = np.zeros(links.n, dtype=bool)
+def vouched_links(links: Links, k: int) -> npt.NDArray[np.bool_]:
+    """Per link: whether its report vouches for its incident, i.e. the incident is among
+    the report's first `k` in the order of their ids. numpy only."""
+    vouched = np.ones(len(links.report), dtype=bool)
     if not len(links.report):
-        return counted
+        return vouched
     # a report with at most k links vouches for all of them
     heavy = np.bincount(links.report)[links.report] > k
-    counted[links.incident[~heavy]] = True
     if heavy.any():
-        h_incident = links.incident[heavy]
-        h_report = links.report[heavy]
+        at = np.flatnonzero(heavy)
+        h_incident = links.incident[at]
+        h_report = links.report[at]
         # heavy reports' links grouped by report, each group in incident-id order
         order = np.lexsort((links.order[h_incident], h_report))
         reports = h_report[order]
@@ -423,7 +399,16 @@ def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
         starts[1:] = reports[1:] != reports[:-1]
         position = np.arange(len(order))
         rank = position - np.maximum.accumulate(np.where(starts, position, 0))
-        counted[h_incident[order[rank < k]]] = True
+        vouched[at] = False
+        vouched[at[order[rank < k]]] = True
+    return vouched
+
+
+def vouch(links: Links, k: int) -> npt.NDArray[np.bool_]:
+    """Which incidents at least one of their reports vouches for (`vouched_links`); an
+    incident with no report is never counted."""
+    counted = np.zeros(links.n, dtype=bool)
+    counted[links.incident[vouched_links(links, k)]] = True
     return counted
 
 
@@ -491,6 +476,15 @@ def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
         reports = c.reports[np.repeat(in_period, c.lengths)]
         ids = _Take(c.ids, picked)
     links = link_arrays(ids, lengths, reports, contributions)
+    values = _values(c, picked, month, domains, dimensions, first)
+    return Extracted(period, domains, values, links, contributions)
+
+
+def _values(c: Coded, picked: npt.NDArray[np.int64] | None, month: Index,
+            domains: Mapping[Dimension, tuple[str, ...]], dimensions: Sequence[Dimension],
+            first: int) -> dict[Dimension, Index]:
+    """Each dimension's value index of the incidents at `picked` (None: all of them);
+    `month` is already theirs."""
     values: dict[Dimension, Index] = {}
     for dim in dimensions:
         if dim == "month":
@@ -509,7 +503,19 @@ def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
         if (column < 0).any():  # a value outside a closed list: the coding model changed
             raise ValueError(f"{dim}: a coded value is not in the plan's domain")
         values[dim] = column
-    return Extracted(period, domains, values, links, contributions)
+    return values
+
+
+def select_columns(c: Coded, period: ReleasePeriod, region_codes: Sequence[str],
+                   dimensions: Sequence[Dimension], counted: npt.NDArray[np.bool_],
+                   in_period: int) -> IncidentColumns:
+    """The columns of the incidents `counted` marks (a mask over `c`'s incidents, chosen by
+    `node.statistics.bounding`); `in_period` is how many incidents the period holds."""
+    domains = {d: domain(d, period, region_codes) for d in dimensions}
+    picked = np.flatnonzero(counted)
+    values = _values(c, picked, c.month[picked], domains, dimensions,
+                     period.month_ordinals[0])
+    return IncidentColumns(period, domains, values, in_period, len(picked))
 
 
 def bound(extracted: Extracted) -> IncidentColumns:
@@ -523,10 +529,17 @@ def bound(extracted: Extracted) -> IncidentColumns:
 def encode(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
            region_codes: Sequence[str], contributions: int,
            dimensions: Sequence[Dimension]) -> IncidentColumns:
-    """Columns of the incidents dated in `period` that are counted after bounding."""
-    return bound(extract(rows, period, region_codes, contributions, dimensions))
+    """Columns of the incidents dated in `period` that are counted when every report
+    consents and none has spent anything yet: each report vouches for its first
+    `contributions` dated incidents over its lifetime (`node.statistics.bounding`)."""
+    from node.statistics.bounding import select  # the bounding module reads this one's arrays
+
+    c = rows if isinstance(rows, Coded) else coded(rows)
+    chosen = select(c, period, contributions, None)
+    return select_columns(c, period, region_codes, dimensions, chosen.counted,
+                          chosen.in_period)
 
 
 __all__ = ["CHUNK", "CODING_FIELDS", "ChunkCoder", "Coded", "CodedChunk", "CodedIncidents",
            "Extracted", "IncidentColumns", "Links", "bound", "coded", "encode", "extract",
-           "link_arrays", "ranks", "vouch"]
+           "link_arrays", "ranks", "select_columns", "vouch", "vouched_links"]

@@ -1,8 +1,9 @@
 """The release plan: which tables a node publishes, over which cells, at what privacy cost.
 
 The plan lives in the node's configuration (`[statistics]` in ``node.toml``) and is
-versioned: the observatory only combines releases made under the same plan version, and a
-node that changes its tables, contribution bound or privacy loss bumps `version`.
+versioned: a node that changes its tables, contribution bound or privacy loss bumps
+`version`, and the observatory never adds up tables of different plan versions
+(`observatory.statistics.combine`).
 
 Tables, dimensions and cell domains are the protocol's plan schema (`protocol.statistics`),
 which the observatory checks releases against. Domains are fixed and public, never derived
@@ -49,15 +50,20 @@ def _default_tables() -> tuple[TablePlan, ...]:
 class StatisticsPlan(BaseModel):
     """What a node releases, and what it may spend.
 
-    Privacy unit: one report. Each report vouches for at most `contributions` incidents per
-    period (its first ones in a fixed order that no other report can change, see
-    node/statistics/columns.py); an incident counts once, in every table, if any of its
-    reports vouches for it. Adding or removing one report therefore changes at most
-    `contributions` records of every table, which is the `d_in` given to OpenDP.
+    Privacy unit: one report, with its links to incidents. Each report vouches for at most
+    `contributions` incidents over its whole lifetime, on the full link graph, and only then
+    are the reports without statistics consent left out (node/statistics/bounding.py); an
+    incident counts once, in every table, if a consenting report vouches for it. Adding or
+    removing one report therefore changes at most `contributions` records of every table,
+    which is the `d_in` given to OpenDP, and at most `contributions` records across all
+    periods together.
 
     Cost: a release spends the sum of its tables' epsilons (basic composition of pure
     epsilon-DP, Dwork and Roth 2014, Theorem 3.16). The ledger refuses a release that would
-    take the period's spend above `budget_per_period`.
+    take the period's spend above `budget_per_period`, and leaves out of a release every
+    report whose own lifetime loss would pass `lifetime_loss`: that is the most one report
+    can lose through all of this node's releases, which every page that speaks of privacy
+    states.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,10 +74,14 @@ class StatisticsPlan(BaseModel):
         description="noise on counts; the discrete Gaussian under zCDP only pays off when each "
                     "report adds at most one record per cell, which this plan does not bound")
     contributions: int = Field(2, ge=1, le=100,
-                               description="most incidents one report adds per period")
+                               description="most incidents one report adds, over its whole "
+                                           "lifetime and every period")
     period: Literal["calendar_year"] = "calendar_year"
     budget_per_period: float = Field(2.0, gt=0, le=100, allow_inf_nan=False,
                                      description="most epsilon spent on one period's incidents")
+    lifetime_loss: float = Field(2.0, gt=0, le=100, allow_inf_nan=False,
+                                 description="most epsilon one report can lose through all "
+                                             "of this node's releases, ever")
     tables: tuple[TablePlan, ...] = Field(default_factory=_default_tables, min_length=1,
                                           max_length=20)
     schedule: Literal["none", "quarterly", "half_yearly", "yearly"] = Field(
@@ -86,6 +96,9 @@ class StatisticsPlan(BaseModel):
         if math.fsum(t.epsilon for t in self.tables) > self.budget_per_period:
             raise ValueError("statistics: the tables' epsilons add up to more than "
                              "budget_per_period, so no full release could ever be made")
+        if math.fsum(t.epsilon for t in self.tables) > self.lifetime_loss:
+            raise ValueError("statistics: the tables' epsilons add up to more than "
+                             "lifetime_loss, so a report could never count fully")
         return self
 
     def table(self, name: str) -> TablePlan | None:

@@ -19,7 +19,7 @@ drawn only in `_draw`, so a test can prove that a refused release drew none.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,6 +99,18 @@ def mechanisms(plan: StatisticsPlan, tables: Sequence[TablePlan],
 def release_epsilon(mechs: Sequence[TableMechanism]) -> float:
     """Basic composition of pure epsilon-DP: the losses add (Dwork and Roth 2014, Thm 3.16)."""
     return math.fsum(m.epsilon for m in mechs)
+
+
+def report_loss(mechs: Sequence[TableMechanism]) -> Callable[[int], float]:
+    """What a release costs one report that adds `records` incidents to it: OpenDP's privacy
+    map of every table at ``d_in = records``, added up. At ``records = contributions`` it is
+    the release's epsilon; fewer records cost proportionally less (the per-report ledger,
+    node/statistics/bounding.py)."""
+    def loss(records: int) -> float:
+        if records <= 0:
+            return 0.0
+        return math.fsum(_loss(m.measurement, records) for m in mechs)
+    return loss
 
 
 def _draw(measurement: dp.Measurement, cells: Index) -> list[int]:

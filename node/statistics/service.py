@@ -14,11 +14,15 @@ The flow (issue 6, "On each node"):
    acknowledges it, the delivery code marks it sent (`Ledger.mark_sent`, the one writer of
    that status).
 
-Only incidents whose every linked report consents to statistics are read
-(node/backoffice/codings.py, `open_codings`), so a revoked consent leaves the case out of
-the next draft. Drafts' noisy counts are DP outputs; they are still sealed to the node's
-analysis key at rest, like everything derived from reports, and dropped when a draft is
-discarded.
+Which incidents a draft counts is `node.statistics.bounding`'s: every incident and link is
+read (the full link graph, consenting or not), each report vouches for its first
+`contributions` incidents over its lifetime, then the vouches of reports without statistics
+consent, and of reports whose lifetime loss would pass the plan's `lifetime_loss`, are
+dropped, and the others are charged to the per-report ledger with the draft. A consent
+withdrawn or a report erased voids the pending drafts that counted it
+(`budget.void_drafts_counting`). Drafts' noisy counts are DP outputs; they are still sealed
+to the node's analysis key at rest, like everything derived from reports, and dropped when a
+draft is discarded or voided.
 """
 
 from __future__ import annotations
@@ -30,22 +34,38 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from crypto.keys import DataKey
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
 from node.backoffice.codings import open_codings
+from node.backoffice.deletion import DerivedStore
 from node.config import NodeConfig
 from node.errors import Forbidden
-from node.intake.consent_auth import ConsentKey
+from node.intake.consent_auth import ConsentKey, StatisticsConsentUnverified
 from node.keyring import NodeKeys
 from node.statistics import release as rel
-from node.statistics.budget import BudgetStatus, Ledger, LedgerEntry
-from node.statistics.columns import encode
+from node.statistics.bounding import ReportFilter, Selection, report_count, select
+from node.statistics.budget import (
+    BudgetStatus,
+    Ledger,
+    LedgerEntry,
+    LifetimeStatus,
+    void_drafts_counting,
+)
+from node.statistics.columns import Coded, coded, select_columns
 from node.statistics.errors import DraftPending, PlanNotReleasable, ReleaseNotFound
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan, domain
 from node.storage.database import Database
 from protocol.statistics import MAX_CELLS, Dimension, StatisticsRelease
+
+
+def _erase_report(conn: sqlite3.Connection, report_id: str) -> None:
+    void_drafts_counting(conn, reports=[report_id], reason="erasure")
+    # the report is gone for good, so its lifetime account has nothing left to bound
+    conn.execute("DELETE FROM statistics_report_charges WHERE report_id = ?", (report_id,))
 
 
 def _ctx(release_id: str) -> bytes:
@@ -59,6 +79,7 @@ class Draft:
     release: StatisticsRelease
     budget: BudgetStatus  # this period's spend, this draft included
     status: str
+    selection: Selection | None = None  # who was counted and charged (a fresh draft only)
 
 
 class StatisticsService:
@@ -97,6 +118,20 @@ class StatisticsService:
 
     def pending(self) -> list[LedgerEntry]:
         return [e for e in self.ledger() if e.status == "draft"]
+
+    def lifetime(self) -> LifetimeStatus:
+        """The per-report ledger: the plan's lifetime bound and the most any report lost."""
+        return Ledger.lifetime_status(self.db.read(), self.plan.lifetime_loss)
+
+    # ------------------------------------------------------------------ deletion
+
+    @property
+    def derived_stores(self) -> tuple[DerivedStore, ...]:
+        """What the statistics keep about a report, for the one deletion path: what each
+        release cost it (the per-report ledger), and the pending drafts that counted it,
+        which are voided (their loss stays charged to the period)."""
+        return (DerivedStore("statistics drafts and per-report privacy charges",
+                             _erase_report),)
 
     # ------------------------------------------------------------------ the release flow
 
@@ -137,17 +172,28 @@ class StatisticsService:
         # inside the write transaction, right before the draw.
         self._refuse_if_pending(self.db.read(), period)
         Ledger.require(self.db.read(), period.key, epsilon, self.plan.budget_per_period)
-        rows = open_codings(self.db, staff, statistics_only=True, consent=self.consent)
+        graph, consent = self._graph(staff)
         dims = list(dict.fromkeys(d for m in mechs for d in m.table.dimensions))
-        columns = encode(rows, period, [r.code for r in self.config.regions],
-                         self.plan.contributions, dims)
+        regions = [r.code for r in self.config.regions]
         release_id = secrets.token_hex(16)
         hour = self._hour()
         key = DataKey.generate()
+        loss = rel.report_loss(mechs)
         with self.db.write() as conn:
             self._refuse_if_pending(conn, period)
             before = Ledger.require(conn, period.key, epsilon, self.plan.budget_per_period)
-            tables_out = rel.compute(columns, mechs)  # the noise: only after the check
+            # each report's lifetime loss, read in the transaction that charges it
+            spent = Ledger.report_spent(conn)
+            ids = graph.report_ids or ()
+            n = report_count(graph)
+            chosen = select(graph, period, self.plan.contributions, ReportFilter(
+                consenting=np.fromiter((consent.get(r, False) for r in ids), dtype=bool,
+                                       count=n),
+                spent=np.fromiter((spent.get(r, 0.0) for r in ids), dtype=np.float64, count=n),
+                lifetime=self.plan.lifetime_loss, loss=loss))
+            columns = select_columns(graph, period, regions, dims, chosen.counted,
+                                     chosen.in_period)
+            tables_out = rel.compute(columns, mechs)  # the noise: only after the checks
             release = rel.build(release_id, self.plan, period, tables_out,
                                 spent_in_period=before.spent + epsilon, created_hour=hour)
             status = Ledger.charge(
@@ -156,9 +202,36 @@ class StatisticsService:
                 epsilon=epsilon, budget=self.plan.budget_per_period, created_hour=hour,
                 payload_key=self.keys.analysis_public.seal_data_key(key),
                 payload_ct=key.encrypt(release.model_dump_json().encode(), _ctx(release_id)))
+            Ledger.charge_reports(conn, release_id, chosen.charged())
             self._audit(conn, staff, "statistics.draft", release_id,
                         f"period {period.key}, epsilon {epsilon:.6g}")
-        return Draft(release, status, "draft")
+        return Draft(release, status, "draft", chosen)
+
+    def _graph(self, staff: UnlockedStaff) -> tuple[Coded, dict[str, bool]]:
+        """Every incident with every link (the full graph, whatever the consent), and each
+        report's statistics consent, read in one snapshot."""
+        conn = self.db.read()
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")
+        try:
+            consent = {r[0]: bool(r[1]) for r in conn.execute(
+                "SELECT id, consent_statistics FROM reports")}
+            if self.consent is not None:
+                # a report counts as consenting only once its consent tag verifies, in
+                # this snapshot (issue 13): an altered record refuses the whole draft
+                altered = self.consent.unverified_reports(
+                    conn, [r for r, given in consent.items() if given])
+                if altered:
+                    raise StatisticsConsentUnverified(count=len(altered))
+            rows = open_codings(self.db, staff, statistics_only=False)
+        finally:
+            if own:
+                conn.execute("COMMIT")
+        graph = coded(rows)
+        if graph.report_ids is None:  # pragma: no cover - open_codings always names them
+            raise ValueError("the link graph does not name its reports")
+        return graph, consent
 
     @staticmethod
     def _refuse_if_pending(conn: sqlite3.Connection, period: ReleasePeriod) -> None:

@@ -460,6 +460,35 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reports ADD COLUMN consent_mac BLOB;
     INSERT INTO node_meta (key, value) VALUES ('consent_auth_pending', X'3133');
     """,
+    # 14: each report's lifetime privacy loss (issue 14, node/statistics/budget.py and
+    # bounding.py): what each release cost each report it counted, append-only but for the
+    # erasure of a report. Releases drawn before it were bounded per calendar year, so each
+    # report that existed when one was drawn and describes an incident is charged that
+    # release's whole loss (an upper bound of what it could have lost; the incidents' dates
+    # are sealed, so a finer charge would need the analysis key). A draft still pending was
+    # drawn under that older bound: it is voided (its loss stays charged). A voided draft is
+    # a discarded one with the reason it was voided.
+    """
+    ALTER TABLE statistics_releases ADD COLUMN void_reason TEXT
+        CHECK (void_reason IN ('consent', 'erasure', 'coding', 'upgrade'));
+    CREATE TABLE statistics_report_charges (
+        report_id TEXT NOT NULL,
+        release_id TEXT NOT NULL REFERENCES statistics_releases(id),
+        epsilon REAL NOT NULL CHECK (epsilon >= 0),
+        PRIMARY KEY (report_id, release_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX statistics_report_charges_by_release
+        ON statistics_report_charges (release_id);
+    CREATE TRIGGER statistics_report_charges_keep BEFORE UPDATE ON statistics_report_charges
+    BEGIN SELECT RAISE(ABORT, 'a charged privacy loss cannot change'); END;
+    INSERT INTO statistics_report_charges (report_id, release_id, epsilon)
+        SELECT r.id, s.id, s.epsilon FROM statistics_releases AS s
+        JOIN reports AS r ON r.received_hour <= s.created_hour
+        WHERE r.id IN (SELECT report_id FROM incident_links);
+    UPDATE statistics_releases SET status = 'discarded', reviewed_by = 'system',
+        void_reason = 'upgrade', payload_key = NULL, payload_ct = NULL
+        WHERE status = 'draft';
+    """,
 )
 
 

@@ -23,7 +23,15 @@ marginal (e.g. per category) present in several tables is pooled by inverse-vari
 weighting when the same nodes contribute to each (`pooled`).
 
 Each node contributes its latest release per period (`latest`): two releases of the same
-period count overlapping incidents and must never be added.
+period count overlapping incidents and must never be added. Tables of different plan
+versions are never added either: `combine` groups by plan version as by dimensions, and
+`dashboard` shows, per period, the version most nodes published under.
+
+Exact intervals for a single noise term. A cell only one node reports carries one discrete
+Laplace draw, integer-valued, for which the normal-style interval above under-covers at
+small scales (92.7 % at scale 1). There the interval is exact instead: the smallest integer
+a with P(|e| > a) = 2 p^(a+1) / (1 + p) <= alpha, so it covers with probability >= 95 %
+whatever the true count (`exact_half_width`).
 """
 
 from __future__ import annotations
@@ -67,6 +75,33 @@ def fourth_cumulant(mechanism: Mechanism, variance: Array) -> Array:
     if mechanism == "laplace":
         return np.asarray(3.0 * v**2, dtype=np.float64)
     return np.zeros_like(v)
+
+
+def exact_half_width(variance: Array, z: float = Z95) -> Array:
+    """Half-width of the exact interval of ONE discrete Laplace draw: the smallest integer a
+    with P(|e| > a) = 2 p^(a+1) / (1 + p) <= alpha, alpha = P(|N(0,1)| > z)."""
+    alpha = math.erfc(z / math.sqrt(2.0))
+    p = _discrete_laplace_p(variance)
+    out = np.zeros_like(p)
+    positive = p > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.ceil(np.log(alpha * (1.0 + p[positive]) / 2.0) / np.log(p[positive]) - 1.0
+                    - 1e-12)
+    out[positive] = np.maximum(a, 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def interval_half_width(variance: Array, k4: Array, terms: npt.NDArray[Any] | None,
+                        z: float = Z95) -> Array:
+    """`exact_half_width` where a cell is one discrete Laplace draw (`terms == 1`), else
+    `half_width`. `terms` is None when the noise is not (only) discrete Laplace."""
+    h = half_width(variance, k4, z)
+    if terms is None:
+        return h
+    single = np.asarray(terms) == 1
+    if single.any():
+        h = np.where(single, exact_half_width(np.asarray(variance, dtype=np.float64), z), h)
+    return np.asarray(h, dtype=np.float64)
 
 
 def half_width(variance: Array, k4: Array, z: float = Z95) -> Array:
@@ -118,6 +153,7 @@ class NodeRelease:
     release_id: str
     tables: tuple[NodeTable, ...]
     epsilon: float = 0.0
+    plan_version: int = 1
 
 
 def latest(releases: Iterable[NodeRelease]) -> list[NodeRelease]:
@@ -145,13 +181,16 @@ class CombinedTable:
     k4: Array         # fourth cumulant of the summed noise (for the interval)
     nodes: npt.NDArray[np.int64]  # how many nodes reported each cell
     node_ids: frozenset[str] = field(default_factory=frozenset)
+    plan_version: int = 1
+    terms: npt.NDArray[np.int64] | None = None  # discrete Laplace draws summed per cell;
+    #                                             None unless every draw is discrete Laplace
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(len(d) for d in self.domains)
 
     def interval(self, z: float = Z95) -> tuple[Array, Array]:
-        h = half_width(self.variance, self.k4, z)
+        h = interval_half_width(self.variance, self.k4, self.terms, z)
         return self.estimate - h, self.estimate + h
 
     def display(self) -> npt.NDArray[np.int64]:
@@ -178,7 +217,8 @@ class CombinedTable:
             self.period, self.table, tuple(keep), tuple(self.domains[i] for i in order),
             fold(self.estimate), fold(self.variance), fold(self.k4),
             # a node's domain covers whole rows, so it reports a marginal cell's parts or none
-            fold(self.nodes, "max"), self.node_ids)
+            fold(self.nodes, "max"), self.node_ids, self.plan_version,
+            None if self.terms is None else fold(self.terms))
 
     def total(self) -> tuple[float, float, float]:
         """(estimate, lower, upper) of the sum of all cells."""
@@ -251,15 +291,17 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
             ) -> list[CombinedTable]:
     """Combine the latest release of each node and period, table by table.
 
-    Tables are matched by (period, name, dimensions): a node whose plan gives a table name
-    other dimensions is combined separately, never mixed."""
-    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, NodeTable]]] = {}
+    Tables are matched by (period, name, dimensions, plan version): a node whose plan gives
+    a table name other dimensions, or that publishes under another plan version, is
+    combined separately, never mixed."""
+    groups: dict[tuple[str, str, tuple[str, ...], int], list[tuple[str, NodeTable]]] = {}
     k4_memo: dict[tuple[str, float], float] = {}
     for r in latest(releases):
         for t in r.tables:
-            groups.setdefault((r.period, t.table, t.dimensions), []).append((r.node, t))
+            groups.setdefault((r.period, t.table, t.dimensions, r.plan_version),
+                              []).append((r.node, t))
     out = []
-    for (period, name, dims), members in sorted(groups.items()):
+    for (period, name, dims, version), members in sorted(groups.items()):
         axes = [_Axis(d in sort_dimensions) for d in dims]
         for _, t in members:
             for axis, values in zip(axes, t.domains, strict=True):
@@ -284,10 +326,12 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
             summed = np.bincount(index, weights=np.concatenate(values), minlength=size)
             return np.asarray(summed, dtype=np.float64).reshape(shape)
 
+        reported = np.bincount(index, minlength=size).astype(np.int64).reshape(shape)
+        discrete = all(t.mechanism == "discrete_laplace" for _, t in members)
         out.append(CombinedTable(
-            period, name, dims, domains, add(counts), add(variances), add(k4s),
-            np.bincount(index, minlength=size).astype(np.int64).reshape(shape),
-            frozenset(node for node, _ in members)))
+            period, name, dims, domains, add(counts), add(variances), add(k4s), reported,
+            frozenset(node for node, _ in members), version,
+            reported.copy() if discrete else None))
     return out
 
 
@@ -301,9 +345,10 @@ class Pooled:
     variance: Array
     k4: Array
     tables: tuple[str, ...]
+    terms: npt.NDArray[np.int64] | None = None  # as `CombinedTable.terms`; None when pooled
 
     def interval(self, z: float = Z95) -> tuple[Array, Array]:
-        h = half_width(self.variance, self.k4, z)
+        h = interval_half_width(self.variance, self.k4, self.terms, z)
         return self.estimate - h, self.estimate + h
 
     def columns(self, z: float = Z95) -> dict[str, Any]:
@@ -333,7 +378,8 @@ def pooled(tables: Iterable[CombinedTable], keep: Sequence[str]) -> Pooled | Non
             if m.domains == best.domains and m.node_ids == best.node_ids
             and bool(np.all(m.variance >= MIN_POOLED_VARIANCE))]
     if len(same) < 2 or not np.all(best.variance >= MIN_POOLED_VARIANCE):
-        return Pooled(keep, best.domains, best.estimate, best.variance, best.k4, (best.table,))
+        return Pooled(keep, best.domains, best.estimate, best.variance, best.k4, (best.table,),
+                      best.terms)
     weights = [1.0 / m.variance for m in same]
     total = np.sum(weights, axis=0)
     estimate = np.sum([w * m.estimate for w, m in zip(weights, same, strict=True)],
@@ -362,6 +408,12 @@ def dashboard(combined: Iterable[CombinedTable], period: str,
     """JSON-ready figures of one period: each view's estimates and intervals column-wise
     (`Pooled.columns`), the contributing node count, and the tables each view came from."""
     tables = [t for t in combined if t.period == period]
+    versions: dict[int, set[str]] = {}
+    for t in tables:
+        versions.setdefault(t.plan_version, set()).update(t.node_ids)
+    if len(versions) > 1:  # never mixed: the version most nodes published under
+        shown = max(versions, key=lambda v: (len(versions[v]), v))
+        tables = [t for t in tables if t.plan_version == shown]
     out: dict[str, Any] = {"period": period,
                            "nodes": len(frozenset().union(*(t.node_ids for t in tables)))}
     for name, keep in views.items():

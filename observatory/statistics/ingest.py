@@ -27,8 +27,12 @@ answer                       when
 ===========================  ===============================================================
 
 A refusal stores nothing (the envelope itself is recorded by the replay guard, so a resend
-is answered ``duplicate``). The privacy budget counts every accepted release, including
-those a newer one replaced: what a release revealed cannot be taken back.
+is answered ``duplicate``). An accepted release whose noise looks smaller than its declared
+scale (`observatory.statistics.plausibility`) is stored with its findings and shown to the
+admin: nodes are trusted to add noise, and the checks only catch plain failures of that
+trust, so the flag is a question for the organisation, not a refusal. The privacy budget
+counts every accepted release, including those a newer one replaced: what a release
+revealed cannot be taken back.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import logging
 import sqlite3
 
 from observatory.members import Member
-from observatory.statistics import store
+from observatory.statistics import plausibility, store
 from observatory.statistics.schema import EPS_TOLERANCE, Refusal, StatisticsConfig, check
 from protocol.delivery import DeliveryAck
 from protocol.envelope import Envelope
@@ -97,7 +101,13 @@ class ReleaseIngest:
                              self._config.max_epsilon_per_period))
         if refusal is not None:
             return self._refuse(envelope, member, message, refusal)
-        store.insert(conn, member.node_id, member.country, message, release_digest, now)
+        findings = plausibility.check(message)
+        store.insert(conn, member.node_id, member.country, message, release_digest, now,
+                     "; ".join(f.describe() for f in findings) or None)
+        if findings:
+            log.warning("statistics release %s from node %s: noise smaller than declared in "
+                        "%d test(s); flagged for the admin", message.release_id,
+                        member.node_id, len(findings))
         log.info("statistics release %s from node %s accepted: period %s, %d tables, "
                  "epsilon %.6g", message.release_id, member.node_id, message.period,
                  len(message.tables), message.epsilon)

@@ -62,7 +62,8 @@ class ParamsOut(_Out):
     release_id: str
     plan_version: int
     privacy_unit: Literal["report"]
-    contributions: int = Field(description="Most incidents one report adds per period")
+    contributions: int = Field(description="Most incidents one report adds, over its lifetime "
+                                           "(all periods together)")
     mechanism: str
     epsilon: float = Field(description="This table's privacy loss in that node's release")
     scale: float

@@ -20,6 +20,7 @@ another process). The rebuild is the figure measured by ``bench/bench_statistics
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -58,7 +59,8 @@ def node_release(r: store.StoredRelease) -> NodeRelease:
                         else values for d, values in zip(t.dimensions, t.domains, strict=True))
         tables.append(NodeTable(t.name, t.dimensions, domains, t.counts, t.variance,
                                 t.mechanism))
-    return NodeRelease(r.node_id, r.period, r.release_id, tuple(tables), r.epsilon)
+    return NodeRelease(r.node_id, r.period, r.release_id, tuple(tables), r.epsilon,
+                       r.plan_version)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class NodeLoss:
     country: str
     period: str
     releases: int
-    epsilon_spent: float
+    epsilon_spent: float  # published releases, or more: the node's declared spend, which
+    #                       includes the drafts it computed and discarded
     budget_per_period: float  # as declared in its latest release
     counted: bool
     release_in_use: str
@@ -179,9 +182,12 @@ def _losses(releases: Iterable[store.StoredRelease],
     for (node, period), rs in groups.items():
         last = rs[-1]
         used = in_use.get((period, node))
+        # what the node declares it spent on the period includes the drafts it computed and
+        # discarded (they were drawn and seen); what it published here is a lower bound
+        spent = max(math.fsum(r.epsilon for r in rs), max(r.spent_in_period for r in rs))
         out.append(NodeLoss(
             node, last.organisation_name, last.country, period, len(rs),
-            sum(r.epsilon for r in rs), last.budget_per_period, last.counted,
+            spent, last.budget_per_period, last.counted,
             used.release_id if used is not None else last.release_id))
     return tuple(sorted(out, key=lambda n: (-int(n.period), n.country,
                                             n.organisation_name.casefold(), n.node_id)))

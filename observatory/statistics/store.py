@@ -52,17 +52,19 @@ def spent(conn: sqlite3.Connection, node_id: str, period: str) -> float:
 
 
 def insert(conn: sqlite3.Connection, node_id: str, country: str, release: StatisticsRelease,
-           release_digest: str, now: int) -> None:
+           release_digest: str, now: int, implausible: str | None = None) -> None:
+    """Store an accepted release; `implausible` holds the plausibility findings, if any
+    (observatory/statistics/plausibility.py), for the admin."""
     conn.execute(
         "INSERT INTO statistics_releases (release_id, node_id, country, period, plan_version, "
         "first_month, last_month, privacy_unit, contributions, mechanism, epsilon, delta, "
-        "budget_per_period, spent_in_period, created_hour, received_hour, digest) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "budget_per_period, spent_in_period, created_hour, received_hour, digest, implausible) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (release.release_id, node_id, country, release.period, release.plan_version,
          release.first_month, release.last_month, release.privacy_unit,
          release.contributions, release.mechanism, release.epsilon, release.delta,
          release.budget_per_period, release.spent_in_period, release.created_hour,
-         now // HOUR, release_digest))
+         now // HOUR, release_digest, implausible))
     conn.executemany(
         "INSERT INTO statistics_tables (release_id, name, dimensions, domains, counts, "
         "mechanism, scale, variance, accuracy_95, epsilon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -70,6 +72,24 @@ def insert(conn: sqlite3.Connection, node_id: str, country: str, release: Statis
           json.dumps([list(d) for d in t.domains]),
           np.asarray(t.counts, dtype="<i8").tobytes(), t.mechanism, t.scale, t.variance,
           t.accuracy_95, t.epsilon) for t in release.tables])
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An accepted release whose noise looked smaller than declared, for the admin."""
+
+    release_id: str
+    node_id: str
+    period: str
+    received_hour: int
+    findings: str
+
+
+def flagged(conn: sqlite3.Connection) -> list[Flagged]:
+    """Releases flagged by the plausibility checks, newest first."""
+    return [Flagged(*row) for row in conn.execute(
+        "SELECT release_id, node_id, period, received_hour, implausible FROM statistics_releases"
+        " WHERE implausible IS NOT NULL ORDER BY seq DESC")]
 
 
 def fingerprint(conn: sqlite3.Connection) -> tuple[int, int, int]:

@@ -116,6 +116,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (release_id, name)
     ) STRICT;
     """,
+    # 3: releases whose noise looks smaller than declared (issue 14,
+    # observatory/statistics/plausibility.py): the findings, as text for the admin; NULL
+    # when the release is plausible.
+    """
+    ALTER TABLE statistics_releases ADD COLUMN implausible TEXT;
+    """,
 )
 
 

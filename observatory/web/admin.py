@@ -1,5 +1,6 @@
 """The admin pages: sign in with the admin passphrase, decide on requests to join, revoke
-members, see and acknowledge fork alarms (issue 5).
+members, see and acknowledge fork alarms (issue 5), and see the statistics releases whose
+noise looked smaller than declared (issue 14).
 
 Every state change is a POST carrying the session's CSRF token, answered with a redirect
 back to the page and a one-time message (post/redirect/get). The same actions exist on the
@@ -24,6 +25,7 @@ from observatory.admin_passphrase import verify_passphrase
 from observatory.errors import ObservatoryError
 from observatory.i18n import N_, Translator
 from observatory.members import REVOCATION_REASONS, RevocationReason
+from observatory.statistics import store as statistics_store
 from observatory.web import appkeys
 from observatory.web.failures import explain, html_errors
 from observatory.web.routes import Handler, Route, add_routes
@@ -203,6 +205,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             "alarms": alarms,
             "open_alarms": sum(a.acknowledged_at is None for a in alarms),
             "sequence": None if latest is None else latest.body.sequence,
+            "implausible": statistics_store.flagged(ctx.db.read()),
         }
 
     data = await asyncio.to_thread(gather)

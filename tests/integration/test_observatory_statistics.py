@@ -282,3 +282,24 @@ async def test_the_dashboard_refreshes_when_a_release_arrives(federation: Federa
                    f.obs)
     second = (await get(f"{f.url}/en/countries/UA"))[2].decode()
     assert '<p class="big">72</p>' in second
+
+
+async def test_an_exact_count_release_is_flagged_on_the_admin_page(federation: Federation
+                                                                  ) -> None:
+    """Exact counts sent with a declared scale are accepted (nodes are trusted to add noise)
+    but flagged by the plausibility checks, and the admin sees them (issue 14)."""
+    from tests.integration.test_observatory_enrollment import sign_in
+
+    f, nodes = federation, federation.members
+    honest = await nodes["cd2"].ask(make_release(truth=truth(0), created_hour=100), f.obs)
+    exact = await nodes["cd1"].ask(make_release(truth=truth(0), noise=False,
+                                                created_hour=100), f.obs)
+    for answer in (honest, exact):
+        assert isinstance(answer, DeliveryAck) and answer.status == "accepted", answer
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await sign_in(http, f.url)
+        async with http.get(f"{f.url}/admin/en/") as r:
+            page = await r.text()
+    section = page.split('id="implausible"', 1)[1].split("</section>", 1)[0]
+    assert "Clinique du Lac" in section and "Maison Espoir" not in section
+    assert "negatives 0 among" in section

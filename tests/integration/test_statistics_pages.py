@@ -68,7 +68,8 @@ async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: 
     assert len(node_ctx.statistics.ledger()) == 2
 
 
-async def test_scheduled_release_waits_for_review(tmp_path: Any, aiohttp_client: Any) -> None:
+async def test_a_scheduled_release_is_offered_and_opening_the_page_spends_nothing(
+        tmp_path: Any, aiohttp_client: Any) -> None:
     from crypto import passphrase as pw
     from node.context import open_node
     from tests.conftest import make_node
@@ -88,13 +89,22 @@ async def test_scheduled_release_waits_for_review(tmp_path: Any, aiohttp_client:
         client: TestClient[Any, Any] = await aiohttp_client(app)
         session = app[appkeys.STAFF_SESSIONS].new(team.analyst)
         client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
+        # opening the page spends nothing: it says a release is due (issue 14)
         r1 = await client.get("/staff/statistics", allow_redirects=False)
-        assert r1.status == 303 and "/staff/statistics/" in r1.headers["Location"]
+        page = await r1.text()
+        assert r1.status == 200 and ctx.statistics.ledger() == []
+        assert "A scheduled release is due" in page
+        assert "at most ε = 2" in page  # the lifetime bound, stated
+        r2 = await client.post("/staff/statistics/draft",
+                               data={"csrf": csrf_of(page), "year": str(year)},
+                               allow_redirects=False)
+        assert r2.status == 303
         [entry] = ctx.statistics.ledger()
-        assert entry.status == "draft" and entry.period == str(year)  # nothing left yet
-        page = await (await client.get(r1.headers["Location"])).text()
-        await client.post(r1.headers["Location"] + "/approve", data={"csrf": csrf_of(page)})
-        r2 = await client.get("/staff/statistics", allow_redirects=False)
-        assert r2.status == 200 and len(ctx.statistics.ledger()) == 1  # once per quarter
+        assert entry.status == "draft" and entry.period == str(year)
+        page = await (await client.get(r2.headers["Location"])).text()
+        await client.post(r2.headers["Location"] + "/approve", data={"csrf": csrf_of(page)})
+        r3 = await client.get("/staff/statistics", allow_redirects=False)
+        assert r3.status == 200 and len(ctx.statistics.ledger()) == 1  # once per quarter
+        assert "A scheduled release is due" not in await r3.text()
     finally:
         ctx.close()

@@ -16,6 +16,7 @@ from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics import schedule
 from node.statistics.plan import ReleasePeriod
+from node.statistics.service import StatisticsService
 from node.web import labels
 from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.failures import error_text, status_of
@@ -46,6 +47,8 @@ async def overview(request: web.Request, *, problems: list[errors.NodeError] | N
             "cost": sum(m.epsilon for m in svc.cost(ReleasePeriod(now.year))),
             "tables": [t.name for t in svc.tables()],
             "answers": statistics_delivery.answers(ctx.db.read()),
+            "due": _due(svc, now),
+            "lifetime": svc.lifetime(),
         }
 
     data = await run_sync(ctx, work)
@@ -59,38 +62,19 @@ async def overview(request: web.Request, *, problems: list[errors.NodeError] | N
 
 
 async def overview_get(request: web.Request) -> web.StreamResponse:
-    scheduled = await _scheduled_draft(request)
-    if scheduled is not None:
-        raise see_other(f"{STAFF_PATH}/statistics/{scheduled}")
+    """Opening the page reads; it never draws noise nor spends budget. A release the plan's
+    schedule says is due is offered, and drafting it stays a deliberate POST (issue 14)."""
     return await overview(request)
 
 
-async def _scheduled_draft(request: web.Request) -> str | None:
-    """Prepare the release the plan's schedule says is due (node/statistics/schedule.py),
-    for this person to review; return its id. A due release the budget cannot pay for is
-    skipped, and the page says so."""
-    ctx = node(request)
-    session = session_of(request)
-    svc = ctx.statistics
-    now = ctx.clock()
+def _due(svc: StatisticsService, now: datetime) -> bool:
+    """Whether the plan's schedule (node/statistics/schedule.py) has a release due and no
+    draft is waiting: the page then says so, and a person decides whether to draft it."""
     if svc.pending():
-        return None
+        return False
     hours = [e.created_hour for e in svc.ledger()]
     last = datetime.fromtimestamp(max(hours) * 3600, UTC) if hours else None
-    if not schedule.due(svc.plan.schedule, last, now):
-        return None
-    try:
-        draft = await run_sync(ctx, svc.draft, session.staff, ReleasePeriod(now.year))
-    except errors.NodeError as exc:
-        if isinstance(exc, errors.Forbidden):
-            raise
-        session.flash = translate(request, N_(
-            "A scheduled release was due but could not be prepared: %(reason)s"),
-            reason=error_text(request, exc))
-        return None
-    session.flash = translate(request, N_(
-        "A scheduled release was prepared. Review it, then approve or discard it."))
-    return draft.release.release_id
+    return schedule.due(svc.plan.schedule, last, now)
 
 
 async def draft_post(request: web.Request) -> web.StreamResponse:
@@ -127,6 +111,7 @@ async def review_get(request: web.Request) -> web.StreamResponse:
     notice, session.flash = session.flash, None
     return page(request, "staff/statistics_review.html", session, p=p, status_code=draft.status,
                 budget=draft.budget, tables=tables, notice=notice,
+                lifetime=ctx.config.statistics.lifetime_loss,
                 release_status=labels.RELEASE_STATUS,
                 created=datetime.fromtimestamp(p.created_hour * 3600, UTC)
                 .strftime("%Y-%m-%d %H:00 UTC"))

@@ -25,6 +25,7 @@ from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
+from node.statistics.budget import Ledger
 from node.web.app import create_app
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 from tests.integration.conftest import csrf_of
@@ -41,6 +42,8 @@ ERASED: dict[str, str] = {
     "case tasks": "SELECT COUNT(*) FROM case_tasks WHERE report_id = ?",
     "messages with the reporter": "SELECT COUNT(*) FROM messages WHERE report_id = ?",
     "referrals": "SELECT COUNT(*) FROM referrals WHERE report_id = ?",
+    "statistics drafts and per-report privacy charges":
+        "SELECT COUNT(*) FROM statistics_report_charges WHERE report_id = ?",
 }
 
 
@@ -95,6 +98,11 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     shared = ctx.incidents.code(team.coordinator, shared_incident_from, IncidentCoding(
         category="sexual_slavery", unit_named="described by another report too"))
     ctx.incidents.link(team.coordinator, r.report_id, shared, shared_incident_from)
+    with ctx.db.write() as w:  # a draft that counted it: charged to its lifetime account
+        Ledger.charge(w, release_id="d" * 32, period="2025", plan_version=1, tables=["t"],
+                      epsilon=0.5, budget=2.0, created_hour=0, payload_key=b"k",
+                      payload_ct=b"c")
+        Ledger.charge_reports(w, "d" * 32, {r.report_id: 0.5})
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

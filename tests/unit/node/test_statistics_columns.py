@@ -71,8 +71,8 @@ def carried(rows: list[IncidentRow], size: int) -> CodedIncidents:
 def reference(rows: list[IncidentRow], period: ReleasePeriod, k: int,
               dims: list[Dimension]) -> tuple[int, dict[Dimension, list[int]]]:
     """The rule in words: an incident belongs to the month of date_from, else date_to; each
-    report vouches for its first k incidents of the period by id; values outside a domain
-    are "unknown"."""
+    report vouches for its first k dated incidents by id, over every period (its lifetime);
+    values outside a domain are "unknown"."""
     first, last = period.month_ordinals
 
     def month(r: IncidentRow) -> int | None:
@@ -80,8 +80,9 @@ def reference(rows: list[IncidentRow], period: ReleasePeriod, k: int,
         return None if day is None else day.year * 12 + day.month - 1
 
     picked = [r for r in rows if (m := month(r)) is not None and first <= m <= last]
+    dated = [r for r in rows if month(r) is not None]
     by_report: dict[str, list[str]] = {}
-    for r in sorted(picked, key=lambda r: r.id):
+    for r in sorted(dated, key=lambda r: r.id):
         for report in r.report_ids:
             by_report.setdefault(report, []).append(r.id)
     vouched = {i for incidents in by_report.values() for i in incidents[:k]}

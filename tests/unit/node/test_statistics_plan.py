@@ -73,6 +73,8 @@ def test_period() -> None:
     ({"tables": [{"name": "a", "dimensions": ["month"], "epsilon": 0.1},
                  {"name": "a", "dimensions": ["region"], "epsilon": 0.1}]}, "unique"),
     ({"budget_per_period": 0.5}, "budget_per_period"),
+    ({"lifetime_loss": 0.5}, "lifetime_loss"),
+    ({"lifetime_loss": 0}, "statistics.lifetime_loss"),
     ({"contributions": 0}, "statistics.contributions"),
     ({"mechanism": "gaussian"}, "statistics.mechanism"),
     ({"period": "forever"}, "statistics.period"),
@@ -97,6 +99,7 @@ plan_dicts = st.fixed_dictionaries(
     {}, optional={"version": st.integers(-2, 5) | junk,
                   "contributions": st.integers(-1, 200) | junk,
                   "budget_per_period": st.floats(allow_nan=True) | junk,
+                  "lifetime_loss": st.floats(allow_nan=True) | junk,
                   "tables": st.lists(table_dicts | junk, max_size=6) | junk,
                   "mechanism": st.sampled_from(["discrete_laplace", "laplace"]) | junk})
 
@@ -116,6 +119,7 @@ def test_plan_parsing_accepts_valid_and_names_invalid(raw: dict[str, Any],
         return
     plan = cfg.statistics
     assert math.fsum(t.epsilon for t in plan.tables) <= plan.budget_per_period
+    assert math.fsum(t.epsilon for t in plan.tables) <= plan.lifetime_loss
     assert len({t.name for t in plan.tables}) == len(plan.tables)
     period = ReleasePeriod(2025)
     for table in plan.tables:

@@ -397,6 +397,16 @@ def test_a_newer_release_replaces_the_older_one(ctx: ObservatoryContext,
     assert cache.get() is second  # nothing changed: the same object
 
 
+def test_the_published_loss_includes_the_drafts_a_node_discarded(
+        ctx: ObservatoryContext, obs: ObservatoryAddress) -> None:
+    """A node that drew and discarded a draft (1.0) before its release (1.0) declares 2.0
+    spent: the methodology's table says 2.0, not the 1.0 it received (issue 14)."""
+    node = member(ctx, obs)
+    ask(ctx, obs, node, make_release(truth=_truth(1), created_hour=100, spent=2.0))
+    [loss] = PublicationCache(ctx.db, ctx.config.statistics).get().losses
+    assert (loss.releases, round(loss.epsilon_spent, 9)) == (1, 2.0)
+
+
 def test_an_older_release_arriving_late_does_not_replace_a_newer_one(
         ctx: ObservatoryContext, obs: ObservatoryAddress) -> None:
     node = member(ctx, obs)
