@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 import numpy as np
 import numpy.typing as npt
 
-from node.statistics.plan import ReleasePeriod, TablePlan, domain
+from node.statistics.plan import Regions, ReleasePeriod, TablePlan, domain, region_map
 from protocol.statistics import Dimension
 from protocol.vocabulary import UNKNOWN
 
@@ -474,8 +474,18 @@ class Extracted:
     contributions: int
 
 
+def _region_lookup(values: tuple[str, ...], regions: Regions) -> _Lookup:
+    """A node's own region code -> the index of the federation code it counts as in the
+    region domain `values`; a code no longer configured (or none) -> "unknown"."""
+    lookup = _Lookup((), len(values) - 1)
+    index = {v: i for i, v in enumerate(values)}
+    for own, counted in region_map(regions).items():
+        lookup[own] = index[counted]
+    return lookup
+
+
 def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
-            region_codes: Sequence[str], contributions: int,
+            region_codes: Regions, contributions: int,
             dimensions: Sequence[Dimension]) -> Extracted:
     """Dates, periods, links and every dimension's value index of the rows in `period`."""
     c = rows if isinstance(rows, Coded) else coded(rows)
@@ -498,7 +508,8 @@ def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
             continue
         values_of_dim = domains[dim]
         fallback = len(values_of_dim) - 1 if values_of_dim[-1] == UNKNOWN else -1
-        lookup = _Lookup(values_of_dim, fallback)
+        lookup = (_region_lookup(values_of_dim, region_codes) if dim == "region"
+                  else _Lookup(values_of_dim, fallback))
         field = _CODING_FIELD[dim]
         table = c.tables[field]
         # one lookup per distinct value, then numpy: the plan's index of every row's value
@@ -521,7 +532,7 @@ def bound(extracted: Extracted) -> IncidentColumns:
 
 
 def encode(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
-           region_codes: Sequence[str], contributions: int,
+           region_codes: Regions, contributions: int,
            dimensions: Sequence[Dimension]) -> IncidentColumns:
     """Columns of the incidents dated in `period` that are counted after bounding."""
     return bound(extract(rows, period, region_codes, contributions, dimensions))

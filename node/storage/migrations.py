@@ -410,6 +410,18 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO node_meta (key, value) VALUES ('audit_rewrite_pending', X'3130');
     """,
+    # 15: a shared geography (issue 14, protocol/regions.py). Releases count regions by the
+    # federation's ISO 3166-2 codes, which node.toml maps each region to; a draft drawn
+    # before was keyed by the node's own codes, and re-keying its noisy counts would add
+    # noises together and break their declared scale. Pending drafts are therefore voided
+    # (discarded, their sealed counts dropped) and their loss stays charged, as for any
+    # discarded draft; a new draft is a deliberate act. Approved and sent releases are
+    # history and stay as they were.
+    """
+    UPDATE statistics_releases SET status = 'discarded', payload_key = NULL,
+        payload_ct = NULL, reviewed_hour = CAST(strftime('%s', 'now') AS INTEGER) / 3600
+        WHERE status = 'draft';
+    """,
 )
 
 
