@@ -92,6 +92,7 @@ class NodeTable:
     counts: Sequence[float] | npt.NDArray[Any]
     variance: float | Sequence[float] | npt.NDArray[Any]
     mechanism: Mechanism = "discrete_laplace"
+    region_vocabulary: str = ""  # what region values are keyed by ("" if no region)
 
     def __post_init__(self) -> None:
         if len(self.dimensions) != len(self.domains) or not self.dimensions:
@@ -145,6 +146,7 @@ class CombinedTable:
     k4: Array         # fourth cumulant of the summed noise (for the interval)
     nodes: npt.NDArray[np.int64]  # how many nodes reported each cell
     node_ids: frozenset[str] = field(default_factory=frozenset)
+    region_vocabulary: str = ""  # what the region values are keyed by ("" if no region)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -178,7 +180,8 @@ class CombinedTable:
             self.period, self.table, tuple(keep), tuple(self.domains[i] for i in order),
             fold(self.estimate), fold(self.variance), fold(self.k4),
             # a node's domain covers whole rows, so it reports a marginal cell's parts or none
-            fold(self.nodes, "max"), self.node_ids)
+            fold(self.nodes, "max"), self.node_ids,
+            self.region_vocabulary if "region" in keep else "")
 
     def total(self) -> tuple[float, float, float]:
         """(estimate, lower, upper) of the sum of all cells."""
@@ -251,15 +254,17 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
             ) -> list[CombinedTable]:
     """Combine the latest release of each node and period, table by table.
 
-    Tables are matched by (period, name, dimensions): a node whose plan gives a table name
-    other dimensions is combined separately, never mixed."""
-    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, NodeTable]]] = {}
+    Tables are matched by (period, name, dimensions) and region vocabulary: a node whose
+    plan gives a table name other dimensions, or whose regions are keyed by another
+    vocabulary, is combined separately, never mixed."""
+    groups: dict[tuple[str, str, tuple[str, ...], str], list[tuple[str, NodeTable]]] = {}
     k4_memo: dict[tuple[str, float], float] = {}
     for r in latest(releases):
         for t in r.tables:
-            groups.setdefault((r.period, t.table, t.dimensions), []).append((r.node, t))
+            groups.setdefault((r.period, t.table, t.dimensions, _vocabulary(t)), []).append(
+                (r.node, t))
     out = []
-    for (period, name, dims), members in sorted(groups.items()):
+    for (period, name, dims, vocabulary), members in sorted(groups.items()):
         axes = [_Axis(d in sort_dimensions) for d in dims]
         for _, t in members:
             for axis, values in zip(axes, t.domains, strict=True):
@@ -287,8 +292,14 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
         out.append(CombinedTable(
             period, name, dims, domains, add(counts), add(variances), add(k4s),
             np.bincount(index, minlength=size).astype(np.int64).reshape(shape),
-            frozenset(node for node, _ in members)))
+            frozenset(node for node, _ in members), vocabulary))
     return out
+
+
+def _vocabulary(table: NodeTable) -> str:
+    """The region vocabulary a table's cells are keyed by; "" for a table without regions,
+    whose cells mean the same under any."""
+    return table.region_vocabulary if "region" in table.dimensions else ""
 
 
 @dataclass(frozen=True)
@@ -358,13 +369,21 @@ DASHBOARD_VIEWS: Mapping[str, tuple[str, ...]] = {
 
 
 def dashboard(combined: Iterable[CombinedTable], period: str,
-              views: Mapping[str, tuple[str, ...]] = DASHBOARD_VIEWS) -> dict[str, Any]:
+              views: Mapping[str, tuple[str, ...]] = DASHBOARD_VIEWS,
+              region_vocabulary: str | None = None) -> dict[str, Any]:
     """JSON-ready figures of one period: each view's estimates and intervals column-wise
-    (`Pooled.columns`), the contributing node count, and the tables each view came from."""
+    (`Pooled.columns`), the contributing node count, and the tables each view came from.
+    With `region_vocabulary`, views by region read only tables keyed by it."""
     tables = [t for t in combined if t.period == period]
     out: dict[str, Any] = {"period": period,
                            "nodes": len(frozenset().union(*(t.node_ids for t in tables)))}
     for name, keep in views.items():
-        p = pooled(tables, keep)
+        p = pooled(_keyed_by(tables, region_vocabulary) if "region" in keep else tables, keep)
         out[name] = None if p is None else p.columns()
     return out
+
+
+def _keyed_by(tables: list[CombinedTable], vocabulary: str | None) -> list[CombinedTable]:
+    """The tables whose regions are keyed by `vocabulary` (all of them for None)."""
+    return tables if vocabulary is None else [t for t in tables
+                                              if t.region_vocabulary == vocabulary]
