@@ -35,6 +35,7 @@ from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
+from node.statistics import geography_upgrade
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
@@ -105,6 +106,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     audit_rewrite.apply_pending(db, keys.identity, int(clock().timestamp()))
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock)
     audit = AuditLog(keys.identity)
+    geography_upgrade.apply_pending(db, audit, int(clock().timestamp()))  # issue 14
     ledger = CaseLedger(db, audit, clock)
     access = CaseAccess(db, ledger)
     timeline = CaseTimeline(db, access, ledger)

@@ -414,13 +414,10 @@ MIGRATIONS: tuple[str, ...] = (
     # federation's ISO 3166-2 codes, which node.toml maps each region to; a draft drawn
     # before was keyed by the node's own codes, and re-keying its noisy counts would add
     # noises together and break their declared scale. Pending drafts are therefore voided
-    # (discarded, their sealed counts dropped) and their loss stays charged, as for any
-    # discarded draft; a new draft is a deliberate act. Approved and sent releases are
-    # history and stay as they were.
+    # through the ledger when the node opens (`node.statistics.geography_upgrade`): their
+    # sealed counts dropped, their loss still charged, the audit log saying why.
     """
-    UPDATE statistics_releases SET status = 'discarded', payload_key = NULL,
-        payload_ct = NULL, reviewed_hour = CAST(strftime('%s', 'now') AS INTEGER) / 3600
-        WHERE status = 'draft';
+    INSERT INTO node_meta (key, value) VALUES ('statistics_geography_pending', X'31');
     """,
 )
 
