@@ -122,3 +122,36 @@ def test_the_csv_has_a_row_for_each_reported_cell_and_no_other(
         assert (key in keyed) == bool(reported)
         if reported:
             assert keyed[key] == value
+
+
+def test_releases_stored_before_the_migration_read_as_the_nodes_own_codes() -> None:
+    """An observatory database from before the shared geography: its stored releases come
+    back keyed by the nodes' own codes (`NODE_REGIONS`), whatever migrations follow."""
+    import sqlite3
+
+    from observatory.storage import migrations
+
+    mine = next(i for i, m in enumerate(migrations.MIGRATIONS) if "region_vocabulary" in m)
+    conn = sqlite3.connect(":memory:")
+    for script in migrations.MIGRATIONS[:mine]:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {mine}")
+    conn.execute("INSERT INTO members (node_id, organisation_name, country, contact, "
+                 "identity_key, box_key, status, requested_at, decided_at, certificate) "
+                 "VALUES ('n1', 'Org', 'CD', 'c', 'k', 'b', 'approved', 1, 2, '{}')")
+    conn.execute("INSERT INTO statistics_releases (release_id, node_id, country, period, "
+                 "plan_version, first_month, last_month, privacy_unit, contributions, "
+                 "mechanism, epsilon, delta, budget_per_period, spent_in_period, "
+                 "created_hour, received_hour, digest) VALUES ('r1', 'n1', 'CD', '2025', 1, "
+                 "'2025-01', '2025-01', 'report', 2, 'discrete_laplace', 0.2, 0, 2, 0.2, 1, "
+                 "1, 'd')")
+    conn.execute("INSERT INTO statistics_tables (release_id, name, dimensions, domains, "
+                 "counts, mechanism, scale, variance, accuracy_95, epsilon) VALUES ('r1', "
+                 "'r', '[\"region\"]', '[[\"north\", \"unknown\"]]', ?, 'discrete_laplace', "
+                 "10, 200, 30, 0.2)", (np.array([1, 2], dtype="<i8").tobytes(),))
+    migrations.apply(conn)
+    [release] = store.releases(conn)
+    assert release.region_vocabulary == NODE_REGIONS
+    assert release.tables[0].domains == (("north", "unknown"),)
