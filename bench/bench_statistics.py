@@ -368,10 +368,12 @@ def observatory_path(workdir: Path, template: tuple[StatisticsTable, ...]
             identity_key=key.verify_key.raw().hex(),
             box_key=BoxSecretKey.generate().public_key.raw().hex())
             for i, key in enumerate(keys)]
-        with ctx.db.write() as conn:
-            for request in requests:
-                members.enroll_in(conn, request, now)
-        for request in requests:  # each approval signs a certificate and a membership list
+        # one request at a time: the observatory caps how many may wait (issue 11); each
+        # approval signs a certificate and a membership list
+        for request in requests:
+            with ctx.db.write() as conn:
+                enrollment = members.enroll_in(conn, request, now)
+            assert enrollment.status == "pending", enrollment.status
             members.approve(request.node_id, now)
         releases = synthetic_releases(template)
         envelopes = [seal(r, sender=q.node_id, recipient=ctx.identity.node_id,
