@@ -49,6 +49,7 @@ from unittest import mock
 import numpy as np
 import numpy.typing as npt
 
+from bench.bench_opendata import CRSV_COUNTRIES
 from bench.cpuwatch import load_average
 from bench.report import Figure, Section, fmt_ms, table
 from crypto import passphrase as pw
@@ -76,7 +77,8 @@ from observatory.statistics.publication import build
 from observatory.web.site_render import SiteRenderer
 from protocol.envelope import seal
 from protocol.membership import MembershipRequest
-from protocol.statistics import StatisticsRelease, StatisticsTable
+from protocol.regions import subdivisions
+from protocol.statistics import REGION_VOCABULARY, StatisticsRelease, StatisticsTable
 from protocol.vocabulary import AFFILIATIONS, AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, make_node
 
@@ -219,7 +221,9 @@ def real_draft(ctx: NodeContext, staff: UnlockedStaff, plan: StatisticsPlan,
                period: ReleasePeriod) -> tuple[DraftRun, list[IncidentRow]]:
     timed = TimedCodings()
     config = ctx.config.model_copy(update={
-        "statistics": plan, "regions": [Region(code=r, name=r) for r in REGIONS]})
+        "statistics": plan, "regions": [Region(code=r, name=r, subdivision=sub)
+                                        for r, sub in zip(REGIONS, node_subdivisions(0),
+                                                          strict=True)]})
     service = StatisticsService(ctx.db, config, ctx.keys, ctx.audit, ctx.clock)
     with mock.patch.object(statistics_service, "open_codings", timed):
         t0 = time.perf_counter()
@@ -263,12 +267,21 @@ def node_release(rows: Sequence[IncidentRow], plan: StatisticsPlan, period: Rele
     return NodeRun(t1 - t0, t2 - t1, t3 - t2, t4 - t3, columns.counted, tables)
 
 
+def node_subdivisions(node: int) -> tuple[str, ...]:
+    """The ISO 3166-2 subdivisions node ``node``'s 20 regions map to: up to 20 distinct ones
+    of its country (issue 14's shared geography; bench_opendata has the open data)."""
+    country = CRSV_COUNTRIES[node % len(CRSV_COUNTRIES)]
+    codes = [s.code for s in subdivisions(country)]
+    start = node // len(CRSV_COUNTRIES)
+    return tuple(codes[(start + j) % len(codes)] for j in range(min(len(REGIONS), len(codes))))
+
+
 def synthetic_table(rng: np.random.Generator, node: int, t: StatisticsTable
                     ) -> tuple[tuple[tuple[str, ...], ...], npt.NDArray[np.int64]]:
-    """Node ``node``'s domains for table ``t`` (its own 20 region codes) and noisy counts:
-    Poisson(3) true counts plus discrete Laplace noise of the table's scale."""
-    domains = tuple(tuple(f"N{node:04d}-{v}" if d == "region" and v != "unknown" else v
-                          for v in values)
+    """Node ``node``'s domains for table ``t`` (the subdivisions of its country its regions
+    map to) and noisy counts: Poisson(3) true counts plus discrete Laplace noise of the
+    table's scale."""
+    domains = tuple((*node_subdivisions(node), "unknown") if d == "region" else values
                     for d, values in zip(t.dimensions, t.domains, strict=True))
     n = math.prod(len(v) for v in domains)
     p = math.exp(-1 / t.scale)
@@ -277,7 +290,8 @@ def synthetic_table(rng: np.random.Generator, node: int, t: StatisticsTable
 
 
 def synthetic_nodes(template: tuple[StatisticsTable, ...], seed: int = 7) -> list[NodeRelease]:
-    """1,000 nodes with the node plan's tables; each node has its own 20 region codes."""
+    """1,000 nodes with the node plan's tables, in 25 countries, each working in up to 20
+    subdivisions of its country."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(NODES):
@@ -323,7 +337,8 @@ def synthetic_releases(template: tuple[StatisticsTable, ...], seed: int = 8
         out.append(StatisticsRelease.model_construct(
             release_id=secrets.token_hex(16), plan_version=1, period="2025",
             first_month="2025-01", last_month="2025-12", period_start=start, period_end=end,
-            privacy_unit="report", contributions=2, mechanism="discrete_laplace",
+            privacy_unit="report", region_vocabulary=REGION_VOCABULARY, contributions=2,
+            mechanism="discrete_laplace",
             epsilon=epsilon, delta=0.0, budget_per_period=2.0, spent_in_period=epsilon,
             created_hour=end // 3600, tables=tuple(tables)))
     return out
@@ -352,14 +367,16 @@ def observatory_path(workdir: Path, template: tuple[StatisticsTable, ...]
         keys = [SigningKey.generate() for _ in range(NODES)]
         requests = [MembershipRequest(
             node_id=secrets.token_hex(16), organisation_name=f"Synthetic organisation {i}",
-            country=f"{chr(65 + i % COUNTRIES)}Z", contact="bench@example.org",
+            country=CRSV_COUNTRIES[i % COUNTRIES], contact="bench@example.org",
             identity_key=key.verify_key.raw().hex(),
             box_key=BoxSecretKey.generate().public_key.raw().hex())
             for i, key in enumerate(keys)]
-        with ctx.db.write() as conn:
-            for request in requests:
-                members.enroll_in(conn, request, now)
-        for request in requests:  # each approval signs a certificate and a membership list
+        # one request at a time: the observatory caps how many may wait (issue 11); each
+        # approval signs a certificate and a membership list
+        for request in requests:
+            with ctx.db.write() as conn:
+                enrollment = members.enroll_in(conn, request, now)
+            assert enrollment.status == "pending", enrollment.status
             members.approve(request.node_id, now)
         releases = synthetic_releases(template)
         envelopes = [seal(r, sender=q.node_id, recipient=ctx.identity.node_id,
@@ -545,9 +562,11 @@ def run(workdir: Path) -> Section:
             "link list again (a million scattered objects, memory-bound); the service never "
             "takes that path, since `open_codings()` returns a `CodedIncidents` list carrying its "
             "arrays (dropped if the list is changed).",
-            f"Observatory: {NODES:,} nodes with their own region codes (so the region "
-            f"dimension has {NODES * len(REGIONS) + 1:,} values), {combined_cells:,} combined "
-            f"cells; the dashboard data has {dashboard_cells:,} cells with intervals.",
+            f"Observatory: {NODES:,} nodes in {COUNTRIES} countries, each working in up to "
+            f"{len(REGIONS)} ISO 3166-2 subdivisions of its country (issue 14's shared "
+            f"geography; before it, each node's own codes made {NODES * len(REGIONS) + 1:,} "
+            f"region values), {combined_cells:,} combined cells; the dashboard data has "
+            f"{dashboard_cells:,} cells with intervals.",
             f"The running site's path: a real observatory in the bench's work directory; "
             f"{NODES:,} members in {COUNTRIES} countries approved (each approval signs a "
             f"certificate and a membership list) and {NODES:,} signed releases built in "

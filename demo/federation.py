@@ -42,7 +42,10 @@ class NodeSpec:
     staff_port: int
 
 
-NODES = (NodeSpec("a", "XA", 8080, 4111, 8180), NodeSpec("b", "XB", 8081, 4112, 8181))
+# Both demo organisations work in one country, in overlapping regions (the demo node's
+# fictional regions count as provinces of the DR Congo, `node.demo.DEMO_CONFIG`), so that the
+# observatory's region table shows two organisations' counts combined by subdivision.
+NODES = (NodeSpec("a", "CD", 8080, 4111, 8180), NodeSpec("b", "CD", 8081, 4112, 8181))
 OBSERVATORY_WEB, OBSERVATORY_P2P = 8090, 4101
 
 

@@ -464,6 +464,24 @@ def cmd_federation_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regions(args: argparse.Namespace) -> int:
+    """The federation's region codes of one country, to map node.toml's regions to."""
+    from protocol import regions
+
+    country = args.country.upper()
+    found = regions.subdivisions(country)
+    if not found:
+        print(f"{args.country}: no such ISO 3166-1 alpha-2 country code, or a country without "
+              "subdivisions; map its regions to \"unknown\"", file=sys.stderr)
+        return 2
+    lang = args.lang or "en"
+    print(f"# {regions.country_name(country, lang)}: first-level ISO 3166-2 subdivisions "
+          f"(region vocabulary {regions.VOCABULARY})")
+    for sub in found:
+        print(f"{sub.code}\t{regions.name(sub.code, lang)}\t{sub.kind}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-node",
@@ -618,6 +636,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "--witness`). Nothing secret is printed.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.set_defaults(func=cmd_federation_info)
+
+    p = sub.add_parser("regions", help="list a country's region codes for node.toml",
+                       description="List the first-level ISO 3166-2 subdivisions of COUNTRY "
+                       "(ISO 3166-1 alpha-2): the federation's region codes, one of which "
+                       "each [[regions]] entry of node.toml names as `subdivision`. Needs no "
+                       "data directory.")
+    p.add_argument("country", metavar="COUNTRY", help="two-letter country code, e.g. CD")
+    p.add_argument("--lang", choices=["en", "fr", "ar", "sw", "uk"],
+                   help="names in this language where the ISO data has them")
+    p.set_defaults(func=cmd_regions)
     return parser
 
 

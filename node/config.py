@@ -23,6 +23,7 @@ from pydantic import (
 
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
+from protocol.regions import is_region
 from protocol.statistics import RegionCode
 from runtime import tomlconfig
 from runtime.tomlconfig import ConfigError as ConfigError
@@ -41,10 +42,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+UNMAPPED_REGION = (
+    "map this region to the federation's region vocabulary: add subdivision = \"<code>\" "
+    "with the first-level ISO 3166-2 code of the province or state it lies in (e.g. "
+    "\"CD-NK\" for North Kivu), or \"unknown\" if it lies in several; `backup-node "
+    "regions COUNTRY` lists a country's codes")
+
+
 class Region(_Strict):
-    code: RegionCode  # a statistics dimension: the observatory checks the same pattern
+    """A region reporters choose from. `code` is the node's own (what reports and codings
+    store); `subdivision` is the federation's code for it (`protocol.regions`), what
+    statistics count by, so that the observatory can combine organisations by region."""
+
+    code: RegionCode
     name: Text
     names: dict[Language, Text] = Field(default_factory=dict)
+    subdivision: str | None = None  # required: `_mapped` explains what to write
+
+    @model_validator(mode="after")
+    def _mapped(self) -> Region:
+        if self.subdivision is None:
+            raise ValueError(f"region {self.code!r}: {UNMAPPED_REGION}")
+        if not is_region(self.subdivision):
+            raise ValueError(f"region {self.code!r}: subdivision {self.subdivision!r} is not a "
+                             f"first-level ISO 3166-2 code; {UNMAPPED_REGION}")
+        return self
 
     def label(self, lang: str) -> str:
         return str(self.names.get(lang, self.name))  # type: ignore[call-overload]
@@ -202,6 +224,11 @@ class NodeConfig(_Strict):
 
     def region(self, code: str) -> Region | None:
         return next((r for r in self.regions if r.code == code), None)
+
+    def region_map(self) -> dict[str, str]:
+        """Each region's own code -> its federation code (`protocol.regions`), in
+        configuration order: what the statistics count by."""
+        return {r.code: str(r.subdivision) for r in self.regions}
 
 
 def load(path: Path) -> NodeConfig:

@@ -54,20 +54,25 @@ reports_per_minute = 30
 receipt_attempts_per_minute = 30
 staff_logins_per_minute = 30
 
+# Fictional regions; for statistics each counts as a province of the federation's region
+# vocabulary (ISO 3166-2), here the DR Congo's, so that the observatory can combine nodes.
 [[regions]]
 code = "R1"
 name = "Northern Province (fictional)"
 names = { fr = "Province du Nord (fictive)", ar = "المقاطعة الشمالية (خيالية)", sw = "Mkoa wa Kaskazini (wa kubuni)", uk = "Північна провінція (вигадана)" }
+subdivision = "CD-NK"
 
 [[regions]]
 code = "R2"
 name = "River District (fictional)"
 names = { fr = "District du Fleuve (fictif)", ar = "منطقة النهر (خيالية)", sw = "Wilaya ya Mto (ya kubuni)", uk = "Річковий округ (вигаданий)" }
+subdivision = "CD-SK"
 
 [[regions]]
 code = "R3"
 name = "Capital Area (fictional)"
 names = { fr = "Région de la capitale (fictive)", ar = "منطقة العاصمة (خيالية)", sw = "Eneo la Mji Mkuu (la kubuni)", uk = "Столичний регіон (вигаданий)" }
+subdivision = "CD-KN"
 
 [[crisis_contacts]]
 name = "Demo emergency line (fictional)"

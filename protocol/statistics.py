@@ -13,7 +13,10 @@ published plan (observatory/statistics/schema.py). What both must agree on is he
 
 * the dimensions a table may have, and the public domain of each: the coding vocabularies
   (`protocol.vocabulary`) for the fixed ones; the months of the release for ``month``;
-  each node's own region codes plus ``unknown`` for ``region``;
+  for ``region``, the codes of the federation's region vocabulary (`protocol.regions`,
+  first-level ISO 3166-2 subdivisions) that the node's configuration maps its own regions
+  to, plus ``unknown``; the release names the vocabulary (`REGION_VOCABULARY`), so that
+  counts keyed by two vocabularies are never added;
 * the default tables (a node's default plan, the observatory's default published plan);
 * the months of a release and the instants that bound them;
 * the variance of the discrete Laplace noise a table declares (the observatory checks it).
@@ -35,7 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from protocol.encoding import MAX_SAFE_INT
 from protocol.message import Message, RandomId, Record, UnixTime
-from protocol.vocabulary import AFFILIATIONS, AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES
+from protocol.regions import VOCABULARY, is_region
+from protocol.vocabulary import AFFILIATIONS, AGE_GROUPS, CATEGORIES, CONTEXTS, SEXES, UNKNOWN
 
 MAX_TABLES = 20
 MAX_CELLS = 100_000  # in all the tables of one release
@@ -57,14 +61,27 @@ FIXED_DOMAINS: Final[Mapping[FixedDimension, tuple[str, ...]]] = MappingProxyTyp
     "survivor_age_group": AGE_GROUPS,
     "context": CONTEXTS,
 })
-# Dimensions whose domain depends on the release: its months, and the node's own region
-# codes (configured per node, each followed by "unknown"). A geography shared by the
-# federation would make "region" a fixed dimension, its domain a vocabulary like the others.
+# Dimensions whose domain depends on the release: its months, and the regions a node works
+# in -- the codes of the federation's region vocabulary its configuration maps its own
+# regions to, in configuration order, then "unknown". Each is a public, fixed subset of the
+# vocabulary (configuration, never read off the data); listing every subdivision of a
+# country would put noise on cells of provinces where the node has no presence.
 PerNodeDimension = Literal["region", "month"]
 PER_NODE_DIMENSIONS: Final[tuple[PerNodeDimension, ...]] = get_args(PerNodeDimension)
-# A node's region code (its configuration's pattern); "unknown" ends every region domain.
+# The region vocabulary of this protocol's releases (`protocol.regions`). Releases made
+# before the federation shared one were keyed by each node's own codes: `NODE_REGIONS`.
+REGION_VOCABULARY: Final[str] = VOCABULARY
+NODE_REGIONS: Final = "node"
+# A node's own region code (its configuration's pattern): what its reporters choose and its
+# staff code, never sent; `node.toml` maps each to a code of `REGION_VOCABULARY`.
 REGION_CODE = r"^[A-Za-z0-9_.-]{1,32}$"
 RegionCode = Annotated[str, StringConstraints(pattern=REGION_CODE)]
+
+
+def region_domain_valid(values: tuple[str, ...]) -> bool:
+    """Whether a release's region domain is made of `REGION_VOCABULARY` codes and ends with
+    "unknown" (a node's plan always adds it: a coded incident may not name its region)."""
+    return bool(values) and values[-1] == UNKNOWN and all(is_region(v) for v in values)
 TableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 
 
@@ -175,6 +192,10 @@ class StatisticsRelease(Message):
     period_start: UnixTime  # the first instant of the counted months (UTC)
     period_end: UnixTime    # the first instant after them
     privacy_unit: Literal["report"]
+    # what the region cells are keyed by: `REGION_VOCABULARY` (absent in releases made
+    # before the federation shared one, whose regions are the node's own codes)
+    region_vocabulary: Annotated[str, StringConstraints(pattern=r"^[a-z0-9:-]{1,40}$")] = (
+        NODE_REGIONS)
     # the most incidents one report adds: to this release, and to all the node's releases
     # of every period together (the node bounds each report over its lifetime)
     contributions: Annotated[int, Field(ge=1, le=1000)]

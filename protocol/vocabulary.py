@@ -14,8 +14,8 @@ The tuples are the closed lists, built from the `Literal` types that pydantic mo
 so the two cannot disagree. Appending a value changes what nodes count: a new protocol
 version of the statistics plan, released to nodes and the observatory together.
 
-A geography shared by the whole federation (subdivision codes instead of each node's own
-region codes) belongs beside these lists, in its own module of this package.
+The geography shared by the whole federation (first-level ISO 3166-2 subdivision codes
+instead of each node's own region codes) is beside these lists, in `protocol.regions`.
 """
 
 from __future__ import annotations

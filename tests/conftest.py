@@ -52,10 +52,12 @@ staff_logins_per_minute = 1000
 code = "R1"
 name = "North"
 names = {{ fr = "Nord", ar = "الشمال" }}
+subdivision = "CD-NK"
 
 [[regions]]
 code = "R2"
 name = "South"
+subdivision = "CD-SK"
 
 [[crisis_contacts]]
 name = "Test line"

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Self, SupportsIndex, overload
 import numpy as np
 import numpy.typing as npt
 
-from node.statistics.plan import ReleasePeriod, TablePlan, domain
+from node.statistics.plan import Regions, ReleasePeriod, TablePlan, domain, region_map
 from protocol.statistics import Dimension
 from protocol.vocabulary import UNKNOWN
 
@@ -459,8 +459,18 @@ class Extracted:
     contributions: int
 
 
+def _region_lookup(values: tuple[str, ...], regions: Regions) -> _Lookup:
+    """A node's own region code -> the index of the federation code it counts as in the
+    region domain `values`; a code no longer configured (or none) -> "unknown"."""
+    lookup = _Lookup((), len(values) - 1)
+    index = {v: i for i, v in enumerate(values)}
+    for own, counted in region_map(regions).items():
+        lookup[own] = index[counted]
+    return lookup
+
+
 def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
-            region_codes: Sequence[str], contributions: int,
+            region_codes: Regions, contributions: int,
             dimensions: Sequence[Dimension]) -> Extracted:
     """Dates, periods, links and every dimension's value index of the rows in `period`."""
     c = rows if isinstance(rows, Coded) else coded(rows)
@@ -476,15 +486,15 @@ def extract(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
         reports = c.reports[np.repeat(in_period, c.lengths)]
         ids = _Take(c.ids, picked)
     links = link_arrays(ids, lengths, reports, contributions)
-    values = _values(c, picked, month, domains, dimensions, first)
+    values = _values(c, picked, month, domains, dimensions, first, region_codes)
     return Extracted(period, domains, values, links, contributions)
 
 
 def _values(c: Coded, picked: npt.NDArray[np.int64] | None, month: Index,
             domains: Mapping[Dimension, tuple[str, ...]], dimensions: Sequence[Dimension],
-            first: int) -> dict[Dimension, Index]:
+            first: int, region_codes: Regions) -> dict[Dimension, Index]:
     """Each dimension's value index of the incidents at `picked` (None: all of them);
-    `month` is already theirs."""
+    `month` is already theirs; a region counts as the federation code it maps to."""
     values: dict[Dimension, Index] = {}
     for dim in dimensions:
         if dim == "month":
@@ -492,7 +502,8 @@ def _values(c: Coded, picked: npt.NDArray[np.int64] | None, month: Index,
             continue
         values_of_dim = domains[dim]
         fallback = len(values_of_dim) - 1 if values_of_dim[-1] == UNKNOWN else -1
-        lookup = _Lookup(values_of_dim, fallback)
+        lookup = (_region_lookup(values_of_dim, region_codes) if dim == "region"
+                  else _Lookup(values_of_dim, fallback))
         field = _CODING_FIELD[dim]
         table = c.tables[field]
         # one lookup per distinct value, then numpy: the plan's index of every row's value
@@ -506,7 +517,7 @@ def _values(c: Coded, picked: npt.NDArray[np.int64] | None, month: Index,
     return values
 
 
-def select_columns(c: Coded, period: ReleasePeriod, region_codes: Sequence[str],
+def select_columns(c: Coded, period: ReleasePeriod, region_codes: Regions,
                    dimensions: Sequence[Dimension], counted: npt.NDArray[np.bool_],
                    in_period: int) -> IncidentColumns:
     """The columns of the incidents `counted` marks (a mask over `c`'s incidents, chosen by
@@ -514,7 +525,7 @@ def select_columns(c: Coded, period: ReleasePeriod, region_codes: Sequence[str],
     domains = {d: domain(d, period, region_codes) for d in dimensions}
     picked = np.flatnonzero(counted)
     values = _values(c, picked, c.month[picked], domains, dimensions,
-                     period.month_ordinals[0])
+                     period.month_ordinals[0], region_codes)
     return IncidentColumns(period, domains, values, in_period, len(picked))
 
 
@@ -527,7 +538,7 @@ def bound(extracted: Extracted) -> IncidentColumns:
 
 
 def encode(rows: Sequence[IncidentRow] | Coded, period: ReleasePeriod,
-           region_codes: Sequence[str], contributions: int,
+           region_codes: Regions, contributions: int,
            dimensions: Sequence[Dimension]) -> IncidentColumns:
     """Columns of the incidents dated in `period` that are counted when every report
     consents and none has spent anything yet: each report vouches for its first

@@ -8,15 +8,15 @@ versioned: a node that changes its tables, contribution bound or privacy loss bu
 Tables, dimensions and cell domains are the protocol's plan schema (`protocol.statistics`),
 which the observatory checks releases against. Domains are fixed and public, never derived
 from the data (a domain read off the data would itself reveal that some survivor's incident
-exists): months come from the period being released, regions from the node's configured
-region codes plus ``unknown``, and every other dimension from the shared coding vocabulary
-(`protocol.vocabulary`).
+exists): months come from the period being released, regions from the federation codes
+(`protocol.regions`) the node's configured regions map to, plus ``unknown``, and every other
+dimension from the shared coding vocabulary (`protocol.vocabulary`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Self
 
@@ -156,17 +156,28 @@ class ReleasePeriod:
         return month_bounds(self.first, self.last)
 
 
-def region_domain(region_codes: Sequence[str]) -> tuple[str, ...]:
-    """The configured region codes, in configuration order, then "unknown"."""
+# A node's own region code -> the federation's code it counts as (`NodeConfig.region_map`).
+# A plain sequence of codes stands for the map of each code to itself.
+Regions = Sequence[str] | Mapping[str, str]
+
+
+def region_map(regions: Regions) -> Mapping[str, str]:
+    """`regions` as a map from the codes incidents are coded with to the codes counted."""
+    return regions if isinstance(regions, Mapping) else {c: c for c in regions}
+
+
+def region_domain(regions: Regions) -> tuple[str, ...]:
+    """The codes the configured regions count as, in configuration order (several regions of
+    a node may lie in one subdivision: one cell), then "unknown"."""
     out: list[str] = []
-    for code in region_codes:
+    for code in region_map(regions).values():
         if code != UNKNOWN and code not in out:
             out.append(code)
     return (*out, UNKNOWN)
 
 
 def domain(dimension: Dimension, period: ReleasePeriod,
-           region_codes: Sequence[str]) -> tuple[str, ...]:
+           region_codes: Regions) -> tuple[str, ...]:
     """The public, fixed values of one dimension for this release."""
     if dimension == "month":
         return period.months

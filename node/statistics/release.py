@@ -28,6 +28,7 @@ import opendp.prelude as dp
 from node.statistics.columns import IncidentColumns, Index
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from protocol.statistics import (
+    REGION_VOCABULARY,
     Dimension,
     StatisticsRelease,
     StatisticsTable,
@@ -147,7 +148,8 @@ def build(release_id: str, plan: StatisticsPlan, period: ReleasePeriod,
     return StatisticsRelease(
         release_id=release_id, plan_version=plan.version, period=period.key,
         first_month=period.first, last_month=period.last, period_start=start,
-        period_end=end, privacy_unit="report", contributions=plan.contributions,
+        period_end=end, privacy_unit="report", region_vocabulary=REGION_VOCABULARY,
+        contributions=plan.contributions,
         mechanism=plan.mechanism, epsilon=math.fsum(t.epsilon for t in tables),
         budget_per_period=plan.budget_per_period, spent_in_period=spent_in_period,
         created_hour=created_hour, tables=tables)

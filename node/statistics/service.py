@@ -153,7 +153,7 @@ class StatisticsService:
         """The tables' certified mechanisms: what a release would spend, before any data.
         A release with more cells than the protocol's message carries is refused here."""
         tables = self.tables(names)
-        regions = [r.code for r in self.config.regions]
+        regions = self.config.region_map()
         dims = {d for t in tables for d in t.dimensions}
         domains: dict[Dimension, tuple[str, ...]] = {d: domain(d, period, regions)
                                                      for d in dims}
@@ -174,7 +174,7 @@ class StatisticsService:
         Ledger.require(self.db.read(), period.key, epsilon, self.plan.budget_per_period)
         graph, consent = self._graph(staff)
         dims = list(dict.fromkeys(d for m in mechs for d in m.table.dimensions))
-        regions = [r.code for r in self.config.regions]
+        regions = self.config.region_map()
         release_id = secrets.token_hex(16)
         hour = self._hour()
         key = DataKey.generate()

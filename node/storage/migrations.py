@@ -489,6 +489,15 @@ MIGRATIONS: tuple[str, ...] = (
         void_reason = 'upgrade', payload_key = NULL, payload_ct = NULL
         WHERE status = 'draft';
     """,
+    # 15: a shared geography (issue 14, protocol/regions.py). Releases count regions by the
+    # federation's ISO 3166-2 codes, which node.toml maps each region to; a draft drawn
+    # before was keyed by the node's own codes, and re-keying its noisy counts would add
+    # noises together and break their declared scale. Pending drafts are therefore voided
+    # through the ledger when the node opens (`node.statistics.geography_upgrade`): their
+    # sealed counts dropped, their loss still charged, the audit log saying why.
+    """
+    INSERT INTO node_meta (key, value) VALUES ('statistics_geography_pending', X'31');
+    """,
 )
 
 

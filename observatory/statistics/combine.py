@@ -127,6 +127,7 @@ class NodeTable:
     counts: Sequence[float] | npt.NDArray[Any]
     variance: float | Sequence[float] | npt.NDArray[Any]
     mechanism: Mechanism = "discrete_laplace"
+    region_vocabulary: str = ""  # what region values are keyed by ("" if no region)
 
     def __post_init__(self) -> None:
         if len(self.dimensions) != len(self.domains) or not self.dimensions:
@@ -184,6 +185,7 @@ class CombinedTable:
     plan_version: int = 1
     terms: npt.NDArray[np.int64] | None = None  # discrete Laplace draws summed per cell;
     #                                             None unless every draw is discrete Laplace
+    region_vocabulary: str = ""  # what the region values are keyed by ("" if no region)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -218,7 +220,8 @@ class CombinedTable:
             fold(self.estimate), fold(self.variance), fold(self.k4),
             # a node's domain covers whole rows, so it reports a marginal cell's parts or none
             fold(self.nodes, "max"), self.node_ids, self.plan_version,
-            None if self.terms is None else fold(self.terms))
+            None if self.terms is None else fold(self.terms),
+            self.region_vocabulary if "region" in keep else "")
 
     def total(self) -> tuple[float, float, float]:
         """(estimate, lower, upper) of the sum of all cells."""
@@ -291,17 +294,19 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
             ) -> list[CombinedTable]:
     """Combine the latest release of each node and period, table by table.
 
-    Tables are matched by (period, name, dimensions, plan version): a node whose plan gives
-    a table name other dimensions, or that publishes under another plan version, is
-    combined separately, never mixed."""
-    groups: dict[tuple[str, str, tuple[str, ...], int], list[tuple[str, NodeTable]]] = {}
+    Tables are matched by (period, name, dimensions, plan version) and region vocabulary:
+    a node whose plan gives a table name other dimensions, that publishes under another plan
+    version, or whose regions are keyed by another vocabulary, is combined separately,
+    never mixed."""
+    groups: dict[tuple[str, str, tuple[str, ...], int, str],
+                 list[tuple[str, NodeTable]]] = {}
     k4_memo: dict[tuple[str, float], float] = {}
     for r in latest(releases):
         for t in r.tables:
-            groups.setdefault((r.period, t.table, t.dimensions, r.plan_version),
+            groups.setdefault((r.period, t.table, t.dimensions, r.plan_version, _vocabulary(t)),
                               []).append((r.node, t))
     out = []
-    for (period, name, dims, version), members in sorted(groups.items()):
+    for (period, name, dims, version, vocabulary), members in sorted(groups.items()):
         axes = [_Axis(d in sort_dimensions) for d in dims]
         for _, t in members:
             for axis, values in zip(axes, t.domains, strict=True):
@@ -331,8 +336,14 @@ def combine(releases: Iterable[NodeRelease], *, sort_dimensions: Sequence[str] =
         out.append(CombinedTable(
             period, name, dims, domains, add(counts), add(variances), add(k4s), reported,
             frozenset(node for node, _ in members), version,
-            reported.copy() if discrete else None))
+            reported.copy() if discrete else None, vocabulary))
     return out
+
+
+def _vocabulary(table: NodeTable) -> str:
+    """The region vocabulary a table's cells are keyed by; "" for a table without regions,
+    whose cells mean the same under any."""
+    return table.region_vocabulary if "region" in table.dimensions else ""
 
 
 @dataclass(frozen=True)
@@ -404,9 +415,11 @@ DASHBOARD_VIEWS: Mapping[str, tuple[str, ...]] = {
 
 
 def dashboard(combined: Iterable[CombinedTable], period: str,
-              views: Mapping[str, tuple[str, ...]] = DASHBOARD_VIEWS) -> dict[str, Any]:
+              views: Mapping[str, tuple[str, ...]] = DASHBOARD_VIEWS,
+              region_vocabulary: str | None = None) -> dict[str, Any]:
     """JSON-ready figures of one period: each view's estimates and intervals column-wise
-    (`Pooled.columns`), the contributing node count, and the tables each view came from."""
+    (`Pooled.columns`), the contributing node count, and the tables each view came from.
+    With `region_vocabulary`, views by region read only tables keyed by it."""
     tables = [t for t in combined if t.period == period]
     versions: dict[int, set[str]] = {}
     for t in tables:
@@ -417,6 +430,12 @@ def dashboard(combined: Iterable[CombinedTable], period: str,
     out: dict[str, Any] = {"period": period,
                            "nodes": len(frozenset().union(*(t.node_ids for t in tables)))}
     for name, keep in views.items():
-        p = pooled(tables, keep)
+        p = pooled(_keyed_by(tables, region_vocabulary) if "region" in keep else tables, keep)
         out[name] = None if p is None else p.columns()
     return out
+
+
+def _keyed_by(tables: list[CombinedTable], vocabulary: str | None) -> list[CombinedTable]:
+    """The tables whose regions are keyed by `vocabulary` (all of them for None)."""
+    return tables if vocabulary is None else [t for t in tables
+                                              if t.region_vocabulary == vocabulary]

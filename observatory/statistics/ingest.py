@@ -17,7 +17,9 @@ answer                       when
 ``unknown_table``            a table name the published plan does not list
 ``dimensions_mismatch``      a known table with other dimensions (or in another order)
 ``domain_mismatch``          fixed values not the published ones, months not the release's,
-                             bad region codes, or region codes differing between tables
+                             regions not keyed by the published region vocabulary (first-
+                             level ISO 3166-2 codes, then unknown), or differing between
+                             tables
 ``noise_mismatch``           variance or epsilon inconsistent with the declared scale
 ``over_budget``              spent_in_period above budget_per_period, or the node's accepted
                              releases for the period would add up to more than it declared

@@ -12,8 +12,20 @@ JSON arrays are column-wise and row-major over ``domains`` (last dimension faste
 the nodes' releases. The pydantic models below describe the document for the OpenAPI
 document; the serialisation itself writes plain JSON table by table, and both files are
 written once per publication into the data directory's ``published/`` and served from
-there (`Files`): at 1,000 nodes with 20 regions each, the CSV has about 5.8 million rows
-(800 MB, written in about 13 s) and the JSON 180 MB (bench/bench_statistics.py).
+there (`Files`).
+
+Regions are keyed by the federation's region vocabulary (`protocol.regions`: first-level
+ISO 3166-2 codes such as ``CD-NK``, and ``unknown``), named per table
+(``region_vocabulary``); the JSON carries the name and country of every code it uses
+(``regions``). The open data stays compact because of what it leaves out, not by
+summarising: a region axis holds only the subdivisions some node reports (never the
+vocabulary's 3,590 codes), and the CSV, one row per cell, has no row for a cell no node
+reported (a node that counted fewer months or other regions than another leaves such cells;
+their estimate would be a meaningless 0 with variance 0). The JSON keeps the full
+row-major arrays, where such a cell is a few bytes of zeros and ``cell_nodes`` says 0.
+Every reported cell is in both files. Before the shared geography, 1,000 nodes with 20
+regions of their own each made 20,001 region values and 798 MB of CSV per publication;
+bench/bench_opendata.py measures the same federation keyed by subdivisions (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -32,7 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from observatory.statistics.combine import Z95, CombinedTable
 from observatory.statistics.publication import ALL, Publication, Scope
 from observatory.statistics.schema import StatisticsConfig
-from protocol.statistics import FIXED_DOMAINS
+from protocol import regions as geography
+from protocol.statistics import FIXED_DOMAINS, REGION_VOCABULARY
 
 CONFIDENCE = 0.95
 DECIMALS = 3
@@ -53,6 +66,9 @@ class PlanOut(_Out):
         description="The public values of each fixed dimension, in the order nodes count them")
     per_node_domains: dict[str, str] = Field(
         description="Dimensions whose values each node declares, and the rule they follow")
+    region_vocabulary: str = Field(
+        description="The region codes releases are accepted in: first-level ISO 3166-2 "
+                    "subdivisions (scheme and a digest of the code list)")
     max_epsilon_per_period: float = Field(
         description="Most privacy loss one node may spend on one period")
 
@@ -77,7 +93,10 @@ class TableOut(_Out):
     table: str
     dimensions: list[str]
     domains: list[list[str]] = Field(
-        description="Values of each dimension; regions are <country>/<node's code>")
+        description="Values of each dimension; regions are ISO 3166-2 codes or unknown "
+                    "(<country>/<node's own code> in tables of region_vocabulary 'node')")
+    region_vocabulary: str | None = Field(
+        description="What the region values are keyed by; null for a table without region")
     nodes: int = Field(description="Nodes whose release contributes to the table")
     estimate: list[float] = Field(description="Sum of the nodes' noisy counts, unclamped")
     lower: list[float] = Field(description="Lower end of the 95 % interval")
@@ -101,6 +120,12 @@ class LossOut(_Out):
     release_in_use: str = Field(description="The release the estimates use")
 
 
+class RegionOut(_Out):
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    name: str = Field(description="The subdivision's name in ISO 3166-2")
+    kind: str = Field(description="The standard's word for it: Province, State, Oblast...")
+
+
 class StatisticsOut(_Out):
     observatory: str
     confidence: float = Field(description="Of every interval")
@@ -108,11 +133,14 @@ class StatisticsOut(_Out):
     plan: PlanOut
     periods: list[str]
     tables: list[TableOut]
+    regions: dict[str, RegionOut] = Field(
+        description="Every ISO 3166-2 code the tables use, with its country and name")
     privacy_loss: list[LossOut]
 
 
 PER_NODE_RULES = {
-    "region": "the node's region codes (1-32 letters, digits, _ . -) and unknown",
+    "region": "first-level ISO 3166-2 codes of the region vocabulary, those the node works "
+              "in, distinct, then unknown",
     "month": "exactly the release's months, first_month to last_month",
 }
 
@@ -122,8 +150,23 @@ def plan_out(plan: StatisticsConfig) -> dict[str, Any]:
         "tables": [{"name": t.name, "dimensions": list(t.dimensions)} for t in plan.tables],
         "fixed_domains": {d: list(values) for d, values in FIXED_DOMAINS.items()},
         "per_node_domains": dict(PER_NODE_RULES),
+        "region_vocabulary": REGION_VOCABULARY,
         "max_epsilon_per_period": plan.max_epsilon_per_period,
     }
+
+
+def regions_out(pub: Publication) -> dict[str, dict[str, str]]:
+    """Country, name and kind of every subdivision code the publication's tables use."""
+    used: set[str] = set()
+    for t, _ in _blocks(pub):
+        if t.region_vocabulary == REGION_VOCABULARY:
+            used.update(t.domains[t.dimensions.index("region")])
+    out = {}
+    for code in sorted(used):
+        sub = geography.subdivision(code)
+        if sub is not None:
+            out[code] = {"country": sub.country, "name": sub.name, "kind": sub.kind}
+    return out
 
 
 def _rounded(values: np.ndarray) -> list[float]:
@@ -157,7 +200,8 @@ def table_out(pub: Publication, t: CombinedTable, country: str | None) -> dict[s
     return {
         "period": t.period, "scope": "all" if country is None else "country",
         "country": country, "table": t.table, "dimensions": list(t.dimensions),
-        "domains": [list(d) for d in t.domains], "nodes": len(t.node_ids),
+        "domains": [list(d) for d in t.domains],
+        "region_vocabulary": t.region_vocabulary or None, "nodes": len(t.node_ids),
         "estimate": _estimates(t.estimate), "lower": _rounded(lo), "upper": _rounded(hi),
         "display": t.display().ravel().tolist(), "variance": _rounded(t.variance),
         "cell_nodes": t.nodes.ravel().tolist(),
@@ -187,7 +231,7 @@ def write_json(pub: Publication, name: str, out: TextIO) -> None:
               f'"periods":{dumps(list(pub.periods))},"tables":[')
     for i, (t, country) in enumerate(_blocks(pub)):
         out.write(("," if i else "") + dumps(table_out(pub, t, country)))
-    out.write(f'],"privacy_loss":{dumps(_losses(pub))}}}')
+    out.write(f'],"regions":{dumps(regions_out(pub))},"privacy_loss":{dumps(_losses(pub))}}}')
 
 
 # ---------------------------------------------------------------------- CSV
@@ -206,8 +250,9 @@ def csv_text(value: str) -> str:
 
 
 def write_csv(pub: Publication, out: TextIO) -> None:
-    """One row per cell of every published table (RFC 4180, CRLF). Dimension columns are
-    every dimension of the plan, empty where a table does not have it."""
+    """One row per reported cell of every published table (RFC 4180, CRLF): a cell no node
+    reported has no row (module docstring). Dimension columns are every dimension of the
+    plan, empty where a table does not have it."""
     dims = pub.plan.dimensions()
     out.write(",".join(("period", "scope", "country", "table", *dims, *CSV_VALUES)) + "\r\n")
     for t, country in _blocks(pub):
@@ -223,12 +268,20 @@ def write_csv(pub: Publication, out: TextIO) -> None:
                           for d in dims)
         lists = [[csv_text(v) for v in values] for values in t.domains]
         lo, hi = t.interval(Z95)
-        rows = zip(itertools.product(*lists), _estimates(t.estimate), _rounded(lo),
-                   _rounded(hi), t.display().ravel().tolist(), _rounded(t.variance),
-                   t.nodes.ravel().tolist(), strict=True)
+        rows = itertools.compress(
+            zip(itertools.product(*lists), _estimates(t.estimate), _rounded(lo),
+                _rounded(hi), t.display().ravel().tolist(), _rounded(t.variance),
+                t.nodes.ravel().tolist(), strict=True),
+            reported(t))
         out.writelines(f"{prefix}{fields.format(*key)},{est},{low},{high},{shown},{var},"
                        f"{nodes}{suffix}"
                        for key, est, low, high, shown, var, nodes in rows)
+
+
+def reported(t: CombinedTable) -> list[bool]:
+    """Per cell, row-major: whether some node reported it (the CSV's rows)."""
+    flags: list[bool] = (t.nodes.ravel() > 0).tolist()
+    return flags
 
 
 # ---------------------------------------------------------------------- the files

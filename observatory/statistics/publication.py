@@ -7,9 +7,11 @@ privacy loss each node spent per period.
   incidents and must never be added). Newer means drawn later (``created_hour``), else more
   of the period's budget spent (a node's ledger only grows), else received later.
 * A country's estimates combine only the releases of that country's members.
-* Region codes are the nodes' own, so they are qualified by the member's country
-  (``CD/north``): two countries' "north" are never added together, while two nodes of one
-  country that use the same codes (e.g. ISO 3166-2) are.
+* Regions are keyed by the federation's region vocabulary (`protocol.regions`, first-level
+  ISO 3166-2 codes such as ``CD-NK``), so two organisations' counts for one province are
+  added. Releases accepted before the federation shared one were keyed by each node's own
+  codes: those are qualified by the member's country (``CD/north``) and combined apart
+  (`combine` never mixes vocabularies); the page's views by region read only the shared one.
 * Releases of members revoked for a compromised key or misbehaviour stay stored but no
   longer count (`store.UNTRUSTED_REVOCATIONS`).
 
@@ -37,6 +39,7 @@ from observatory.statistics.combine import (
 )
 from observatory.statistics.schema import StatisticsConfig
 from observatory.storage.database import Database
+from protocol.statistics import NODE_REGIONS, REGION_VOCABULARY
 
 ALL = "all"  # the scope of the federation-wide estimates
 T = TypeVar("T")
@@ -52,13 +55,21 @@ def split_region(label: str) -> tuple[str, str]:
     return country, code
 
 
+def region_values(r: store.StoredRelease, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A release's region values as published: shared codes as they are; a node's own codes
+    (releases from before the shared geography) qualified by its country."""
+    if r.region_vocabulary != NODE_REGIONS:
+        return values
+    return tuple(qualify(r.country, v) for v in values)
+
+
 def node_release(r: store.StoredRelease) -> NodeRelease:
     tables = []
     for t in r.tables:
-        domains = tuple(tuple(qualify(r.country, v) for v in values) if d == "region"
+        domains = tuple(region_values(r, values) if d == "region"
                         else values for d, values in zip(t.dimensions, t.domains, strict=True))
         tables.append(NodeTable(t.name, t.dimensions, domains, t.counts, t.variance,
-                                t.mechanism))
+                                t.mechanism, r.region_vocabulary))
     return NodeRelease(r.node_id, r.period, r.release_id, tuple(tables), r.epsilon,
                        r.plan_version)
 
@@ -135,7 +146,8 @@ class Scope:
     def view(self, period: str) -> dict[str, Any]:
         """`combine.dashboard` of one period: totals, by month, month x region, category,
         affiliation and region, each with intervals (pooled across tables)."""
-        return self._views.get(period, lambda: dashboard(self.tables, period))
+        return self._views.get(period, lambda: dashboard(
+            self.tables, period, region_vocabulary=REGION_VOCABULARY))
 
 
 @dataclass

@@ -9,9 +9,10 @@ know in advance what will be refused:
 * for each *fixed* dimension, its public domain, value by value and in order: the shared
   coding vocabulary (`protocol.vocabulary`: violation category under the Rome Statute,
   perpetrator affiliation, survivor sex and age group, context), which nodes count over;
-* two *per-node* dimensions: ``region`` (the node's own codes, the protocol's
-  `REGION_CODE` pattern, plus ``unknown``, which must be present) and ``month`` (exactly
-  the release's months, first to last).
+* two *per-node* dimensions: ``region`` (codes of the federation's region vocabulary,
+  `protocol.regions`, first-level ISO 3166-2 subdivisions: the ones the node works in, then
+  ``unknown``; the release names the vocabulary, which must be the published one) and
+  ``month`` (exactly the release's months, first to last).
 
 A domain read off the data would reveal that some survivor's incident exists; a fixed domain
 cannot, which is why a table with other values is refused rather than mapped.
@@ -28,7 +29,6 @@ understate what its survivors' reports gave away, and is refused.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -37,20 +37,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from protocol.statistics import (
     DEFAULT_TABLES,
     FIXED_DOMAINS,
-    REGION_CODE,
+    REGION_VOCABULARY,
     StatisticsRelease,
     StatisticsTable,
     TableLayout,
     discrete_laplace_variance,
     month_bounds,
     months,
+    region_domain_valid,
 )
-from protocol.vocabulary import UNKNOWN
 
 # Every dimension, in the order of the open data's CSV columns.
 COLUMN_ORDER: tuple[str, ...] = ("month", "region", "category", "perpetrator_affiliation",
                                  "survivor_sex", "survivor_age_group", "context")
-_REGION_CODE = re.compile(REGION_CODE)
 
 # Relative tolerance for declared floats (variance, epsilon): both sides compute them in
 # IEEE doubles from the same scale; anything beyond rounding is a different claim.
@@ -136,6 +135,20 @@ def _noise(release: StatisticsRelease, table: StatisticsTable) -> Refusal | None
     return None
 
 
+def _regions(release: StatisticsRelease, table: StatisticsTable,
+             values: tuple[str, ...]) -> Refusal | None:
+    """Region cells are keyed by the published vocabulary's codes, then "unknown"."""
+    if release.region_vocabulary != REGION_VOCABULARY:
+        return Refusal("domain_mismatch", f"table {table.name}: region cells must be keyed by "
+                                          f"the region vocabulary {REGION_VOCABULARY} "
+                                          "(first-level ISO 3166-2 codes), not "
+                                          f"{release.region_vocabulary}")
+    if not region_domain_valid(values):
+        return Refusal("domain_mismatch", f"table {table.name}: region codes are first-level "
+                                          "ISO 3166-2 codes, distinct, then unknown")
+    return None
+
+
 def _domains(release: StatisticsRelease, planned: TableLayout, table: StatisticsTable,
              expected_months: tuple[str, ...]) -> Refusal | None:
     for dimension, values in zip(planned.dimensions, table.domains, strict=True):
@@ -144,9 +157,9 @@ def _domains(release: StatisticsRelease, planned: TableLayout, table: Statistics
                 return Refusal("domain_mismatch", f"table {table.name}: months must be "
                                                   f"{release.first_month}..{release.last_month}")
         elif dimension == "region":
-            if UNKNOWN not in values or not all(_REGION_CODE.fullmatch(v) for v in values):
-                return Refusal("domain_mismatch", f"table {table.name}: region codes are 1-32 "
-                                                  "letters, digits, _ . - and include unknown")
+            refusal = _regions(release, table, values)
+            if refusal is not None:
+                return refusal
         elif values != FIXED_DOMAINS[dimension]:
             return Refusal("domain_mismatch", f"table {table.name}: the {dimension} domain is "
                                               "not the published one")

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol.encoding import canonical_json
-from protocol.statistics import StatisticsRelease
+from protocol.statistics import NODE_REGIONS, StatisticsRelease
 
 HOUR = 3600
 # Members revoked for these reasons may have had their key used by someone else, or sent
@@ -58,13 +58,13 @@ def insert(conn: sqlite3.Connection, node_id: str, country: str, release: Statis
     conn.execute(
         "INSERT INTO statistics_releases (release_id, node_id, country, period, plan_version, "
         "first_month, last_month, privacy_unit, contributions, mechanism, epsilon, delta, "
-        "budget_per_period, spent_in_period, created_hour, received_hour, digest, implausible) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "budget_per_period, spent_in_period, created_hour, received_hour, digest, implausible, "
+        "region_vocabulary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (release.release_id, node_id, country, release.period, release.plan_version,
          release.first_month, release.last_month, release.privacy_unit,
          release.contributions, release.mechanism, release.epsilon, release.delta,
          release.budget_per_period, release.spent_in_period, release.created_hour,
-         now // HOUR, release_digest, implausible))
+         now // HOUR, release_digest, implausible, release.region_vocabulary))
     conn.executemany(
         "INSERT INTO statistics_tables (release_id, name, dimensions, domains, counts, "
         "mechanism, scale, variance, accuracy_95, epsilon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,6 +138,7 @@ class StoredRelease:
     created_hour: int
     received_hour: int
     tables: tuple[StoredTable, ...]
+    region_vocabulary: str = NODE_REGIONS  # what its region cells are keyed by
 
     @property
     def order(self) -> tuple[int, float, int]:
@@ -171,14 +172,16 @@ def releases(conn: sqlite3.Connection) -> list[StoredRelease]:
         "NOT (m.status = 'revoked' AND m.reason IN (?, ?)), "
         "r.period, r.plan_version, r.first_month, r.last_month, r.contributions, "
         "r.mechanism, r.epsilon, r.budget_per_period, r.spent_in_period, r.created_hour, "
-        "r.received_hour FROM statistics_releases r JOIN members m USING (node_id)",
+        "r.received_hour, r.region_vocabulary "
+        "FROM statistics_releases r JOIN members m USING (node_id)",
         UNTRUSTED_REVOCATIONS)
     out = [StoredRelease(
         seq=row[0], release_id=row[1], node_id=row[2], organisation_name=row[3],
         country=row[4], counted=bool(row[5]), period=row[6], plan_version=row[7],
         first_month=row[8], last_month=row[9], contributions=row[10], mechanism=row[11],
         epsilon=row[12], budget_per_period=row[13], spent_in_period=row[14],
-        created_hour=row[15], received_hour=row[16], tables=tuple(tables[row[1]]))
+        created_hour=row[15], received_hour=row[16], tables=tuple(tables[row[1]]),
+        region_vocabulary=row[17])
         for row in rows]
     return sorted(out, key=lambda r: r.order)
 

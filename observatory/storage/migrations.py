@@ -122,6 +122,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE statistics_releases ADD COLUMN implausible TEXT;
     """,
+    # 4: the region vocabulary a release's region cells are keyed by (issue 14,
+    # protocol/regions.py). Releases accepted before the federation shared one were keyed
+    # by each node's own codes ('node'); they are combined apart, never with the others.
+    """
+    ALTER TABLE statistics_releases ADD COLUMN region_vocabulary TEXT NOT NULL
+        DEFAULT 'node';
+    """,
 )
 
 

@@ -24,9 +24,11 @@ from observatory.statistics.publication import ALL, Publication, Scope, split_re
 from observatory.web import labels
 from observatory.web.charts import Point, bar_chart, line_chart
 from observatory.web.rendering import inline_stylesheet, language_context, template_environment
+from protocol import regions as geography
+from protocol.vocabulary import UNKNOWN
 
 TOP_REGIONS = 8       # small multiples drawn on a page
-REGION_ROWS = 30      # rows of the region table; the open data has them all
+REGION_ROWS = 30      # rows of the federation's region table; the open data has them all
 
 
 
@@ -69,9 +71,16 @@ class Texts:
         return self.gettext(label) if label else code
 
     def region(self, label: str, *, with_country: bool) -> str:
-        country, code = split_region(label)
-        name = self.value("region", code)
-        if not with_country:
+        """A region's name: a subdivision's in this language where the ISO 3166-2 data has
+        it (`protocol.regions`), "not known", or a node's own code (releases from before the
+        shared geography, ``CD/north``)."""
+        sub = geography.subdivision(label)
+        if sub is not None:
+            country, name = sub.country, geography.name(label, self.lang)
+        else:
+            country, code = split_region(label) if "/" in label else ("", label)
+            name = self.value("region", code)
+        if not with_country or not country:
             return name
         return self.gettext("%(region)s (%(country)s)", region=name,
                           country=self.country(country))
@@ -87,6 +96,16 @@ class Texts:
 
 @dataclass(frozen=True)
 class Row:
+    label: str
+    value: str
+    interval: str
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A row of the table by region: keyed by the subdivision's ISO 3166-2 code."""
+
+    code: str
     label: str
     value: str
     interval: str
@@ -168,14 +187,18 @@ def _regions(view: dict[str, Any] | None, texts: Texts, *, with_country: bool
     return Multiples(charts, len(order), len(regions))
 
 
-def _region_rows(view: dict[str, Any] | None, texts: Texts, *, with_country: bool
-                 ) -> tuple[list[Row], int]:
+def _region_rows(view: dict[str, Any] | None, texts: Texts, *, with_country: bool,
+                 limit: int | None) -> tuple[list[RegionRow], int]:
+    """The table by region, largest estimates first: every region of a country's page, the
+    `limit` largest of the federation's (the open data has them all)."""
     if view is None:
         return [], 0
     est = np.asarray(view["estimate"])
-    order = np.argsort(-est, kind="stable")[:REGION_ROWS]
-    rows = [Row(texts.region(view["domains"][0][j], with_country=with_country),
-                *texts.shown(view["estimate"][j], view["lower"][j], view["upper"][j]))
+    order = np.argsort(-est, kind="stable")[:limit]
+    codes = view["domains"][0]
+    rows = [RegionRow("" if codes[j] == UNKNOWN else codes[j],
+                      texts.region(codes[j], with_country=with_country),
+                      *texts.shown(view["estimate"][j], view["lower"][j], view["upper"][j]))
             for j in order]
     return rows, len(est)
 
@@ -225,8 +248,9 @@ class SiteRenderer:
                                                    t["upper"][0]),
                                       texts.num(pub.nodes_in(period, code))))
             countries.sort(key=lambda c: c[1])
-        region_rows, region_count = _region_rows(view["by_region"], texts,
-                                                 with_country=country is None)
+        region_rows, region_count = _region_rows(
+            view["by_region"], texts, with_country=country is None,
+            limit=REGION_ROWS if country is None else None)
         return self._render(
             "public/statistics.html", lang, path, country=country, period=period,
             periods=periods,

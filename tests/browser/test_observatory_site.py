@@ -65,7 +65,7 @@ async def _feed(root: Path, obs: ObservatoryAddress) -> dict[str, str]:
             assert isinstance(answer, DeliveryAck) and answer.status == "accepted"
             assert observatory_cli(["approve", node.node_id, "--data", str(root)]) == 0
         for i, node in enumerate(nodes):
-            regions = ("north-kivu", "south-kivu") if node.country == "CD" else ("kharkiv",)
+            regions = ("CD-NK", "CD-SK") if node.country == "CD" else ("UA-63",)  # ISO 3166-2
             for release in (
                 make_release(regions=regions, last_month="2025-09", epsilon=0.1,
                              truth={"category_month": rng.integers(20, 60, (6, 9))}, rng=rng),
@@ -179,6 +179,15 @@ def test_arabic_reads_right_to_left(site: Site, new_page: NewPage, artifacts: Pa
     # the table's first column is on the right too
     cells = page.locator("#by-month ~ table tbody tr").first.locator("th, td")
     assert cells.first.bounding_box()["x"] > cells.last.bounding_box()["x"]
+    # the table by region is keyed by ISO 3166-2 code: the code column on the right, each
+    # code still written left to right; every region the nodes reported, and "not known"
+    regions = page.locator("#by-region ~ table tbody tr")
+    codes = sorted(regions.nth(i).locator("td").first.inner_text()
+                   for i in range(regions.count()))
+    assert codes == ["", "CD-NK", "CD-SK", "UA-63"]
+    code_cell = regions.first.locator("td").first
+    assert code_cell.locator("bdi").get_attribute("dir") == "ltr"
+    assert code_cell.bounding_box()["x"] > regions.first.locator("td").last.bounding_box()["x"]
     page.screenshot(path=str(artifacts / f"observatory-ar-{'js' if js else 'nojs'}.png"),
                     full_page=True)
 

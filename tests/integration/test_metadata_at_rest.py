@@ -22,6 +22,7 @@ from node.datadir import DataDir
 from node.server import running
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, files_containing
 from tests.integration.conftest import csrf_of
+from tests.integration.test_schema10_fixture import REGION_MAPPING, map_regions
 
 CANARY = "canary-deletion-words-5521"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "before_issue11" / "node"
@@ -123,6 +124,7 @@ async def test_reporter_replies_are_kept_to_the_hour_and_in_order(tmp_path: Path
 def test_a_node_from_before_issue_11_migrates(tmp_path: Path) -> None:
     root = tmp_path / "node"
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("answers.json"))
+    map_regions(root / "node.toml", REGION_MAPPING)  # the operator's upgrade (issue 14)
     (root / "blobs").mkdir(exist_ok=True)
     (root / "keys" / "identity.key").chmod(0o600)
     answers = json.loads((FIXTURE / "answers.json").read_text(encoding="utf-8"))

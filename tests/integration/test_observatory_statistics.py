@@ -24,6 +24,7 @@ from observatory.cli import main as cli
 from observatory.context import ObservatoryContext
 from observatory.statistics.opendata import StatisticsOut
 from protocol.delivery import DeliveryAck
+from protocol.statistics import REGION_VOCABULARY
 from tests.unit.observatory.fakenode import FakeNode, ObservatoryAddress
 from tests.unit.observatory.releases import PLAN, domains_of, make_release
 from tests.unit.observatory.support import count_rows, make_observatory, serving
@@ -33,15 +34,18 @@ LANGUAGES = ("en", "fr", "ar", "sw", "uk")
 PAGE_BUDGET = 60 * 1024  # bytes of HTML, charts included (the report page's is 30 KB)
 
 
-def truth(value: int, regions: tuple[str, ...] = ("north", "south")) -> dict[str, np.ndarray]:
+CD_REGIONS = ("CD-NK", "CD-SK")  # ISO 3166-2: North and South Kivu
+UA_REGIONS = ("UA-14", "UA-63")  # Donetsk and Kharkiv oblasts
+
+
+def truth(value: int, regions: tuple[str, ...] = CD_REGIONS) -> dict[str, np.ndarray]:
     """`value` in every cell of every table."""
     months = tuple(f"2025-{m:02d}" for m in range(1, 7))
     return {name: np.full(tuple(len(d) for d in domains_of(dims, months, (*regions, "unknown"))),
                           value) for name, dims in PLAN}
 
 
-def incidents(count: int, regions: tuple[str, ...] = ("north", "south")
-              ) -> dict[str, np.ndarray]:
+def incidents(count: int, regions: tuple[str, ...] = CD_REGIONS) -> dict[str, np.ndarray]:
     """`count` incidents of January, rape, the first region, ... : every table's first cell,
     so that the tables agree with each other as real ones do."""
     out = {}
@@ -104,8 +108,9 @@ def cell(doc: dict[str, object], table: str, scope: str = "all",
 async def test_releases_over_libp2p_are_combined_and_published(federation: Federation) -> None:
     f, nodes = federation, federation.members
     for key, value in (("cd1", 1), ("cd2", 2), ("ua", 10)):
-        answer = await nodes[key].ask(make_release(truth=truth(value), noise=False,
-                                                   created_hour=100), f.obs)
+        regions = UA_REGIONS if key == "ua" else CD_REGIONS
+        answer = await nodes[key].ask(make_release(truth=truth(value, regions), noise=False,
+                                                   regions=regions, created_hour=100), f.obs)
         assert isinstance(answer, DeliveryAck) and answer.status == "accepted", answer
     assert count_rows(f.ctx, *STATS)["statistics_releases"] == 3
 
@@ -118,8 +123,14 @@ async def test_releases_over_libp2p_are_combined_and_published(federation: Feder
     assert cell(doc, "category_month", "country", "CD")["estimate"] == [3] * 36
     assert cell(doc, "category_month", "country", "UA")["nodes"] == 1
     regional = cell(doc, "category_month_region")
-    assert regional["domains"][2] == ["CD/north", "CD/south", "CD/unknown",  # type: ignore[index]
-                                      "UA/north", "UA/south", "UA/unknown"]
+    # keyed by subdivision: the two CD nodes' provinces are added, "unknown" across all
+    assert regional["domains"][2] == ["CD-NK", "CD-SK", "unknown",  # type: ignore[index]
+                                      "UA-14", "UA-63"]
+    assert regional["estimate"][:5] == [3, 3, 13, 10, 10]  # type: ignore[index]
+    assert regional["region_vocabulary"] == REGION_VOCABULARY
+    assert doc["regions"]["UA-14"] == {  # type: ignore[index]
+        "country": "UA", "name": "Donetska oblast", "kind": "Region"}
+    assert sorted(doc["regions"]) == ["CD-NK", "CD-SK", "UA-14", "UA-63"]  # type: ignore[call-overload]
     assert {p["node_id"] for p in overall["privacy"]} == {  # type: ignore[attr-defined]
         n.node_id for n in nodes.values()}
     losses = doc["privacy_loss"]
@@ -208,9 +219,9 @@ async def test_the_public_site(federation: Federation) -> None:
     status, headers, body = await get(f"{f.url}/en/")
     assert status == 200 and "No statistics have been published here yet." in body.decode()
     for key, value in (("cd1", 4000), ("ua", 7000)):
-        await nodes[key].ask(make_release(truth=incidents(value, ("north", "south", "east")),
-                                          regions=("north", "south", "east"), noise=False),
-                             f.obs)
+        regions = (*UA_REGIONS, "UA-65") if key == "ua" else (*CD_REGIONS, "CD-IT")
+        await nodes[key].ask(make_release(truth=incidents(value, regions),
+                                          regions=regions, noise=False), f.obs)
     await nodes["cd2"].ask(make_release(period="2024", last_month="2024-12"), f.obs)
 
     for lang in LANGUAGES:
@@ -243,7 +254,12 @@ async def test_the_public_site(federation: Federation) -> None:
     status, _, body = await get(f"{f.url}/uk/countries/UA")
     assert status == 200 and "Україна" in body.decode()
     ua_page = body.decode()
-    assert "north" in ua_page and "UA/north" not in ua_page
+    # the table by region, keyed by ISO 3166-2 code, names in the page's language
+    assert re.search(r'<td><bdi dir="ltr">UA-14</bdi></td><th scope="row"><bdi>Донецька '
+                     r'область</bdi></th><td class="n">7\D?000</td>', ua_page)
+    assert "Херсонська область" in ua_page and "(Україна)" not in ua_page
+    page = (await get(f"{f.url}/en/"))[2].decode()
+    assert "Donetska oblast (Ukraine)" in page and "Nord-Kivu (" in page
     status, _, body = await get(f"{f.url}/ar/methodology")
     method = body.decode()
     assert status == 200 and "Clinique du Lac" in method and "الخصوصية التفاضلية" in method

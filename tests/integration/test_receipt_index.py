@@ -18,6 +18,7 @@ from crypto import receipt
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.server import running
+from tests.integration.test_schema10_fixture import REGION_MAPPING, map_regions
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "before_issue11" / "node"
 
@@ -51,6 +52,7 @@ async def test_a_seized_database_does_not_give_receipts_back(node_ctx: NodeConte
 def _copy_fixture(tmp_path: Path) -> tuple[DataDir, dict[str, str]]:
     root = tmp_path / "node"
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("answers.json"))
+    map_regions(root / "node.toml", REGION_MAPPING)  # the operator's upgrade (issue 14)
     (root / "blobs").mkdir(exist_ok=True)
     (root / "keys" / "identity.key").chmod(0o600)
     answers = json.loads((FIXTURE / "answers.json").read_text(encoding="utf-8"))

@@ -15,10 +15,32 @@ from node.storage.migrations import MIGRATIONS
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema10"
 
 
-def copy_fixture(tmp_path: Path) -> tuple[DataDir, dict[str, object]]:
-    """A writable copy of the fixture node, and its answers."""
+# What an operator adds to node.toml when upgrading past issue 14: each region's federation
+# code (the fixture's regions predate the shared geography and name none).
+REGION_MAPPING = {"R1": "CD-NK", "R2": "CD-SK"}
+
+
+def map_regions(config: Path, mapping: dict[str, str]) -> None:
+    """Add `subdivision = ...` under each ``[[regions]]`` entry whose code is mapped."""
+    lines = config.read_text(encoding="utf-8").splitlines()
+    out: list[str] = []
+    for line in lines:
+        out.append(line)
+        key, _, value = line.partition("=")
+        if key.strip() == "code" and value.strip().strip('"') in mapping:
+            out.append(f'subdivision = "{mapping[value.strip().strip(chr(34))]}"')
+    config.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def copy_fixture(tmp_path: Path, *, upgrade_config: bool = True
+                 ) -> tuple[DataDir, dict[str, object]]:
+    """A writable copy of the fixture node, and its answers. `upgrade_config` makes the
+    configuration changes an operator makes when upgrading (`REGION_MAPPING`); without it,
+    the node.toml is the schema-10 one, which today's node refuses to start with."""
     root = tmp_path / "node"
     shutil.copytree(FIXTURE / "node", root)
+    if upgrade_config:
+        map_regions(root / "node.toml", REGION_MAPPING)
     root.chmod(0o700)
     for sub in ("keys", "blobs"):
         (root / sub).chmod(0o700)

@@ -106,14 +106,19 @@ plan_dicts = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(plan_dicts, st.lists(st.from_regex(r"[A-Za-z0-9_.-]{1,6}", fullmatch=True), max_size=5,
-                            unique=True))
+                            unique=True),
+       st.lists(st.sampled_from(["CD-NK", "CD-SK", "UA-14", "unknown"]), min_size=5,
+                max_size=5))
 def test_plan_parsing_accepts_valid_and_names_invalid(raw: dict[str, Any],
-                                                      regions: list[str]) -> None:
+                                                      regions: list[str],
+                                                      subdivisions: list[str]) -> None:
     """Any input either parses into a consistent plan, or raises ConfigError (never
-    anything else); a parsed plan's cell domains are fixed by the plan and the regions."""
+    anything else); a parsed plan's cell domains are fixed by the plan and the regions
+    (several regions may count as one subdivision)."""
     try:
         cfg = config.parse({"statistics": raw,
-                            "regions": [{"code": r, "name": r} for r in regions]})
+                            "regions": [{"code": r, "name": r, "subdivision": sub}
+                                        for r, sub in zip(regions, subdivisions, strict=False)]})
     except config.ConfigError as exc:
         assert "statistics" in str(exc)
         return
@@ -123,9 +128,10 @@ def test_plan_parsing_accepts_valid_and_names_invalid(raw: dict[str, Any],
     assert len({t.name for t in plan.tables}) == len(plan.tables)
     period = ReleasePeriod(2025)
     for table in plan.tables:
-        doms = [domain(d, period, regions) for d in table.dimensions]
+        doms = [domain(d, period, cfg.region_map()) for d in table.dimensions]
         assert all(len(set(d)) == len(d) > 0 for d in doms)
-    assert region_domain(regions)[-1] == "unknown"
+    assert region_domain(cfg.region_map())[-1] == "unknown"
+    assert set(region_domain(cfg.region_map())) == {*subdivisions[:len(regions)], "unknown"}
 
 
 def test_plan_is_frozen() -> None:

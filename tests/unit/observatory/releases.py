@@ -1,7 +1,8 @@
 """Synthetic `StatisticsRelease`s as a node sends them (issue 6), built from `protocol`
 alone: known true counts per cell plus discrete Laplace noise of the declared scale (numpy,
 tests only; nodes draw theirs with OpenDP). The tables and domains are the protocol's
-default plan, which nodes and the observatory both use.
+default plan, which nodes and the observatory both use; regions are keyed by the federation's
+vocabulary (ISO 3166-2 codes, by default two provinces of the DR Congo).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from protocol.statistics import (
     DEFAULT_TABLES,
     FIXED_DOMAINS,
+    REGION_VOCABULARY,
     StatisticsRelease,
     StatisticsTable,
     month_bounds,
@@ -52,7 +54,7 @@ def domains_of(dimensions: Sequence[str], month_list: tuple[str, ...],
 
 
 def make_release(*, period: str = "2025", first_month: str | None = None,
-                 last_month: str | None = None, regions: Sequence[str] = ("north", "south"),
+                 last_month: str | None = None, regions: Sequence[str] = ("CD-NK", "CD-SK"),
                  truth: Mapping[str, np.ndarray] | None = None, epsilon: float = 0.2,
                  contributions: int = 2, budget: float = 2.0, spent: float | None = None,
                  created_hour: int | None = None, rng: np.random.Generator | None = None,
@@ -83,7 +85,8 @@ def make_release(*, period: str = "2025", first_month: str | None = None,
     fields: dict[str, Any] = {
         "release_id": secrets.token_hex(16), "plan_version": 1, "period": period,
         "first_month": first, "last_month": last, "period_start": start, "period_end": end,
-        "privacy_unit": "report", "contributions": contributions,
+        "privacy_unit": "report", "region_vocabulary": REGION_VOCABULARY,
+        "contributions": contributions,
         "mechanism": "discrete_laplace", "epsilon": total, "delta": 0.0,
         "budget_per_period": budget, "spent_in_period": total if spent is None else spent,
         "created_hour": created_hour if created_hour is not None else start // 3600 + 24 * 200,

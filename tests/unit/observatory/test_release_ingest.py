@@ -27,13 +27,14 @@ from observatory.statistics.publication import ALL, Publication, PublicationCach
 from observatory.statistics.schema import StatisticsConfig
 from protocol.delivery import DeliveryAck
 from protocol.message import Message
-from protocol.statistics import DEFAULT_TABLES, StatisticsRelease, months
+from protocol.statistics import DEFAULT_TABLES, NODE_REGIONS, StatisticsRelease, months
 from tests.unit.observatory.fakenode import FakeNode, ObservatoryAddress
 from tests.unit.observatory.releases import PLAN, domains_of, make_release, variance
 from tests.unit.observatory.support import TEST_CONFIG, count_rows, make_observatory
 from transport.identity import peer_id_from_public_key
 
 ROOT = Path(__file__).resolve().parents[3]
+REGIONS_OF = {"CD": ("CD-NK", "CD-SK"), "UA": ("UA-14", "UA-63")}  # ISO 3166-2
 STATS = ("statistics_releases", "statistics_tables")
 
 
@@ -207,15 +208,38 @@ def _regions_without_unknown(r: StatisticsRelease) -> StatisticsRelease:
 def _regions_differ(r: StatisticsRelease) -> StatisticsRelease:
     t = next(t for t in r.tables if t.name == "category_month_region")
     return _swap(r, "category_month_region", domains=(*t.domains[:2],
-                                                      ("east", "west", "unknown")))
+                                                      ("CD-IT", "CD-TA", "unknown")))
 
 
 def _bad_region_code(r: StatisticsRelease) -> StatisticsRelease:
-    return make_release(regions=("=cmd|calc", "south"))
+    return make_release(regions=("=cmd|calc", "CD-SK"))
 
 
 def _region_too_long(r: StatisticsRelease) -> StatisticsRelease:
     return make_release(regions=("r" * 33,))
+
+
+def _region_not_in_vocabulary(r: StatisticsRelease) -> StatisticsRelease:
+    return make_release(regions=("CD-NK", "CD-XX"))  # the pattern of a code, but no such code
+
+
+def _region_below_first_level(r: StatisticsRelease) -> StatisticsRelease:
+    return make_release(regions=("FR-75",))  # Paris: a department, inside FR-IDF
+
+
+def _region_without_unknown_last(r: StatisticsRelease) -> StatisticsRelease:
+    t = next(t for t in r.tables if t.name == "category_month_region")
+    return _swap(r, "category_month_region", domains=(*t.domains[:2],
+                                                      ("CD-NK", "unknown", "CD-SK")))
+
+
+def _node_own_region_codes(r: StatisticsRelease) -> StatisticsRelease:
+    """A release from before the shared geography: the node's own codes."""
+    return make_release(regions=("north", "south"), region_vocabulary=NODE_REGIONS)
+
+
+def _another_vocabulary(r: StatisticsRelease) -> StatisticsRelease:
+    return make_release(region_vocabulary="iso3166-2-l1:000000000000")
 
 
 def _months_other(r: StatisticsRelease) -> StatisticsRelease:
@@ -267,6 +291,11 @@ def _future(r: StatisticsRelease) -> StatisticsRelease:
     (_regions_differ, "domain_mismatch"),
     (_bad_region_code, "domain_mismatch"),
     (_region_too_long, "domain_mismatch"),
+    (_region_not_in_vocabulary, "domain_mismatch"),
+    (_region_below_first_level, "domain_mismatch"),
+    (_region_without_unknown_last, "domain_mismatch"),
+    (_node_own_region_codes, "domain_mismatch"),
+    (_another_vocabulary, "domain_mismatch"),
     (_variance_small, "noise_mismatch"),
     (_epsilon_low, "noise_mismatch"),
     (_gaussian, "unsupported_mechanism"),
@@ -372,7 +401,7 @@ def _truth(value: int) -> dict[str, np.ndarray]:
     out = {}
     for name, dims in PLAN:
         shape = tuple(len(d) for d in domains_of(dims, months("2025-01", "2025-06"),
-                                                 ("north", "south", "unknown")))
+                                                 ("CD-NK", "CD-SK", "unknown")))
         out[name] = np.full(shape, value)
     return out
 
@@ -422,7 +451,8 @@ def test_countries_combine_only_their_nodes_and_untrusted_members_stop_counting(
         ctx: ObservatoryContext, obs: ObservatoryAddress) -> None:
     cd1, cd2, ua = member(ctx, obs, "CD"), member(ctx, obs, "CD"), member(ctx, obs, "UA")
     for node, value in ((cd1, 1), (cd2, 2), (ua, 10)):
-        ask(ctx, obs, node, make_release(truth=_truth(value), noise=False))
+        ask(ctx, obs, node, make_release(truth=_truth(value), noise=False,
+                                         regions=REGIONS_OF[node.country]))
     cache = PublicationCache(ctx.db, ctx.config.statistics)
     pub = cache.get()
     assert set(pub.countries) == {"CD", "UA"}
@@ -433,17 +463,17 @@ def test_countries_combine_only_their_nodes_and_untrusted_members_stop_counting(
         [t] = [t for t in s.in_period("2025") if t.table == table]
         return [f"{r}={int(v)}" for r, v in zip(t.domains[2], t.estimate[0, 0], strict=True)]
 
-    # Regions are qualified by country: CD's two nodes share codes and are added up.
-    assert cell("CD") == ["CD/north=3", "CD/south=3", "CD/unknown=3"]
-    assert cell("UA") == ["UA/north=10", "UA/south=10", "UA/unknown=10"]
-    assert cell(ALL) == ["CD/north=3", "CD/south=3", "CD/unknown=3", "UA/north=10",
-                         "UA/south=10", "UA/unknown=10"]
+    # Regions are the federation's subdivision codes: CD's two nodes' provinces are added
+    # up, and overall every node's "unknown" region too.
+    assert cell("CD") == ["CD-NK=3", "CD-SK=3", "unknown=3"]
+    assert cell("UA") == ["UA-14=10", "UA-63=10", "unknown=10"]
+    assert cell(ALL) == ["CD-NK=3", "CD-SK=3", "unknown=13", "UA-14=10", "UA-63=10"]
     assert pub.nodes_in("2025") == 3 and pub.nodes_in("2025", "CD") == 2
     ctx.members.revoke(ua.node_id, "key_compromised", int(time.time()))
     ctx.members.revoke(cd2.node_id, "left_federation", int(time.time()))
     pub = cache.get()
     assert set(pub.countries) == {"CD"}
-    assert cell("CD") == ["CD/north=3", "CD/south=3", "CD/unknown=3"]
+    assert cell("CD") == ["CD-NK=3", "CD-SK=3", "unknown=3"]
     assert {n.node_id: n.counted for n in pub.losses} == {
         cd1.node_id: True, cd2.node_id: True, ua.node_id: False}
 
@@ -499,7 +529,7 @@ def test_published_intervals_cover_the_truth_at_about_the_nominal_rate(
             truth = {name: rng.integers(0, 8, shape) for name, shape in (
                 (n, tuple(len(d) for d in _domains(dims, year))) for n, dims in PLAN)}
             release = make_release(period=year, first_month=f"{year}-01",
-                                   last_month=f"{year}-06", regions=("north", "south"),
+                                   last_month=f"{year}-06", regions=REGIONS_OF[node.country],
                                    truth=truth, rng=rng)
             answer = ask(ctx, obs, node, release)
             assert isinstance(answer, DeliveryAck) and answer.status == "accepted"
@@ -514,10 +544,10 @@ def test_published_intervals_cover_the_truth_at_about_the_nominal_rate(
         assert s is not None
         [t] = [t for t in s.in_period(year) if t.table == name]
         lo, hi = t.interval()
-        # same-country nodes share region codes, so the true sums line up cell by cell
+        # same-country nodes share subdivisions, so the true sums line up cell by cell
         assert t.estimate.shape == true_sum.shape or scope == ALL
         if t.estimate.shape != true_sum.shape:
-            continue  # overall regions are CD/* and UA/*: checked per country instead
+            continue  # overall regions are CD-* and UA-*: checked per country instead
         covered += int(np.sum((lo <= true_sum) & (true_sum <= hi)))
         total += true_sum.size
     rate = covered / total
@@ -527,7 +557,7 @@ def test_published_intervals_cover_the_truth_at_about_the_nominal_rate(
 
 
 def _domains(dims: tuple[str, ...], year: str) -> tuple[tuple[str, ...], ...]:
-    return domains_of(dims, months(f"{year}-01", f"{year}-06"), ("north", "south", "unknown"))
+    return domains_of(dims, months(f"{year}-01", f"{year}-06"), ("CD-NK", "CD-SK", "unknown"))
 
 
 def test_downloads_are_written_once_per_publication(ctx: ObservatoryContext,
