@@ -11,7 +11,6 @@ import pytest
 
 from crypto import passphrase as pw
 from node import accounts
-from node.backoffice import audit
 from node.config import ConfigError
 from node.context import open_node
 from node.statistics import geography_upgrade
@@ -58,15 +57,15 @@ def test_the_pending_draft_is_voided_and_its_loss_stays_charged(tmp_path: Path) 
                                (draft.id,)).fetchone()[0]
         assert payload is None
         assert Ledger.spent(conn, draft.period) == (pytest.approx(1.0), 1)
-        assert draft.reviewed_by == "upgrade"
-        # the audit log says why, and the request is done (not repeated at the next open)
-        [entry] = conn.execute(
-            "SELECT actor, detail FROM audit_log WHERE action = 'statistics.discard'"
-            " AND object_id = ?", (draft.id,)).fetchall()
-        assert entry[0] == "upgrade" and "shared geography" in entry[1]
+        # issue 14's two migrations run in one upgrade: the lifetime-bound migration (14)
+        # already voided the draft drawn under the per-year bound, so the geography upgrade
+        # (15) finds nothing left to void; either way the draft never leaves
+        assert draft.reviewed_by == "system"
+        assert conn.execute("SELECT void_reason FROM statistics_releases WHERE id = ?",
+                            (draft.id,)).fetchone()[0] == "upgrade"
         assert conn.execute("SELECT 1 FROM node_meta WHERE key = ?",
                             (geography_upgrade.PENDING,)).fetchone() is None
-        assert audit.verify(conn, ctx.keys.identity.verify_key).ok
+        assert ctx.audit.verify(conn).ok
 
         analyst = accounts.unlock(conn, str(answers["analyst"]), str(answers["passphrase"]))
         new = ctx.statistics.draft(analyst, ReleasePeriod(2026, 1, 3),
