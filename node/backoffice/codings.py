@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from crypto.keys import BoxSecretKey
 from node import errors
-from node.accounts import UnlockedStaff
-from node.backoffice.access import Action, require
+from node.accounts import ANALYSIS_KEY, UnlockedStaff
+from node.backoffice.access import Action, require, require_node_key
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.ledger import aead_context
 from node.statistics.columns import CHUNK, ChunkCoder, Coded, CodedChunk, CodedIncidents
@@ -59,9 +59,10 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
     columns.py), so that a statistics release need not read a million Python objects
     again."""
     require(staff.member, Action.VIEW_CODINGS)
-    if staff.analysis_key is None:
-        raise errors.Forbidden()
     conn = db.read()
+    require_node_key(conn, staff, ANALYSIS_KEY)
+    if staff.analysis_key is None:  # for the type checker: require_node_key raised
+        raise errors.Forbidden()
     own = not conn.in_transaction  # one snapshot for consent, links and codings
     if own:
         conn.execute("BEGIN")
@@ -69,7 +70,8 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
         links = _coding_links(conn)
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: a million sqlite3.Row cost seconds
-        cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents"
+        # a withdrawn coding is no longer what the coders say: nothing counts it
+        cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents WHERE withdrawn = 0"
                        " ORDER BY created_at")
         return _open_batches(staff.analysis_key, links.numbers,
                              _coding_batches(cursor, links, statistics_only))
