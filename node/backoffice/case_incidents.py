@@ -258,7 +258,7 @@ class CaseIncidents:
 
     @property
     def derived_stores(self) -> tuple[DerivedStore, ...]:
-        return (DerivedStore("incident codings, their history and links", _erase_incidents),)
+        return (DerivedStore("incident codings and links", _erase_incidents),)
 
 
 def _link(conn: sqlite3.Connection, incident_id: str, report_id: str, ikey: DataKey,

@@ -24,11 +24,10 @@ def _ledger(ctx: NodeContext) -> CaseLedger:
 
 
 def _page(request: web.Request, *, status: int = 200, **kw: object) -> web.Response:
-    response = page(request, "staff/receipt_lookup.html", session_of(request), status=status,
-                    **{"found": None, "receipt": "", "checked": None, "errors": [],
-                       "field_errors": {}, **kw})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # every staff page is sent with "Cache-Control: no-store" (node.web.security)
+    return page(request, "staff/receipt_lookup.html", session_of(request), status=status,
+                **{"found": None, "receipt": "", "checked": None, "errors": [],
+                   "not_found": False, "field_errors": {}, **kw})
 
 
 def _problem(request: web.Request, exc: errors.NodeError, **kw: object) -> web.Response:
