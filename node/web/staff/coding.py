@@ -30,6 +30,7 @@ from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
+from node.web.language import lang_of
 from node.web.rendering import translate
 from node.web.responses import see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
@@ -77,8 +78,10 @@ def provision_text(request: web.Request, c: inc.IncidentCoding) -> str:
     return f"{article} ({_t(request, PROVISION_NAMES[article])})"
 
 
-def region_names(ctx: NodeContext) -> dict[str, str]:
-    return {r.code: r.name for r in ctx.config.regions}
+def region_names(request: web.Request, ctx: NodeContext) -> dict[str, str]:
+    """Each region's name in the page's language (the node's configuration names them)."""
+    lang = lang_of(request)
+    return {r.code: r.label(lang) for r in ctx.config.regions}
 
 
 def _when(ts: int) -> str:
@@ -89,7 +92,7 @@ def incident_rows(request: web.Request, ctx: NodeContext, found: list[CaseIncide
                   who: Callable[[str], str]) -> list[dict[str, Any]]:
     """The case page's incidents: each coding, what it implies, the other cases it is
     linked to (by case number), and its history."""
-    names = region_names(ctx)
+    names = region_names(request, ctx)
     history_actions = {"edited": N_("edited"), "withdrawn": N_("withdrawn")}
     return [{
         "id": i.id, "withdrawn": i.withdrawn,
@@ -108,7 +111,7 @@ def candidate_rows(request: web.Request, ctx: NodeContext, found: list[Candidate
                    ) -> list[tuple[str, str]]:
     """What a coordinator picks from to link an incident: the case number it is coded on,
     its category and summary -- never a hex id."""
-    names = region_names(ctx)
+    names = region_names(request, ctx)
     return [(f"{c.incident_id}:{c.report_id}",
              f"{number_of(c.report_id)} — {_t(request, vocab.CATEGORY_LABELS[c.coding.category])}"
              f" — {coding_summary(request, c.coding, names)}") for c in found]
@@ -120,8 +123,8 @@ def _choices(request: web.Request, ctx: NodeContext) -> dict[str, list[tuple[str
     t = partial(_t, request)
     return {
         "category": [(c, t(vocab.CATEGORY_LABELS[c])) for c in vocab.CATEGORIES],
-        "region": [(r.code, r.name) for r in ctx.config.regions]
-        + [(inc.NOT_KNOWN_CHOICE, t(vocab.NOT_KNOWN))],
+        "region": [*region_names(request, ctx).items(),
+                   (inc.NOT_KNOWN_CHOICE, t(vocab.NOT_KNOWN))],
         "perpetrator_affiliation": [(a, t(vocab.AFFILIATION_LABELS[a]))
                                     for a in vocab.AFFILIATIONS],
         "survivor_sex": [(c, t(vocab.SEX_LABELS[c])) for c in vocab.SEXES],
