@@ -103,7 +103,7 @@ def coding_from_choices(form: Mapping[str, str]) -> IncidentCoding:
         "date_to": _day(text["date_to"], "date_to"),
     }
     count = text["perpetrator_count"]
-    if count and not count.isdigit():
+    if count and not count.isdecimal():  # any script's digits ("٣"), never "²"
         raise CodingInvalid(field="perpetrator_count")
     data["perpetrator_count"] = int(count) if count else None
     try:

@@ -375,7 +375,7 @@ class WithdrawalNotConfirmed(errors.InvalidInput):
 
 def _retention(rq: web.Request, f: Form) -> Call:
     text = str(f.get("days") or "").strip()
-    if text and not text.isdigit():
+    if text and not text.isdecimal():  # any script's digits ("٣"), never "²"
         raise errors.InvalidInput(field="retention_days")
     days = int(text) if text else None
     return lambda ctx, st, rid: ctx.retention.set(st, rid, days)
@@ -475,7 +475,9 @@ def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, st
     label = ACTION_LABELS.get(e.action)
     return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
             "action": _t(request, label) if label else e.action, "code": e.action,
-            "detail": e.detail, "object": f"{e.object_type} {e.object_id}",
+            "detail": e.detail,
+            "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
+            if e.object_type == "report" else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
 
