@@ -239,6 +239,9 @@ async def test_a_coordinator_without_keys_is_told_what_is_missing_and_who_gives_
         assert r.status == 403, path
         assert "Pending access" in page and team.coordinator.member.username in page, path
         assert "newcoord" not in page.split("Pending access", 1)[1].split("</p>")[0]
+    # the list shows only the cases assigned to them, and says why
+    listing = await (await client.get("/staff/cases")).text()
+    assert "Pending access" in listing and team.coordinator.member.username in listing
 
 
 def test_case_numbers_are_short_readable_and_find_their_case(node_ctx: NodeContext) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 from aiohttp import web
 
 from node import errors
-from node.accounts import UnlockedStaff
+from node.accounts import INTAKE_KEY, UnlockedStaff
 from node.backoffice import audit as audit_log
-from node.backoffice.access import Action, allowed
+from node.backoffice.access import Action, allowed, require_node_key
 from node.backoffice.case_numbers import number_of
 from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
@@ -153,10 +153,23 @@ async def case_list(request: web.Request) -> web.StreamResponse:
                                     offset, status)
     _prepare_search(ctx, session)
     return page(request, "staff/cases.html", session, rows=_rows(request, entries), total=total,
+                missing_key=await run_sync(ctx, _missing_intake_key, ctx, session.staff, request),
                 selected=status or "",
                 statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
                 prev_offset=offset - PAGE_SIZE if offset > 0 else None,
                 next_offset=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None)
+
+
+def _missing_intake_key(ctx: NodeContext, staff: UnlockedStaff, request: web.Request) -> str:
+    """For a coordinator without the intake key, who sees only the cases assigned to
+    them: what is missing and who can give it (else "")."""
+    if not staff.has_role("coordinator"):
+        return ""
+    try:
+        require_node_key(ctx.db.read(), staff, INTAKE_KEY)
+    except errors.NodeError as exc:
+        return error_text(request, exc)
+    return ""
 
 
 async def search(request: web.Request) -> web.StreamResponse:
