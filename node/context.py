@@ -37,6 +37,7 @@ from node.i18n import Catalogues
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics import geography_upgrade
+from node.statistics.budget import void_drafts_for_coding
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
@@ -123,6 +124,9 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     referrals = Referrals(db, access, ledger, cfg.services)
     incidents = CaseIncidents(db, access, ledger, cfg, keys.analysis_public)
     statistics = StatisticsService(db, cfg, keys, audit, clock, consent=consent)
+    # a coding edited, withdrawn, linked or unlinked voids the pending drafts that counted
+    # its reports (issue 15; releases already sent stay as they are)
+    incidents.coding_changed.append(void_drafts_for_coding)
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,

@@ -10,12 +10,14 @@ table and this policy, so a route without a rule cannot be added.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from node import errors
-from node.accounts import StaffMember
+from node import accounts, errors
+from node.accounts import StaffMember, UnlockedStaff
+from node.i18n import N_
 
 Scope = Literal["none", "any", "assigned"]
 
@@ -45,6 +47,7 @@ class Action(StrEnum):
     VIEW_FEDERATION = "view_federation"  # outbox, membership (federation issue)
     VIEW_EVIDENCE_LOG = "view_evidence_log"  # checkpoints and proofs (hashes only)
     RELEASE_STATISTICS = "release_statistics"  # draft, review, approve DP releases
+    LOOKUP_RECEIPT = "lookup_receipt"    # find a case from a receipt number read out
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ POLICY: dict[Action, Rule] = {
     Action.VIEW_FEDERATION: Rule(frozenset({"admin"})),
     Action.VIEW_EVIDENCE_LOG: Rule(frozenset({"admin", "coordinator"})),
     Action.RELEASE_STATISTICS: Rule(frozenset({"analyst", "coordinator"})),
+    # Coordinators only: a caseworker would learn that a number belongs to some case they
+    # may not open. The case found is then opened under READ_CASE as any other.
+    Action.LOOKUP_RECEIPT: Rule(COORD),
 }
 
 
@@ -104,3 +110,42 @@ def allowed(member: StaffMember, action: Action, *, assigned: bool | None = None
 def require(member: StaffMember, action: Action, *, assigned: bool | None = None) -> None:
     if not allowed(member, action, assigned=assigned):
         raise errors.Forbidden()
+
+
+# ------------------------------------------------------------------ roles without their keys
+
+KEY_LABELS = {
+    accounts.INTAKE_KEY: N_("the intake key, which opens the reports"),
+    accounts.ANALYSIS_KEY: N_("the analysis key, which opens the incident codings"),
+}
+
+
+class NodeKeyMissing(errors.Forbidden):
+    """The person has the role, but not yet the node key the role needs: a coordinator who
+    holds it must give it to them (a bare "not allowed" told them nothing, issue 15)."""
+
+    message = N_("Your account has the role for this, but not yet %(key)s. A coordinator "
+                 "who holds it gives it to you on their “Pending access” page: %(holders)s. "
+                 "Ask one of them, then open this page again.")
+
+
+def require_node_key(conn: sqlite3.Connection, staff: UnlockedStaff, key_name: str) -> None:
+    """`NodeKeyMissing`, naming who can give the key, unless the person holds it."""
+    if key_name in staff.node_keys:
+        return
+    raise NodeKeyMissing(key=KEY_LABELS[key_name],
+                         holders=", ".join(key_holders(conn, key_name)) or "—")
+
+
+def key_holders(conn: sqlite3.Connection, key_name: str) -> list[str]:
+    """The usernames of the enabled coordinators who hold `key_name` (who can grant it)."""
+    out = []
+    for row in conn.execute("SELECT id, username FROM staff WHERE disabled = 0"
+                            " ORDER BY username").fetchall():
+        member = accounts.get(conn, row["id"])
+        if member is None or "coordinator" not in member.roles:
+            continue
+        if conn.execute("SELECT 1 FROM key_wraps WHERE holder = ? AND key_name = ?",
+                        (accounts.staff_holder(row["id"]), key_name)).fetchone():
+            out.append(row["username"])
+    return out

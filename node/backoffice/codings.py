@@ -24,8 +24,8 @@ import numpy.typing as npt
 
 from crypto.keys import BoxSecretKey
 from node import errors
-from node.accounts import UnlockedStaff
-from node.backoffice.access import Action, require
+from node.accounts import ANALYSIS_KEY, UnlockedStaff
+from node.backoffice.access import Action, require, require_node_key
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.ledger import aead_context
 from node.intake.consent_auth import ConsentKey, StatisticsConsentUnverified
@@ -62,9 +62,10 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
     counted as consenting must have a consent tag that verifies, else
     `StatisticsConsentUnverified` (fail closed: no release on altered consent)."""
     require(staff.member, Action.VIEW_CODINGS)
-    if staff.analysis_key is None:
-        raise errors.Forbidden()
     conn = db.read()
+    require_node_key(conn, staff, ANALYSIS_KEY)
+    if staff.analysis_key is None:  # for the type checker: require_node_key raised
+        raise errors.Forbidden()
     own = not conn.in_transaction  # one snapshot for consent, links and codings
     if own:
         conn.execute("BEGIN")
@@ -79,7 +80,8 @@ def open_codings(db: Database, staff: UnlockedStaff, *, statistics_only: bool = 
                 raise StatisticsConsentUnverified(count=len(altered))
         cursor = conn.cursor()
         cursor.row_factory = None  # plain tuples: a million sqlite3.Row cost seconds
-        cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents"
+        # a withdrawn coding is no longer what the coders say: nothing counts it
+        cursor.execute("SELECT id, sealed_key, coding_ct FROM incidents WHERE withdrawn = 0"
                        " ORDER BY created_at")
         return _open_batches(staff.analysis_key, links.numbers,
                              _coding_batches(cursor, links, statistics_only))

@@ -207,6 +207,12 @@ class LifetimeStatus:
     highest: float
 
 
+def void_drafts_for_coding(conn: sqlite3.Connection, incident_id: str) -> None:
+    """`CaseIncidents.coding_changed` hook: a coding edited, withdrawn, linked or unlinked
+    voids the pending drafts that counted any report linked to it."""
+    void_drafts_counting(conn, incidents=[incident_id], reason="coding")
+
+
 def void_drafts_counting(conn: sqlite3.Connection, *, reports: Iterable[str] = (),
                          incidents: Iterable[str] = (), reason: str) -> list[str]:
     """Void every pending draft that counted one of `reports`, or an incident linked to one

@@ -498,6 +498,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     INSERT INTO node_meta (key, value) VALUES ('statistics_geography_pending', X'31');
     """,
+    # 16: codings can be withdrawn and keep their history (issue 15). A withdrawn coding
+    # stays linked (so that deleting a report still erases it) but no statistics count it.
+    # Each earlier version of a coding is kept sealed under the incident's own key, with who
+    # changed it and when inside the ciphertext: the table shows only how many versions an
+    # incident has had.
+    """
+    ALTER TABLE incidents ADD COLUMN withdrawn INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE incident_history (
+        incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        entry_ct BLOB NOT NULL,
+        PRIMARY KEY (incident_id, version)
+    ) STRICT;
+    """,
 )
 
 

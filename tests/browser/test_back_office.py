@@ -386,9 +386,13 @@ def test_custody_lists_every_action_and_the_chain_verifies(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     entries = [(who, what, detail) for _, _, who, what, detail, _ in rows]
 
+    from node.web.staff.custody_actions import ACTION_LABELS
+
     def first(who: str, what: str, detail: str | None = None) -> int:
+        # the page names each action in the reader's language; the CSV keeps its code
         for i, (w, a, d) in enumerate(entries):
-            if w == who and a == what and (detail is None or d.startswith(detail)):
+            if w == who and a == en(ACTION_LABELS[what]) and (
+                    detail is None or d.startswith(detail)):
                 return i
         raise AssertionError(f"no {what} by {who} ({detail}) in {entries}")
 

@@ -89,6 +89,7 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
             node_ctx.case_access.assign(team.coordinator, other_id, team.caseworker.member.id)
         incident = node_ctx.incidents.code(team.coordinator, other_id,
                                                 IncidentCoding(category="rape"))
+        params["incident_id"] = incident
         client.session.cookie_jar.clear()
         data: dict[str, str] = {}
         if role is not None:

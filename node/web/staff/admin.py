@@ -85,7 +85,7 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
     return page(request, "staff/invitation.html", session, link=link,
-                username=username.strip(), roles=sorted(set(roles)),
+                username=username.strip(), invited_roles=sorted(set(roles)),
                 days=invitations.INVITATION_SECONDS // 86400)
 
 

@@ -17,13 +17,12 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from node import errors
-from node.accounts import UnlockedStaff
+from node.accounts import INTAKE_KEY, UnlockedStaff
 from node.backoffice import audit as audit_log
-from node.backoffice import incidents as inc
-from node.backoffice.access import Action, allowed
+from node.backoffice.access import Action, allowed, require_node_key
+from node.backoffice.case_numbers import number_of
 from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
@@ -38,6 +37,7 @@ from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
 from node.web.rendering import translate
 from node.web.responses import see_other
+from node.web.staff import coding
 from node.web.staff.common import (
     STAFF_PATH,
     Handler,
@@ -46,6 +46,7 @@ from node.web.staff.common import (
     page,
     session_of,
 )
+from node.web.staff.custody_actions import ACTION_LABELS
 from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
 
@@ -70,7 +71,8 @@ def _rows(request: web.Request, entries: list[QueueEntry]) -> list[dict[str, Any
         v = e.view
         narrative = str(v.record.get("narrative") or "")
         rows.append({
-            "id": v.id, "received": day(v.received_hour // 24), "urgency": e.urgency,
+            "id": v.id, "number": number_of(v.id), "received": day(v.received_hour // 24),
+            "urgency": e.urgency,
             "status": t(labels.STATUS_FOR_STAFF[v.status]),
             "summary": narrative[:120] + ("…" if len(narrative) > 120 else ""),
             "needs": ", ".join(t(labels.NEEDS[n]) for n in v.record.get("needs", [])),
@@ -151,10 +153,23 @@ async def case_list(request: web.Request) -> web.StreamResponse:
                                     offset, status)
     _prepare_search(ctx, session)
     return page(request, "staff/cases.html", session, rows=_rows(request, entries), total=total,
+                missing_key=await run_sync(ctx, _missing_intake_key, ctx, session.staff, request),
                 selected=status or "",
                 statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
                 prev_offset=offset - PAGE_SIZE if offset > 0 else None,
                 next_offset=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None)
+
+
+def _missing_intake_key(ctx: NodeContext, staff: UnlockedStaff, request: web.Request) -> str:
+    """For a coordinator without the intake key, who sees only the cases assigned to
+    them: what is missing and who can give it (else "")."""
+    if not staff.has_role("coordinator"):
+        return ""
+    try:
+        require_node_key(ctx.db.read(), staff, INTAKE_KEY)
+    except errors.NodeError as exc:
+        return error_text(request, exc)
+    return ""
 
 
 async def search(request: web.Request) -> web.StreamResponse:
@@ -242,24 +257,12 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
             entry["text"] = it.meta.get("text", "")
         items.append(entry)
     caseworkers = await run_sync(ctx, ctx.case_access.caseworkers)
-    others = await run_sync(ctx, ctx.incidents.linkable, staff, report_id,
-                            {i for i, _ in case.incidents})
-    linkable = [(f"{incident}:{other}", f"{incident[:8]} ({other[:8]})")
-                for incident, other in others]
-    coding_choices = {
-        "categories": [(c, _t(request, vocab.CATEGORY_LABELS[c])) for c in vocab.CATEGORIES],
-        "contexts": [(c, _t(request, vocab.CONTEXT_LABELS[c])) for c in vocab.CONTEXTS],
-        "sexes": [(c, _t(request, vocab.SEX_LABELS[c])) for c in vocab.SEXES],
-        "ages": vocab.AGE_GROUPS,
-        "affiliations": [(a, _t(request, vocab.AFFILIATION_LABELS[a]))
-                         for a in vocab.AFFILIATIONS],
-        "regions": [(reg.code, reg.name) for reg in ctx.config.regions],
-        "default_region": r.get("region") or "",
-        "default_affiliation": r.get("perpetrator_affiliation") or "",
-    }
+    candidates = await run_sync(ctx, ctx.incidents.linkable, staff, report_id,
+                                {i.id for i in case.incidents})
     notice, session.flash = session.flash, None
     return page(
         request, "staff/case.html", session, status=status, id=v.id,
+        number=number_of(v.id),
         received=format_day(request, v.received_hour), urgency=case.urgency,
         synthetic=v.synthetic, fields=_case_fields(request, r, f"{region.name} ({region.code})"
                                                    if region else ""),
@@ -279,10 +282,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
                     "who": who(f.actor), "shared": f.body.get("shared"),
                     "outcome": f.body.get("outcome")} for f in case.referrals],
         consent_referral=v.consent.referral, services=ctx.config.services,
-        incidents=[{"category": _t(request, vocab.CATEGORY_LABELS[c.category]),
-                    "provision": c.provision(),
-                    "summary": _coding_summary(request, c)} for _, c in case.incidents],
-        coding=coding_choices, linkable=linkable,
+        incidents=coding.incident_rows(request, ctx, case.incidents, who),
+        linkable=coding.candidate_rows(request, ctx, candidates),
         deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
         retention_days=case.retention_days, notice=notice,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
@@ -301,23 +302,6 @@ def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
     if actor in usernames:
         return usernames[actor]
     return _t(request, N_("the reporter")) if actor == "reporter" else actor
-
-
-def _coding_summary(request: web.Request, c: inc.IncidentCoding) -> str:
-    parts = []
-    if c.date_from or c.date_to:
-        parts.append(" – ".join(d.isoformat() for d in (c.date_from, c.date_to) if d))
-    if c.region:
-        parts.append(c.region)
-    if c.perpetrator_affiliation:
-        parts.append(_t(request, vocab.AFFILIATION_LABELS[c.perpetrator_affiliation]))
-    if c.unit_named:
-        parts.append(c.unit_named)
-    if c.perpetrator_count:
-        parts.append(str(c.perpetrator_count))
-    parts.append(_t(request, vocab.SEX_LABELS[c.survivor_sex]) + " " + c.survivor_age_group)
-    parts.append(_t(request, vocab.CONTEXT_LABELS[c.context]))
-    return " · ".join(parts)
 
 
 async def view_case(request: web.Request) -> web.StreamResponse:
@@ -381,19 +365,30 @@ def _outcome(rq: web.Request, f: Form) -> Call:
         st, rid, rq.match_info["referral_id"], str(f.get("outcome", "")))
 
 
-def _code(rq: web.Request, f: Form) -> Call:
-    coding = _coding_from(f)
-    return lambda ctx, st, rid: ctx.incidents.code(st, rid, coding)
-
-
 def _link(rq: web.Request, f: Form) -> Call:
     incident_id, _, other = str(f.get("link", "")).partition(":")
     return lambda ctx, st, rid: ctx.incidents.link(st, rid, incident_id, other)
 
 
+def _unlink(rq: web.Request, f: Form) -> Call:
+    incident_id = rq.match_info["incident_id"]
+    return lambda ctx, st, rid: ctx.incidents.unlink(st, rid, incident_id)
+
+
+def _withdraw(rq: web.Request, f: Form) -> Call:
+    if f.get("confirm") != "yes":
+        raise WithdrawalNotConfirmed(field="confirm")
+    incident_id = rq.match_info["incident_id"]
+    return lambda ctx, st, rid: ctx.incidents.withdraw(st, rid, incident_id)
+
+
+class WithdrawalNotConfirmed(errors.InvalidInput):
+    message = N_("Tick the box to confirm that this coding must be withdrawn.")
+
+
 def _retention(rq: web.Request, f: Form) -> Call:
     text = str(f.get("days") or "").strip()
-    if text and not text.isdigit():
+    if text and not text.isdecimal():  # any script's digits ("٣"), never "²"
         raise errors.InvalidInput(field="retention_days")
     days = int(text) if text else None
     return lambda ctx, st, rid: ctx.retention.set(st, rid, days)
@@ -431,7 +426,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
             return await case_page(request, problems=[exc], status=status_of(exc))
         session.flash = _t(request, flash)
         raise see_other(f"{STAFF_PATH}/cases" if then == "list"
-                        else f"{STAFF_PATH}/cases/{report_id}")
+                        else f"{STAFF_PATH}/cases/{report_id}{then if then != 'case' else ''}")
 
     return handler
 
@@ -444,23 +439,6 @@ def _parse_day(value: object, field: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise errors.BadDate(field=field) from None
-
-
-def _coding_from(form: Form) -> inc.IncidentCoding:
-    data: dict[str, Any] = {k: (str(form.get(k)).strip() or None) for k in (
-        "category", "region", "perpetrator_affiliation", "unit_named", "survivor_sex",
-        "survivor_age_group", "context") if form.get(k) is not None}
-    data["date_from"] = _parse_day(form.get("date_from"), "date_from")
-    data["date_to"] = _parse_day(form.get("date_to"), "date_to")
-    count = str(form.get("perpetrator_count") or "").strip()
-    if count and not count.isdigit():
-        raise errors.InvalidInput(field="perpetrator_count")
-    data["perpetrator_count"] = int(count) if count else None
-    try:
-        return inc.IncidentCoding.model_validate({k: v for k, v in data.items() if v is not None})
-    except ValidationError as exc:
-        field = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "category"
-        raise errors.InvalidInput(field=field) from None
 
 
 async def codings(request: web.Request) -> web.StreamResponse:
@@ -489,7 +467,7 @@ async def custody(request: web.Request) -> web.StreamResponse:
     report_id = request.match_info["report_id"]
     view = await run_sync(ctx, ctx.custody.of_case, session.staff, report_id)
     entries, verdict = view.entries, view.verdict
-    rows = [_entry_row(e, view.usernames) for e in entries]
+    rows = [_entry_row(request, e, view.usernames) for e in entries]
     if request.path.endswith(".csv"):
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -500,13 +478,19 @@ async def custody(request: web.Request) -> web.StreamResponse:
                              e.prev_hash.hex(), "yes" if verdict.ok else "NO"])
         return web.Response(text=buf.getvalue(), content_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="custody-{report_id}.csv"'})
-    return page(request, "staff/custody.html", session, report_id=report_id, entries=rows,
+    return page(request, "staff/custody.html", session, report_id=report_id,
+                number=number_of(report_id), entries=rows,
                 verdict=verdict)
 
 
-def _entry_row(e: audit_log.Entry, usernames: dict[str, str]) -> dict[str, Any]:
+def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, str]
+               ) -> dict[str, Any]:
+    label = ACTION_LABELS.get(e.action)
     return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
-            "action": e.action, "detail": e.detail, "object": f"{e.object_type} {e.object_id}",
+            "action": _t(request, label) if label else e.action, "code": e.action,
+            "detail": e.detail,
+            "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
+            if e.object_type == "report" else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
 
@@ -515,7 +499,7 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     view = await run_sync(ctx, ctx.custody.recent, session.staff)
     return page(request, "staff/audit.html", session, verdict=view.verdict,
-                entries=[_entry_row(e, view.usernames) for e in view.entries])
+                entries=[_entry_row(request, e, view.usernames) for e in view.entries])
 
 
 _CASE = "/cases/{report_id}"
@@ -554,11 +538,17 @@ ROUTES: list[StaffRoute] = [
     StaffRoute("POST", _CASE + "/referrals/{referral_id}/outcome",
                _action(_outcome, N_("The outcome was recorded.")), "staff_case_outcome",
                Action.REFER),
-    StaffRoute("POST", _CASE + "/incidents", _action(_code, N_("The incident was coded.")),
-               "staff_case_code", Action.CODE_INCIDENT),
     StaffRoute("POST", _CASE + "/incidents/link",
-               _action(_link, N_("The incident was linked.")),
+               _action(_link, N_("The incident was linked."), then="#incidents"),
                "staff_case_link", Action.CODE_INCIDENT),
+    StaffRoute("POST", _CASE + "/incidents/{incident_id}/unlink",
+               _action(_unlink, N_("The link to the incident was removed."),
+                       then="#incidents"),
+               "staff_case_unlink", Action.CODE_INCIDENT),
+    StaffRoute("POST", _CASE + "/incidents/{incident_id}/withdraw",
+               _action(_withdraw, N_("The coding was withdrawn. Statistics no longer count "
+                                     "it; its history is kept."), then="#incidents"),
+               "staff_case_code_withdraw", Action.CODE_INCIDENT),
     StaffRoute("POST", _CASE + "/retention",
                _action(_retention, N_("The retention period was saved.")),
                "staff_case_retention", Action.SET_RETENTION),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,38 @@ def test_a_draft_stored_before_the_release_became_the_protocol_message_still_ope
     assert (draft.release.first_month, draft.release.last_month) == ("2025-01", "2025-03")
     assert len(draft.release.tables) == 5
     assert stats.approve(team.analyst, release_id) == draft.release
+
+
+def test_a_coding_edited_withdrawn_or_unlinked_voids_the_pending_draft(
+        node_ctx: NodeContext, team: Team) -> None:
+    """Issue 15: a change of a coding must not leave through a draft that counted the old
+    one (the node's own statistics service, wired by `open_node`)."""
+    # room for four drafts of one period, for each report's lifetime too
+    stats = service(node_ctx, SMALL_PLAN.model_copy(
+        update={"budget_per_period": 8.0, "lifetime_loss": 8.0}))
+    first, second = new_report(node_ctx).report_id, new_report(node_ctx).report_id
+    incident = code(node_ctx, team, first)
+    node_ctx.incidents.link(team.coordinator, second, incident, first)
+
+    def draft_then(change: Callable[[], object]) -> tuple[str, str | None]:
+        release_id = stats.draft(team.analyst, PERIOD).release.release_id
+        change()
+        row = node_ctx.db.read().execute(
+            "SELECT status, void_reason FROM statistics_releases WHERE id = ?",
+            (release_id,)).fetchone()
+        return row[0], row[1]
+
+    edited = IncidentCoding(category="sexual_slavery", region="R1",  # type: ignore[arg-type]
+                            date_from=date(2025, 3, 10))
+    assert draft_then(lambda: node_ctx.incidents.code(
+        team.coordinator, first, edited, incident_id=incident)) == ("discarded", "coding")
+    assert draft_then(lambda: node_ctx.incidents.unlink(
+        team.coordinator, second, incident)) == ("discarded", "coding")
+    assert draft_then(lambda: node_ctx.incidents.withdraw(
+        team.coordinator, first, incident)) == ("discarded", "coding")
+    # an approved release is not touched by a later change
+    approved = stats.draft(team.analyst, PERIOD).release.release_id
+    stats.approve(team.coordinator, approved)
+    node_ctx.incidents.link(team.coordinator, second, code(node_ctx, team, first), first)
+    assert node_ctx.db.read().execute("SELECT status FROM statistics_releases WHERE id = ?",
+                                      (approved,)).fetchone()[0] == "approved"
