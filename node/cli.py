@@ -328,6 +328,19 @@ def cmd_federation_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest_codings(args: argparse.Namespace) -> int:
+    from node.analysis import batch
+
+    if args.data or args.username:
+        # The node's adapted model (trained from its confirmed codings, encrypted under its
+        # analysis key) is not built yet: refuse rather than quietly use the shipped one.
+        print("suggest-codings: the node's adapted model does not exist yet in this version; "
+              "run without --data and --username to use the model that ships",
+              file=sys.stderr)
+        return 2
+    return batch.run(sys.stdin.buffer, sys.stdout.buffer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-node",
@@ -439,6 +452,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "--witness`). Nothing secret is printed.")
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.set_defaults(func=cmd_federation_info)
+
+    p = sub.add_parser("suggest-codings", help="suggest codings for texts given as JSON lines "
+                       "(evaluation and scripting; offline)",
+                       description="Read JSON lines {\"id\": ..., \"text\": ...} (optional "
+                       "\"language\") on stdin and write one JSON line per input, in order: "
+                       "language, is_crsv, categories, perpetrator_affiliation(s), confidence "
+                       "and evidence. A bad line gets {\"line\": N, \"error\": ...} and the "
+                       "run goes on; text over 100 KB is cut and the answer says so. Exit 0 "
+                       "unless the input could not be read. Touches no network. Without "
+                       "--data it uses the model that ships with BackUp.")
+    p.add_argument("--data", metavar="DIR", help="the node's data directory, to use its "
+                   "adapted model (with --username; passphrase from BACKUP_PASSPHRASE)")
+    p.add_argument("--username", metavar="NAME", help="the account that opens the node's "
+                   "adapted model (with --data)")
+    p.set_defaults(func=cmd_suggest_codings)
     return parser
 
 
