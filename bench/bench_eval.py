@@ -105,11 +105,21 @@ def run(workdir: Path) -> Section:
         "The engine's model is trained on the `train` split and the team-written supplement "
         "(node/analysis/data/supplement.jsonl) only; its lexicon and thresholds were chosen on "
         "`dev` (so dev figures are optimistic); `test` was run once, for these figures. "
-        "Five-fold cross-validation on `train` (by group) had estimated detection F1 0.954, "
-        "categories micro-F1 0.890 and macro-F1 0.860: the gap to `test` measures how much the "
+        "Five-fold cross-validation on `train` (by group) had estimated detection F1 0.930, "
+        "categories micro-F1 0.881 and macro-F1 0.856: the gap to `test` measures how much the "
         "lexicon and the supplement were shaped by the `train` and `dev` items. The engine "
         "clearly beats the keyword list (most on the survivor register) but does not meet the "
         "issue's targets on `test`.",
+        "Round 2 (word 1-2-grams beside character n-grams; 238 more team-written supplement "
+        "items in 24 languages; prostitution and forced pregnancy imply rape): chosen on `dev` "
+        "and train cross-validation pooled, where the word n-grams moved categories micro-F1 "
+        "0.876 to 0.891 and the new supplement moved detection F1 0.951 to 0.942 (kept: "
+        "varied text is the bet for unseen phrasings, which dev barely has). "
+        "`test`, run once afterwards, fell: detection F1 0.866 to 0.836, "
+        "micro-F1 0.667 to 0.653, macro-F1 0.614 to 0.482 (two forced-pregnancy and three "
+        "enforced-prostitution items weigh a third of the macro mean), survivor-register "
+        "detection 0.762 to 0.700. On 70 items these moves are one to three items each; they "
+        "were not tuned back, since that would make `test` a second `dev`.",
         "The keyword baseline is the yardstick, not a candidate: the targets apply to the model "
         "issue 17 ships, measured on a held-out set of real incident descriptions; a FAIL here "
         "is the expected verdict for a keyword list.",

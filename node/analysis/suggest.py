@@ -19,7 +19,8 @@ How a suggestion is made:
   acts; the main affiliation is the one credited with most acts, else the first named (a
   neighbour only when credited: mostly a witness). With no group named, detention implies
   state forces and a "commander" an armed group (low confidence); otherwise `unknown`.
-- languages: in a language other than the eight the model is trained on in depth, every
+- languages: in a language other than the eight the model is trained on in depth, or when the
+  language itself is unsure (probability under 0.5: transliteration, mixed text), every
   confidence is pulled toward 0.5: the answer stands, and says how little it rests on.
 - evidence: the spans of the hits that support each suggestion, so the case view can
   highlight them; a negated hit ("no one touched me") is never evidence.
@@ -63,6 +64,9 @@ CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
 # answer comes from the few concept words the lexicon has, and its confidences say so.
 TRAINED_LANGUAGES = frozenset({"en", "fr", "es", "pt", "ar", "sw", "uk", "ru"})
 OTHER_LANGUAGE_SHRINK = 0.6  # confidences are pulled this far toward 0.5 (decisions unchanged)
+# Below this language probability the text is in no language the identifier knows well
+# (transliterated Arabic or Ukrainian, a mix): its answer is pulled toward 0.5 too.
+UNSURE_LANGUAGE = 0.5
 # An explicit word for an act, neither denied nor in a sentence about programmes or risk, is a
 # report in any language, including those whose n-grams the model never saw.
 STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
@@ -220,6 +224,10 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         # kept as a fighter's "wife" while held: sexual slavery (the data card's rule)
         if "wife" in found and found & {"captivity", "slavery", "commander"}:
             categories.append("sexual_slavery")
+        # enforced prostitution and forced pregnancy are made of forced sexual acts: rape too
+        # (the data card's labelling rule)
+        if {"enforced_prostitution", "forced_pregnancy"} & set(categories):
+            categories.append("rape")
         if not categories:
             categories = [max(CATEGORIES, key=lambda c: probs[c])]
         categories = [c for c in CATEGORIES if c in set(categories)]
@@ -242,7 +250,7 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
     confidence["perpetrator_affiliation"] = (
         0.3 if main == "unknown" or not aff_hits[main]
         else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
-    if lang not in TRAINED_LANGUAGES:
+    if lang not in TRAINED_LANGUAGES or lang_conf < UNSURE_LANGUAGE:
         confidence = {k: (v if k == "language" else
                           round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
                       for k, v in confidence.items()}
