@@ -107,8 +107,14 @@ class Model:
     thresholds: dict[str, float] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
 
+    _columns: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
     def probabilities(self, x: sparse.csr_matrix) -> np.ndarray:
-        scores = np.asarray(x @ self.weights.T) + self.bias
+        # the weights as one contiguous (n_features, labels) array, made once: a transposed
+        # view would be copied on every call (2 MB per report)
+        if self._columns is None:
+            self._columns = np.ascontiguousarray(self.weights.T)
+        scores = np.asarray(x @ self._columns) + self.bias
         return np.asarray(1.0 / (1.0 + np.exp(-scores)))
 
     def threshold(self, label: str) -> float:

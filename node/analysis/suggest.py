@@ -28,15 +28,18 @@ How a suggestion is made:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from node.analysis import lexicon
+from node.analysis.entities import Entities, find_entities
+from node.analysis.gazetteer import NameList
 from node.analysis.model import Model, features
 from node.analysis.textnorm import fold, normalise
 from protocol.vocabulary import CATEGORIES
@@ -105,6 +108,7 @@ class Suggestion:
     confidence: Mapping[str, float]
     evidence: tuple[Evidence, ...]
     truncated: bool = False
+    entities: Entities = field(default_factory=Entities)
 
     def as_record(self, record_id: Any) -> dict[str, Any]:
         """The answer line of `backup-node suggest-codings` for this suggestion."""
@@ -117,6 +121,7 @@ class Suggestion:
             "evidence": list(dict.fromkeys(e.phrase for e in self.evidence)),
             "evidence_spans": [{"suggestion": e.suggestion, "start": e.start, "end": e.end}
                                for e in self.evidence],
+            "entities": self.entities.as_record(),
         }
         if self.truncated:
             out["truncated"] = True
@@ -196,8 +201,13 @@ def _affiliations(hits: Sequence[lexicon.Hit],
     return main, [main] + [c for c in order if c != main], mentions
 
 
-def suggest(text: str, language: str | None = None, model: Model | None = None) -> Suggestion:
-    """Suggested codings of one text, each with a confidence and its evidence."""
+def suggest(text: str, language: str | None = None, model: Model | None = None, *,
+            reference: dt.datetime | None = None, places: NameList | None = None,
+            groups: NameList | None = None) -> Suggestion:
+    """Suggested codings of one text, each with a confidence and its evidence, and its
+    entities (`entities.find_entities`: dates resolved against `reference`, the report's
+    date; places from the node's gazetteer `places`; armed groups from the shipped list and
+    the node's `groups`)."""
     truncated = len(text.encode("utf-8")) > MAX_CHARS
     if truncated:
         text = text.encode("utf-8")[:MAX_CHARS].decode("utf-8", "ignore")
@@ -254,8 +264,9 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         confidence = {k: (v if k == "language" else
                           round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
                       for k, v in confidence.items()}
+    entities = find_entities(text, lang, reference=reference, places=places, groups=groups)
     return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
-                      confidence, tuple(evidence), truncated)
+                      confidence, tuple(evidence), truncated, entities)
 
 
 def uncertainty(suggestion: Suggestion) -> float:
