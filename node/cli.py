@@ -329,17 +329,39 @@ def cmd_federation_info(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest_codings(args: argparse.Namespace) -> int:
+    from node import errors
     from node.analysis import batch
 
-    if args.data or args.username:
-        # The node's adapted model (trained from its confirmed codings, encrypted under its
-        # analysis key) is not built yet: refuse rather than quietly use the shipped one.
-        print("suggest-codings: the node's adapted model does not exist yet in this version; "
-              "run without --data and --username to use the model that ships",
+    if not args.data and not args.username:
+        return batch.run(sys.stdin.buffer, sys.stdout.buffer)
+    if not (args.data and args.username):
+        print("suggest-codings: --data and --username go together", file=sys.stderr)
+        return 2
+    from node.analysis.adapted import AdaptedModels
+
+    passphrase = _read_secret(EXPORT_PASSPHRASE_ENV, f"Passphrase of '{args.username}': ",
+                              "the passphrase")
+    db, keys = _open_for_admin(args.data)
+    try:
+        staff = accounts.unlock(db.read(), args.username, passphrase)
+        if staff.analysis_key is None:
+            raise errors.Forbidden()
+        adapted = AdaptedModels(db, keys.intake_public, keys.analysis_public,
+                                lambda: 0).active_model(staff.analysis_key)
+    except errors.NodeError as exc:
+        print(f"suggest-codings: {exc.message % exc.params if exc.params else exc.message}",
               file=sys.stderr)
         return 2
-    return batch.run(sys.stdin.buffer, sys.stdout.buffer)
-
+    finally:
+        db.close()
+    if adapted is None:
+        print("suggest-codings: this node has no adapted model yet; using the model that "
+              "ships", file=sys.stderr)
+        return batch.run(sys.stdin.buffer, sys.stdout.buffer)
+    version, model = adapted
+    print(f"suggest-codings: using the node's adapted model, version {version}",
+          file=sys.stderr)
+    return batch.run(sys.stdin.buffer, sys.stdout.buffer, model)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -461,9 +483,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "and evidence. A bad line gets {\"line\": N, \"error\": ...} and the "
                        "run goes on; text over 100 KB is cut and the answer says so. Exit 0 "
                        "unless the input could not be read. Touches no network. Without "
-                       "--data it uses the model that ships with BackUp.")
+                       "--data it uses the model that ships with BackUp; with --data and "
+                       "--username, the node's adapted model.")
     p.add_argument("--data", metavar="DIR", help="the node's data directory, to use its "
-                   "adapted model (with --username; passphrase from BACKUP_PASSPHRASE)")
+                   f"adapted model (with --username; passphrase from {EXPORT_PASSPHRASE_ENV})")
     p.add_argument("--username", metavar="NAME", help="the account that opens the node's "
                    "adapted model (with --data)")
     p.set_defaults(func=cmd_suggest_codings)

@@ -128,11 +128,13 @@ def test_unreadable_input_is_a_non_zero_exit(tmp_path: Path) -> None:
     assert b"NETWORK ATTEMPT" not in done.stderr
 
 
-def test_the_adapted_model_is_refused_until_it_exists(tmp_path: Path) -> None:
+def test_the_adapted_model_needs_a_node_and_an_account(tmp_path: Path) -> None:
+    # the adapted model itself: tests/integration/test_adapted_model.py
+    done = _run(_jsonl({"id": "a", "text": "x"}), "--data", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == b""
     done = _run(_jsonl({"id": "a", "text": "x"}), "--data", str(tmp_path), "--username", "u",
                 env={"BACKUP_PASSPHRASE": "correct horse battery"})
-    assert done.returncode == 2
-    assert b"adapted model" in done.stderr and done.stdout == b""
+    assert done.returncode != 0 and b"not a node" in done.stderr and done.stdout == b""
 
 
 def test_the_no_socket_runner_does_see_a_socket() -> None:

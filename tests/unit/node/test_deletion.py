@@ -16,6 +16,8 @@ import pytest
 from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node import errors
+from node.analysis.adapted import AdaptedModels
+from node.analysis.model import Example
 from node.backoffice.incidents import IncidentCoding
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
@@ -36,6 +38,9 @@ ERASED: dict[str, str] = {
     "case tasks": "SELECT COUNT(*) FROM case_tasks WHERE report_id = ?",
     "messages with the reporter": "SELECT COUNT(*) FROM messages WHERE report_id = ?",
     "referrals": "SELECT COUNT(*) FROM referrals WHERE report_id = ?",
+    "adapted suggestion model and its training examples":
+        "SELECT (SELECT COUNT(*) FROM analysis_examples WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
 }
 
 
@@ -90,6 +95,10 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     shared = ctx.incidents.code(team.coordinator, shared_incident_from, IncidentCoding(
         category="sexual_slavery", unit_named="described by another report too"))
     ctx.incidents.link(team.coordinator, r.report_id, shared, shared_incident_from)
+    adapted = AdaptedModels(ctx.db, ctx.keys.intake_public, ctx.keys.analysis_public, lambda: 0)
+    adapted.add_example(r.report_id, Example(f"{CANARY} they raped me", True,
+                                             frozenset({"rape"})))
+    adapted.retrain(team.coordinator)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
