@@ -24,6 +24,8 @@ How a suggestion is made:
   confidence is pulled toward 0.5: the answer stands, and says how little it rests on.
 - evidence: the spans of the hits that support each suggestion, so the case view can
   highlight them; a negated hit ("no one touched me") is never evidence.
+- entities (entities.py): dates, counts of victims and perpetrators, armed groups, units and
+  ranks, and places from the node's gazetteer, each a span of the text as written.
 """
 
 from __future__ import annotations
