@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.report import Figure, Section, table
-from node.analysis import evalrun, shipped_model, suggest
+from node.analysis import adapted, evalrun, shipped_model, suggest
 from node.analysis import model as suggest_model
 from node.analysis.evalset import load
 
@@ -101,7 +101,8 @@ def run(workdir: Path) -> Section:
     section.notes += [
         "The quality figures do not depend on the machine or its load; the latency and "
         "retraining times do (`make eval` does not wait for a quiet machine: see the line "
-        "under the title; the retraining figure gives its CPU time too).",
+        "under the title). Latency includes the entities (dates with dateparser, counts, "
+        "groups, places); retraining runs in a spawned worker process, as on the node.",
         "The engine's model is trained on the `train` split and the team-written supplement "
         "(node/analysis/data/supplement.jsonl) only; its lexicon and thresholds were chosen on "
         "`dev` (so dev figures are optimistic); `test` was run once, for these figures. "
@@ -161,12 +162,13 @@ def _timings(section: Section) -> None:
     rng = random.Random(17)
     examples = [suggest_model.Example(f"{e.text} ({n})", e.is_crsv, e.categories)
                 for n, e in enumerate(rng.choice(pool) for _ in range(RETRAIN_EXAMPLES))]
-    start, cpu = time.perf_counter(), time.process_time()
-    retrained = suggest_model.train(examples)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    # wall time is the target; the process's CPU time says how much of it was other load
-    section.figures.append(Figure(f"Retraining from {RETRAIN_EXAMPLES:,} codings",
-                                  f"{seconds:.1f} s (CPU {cpu:.1f} s)",
+    # as the node retrains: in a spawned worker process (node/analysis/adapted.py), its start
+    # and the examples' trip to it included
+    start = time.perf_counter()
+    retrained = suggest_model.Model.from_bytes(adapted.train_in_worker(examples))
+    seconds = time.perf_counter() - start
+    section.figures.append(Figure(f"Retraining from {RETRAIN_EXAMPLES:,} codings, in a worker "
+                                  "process", f"{seconds:.1f} s",
                                   f"≤ {RETRAIN_TARGET_S:.0f} s", seconds <= RETRAIN_TARGET_S))
     size = len(suggest.MODEL_FILE.read_bytes())
     section.figures.append(Figure("Shipped model file (node/analysis/suggest_model.bin)",
