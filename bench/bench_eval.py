@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.report import Figure, Section, table
-from node.analysis import evalrun, shipped_model, suggest
+from node.analysis import adapted, evalrun, shipped_model, suggest
 from node.analysis import model as suggest_model
 from node.analysis.evalset import load
 
@@ -101,15 +101,26 @@ def run(workdir: Path) -> Section:
     section.notes += [
         "The quality figures do not depend on the machine or its load; the latency and "
         "retraining times do (`make eval` does not wait for a quiet machine: see the line "
-        "under the title; the retraining figure gives its CPU time too).",
+        "under the title). Latency includes the entities (dates with dateparser, counts, "
+        "groups, places); retraining runs in a spawned worker process, as on the node.",
         "The engine's model is trained on the `train` split and the team-written supplement "
         "(node/analysis/data/supplement.jsonl) only; its lexicon and thresholds were chosen on "
         "`dev` (so dev figures are optimistic); `test` was run once, for these figures. "
-        "Five-fold cross-validation on `train` (by group) had estimated detection F1 0.954, "
-        "categories micro-F1 0.890 and macro-F1 0.860: the gap to `test` measures how much the "
+        "Five-fold cross-validation on `train` (by group) had estimated detection F1 0.930, "
+        "categories micro-F1 0.881 and macro-F1 0.856: the gap to `test` measures how much the "
         "lexicon and the supplement were shaped by the `train` and `dev` items. The engine "
         "clearly beats the keyword list (most on the survivor register) but does not meet the "
         "issue's targets on `test`.",
+        "Round 2 (word 1-2-grams beside character n-grams; 238 more team-written supplement "
+        "items in 24 languages; prostitution and forced pregnancy imply rape): chosen on `dev` "
+        "and train cross-validation pooled, where the word n-grams moved categories micro-F1 "
+        "0.876 to 0.891 and the new supplement moved detection F1 0.951 to 0.942 (kept: "
+        "varied text is the bet for unseen phrasings, which dev barely has). "
+        "`test`, run once afterwards, fell: detection F1 0.866 to 0.836, "
+        "micro-F1 0.667 to 0.653, macro-F1 0.614 to 0.482 (two forced-pregnancy and three "
+        "enforced-prostitution items weigh a third of the macro mean), survivor-register "
+        "detection 0.762 to 0.700. On 70 items these moves are one to three items each; they "
+        "were not tuned back, since that would make `test` a second `dev`.",
         "The keyword baseline is the yardstick, not a candidate: the targets apply to the model "
         "issue 17 ships, measured on a held-out set of real incident descriptions; a FAIL here "
         "is the expected verdict for a keyword list.",
@@ -151,12 +162,13 @@ def _timings(section: Section) -> None:
     rng = random.Random(17)
     examples = [suggest_model.Example(f"{e.text} ({n})", e.is_crsv, e.categories)
                 for n, e in enumerate(rng.choice(pool) for _ in range(RETRAIN_EXAMPLES))]
-    start, cpu = time.perf_counter(), time.process_time()
-    retrained = suggest_model.train(examples)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    # wall time is the target; the process's CPU time says how much of it was other load
-    section.figures.append(Figure(f"Retraining from {RETRAIN_EXAMPLES:,} codings",
-                                  f"{seconds:.1f} s (CPU {cpu:.1f} s)",
+    # as the node retrains: in a spawned worker process (node/analysis/adapted.py), its start
+    # and the examples' trip to it included
+    start = time.perf_counter()
+    retrained = suggest_model.Model.from_bytes(adapted.train_in_worker(examples))
+    seconds = time.perf_counter() - start
+    section.figures.append(Figure(f"Retraining from {RETRAIN_EXAMPLES:,} codings, in a worker "
+                                  "process", f"{seconds:.1f} s",
                                   f"≤ {RETRAIN_TARGET_S:.0f} s", seconds <= RETRAIN_TARGET_S))
     size = len(suggest.MODEL_FILE.read_bytes())
     section.figures.append(Figure("Shipped model file (node/analysis/suggest_model.bin)",

@@ -481,6 +481,40 @@ def cmd_regions(args: argparse.Namespace) -> int:
         print(f"{sub.code}\t{regions.name(sub.code, lang)}\t{sub.kind}")
     return 0
 
+def cmd_suggest_codings(args: argparse.Namespace) -> int:
+    from node import errors
+    from node.analysis import batch
+
+    if not args.data and not args.username:
+        return batch.run(sys.stdin.buffer, sys.stdout.buffer)
+    if not (args.data and args.username):
+        print("suggest-codings: --data and --username go together", file=sys.stderr)
+        return 2
+    from node.analysis.adapted import AdaptedModels
+
+    passphrase = _read_secret(EXPORT_PASSPHRASE_ENV, f"Passphrase of '{args.username}': ",
+                              "the passphrase")
+    db, keys = _open_for_admin(args.data)
+    try:
+        staff = accounts.unlock(db.read(), args.username, passphrase)
+        if staff.analysis_key is None:
+            raise errors.Forbidden()
+        adapted = AdaptedModels(db, keys.intake_public, keys.analysis_public,
+                                lambda: 0).active_model(staff.analysis_key)
+    except errors.NodeError as exc:
+        print(f"suggest-codings: {exc.message % exc.params if exc.params else exc.message}",
+              file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    if adapted is None:
+        print("suggest-codings: this node has no adapted model yet; using the model that "
+              "ships", file=sys.stderr)
+        return batch.run(sys.stdin.buffer, sys.stdout.buffer)
+    version, model = adapted
+    print(f"suggest-codings: using the node's adapted model, version {version}",
+          file=sys.stderr)
+    return batch.run(sys.stdin.buffer, sys.stdout.buffer, model)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -646,6 +680,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["en", "fr", "ar", "sw", "uk"],
                    help="names in this language where the ISO data has them")
     p.set_defaults(func=cmd_regions)
+    p = sub.add_parser("suggest-codings", help="suggest codings for texts given as JSON lines "
+                       "(evaluation and scripting; offline)",
+                       description="Read JSON lines {\"id\": ..., \"text\": ...} (optional "
+                       "\"language\") on stdin and write one JSON line per input, in order: "
+                       "language, is_crsv, categories, perpetrator_affiliation(s), confidence "
+                       "and evidence. A bad line gets {\"line\": N, \"error\": ...} and the "
+                       "run goes on; text over 100 KB is cut and the answer says so. Exit 0 "
+                       "unless the input could not be read. Touches no network. Without "
+                       "--data it uses the model that ships with BackUp; with --data and "
+                       "--username, the node's adapted model.")
+    p.add_argument("--data", metavar="DIR", help="the node's data directory, to use its "
+                   f"adapted model (with --username; passphrase from {EXPORT_PASSPHRASE_ENV})")
+    p.add_argument("--username", metavar="NAME", help="the account that opens the node's "
+                   "adapted model (with --data)")
+    p.set_defaults(func=cmd_suggest_codings)
     return parser
 
 

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from node.analysis.settings import AnalysisConfig
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
 from protocol.regions import is_region
@@ -204,6 +205,7 @@ class NodeConfig(_Strict):
     statistics: StatisticsPlan = Field(default_factory=StatisticsPlan)
     federation: FederationConfig | None = None  # absent: the node runs standalone
     timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

@@ -19,23 +19,29 @@ How a suggestion is made:
   acts; the main affiliation is the one credited with most acts, else the first named (a
   neighbour only when credited: mostly a witness). With no group named, detention implies
   state forces and a "commander" an armed group (low confidence); otherwise `unknown`.
-- languages: in a language other than the eight the model is trained on in depth, every
+- languages: in a language other than the eight the model is trained on in depth, or when the
+  language itself is unsure (probability under 0.5: transliteration, mixed text), every
   confidence is pulled toward 0.5: the answer stands, and says how little it rests on.
 - evidence: the spans of the hits that support each suggestion, so the case view can
   highlight them; a negated hit ("no one touched me") is never evidence.
+- entities (entities.py): dates, counts of victims and perpetrators, armed groups, units and
+  ranks, and places from the node's gazetteer, each a span of the text as written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from node.analysis import lexicon
+from node.analysis.entities import Entities, find_entities
+from node.analysis.gazetteer import NameList
 from node.analysis.model import Model, features
 from node.analysis.textnorm import fold, normalise
 from protocol.vocabulary import CATEGORIES
@@ -63,6 +69,9 @@ CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
 # answer comes from the few concept words the lexicon has, and its confidences say so.
 TRAINED_LANGUAGES = frozenset({"en", "fr", "es", "pt", "ar", "sw", "uk", "ru"})
 OTHER_LANGUAGE_SHRINK = 0.6  # confidences are pulled this far toward 0.5 (decisions unchanged)
+# Below this language probability the text is in no language the identifier knows well
+# (transliterated Arabic or Ukrainian, a mix): its answer is pulled toward 0.5 too.
+UNSURE_LANGUAGE = 0.5
 # An explicit word for an act, neither denied nor in a sentence about programmes or risk, is a
 # report in any language, including those whose n-grams the model never saw.
 STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
@@ -101,6 +110,7 @@ class Suggestion:
     confidence: Mapping[str, float]
     evidence: tuple[Evidence, ...]
     truncated: bool = False
+    entities: Entities = field(default_factory=Entities)
 
     def as_record(self, record_id: Any) -> dict[str, Any]:
         """The answer line of `backup-node suggest-codings` for this suggestion."""
@@ -113,6 +123,7 @@ class Suggestion:
             "evidence": list(dict.fromkeys(e.phrase for e in self.evidence)),
             "evidence_spans": [{"suggestion": e.suggestion, "start": e.start, "end": e.end}
                                for e in self.evidence],
+            "entities": self.entities.as_record(),
         }
         if self.truncated:
             out["truncated"] = True
@@ -192,8 +203,13 @@ def _affiliations(hits: Sequence[lexicon.Hit],
     return main, [main] + [c for c in order if c != main], mentions
 
 
-def suggest(text: str, language: str | None = None, model: Model | None = None) -> Suggestion:
-    """Suggested codings of one text, each with a confidence and its evidence."""
+def suggest(text: str, language: str | None = None, model: Model | None = None, *,
+            reference: dt.datetime | None = None, places: NameList | None = None,
+            groups: NameList | None = None) -> Suggestion:
+    """Suggested codings of one text, each with a confidence and its evidence, and its
+    entities (`entities.find_entities`: dates resolved against `reference`, the report's
+    date; places from the node's gazetteer `places`; armed groups from the shipped list and
+    the node's `groups`)."""
     truncated = len(text.encode("utf-8")) > MAX_CHARS
     if truncated:
         text = text.encode("utf-8")[:MAX_CHARS].decode("utf-8", "ignore")
@@ -220,6 +236,10 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
         # kept as a fighter's "wife" while held: sexual slavery (the data card's rule)
         if "wife" in found and found & {"captivity", "slavery", "commander"}:
             categories.append("sexual_slavery")
+        # enforced prostitution and forced pregnancy are made of forced sexual acts: rape too
+        # (the data card's labelling rule)
+        if {"enforced_prostitution", "forced_pregnancy"} & set(categories):
+            categories.append("rape")
         if not categories:
             categories = [max(CATEGORIES, key=lambda c: probs[c])]
         categories = [c for c in CATEGORIES if c in set(categories)]
@@ -242,12 +262,13 @@ def suggest(text: str, language: str | None = None, model: Model | None = None) 
     confidence["perpetrator_affiliation"] = (
         0.3 if main == "unknown" or not aff_hits[main]
         else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
-    if lang not in TRAINED_LANGUAGES:
+    if lang not in TRAINED_LANGUAGES or lang_conf < UNSURE_LANGUAGE:
         confidence = {k: (v if k == "language" else
                           round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
                       for k, v in confidence.items()}
+    entities = find_entities(text, lang, reference=reference, places=places, groups=groups)
     return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
-                      confidence, tuple(evidence), truncated)
+                      confidence, tuple(evidence), truncated, entities)
 
 
 def uncertainty(suggestion: Suggestion) -> float:

@@ -512,6 +512,31 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (incident_id, version)
     ) STRICT;
     """,
+    # 17: the node's adapted suggestion model (issue 17, node/analysis/adapted.py): training
+    # examples from confirmed codings (sealed to the intake key: they hold narrative text),
+    # model versions (encrypted under a key sealed to the analysis key), and which reports
+    # each version was trained on, so that deleting a report shreds every version it shaped.
+    """
+    CREATE TABLE analysis_examples (
+        report_id TEXT PRIMARY KEY,
+        example_ct BLOB NOT NULL,
+        added_at INTEGER NOT NULL
+    );
+    CREATE TABLE analysis_models (
+        version INTEGER PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        examples INTEGER NOT NULL,
+        key_ct BLOB NOT NULL,
+        model_ct BLOB NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE analysis_model_reports (
+        version INTEGER NOT NULL,
+        report_id TEXT NOT NULL,
+        PRIMARY KEY (version, report_id)
+    );
+    CREATE INDEX analysis_model_reports_by_report ON analysis_model_reports (report_id);
+    """,
 )
 
 

@@ -112,3 +112,29 @@ def test_uncertainty_ranks_the_unsure_first() -> None:
 def test_training_needs_examples() -> None:
     with pytest.raises(ValueError):
         train([])
+
+
+def test_other_languages_get_an_answer_that_says_how_little_it_knows() -> None:
+    # Lingala and Hausa (not among the languages trained in depth), transliterated Ukrainian
+    # (no language the identifier knows): an answer, the language it found, and confidences
+    # pulled toward 0.5
+    for text in ("basoda ya mboka bakotaki na ndako na butu mpe babebisaki mwasi na ngai",
+                 "sojojin sun shigo kauye da dare suka yi wa mata fyade",
+                 "soldaty pryishly vnochi i zgvaltuvaly susidku v pidvali"):
+        out = s.suggest(text)
+        assert out.language and 0.0 <= out.language_confidence <= 1.0
+        assert out.language not in s.TRAINED_LANGUAGES \
+            or out.language_confidence < s.UNSURE_LANGUAGE, (out.language, text)
+        assert all(abs(v - 0.5) <= 0.5 * s.OTHER_LANGUAGE_SHRINK + 1e-9
+                   for k, v in out.confidence.items() if k != "language"), text
+
+
+def test_prostitution_and_forced_pregnancy_come_with_rape() -> None:
+    # the data card's rule: both are made of forced sexual acts
+    for text, category in (("the commander kept us in the camp and sent us to men who paid "
+                            "him, we were forced to sleep with them for money",
+                            "enforced_prostitution"),
+                           ("they locked me in the house until i was pregnant",
+                            "forced_pregnancy")):
+        out = s.suggest(text)
+        assert out.is_crsv and category in out.categories and "rape" in out.categories

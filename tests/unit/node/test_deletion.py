@@ -18,6 +18,8 @@ from aiohttp.test_utils import TestClient
 from crypto import passphrase as pw
 from crypto.keys import DataKey
 from node import errors
+from node.analysis.adapted import AdaptedModels
+from node.analysis.model import Example
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
@@ -44,6 +46,9 @@ ERASED: dict[str, str] = {
     "referrals": "SELECT COUNT(*) FROM referrals WHERE report_id = ?",
     "statistics drafts and per-report privacy charges":
         "SELECT COUNT(*) FROM statistics_report_charges WHERE report_id = ?",
+    "adapted suggestion model and its training examples":
+        "SELECT (SELECT COUNT(*) FROM analysis_examples WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
 }
 
 
@@ -103,6 +108,10 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                       epsilon=0.5, budget=2.0, created_hour=0, payload_key=b"k",
                       payload_ct=b"c")
         Ledger.charge_reports(w, "d" * 32, {r.report_id: 0.5})
+    adapted = AdaptedModels(ctx.db, ctx.keys.intake_public, ctx.keys.analysis_public, lambda: 0)
+    adapted.add_example(r.report_id, Example(f"{CANARY} they raped me", True,
+                                             frozenset({"rape"})))
+    adapted.retrain(team.coordinator)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

@@ -1,0 +1,188 @@
+"""The node's lists for entities (issue 17): places (a gazetteer) and armed groups.
+
+Both are UTF-8 CSV files that the node names in `node.toml` (`[analysis]`, see
+`node/node.toml.example` and `node/analysis/settings.py`), one entry a line, with a header:
+
+    # places.csv: lines starting with # are comments
+    name,region,aliases
+    Goma,CD-NK,Ngoma|غوما|Гома
+    Minova,CD-SK,
+
+    # armed_groups.csv
+    name,affiliation,aliases
+    M23,non_state_armed_group,Mouvement du 23 mars|March 23 Movement|إم 23
+
+- `region` is a code of the federation's one region vocabulary (`protocol/regions.py`:
+  first-level ISO 3166-2 subdivisions, such as `CD-NK`); a code outside it is refused.
+- `affiliation` is one of the node's affiliation codes (protocol/vocabulary.py).
+- `aliases` are other spellings, in any script, separated by `|`.
+
+A name matches as a whole word, ignoring case, Latin accents, Arabic vowel marks and letter
+variants (`node/analysis/textnorm.py`). A bad
+line stops loading with `ListError` naming the file and line, so a typo is never silently
+ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.analysis.textnorm import fold, normalise
+from protocol import regions
+from protocol.vocabulary import AFFILIATIONS, UNKNOWN
+
+MAX_NAME = 200
+
+
+class ListError(ValueError):
+    """A line of a gazetteer or armed-group list is malformed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    code: str                 # region code (places) or affiliation code (groups)
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    name: str                 # the entry's name
+    code: str
+    start: int
+    end: int
+    phrase: str
+
+
+class NameList:
+    """Entries found as whole words in a text, longest first, never overlapping."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self.entries = tuple(entries)
+        spellings: dict[str, Entry] = {}
+        for e in self.entries:
+            for spelling in (e.name, *e.aliases):
+                key = fold(spelling).strip()
+                if key:
+                    spellings.setdefault(key, e)
+        self._spellings = spellings
+        alternatives = sorted((re.escape(s) for s in spellings), key=len, reverse=True)
+        self._pattern = (re.compile(r"(?<!\w)(" + "|".join(alternatives) + r")(?!\w)")
+                         if alternatives else None)
+
+    def find(self, text: str) -> list[Match]:
+        if self._pattern is None:
+            return []
+        norm = normalise(text)
+        out = []
+        for m in self._pattern.finditer(norm.text):
+            start, end = norm.span(m.start(), m.end())
+            e = self._spellings[m.group(1)]
+            out.append(Match(e.name, e.code, start, end, text[start:end]))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _rows(lines: Iterable[str], where: str, code_field: str) -> list[Entry]:
+    try:
+        return _read_rows(lines, where, code_field)
+    except csv.Error as exc:
+        raise ListError(f"{where}: not CSV ({exc})") from None
+
+
+def _read_rows(lines: Iterable[str], where: str, code_field: str) -> list[Entry]:
+    # a comment becomes an empty line, so that line numbers in errors are the file's
+    content = ["\n" if line.lstrip().startswith("#") else line for line in lines]
+    reader = csv.reader(io.StringIO("".join(content), newline=""))
+    header = next((row for row in reader if any(cell.strip() for cell in row)), None)
+    if header is None:
+        return []
+    header = [h.strip().lower() for h in header]
+    if header[:2] != ["name", code_field] or len(header) > 3 or \
+            (len(header) == 3 and header[2] != "aliases"):
+        raise ListError(f"{where}: the header must be name,{code_field},aliases")
+    entries = []
+    for row in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2 or len(row) > 3:
+            raise ListError(f"{where}: line {number} must have 2 or 3 fields")
+        name, code = row[0].strip(), row[1].strip()
+        aliases = tuple(a.strip() for a in (row[2] if len(row) == 3 else "").split("|")
+                        if a.strip())
+        if not name or len(name) > MAX_NAME or any(len(a) > MAX_NAME for a in aliases):
+            raise ListError(f"{where}: line {number}: a name must have 1 to {MAX_NAME} "
+                            "characters")
+        entries.append(Entry(name, code, aliases))
+    return entries
+
+
+def parse_places(text: str, where: str = "gazetteer") -> NameList:
+    """A gazetteer from its CSV text; ListError names the first bad line."""
+    entries = _rows(text.splitlines(keepends=True), where, "region")
+    for e in entries:
+        if e.code == UNKNOWN or not regions.is_region(e.code):
+            raise ListError(f"{where}: {e.name!r}: region {e.code!r} is not a first-level "
+                            "ISO 3166-2 code such as CD-NK (`backup-node regions CC` lists "
+                            "a country's codes)")
+    return NameList(entries)
+
+
+def parse_groups(text: str, where: str = "armed groups") -> NameList:
+    """An armed-group list from its CSV text; ListError names the first bad line."""
+    entries = _rows(text.splitlines(keepends=True), where, "affiliation")
+    for e in entries:
+        if e.code not in AFFILIATIONS:
+            raise ListError(f"{where}: {e.name!r}: affiliation {e.code!r} is not one of "
+                            f"{', '.join(AFFILIATIONS)}")
+    return NameList(entries)
+
+
+def load_places(path: Path) -> NameList:
+    return parse_places(path.read_text(encoding="utf-8"), path.name)
+
+
+def load_groups(path: Path) -> NameList:
+    return parse_groups(path.read_text(encoding="utf-8"), path.name)
+
+
+# Groups every node meets in the public reports the set is drawn from; a node adds its own
+# with `[analysis] armed_groups`. Affiliations follow the data card's rules.
+DEFAULT_GROUPS = NameList([
+    Entry("M23", "non_state_armed_group", ("Mouvement du 23 mars", "March 23 Movement",
+                                           "AFC/M23", "ام 23")),
+    Entry("ADF", "non_state_armed_group", ("Allied Democratic Forces",)),
+    Entry("FDLR", "non_state_armed_group", ()),
+    Entry("CODECO", "non_state_armed_group", ()),
+    Entry("Raia Mutomboki", "non_state_armed_group", ()),
+    Entry("Mai-Mai", "militia", ("Mai Mai", "Maï-Maï", "Mayi-Mayi")),
+    Entry("Wazalendo", "militia", ()),
+    Entry("FARDC", "state_forces", ()),
+    Entry("RSF", "non_state_armed_group", ("Rapid Support Forces", "الدعم السريع",
+                                           "Forces de soutien rapide")),
+    Entry("SAF", "state_forces", ("Sudanese Armed Forces", "القوات المسلحة السودانية")),
+    Entry("Janjaweed", "militia", ("الجنجويد", "Janjawid")),
+    Entry("ISIL", "non_state_armed_group", ("ISIS", "Daesh", "Da'esh", "داعش",
+                                            "Islamic State", "État islamique", "الدولة الإسلامية",
+                                            "ИГИЛ")),
+    Entry("Al-Shabaab", "non_state_armed_group", ("al-Shabab", "Shabaab", "الشباب")),
+    Entry("Boko Haram", "non_state_armed_group", ("JAS", "ISWAP")),
+    Entry("Séléka", "non_state_armed_group", ("ex-Séléka", "Seleka")),
+    Entry("anti-balaka", "militia", ("anti balaka",)),
+    Entry("Wagner", "state_forces", ("Вагнер", "فاغنر", "Africa Corps")),
+    Entry("SPLA-IO", "non_state_armed_group", ()),
+    Entry("FARC", "non_state_armed_group", ("FARC-EP",)),
+    Entry("ELN", "non_state_armed_group", ()),
+    Entry("AUC", "militia", ("Autodefensas Unidas de Colombia",)),
+    Entry("Tatmadaw", "state_forces", ()),
+    Entry("Fano", "militia", ()),
+    Entry("shabiha", "militia", ("الشبيحة", "شبيحة")),
+])
