@@ -227,9 +227,11 @@ async def test_a_coordinator_without_keys_is_told_what_is_missing_and_who_gives_
         node_ctx: NodeContext, aiohttp_client: Any) -> None:
     team = make_team(node_ctx)
     with node_ctx.db.write() as conn:
-        accounts.create(conn, "newcoord", "a long enough passphrase", {"coordinator"},
-                        pw.INSECURE_FAST_FOR_TESTS, 0)
-    newcoord = accounts.unlock(node_ctx.db.read(), "newcoord", "a long enough passphrase")
+        accounts.create(conn, "newcoord", "umbrella gravel orbit nineteen lantern",
+                        {"coordinator"}, pw.INSECURE_FAST_FOR_TESTS, 0,
+                        certifier=node_ctx.keys.certifier)
+    newcoord = accounts.unlock(node_ctx.db.read(), "newcoord",
+                               "umbrella gravel orbit nineteen lantern")
     assert not newcoord.node_keys
     rid = _report(node_ctx)
     client, _ = await _client(node_ctx, aiohttp_client, newcoord)
