@@ -426,6 +426,25 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE consent_events ADD COLUMN court_role INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE consent_events ADD COLUMN court_files INTEGER NOT NULL DEFAULT 1;
     """,
+    # 18: the expert network's profiles (issue 16). An expert is a `staff` account with the
+    # role "expert" alone; here are their Ed25519 key (the seed sealed to their own X25519
+    # key, so only they can sign) and the structured profile the federation may see: sorted
+    # comma-separated codes of `protocol.experts` ('' until the expert fills it in).
+    """
+    CREATE TABLE expert_profiles (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        signing_public_key BLOB NOT NULL,
+        signing_seed_sealed BLOB NOT NULL,
+        specialties TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL DEFAULT '',
+        countries TEXT NOT NULL DEFAULT '',
+        regions TEXT NOT NULL DEFAULT '',
+        modes TEXT NOT NULL DEFAULT '',
+        availability TEXT NOT NULL DEFAULT 'away'
+            CHECK (availability IN ('now', 'this_week', 'away')),
+        updated_hour INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 
