@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
+from node.experts import directory as expert_directory
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -47,6 +48,7 @@ from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
 from protocol.exchanges import ClientExchange, Endpoint
+from protocol.experts import ExpertDirectoryQuery
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
 from protocol.statistics import StatisticsRelease
@@ -86,8 +88,10 @@ class FederationService:
                  status: FederationStatus | None = None,
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0, experts: bool = False) -> None:
         self._db = db
+        self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
+        self._next_expert_directory = 0
         self._keys = keys
         self._config = config
         self._clock = clock
@@ -229,6 +233,10 @@ class FederationService:
             self._next_list = now + (self._config.membership_refresh_seconds
                                      if current is not None
                                      else self._config.enrollment_poll_seconds)
+        if self._experts and now >= self._next_expert_directory \
+                and (expert_directory.QUERY, observatory) not in queued_now:
+            self._send(ExpertDirectoryQuery(), self._observatory())
+            self._next_expert_directory = now + expert_directory.REFRESH_SECONDS
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):

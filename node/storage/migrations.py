@@ -429,7 +429,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 18: the expert network's profiles (issue 16). An expert is a `staff` account with the
     # role "expert" alone; here are their Ed25519 key (the seed sealed to their own X25519
     # key, so only they can sign) and the structured profile the federation may see: sorted
-    # comma-separated codes of `protocol.experts` ('' until the expert fills it in).
+    # comma-separated codes of `protocol.experts` ('' until the expert fills it in); and the
+    # latest signed expert directory the node verified.
     """
     CREATE TABLE expert_profiles (
         staff_id TEXT PRIMARY KEY REFERENCES staff(id),
@@ -443,6 +444,13 @@ MIGRATIONS: tuple[str, ...] = (
         availability TEXT NOT NULL DEFAULT 'away'
             CHECK (availability IN ('now', 'this_week', 'away')),
         updated_hour INTEGER NOT NULL
+    ) STRICT;
+    -- the latest expert directory this node verified (one row): whom it may share with
+    CREATE TABLE expert_directory (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sequence INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        directory TEXT NOT NULL
     ) STRICT;
     """,
 )
