@@ -45,6 +45,7 @@ class Action(StrEnum):
     VIEW_FEDERATION = "view_federation"  # outbox, membership (federation issue)
     VIEW_EVIDENCE_LOG = "view_evidence_log"  # checkpoints and proofs (hashes only)
     RELEASE_STATISTICS = "release_statistics"  # draft, review, approve DP releases
+    VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ POLICY: dict[Action, Rule] = {
     Action.VIEW_FEDERATION: Rule(frozenset({"admin"})),
     Action.VIEW_EVIDENCE_LOG: Rule(frozenset({"admin", "coordinator"})),
     Action.RELEASE_STATISTICS: Rule(frozenset({"analyst", "coordinator"})),
+    Action.VOUCH_EXPERTS: Rule(COORD),
 }
 
 

@@ -13,6 +13,7 @@ passphrase opens it (keys follow people), and the public half is stored beside i
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 
@@ -24,7 +25,8 @@ from node.accounts import UnlockedStaff, append_audit
 from node.backoffice.audit import AuditLog
 from node.i18n import N_
 from node.storage.database import Database
-from protocol.experts import AVAILABILITIES, ExpertProfile
+from protocol.encoding import canonical_json
+from protocol.experts import AVAILABILITIES, ExpertProfile, ExpertVouch, VouchBody
 
 EXPERT_ROLE = "expert"
 _SEED_CONTEXT = b"expert-signing-seed:"  # bound to the account it belongs to
@@ -118,10 +120,14 @@ def signing_key(conn: sqlite3.Connection, expert: UnlockedStaff) -> SigningKey:
     return SigningKey(opened[len(prefix):])
 
 
-def save_profile(db: Database, audit: AuditLog, expert: UnlockedStaff, *,
+def save_profile(db: Database, audit: AuditLog, expert: UnlockedStaff, *, node_id: str,
                  specialties: list[str], languages: list[str], countries: list[str],
                  regions: list[str], modes: list[str], now: int) -> ExpertProfile:
-    """Check and store the expert's profile; `ProfileIncomplete` if it is not one."""
+    """Check and store the expert's profile; `ProfileIncomplete` if it is not one.
+
+    The expert signs it, as their request to be vetted (`ExpertVouch`, with this node as
+    their home): what a coordinator's vouch sends to the observatory. A changed profile is a
+    new request, which a coordinator vouches for again."""
     require_expert(expert)
     try:
         profile = ExpertProfile.from_json_object({
@@ -130,13 +136,20 @@ def save_profile(db: Database, audit: AuditLog, expert: UnlockedStaff, *,
             "modes": sorted(set(modes))})
     except ValidationError:
         raise ProfileIncomplete() from None
-    open_profile(db, audit, expert, now)
+    stored = open_profile(db, audit, expert, now)
     with db.write() as conn:
+        key = signing_key(conn, expert)
+        vouch = ExpertVouch.sign(VouchBody(
+            vouch_id=secrets.token_hex(16), home_node=node_id,
+            expert_key=stored.signing_public_key.hex(),
+            box_key=expert.member.public_key.raw().hex(), profile=profile, vouched_at=now), key)
         conn.execute(
             "UPDATE expert_profiles SET specialties = ?, languages = ?, countries = ?, "
-            "regions = ?, modes = ?, updated_hour = ? WHERE staff_id = ?",
+            "regions = ?, modes = ?, updated_hour = ?, vouch = ?, vouched_by = NULL, "
+            "vouched_hour = NULL WHERE staff_id = ?",
             (_codes(profile.specialties), _codes(profile.languages), _codes(profile.countries),
-             _codes(profile.regions), _codes(profile.modes), now // 3600, expert.member.id))
+             _codes(profile.regions), _codes(profile.modes), now // 3600,
+             canonical_json(vouch.to_json_object()).decode("utf-8"), expert.member.id))
         append_audit(conn, audit, now, expert.member.id, "expert.profile", expert.member.id)
     return profile
 

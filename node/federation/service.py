@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
 from node.experts import directory as expert_directory
+from node.experts import vetting
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -92,6 +93,7 @@ class FederationService:
         self._db = db
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
         self._next_expert_directory = 0
+        self._next_vouches = 0
         self._keys = keys
         self._config = config
         self._clock = clock
@@ -237,6 +239,11 @@ class FederationService:
                 and (expert_directory.QUERY, observatory) not in queued_now:
             self._send(ExpertDirectoryQuery(), self._observatory())
             self._next_expert_directory = now + expert_directory.REFRESH_SECONDS
+        if self._experts and now >= self._next_vouches \
+                and (vetting.VOUCH, observatory) not in queued_now:
+            for vouch in vetting.due(conn):  # until the admin decided
+                self._send(vouch, self._observatory())
+            self._next_vouches = now + self._config.enrollment_poll_seconds
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):
@@ -332,6 +339,8 @@ class FederationService:
                                   else outcome.refused.code)
         if outcome.approved:
             self._next_list = 0  # fetch the membership list at once
+        if outcome.code == "countersigned":
+            self._next_expert_directory = 0  # the expert's entry: fetch the directory now
         if entry.message_type != answers.PUSH or outcome.push_again:
             self._reload_directory()
         return outcome

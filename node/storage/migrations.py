@@ -443,7 +443,14 @@ MIGRATIONS: tuple[str, ...] = (
         modes TEXT NOT NULL DEFAULT '',
         availability TEXT NOT NULL DEFAULT 'away'
             CHECK (availability IN ('now', 'this_week', 'away')),
-        updated_hour INTEGER NOT NULL
+        updated_hour INTEGER NOT NULL,
+        -- the expert's signed request to be vetted (`protocol.experts.ExpertVouch`), made
+        -- when they save their profile; sent once a coordinator vouched; the observatory's
+        -- countersigned credential once it came back
+        vouch TEXT,
+        vouched_by TEXT REFERENCES staff(id),
+        vouched_hour INTEGER,
+        credential TEXT
     ) STRICT;
     -- the latest expert directory this node verified (one row): whom it may share with
     CREATE TABLE expert_directory (

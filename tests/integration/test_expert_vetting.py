@@ -124,8 +124,8 @@ async def test_a_vouched_expert_is_countersigned_listed_and_then_revoked(
                 await stranger.stop()
             assert (await node.ask(change, obs)).status == "accepted"  # type: ignore[union-attr]
             keep(node_ctx, await node.ask(ExpertDirectoryQuery(), obs), key)
-            assert directory.shareable(node_ctx.db.read(), body.expert_key,
-                                       observatory_key=key, now=now).availability == "now"
+            assert directory.shareable(node_ctx.db.read(), body.expert_key, observatory_key=key,
+                                       now=int(time.time())).availability == "now"
 
             # Revoked: gone from the next directory, listed as revoked, never vetted again.
             ctx.experts.revoke(body.serial, "misconduct", int(time.time()))

@@ -101,7 +101,8 @@ async def profile_post(request: web.Request) -> web.StreamResponse:
     }
     try:
         await run_sync(ctx, lambda: profiles.save_profile(
-            ctx.db, ctx.audit, session_of(request).staff, now=_now(request), **chosen))
+            ctx.db, ctx.audit, session_of(request).staff, node_id=ctx.keys.node_id,
+            now=_now(request), **chosen))
     except errors.NodeError as exc:
         return _profile_page(request, await _stored(request), chosen, exc)
     raise see_other(f"{EXPERT_PATH}/?done=profile")

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from node.web.bodies import readable_bodies
 from node.web.failures import html_errors
-from node.web.staff import admin, auth, cases, evidence, federation, statistics
+from node.web.staff import admin, auth, cases, evidence, experts, federation, statistics
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
 __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
@@ -21,7 +21,7 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *admin.ROUTES, *evidence.ROUTES, *federation.ROUTES,
-            *statistics.ROUTES]
+            *statistics.ROUTES, *experts.ROUTES]
 
 
 def create_staff_app() -> web.Application:
