@@ -30,7 +30,8 @@ from protocol.experts import (
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
 
-# How often a node that serves experts asks for the directory: well inside its 24 hours.
+# How often, at most, a node that serves experts asks for the directory (more often if its
+# membership list is refreshed more often): well inside the directory's 24 hours.
 REFRESH_SECONDS = 3600
 QUERY = f"{ExpertDirectoryQuery.TYPE} v{ExpertDirectoryQuery.VERSION}"  # as the outbox names it
 

@@ -238,7 +238,8 @@ class FederationService:
         if self._experts and now >= self._next_expert_directory \
                 and (expert_directory.QUERY, observatory) not in queued_now:
             self._send(ExpertDirectoryQuery(), self._observatory())
-            self._next_expert_directory = now + expert_directory.REFRESH_SECONDS
+            self._next_expert_directory = now + min(  # as often as the membership list
+                expert_directory.REFRESH_SECONDS, self._config.membership_refresh_seconds)
         if self._experts and now >= self._next_vouches \
                 and (vetting.VOUCH, observatory) not in queued_now:
             for vouch in vetting.due(conn):  # until the admin decided

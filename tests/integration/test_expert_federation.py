@@ -8,16 +8,20 @@ own address."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from crypto import passphrase as pw
 from node import accounts
 from node.context import open_node
 from node.datadir import DataDir
-from node.experts import profiles
-from observatory.context import open_observatory
+from node.experts import directory, profiles
+from protocol.experts import ExpertRefused
+from protocol.statements import verify_key_from_hex
 from tests.conftest import NodeProcess, free_port, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
@@ -33,6 +37,7 @@ from tests.integration.test_federation_network import (
 from tests.unit.observatory.support import make_observatory
 
 PASS = "a long enough passphrase"
+EXPERT = "zawadi-canary"  # a username that no code or key can contain by chance
 
 
 def add_expert(root: Path) -> str:
@@ -42,8 +47,8 @@ def add_expert(root: Path) -> str:
                     receipt_params=pw.INSECURE_FAST_FOR_TESTS)
     try:
         with ctx.db.write() as conn:
-            accounts.create(conn, "medic", PASS, {"expert"}, pw.INSECURE_FAST_FOR_TESTS, 0)
-        expert = accounts.unlock(ctx.db.read(), "medic", PASS)
+            accounts.create(conn, EXPERT, PASS, {"expert"}, pw.INSECURE_FAST_FOR_TESTS, 0)
+        expert = accounts.unlock(ctx.db.read(), EXPERT, PASS)
         now = int(time.time())
         profiles.save_profile(ctx.db, ctx.audit, expert, node_id=ctx.keys.node_id,
                               specialties=["forensic_medicine"], languages=["fr", "sw"],
@@ -66,6 +71,7 @@ async def test_a_vouch_travels_to_the_observatory_and_the_credential_comes_back(
     expert_port = free_port()
     try:
         observatory.start()
+        observatory_key = verify_key_from_hex(observatory.info["identity_key"])
         expert_key = add_expert(a.root)
         (a.root / "node.toml").write_text(
             base_config() + _federation(observatory, a, b)
@@ -81,7 +87,7 @@ async def test_a_vouch_travels_to_the_observatory_and_the_credential_comes_back(
         session = await staff(a)
         try:
             page = await (await session.get("/staff/experts")).text()
-            assert "medic" in page and "Not vouched for yet" in page
+            assert EXPERT in page and "Not vouched for yet" in page
             staff_id = a.query("SELECT staff_id FROM expert_profiles")[0][0]
             r = await session.post(f"/staff/experts/{staff_id}/vouch",
                                    data={"csrf": csrf_of(page)}, allow_redirects=False)
@@ -89,14 +95,17 @@ async def test_a_vouch_travels_to_the_observatory_and_the_credential_comes_back(
         finally:
             await session.close()
 
-        obs = open_observatory(observatory.root)
-        try:
-            pending = await eventually(lambda: obs.experts.pending(), "the vouch arrived")
-            assert [v.expert_key for v in pending] == [expert_key]
-            assert pending[0].home_node == a.node_id
-            credential = obs.experts.countersign(pending[0].vouch_id, int(time.time()))
-        finally:
-            obs.close()
+        def waiting() -> str | None:
+            out = cli("-m", "observatory.cli", "expert-vouches", "--data",
+                      str(observatory.root)).stdout
+            return out if expert_key in out else None
+
+        listing = await eventually(waiting, "the vouch arrived")
+        assert a.node_id in listing and "forensic_medicine" in listing
+        vouch_id = listing.split()[0]
+        out = cli("-m", "observatory.cli", "countersign", vouch_id, "--days", "30", "--data",
+                  str(observatory.root)).stdout
+        serial = out.split("credential ")[1].split(",")[0]
 
         def kept() -> bool:
             return a.query("SELECT credential IS NOT NULL FROM expert_profiles") == [(1,)]
@@ -106,12 +115,38 @@ async def test_a_vouch_travels_to_the_observatory_and_the_credential_comes_back(
         def listed() -> bool:
             rows = a.query("SELECT directory FROM expert_directory")
             return bool(rows) and any(
-                e["credential"]["body"]["serial"] == credential.body.serial
+                e["credential"]["body"]["serial"] == serial
                 for e in json.loads(rows[0][0])["body"]["entries"])
 
         await eventually(listed, "the directory listing the expert")
+        conn = sqlite3.connect(f"file:{a.root / 'node.db'}?mode=ro", uri=True)
+        try:
+            entry = directory.shareable(conn, expert_key, observatory_key=observatory_key,
+                                        now=int(time.time()))
+            assert entry.credential.body.serial == serial
+        finally:
+            conn.close()
+
+        # Revoked by the admin: the node's next directory names it; sharing is refused.
+        cli("-m", "observatory.cli", "revoke-expert", serial, "--reason", "misconduct",
+            "--data", str(observatory.root))
+
+        def revoked() -> bool:
+            rows = a.query("SELECT directory FROM expert_directory")
+            return any(r["serial"] == serial
+                       for r in json.loads(rows[0][0])["body"]["revocations"])
+
+        await eventually(revoked, "the revocation in the node's directory", timeout=30)
+        conn = sqlite3.connect(f"file:{a.root / 'node.db'}?mode=ro", uri=True)
+        try:
+            with pytest.raises(ExpertRefused):
+                directory.shareable(conn, expert_key, observatory_key=observatory_key,
+                                    now=int(time.time()))
+        finally:
+            conn.close()
         # Pseudonymous: the observatory holds keys and codes, never the expert's username.
-        assert b"medic" not in (observatory.root / "observatory.db").read_bytes()
+        for path in observatory.root.glob("observatory.db*"):
+            assert EXPERT.encode() not in path.read_bytes()
     finally:
         a.process.stop()
         observatory.stop()

@@ -193,3 +193,15 @@ async def test_a_forged_or_older_directory_is_refused_and_nothing_stored(
                 await stranger.stop()
         finally:
             await node.stop()
+
+
+def test_the_admins_commands_refuse_what_does_not_exist(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from observatory.cli import main
+
+    assert main(["expert-vouches", "--data", str(root)]) == 0
+    assert "No vouch for an expert is waiting." in capsys.readouterr().out
+    assert main(["countersign", "ab" * 16, "--data", str(root)]) == 1
+    assert "unknown_vouch" in capsys.readouterr().err
+    assert main(["revoke-expert", "ab" * 16, "--reason", "left", "--data", str(root)]) == 1
+    assert "unknown_credential" in capsys.readouterr().err
