@@ -162,7 +162,8 @@ def set_availability(db: Database, audit: AuditLog, expert: UnlockedStaff, avail
         raise UnknownAvailability(field="availability")
     open_profile(db, audit, expert, now)
     with db.write() as conn:
-        conn.execute("UPDATE expert_profiles SET availability = ?, updated_hour = ? "
-                     "WHERE staff_id = ?", (availability, now // 3600, expert.member.id))
+        conn.execute("UPDATE expert_profiles SET availability = ?, updated_hour = ?, "
+                     "availability_changed_at = ? WHERE staff_id = ?",
+                     (availability, now // 3600, now, expert.member.id))
         append_audit(conn, audit, now, expert.member.id, "expert.availability",
                      expert.member.id, availability)

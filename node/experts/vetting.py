@@ -23,11 +23,17 @@ from node.storage.database import Database
 from protocol.delivery import DeliveryAck
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.errors import EnvelopeRejected
-from protocol.experts import ExpertCredential, ExpertCredentialIssued, ExpertVouch
+from protocol.experts import (
+    ExpertAvailability,
+    ExpertCredential,
+    ExpertCredentialIssued,
+    ExpertVouch,
+)
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
 
 VOUCH = f"{ExpertVouch.TYPE} v{ExpertVouch.VERSION}"  # as the outbox names it
+AVAILABILITY = f"{ExpertAvailability.TYPE} v{ExpertAvailability.VERSION}"
 
 
 class NothingToVouchFor(errors.NodeError):
@@ -107,3 +113,31 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str,
     if not changed:
         raise Refused("unknown_expert")
     return "countersigned"
+
+
+def availability_due(db: Database) -> list[ExpertAvailability]:
+    """Availability changes of countersigned experts not yet queued for the observatory;
+    marked queued here (the outbox then delivers them, exactly once)."""
+    with db.write() as conn:
+        rows = conn.execute(
+            "SELECT staff_id, credential, availability, availability_changed_at "
+            "FROM expert_profiles WHERE credential IS NOT NULL "
+            "AND availability_changed_at IS NOT NULL AND (availability_queued_at IS NULL "
+            "OR availability_queued_at < availability_changed_at)").fetchall()
+        due = []
+        for staff_id, credential, availability, changed_at in rows:
+            serial = ExpertCredential.from_json_object(
+                parse_canonical_json(credential.encode("utf-8"))).body.serial
+            due.append(ExpertAvailability(serial=serial, availability=availability,
+                                          changed_at=changed_at))
+            conn.execute("UPDATE expert_profiles SET availability_queued_at = ? "
+                         "WHERE staff_id = ?", (changed_at, staff_id))
+    return due
+
+
+def handle_availability_answer(answer: Message) -> str:
+    if not isinstance(answer, DeliveryAck):
+        raise BadAnswer("not an answer to an availability change")
+    if answer.status == "rejected":
+        raise Refused(answer.reason or "rejected")
+    return answer.status

@@ -93,7 +93,9 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == statistics_delivery.MESSAGE_TYPE:
             return Outcome(statistics_delivery.handle_answer(conn, envelope_id, answer,
                                                              now // 3600))
-        if request_type == vetting.VOUCH:  # issue 16
+        if request_type == vetting.AVAILABILITY:  # issue 16
+            return Outcome(vetting.handle_availability_answer(answer))
+        if request_type == vetting.VOUCH:
             return Outcome(vetting.handle_answer(conn, answer, node_id=keys.node_id,
                                                  config=config, now=now))
         if request_type == expert_directory.QUERY:

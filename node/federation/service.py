@@ -245,6 +245,9 @@ class FederationService:
             for vouch in vetting.due(conn):  # until the admin decided
                 self._send(vouch, self._observatory())
             self._next_vouches = now + self._config.enrollment_poll_seconds
+        if self._experts:  # one tap on the expert app reaches the next directory
+            for change in vetting.availability_due(self._db):
+                self._send(change, self._observatory())
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):

@@ -450,7 +450,11 @@ MIGRATIONS: tuple[str, ...] = (
         vouch TEXT,
         vouched_by TEXT REFERENCES staff(id),
         vouched_hour INTEGER,
-        credential TEXT
+        credential TEXT,
+        -- when the expert last changed their availability, and the change last queued
+        -- for the observatory (the directory carries it)
+        availability_changed_at INTEGER,
+        availability_queued_at INTEGER
     ) STRICT;
     -- the latest expert directory this node verified (one row): whom it may share with
     CREATE TABLE expert_directory (

@@ -8,11 +8,14 @@ own address."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 import urllib.request
 from pathlib import Path
 
+import aiohttp
+import pyotp
 import pytest
 
 from crypto import passphrase as pw
@@ -119,6 +122,29 @@ async def test_a_vouch_travels_to_the_observatory_and_the_credential_comes_back(
                 for e in json.loads(rows[0][0])["body"]["entries"])
 
         await eventually(listed, "the directory listing the expert")
+        # One tap on the expert app (after the required second factor) reaches the directory.
+        app = f"http://127.0.0.1:{expert_port}"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as web:
+            form = await (await web.get(f"{app}/expert/login")).text()
+            r = await web.post(f"{app}/expert/login", data={
+                "csrf": csrf_of(form), "username": EXPERT, "passphrase": PASS})
+            page = await r.text()
+            secret = re.search(r'id="totp-secret">([^<]+)<', page)
+            assert secret, page
+            r = await web.post(f"{app}/expert/second-factor", data={
+                "csrf": csrf_of(page),
+                "code": pyotp.TOTP(secret.group(1).replace(" ", "")).now()})
+            home = await r.text()
+            r = await web.post(f"{app}/expert/availability",
+                               data={"csrf": csrf_of(home), "availability": "now"})
+            assert r.status == 200
+
+        def available() -> bool:
+            rows = a.query("SELECT directory FROM expert_directory")
+            return any(e["availability"] == "now"
+                       for e in json.loads(rows[0][0])["body"]["entries"])
+
+        await eventually(available, "the availability in the node's directory", timeout=30)
         conn = sqlite3.connect(f"file:{a.root / 'node.db'}?mode=ro", uri=True)
         try:
             entry = directory.shareable(conn, expert_key, observatory_key=observatory_key,
