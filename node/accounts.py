@@ -33,7 +33,8 @@ from node.i18n import N_
 from node.key_certificates import Certifier, KeyNotAuthentic
 from node.storage.database import Database
 
-ROLES = ("admin", "coordinator", "caseworker", "analyst")
+# An expert (issue 16) signs in only on the expert app (`node.web.expert`), never the office.
+ROLES = ("admin", "coordinator", "caseworker", "analyst", "expert")
 INTAKE_KEY = "intake"      # opens every report's data key: coordinators (triage)
 ANALYSIS_KEY = "analysis"  # opens incident codings, never reports: analysts, coordinators
 NODE_KEYS_BY_ROLE = {"coordinator": (INTAKE_KEY, ANALYSIS_KEY), "analyst": (ANALYSIS_KEY,)}
@@ -86,6 +87,11 @@ class UsernameTaken(errors.InvalidInput):
 
 class NoRole(errors.UnknownChoice):
     message = N_("Choose at least one role.")
+
+
+class ExpertAlone(errors.UnknownChoice):
+    message = N_("An expert account has no other role. Invite the person twice if they "
+                 "also work in your office.")
 
 
 class SignInFailed(errors.LoginFailed):
@@ -175,6 +181,8 @@ def check_roles(roles: Iterable[str]) -> frozenset[str]:
         raise NoRole(field="roles")
     if chosen - set(ROLES):
         raise errors.UnknownChoice(field="roles")
+    if "expert" in chosen and len(chosen) > 1:
+        raise ExpertAlone(field="roles")
     return chosen
 
 

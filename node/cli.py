@@ -116,7 +116,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.host, args.port,
             office.host if args.staff_host is None else args.staff_host,
             office.port if args.staff_port is None else args.staff_port,
-            staff_on_public=args.staff_on_public or office.on_public_address)))
+            staff_on_public=args.staff_on_public or office.on_public_address,
+            expert=((ctx.config.expert_app.host, ctx.config.expert_app.port)
+                    if ctx.config.expert_app.enabled else None))))
     finally:
         ctx.close()
     return 0

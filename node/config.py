@@ -168,6 +168,21 @@ class StaffOffice(_Strict):
                            "staff sign-in)")
 
 
+class ExpertApp(_Strict):
+    """Where the expert app listens (issue 16; `node.server.sites`): its own address, apart
+    from the staff office, which experts reach from the internet (through the TLS proxy)."""
+
+    enabled: bool = Field(False, description="serve the expert app (for a node whose "
+                                             "organisation has experts in the network)")
+    host: str = Field("127.0.0.1", min_length=1, max_length=255,
+                      description="address of the expert app (behind the TLS proxy)")
+    port: int = Field(8078, ge=0, le=65535)
+    origin: str | None = Field(
+        None, max_length=255, pattern=r"^https?://[^/?#\s]+$",
+        description="how experts reach it, e.g. https://experts.example.org: the start of "
+                    "their invitation links")
+
+
 class TimestampingConfig(_Strict):
     """An RFC 3161 timestamping authority that dates each checkpoint of the evidence log
     (node/evidence/timestamping.py)."""
@@ -199,6 +214,7 @@ class NodeConfig(_Strict):
     drafts: Drafts = Field(default_factory=Drafts)
     staff_idle_minutes: int = Field(20, ge=1, le=480)
     staff_office: StaffOffice = Field(default_factory=StaffOffice)
+    expert_app: ExpertApp = Field(default_factory=ExpertApp)
     secure_cookies: bool = Field(
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
     demo: bool = False

@@ -46,16 +46,19 @@ class Site:
 
 
 def sites(host: str = "127.0.0.1", port: int = 0, staff_host: str = "127.0.0.1",
-          staff_port: int = 0, *, staff_on_public: bool = False) -> tuple[Site, ...]:
+          staff_port: int = 0, *, staff_on_public: bool = False,
+          expert: tuple[str, int] | None = None) -> tuple[Site, ...]:
     """What `backup-node serve` listens on. By default the staff office has its own address
     (loopback unless `staff_host` says otherwise) and the public one carries only the
     reporter's site and the API: a stranger who reaches the public address cannot even
     find the staff sign-in. `staff_on_public` serves everything on (host, port) instead,
-    an explicit choice (e.g. behind a proxy that already separates them)."""
+    an explicit choice (e.g. behind a proxy that already separates them). `expert`, the
+    expert app's (host, port) (`[expert_app]`), serves it apart from both; None: not at all."""
+    apps = () if expert is None else (Site(frozenset({"expert"}), *expert),)
     if staff_on_public:
-        return (Site(PARTS, host, port),)
+        return (Site(PARTS - {"expert"}, host, port), *apps)
     return (Site(frozenset({"public", "api"}), host, port),
-            Site(frozenset({"staff"}), staff_host, staff_port))
+            Site(frozenset({"staff"}), staff_host, staff_port), *apps)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class Running:
     @property
     def staff_url(self) -> str:
         return self.urls["staff"]
+
+    @property
+    def expert_url(self) -> str:
+        return self.urls["expert"]
 
 
 def _url(runner: web.AppRunner) -> str:
@@ -131,6 +138,8 @@ async def serve(ctx: NodeContext, listen: Sequence[Site], banner: str = "") -> N
             where.append(f"Staff login:  {served.urls['staff']}/staff/login")
         if "api" in served.urls:
             where.append(f"API document: {served.urls['api']}/api/v1/openapi.json")
+        if "expert" in served.urls:
+            where.append(f"Expert app:   {served.urls['expert']}/expert/login")
         print(banner + "\n".join(where), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

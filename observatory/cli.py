@@ -29,6 +29,7 @@ from observatory.context import (
 )
 from observatory.datadir import DataDir
 from observatory.errors import ObservatoryError
+from observatory.expert_cli import add_commands as add_expert_commands
 from observatory.members import REVOCATION_REASONS, Member, RevocationReason, Status
 from observatory.web.rendering import utc
 
@@ -282,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "and multiaddrs: what nodes put in their configuration.")
     show_key.add_argument("--json", action="store_true", help="print JSON")
     show_key.set_defaults(func=cmd_show_key)
+    add_expert_commands(command)  # vetting experts (issue 16)
     return parser
 
 

@@ -19,6 +19,7 @@ from observatory.config import ObservatoryConfig
 from observatory.config import load as load_config
 from observatory.config import parse as parse_config
 from observatory.datadir import DataDir
+from observatory.experts import ExpertRegistry
 from observatory.identity import ObservatoryIdentity
 from observatory.members import Members
 from observatory.membership_lists import MembershipLists
@@ -41,11 +42,13 @@ class ObservatoryContext:
     lists: MembershipLists = field(init=False)
     members: Members = field(init=False)
     checkpoints: Checkpoints = field(init=False)
+    experts: ExpertRegistry = field(init=False)  # issue 16
 
     def __post_init__(self) -> None:
         self.lists = MembershipLists(self.db, self.identity, self.config)
         self.members = Members(self.db, self.identity, self.config, self.lists)
         self.checkpoints = Checkpoints(self.db, self.identity)
+        self.experts = ExpertRegistry(self.db, self.identity)
 
     def now(self) -> int:
         return self.clock()

@@ -46,11 +46,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from observatory.context import ObservatoryContext
+from observatory.experts import VettingRefused
 from observatory.members import Member
 from observatory.statistics.ingest import ReleaseIngest
 from protocol.delivery import DeliveryAck
 from protocol.envelope import Envelope
 from protocol.exchanges import Endpoint, RequestReceived
+from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
 from protocol.membership import (
     MembershipDecision,
     MembershipListQuery,
@@ -122,6 +124,10 @@ class Federation:
         responder.serve(MembershipListQuery, self._list)
         responder.serve(CheckpointPush, self._witness)
         responder.serve(StatisticsRelease, self._statistics)
+        # the expert network (issue 16): observatory/experts.py decides
+        responder.serve(ExpertVouch, self._vouch)
+        responder.serve(ExpertAvailability, self._availability)
+        responder.serve(ExpertDirectoryQuery, self._directory)
         self.responder = responder
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
@@ -178,3 +184,29 @@ class Federation:
         member = self._member(conn, request)
         return self._statistics_release(conn, member, request.envelope, request.message,
                                         self._ctx.now())
+
+    def _vouch(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        self._member(conn, request)
+        vouch = request.message
+        assert isinstance(vouch, ExpertVouch)
+        try:
+            issued = self._ctx.experts.receive_vouch_in(conn, vouch, request.envelope.sender,
+                                                        self._ctx.now())
+        except VettingRefused as exc:
+            raise Refuse(exc.code) from None
+        return issued or DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _availability(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        self._member(conn, request)
+        change = request.message
+        assert isinstance(change, ExpertAvailability)
+        try:
+            self._ctx.experts.availability_in(conn, change, request.envelope.sender,
+                                              self._ctx.now())
+        except VettingRefused as exc:
+            raise Refuse(exc.code) from None
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _directory(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        self._member(conn, request)  # never public: members only
+        return self._ctx.experts.current_in(conn, self._ctx.now())

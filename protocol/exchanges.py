@@ -2,7 +2,8 @@
 
 Every exchange is one request answered by one response over one stream: enrollment,
 membership decision delivery, membership list fetch and push, checkpoint witnessing,
-statistics releases, and the v1 draft exchanges. Two tables say everything:
+statistics releases, the expert network, and the v1 draft exchange. Two tables say
+everything:
 
 * `TRANSITIONS`: for each role, which trigger moves which state where. Anything not in the
   table raises: `LocalProtocolError` if we attempted it, `RemoteProtocolError` if the peer
@@ -36,7 +37,16 @@ from types import MappingProxyType
 
 from crypto.keys import SigningKey, VerifyKey
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
-from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken
+from protocol.drafts import PerpetratorToken
+from protocol.engagements import (
+    ExpertDecline,
+    ExpertEngagement,
+    ExpertNeed,
+    ExpertOffer,
+    ExpertRevocation,
+    SealedShare,
+    ThreadMessage,
+)
 from protocol.envelope import (
     DEFAULT_POLICY,
     DEFAULT_TTL,
@@ -49,6 +59,13 @@ from protocol.envelope import (
     verify_frame,
 )
 from protocol.errors import EnvelopeRejected, LocalProtocolError, RemoteProtocolError, Replayed
+from protocol.experts import (
+    ExpertAvailability,
+    ExpertCredentialIssued,
+    ExpertDirectory,
+    ExpertDirectoryQuery,
+    ExpertVouch,
+)
 from protocol.framing import FrameDecoder
 from protocol.membership import (
     MembershipDecision,
@@ -130,10 +147,22 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("membership_list_fetch", MembershipListQuery, (MembershipList, DeliveryAck)),
     ExchangeSpec("membership_list_push", MembershipList, (DeliveryAck,)),
     ExchangeSpec("checkpoint_witnessing", CheckpointPush, (CosignatureResponse, DeliveryAck)),
-    # v1 drafts (protocol/drafts.py)
-    ExchangeSpec("expert_request", ExpertRequest, (DeliveryAck,)),
-    ExchangeSpec("case_referral", CaseReferral, (DeliveryAck,)),
     ExchangeSpec("statistics_release", StatisticsRelease, (DeliveryAck,)),
+    # The expert network (issue 16). Vetting, node ↔ observatory: a vouch is answered with
+    # the credential once the admin countersigned (accepted while they have not decided); a
+    # credential decided later is pushed; availability feeds the next directory.
+    ExchangeSpec("expert_vouch", ExpertVouch, (ExpertCredentialIssued, DeliveryAck)),
+    ExchangeSpec("expert_credential_push", ExpertCredentialIssued, (DeliveryAck,)),
+    ExchangeSpec("expert_availability", ExpertAvailability, (DeliveryAck,)),
+    ExchangeSpec("expert_directory_fetch", ExpertDirectoryQuery, (ExpertDirectory, DeliveryAck)),
+    # Work, node ↔ node, each through the outbox and acknowledged once acted on.
+    ExchangeSpec("expert_need", ExpertNeed, (DeliveryAck,)),
+    ExchangeSpec("expert_offer", ExpertOffer, (DeliveryAck,)),
+    ExchangeSpec("expert_decline", ExpertDecline, (DeliveryAck,)),
+    ExchangeSpec("expert_engagement", ExpertEngagement, (DeliveryAck,)),
+    ExchangeSpec("expert_share", SealedShare, (DeliveryAck,)),
+    ExchangeSpec("expert_revocation", ExpertRevocation, (DeliveryAck,)),
+    ExchangeSpec("expert_thread_message", ThreadMessage, (DeliveryAck,)),
     ExchangeSpec("perpetrator_tokens", PerpetratorToken, (DeliveryAck,)),
 )
 

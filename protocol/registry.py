@@ -12,8 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from protocol.delivery import DeliveryAck, FrameRefusal
-from protocol.drafts import CaseReferral, ExpertRequest, PerpetratorToken
+from protocol.drafts import PerpetratorToken
+from protocol.engagements import (
+    ExpertDecline,
+    ExpertEngagement,
+    ExpertNeed,
+    ExpertOffer,
+    ExpertRevocation,
+    SealedShare,
+    ThreadMessage,
+)
 from protocol.errors import UnknownMessageType, UnknownVersion
+from protocol.experts import (
+    ExpertAvailability,
+    ExpertCredentialIssued,
+    ExpertDirectory,
+    ExpertDirectoryQuery,
+    ExpertVouch,
+)
 from protocol.membership import (
     MembershipDecision,
     MembershipList,
@@ -76,10 +92,21 @@ REGISTRY = MessageRegistry(
         CosignatureResponse,
         DeliveryAck,
         FrameRefusal,
-        # v1 drafts for later exchanges (protocol/drafts.py)
-        ExpertRequest,
-        CaseReferral,
         StatisticsRelease,
+        # the expert network (issue 16): protocol/experts.py, protocol/engagements.py
+        ExpertVouch,
+        ExpertCredentialIssued,
+        ExpertAvailability,
+        ExpertDirectoryQuery,
+        ExpertDirectory,
+        ExpertNeed,
+        ExpertOffer,
+        ExpertDecline,
+        ExpertEngagement,
+        SealedShare,
+        ExpertRevocation,
+        ThreadMessage,
+        # v1 drafts for later exchanges (protocol/drafts.py)
         PerpetratorToken,
     ]
 )

@@ -19,8 +19,14 @@ from protocol.message import Record
 ENVELOPE_DOMAIN = b"BackUp federation envelope v1\x00"
 CERTIFICATE_DOMAIN = b"BackUp membership certificate v1\x00"
 MEMBERSHIP_LIST_DOMAIN = b"BackUp membership list v1\x00"
+# The expert network (issue 16): `protocol.experts`, `protocol.engagements`.
+EXPERT_DOMAINS = frozenset({
+    b"BackUp expert vouch v1\x00", b"BackUp expert credential v1\x00",
+    b"BackUp expert directory v1\x00", b"BackUp expert answer v1\x00",
+    b"BackUp expert thread message v1\x00",
+})
 
-_DOMAINS = frozenset({ENVELOPE_DOMAIN, CERTIFICATE_DOMAIN, MEMBERSHIP_LIST_DOMAIN})
+_DOMAINS = frozenset({ENVELOPE_DOMAIN, CERTIFICATE_DOMAIN, MEMBERSHIP_LIST_DOMAIN}) | EXPERT_DOMAINS
 
 
 def signed_bytes(domain: bytes, canonical: bytes) -> bytes:

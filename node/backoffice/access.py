@@ -48,6 +48,7 @@ class Action(StrEnum):
     VIEW_EVIDENCE_LOG = "view_evidence_log"  # checkpoints and proofs (hashes only)
     RELEASE_STATISTICS = "release_statistics"  # draft, review, approve DP releases
     LOOKUP_RECEIPT = "lookup_receipt"    # find a case from a receipt number read out
+    VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ POLICY: dict[Action, Rule] = {
     # Coordinators only: a caseworker would learn that a number belongs to some case they
     # may not open. The case found is then opened under READ_CASE as any other.
     Action.LOOKUP_RECEIPT: Rule(COORD),
+    Action.VOUCH_EXPERTS: Rule(COORD),
 }
 
 

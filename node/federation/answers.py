@@ -23,6 +23,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from node.experts import directory as expert_directory
+from node.experts import vetting
 from node.federation import enrollment, members, our_log, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -91,6 +93,14 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == statistics_delivery.MESSAGE_TYPE:
             return Outcome(statistics_delivery.handle_answer(conn, envelope_id, answer,
                                                              now // 3600))
+        if request_type == vetting.AVAILABILITY:  # issue 16
+            return Outcome(vetting.handle_availability_answer(answer))
+        if request_type == vetting.VOUCH:
+            return Outcome(vetting.handle_answer(conn, answer, node_id=keys.node_id,
+                                                 config=config, now=now))
+        if request_type == expert_directory.QUERY:
+            return Outcome(expert_directory.handle_answer(conn, answer, config=config,
+                                                          now=now))
         if request_type == PUSH:
             key = directory.key_of(recipient, now)
             if key is None:

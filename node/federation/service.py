@@ -38,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
+from node.experts import directory as expert_directory
+from node.experts import vetting
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -47,6 +49,7 @@ from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
 from protocol.exchanges import ClientExchange, Endpoint
+from protocol.experts import ExpertDirectoryQuery
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
 from protocol.statistics import StatisticsRelease
@@ -86,8 +89,11 @@ class FederationService:
                  status: FederationStatus | None = None,
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0, experts: bool = False) -> None:
         self._db = db
+        self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
+        self._next_expert_directory = 0
+        self._next_vouches = 0
         self._keys = keys
         self._config = config
         self._clock = clock
@@ -229,6 +235,19 @@ class FederationService:
             self._next_list = now + (self._config.membership_refresh_seconds
                                      if current is not None
                                      else self._config.enrollment_poll_seconds)
+        if self._experts and now >= self._next_expert_directory \
+                and (expert_directory.QUERY, observatory) not in queued_now:
+            self._send(ExpertDirectoryQuery(), self._observatory())
+            self._next_expert_directory = now + min(  # as often as the membership list
+                expert_directory.REFRESH_SECONDS, self._config.membership_refresh_seconds)
+        if self._experts and now >= self._next_vouches \
+                and (vetting.VOUCH, observatory) not in queued_now:
+            for vouch in vetting.due(conn):  # until the admin decided
+                self._send(vouch, self._observatory())
+            self._next_vouches = now + self._config.enrollment_poll_seconds
+        if self._experts:  # one tap on the expert app reaches the next directory
+            for change in vetting.availability_due(self._db):
+                self._send(change, self._observatory())
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):
@@ -324,6 +343,8 @@ class FederationService:
                                   else outcome.refused.code)
         if outcome.approved:
             self._next_list = 0  # fetch the membership list at once
+        if outcome.code == "countersigned":
+            self._next_expert_directory = 0  # the expert's entry: fetch the directory now
         if entry.message_type != answers.PUSH or outcome.push_again:
             self._reload_directory()
         return outcome

@@ -34,7 +34,8 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
     adopt_library_loggers(logging.getLogger().getEffectiveLevel())
 
     service = FederationService(ctx.db, ctx.keys, config,
-                                clock=lambda: int(ctx.clock().timestamp()), status=status)
+                                clock=lambda: int(ctx.clock().timestamp()), status=status,
+                                experts=ctx.config.expert_app.enabled)
     try:
         await service.start()
     except (TransportError, OSError, sqlite3.Error) as exc:

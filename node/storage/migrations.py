@@ -537,6 +537,44 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX analysis_model_reports_by_report ON analysis_model_reports (report_id);
     """,
+    # 18: the expert network's profiles (issue 16). An expert is a `staff` account with the
+    # role "expert" alone; here are their Ed25519 key (the seed sealed to their own X25519
+    # key, so only they can sign) and the structured profile the federation may see: sorted
+    # comma-separated codes of `protocol.experts` ('' until the expert fills it in); and the
+    # latest signed expert directory the node verified.
+    """
+    CREATE TABLE expert_profiles (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        signing_public_key BLOB NOT NULL,
+        signing_seed_sealed BLOB NOT NULL,
+        specialties TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL DEFAULT '',
+        countries TEXT NOT NULL DEFAULT '',
+        regions TEXT NOT NULL DEFAULT '',
+        modes TEXT NOT NULL DEFAULT '',
+        availability TEXT NOT NULL DEFAULT 'away'
+            CHECK (availability IN ('now', 'this_week', 'away')),
+        updated_hour INTEGER NOT NULL,
+        -- the expert's signed request to be vetted (`protocol.experts.ExpertVouch`), made
+        -- when they save their profile; sent once a coordinator vouched; the observatory's
+        -- countersigned credential once it came back
+        vouch TEXT,
+        vouched_by TEXT REFERENCES staff(id),
+        vouched_hour INTEGER,
+        credential TEXT,
+        -- when the expert last changed their availability, and the change last queued
+        -- for the observatory (the directory carries it)
+        availability_changed_at INTEGER,
+        availability_queued_at INTEGER
+    ) STRICT;
+    -- the latest expert directory this node verified (one row): whom it may share with
+    CREATE TABLE expert_directory (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        sequence INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        directory TEXT NOT NULL
+    ) STRICT;
+    """,
 )
 
 

@@ -1,9 +1,10 @@
 """The app factory: an opened `NodeContext` in, an aiohttp application out.
 
-An app serves any of three route sets, each in its own package and trust zone:
+An app serves any of four route sets, each in its own package and trust zone:
 ``public`` (the reporter's site, `node.web.reporter`), ``api`` (the JSON API at
-``/api/v1``, `node.web.api`) and ``staff`` (the staff office at ``/staff``,
-`node.web.staff`). It holds the state of the sets it serves and nothing else: a public app
+``/api/v1``, `node.web.api`), ``staff`` (the staff office at ``/staff``,
+`node.web.staff`) and ``expert`` (the expert app at ``/expert``,
+`node.web.expert`). It holds the state of the sets it serves and nothing else: a public app
 holds no staff sessions. It starts nothing: the serving process (`node.server`) runs the
 federation and the background jobs around it.
 """
@@ -21,6 +22,8 @@ from node.federation.status import FederationStatus
 from node.web import appkeys
 from node.web.api.handlers import create_api_app
 from node.web.bodies import readable_bodies
+from node.web.expert import EXPERT_PATH, create_expert_app
+from node.web.expert import common as expert_app
 from node.web.failures import html_errors
 from node.web.ratelimit import RateLimiter
 from node.web.rendering import Renderer
@@ -36,7 +39,7 @@ from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
 from node.web.staff.sign_in_guard import new_guard
 
-PARTS = frozenset({"public", "api", "staff"})
+PARTS = frozenset({"public", "api", "staff", "expert"})
 MAX_STAFF_SESSIONS = 500
 EXPIRY_CHECK_SECONDS = 60
 
@@ -82,6 +85,14 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: _end_all(staff_sessions))
         app.add_subapp(STAFF_PATH, create_staff_app())
+    if "expert" in parts:  # issue 16: its own sessions, apart from the staff office's
+        expert_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, MAX_STAFF_SESSIONS)
+        app[expert_app.SESSIONS] = expert_sessions
+        app[expert_app.SECOND_FACTOR] = SecondFactorState()
+        if appkeys.SIGN_IN_GUARD not in app:
+            app[appkeys.SIGN_IN_GUARD] = new_guard()
+        app.on_cleanup.append(lambda _: expert_app.end_all(expert_sessions))
+        app.add_subapp(EXPERT_PATH, create_expert_app())
     return app
 
 

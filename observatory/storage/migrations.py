@@ -129,6 +129,37 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE statistics_releases ADD COLUMN region_vocabulary TEXT NOT NULL
         DEFAULT 'node';
     """,
+    # the expert network (issue 16): vouches waiting for the admin, countersigned
+    # credentials (revoked ones stay, so that a revoked key is never vetted again), and every
+    # signed directory issued. Keys and structured fields only: no names, no contacts.
+    """
+    CREATE TABLE expert_vouches (
+        vouch_id TEXT NOT NULL UNIQUE,
+        home_node TEXT NOT NULL,
+        expert_key TEXT PRIMARY KEY,
+        vouch TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE expert_credentials (
+        serial TEXT PRIMARY KEY,
+        expert_key TEXT NOT NULL,
+        home_node TEXT NOT NULL,
+        credential TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        availability TEXT NOT NULL CHECK (availability IN ('now', 'this_week', 'away')),
+        availability_changed_at INTEGER,
+        issued_at INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoke_reason TEXT
+    ) STRICT;
+    CREATE INDEX expert_credentials_key ON expert_credentials (expert_key);
+    CREATE TABLE expert_directories (
+        sequence INTEGER PRIMARY KEY,
+        issued_at INTEGER NOT NULL,
+        directory TEXT NOT NULL
+    ) STRICT;
+    """,
 )
 
 

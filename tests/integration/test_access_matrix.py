@@ -65,6 +65,11 @@ FORMS: dict[str, dict[str, str]] = {
 async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
                                  aiohttp_client: Any) -> None:
     team = make_team(node_ctx)
+    with node_ctx.db.write() as conn:  # issue 16: an expert is refused every staff route
+        accounts.create(conn, "expert", PASSPHRASE, {"expert"}, pw.INSECURE_FAST_FOR_TESTS, 0,
+                        certifier=node_ctx.keys.certifier)
+    people = {role: team.by_role(role) for role in ROLES}
+    people["expert"] = accounts.unlock(node_ctx.db.read(), "expert", PASSPHRASE)
     app = create_app(node_ctx, {"staff"})
     client: TestClient[Any, Any] = await aiohttp_client(app)
     sessions = app[appkeys.STAFF_SESSIONS]
@@ -93,7 +98,7 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
         client.session.cookie_jar.clear()
         data: dict[str, str] = {}
         if role is not None:
-            session = sessions.new(team.by_role(role))
+            session = sessions.new(people[role])
             client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
             data = {"csrf": session.csrf, **FORMS.get(route.name, {}),
                     "staff_id": team.caseworker.member.id, "link": f"{incident}:{other_id}"}
@@ -101,7 +106,7 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
                                  allow_redirects=False)
         return r.status
 
-    for role in (None, *ROLES):
+    for role in (None, *ROLES, "expert"):
         variants = (True, False) if role == "caseworker" else (False,)
         for assigned in variants:
             status = await call(role, assigned)
@@ -113,7 +118,7 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
             elif role is None:
                 assert status in (303, 401), where
             else:
-                member = team.by_role(role).member
+                member = people[role].member
                 scoped = "{report_id}" in route.path
                 expect = allowed(member, route.action, assigned=assigned if scoped else None)
                 if expect:

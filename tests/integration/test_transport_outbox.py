@@ -22,7 +22,7 @@ from pathlib import Path
 
 from crypto.keys import SigningKey, VerifyKey
 from protocol.delivery import DeliveryAck
-from protocol.drafts import ExpertRequest
+from protocol.engagements import ExpertRevocation
 from protocol.envelope import Envelope
 from protocol.exchanges import (
     ClientExchange,
@@ -89,7 +89,7 @@ class Receiver:
             Endpoint(me.node_id, me.key, lookup_key=keys.get, is_replay=guard),
             once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
             clock=lambda: int(time.time()))
-        self.responder.serve(ExpertRequest, self._act, again=self._again)
+        self.responder.serve(ExpertRevocation, self._act, again=self._again)
         self.answers: list[str] = []
         self.remotes: list[str] = []
         self.hold_first_answer: asyncio.Event | None = None
@@ -180,10 +180,9 @@ async def bob_online(bob: Node, receiver: Receiver, port: int) -> AsyncIterator[
         await host.stop()
 
 
-def expert_request(sender: Sender, bob: Node) -> Envelope:
-    message = ExpertRequest(
-        request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="urgent"
-    )
+def a_request(sender: Sender, bob: Node) -> Envelope:
+    message = ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                               reason="coordinator", revoked_at=0)
     return sender.request(message, bob)
 
 
@@ -203,7 +202,7 @@ async def test_a_message_to_a_peer_that_is_down_is_delivered_once_it_is_up(
     sender = Sender(alice, keys, tmp_path / "alice.db")
     await sender.start()
     try:
-        envelope = expert_request(sender, bob)
+        envelope = a_request(sender, bob)
         to_bob = {"peer_id": bob.peer_id, "addrs": bob_addrs, "protocol_id": PROTO}
         assert sender.outbox.enqueue(envelope, **to_bob)
         assert not sender.outbox.enqueue(envelope, **to_bob)
@@ -218,7 +217,7 @@ async def test_a_message_to_a_peer_that_is_down_is_delivered_once_it_is_up(
         [pending] = sender.outbox.list_pending()
         assert pending.envelope_id == envelope.envelope_id
         assert pending.recipient_node_id == bob.node_id
-        assert pending.message_type == "expert.request v1"
+        assert pending.message_type == "expert.revocation v1"
         assert pending.last_error == "dial_failed"
         assert pending.last_attempt_at is not None
         assert pending.next_attempt_at > pending.last_attempt_at
@@ -257,7 +256,7 @@ async def test_a_sender_restarting_mid_exchange_still_delivers_exactly_once(
     async with bob_online(bob, receiver, port):
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
-        envelope = expert_request(sender, bob)
+        envelope = a_request(sender, bob)
         try:
             sender.outbox.enqueue(envelope, peer_id=bob.peer_id, addrs=bob_addrs, protocol_id=PROTO)
             # Bob has acted on it, but alice goes down before his answer reaches her.
@@ -295,7 +294,7 @@ async def test_a_message_refused_for_good_stops_being_retried(tmp_path: Path) ->
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
         try:
-            envelope = expert_request(sender, bob)
+            envelope = a_request(sender, bob)
             sender.outbox.enqueue(
                 envelope, peer_id=bob.peer_id, addrs=[f"/ip4/127.0.0.1/tcp/{port}"],
                 protocol_id=PROTO,
@@ -321,7 +320,7 @@ async def test_a_wrong_peer_id_in_the_outbox_is_never_delivered(tmp_path: Path) 
         sender = Sender(alice, keys, tmp_path / "alice.db")
         await sender.start()
         try:
-            envelope = expert_request(sender, bob)
+            envelope = a_request(sender, bob)
             sender.outbox.enqueue(
                 envelope, peer_id=carol.peer_id, addrs=[f"/ip4/127.0.0.1/tcp/{port}"],
                 protocol_id=PROTO,

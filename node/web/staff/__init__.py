@@ -19,6 +19,7 @@ from node.web.staff import (
     cases,
     coding,
     evidence,
+    experts,
     federation,
     receipt_lookup,
     statistics,
@@ -30,7 +31,7 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -84,6 +84,8 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
         return await _accounts_page(request, exc, username=username, roles=roles)
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
+    if set(roles) == {"expert"}:  # experts accept on the expert app (issue 16)
+        link = f"{ctx.config.expert_app.origin or _origin(request)}/expert/invite/{code}"
     return page(request, "staff/invitation.html", session, link=link,
                 username=username.strip(), invited_roles=sorted(set(roles)),
                 days=invitations.INVITATION_SECONDS // 86400)

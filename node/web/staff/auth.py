@@ -139,6 +139,8 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         async with guard.gate.slot():
             result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
                                     passphrase, ctx.staff_params, _now(ctx))
+        if "expert" in result.staff.member.roles:  # experts sign in on the expert app only
+            raise accounts.SignInFailed()
     except accounts.SignInFailed as exc:
         if not held:
             await _slow_down(request, guard.throttle.failed(username, source))

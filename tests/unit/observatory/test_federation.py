@@ -11,8 +11,8 @@ import pytest
 from observatory.context import ObservatoryContext
 from observatory.federation import Federation
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
-from protocol.drafts import ExpertRequest
 from protocol.encoding import canonical_json, parse_canonical_json
+from protocol.engagements import ExpertRevocation
 from protocol.envelope import seal
 from protocol.framing import MAX_FRAME_BYTES, decode_frame, encode_frame, encode_uvarint
 from protocol.membership import MembershipDecision, MembershipList, MembershipListQuery
@@ -75,8 +75,8 @@ def test_a_response_sent_as_a_request_and_messages_we_do_not_serve(
     answer = ask(ctx, obs, node, ack)
     assert isinstance(answer, DeliveryAck) and answer.reason == "not_a_request"
     assert count_rows(ctx) == before
-    expert = ExpertRequest(request_id="cd" * 16, specialty="legal", languages=("fr",),
-                           urgency="routine")
+    expert = ExpertRevocation(subject="need", subject_id="cd" * 16,
+                              reason="coordinator", revoked_at=0)
     answer = ask(ctx, obs, node, expert)
     assert isinstance(answer, DeliveryAck) and answer.reason == "not_supported"
     assert count_rows(ctx) == before  # a refusal is not recorded: a resend is refused again

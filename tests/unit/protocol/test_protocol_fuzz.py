@@ -18,8 +18,17 @@ from hypothesis import strategies as st
 from crypto.keys import SigningKey
 from protocol.delivery import DeliveryAck
 from protocol.encoding import canonical_json
+from protocol.engagements import ExpertNeed
 from protocol.envelope import seal, verify_frame
 from protocol.errors import EnvelopeRejected, ProtocolError
+from protocol.experts import (
+    CredentialBody,
+    DirectoryBody,
+    DirectoryEntry,
+    ExpertCredential,
+    ExpertDirectory,
+    ExpertProfile,
+)
 from protocol.framing import (
     MAX_FRAME_BYTES,
     FrameDecoder,
@@ -54,6 +63,26 @@ def _messages() -> list[Any]:
             old_size=4,
             consistency_proof=("ab" * 32, "cd" * 32),
         ),
+        *_expert_messages(),
+    ]
+
+
+def _expert_messages() -> list[Any]:
+    """The expert network's (issue 16): a need, and the directory, signed twice over."""
+    credential = ExpertCredential.issue(CredentialBody(
+        serial="c1" * 16, issuer=SENDER, home_node="d4" * 16, expert_key="e5" * 32,
+        box_key="f6" * 32, specialties=("forensic_medicine",), vouch_id="a7" * 16,
+        not_before=NOW - 60, not_after=NOW + 86400), SENDER_KEY)
+    profile = ExpertProfile(specialties=("forensic_medicine",), languages=("fr", "sw"),
+                            countries=("CD",), regions=("CD-NK",), modes=("remote",))
+    return [
+        ExpertNeed(need_id="ab" * 16, specialty="forensic_medicine", languages=("fr",),
+                   country="CD", regions=("CD-NK", "CD-SK"), mode="either", urgency="urgent",
+                   posted_at=NOW, deadline=NOW + 3600, experts=("e5" * 32,)),
+        ExpertDirectory.issue(DirectoryBody(
+            issuer=SENDER, sequence=3, issued_at=NOW - 10,
+            entries=(DirectoryEntry(credential=credential, profile=profile,
+                                    availability="now"),)), SENDER_KEY),
     ]
 
 

@@ -13,12 +13,9 @@ from pydantic import ValidationError
 from crypto.keys import SigningKey
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal
-from protocol.drafts import (
-    CaseReferral,
-    ExpertRequest,
-    PerpetratorToken,
-)
+from protocol.drafts import PerpetratorToken
 from protocol.encoding import parse_canonical_json
+from protocol.engagements import SealedShare
 from protocol.envelope import seal, verify_frame
 from protocol.membership import (
     CertificateBody,
@@ -39,6 +36,7 @@ from protocol.witness import (
     CosignatureResponse,
     parse_checkpoint_note,
 )
+from tests.unit.protocol.expert_strategies import EXPERT_STRATEGIES
 
 NOW = 1_800_000_000
 
@@ -262,24 +260,6 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         FrameRefusal, frame_sha256=keys_hex,
         reason=st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True),
     ),
-    ExpertRequest: st.builds(
-        ExpertRequest,
-        request_id=ids,
-        specialty=st.sampled_from(["legal", "medical", "psychosocial", "investigation", "other"]),
-        languages=st.lists(
-            st.from_regex(r"[a-z]{2,3}(-[A-Z]{2})?", fullmatch=True), min_size=1, max_size=3
-        ).map(tuple),
-        urgency=st.sampled_from(["routine", "urgent"]),
-        respond_by=st.none() | times,
-    ),
-    CaseReferral: st.builds(
-        CaseReferral,
-        referral_id=ids,
-        consent_id=ids,
-        purpose=st.sampled_from(["care", "medical", "psychosocial", "legal"]),
-        recipient_key=keys_hex,
-        sealed_case=st.binary(min_size=1, max_size=300).map(lambda b: base64.b64encode(b).decode()),
-    ),
     StatisticsRelease: statistics_releases(),
     PerpetratorToken: st.builds(
         PerpetratorToken,
@@ -287,6 +267,7 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         suite=st.just("ristretto255-SHA512"),
         blinded_elements=st.lists(keys_hex, min_size=1, max_size=5).map(tuple),
     ),
+    **EXPERT_STRATEGIES,
 }
 
 any_message = st.one_of(*STRATEGIES.values())
@@ -361,7 +342,7 @@ def test_registry_refuses_duplicates_and_reports_versions() -> None:
 
 def test_draft_placeholders_are_registered_and_marked() -> None:
     drafts = {m.TYPE for m in REGISTRY if m.DRAFT}
-    assert drafts == {"expert.request", "case.referral", "perpetrator.token"}
+    assert drafts == {"perpetrator.token"}  # the expert network's are designed (issue 16)
     assert "statistics.release" in {m.TYPE for m in REGISTRY}  # designed in issue 6
 
 
@@ -609,14 +590,17 @@ def test_statistics_cells_match_dimensions_and_blobs_are_canonical_base64() -> N
                         accuracy_95=14, epsilon=0.2)
     for blob in ("QUJD", "QUJDRA==", "QUJDRA=", "QUJDRB==", "QU JD"):
         fields = dict(
-            referral_id="ab" * 16,
-            consent_id="cd" * 16,
-            purpose="care",
-            recipient_key="01" * 32,
-            sealed_case=blob,
+            share_id="ab" * 16,
+            engagement_id="cd" * 16,
+            recipient_box_key="01" * 32,
+            part=0,
+            parts=1,
+            sealed=blob,
+            shared_at=NOW,
+            expires=NOW + 1,
         )
         if blob in ("QUJD", "QUJDRA=="):
-            CaseReferral.model_validate(fields)
+            SealedShare.model_validate(fields)
         else:
             with pytest.raises(ValidationError):
-                CaseReferral.model_validate(fields)
+                SealedShare.model_validate(fields)

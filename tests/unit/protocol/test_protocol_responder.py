@@ -17,8 +17,9 @@ import pytest
 
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
-from protocol.drafts import CaseReferral, ExpertRequest
+from protocol.drafts import PerpetratorToken
 from protocol.encoding import canonical_json, parse_canonical_json
+from protocol.engagements import ExpertRevocation
 from protocol.envelope import Envelope, seal, verify_frame
 from protocol.exchanges import (
     RESPONSE_TTL,
@@ -45,9 +46,9 @@ def peer_of(node: Node) -> str:
     return peer_id_from_public_key(node.verify_key.raw())
 
 
-def expert_request() -> ExpertRequest:
-    return ExpertRequest(request_id=secrets.token_hex(16), specialty="legal",
-                         languages=("fr",), urgency="routine")
+def a_request() -> ExpertRevocation:
+    return ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                            reason="coordinator", revoked_at=0)
 
 
 class Bob:
@@ -69,7 +70,7 @@ class Bob:
             **kwargs)
         self.refuse_next: Refuse | None = None
 
-    def serve_expert_requests(self, again: Callable[[DuplicateReceived], Message] | None = None
+    def serve_requests(self, again: Callable[[DuplicateReceived], Message] | None = None
                               ) -> None:
         def act(request: RequestReceived, conn: sqlite3.Connection) -> Message:
             conn.execute("INSERT INTO received VALUES (?)", (request.envelope.envelope_id,))
@@ -77,7 +78,7 @@ class Bob:
                 raise self.refuse_next  # after writing: the write must not remain
             return DeliveryAck.accept(request.envelope.envelope_id)
 
-        self.responder.serve(ExpertRequest, act, again=again)
+        self.responder.serve(ExpertRevocation, act, again=again)
 
     def received(self) -> int:
         return int(self.db.read().execute("SELECT count(*) FROM received").fetchone()[0])
@@ -92,7 +93,7 @@ class Bob:
 @pytest.fixture
 def bob_peer(bob: Node, keys: dict[str, Any], tmp_path: Path) -> Iterator[Bob]:
     peer = Bob(bob, keys, tmp_path / "bob.db")
-    peer.serve_expert_requests()
+    peer.serve_requests()
     yield peer
     peer.db.close()
 
@@ -131,7 +132,7 @@ def read_as(node_id: str, frame: bytes, signer: Node) -> tuple[Envelope, Message
 
 def test_a_request_is_acted_on_once_and_a_resend_is_a_duplicate(alice, bob_peer, keys) -> None:
     client = asking(alice, bob_peer.me, keys)
-    frame = client.send_request(expert_request(), now=NOW)
+    frame = client.send_request(a_request(), now=NOW)
     first = Link().carry(bob_peer.answer(frame, alice), client)
     assert first.message.status == "accepted"
     assert (bob_peer.received(), bob_peer.recorded()) == (1, 2)  # the row, the id and nonce
@@ -140,7 +141,7 @@ def test_a_request_is_acted_on_once_and_a_resend_is_a_duplicate(alice, bob_peer,
     assert Link().carry(bob_peer.answer(frame, alice), again).message.status == "duplicate"
     assert client.request is not None
     resealed = asking(alice, bob_peer.me, keys)
-    frame = resealed.send_request(expert_request(), now=NOW + 5,
+    frame = resealed.send_request(a_request(), now=NOW + 5,
                                   envelope_id=client.request.envelope_id)
     assert Link().carry(bob_peer.answer(frame, alice), resealed).message.status == "duplicate"
     assert bob_peer.received() == 1
@@ -154,9 +155,9 @@ def test_a_duplicate_is_answered_by_the_handlers_again(alice, bob, keys, tmp_pat
         seen.append(duplicate.envelope.envelope_id)  # e.g. the witness state, answered again
         return DeliveryAck.refuse(duplicate.envelope.envelope_id, "answered_again")
 
-    peer.serve_expert_requests(again=again)
+    peer.serve_requests(again=again)
     client = asking(alice, bob, keys)
-    frame = client.send_request(expert_request(), now=NOW)
+    frame = client.send_request(a_request(), now=NOW)
     peer.answer(frame, alice)
     assert refused(Link().carry(peer.answer(frame, alice),
                                 ClientExchange.resume(client.endpoint, frame)).message
@@ -179,21 +180,21 @@ def test_a_copy_acted_on_meanwhile_is_answered_as_a_duplicate(alice, bob, keys,
 
     peer = Bob(bob, keys, tmp_path / "bob.db", once=racing_once)
     holder["peer"] = peer
-    peer.serve_expert_requests()
-    assert exchange(alice, peer, keys, expert_request()).status == "duplicate"  # type: ignore[attr-defined]
+    peer.serve_requests()
+    assert exchange(alice, peer, keys, a_request()).status == "duplicate"  # type: ignore[attr-defined]
     assert peer.received() == 0
     peer.db.close()
 
 
 def test_a_handler_that_refuses_leaves_nothing(alice, bob_peer, keys) -> None:
     bob_peer.refuse_next = Refuse("over_budget", "a short reason, never payload")
-    answer = exchange(alice, bob_peer, keys, expert_request())
+    answer = exchange(alice, bob_peer, keys, a_request())
     assert refused(answer) == "over_budget"
     assert isinstance(answer, DeliveryAck) and answer.detail == "a short reason, never payload"
     assert (bob_peer.received(), bob_peer.recorded()) == (0, 0)
     # Not recorded: a resend is refused again, never taken for one already delivered.
     client = asking(alice, bob_peer.me, keys)
-    frame = client.send_request(expert_request(), now=NOW)
+    frame = client.send_request(a_request(), now=NOW)
     bob_peer.answer(frame, alice)
     assert refused(Link().carry(bob_peer.answer(frame, alice),
                                 ClientExchange.resume(client.endpoint, frame)).message
@@ -205,7 +206,7 @@ def test_a_handler_that_refuses_leaves_nothing(alice, bob_peer, keys) -> None:
 
 def test_the_peer_must_be_the_senders_key(alice, carol, bob_peer, keys) -> None:
     client = asking(alice, bob_peer.me, keys)
-    frame = client.send_request(expert_request(), now=NOW)
+    frame = client.send_request(a_request(), now=NOW)
     relayed = Link().carry(bob_peer.answer(frame, carol), client)  # over carol's connection
     assert refused(relayed.message) == "peer_mismatch"
     assert (bob_peer.received(), bob_peer.recorded()) == (0, 0)  # not used up by the relay
@@ -219,13 +220,13 @@ def test_the_peer_must_be_the_senders_key(alice, carol, bob_peer, keys) -> None:
 
 
 def test_requests_nobody_serves_and_non_requests(alice, bob_peer, keys) -> None:
-    referral = CaseReferral(referral_id="ab" * 16, consent_id="cd" * 16, purpose="care",
-                            recipient_key="ef" * 32, sealed_case="AAAA")
-    assert refused(exchange(alice, bob_peer, keys, referral)) == "not_supported"
+    tokens = PerpetratorToken(batch_id="ab" * 16, suite="ristretto255-SHA512",
+                              blinded_elements=("ef" * 32,))
+    assert refused(exchange(alice, bob_peer, keys, tokens)) == "not_supported"
     assert bob_peer.recorded() == 0
     # A response sent as a request, and a request that claims to reply: one code for both.
     for message, in_reply_to in ((DeliveryAck(envelope_id="ab" * 16, status="accepted"), None),
-                                 (expert_request(), "ab" * 16)):
+                                 (a_request(), "ab" * 16)):
         frame = seal(message, sender=alice.node_id, recipient=bob_peer.me.node_id,
                      signing_key=alice.signing_key, now=NOW, in_reply_to=in_reply_to).to_frame()
         envelope, answer = read_as(alice.node_id, bob_peer.answer(frame, alice), bob_peer.me)
@@ -256,13 +257,13 @@ def test_self_certified_requests_only_where_enrollment_is_open(new_node, bob, ke
 def test_an_unknown_sender_looks_like_a_bad_signature(alice, new_node, bob_peer, keys) -> None:
     stranger, forger = new_node(), new_node()
     frames = {
-        "unknown": asking(stranger, bob_peer.me, keys).send_request(expert_request(), now=NOW),
+        "unknown": asking(stranger, bob_peer.me, keys).send_request(a_request(), now=NOW),
         # alice's node id, signed with another key
-        "forged": seal(expert_request(), sender=alice.node_id, recipient=bob_peer.me.node_id,
+        "forged": seal(a_request(), sender=alice.node_id, recipient=bob_peer.me.node_id,
                        signing_key=forger.signing_key, now=NOW).to_frame(),
     }
     tampered = parse_canonical_json(decode_frame(
-        asking(alice, bob_peer.me, keys).send_request(expert_request(), now=NOW)))
+        asking(alice, bob_peer.me, keys).send_request(a_request(), now=NOW)))
     tampered["signature"] = "00" * 64
     frames["tampered"] = encode_frame(canonical_json(tampered))
     shapes = []
@@ -327,7 +328,7 @@ def test_an_envelope_claiming_to_come_from_us_is_refused_unaddressed(alice, bob_
 
 def test_the_registry_knows_who_is_served(bob_peer) -> None:
     with pytest.raises(ValueError, match="served twice"):
-        bob_peer.serve_expert_requests()
+        bob_peer.serve_requests()
     with pytest.raises(ValueError, match="not the request of any exchange"):
         bob_peer.responder.serve(DeliveryAck, lambda req, conn: req.message)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crypto.keys import SigningKey
-from protocol.drafts import ExpertRequest
+from protocol.engagements import ExpertRevocation
 from protocol.envelope import DEFAULT_POLICY, Envelope, seal, verify_frame
 from protocol.errors import Replayed
 from runtime.sqlite import Database
@@ -29,9 +29,8 @@ def sealed(
     sender: str = ALICE, key: SigningKey = ALICE_KEY, *, envelope_id: str | None = None,
     ttl: int = 3600, now: int = NOW,
 ) -> Envelope:
-    message = ExpertRequest(
-        request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="routine"
-    )
+    message = ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                               reason="coordinator", revoked_at=0)
     return seal(message, sender=sender, recipient=BOB, signing_key=key, now=now, ttl=ttl,
                 envelope_id=envelope_id)
 
@@ -141,9 +140,8 @@ def test_no_payload_is_stored(tmp_path: Path) -> None:
     path = tmp_path / "bob.db"
     db = open_db(path)
     guard = ReplayGuard(db)
-    message = ExpertRequest(
-        request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="urgent"
-    )
+    message = ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                               reason="coordinator", revoked_at=0)
     env = seal(message, sender=ALICE, recipient=BOB, signing_key=ALICE_KEY, now=NOW)
     record(guard, env)
     columns = {row[1] for row in db.read().execute("PRAGMA table_info(transport_seen)")}
@@ -152,5 +150,5 @@ def test_no_payload_is_stored(tmp_path: Path) -> None:
     assert values == {env.envelope_id, env.nonce}
     files = [f for f in path.parent.iterdir() if f.name.startswith(path.name)]  # db, -wal
     assert env.nonce.encode() in b"".join(f.read_bytes() for f in files)  # the search works
-    assert all(message.request_id.encode() not in f.read_bytes() for f in files)
+    assert all(message.subject_id.encode() not in f.read_bytes() for f in files)
     db.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crypto.keys import SigningKey
-from protocol.drafts import ExpertRequest
+from protocol.engagements import ExpertRevocation
 from protocol.envelope import Envelope, seal
 from protocol.errors import BadSignature
 from runtime.sqlite import Database
@@ -62,9 +62,8 @@ class ScriptedPeer:
 
 
 def envelope(ttl: int = 3600, envelope_id: str | None = None) -> Envelope:
-    message = ExpertRequest(
-        request_id=secrets.token_hex(16), specialty="legal", languages=("fr",), urgency="routine"
-    )
+    message = ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                               reason="coordinator", revoked_at=0)
     return seal(
         message, sender=SENDER, recipient=RECIPIENT, signing_key=KEY, now=int(NOW), ttl=ttl,
         envelope_id=envelope_id,
@@ -115,7 +114,7 @@ async def test_enqueue_is_idempotent_by_envelope_id(db: Database) -> None:
     [entry] = box.list_pending()
     assert entry == OutboxEntry(
         envelope_id=env.envelope_id, recipient_node_id=RECIPIENT,
-        message_type="expert.request v1", peer_id=PEER, addrs=ADDRS, protocol_id=PROTO,
+        message_type="expert.revocation v1", peer_id=PEER, addrs=ADDRS, protocol_id=PROTO,
         status="pending", attempts=0, enqueued_at=NOW, next_attempt_at=NOW,
         last_attempt_at=None, last_error=None, expires_at=env.expires, finished_at=None,
     )
@@ -224,8 +223,7 @@ async def test_undeliverable_and_expired_items_stop_and_can_be_requeued(
 
     # The sender re-seals the expired one (same id, new lifetime): queued anew.
     resealed = seal(
-        ExpertRequest(request_id="ab" * 16, specialty="legal", languages=("fr",),
-                      urgency="routine"),
+        ExpertRevocation(subject="need", subject_id="ab" * 16, reason="coordinator", revoked_at=0),
         sender=SENDER, recipient=RECIPIENT, signing_key=KEY, now=int(clock.now), ttl=3600,
         envelope_id=short.envelope_id,
     )
@@ -267,9 +265,8 @@ async def test_nothing_but_the_frame_holds_the_payload(tmp_path: Path) -> None:
         raise ValueError(CANARY)  # even an error text that holds payload is not stored
 
     box = make(conn, ScriptedPeer(b"x", b"y"), clock, on_response=refuse)
-    message = ExpertRequest(
-        request_id=secrets.token_hex(16), specialty="other", languages=("fr",), urgency="routine"
-    )
+    message = ExpertRevocation(subject="need", subject_id=secrets.token_hex(16),
+                               reason="coordinator", revoked_at=0)
     env = seal(message, sender=SENDER, recipient=RECIPIENT, signing_key=KEY, now=int(NOW))
     enqueue(box, env)
     await box.deliver_due()
