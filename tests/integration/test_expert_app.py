@@ -5,6 +5,7 @@ every role, and its pages in every language of the node."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from node.web.app import create_app
 from node.web.expert import all_routes
 from node.web.expert.common import EXPERT_COOKIE, NEEDS_SECOND_FACTOR, SESSIONS, Access
 from node.web.staff.common import STAFF_COOKIE
+from node.web.staff.sign_in_guard import SIGN_INS_AT_ONCE, SIGN_INS_WAITING
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE
 from tests.integration.conftest import csrf_of
 from tests.team import ROLES, make_team
@@ -209,6 +211,33 @@ async def test_experts_and_staff_each_sign_in_at_their_own_door(expert_app: App)
         invitations.invite(expert_app.ctx.db, expert_app.ctx.audit,
                            _admin_id(expert_app.ctx), "both", {"expert", "caseworker"},
                            int(T0.timestamp()))
+
+
+async def test_the_expert_door_has_the_office_brakes_on_guessing(expert_app: App) -> None:
+    """One guarded sign-in for both doors (`node.web.sign_in`): Argon2id a few at a time,
+    "busy" beyond, and a busy answer costs the expert nothing of their own rate limit."""
+    await signed_in_expert(expert_app)
+    guard = expert_app.app[appkeys.SIGN_IN_GUARD]
+    release = asyncio.Event()
+    entered = 0
+
+    async def hold() -> None:
+        nonlocal entered
+        async with guard.gate.slot():
+            entered += 1
+            await release.wait()
+
+    flood = [asyncio.create_task(hold()) for _ in range(SIGN_INS_AT_ONCE + SIGN_INS_WAITING)]
+    while entered < SIGN_INS_AT_ONCE:
+        await asyncio.sleep(0)
+    limit = expert_app.ctx.config.rate_limits.staff_logins_per_minute
+    for _ in range(2 * limit):  # more than the bucket holds
+        r = await sign_in(expert_app.client, "/expert", "medic", PASS)
+        assert r.status == 503 and EXPERT_COOKIE not in r.cookies
+    release.set()
+    await asyncio.gather(*flood)
+    r = await sign_in(expert_app.client, "/expert", "medic", PASS)
+    assert r.status == 303 and r.headers["Location"] == "/expert/login/code"
 
 
 EXPERT_ROUTES = all_routes()

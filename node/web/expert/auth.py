@@ -10,7 +10,6 @@ a code that works.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -21,7 +20,7 @@ from node import accounts, errors, invitations, second_factor
 from node.accounts import UnlockedStaff
 from node.context import NodeContext, run_sync
 from node.experts.profiles import EXPERT_ROLE
-from node.web import appkeys
+from node.web import sign_in
 from node.web.appkeys import node
 from node.web.expert.common import (
     EXPERT_COOKIE,
@@ -36,7 +35,6 @@ from node.web.expert.common import (
     sessions_of,
 )
 from node.web.failures import error_text, status_of
-from node.web.ratelimit import client_bucket, rate_ok
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.auth import SecondStepExpired
@@ -48,23 +46,6 @@ PENDING_COOKIE = "expert_2fa"
 
 def _now(ctx: NodeContext) -> int:
     return int(ctx.clock().timestamp())
-
-
-def _source(request: web.Request) -> str:
-    limits = node(request).config.rate_limits
-    return client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
-                         limits.trusted_proxies)[0]
-
-
-def _check_rate(request: web.Request, action: str) -> None:
-    if not rate_ok(request, "expert_" + action,
-                   node(request).config.rate_limits.staff_logins_per_minute):
-        raise errors.RateLimited()
-
-
-async def _slow_down(request: web.Request, seconds: float) -> None:
-    if seconds > 0:
-        await request.config_dict.get(appkeys.LOGIN_DELAY, asyncio.sleep)(seconds)
 
 
 def _pre_token(request: web.Request) -> str:
@@ -111,29 +92,17 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     _checked_pre_form(request, form)
     username = str(form.get("username", ""))[:100]
     passphrase = str(form.get("passphrase", ""))[:1000]
-    guard, source = sign_in_guard(request), _source(request)
-    held = 0.0
     try:
-        _check_rate(request, "login")
-        held = guard.throttle.held_back(username, source)
-        if held:
-            await _slow_down(request, held)
-            raise accounts.SignInFailed()
-        async with guard.gate.slot():
-            result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
-                                    passphrase, ctx.staff_params, _now(ctx))
-        if result.staff.member.roles != frozenset({EXPERT_ROLE}):
-            raise accounts.SignInFailed()  # staff sign in at the office, never here
-    except accounts.SignInFailed as exc:
-        if not held:
-            await _slow_down(request, guard.throttle.failed(username, source))
-        return _login_page(request, username, exc)
+        # staff sign in at the office, never here
+        result = await sign_in.check_passphrase(
+            request, username, passphrase, rate_action="expert_login",
+            admit=lambda roles: roles == frozenset({EXPERT_ROLE}))
     except errors.NodeError as exc:
         return _login_page(request, username, exc)
     if result.totp_secret is None:
         await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit, result.staff.member.id,
                        _now(ctx))
-        guard.throttle.succeeded(username, source)
+        sign_in.succeeded(request, username)
         raise _start_session(request, result.staff, enrolled=False)
     pending = request.config_dict[SECOND_FACTOR].start(result.staff, result.totp_secret)
     response = see_other(f"{EXPERT_PATH}/login/code")
@@ -149,35 +118,23 @@ async def login_code_get(request: web.Request) -> web.StreamResponse:
 
 
 async def login_code_post(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
     state = request.config_dict[SECOND_FACTOR]
     pending = state.get(request.cookies.get(PENDING_COOKIE))
     if pending is None:
         return _login_page(request, exc=SecondStepExpired())
     form = await request.post()
     check_csrf(pending.csrf, form.get("csrf"))
-    username = pending.staff.member.username
-    guard, source = sign_in_guard(request), _source(request)
-    held = 0.0
     try:
-        _check_rate(request, "login")
-        held = guard.throttle.held_back(username, source)
-        if held:
-            await _slow_down(request, held)
-            raise second_factor.TotpRejected()
-        await run_sync(ctx, second_factor.check_second_factor, ctx.db, pending.staff.member.id,
-                       pending.totp_secret, str(form.get("code", ""))[:64], ctx.clock())
-        await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit,
-                       pending.staff.member.id, _now(ctx))
-    except accounts.SignInFailed as exc:
-        if not held:
-            await _slow_down(request, guard.throttle.failed(username, source))
-        return page(request, "expert/login_code.html", status=status_of(exc), csrf=pending.csrf,
-                    errors=[error_text(request, exc)])
+        await sign_in.check_code(request, pending, str(form.get("code", ""))[:64],
+                                 rate_action="expert_login")
+    except accounts.AccountLocked as exc:
+        state.end(pending.id)
+        response = _login_page(request, pending.staff.member.username, exc)
+        clear_cookie(response, PENDING_COOKIE, path=EXPERT_PATH)
+        return response
     except errors.NodeError as exc:
         return page(request, "expert/login_code.html", status=status_of(exc), csrf=pending.csrf,
                     errors=[error_text(request, exc)])
-    guard.throttle.succeeded(username, source)
     state.end(pending.id)
     raise _start_session(request, pending.staff, enrolled=True)
 
@@ -258,7 +215,7 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
 
 async def invite_get(request: web.Request) -> web.StreamResponse:
     try:
-        _check_rate(request, "invite")
+        sign_in.check_rate(request, "expert_invite")
     except errors.NodeError as exc:
         return page(request, "expert/invite.html", status=status_of(exc), invitation=None,
                     code="", errors=[error_text(request, exc)])
@@ -271,7 +228,7 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     _checked_pre_form(request, form)
     code = request.match_info["code"]
     try:
-        _check_rate(request, "invite")
+        sign_in.check_rate(request, "expert_invite")
         invitation = await run_sync(ctx, lambda: invitations.open_invitation(
             ctx.db.read(), code, _now(ctx)))
         if invitation.roles != frozenset({EXPERT_ROLE}):

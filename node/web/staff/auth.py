@@ -17,7 +17,6 @@ gate: a few at a time, "busy" beyond.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,11 +30,10 @@ from node.accounts import UnlockedStaff
 from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
 from node.i18n import N_
-from node.web import appkeys
+from node.web import appkeys, sign_in
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
 from node.web.language import lang_of
-from node.web.ratelimit import client_bucket, rate_ok, refund
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
@@ -64,25 +62,6 @@ def second_factor_state(request: web.Request) -> SecondFactorState:
 
 def _now(ctx: NodeContext) -> int:
     return int(ctx.clock().timestamp())
-
-
-def _check_rate(request: web.Request, action: str) -> None:
-    ctx = node(request)
-    if not rate_ok(request, action, ctx.config.rate_limits.staff_logins_per_minute):
-        raise errors.RateLimited()
-
-
-def _source(request: web.Request) -> str:
-    """Who the attempt comes from, as the rate limits see it (behind a trusted proxy, the
-    forwarded client); kept only in memory, under a keyed hash."""
-    limits = node(request).config.rate_limits
-    return client_bucket(request.remote, request.headers.get("X-Forwarded-For"),
-                         limits.trusted_proxies)[0]
-
-
-async def _slow_down(request: web.Request, seconds: float) -> None:
-    if seconds > 0:
-        await request.config_dict.get(appkeys.LOGIN_DELAY, asyncio.sleep)(seconds)
 
 
 def _start_session(request: web.Request, staff: UnlockedStaff, location: str
@@ -123,36 +102,19 @@ async def login_get(request: web.Request) -> web.StreamResponse:
 
 
 async def login_post(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
     form = await request.post()
     _checked_pre_form(request, form)
     username = str(form.get("username", ""))[:100]
     passphrase = str(form.get("passphrase", ""))[:1000]
-    guard, source = sign_in_guard(request), _source(request)
-    held = 0.0
     try:
-        _check_rate(request, "login")
-        held = guard.throttle.held_back(username, source)
-        if held:
-            await _slow_down(request, held)
-            raise accounts.SignInFailed()
-        async with guard.gate.slot():
-            result = await run_sync(ctx, accounts.begin_sign_in, ctx.db, ctx.audit, username,
-                                    passphrase, ctx.staff_params, _now(ctx))
-        if "expert" in result.staff.member.roles:  # experts sign in on the expert app only
-            raise accounts.SignInFailed()
-    except accounts.SignInFailed as exc:
-        if not held:
-            await _slow_down(request, guard.throttle.failed(username, source))
-        return _login_page(request, username, exc)
+        # experts sign in on the expert app only
+        result = await sign_in.check_passphrase(
+            request, username, passphrase, rate_action="login",
+            admit=lambda roles: "expert" not in roles)
     except errors.NodeError as exc:
-        if isinstance(exc, errors.Busy):
-            # Turned away before any work: the attempt must not use up the person's own
-            # rate limit, or a coordinator retrying through a flood is locked out by it.
-            refund(request, "login", ctx.config.rate_limits.staff_logins_per_minute)
         return _login_page(request, username, exc)
     if result.totp_secret is None:
-        guard.throttle.succeeded(username, source)
+        sign_in.succeeded(request, username)
         raise _start_session(request, result.staff, f"{STAFF_PATH}/")
     pending = second_factor_state(request).start(result.staff, result.totp_secret)
     response = see_other(f"{STAFF_PATH}/login/code")
@@ -174,39 +136,22 @@ async def login_code_get(request: web.Request) -> web.StreamResponse:
 
 
 async def login_code_post(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
     state = second_factor_state(request)
     pending = state.get(request.cookies.get(PENDING_COOKIE))
     if pending is None:
         return _login_page(request, exc=SecondStepExpired())
     form = await request.post()
     check_csrf(pending.csrf, form.get("csrf"))
-    code = str(form.get("code", ""))[:64]
-    staff_id = pending.staff.member.id
-    username = pending.staff.member.username
-    guard, source = sign_in_guard(request), _source(request)
-    held = 0.0
     try:
-        _check_rate(request, "login")
-        held = guard.throttle.held_back(username, source)
-        if held:
-            await _slow_down(request, held)
-            raise second_factor.TotpRejected()
-        await run_sync(ctx, second_factor.check_second_factor, ctx.db, staff_id,
-                       pending.totp_secret, code, ctx.clock())
-        await run_sync(ctx, accounts.finish_sign_in, ctx.db, ctx.audit, staff_id, _now(ctx))
+        await sign_in.check_code(request, pending, str(form.get("code", ""))[:64],
+                                 rate_action="login")
     except accounts.AccountLocked as exc:
         state.end(pending.id)
-        response = _login_page(request, username, exc)
+        response = _login_page(request, pending.staff.member.username, exc)
         clear_cookie(response, PENDING_COOKIE, path=STAFF_PATH)
         return response
-    except accounts.SignInFailed as exc:
-        if not held:
-            await _slow_down(request, guard.throttle.failed(username, source))
-        return _code_page(request, pending, exc)
     except errors.NodeError as exc:
         return _code_page(request, pending, exc)
-    guard.throttle.succeeded(username, source)
     state.end(pending.id)
     raise _start_session(request, pending.staff, f"{STAFF_PATH}/")
 
@@ -245,7 +190,7 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
 
 async def invite_get(request: web.Request) -> web.StreamResponse:
     try:
-        _check_rate(request, "invite")
+        sign_in.check_rate(request, "invite")
     except errors.NodeError as exc:
         return page(request, "staff/invite.html", status=status_of(exc), invitation=None, code="",
                     errors=[error_text(request, exc)])
@@ -259,7 +204,7 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
     passphrase = str(form.get("passphrase", ""))[:1000]
     repeat = str(form.get("repeat", ""))[:1000]
     try:
-        _check_rate(request, "invite")
+        sign_in.check_rate(request, "invite")
         async with sign_in_guard(request).gate.slot():
             staff = await run_sync(ctx, invitations.accept_invitation, ctx.db, ctx.audit,
                                    request.match_info["code"], passphrase, repeat,
