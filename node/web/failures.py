@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from node import accounts, errors, invitations, second_factor
+from node.backoffice import audit
 from node.bundles.export import NoEvidenceRecord
 from node.evidence import errors as evidence_errors
 from node.i18n import N_
@@ -97,6 +98,9 @@ STATUSES: dict[type[errors.NodeError], int] = {
     # the evidence log's own failures are ours, not the person's; bad input to it is theirs
     evidence_errors.EvidenceError: 500,
     evidence_errors.BadLeafInput: 400,
+    # a chain of custody that does not verify is the server's state, not the person's input:
+    # nothing is written until an administrator has checked it (issue 13)
+    audit.CustodyBroken: 500,
     Unexpected: 500,
     errors.Busy: 503,
 }

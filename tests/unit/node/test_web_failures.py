@@ -10,6 +10,7 @@ import pytest
 
 import node
 from node import accounts, errors, invitations, second_factor
+from node.backoffice import audit
 from node.bundles.export import NoEvidenceRecord
 from node.evidence import errors as evidence_errors
 from node.statistics import errors as statistics_errors
@@ -65,7 +66,7 @@ EXPECTED = [
     (evidence_errors.EvidenceError, 500), (evidence_errors.BadLeafInput, 400),
     (evidence_errors.LeafExists, 409), (evidence_errors.OutOfRange, 404),
     (evidence_errors.LogCorrupted, 500), (evidence_errors.NotInTransaction, 500),
-    (NoEvidenceRecord, 409),
+    (NoEvidenceRecord, 409), (audit.CustodyBroken, 500),
     (MalformedJson, 400), (UnsupportedMediaType, 415), (ContactWithoutConsent, 400),
     (SecondStepExpired, 403), (DeletionNotConfirmed, 400), (RequestTooLarge, 413),
     (Unexpected, 500),
