@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 DEMO_DATA ?= demo-data
 DEMO_PORT ?= 8080
 
-.PHONY: demo test lint bench eval messages chromium go-mod clean-demo help system-deps interop interop-deps
+.PHONY: demo test lint bench eval messages chromium go-mod deploy-tools clean-demo help system-deps interop interop-deps
 INTEROP := tests/interop
 INTEROP_STAMP := $(INTEROP)/node_modules/.installed
 
@@ -73,6 +73,23 @@ go-mod:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
 	fi
 
+# The tools that check the deploy kit (tests/deploy/): Debian's nginx, Tor and Caddy, and
+# systemd-analyze. Their services are never started here: while they install, a
+# policy-rc.d (the Debian convention) refuses every service start, and it is removed after
+# unless one was already there. Tor only ever runs as `tor --verify-config`.
+deploy-tools:
+	@if [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/sbin/tor ] || [ ! -x /usr/bin/caddy ] || \
+	    ! command -v systemd-analyze >/dev/null; then \
+		made=; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
+			$(SUDO) chmod 755 /usr/sbin/policy-rc.d && made=1; \
+		fi; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx tor caddy systemd; \
+		rc=$$?; if [ -n "$$made" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
+	fi
+
 # js-libp2p for the interop test, from the committed lockfile (tests/interop/package-lock.json).
 # Without npm the interop tests are skipped, saying so; `make interop` itself needs it.
 $(INTEROP_STAMP): $(INTEROP)/package.json $(INTEROP)/package-lock.json
@@ -86,7 +103,7 @@ interop-deps:
 interop: $(DEV_STAMP) $(INTEROP_STAMP)
 	$(BIN)/pytest -q -m interop $(INTEROP)
 
-test: $(DEV_STAMP) chromium go-mod interop-deps
+test: $(DEV_STAMP) chromium go-mod deploy-tools interop-deps
 	$(BIN)/pytest -q
 
 lint: $(DEV_STAMP)

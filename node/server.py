@@ -32,6 +32,7 @@ from node.federation.startup import start_federation
 from node.federation.status import FederationStatus
 from node.web.accesslog import PrivacyAccessLogger, filter_request_bytes
 from node.web.app import PARTS, create_app
+from node.web.monitoring import RequestCounts
 
 log = logging.getLogger("backup.node")
 
@@ -100,6 +101,7 @@ async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
     if removed:
         log.info("removed %d unreadable file(s) of drafts abandoned at last stop", removed)
     status = FederationStatus()
+    counts = RequestCounts()
     runners: list[web.AppRunner] = []
     jobs: asyncio.Task[None] | None = None
     federation = await start_federation(ctx, status)
@@ -107,7 +109,8 @@ async def running(ctx: NodeContext, listen: Sequence[Site] = (Site(PARTS),)
         jobs = asyncio.create_task(run_periodic(ctx, federation))
         urls: dict[str, str] = {}
         for site in listen:
-            runner = web.AppRunner(create_app(ctx, site.parts, federation_status=status),
+            runner = web.AppRunner(create_app(ctx, site.parts, federation_status=status,
+                                              request_counts=counts),
                                    access_log_class=PrivacyAccessLogger,
                                    # bodies arrive uncompressed or are refused
                                    # (`node.web.bodies`); never decompressed by the parser

@@ -25,6 +25,8 @@ from node.web.bodies import readable_bodies
 from node.web.expert import EXPERT_PATH, create_expert_app
 from node.web.expert import common as expert_app
 from node.web.failures import html_errors
+from node.web.monitoring import RequestCounts, counting
+from node.web.monitoring import add_routes as add_monitoring_routes
 from node.web.ratelimit import RateLimiter
 from node.web.rendering import Renderer
 from node.web.reporter.sessions import ReporterSession, ReporterSessions
@@ -45,24 +47,30 @@ EXPIRY_CHECK_SECONDS = 60
 
 
 def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
-               federation_status: FederationStatus | None = None) -> web.Application:
+               federation_status: FederationStatus | None = None,
+               request_counts: RequestCounts | None = None) -> web.Application:
     """The node's web application: any of the public site, the API and the staff office.
 
     The context stays the caller's. `federation_status` is the running federation's state,
     which the staff office shows (`node.server` shares one between the apps it serves).
-    Sessions live in the app (in memory only) and end with it.
+    Sessions live in the app (in memory only) and end with it. `request_counts` is the
+    serving process's counter of requests (`node.web.monitoring`), which the staff address's
+    /metrics reports.
     """
     parts = frozenset(parts)
+    counts = request_counts or RequestCounts()
     renderer = Renderer(ctx.config, ctx.catalogues)
     csp = content_security_policy(renderer.css_hash)
     # Outermost first: every response gets the headers; every error, even a refused
     # cross-site request, becomes a page in the person's language.
-    app = web.Application(middlewares=[headers_middleware(csp), html_errors("public/error.html"),
+    app = web.Application(middlewares=[counting(counts), headers_middleware(csp),
+                                       html_errors("public/error.html"),
                                        same_origin_only, readable_bodies],
                           client_max_size=2 * 1024 * 1024)
     app[appkeys.CONTEXT] = ctx
     app[appkeys.RENDERER] = renderer
     app[appkeys.LIMITER] = RateLimiter()
+    app[appkeys.REQUEST_COUNTS] = counts
     app.on_response_prepare.append(strip_identifying_headers)
 
     if "public" in parts:
@@ -85,6 +93,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: _end_all(staff_sessions))
         app.add_subapp(STAFF_PATH, create_staff_app())
+        add_monitoring_routes(app)  # /healthz and /metrics: the staff address only
     if "expert" in parts:  # issue 16: its own sessions, apart from the staff office's
         expert_sessions = StaffSessions(ctx.config.staff_idle_minutes * 60, MAX_STAFF_SESSIONS)
         app[expert_app.SESSIONS] = expert_sessions

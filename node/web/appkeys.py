@@ -16,6 +16,7 @@ from aiohttp import web
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from node.context import NodeContext
     from node.federation.status import FederationStatus
+    from node.web.monitoring import RequestCounts
     from node.web.ratelimit import RateLimiter
     from node.web.rendering import Renderer
     from node.web.reporter.sessions import ReporterSessions
@@ -28,6 +29,9 @@ Sleep = Callable[[float], Awaitable[None]]
 CONTEXT: web.AppKey[NodeContext] = web.AppKey("context")
 RENDERER: web.AppKey[Renderer] = web.AppKey("renderer")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+
+# Requests counted for /metrics (issue 21): one counter shared by a process's apps.
+REQUEST_COUNTS: web.AppKey[RequestCounts] = web.AppKey("request_counts")
 
 # The reporter's site
 REPORTER_SESSIONS: web.AppKey[ReporterSessions] = web.AppKey("reporter_sessions")
