@@ -26,6 +26,7 @@ from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
 from node.datadir import DataDir
 from node.intake.service import utc_now
 from node.storage.database import Database
+from node.storage.migrations import SchemaTooNew
 
 PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
 STAFF_PORT = 8079  # the staff office, on its own address (`node.server.sites`)
@@ -705,7 +706,11 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(logging.INFO)
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except SchemaTooNew as exc:  # a downgrade: say so, without a traceback
+        print(f"backup-node: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -578,13 +578,19 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer BackUp: downgrades are refused (an older schema
+    cannot know what the newer one stores, e.g. what a deletion must also erase)."""
+
+
 def apply(conn: sqlite3.Connection) -> int:
     """Bring the schema up to date inside the caller's transaction; returns the version."""
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema {version} is newer than this software ({len(MIGRATIONS)}); "
-            "upgrade BackUp before starting this node")
+        raise SchemaTooNew(
+            f"this node's database has schema {version}, newer than this version of BackUp "
+            f"knows ({len(MIGRATIONS)}): it was upgraded before. Downgrades are refused; "
+            "install the newer BackUp again (or restore a backup made before the upgrade)")
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         for statement in _statements(script):
             conn.execute(statement)

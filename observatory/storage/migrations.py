@@ -163,13 +163,19 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer BackUp observatory: downgrades are refused."""
+
+
 def apply(conn: sqlite3.Connection) -> int:
     """Apply the migrations not yet applied, inside the caller's write transaction."""
     current: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema v{current} is newer than this release (v{len(MIGRATIONS)})"
-        )
+        raise SchemaTooNew(
+            f"this observatory's database has schema {current}, newer than this version of "
+            f"BackUp knows ({len(MIGRATIONS)}): it was upgraded before. Downgrades are "
+            "refused; install the newer BackUp again (or restore a backup made before the "
+            "upgrade)")
     for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
         for statement in script.split(";"):
             if statement.strip():

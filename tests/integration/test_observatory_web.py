@@ -215,3 +215,10 @@ async def test_the_sign_in_form_needs_its_csrf_token(tmp_path: Path) -> None:
             assert r.status == 403 and COOKIE not in r.cookies
         async with http.post(f"{url}/admin/en/login", allow_redirects=False, data=form) as r:
             assert r.status == 303 and COOKIE in r.cookies
+
+
+async def test_healthz_answers_for_the_container_health_check(root: Path) -> None:
+    async with serving(root) as (_ctx, served, _obs), client() as http:
+        async with http.get(f"{served.web_url}/healthz") as r:
+            assert r.status == 200 and await r.text() == "ok\n"
+            assert_safe_headers(r)
