@@ -20,6 +20,7 @@ from crypto.keys import BoxSecretKey
 from node import accounts, keyring
 from node import config as node_config
 from node.accounts import BadUsername, WeakPassphrase, check_username
+from node.backups.cli import add_commands as add_backup_commands
 from node.bundles.disclosure import DISCLOSE_REASONS as DISCLOSE_REASON_CODES
 from node.bundles.disclosure import WITHHOLD_REASONS as WITHHOLD_REASON_CODES
 from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
@@ -607,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, choices=("intake", "analysis", "recovery"),
                    help="which key to replace")
     p.set_defaults(func=cmd_rotate_key)
+
+    add_backup_commands(sub)
 
     p = sub.add_parser("unlock-account", help="unlock an account locked by failed sign-ins",
                        description="Unlock an account locked after repeated failed sign-ins, "

@@ -213,6 +213,9 @@ class NodeConfig(_Strict):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     drafts: Drafts = Field(default_factory=Drafts)
     staff_idle_minutes: int = Field(20, ge=1, le=480)
+    # issue 21: how long a deleted report can survive in the encrypted backups this node
+    # keeps (generations x interval); the reporter's deletion page states it
+    backup_horizon_days: int = Field(7, ge=1, le=3650)
     staff_office: StaffOffice = Field(default_factory=StaffOffice)
     expert_app: ExpertApp = Field(default_factory=ExpertApp)
     secure_cookies: bool = Field(

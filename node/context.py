@@ -32,6 +32,7 @@ from node.backoffice.ledger import CaseLedger
 from node.backoffice.referrals import Referrals
 from node.backoffice.retention import Retention
 from node.backoffice.timeline import CaseTimeline
+from node.backups import keys as backup_keys
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
 from node.i18n import Catalogues
@@ -116,6 +117,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     geography_upgrade.apply_pending(db, audit, int(clock().timestamp()))  # issue 14
     with db.write() as conn:
         consent = consent_auth.load(datadir.keys, conn)
+        backup_keys.ensure_if_possible(conn, keys.certifier)  # issue 21: at init or upgrade
     consent_auth.finish(datadir.keys)
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock, consent=consent)
     ledger = CaseLedger(db, audit, clock)

@@ -113,6 +113,11 @@ class Deletion:
     def by_retention(self, report_id: str) -> None:
         self._delete(report_id, "system", RETENTION_ENDED)
 
+    def replayed(self, report_id: str, reason: str) -> None:
+        """A deletion made after the backup this node was restored from (`node.backups`):
+        done again through this same path, with the reason it had, by actor "restore"."""
+        self._delete(report_id, "restore", reason if reason in REASONS else OTHER)
+
     def _delete(self, report_id: str, actor: str, reason: str,
                 note_ct: bytes | None = None) -> None:
         now = int(self._clock().timestamp())

@@ -101,7 +101,8 @@ def _unit_copy(tmp_path: Path, unit: Path, extra: str = "") -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", ["backup-node.service", "backup-observatory.service"])
+@pytest.mark.parametrize("name", ["backup-node.service", "backup-observatory.service",
+                                  "backup-node-backup.service"])
 def test_the_units_pass_systemd_analyze_verify_with_every_hardening_option(
         tmp_path: Path, name: str) -> None:
     unit = DEPLOY / "systemd" / name
@@ -112,6 +113,16 @@ def test_the_units_pass_systemd_analyze_verify_with_every_hardening_option(
     assert checked.returncode == 0, checked.stderr
     # an unknown or misspelt option is only a warning: any output is a defect
     assert checked.stderr.strip() == "", checked.stderr
+
+
+def test_the_backup_timer_verifies_and_runs_the_backup_service(tmp_path: Path) -> None:
+    service = _unit_copy(tmp_path, DEPLOY / "systemd" / "backup-node-backup.service")
+    timer = tmp_path / "backup-node-backup.timer"
+    shutil.copy(DEPLOY / "systemd" / "backup-node-backup.timer", timer)
+    checked = _run(_tool("systemd-analyze"), "verify", str(service), str(timer))
+    assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
+    assert "--keep 7" in service.read_text(encoding="utf-8")
+    assert "Persistent=true" in timer.read_text(encoding="utf-8")
 
 
 def test_systemd_analyze_notices_a_misspelt_option(tmp_path: Path) -> None:
