@@ -19,6 +19,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
     datadir = DataDir(Path(args.data))
     if not datadir.is_initialised():
         raise SystemExit(f"{datadir.root} is not a node; nothing was written")
+    if args.new_key:
+        from node import keyring
+        from node.storage.database import Database
+
+        db = Database(datadir.database)
+        try:
+            node_keys = keyring.load(datadir, db)
+            with db.write() as conn:
+                keys.rotate(conn, node_keys.certifier)
+        except keys.NoRecoveryKey as exc:
+            raise SystemExit(f"Nothing was written: {exc}") from None
+        finally:
+            db.close()
+        print("A new backup key pair was made; archives made before keep their own.")
     try:
         if args.out:
             made = make.make(datadir, Path(args.out))
@@ -67,6 +81,9 @@ def add_commands(sub: Any) -> None:
                        help="write a new generation named by its time into DIR")
     p.add_argument("--keep", type=int, default=7, metavar="N",
                    help="with --out-dir: keep the newest N archives there (default 7)")
+    p.add_argument("--new-key", action="store_true",
+                   help="first replace the backup key pair (e.g. after a server was seized; "
+                   "archives made before still open with the recovery key)")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help="restore a backup into a new data directory",

@@ -182,9 +182,10 @@ def test_the_commands_back_up_and_restore(node: tuple[DataDir, str, tuple[str, s
     datadir, recovery, _ = node
     out = tmp_path / "cli.bkp"
     run = subprocess.run([sys.executable, "-m", "node.cli", "backup", "--data", str(datadir.root),
-                          "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
-                         timeout=300, check=False)
+                          "--out", str(out), "--new-key"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300, check=False)
     assert run.returncode == 0, run.stderr
+    assert "A new backup key pair was made" in run.stdout
     env = {**os.environ, "BACKUP_RECOVERY_KEY": "AAAA-" + recovery[5:]}  # mistyped
     bad = subprocess.run([sys.executable, "-m", "node.cli", "restore", "--from", str(out),
                           "--data", str(tmp_path / "r")], capture_output=True, text=True,
@@ -219,3 +220,28 @@ def test_a_node_older_than_certified_recovery_keys_is_told_how_to_get_a_backup_k
     with pytest.raises(NoRecoveryKey, match="rotate-key --key recovery"):
         make.make(datadir, tmp_path / "old.bkp")
     assert not list(tmp_path.glob("old.bkp*"))
+
+
+def test_an_archive_made_before_the_backup_key_was_replaced_still_restores(
+        node: tuple[DataDir, str, tuple[str, str, str]], tmp_path: Path) -> None:
+    from node import keyring
+    from node.backups import keys
+    from node.storage.database import Database
+
+    datadir, recovery, _ = node
+    before = make.make(datadir, tmp_path / "before.bkp")
+    db = Database(datadir.database)
+    try:
+        certifier = keyring.load(datadir, db).certifier
+        with db.write() as conn:
+            old = keys.ensure(conn, certifier)
+            new = keys.rotate(conn, certifier)
+    finally:
+        db.close()
+    assert new.public != old.public
+    after = make.make(datadir, tmp_path / "after.bkp")
+    with after.path.open("rb") as f:
+        assert archive.read_trailer(f).trailer["backup_key"] == new.public.raw().hex()
+    assert _restore(before.path, tmp_path / "r1", recovery).files == before.files
+    assert _restore(after.path, tmp_path / "r2", recovery).files == after.files
+
