@@ -1,0 +1,185 @@
+"""What is new for one member of staff (issue 15, "An inbox and tasks"): reporter replies
+they have not read, cases newly assigned to them, consent changes on their cases, and tasks
+due or overdue -- on the cases assigned to them (their wraps in `case_key_wraps`).
+
+Everything here is computed from metadata already stored in clear, never from content:
+a message's direction and number (`messages.seq`), the consent events (choices and hours,
+no content), a task's due day and whether it is done, the time of an assignment. What the
+person has seen is one row per person and case in `inbox_marks` (the last message number,
+the last consent event and the time of the case page they saw): numbers and times, no
+content. So the navigation counts are one indexed query per page, and nothing is decrypted
+to know what is new; the "my work" page decrypts only the text of the tasks it lists.
+
+Seeing a case page marks what it showed as seen (`mark_seen`, with the `Seen` taken
+before the page read the case, so that a reply arriving meanwhile stays unread).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from node.backoffice.deletion import DerivedStore
+from node.intake.models import CONSENT_NAMES
+from node.storage.database import Database
+
+# The cases a person works on, with what they have seen of each (NULL: never opened).
+_MINE = """
+    WITH mine AS (
+        SELECT w.report_id, w.assigned_at, m.message_seq, m.consent_event, m.seen_at
+        FROM case_key_wraps AS w
+        LEFT JOIN inbox_marks AS m ON m.staff_id = w.staff_id AND m.report_id = w.report_id
+        WHERE w.staff_id = :me)
+"""
+# Consent events the reporter made after the report itself ("report" is its first choice).
+_CHANGED_CONSENT = ("c.report_id = mine.report_id AND c.source != 'report'"
+                    " AND c.id > COALESCE(mine.consent_event, 0)")
+_UNREAD_REPLY = ("g.report_id = mine.report_id AND g.direction = 'from_reporter'"
+                 " AND g.seq > COALESCE(mine.message_seq, 0)")
+_DUE_TASK = ("t.report_id = mine.report_id AND t.done_at IS NULL AND t.due_day IS NOT NULL"
+             " AND t.due_day <= :today")
+_NEWLY_ASSIGNED = "(mine.seen_at IS NULL OR mine.seen_at < mine.assigned_at)"
+
+
+@dataclass(frozen=True)
+class Counts:
+    replies: int   # reporter messages not seen
+    assigned: int  # cases assigned since the person last opened them (or never opened)
+    consent: int   # cases whose reporter changed a consent since the person last saw them
+    tasks: int     # open tasks due today or earlier
+
+    @property
+    def total(self) -> int:
+        return self.replies + self.assigned + self.consent + self.tasks
+
+
+def counts(conn: sqlite3.Connection, staff_id: str, today: date) -> Counts:
+    """The navigation's counts: one query over indexed metadata, nothing decrypted."""
+    row = conn.execute(
+        _MINE + "SELECT"  # noqa: S608 -- constants of this module, never input
+        f" (SELECT COUNT(*) FROM mine JOIN messages AS g ON {_UNREAD_REPLY}),"
+        f" (SELECT COUNT(*) FROM mine WHERE {_NEWLY_ASSIGNED}),"
+        f" (SELECT COUNT(DISTINCT mine.report_id) FROM mine"
+        f"  JOIN consent_events AS c ON {_CHANGED_CONSENT}),"
+        f" (SELECT COUNT(*) FROM mine JOIN case_tasks AS t ON {_DUE_TASK})",
+        {"me": staff_id, "today": today.isoformat()}).fetchone()
+    return Counts(*(int(x) for x in row))
+
+
+@dataclass(frozen=True)
+class CaseNews:
+    """What is new on one case, for the "my work" page (metadata only)."""
+
+    report_id: str
+    assigned_at: int
+    newly_assigned: bool
+    replies: int
+    last_reply_at: int | None  # to the hour, as the reporter's times are kept
+    consent_changed_hour: int | None
+    withdrawn: tuple[str, ...]  # consents given earlier and not any more
+    due_tasks: tuple[tuple[str, str], ...]  # (task id, due day), oldest due first
+
+
+def news(conn: sqlite3.Connection, staff_id: str, today: date) -> list[CaseNews]:
+    """Every case of the person with something new on it: overdue work first, then the
+    newest reply or assignment first."""
+    params = {"me": staff_id, "today": today.isoformat()}
+    rows = conn.execute(
+        _MINE + "SELECT mine.report_id, mine.assigned_at,"  # noqa: S608
+        f" {_NEWLY_ASSIGNED} AS fresh,"
+        f" (SELECT COUNT(*) FROM messages AS g WHERE {_UNREAD_REPLY}) AS replies,"
+        f" (SELECT MAX(g.at) FROM messages AS g WHERE {_UNREAD_REPLY}) AS last_reply,"
+        f" (SELECT MAX(c.at_hour) FROM consent_events AS c WHERE {_CHANGED_CONSENT}) AS consent"
+        " FROM mine", params).fetchall()
+    tasks: dict[str, list[tuple[str, str]]] = {}
+    for t in conn.execute(
+            _MINE + "SELECT t.report_id, t.id, t.due_day FROM mine"  # noqa: S608
+            f" JOIN case_tasks AS t ON {_DUE_TASK} ORDER BY t.due_day, t.id", params):
+        tasks.setdefault(t["report_id"], []).append((t["id"], t["due_day"]))
+    out = []
+    for r in rows:
+        due = tuple(tasks.get(r["report_id"], ()))
+        if not (r["fresh"] or r["replies"] or r["consent"] is not None or due):
+            continue
+        out.append(CaseNews(
+            r["report_id"], r["assigned_at"], bool(r["fresh"]), r["replies"], r["last_reply"],
+            r["consent"], withdrawn_consents(conn, r["report_id"]) if r["consent"] else (),
+            due))
+    out.sort(key=lambda n: (not n.due_tasks, n.due_tasks[0][1] if n.due_tasks else "",
+                            -max(n.last_reply_at or 0, n.assigned_at)))
+    return out
+
+
+@dataclass(frozen=True)
+class Seen:
+    """How far a case had got when a person was shown it."""
+
+    message_seq: int
+    consent_event: int
+
+
+def latest(conn: sqlite3.Connection, report_id: str) -> Seen:
+    """The case's newest message number and consent event, read before the page reads the
+    case, so that marking them seen never covers what arrived after."""
+    row = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE report_id = :r),"
+        " (SELECT COALESCE(MAX(id), 0) FROM consent_events WHERE report_id = :r)",
+        {"r": report_id}).fetchone()
+    return Seen(int(row[0]), int(row[1]))
+
+
+def mark_seen(db: Database, staff_id: str, report_id: str, seen: Seen, now: int) -> None:
+    """The person was shown the case up to `seen`: its replies and consent changes are no
+    longer new for them, nor is its assignment. Never moves a mark back."""
+    with db.write() as conn:
+        if conn.execute("SELECT 1 FROM reports WHERE id = ?", (report_id,)).fetchone() is None:
+            return  # deleted meanwhile: nothing to mark
+        conn.execute(
+            "INSERT INTO inbox_marks (staff_id, report_id, message_seq, consent_event, seen_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (staff_id, report_id) DO UPDATE SET"
+            " message_seq = MAX(message_seq, excluded.message_seq),"
+            " consent_event = MAX(consent_event, excluded.consent_event),"
+            " seen_at = MAX(seen_at, excluded.seen_at)",
+            (staff_id, report_id, seen.message_seq, seen.consent_event, now))
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    name: str       # one of CONSENT_NAMES
+    given: bool     # what the reporter chose last
+    at_hour: int    # when they chose it
+
+
+def withdrawn_consents(conn: sqlite3.Connection, report_id: str) -> tuple[str, ...]:
+    """The consents the reporter gave at some point and has withdrawn since."""
+    return tuple(c.name for c in consent_changes(conn, report_id) if not c.given)
+
+
+def consent_changes(conn: sqlite3.Connection, report_id: str) -> list[ConsentChange]:
+    """Each consent the reporter changed after the report, with their last choice and its
+    hour (from the consent history, in clear; no content). A consent never given is not a
+    change; one given later is (`given`)."""
+    columns = ", ".join(CONSENT_NAMES)
+    events = conn.execute(
+        f"SELECT at_hour, {columns} FROM consent_events"  # noqa: S608 -- constant names
+        " WHERE report_id = ? ORDER BY id", (report_id,)).fetchall()
+    if not events:
+        return []
+    out = []
+    for name in CONSENT_NAMES:
+        first = bool(events[0][name])
+        last, at = first, events[0]["at_hour"]
+        for e in events[1:]:
+            if bool(e[name]) != last:
+                last, at = bool(e[name]), e["at_hour"]
+        if last != first or (not last and any(e[name] for e in events)):
+            out.append(ConsentChange(name, last, at))
+    return out
+
+
+def _erase_marks(conn: sqlite3.Connection, report_id: str) -> None:
+    conn.execute("DELETE FROM inbox_marks WHERE report_id = ?", (report_id,))
+
+
+DERIVED_STORES = (DerivedStore("inbox read marks", _erase_marks),)
