@@ -579,8 +579,8 @@ MIGRATIONS: tuple[str, ...] = (
     # per person and case, the last message number, the last consent event and the time of
     # the case page they saw. Numbers and times only, never content; the inbox and the
     # navigation counts compare them with the clear metadata already stored (message
-    # direction and number, consent events, task due days, assignment times), through the
-    # indexes added here, without decrypting anything.
+    # direction and number, consent events, task due days, assignment times, the triage
+    # queue's statuses), through the indexes added here, without decrypting anything.
     """
     CREATE TABLE inbox_marks (
         staff_id TEXT NOT NULL,
@@ -595,6 +595,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX case_tasks_open_by_report ON case_tasks (report_id, due_day)
         WHERE done_at IS NULL;
     CREATE INDEX consent_events_by_report ON consent_events (report_id, id);
+    CREATE INDEX reports_in_triage ON reports (id) WHERE status IN ('new', 'in_triage');
     """,
 )
 

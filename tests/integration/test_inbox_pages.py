@@ -172,3 +172,21 @@ async def test_a_coordinator_without_the_intake_key_acting_on_a_case_is_told_who
         page = await resp.text()
         assert resp.status == 403, path
         assert "Pending access" in page and team.coordinator.member.username in page, path
+
+
+async def test_a_coordinator_hears_of_replies_in_the_triage_queue(
+        node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    team = make_team(node_ctx)
+    r = _report(node_ctx, care=True)
+    access = node_ctx.intake.open_receipt(r.code, r.secret)
+    node_ctx.conversations.reply(r.report_id, access.data_key, "Is anyone reading this?")
+    client, _ = await _client(node_ctx, aiohttp_client, team.coordinator)
+    page = await (await client.get("/staff/inbox")).text()
+    assert _nav_count(page) == 1
+    assert number_of(r.report_id) in page and "in the triage queue" in page
+    assert "New replies from the reporter: 1" in page
+    # the caseworker hears nothing of a case not theirs
+    worker, _ = await _client(node_ctx, aiohttp_client, team.caseworker)
+    assert _nav_count(await (await worker.get("/staff/inbox")).text()) == 0
+    case = await (await client.get(f"/staff/cases/{r.report_id}")).text()
+    assert _nav_count(case) == 0

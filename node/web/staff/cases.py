@@ -275,7 +275,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     notice_section = session.cache.pop(NOTICE_SECTION, None) if notice else None
     await run_sync(ctx, inbox.mark_seen, ctx.db, member.id, report_id, seen,
                    int(ctx.clock().timestamp()))
-    await inbox_pages.recount(request, member.id)
+    await inbox_pages.recount(request, staff)
     return page(
         request, "staff/case.html", session, status=status, id=v.id,
         number=number_of(v.id),

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from node import errors
-from node.accounts import UnlockedStaff
+from node.accounts import INTAKE_KEY, UnlockedStaff
 from node.backoffice import inbox
 from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
@@ -30,19 +30,25 @@ async def inbox_counts(request: web.Request, handler: Handler) -> web.StreamResp
     if (request.method == "GET" and session is not None
             and allowed(session.staff.member, Action.VIEW_INBOX)):
         ctx = node(request)
-        request[INBOX_COUNTS] = await run_sync(ctx, _counts, ctx, session.staff.member.id)
+        request[INBOX_COUNTS] = await run_sync(ctx, _counts, ctx, session.staff)
     return await handler(request)
 
 
-async def recount(request: web.Request, staff_id: str) -> None:
+async def recount(request: web.Request, staff: UnlockedStaff) -> None:
     """Count again, for a page that has just marked something seen (the case page)."""
     if INBOX_COUNTS in request:
         ctx = node(request)
-        request[INBOX_COUNTS] = await run_sync(ctx, _counts, ctx, staff_id)
+        request[INBOX_COUNTS] = await run_sync(ctx, _counts, ctx, staff)
 
 
-def _counts(ctx: NodeContext, staff_id: str) -> inbox.Counts:
-    return inbox.counts(ctx.db.read(), staff_id, ctx.clock().date())
+def _triage(staff: UnlockedStaff) -> bool:
+    """A coordinator who can open the triage queue has its cases in their inbox too."""
+    return staff.has_role("coordinator") and INTAKE_KEY in staff.node_keys
+
+
+def _counts(ctx: NodeContext, staff: UnlockedStaff) -> inbox.Counts:
+    return inbox.counts(ctx.db.read(), staff.member.id, ctx.clock().date(),
+                        triage=_triage(staff))
 
 
 def _task_texts(ctx: NodeContext, staff: UnlockedStaff,
@@ -65,7 +71,7 @@ def _task_texts(ctx: NodeContext, staff: UnlockedStaff,
 def _page_data(ctx: NodeContext, staff: UnlockedStaff
                ) -> tuple[list[inbox.CaseNews], dict[str, str]]:
     today = ctx.clock().date()
-    news = inbox.news(ctx.db.read(), staff.member.id, today)
+    news = inbox.news(ctx.db.read(), staff.member.id, today, triage=_triage(staff))
     return news, _task_texts(ctx, staff, news)
 
 
@@ -80,6 +86,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     news, texts = await run_sync(ctx, _page_data, ctx, session.staff)
+    triage = _triage(session.staff)
     today = ctx.clock().date().isoformat()
 
     def t(message: str, **kw: object) -> str:
@@ -89,6 +96,7 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
     for n in news:
         rows.append({
             "id": n.report_id, "number": number_of(n.report_id),
+            "in_triage": n.assigned_at is None,
             "assigned": n.newly_assigned, "replies": n.replies,
             "last_reply": format_day(request, n.last_reply_at // 3600)
             if n.last_reply_at else "",
@@ -98,7 +106,8 @@ async def inbox_page(request: web.Request) -> web.StreamResponse:
             "tasks": [{"id": task_id, "due": _day(request, due), "overdue": due < today,
                        "text": texts.get(task_id, "")} for task_id, due in n.due_tasks]})
     notice, session.flash = session.flash, None
-    return page(request, "staff/inbox.html", session, rows=rows, notice=notice)
+    return page(request, "staff/inbox.html", session, rows=rows, notice=notice,
+                triage=triage)
 
 
 ROUTES: list[StaffRoute] = [

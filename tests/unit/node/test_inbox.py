@@ -173,3 +173,28 @@ def test_the_counts_read_no_content_and_the_marks_hold_none(ctx: NodeContext, te
         assert "case_key_wraps_by_staff" in plan
     finally:
         bare.close()
+
+
+def test_a_coordinator_also_hears_of_the_triage_queue(ctx: NodeContext, team: Team,
+                                                     clock: Clock) -> None:
+    """A reply on a case nobody is assigned to yet reaches the coordinators; once the case is
+    assigned to someone else it is that person's news, no longer theirs."""
+    me = team.coordinator.member.id
+    r = submit(ctx, care=True, contact=True)
+    access = ctx.intake.open_receipt(r.code, r.secret)
+    ctx.conversations.reply(r.report_id, access.data_key, "anyone there?")
+    ctx.intake.change_consent(access, Consent(care=True))
+    assert counts(ctx, me) == inbox.Counts(0, 0, 0, 0)  # without the triage queue
+    with_triage = inbox.counts(ctx.db.read(), me, TODAY, triage=True)
+    assert with_triage == inbox.Counts(replies=1, assigned=0, consent=1, tasks=0)
+    [news] = inbox.news(ctx.db.read(), me, TODAY, triage=True)
+    assert (news.report_id, news.assigned_at, news.newly_assigned) == (r.report_id, None, False)
+    assert news.withdrawn == ("contact",)
+    inbox.mark_seen(ctx.db, me, r.report_id, inbox.latest(ctx.db.read(), r.report_id),
+                    int(clock.now.timestamp()))
+    assert inbox.counts(ctx.db.read(), me, TODAY, triage=True) == inbox.Counts(0, 0, 0, 0)
+    ctx.conversations.reply(r.report_id, access.data_key, "still there?")
+    assert inbox.counts(ctx.db.read(), me, TODAY, triage=True).replies == 1
+    ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    assert inbox.counts(ctx.db.read(), me, TODAY, triage=True) == inbox.Counts(0, 0, 0, 0)
+    assert counts(ctx, team.caseworker.member.id).replies == 2
