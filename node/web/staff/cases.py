@@ -41,6 +41,7 @@ from node.web.responses import see_other
 from node.web.staff import coding
 from node.web.staff import inbox as inbox_pages
 from node.web.staff.common import (
+    NOTICE_SECTION,
     STAFF_PATH,
     Handler,
     StaffRoute,
@@ -440,8 +441,6 @@ SECTIONS: dict[Callable[[web.Request, Form], Call], str] = {
     _task: "tasks", _task_done: "tasks", _message: "conversation", _refer: "referrals",
     _outcome: "referrals", _link: "incidents", _unlink: "incidents", _withdraw: "incidents",
     _retention: "retention"}
-# where the notice of the last action goes on the case page (`StaffSession.cache`)
-NOTICE_SECTION = "notice_section"
 
 
 def _action(parse: Callable[[web.Request, Form], Call], flash: str,

@@ -23,6 +23,9 @@ STAFF_PATH = "/staff"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # the navigation's counts of what is new (`node.web.staff.inbox.inbox_counts` sets them)
 INBOX_COUNTS: web.RequestKey[Counts] = web.RequestKey("inbox_counts")
+# the section of the case page where the notice of the last action goes (a key of
+# `StaffSession.cache`): the page opens there (issue 15, "Case page")
+NOTICE_SECTION = "notice_section"
 
 
 @dataclass(frozen=True)
