@@ -40,10 +40,12 @@ _TRIAGE = """
         SELECT r.id AS report_id, NULL AS assigned_at, m.message_seq, m.consent_event,
             m.seen_at
         FROM reports AS r INDEXED BY reports_in_triage
+        LEFT JOIN case_key_wraps AS o ON o.report_id = r.id AND o.staff_id = :me
         LEFT JOIN inbox_marks AS m ON m.staff_id = :me AND m.report_id = r.id
-        WHERE r.status IN ('new', 'in_triage') AND NOT EXISTS (
-            SELECT 1 FROM case_key_wraps AS o WHERE o.report_id = r.id AND o.staff_id = :me))
+        WHERE r.status IN ('new', 'in_triage') AND o.report_id IS NULL)
 """
+# (An anti-join, not NOT EXISTS: SQLite ran the correlated subquery once per message
+# joined, eight times slower at 1,000 cases in triage.)
 # Consent events the reporter made after the report itself ("report" is its first choice).
 _CHANGED_CONSENT = ("c.report_id = mine.report_id AND c.source != 'report'"
                     " AND c.id > COALESCE(mine.consent_event, 0)")
@@ -78,13 +80,19 @@ def counts(conn: sqlite3.Connection, staff_id: str, today: date, *,
     in a single statement SQLite materialises the cases once and then joins the messages
     to that copy without an index (20 times slower at 10,000 cases)."""
     params = {"me": staff_id, "today": today.isoformat()}
-    return Counts(*(sum(int(conn.execute(scope + "SELECT " + what, params).fetchone()[0])
-                        for scope in _scopes(triage))
-                    for what in (
-        f"COUNT(*) FROM mine JOIN messages AS g ON {_UNREAD_REPLY}",
-        f"COUNT(*) FROM mine WHERE {_NEWLY_ASSIGNED}",
-        f"COUNT(DISTINCT mine.report_id) FROM mine JOIN consent_events AS c ON {_CHANGED_CONSENT}",
-        f"COUNT(*) FROM mine JOIN case_tasks AS t ON {_DUE_TASK}")))
+
+    def count(what: str, scopes: tuple[str, ...]) -> int:
+        return sum(int(conn.execute(scope + "SELECT " + what, params).fetchone()[0])
+                   for scope in scopes)
+
+    scopes = _scopes(triage)
+    return Counts(
+        replies=count(f"COUNT(*) FROM mine JOIN messages AS g ON {_UNREAD_REPLY}", scopes),
+        # a triage queue case is not assigned to the person: never "newly assigned"
+        assigned=count(f"COUNT(*) FROM mine WHERE {_NEWLY_ASSIGNED}", (_MINE,)),
+        consent=count(f"COUNT(DISTINCT mine.report_id) FROM mine"
+                      f" JOIN consent_events AS c ON {_CHANGED_CONSENT}", scopes),
+        tasks=count(f"COUNT(*) FROM mine JOIN case_tasks AS t ON {_DUE_TASK}", scopes))
 
 
 # the "my work" page's statements (constants of this module, never input)
