@@ -20,7 +20,7 @@ from node import config as node_config
 from node import keyring
 from node.accounts import check_passphrase, check_username
 from node.analysis.adapted import AdaptedModels
-from node.backoffice import audit_rewrite
+from node.backoffice import audit_rewrite, inbox
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.case_incidents import CaseIncidents
@@ -134,7 +134,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
-        *referrals.derived_stores,
+        *referrals.derived_stores, *inbox.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)

@@ -18,7 +18,7 @@ import sqlite3
 from crypto.keys import DataKey
 from node import accounts, errors
 from node.accounts import StaffMember, UnlockedStaff
-from node.backoffice.access import Action, require
+from node.backoffice.access import Action, require, require_node_key
 from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger
 from node.intake.consent_auth import ConsentKey
@@ -70,6 +70,9 @@ class CaseAccess:
             "SELECT sealed FROM case_key_wraps WHERE report_id = ? AND staff_id = ?",
             (report_id, staff.member.id)).fetchone()
         if wrap is None:
+            if staff.has_role("coordinator"):
+                # not a bare "not allowed": the key they lack and who can give it (issue 15)
+                require_node_key(conn, staff, accounts.INTAKE_KEY)
             raise errors.Forbidden()
         return staff.secret_key.open_data_key(wrap["sealed"])
 

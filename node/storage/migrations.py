@@ -575,6 +575,28 @@ MIGRATIONS: tuple[str, ...] = (
         directory TEXT NOT NULL
     ) STRICT;
     """,
+    # 19: what each member of staff has seen of a case (issue 15, node/backoffice/inbox.py):
+    # per person and case, the last message number, the last consent event and the time of
+    # the case page they saw. Numbers and times only, never content; the inbox and the
+    # navigation counts compare them with the clear metadata already stored (message
+    # direction and number, consent events, task due days, assignment times, the triage
+    # queue's statuses), through the indexes added here, without decrypting anything.
+    """
+    CREATE TABLE inbox_marks (
+        staff_id TEXT NOT NULL,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        message_seq INTEGER NOT NULL DEFAULT 0,
+        consent_event INTEGER NOT NULL DEFAULT 0,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (staff_id, report_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX inbox_marks_by_report ON inbox_marks (report_id);
+    CREATE INDEX case_key_wraps_by_staff ON case_key_wraps (staff_id, report_id);
+    CREATE INDEX case_tasks_open_by_report ON case_tasks (report_id, due_day)
+        WHERE done_at IS NULL;
+    CREATE INDEX consent_events_by_report ON consent_events (report_id, id);
+    CREATE INDEX reports_in_triage ON reports (id) WHERE status IN ('new', 'in_triage');
+    """,
 )
 
 

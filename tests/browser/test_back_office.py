@@ -223,7 +223,7 @@ def test_coordinator_triages_caseworker_and_reporter_converse(
 
     coord.select_option("form[action$='/status'] select[name=status]", "in_triage")
     coord.click("form[action$='/status'] button")
-    coord.wait_for_url(f"{base}/staff/cases/{case_id}")
+    coord.wait_for_url(f"{base}/staff/cases/{case_id}#status")
     assert coord.locator("p.box[role=status]").inner_text() == en("The status was changed.")
     assert (f"{en('Status')}: {en(labels.STATUS_FOR_STAFF['in_triage'])}"
             in main.locator("h2").all_inner_texts())
@@ -233,13 +233,13 @@ def test_coordinator_triages_caseworker_and_reporter_converse(
     assign.locator("select[name=staff_id]").select_option(label=WORKER)
     assert assign.locator("select[name=staff_id]").input_value() == caseworker.id
     assign.locator("button").click()
-    coord.wait_for_url(f"{base}/staff/cases/{case_id}")
+    coord.wait_for_url(f"{base}/staff/cases/{case_id}#assigned")
     assert coord.locator("p.box[role=status]").inner_text() == en("The case was assigned.")
     assert (f"{en('Status')}: {en(labels.STATUS_FOR_STAFF['assigned'])}"
             in main.locator("h2").all_inner_texts())
     assignees = coord.locator("form[action$='/unassign']").locator("xpath=..")
     assert assignees.count() == 1 and WORKER in assignees.inner_text()
-    history = main.locator("h2 + form[action$='/status'] + ul li").all_inner_texts()
+    history = main.locator("#status ~ form[action$='/status'] + ul li").all_inner_texts()
     assert [h.rsplit(": ", 1)[1] for h in history] == [
         en(labels.STATUS_FOR_STAFF[s]) for s in ("in_triage", "assigned")], history
     assert all(f" — {ADMIN}: " in h for h in history), history
@@ -263,7 +263,7 @@ def test_coordinator_triages_caseworker_and_reporter_converse(
     assert worker.locator("form[action$='/assign']").count() == 0  # coordinators only
     worker.fill("form[action$='/messages'] textarea[name=text]", MESSAGE)
     worker.click("form[action$='/messages'] button")
-    worker.wait_for_url(f"{base}/staff/cases/{case_id}")
+    worker.wait_for_url(f"{base}/staff/cases/{case_id}#conversation")
     assert worker.locator("p.box[role=status]").inner_text() == en(
         "The message was sent. The reporter sees it with their receipt.")
     sent = conversation(worker)

@@ -137,7 +137,7 @@ def test_coding_from_an_untouched_form_to_a_saved_reviewed_coding(
         page.click(f"main form button:text-is('{t('Save this coding')}')")
         page.wait_for_url(f"{base}/staff/cases/{report_id}#incidents")
         assert t("The coding was saved.") in page.locator("[role=status]").inner_text()
-        listed = page.locator("#incidents + ul li").first.inner_text()
+        listed = page.locator("#incidents ~ ul li").first.inner_text()
         assert t(vocab.CATEGORY_LABELS["rape"]) in listed and "Art. 8(2)(e)(vi)" in listed
         assert t(vocab.NOT_KNOWN) in listed  # the coder's "not known", in their language
         shot("saved")

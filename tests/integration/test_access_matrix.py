@@ -35,6 +35,9 @@ def test_every_route_has_a_rule() -> None:
         assert route.action in POLICY, route.name
     names = {r.name for r in ROUTES}
     assert len(names) == len(ROUTES)
+    # issue 15: "my work" is in the matrix, open to case work roles only
+    assert "staff_inbox" in names and POLICY[Action.VIEW_INBOX].roles == {"coordinator",
+                                                                          "caseworker"}
 
 
 def _case(ctx: NodeContext) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from node.web.staff import (
     evidence,
     experts,
     federation,
+    inbox,
     receipt_lookup,
     statistics,
 )
@@ -31,7 +32,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
+            *inbox.ROUTES]
 
 
 def create_staff_app() -> web.Application:
@@ -39,7 +41,8 @@ def create_staff_app() -> web.Application:
     names = [r.name for r in routes]
     assert len(set(names)) == len(names), "staff route names must be unique"
     app = web.Application(middlewares=[html_errors("staff/error.html"), readable_bodies,
-                                       make_guard({r.name: r.action for r in routes})])
+                                       make_guard({r.name: r.action for r in routes}),
+                                       inbox.inbox_counts])
     for r in routes:
         app.router.add_route(r.method, r.path, r.handler, name=r.name)
     return app

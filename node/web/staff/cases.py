@@ -21,6 +21,7 @@ from aiohttp import web
 from node import errors
 from node.accounts import INTAKE_KEY, UnlockedStaff
 from node.backoffice import audit as audit_log
+from node.backoffice import inbox
 from node.backoffice.access import Action, allowed, require_node_key
 from node.backoffice.case_numbers import number_of
 from node.backoffice.cases import QueueEntry
@@ -38,7 +39,9 @@ from node.web.formatting import format_day, format_size
 from node.web.rendering import translate
 from node.web.responses import see_other
 from node.web.staff import coding
+from node.web.staff import inbox as inbox_pages
 from node.web.staff.common import (
+    NOTICE_SECTION,
     STAFF_PATH,
     Handler,
     StaffRoute,
@@ -195,8 +198,8 @@ async def search(request: web.Request) -> web.StreamResponse:
 SEARCH_SHOWN = 200
 
 
-def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
-                 ) -> list[tuple[str, str]]:
+def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
+                 contact_withdrawn: bool = False) -> list[tuple[str, str]]:
     def t(message: str) -> str:
         return _t(request, message)
 
@@ -215,10 +218,13 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
             if r.get("perpetrator_affiliation") else "", r.get("perpetrators") or "") if x)),
         (t("How many people were harmed? (optional)"), str(r.get("people_harmed") or "")),
         (t("What help do you need?"), ", ".join(t(labels.NEEDS[n]) for n in r.get("needs", []))),
-        (t("How?"), t(labels.CONTACT_METHODS[contact["method"]]) if contact.get("method") else ""),
-        (t("Number, address or name in the app"), contact.get("details") or ""),
-        (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
-        (t("What should we be careful about?"), contact.get("precautions") or ""),
+        # hidden once the reporter withdrew their consent to be contacted (issue 15)
+        *([] if contact_withdrawn else [
+            (t("How?"),
+             t(labels.CONTACT_METHODS[contact["method"]]) if contact.get("method") else ""),
+            (t("Number, address or name in the app"), contact.get("details") or ""),
+            (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
+            (t("What should we be careful about?"), contact.get("precautions") or "")]),
         (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
         (t(labels.CHANNEL), r.get("channel", "")),
     ]
@@ -231,8 +237,15 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     session = session_of(request)
     staff = session.staff
     report_id = request.match_info["report_id"]
+    # what the page is about to show, read first: a reply arriving meanwhile stays unread
+    seen = await run_sync(ctx, _latest, ctx, report_id)
     case = await run_sync(ctx, ctx.cases.read, staff, report_id)
     v = case.report
+    changes = {c.name: c for c in await run_sync(ctx, _consent_changes, ctx, report_id)}
+    # each consent the reporter withdrew (and has not given again): the day, else ""
+    withdrawn = {name: format_day(request, changes[name].at_hour) if name in changes
+                 and not changes[name].given and not getattr(v.consent, name) else ""
+                 for name in CONSENT_NAMES}
     r = v.record
     region = ctx.config.region(r["region"]) if r.get("region") else None
 
@@ -260,13 +273,20 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     candidates = await run_sync(ctx, ctx.incidents.linkable, staff, report_id,
                                 {i.id for i in case.incidents})
     notice, session.flash = session.flash, None
+    notice_section = session.cache.pop(NOTICE_SECTION, None) if notice else None
+    await run_sync(ctx, inbox.mark_seen, ctx.db, member.id, report_id, seen,
+                   int(ctx.clock().timestamp()))
+    await inbox_pages.recount(request, staff)
     return page(
         request, "staff/case.html", session, status=status, id=v.id,
         number=number_of(v.id),
         received=format_day(request, v.received_hour), urgency=case.urgency,
         synthetic=v.synthetic, fields=_case_fields(request, r, f"{region.name} ({region.code})"
-                                                   if region else ""),
+                                                   if region else "", bool(withdrawn["contact"])),
         consent=_consent(request, v.consent), items=items, status_code=v.status,
+        withdrawn=withdrawn, consent_changes=[
+            (_t(request, labels.CONSENTS[c.name]), c.given, format_day(request, c.at_hour))
+            for c in changes.values()],
         status_text=_t(request, labels.STATUS_FOR_STAFF[v.status]),
         statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
         history=[(_when(at), who(actor), _t(request, labels.STATUS_FOR_STAFF.get(st, st)))
@@ -285,7 +305,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         incidents=coding.incident_rows(request, ctx, case.incidents, who),
         linkable=coding.candidate_rows(request, ctx, candidates),
         deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
-        retention_days=case.retention_days, notice=notice,
+        retention_days=case.retention_days, notice=notice, notice_section=notice_section,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
@@ -294,6 +314,14 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
              "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
              "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE)},
         consent_legal=v.consent.legal)
+
+
+def _latest(ctx: NodeContext, report_id: str) -> inbox.Seen:
+    return inbox.latest(ctx.db.read(), report_id)
+
+
+def _consent_changes(ctx: NodeContext, report_id: str) -> list[inbox.ConsentChange]:
+    return inbox.consent_changes(ctx.db.read(), report_id)
 
 
 def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
@@ -406,11 +434,22 @@ class DeletionNotConfirmed(errors.InvalidInput):
     message = N_("Tick the box to confirm that the case must be destroyed for good.")
 
 
+# The section of the case page each action returns to (its id in case.html), so that the
+# person lands where they acted, with the notice there (issue 15, "Case page").
+SECTIONS: dict[Callable[[web.Request, Form], Call], str] = {
+    _status: "status", _assign: "assigned", _unassign: "assigned", _note: "notes",
+    _task: "tasks", _task_done: "tasks", _message: "conversation", _refer: "referrals",
+    _outcome: "referrals", _link: "incidents", _unlink: "incidents", _withdraw: "incidents",
+    _retention: "retention"}
+
+
 def _action(parse: Callable[[web.Request, Form], Call], flash: str,
             then: str = "case") -> Handler:
     """A POST handler: CSRF check, parse the form, one service call (which checks access
-    again and audits), back to the case with a notice. An invalid or refused action
-    re-renders the case with the error; nothing typed elsewhere is lost."""
+    again and audits), back to the section of the case acted on (`SECTIONS`), with a
+    notice there -- or to "my work" when the form came from it. An invalid or refused
+    action re-renders the case with the error; nothing typed elsewhere is lost."""
+    section = SECTIONS.get(parse)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         ctx = node(request)
@@ -425,8 +464,14 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
                 raise
             return await case_page(request, problems=[exc], status=status_of(exc))
         session.flash = _t(request, flash)
-        raise see_other(f"{STAFF_PATH}/cases" if then == "list"
-                        else f"{STAFF_PATH}/cases/{report_id}{then if then != 'case' else ''}")
+        if then == "list":
+            raise see_other(f"{STAFF_PATH}/cases")
+        if form.get("back") == "inbox":  # a fixed target, never a URL from the form
+            raise see_other(f"{STAFF_PATH}/inbox")
+        if section is not None:
+            session.cache[NOTICE_SECTION] = section
+            raise see_other(f"{STAFF_PATH}/cases/{report_id}#{section}")
+        raise see_other(f"{STAFF_PATH}/cases/{report_id}{then if then != 'case' else ''}")
 
     return handler
 

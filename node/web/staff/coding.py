@@ -33,7 +33,14 @@ from node.web.failures import error_text, status_of
 from node.web.language import lang_of
 from node.web.rendering import translate
 from node.web.responses import see_other
-from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
+from node.web.staff.common import (
+    NOTICE_SECTION,
+    STAFF_PATH,
+    StaffRoute,
+    checked_form,
+    page,
+    session_of,
+)
 from protocol import vocabulary as vocab
 
 CHOOSE = N_("Choose an answer.")
@@ -256,6 +263,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     session.flash = _t(request, N_("The coding was saved.") if not incident_id
                        else N_("The coding was changed. The earlier version is kept in its "
                                "history."))
+    session.cache[NOTICE_SECTION] = "incidents"
     raise see_other(f"{STAFF_PATH}/cases/{report_id}#incidents")
 
 

@@ -11,6 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from node import errors
 from node.backoffice.access import Action, require
+from node.backoffice.inbox import Counts
 from node.web import appkeys
 from node.web.rendering import render
 from node.web.responses import see_other
@@ -20,6 +21,11 @@ from node.web.staff.sessions import StaffSession
 STAFF_COOKIE = "staff"
 STAFF_PATH = "/staff"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# the navigation's counts of what is new (`node.web.staff.inbox.inbox_counts` sets them)
+INBOX_COUNTS: web.RequestKey[Counts] = web.RequestKey("inbox_counts")
+# the section of the case page where the notice of the last action goes (a key of
+# `StaffSession.cache`): the page opens there (issue 15, "Case page")
+NOTICE_SECTION = "notice_section"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ def make_guard(actions: dict[str, Action]) -> Middleware:
 def page(request: web.Request, template: str, session: StaffSession | None = None,
          **kw: Any) -> web.Response:
     return render(request, template, staff=session.staff if session else None,
+                  inbox_counts=request.get(INBOX_COUNTS),
                   csrf=session.csrf if session else kw.pop("csrf", ""), **kw)
 
 

@@ -20,6 +20,7 @@ from crypto.keys import DataKey
 from node import errors
 from node.analysis.adapted import AdaptedModels
 from node.analysis.model import Example
+from node.backoffice import inbox
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
@@ -46,6 +47,7 @@ ERASED: dict[str, str] = {
     "referrals": "SELECT COUNT(*) FROM referrals WHERE report_id = ?",
     "statistics drafts and per-report privacy charges":
         "SELECT COUNT(*) FROM statistics_report_charges WHERE report_id = ?",
+    "inbox read marks": "SELECT COUNT(*) FROM inbox_marks WHERE report_id = ?",
     "adapted suggestion model and its training examples":
         "SELECT (SELECT COUNT(*) FROM analysis_examples WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
@@ -97,6 +99,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
     ctx.conversations.send(team.caseworker, r.report_id, f"{CANARY} from staff")
     ctx.conversations.reply(access.report_id, access.data_key, f"{CANARY} from the reporter")
+    inbox.mark_seen(ctx.db, team.caseworker.member.id, r.report_id,
+                    inbox.latest(ctx.db.read(), r.report_id), 0)
     ctx.referrals.refer(team.coordinator, r.report_id, "clinic", f"{CANARY} shared")
     own = ctx.incidents.code(team.coordinator, r.report_id, IncidentCoding(
         category="rape", unit_named=f"{CANARY} unit"))
