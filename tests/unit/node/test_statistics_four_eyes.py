@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crypto import passphrase as pw
 from crypto.keys import DataKey
@@ -21,7 +23,7 @@ from node.context import NodeContext, open_node
 from node.intake.models import Consent, ReportInput
 from node.statistics import four_eyes
 from node.statistics.budget import Ledger
-from node.statistics.errors import SecondPersonNeeded
+from node.statistics.errors import PlanNotReleasable, SecondPersonNeeded
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
 from node.statistics.service import StatisticsService
 from node.web.failures import status_of
@@ -171,3 +173,21 @@ def test_a_start_with_a_changed_setting_goes_into_the_custody_log(tmp_path: Path
     assert start(False) == [("configuration", "off")]
     assert start(False) == [("configuration", "off")]  # unchanged: nothing new
     assert start(None) == [("configuration", "off"), ("configuration", "on")]
+
+
+NAMES = ("by_category", "category_month_region", "")
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(NAMES) | st.text(max_size=12), max_size=6))
+def test_the_tables_a_person_ticks_are_the_plans_or_refused(node_ctx: NodeContext,
+                                                             names: list[str]) -> None:
+    """The draft form's ticked tables (any strings a client posts) name tables of the plan,
+    each once, in the order ticked; anything else, or nothing, is refused before a draw."""
+    stats = service(node_ctx)
+    known = {t.name for t in PLAN.tables}
+    if names and set(names) <= known:
+        assert [t.name for t in stats.tables(names)] == list(dict.fromkeys(names))
+    else:
+        with pytest.raises(PlanNotReleasable):
+            stats.tables(names)
