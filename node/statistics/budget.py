@@ -170,14 +170,15 @@ class Ledger:
             " WHERE id = ? AND status = 'approved'", (hour, release_id)).rowcount == 1
 
     @staticmethod
-    def entries(conn: sqlite3.Connection, period: str | None = None) -> list[LedgerEntry]:
+    def entries(conn: sqlite3.Connection, period: str | None = None, *,
+                release_id: str | None = None) -> list[LedgerEntry]:
         sql = ("SELECT id, period, plan_version, tables, epsilon, created_hour, status,"
                " reviewed_by, reviewed_hour, sent_hour, void_reason, drafted_by, four_eyes"
                " FROM statistics_releases")
-        args: tuple[str, ...] = ()
-        if period is not None:
-            sql += " WHERE period = ?"
-            args = (period,)
+        where = [(c, v) for c, v in (("period", period), ("id", release_id)) if v is not None]
+        args = tuple(v for _, v in where)
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
         sql += " ORDER BY created_hour, rowid"
         return [LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7],
                             r[8], r[9], r[10], r[11], None if r[12] is None else bool(r[12]))

@@ -296,7 +296,8 @@ class StatisticsService:
         return out
 
     def entry(self, release_id: str) -> LedgerEntry:
-        found = [e for e in Ledger.entries(self.db.read()) if e.id == release_id]
+        """One release's ledger entry: who drafted and approved it, and under which rule."""
+        found = Ledger.entries(self.db.read(), release_id=release_id)
         if not found:
             raise ReleaseNotFound()
         return found[0]

@@ -99,8 +99,8 @@ async def draft_post(request: web.Request) -> web.StreamResponse:
     form = await checked_form(request)
     session = session_of(request)
     # the tables ticked: releasing fewer spends less (the page's advice when a year's budget
-    # is short); none ticked is refused by the plan check, with its message
-    # (the form says it offers the choice, so that unticking every table is not "all")
+    # is short). The form says it offers the choice, so that unticking every table is not
+    # "all": none ticked is refused by the plan check, with its message.
     tables = ([str(t) for t in form.getall("tables", [])] if "choose_tables" in form
               else None)
     try:
