@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -184,36 +185,44 @@ def _approve(root: Path, node_ids: list[str], procs: Processes) -> None:
 
 
 def _publish_statistics(root: Path, spec: NodeSpec) -> None:
-    """As a coordinator would: draft and approve a release on the node's staff pages."""
+    """As the team would: the analyst drafts a release on the node's staff pages and the
+    coordinator approves it (four eyes, issue 15: the drafter cannot approve their own)."""
     marker = root / f"node-{spec.name}" / "DEMO-STATISTICS-SENT"
     if marker.exists():
         return
     base = f"http://{HOST}:{spec.staff_port}"
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def csrf(html: str) -> str:
         m = re.search(r'name="csrf" value="([^"]+)"', html)
         return m.group(1) if m else ""
 
-    def post(path: str, fields: dict[str, str]) -> str:
-        data = urllib.parse.urlencode(fields).encode()
-        request = urllib.request.Request(base + path, data=data)  # noqa: S310 -- loopback
-        with opener.open(request, timeout=120) as r:
-            return str(r.read().decode())
+    def signed_in(username: str) -> Callable[[str, dict[str, str] | None], str]:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
-    with opener.open(base + "/staff/login", timeout=30) as r:
-        login = r.read().decode()
-    post("/staff/login", {"csrf": csrf(login), "username": node_demo.DEMO_ADMIN,
-                          "passphrase": PASSPHRASE})
+        def fetch(path: str, fields: dict[str, str] | None = None) -> str:
+            data = None if fields is None else urllib.parse.urlencode(fields).encode()
+            request = urllib.request.Request(base + path, data=data)  # noqa: S310 -- loopback
+            with opener.open(request, timeout=120) as r:
+                return str(r.read().decode())
+
+        fetch("/staff/login", {"csrf": csrf(fetch("/staff/login", None)),
+                               "username": username, "passphrase": PASSPHRASE})
+        return fetch
+
+    analyst = signed_in(node_demo.DEMO_ANALYST)
+    coordinator = signed_in(node_demo.DEMO_ADMIN)
     year = time.gmtime().tm_year
     for y in (year - 1, year):
-        with opener.open(base + "/staff/statistics", timeout=30) as r:
-            page = r.read().decode()
         try:
-            review = post("/staff/statistics/draft", {"csrf": csrf(page), "year": str(y)})
-            release = re.search(r'/staff/statistics/([0-9a-f]{32})/approve', review)
+            page = analyst("/staff/statistics", None)
+            drafted = analyst("/staff/statistics/draft", {"csrf": csrf(page), "year": str(y)})
+            # the draft's review page: the drafter may discard it, not approve it
+            release = re.search(r'/staff/statistics/([0-9a-f]{32})/discard', drafted)
             if release:
-                post(f"/staff/statistics/{release.group(1)}/approve", {"csrf": csrf(review)})
+                review = coordinator(f"/staff/statistics/{release.group(1)}", None)
+                if f"/staff/statistics/{release.group(1)}/approve" in review:
+                    coordinator(f"/staff/statistics/{release.group(1)}/approve",
+                                {"csrf": csrf(review)})
         except urllib.error.HTTPError:
             continue  # no coded incident that year, or its budget is spent
     marker.write_text("[SYNTHETIC DEMO DATA] statistics releases sent\n", encoding="utf-8")

@@ -168,6 +168,19 @@ class StaffOffice(_Strict):
                            "staff sign-in)")
 
 
+class StatisticsApproval(_Strict):
+    """Who may approve a statistics release (issue 15, "four eyes"). On by default: a
+    release one person drafted leaves the node only once a second person (another analyst
+    or a coordinator) approved it, so that no one alone decides what the observatory gets.
+    An admin turns it off for a node with a single analyst; the statistics page then says
+    so, each release records who drafted and who approved it, and the custody log records
+    every start of the node with a changed setting (`node.statistics.four_eyes`)."""
+
+    four_eyes: bool = Field(
+        True, description="a second person approves every statistics release; false lets "
+                          "the person who drafted a release approve it alone")
+
+
 class ExpertApp(_Strict):
     """Where the expert app listens (issue 16; `node.server.sites`): its own address, apart
     from the staff office, which experts reach from the internet (through the TLS proxy)."""
@@ -222,6 +235,7 @@ class NodeConfig(_Strict):
         True, description="set the Secure flag on cookies; false only for plain-HTTP loopback")
     demo: bool = False
     statistics: StatisticsPlan = Field(default_factory=StatisticsPlan)
+    statistics_approval: StatisticsApproval = Field(default_factory=StatisticsApproval)
     federation: FederationConfig | None = None  # absent: the node runs standalone
     timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists

@@ -38,7 +38,7 @@ from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
-from node.statistics import geography_upgrade
+from node.statistics import four_eyes, geography_upgrade
 from node.statistics.budget import void_drafts_for_coding
 from node.statistics.service import StatisticsService
 from node.storage.blobstore import BlobStore
@@ -115,6 +115,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     audit_rewrite.apply_pending(db, audit, int(clock().timestamp()))
     keyring.disable_uncertified(db, keys, audit, int(clock().timestamp()))
     geography_upgrade.apply_pending(db, audit, int(clock().timestamp()))  # issue 14
+    four_eyes.record_setting(db, audit, int(clock().timestamp()),  # issue 15
+                             cfg.statistics_approval.four_eyes)
     with db.write() as conn:
         consent = consent_auth.load(datadir.keys, conn)
         backup_keys.ensure_if_possible(conn, keys.certifier)  # issue 21: at init or upgrade

@@ -180,7 +180,8 @@ def seed(ctx: NodeContext, count: int, rng_seed: int = 7) -> list[tuple[str, str
     return out
 
 
-DEMO_TEAM = (("demo-caseworker", {"caseworker"}), ("demo-analyst", {"analyst"}))
+DEMO_ANALYST = "demo-analyst"
+DEMO_TEAM = (("demo-caseworker", {"caseworker"}), (DEMO_ANALYST, {"analyst"}))
 
 
 def seed_back_office(ctx: NodeContext) -> None:

@@ -31,7 +31,8 @@ Two ledgers, both append-only:
   (node/statistics/bounding.py says why this bounds the whole release history). A release
   charges a report what OpenDP's privacy map certifies for the records that report adds.
 
-`Ledger` is also the one writer of a release's status: draft (`charge`), approved or
+`Ledger` is also the one writer of a release's status: draft (`charge`, with who drew it),
+approved (with whether four eyes applied, issue 15) or
 discarded (`approve`, `discard`, called by the review), voided (`void_drafts_counting`: a
 consent withdrawn, a report erased or a coding changed since the draft was drawn) and sent
 (`mark_sent`, called when the observatory acknowledges the release), each in the caller's
@@ -89,6 +90,8 @@ class LedgerEntry:
     reviewed_hour: int | None
     sent_hour: int | None
     void_reason: str | None = None
+    drafted_by: str | None = None  # unknown only for a release drawn before migration 22
+    four_eyes: bool | None = None  # whether approving it needed a second person (once approved)
 
 
 def _fmt(x: float) -> str:
@@ -122,26 +125,31 @@ class Ledger:
     @classmethod
     def charge(cls, conn: sqlite3.Connection, *, release_id: str, period: str,
                plan_version: int, tables: Sequence[str], epsilon: float, budget: float,
-               created_hour: int, payload_key: bytes, payload_ct: bytes) -> BudgetStatus:
-        """Check and record a draft's loss inside the caller's write transaction. Call it
-        BEFORE drawing: if the draw then fails, the transaction rolls the charge back."""
+               created_hour: int, payload_key: bytes, payload_ct: bytes,
+               drafted_by: str) -> BudgetStatus:
+        """Check and record a draft's loss, and who drew it, inside the caller's write
+        transaction. Call it BEFORE drawing: if the draw then fails, the transaction rolls
+        the charge back."""
         before = cls.require(conn, period, epsilon, budget)
         conn.execute(
             "INSERT INTO statistics_releases (id, period, plan_version, tables, epsilon,"
-            " created_hour, status, payload_key, payload_ct)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?)",
+            " created_hour, status, payload_key, payload_ct, drafted_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
             (release_id, period, plan_version, json.dumps(list(tables)), epsilon, created_hour,
-             payload_key, payload_ct))
+             payload_key, payload_ct, drafted_by))
         return BudgetStatus(period, budget, before.spent + epsilon, before.releases + 1)
 
     @staticmethod
     def approve(conn: sqlite3.Connection, release_id: str, *, reviewed_by: str,
-                hour: int) -> bool:
-        """A draft becomes approved, to be sent; False if it is no longer a draft."""
+                hour: int, four_eyes: bool) -> bool:
+        """A draft becomes approved, to be sent, recording whether four eyes applied (the
+        caller decided that `reviewed_by` may approve: `node.statistics.four_eyes`; the
+        ledger's trigger refuses the drafter's own approval under four eyes all the same).
+        False if it is no longer a draft."""
         return conn.execute(
             "UPDATE statistics_releases SET status = 'approved', reviewed_by = ?,"
-            " reviewed_hour = ? WHERE id = ? AND status = 'draft'",
-            (reviewed_by, hour, release_id)).rowcount == 1
+            " reviewed_hour = ?, four_eyes = ? WHERE id = ? AND status = 'draft'",
+            (reviewed_by, hour, int(four_eyes), release_id)).rowcount == 1
 
     @staticmethod
     def discard(conn: sqlite3.Connection, release_id: str, *, reviewed_by: str,
@@ -162,16 +170,19 @@ class Ledger:
             " WHERE id = ? AND status = 'approved'", (hour, release_id)).rowcount == 1
 
     @staticmethod
-    def entries(conn: sqlite3.Connection, period: str | None = None) -> list[LedgerEntry]:
+    def entries(conn: sqlite3.Connection, period: str | None = None, *,
+                release_id: str | None = None) -> list[LedgerEntry]:
         sql = ("SELECT id, period, plan_version, tables, epsilon, created_hour, status,"
-               " reviewed_by, reviewed_hour, sent_hour, void_reason FROM statistics_releases")
-        args: tuple[str, ...] = ()
-        if period is not None:
-            sql += " WHERE period = ?"
-            args = (period,)
+               " reviewed_by, reviewed_hour, sent_hour, void_reason, drafted_by, four_eyes"
+               " FROM statistics_releases")
+        where = [(c, v) for c, v in (("period", period), ("id", release_id)) if v is not None]
+        args = tuple(v for _, v in where)
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
         sql += " ORDER BY created_hour, rowid"
         return [LedgerEntry(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7],
-                            r[8], r[9], r[10]) for r in conn.execute(sql, args)]
+                            r[8], r[9], r[10], r[11], None if r[12] is None else bool(r[12]))
+                for r in conn.execute(sql, args)]
 
     # ------------------------------------------------------------------ per report
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from node.errors import NodeError
+from node.errors import Forbidden, NodeError
 from node.i18n import N_
 
 
@@ -33,3 +33,12 @@ class PlanNotReleasable(StatisticsError):
 
     message = N_("This release does not match the node's statistics plan. Check the "
                  "[statistics] section of the configuration.")
+
+
+class SecondPersonNeeded(StatisticsError, Forbidden):
+    """Four eyes (`node.statistics.four_eyes`): the person who drafted a release asked to
+    approve it. A `Forbidden`, so the web edge answers 403 with this message."""
+
+    message = N_("You drafted this release, so another person must approve it: another "
+                 "analyst or a coordinator (four eyes). Ask one of them to open this release "
+                 "and review it.")

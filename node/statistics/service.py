@@ -8,7 +8,9 @@ The flow (issue 6, "On each node"):
    charged to the ledger, in that same transaction. An over-budget request raises
    `BudgetExceeded` with nothing drawn and nothing stored.
 2. `review` -- what would be released, its loss, and the budget left.
-3. `approve` -- marks the draft approved and returns the protocol's `StatisticsRelease` to
+3. `approve` -- by a second person when four eyes is on (`node.statistics.four_eyes`: the
+   drafter cannot approve their own draft, whatever path asks), marks the draft approved
+   and returns the protocol's `StatisticsRelease` to
    sign and send (the federation outbox seals it); `discard` drops its counts. Either way
    the loss stays charged (node/statistics/budget.py says why). When the observatory
    acknowledges it, the delivery code marks it sent (`Ledger.mark_sent`, the one writer of
@@ -37,6 +39,7 @@ from datetime import datetime
 import numpy as np
 
 from crypto.keys import DataKey
+from node import accounts
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
@@ -46,6 +49,7 @@ from node.config import NodeConfig
 from node.errors import Forbidden
 from node.intake.consent_auth import ConsentKey, StatisticsConsentUnverified
 from node.keyring import NodeKeys
+from node.statistics import four_eyes
 from node.statistics import release as rel
 from node.statistics.bounding import ReportFilter, Selection, report_count, select
 from node.statistics.budget import (
@@ -201,7 +205,8 @@ class StatisticsService:
                 plan_version=self.plan.version, tables=[t.name for t in tables_out],
                 epsilon=epsilon, budget=self.plan.budget_per_period, created_hour=hour,
                 payload_key=self.keys.analysis_public.seal_data_key(key),
-                payload_ct=key.encrypt(release.model_dump_json().encode(), _ctx(release_id)))
+                payload_ct=key.encrypt(release.model_dump_json().encode(), _ctx(release_id)),
+                drafted_by=staff.member.id)
             Ledger.charge_reports(conn, release_id, chosen.charged())
             self._audit(conn, staff, "statistics.draft", release_id,
                         f"period {period.key}, epsilon {epsilon:.6g}")
@@ -261,16 +266,59 @@ class StatisticsService:
         release = self._open(staff, row)
         return Draft(release, self.budget(int(row["period"])), row["status"])
 
+    @property
+    def four_eyes(self) -> bool:
+        """Whether a second person must approve each release (``node.toml``)."""
+        return self.config.statistics_approval.four_eyes
+
+    def may_approve(self, staff: UnlockedStaff, entry: LedgerEntry) -> bool:
+        """Whether `staff` may approve this draft: what the page offers them."""
+        return four_eyes.may_approve(self.four_eyes, entry.drafted_by, staff.member.id)
+
+    def approvers(self, drafted_by: str | None) -> list[str]:
+        """The usernames of the people who could approve a draft `drafted_by` drew: enabled
+        analysts and coordinators holding the analysis key (without it a draft cannot be
+        opened), the drafter left out under four eyes. What the page names, so that the
+        drafter knows whom to ask."""
+        conn = self.db.read()
+        out = []
+        for row in conn.execute("SELECT id, username FROM staff WHERE disabled = 0"
+                                " ORDER BY username").fetchall():
+            member = accounts.get(conn, row["id"])
+            if member is None or not {"analyst", "coordinator"} & set(member.roles):
+                continue
+            if self.four_eyes and row["id"] == drafted_by:
+                continue
+            if conn.execute("SELECT 1 FROM key_wraps WHERE holder = ? AND key_name = ?",
+                            (accounts.staff_holder(row["id"]), accounts.ANALYSIS_KEY)
+                            ).fetchone():
+                out.append(row["username"])
+        return out
+
+    def entry(self, release_id: str) -> LedgerEntry:
+        """One release's ledger entry: who drafted and approved it, and under which rule."""
+        found = Ledger.entries(self.db.read(), release_id=release_id)
+        if not found:
+            raise ReleaseNotFound()
+        return found[0]
+
     def approve(self, staff: UnlockedStaff, release_id: str) -> StatisticsRelease:
-        """Approve a reviewed draft; returns the release to sign and send. The loss was
-        charged when the noise was drawn; approving changes its status, atomically."""
+        """Approve a reviewed draft; returns the release to sign and send. Under four eyes
+        the person who drafted it is refused (`SecondPersonNeeded`), before anything is
+        opened. The loss was charged when the noise was drawn; approving changes its
+        status, atomically."""
         require(staff.member, Action.RELEASE_STATISTICS)
+        rule = self.four_eyes
         with self.db.write() as conn:
             row = self._row(conn, release_id, ("draft",))
+            four_eyes.require_second_person(rule, row["drafted_by"], staff.member.id)
             release = self._open(staff, row)
-            Ledger.approve(conn, release_id, reviewed_by=staff.member.id, hour=self._hour())
+            Ledger.approve(conn, release_id, reviewed_by=staff.member.id, hour=self._hour(),
+                           four_eyes=rule)
+            drafted = row["drafted_by"] or "unknown"
             self._audit(conn, staff, "statistics.approve", release_id,
-                        f"period {row['period']}, epsilon {row['epsilon']:.6g}")
+                        f"period {row['period']}, epsilon {row['epsilon']:.6g}, drafted by "
+                        f"{drafted}, four eyes {'on' if rule else 'off'}")
         return release
 
     def discard(self, staff: UnlockedStaff, release_id: str) -> None:

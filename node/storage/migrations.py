@@ -597,6 +597,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX consent_events_by_report ON consent_events (report_id, id);
     CREATE INDEX reports_in_triage ON reports (id) WHERE status IN ('new', 'in_triage');
     """,
+    # 20: four eyes on statistics releases (issue 15, node/statistics/four_eyes.py): who
+    # drafted each release (read back from the custody log for releases drawn before), whether
+    # its approval needed a second person, and triggers that keep the drafter and refuse the
+    # drafter's own approval when it did; the setting the node last ran with, so that a start
+    # with a changed setting goes into the custody log (on, the default, until then).
+    """
+    ALTER TABLE statistics_releases ADD COLUMN drafted_by TEXT;
+    ALTER TABLE statistics_releases ADD COLUMN four_eyes INTEGER CHECK (four_eyes IN (0, 1));
+    UPDATE statistics_releases SET drafted_by = (
+        SELECT a.actor FROM audit_log AS a WHERE a.action = 'statistics.draft'
+        AND a.object_id = statistics_releases.id ORDER BY a.seq LIMIT 1);
+    CREATE TRIGGER statistics_keep_drafter BEFORE UPDATE OF drafted_by ON statistics_releases
+    WHEN OLD.drafted_by IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'who drafted a release cannot change'); END;
+    CREATE TRIGGER statistics_four_eyes BEFORE UPDATE OF status ON statistics_releases
+    WHEN NEW.status = 'approved' AND NEW.four_eyes = 1 AND NEW.reviewed_by = OLD.drafted_by
+    BEGIN SELECT RAISE(ABORT, 'four eyes: the person who drafted cannot approve'); END;
+    INSERT INTO node_meta (key, value) VALUES ('statistics_four_eyes', X'31');
+    """,
 )
 
 

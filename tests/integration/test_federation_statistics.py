@@ -37,6 +37,9 @@ from tests.unit.observatory.support import make_observatory
 pytestmark = pytest.mark.slow
 
 
+ONE_ANALYST = "\n[statistics_approval]\nfour_eyes = false\n"
+
+
 def code_incidents(root: Path, n: int) -> None:
     """Reports with statistics consent, coded, written while the node serves (WAL)."""
     ctx = open_node(DataDir(root))
@@ -62,9 +65,11 @@ async def test_release_reaches_the_observatory(tmp_path: Path) -> None:
     a, b = nodes
     try:
         observatory.start()
+        # one person drafts and approves here: a node with a single analyst turns four
+        # eyes off (issue 15); the pages test the second person
         for node, peer in ((a, b), (b, a)):
-            (node.root / "node.toml").write_text(base_config() + _federation(observatory, node,
-                                                                               peer))
+            (node.root / "node.toml").write_text(base_config() + ONE_ANALYST + _federation(
+                observatory, node, peer))
         code_incidents(a.root, 12)
         for node in nodes:
             node.process.start()

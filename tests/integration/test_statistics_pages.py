@@ -7,9 +7,11 @@ import re
 from datetime import date
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from crypto.keys import DataKey
+from node.accounts import UnlockedStaff
 from node.backoffice.incidents import IncidentCoding
 from node.context import NodeContext
 from node.intake.models import Consent, ReportInput
@@ -18,6 +20,12 @@ from node.web.app import create_app
 from node.web.staff.common import STAFF_COOKIE
 from tests.integration.conftest import csrf_of
 from tests.team import make_team
+
+
+def sign_in_as(client: TestClient[Any, Any], app: web.Application,
+               staff: UnlockedStaff) -> None:
+    session = app[appkeys.STAFF_SESSIONS].new(staff)
+    client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
 
 
 async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: Any) -> None:
@@ -45,11 +53,16 @@ async def test_release_review_and_budget(node_ctx: NodeContext, aiohttp_client: 
     assert r.status == 200 and "category" in html
     assert "narrative-marker" not in html  # counts only, never a narrative
     release_id = review_url.rsplit("/", 1)[1]
+    # four eyes (issue 15): a second person approves what the analyst drafted
+    sign_in_as(client, app, team.coordinator)
+    html = await (await client.get(review_url)).text()
     r = await client.post(f"{review_url}/approve", data={"csrf": csrf_of(html)},
                           allow_redirects=False)
     assert r.status == 303
     entry = {e.id: e for e in node_ctx.statistics.ledger()}[release_id]
     assert entry.status == "approved"
+    sign_in_as(client, app, team.analyst)
+    html = await (await client.get("/staff/statistics")).text()
 
     # the default plan allows two releases a year: the second is drafted and discarded
     r = await client.post("/staff/statistics/draft", data={"csrf": csrf_of(html), "year": "2025"},
@@ -101,8 +114,11 @@ async def test_a_scheduled_release_is_offered_and_opening_the_page_spends_nothin
         assert r2.status == 303
         [entry] = ctx.statistics.ledger()
         assert entry.status == "draft" and entry.period == str(year)
+        sign_in_as(client, app, team.coordinator)  # four eyes: a second person approves
         page = await (await client.get(r2.headers["Location"])).text()
         await client.post(r2.headers["Location"] + "/approve", data={"csrf": csrf_of(page)})
+        assert ctx.statistics.ledger()[0].status == "approved"
+        sign_in_as(client, app, team.analyst)
         r3 = await client.get("/staff/statistics", allow_redirects=False)
         assert r3.status == 200 and len(ctx.statistics.ledger()) == 1  # once per quarter
         assert "A scheduled release is due" not in await r3.text()

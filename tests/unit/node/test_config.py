@@ -41,6 +41,7 @@ def test_every_setting_is_documented_in_the_template() -> None:
     ({"default_language": "fr", "languages": ["en"]}, "default_language"),
     ({"regions": [{"code": "bad code!", "name": "x"}]}, "regions.0.code"),
     ({"unknown_setting": 1}, "unknown_setting"),
+    ({"statistics_approval": {"four_eyes": "perhaps"}}, "statistics_approval.four_eyes"),
     ({"services": [{"id": "s", "name": "n", "kinds": ["medical"], "contact": "c",
                     "regions": ["NOPE"]}]}, "unknown region"),
 ])
@@ -70,7 +71,7 @@ _values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_s
 @given(st.dictionaries(st.sampled_from(["site_name", "languages", "limits", "regions",
                                         "services", "quick_exit_url", "default_language",
                                         "rate_limits", "demo", "statistics", "federation",
-                                        "x"]), _values, max_size=5))
+                                        "statistics_approval", "x"]), _values, max_size=5))
 def test_parse_never_crashes(raw: dict[str, object]) -> None:
     try:
         config.parse(raw)

@@ -110,7 +110,7 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     with ctx.db.write() as w:  # a draft that counted it: charged to its lifetime account
         Ledger.charge(w, release_id="d" * 32, period="2025", plan_version=1, tables=["t"],
                       epsilon=0.5, budget=2.0, created_hour=0, payload_key=b"k",
-                      payload_ct=b"c")
+                      payload_ct=b"c", drafted_by=team.analyst.member.id)
         Ledger.charge_reports(w, "d" * 32, {r.report_id: 0.5})
     adapted = AdaptedModels(ctx.db, ctx.keys.intake_public, ctx.keys.analysis_public, lambda: 0)
     adapted.add_example(r.report_id, Example(f"{CANARY} they raped me", True,

@@ -56,4 +56,6 @@ def test_the_ledger_is_the_one_writer_of_a_releases_status() -> None:
                                   path.read_text(encoding="utf-8")))
     assert writers == ["statistics/budget.py", "storage/migrations.py"]
     migration = (root / "storage" / "migrations.py").read_text(encoding="utf-8")
-    assert len(re.findall(r"UPDATE\s+statistics_releases\b", migration)) == 1
+    # one migration writes a status (14); migration 22 fills in who drafted, no status
+    sets = re.findall(r"UPDATE\s+statistics_releases\s+SET\s+(.*?)\bWHERE\b", migration, re.S)
+    assert len(sets) == 2 and sum("status" in s for s in sets) == 1

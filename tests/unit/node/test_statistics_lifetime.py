@@ -75,7 +75,7 @@ def test_a_report_spanning_six_years_loses_at_most_the_lifetime_bound(
     for year in range(2019, 2025):  # each year's whole budget, twice over
         for _ in range(2):
             draft = stats.draft(team.analyst, ReleasePeriod(year))
-            stats.approve(team.analyst, draft.release.release_id)
+            stats.approve(team.coordinator, draft.release.release_id)
     spent = Ledger.report_spent(node_ctx.db.read())
     assert spent[survivor] <= PLAN.lifetime_loss * (1 + 1e-9)
     # 2 records in all, whatever the years: the per-year bound counted 12 (loss 12.0)
@@ -109,7 +109,7 @@ def test_a_withdrawn_consent_or_an_erasure_voids_the_pending_draft(
     entry = stats.ledger()[0]
     assert (entry.status, entry.void_reason) == ("discarded", "consent")
     with pytest.raises(ReleaseNotFound):
-        stats.approve(team.analyst, first.release.release_id)
+        stats.approve(team.coordinator, first.release.release_id)
     assert stats.budget(2024).spent == pytest.approx(1.0)  # its loss stays charged
     # a new draft is a deliberate act, and pays again
     second = stats.draft(team.analyst, ReleasePeriod(2024))

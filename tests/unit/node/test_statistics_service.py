@@ -145,7 +145,7 @@ def test_a_smaller_release_still_fits_and_float_drift_is_tolerated(
     stats = service(node_ctx, StatisticsPlan(budget_per_period=1.0, tables=tables))
     for i in range(10):  # ten releases of 0.1 use a budget of 1.0 exactly
         draft = stats.draft(team.analyst, PERIOD, [f"t{i}"])
-        stats.approve(team.analyst, draft.release.release_id)
+        stats.approve(team.coordinator, draft.release.release_id)
     assert stats.budget(2025).spent == pytest.approx(1.0)
     with pytest.raises(BudgetExceeded):
         stats.draft(team.analyst, PERIOD, ["t0"])
@@ -156,7 +156,7 @@ def test_a_restart_keeps_the_ledger_and_the_pending_draft(
         node_ctx: NodeContext, team: Team, spy: DrawSpy) -> None:
     stats = service(node_ctx)
     code(node_ctx, team, new_report(node_ctx).report_id)
-    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).release.release_id)
+    stats.approve(team.coordinator, stats.draft(team.analyst, PERIOD).release.release_id)
     pending = stats.draft(team.analyst, PERIOD)
     before = ledger_rows(node_ctx)
     node_ctx.close()
@@ -172,7 +172,8 @@ def test_a_restart_keeps_the_ledger_and_the_pending_draft(
         review = again.review(analyst, pending.release.release_id)
         assert review.release == pending.release and review.status == "draft"
         assert review.budget.remaining == pytest.approx(0.0)
-        assert again.approve(analyst, pending.release.release_id) == pending.release
+        second = make_team_member(reopened, "coord")  # four eyes: not the drafter
+        assert again.approve(second, pending.release.release_id) == pending.release
         with pytest.raises(BudgetExceeded):
             again.draft(analyst, PERIOD)
         assert len(spy.calls) == 4
@@ -193,7 +194,7 @@ def test_revoked_consent_leaves_the_next_release(node_ctx: NodeContext, team: Te
     code(node_ctx, team, kept.report_id, "rape")
     code(node_ctx, team, revoking.report_id, "sexual_slavery")
     code(node_ctx, team, never.report_id, "forced_pregnancy")
-    stats.approve(team.analyst, stats.draft(team.analyst, PERIOD).release.release_id)
+    stats.approve(team.coordinator, stats.draft(team.analyst, PERIOD).release.release_id)
     counted = np.bincount(spy.calls[0], minlength=len(CATEGORIES))
     assert counted[CATEGORIES.index("rape")] == 1
     assert counted[CATEGORIES.index("sexual_slavery")] == 1
@@ -268,7 +269,7 @@ def test_the_ledger_refuses_tampering(node_ctx: NodeContext, team: Team) -> None
                 "UPDATE statistics_releases SET period = '2030'"):
         with pytest.raises(sqlite3.IntegrityError), node_ctx.db.write() as conn:
             conn.execute(sql)
-    stats.approve(team.analyst, draft.release.release_id)
+    stats.approve(team.coordinator, draft.release.release_id)
     with pytest.raises(sqlite3.IntegrityError), node_ctx.db.write() as conn:
         conn.execute("UPDATE statistics_releases SET status = 'draft'")
 
@@ -308,7 +309,8 @@ def test_a_draft_stored_before_the_release_became_the_protocol_message_still_ope
                       tables=["category_month_region"], epsilon=1.0, budget=2.0,
                       created_hour=485_000,
                       payload_key=node_ctx.keys.analysis_public.seal_data_key(key),
-                      payload_ct=key.encrypt(stored, statistics_service._ctx(release_id)))
+                      payload_ct=key.encrypt(stored, statistics_service._ctx(release_id)),
+                      drafted_by=team.coordinator.member.id)
     stats = service(node_ctx, StatisticsPlan())
     draft = stats.review(team.analyst, release_id)
     assert draft.status == "draft" and draft.release.release_id == release_id
