@@ -21,8 +21,10 @@ from node.web.staff import (
     evidence,
     experts,
     federation,
+    patterns,
     receipt_lookup,
     statistics,
+    suggestions,
 )
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
@@ -31,7 +33,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
+            *suggestions.ROUTES, *patterns.ROUTES]
 
 
 def create_staff_app() -> web.Application:

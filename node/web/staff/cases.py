@@ -37,7 +37,7 @@ from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
 from node.web.rendering import translate
 from node.web.responses import see_other
-from node.web.staff import coding
+from node.web.staff import coding, suggestions
 from node.web.staff.common import (
     STAFF_PATH,
     Handler,
@@ -293,7 +293,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
              "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
              "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE)},
-        consent_legal=v.consent.legal)
+        consent_legal=v.consent.legal,
+        suggestions=await suggestions.panel(request, ctx, staff, report_id, assigned))
 
 
 def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
