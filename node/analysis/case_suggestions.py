@@ -150,8 +150,9 @@ def items_of(s: Suggestion, text: str, decisions: dict[str, str]) -> list[Item]:
             [Evidence(p.start, p.end, p.phrase)])
     for g in e.groups:
         if g.kind in ("group", "unit"):
-            add(f"{g.kind}:{g.name}", g.kind, g.name, ENTITY_CONFIDENCE[g.kind],
-                [Evidence(g.start, g.end, g.phrase)])
+            # a unit reads as the text names it ("2nd battalion"), keyed by its unit_key
+            add(f"{g.kind}:{g.name}", g.kind, g.phrase if g.kind == "unit" else g.name,
+                ENTITY_CONFIDENCE[g.kind], [Evidence(g.start, g.end, g.phrase)])
     return out
 
 

@@ -40,7 +40,7 @@ from node.i18n import N_
 from node.intake.service import IntakeService
 from node.storage.database import Database
 
-MAX_COMPARED = 500   # the most recent reports the person may read, compared per page
+MAX_COMPARED = 300   # the most recent reports the person may read, compared per page
 THRESHOLD = 0.5
 SHOWN = 5
 WEIGHTS = {"unit": 0.45, "name": 0.35, "group": 0.25, "region": 0.2, "month": 0.2,

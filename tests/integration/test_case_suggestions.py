@@ -231,6 +231,10 @@ async def test_patterns_show_codings_only_and_no_free_text_to_analysts(
     coordinator, _ = await _client(node_ctx, aiohttp_client, team.coordinator)
     text = await (await coordinator.get("/staff/patterns.csv")).text()
     assert "unit_named" in text.splitlines()[0] and f"{CANARY} unit named" in text
+    # nor the list of codings (the unit named is free text)
+    r = await analyst.get("/staff/codings")
+    assert r.status == 200 and CANARY not in await r.text()
+    assert f"{CANARY} unit named" in await (await coordinator.get("/staff/codings")).text()
     # a caseworker reads no codings
     worker, _ = await _client(node_ctx, aiohttp_client, team.caseworker)
     assert (await worker.get("/staff/patterns")).status == 403

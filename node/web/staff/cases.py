@@ -453,7 +453,9 @@ async def codings(request: web.Request) -> web.StreamResponse:
         "region": r.coding.region or "",
         "perpetrators": " · ".join(x for x in (
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
-            if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
+            if r.coding.perpetrator_affiliation else "",
+            # the unit named is free text, often the reporter's words: never for analysts
+            r.coding.unit_named or "" if session.staff.has_role("coordinator") else "",
             str(r.coding.perpetrator_count or "")) if x),
         "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
         + r.coding.survivor_age_group,
