@@ -122,7 +122,8 @@ def items_of(s: Suggestion, text: str, decisions: dict[str, str]) -> list[Item]:
     for c in s.categories:
         add(f"category:{c}", "category", c, s.confidence.get(c, 0.5), ev(c))
     if s.perpetrator_affiliation != "unknown":
-        for n, a in enumerate(s.perpetrator_affiliations):
+        # "armed men" besides the soldiers named: no affiliation to suggest
+        for n, a in enumerate(x for x in s.perpetrator_affiliations if x != "unknown"):
             conf = s.confidence["perpetrator_affiliation"] * (1.0 if n == 0 else 0.6)
             add(f"affiliation:{a}", "affiliation", a, conf, ev(a))
     hits = lexicon.find(normalise(text), text)

@@ -243,7 +243,7 @@ _NOUN = _VICTIMS + "|" + _alternatives(PERPETRATOR_WORDS)
 # March 2024 soldiers" is a date, not twelve soldiers)
 _GAP = r"(?:\s+[^\W\d]+){0,2}?\s+"
 _COUNT = re.compile(rf"(?<!\w){_NUMBER}{_GAP}(?P<a>{_NOUN})(?!\w)"
-                    rf"|(?<!\w)(?P<b>{_NOUN}){_GAP}{_NUMBER}(?!\w)")
+                    rf"|(?<!\w)(?P<b>{_NOUN}){_GAP}{_NUMBER}(?![\w-])")  # not "2-го"
 _VICTIM = re.compile(_VICTIMS)
 
 

@@ -43,7 +43,8 @@ from node.storage.database import Database
 MAX_COMPARED = 300   # the most recent reports the person may read, compared per page
 THRESHOLD = 0.5
 SHOWN = 5
-WEIGHTS = {"unit": 0.45, "name": 0.35, "group": 0.25, "region": 0.2, "month": 0.2,
+UNIT_CAP = 0.5       # what shared units add at most (each adds WEIGHTS["unit"])
+WEIGHTS = {"unit": 0.3, "name": 0.35, "group": 0.25, "region": 0.2, "month": 0.2,
            "category": 0.1}
 REASONS = {
     "unit": N_("the same unit"),
@@ -106,7 +107,9 @@ def compare(a: Features, b: Features) -> tuple[float, list[str], list[str]]:
                          ("category", a.categories, b.categories)):
         common = x & y
         if common:
-            score += WEIGHTS[reason]
+            # "2nd battalion" alone is in many armies; its brigade too is far more telling
+            score += (min(UNIT_CAP, WEIGHTS[reason] * len(common)) if reason == "unit"
+                      else WEIGHTS[reason])
             reasons.append(reason)
             if reason in ("unit", "group", "month"):
                 shared += sorted(common)
