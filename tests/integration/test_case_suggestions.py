@@ -279,3 +279,30 @@ def test_decisions_on_a_node_upgraded_from_the_schema10_fixture(tmp_path: Any) -
                                      ).fetchone()[0] == 0
     finally:
         ctx.close()
+
+
+async def test_the_demo_back_office_shows_suggestions_and_patterns(
+        tmp_path: Any, aiohttp_client: Any) -> None:
+    """Issue 17's "done when": the demo's synthetic cases get suggestions with their
+    evidence, and the analyst's pattern page works on their codings."""
+    from node import accounts
+    from node.context import open_node
+    from node.demo import DEMO_PASSPHRASE, prepare
+
+    ctx = open_node(prepare(tmp_path / "demo", reports=12))
+    try:
+        worker = accounts.unlock(ctx.db.read(), "demo-caseworker", DEMO_PASSPHRASE)
+        analyst = accounts.unlock(ctx.db.read(), "demo-analyst", DEMO_PASSPHRASE)
+        rid = ctx.db.read().execute("SELECT report_id FROM case_key_wraps WHERE staff_id = ?",
+                                    (worker.member.id,)).fetchone()[0]
+        client, _ = await _client(ctx, aiohttp_client, worker)
+        html = await (await client.get(f"/staff/cases/{rid}")).text()
+        assert 'id="suggestions"' in html and "<mark" in html
+        assert 'name="item" value="category:rape"' in html
+        client, _ = await _client(ctx, aiohttp_client, analyst)
+        r = await client.get("/staff/patterns")
+        html = await r.text()
+        assert r.status == 200 and "<rect" in html and "[SYNTHETIC" not in html
+        assert len((await (await client.get("/staff/patterns.csv")).text()).splitlines()) > 1
+    finally:
+        ctx.close()
