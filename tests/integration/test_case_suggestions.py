@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crypto.keys import DataKey
 from node import errors
@@ -306,3 +308,29 @@ async def test_the_demo_back_office_shows_suggestions_and_patterns(
         assert len((await (await client.get("/staff/patterns.csv")).text()).splitlines()) > 1
     finally:
         ctx.close()
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(item=st.one_of(st.text(max_size=60), st.sampled_from(
+           ["is_crsv", "category:rape", "perpetrators:3", "unit:battalion:2", "date:2024-03-12",
+            "context:abduction", "category:", ":", ""])),
+       decision=st.one_of(st.text(max_size=10), st.sampled_from(["accept", "edit", "reject"])))
+async def test_any_decision_form_gets_a_clear_answer(
+        node_ctx: NodeContext, aiohttp_client: Any, item: str, decision: str) -> None:
+    """The decision form fuzzed: a page, a redirect or a clear refusal -- never a crash."""
+    from node import accounts
+    from tests.team import PASSPHRASE
+
+    # the node lives across the examples: its team is made once
+    if node_ctx.db.read().execute("SELECT 1 FROM staff WHERE username = 'coord'").fetchone():
+        coordinator = accounts.unlock(node_ctx.db.read(), "coord", PASSPHRASE)
+    else:
+        coordinator = make_team(node_ctx).coordinator
+    rid = _report(node_ctx, EN)
+    client, csrf = await _client(node_ctx, aiohttp_client, coordinator)
+    r = await client.post(f"/staff/cases/{rid}/suggestions",
+                          data={"csrf": csrf, "item": item, "decision": decision},
+                          allow_redirects=False)
+    assert r.status in (200, 303, 400), (item, decision, r.status)
+
