@@ -333,4 +333,3 @@ async def test_any_decision_form_gets_a_clear_answer(
                           data={"csrf": csrf, "item": item, "decision": decision},
                           allow_redirects=False)
     assert r.status in (200, 303, 400), (item, decision, r.status)
-
