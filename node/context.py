@@ -19,6 +19,7 @@ from crypto import passphrase as pw
 from node import config as node_config
 from node import keyring
 from node.accounts import check_passphrase, check_username
+from node.analysis import case_suggestions
 from node.analysis.adapted import AdaptedModels
 from node.backoffice import audit_rewrite, inbox
 from node.backoffice.audit import AuditLog
@@ -137,7 +138,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
         *referrals.derived_stores, *inbox.DERIVED_STORES,
-        *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores],
+        *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
+        case_suggestions.DERIVED_STORE],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,

@@ -109,16 +109,24 @@ contact = "+000 222 222 (fictional)"
 description = "Fictional shelter for the demo."
 '''
 
+# Each synthetic account describes an invented incident in words the suggestion engine
+# reads (issue 17: the demo's back office shows suggestions with their evidence); the same
+# invented unit in every language, so that linked reports are suggested across languages.
 _NARRATIVES = {
     "en": "{label} This is an invented account for demonstrating the software. "
-          "Synthetic report number {n}: armed men came to the village at night.",
+          "Synthetic report number {n}: armed men came to the village at night. Soldiers of "
+          "the 2nd battalion raped two women and took three girls to their camp for two weeks.",
     "fr": "{label} Ceci est un récit inventé pour la démonstration du logiciel. "
-          "Rapport synthétique numéro {n} : des hommes armés sont venus la nuit.",
-    "ar": "{label} هذه رواية مختلقة لعرض البرنامج. تقرير اصطناعي رقم {n}: جاء رجال مسلحون ليلاً.",
+          "Rapport synthétique numéro {n} : des hommes armés sont venus la nuit. Des soldats "
+          "du 2e bataillon ont violé deux femmes et emmené trois filles dans leur camp.",
+    "ar": "{label} هذه رواية مختلقة لعرض البرنامج. تقرير اصطناعي رقم {n}: جاء رجال مسلحون ليلاً. "
+          "اغتصب جنود امرأتين واختطفوا ثلاث فتيات إلى معسكرهم.",
     "sw": "{label} Haya ni maelezo ya kubuni kwa ajili ya kuonyesha programu. "
-          "Ripoti bandia namba {n}: watu wenye silaha walikuja usiku.",
+          "Ripoti bandia namba {n}: watu wenye silaha walikuja usiku. Wanajeshi waliwabaka "
+          "wanawake wawili na kuwachukua wasichana watatu hadi kambi yao.",
     "uk": "{label} Це вигадана розповідь для демонстрації програми. "
-          "Синтетичний звіт номер {n}: озброєні люди прийшли вночі.",
+          "Синтетичний звіт номер {n}: озброєні люди прийшли вночі. Солдати 2-го батальйону "
+          "зґвалтували двох жінок і забрали трьох дівчат до свого табору.",
 }
 
 

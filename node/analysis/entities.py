@@ -239,10 +239,11 @@ _NUMBER = r"(\d{1,4}|" + _alternatives(NUMBER_WORDS) + ")"
 _VICTIMS = _alternatives(VICTIM_WORDS)
 _NOUN = _VICTIMS + "|" + _alternatives(PERPETRATOR_WORDS)
 # "three soldiers", "trois militaires", "wanajeshi watatu", "ثلاثة جنود", "три солдати";
-# up to two words between ("two young women", "cinq jeunes filles")
-_GAP = r"(?:\s+\w+){0,2}?\s+"
+# up to two words between ("two young women", "cinq jeunes filles"), never a number ("12
+# March 2024 soldiers" is a date, not twelve soldiers)
+_GAP = r"(?:\s+[^\W\d]+){0,2}?\s+"
 _COUNT = re.compile(rf"(?<!\w){_NUMBER}{_GAP}(?P<a>{_NOUN})(?!\w)"
-                    rf"|(?<!\w)(?P<b>{_NOUN}){_GAP}{_NUMBER}(?!\w)")
+                    rf"|(?<!\w)(?P<b>{_NOUN}){_GAP}{_NUMBER}(?![\w-])")  # not "2-го"
 _VICTIM = re.compile(_VICTIMS)
 
 

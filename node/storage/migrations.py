@@ -616,6 +616,16 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN SELECT RAISE(ABORT, 'four eyes: the person who drafted cannot approve'); END;
     INSERT INTO node_meta (key, value) VALUES ('statistics_four_eyes', X'31');
     """,
+    # 21: decisions on suggested codings (issue 17, node/analysis/case_suggestions.py): per
+    # report, what people accepted, edited or rejected, encrypted under the report's own data
+    # key (only those who may open the case read it); erased with the report.
+    """
+    CREATE TABLE suggestion_decisions (
+        report_id TEXT PRIMARY KEY,
+        decisions_ct BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 

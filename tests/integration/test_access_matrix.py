@@ -61,6 +61,7 @@ FORMS: dict[str, dict[str, str]] = {
                                                              "shared": "s"},
     "staff_case_outcome": {"outcome": "o"}, "staff_case_code": {"category": "rape"},
     "staff_case_retention": {"days": "30"}, "staff_case_delete": {"confirm": "yes"},
+    "staff_case_suggestion": {"item": "is_crsv", "decision": "reject"},  # issue 17
 }
 
 

@@ -22,8 +22,10 @@ from node.web.staff import (
     experts,
     federation,
     inbox,
+    patterns,
     receipt_lookup,
     statistics,
+    suggestions,
 )
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
@@ -33,7 +35,7 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
-            *inbox.ROUTES]
+            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -38,7 +38,7 @@ from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
 from node.web.rendering import translate
 from node.web.responses import see_other
-from node.web.staff import coding
+from node.web.staff import coding, suggestions
 from node.web.staff import inbox as inbox_pages
 from node.web.staff.common import (
     NOTICE_SECTION,
@@ -313,7 +313,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
              "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
              "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE)},
-        consent_legal=v.consent.legal)
+        consent_legal=v.consent.legal,
+        suggestions=await suggestions.panel(request, ctx, staff, report_id, assigned))
 
 
 def _latest(ctx: NodeContext, report_id: str) -> inbox.Seen:
@@ -497,7 +498,9 @@ async def codings(request: web.Request) -> web.StreamResponse:
         "region": r.coding.region or "",
         "perpetrators": " · ".join(x for x in (
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
-            if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
+            if r.coding.perpetrator_affiliation else "",
+            # the unit named is free text, often the reporter's words: never for analysts
+            r.coding.unit_named or "" if session.staff.has_role("coordinator") else "",
             str(r.coding.perpetrator_count or "")) if x),
         "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
         + r.coding.survivor_age_group,

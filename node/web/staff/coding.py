@@ -158,7 +158,7 @@ def _values(form: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(form.get(k) or "")[:200] for k in inc.FIELDS}
 
 
-async def _form_page(request: web.Request, values: dict[str, str], incident_id: str,
+async def form_page(request: web.Request, values: dict[str, str], incident_id: str,
                      problem: errors.NodeError | None = None) -> web.Response:
     ctx = node(request)
     session = session_of(request)
@@ -180,7 +180,7 @@ async def _form_page(request: web.Request, values: dict[str, str], incident_id: 
 
 
 async def new_coding(request: web.Request) -> web.StreamResponse:
-    return await _form_page(request, dict.fromkeys(inc.FIELDS, ""), "")
+    return await form_page(request, dict.fromkeys(inc.FIELDS, ""), "")
 
 
 async def edit_coding(request: web.Request) -> web.StreamResponse:
@@ -188,7 +188,7 @@ async def edit_coding(request: web.Request) -> web.StreamResponse:
     incident_id = request.match_info["incident_id"]
     coding = await run_sync(ctx, ctx.incidents.editable, session_of(request).staff,
                             request.match_info["report_id"], incident_id)
-    return await _form_page(request, inc.choices_of(coding), incident_id)
+    return await form_page(request, inc.choices_of(coding), incident_id)
 
 
 def _parsed(ctx: NodeContext, values: dict[str, str]) -> inc.IncidentCoding:
@@ -205,11 +205,11 @@ async def review(request: web.Request) -> web.StreamResponse:
     values = _values(form)
     incident_id = str(form.get("incident_id") or "")[:64]
     if form.get("change"):
-        return await _form_page(request, values, incident_id)
+        return await form_page(request, values, incident_id)
     try:
         coding = _parsed(ctx, values)
     except errors.InvalidInput as exc:
-        return await _form_page(request, values, incident_id, exc)
+        return await form_page(request, values, incident_id, exc)
     return await _review_page(request, values, incident_id, coding)
 
 
@@ -252,14 +252,14 @@ async def save(request: web.Request) -> web.StreamResponse:
     try:
         coding = _parsed(ctx, values)
     except errors.InvalidInput as exc:
-        return await _form_page(request, values, incident_id, exc)
+        return await form_page(request, values, incident_id, exc)
     if form.get("reviewed") != "yes":
         return await _review_page(request, values, incident_id, coding)
     try:
         await run_sync(ctx, ctx.incidents.code, session.staff, report_id, coding,
                        incident_id or None)
     except errors.InvalidInput as exc:
-        return await _form_page(request, values, incident_id, exc)
+        return await form_page(request, values, incident_id, exc)
     session.flash = _t(request, N_("The coding was saved.") if not incident_id
                        else N_("The coding was changed. The earlier version is kept in its "
                                "history."))

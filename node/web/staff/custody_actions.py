@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "case.withdraw_coding": N_("Withdrew an incident coding"),
     "case.link_incident": N_("Linked an incident"),
     "case.unlink_incident": N_("Removed an incident link"),
+    "case.suggestion_decided": N_("Decided on a suggested coding"),
     "case.receipt_lookup": N_("Found by receipt number"),
     "case.receipt_check": N_("Checked the caller's secret"),
     "receipt.lookup_unknown": N_("Looked up a receipt number: no case"),

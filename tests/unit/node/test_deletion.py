@@ -30,6 +30,7 @@ from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.budget import Ledger
 from node.web.app import create_app
+from node.web.staff import suggestions
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 from tests.integration.conftest import csrf_of
 from tests.team import Team, make_team
@@ -51,6 +52,8 @@ ERASED: dict[str, str] = {
     "adapted suggestion model and its training examples":
         "SELECT (SELECT COUNT(*) FROM analysis_examples WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
+    "decisions on suggested codings":
+        "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
 }
 
 
@@ -116,6 +119,7 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     adapted.add_example(r.report_id, Example(f"{CANARY} they raped me", True,
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
+    suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
