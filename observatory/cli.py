@@ -226,6 +226,35 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return _decide(args, "revoke")
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from observatory import snapshot
+
+    ctx = _open(args)
+    try:
+        made = snapshot.write(ctx, Path(args.out))
+    except FileExistsError as exc:
+        raise SystemExit(str(exc)) from None
+    finally:
+        ctx.close()
+    print(f"Snapshot written: {made.directory} ({made.files} files, signed). Check a mirror "
+          f"with: backup-observatory verify-mirror --dir COPY --identity-key "
+          f"{ctx.identity.identity_key_hex}")
+    return 0
+
+
+def cmd_verify_mirror(args: argparse.Namespace) -> int:
+    from observatory import snapshot
+
+    problems = snapshot.verify(Path(args.dir), args.identity_key)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print("This copy is NOT what the observatory signed.", file=sys.stderr)
+        return 1
+    print("This copy is exactly what the observatory signed.")
+    return 0
+
+
 # -- the parser ------------------------------------------------------------------------------
 
 
@@ -284,6 +313,21 @@ def build_parser() -> argparse.ArgumentParser:
     show_key.add_argument("--json", action="store_true", help="print JSON")
     show_key.set_defaults(func=cmd_show_key)
     add_expert_commands(command)  # vetting experts (issue 16)
+
+    snapshot = command("snapshot", "Write the public statistics site and open data as static "
+                       "files any web host or mirror can serve, with a checksum list signed "
+                       "by the observatory's key (SHA256SUMS, SHA256SUMS.sig).")
+    snapshot.add_argument("--out", required=True, help="the directory to write (must not exist)")
+    snapshot.set_defaults(func=cmd_snapshot)
+    check = commands.add_parser(
+        "verify-mirror", help="check a copy of a snapshot against the observatory's key",
+        description="Check a copy of a static snapshot (e.g. downloaded from a mirror): the "
+        "signature of SHA256SUMS under the observatory's identity key, every file's digest, "
+        "and that nothing unlisted was added. Needs no data directory.")
+    check.add_argument("--dir", required=True, help="the copy to check")
+    check.add_argument("--identity-key", required=True,
+                       help="the observatory's identity key (show-key), 64 hex digits")
+    check.set_defaults(func=cmd_verify_mirror)
     return parser
 
 
