@@ -37,6 +37,7 @@ from node.datadir import DataDir, write_private_file
 from node.intake import receipt_index
 from node.intake.receipt_index import ReceiptIndexKey
 from node.key_certificates import ANALYSIS_SUBJECT, INTAKE_SUBJECT, Certifier
+from node.key_rotation import LiveBoxKey
 from node.storage.database import Database
 from protocol.envelope import KeyLookup, ReplayCheck
 from protocol.exchanges import Endpoint
@@ -208,8 +209,10 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
     if statement is None or {r: k.verify_key for r, k in roles.items()} != statement.keys:
         raise KeysNotAuthentic("the role statement in this node's database is not the one "
                                "its identity key signed; refusing to start")
-    intake_public = BoxPublicKey(meta["intake_public_key"])
-    analysis_public = BoxPublicKey(meta["analysis_public_key"])
+    # One object each, shared by every service that seals to them, so that a rotation
+    # made in this process moves them all (`node.key_rotation.LiveBoxKey`).
+    intake_public = LiveBoxKey(meta["intake_public_key"])
+    analysis_public = LiveBoxKey(meta["analysis_public_key"])
     for subject, key in ((INTAKE_SUBJECT, intake_public), (ANALYSIS_SUBJECT, analysis_public)):
         if not certifier.is_authentic(conn, subject, key):
             raise KeysNotAuthentic(
