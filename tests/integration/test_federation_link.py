@@ -63,9 +63,8 @@ class Node:
         key = self.ctx.keys
         self.directory = Directory(self.config.observatory_node_id,
                                    verify_key_from_hex(self.config.observatory_identity_key))
-        self.endpoint = Endpoint(key.node_id, key.identity,
-                                 lookup_key=lambda n: self.directory.key_of(n, now()),
-                                 is_replay=lambda *_: False)
+        self.endpoint = key.endpoint(lookup_key=lambda n: self.directory.key_of(n, now()),
+                                     is_replay=lambda *_: False)
         with self.ctx.db.write() as conn:
             transport_store.ensure_schema(conn)
         self.handler = FederationHandler(self.ctx.db, keys=key, config=self.config,
@@ -89,11 +88,12 @@ class Node:
         request = client.send_request(message, now=now())
         assert client.request is not None
         response = answer_with(request, self.peer_id)
-        answer = answers.verify(self.endpoint, request, response, now=now())
+        answer, statement = answers.verify(self.endpoint, request, response, now=now())
         with self.ctx.db.write() as conn:
             return answers.record(conn, kind, client.request.envelope_id, to, answer,
                                   keys=self.ctx.keys, config=self.config,
-                                  directory=self.directory, now=now())
+                                  directory=self.directory, now=now(),
+                                  role_statement=statement)
 
     def reload(self) -> None:
         listed = store.membership_list(self.ctx.db.read(), self.config.observatory_node_id)
