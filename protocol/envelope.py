@@ -42,6 +42,7 @@ that, step 5 refuses it anyway, which is what bounds the replay store.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,14 +205,21 @@ def _parse(frame: bytes) -> tuple[dict[str, Any], Envelope]:
         raise MalformedFrame(f"envelope fails its schema: {schema_error_summary(exc)}") from None
 
 
+@functools.lru_cache(maxsize=512)
+def _role_key(statement: str, identity: bytes, sender: str, role: str) -> VerifyKey:
+    """`role`'s key from a sender's statement, checked with its identity key. Pure, so
+    cached: a sender sends the same statement with every envelope, and the cache key is
+    everything the answer depends on (a failure raises and is not cached)."""
+    return role_statement.verify_encoded(statement, VerifyKey(identity), sender).key(role)
+
+
 def role_key_of(envelope: Envelope, identity: VerifyKey, role: str) -> VerifyKey | None:
     """The sender's `role` key, from the role statement its (verified) envelope carries,
     checked again with the sender's identity key; None for a generation-0 sender."""
     if envelope.role_statement is None:
         return None
     try:
-        return role_statement.verify_encoded(envelope.role_statement, identity,
-                                             envelope.sender).key(role)
+        return _role_key(envelope.role_statement, identity.raw(), envelope.sender, role)
     except CryptoError:
         raise BadSignature(f"{envelope.describe()}: the sender's role statement does not "
                            "verify with its identity key") from None
@@ -342,8 +350,8 @@ def verify_frame(
     if envelope.role_statement is not None:
         # The identity key vouches for the envelope key; nothing else makes it believed.
         try:
-            signer = role_statement.verify_encoded(envelope.role_statement, key,
-                                                   envelope.sender).key("envelope")
+            signer = _role_key(envelope.role_statement, key.raw(), envelope.sender,
+                               "envelope")
         except CryptoError:
             raise BadSignature(f"{what}: the sender's role statement does not verify "
                                "with its identity key") from None
