@@ -78,12 +78,15 @@ class Checkpoints:
         return None if row is None else Witnessed(row[0], bytes(row[1]), row[2])
 
     def witness_in(self, conn: sqlite3.Connection, node_id: str, log_key: VerifyKey,
-                   push: CheckpointPush, now: int) -> Cosign | Refuse | Fork:
-        """Decide on `push` from member `node_id` and store the outcome (write transaction)."""
+                   push: CheckpointPush, now: int,
+                   role_key: VerifyKey | None = None) -> Cosign | Refuse | Fork:
+        """Decide on `push` from member `node_id` (identity key `log_key`; `role_key`, its
+        checkpoint role key from the role statement that came with the push's envelope)
+        and store the outcome (write transaction)."""
         origin = evidence_origin(node_id)
         last = self.state_in(conn, origin)
         result = witness(push, origin=origin, log_key=log_key, last=last,
-                         cosigner=self._identity.cosigner, now=now)
+                         cosigner=self._identity.cosigner, now=now, role_key=role_key)
         if isinstance(result, Cosign):
             state = result.witnessed
             conn.execute(

@@ -50,7 +50,7 @@ from observatory.experts import VettingRefused
 from observatory.members import Member
 from observatory.statistics.ingest import ReleaseIngest
 from protocol.delivery import DeliveryAck
-from protocol.envelope import Envelope
+from protocol.envelope import Envelope, role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
 from protocol.membership import (
@@ -176,8 +176,9 @@ class Federation:
         push = request.message
         assert isinstance(push, CheckpointPush)
         member = self._member(conn, request)
-        result = self._ctx.checkpoints.witness_in(conn, member.node_id, member.verify_key,
-                                                  push, self._ctx.now())
+        result = self._ctx.checkpoints.witness_in(
+            conn, member.node_id, member.verify_key, push, self._ctx.now(),
+            role_key_of(request.envelope, member.verify_key, "checkpoint"))
         return response_for(result, push=push)
 
     def _statistics(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

@@ -4,8 +4,11 @@ Used by the observatory and by the nodes' peer witnesses alike (issue 5, "Witnes
 checkpoints"). A witness cosigns a checkpoint only if it consistently extends the last one
 it cosigned for the same log (c2sp.org/tlog-witness, "add-checkpoint"; RFC 9162 §2.1.4):
 
-1. the note parses and is signed by the log's key under the origin name
-   (`crypto.checkpoint.Ed25519Verifier(origin, log_key)`)     else `bad_checkpoint_signature`;
+1. the note parses and is signed under the origin name by the log's checkpoint key: the
+   checkpoint role key of the node's identity-signed role statement (issue 13; the
+   caller verified the statement, which came with the push's envelope), or the identity
+   key itself for checkpoints signed before role keys (generation 0)
+   (`crypto.checkpoint.Ed25519Verifier(origin, key)`)         else `bad_checkpoint_signature`;
 2. its origin is the one the witness expects for that log         else `unknown_log`
    (checked before the signature, which is made under the origin name); a tree of size 0
    must have the empty root (RFC 9162 §2.1.1)                      else `malformed`;
@@ -111,8 +114,11 @@ def witness(
     last: Witnessed | None,
     cosigner: Cosigner,
     now: int,
+    role_key: VerifyKey | None = None,
 ) -> Cosign | Refuse | Fork:
-    """Decide on `push` for the log `origin` signed by `log_key` (see the module doc)."""
+    """Decide on `push` for the log `origin` of the node whose identity key is `log_key`
+    and whose checkpoint role key (bound by its verified role statement) is `role_key`
+    (see the module doc)."""
     note = push.checkpoint
     data = note.encode("utf-8")
     try:
@@ -124,9 +130,8 @@ def witness(
     if claimed.origin != origin:
         # Checked before the signature: a checkpoint of another log is not ours to judge.
         return _refuse("unknown_log", _size(last), "this witness does not witness that origin")
-    try:
-        checkpoint, _ = open_checkpoint(data, Ed25519Verifier(origin, log_key))
-    except CryptoError:
+    checkpoint = _open(data, origin, [k for k in (role_key, log_key) if k is not None])
+    if checkpoint is None:
         return _refuse(
             "bad_checkpoint_signature",
             _size(last),
@@ -166,6 +171,16 @@ def witness(
         except ProofError as exc:
             return _fork(last, note, f"no consistency: {exc}")
     return _cosign(checkpoint, note, cosigner, now)
+
+
+def _open(data: bytes, origin: str, keys: list[VerifyKey]) -> Checkpoint | None:
+    """The checkpoint, if one of `keys` signed it under `origin`'s name."""
+    for key in keys:
+        try:
+            return open_checkpoint(data, Ed25519Verifier(origin, key))[0]
+        except CryptoError:
+            continue
+    return None
 
 
 def _size(last: Witnessed | None) -> int | None:

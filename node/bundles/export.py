@@ -29,6 +29,7 @@ from typing import Any
 from backup_evidence.bundle_format import (
     FORMAT,
     NODE_KEY,
+    NODE_ROLES,
     checkpoint_path,
     node_key_text,
     proof_path,
@@ -186,7 +187,7 @@ class BundleExporter:
         original = self._intake.original_evidence_record(
             report_id, self._access.case_key(staff, report_id))
         now = int(self._clock().timestamp())
-        signer = checkpoints.log_signer(self._keys.node_id, self._keys.identity)
+        signer = checkpoints.log_signer(self._keys.node_id, self._keys.checkpoint_key)
         consent_history = self._intake.consent_history(report_id)
         consent_hour = max((e["at_hour"] for e in consent_history if e["legal"]), default=None)
         needed = 1 + max(i.record.leaf_index for i in plan.items)
@@ -259,6 +260,8 @@ class BundleExporter:
             writer.add(timestamp["checkpoint_timestamp"], checkpoint.timestamp_token)
         identity_public = self._keys.identity_public
         writer.add(NODE_KEY, node_key_text(signer.name, identity_public))
+        assert self._keys.statement is not None  # `keyring.load` refuses to start without
+        writer.add(NODE_ROLES, self._keys.statement.encode().encode("ascii") + b"\n")
         verdict = self._audit.verify(conn)
         custody = [{"seq": e.seq, "at": e.at, "at_utc": _utc(e.at), "actor": e.actor,
                     "action": e.action, "detail": e.detail, "prev_hash": e.prev_hash.hex(),
@@ -278,7 +281,7 @@ class BundleExporter:
         writer.add("summary.html", render_summary(manifest, custody,
                                                   plan.view.consent.model_dump(), vkey,
                                                   lang, shown).encode())
-        return writer.finish(manifest, self._keys.identity.sign)
+        return writer.finish(manifest, self._keys.manifest_key.sign)
 
     def _item_entry(self, writer: BundleWriter, item: CaseItem,
                     proof_of: Callable[[EvidenceLeaf, int, str], str]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ ANCHOR_SECONDS = 900
 def sign_if_grown(db: Database, keys: NodeKeys, now: int) -> StoredCheckpoint | None:
     """Sign and store a checkpoint of the whole log if it grew since the last one (in its
     own write transaction); None when there was nothing new to sign."""
-    signer = log_signer(keys.node_id, keys.identity)
+    signer = log_signer(keys.node_id, keys.checkpoint_key)
     with db.write() as conn:
         return maybe_checkpoint(conn, signer, now)
 
@@ -50,7 +50,7 @@ def anchor_and_sign(db: Database, keys: NodeKeys, log: AuditLog,
     """Append an anchor of the checked custody head to the evidence log and sign a
     checkpoint over it, in one write transaction. Raises `audit.CustodyBroken` (anchoring
     nothing) when the chain does not verify: a tampered chain must not be witnessed."""
-    signer = log_signer(keys.node_id, keys.identity)
+    signer = log_signer(keys.node_id, keys.checkpoint_key)
     hour = now - now % 3600  # as checkpoints: a seized log tells times to the hour only
     with db.write() as conn:
         seq, head, session_key = log.head_to_anchor(conn)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
 from node.experts import vetting
 from node.federation import enrollment, members, our_log, statistics_delivery
@@ -61,8 +62,10 @@ class Outcome:
         return self.code in PUSH_AGAIN
 
 
-def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> Message:
-    """The answer to `request` (a frame this node sealed) that `response` holds, believed.
+def verify(endpoint: Endpoint, request: bytes, response: bytes, *,
+           now: int) -> tuple[Message, str | None]:
+    """The answer to `request` (a frame this node sealed) that `response` holds, believed,
+    and the role statement its envelope carried (verified with the sender's identity key).
 
     Raises the exchange's `EnvelopeRejected` or `RemoteProtocolError` (the outbox retries),
     or `Refused` for a `FrameRefusal` (the peer could not read our frame: given up)."""
@@ -73,12 +76,12 @@ def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> 
         raise BadAnswer("an incomplete answer")
     if isinstance(event.message, FrameRefusal):
         raise Refused(event.message.reason)
-    return event.message
+    return event.message, event.envelope.role_statement
 
 
 def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipient: str,
           answer: Message, *, keys: NodeKeys, config: FederationConfig, directory: Directory,
-          now: int) -> Outcome:
+          now: int, role_statement: str | None = None) -> Outcome:
     """Keep what `answer` says about our request (of `request_type`, sealed as `envelope_id`
     to `recipient`), inside the caller's write transaction. A `Refused` is kept too (the
     witness's last outcome, say) and returned, for the caller to raise once committed."""
@@ -105,9 +108,14 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
             key = directory.key_of(recipient, now)
             if key is None:
                 raise BadAnswer("the witness is no longer believed")
-            return Outcome(our_log.handle_answer(conn, answer, node_id=keys.node_id,
-                                                 log_key=keys.identity_public, witness=recipient,
-                                                 witness_key=key, now=now))
+            witness_key = key
+            if role_statement is not None:  # checked by `verify` with the same identity key
+                witness_key = role_format.verify_encoded(role_statement, key,
+                                                         recipient).key("witness")
+            return Outcome(our_log.handle_answer(
+                conn, answer, node_id=keys.node_id,
+                log_keys=(keys.checkpoint_key.verify_key, keys.identity_public),
+                witness=recipient, witness_key=witness_key, now=now))
     except Refused as exc:
         return Outcome(exc.code, refused=exc)
     raise BadAnswer("an answer to a message this node does not send")

@@ -33,8 +33,9 @@ from node.federation.errors import FederationError
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.delivery import DeliveryAck
+from protocol.envelope import role_key_of
 from protocol.errors import EnvelopeRejected
-from protocol.exchanges import DuplicateReceived, Endpoint, RequestReceived
+from protocol.exchanges import DuplicateReceived, RequestReceived
 from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
 from protocol.reasons import Reason
@@ -62,7 +63,7 @@ class FederationHandler:
         self._changed = threading.local()
         guard: ReplayStore = ReplayGuard(db)
         self.responder: Responder[sqlite3.Connection] = Responder(
-            Endpoint(keys.node_id, keys.identity, lookup_key=self._key_of, is_replay=guard),
+            keys.endpoint(lookup_key=self._key_of, is_replay=guard),
             once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
             clock=clock, log=log)
         self.responder.serve(CheckpointPush, self._witness, again=self._witness_again)
@@ -99,9 +100,11 @@ class FederationHandler:
         push = request.message
         assert isinstance(push, CheckpointPush)  # served for this type only
         sender = request.envelope.sender
+        key = self._member_key(sender)
         answer = peer_logs.witness_push(
-            conn, push, sender=sender, sender_key=self._member_key(sender),
-            node_id=self._keys.node_id, identity=self._keys.identity, now=self._clock())
+            conn, push, sender=sender, sender_key=key,
+            role_key=role_key_of(request.envelope, key, "checkpoint"),
+            node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
         log.info("federation: %s: %s%s", request.envelope.describe(), answer.outcome,
                  f" ({answer.refusal})" if answer.refusal else "")
         return answer
@@ -110,9 +113,11 @@ class FederationHandler:
         push = duplicate.message
         assert isinstance(push, CheckpointPush)
         sender = duplicate.envelope.sender
+        key = self._member_key(sender)
         return peer_logs.answer_again(
-            self._db.read(), push, sender=sender, sender_key=self._member_key(sender),
-            node_id=self._keys.node_id, identity=self._keys.identity, now=self._clock())
+            self._db.read(), push, sender=sender, sender_key=key,
+            role_key=role_key_of(duplicate.envelope, key, "checkpoint"),
+            node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
 
     # -- what the observatory pushes ---------------------------------------------------------
 

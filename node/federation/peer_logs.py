@@ -31,36 +31,37 @@ from protocol.witnessing import (
 )
 
 
-def cosigner(node_id: str, identity: SigningKey) -> Cosigner:
-    """This node's witness key: its identity key, named ``backup.witness/<node id>``."""
-    return Cosigner(witness_name(node_id), identity)
+def cosigner(node_id: str, witness_key: SigningKey) -> Cosigner:
+    """This node's cosigner: its witness role key (bound by its role statement, which
+    goes with every answer's envelope), named ``backup.witness/<node id>``."""
+    return Cosigner(witness_name(node_id), witness_key)
 
 
 def _decide(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-            sender_key: VerifyKey, node_id: str, identity: SigningKey,
-            now: int) -> Cosign | Refuse | Fork:
+            sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+            witness_key: SigningKey, now: int) -> Cosign | Refuse | Fork:
     origin = evidence_origin(sender)
     return witness(push, origin=origin, log_key=sender_key, last=store.witnessed(conn, origin),
-                   cosigner=cosigner(node_id, identity), now=now)
+                   cosigner=cosigner(node_id, witness_key), now=now, role_key=role_key)
 
 
 def answer_again(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-                 sender_key: VerifyKey, node_id: str, identity: SigningKey,
-                 now: int) -> CosignatureResponse:
+                 sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+                 witness_key: SigningKey, now: int) -> CosignatureResponse:
     """The answer to a retried push already handled, from the current state; stores nothing."""
-    result = _decide(conn, push, sender=sender, sender_key=sender_key, node_id=node_id,
-                     identity=identity, now=now)
+    result = _decide(conn, push, sender=sender, sender_key=sender_key, role_key=role_key,
+                     node_id=node_id, witness_key=witness_key, now=now)
     return response_for(result, push=push)
 
 
 def witness_push(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-                 sender_key: VerifyKey, node_id: str, identity: SigningKey,
-                 now: int) -> CosignatureResponse:
+                 sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+                 witness_key: SigningKey, now: int) -> CosignatureResponse:
     """Decide on a member's push, keep what must be kept, return the answer. Runs inside
     the caller's write transaction."""
     origin = evidence_origin(sender)
-    result = _decide(conn, push, sender=sender, sender_key=sender_key, node_id=node_id,
-                     identity=identity, now=now)
+    result = _decide(conn, push, sender=sender, sender_key=sender_key, role_key=role_key,
+                     node_id=node_id, witness_key=witness_key, now=now)
     if isinstance(result, Cosign):
         store.store_witnessed(conn, origin, sender, result.witnessed, result.cosignature_line,
                               now)

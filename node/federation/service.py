@@ -48,7 +48,7 @@ from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
-from protocol.exchanges import ClientExchange, Endpoint
+from protocol.exchanges import ClientExchange
 from protocol.experts import ExpertDirectoryQuery
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
@@ -106,10 +106,9 @@ class FederationService:
         self._directory = Directory(config.observatory_node_id, self._observatory_key)
         # Answers are bound to our request (`ClientExchange`) and acted on at most once per
         # outbox item, so they need no replay record.
-        self._endpoint = Endpoint(keys.node_id, keys.identity,
-                                  lookup_key=lambda node_id: self._directory.key_of(
-                                      node_id, self._clock()),
-                                  is_replay=lambda *_: False)
+        self._endpoint = keys.endpoint(lookup_key=lambda node_id: self._directory.key_of(
+                                           node_id, self._clock()),
+                                       is_replay=lambda *_: False)
         self._queue = OutboxQueue(db)
         self._guard = ReplayGuard(db)
         self._host: Libp2pHost | None = None
@@ -333,11 +332,12 @@ class FederationService:
     def _answered(self, entry: OutboxEntry, request: bytes,
                   response: bytes) -> answers.Outcome:
         now = self._clock()
-        answer = answers.verify(self._endpoint, request, response, now=now)
+        answer, statement = answers.verify(self._endpoint, request, response, now=now)
         with self._db.write() as conn:  # what the answer says, and the item answered
             outcome = answers.record(conn, entry.message_type, entry.envelope_id,
                                      entry.recipient_node_id, answer, keys=self._keys,
-                                     config=self._config, directory=self._directory, now=now)
+                                     config=self._config, directory=self._directory, now=now,
+                                     role_statement=statement)
             self._queue.settle_in(conn, entry.envelope_id, time.time(),
                                   refused=None if outcome.refused is None
                                   else outcome.refused.code)

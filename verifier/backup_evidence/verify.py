@@ -3,11 +3,14 @@
 
 Checks, each reported by name:
 
-1. the manifest is signed by the node key (``manifest.sig``);
+1. the manifest is signed by the node key (``manifest.sig``): from format 3 on, by the
+   node's manifest role key, which the role statement ``node-roles.txt`` binds and the
+   node key (its identity key) signs; formats 1 and 2, by the node key itself;
 2. every file other than the evidence has the SHA-256 the signed manifest lists, and the
    archive holds no file the manifest does not list;
-3. the checkpoint is a valid C2SP signed note by the node's log key (and by each witness
-   key given with ``--witness``);
+3. the checkpoint is a valid C2SP signed note by the node's log key: the checkpoint role
+   key of ``node-roles.txt``, or the node key itself for a checkpoint signed before role
+   keys existed (and by each witness key given with ``--witness``);
 4. if the bundle has one, the RFC 3161 timestamp of the checkpoint
    (``checkpoints/checkpoint-SIZE.tsr``): its imprint is the hash of the checkpoint's text
    and its signature verifies with the certificate it carries (and, with ``--tsa-cert``,
@@ -42,10 +45,12 @@ from backup_evidence import disclosures as sd
 from backup_evidence.bundle_format import (
     FORMAT,
     FORMATS,
+    LEGACY_FORMATS,
     MANIFEST,
     MANIFEST_SIG,
     MAX_MEMBER_BYTES,
     NODE_KEY,
+    NODE_ROLES,
     manifest_message,
 )
 from backup_evidence.leaves import (
@@ -56,7 +61,7 @@ from backup_evidence.leaves import (
     leaf_from_digest,
 )
 from backup_evidence.timestamps import TimestampError, load_trusted, verify_token
-from crypto import merkle
+from crypto import merkle, role_statement
 from crypto.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
@@ -69,6 +74,7 @@ from crypto.checkpoint import (
 )
 from crypto.errors import CryptoError, ProofError, SignatureError
 from crypto.keys import VerifyKey
+from crypto.role_statement import RoleStatement
 
 
 @dataclass
@@ -78,7 +84,9 @@ class Report:
     """What a reader needs beyond pass or fail: each disclosed field, each withheld one
     with its digest, and what bounds each item's time."""
     earliest_cosignature: tuple[int, str] | None = None
-    log_verifier: Ed25519Verifier | None = None
+    # The node's checkpoint role key and its identity key (checkpoints from before role
+    # keys), both under the log's origin name.
+    log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
     witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
         default_factory=list)
 
@@ -154,9 +162,11 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
                 raise NotABundle("the --public-key given is not an Ed25519 key") from None
             report.check("node key is the trusted key", key == bundle_key,
                          "" if key == bundle_key else "node-key.txt holds another key")
+        roles = _role_statement(z, manifest, names, key, report)
         try:
             signature = bytes.fromhex(_read(z, MANIFEST_SIG).decode("ascii").strip())
-            key.verify(manifest_message(manifest_bytes), signature)
+            (key if roles is None else roles.key("manifest")).verify(
+                manifest_message(manifest_bytes), signature)
             report.check("manifest signature", True)
         except (ValueError, UnicodeDecodeError, SignatureError):
             report.check("manifest signature", False, "manifest.json or manifest.sig changed")
@@ -180,8 +190,10 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
 
         # 3. the checkpoint
         checkpoint_path = str(manifest.get("checkpoint", ""))
+        log_keys = [key] if roles is None else [roles.key("checkpoint"), key]
         try:
-            log_verifier = Ed25519Verifier(str(manifest.get("log_origin", "")), key)
+            log_verifiers = [Ed25519Verifier(str(manifest.get("log_origin", "")), k)
+                             for k in log_keys]
         except CryptoError:
             raise NotABundle("the manifest names no valid log origin") from None
         witness_verifiers = []
@@ -190,11 +202,11 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             if not isinstance(v, CosignatureVerifier | Ed25519Verifier):
                 raise NotABundle("a --witness key is not a witness key")
             witness_verifiers.append(v)
-        report.log_verifier, report.witness_verifiers = log_verifier, witness_verifiers
+        report.log_verifiers, report.witness_verifiers = log_verifiers, witness_verifiers
         checkpoint: Checkpoint | None = None
         try:
-            note = open_note(_read(z, checkpoint_path), [log_verifier, *witness_verifiers])
-            if not note.is_signed_by(log_verifier):
+            note = open_note(_read(z, checkpoint_path), [*log_verifiers, *witness_verifiers])
+            if not any(note.is_signed_by(v) for v in log_verifiers):
                 raise SignatureError()
             checkpoint = Checkpoint.parse(note.text)
             ok = (checkpoint.origin == manifest.get("log_origin")
@@ -223,6 +235,26 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         for item in items:
             _verify_item(z, item, checkpoint, subject, report)
     return report
+
+
+def _role_statement(z: zipfile.ZipFile, manifest: dict[str, Any], names: set[str],
+                    key: VerifyKey, report: Report) -> RoleStatement | None:
+    """The node's role keys, for a bundle of format 3: ``node-roles.txt`` must be a role
+    statement of the manifest's node, signed by the node key (its identity key). Formats
+    1 and 2 have none (everything in them is signed by the node key itself). A failing
+    statement is reported, and the manifest is then checked against the node key, which
+    did not sign it: both fail."""
+    if manifest.get("format") in LEGACY_FORMATS:
+        return None
+    try:
+        text = _read(z, NODE_ROLES).decode("ascii").strip() if NODE_ROLES in names else ""
+        roles = role_statement.verify_encoded(text, key, str(manifest.get("node_id", "")))
+    except (UnicodeDecodeError, CryptoError):
+        report.check("role statement", False,
+                     f"{NODE_ROLES} is missing or not signed by the node key")
+        return None
+    report.check("role statement", True)
+    return roles
 
 
 def _earliest_cosignature(data: bytes, note: VerifiedNote,
@@ -413,10 +445,10 @@ def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf,
     bounded = item["bounded_by"]
     try:
         data = _read(z, str(bounded["checkpoint"]))
-        if report.log_verifier is None:
+        if not report.log_verifiers:
             raise SignatureError()
-        note = open_note(data, [report.log_verifier, *report.witness_verifiers])
-        if not note.is_signed_by(report.log_verifier):
+        note = open_note(data, [*report.log_verifiers, *report.witness_verifiers])
+        if not any(note.is_signed_by(v) for v in report.log_verifiers):
             raise SignatureError()
         earlier = Checkpoint.parse(note.text)
         if earlier.size != bounded["tree_size"]:
