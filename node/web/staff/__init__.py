@@ -16,6 +16,7 @@ from node.web.failures import html_errors
 from node.web.staff import (
     admin,
     auth,
+    case_lists,
     cases,
     coding,
     evidence,
@@ -31,7 +32,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
+            *case_lists.ROUTES]
 
 
 def create_staff_app() -> web.Application:
