@@ -49,9 +49,10 @@ from node.backoffice.case_listing import PAGE_SIZE, ListQuery, list_page
 from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
-from node.intake.models import AFFILIATIONS, NEEDS, REPORTER_ROLES, Consent, ReportInput
+from node.intake.models import NEEDS, REPORTER_ROLES, Consent, ReportInput
 from node.keyring import load as load_keys
 from node.storage.database import Database
+from protocol.vocabulary import AFFILIATIONS
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, NodeProcess, free_port, make_node
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -427,8 +428,12 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[float, str]:
     return time.perf_counter() - t, text
 
 
+_TOKENS: dict[int, str] = {}  # the CSRF token of each client session, by id()
+
+
 async def _login(session: aiohttp.ClientSession, base: str, username: str,
                  passphrase: str) -> float:
+    _TOKENS.pop(id(session), None)  # a new sign-in, a new session token
     _, form = await _get(session, f"{base}/staff/login")
     token = CSRF.search(form)
     if token is None:
@@ -448,9 +453,6 @@ async def _sign_in_and_list(base: str, username: str, passphrase: str, path: str
         first_s, html = await _get(session, base + path)
         warm_s, _ = await _get(session, base + path)
     return SignIn(login_s, first_s, warm_s, len(CASE_LINK.findall(html)))
-
-
-_TOKENS: dict[int, str] = {}
 
 
 async def _search(session: aiohttp.ClientSession, base: str, q: str) -> tuple[float, int]:
@@ -475,12 +477,14 @@ async def _search(session: aiohttp.ClientSession, base: str, q: str) -> tuple[fl
 def list_pages(caseworker_id: str) -> list[tuple[str, str]]:
     """The list pages measured once the index is built: each sort, each filter, filters
     together, and pages deep into the list (issue 15)."""
+    deep = CASES // 2 // PAGE_SIZE * PAGE_SIZE
     return [
         ("Cases, newest first", "/staff/cases"),
         ("Cases, most urgent first", "/staff/cases?sort=urgency"),
         ("Cases, recently updated first", "/staff/cases?sort=updated"),
-        ("Cases, page 100 (offset 4,950)", "/staff/cases?offset=4950"),
-        ("Cases, most urgent first, page 100", "/staff/cases?sort=urgency&offset=4950"),
+        (f"Cases, page {deep // PAGE_SIZE + 1}", f"/staff/cases?offset={deep}"),
+        (f"Cases, most urgent first, page {deep // PAGE_SIZE + 1}",
+         f"/staff/cases?sort=urgency&offset={deep}"),
         ("Cases, status closed", "/staff/cases?status=closed"),
         ("Cases, assigned to one caseworker", f"/staff/cases?assignee={caseworker_id}"),
         ("Cases, not assigned", "/staff/cases?assignee=none"),
@@ -719,7 +723,8 @@ def section(seeded: Seeded, d: Direct, http: Http, chain: Chain, appended: int,
     worst_p95 = max(percentile(v, 95) for v in http.list_s.values())
     sec.figures.append(Figure(
         f"List pages, {CASES:,} cases, after the person's index is built: "
-        f"{len(http.list_s)} pages (each sort, each filter, filters together, page 100) × "
+        f"{len(http.list_s)} pages (each sort, each filter, filters together, a page "
+        f"half-way down) × "
         f"{LIST_ROUNDS}, p95 of all / worst page's p95",
         f"{fmt_ms(percentile(every_list, 95))} / {fmt_ms(worst_p95)}", "≤ 300 ms",
         worst_p95 <= MAX_LIST_PAGE_S))
