@@ -156,7 +156,7 @@ async def _listing(request: web.Request, values: Any, scope: Scope,
     session = session_of(request)
     staff = session.staff
     if scope == "queue":  # before the index is built: say at once what key is missing
-        await run_sync(ctx, require_node_key, ctx.db.read(), staff, INTAKE_KEY)
+        await run_sync(ctx, lambda: require_node_key(ctx.db.read(), staff, INTAKE_KEY))
     caseworkers = [(m.id, m.username)
                    for m in await run_sync(ctx, ctx.case_access.caseworkers)]
     # the caseworker's list and the queue: most urgent first (issue 15); a coordinator's
