@@ -22,6 +22,7 @@ from node.backoffice.case_listing import (
     list_page,
 )
 from node.backoffice.search import index_for
+from node.backoffice.urgency import assess
 from node.context import NodeContext
 from node.intake.models import CONSENT_NAMES, ReportInput
 from tests.conftest import files_containing
@@ -103,3 +104,37 @@ def test_a_page_decrypts_only_what_it_needs_while_the_index_is_built(
     mine = list_page(node_ctx.db.read(), team.caseworker, {}, ListQuery(), now, fill=fill)
     assert [r.id for r in mine.rows] == [ids[0]]
     assert mine.rows[0].assignees == (team.caseworker.member.username,)
+
+
+@given(st.integers(2019, 2027), st.one_of(st.none(), st.integers(1, 12)),
+       st.one_of(st.none(), st.integers(1, 28)), st.booleans(),
+       st.integers(-400, 400), st.integers(0, 3600 * 24 * 30))
+def test_urgency_from_the_index_is_what_assess_says(
+        year: int, month: int | None, day: int | None, dated: bool, received_offset: int,
+        elapsed_s: int) -> None:
+    record: dict[str, object] = {}
+    if dated:
+        record = {"incident_year": year, "incident_month": month,
+                  "incident_day": day if month is not None else None}
+    received_hour = 17_800 * 24 + received_offset  # around 2018-09
+    now = datetime.fromtimestamp(received_hour * 3600 + elapsed_s, UTC)
+    now = now.replace(year=year) if dated and elapsed_s % 3 == 0 else now
+    facts = facts_of(record)
+    assert facts.urgency(received_hour, now) == assess(record, received_hour, now)
+
+
+def test_list_pages_read_an_index_not_the_encrypted_rows(node_ctx: NodeContext,
+                                                         team: Team) -> None:
+    """Migration 21: the clear columns a list reads, in one index (a full scan of the
+    table would read every report's ciphertext)."""
+    seen: list[str] = []
+    conn = node_ctx.db.read()
+    conn.set_trace_callback(seen.append)
+    try:
+        list_page(conn, team.coordinator, {}, ListQuery(status="new", sort="updated"),
+                  datetime.now(UTC))
+    finally:
+        conn.set_trace_callback(None)
+    listing = next(q for q in seen if "FROM reports" in q and "consent_care" in q)
+    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + listing))
+    assert "COVERING INDEX reports_for_lists" in plan, plan
