@@ -6,12 +6,15 @@ built."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crypto import passphrase as pw
 from crypto.keys import DataKey
+from node import accounts
 from node.backoffice.case_listing import (
     LEVELS,
     SORTS,
@@ -23,9 +26,11 @@ from node.backoffice.case_listing import (
 )
 from node.backoffice.search import index_for
 from node.backoffice.urgency import assess
-from node.context import NodeContext
+from node.context import NodeContext, open_node
 from node.intake.models import CONSENT_NAMES, ReportInput
+from node.storage.migrations import MIGRATIONS
 from tests.conftest import files_containing
+from tests.integration.test_schema10_fixture import copy_fixture
 from tests.team import Team, make_team
 
 FIELDS = ("status", "assignee", "region", "urgency", "consent", "sort", "offset", "other")
@@ -138,3 +143,33 @@ def test_list_pages_read_an_index_not_the_encrypted_rows(node_ctx: NodeContext,
     listing = next(q for q in seen if "FROM reports" in q and "consent_care" in q)
     plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + listing))
     assert "COVERING INDEX reports_for_lists" in plan, plan
+
+
+def test_the_schema10_node_lists_its_cases_after_migration_21(tmp_path: Path) -> None:
+    """From the fixture of the previous version: the index is made by the upgrade, and the
+    demo coordinator and caseworker list, filter and search what they may read."""
+    datadir, answers = copy_fixture(tmp_path)
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        conn = ctx.db.read()
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index'"
+                            " AND name = 'reports_for_lists'").fetchone()
+        everyone = conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0]
+        secret = str(answers["passphrase"])
+        admin = accounts.unlock(conn, str(answers["admin"]), secret)
+        index = index_for(ctx.cases, admin)
+        page = list_page(conn, admin, index.facts, ListQuery(sort="urgency"),
+                         datetime.now(UTC), limit=everyone)
+        assert page.total == everyone == len(page.rows)
+        canary = str(answers["canary_report_id"])
+        assert index.search("CANARY-NARRATIVE-FIXTURE") == {canary}
+        worker = accounts.unlock(conn, str(answers["caseworker"]), secret)
+        theirs = {r[0] for r in conn.execute(
+            "SELECT report_id FROM case_key_wraps WHERE staff_id = ?", (worker.member.id,))}
+        page = list_page(conn, worker, index_for(ctx.cases, worker).facts, ListQuery(),
+                         datetime.now(UTC), limit=everyone)
+        assert {r.id for r in page.rows} == theirs
+    finally:
+        ctx.close()
