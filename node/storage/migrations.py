@@ -626,6 +626,15 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at INTEGER NOT NULL
     ) STRICT;
     """,
+    # 22: what a list page reads of every case it may list (issue 15,
+    # node/backoffice/case_listing.py): an index holding exactly those clear columns, so that
+    # filtering and sorting 10,000 cases reads the index, never the encrypted rows (a table
+    # scan read every report's ciphertext). Columns that were already clear; nothing new.
+    """
+    CREATE INDEX reports_for_lists ON reports (received_hour DESC, id, updated_hour, status,
+        synthetic, consent_care, consent_referral, consent_legal, consent_statistics,
+        consent_sharing, consent_contact);
+    """,
 )
 
 

@@ -1,15 +1,13 @@
-"""Case work pages: the triage queue, case lists, search, a case and its actions, incident
-codings, the chain of custody. Thin handlers over the back office's services
+"""Case work pages: a case and its actions, incident codings, the chain of custody (the
+queue, lists and search are in `case_lists`). Thin handlers over the back office's services
 (`node.backoffice`: `CaseReader`, `CaseAccess`, `CaseTimeline`, `Conversations`,
-`Referrals`, `CaseIncidents`, `Retention`, `Deletion`, `Custody`, and `search.index_for`,
+`Referrals`, `CaseIncidents`, `Retention`, `Deletion`, `Custody`, and
 `codings.open_codings`), which enforce access a second time; every case action is
 audited."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import functools
 import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -19,16 +17,14 @@ from typing import Any
 from aiohttp import web
 
 from node import errors
-from node.accounts import INTAKE_KEY, UnlockedStaff
+from node.accounts import UnlockedStaff
 from node.backoffice import audit as audit_log
 from node.backoffice import inbox
-from node.backoffice.access import Action, allowed, require_node_key
+from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
-from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
 from node.backoffice.ledger import STATUSES
-from node.backoffice.search import SearchIndex, index_for
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
@@ -50,7 +46,6 @@ from node.web.staff.common import (
     session_of,
 )
 from node.web.staff.custody_actions import ACTION_LABELS
-from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
 
 PAGE_SIZE = 50
@@ -64,66 +59,10 @@ def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _rows(request: web.Request, entries: list[QueueEntry]) -> list[dict[str, Any]]:
-    # Labels and days repeat from row to row: each is translated or formatted once per page
-    # (for 200 rows, half the time of the page went to repeating them).
-    t: Callable[[str], str] = functools.cache(partial(_t, request))
-    day: Callable[[int], str] = functools.cache(lambda d: format_day(request, d * 24))
-    rows = []
-    for e in entries:
-        v = e.view
-        narrative = str(v.record.get("narrative") or "")
-        rows.append({
-            "id": v.id, "number": number_of(v.id), "received": day(v.received_hour // 24),
-            "urgency": e.urgency,
-            "status": t(labels.STATUS_FOR_STAFF[v.status]),
-            "summary": narrative[:120] + ("…" if len(narrative) > 120 else ""),
-            "needs": ", ".join(t(labels.NEEDS[n]) for n in v.record.get("needs", [])),
-            "consent": _consent(request, v.consent, t), "synthetic": v.synthetic})
-    return rows
-
-
 def _consent(request: web.Request, consent: Any,
              t: Callable[[str], str] | None = None) -> str:
     label = t or partial(_t, request)
     return ", ".join(label(labels.CONSENTS[n]) for n in CONSENT_NAMES if getattr(consent, n))
-
-
-# The person's search index lives in their session (`StaffSession.cache`), in memory only,
-# as a future: it may still be being built in the background.
-SEARCH_INDEX = "search"
-SEARCH_LOCK = "search_lock"
-
-
-def _prepare_search(ctx: NodeContext, session: StaffSession) -> None:
-    """Start building the person's search index in the background when they first open a
-    list or the search form after signing in -- "built in memory after unlock" (issue 3) --
-    so that their first search does not wait while every case they may read is decrypted
-    (over a second for 10,000 cases: BENCHMARKS.md, bench_backoffice)."""
-    if SEARCH_INDEX in session.cache or not allowed(session.staff.member, Action.SEARCH):
-        return
-    building = asyncio.get_running_loop().run_in_executor(
-        ctx.executor, index_for, ctx.cases, session.staff)
-    # A failed build is retried by the next search; it is not an unhandled error.
-    building.add_done_callback(lambda f: f.cancelled() or f.exception())
-    session.cache[SEARCH_INDEX] = building
-
-
-async def _search_index(ctx: NodeContext, session: StaffSession) -> SearchIndex:
-    """The session's index, brought up to date with the cases the person may read now
-    (only new cases are decrypted; a case no longer readable means a new index)."""
-    pending: asyncio.Future[SearchIndex] | None = session.cache.get(SEARCH_INDEX)
-    current = None
-    if pending is not None:
-        await asyncio.wait([pending])
-        if not pending.cancelled() and pending.exception() is None:
-            current = pending.result()
-    index = await run_sync(ctx, index_for, ctx.cases, session.staff, current)
-    if index is not current:
-        done: asyncio.Future[SearchIndex] = asyncio.get_running_loop().create_future()
-        done.set_result(index)
-        session.cache[SEARCH_INDEX] = done
-    return index
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -133,69 +72,6 @@ async def index(request: web.Request) -> web.StreamResponse:
         if role in roles:
             raise see_other(f"{STAFF_PATH}/{target}")
     raise see_other(f"{STAFF_PATH}/account")
-
-
-async def queue(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    entries = await run_sync(ctx, ctx.cases.queue, session.staff)
-    due = await run_sync(ctx, ctx.retention.due)
-    _prepare_search(ctx, session)
-    return page(request, "staff/queue.html", session, rows=_rows(request, entries), due=due)
-
-
-async def case_list(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    status = request.query.get("status") or None
-    try:
-        offset = max(0, int(request.query.get("offset", "0")))
-    except ValueError:
-        offset = 0
-    entries, total = await run_sync(ctx, ctx.cases.list_cases, session.staff, PAGE_SIZE,
-                                    offset, status)
-    _prepare_search(ctx, session)
-    return page(request, "staff/cases.html", session, rows=_rows(request, entries), total=total,
-                missing_key=await run_sync(ctx, _missing_intake_key, ctx, session.staff, request),
-                selected=status or "",
-                statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
-                prev_offset=offset - PAGE_SIZE if offset > 0 else None,
-                next_offset=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None)
-
-
-def _missing_intake_key(ctx: NodeContext, staff: UnlockedStaff, request: web.Request) -> str:
-    """For a coordinator without the intake key, who sees only the cases assigned to
-    them: what is missing and who can give it (else "")."""
-    if not staff.has_role("coordinator"):
-        return ""
-    try:
-        require_node_key(ctx.db.read(), staff, INTAKE_KEY)
-    except errors.NodeError as exc:
-        return error_text(request, exc)
-    return ""
-
-
-async def search(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    query = request.query.get("q", "")[:200]
-    rows: list[dict[str, Any]] = []
-    total = 0
-    if not query.strip():
-        _prepare_search(ctx, session)  # the empty form: the person is about to type
-    else:
-        # One search at a time per session: the index is updated in place.
-        async with session.cache.setdefault(SEARCH_LOCK, asyncio.Lock()):
-            index = await _search_index(ctx, session)
-            matches = index.search(query)
-        total = len(matches)
-        found = await run_sync(ctx, ctx.cases.newest_first, matches, SEARCH_SHOWN)
-        rows = _rows(request, await run_sync(ctx, ctx.cases.summaries, session.staff, found))
-    return page(request, "staff/search.html", session, query=query, rows=rows, total=total,
-                shown=SEARCH_SHOWN)
-
-
-SEARCH_SHOWN = 200
 
 
 def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
@@ -553,9 +429,6 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 _CASE = "/cases/{report_id}"
 ROUTES: list[StaffRoute] = [
     StaffRoute("GET", "/", index, "staff_index", Action.OWN_ACCOUNT),
-    StaffRoute("GET", "/queue", queue, "staff_queue", Action.VIEW_QUEUE),
-    StaffRoute("GET", "/cases", case_list, "staff_cases", Action.LIST_CASES),
-    StaffRoute("GET", "/search", search, "staff_search", Action.SEARCH),
     StaffRoute("GET", "/codings", codings, "staff_codings", Action.VIEW_CODINGS),
     StaffRoute("GET", "/audit", audit_page, "staff_audit", Action.VERIFY_AUDIT),
     StaffRoute("GET", _CASE, view_case, "staff_case", Action.READ_CASE),
