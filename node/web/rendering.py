@@ -25,7 +25,7 @@ from node.config import RTL_LANGUAGES, NodeConfig
 from node.i18n import Catalogues
 from node.web.appkeys import RENDERER, node
 from node.web.labels import NATIVE_LANGUAGE_NAMES
-from node.web.language import lang_of
+from node.web.language import app_root, lang_of, return_path
 
 STATIC_FILES = ("exit.js",)
 
@@ -100,6 +100,10 @@ def render(request: web.Request, template: str, *, status: int = 200, here: str 
 
     context.setdefault("errors", [])
     context.setdefault("field_errors", {})
+    # the staff office's and expert app's switcher: a form, the choice kept in a cookie
+    root = app_root(request.path)
+    context.setdefault("switcher", {"action": f"{root}/language", "back": return_path(request)}
+                       if root else None)
     html = renderer.render(
         template, lang, switch_prefix=switch_prefix,
         languages=[(c, NATIVE_LANGUAGE_NAMES[c]) for c in cfg.languages], **context)

@@ -19,6 +19,7 @@ from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
+from node.web.form_errors import field_errors
 from node.web.responses import see_other
 from node.web.staff.auth import refresh_sessions, with_roles
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
@@ -51,7 +52,9 @@ def _roles_of(form: object) -> list[str]:
 
 async def _accounts_page(request: web.Request, exc: errors.NodeError | None = None,
                          done: str = "", username: str = "",
-                         roles: list[str] | None = None) -> web.Response:
+                         roles: list[str] | None = None, invited: bool = False
+                         ) -> web.Response:
+    """The accounts; after a refused invitation (`invited`), its form marked as typed."""
     ctx = node(request)
     now = _now(ctx)
 
@@ -63,7 +66,8 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
     return page(request, "staff/accounts.html", session_of(request),
                 status=status_of(exc) if exc else 200, accounts=people, invitations=pending,
                 all_roles=accounts.ROLES, done=done, username=username,
-                chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [])
+                chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [],
+                field_errors=field_errors(request, exc) if invited else {})
 
 
 async def accounts_get(request: web.Request) -> web.StreamResponse:
@@ -81,7 +85,8 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
         code = await run_sync(ctx, invitations.invite, ctx.db, ctx.audit,
                               session.staff.member.id, username, roles, now)
     except errors.NodeError as exc:
-        return await _accounts_page(request, exc, username=username, roles=roles)
+        return await _accounts_page(request, exc, username=username, roles=roles,
+                                   invited=True)
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
     if set(roles) == {"expert"}:  # experts accept on the expert app (issue 16)

@@ -46,7 +46,7 @@ from node.web.staff.common import (
     page,
     session_of,
 )
-from node.web.staff.custody_actions import ACTION_LABELS
+from node.web.staff.custody_actions import ACTION_LABELS, detail_text
 from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
 
@@ -226,7 +226,9 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
 
 
 async def case_page(request: web.Request, *, problems: list[errors.NodeError] | None = None,
-                    status: int = 200) -> web.StreamResponse:
+                    status: int = 200, typed: Any = None) -> web.StreamResponse:
+    """The case. After a refused action, `typed` is the form that was posted: the form it
+    came from shows it again, with the field in error marked (`_forms.html`)."""
     ctx = node(request)
     session = session_of(request)
     staff = session.staff
@@ -288,6 +290,9 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         retention_days=case.retention_days, notice=notice,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
+        acted=request.match_info.route.name if typed is not None else "",
+        typed={k: str(v) for k, v in (typed or {}).items() if k != "csrf"},
+        field_errors={p.field: error_text(request, p) for p in problems or [] if p.field},
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
@@ -423,7 +428,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
         except errors.NodeError as exc:
             if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
                 raise
-            return await case_page(request, problems=[exc], status=status_of(exc))
+            return await case_page(request, problems=[exc], status=status_of(exc), typed=form)
         session.flash = _t(request, flash)
         raise see_other(f"{STAFF_PATH}/cases" if then == "list"
                         else f"{STAFF_PATH}/cases/{report_id}{then if then != 'case' else ''}")
@@ -445,17 +450,19 @@ async def codings(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     found = await run_sync(ctx, open_codings, ctx.db, session.staff)
+    names = coding.region_names(request, ctx)
     rows = [{
         "category": _t(request, vocab.CATEGORY_LABELS[r.coding.category]),
         "provision": r.coding.provision(),
-        "dates": " – ".join(d.isoformat() for d in (r.coding.date_from, r.coding.date_to) if d),
-        "region": r.coding.region or "",
+        "dates": coding.coding_dates(request, r.coding),
+        "region": names.get(r.coding.region, r.coding.region) if r.coding.region
+        else _t(request, vocab.NOT_KNOWN),
         "perpetrators": " · ".join(x for x in (
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
             if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
             str(r.coding.perpetrator_count or "")) if x),
-        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
-        + r.coding.survivor_age_group,
+        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + ", "
+        + _t(request, vocab.AGE_GROUP_LABELS[r.coding.survivor_age_group]),
         "context": _t(request, vocab.CONTEXT_LABELS[r.coding.context]),
         "reports": len(r.report_ids)} for r in found]
     return page(request, "staff/codings.html", session, rows=rows)
@@ -488,7 +495,8 @@ def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, st
     label = ACTION_LABELS.get(e.action)
     return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
             "action": _t(request, label) if label else e.action, "code": e.action,
-            "detail": e.detail,
+            "detail": detail_text(partial(_t, request), e.action, e.detail, usernames,
+                                  {s.id: s.name for s in node(request).config.services}),
             "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
             if e.object_type == "report" else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}

@@ -26,6 +26,7 @@ from node.backoffice import incidents as inc
 from node.backoffice.access import Action
 from node.backoffice.case_incidents import Candidate, CaseIncident
 from node.backoffice.case_numbers import number_of
+from node.backoffice.incident_dates import describe
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.web.appkeys import node
@@ -55,8 +56,8 @@ def coding_summary(request: web.Request, c: inc.IncidentCoding,
     """One line: dates, region, perpetrators, survivor, context -- every label translated."""
     t = partial(_t, request)
     parts = []
-    if c.date_from or c.date_to:
-        parts.append(" – ".join(d.isoformat() for d in (c.date_from, c.date_to) if d))
+    if dates := coding_dates(request, c):
+        parts.append(dates)
     parts.append(region_names.get(c.region, c.region) if c.region else t(vocab.NOT_KNOWN))
     if c.perpetrator_affiliation:
         parts.append(t(vocab.AFFILIATION_LABELS[c.perpetrator_affiliation]))
@@ -68,6 +69,13 @@ def coding_summary(request: web.Request, c: inc.IncidentCoding,
                  + t(vocab.AGE_GROUP_LABELS[c.survivor_age_group]))
     parts.append(t(vocab.CONTEXT_LABELS[c.context]))
     return " · ".join(parts)
+
+
+def coding_dates(request: web.Request, c: inc.IncidentCoding) -> str:
+    """"2 March 2024 – April 2024", each date as precise as it is known, in the page's
+    language ("" if undated)."""
+    lang = lang_of(request)
+    return " – ".join(describe(p, lang) for p in (c.period_from, c.period_to) if p)
 
 
 def provision_text(request: web.Request, c: inc.IncidentCoding) -> str:
@@ -184,8 +192,9 @@ async def edit_coding(request: web.Request) -> web.StreamResponse:
     return await _form_page(request, inc.choices_of(coding), incident_id)
 
 
-def _parsed(ctx: NodeContext, values: dict[str, str]) -> inc.IncidentCoding:
-    coding = inc.coding_from_choices(values)
+def _parsed(request: web.Request, ctx: NodeContext, values: dict[str, str]
+            ) -> inc.IncidentCoding:
+    coding = inc.coding_from_choices(values, lang_of(request))
     if coding.region is not None and ctx.config.region(coding.region) is None:
         raise errors.UnknownChoice(field="region")
     return coding
@@ -200,7 +209,7 @@ async def review(request: web.Request) -> web.StreamResponse:
     if form.get("change"):
         return await _form_page(request, values, incident_id)
     try:
-        coding = _parsed(ctx, values)
+        coding = _parsed(request, ctx, values)
     except errors.InvalidInput as exc:
         return await _form_page(request, values, incident_id, exc)
     return await _review_page(request, values, incident_id, coding)
@@ -224,9 +233,12 @@ async def _review_page(request: web.Request, values: dict[str, str], incident_id
         "survivor_sex": N_("Survivor sex"), "survivor_age_group": N_("Survivor age group"),
         "context": N_("Context"),
     }
+    lang = lang_of(request)
+    periods = {"date_from": coding.period_from, "date_to": coding.period_to}
+    shown = {**values, **{k: describe(p, lang) for k, p in periods.items() if p}}
     answers = [(_t(request, label),
                 dict(choices[k]).get(values[k], values[k]) if k in choices
-                else values[k] or _t(request, vocab.NOT_KNOWN)) for k, label in labels.items()]
+                else shown[k] or _t(request, vocab.NOT_KNOWN)) for k, label in labels.items()]
     return page(request, "staff/coding_review.html", session, id=report_id,
                 number=number_of(report_id), incident_id=incident_id, values=values,
                 answers=answers, provision=provision_text(request, coding),
@@ -243,7 +255,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     values = _values(form)
     incident_id = str(form.get("incident_id") or "")[:64]
     try:
-        coding = _parsed(ctx, values)
+        coding = _parsed(request, ctx, values)
     except errors.InvalidInput as exc:
         return await _form_page(request, values, incident_id, exc)
     if form.get("reviewed") != "yes":

@@ -4,11 +4,19 @@ The log itself records a stable code (``case.recode``): it is hashed into the ch
 must never change with a translation. Pages show the label; the CSV export keeps the code
 (a court reads the same code whatever the language of the page). An action without a
 label here is shown as its code.
+
+The same holds for an entry's detail ("to service clinic", "in_triage", "task 3fa2..."):
+recorded in English words and codes, shown in the page's language by `detail_text`, kept
+as recorded in the CSV.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+
 from node.i18n import N_
+from node.web.labels import STATUS_FOR_STAFF
 
 ACTION_LABELS = {
     "case.view": N_("Opened the case"),
@@ -36,3 +44,39 @@ ACTION_LABELS = {
     "case.receipt_check": N_("Checked the caller's secret"),
     "receipt.lookup_unknown": N_("Looked up a receipt number: no case"),
 }
+
+# "<what> <id>": the kind of entry an action touched, and its id (shortened on the page)
+_OBJECTS = {
+    "incident": N_("incident %(id)s"), "task": N_("task %(id)s"), "item": N_("file %(id)s"),
+    "message": N_("message %(id)s"), "note": N_("note %(id)s"),
+    "referral": N_("referral %(id)s"),
+}
+_FIXED = {
+    "kept until deleted": N_("kept until deleted"),
+    "matched": N_("the caller's secret matched"),
+    "did not match": N_("the caller's secret did not match"),
+}
+_OBJECT = re.compile(r"(incident|task|item|message|note|referral) ([0-9a-f]{8,64})")
+_DAYS = re.compile(r"(\d{1,6}) days")
+
+
+def detail_text(t: Callable[..., str], action: str, detail: str,
+                usernames: Mapping[str, str], services: Mapping[str, str]) -> str:
+    """An entry's recorded detail as staff read it in their language (`t` translates);
+    a detail of no known form is shown as recorded."""
+    if action == "case.status" and detail in STATUS_FOR_STAFF:
+        return t(STATUS_FOR_STAFF[detail])
+    if detail in _FIXED:
+        return t(_FIXED[detail])
+    if m := _OBJECT.fullmatch(detail):
+        return t(_OBJECTS[m[1]], id=m[2][:8])
+    if m := _DAYS.fullmatch(detail):
+        return t(N_("%(n)s days"), n=m[1])
+    if detail.startswith("to service "):
+        service = detail.removeprefix("to service ")
+        return t(N_("to %(service)s"), service=services.get(service, service))
+    if action in ("case.assign", "case.unassign") and detail.startswith(("to ", "from ")):
+        word, _, who = detail.partition(" ")
+        return t(N_("to %(who)s") if word == "to" else N_("from %(who)s"),
+                 who=usernames.get(who, who))
+    return detail
