@@ -53,6 +53,10 @@ def _template_translator(t: gettext.NullTranslations) -> Callable[..., Markup]:
     return _
 
 
+def _isolated(text: object) -> Markup:
+    return Markup("<bdi>%s</bdi>") % text
+
+
 class Renderer:
     def __init__(self, config: NodeConfig, catalogues: Catalogues) -> None:
         self.config = config
@@ -64,6 +68,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # `x|bdi`: a name or text someone typed, isolated from the direction of the sentence
+        # it is put in (Unicode bidi, UAX #9: an Arabic sentence around a Latin name)
+        self.env.filters["bdi"] = _isolated
         css = _static("site.css").decode()
         self.css = Markup(css)  # noqa: S704 -- our own file, not user input
         self.css_hash = "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
