@@ -46,7 +46,12 @@ from node.web.staff.common import (
     page,
     session_of,
 )
-from node.web.staff.custody_actions import ACTION_LABELS, detail_text
+from node.web.staff.custody_actions import (
+    ACTION_LABELS,
+    ACTOR_LABELS,
+    OBJECT_LABELS,
+    detail_text,
+)
 from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
 
@@ -302,11 +307,12 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
 
 
 def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
-    """An actor as staff see it: a username, "the reporter", or the actor as recorded
-    (the node itself, the CLI, recovery)."""
+    """An actor as staff see it: a username, or who else acted (the reporter, the node
+    itself, the CLI, recovery) in the page's language."""
     if actor in usernames:
         return usernames[actor]
-    return _t(request, N_("the reporter")) if actor == "reporter" else actor
+    label = ACTOR_LABELS.get(actor)
+    return _t(request, label) if label else actor
 
 
 async def view_case(request: web.Request) -> web.StreamResponse:
@@ -493,12 +499,16 @@ async def custody(request: web.Request) -> web.StreamResponse:
 def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, str]
                ) -> dict[str, Any]:
     label = ACTION_LABELS.get(e.action)
-    return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
+    actor = ACTOR_LABELS.get(e.actor)
+    return {"seq": e.seq, "when": _when(e.at),
+            "who": usernames.get(e.actor) or (_t(request, actor) if actor else e.actor),
             "action": _t(request, label) if label else e.action, "code": e.action,
             "detail": detail_text(partial(_t, request), e.action, e.detail, usernames,
                                   {s.id: s.name for s in node(request).config.services}),
             "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
-            if e.object_type == "report" else f"{e.object_type} {e.object_id}",
+            if e.object_type == "report" else _t(request, OBJECT_LABELS[e.object_type],
+                                                 id=usernames.get(e.object_id, e.object_id[:12]))
+            if e.object_type in OBJECT_LABELS else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
 

@@ -43,6 +43,54 @@ ACTION_LABELS = {
     "case.receipt_lookup": N_("Found by receipt number"),
     "case.receipt_check": N_("Checked the caller's secret"),
     "receipt.lookup_unknown": N_("Looked up a receipt number: no case"),
+    "case.export.choice": N_("Chose what a court bundle discloses"),
+    "account.create": N_("Created an account"),
+    "account.invite": N_("Invited someone"),
+    "account.invite_cancel": N_("Cancelled an invitation"),
+    "account.disable": N_("Disabled an account"),
+    "account.enable": N_("Enabled an account"),
+    "account.unlock": N_("Unlocked an account"),
+    "account.roles": N_("Changed the roles of an account"),
+    "account.passphrase": N_("Changed their passphrase"),
+    "account.recover": N_("Recovered an account"),
+    "account.self_grant": N_("Gave themselves access"),
+    "account.sign_in": N_("Signed in"),
+    "account.totp_on": N_("Turned on two-step sign-in"),
+    "account.totp_off": N_("Turned off two-step sign-in"),
+    "account.totp_reset": N_("Reset two-step sign-in of an account"),
+    "account.key_not_authentic": N_("Found a key that is not authentic"),
+    "key.grant": N_("Gave access to a key"),
+    "key.revoke": N_("Removed access to a key"),
+    "key.rotate": N_("Replaced a node key"),
+    "recovery.split": N_("Split the recovery key into shares"),
+    "expert.availability": N_("Changed their availability"),
+    "expert.profile": N_("Changed their expert profile"),
+    "expert.vouch": N_("Vouched for an expert"),
+    "expert.key_made": N_("Made their expert key"),
+    "statistics.draft": N_("Drafted a statistics release"),
+    "statistics.approve": N_("Approved a statistics release"),
+    "statistics.discard": N_("Discarded a statistics release"),
+    "evidence.recommit": N_("Re-committed a report to the evidence log"),
+    "audit.rewrite": N_("Upgraded the audit log's format"),
+}
+
+# who acted, when it was no staff member
+ACTOR_LABELS = {
+    "reporter": N_("the reporter"),
+    "system": N_("the node itself"),
+    "node": N_("the node itself"),
+    "upgrade": N_("the node's upgrade"),
+    "cli": N_("an administrator, at the command line"),
+    "recovery": N_("account recovery"),
+}
+
+# what an entry is about, when it is not a case (those are named by their case number)
+OBJECT_LABELS = {
+    "account": N_("Account %(id)s"),
+    "invitation": N_("Invitation %(id)s"),
+    "statistics_release": N_("Statistics release %(id)s"),
+    "node": N_("This node (%(id)s)"),
+    "audit": N_("Audit log %(id)s"),
 }
 
 # "<what> <id>": the kind of entry an action touched, and its id (shortened on the page)
