@@ -107,6 +107,7 @@ def render(request: web.Request, template: str, *, status: int = 200, here: str 
 
     context.setdefault("errors", [])
     context.setdefault("field_errors", {})
+    context.setdefault("error_links", [])
     # the staff office's and expert app's switcher: a form, the choice kept in a cookie
     root = app_root(request.path)
     context.setdefault("switcher", {"action": f"{root}/language", "back": return_path(request)}

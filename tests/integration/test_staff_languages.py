@@ -239,6 +239,14 @@ async def test_a_partial_date_goes_through_the_coding_form(
     html = await bad.text()
     assert bad.status == 400 and 'value="Marchember"' in html
     assert 'aria-invalid="true" aria-describedby="c_date_to_approx-err"' in html
+    # the summary at the top names the field and links to it
+    fr = load("fr").gettext
+    assert f'<li><a href="#c_date_to_approx">{fr("To")}: ' in html
+
+    untouched = await client.post(f"/staff/cases/{rid}/incidents/review", data={"csrf": csrf})
+    html = await untouched.text()
+    assert untouched.status == 400
+    assert html.count(f': {fr("Choose an answer.")}</a></li>') == 6
 
 
 # -------------------------------------------------------------------- the walk
@@ -288,3 +296,23 @@ async def test_no_staff_page_shows_english_or_raw_codes(
             raw[route.path] = found
     assert raw == {}
     assert len(walked) >= 12, walked
+
+
+async def test_the_expert_app_has_its_own_switcher_and_cookie(
+        node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(node_ctx, {"staff", "expert"}))
+    html = await (await client.get("/expert/login")).text()
+    assert 'action="/expert/language"' in html and 'name="back" value="/expert/login"' in html
+    r = await client.post("/expert/language", data={"lang": "uk", "back": "/expert/login"},
+                          allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/expert/login"
+    assert r.cookies[LANG_COOKIE]["path"] == "/expert"
+    html = await (await client.get("/expert/login")).text()
+    assert '<html lang="uk" dir="ltr">' in html
+    # a way back to the staff office is never offered from the expert app
+    r = await client.post("/expert/language", data={"lang": "uk", "back": "/staff/queue"},
+                          allow_redirects=False)
+    assert r.headers["Location"] == "/expert/"
+    # the staff office does not read the expert app's choice
+    html = await (await client.get("/staff/login")).text()
+    assert '<html lang="en" dir="ltr">' in html

@@ -38,6 +38,15 @@ from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, se
 from protocol import vocabulary as vocab
 
 CHOOSE = N_("Choose an answer.")
+# each question as the review page and the form's error summary name it
+LABELS = {
+    "category": N_("Category (Rome Statute)"), "date_from": N_("From"),
+    "date_from_approx": N_("From"), "date_to": N_("To"), "date_to_approx": N_("To"),
+    "region": N_("Region"), "perpetrator_affiliation": N_("Perpetrator affiliation"),
+    "unit_named": N_("Unit or group named"), "perpetrator_count": N_("Number of perpetrators"),
+    "survivor_sex": N_("Survivor sex"), "survivor_age_group": N_("Survivor age group"),
+    "context": N_("Context"),
+}
 PROVISION_NAMES = {
     "Art. 7(1)(g)": N_("crime against humanity"),
     "Art. 8(2)(b)(xxii)": N_("war crime in an international armed conflict"),
@@ -177,7 +186,9 @@ async def _form_page(request: web.Request, values: dict[str, str], incident_id: 
                 choices=choices, field_errors=field_errors,
                 suggested={k: dict(choices[k]).get(v, v) for k, v in suggested.items()},
                 suggested_codes=suggested,
-                errors=[error_text(request, problem)] if problem else [])
+                errors=[error_text(request, problem)] if problem else [],
+                error_links=[(f"c_{name}", _t(request, LABELS[name]), message)
+                             for name, message in field_errors.items() if name in LABELS])
 
 
 async def new_coding(request: web.Request) -> web.StreamResponse:
@@ -225,14 +236,7 @@ async def _review_page(request: web.Request, values: dict[str, str], incident_id
     await run_sync(ctx, ctx.case_access.require, session.staff, Action.CODE_INCIDENT,
                    report_id)
     choices = _choices(request, ctx)
-    labels = {
-        "category": N_("Category (Rome Statute)"), "date_from": N_("From"),
-        "date_to": N_("To"), "region": N_("Region"),
-        "perpetrator_affiliation": N_("Perpetrator affiliation"),
-        "unit_named": N_("Unit or group named"), "perpetrator_count": N_("Number of perpetrators"),
-        "survivor_sex": N_("Survivor sex"), "survivor_age_group": N_("Survivor age group"),
-        "context": N_("Context"),
-    }
+    labels = {k: v for k, v in LABELS.items() if k not in inc.APPROX_OF.values()}
     lang = lang_of(request)
     periods = {"date_from": coding.period_from, "date_to": coding.period_to}
     shown = {**values, **{k: describe(p, lang) for k, p in periods.items() if p}}
