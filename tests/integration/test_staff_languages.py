@@ -10,11 +10,13 @@ own catalogues.
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from babel.dates import format_skeleton
 
 from crypto.keys import DataKey
 from node.backoffice.incidents import IncidentCoding
@@ -260,7 +262,8 @@ def _get_routes() -> list[Any]:
 async def test_no_staff_page_shows_english_or_raw_codes(
         node_ctx: NodeContext, aiohttp_client: Any, lang: str) -> None:
     team = make_team(node_ctx)
-    rid = _report(node_ctx, region="R1", perpetrator_affiliation="militia")
+    rid = _report(node_ctx, region="R1", perpetrator_affiliation="militia",
+                  incident_year=2024, incident_month=3)
     other = _report(node_ctx, region="R1")
     coding = IncidentCoding(category="rape", region="R1", perpetrator_affiliation="militia",
                             context="widespread_or_systematic_attack")
@@ -289,6 +292,9 @@ async def test_no_staff_page_shows_english_or_raw_codes(
         head = _read(html).html_attrs
         assert head.get("lang") == lang and head.get("dir") == ("rtl" if lang == "ar" else "ltr")
         assert 'action="/staff/language"' in html, path
+        if route.path == "/cases/{report_id}":  # the month the reporter gave, in words
+            march = format_skeleton("yMMMM", date(2024, 3, 1), locale=lang)
+            assert march in html and "2024-3" not in html
         if route.path == "/audit":  # account entries are named, not coded
             assert load(lang).gettext("Invited someone") in html
         found = _untranslated(html, lang)

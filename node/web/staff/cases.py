@@ -26,6 +26,7 @@ from node.backoffice.case_numbers import number_of
 from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
+from node.backoffice.incident_dates import Period, describe
 from node.backoffice.ledger import STATUSES
 from node.backoffice.search import SearchIndex, index_for
 from node.context import NodeContext, run_sync
@@ -35,6 +36,7 @@ from node.web import labels
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
+from node.web.language import lang_of
 from node.web.rendering import translate
 from node.web.responses import see_other
 from node.web.staff import coding
@@ -211,8 +213,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
          t(labels.ROLES[r["reporter_role"]]) if r.get("reporter_role") else ""),
         (t("What happened?"), r.get("narrative") or ""),
         (t("When did it happen?"), " · ".join(str(x) for x in (
-            "-".join(str(r[k]) for k in ("incident_year", "incident_month", "incident_day")
-                     if r.get(k)), r.get("incident_when") or "") if x)),
+            _reported_day(r, lang_of(request)), r.get("incident_when") or "") if x)),
         (t("Where did it happen?"), " · ".join(x for x in (region_label, r.get("place") or "")
                                                if x)),
         (t("Who did it?"), " · ".join(str(x) for x in (
@@ -225,9 +226,24 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
         (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
         (t("What should we be careful about?"), contact.get("precautions") or ""),
         (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
-        (t(labels.CHANNEL), r.get("channel", "")),
+        (t(labels.CHANNEL), t(labels.CHANNELS[r["channel"]])
+         if r.get("channel") in labels.CHANNELS else r.get("channel", "")),
     ]
     return [(label, value) for label, value in fields if value]
+
+
+def _reported_day(r: dict[str, Any], lang: str) -> str:
+    """The day, month or year the reporter gave, as the page's language writes it."""
+    year, month, day = (r.get(k) for k in ("incident_year", "incident_month", "incident_day"))
+    if not year:
+        return ""
+    day = day if month else None
+    try:
+        period = Period(date(int(str(year)), int(str(month or 1)), int(str(day or 1))),
+                        "day" if day else "month" if month else "year")
+    except ValueError:
+        return "-".join(str(x) for x in (year, month, day) if x)
+    return describe(period, lang)
 
 
 async def case_page(request: web.Request, *, problems: list[errors.NodeError] | None = None,
