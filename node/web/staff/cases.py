@@ -483,8 +483,7 @@ async def codings(request: web.Request) -> web.StreamResponse:
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
             if r.coding.perpetrator_affiliation else "", r.coding.unit_named or "",
             str(r.coding.perpetrator_count or "")) if x),
-        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + ", "
-        + _t(request, vocab.AGE_GROUP_LABELS[r.coding.survivor_age_group]),
+        "survivor": coding.survivor_text(request, r.coding),
         "context": _t(request, vocab.CONTEXT_LABELS[r.coding.context]),
         "reports": len(r.report_ids)} for r in found]
     return page(request, "staff/codings.html", session, rows=rows)

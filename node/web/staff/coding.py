@@ -74,10 +74,15 @@ def coding_summary(request: web.Request, c: inc.IncidentCoding,
         parts.append(c.unit_named)
     if c.perpetrator_count:
         parts.append(str(c.perpetrator_count))
-    parts.append(t(vocab.SEX_LABELS[c.survivor_sex]) + ", "
-                 + t(vocab.AGE_GROUP_LABELS[c.survivor_age_group]))
+    parts.append(survivor_text(request, c))
     parts.append(t(vocab.CONTEXT_LABELS[c.context]))
     return " · ".join(parts)
+
+
+def survivor_text(request: web.Request, c: inc.IncidentCoding) -> str:
+    """"Female, 12-17": the list separator is the language's own (Arabic writes "،")."""
+    return _t(request, N_("%(sex)s, %(age)s"), sex=_t(request, vocab.SEX_LABELS[c.survivor_sex]),
+              age=_t(request, vocab.AGE_GROUP_LABELS[c.survivor_age_group]))
 
 
 def coding_dates(request: web.Request, c: inc.IncidentCoding) -> str:
