@@ -195,6 +195,12 @@ async def test_a_refused_task_marks_its_date_and_keeps_what_was_typed(
     # only the form that was posted shows it: the note form stays empty
     assert '<textarea id="note" name="text" dir="auto" rows="3"></textarea>' in html
 
+    # a task saved with its due day: shown as the page's language writes a day
+    client.session.cookie_jar.update_cookies({LANG_COOKIE: "fr"})
+    r = await client.post(f"/staff/cases/{rid}/tasks",
+                          data={"csrf": csrf, "text": "Appeler", "due": "2026-03-02"})
+    assert r.status == 200 and "2 mars 2026" in await r.text()
+
     r = await client.post(f"/staff/cases/{rid}/referrals",
                           data={"csrf": csrf, "service_id": "nowhere", "shared": "Only this"})
     html = await r.text()

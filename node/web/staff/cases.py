@@ -232,6 +232,11 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
     return [(label, value) for label, value in fields if value]
 
 
+def _long_day(iso: str | None, lang: str) -> str | None:
+    """A stored day (ISO 8601) as the page's language writes it."""
+    return describe(Period(date.fromisoformat(iso), "day"), lang) if iso else None
+
+
 def _reported_day(r: dict[str, Any], lang: str) -> str:
     """The day, month or year the reporter gave, as the page's language writes it."""
     year, month, day = (r.get(k) for k in ("incident_year", "incident_month", "incident_day"))
@@ -299,7 +304,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
                   for m in case.messages],
         notes=[{"who": who(n.actor), "when": _when(n.at), "text": n.body["text"]}
                for n in case.notes],
-        tasks=[{"id": t.id, "text": t.body["text"], "due": t.extra.get("due_day"),
+        tasks=[{"id": t.id, "text": t.body["text"],
+                "due": _long_day(t.extra.get("due_day"), lang_of(request)),
                 "done": t.extra.get("done_at") is not None} for t in case.tasks],
         referrals=[{"id": f.id, "service": f.body.get("service_name"), "when": _when(f.at),
                     "who": who(f.actor), "shared": f.body.get("shared"),
@@ -307,7 +313,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         consent_referral=v.consent.referral, services=ctx.config.services,
         incidents=coding.incident_rows(request, ctx, case.incidents, who),
         linkable=coding.candidate_rows(request, ctx, candidates),
-        deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
+        deletion_due=_long_day(case.deletion_due.isoformat() if case.deletion_due else None,
+                               lang_of(request)),
         retention_days=case.retention_days, notice=notice,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
