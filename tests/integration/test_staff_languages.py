@@ -165,6 +165,15 @@ async def test_an_unknown_language_is_refused_and_nothing_is_remembered(
     assert r.status == 400 and LANG_COOKIE not in r.cookies
 
 
+async def test_another_site_cannot_switch_a_persons_language(
+        node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(create_app(node_ctx, {"staff"}))
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        r = await client.post("/staff/language", data={"lang": "ar", "back": "/staff/login"},
+                              headers=headers, allow_redirects=False)
+        assert r.status >= 400 and LANG_COOKIE not in r.cookies
+
+
 async def test_the_sign_in_page_has_the_switcher_before_anyone_signs_in(
         node_ctx: NodeContext, aiohttp_client: Any) -> None:
     client = await aiohttp_client(create_app(node_ctx, {"staff"}))
