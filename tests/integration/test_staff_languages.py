@@ -201,6 +201,7 @@ async def test_a_refused_task_marks_its_date_and_keeps_what_was_typed(
     assert 'id="due" name="due" autocomplete="off" min="2000-01-01" max="2999-12-31" ' \
            'value="2026-02-30" aria-invalid="true" aria-describedby="due-err"' in html
     assert '<span class="err" id="due-err">' in html
+    assert '<li><a href="#due">Due date: ' in html  # the summary links to the field
     # only the form that was posted shows it: the note form stays empty
     assert '<textarea id="note" name="text" dir="auto" rows="3"></textarea>' in html
 

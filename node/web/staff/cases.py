@@ -232,6 +232,21 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str
     return [(label, value) for label, value in fields if value]
 
 
+# the case page's form fields an error can be about: (route, field) -> (input id, label), for
+# the error summary's links (`staff/_errors.html`)
+FORM_FIELDS = {
+    ("staff_case_task", "text"): ("task", N_("New task")),
+    ("staff_case_task", "due"): ("due", N_("Due date")),
+    ("staff_case_note", "text"): ("note", N_("New note")),
+    ("staff_case_message", "text"): ("message", N_("Message to the reporter")),
+    ("staff_case_refer", "service"): ("service", N_("Service")),
+    ("staff_case_refer", "text"): ("shared", N_("What you share with the service "
+                                                "(only what is needed)")),
+    ("staff_case_retention", "retention_days"): ("days", N_(
+        "Delete after this many days without activity (empty: keep)")),
+}
+
+
 def _long_day(iso: str | None, lang: str) -> str | None:
     """A stored day (ISO 8601) as the page's language writes it."""
     return describe(Period(date.fromisoformat(iso), "day"), lang) if iso else None
@@ -260,6 +275,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     staff = session.staff
     report_id = request.match_info["report_id"]
     case = await run_sync(ctx, ctx.cases.read, staff, report_id)
+    route = request.match_info.route.name
     v = case.report
     r = v.record
     region = ctx.config.region(r["region"]) if r.get("region") else None
@@ -321,6 +337,9 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         acted=request.match_info.route.name if typed is not None else "",
         typed={k: str(v) for k, v in (typed or {}).items() if k != "csrf"},
         field_errors={p.field: error_text(request, p) for p in problems or [] if p.field},
+        error_links=[(field[0], _t(request, field[1]), error_text(request, p))
+                     for p in problems or []
+                     if (field := FORM_FIELDS.get((route or "", p.field or "")))],
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
