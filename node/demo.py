@@ -227,7 +227,9 @@ def seed_back_office(ctx: NodeContext) -> None:
                             r.get("incident_day"))
         ctx.incidents.code(coder, rid, IncidentCoding(
             category=category, region=r.get("region"),
-            date_from=date(year, month or 1, day or 1) if year else None,
+            # as precise as the reporter was: a month or a year is not its first day
+            date_from=date(year, month or 1, day if month and day else 1) if year else None,
+            date_from_precision="day" if month and day else "month" if month else "year",
             perpetrator_affiliation=r.get("perpetrator_affiliation"),
             perpetrator_count=rng.randint(1, 5), survivor_sex=rng.choice(["female", "male"]),
             survivor_age_group=rng.choice(["12-17", "18-24", "25-59"]),

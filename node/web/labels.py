@@ -74,6 +74,11 @@ RELEASE_STATUS = {
     "discarded": N_("Discarded"),
 }
 
+CHANNELS = {
+    "web": N_("The reporting website"),
+    "api": N_("A partner's app (API)"),
+}
+
 NOT_ANSWERED = N_("Not answered")
 LANGUAGE = N_("Language")
 CHANNEL = N_("Received through")

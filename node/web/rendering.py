@@ -25,7 +25,7 @@ from node.config import RTL_LANGUAGES, NodeConfig
 from node.i18n import Catalogues
 from node.web.appkeys import RENDERER, node
 from node.web.labels import NATIVE_LANGUAGE_NAMES
-from node.web.language import lang_of
+from node.web.language import app_root, lang_of, return_path
 
 STATIC_FILES = ("exit.js",)
 
@@ -53,6 +53,10 @@ def _template_translator(t: gettext.NullTranslations) -> Callable[..., Markup]:
     return _
 
 
+def _isolated(text: object) -> Markup:
+    return Markup("<bdi>%s</bdi>") % text
+
+
 class Renderer:
     def __init__(self, config: NodeConfig, catalogues: Catalogues) -> None:
         self.config = config
@@ -64,6 +68,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # `x|bdi`: a name or text someone typed, isolated from the direction of the sentence
+        # it is put in (Unicode bidi, UAX #9: an Arabic sentence around a Latin name)
+        self.env.filters["bdi"] = _isolated
         css = _static("site.css").decode()
         self.css = Markup(css)  # noqa: S704 -- our own file, not user input
         self.css_hash = "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
@@ -100,6 +107,11 @@ def render(request: web.Request, template: str, *, status: int = 200, here: str 
 
     context.setdefault("errors", [])
     context.setdefault("field_errors", {})
+    context.setdefault("error_links", [])
+    # the staff office's and expert app's switcher: a form, the choice kept in a cookie
+    root = app_root(request.path)
+    context.setdefault("switcher", {"action": f"{root}/language", "back": return_path(request)}
+                       if root else None)
     html = renderer.render(
         template, lang, switch_prefix=switch_prefix,
         languages=[(c, NATIVE_LANGUAGE_NAMES[c]) for c in cfg.languages], **context)

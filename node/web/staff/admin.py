@@ -22,6 +22,7 @@ from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
+from node.web.form_errors import field_errors
 from node.web.responses import see_other
 from node.web.staff.auth import refresh_sessions, with_roles
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
@@ -63,8 +64,9 @@ def _rotate_offer(request: web.Request) -> tuple[str, list[str]] | None:
 
 async def _accounts_page(request: web.Request, exc: errors.NodeError | None = None,
                          done: str = "", username: str = "",
-                         roles: list[str] | None = None,
+                         roles: list[str] | None = None, invited: bool = False,
                          offer: tuple[str, list[str]] | None = None) -> web.Response:
+    """The accounts; after a refused invitation (`invited`), its form marked as typed."""
     ctx = node(request)
     now = _now(ctx)
 
@@ -81,7 +83,8 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
                 all_roles=accounts.ROLES, done=done, username=username,
                 chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [],
                 departed=departed, rotate_keys=offer[1] if departed and offer else [],
-                holds_keys=set(session_of(request).staff.node_keys))
+                holds_keys=set(session_of(request).staff.node_keys),
+                field_errors=field_errors(request, exc) if invited else {})
 
 
 async def accounts_get(request: web.Request) -> web.StreamResponse:
@@ -100,7 +103,8 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
         code = await run_sync(ctx, invitations.invite, ctx.db, ctx.audit,
                               session.staff.member.id, username, roles, now)
     except errors.NodeError as exc:
-        return await _accounts_page(request, exc, username=username, roles=roles)
+        return await _accounts_page(request, exc, username=username, roles=roles,
+                                   invited=True)
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
     if set(roles) == {"expert"}:  # experts accept on the expert app (issue 16)

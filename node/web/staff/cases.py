@@ -24,6 +24,7 @@ from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
 from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
+from node.backoffice.incident_dates import Period, describe
 from node.backoffice.ledger import STATUSES
 from node.context import NodeContext, run_sync
 from node.i18n import N_
@@ -32,6 +33,7 @@ from node.web import labels
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
+from node.web.language import lang_of
 from node.web.rendering import translate
 from node.web.responses import see_other
 from node.web.staff import coding, suggestions
@@ -45,7 +47,12 @@ from node.web.staff.common import (
     page,
     session_of,
 )
-from node.web.staff.custody_actions import ACTION_LABELS
+from node.web.staff.custody_actions import (
+    ACTION_LABELS,
+    ACTOR_LABELS,
+    OBJECT_LABELS,
+    detail_text,
+)
 from protocol import vocabulary as vocab
 
 PAGE_SIZE = 50
@@ -85,8 +92,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
          t(labels.ROLES[r["reporter_role"]]) if r.get("reporter_role") else ""),
         (t("What happened?"), r.get("narrative") or ""),
         (t("When did it happen?"), " · ".join(str(x) for x in (
-            "-".join(str(r[k]) for k in ("incident_year", "incident_month", "incident_day")
-                     if r.get(k)), r.get("incident_when") or "") if x)),
+            _reported_day(r, lang_of(request)), r.get("incident_when") or "") if x)),
         (t("Where did it happen?"), " · ".join(x for x in (region_label, r.get("place") or "")
                                                if x)),
         (t("Who did it?"), " · ".join(str(x) for x in (
@@ -102,13 +108,50 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
             (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
             (t("What should we be careful about?"), contact.get("precautions") or "")]),
         (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
-        (t(labels.CHANNEL), r.get("channel", "")),
+        (t(labels.CHANNEL), t(labels.CHANNELS[r["channel"]])
+         if r.get("channel") in labels.CHANNELS else r.get("channel", "")),
     ]
     return [(label, value) for label, value in fields if value]
 
 
+# the case page's form fields an error can be about: (route, field) -> (input id, label), for
+# the error summary's links (`staff/_errors.html`)
+FORM_FIELDS = {
+    ("staff_case_task", "text"): ("task", N_("New task")),
+    ("staff_case_task", "due"): ("due", N_("Due date")),
+    ("staff_case_note", "text"): ("note", N_("New note")),
+    ("staff_case_message", "text"): ("message", N_("Message to the reporter")),
+    ("staff_case_refer", "service"): ("service", N_("Service")),
+    ("staff_case_refer", "text"): ("shared", N_("What you share with the service "
+                                                "(only what is needed)")),
+    ("staff_case_retention", "retention_days"): ("days", N_(
+        "Delete after this many days without activity (empty: keep)")),
+}
+
+
+def _long_day(iso: str | None, lang: str) -> str | None:
+    """A stored day (ISO 8601) as the page's language writes it."""
+    return describe(Period(date.fromisoformat(iso), "day"), lang) if iso else None
+
+
+def _reported_day(r: dict[str, Any], lang: str) -> str:
+    """The day, month or year the reporter gave, as the page's language writes it."""
+    year, month, day = (r.get(k) for k in ("incident_year", "incident_month", "incident_day"))
+    if not year:
+        return ""
+    day = day if month else None
+    try:
+        period = Period(date(int(str(year)), int(str(month or 1)), int(str(day or 1))),
+                        "day" if day else "month" if month else "year")
+    except ValueError:
+        return "-".join(str(x) for x in (year, month, day) if x)
+    return describe(period, lang)
+
+
 async def case_page(request: web.Request, *, problems: list[errors.NodeError] | None = None,
-                    status: int = 200) -> web.StreamResponse:
+                    status: int = 200, typed: Any = None) -> web.StreamResponse:
+    """The case. After a refused action, `typed` is the form that was posted: the form it
+    came from shows it again, with the field in error marked (`_forms.html`)."""
     ctx = node(request)
     session = session_of(request)
     staff = session.staff
@@ -116,6 +159,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     # what the page is about to show, read first: a reply arriving meanwhile stays unread
     seen = await run_sync(ctx, _latest, ctx, report_id)
     case = await run_sync(ctx, ctx.cases.read, staff, report_id)
+    route = request.match_info.route.name
     v = case.report
     changes = {c.name: c for c in await run_sync(ctx, _consent_changes, ctx, report_id)}
     # each consent the reporter withdrew (and has not given again): the day, else ""
@@ -172,7 +216,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
                   for m in case.messages],
         notes=[{"who": who(n.actor), "when": _when(n.at), "text": n.body["text"]}
                for n in case.notes],
-        tasks=[{"id": t.id, "text": t.body["text"], "due": t.extra.get("due_day"),
+        tasks=[{"id": t.id, "text": t.body["text"],
+                "due": _long_day(t.extra.get("due_day"), lang_of(request)),
                 "done": t.extra.get("done_at") is not None} for t in case.tasks],
         referrals=[{"id": f.id, "service": f.body.get("service_name"), "when": _when(f.at),
                     "who": who(f.actor), "shared": f.body.get("shared"),
@@ -180,10 +225,17 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         consent_referral=v.consent.referral, services=ctx.config.services,
         incidents=coding.incident_rows(request, ctx, case.incidents, who),
         linkable=coding.candidate_rows(request, ctx, candidates),
-        deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
+        deletion_due=_long_day(case.deletion_due.isoformat() if case.deletion_due else None,
+                               lang_of(request)),
         retention_days=case.retention_days, notice=notice, notice_section=notice_section,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
+        acted=request.match_info.route.name if typed is not None else "",
+        typed={k: str(v) for k, v in (typed or {}).items() if k != "csrf"},
+        field_errors={p.field: error_text(request, p) for p in problems or [] if p.field},
+        error_links=[(field[0], _t(request, field[1]), error_text(request, p))
+                     for p in problems or []
+                     if (field := FORM_FIELDS.get((route or "", p.field or "")))],
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
@@ -202,11 +254,12 @@ def _consent_changes(ctx: NodeContext, report_id: str) -> list[inbox.ConsentChan
 
 
 def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
-    """An actor as staff see it: a username, "the reporter", or the actor as recorded
-    (the node itself, the CLI, recovery)."""
+    """An actor as staff see it: a username, or who else acted (the reporter, the node
+    itself, the CLI, recovery) in the page's language."""
     if actor in usernames:
         return usernames[actor]
-    return _t(request, N_("the reporter")) if actor == "reporter" else actor
+    label = ACTOR_LABELS.get(actor)
+    return _t(request, label) if label else actor
 
 
 async def view_case(request: web.Request) -> web.StreamResponse:
@@ -339,7 +392,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
         except errors.NodeError as exc:
             if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
                 raise
-            return await case_page(request, problems=[exc], status=status_of(exc))
+            return await case_page(request, problems=[exc], status=status_of(exc), typed=form)
         session.flash = _t(request, flash)
         if then == "list":
             raise see_other(f"{STAFF_PATH}/cases")
@@ -367,19 +420,20 @@ async def codings(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     found = await run_sync(ctx, open_codings, ctx.db, session.staff)
+    names = coding.region_names(request, ctx)
     rows = [{
         "category": _t(request, vocab.CATEGORY_LABELS[r.coding.category]),
         "provision": r.coding.provision(),
-        "dates": " – ".join(d.isoformat() for d in (r.coding.date_from, r.coding.date_to) if d),
-        "region": r.coding.region or "",
+        "dates": coding.coding_dates(request, r.coding),
+        "region": names.get(r.coding.region, r.coding.region) if r.coding.region
+        else _t(request, vocab.NOT_KNOWN),
         "perpetrators": " · ".join(x for x in (
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
             if r.coding.perpetrator_affiliation else "",
             # the unit named is free text, often the reporter's words: never for analysts
             r.coding.unit_named or "" if session.staff.has_role("coordinator") else "",
             str(r.coding.perpetrator_count or "")) if x),
-        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
-        + r.coding.survivor_age_group,
+        "survivor": coding.survivor_text(request, r.coding),
         "context": _t(request, vocab.CONTEXT_LABELS[r.coding.context]),
         "reports": len(r.report_ids)} for r in found]
     return page(request, "staff/codings.html", session, rows=rows)
@@ -410,11 +464,16 @@ async def custody(request: web.Request) -> web.StreamResponse:
 def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, str]
                ) -> dict[str, Any]:
     label = ACTION_LABELS.get(e.action)
-    return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
+    actor = ACTOR_LABELS.get(e.actor)
+    return {"seq": e.seq, "when": _when(e.at),
+            "who": usernames.get(e.actor) or (_t(request, actor) if actor else e.actor),
             "action": _t(request, label) if label else e.action, "code": e.action,
-            "detail": e.detail,
+            "detail": detail_text(partial(_t, request), e.action, e.detail, usernames,
+                                  {s.id: s.name for s in node(request).config.services}),
             "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
-            if e.object_type == "report" else f"{e.object_type} {e.object_id}",
+            if e.object_type == "report" else _t(request, OBJECT_LABELS[e.object_type],
+                                                 id=usernames.get(e.object_id, e.object_id[:12]))
+            if e.object_type in OBJECT_LABELS else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
 
