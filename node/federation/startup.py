@@ -43,4 +43,5 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
                   status.error or type(exc).__name__)
         return None
     status.send_statistics = service.send_statistics
+    status.wake = service.wake
     return service
