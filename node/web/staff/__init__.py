@@ -21,6 +21,7 @@ from node.web.staff import (
     evidence,
     experts,
     federation,
+    needs,
     receipt_lookup,
     statistics,
 )
@@ -31,7 +32,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
+            *needs.ROUTES]
 
 
 def create_staff_app() -> web.Application:
