@@ -64,6 +64,12 @@ def publish(ctx: NodeContext, observatory: SigningKey, entries: list[DirectoryEn
 
 @pytest.fixture
 def world(node_ctx: NodeContext):  # type: ignore[no-untyped-def]
+    return make_world(node_ctx)
+
+
+def make_world(node_ctx: NodeContext) -> dict:  # type: ignore[type-arg]
+    """A coordinator and a vetted expert on this node, and a directory listing them with
+    two experts of another node (one available this week, one away)."""
     now = int(time.time())
     observatory = SigningKey.generate()
     with node_ctx.db.write() as conn:
