@@ -10,6 +10,7 @@ from typing import Any
 
 from node.context import NodeContext
 from node.federation.config import FederationConfig
+from node.federation.status import FederationStatus
 from node.web import appkeys
 from node.web.app import create_app
 from node.web.expert import common as expert_common
@@ -26,7 +27,9 @@ async def test_post_follow_and_engage_through_the_pages(node_ctx: NodeContext,
         observatory_identity_key=w["observatory"].verify_key.raw().hex(),
         observatory_addrs=["/ip4/127.0.0.1/tcp/9"], organisation_name="A", country="CD",
         contact="a@example.org")})
-    app = create_app(node_ctx, {"staff", "expert"})
+    woken: list[int] = []
+    status = FederationStatus(wake=lambda: woken.append(1))
+    app = create_app(node_ctx, {"staff", "expert"}, federation_status=status)
     client = await aiohttp_client(app)
     office = app[appkeys.STAFF_SESSIONS].new(w["coordinator"])
     expert = app[expert_common.SESSIONS].new(w["expert"])
@@ -62,11 +65,15 @@ async def test_post_follow_and_engage_through_the_pages(node_ctx: NodeContext,
     r = await client.post(f"/expert/needs/{node_ctx.keys.node_id}/{need_id}/answer",
                           data={"csrf": csrf_of(listing), "answer": "accept"})
     assert r.status == 200 and "You accepted" in await r.text()
+    # The expert app alone (its own address, as served) wakes the outbox too.
+    alone = create_app(node_ctx, {"expert"}, federation_status=status)
+    assert alone[appkeys.FEDERATION_STATUS] is status
 
     detail = await (await client.get(need_path)).text()
     [key] = re.findall(r'name="expert" value="([0-9a-f]{64})"', detail)
     r = await client.post(f"{need_path}/pick", data={"csrf": csrf_of(detail), "expert": key})
     assert r.status == 200 and "The expert is engaged" in await r.text()
+    assert len(woken) == 3  # posted, answered, picked: each message goes at once
     listing = await (await client.get("/expert/needs")).text()
     [engagement] = re.findall(r'/expert/engagements/([0-9a-f]{32})', listing)
     opened = await (await client.get(f"/expert/engagements/{engagement}")).text()
