@@ -34,8 +34,9 @@ from protocol.responder import Refuse, Responder
 
 def serve(responder: Responder[sqlite3.Connection], *, node_id: str,
           observatory_key: VerifyKey, is_member: Callable[[str], bool],
-          clock: Callable[[], int]) -> None:
-    """Register the handlers on the node's responder."""
+          clock: Callable[[], int], stored: Callable[[], None] = lambda: None) -> None:
+    """Register the handlers on the node's responder; `stored` is called when a need for
+    our experts was kept (their e-mail notifications go at the next round)."""
 
     def member(request: RequestReceived) -> str:
         sender = request.envelope.sender
@@ -51,6 +52,7 @@ def serve(responder: Responder[sqlite3.Connection], *, node_id: str,
             received_needs.receive(conn, message, requesting_node=sender, now=clock())
         except received_needs.NeedRefused as exc:
             raise Refuse(exc.code) from None
+        stored()
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def answer(request: RequestReceived, conn: sqlite3.Connection) -> Message:

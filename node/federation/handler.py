@@ -76,7 +76,8 @@ class FederationHandler:
                             observatory_key=verify_key_from_hex(config.observatory_identity_key),
                             is_member=lambda node_id: self._directory().is_member(
                                 node_id, self._clock()),
-                            clock=clock)
+                            clock=clock,
+                            stored=lambda: setattr(self._changed, "value", True))
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)

@@ -38,8 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
+from node.config import ExpertMail
 from node.experts import directory as expert_directory
-from node.experts import outgoing, received_needs, vetting
+from node.experts import notify, outgoing, received_needs, vetting
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
@@ -89,9 +90,11 @@ class FederationService:
                  status: FederationStatus | None = None,
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
-                 request_timeout: float = 30.0, experts: bool = False) -> None:
+                 request_timeout: float = 30.0, experts: bool = False,
+                 mail: ExpertMail | None = None) -> None:
         self._db = db
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
+        self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
         self._next_expert_directory = 0
         self._next_vouches = 0
         self._keys = keys
@@ -253,6 +256,8 @@ class FederationService:
             for change in vetting.availability_due(self._db):
                 self._send(change, self._observatory())
         self._send_expert_messages(now)
+        if self._mail is not None:
+            notify.send_due(self._db, self._keys, self._mail, now)
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):

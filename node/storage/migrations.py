@@ -580,7 +580,8 @@ MIGRATIONS: tuple[str, ...] = (
     # the free text sealed to the poster's own key) and the experts each went to, with their
     # signed answers. On an expert's home node: each need for each of its matched experts,
     # erased at the need's deadline. On both: the engagements, and the messages waiting to
-    # be put into the federation outbox (removed in the transaction that queues them).
+    # be put into the federation outbox (removed in the transaction that queues them). An
+    # expert's address for notification e-mails, encrypted (node/experts/notify.py).
     """
     CREATE TABLE expert_needs (
         need_id TEXT PRIMARY KEY,
@@ -639,6 +640,7 @@ MIGRATIONS: tuple[str, ...] = (
         ends_at INTEGER NOT NULL,
         state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended'))
     ) STRICT;
+    ALTER TABLE expert_profiles ADD COLUMN notify_email BLOB;
     CREATE TABLE expert_outgoing (
         id INTEGER PRIMARY KEY,
         recipient TEXT NOT NULL,

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from node import errors
 from node.context import run_sync
-from node.experts import engagements, received_needs
+from node.experts import engagements, notify, received_needs
 from node.i18n import N_
 from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.expert.common import (
@@ -27,7 +27,7 @@ from node.web.staff.needs import MODES, URGENCIES, when
 from protocol.experts import SPECIALTY_LABELS
 from protocol.statements import verify_key_from_hex
 
-REFRESH_SECONDS = 20
+REFRESH_SECONDS = 4
 DECLINE_LABELS = (("unavailable", N_("I am not available")),
                   ("outside_expertise", N_("Outside my expertise")),
                   ("conflict_of_interest", N_("Conflict of interest")),
@@ -46,6 +46,8 @@ async def _needs_page(request: web.Request, exc: errors.NodeError | None = None
     found = await run_sync(ctx, lambda: received_needs.for_expert(ctx.db.read(),
                                                                   staff.member.id, now))
     mine = await run_sync(ctx, lambda: engagements.of_expert(ctx.db.read(), staff.member.id))
+    email = await run_sync(ctx, lambda: notify.address(ctx.db.read(), staff.member.id,
+                                                       ctx.keys))
     if any(not n.seen for n in found):
         await run_sync(ctx, received_needs.mark_seen, ctx.db, staff.member.id, now)
     return page(request, "expert/needs.html", session_of(request),
@@ -53,7 +55,8 @@ async def _needs_page(request: web.Request, exc: errors.NodeError | None = None
                 errors=[error_text(request, exc)] if exc else [], needs=found,
                 engagements=[e for e in mine if e.active(now)], when=when,
                 specialty_labels=SPECIALTY_LABELS, modes=dict(MODES), urgencies=dict(URGENCIES),
-                reasons=DECLINE_LABELS, refresh=REFRESH_SECONDS,
+                reasons=DECLINE_LABELS, refresh=REFRESH_SECONDS, email=email or "",
+                mail=ctx.config.expert_app.mail is not None,
                 done=request.query.get("done", "")[:20])
 
 
@@ -96,10 +99,23 @@ async def engagement_get(request: web.Request) -> web.StreamResponse:
                 active=found.active(_now(request)))
 
 
+async def mail_post(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    form = await checked_form(request)
+    try:
+        await run_sync(ctx, lambda: notify.set_address(
+            ctx.db, ctx.audit, session_of(request).staff, str(form.get("email", ""))[:300],
+            keys=ctx.keys, now=_now(request)))
+    except errors.NodeError as exc:
+        return await _needs_page(request, exc)
+    raise see_other(f"{EXPERT_PATH}/needs?done=mail")
+
+
 ROUTES = [
     ExpertRoute("GET", "/needs", needs_get, "expert_needs", Access.EXPERT),
     ExpertRoute("POST", "/needs/{node}/{need_id}/answer", answer_post, "expert_need_answer",
                 Access.EXPERT),
+    ExpertRoute("POST", "/needs/mail", mail_post, "expert_needs_mail", Access.EXPERT),
     ExpertRoute("GET", "/engagements/{engagement_id}", engagement_get, "expert_engagement",
                 Access.EXPERT),
 ]
