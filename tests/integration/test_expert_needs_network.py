@@ -23,6 +23,7 @@ from node import accounts
 from node.context import open_node
 from node.datadir import DataDir
 from node.experts import needs, profiles, vetting
+from protocol.encoding import canonical_json
 from protocol.statements import verify_key_from_hex
 from tests.conftest import NodeProcess, free_port, make_node
 from tests.conftest import test_config as base_config
@@ -105,19 +106,33 @@ async def _expert(app: str) -> tuple[aiohttp.ClientSession, str]:
 
 
 def _post_in_the_past(node: Node, observatory: Observatory, seconds_left: int) -> str:
-    """A need posted (with the node stopped) so that its deadline is `seconds_left` away:
-    a deadline is at least an hour after posting, so it was posted nearly an hour ago."""
+    """A need posted (with the node stopped) nearly an hour ago, so that its deadline is
+    `seconds_left` away (a deadline is at least an hour after posting): posted now, then
+    its times, and those of its message still waiting for the outbox, moved back an hour,
+    as if the node had been posted to then."""
     ctx = open_node(DataDir(node.root), staff_params=pw.INSECURE_FAST_FOR_TESTS,
                     receipt_params=pw.INSECURE_FAST_FOR_TESTS)
     try:
         coordinator = accounts.unlock(ctx.db.read(), COORDINATOR, PASS)
+        now = int(time.time())
         need_id, reached = needs.post(
             ctx.db, ctx.audit, coordinator, node_id=ctx.keys.node_id,
             observatory_key=verify_key_from_hex(observatory.info["identity_key"]),
             specialty="forensic_medicine", languages=["sw"], country="CD", regions=[],
             mode="on_site", urgency="immediate", deadline_hours=1, description="",
-            report_id=None, now=int(time.time()) - 3600 + seconds_left)
+            report_id=None, now=now)
         assert reached == 1
+        shift = 3600 - seconds_left
+        with ctx.db.write() as conn:
+            conn.execute("UPDATE expert_needs SET posted_at = posted_at - ?, "
+                         "answer_by = answer_by - ?, deadline = deadline - ? WHERE need_id = ?",
+                         (shift, shift, shift, need_id))
+            [(row_id, text)] = conn.execute("SELECT id, message FROM expert_outgoing").fetchall()
+            message = json.loads(text)
+            message["posted_at"] -= shift
+            message["deadline"] -= shift
+            conn.execute("UPDATE expert_outgoing SET message = ? WHERE id = ?",
+                         (canonical_json(message).decode(), row_id))
         return need_id
     finally:
         ctx.close()
@@ -224,7 +239,7 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
         # A need expires at its deadline everywhere, also on a node that was offline.
         for node in (a, b):
             node.process.stop()
-        held = _post_in_the_past(a, observatory, 25)
+        held = _post_in_the_past(a, observatory, 60)
         b.process.start()
         a.process.start()
         await eventually(lambda: b.query("SELECT 1 FROM expert_needs_received "
@@ -232,8 +247,10 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
         b.process.stop()
         a.process.stop()
         late = _post_in_the_past(a, observatory, 3)
-        deadline = int(time.time()) + 30
-        await eventually(lambda: time.time() > deadline, "both deadlines passed", timeout=60)
+        [(deadline,)] = a.query("SELECT max(deadline) FROM expert_needs WHERE need_id IN "
+                                "(?, ?)", held, late)
+        await eventually(lambda: time.time() > deadline + 1, "both deadlines passed",
+                         timeout=120)
         b.process.start()
         a.process.start()  # delivers the late need at once
 
