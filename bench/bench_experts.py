@@ -54,6 +54,18 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 SETUP_TIMEOUT = 600.0
 
 
+_TAKEN: set[int] = set()
+
+
+def _port() -> int:
+    """A free port none of this run's processes was given yet (they listen only later)."""
+    while True:
+        port = listen_port()
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            return port
+
+
 def _csrf(html: str) -> str:
     m = CSRF.search(html)
     assert m, "no form token"
@@ -128,7 +140,7 @@ async def _wait(check: Any, what: str, timeout: float = SETUP_TIMEOUT) -> Any:
 
 async def _measure(workdir: Path) -> dict[str, Any]:
     obs_root = make_observatory(workdir / "observatory")
-    web_port, p2p_port = listen_port(), listen_port()
+    web_port, p2p_port = _port(), _port()
     info = json.loads(_cli("show-key", "--data", str(obs_root), "--json").stdout)
     obs_addr = f"/ip4/127.0.0.1/tcp/{p2p_port}"
     roots, ids, p2p, app_ports = [], [], [], []
@@ -140,8 +152,8 @@ async def _measure(workdir: Path) -> dict[str, Any]:
         ids.append(ctx.keys.node_id)
         ctx.close()
         roots.append(root)
-        p2p.append(listen_port())
-        app_ports.append(listen_port())
+        p2p.append(_port())
+        app_ports.append(_port())
     addrs = [f"/ip4/127.0.0.1/tcp/{p}" for p in p2p]
     for i, root in enumerate(roots):
         peers = ([(ids[j], addrs[j]) for j in range(NODES) if j != i] if i == 0
@@ -154,7 +166,7 @@ async def _measure(workdir: Path) -> dict[str, Any]:
             [sys.executable, "-m", "observatory.cli", "serve", "--data", str(obs_root),
              "--host", "127.0.0.1", "--port", str(web_port), "--p2p-port", str(p2p_port)],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
-    nodes = [NodeProcess(root, listen_port(), workdir / f"{root.name}.log") for root in roots]
+    nodes = [NodeProcess(root, _port(), workdir / f"{root.name}.log") for root in roots]
     try:
         await asyncio.sleep(2)
         for node in nodes:
