@@ -220,8 +220,9 @@ async def _run_needs(nodes: list[NodeProcess], roots: list[Path], ids: list[str]
             aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as phone:
         token = _csrf(await (await office.get("/staff/login")).text())
         r = await office.post("/staff/login", data={"csrf": token, "username": "coord",
-                                                     "passphrase": PASS})
-        assert r.status == 200, await r.text()
+                                                     "passphrase": PASS},
+                              allow_redirects=False)
+        assert r.status == 303, await r.text()
         app = f"http://127.0.0.1:{app_ports[TARGET]}"
         form = await (await phone.get(f"{app}/expert/login")).text()
         r = await phone.post(f"{app}/expert/login", data={
