@@ -181,6 +181,18 @@ class StatisticsApproval(_Strict):
                           "the person who drafted a release approve it alone")
 
 
+class ExpertMail(_Strict):
+    """An SMTP relay for experts' notification e-mails (issue 16): a disguised subject, no
+    content."""
+
+    relay_host: str = Field(min_length=1, max_length=255)
+    relay_port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    from_address: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    subject: str = Field("A new message", min_length=1, max_length=80,
+                         pattern=r"^[^\r\n]+$")
+
+
 class ExpertApp(_Strict):
     """Where the expert app listens (issue 16; `node.server.sites`): its own address, apart
     from the staff office, which experts reach from the internet (through the TLS proxy)."""
@@ -194,6 +206,7 @@ class ExpertApp(_Strict):
         None, max_length=255, pattern=r"^https?://[^/?#\s]+$",
         description="how experts reach it, e.g. https://experts.example.org: the start of "
                     "their invitation links")
+    mail: ExpertMail | None = None
 
 
 class TimestampingConfig(_Strict):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
-from node.experts import vetting
+from node.experts import need_exchange, outgoing, vetting
 from node.federation import enrollment, members, our_log, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -101,6 +101,8 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == vetting.VOUCH:
             return Outcome(vetting.handle_answer(conn, answer, node_id=keys.node_id,
                                                  config=config, now=now))
+        if request_type in outgoing.KINDS:  # needs, answers, engagements (issue 16)
+            return Outcome(need_exchange.acknowledged(answer))
         if request_type == expert_directory.QUERY:
             return Outcome(expert_directory.handle_answer(conn, answer, config=config,
                                                           now=now))

@@ -11,6 +11,8 @@ verified membership list. What this node answers:
   same checkpoint is cosigned again), storing nothing;
 * `MembershipList` / `MembershipDecision` pushed by the observatory: kept as if fetched;
   from anyone else: ``not_the_observatory``;
+* `ExpertNeed`, `ExpertOffer`, `ExpertDecline`, `ExpertEngagement` from a member: the
+  expert network's mobilising (`node.experts.need_exchange`);
 * anything else: ``not_supported``.
 
 The responder runs in a worker thread: SQLite (through the node's one writer) and Ed25519
@@ -26,6 +28,7 @@ import threading
 from collections.abc import Callable
 
 from crypto.keys import VerifyKey
+from node.experts import need_exchange
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -40,6 +43,7 @@ from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
+from protocol.statements import verify_key_from_hex
 from protocol.witness import CheckpointPush, CosignatureResponse
 from transport.identity import peer_id_from_public_key
 from transport.inbox import ReplayGuard
@@ -69,6 +73,12 @@ class FederationHandler:
         self.responder.serve(CheckpointPush, self._witness, again=self._witness_again)
         self.responder.serve(MembershipList, self._membership_list)
         self.responder.serve(MembershipDecision, self._membership_decision)
+        need_exchange.serve(self.responder, node_id=keys.node_id,  # issue 16
+                            observatory_key=verify_key_from_hex(config.observatory_identity_key),
+                            is_member=lambda node_id: self._directory().is_member(
+                                node_id, self._clock()),
+                            clock=clock,
+                            stored=lambda: setattr(self._changed, "value", True))
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)

@@ -38,10 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
+from node.config import ExpertMail
 from node.experts import directory as expert_directory
-from node.experts import vetting
+from node.experts import notify, outgoing, received_needs, vetting
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
-from node.federation.config import FederationConfig
+from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
@@ -89,9 +90,11 @@ class FederationService:
                  status: FederationStatus | None = None,
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
-                 request_timeout: float = 30.0, experts: bool = False) -> None:
+                 request_timeout: float = 30.0, experts: bool = False,
+                 mail: ExpertMail | None = None) -> None:
         self._db = db
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
+        self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
         self._next_expert_directory = 0
         self._next_vouches = 0
         self._keys = keys
@@ -186,6 +189,10 @@ class FederationService:
         self._push_not_before.clear()
         self._wakeup.set()
 
+    def wake(self) -> None:
+        """Something waits to be sent (an expert-network message): look at once."""
+        self._wakeup.set()
+
     def _changed(self) -> None:
         """The handler stored a pushed membership list or decision: the periodic work
         reloads the directory and looks again at once."""
@@ -247,6 +254,9 @@ class FederationService:
         if self._experts:  # one tap on the expert app reaches the next directory
             for change in vetting.availability_due(self._db):
                 self._send(change, self._observatory())
+        self._send_expert_messages(now)
+        if self._mail is not None:
+            notify.send_due(self._db, self._keys, self._mail, now)
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):
@@ -258,7 +268,29 @@ class FederationService:
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_SECONDS
             self._guard.purge(now)
+            with self._db.write() as conn:  # needs past their deadline, also after downtime
+                received_needs.expire(conn, now)
             self.outbox.purge_finished(now - KEEP_FINISHED_SECONDS)
+
+    def _send_expert_messages(self, now: int) -> None:
+        """Move the expert network's waiting messages into the outbox, each in the
+        transaction that removes it from the waiting list (`node.experts.outgoing`). One for
+        a node that is not a member now, or whose address is not configured, waits."""
+        if not outgoing.waiting(self._db.read()):
+            return
+        with self._db.write() as conn:
+            for row_id, recipient, message in outgoing.waiting(conn):
+                entry = self._directory.member(recipient, now)
+                addrs = addresses_of(self._config, recipient)
+                if entry is None or not addrs:
+                    continue
+                key = verify_key_from_hex(entry.identity_key)
+                to = Witness(recipient, key, peer_id_from_public_key(key.raw()), addrs)
+                item = queued(self._request(message, to), peer_id=to.peer_id, addrs=to.addrs,
+                              protocol_id=PROTOCOL_ID)
+                self._queue.enqueue_in(conn, item, time.time())
+                outgoing.take(conn, row_id)
+        self.outbox.wake()
 
     def witnesses(self, now: int) -> list[Witness]:
         """The observatory, and each configured peer witness that is a member now."""

@@ -635,6 +635,79 @@ MIGRATIONS: tuple[str, ...] = (
         synthetic, consent_care, consent_referral, consent_legal, consent_statistics,
         consent_sharing, consent_contact);
     """,
+    # 23: mobilising experts (issue 16, node/experts/needs.py, received_needs.py,
+    # engagements.py). On the requesting node: the coordinator's needs (structured fields;
+    # the free text sealed to the poster's own key) and the experts each went to, with their
+    # signed answers. On an expert's home node: each need for each of its matched experts,
+    # erased at the need's deadline. On both: the engagements, and the messages waiting to
+    # be put into the federation outbox (removed in the transaction that queues them). An
+    # expert's address for notification e-mails, encrypted (node/experts/notify.py).
+    """
+    CREATE TABLE expert_needs (
+        need_id TEXT PRIMARY KEY,
+        posted_by TEXT NOT NULL REFERENCES staff(id),
+        report_id TEXT,
+        specialty TEXT NOT NULL,
+        languages TEXT NOT NULL,
+        country TEXT NOT NULL,
+        regions TEXT NOT NULL DEFAULT '',
+        mode TEXT NOT NULL CHECK (mode IN ('remote', 'on_site', 'either')),
+        urgency TEXT NOT NULL CHECK (urgency IN ('routine', 'urgent', 'immediate')),
+        posted_at INTEGER NOT NULL,
+        answer_by INTEGER NOT NULL,
+        deadline INTEGER NOT NULL,
+        description_sealed BLOB,
+        widened INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'engaged', 'withdrawn'))
+    ) STRICT;
+    CREATE TABLE expert_need_matches (
+        need_id TEXT NOT NULL REFERENCES expert_needs(need_id) ON DELETE CASCADE,
+        expert_key TEXT NOT NULL,
+        box_key TEXT NOT NULL,
+        home_node TEXT NOT NULL,
+        answer TEXT CHECK (answer IN ('accept', 'decline')),
+        reason TEXT,
+        signed_answer TEXT,
+        PRIMARY KEY (need_id, expert_key)
+    ) STRICT;
+    CREATE TABLE expert_needs_received (
+        requesting_node TEXT NOT NULL,
+        need_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        need TEXT NOT NULL,
+        deadline INTEGER NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0,
+        notified INTEGER NOT NULL DEFAULT 0,
+        answer TEXT CHECK (answer IN ('accept', 'decline')),
+        outcome TEXT CHECK (outcome IN ('engaged', 'not_chosen')),
+        PRIMARY KEY (requesting_node, need_id, staff_id)
+    ) STRICT;
+    CREATE INDEX expert_needs_received_by_deadline ON expert_needs_received (deadline);
+    CREATE TABLE expert_engagements (
+        engagement_id TEXT PRIMARY KEY,
+        need_id TEXT NOT NULL,
+        requesting_node TEXT NOT NULL,
+        home_node TEXT NOT NULL,
+        report_id TEXT,
+        coordinator_id TEXT REFERENCES staff(id),
+        expert_staff_id TEXT REFERENCES staff(id),
+        expert_key TEXT NOT NULL,
+        expert_box_key TEXT NOT NULL,
+        coordinator_key TEXT NOT NULL,
+        coordinator_box_key TEXT NOT NULL,
+        description_sealed BLOB,
+        decided_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended'))
+    ) STRICT;
+    ALTER TABLE expert_profiles ADD COLUMN notify_email BLOB;
+    CREATE TABLE expert_outgoing (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL
+    ) STRICT;
+    """,
 )
 
 

@@ -100,6 +100,8 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[expert_app.SECOND_FACTOR] = SecondFactorState()
         if appkeys.SIGN_IN_GUARD not in app:
             app[appkeys.SIGN_IN_GUARD] = new_guard()
+        if appkeys.FEDERATION_STATUS not in app:  # an expert's answer wakes the outbox
+            app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: expert_app.end_all(expert_sessions))
         app.add_subapp(EXPERT_PATH, create_expert_app())
     return app

@@ -23,6 +23,7 @@ from node.web.staff import (
     experts,
     federation,
     inbox,
+    needs,
     patterns,
     receipt_lookup,
     statistics,
@@ -36,7 +37,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
-            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES]
+            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
+            *needs.ROUTES]
 
 
 def create_staff_app() -> web.Application:
