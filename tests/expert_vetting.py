@@ -1,0 +1,72 @@
+"""A vetted expert for tests, made through the real parts (issue 16): an expert account on
+their home node signs their profile (`profiles.save_profile`), the home node is enrolled in
+and approved by a real observatory (`make_observatory`, its `Members` and `ExpertRegistry`
+on SQLite), the admin countersigns the vouch, and the requesting node keeps the signed
+directory (`directory.accept_in`) as its federation service would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto import passphrase as pw
+from crypto.keys import VerifyKey
+from node import accounts
+from node.context import NodeContext
+from node.experts import directory, profiles
+from observatory.context import open_observatory
+from protocol.encoding import parse_canonical_json
+from protocol.experts import ExpertVouch
+from protocol.membership import MembershipRequest
+from tests.unit.observatory.support import make_observatory
+
+EXPERT_PASSPHRASE = "an expert's long enough passphrase"
+
+
+@dataclass(frozen=True)
+class VettedExpert:
+    username: str
+    expert_key: str  # their Ed25519 signing key, hex
+    serial: str  # their credential's
+    observatory_key: VerifyKey
+    observatory_root: Path
+
+
+def vetted_expert(home: NodeContext, requesting: list[NodeContext], tmp: Path, *,
+                  username: str = "expert-zawadi") -> VettedExpert:
+    now = int(home.clock().timestamp())  # the nodes' clock: a test's may stand still
+    with home.db.write() as conn:
+        accounts.create(conn, username, EXPERT_PASSPHRASE, {"expert"},
+                        pw.INSECURE_FAST_FOR_TESTS, 0, certifier=home.keys.certifier)
+    expert = accounts.unlock(home.db.read(), username, EXPERT_PASSPHRASE)
+    profiles.save_profile(home.db, home.audit, expert, node_id=home.keys.node_id,
+                          specialties=["forensic_medicine"], languages=["fr", "sw"],
+                          countries=["CD"], regions=["CD-NK"], modes=["remote"], now=now)
+    stored = profiles.get(home.db.read(), expert.member.id)
+    assert stored is not None
+    (signed_vouch,) = home.db.read().execute(
+        "SELECT vouch FROM expert_profiles WHERE staff_id = ?", (expert.member.id,)).fetchone()
+    vouch = ExpertVouch.from_json_object(parse_canonical_json(signed_vouch.encode("utf-8")))
+    root = make_observatory(tmp / f"observatory-{username}")
+    obs = open_observatory(root, clock=lambda: now)
+    try:
+        with obs.db.write() as conn:
+            obs.members.enroll_in(conn, MembershipRequest(
+                node_id=home.keys.node_id, organisation_name="Home organisation",
+                country="CD", contact="home@example.org",
+                identity_key=home.keys.identity_public.raw().hex(),
+                box_key=home.keys.intake_public.raw().hex()), now)
+        obs.members.approve(home.keys.node_id, now)
+        with obs.db.write() as conn:
+            obs.experts.receive_vouch_in(conn, vouch, home.keys.node_id, now)
+        credential = obs.experts.countersign(vouch.body.vouch_id, now, days=30)
+        with obs.db.write() as conn:
+            signed = obs.experts.current_in(conn, now)
+        key = obs.identity.verify_key
+        for ctx in requesting:
+            with ctx.db.write() as conn:
+                directory.accept_in(conn, signed, observatory_key=key, now=now)
+    finally:
+        obs.close()
+    return VettedExpert(username, stored.signing_public_key.hex(), credential.body.serial,
+                        key, root)
