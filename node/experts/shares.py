@@ -276,9 +276,27 @@ class Shares:
                                action="expert.share", object_type="report",
                                object_id=report_id,
                                detail=f"share {share_id} to {credential.home_node}: {what}")
+            if credential.home_node == self._node_id:  # an expert of this node: no network
+                self._deliver_locally(conn, share_id, now)
             row = conn.execute("SELECT * FROM expert_shares_sent WHERE share_id = ?",
                                (share_id,)).fetchone()
         return _sent(row)
+
+    def _deliver_locally(self, conn: sqlite3.Connection, share_id: str, now: int) -> None:
+        row = conn.execute("SELECT * FROM expert_shares_sent WHERE share_id = ?",
+                           (share_id,)).fetchone()
+        for part, sealed in conn.execute("SELECT part, sealed FROM expert_share_parts "
+                                         "WHERE share_id = ? ORDER BY part",
+                                         (share_id,)).fetchall():
+            self.receive_part_in(conn, SealedShare(
+                share_id=share_id, engagement_id=row["engagement_id"],
+                recipient_box_key=row["box_key"], part=part, parts=row["parts"],
+                sealed=base64.b64encode(bytes(sealed)).decode("ascii"),
+                shared_at=row["shared_at"], expires=row["expires"]),
+                sender=self._node_id, now=now)
+        # the parts now belong to the home side: the same table, the same rows
+        conn.execute("UPDATE expert_shares_sent SET envelopes = '' WHERE share_id = ?",
+                     (share_id,))
 
     def _check_consent(self, report_id: str, groups: list[str], with_files: bool, *,
                        other_org: bool, conn: sqlite3.Connection | None = None) -> None:
@@ -329,7 +347,8 @@ class Shares:
 
     def _revoke_in(self, conn: sqlite3.Connection, share_id: str, reason: str,
                    actor: str) -> None:
-        row = conn.execute("SELECT report_id, envelopes, revoked_at FROM expert_shares_sent "
+        row = conn.execute("SELECT report_id, envelopes, revoked_at, home_node "
+                           "FROM expert_shares_sent "
                            "WHERE share_id = ?", (share_id,)).fetchone()
         if row is None or row["revoked_at"] is not None:
             return
@@ -337,6 +356,10 @@ class Shares:
         conn.execute("UPDATE expert_shares_sent SET revoked_at = ?, revoke_reason = ? "
                      "WHERE share_id = ?", (now, reason, share_id))
         _erase_outgoing(conn, share_id, row["envelopes"], now)
+        if row["home_node"] == self._node_id:  # this node's expert: erased here, now
+            conn.execute("UPDATE expert_shares_sent SET revocation_queued = 1 "
+                         "WHERE share_id = ?", (share_id,))
+            self._erase_held_in(conn, share_id, reason, now)
         if row["report_id"] is not None:
             self._audit.append(conn, at=now, actor=actor, action="expert.share_revoked",
                                object_type="report", object_id=row["report_id"],
@@ -352,7 +375,8 @@ class Shares:
         for row in conn.execute(
                 "SELECT s.*, p.part, p.sealed FROM expert_share_parts p "
                 "JOIN expert_shares_sent s ON s.share_id = p.share_id "
-                "WHERE s.revoked_at IS NULL ORDER BY s.shared_at, p.share_id, p.part"):
+                "WHERE s.revoked_at IS NULL AND s.home_node != ? "
+                "ORDER BY s.shared_at, p.share_id, p.part", (self._node_id,)):
             out.append((row["home_node"], SealedShare(
                 share_id=row["share_id"], engagement_id=row["engagement_id"],
                 recipient_box_key=row["box_key"],
@@ -361,7 +385,8 @@ class Shares:
                 shared_at=row["shared_at"], expires=row["expires"])))
         for row in conn.execute("SELECT share_id, home_node, revoked_at, revoke_reason "
                                 "FROM expert_shares_sent WHERE revoked_at IS NOT NULL "
-                                "AND revocation_queued = 0"):
+                                "AND revocation_queued = 0 AND home_node != ?",
+                                (self._node_id,)):
             out.append((row["home_node"], ExpertRevocation(
                 subject="share", subject_id=row["share_id"],
                 reason=row["revoke_reason"] if row["revoke_reason"] in (

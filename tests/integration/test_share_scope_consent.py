@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestClient
 from crypto import passphrase as pw
 from node import accounts, errors
 from node.context import NodeContext, open_node
-from node.experts.shares import ScopeNotAsked, ShareRefused
+from node.experts.shares import ScopeNotAsked, ShareRefused, ShareUnavailable
 from node.intake.consent_auth import ConsentUnverified
 from node.intake.models import Consent
-from tests.expert_vetting import vetted_expert
+from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
 from tests.integration.conftest import csrf_of, walk_html_report
 from tests.integration.test_schema10_fixture import copy_fixture
 from tests.team import make_team
@@ -87,6 +87,13 @@ async def test_share_scope_is_consent_data_and_the_reporter_stops_a_share(
     assert node_ctx.db.read().execute("SELECT count(*) FROM expert_shares_sent"
                                       ).fetchone()[0] == 0
     sent = share(("narrative",))
+    # This node's own expert: kept for them at once, opened with their key only.
+    reader = accounts.unlock(node_ctx.db.read(), expert.username, EXPERT_PASSPHRASE)
+    assert [h.share_id for h in node_ctx.shares.held_for(reader)] == [sent.share_id]
+    opened = node_ctx.shares.open_held(reader, sent.share_id)
+    assert opened.fields == {"narrative": "what happened, for the expert"}
+    with pytest.raises(ShareUnavailable):  # a coordinator is not the expert it was sealed to
+        node_ctx.shares.open_held(team.coordinator, sent.share_id)
 
     # The reporter sees the kind of expert, never who, and stops the access.
     html = await open_receipt(client, code, secret)
@@ -105,6 +112,8 @@ async def test_share_scope_is_consent_data_and_the_reporter_stops_a_share(
         "expert_share_parts) FROM expert_shares_sent WHERE share_id = ?",
         (sent.share_id,)).fetchone()
     assert tuple(row) == (1, "reporter", 0)
+    with pytest.raises(ShareUnavailable):
+        node_ctx.shares.open_held(reader, sent.share_id)
     # A share of another report, or none: not the reporter's to stop.
     r = await client.post("/en/receipt/share/stop", data={"csrf": csrf_of(html),
                                                           "share": "f" * 32},
