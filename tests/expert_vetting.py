@@ -34,20 +34,30 @@ class VettedExpert:
 
 def vetted_expert(home: NodeContext, requesting: list[NodeContext], tmp: Path, *,
                   username: str = "expert-zawadi") -> VettedExpert:
+    (expert,) = vetted_experts(home, requesting, tmp, usernames=(username,))
+    return expert
+
+
+def vetted_experts(home: NodeContext, requesting: list[NodeContext], tmp: Path, *,
+                   usernames: tuple[str, ...]) -> list[VettedExpert]:
+    """Experts of `home`, countersigned by one observatory; every node of `requesting`
+    keeps its directory."""
     now = int(home.clock().timestamp())  # the nodes' clock: a test's may stand still
-    with home.db.write() as conn:
-        accounts.create(conn, username, EXPERT_PASSPHRASE, {"expert"},
-                        pw.INSECURE_FAST_FOR_TESTS, 0, certifier=home.keys.certifier)
-    expert = accounts.unlock(home.db.read(), username, EXPERT_PASSPHRASE)
-    profiles.save_profile(home.db, home.audit, expert, node_id=home.keys.node_id,
-                          specialties=["forensic_medicine"], languages=["fr", "sw"],
-                          countries=["CD"], regions=["CD-NK"], modes=["remote"], now=now)
-    stored = profiles.get(home.db.read(), expert.member.id)
-    assert stored is not None
-    (signed_vouch,) = home.db.read().execute(
-        "SELECT vouch FROM expert_profiles WHERE staff_id = ?", (expert.member.id,)).fetchone()
-    vouch = ExpertVouch.from_json_object(parse_canonical_json(signed_vouch.encode("utf-8")))
-    root = make_observatory(tmp / f"observatory-{username}")
+    vouches = []
+    for username in usernames:
+        with home.db.write() as conn:
+            accounts.create(conn, username, EXPERT_PASSPHRASE, {"expert"},
+                            pw.INSECURE_FAST_FOR_TESTS, 0, certifier=home.keys.certifier)
+        expert = accounts.unlock(home.db.read(), username, EXPERT_PASSPHRASE)
+        profiles.save_profile(home.db, home.audit, expert, node_id=home.keys.node_id,
+                              specialties=["forensic_medicine"], languages=["fr", "sw"],
+                              countries=["CD"], regions=["CD-NK"], modes=["remote"], now=now)
+        (signed_vouch,) = home.db.read().execute(
+            "SELECT vouch FROM expert_profiles WHERE staff_id = ?",
+            (expert.member.id,)).fetchone()
+        vouches.append(ExpertVouch.from_json_object(
+            parse_canonical_json(signed_vouch.encode("utf-8"))))
+    root = make_observatory(tmp / f"observatory-{usernames[0]}")
     obs = open_observatory(root, clock=lambda: now)
     try:
         with obs.db.write() as conn:
@@ -57,9 +67,11 @@ def vetted_expert(home: NodeContext, requesting: list[NodeContext], tmp: Path, *
                 identity_key=home.keys.identity_public.raw().hex(),
                 box_key=home.keys.intake_public.raw().hex()), now)
         obs.members.approve(home.keys.node_id, now)
-        with obs.db.write() as conn:
-            obs.experts.receive_vouch_in(conn, vouch, home.keys.node_id, now)
-        credential = obs.experts.countersign(vouch.body.vouch_id, now, days=30)
+        credentials = []
+        for vouch in vouches:
+            with obs.db.write() as conn:
+                obs.experts.receive_vouch_in(conn, vouch, home.keys.node_id, now)
+            credentials.append(obs.experts.countersign(vouch.body.vouch_id, now, days=30))
         with obs.db.write() as conn:
             signed = obs.experts.current_in(conn, now)
         key = obs.identity.verify_key
@@ -68,5 +80,6 @@ def vetted_expert(home: NodeContext, requesting: list[NodeContext], tmp: Path, *
                 directory.accept_in(conn, signed, observatory_key=key, now=now)
     finally:
         obs.close()
-    return VettedExpert(username, stored.signing_public_key.hex(), credential.body.serial,
-                        key, root)
+    return [VettedExpert(username, vouch.body.expert_key, credential.body.serial, key, root)
+            for username, vouch, credential in zip(usernames, vouches, credentials,
+                                                   strict=True)]
