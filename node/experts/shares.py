@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from crypto.errors import DecryptionError
 from crypto.keys import BoxPublicKey, VerifyKey
 from node import errors
 from node.accounts import UnlockedStaff
@@ -367,9 +368,36 @@ class Shares:
 
     # -- what the federation sends (blocking; from its periodic work) -----------------------
 
+    def end_for_ended_credentials(self) -> int:
+        """End the shares of every expert whose credential ended (revoked or expired): on
+        either side, an expert missing from a directory issued after the share was made.
+        How many (both sides)."""
+        latest = directory.latest(self._db.read())
+        if latest is None:
+            return 0
+        listed = {e.credential.body.expert_key for e in latest.body.entries}
+        issued = latest.body.issued_at
+        conn = self._db.read()
+        sent = [r[0] for r in conn.execute(
+            "SELECT share_id, expert_key FROM expert_shares_sent WHERE revoked_at IS NULL "
+            "AND shared_at < ?", (issued,)) if r[1] not in listed]
+        held = [r[0] for r in conn.execute(
+            "SELECT h.share_id, hex(p.signing_public_key) FROM expert_shares_held h "
+            "JOIN expert_profiles p ON p.staff_id = h.staff_id "
+            "WHERE h.revoked_at IS NULL AND h.shared_at < ?", (issued,))
+            if r[1].lower() not in listed]
+        if sent or held:
+            with self._db.write() as wconn:
+                for share_id in sent:
+                    self._revoke_in(wconn, share_id, "credential_revoked", "system")
+                for share_id in held:
+                    self._erase_held_in(wconn, share_id, "credential_revoked", self._clock())
+        return len(sent) + len(held)
+
     def due(self) -> list[tuple[str, Message]]:
         """(home node, message) for every sealed part not queued yet and every revocation
-        not queued yet."""
+        not queued yet (after ending the shares of experts whose credential ended)."""
+        self.end_for_ended_credentials()
         conn = self._db.read()
         out: list[tuple[str, Message]] = []
         for row in conn.execute(
@@ -523,12 +551,20 @@ class Shares:
                                    action="expert.share_refused", object_type="expert_share",
                                    object_id=share_id if held is not None else "unknown")
             raise ShareUnavailable()
-        material = b"".join(
-            _chunk_of(share_id, n, len(parts), expert.secret_key.open(sealed))
-            for n, sealed in enumerate(parts))
-        opened = json.loads(material)
-        if opened.get("share_id") != share_id:
-            raise ShareUnavailable()
+        try:
+            material = b"".join(
+                _chunk_of(share_id, n, len(parts), expert.secret_key.open(sealed))
+                for n, sealed in enumerate(parts))
+            opened = json.loads(material)
+            if opened.get("share_id") != share_id:
+                raise ShareUnavailable()
+        except (DecryptionError, ValueError, ShareUnavailable):
+            # altered at rest, or parts of another share put in its place: never shown
+            with self._db.write() as wconn:
+                self._audit.append(wconn, at=now, actor=expert.member.id,
+                                   action="expert.share_refused", object_type="expert_share",
+                                   object_id=share_id, detail="does not open")
+            raise ShareUnavailable() from None
         with self._db.write() as wconn:
             self._audit.append(wconn, at=now, actor=expert.member.id,
                                action="expert.share_opened", object_type="expert_share",

@@ -259,9 +259,16 @@ async def test_share_read_revoke_and_revoke_while_offline(tmp_path: Path) -> Non
         b.process.start()
         await eventually(lambda: erased_on(b, second.share_id), "erased when b returned")
 
-        # A revoked credential: nothing more is shared, nothing stored.
+        # A revoked credential ends the expert's shares on both nodes, and nothing more is
+        # shared, nothing stored.
+        third = share(scoped)
+        await eventually(lambda: complete_on(b, third.share_id), "the third share on b")
         cli("-m", "observatory.cli", "revoke-expert", serial, "--reason", "misconduct",
             "--data", str(observatory.root))
+        await eventually(lambda: a.query(
+            "SELECT revoke_reason FROM expert_shares_sent WHERE share_id = ?",
+            third.share_id) == [("credential_revoked",)], "the share ended on a")
+        await eventually(lambda: erased_on(b, third.share_id), "the share ended on b")
 
         def a_revoked() -> bool:
             rows = a.query("SELECT directory FROM expert_directory")
