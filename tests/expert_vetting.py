@@ -30,6 +30,15 @@ class VettedExpert:
     serial: str  # their credential's
     observatory_key: VerifyKey
     observatory_root: Path
+    observatory_node_id: str
+
+    def federation_config(self) -> str:
+        """A node.toml `[federation]` section that believes this observatory."""
+        return (f'\n[federation]\nobservatory_node_id = "{self.observatory_node_id}"\n'
+                f'observatory_identity_key = "{self.observatory_key.raw().hex()}"\n'
+                'observatory_addrs = ["/ip4/127.0.0.1/tcp/9"]\nlisten_host = "127.0.0.1"\n'
+                'listen_port = 9\norganisation_name = "Organisation"\ncountry = "CD"\n'
+                'contact = "federation@example.org"\n')
 
 
 def vetted_expert(home: NodeContext, requesting: list[NodeContext], tmp: Path, *,
@@ -74,12 +83,13 @@ def vetted_experts(home: NodeContext, requesting: list[NodeContext], tmp: Path, 
             credentials.append(obs.experts.countersign(vouch.body.vouch_id, now, days=30))
         with obs.db.write() as conn:
             signed = obs.experts.current_in(conn, now)
-        key = obs.identity.verify_key
+        key, observatory_id = obs.identity.verify_key, obs.identity.node_id
         for ctx in requesting:
             with ctx.db.write() as conn:
                 directory.accept_in(conn, signed, observatory_key=key, now=now)
     finally:
         obs.close()
-    return [VettedExpert(username, vouch.body.expert_key, credential.body.serial, key, root)
+    return [VettedExpert(username, vouch.body.expert_key, credential.body.serial, key, root,
+                         observatory_id)
             for username, vouch, credential in zip(usernames, vouches, credentials,
                                                    strict=True)]

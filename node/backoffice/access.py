@@ -49,6 +49,7 @@ class Action(StrEnum):
     RELEASE_STATISTICS = "release_statistics"  # draft, review, approve DP releases
     LOOKUP_RECEIPT = "lookup_receipt"    # find a case from a receipt number read out
     VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
+    SHARE_WITH_EXPERTS = "share_with_experts"  # consented case sharing (issue 16)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ POLICY: dict[Action, Rule] = {
     # may not open. The case found is then opened under READ_CASE as any other.
     Action.LOOKUP_RECEIPT: Rule(COORD),
     Action.VOUCH_EXPERTS: Rule(COORD),
+    Action.SHARE_WITH_EXPERTS: Rule(COORD),
 }
 
 

@@ -105,13 +105,30 @@ SHARE: Final = f"{SealedShare.TYPE} v{SealedShare.VERSION}"  # as the outbox nam
 REVOCATION: Final = f"{ExpertRevocation.TYPE} v{ExpertRevocation.VERSION}"
 
 
-class ShareRefused(errors.Forbidden):
-    """Sharing was refused; nothing was stored. `code` says why (for logs and tests)."""
+# Why a share was refused, as the coordinator reads it (`ShareRefused.code` -> words).
+REFUSALS: Final[dict[str, str]] = {
+    "no_directory": N_("this node has no expert directory from the observatory yet"),
+    "directory_stale": N_("this node's expert directory is more than a day old"),
+    "not_listed": N_("the expert is not in the federation's expert directory"),
+    "revoked": N_("the expert's credential was revoked"),
+    "credential_expired": N_("the expert's credential has expired"),
+    "forged": N_("the expert directory stored here is not the observatory's"),
+    "no_consent": N_("the reporter did not agree to sharing"),
+    "not_other_orgs": N_("the reporter did not agree to sharing with other organisations"),
+    "no_contact_consent": N_("the reporter did not agree to be contacted"),
+    "outside_scope": N_("the reporter did not agree to share everything that was chosen"),
+    "nothing_chosen": N_("nothing was chosen"),
+    "too_large": N_("the chosen files are too large"),
+}
+
+
+class ShareRefused(errors.ConsentMissing):
+    """Sharing was refused; nothing was stored. `code` says why (`REFUSALS`)."""
 
     message = N_("This case cannot be shared with this expert: %(why)s. Nothing was shared.")
 
-    def __init__(self, code: str, why: str) -> None:
-        super().__init__(why=why)
+    def __init__(self, code: str) -> None:
+        errors.NodeError.__init__(self, why=REFUSALS.get(code, REFUSALS["not_listed"]))
         self.code = code
 
 
@@ -121,8 +138,17 @@ class ScopeNotAsked(ShareRefused):
                  "answer.")
 
     def __init__(self) -> None:
-        errors.Forbidden.__init__(self)
+        errors.NodeError.__init__(self)
         self.code = "scope_not_asked"
+
+
+class PartRefused(Exception):
+    """The home node refuses a part or a revocation from another node; nothing is stored.
+    `code` is the refusal's reason on the wire (short, payload-free)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class ShareUnavailable(errors.NotFound):
@@ -216,22 +242,20 @@ class Shares:
         report to a vetted expert, for an engagement; `ShareRefused` (nothing stored) if
         the consent, the directory or the choice does not allow it."""
         now = self._clock()
-        if not coordinator.has_role("coordinator"):
-            raise errors.Forbidden()
-        self._access.require(coordinator, Action.REFER, report_id)
+        self._access.require(coordinator, Action.SHARE_WITH_EXPERTS, report_id)
         chosen = sorted(set(groups))
         file_ids = sorted(set(files))
         if any(g not in FIELD_GROUPS for g in chosen):
             raise errors.UnknownChoice(field="groups")
         if not chosen and not file_ids:
-            raise ShareRefused("nothing_chosen", "nothing was chosen")
+            raise ShareRefused("nothing_chosen")
         if not now < expires <= now + MAX_SHARE_SECONDS:
             raise errors.InvalidInput(field="expires")
         try:
             entry = directory.shareable(self._db.read(), expert_key,
                                         observatory_key=observatory_key, now=now)
         except ExpertRefused as exc:
-            raise ShareRefused(exc.code, exc.code.replace("_", " ")) from None
+            raise ShareRefused(exc.code) from None
         credential = entry.credential.body
         self._check_consent(report_id, chosen, bool(file_ids),
                             other_org=credential.home_node != self._node_id)
@@ -255,7 +279,7 @@ class Shares:
         box = BoxPublicKey(bytes.fromhex(credential.box_key))
         pieces = [material[i:i + CHUNK] for i in range(0, len(material), CHUNK)]
         if len(pieces) > MAX_SHARE_PARTS:
-            raise ShareRefused("too_large", "the chosen files are too large")
+            raise ShareRefused("too_large")
         specialty = credential.specialties[0] if credential.specialties else "expert"
         what = ",".join([*chosen, *file_ids])
         with self._db.write() as conn:
@@ -303,20 +327,36 @@ class Shares:
                        other_org: bool, conn: sqlite3.Connection | None = None) -> None:
         current = self._consent.verify(conn or self._db.read(), report_id)
         if not current["consent_sharing"]:
-            raise ShareRefused("no_consent", "the reporter did not agree to sharing")
+            raise ShareRefused("no_consent")
         if not current["consent_share_scope_set"]:
             raise ScopeNotAsked()
         if other_org and not current["consent_share_other_orgs"]:
-            raise ShareRefused("not_other_orgs", "the reporter did not agree to sharing "
-                                                 "with other organisations")
+            raise ShareRefused("not_other_orgs")
         needed = {SCOPE_OF_GROUP[g] for g in groups} | ({"share_files"} if with_files else set())
         if "share_contact" in needed and not current["consent_contact"]:
-            raise ShareRefused("no_contact_consent", "the reporter did not agree to be "
-                                                     "contacted")
+            raise ShareRefused("no_contact_consent")
         outside = sorted(n for n in needed if not current[f"consent_{n}"])
         if outside:
-            raise ShareRefused("outside_scope", "the reporter did not agree to share "
-                               + ", ".join(n.removeprefix("share_") for n in outside))
+            raise ShareRefused("outside_scope")
+
+    def choices(self, coordinator: UnlockedStaff, report_id: str
+                ) -> tuple[dict[str, bool], list[tuple[str, str]]]:
+        """What the coordinator's share form offers: each field group and whether the
+        reporter's scope allows it, and the report's attachments (id, file name) if it
+        allows files. Reading it is in the case's custody."""
+        self._access.require(coordinator, Action.SHARE_WITH_EXPERTS, report_id)
+        current = self._consent.verify(self._db.read(), report_id)
+        usable = bool(current["consent_sharing"] and current["consent_share_scope_set"])
+        groups = {g: usable and bool(current[f"consent_{SCOPE_OF_GROUP[g]}"]) and (
+                      g != "contact" or bool(current["consent_contact"]))
+                  for g in FIELD_GROUPS}
+        files: list[tuple[str, str]] = []
+        if usable and current["consent_share_files"]:
+            key = self._access.open_case(coordinator, Action.READ_CASE, report_id)
+            view = self._intake.view_with_key(report_id, key)
+            files = [(i.id, str(i.meta.get("filename", ""))) for i in view.items
+                     if i.kind == "attachment"]
+        return groups, files
 
     def sent_for_report(self, report_id: str) -> list[SentShare]:
         rows = self._db.read().execute(
@@ -334,7 +374,7 @@ class Shares:
         found = self.sent(share_id)
         if found is None or found.report_id is None:
             raise errors.NotFound()
-        self._access.require(coordinator, Action.REFER, found.report_id)
+        self._access.require(coordinator, Action.SHARE_WITH_EXPERTS, found.report_id)
         with self._db.write() as conn:
             self._revoke_in(conn, share_id, "coordinator", coordinator.member.id)
 
@@ -446,25 +486,25 @@ class Shares:
     def receive_part_in(self, conn: sqlite3.Connection, share: SealedShare, *, sender: str,
                         now: int) -> str:
         """Keep one sealed part for the local expert it is sealed to (in the responder's
-        transaction). Returns the outcome; `ShareRefused` stores nothing."""
+        transaction). Returns the outcome; `PartRefused` stores nothing."""
         if share.expires <= now:
-            raise ShareRefused("expired", "expired")
+            raise PartRefused("expired")
         staff = conn.execute(
             "SELECT s.id FROM staff s JOIN expert_profiles p ON p.staff_id = s.id "
             "WHERE s.box_public_key = ? AND s.disabled = 0",
             (bytes.fromhex(share.recipient_box_key),)).fetchone()
         if staff is None:
-            raise ShareRefused("unknown_expert", "no expert of this node has that key")
+            raise PartRefused("unknown_expert")
         held = conn.execute("SELECT * FROM expert_shares_held WHERE share_id = ?",
                             (share.share_id,)).fetchone()
         if held is not None:
             if held["requesting_node"] != sender or (
                     held["staff_id"] is not None and held["staff_id"] != staff["id"]):
-                raise ShareRefused("not_yours", "another node's share")
+                raise PartRefused("not_yours")
             if held["revoked_at"] is not None:
                 return "revoked"  # a part that arrived after its revocation: dropped
             if held["parts"] != share.parts:
-                raise ShareRefused("inconsistent", "the number of parts changed")
+                raise PartRefused("inconsistent")
         else:
             conn.execute(
                 "INSERT INTO expert_shares_held (share_id, engagement_id, requesting_node, "
@@ -485,7 +525,7 @@ class Shares:
         revocation that arrives before its share leaves a tombstone, so the share, when it
         comes, is dropped."""
         if revocation.subject != "share":
-            raise ShareRefused("not_a_share", "not a share")
+            raise PartRefused("not_a_share")
         held = conn.execute("SELECT requesting_node, revoked_at FROM expert_shares_held "
                             "WHERE share_id = ?", (revocation.subject_id,)).fetchone()
         if held is None:
@@ -497,7 +537,7 @@ class Shares:
                  now, revocation.reason))
             return "tombstone"
         if held["requesting_node"] != sender:
-            raise ShareRefused("not_yours", "another node's share")
+            raise PartRefused("not_yours")
         if held["revoked_at"] is None:
             self._erase_held_in(conn, revocation.subject_id, revocation.reason, now)
         return "erased"

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 
 from crypto.keys import VerifyKey
-from node.experts.shares import ShareRefused, Shares
+from node.experts.shares import PartRefused, Shares
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -134,7 +134,7 @@ class FederationHandler:
         try:
             outcome = self._shares.receive_part_in(conn, share, sender=sender,
                                                    now=self._clock())
-        except ShareRefused as exc:
+        except PartRefused as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: share part %s", request.envelope.describe(), outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)
@@ -147,7 +147,7 @@ class FederationHandler:
         try:
             outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
                                                          now=self._clock())
-        except ShareRefused as exc:
+        except PartRefused as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: %s", request.envelope.describe(), outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)

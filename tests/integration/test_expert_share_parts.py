@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from crypto.keys import DataKey
 from node import accounts
 from node.context import NodeContext
-from node.experts.shares import SentShare, ShareRefused, ShareUnavailable
+from node.experts.shares import PartRefused, SentShare, ShareUnavailable
 from node.intake.models import Consent, ReportInput
 from protocol.engagements import SealedShare
 from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
@@ -96,7 +96,7 @@ def test_any_share_from_a_member_is_refused_or_never_shown(
     try:
         with node_ctx.db.write() as conn:
             node_ctx.shares.receive_part_in(conn, share, sender=SENDER, now=now)
-    except ShareRefused:
+    except PartRefused:
         after = (count(node_ctx, "expert_shares_held"), count(node_ctx, "expert_share_parts"))
         assert after == before  # refused: nothing stored
         return

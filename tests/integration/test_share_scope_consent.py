@@ -14,11 +14,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from crypto import passphrase as pw
+from crypto.keys import DataKey
 from node import accounts, errors
 from node.context import NodeContext, open_node
 from node.experts.shares import ScopeNotAsked, ShareRefused, ShareUnavailable
 from node.intake.consent_auth import ConsentUnverified
-from node.intake.models import Consent
+from node.intake.models import Consent, ReportInput
+from node.web import appkeys
+from node.web.app import create_app
+from node.web.staff.common import STAFF_COOKIE
+from tests.conftest import make_node
 from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
 from tests.integration.conftest import csrf_of, walk_html_report
 from tests.integration.test_schema10_fixture import copy_fixture
@@ -181,5 +186,55 @@ def test_reports_consented_before_the_scope_are_asked_again(tmp_path: Path) -> N
         ctx.intake.change_consent(access, Consent(sharing=True, share_account=True,
                                                   share_scope_set=True))
         assert share().what == ("narrative",)
+    finally:
+        ctx.close()
+
+
+async def test_a_coordinator_shares_from_the_case_and_stops_it(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    datadir = make_node(tmp_path / "node")
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        expert = vetted_expert(ctx, [ctx], tmp_path)
+    finally:
+        ctx.close()
+    with datadir.config.open("a", encoding="utf-8") as config:  # the operator's [federation]
+        config.write(expert.federation_config())
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        team = make_team(ctx)
+        report_id = ctx.intake.submit(ReportInput(narrative="told to the expert", consent=Consent(
+            sharing=True, share_account=True, share_scope_set=True)), DataKey.generate(), [],
+            "test").report_id
+        app = create_app(ctx, {"staff"})
+        client: TestClient[Any, Any] = await aiohttp_client(app)
+        session = app[appkeys.STAFF_SESSIONS].new(team.coordinator)
+        client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
+        url = f"/staff/cases/{report_id}/share"
+        html = await (await client.get(url)).text()
+        assert 'value="narrative">' in html and 'value="narrative" disabled' not in html
+        assert 'value="contact" disabled' in html  # no contact consent: never offered
+        r = await client.post(url, data={"csrf": session.csrf, "engagement": "e" * 32,
+                                         "expert": expert.expert_key, "groups": "contact",
+                                         "days": "7"})
+        assert r.status == 409 and "did not agree to be contacted" in await r.text()
+        assert ctx.db.read().execute("SELECT count(*) FROM expert_shares_sent"
+                                     ).fetchone()[0] == 0
+        r = await client.post(url, data={"csrf": session.csrf, "engagement": "e" * 32,
+                                         "expert": expert.expert_key, "groups": "narrative",
+                                         "days": "7"}, allow_redirects=False)
+        assert r.status == 303, await r.text()
+        (share_id,) = ctx.db.read().execute("SELECT share_id FROM expert_shares_sent"
+                                            ).fetchone()
+        html = await (await client.get(url)).text()
+        assert "a vetted medical expert" in html and "Stop this access" in html
+        r = await client.post(f"/staff/cases/{report_id}/shares/{share_id}/revoke",
+                              data={"csrf": session.csrf}, allow_redirects=False)
+        assert r.status == 303
+        assert ctx.shares.sent(share_id).revoked_at is not None  # type: ignore[union-attr]
+        assert ctx.db.read().execute("SELECT count(*) FROM expert_share_parts"
+                                     ).fetchone()[0] == 0
     finally:
         ctx.close()

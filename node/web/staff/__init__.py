@@ -22,6 +22,7 @@ from node.web.staff import (
     experts,
     federation,
     receipt_lookup,
+    shares,
     statistics,
 )
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
@@ -31,7 +32,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
-            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES]
+            *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
+            *shares.ROUTES]
 
 
 def create_staff_app() -> web.Application:
