@@ -245,6 +245,8 @@ class Shares:
         self._access.require(coordinator, Action.SHARE_WITH_EXPERTS, report_id)
         chosen = sorted(set(groups))
         file_ids = sorted(set(files))
+        if len(engagement_id) != 32 or not set(engagement_id) <= set("0123456789abcdef"):
+            raise errors.InvalidInput(field="engagement")
         if any(g not in FIELD_GROUPS for g in chosen):
             raise errors.UnknownChoice(field="groups")
         if not chosen and not file_ids:
