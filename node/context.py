@@ -36,6 +36,7 @@ from node.backoffice.timeline import CaseTimeline
 from node.backups import keys as backup_keys
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
+from node.experts.shares import Shares
 from node.i18n import Catalogues
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
@@ -67,6 +68,7 @@ class NodeContext:
     custody: Custody
     bundles: BundleExporter
     statistics: StatisticsService
+    shares: Shares  # consented case sharing with vetted experts (issue 16)
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -133,11 +135,13 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # a coding edited, withdrawn, linked or unlinked voids the pending drafts that counted
     # its reports (issue 15; releases already sent stay as they are)
     incidents.coding_changed.append(void_drafts_for_coding)
+    shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
+                    clock=lambda: int(clock().timestamp()))
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
-        *referrals.derived_stores, *inbox.DERIVED_STORES,
+        *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE],
         keys.intake_public)
@@ -150,7 +154,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
         custody=Custody(db, access, ledger),
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
-        statistics=statistics,
+        statistics=statistics, shares=shares,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))

@@ -51,6 +51,7 @@ class Action(StrEnum):
     VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
     VIEW_INBOX = "view_inbox"            # what is new on one's own cases (issue 15)
     MOBILISE_EXPERTS = "mobilise_experts"  # post needs, pick an expert who accepted (issue 16)
+    SHARE_WITH_EXPERTS = "share_with_experts"  # consented case sharing (issue 16)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ POLICY: dict[Action, Rule] = {
     Action.VOUCH_EXPERTS: Rule(COORD),
     Action.VIEW_INBOX: Rule(CASEWORK),
     Action.MOBILISE_EXPERTS: Rule(COORD),
+    Action.SHARE_WITH_EXPERTS: Rule(COORD),
 }
 
 

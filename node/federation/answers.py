@@ -11,7 +11,8 @@ frame's digest for a `FrameRefusal`), is a response the exchange allows, and is 
   checked), rejected;
 * our `MembershipListQuery` (`members.handle_answer`): a newer verified list, or none;
 * our `StatisticsRelease` (`statistics_delivery.handle_answer`);
-* our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused.
+* our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused;
+* our `SealedShare` and `ExpertRevocation` (`shares.handle_answer`): delivered or refused.
 
 A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
 is `Refused`: the outbox gives the item up, and the periodic work sends a fresh request
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
-from node.experts import need_exchange, outgoing, vetting
+from node.experts import need_exchange, outgoing, shares, vetting
 from node.federation import enrollment, members, our_log, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -106,6 +107,8 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == expert_directory.QUERY:
             return Outcome(expert_directory.handle_answer(conn, answer, config=config,
                                                           now=now))
+        if request_type in (shares.SHARE, shares.REVOCATION):  # issue 16
+            return Outcome(shares.handle_answer(answer))
         if request_type == PUSH:
             key = directory.key_of(recipient, now)
             if key is None:

@@ -13,6 +13,9 @@ verified membership list. What this node answers:
   from anyone else: ``not_the_observatory``;
 * `ExpertNeed`, `ExpertOffer`, `ExpertDecline`, `ExpertEngagement` from a member: the
   expert network's mobilising (`node.experts.need_exchange`);
+* `SealedShare` / `ExpertRevocation` of a share from a member (issue 16, when the node
+  keeps shares for its experts): kept or erased (`node.experts.shares`); a share for no
+  expert of this node, or another node's, is refused and nothing is stored;
 * anything else: ``not_supported``.
 
 The responder runs in a worker thread: SQLite (through the node's one writer) and Ed25519
@@ -29,6 +32,7 @@ from collections.abc import Callable
 
 from crypto.keys import VerifyKey
 from node.experts import need_exchange
+from node.experts.shares import PartRefused, Shares
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -36,6 +40,7 @@ from node.federation.errors import FederationError
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.delivery import DeliveryAck
+from protocol.engagements import ExpertRevocation, SealedShare
 from protocol.envelope import role_key_of
 from protocol.errors import EnvelopeRejected
 from protocol.exchanges import DuplicateReceived, RequestReceived
@@ -57,8 +62,10 @@ class FederationHandler:
 
     def __init__(self, db: Database, *, keys: NodeKeys, config: FederationConfig,
                  directory: Callable[[], Directory], clock: Callable[[], int],
-                 on_change: Callable[[], None] = lambda: None) -> None:
+                 on_change: Callable[[], None] = lambda: None,
+                 shares: Shares | None = None) -> None:
         self._db = db
+        self._shares = shares
         self._keys = keys
         self._config = config
         self._directory = directory
@@ -79,6 +86,9 @@ class FederationHandler:
                                 node_id, self._clock()),
                             clock=clock,
                             stored=lambda: setattr(self._changed, "value", True))
+        if shares is not None:
+            self.responder.serve(SealedShare, self._share)
+            self.responder.serve(ExpertRevocation, self._revocation)
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)
@@ -128,6 +138,34 @@ class FederationHandler:
             self._db.read(), push, sender=sender, sender_key=key,
             role_key=role_key_of(duplicate.envelope, key, "checkpoint"),
             node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
+
+    # -- the expert network: shares kept for this node's experts (issue 16) -----------------
+
+    def _share(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        share = request.message
+        assert isinstance(share, SealedShare) and self._shares is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._shares.receive_part_in(conn, share, sender=sender,
+                                                   now=self._clock())
+        except PartRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: share part %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _revocation(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        revocation = request.message
+        assert isinstance(revocation, ExpertRevocation) and self._shares is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
+                                                         now=self._clock())
+        except PartRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
 
     # -- what the observatory pushes ---------------------------------------------------------
 

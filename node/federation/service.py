@@ -41,6 +41,7 @@ from crypto.keys import VerifyKey
 from node.config import ExpertMail
 from node.experts import directory as expert_directory
 from node.experts import notify, outgoing, received_needs, vetting
+from node.experts.shares import Shares
 from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
 from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
@@ -91,8 +92,9 @@ class FederationService:
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
                  request_timeout: float = 30.0, experts: bool = False,
-                 mail: ExpertMail | None = None) -> None:
+                 mail: ExpertMail | None = None, shares: Shares | None = None) -> None:
         self._db = db
+        self._shares = shares  # consented case sharing, both ends (issue 16)
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
         self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
         self._next_expert_directory = 0
@@ -147,7 +149,8 @@ class FederationService:
             host = Libp2pHost(self._keys.identity, self._host_config)
             host.set_handler(PROTOCOL_ID, FederationHandler(
                 self._db, keys=self._keys, config=self._config,
-                directory=lambda: self._directory, clock=self._clock, on_change=self._changed))
+                directory=lambda: self._directory, clock=self._clock, on_change=self._changed,
+                shares=self._shares))
             await host.start()
         except BaseException as exc:
             self.status.state = "failed"
@@ -257,6 +260,11 @@ class FederationService:
         self._send_expert_messages(now)
         if self._mail is not None:
             notify.send_due(self._db, self._keys, self._mail, now)
+        if self._shares is not None:  # sealed parts and revocations, to the expert's node
+            for home, message in self._shares.due():
+                peer = self._member_peer(home, now)
+                if peer is not None:  # else it waits here until the node is reachable
+                    self._shares.queued(message, self._send(message, peer))
         for witness in self.witnesses(now):
             if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
                     witness.node_id, 0):
@@ -305,6 +313,10 @@ class FederationService:
             found.append(Witness(peer.node_id, key, peer_id_from_public_key(key.raw()),
                                  tuple(peer.addrs)))
         return found
+
+    def _member_peer(self, node_id: str, now: int) -> Witness | None:
+        """A member node this node knows an address of (its peer witnesses, today)."""
+        return next((w for w in self.witnesses(now) if w.node_id == node_id), None)
 
     def _observatory(self) -> Witness:
         return Witness(self._config.observatory_node_id, self._observatory_key,

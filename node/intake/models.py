@@ -50,6 +50,25 @@ COURT_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "evide
     "court_files": N_("My photos, recordings and other files"),
 }
 
+# What may be shared with a vetted expert when `sharing` is given (issue 16), in the
+# reporter's words. Unlike the court scope it defaults to nothing: a new consent column
+# must never mean consent by default, and sharing crosses organisations. `share_scope_set`
+# says the reporter was asked (reports consented before the scope existed were not, and
+# are asked again on their receipt page before anything is shared).
+ShareScopeName = Literal["share_account", "share_files", "share_contact", "share_other_orgs"]
+SHARE_SCOPE: tuple[ShareScopeName, ...] = (
+    "share_account", "share_files", "share_contact", "share_other_orgs")
+SHARE_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "share"
+    "share_account": N_("What happened, when and where, in my words"),
+    "share_files": N_("My photos, recordings and other files"),
+    "share_contact": N_("How to contact me (only if I also agree to be contacted)"),
+    "share_other_orgs": N_("Experts who work for other organisations of the network"),
+}
+# Every share field as a record of consent names it (a court bundle's summary, say).
+SHARE_CONSENT_LABELS: dict[str, str] = SHARE_SCOPE_LABELS | {
+    "share_scope_set": N_("Was asked what may be shared with experts"),
+}
+
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
 
 def _not_a_bool(value: object) -> object:
@@ -88,6 +107,16 @@ class Consent(_Model):
         True, description="a court may see the perpetrators as described")
     court_role: bool = Field(True, description="a court may see the reporter's role")
     court_files: bool = Field(True, description="a court may see the attached files")
+    # What a vetted expert may see when `sharing` is given (issue 16): nothing by default.
+    share_account: bool = Field(
+        False, description="an expert may see what happened, when and where")
+    share_files: bool = Field(False, description="an expert may see the attached files")
+    share_contact: bool = Field(
+        False, description="an expert may see how to contact the reporter (with `contact`)")
+    share_other_orgs: bool = Field(
+        False, description="experts of other member organisations, not only this one's")
+    share_scope_set: bool = Field(
+        False, description="the reporter was asked what may be shared (set by the forms)")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]
@@ -95,6 +124,12 @@ class Consent(_Model):
     def court_scope(self) -> list[str]:
         """What may go to a court (meaningful only with `legal`)."""
         return [name for name in COURT_SCOPE if getattr(self, name)]
+
+    def share_scope(self) -> list[str]:
+        """What may be shared with an expert (meaningful only with `sharing`); contact
+        details only with `contact` as well."""
+        return [name for name in SHARE_SCOPE if getattr(self, name)
+                and (name != "share_contact" or self.contact)]
 
 
 class ContactPreference(_Model):

@@ -708,6 +708,66 @@ MIGRATIONS: tuple[str, ...] = (
         message TEXT NOT NULL
     ) STRICT;
     """,
+    # 24: what a reporter lets be shared with a vetted expert, as consent data, and the
+    # shares themselves (issue 16, node/experts/shares.py). The scope defaults to nothing
+    # ("not given" is 0, so consent tags written before stay valid); a report consented to
+    # sharing before has share_scope_set = 0 and is asked again on its receipt page. On the
+    # requesting node a share is a record of what went to whom, never the material; on the
+    # expert's home node it is ciphertext sealed to the expert, which that node cannot open,
+    # until it is revoked (the row stays as a tombstone, so a part arriving late is dropped).
+    """
+    ALTER TABLE reports ADD COLUMN consent_share_account INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_files INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_contact INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_other_orgs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_scope_set INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_account INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_files INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_contact INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_other_orgs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_scope_set INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE expert_shares_sent (
+        share_id TEXT PRIMARY KEY,
+        engagement_id TEXT NOT NULL,
+        -- NULL once the report is deleted (the share was revoked with it)
+        report_id TEXT REFERENCES reports(id),
+        expert_key TEXT NOT NULL,
+        box_key TEXT NOT NULL,       -- the X25519 key it was sealed to (the credential's)
+        home_node TEXT NOT NULL,
+        -- the kind of expert as the reporter may see it (a specialty code), never a name
+        specialty TEXT NOT NULL,
+        what TEXT NOT NULL,          -- comma-separated field groups and file ids shared
+        parts INTEGER NOT NULL,
+        shared_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        envelopes TEXT NOT NULL DEFAULT '',  -- the outbox envelopes carrying it, once queued
+        revoked_at INTEGER,
+        revoke_reason TEXT,
+        revocation_queued INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX expert_shares_sent_by_report ON expert_shares_sent (report_id);
+    -- on the expert's home node; the row stays, revoked, as a tombstone (staff_id NULL:
+    -- a revocation that arrived before its share)
+    CREATE TABLE expert_shares_held (
+        share_id TEXT PRIMARY KEY,
+        engagement_id TEXT NOT NULL,
+        requesting_node TEXT NOT NULL,
+        staff_id TEXT REFERENCES staff(id),
+        parts INTEGER NOT NULL,
+        shared_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoke_reason TEXT
+    ) STRICT;
+    -- sealed parts: on the requesting node until they are queued in the outbox, on the
+    -- home node until the share is revoked, expires or its expert's credential ends
+    CREATE TABLE expert_share_parts (
+        share_id TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        PRIMARY KEY (share_id, part)
+    ) STRICT;
+    """,
 )
 
 

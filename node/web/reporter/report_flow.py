@@ -25,6 +25,8 @@ from node.intake.models import (
     COURT_SCOPE_LABELS,
     NEEDS,
     REPORTER_ROLES,
+    SHARE_SCOPE,
+    SHARE_SCOPE_LABELS,
     ReportInput,
 )
 from node.web import labels
@@ -133,8 +135,11 @@ def parse_step(request: web.Request, step: str, form: MultiDictProxy[Any]
     elif step == "consent":
         ticked = form.getall("consent", [])
         court = form.getall("court", [])
+        share = form.getall("share", [])
         out["consent"] = {name: name in ticked for name in CONSENT_NAMES} | {
-            name: name in court for name in COURT_SCOPE}
+            name: name in court for name in COURT_SCOPE} | {
+            name: name in share for name in SHARE_SCOPE} | {
+            "share_scope_set": form.get("share_scope") == "asked"}
         contact = {
             "method": _choice(form, "contact_method", CONTACT_METHODS, errs),
             "details": _text(form, "contact_details", 1000, errs),
@@ -201,6 +206,7 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
         extra["summary"] = _summary(request, saved, files)
     elif step == "consent":
         extra["court_labels"] = COURT_SCOPE_LABELS
+        extra["share_labels"] = SHARE_SCOPE_LABELS
     return render(
         request, f"public/report/{step}.html", status=status, step=step,
         step_no=STEPS.index(step) + 1, step_total=len(STEPS),
@@ -231,6 +237,10 @@ def _summary(request: web.Request, a: dict[str, Any], files: list[StagedFile]
         scope = [t(COURT_SCOPE_LABELS[n]) for n in COURT_SCOPE if consent.get(n, True)]
         granted.append(t(N_("a court may see: %(scope)s"),
                          scope=", ".join(scope) or t(N_("nothing"))))
+    if consent.get("sharing"):
+        shared = [t(SHARE_SCOPE_LABELS[n]) for n in SHARE_SCOPE if consent.get(n)]
+        granted.append(t(N_("a vetted expert may see: %(scope)s"),
+                         scope=", ".join(shared) or t(N_("nothing"))))
     narrative = a.get("narrative") or ""
     return [
         ("who", t("Who is making this report?"),
@@ -325,7 +335,8 @@ async def _step_post(request: web.Request, session: ReporterSession, step: str,
         shown: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         shown["needs"] = [v for v in form.getall("needs", []) if isinstance(v, str)]
         shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES} | {
-            n: n in form.getall("court", []) for n in COURT_SCOPE}
+            n: n in form.getall("court", []) for n in COURT_SCOPE} | {
+            n: n in form.getall("share", []) for n in SHARE_SCOPE}
         shown["contact"] = {"method": form.get("contact_method"),
                             "details": form.get("contact_details"),
                             "safe_times": form.get("contact_safe_times"),

@@ -86,6 +86,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/{lang}/receipt/report", receipt_pages.report_get, name="receipt_report")
     r.add_post("/{lang}/receipt/add", receipt_pages.add_post, name="receipt_add")
     r.add_post("/{lang}/receipt/consent", receipt_pages.consent_post, name="receipt_consent")
+    r.add_post("/{lang}/receipt/share/stop", receipt_pages.share_stop_post,
+               name="receipt_share_stop")
     r.add_post("/{lang}/receipt/reply", receipt_pages.reply_post, name="receipt_reply")
     r.add_get("/{lang}/receipt/delete", receipt_pages.delete_get, name="receipt_delete")
     r.add_post("/{lang}/receipt/delete", receipt_pages.delete_post, name="receipt_delete_post")

@@ -26,6 +26,7 @@ from node.web.staff import (
     needs,
     patterns,
     receipt_lookup,
+    shares,
     statistics,
     suggestions,
 )
@@ -38,7 +39,7 @@ def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
             *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
-            *needs.ROUTES]
+            *needs.ROUTES, *shares.ROUTES]
 
 
 def create_staff_app() -> web.Application:

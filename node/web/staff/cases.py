@@ -240,7 +240,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
              "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
-             "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE)},
+             "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE),
+             "share": can(Action.SHARE_WITH_EXPERTS)},
         consent_legal=v.consent.legal,
         suggestions=await suggestions.panel(request, ctx, staff, report_id, assigned))
 

@@ -32,6 +32,7 @@ from node.statistics.budget import Ledger
 from node.web.app import create_app
 from node.web.staff import suggestions
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
+from tests.expert_vetting import vetted_expert
 from tests.integration.conftest import csrf_of
 from tests.team import Team, make_team
 
@@ -54,6 +55,10 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
     "decisions on suggested codings":
         "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
+    "expert shares":  # what was shared from it, and its sealed parts not yet sent
+        "SELECT (SELECT COUNT(*) FROM expert_shares_sent WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM expert_share_parts p JOIN expert_shares_sent s"
+        " ON s.share_id = p.share_id WHERE s.report_id = ?1 OR s.report_id IS NULL)",
 }
 
 
@@ -96,7 +101,9 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     incident only `r` describes."""
     access = ctx.intake.open_receipt(r.code, r.secret)
     ctx.intake.add_information(access, AdditionInput(text=f"{CANARY} added later"), [])
-    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True))
+    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True,
+                                              sharing=True, share_account=True,
+                                              share_scope_set=True))
     ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
     ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
@@ -120,6 +127,12 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
+    expert = vetted_expert(ctx, [ctx], ctx.datadir.root.parent / f"vetting-{r.report_id}",
+                           username=f"expert-{r.report_id[:8]}")
+    ctx.shares.share(team.coordinator, engagement_id="e" * 32, report_id=r.report_id,
+                     expert_key=expert.expert_key, groups=["narrative"], files=[],
+                     expires=int(ctx.clock().timestamp()) + 3600,
+                     observatory_key=expert.observatory_key)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
