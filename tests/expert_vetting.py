@@ -6,6 +6,7 @@ directory (`directory.accept_in`) as its federation service would."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from crypto import passphrase as pw
 from crypto.keys import VerifyKey
 from node import accounts
 from node.context import NodeContext
-from node.experts import directory, profiles
+from node.experts import directory, engagements, profiles
 from observatory.context import open_observatory
 from protocol.encoding import parse_canonical_json
 from protocol.experts import ExpertVouch
@@ -93,3 +94,22 @@ def vetted_experts(home: NodeContext, requesting: list[NodeContext], tmp: Path, 
                          observatory_id)
             for username, vouch, credential in zip(usernames, vouches, credentials,
                                                    strict=True)]
+
+
+def engaged(ctx: NodeContext, expert_key: str, report_id: str | None = None, *,
+            hours: int = 24 * 14) -> str:
+    """An active engagement of this expert by `ctx`, kept as the coordinator's pick of an
+    accepted need keeps it (`engagements.record`); its id, for sharing material with them.
+    The keys are the expert's and placeholders for the coordinator's: sharing reads only
+    the expert's key, the node, the case and whether the engagement is active."""
+    now = int(ctx.clock().timestamp())
+    engagement_id = secrets.token_hex(16)
+    with ctx.db.write() as conn:
+        engagements.record(conn, engagements.Engagement(
+            engagement_id=engagement_id, need_id=secrets.token_hex(16),
+            requesting_node=ctx.keys.node_id, home_node="", report_id=report_id,
+            coordinator_id=None, expert_staff_id=None, expert_key=expert_key,
+            expert_box_key="00" * 32, coordinator_key="00" * 32,
+            coordinator_box_key="00" * 32, description_sealed=None, decided_at=now,
+            ends_at=now + hours * 3600, state="active"))
+    return engagement_id

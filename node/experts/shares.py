@@ -50,7 +50,7 @@ from node.backoffice.access import Action
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.deletion import AfterCommit, DerivedStore
-from node.experts import directory
+from node.experts import directory, engagements
 from node.federation.errors import BadAnswer, Refused
 from node.i18n import N_
 from node.intake.consent_auth import ConsentKey
@@ -119,6 +119,7 @@ REFUSALS: Final[dict[str, str]] = {
     "outside_scope": N_("the reporter did not agree to share everything that was chosen"),
     "nothing_chosen": N_("nothing was chosen"),
     "too_large": N_("the chosen files are too large"),
+    "no_engagement": N_("this expert has no engagement for this case, or it has ended"),
 }
 
 
@@ -235,6 +236,17 @@ class Shares:
 
     # -- the requesting node --------------------------------------------------------------
 
+    def _check_engagement(self, conn: sqlite3.Connection, engagement_id: str, report_id: str,
+                          expert_key: str, now: int) -> None:
+        """Material goes only to an expert this node engaged (`node.experts.engagements`,
+        recorded when a coordinator picked them for a need): the engagement must be this
+        node's, active, with this expert, and for this case if it names one."""
+        e = engagements.get(conn, engagement_id)
+        if (e is None or not e.active(now) or e.requesting_node != self._node_id
+                or e.expert_key != expert_key
+                or (e.report_id is not None and e.report_id != report_id)):
+            raise ShareRefused("no_engagement")
+
     def share(self, coordinator: UnlockedStaff, *, engagement_id: str, report_id: str,
               expert_key: str, groups: Iterable[str], files: Iterable[str], expires: int,
               observatory_key: VerifyKey) -> SentShare:
@@ -253,6 +265,7 @@ class Shares:
             raise ShareRefused("nothing_chosen")
         if not now < expires <= now + MAX_SHARE_SECONDS:
             raise errors.InvalidInput(field="expires")
+        self._check_engagement(self._db.read(), engagement_id, report_id, expert_key, now)
         try:
             entry = directory.shareable(self._db.read(), expert_key,
                                         observatory_key=observatory_key, now=now)
@@ -288,6 +301,7 @@ class Shares:
             # consent read again in the writing transaction: a revocation meanwhile wins
             self._check_consent(report_id, chosen, bool(file_ids),
                                 other_org=credential.home_node != self._node_id, conn=conn)
+            self._check_engagement(conn, engagement_id, report_id, expert_key, now)
             conn.execute(
                 "INSERT INTO expert_shares_sent (share_id, engagement_id, report_id, "
                 "expert_key, box_key, home_node, specialty, what, parts, shared_at, expires) "

@@ -22,7 +22,7 @@ from node.intake.models import Consent, ReportInput
 from tests.browser.conftest import VIEWPORT, NewPage, Traffic, foreign_requests
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, NodeProcess, free_port, make_node
 from tests.conftest import test_config as base_config
-from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_experts
+from tests.expert_vetting import EXPERT_PASSPHRASE, engaged, vetted_experts
 
 NARRATIVE = "BROWSER-SHARE-CANARY: what happened, for the expert's eyes"
 EXPERTS = {True: "reader-js", False: "reader-nojs"}
@@ -45,7 +45,8 @@ def shared_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                               DataKey.generate(), [], "test")
         admin = accounts.unlock(ctx.db.read(), ADMIN, ADMIN_PASSPHRASE)
         for expert in experts:
-            ctx.shares.share(admin, engagement_id="e" * 32, report_id=r.report_id,
+            ctx.shares.share(admin, engagement_id=engaged(ctx, expert.expert_key, r.report_id),
+                             report_id=r.report_id,
                              expert_key=expert.expert_key, groups=("narrative", "when"),
                              files=(), expires=int(time.time()) + 3600,
                              observatory_key=expert.observatory_key)

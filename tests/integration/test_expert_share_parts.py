@@ -20,7 +20,7 @@ from node.context import NodeContext
 from node.experts.shares import PartRefused, SentShare, ShareUnavailable
 from node.intake.models import Consent, ReportInput
 from protocol.engagements import SealedShare
-from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
+from tests.expert_vetting import EXPERT_PASSPHRASE, engaged, vetted_expert
 from tests.team import make_team
 from tests.unit.protocol.expert_strategies import shares
 
@@ -42,7 +42,8 @@ def shared(node_ctx: NodeContext, tmp_path: Path) -> tuple[Any, list[SentShare]]
             sharing=True, share_account=True, share_scope_set=True)),
             DataKey.generate(), [], "test")
         sent.append(node_ctx.shares.share(
-            team.coordinator, engagement_id="e" * 32, report_id=r.report_id,
+            team.coordinator, engagement_id=engaged(node_ctx, expert.expert_key, r.report_id),
+            report_id=r.report_id,
             expert_key=expert.expert_key, groups=("narrative",), files=(),
             expires=int(time.time()) + 3600, observatory_key=expert.observatory_key))
     reader = accounts.unlock(node_ctx.db.read(), expert.username, EXPERT_PASSPHRASE)

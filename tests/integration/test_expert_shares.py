@@ -29,6 +29,7 @@ from node.experts.shares import ScopeNotAsked, ShareRefused
 from protocol.statements import verify_key_from_hex
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, NodeProcess, files_containing, make_node
 from tests.conftest import test_config as base_config
+from tests.expert_vetting import engaged
 from tests.integration.conftest import csrf_of
 from tests.integration.test_expert_federation import EXPERT, PASS, add_expert
 from tests.integration.test_federation_double import listen_port
@@ -175,7 +176,7 @@ async def test_share_read_revoke_and_revoke_while_offline(tmp_path: Path) -> Non
         def share(report_id: str, groups: tuple[str, ...] = ("narrative", "when"),
                   files: tuple[str, ...] = ()) -> Any:
             assert ctx is not None
-            return ctx.shares.share(coordinator, engagement_id=secrets.token_hex(16),
+            return ctx.shares.share(coordinator, engagement_id=engaged(ctx, expert_key),
                                     report_id=report_id, expert_key=expert_key,
                                     groups=groups, files=files, expires=now + 3600,
                                     observatory_key=observatory_key)

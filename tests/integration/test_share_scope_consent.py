@@ -24,7 +24,7 @@ from node.web import appkeys
 from node.web.app import create_app
 from node.web.staff.common import STAFF_COOKIE
 from tests.conftest import make_node
-from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
+from tests.expert_vetting import EXPERT_PASSPHRASE, engaged, vetted_expert
 from tests.integration.conftest import csrf_of, walk_html_report
 from tests.integration.test_schema10_fixture import copy_fixture
 from tests.team import make_team
@@ -75,9 +75,10 @@ async def test_share_scope_is_consent_data_and_the_reporter_stops_a_share(
     team = make_team(node_ctx)
     expert = vetted_expert(node_ctx, [node_ctx], tmp_path)
     now = int(node_ctx.clock().timestamp())
+    engagement = engaged(node_ctx, expert.expert_key, report_id)
 
     def share(groups: tuple[str, ...]) -> Any:
-        return node_ctx.shares.share(team.coordinator, engagement_id="e" * 32,
+        return node_ctx.shares.share(team.coordinator, engagement_id=engagement,
                                      report_id=report_id, expert_key=expert.expert_key,
                                      groups=groups, files=(), expires=now + 3600,
                                      observatory_key=expert.observatory_key)
@@ -86,9 +87,18 @@ async def test_share_scope_is_consent_data_and_the_reporter_stops_a_share(
         share(("narrative", "contact"))
     assert refused.value.code == "no_contact_consent"
     with pytest.raises(errors.Forbidden):
-        node_ctx.shares.share(team.caseworker, engagement_id="e" * 32, report_id=report_id,
+        node_ctx.shares.share(team.caseworker, engagement_id=engagement, report_id=report_id,
                               expert_key=expert.expert_key, groups=("narrative",), files=(),
                               expires=now + 3600, observatory_key=expert.observatory_key)
+    # only to an expert this node engaged, for this case, while the engagement lasts
+    other_case = engaged(node_ctx, expert.expert_key, "0" * 32)
+    for engagement_id in ("f" * 32, other_case):
+        with pytest.raises(ShareRefused) as refused:
+            node_ctx.shares.share(team.coordinator, engagement_id=engagement_id,
+                                  report_id=report_id, expert_key=expert.expert_key,
+                                  groups=("narrative",), files=(), expires=now + 3600,
+                                  observatory_key=expert.observatory_key)
+        assert refused.value.code == "no_engagement"
     assert node_ctx.db.read().execute("SELECT count(*) FROM expert_shares_sent"
                                       ).fetchone()[0] == 0
     sent = share(("narrative",))
@@ -173,7 +183,8 @@ def test_reports_consented_before_the_scope_are_asked_again(tmp_path: Path) -> N
             "SELECT consent_sharing FROM reports WHERE id = ?", (a.report_id,)).fetchone()[0])
 
         def share() -> Any:
-            return ctx.shares.share(admin, engagement_id="e" * 32, report_id=access.report_id,
+            return ctx.shares.share(admin, engagement_id=engaged(ctx, expert.expert_key),
+                                    report_id=access.report_id,
                                     expert_key=expert.expert_key, groups=("narrative",),
                                     files=(), expires=now + 3600,
                                     observatory_key=expert.observatory_key)
@@ -217,12 +228,17 @@ async def test_a_coordinator_shares_from_the_case_and_stops_it(
         assert 'value="narrative">' in html and 'value="narrative" disabled' not in html
         assert 'value="contact" disabled' in html  # no contact consent: never offered
         r = await client.post(url, data={"csrf": session.csrf, "engagement": "e" * 32,
+                                         "expert": expert.expert_key, "groups": "narrative",
+                                         "days": "7"})
+        assert r.status == 409 and "has no engagement for this case" in await r.text()
+        engagement = engaged(ctx, expert.expert_key, report_id)
+        r = await client.post(url, data={"csrf": session.csrf, "engagement": engagement,
                                          "expert": expert.expert_key, "groups": "contact",
                                          "days": "7"})
         assert r.status == 409 and "did not agree to be contacted" in await r.text()
         assert ctx.db.read().execute("SELECT count(*) FROM expert_shares_sent"
                                      ).fetchone()[0] == 0
-        r = await client.post(url, data={"csrf": session.csrf, "engagement": "e" * 32,
+        r = await client.post(url, data={"csrf": session.csrf, "engagement": engagement,
                                          "expert": expert.expert_key, "groups": "narrative",
                                          "days": "7"}, allow_redirects=False)
         assert r.status == 303, await r.text()

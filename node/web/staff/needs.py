@@ -12,7 +12,7 @@ from crypto.keys import VerifyKey
 from node import errors
 from node.backoffice.access import Action
 from node.context import run_sync
-from node.experts import needs
+from node.experts import engagements, needs
 from node.i18n import N_
 from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.failures import error_text, status_of
@@ -119,8 +119,10 @@ async def _need_page(request: web.Request, exc: errors.NodeError | None = None
     if found is None:
         raise errors.NotFound()
     now = _now(request)
+    engagement = await run_sync(ctx, lambda: engagements.of_need(ctx.db.read(), need_id))
     return page(request, "staff/need.html", session_of(request),
                 status=status_of(exc) if exc else 200,
+                engagement=engagement if engagement and engagement.active(now) else None,
                 errors=[error_text(request, exc)] if exc else [], need=found, now=now,
                 status_label=STATUS_LABELS[found.status(now)],
                 specialty_labels=SPECIALTY_LABELS, modes=dict(MODES),

@@ -32,7 +32,7 @@ from node.statistics.budget import Ledger
 from node.web.app import create_app
 from node.web.staff import suggestions
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
-from tests.expert_vetting import vetted_expert
+from tests.expert_vetting import engaged, vetted_expert
 from tests.integration.conftest import csrf_of
 from tests.team import Team, make_team
 
@@ -129,7 +129,9 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
     expert = vetted_expert(ctx, [ctx], ctx.datadir.root.parent / f"vetting-{r.report_id}",
                            username=f"expert-{r.report_id[:8]}")
-    ctx.shares.share(team.coordinator, engagement_id="e" * 32, report_id=r.report_id,
+    ctx.shares.share(team.coordinator,
+                     engagement_id=engaged(ctx, expert.expert_key, r.report_id),
+                     report_id=r.report_id,
                      expert_key=expert.expert_key, groups=["narrative"], files=[],
                      expires=int(ctx.clock().timestamp()) + 3600,
                      observatory_key=expert.observatory_key)
