@@ -36,6 +36,7 @@ from node.backoffice.timeline import CaseTimeline
 from node.backups import keys as backup_keys
 from node.bundles.export import BundleExporter
 from node.datadir import DataDir
+from node.experts import needs
 from node.experts.shares import Shares
 from node.i18n import Catalogues
 from node.intake import consent_auth
@@ -142,6 +143,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
         *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
+        *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE],
         keys.intake_public)

@@ -30,6 +30,7 @@ from crypto.keys import BoxPublicKey, VerifyKey
 from node import errors
 from node.accounts import UnlockedStaff, append_audit
 from node.backoffice.audit import AuditLog
+from node.backoffice.deletion import DerivedStore
 from node.experts import directory, engagements, matching, outgoing, received_needs
 from node.experts.received_needs import NeedRefused
 from node.i18n import N_
@@ -376,3 +377,19 @@ def _description_for(conn: sqlite3.Connection, need_id: str, coordinator: Unlock
         received_needs.DESCRIPTION_CONTEXT + need_id.encode() + b"\x00"
         + opened[len(prefix):])
 
+
+
+def _erase_for_report(conn: sqlite3.Connection, report_id: str) -> None:
+    """A deleted report's needs go, with their sealed descriptions (which may name the
+    survivor's situation) and who they reached; an engagement for it ends and forgets the
+    case and the description sealed to the expert. Needs already delivered to other nodes
+    expire there at their deadline (`received_needs`); an expert's answer to a need that is
+    gone is refused."""
+    conn.execute("DELETE FROM expert_need_matches WHERE need_id IN "
+                 "(SELECT need_id FROM expert_needs WHERE report_id = ?)", (report_id,))
+    conn.execute("DELETE FROM expert_needs WHERE report_id = ?", (report_id,))
+    conn.execute("UPDATE expert_engagements SET report_id = NULL, description_sealed = NULL, "
+                 "state = 'ended' WHERE report_id = ?", (report_id,))
+
+
+DERIVED_STORES = (DerivedStore("expert needs and engagements for it", _erase_for_report),)

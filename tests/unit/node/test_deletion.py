@@ -26,6 +26,7 @@ from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
+from node.experts import needs
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.budget import Ledger
@@ -59,6 +60,9 @@ ERASED: dict[str, str] = {
         "SELECT (SELECT COUNT(*) FROM expert_shares_sent WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM expert_share_parts p JOIN expert_shares_sent s"
         " ON s.share_id = p.share_id WHERE s.report_id = ?1 OR s.report_id IS NULL)",
+    "expert needs and engagements for it":  # the need's sealed description included
+        "SELECT (SELECT COUNT(*) FROM expert_needs WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM expert_engagements WHERE report_id = ?1)",
 }
 
 
@@ -135,6 +139,11 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                      expert_key=expert.expert_key, groups=["narrative"], files=[],
                      expires=int(ctx.clock().timestamp()) + 3600,
                      observatory_key=expert.observatory_key)
+    needs.post(ctx.db, ctx.audit, team.coordinator, node_id=ctx.keys.node_id,
+               observatory_key=expert.observatory_key, specialty="forensic_medicine",
+               languages=["fr"], country="CD", regions=[], mode="remote", urgency="routine",
+               deadline_hours=24, description=f"{CANARY} needs a doctor",
+               report_id=r.report_id, now=int(ctx.clock().timestamp()))
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
