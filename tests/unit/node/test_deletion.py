@@ -26,6 +26,7 @@ from node.backoffice.search import index_for
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
+from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.budget import Ledger
@@ -54,6 +55,8 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
     "decisions on suggested codings":
         "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
+    "imported submission originals":
+        "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
 }
 
 
@@ -120,6 +123,12 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
+    with ctx.db.write() as w:  # its original, as an import from a field tool keeps it
+        w.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
+                  " imported_hour, original_ct) VALUES (?, 'kobo', ?, 0, ?)",
+                  (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
+                   access.data_key.encrypt(f"{CANARY} original".encode(),
+                                           original_context(r.report_id))))
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

@@ -1,0 +1,212 @@
+"""Storing imported submissions as reports, idempotently, in batched transactions.
+
+Each submission becomes a report through the intake's own path
+(`IntakeService.insert_report`): its attachments go through the intake's attachment writer
+(type sniffed, limits applied, encrypted while read) into the evidence log byte for byte; the
+original submission is kept, encrypted under the report's data key, and committed to the
+evidence log as one more item; the channel (``import:kobo`` or ``import:odk``) is in the
+stored report. ``imported_submissions`` keeps a keyed hash of the submission's UUID, so that
+importing the same export again creates nothing -- even after a report was deleted.
+
+Imported reports get no reporter receipt unless asked: a receipt costs an Argon2id wrap
+(about a second) and is useful only if someone hands it over on paper.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from backup_evidence.leaves import ItemType
+from crypto import passphrase as pw
+from crypto import receipt
+from crypto.keys import DataKey
+from node import errors
+from node.backoffice.audit import AuditLog
+from node.backoffice.deletion import DerivedStore
+from node.evidence import items as evidence
+from node.imports.formats import Submission
+from node.imports.mapping import Mapping, default_for, report_of
+from node.intake.attachments import StagedFile
+from node.intake.models import ReportInput
+from node.intake.service import IntakeService, Receipt, hour_of, reporter_wrap_context
+from node.keyring import NodeKeys
+from node.storage.database import Database
+
+BATCH = 500
+
+
+def original_context(report_id: str) -> bytes:
+    return b"import-original:" + report_id.encode()
+
+
+@dataclass(frozen=True)
+class Planned:
+    submission: Submission
+    report: ReportInput
+    index: bytes = field(repr=False)
+    already: bool
+    """Imported before (or earlier in this same export): nothing will be created."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    number: int
+    report_id: str
+    receipt: Receipt | None
+
+
+class Importer:
+    def __init__(self, db: Database, intake: IntakeService, keys: NodeKeys, audit: AuditLog,
+                 clock: Callable[[], datetime],
+                 receipt_params: pw.KdfParams = pw.RECEIPT) -> None:
+        self._db = db
+        self._intake = intake
+        self._keys = keys
+        self._audit = audit
+        self._clock = clock
+        self._receipt_params = receipt_params
+
+    def plan(self, submissions: list[Submission], mapping: Mapping | None) -> list[Planned]:
+        """Map and check every submission, writing nothing; the first that cannot become a
+        report raises (its number and field in the error), so a run imports all or none of
+        what is new."""
+        conn = self._db.read()
+        seen: set[bytes] = set()
+        planned = []
+        for sub in submissions:
+            report = report_of(sub, mapping or default_for(sub))
+            try:
+                self._intake.validate(report, files=len(sub.attachments))
+            except errors.NodeError as exc:
+                exc.params.setdefault("number", sub.number)
+                raise
+            index = self._keys.receipt_index.submission_index(sub.source, sub.uuid)
+            already = index in seen or conn.execute(
+                "SELECT 1 FROM imported_submissions WHERE submission_index = ?",
+                (index,)).fetchone() is not None
+            seen.add(index)
+            planned.append(Planned(sub, report, index, already))
+        return planned
+
+    def run(self, planned: list[Planned], *, receipts: bool = False,
+            batch: int = BATCH) -> list[Imported]:
+        todo = [p for p in planned if not p.already]
+        done: list[Imported] = []
+        for start in range(0, len(todo), batch):
+            done += self._store_batch(todo[start:start + batch], receipts)
+        return done
+
+    def _store_batch(self, planned: list[Planned], receipts: bool) -> list[Imported]:
+        now = self._clock()
+        prepared = []
+        staged: list[StagedFile] = []
+        try:
+            for p in planned:
+                key = DataKey.generate()
+                files = [self._stage(key, path) for path in p.submission.attachments]
+                staged += files
+                prepared.append((p, key, files, secrets.token_hex(16)))
+            out = []
+            with self._db.write() as conn:
+                for p, key, files, report_id in prepared:
+                    if conn.execute("SELECT 1 FROM imported_submissions"
+                                    " WHERE submission_index = ?", (p.index,)).fetchone():
+                        continue  # imported meanwhile by another run
+                    out.append(self._insert(conn, now, p, key, files, report_id, receipts))
+                kept = {f.blob_name for _p, _k, files, rid in prepared
+                        if any(o.report_id == rid for o in out) for f in files}
+                if out:
+                    self._audit.append(conn, at=int(now.timestamp()), actor="import",
+                                       action="case.import", object_type="import",
+                                       object_id=planned[0].submission.source,
+                                       detail=str(len(out)))
+        except BaseException:
+            self._intake.discard(staged)
+            raise
+        self._intake.discard([f for f in staged if f.blob_name not in kept])
+        return out
+
+    def _stage(self, key: DataKey, path: Path) -> StagedFile:
+        writer = self._intake.attachment_writer(key, self._intake.allowance(), path.name)
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 16):
+                writer.feed(chunk)
+        return writer.finish()
+
+    def _insert(self, conn: sqlite3.Connection, now: datetime, p: Planned, key: DataKey,
+                files: list[StagedFile], report_id: str, receipts: bool) -> Imported:
+        sub = p.submission
+        record = p.report.model_dump(mode="json") | {
+            "received_at": now.isoformat(), "channel": f"import:{sub.source}",
+            "synthetic": False, "collected_at": sub.submitted_at}
+        issued: Receipt | None = None
+        if receipts:
+            code, secret = self._free_code(conn), receipt.new_secret()
+            index = self._keys.receipt_index.index(code)
+            wrap = pw.wrap_key(key, secret, self._receipt_params,
+                               reporter_wrap_context(report_id))
+            issued = Receipt(report_id, code, secret)
+        else:
+            # no receipt: an index no receipt number hashes to, and no wrap of the key
+            index, wrap = secrets.token_bytes(32), b""
+        original = evidence_fields(sub)
+        records = self._intake.insert_report(
+            conn, report_id, p.report, record, key, files, receipt_index=index,
+            reporter_wrap=wrap, extra_items=[(ItemType.ATTACHMENT, original)],
+            consent_source="import")
+        sealed = key.encrypt(sub.original + b"\n" + _record_json(records[0]),
+                             original_context(report_id))
+        conn.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
+                     " imported_hour, original_ct) VALUES (?, ?, ?, ?, ?)",
+                     (p.index, sub.source, report_id, hour_of(now), sealed))
+        return Imported(sub.number, report_id, issued)
+
+    def _free_code(self, conn: sqlite3.Connection) -> str:
+        while True:
+            code = receipt.new_receipt_code()
+            if conn.execute("SELECT 1 FROM reports WHERE receipt_index = ?",
+                            (self._keys.receipt_index.index(code),)).fetchone() is None:
+                return code
+
+
+def evidence_fields(sub: Submission) -> list[tuple[str, object]]:
+    """The original submission as an evidence item: its bytes' SHA-256, size, type, name."""
+    return list(evidence.attachment_fields(
+        hashlib.sha256(sub.original).hexdigest(), len(sub.original), sub.original_mime,
+        sub.original_name))
+
+
+def _record_json(record: evidence.DisclosedRecord) -> bytes:
+    return json.dumps(record.to_json()).encode()
+
+
+def open_original(conn: sqlite3.Connection, report_id: str, key: DataKey) -> bytes | None:
+    """The original submission of an imported report, as exported (None if not imported)."""
+    row = conn.execute("SELECT original_ct FROM imported_submissions WHERE report_id = ?",
+                       (report_id,)).fetchone()
+    if row is None or row["original_ct"] is None:
+        return None
+    return key.decrypt(row["original_ct"], original_context(report_id)).rsplit(b"\n", 1)[0]
+
+
+def _erase(conn: sqlite3.Connection, report_id: str) -> None:
+    row = conn.execute("SELECT submission_index, source, imported_hour FROM"
+                       " imported_submissions WHERE report_id = ?", (report_id,)).fetchone()
+    if row is None:
+        return
+    # deleted, then written again without the report: secure_delete zeroes the old row's
+    # bytes, and the keyed hash stays so that the same export cannot bring the report back
+    conn.execute("DELETE FROM imported_submissions WHERE report_id = ?", (report_id,))
+    conn.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
+                 " imported_hour, original_ct) VALUES (?, ?, NULL, ?, NULL)",
+                 (row["submission_index"], row["source"], row["imported_hour"]))
+
+
+DERIVED_STORE = DerivedStore("imported submission originals", _erase)
