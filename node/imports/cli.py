@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from node import errors
 from node.datadir import DataDir
-from node.imports import formats, mapping
+from node.imports import formats, mapping, odk_encrypted
 from node.intake.models import CONSENT_NAMES
 
 if TYPE_CHECKING:
@@ -31,12 +31,17 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
     p.add_argument("--from", dest="source", required=True, choices=formats.SOURCES,
                    help="the tool that made the export")
-    p.add_argument("file", metavar="FILE", help="the export: Kobo JSON or ODK CSV")
+    p.add_argument("file", metavar="FILE", help="the export: Kobo JSON, ODK CSV, or (with "
+                   "--key) the Briefcase folder of an encrypted ODK form")
     p.add_argument("--mapping", metavar="MAP.toml", help="form fields -> report fields and "
                    "consents (see node/imports/mapping.example.toml); without it, fields named "
                    "as the report's fields and consent_<name> fields are used")
     p.add_argument("--media", metavar="DIR", help="folder of the attachments (default: "
                    "`attachments` for Kobo, `media` for ODK, beside FILE)")
+    p.add_argument("--key", metavar="KEY.pem", help="ODK only: the form's RSA private key "
+                   "(PEM), for a form that uses ODK's submission encryption; FILE is then the "
+                   "form's folder as ODK Briefcase pulls it (instances/*/submission.xml.enc). "
+                   "The key is only read into memory, never stored")
     p.add_argument("--dry-run", action="store_true", help="print what would be created, "
                    "field by field, and write nothing")
     p.add_argument("--receipts", action="store_true", help="issue a reporter receipt for each "
@@ -54,11 +59,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         "attachments" if args.source == "kobo" else "media")
     try:
         chosen = (mapping.load(Path(args.mapping).read_bytes()) if args.mapping else None)
-        data = export.read_bytes()
-        if args.source == "kobo":
-            subs = formats.read_kobo(data, media if media.is_dir() else None)
+        if args.key:
+            if args.source != "odk":
+                print("--key is for encrypted ODK forms only", file=sys.stderr)
+                return 2
+            private = odk_encrypted.load_private_key(Path(args.key).read_bytes())
+            subs = odk_encrypted.read_briefcase(export, private)
+            del private
+        elif args.source == "kobo":
+            subs = formats.read_kobo(export.read_bytes(), media if media.is_dir() else None)
         else:
-            subs = formats.read_odk(data, media if media.is_dir() else None,
+            subs = formats.read_odk(export.read_bytes(), media if media.is_dir() else None,
                                     chosen.attachments if chosen else ())
     except OSError as exc:
         print(f"cannot read: {exc.filename}", file=sys.stderr)
@@ -109,8 +120,8 @@ def print_planned(p: Planned) -> None:
         print(f"  {name}: {value}")
     granted = [n for n in CONSENT_NAMES if getattr(p.report.consent, n)]
     print(f"  consent: {', '.join(granted) if granted else 'none'}")
-    for path in sub.attachments:
-        print(f"  file: {path.name} ({path.stat().st_size} bytes)")
+    for media in sub.attachments:
+        print(f"  file: {media.name} ({media.size} bytes)")
     print(f"  original: {sub.original_name} ({len(sub.original)} bytes, kept encrypted)")
 
 

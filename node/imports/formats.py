@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,32 @@ class AttachmentMissing(errors.InvalidInput):
 
 
 @dataclass(frozen=True)
+class MediaFile:
+    """A file of a submission: in the export's media folder, or decrypted in memory (the
+    media of an encrypted ODK submission, never written in clear)."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
+        if self.data is not None:
+            yield from (self.data[i:i + size] for i in range(0, len(self.data), size))
+            return
+        assert self.path is not None
+        with self.path.open("rb") as f:
+            while chunk := f.read(size):
+                yield chunk
+
+
+@dataclass(frozen=True)
 class Submission:
     """One submission as the export gives it."""
 
@@ -55,10 +81,10 @@ class Submission:
     uuid: str
     submitted_at: str | None
     answers: dict[str, Any]
-    attachments: tuple[Path, ...]
+    attachments: tuple[MediaFile, ...]
     original: bytes
-    """The submission as exported: Kobo's JSON object as canonical JSON (RFC 8785), or a
-    one-row CSV with ODK's header."""
+    """The submission as exported: Kobo's JSON object as canonical JSON (RFC 8785), a
+    one-row CSV with ODK's header, or an encrypted ODK submission's decrypted XML."""
     original_name: str
     original_mime: str
 
@@ -139,7 +165,7 @@ def read_odk(data: bytes, media: Path | None,
 
 
 def _find_media(media: Path | None, names: list[str], number: int, *,
-                subfolder: str | None) -> tuple[Path, ...]:
+                subfolder: str | None) -> tuple[MediaFile, ...]:
     found = []
     for name in names:
         # the export names a file; only its last segment is used, so no name leaves the folder
@@ -151,7 +177,7 @@ def _find_media(media: Path | None, names: list[str], number: int, *,
         path = next((p for p in candidates if _is_file(p)), None)
         if path is None:
             raise AttachmentMissing(name=base, number=number)
-        found.append(path)
+        found.append(MediaFile(path.name, path=path))
     return tuple(found)
 
 

@@ -9,7 +9,7 @@ stored report. ``imported_submissions`` keeps a keyed hash of the submission's U
 importing the same export again creates nothing -- even after a report was deleted.
 
 Imported reports get no reporter receipt unless asked: a receipt costs an Argon2id wrap
-(about a second) and is useful only if someone hands it over on paper.
+(about 0.1 s) and is useful only if someone hands it over on paper.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from backup_evidence.leaves import ItemType
 from crypto import passphrase as pw
@@ -31,7 +30,7 @@ from node import errors
 from node.backoffice.audit import AuditLog
 from node.backoffice.deletion import DerivedStore
 from node.evidence import items as evidence
-from node.imports.formats import Submission
+from node.imports.formats import MediaFile, Submission
 from node.imports.mapping import Mapping, default_for, report_of
 from node.intake.attachments import StagedFile
 from node.intake.models import ReportInput
@@ -110,7 +109,7 @@ class Importer:
         try:
             for p in planned:
                 key = DataKey.generate()
-                files = [self._stage(key, path) for path in p.submission.attachments]
+                files = [self._stage(key, media) for media in p.submission.attachments]
                 staged += files
                 prepared.append((p, key, files, secrets.token_hex(16)))
             out = []
@@ -133,11 +132,10 @@ class Importer:
         self._intake.discard([f for f in staged if f.blob_name not in kept])
         return out
 
-    def _stage(self, key: DataKey, path: Path) -> StagedFile:
-        writer = self._intake.attachment_writer(key, self._intake.allowance(), path.name)
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 16):
-                writer.feed(chunk)
+    def _stage(self, key: DataKey, media: MediaFile) -> StagedFile:
+        writer = self._intake.attachment_writer(key, self._intake.allowance(), media.name)
+        for chunk in media.chunks():
+            writer.feed(chunk)
         return writer.finish()
 
     def _insert(self, conn: sqlite3.Connection, now: datetime, p: Planned, key: DataKey,

@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
+from xml.sax.saxutils import escape
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.imports import formats, mapping
+from node.imports import formats, mapping, odk_encrypted
 
 PARSE_ERRORS = (formats.ExportUnreadable, formats.AttachmentMissing)
 json_values = st.recursive(
@@ -106,3 +109,74 @@ def test_media_names_cannot_leave_the_folder(tmp_path: Path) -> None:
     except formats.AttachmentMissing:
         return
     raise AssertionError("a name outside the media folder was read")
+
+
+# Encrypted ODK submissions as Briefcase pulls them: any manifest, any encrypted files, any
+# decrypted XML give submissions or a clear error.
+FORM_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+BRIEFCASE_ERRORS = (formats.ExportUnreadable, odk_encrypted.NotDecrypted)
+b64ish = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+                 max_size=400)
+
+
+def _instance(root: Path, manifest: bytes, files: dict[str, bytes]) -> Path:
+    shutil.rmtree(root / "instances", ignore_errors=True)
+    folder = root / "instances" / "uuid1"
+    folder.mkdir(parents=True)
+    (folder / "submission.xml").write_bytes(manifest)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return root
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(manifest=st.binary(max_size=400), enc=st.binary(max_size=64))
+def test_briefcase_any_bytes(manifest: bytes, enc: bytes, tmp_path: Path) -> None:
+    try:
+        odk_encrypted.read_briefcase(
+            _instance(tmp_path, manifest, {"submission.xml.enc": enc}), FORM_KEY)
+    except BRIEFCASE_ERRORS:
+        pass
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=b64ish, signature=b64ish, instance=st.text(max_size=40),
+       media=st.lists(st.text(max_size=12), max_size=3), enc=st.binary(max_size=64),
+       version=st.none() | st.text(max_size=8))
+def test_briefcase_any_manifest(key: str, signature: str, instance: str, media: list[str],
+                                enc: bytes, version: str | None, tmp_path: Path) -> None:
+    files = "".join(f"<file>{escape(m)}</file>" for m in media)
+    attr = f' version="{escape(version)}"' if version is not None else ""
+    manifest = (f'<data id="f"{attr} encrypted="yes"><base64EncryptedKey>{key}'
+                f"</base64EncryptedKey><meta><instanceID>{escape(instance)}</instanceID></meta>"
+                f"<media>{files}</media><encryptedXmlFile>submission.xml.enc</encryptedXmlFile>"
+                f"<base64EncryptedElementSignature>{signature}"
+                "</base64EncryptedElementSignature></data>")
+    try:
+        odk_encrypted.read_briefcase(_instance(tmp_path, manifest.encode(), {
+            "submission.xml.enc": enc, **{f"{m}": enc for m in media if m.endswith(".enc")
+                                          and "/" not in m and m not in (".", "..")}}),
+            FORM_KEY)
+    except (*BRIEFCASE_ERRORS, formats.AttachmentMissing):
+        pass
+
+
+@settings(max_examples=300)
+@given(text=st.text(max_size=300))
+def test_decrypted_xml_any_text(text: str) -> None:
+    try:
+        root = odk_encrypted._parse(text.encode(), 1, "submission.xml.enc")
+    except formats.ExportUnreadable:
+        return
+    answers = odk_encrypted._answers(root)
+    assert all(isinstance(v, str | list) for v in answers.values())
+
+
+def test_a_document_type_is_refused() -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><d>&b;</d>')
+    try:
+        odk_encrypted._parse(bomb, 1, "submission.xml.enc")
+    except formats.ExportUnreadable:
+        return
+    raise AssertionError("a document type was parsed")
