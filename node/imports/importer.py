@@ -55,6 +55,16 @@ class Planned:
 
 
 @dataclass(frozen=True)
+class _Prepared:
+    planned: Planned
+    key: DataKey
+    files: list[StagedFile]
+    report_id: str
+    secret: str | None
+    wrap: bytes
+
+
+@dataclass(frozen=True)
 class Imported:
     number: int
     report_id: str
@@ -104,28 +114,32 @@ class Importer:
 
     def _store_batch(self, planned: list[Planned], receipts: bool) -> list[Imported]:
         now = self._clock()
-        prepared = []
+        prepared: list[_Prepared] = []
         staged: list[StagedFile] = []
+        kept: set[str] = set()
         try:
+            # Everything slow happens before the write lock is taken: files are encrypted
+            # while read, and a receipt's Argon2id wrap (about 0.1 s) is made here, so that
+            # the live node's own intake is never held up for long by an import.
             for p in planned:
                 key = DataKey.generate()
                 files = [self._stage(key, media) for media in p.submission.attachments]
                 staged += files
-                prepared.append((p, key, files, secrets.token_hex(16)))
+                report_id = secrets.token_hex(16)
+                secret = receipt.new_secret() if receipts else None
+                wrap = (pw.wrap_key(key, secret, self._receipt_params,
+                                    reporter_wrap_context(report_id))
+                        if secret is not None else b"")
+                prepared.append(_Prepared(p, key, files, report_id, secret, wrap))
             out = []
             with self._db.write() as conn:
-                for p, key, files, report_id in prepared:
+                for prep in prepared:
                     if conn.execute("SELECT 1 FROM imported_submissions"
-                                    " WHERE submission_index = ?", (p.index,)).fetchone():
+                                    " WHERE submission_index = ?",
+                                    (prep.planned.index,)).fetchone():
                         continue  # imported meanwhile by another run
-                    out.append(self._insert(conn, now, p, key, files, report_id, receipts))
-                kept = {f.blob_name for _p, _k, files, rid in prepared
-                        if any(o.report_id == rid for o in out) for f in files}
-                if out:
-                    self._audit.append(conn, at=int(now.timestamp()), actor="import",
-                                       action="case.import", object_type="import",
-                                       object_id=planned[0].submission.source,
-                                       detail=str(len(out)))
+                    out.append(self._insert(conn, now, prep))
+                    kept.update(f.blob_name for f in prep.files)
         except BaseException:
             self._intake.discard(staged)
             raise
@@ -138,32 +152,34 @@ class Importer:
             writer.feed(chunk)
         return writer.finish()
 
-    def _insert(self, conn: sqlite3.Connection, now: datetime, p: Planned, key: DataKey,
-                files: list[StagedFile], report_id: str, receipts: bool) -> Imported:
-        sub = p.submission
-        record = p.report.model_dump(mode="json") | {
-            "received_at": now.isoformat(), "channel": f"import:{sub.source}",
+    def _insert(self, conn: sqlite3.Connection, now: datetime, prep: _Prepared) -> Imported:
+        sub, report_id = prep.planned.submission, prep.report_id
+        channel = f"import:{sub.source}"
+        record = prep.planned.report.model_dump(mode="json") | {
+            "received_at": now.isoformat(), "channel": channel,
             "synthetic": False, "collected_at": sub.submitted_at}
         issued: Receipt | None = None
-        if receipts:
-            code, secret = self._free_code(conn), receipt.new_secret()
+        if prep.secret is not None:
+            code = self._free_code(conn)
             index = self._keys.receipt_index.index(code)
-            wrap = pw.wrap_key(key, secret, self._receipt_params,
-                               reporter_wrap_context(report_id))
-            issued = Receipt(report_id, code, secret)
+            issued = Receipt(report_id, code, prep.secret)
         else:
             # no receipt: an index no receipt number hashes to, and no wrap of the key
-            index, wrap = secrets.token_bytes(32), b""
-        original = evidence_fields(sub)
+            index = secrets.token_bytes(32)
         records = self._intake.insert_report(
-            conn, report_id, p.report, record, key, files, receipt_index=index,
-            reporter_wrap=wrap, extra_items=[(ItemType.ATTACHMENT, original)],
+            conn, report_id, prep.planned.report, record, prep.key, prep.files,
+            receipt_index=index, reporter_wrap=prep.wrap,
+            extra_items=[(ItemType.ATTACHMENT, evidence_fields(sub))],
             consent_source="import")
-        sealed = key.encrypt(sub.original + b"\n" + _record_json(records[0]),
-                             original_context(report_id))
+        sealed = prep.key.encrypt(sub.original + b"\n" + _record_json(records[0]),
+                                  original_context(report_id))
         conn.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
                      " imported_hour, original_ct) VALUES (?, ?, ?, ?, ?)",
-                     (p.index, sub.source, report_id, hour_of(now), sealed))
+                     (prep.planned.index, sub.source, report_id, hour_of(now), sealed))
+        # the case's chain of custody starts with where it came from
+        self._audit.append(conn, at=int(now.timestamp()), actor="import",
+                           action="case.import", object_type="report", object_id=report_id,
+                           detail=channel)
         return Imported(sub.number, report_id, issued)
 
     def _free_code(self, conn: sqlite3.Connection) -> str:

@@ -158,6 +158,11 @@ def test_import_twice_creates_nothing_new(tmp_path: Path, node_path: Path, sourc
             assert case.report.consent.care
             assert case.report.consent.statistics == (source == "odk")
             assert not case.report.consent.sharing and not case.report.consent.legal
+            # its chain of custody starts with the import and its channel
+            assert [tuple(r) for r in ctx.db.read().execute(
+                "SELECT actor, detail FROM audit_log WHERE action = 'case.import'"
+                " AND object_type = 'report' AND object_id = ?", (report_id,)
+            ).fetchall()] == [("import", f"import:{source}")]
             history = ctx.intake.consent_history(report_id)
             assert [h["source"] for h in history] == ["import"]
             # the attachment byte for byte, and its evidence leaf commits to those bytes
