@@ -5,7 +5,7 @@ The export is written as KoboToolbox's API v2 returns it (``results`` with ``_uu
 ``_submission_time``, group paths), one narrative of about 1.5 kB per submission, no
 attachments; the mapping is the annotated example's shape. Measured: `backup-node import`'s
 work (`Importer.plan` then `Importer.run`: mapping, validation, keyed hash, encryption of the
-report and of the original, evidence leaves, consent history, one custody entry per batch),
+report and of the original, evidence leaves, consent history, a custody entry per case),
 then the same export again (nothing created), then 20 submissions with receipts at the
 production Argon2id parameters.
 """
@@ -94,4 +94,6 @@ def run(workdir: Path) -> Section:
         ],
         notes=[f"Batches of {BATCH} submissions per write transaction (one fsync each); "
                "each report: mapping, validation, keyed hash of the UUID, report and "
-               "original encrypted, two evidence leaves, consent history and its tag."])
+               "original encrypted, two evidence leaves, consent history and its tag, a "
+               "custody entry. Receipts add one Argon2id wrap each (made before the write "
+               "lock is taken)."])

@@ -306,3 +306,20 @@ def test_empty_submission_is_refused(tmp_path: Path, ctx_team: tuple[NodeContext
     subs = formats.read_kobo(b'{"results": [{"_uuid": "u1", "other": "x"}]}', None)
     with pytest.raises(errors.EmptyReport):
         Importer(ctx.db, ctx.intake, ctx.keys, ctx.audit, ctx.clock).plan(subs, None)
+
+
+def test_an_imported_case_exports_a_bundle_that_verifies(
+        tmp_path: Path, ctx_team: tuple[NodeContext, Team]) -> None:
+    from backup_evidence.verify import verify_bundle
+
+    ctx, team = ctx_team
+    subs = formats.read_kobo(kobo_export(tmp_path).read_bytes(), tmp_path / "attachments")
+    importer = Importer(ctx.db, ctx.intake, ctx.keys, ctx.audit, ctx.clock)
+    chosen = mapping.load(MAPPING.replace('care = "consent/help_me"',
+                                          'care = "consent/help_me"\nlegal = "consent/help_me"'
+                                          ).encode())
+    [first, _second] = importer.run(importer.plan(subs, chosen))
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(ctx.bundles.export(team.coordinator, first.report_id))
+    report = verify_bundle(str(path), ctx.keys.identity_public.raw().hex())
+    assert report.ok, [c for c in report.checks if not c[1]]
