@@ -106,6 +106,9 @@ class Importer:
 
     def run(self, planned: list[Planned], *, receipts: bool = False,
             batch: int = BATCH) -> list[Imported]:
+        """Store what is new, `batch` reports per write transaction. A file the intake refuses
+        (its type or size) stops the run with the submission's number: the batches before
+        it stay imported, and running again imports the rest."""
         todo = [p for p in planned if not p.already]
         done: list[Imported] = []
         for start in range(0, len(todo), batch):
@@ -123,8 +126,14 @@ class Importer:
             # the live node's own intake is never held up for long by an import.
             for p in planned:
                 key = DataKey.generate()
-                files = [self._stage(key, media) for media in p.submission.attachments]
-                staged += files
+                files = []
+                for media in p.submission.attachments:
+                    try:
+                        files.append(self._stage(key, media))
+                    except errors.NodeError as exc:  # a type or size intake refuses
+                        exc.params.setdefault("number", p.submission.number)
+                        raise
+                    staged.append(files[-1])
                 report_id = secrets.token_hex(16)
                 secret = receipt.new_secret() if receipts else None
                 wrap = (pw.wrap_key(key, secret, self._receipt_params,

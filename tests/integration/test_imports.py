@@ -323,3 +323,21 @@ def test_an_imported_case_exports_a_bundle_that_verifies(
     path.write_bytes(ctx.bundles.export(team.coordinator, first.report_id))
     report = verify_bundle(str(path), ctx.keys.identity_public.raw().hex())
     assert report.ok, [c for c in report.checks if not c[1]]
+
+
+def test_a_refused_file_names_its_submission_and_keeps_nothing_staged(
+        tmp_path: Path, node_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = kobo_export(tmp_path)
+    (tmp_path / "attachments" / KOBO_UUIDS[1] / "photo2.png").write_bytes(
+        b"MZ\x90\x00 not a photo " + CANARY.encode())
+    (tmp_path / "map.toml").write_text(MAPPING)
+    assert run(node_path, "kobo", export, "--mapping", str(tmp_path / "map.toml")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("submission 2: ") and CANARY not in err
+    ctx = open_ctx(node_path)
+    try:
+        assert report_ids(ctx) == set()  # one batch: nothing of it was stored
+        assert ctx.intake.sweep_orphan_files() == 0
+    finally:
+        ctx.close()
+    assert files_containing(node_path, CANARY.encode()) == []
