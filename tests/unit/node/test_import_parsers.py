@@ -34,7 +34,8 @@ care = "c"
 """)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400))
 def test_kobo_any_bytes(data: bytes, tmp_path: Path) -> None:
     try:
@@ -43,7 +44,8 @@ def test_kobo_any_bytes(data: bytes, tmp_path: Path) -> None:
         pass
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(results=st.lists(st.dictionaries(answer_keys, json_values, max_size=6), max_size=4)
        | json_values)
 def test_kobo_any_json(results: object, tmp_path: Path) -> None:
@@ -60,7 +62,8 @@ def test_kobo_any_json(results: object, tmp_path: Path) -> None:
         assert report.consent.granted() in ([], ["care"])
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400))
 def test_odk_any_bytes(data: bytes, tmp_path: Path) -> None:
     try:
@@ -69,7 +72,8 @@ def test_odk_any_bytes(data: bytes, tmp_path: Path) -> None:
         pass
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(header=st.lists(st.sampled_from(["KEY", "meta-instanceID", "n", "photo", "y", "c"])
                        | st.text(max_size=5), max_size=6),
        rows=st.lists(st.lists(st.text(max_size=12), max_size=7), max_size=4))
@@ -90,7 +94,7 @@ def test_odk_any_csv(header: list[str], rows: list[list[str]], tmp_path: Path) -
             pass
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=300))
 def test_mapping_any_text(text: str) -> None:
     try:
@@ -129,7 +133,8 @@ def _instance(root: Path, manifest: bytes, files: dict[str, bytes]) -> Path:
     return root
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(manifest=st.binary(max_size=400), enc=st.binary(max_size=64))
 def test_briefcase_any_bytes(manifest: bytes, enc: bytes, tmp_path: Path) -> None:
     try:
@@ -139,7 +144,8 @@ def test_briefcase_any_bytes(manifest: bytes, enc: bytes, tmp_path: Path) -> Non
         pass
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=b64ish, signature=b64ish, instance=st.text(max_size=40),
        media=st.lists(st.text(max_size=12), max_size=3), enc=st.binary(max_size=64),
        version=st.none() | st.text(max_size=8))
@@ -161,7 +167,7 @@ def test_briefcase_any_manifest(key: str, signature: str, instance: str, media: 
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=300))
 def test_decrypted_xml_any_text(text: str) -> None:
     try:
