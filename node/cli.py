@@ -25,6 +25,7 @@ from node.bundles.disclosure import DISCLOSE_REASONS as DISCLOSE_REASON_CODES
 from node.bundles.disclosure import WITHHOLD_REASONS as WITHHOLD_REASON_CODES
 from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
 from node.datadir import DataDir
+from node.imports.cli import add_commands as add_import_commands
 from node.intake.service import utc_now
 from node.storage.database import Database
 from node.storage.migrations import SchemaTooNew
@@ -701,6 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", metavar="NAME", help="the account that opens the node's "
                    "adapted model (with --data)")
     p.set_defaults(func=cmd_suggest_codings)
+    add_import_commands(sub)  # issue 19
     return parser
 
 

@@ -39,6 +39,7 @@ from node.datadir import DataDir
 from node.experts import needs
 from node.experts.shares import Shares
 from node.i18n import Catalogues
+from node.imports import importer
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics import four_eyes, geography_upgrade
@@ -145,7 +146,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
-        case_suggestions.DERIVED_STORE],
+        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,

@@ -45,6 +45,13 @@ class ReceiptIndexKey:
         """What the database stores for the receipt number `code` (normalised digits)."""
         return self._rekey(receipt.receipt_index(code))
 
+    def submission_index(self, source: str, uuid: str) -> bytes:
+        """What the database stores for a submission imported from a field tool (issue 19):
+        a keyed hash, since a form's instance ID may be written on paper or kept elsewhere
+        beside the person's name."""
+        return self._rekey(hashlib.blake2b(f"{source}\0{uuid}".encode(), digest_size=32,
+                                           person=b"backup-import").digest())
+
     def _rekey(self, unkeyed: bytes) -> bytes:
         return hmac.new(self._key, unkeyed, hashlib.sha256).digest()
 

@@ -768,6 +768,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (share_id, part)
     ) STRICT;
     """,
+    # 25: submissions imported from KoboToolbox or ODK (issue 19, node/imports/): a keyed
+    # hash of the submission's UUID (never the UUID) makes imports idempotent; the original
+    # submission, encrypted under its report's data key, is erased with the report, and a
+    # row without a report stays so that importing the export again does not bring back a
+    # deleted report.
+    """
+    CREATE TABLE imported_submissions (
+        submission_index BLOB PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('kobo', 'odk')),
+        report_id TEXT UNIQUE REFERENCES reports(id),
+        imported_hour INTEGER NOT NULL,
+        original_ct BLOB
+    ) STRICT;
+    """,
 )
 
 

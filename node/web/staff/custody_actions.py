@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "case.referral_outcome": N_("Recorded a referral outcome"),
     "case.retention": N_("Set the retention period"),
     "case.delete": N_("Deleted the case"),
+    "case.import": N_("Imported from a field tool"),
     "case.export": N_("Exported a court bundle"),
     "case.custody_report": N_("Exported the chain of custody"),
     "case.code": N_("Coded an incident"),

@@ -27,6 +27,7 @@ from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
 from node.experts import needs
+from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.budget import Ledger
@@ -63,6 +64,8 @@ ERASED: dict[str, str] = {
     "expert needs and engagements for it":  # the need's sealed description included
         "SELECT (SELECT COUNT(*) FROM expert_needs WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM expert_engagements WHERE report_id = ?1)",
+    "imported submission originals":
+        "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
 }
 
 
@@ -144,6 +147,12 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                languages=["fr"], country="CD", regions=[], mode="remote", urgency="routine",
                deadline_hours=24, description=f"{CANARY} needs a doctor",
                report_id=r.report_id, now=int(ctx.clock().timestamp()))
+    with ctx.db.write() as w:  # its original, as an import from a field tool keeps it
+        w.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
+                  " imported_hour, original_ct) VALUES (?, 'kobo', ?, 0, ?)",
+                  (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
+                   access.data_key.encrypt(f"{CANARY} original".encode(),
+                                           original_context(r.report_id))))
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
