@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from node.analysis.settings import AnalysisConfig
+from node.channels.ussd_config import UssdConfig
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
 from protocol.regions import is_region
@@ -239,6 +240,7 @@ class NodeConfig(_Strict):
     federation: FederationConfig | None = None  # absent: the node runs standalone
     timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists
+    ussd: UssdConfig | None = None  # issue 19: absent, no USSD callback is answered
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

@@ -40,6 +40,7 @@ from node.web.security import (
 from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
 from node.web.staff.sign_in_guard import new_guard
+from node.web.ussd import add_routes as add_ussd_routes
 
 PARTS = frozenset({"public", "api", "staff", "expert"})
 MAX_STAFF_SESSIONS = 500
@@ -82,6 +83,8 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[appkeys.REPORTER_SESSIONS] = reporter_sessions
         app.on_cleanup.append(lambda _: _end_all(reporter_sessions))
         app.cleanup_ctx.append(_expiring(reporter_sessions))
+        if ctx.config.ussd is not None:  # issue 19: before the site's /{lang}/ routes
+            add_ussd_routes(app)
         add_reporter_routes(app)
     if "api" in parts:
         app.add_subapp("/api/v1", create_api_app())
