@@ -95,6 +95,11 @@ STOPPED = N_("Stopped. Nothing was kept.")
 CANCELLED = N_("Cancelled. Nothing was kept.")
 NOTHING_TO_SEND = N_("You gave no answer, so nothing was sent.")
 TOO_LONG = N_("This session is too long. Nothing was kept. Please dial again.")
+# A report's status in a few words: the site's sentences do not fit a UCS-2 screen.
+STATUS_SHORT = {"new": N_("Received, not yet read"), "in_triage": N_("Being read"),
+                "assigned": N_("A caseworker follows it"),
+                "referred": N_("Referred to a service"), "closed": N_("Closed"),
+                "withdrawn": N_("Withdrawn")}
 
 Translate = Callable[[str, str], str]  # (language, msgid) -> text
 

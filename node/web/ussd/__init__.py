@@ -33,7 +33,6 @@ from node.channels.ussd_config import UssdConfig
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import Consent, ContactPreference, ReportInput
-from node.web import labels
 from node.web.appkeys import LIMITER, node
 from node.web.ratelimit import client_bucket
 
@@ -199,7 +198,7 @@ async def _check(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
     except (errors.ReceiptRejected, errors.ReportGone):
         return t(lang, NOT_RECOGNISED)
     waiting = bool(talk) and talk[-1].extra.get("direction") == "to_reporter"
-    status = t(lang, STATUS) % {"status": t(lang, labels.STATUS_FOR_REPORTER[view.status])}
+    status = t(lang, STATUS) % {"status": t(lang, ussd_menu.STATUS_SHORT[view.status])}
     return status + "\n" + t(lang, MESSAGE_WAITING if waiting else NO_MESSAGE)
 
 

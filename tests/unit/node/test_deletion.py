@@ -23,6 +23,7 @@ from node.analysis.model import Example
 from node.backoffice import inbox
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
+from node.channels import sms_pins
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
@@ -54,6 +55,8 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
     "decisions on suggested codings":
         "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
+    "SMS status PIN and notice number":
+        "SELECT COUNT(*) FROM sms_status_pins WHERE report_id = ?",
 }
 
 
@@ -120,6 +123,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
+    sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, r.report_id, access.data_key,
+                     sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

@@ -160,3 +160,19 @@ def test_any_text_gives_an_outcome_that_fits(answers: list[str], lang: str) -> N
     assert isinstance(outcome, m.Screen | m.Submit | m.Check)
     if isinstance(outcome, m.Screen) and not outcome.end:
         assert m.fits(outcome.text), outcome.text
+
+
+def test_the_web_layers_end_screens_fit() -> None:
+    from node.web import ussd
+
+    for lang in LANGS:
+        t = CATALOGUES.get(lang).gettext
+        ends = [t(ussd.SENT) % {"receipt": "18625 87682",
+                                "secret": "802 221 028 826 318 866 678"}]
+        ends += [t(ussd.STATUS) % {"status": t(s)} + "\n" + t(waiting)
+                 for s in m.STATUS_SHORT.values()
+                 for waiting in (ussd.MESSAGE_WAITING, ussd.NO_MESSAGE)]
+        ends += [t(x) for x in (ussd.NOT_RECOGNISED, ussd.TOO_MANY, ussd.UNKNOWN_CODE,
+                                ussd.TRY_AGAIN)]
+        for text in ends:
+            assert m.fits(text), (lang, text)
