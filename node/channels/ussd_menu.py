@@ -29,6 +29,7 @@ UCS2_LIMIT = 80
 MAX_TEXT = 1200       # longer than any honest session; refused with a safe end
 MAX_ANSWERS = 80
 BACK, STOP = "0", "00"
+PIN_DIGITS = 6  # the SMS status PIN (`node.channels.sms_pins`)
 
 # GSM 03.38 default alphabet and its extension table (each extension costs two septets).
 _GSM7_BASIC = frozenset(
@@ -91,6 +92,11 @@ RECEIPT_QUESTION = N_("Type your receipt number:")
 SECRET_QUESTION = N_("Type your secret:")
 NOT_A_RECEIPT = N_("That is not a receipt number.")
 NOT_A_SECRET = N_("That is not a secret.")
+SET_PIN = N_("PIN for SMS status")
+PIN_QUESTION = N_("Type a PIN of 6 digits:")
+PIN_AGAIN = N_("Type the same PIN again:")
+NOT_A_PIN = N_("A PIN has exactly 6 digits.")
+NOT_THE_SAME = N_("Not the same PIN.")
 STOPPED = N_("Stopped. Nothing was kept.")
 CANCELLED = N_("Cancelled. Nothing was kept.")
 NOTHING_TO_SEND = N_("You gave no answer, so nothing was sent.")
@@ -98,7 +104,7 @@ TOO_LONG = N_("This session is too long. Nothing was kept. Please dial again.")
 # A report's status in a few words: the site's sentences do not fit a UCS-2 screen.
 STATUS_SHORT = {"new": N_("Received, not yet read"), "in_triage": N_("Being read"),
                 "assigned": N_("A caseworker follows it"),
-                "referred": N_("Referred to a service"), "closed": N_("Closed"),
+                "referred": N_("Referred to services"), "closed": N_("Case closed"),
                 "withdrawn": N_("Withdrawn")}
 
 Translate = Callable[[str, str], str]  # (language, msgid) -> text
@@ -118,6 +124,7 @@ class Menu:
     default_language: str
     regions: Callable[[str], Sequence[Region]]  # the node's regions, labelled in a language
     translate: Translate
+    sms_pin: bool = False  # "check my report" then offers a status-only PIN for SMS
 
 
 @dataclass(frozen=True)
@@ -145,11 +152,21 @@ class Check:
     secret: str
 
 
-Outcome = Screen | Submit | Check
+@dataclass(frozen=True)
+class SetPin:
+    """After "check my report": set the report's status-only PIN for SMS."""
+
+    lang: str
+    receipt: str
+    secret: str
+    pin: str
+
+
+Outcome = Screen | Submit | Check | SetPin
 
 Step = Literal["warning", "lang", "main", "role", "needs", "region", "care", "referral",
                "legal", "statistics", "sharing", "contact", "when", "confirm", "receipt",
-               "secret"]
+               "secret", "after_check", "pin", "pin_again"]
 _REPORT_STEPS: tuple[Step, ...] = ("role", "needs", "region", "care", "referral", "legal",
                                    "statistics", "sharing", "contact", "when", "confirm")
 
@@ -194,8 +211,16 @@ def answer(menu: Menu, text: str) -> Outcome:
         if step == "confirm":
             return _finish(menu, state) if value == "send" else Screen(
                 menu.translate(_lang(menu, state), CANCELLED), end=True)
-        if step == "secret":
+        if step == "secret" and not menu.sms_pin:
             return Check(_lang(menu, state), str(state.answers["receipt"]), str(value))
+        if step == "pin_again":
+            return SetPin(_lang(menu, state), str(state.answers["receipt"]),
+                          str(state.answers["secret"]), str(value))
+    if state.history and state.history[-1] == "secret":
+        # the web layer checks the receipt and shows the status with the PIN option (again,
+        # after an answer not on the list)
+        return Check(_lang(menu, state), str(state.answers["receipt"]),
+                     str(state.answers["secret"]))
     return Screen(_render(menu, state, _next_step(menu, state), error))
 
 
@@ -210,6 +235,8 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
         return len(menu.languages) > 1
     if step in ("receipt", "secret"):
         return a.get("main") == "check"
+    if step in ("after_check", "pin", "pin_again"):
+        return a.get("main") == "check" and menu.sms_pin
     if step in _REPORT_STEPS:
         if a.get("main") != "report":
             return False
@@ -220,7 +247,8 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
     return True
 
 
-_ORDER: tuple[Step, ...] = ("warning", "lang", "main", *_REPORT_STEPS, "receipt", "secret")
+_ORDER: tuple[Step, ...] = ("warning", "lang", "main", *_REPORT_STEPS, "receipt", "secret",
+                            "after_check", "pin", "pin_again")
 
 
 def _next_step(menu: Menu, state: _State) -> Step:
@@ -256,6 +284,8 @@ def _options(menu: Menu, state: _State, step: Step) -> list[tuple[object, str]]:
         return list(CALL_TIMES)
     if step == "confirm":
         return [("send", SEND), ("cancel", CANCEL)]
+    if step == "after_check":
+        return [(True, SET_PIN)]
     return []
 
 
@@ -311,6 +341,11 @@ def _parse(menu: Menu, state: _State, step: Step, part: str) -> tuple[object, st
             return receipt.normalize_secret(part), None
         except FormatError:
             return None, NOT_A_SECRET
+    if step == "pin":
+        ok = len(part) == PIN_DIGITS and part.isascii() and part.isdigit()
+        return (part, None) if ok else (None, NOT_A_PIN)
+    if step == "pin_again":
+        return (part, None) if part == state.answers.get("pin") else (None, NOT_THE_SAME)
     options = _options(menu, state, step)
     n = _choice(part, len(options))
     return (options[n - 1][0], None) if n is not None else (None, NOT_ON_LIST)
@@ -360,6 +395,10 @@ def _render(menu: Menu, state: _State, step: Step, error: str | None) -> str:
         return "\n".join([*lines, t(lang, RECEIPT_QUESTION)])
     elif step == "secret":
         return "\n".join([*lines, t(lang, SECRET_QUESTION)])
+    elif step == "pin":
+        return "\n".join([*lines, t(lang, PIN_QUESTION)])
+    elif step == "pin_again":
+        return "\n".join([*lines, t(lang, PIN_AGAIN)])
     else:
         question = _QUESTIONS.get(step)
         if question:

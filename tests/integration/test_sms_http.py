@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto import passphrase as pw
+from crypto import receipt
 from crypto.keys import DataKey
 from node.channels import sms_messages
 from node.context import NodeContext, open_node
@@ -297,3 +298,42 @@ async def test_any_signed_sms_gets_a_reply_never_a_500(site: TestClient[Any, Any
     status, twiml = await sms(site, body, sender=sender)
     assert status == 200
     message_of(twiml)
+
+
+async def test_a_pin_set_by_ussd_answers_by_sms(tmp_path: Path, twilio: Twilio,
+                                                aiohttp_client: Any) -> None:
+    ussd_secret = "ussd-test-secret-0123456789abcdef"
+    config = base_config() + f'\n[ussd]\ncallback_secret = "{ussd_secret}"\n' + sms_section(
+        twilio.url)
+    datadir = make_node(tmp_path / "both", config)
+    ctx = open_node(datadir, staff_params=pw.INSECURE_FAST_FOR_TESTS,
+                    receipt_params=pw.INSECURE_FAST_FOR_TESTS)
+    try:
+        client: TestClient[Any, Any] = await aiohttp_client(create_app(ctx, {"public"}))
+        r = report(ctx, contact=False)
+
+        async def ussd(text: str) -> str:
+            resp = await client.post(f"/ussd/{ussd_secret}", data={
+                "sessionId": "ATpin", "serviceCode": "*1#", "phoneNumber": PHONE,
+                "networkCode": "63902", "text": text})
+            assert resp.status == 200
+            return await resp.text()
+
+        check = f"1*1*2*{r.code}*{r.secret}"
+        status = await ussd(check)
+        assert status.startswith("CON Status: ") and status.endswith("\n1 PIN for SMS status")
+        assert await ussd(check + "*1") == "CON Type a PIN of 6 digits:"
+        assert await ussd(check + f"*1*{PIN}") == "CON Type the same PIN again:"
+        done = await ussd(check + f"*1*{PIN}*{PIN}")
+        assert done == ("END PIN saved. By SMS, send STATUS, your receipt number and the "
+                        "PIN.")
+        text = message_of((await sms(client, f"STATUS {r.code} {PIN}"))[1])
+        assert text.startswith("Status: Received.")
+        # a wrong secret sets nothing
+        wrong = f"1*1*2*{r.code}*{receipt.new_secret()}*1*{PIN}*{PIN}"
+        resp = await client.post(f"/ussd/{ussd_secret}", data={
+            "sessionId": "ATwrong", "serviceCode": "*1#", "phoneNumber": PHONE,
+            "networkCode": "63902", "text": wrong})
+        assert await resp.text() == "END Receipt or secret not recognised."
+    finally:
+        ctx.close()

@@ -6,7 +6,8 @@ answers so far joined by ``*``); the node answers ``text/plain``, ``CON <screen>
 or ``END <screen>`` to finish. The menu itself is `node.channels.ussd_menu`, a pure
 function of ``text``: nothing is kept while a session runs, so an abandoned one leaves
 nothing. A finished report goes through the intake service like any other, channel
-``ussd``.
+``ussd``. "Check my report" shows the status and whether a message waits; when ``[sms]`` is
+configured it then offers to set the status-only PIN for SMS (`node.channels.sms_pins`).
 
 The gateway proves itself with the secret path segment, its address, or both
 (``[ussd]`` in ``node.toml``); anything else gets a bare 404 and nothing is read. The phone
@@ -28,11 +29,12 @@ from aiohttp import web
 
 from crypto.keys import DataKey
 from node import errors
-from node.channels import ussd_menu
+from node.channels import sms_pins, ussd_menu
 from node.channels.ussd_config import UssdConfig
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import Consent, ContactPreference, ReportInput
+from node.intake.service import ReporterAccess
 from node.web.appkeys import LIMITER, node
 from node.web.ratelimit import client_bucket
 
@@ -50,6 +52,7 @@ NO_MESSAGE = N_("No new message.")
 NOT_RECOGNISED = N_("Receipt or secret not recognised.")
 TOO_MANY = N_("Too many tries. Please try again later.")
 UNKNOWN_CODE = N_("This service code is not in use.")
+PIN_SET = N_("PIN saved. By SMS, send %(keyword)s, your receipt number and the PIN.")
 TRY_AGAIN = N_("Sorry, something went wrong. Nothing was kept. Please dial again.")
 
 
@@ -114,7 +117,7 @@ def menu_of(ctx: NodeContext) -> ussd_menu.Menu:
         return [ussd_menu.Region(r.code, r.label(lang)) for r in ctx.config.regions]
 
     return ussd_menu.Menu(ctx.config.languages, ctx.config.default_language, regions,
-                          translate)
+                          translate, sms_pin=ctx.config.sms is not None)
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -146,8 +149,13 @@ async def callback(request: web.Request) -> web.StreamResponse:
             return _reply(outcome.text, end=outcome.end)
         if isinstance(outcome, ussd_menu.Submit):
             reply = await _submit(request, ctx, cfg, menu, outcome, phone)
+        elif isinstance(outcome, ussd_menu.Check):
+            reply, opened = await _check(request, ctx, menu, outcome, phone)
+            if opened and menu.sms_pin:  # the status, then the offer of an SMS PIN
+                return _reply(reply + "\n1 " + menu.translate(outcome.lang,
+                                                              ussd_menu.SET_PIN), end=False)
         else:
-            reply = await _check(request, ctx, menu, outcome, phone)
+            reply = await _set_pin(request, ctx, menu, outcome, phone)
         finished.put(session_id, reply)
         return _reply(reply, end=True)
     except Exception as exc:  # noqa: BLE001 -- a gateway gets a safe END, never a 500
@@ -184,22 +192,55 @@ async def _submit(request: web.Request, ctx: NodeContext, cfg: UssdConfig,
     return t(lang, SENT) % {"receipt": got.code_display, "secret": got.secret_display}
 
 
-async def _check(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
-                 outcome: ussd_menu.Check, phone: str) -> str:
-    t, lang = menu.translate, outcome.lang
+async def _open(request: web.Request, ctx: NodeContext, receipt: str, secret: str,
+                phone: str) -> ReporterAccess | str:
+    """The report a receipt opens, or the msgid of why not (counted per phone number as
+    the site counts receipt attempts per address)."""
     per_minute = ctx.config.rate_limits.receipt_attempts_per_minute
     if not request.config_dict[LIMITER].allow("ussd-receipt", "phone:" + phone, per_minute):
-        return t(lang, TOO_MANY)
+        return TOO_MANY
     try:
-        access = await run_sync(ctx, ctx.intake.open_receipt, outcome.receipt, outcome.secret)
+        return await run_sync(ctx, ctx.intake.open_receipt, receipt, secret)
+    except (errors.ReceiptRejected, errors.ReportGone):
+        return NOT_RECOGNISED
+
+
+async def _check(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
+                 outcome: ussd_menu.Check, phone: str) -> tuple[str, bool]:
+    """(the screen, whether the receipt opened the report)."""
+    t, lang = menu.translate, outcome.lang
+    access = await _open(request, ctx, outcome.receipt, outcome.secret, phone)
+    if isinstance(access, str):
+        return t(lang, access), False
+    try:
         view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
         talk = await run_sync(ctx, ctx.conversations.for_reporter, access.report_id,
                               access.data_key)
-    except (errors.ReceiptRejected, errors.ReportGone):
-        return t(lang, NOT_RECOGNISED)
+    except errors.ReportGone:
+        return t(lang, NOT_RECOGNISED), False
     waiting = bool(talk) and talk[-1].extra.get("direction") == "to_reporter"
     status = t(lang, STATUS) % {"status": t(lang, ussd_menu.STATUS_SHORT[view.status])}
-    return status + "\n" + t(lang, MESSAGE_WAITING if waiting else NO_MESSAGE)
+    return status + "\n" + t(lang, MESSAGE_WAITING if waiting else NO_MESSAGE), True
+
+
+async def _set_pin(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
+                   outcome: ussd_menu.SetPin, phone: str) -> str:
+    """The SMS status PIN, set by USSD (no notice: that needs the site's opt-in)."""
+    t, lang = menu.translate, outcome.lang
+    access = await _open(request, ctx, outcome.receipt, outcome.secret, phone)
+    if isinstance(access, str):
+        return t(lang, access)
+    sms = ctx.config.sms
+    if sms is None:
+        return t(lang, TRY_AGAIN)
+    try:
+        await run_sync(ctx, sms_pins.set_pin, ctx.db, ctx.keys.receipt_index,
+                       access.report_id, access.data_key,
+                       sms_pins.Choice(outcome.pin, lang, False, None),
+                       int(ctx.clock().timestamp()) // 3600 * 3600)
+    except errors.ReportGone:
+        return t(lang, NOT_RECOGNISED)
+    return t(lang, PIN_SET) % {"keyword": sms.keyword}
 
 
 def add_routes(app: web.Application) -> None:

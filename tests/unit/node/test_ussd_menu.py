@@ -176,3 +176,40 @@ def test_the_web_layers_end_screens_fit() -> None:
                                 ussd.TRY_AGAIN)]
         for text in ends:
             assert m.fits(text), (lang, text)
+
+
+def test_check_then_set_an_sms_pin() -> None:
+    code, secret = "4831029951", "603117842590216733418"
+    for number, lang in enumerate(LANGS, 1):
+        base = menu(default=lang)
+        menu_ = m.Menu(base.languages, base.default_language, base.regions, base.translate,
+                       sms_pin=True)
+        t = CATALOGUES.get(lang).gettext
+        start = f"1*{number}*2*{code}*{secret}"
+        assert m.answer(menu_, start) == m.Check(lang, code, secret)
+        assert m.answer(menu_, start + "*7") == m.Check(lang, code, secret)  # not on the list
+        screens = [m.answer(menu_, start + tail) for tail in (
+            "*1", "*1*12", "*1*123456", "*1*123456*123457")]
+        assert [s.text for s in screens if isinstance(s, m.Screen)] == [
+            t(m.PIN_QUESTION), t(m.NOT_A_PIN) + "\n" + t(m.PIN_QUESTION), t(m.PIN_AGAIN),
+            t(m.NOT_THE_SAME) + "\n" + t(m.PIN_AGAIN)]
+        for screen in screens:
+            assert isinstance(screen, m.Screen) and m.fits(screen.text) and not screen.end
+        assert m.answer(menu_, start + "*1*123456*123456") == m.SetPin(lang, code, secret,
+                                                                       "123456")
+        assert m.answer(menu_, start + "*1*0") == m.Check(lang, code, secret)  # back
+    # without SMS, the check ends at the secret as before
+    assert m.answer(menu(), f"1*1*2*{code}*{secret}*1") == m.Check("en", code, secret)
+
+
+def test_the_status_screen_with_the_pin_offer_fits() -> None:
+    from node.web import ussd
+
+    for lang in LANGS:
+        t = CATALOGUES.get(lang).gettext
+        for s in m.STATUS_SHORT.values():
+            for waiting in (ussd.MESSAGE_WAITING, ussd.NO_MESSAGE):
+                text = (t(ussd.STATUS) % {"status": t(s)} + "\n" + t(waiting)
+                        + "\n1 " + t(m.SET_PIN))
+                assert m.fits(text), (lang, text)
+        assert m.fits(t(ussd.PIN_SET) % {"keyword": "STATUS"}), lang
