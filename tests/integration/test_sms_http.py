@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -164,7 +165,13 @@ def snapshot(ctx: NodeContext) -> list[tuple[str, int]]:
 
 
 async def test_status_by_sms_with_the_pin_only(site: TestClient[Any, Any],
-                                               sms_ctx: NodeContext) -> None:
+                                               sms_ctx: NodeContext,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    # without an opened receipt the PIN page is refused like every receipt page
+    for method in ("get", "post"):
+        refused = await getattr(site, method)("/en/receipt/sms", allow_redirects=False)
+        assert refused.status in (400, 403), (method, refused.status)
     r = report(sms_ctx, contact=False)
     status, _ = await set_pin(site, r, pin=PIN, pin2=PIN)
     assert status == 303
@@ -185,6 +192,11 @@ async def test_status_by_sms_with_the_pin_only(site: TestClient[Any, Any],
         await sms(site, f"STATUS {r.code} 111111")
     assert message_of((await sms(site, f"STATUS {r.code} {PIN}"))[1]) == (
         "Too many tries. Please try again later.")
+    # neither the number, the PIN nor the receipt in the node's logs (the test server's own
+    # access log is aiohttp's; the node serves with one that logs route patterns only)
+    logged = "\n".join(x.getMessage() for x in caplog.records if x.name != "aiohttp.access")
+    for needle in (PHONE, PHONE[1:], PIN, r.code, SECRET):
+        assert needle not in logged
 
 
 async def test_the_pin_form_refuses_bad_pins(site: TestClient[Any, Any],
