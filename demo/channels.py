@@ -67,7 +67,7 @@ def enable(data: Path, base_url: str) -> None:
         ctx = open_node(DataDir(data))
         try:
             access = ctx.intake.open_receipt(*first)
-            if not sms_pins.has_pin(ctx.db.read(), access.report_id)[0]:
+            if not sms_pins.has_pin(ctx.db, access.report_id)[0]:
                 sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, access.report_id,
                                  access.data_key,
                                  sms_pins.Choice(DEMO_PIN, "en", False, None), 0)

@@ -98,9 +98,9 @@ def remove_pin(db: Database, report_id: str) -> None:
         conn.execute("DELETE FROM sms_status_pins WHERE report_id = ?", (report_id,))
 
 
-def has_pin(conn: sqlite3.Connection, report_id: str) -> tuple[bool, bool]:
+def has_pin(db: Database, report_id: str) -> tuple[bool, bool]:
     """(a PIN is set, notices are on)."""
-    row = conn.execute("SELECT notify FROM sms_status_pins WHERE report_id = ?",
+    row = db.read().execute("SELECT notify FROM sms_status_pins WHERE report_id = ?",
                        (report_id,)).fetchone()
     return (row is not None, bool(row and row["notify"]))
 
@@ -113,7 +113,7 @@ class Status:
     message_waiting: bool
 
 
-def status(conn: sqlite3.Connection, index: ReceiptIndexKey, code_text: str,
+def status(db: Database, index: ReceiptIndexKey, code_text: str,
            pin_text: str) -> Status | None:
     """The status a receipt number and its PIN open, or None (no such receipt, no PIN set,
     or a wrong PIN: the caller cannot tell which)."""
@@ -122,6 +122,7 @@ def status(conn: sqlite3.Connection, index: ReceiptIndexKey, code_text: str,
         pin = normalize_pin(pin_text)
     except (FormatError, BadPin):
         return None
+    conn = db.read()  # the calling thread's reader
     row = conn.execute(
         "SELECT r.id, r.status, p.pin_tag, p.lang FROM reports AS r"
         " JOIN sms_status_pins AS p ON p.report_id = r.id WHERE r.receipt_index = ?",

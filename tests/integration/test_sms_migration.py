@@ -25,9 +25,9 @@ def test_pins_on_an_upgraded_node(tmp_path: Path) -> None:
         access = ctx.intake.open_receipt(code, secret)
         sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, access.report_id, access.data_key,
                          sms_pins.Choice("246810", "fr", False, None), 0)
-        found = sms_pins.status(ctx.db.read(), ctx.keys.receipt_index, code, "246810")
+        found = sms_pins.status(ctx.db, ctx.keys.receipt_index, code, "246810")
         assert found is not None and found.lang == "fr"
-        assert sms_pins.status(ctx.db.read(), ctx.keys.receipt_index, code, "246811") is None
+        assert sms_pins.status(ctx.db, ctx.keys.receipt_index, code, "246811") is None
         admin = accounts.unlock(conn, str(answers["admin"]), str(answers["passphrase"]))
         ctx.deletion.by_staff(admin, access.report_id, "duplicate")
         assert ctx.db.read().execute("SELECT COUNT(*) FROM sms_status_pins").fetchone()[0] == 0

@@ -133,7 +133,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         wrong = request.config_dict[WRONG_PINS]
         if wrong.blocked(asked.receipt):
             return _twiml(t(lang).gettext(TOO_MANY))
-        found = await run_sync(ctx, sms_pins.status, ctx.db.read(), ctx.keys.receipt_index,
+        found = await run_sync(ctx, sms_pins.status, ctx.db, ctx.keys.receipt_index,
                                asked.receipt, asked.pin)
         if found is None:
             wrong.failed(asked.receipt)
@@ -159,7 +159,7 @@ async def _render_pin(request: web.Request, csrf: str, report_id: str, *, status
     ctx = node(request)
     cfg = ctx.config.sms
     assert cfg is not None
-    is_set, notifying = await run_sync(ctx, sms_pins.has_pin, ctx.db.read(), report_id)
+    is_set, notifying = await run_sync(ctx, sms_pins.has_pin, ctx.db, report_id)
     problems = problems or []
     return render(request, "public/receipt/sms.html", status=status, csrf=csrf,
                   here="/receipt/sms", is_set=is_set, notifying=notifying or notify,
