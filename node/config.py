@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from node.analysis.settings import AnalysisConfig
+from node.channels.sms_config import SmsConfig
+from node.channels.ussd_config import UssdConfig
 from node.federation.config import FederationConfig
 from node.statistics.plan import StatisticsPlan
 from protocol.regions import is_region
@@ -252,6 +254,8 @@ class NodeConfig(_Strict):
     federation: FederationConfig | None = None  # absent: the node runs standalone
     timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists
+    ussd: UssdConfig | None = None  # issue 19: absent, no USSD callback is answered
+    sms: SmsConfig | None = None  # issue 19: absent, no SMS is answered or sent
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

@@ -35,6 +35,7 @@ from node.backoffice.retention import Retention
 from node.backoffice.timeline import CaseTimeline
 from node.backups import keys as backup_keys
 from node.bundles.export import BundleExporter
+from node.channels import sms_pins
 from node.datadir import DataDir
 from node.experts import needs
 from node.experts.shares import Shares
@@ -146,7 +147,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
-        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE],
+        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,

@@ -782,6 +782,21 @@ MIGRATIONS: tuple[str, ...] = (
         original_ct BLOB
     ) STRICT;
     """,
+    # 26: status by SMS (issue 19, node/channels/sms_pins.py): per report, a keyed hash of
+    # the reporter's status-only PIN (under the receipt index key, which is not in the
+    # database), the language of the replies, and, only when the reporter opted in to
+    # notices, the phone number encrypted under the report's own data key; erased with the
+    # report.
+    """
+    CREATE TABLE sms_status_pins (
+        report_id TEXT PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+        pin_tag BLOB NOT NULL,
+        lang TEXT NOT NULL,
+        notify INTEGER NOT NULL CHECK (notify IN (0, 1)),
+        phone_ct BLOB,
+        set_at INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 

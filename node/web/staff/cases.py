@@ -26,6 +26,7 @@ from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
 from node.backoffice.incident_dates import Period, describe
 from node.backoffice.ledger import STATUSES
+from node.channels.sms_sender import NOTICES
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
@@ -311,7 +312,14 @@ def _task_done(rq: web.Request, f: Form) -> Call:
 
 
 def _message(rq: web.Request, f: Form) -> Call:
-    return lambda ctx, st, rid: ctx.conversations.send(st, rid, str(f.get("text", "")))
+    notices = rq.config_dict.get(NOTICES)  # issue 19: a harmless SMS, if opted in
+
+    def send(ctx: NodeContext, st: UnlockedStaff, rid: str) -> object:
+        sent = ctx.conversations.send(st, rid, str(f.get("text", "")))
+        if notices is not None:
+            notices.after_staff_message(ctx, st, rid)
+        return sent
+    return send
 
 
 def _refer(rq: web.Request, f: Form) -> Call:

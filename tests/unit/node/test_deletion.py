@@ -23,6 +23,7 @@ from node.analysis.model import Example
 from node.backoffice import inbox
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
+from node.channels import sms_pins
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
@@ -66,6 +67,8 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM expert_engagements WHERE report_id = ?1)",
     "imported submission originals":
         "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
+    "SMS status PIN and notice number":
+        "SELECT COUNT(*) FROM sms_status_pins WHERE report_id = ?",
 }
 
 
@@ -153,6 +156,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                   (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
                    access.data_key.encrypt(f"{CANARY} original".encode(),
                                            original_context(r.report_id))))
+    sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, r.report_id, access.data_key,
+                     sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
