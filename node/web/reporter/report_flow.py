@@ -406,8 +406,13 @@ async def _what_upload(request: web.Request, session: ReporterSession,
             except errors.NodeError as exc:
                 field_errors["narrative"] = exc
         elif part.name == "voice":
-            if part.filename:  # an empty file input is no upload
-                upload_allowed(request, session)
+            try:
+                if part.filename:  # an empty file input is no upload
+                    upload_allowed(request, session)
+            except errors.NodeError as exc:  # refused, but the words typed are kept
+                result.refused.append(exc)
+                await part.release()
+                continue
             await receive_file(ctx, part, draft.data_key, draft.allowance, result,
                                audio_only=True)
             draft.files.extend(result.staged)
