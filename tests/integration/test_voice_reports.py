@@ -222,10 +222,20 @@ def exported_files(data: bytes) -> dict[str, Any]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def test_the_bundle_honours_the_voice_scope(node_ctx: NodeContext) -> None:
+def verified(ctx: NodeContext, data: bytes, tmp_path: Path) -> dict[str, Any]:
+    from backup_evidence.verify import verify_bundle
+
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    report = verify_bundle(str(path), ctx.keys.identity_public.raw().hex())
+    assert report.ok, [c for c in report.checks if not c[1]]
+    return exported_files(data)
+
+
+def test_the_bundle_honours_the_voice_scope(node_ctx: NodeContext, tmp_path: Path) -> None:
     team: Team = make_team(node_ctx)
     withheld = submit_with_recording(node_ctx, Consent(legal=True))
-    files = exported_files(node_ctx.bundles.export(team.coordinator, withheld))
+    files = verified(node_ctx, node_ctx.bundles.export(team.coordinator, withheld), tmp_path)
     assert not any(n.endswith(".weba") for n in files)  # the voice stays
     assert any(n.endswith(".png") for n in files)  # the photo goes (court_files)
     assert VOICE[:64] not in b"".join(files.values())
@@ -235,7 +245,7 @@ def test_the_bundle_honours_the_voice_scope(node_ctx: NodeContext) -> None:
     assert len(sound) == 1
     given = submit_with_recording(node_ctx, Consent(legal=True, court_voice=True,
                                                     court_files=False))
-    files = exported_files(node_ctx.bundles.export(team.coordinator, given))
+    files = verified(node_ctx, node_ctx.bundles.export(team.coordinator, given), tmp_path)
     assert any(n.endswith(".weba") for n in files) and not any(
         n.endswith(".png") for n in files)
     assert VOICE[:64] in b"".join(files.values())
@@ -334,3 +344,17 @@ def test_the_demo_ships_a_synthetic_spoken_prompt(tmp_path: Path) -> None:
         assert len(loaded[("en", "what")].body) < 100_000
     finally:
         ctx.close()
+
+
+def test_the_template_documents_spoken_prompts() -> None:
+    import re
+    import tomllib
+
+    from node import config
+
+    text = config.template_text()
+    start = text.index("# [spoken_prompts]")
+    block = text[start:text.index("\n\n", start)]
+    section = "\n".join(re.sub(r"^# ?", "", line) for line in block.splitlines())
+    cfg = config.parse(tomllib.loads(section))
+    assert cfg.spoken_prompts.files["en"] == {"what": "what-en.ogg", "safety": "safety-en.ogg"}
