@@ -95,6 +95,9 @@ def test_record_listen_back_keep_send_and_staff_hear_it(
     with staff.expect_download() as info:
         link.click()
     assert Path(info.value.path()).read_bytes() == clip
+    # staff can also hear it in the page (nothing saved to their disk)
+    assert staff.evaluate("""() => { const a = document.querySelector('main audio');
+        return a.play().then(() => { a.pause(); return a.currentSrc.endsWith('?listen=1'); }); }""")
     assert not csp_errors(traffic, "test_record_listen_back_keep_send_and_staff_hear_it")
 
 

@@ -107,6 +107,13 @@ async def test_the_narrative_step_takes_a_recording_without_javascript(
     r = await client.get(f"/staff/cases/{report_id}/files/{item}")
     assert r.status == 200 and await r.read() == clip
     assert r.headers["X-Original-Type"] == "audio/webm"
+    # or heard in the page, without saving it to the staff's disk
+    listen = f"/staff/cases/{report_id}/files/{item}?listen=1"
+    assert f'<audio controls preload="none" src="{listen}"' in page
+    r = await client.get(f"/staff/cases/{report_id}/files/{item}?listen=1")
+    assert r.status == 200 and r.content_type == "audio/webm" and await r.read() == clip
+    assert "Content-Disposition" not in r.headers
+    assert r.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
 
 
 @pytest.mark.parametrize("name,content,declared", [
