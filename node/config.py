@@ -227,6 +227,27 @@ class TimestampingConfig(_Strict):
         return self
 
 
+PROMPT_PLACES = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files",
+                 "review", "safety")
+PromptFile = Annotated[str, StringConstraints(
+    pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}\.(wav|ogg|opus|oga|mp3|m4a|webm)$")]
+
+
+class SpokenPrompts(_Strict):
+    """Short recordings, in the organisation's own voice and language, of each question of
+    the report form and of the safety information (issue 20): for languages that no
+    text-to-speech covers and for reporters who cannot read well. Played only when the
+    reporter presses play (node/web/reporter/prompts.py)."""
+
+    directory: Path = Field(
+        Path("prompts"), description="folder of the files: absolute, or relative to the "
+                                     "data directory")
+    files: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")],
+                dict[Literal[PROMPT_PLACES], PromptFile]] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="language -> question (a step of the form, or safety) -> file name")
+
+
 class NodeConfig(_Strict):
     site_name: Text = "BackUp"
     organisation: Text = "Partner organisation"
@@ -256,6 +277,7 @@ class NodeConfig(_Strict):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists
     ussd: UssdConfig | None = None  # issue 19: absent, no USSD callback is answered
     sms: SmsConfig | None = None  # issue 19: absent, no SMS is answered or sent
+    spoken_prompts: SpokenPrompts = Field(default_factory=SpokenPrompts)  # issue 20
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:

@@ -37,17 +37,20 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
 }
 
 CourtScopeName = Literal["court_narrative", "court_when", "court_place",
-                         "court_perpetrators", "court_role", "court_files"]
+                         "court_perpetrators", "court_role", "court_files", "court_voice"]
 COURT_SCOPE: tuple[CourtScopeName, ...] = (
     "court_narrative", "court_when", "court_place", "court_perpetrators", "court_role",
-    "court_files")
+    "court_files", "court_voice")
+# A voice identifies the speaker (issue 20): recordings go to a court only when asked for.
+COURT_SCOPE_OFF_BY_DEFAULT: frozenset[str] = frozenset({"court_voice"})
 COURT_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "evidence for justice"
     "court_narrative": N_("What happened, in my words"),
     "court_when": N_("When it happened"),
     "court_place": N_("Where it happened"),
     "court_perpetrators": N_("The people who did it, as I described them"),
     "court_role": N_("Whether I am the survivor, a relative or a witness"),
-    "court_files": N_("My photos, recordings and other files"),
+    "court_files": N_("My photos, videos and documents"),
+    "court_voice": N_("Sound recordings, such as my voice (a voice can identify me)"),
 }
 
 # What may be shared with a vetted expert when `sharing` is given (issue 16), in the
@@ -90,7 +93,8 @@ class _Model(BaseModel):
 class Consent(_Model):
     """Granular, optional, revocable consent (invariant 4: consent is data). Default: none
     (the court scope, which means something only with `legal`, defaults to what legal use
-    needs, so that ticking `legal` alone gives the default court bundle)."""
+    needs, so that ticking `legal` alone gives the default court bundle -- except voice
+    recordings, which identify the speaker and need their own yes)."""
 
     care: bool = Field(False, description="use the report to provide care to the reporter")
     referral: bool = Field(False, description="refer the reporter to services")
@@ -117,6 +121,9 @@ class Consent(_Model):
         False, description="experts of other member organisations, not only this one's")
     share_scope_set: bool = Field(
         False, description="the reporter was asked what may be shared (set by the forms)")
+    # Sound recordings, apart (issue 20): not disclosed unless the reporter says so.
+    court_voice: bool = Field(
+        False, description="a court may hear the attached sound recordings (voice)")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]

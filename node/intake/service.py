@@ -183,8 +183,10 @@ class IntakeService:
         return Allowance(self.config.limits, row["n"], row["b"])
 
     def attachment_writer(self, key: DataKey, allowance: Allowance,
-                          filename: str | None) -> AttachmentWriter:
-        return AttachmentWriter(self.blobs, key, allowance, filename, self.clock())
+                          filename: str | None, *, audio_only: bool = False
+                          ) -> AttachmentWriter:
+        return AttachmentWriter(self.blobs, key, allowance, filename, self.clock(),
+                                audio_only=audio_only)
 
     def discard(self, staged: list[StagedFile]) -> None:
         """Remove staged files that will not be sent (the reporter removed them or left)."""

@@ -10,6 +10,8 @@
   var live = document.getElementById("exit-status");
   function leave(e) {
     if (e) { e.preventDefault(); }
+    /* first of all, a recording in progress stops and is dropped (voice.js) */
+    document.dispatchEvent(new Event("backup:exit"));
     document.body.className += " hidden-all";
     document.title = "";
     window.location.replace(link.href);

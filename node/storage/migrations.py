@@ -797,6 +797,13 @@ MIGRATIONS: tuple[str, ...] = (
         set_at INTEGER NOT NULL
     ) STRICT;
     """,
+    # 27: voice recordings asked about apart in the court scope (issue 20). A voice
+    # identifies the speaker: consents given before default to "not disclosed" (0), which
+    # the consent tags leave out (node/intake/consent_auth.py), so they still verify.
+    """
+    ALTER TABLE reports ADD COLUMN consent_court_voice INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN court_voice INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -116,7 +116,9 @@ def artifacts() -> Path:
 
 
 def host_of(url: str) -> str | None:
-    return urlsplit(url).hostname
+    # A blob: URL names memory of the page that made it, by that page's origin (the
+    # recorder's listen-back, issue 20): it is the origin's host that counts.
+    return urlsplit(url.removeprefix("blob:")).hostname
 
 
 def foreign_requests(traffic: Traffic) -> list[str]:

@@ -187,6 +187,9 @@ async def add_post(request: web.Request) -> web.StreamResponse:
                 problems.append(exc)
         elif part.name == "files":
             await receive_file(ctx, part, access.data_key, allowance, result)
+        elif part.name == "voice":  # a recording (issue 20): refused unless it is sound
+            await receive_file(ctx, part, access.data_key, allowance, result,
+                               audio_only=True)
         else:
             await part.release()
     problems.extend(result.refused)

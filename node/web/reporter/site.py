@@ -16,7 +16,7 @@ from node.web import appkeys, labels
 from node.web.appkeys import node
 from node.web.language import lang_of, require_lang
 from node.web.rendering import render, translate
-from node.web.reporter import receipt_pages, report_flow
+from node.web.reporter import prompts, receipt_pages, report_flow
 from node.web.reporter.sessions import REPORTER_COOKIE, end_reporter_session
 from node.web.responses import clear_cookie
 
@@ -72,10 +72,13 @@ async def services(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app[prompts.PROMPTS] = prompts.load(app[appkeys.CONTEXT].config,
+                                        app[appkeys.CONTEXT].datadir.root)
     r = app.router
     r.add_get("/", root, name="root")
     r.add_get("/exit", quick_exit, name="exit")
     r.add_get("/static/{name}", static_file, name="static")
+    r.add_get("/prompts/{lang}/{place}", prompts.prompt_get, name="spoken_prompt")
     r.add_get("/{lang}/", home, name="home")
     r.add_get("/{lang}/services", services, name="services")
     r.add_get("/{lang}/report/sent", report_flow.sent_get, name="report_sent")

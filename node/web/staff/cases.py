@@ -274,6 +274,12 @@ async def attachment(request: web.Request) -> web.StreamResponse:
                                 request.match_info["report_id"], request.match_info["item_id"])
     from urllib.parse import quote
 
+    mime = str(meta.get("mime", ""))
+    if request.query.get("listen") and mime.startswith("audio/"):
+        # A recording heard in the page (issue 20), not saved to the staff's disk. Its type
+        # was sniffed from its content when received; still sandboxed, never sniffed.
+        return web.Response(body=body, content_type=mime, headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'"})
     return web.Response(
         body=body, content_type="application/octet-stream",
         headers={"Content-Disposition": "attachment; filename*=UTF-8''"
