@@ -27,7 +27,7 @@ from node.web.appkeys import RENDERER, node
 from node.web.labels import NATIVE_LANGUAGE_NAMES
 from node.web.language import lang_of
 
-STATIC_FILES = ("exit.js",)
+STATIC_FILES = ("exit.js", "upload.js")
 
 
 def _static(name: str) -> bytes:
