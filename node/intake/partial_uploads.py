@@ -17,6 +17,7 @@ ends with it, and expires when no bytes arrived for a while (`expired`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
@@ -96,6 +97,24 @@ class PartialUpload:
     busy: bool = False
     gone: bool = False
     _torn: bytearray = field(default_factory=bytearray, repr=False)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def __post_init__(self) -> None:
+        self._idle.set()
+
+    def begin_request(self) -> None:
+        self.busy = True
+        self._idle.clear()
+
+    async def wait_idle(self, seconds: float) -> bool:
+        """Wait (at most `seconds`) for the request receiving bytes to end: a client
+        resumes once its own connection failed, often before the server has noticed."""
+        if self.busy:
+            try:
+                await asyncio.wait_for(self._idle.wait(), seconds)
+            except TimeoutError:
+                return False
+        return not self.busy
 
     @property
     def complete(self) -> bool:
@@ -125,6 +144,7 @@ class PartialUpload:
         """The request ended, whole or torn: what did not fill a chunk is discarded."""
         self._torn.clear()
         self.busy = False
+        self._idle.set()
 
     def finish(self) -> StagedFile:
         return self.writer.finish()

@@ -53,6 +53,9 @@ from node.web.security import check_csrf
 
 EXTENSIONS = "creation,termination,expiration"
 CSRF_HEADER = "X-CSRF-Token"
+# How long HEAD and PATCH wait for an earlier request of the same upload to end (the
+# server notices a dropped connection a little after the client does) before answering.
+BUSY_WAIT_SECONDS = 10.0
 OFFSET_TYPE = "application/offset+octet-stream"
 
 
@@ -160,6 +163,9 @@ async def head(request: web.Request) -> web.StreamResponse:
     if refused := _version_refused(request):
         return refused
     _, _, upload = _own_upload(request, safe=True)
+    await upload.wait_idle(BUSY_WAIT_SECONDS)  # then the offset no longer moves
+    if upload.gone:
+        raise errors.NotFound()
     return web.Response(status=200, headers=_headers(**{
         "Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
         "Upload-Expires": _expires(request, upload)}))
@@ -175,8 +181,10 @@ async def patch(request: web.Request) -> web.StreamResponse:
     if request.content_type != OFFSET_TYPE:
         raise NotOffsetStream()
     offset = parse_number(request.headers.get("Upload-Offset"), "Upload-Offset")
-    if upload.busy:
+    if not await upload.wait_idle(BUSY_WAIT_SECONDS):
         raise UploadBusy()
+    if upload.gone:
+        raise errors.NotFound()
     if offset != upload.offset:
         raise OffsetMismatch()
     declared = request.content_length
@@ -184,7 +192,7 @@ async def patch(request: web.Request) -> web.StreamResponse:
         raise BeyondLength(name=upload.writer.filename)
     staging_allowed(request, session)
     ctx = node(request)
-    upload.busy = True
+    upload.begin_request()  # no await since wait_idle: no other request got in between
     try:
         async for data in request.content.iter_chunked(SEAL_BYTES):
             upload.accept(data)
