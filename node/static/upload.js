@@ -105,9 +105,10 @@
       input.disabled = false;
       if (failed) { return; }
       say("done");
-      /* "Next" was pressed while sending: go on as asked, the files are already there */
+      /* "Next" was pressed while sending: go on as asked, the files are already there.
+         Otherwise the page stays as it is (no reload under the reporter's hands); the
+         list of files shows them on the next page load. */
       if (asked && form.requestSubmit) { form.requestSubmit(submitter); }
-      else { window.location.assign(form.getAttribute("action")); }
     }());
   }
   input.addEventListener("change", start);
