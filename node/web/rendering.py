@@ -27,7 +27,7 @@ from node.web.appkeys import RENDERER, node
 from node.web.labels import NATIVE_LANGUAGE_NAMES
 from node.web.language import app_root, lang_of, return_path
 
-STATIC_FILES = ("exit.js", "voice.js")
+STATIC_FILES = ("exit.js", "upload.js", "voice.js")
 
 
 def _static(name: str) -> bytes:

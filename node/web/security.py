@@ -32,6 +32,7 @@ def content_security_policy(style_hash: str) -> str:
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",  # the files step's resumable uploads (issue 20)
         f"style-src '{style_hash}'",
         "img-src 'self' data:",
         # spoken prompts, and a reporter's own recording played back from memory (issue 20)

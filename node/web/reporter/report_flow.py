@@ -496,6 +496,7 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
             refund(request, "report", per_minute, session=session.id)
         return render_step(request, session, "review", page_errors=[exc], status=status_of(exc))
     session.after_submit = AfterSubmit(receipt, list(report.needs), report.region)
+    draft.drop_uploads()  # files still arriving were not in the report: shredded
     session.draft = None
     raise see_other(f"/{lang}/report/sent")
 

@@ -16,7 +16,7 @@ from node.web import appkeys, labels
 from node.web.appkeys import node
 from node.web.language import lang_of, require_lang
 from node.web.rendering import render, translate
-from node.web.reporter import prompts, receipt_pages, report_flow
+from node.web.reporter import prompts, receipt_pages, report_flow, tus
 from node.web.reporter.sessions import REPORTER_COOKIE, end_reporter_session
 from node.web.responses import clear_cookie
 
@@ -96,3 +96,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/{lang}/receipt/delete", receipt_pages.delete_post, name="receipt_delete_post")
     r.add_get("/{lang}/receipt/deleted", receipt_pages.deleted_get, name="receipt_deleted")
     r.add_post("/{lang}/receipt/close", receipt_pages.close_post, name="receipt_close")
+    tus.add_routes(app)  # resumable uploads of the files step (issue 20)
