@@ -52,6 +52,7 @@ from node.web.staff.common import (
 from node.web.staff.custody_actions import ACTION_LABELS
 from node.web.staff.sessions import StaffSession
 from protocol import vocabulary as vocab
+from runtime.catalogues import native_name
 
 PAGE_SIZE = 50
 
@@ -225,7 +226,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
             (t("Number, address or name in the app"), contact.get("details") or ""),
             (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
             (t("What should we be careful about?"), contact.get("precautions") or "")]),
-        (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
+        (t(labels.LANGUAGE), native_name(r["language"]) if r.get("language") else ""),
         (t(labels.CHANNEL), r.get("channel", "")),
     ]
     return [(label, value) for label, value in fields if value]
