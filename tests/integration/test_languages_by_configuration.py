@@ -28,6 +28,7 @@ from node.datadir import DataDir
 from node.web.app import create_app
 from tests.conftest import ROOT, make_node
 from tests.conftest import test_config as node_config_text
+from tests.integration.conftest import csrf_of
 from tests.unit.observatory.support import TEST_CONFIG as OBSERVATORY_CONFIG
 from tests.unit.observatory.support import make_observatory, serving
 
@@ -91,7 +92,8 @@ def html_tag(page: str) -> str:
 
 def language_links(page: str) -> dict[str, str]:
     """The picker: code -> the name shown for it."""
-    found = re.findall(r'<a href="/(\w+)/[^"]*" lang="(\w+)" hreflang="\w+">([^<]+)</a>', page)
+    found = re.findall(
+        r'<a href="/(\w+)/[^"]*" lang="(\w+)" hreflang="\w+" dir="auto">([^<]+)</a>', page)
     assert all(href == code for href, code, _name in found)
     return {code: name for _href, code, name in found}
 
@@ -113,6 +115,35 @@ async def test_a_language_added_by_configuration_is_served_to_reporters(
     # a browser asking for it gets it
     r = await added.get("/", headers={"Accept-Language": "ln, fr;q=0.5"}, allow_redirects=False)
     assert r.status in (302, 303) and r.headers["Location"].startswith("/ln/")
+
+
+async def test_every_reporter_page_has_the_picker_but_the_one_showing_the_receipt(
+        added: TestClient[Any, Any]) -> None:
+    """The picker: native names, on every page of the report (no script needed: plain
+    links), except while the receipt is shown, which leaving would lose."""
+    expected = {"en": "English", "fr": "Français", "fa": "فارسی"}
+    for path in ("/ln/", "/ln/services", "/ln/receipt", "/ln/report/who", "/ln/report/what",
+                 "/ln/report/when", "/ln/report/where", "/ln/report/perpetrators",
+                 "/ln/report/help", "/ln/report/consent", "/ln/report/files",
+                 "/ln/report/review"):
+        r = await added.get(path)
+        page = await r.text()
+        assert r.status == 200, path
+        assert html_tag(page) == '<html lang="ln" dir="ltr">', path
+        assert language_links(page) == expected, path
+        assert '<nav class="langs"' in page, path
+    token = csrf_of(await (await added.get("/ln/report/what")).text())
+    r = await added.post("/ln/report/what", data={"csrf": token, "narrative": "synthetic",
+                                                   "go": "next"}, allow_redirects=False)
+    assert r.status == 303
+    r = await added.post("/ln/report/review", data={"csrf": token, "go": "next"},
+                         allow_redirects=False)
+    assert r.status == 303
+    page = await (await added.get("/ln/report/sent")).text()
+    assert 'id="receipt-code"' in page and 'class="langs"' not in page
+    # shown once: the page after it has the picker again
+    page = await (await added.get("/ln/report/sent")).text()
+    assert 'id="receipt-code"' not in page and language_links(page) == expected
 
 
 async def test_a_right_to_left_language_added_by_configuration_is_laid_out_right_to_left(
