@@ -28,6 +28,7 @@ from node.datadir import DataDir
 from node.intake.service import utc_now
 from node.storage.database import Database
 from node.storage.migrations import SchemaTooNew
+from runtime.catalogues import check_code
 
 PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
 STAFF_PORT = 8079  # the staff office, on its own address (`node.server.sites`)
@@ -89,6 +90,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     print()
     print(RECOVERY_ADVICE.format(key=result.recovery_key))
     return 0
+
+
+def _language_code(value: str) -> str:
+    try:
+        return check_code(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -683,8 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "each [[regions]] entry of node.toml names as `subdivision`. Needs no "
                        "data directory.")
     p.add_argument("country", metavar="COUNTRY", help="two-letter country code, e.g. CD")
-    p.add_argument("--lang", choices=["en", "fr", "ar", "sw", "uk"],
-                   help="names in this language where the ISO data has them")
+    # issue 20: any language (CLDR code), as node.toml's `languages`
+    p.add_argument("--lang", type=_language_code, metavar="CODE",
+                   help="names in this language (e.g. fr, es, pt) where the ISO data has them")
     p.set_defaults(func=cmd_regions)
     p = sub.add_parser("suggest-codings", help="suggest codings for texts given as JSON lines "
                        "(evaluation and scripting; offline)",
