@@ -282,3 +282,27 @@ def test_a_malformed_catalogue_stops_the_observatory_at_start(tmp_path: Path) ->
     assert done.returncode != 0
     assert f"{root / 'locales' / 'ln.po'}:7" in done.stderr, done.stderr
     assert "malformed catalogue" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_spanish_and_portuguese_are_served_as_shipped(tmp_path: Path,
+                                                            aiohttp_client: Any) -> None:
+    config = node_config_text().replace('languages = ["en", "fr", "ar", "sw", "uk"]',
+                                        'languages = ["es", "pt", "en"]\ndefault_language = "es"'
+                                        ).replace('default_language = "en"\n', "", 1)
+    ctx = open_node(make_node(tmp_path / "node", config), staff_params=FAST,
+                    receipt_params=FAST)
+    try:
+        client = await aiohttp_client(create_app(ctx, {"public", "staff"}))
+        page = await (await client.get("/es/")).text()
+        assert html_tag(page) == '<html lang="es" dir="ltr">'
+        assert ">Salir de este sitio</a>" in page
+        assert language_links(page) == {"pt": "Português", "en": "English"}
+        page = await (await client.get("/pt/report/who")).text()
+        assert ">Sair deste site</a>" in page and "Quem está a fazer este relato?" in page
+        page = await (await client.get("/staff/login", headers={"Accept-Language": "pt-PT"})).text()
+        assert html_tag(page) == '<html lang="pt" dir="ltr">' and "Entrada do pessoal" in page
+        # no language asked for: the default
+        page = await (await client.get("/staff/login")).text()
+        assert "Inicio de sesión del personal" in page
+    finally:
+        ctx.close()
