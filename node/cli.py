@@ -100,9 +100,15 @@ def _language_code(value: str) -> str:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    path = DataDir(Path(args.data)).config
+    from node.i18n import Catalogues
+
+    datadir = DataDir(Path(args.data))
+    path = datadir.config
     try:
         cfg = node_config.load(path)
+        # issue 20: the catalogues of the configured languages too (as `serve` reads them)
+        Catalogues(cfg.languages, datadir.root / cfg.catalogues_dir if cfg.catalogues_dir
+                   else None)
     except node_config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

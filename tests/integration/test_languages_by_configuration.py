@@ -225,6 +225,21 @@ def test_a_malformed_catalogue_stops_the_node_at_start(
     assert "Traceback" not in done.stderr
 
 
+def test_check_config_reads_the_catalogues_too(tmp_path: Path) -> None:
+    """What an operator runs after editing node.toml: it names the broken line as well."""
+    root = tmp_path / "node"
+    node_with_languages(root, {"ln.po": BROKEN}, '["en", "ln"]')
+    done = subprocess.run([sys.executable, "-m", "node.cli", "check-config", "--data", str(root)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ},
+                          timeout=120, check=False)
+    assert done.returncode == 2 and f"{root / 'locales' / 'ln.po'}:7" in done.stderr
+    (root / "locales" / "ln.po").write_text(po_text("ln", LINGALA), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "node.cli", "check-config", "--data", str(root)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ},
+                          timeout=120, check=False)
+    assert done.returncode == 0 and "languages en, ln" in done.stdout
+
+
 def test_a_configured_language_without_a_catalogue_stops_the_node(tmp_path: Path) -> None:
     root = tmp_path / "node"
     node_with_languages(root, {}, '["en", "ln"]')
