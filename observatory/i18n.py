@@ -2,9 +2,9 @@
 
 The public site (issue 6) and the admin pages ship catalogues
 (``observatory/locales/<lang>/LC_MESSAGES/messages.po``, extracted with
-``observatory/babel.cfg``), compiled in memory with Babel on first use, as the node does:
+``observatory/babel.cfg``), compiled in memory with Babel at start, as the node does:
 no build step. Every string goes through `_()` (Python) or ``{{ _("…") }}`` (templates);
-a page uses its language's (`translations(lang)`), and this module's `_` is English, for
+a page uses its language's (`Catalogues.get(lang)`), and this module's `_` is English, for
 what is answered in English (the JSON API's errors). English is the source language.
 Parameters are named and inserted after translation, so a translator can move them. `N_`
 marks a string for extraction without translating it (gettext_noop).
