@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -25,17 +26,19 @@ from node.analysis.settings import AnalysisConfig
 from node.channels.sms_config import SmsConfig
 from node.channels.ussd_config import UssdConfig
 from node.federation.config import FederationConfig
+from node.i18n import SHIPPED_LANGUAGES
 from node.statistics.plan import StatisticsPlan
 from protocol.regions import is_region
 from protocol.statistics import RegionCode
 from runtime import tomlconfig
+from runtime.catalogues import check_code
 from runtime.tomlconfig import ConfigError as ConfigError
 
 CONFIG_FILE = "node.toml"
 
-Language = Literal["en", "fr", "ar", "sw", "uk"]
-ALL_LANGUAGES: tuple[Language, ...] = ("en", "fr", "ar", "sw", "uk")
-RTL_LANGUAGES = frozenset({"ar"})
+# Any language CLDR knows (issue 20): its catalogue is shipped (node/locales) or the
+# organisation's (`catalogues_dir`), which `node.i18n.Catalogues` checks at start.
+Language = Annotated[str, AfterValidator(check_code)]
 ServiceKind = Literal["medical", "psychosocial", "legal", "shelter"]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -72,7 +75,7 @@ class Region(_Strict):
         return self
 
     def label(self, lang: str) -> str:
-        return str(self.names.get(lang, self.name))  # type: ignore[call-overload]
+        return str(self.names.get(lang, self.name))
 
 
 class Service(_Strict):
@@ -89,7 +92,7 @@ class Service(_Strict):
     free_of_charge: bool = True
 
     def describe(self, lang: str) -> str:
-        return str(self.descriptions.get(lang, self.description))  # type: ignore[call-overload]
+        return str(self.descriptions.get(lang, self.description))
 
 
 class CrisisContact(_Strict):
@@ -253,8 +256,13 @@ class NodeConfig(_Strict):
     organisation: Text = "Partner organisation"
     disguise_name: Text = "Health information"
     quick_exit_url: AnyHttpUrl = AnyHttpUrl("https://www.bbc.co.uk/weather")
-    languages: list[Language] = Field(default_factory=lambda: list(ALL_LANGUAGES), min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list(SHIPPED_LANGUAGES),
+                                      min_length=1)
     default_language: Language = "en"
+    catalogues_dir: Path | None = Field(
+        None, description="folder of the organisation's own catalogues (<lang>.po or .mo), "
+        "for languages BackUp does not ship or to reword one it does; relative to the data "
+        "directory")
     regions: list[Region] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     crisis_contacts: list[CrisisContact] = Field(default_factory=list)
@@ -283,6 +291,8 @@ class NodeConfig(_Strict):
     def _consistent(self) -> NodeConfig:
         if self.default_language not in self.languages:
             raise ValueError("default_language must be one of languages")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each language once")
         codes = [r.code for r in self.regions]
         if len(set(codes)) != len(codes):
             raise ValueError("regions: each code must be unique")

@@ -114,6 +114,10 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     if not datadir.is_initialised():
         raise FileNotFoundError(f"{datadir.root} is not a node; run `backup-node init` first")
     cfg = node_config.load(datadir.config)
+    # issue 20: every configured language's catalogue is read and checked before anything
+    # opens, so a malformed one stops the node here, naming its file and line
+    folder = datadir.root / cfg.catalogues_dir if cfg.catalogues_dir else None
+    catalogues = Catalogues(cfg.languages, folder)
     db = Database(datadir.database)
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
@@ -159,7 +163,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         custody=Custody(db, access, ledger),
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
         statistics=statistics, shares=shares,
-        catalogues=Catalogues(cfg.languages), staff_params=staff_params,
+        catalogues=catalogues, staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))
 

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from node.i18n import N_
 from protocol.vocabulary import Affiliation
+from runtime.catalogues import check_code
 
 ReporterRole = Literal["survivor", "relative", "witness"]
 REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
@@ -167,7 +175,8 @@ class ReportInput(_Model):
     needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
     consent: Consent = Field(default_factory=Consent)
     contact: ContactPreference | None = None
-    language: Literal["en", "fr", "ar", "sw", "uk"] | None = None
+    # issue 20: the page's language, any CLDR knows (an organisation adds its own)
+    language: Annotated[str, AfterValidator(check_code)] | None = None
 
 
 class AdditionInput(_Model):

@@ -191,7 +191,8 @@ def test_a_coordinator_triages_codes_and_links_a_report(
 
     from node.backoffice.case_numbers import number_of
     from node.i18n import load
-    from node.web.labels import NATIVE_LANGUAGE_NAMES, STATUS_FOR_STAFF
+    from node.web.labels import STATUS_FOR_STAFF
+    from runtime.catalogues import native_name
     from protocol import vocabulary as vocab
 
     t = load(lang).gettext
@@ -232,7 +233,7 @@ def test_a_coordinator_triages_codes_and_links_a_report(
             assert page.url == f"{base}/staff/login"
         assert page.locator(f".langswitch button[value={lang}]").get_attribute(
             "aria-current") == "true"
-        assert NATIVE_LANGUAGE_NAMES[lang] in page.locator(".langswitch").inner_text()
+        assert native_name(lang) in page.locator(".langswitch").inner_text()
         check("sign-in")
         page.fill("#username", ADMIN)
         page.fill("#passphrase", ADMIN_PASSPHRASE)

@@ -19,6 +19,7 @@ from node.web.rendering import render, translate
 from node.web.reporter import prompts, receipt_pages, report_flow, tus
 from node.web.reporter.sessions import REPORTER_COOKIE, end_reporter_session
 from node.web.responses import clear_cookie
+from runtime.catalogues import native_name
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -62,7 +63,7 @@ async def services(request: web.Request) -> web.StreamResponse:
         "description": s.describe(lang), "contact": s.contact, "address": s.address,
         "hours": s.hours, "free": s.free_of_charge,
         "regions": ", ".join(region_names.get(c, c) for c in s.regions),
-        "languages": ", ".join(labels.NATIVE_LANGUAGE_NAMES.get(c, c) for c in s.languages),
+        "languages": ", ".join(native_name(c) for c in s.languages),
     } for s in matching(cfg, needs, region)]
     return render(
         request, "public/services.html", services=found, selected_needs=needs,

@@ -55,6 +55,7 @@ from node.web.staff.custody_actions import (
     detail_text,
 )
 from protocol import vocabulary as vocab
+from runtime.catalogues import native_name
 
 PAGE_SIZE = 50
 
@@ -108,7 +109,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
             (t("Number, address or name in the app"), contact.get("details") or ""),
             (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
             (t("What should we be careful about?"), contact.get("precautions") or "")]),
-        (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
+        (t(labels.LANGUAGE), native_name(r["language"]) if r.get("language") else ""),
         (t(labels.CHANNEL), t(labels.CHANNELS[r["channel"]])
          if r.get("channel") in labels.CHANNELS else r.get("channel", "")),
     ]
