@@ -269,7 +269,7 @@ def test_a_coordinator_triages_codes_and_links_a_report(
         check("review")
         page.click(f"main form button:text-is('{t('Save this coding')}')")
         page.wait_for_url(f"{base}/staff/cases/{report_id}#incidents")
-        listed = page.locator("#incidents + ul li").first.inner_text()
+        listed = page.locator("#incidents ~ ul li").first.inner_text()
         assert march in listed and t(vocab.CATEGORY_LABELS["rape"]) in listed
         check("coded")
 
