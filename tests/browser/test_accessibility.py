@@ -16,26 +16,18 @@ One browser context per language and JavaScript setting: a context costs more th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.browser.accessibility import Auditor
-from tests.browser.conftest import VIEWPORT, Neutral, NewPage
+from tests.browser.conftest import Neutral, NewPage
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, NodeProcess
 
 pytestmark = pytest.mark.browser
 
 STEPS = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files", "review")
 NARROW = {"width": 320, "height": 640}
-
-
-@pytest.fixture(scope="module")
-def auditor(browser: Any) -> Iterator[Auditor]:
-    a = Auditor(browser, VIEWPORT)
-    yield a
-    a.close()
 
 
 def _next(page: Any, base: str, path: str) -> None:
