@@ -41,8 +41,17 @@ def _submit_refused(page: Any, button: str) -> None:
     page.wait_for_selector(".errs")
 
 
+def _error_summary_is_announced(page: Any) -> None:
+    """Item 4: the summary is an alert and has the focus when the page opens (autofocus:
+    with or without JavaScript), so a screen reader reads it first."""
+    assert page.locator(".errs[role=alert]").count() == 1
+    assert page.evaluate("document.activeElement.matches('.errs')")
+
+
 def _error_summary_links_its_fields(page: Any) -> None:
-    """Item 4: every field error of the summary is a link to a field that exists."""
+    """Item 4: announced, and every field error of the summary is a link to a field that
+    exists."""
+    _error_summary_is_announced(page)
     links = page.locator(".errs a[href^='#']")
     assert links.count() >= 1
     for href in links.evaluate_all("els => els.map(e => e.getAttribute('href'))"):
@@ -147,6 +156,7 @@ def test_reporter_pages_have_no_wcag_violations(node: NodeProcess, new_page: New
     page.wait_for_url(f"{base}/{lang}/receipt/report")
     check("receipt report")
     _submit_refused(page, f"form[action='/{lang}/receipt/add'] button")
+    _error_summary_is_announced(page)
     check("receipt report (nothing to add)")
     page.goto(f"{base}/{lang}/receipt/delete")
     check("delete")
@@ -198,6 +208,7 @@ def test_staff_pages_have_no_wcag_violations(node: NodeProcess, new_page: NewPag
     page.fill("#username", ADMIN)
     page.fill("#passphrase", "not the passphrase")
     _submit_refused(page, "main form button")
+    _error_summary_is_announced(page)
     check("login (refused)")
     _staff_login(page, base)
     for path in ("/staff/queue", "/staff/cases", "/staff/inbox", "/staff/search",
@@ -216,6 +227,7 @@ def test_staff_pages_have_no_wcag_violations(node: NodeProcess, new_page: NewPag
     # The coding form refused (an incident without its required answers).
     page.goto(base + case + "/incidents/new")
     _submit_refused(page, "main form button[type=submit], main form button")
+    _error_summary_links_its_fields(page)
     check("coding form (refused)")
     assert not found, f"{len(found)} WCAG violations:\n" + "\n".join(found)
 
