@@ -109,6 +109,16 @@ def browser(chromium_path: str) -> Iterator[object]:
         b.close()
 
 
+@pytest.fixture(scope="module")
+def auditor(browser: object) -> Iterator[object]:
+    """The WCAG 2.2 AA audit (tests/browser/accessibility.py), on this module's browser."""
+    from tests.browser.accessibility import Auditor
+
+    a = Auditor(browser, VIEWPORT)
+    yield a
+    a.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

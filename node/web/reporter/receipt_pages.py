@@ -83,7 +83,8 @@ async def open_post(request: web.Request) -> web.StreamResponse:
         field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
         return render(request, "public/receipt/open.html", status=status_of(exc), csrf=csrf,
                       receipt_value=code, secret_value=secret,
-                      errors=[error_text(request, exc)], field_errors=field_errors,
+                      errors=[] if field_errors else [error_text(request, exc)],
+                      field_errors=field_errors,
                       here="/receipt")
     # A fresh session id once the report is open (no session fixation).
     fresh = new_reporter_session(request)

@@ -195,7 +195,6 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
     files_used = draft.allowance.files_used if draft is not None else 0
     lang = require_lang(request)
     field_errors = field_errors or {}
-    all_errors = [*(page_errors or []), *field_errors.values()]
     extra: dict[str, Any] = {}
     if step == "when":
         from babel.dates import get_month_names
@@ -227,7 +226,8 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
         answers=_display_answers(answers if answers is not None else saved),
         reviewed=saved.get("_reviewed", False),
         field_errors={k: error_text(request, v) for k, v in field_errors.items()},
-        errors=[error_text(request, e) for e in all_errors],
+        # the summary lists page errors, then links each field error to its field
+        errors=[error_text(request, e) for e in page_errors or []],
         multipart=extra.pop("multipart", False), **extra)
 
 
