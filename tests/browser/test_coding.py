@@ -279,7 +279,7 @@ def test_a_coordinator_triages_codes_and_links_a_report(
         page.select_option("#link", option.get_attribute("value"))
         page.click(f"form[action='/staff/cases/{report_id}/incidents/link'] button")
         page.wait_for_url(f"{base}/staff/cases/{report_id}*")
-        assert number_of(witness_id) in page.locator("#incidents + ul").inner_text()
+        assert number_of(witness_id) in page.locator("#incidents ~ ul").first.inner_text()
         check("linked")
     finally:
         context.close()
