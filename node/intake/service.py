@@ -106,6 +106,8 @@ class ReportView:
     record: dict[str, Any]
     items: list[ItemView]
     synthetic: bool
+    # made before the reporter was asked about matching (issue 18): ask on the receipt page
+    matching_unasked: bool = False
 
     @property
     def report(self) -> ReportInput:
@@ -347,6 +349,8 @@ class IntakeService:
                          (*(int(getattr(consent, n)) for n in _CONSENT_NAMES), hour,
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
+            conn.execute("UPDATE reports SET matching_asked = 1 WHERE id = ?",
+                         (access.report_id,))
             if not consent.statistics:  # a draft that counted it must not leave (issue 14)
                 void_drafts_counting(conn, reports=[access.report_id], reason="consent")
 
@@ -475,7 +479,9 @@ class IntakeService:
                 item_views.append(ItemView(it["id"], it["kind"], it["received_hour"], meta))
         consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
         return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
-                          consent, record, item_views, bool(row["synthetic"]))
+                          consent, record, item_views, bool(row["synthetic"]),
+                          matching_unasked=("matching_asked" in row.keys()
+                                            and not row["matching_asked"]))
 
 
 def _attachment_item(f: StagedFile, at: int, subject: str) -> evidence.NewItem:

@@ -626,6 +626,17 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at INTEGER NOT NULL
     ) STRICT;
     """,
+    # 29: consent to matching perpetrators across organisations (issue 18,
+    # node/matching/). A consent kind like the others: a column of the report and of its
+    # history, off unless given (so tags written before stay valid, consent_auth). Reports
+    # made before it was asked are flagged, and the receipt page asks their reporter;
+    # reports made from now on were asked on the form.
+    """
+    ALTER TABLE reports ADD COLUMN consent_matching INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN matching INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN matching_asked INTEGER NOT NULL DEFAULT 1;
+    UPDATE reports SET matching_asked = 0;
+    """,
 )
 
 

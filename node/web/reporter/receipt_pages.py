@@ -142,7 +142,7 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
         request, "public/receipt/report.html", status=status, here="/receipt/report",
         csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
-        court_labels=COURT_SCOPE_LABELS,
+        court_labels=COURT_SCOPE_LABELS, matching_unasked=view.matching_unasked,
         notice=notice, add_text=add_text, reply_text=reply_text,
         messages=[{"from_staff": m.extra["direction"] == "to_reporter",
                    "when": format_day(request, m.at // 3600), "text": m.body["text"]}
