@@ -39,6 +39,7 @@ from node.datadir import DataDir
 from node.i18n import Catalogues
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
+from node.matching.identifiers import PerpetratorIdentifiers
 from node.statistics import four_eyes, geography_upgrade
 from node.statistics.budget import void_drafts_for_coding
 from node.statistics.service import StatisticsService
@@ -65,6 +66,7 @@ class NodeContext:
     retention: Retention
     deletion: Deletion
     custody: Custody
+    perpetrators: PerpetratorIdentifiers  # issue 18
     bundles: BundleExporter
     statistics: StatisticsService
     catalogues: Catalogues
@@ -133,13 +135,14 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # a coding edited, withdrawn, linked or unlinked voids the pending drafts that counted
     # its reports (issue 15; releases already sent stay as they are)
     incidents.coding_changed.append(void_drafts_for_coding)
+    perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
         *referrals.derived_stores, *inbox.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
-        case_suggestions.DERIVED_STORE],
+        case_suggestions.DERIVED_STORE, *perpetrators.derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
@@ -148,7 +151,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
-        custody=Custody(db, access, ledger),
+        custody=Custody(db, access, ledger), perpetrators=perpetrators,
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
         statistics=statistics,
         catalogues=Catalogues(cfg.languages), staff_params=staff_params,

@@ -23,6 +23,7 @@ from node.web.staff import (
     federation,
     inbox,
     patterns,
+    perpetrators,
     receipt_lookup,
     statistics,
     suggestions,
@@ -35,7 +36,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
-            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES]
+            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES,
+            *perpetrators.ROUTES]
 
 
 def create_staff_app() -> web.Application:

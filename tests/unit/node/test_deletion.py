@@ -28,6 +28,7 @@ from node.datadir import DataDir
 from node.demo import tiny_png
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
+from node.matching.recipe import Identifiers
 from node.statistics.budget import Ledger
 from node.web.app import create_app
 from node.web.staff import suggestions
@@ -54,7 +55,12 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
     "decisions on suggested codings":
         "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
+    "perpetrator identifiers":  # issue 18
+        "SELECT COUNT(*) FROM perpetrator_identifiers WHERE report_id = ?",
+    "matching tokens (withdrawn from the observatory)":
+        "SELECT COUNT(*) FROM matching_tokens WHERE report_id = ?",
 }
+TOKEN = bytes(range(64))  # a made-up OPRF output: what the node stores is opaque bytes
 
 
 class Clock:
@@ -96,7 +102,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     incident only `r` describes."""
     access = ctx.intake.open_receipt(r.code, r.secret)
     ctx.intake.add_information(access, AdditionInput(text=f"{CANARY} added later"), [])
-    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True))
+    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True,
+                                              matching=True))
     ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
     ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
@@ -120,6 +127,9 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
+    confirmed, _ = ctx.perpetrators.confirm(team.caseworker, r.report_id, Identifiers(
+        names=(f"{CANARY} Commander",), group=f"{CANARY} Brigade of the Hills"))
+    ctx.perpetrators.record_tokens(r.report_id, confirmed, 1, [("name_group", TOKEN)])
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
@@ -162,6 +172,9 @@ def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock
     # nothing of it is left anywhere: not the canaries, not its sealed key
     assert files_containing(ctx.datadir.root, CANARY.encode()) == []
     assert files_containing(ctx.datadir.root, sealed) == []
+    # its tokens wait to be withdrawn from the observatory, no longer tied to the report
+    withdrawn = conn.execute("SELECT epoch, kind, token FROM matching_withdrawals")
+    assert [tuple(w) for w in withdrawn] == [(1, "name_group", TOKEN)]
     with pytest.raises(errors.ReceiptRejected):
         ctx.intake.open_receipt(r.code, r.secret)
     # what stays: that it existed, when it went, who asked and why
@@ -194,6 +207,9 @@ def _assert_erased(ctx: NodeContext, r: Receipt, sealed: bytes, own_incident: st
     assert own_incident not in {row[0] for row in conn.execute("SELECT id FROM incidents")}
     assert files_containing(ctx.datadir.root, CANARY.encode()) == []
     assert files_containing(ctx.datadir.root, sealed) == []
+    # its tokens wait to be withdrawn from the observatory, no longer tied to the report
+    withdrawn = conn.execute("SELECT epoch, kind, token FROM matching_withdrawals")
+    assert [tuple(w) for w in withdrawn] == [(1, "name_group", TOKEN)]
     last = conn.execute("SELECT actor, action, detail FROM audit_log WHERE object_id = ?"
                         " ORDER BY seq DESC LIMIT 1", (r.report_id,)).fetchone()
     assert tuple(last) == (actor, "case.delete", reason)
