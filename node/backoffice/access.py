@@ -50,6 +50,7 @@ class Action(StrEnum):
     LOOKUP_RECEIPT = "lookup_receipt"    # find a case from a receipt number read out
     VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
     VIEW_INBOX = "view_inbox"            # what is new on one's own cases (issue 15)
+    DISMISS_MATCH = "dismiss_match"      # mark a perpetrator match as false (issue 18)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ POLICY: dict[Action, Rule] = {
     Action.LOOKUP_RECEIPT: Rule(COORD),
     Action.VOUCH_EXPERTS: Rule(COORD),
     Action.VIEW_INBOX: Rule(CASEWORK),
+    Action.DISMISS_MATCH: Rule(COORD),
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crypto.oprf import BlindedBatch, Evaluation, OprfProofError
+from node.matching.recipe import Identifiers, TokenKind, token_inputs
 from protocol.matching import MAX_BATCH, SUITE, OprfEvaluation, OprfEvaluationRequest
 
 
@@ -49,3 +50,22 @@ class PendingEvaluation:
             return self._batch.finalize(evaluation, published_key)
         except OprfProofError:
             raise EvaluationRejected("the evaluation proof does not verify") from None
+
+
+@dataclass
+class PendingTokens:
+    """The evaluation of one confirmation's token inputs (`recipe.token_inputs`): what the
+    node keeps in memory between asking the evaluator and recording the tokens."""
+
+    kinds: list[TokenKind]
+    evaluation: PendingEvaluation
+
+    @classmethod
+    def of(cls, ids: Identifiers, epoch: int) -> PendingTokens:
+        inputs = token_inputs(ids)
+        return cls([k for k, _ in inputs], PendingEvaluation.of([i for _, i in inputs], epoch))
+
+    def tokens(self, answer: OprfEvaluation, published_key: bytes
+               ) -> list[tuple[TokenKind, bytes]]:
+        """(kind, token) in recipe order, or `EvaluationRejected`."""
+        return list(zip(self.kinds, self.evaluation.tokens(answer, published_key), strict=True))

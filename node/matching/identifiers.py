@@ -15,12 +15,16 @@ Three stores, all derived from the report and erased by the one deletion path:
 * ``matching_tokens``: the OPRF outputs made from them, per key epoch (`record_tokens`).
   A token says nothing without the evaluator's key; it is kept so that the node knows which
   of its cases a match notice concerns and what to withdraw.
-* ``matching_withdrawals``: when a report or an identifier goes, its tokens move here
-  (without the report's id) until the observatory has been told to withdraw them.
+* ``matching_withdrawals``: when a report or an identifier goes, the case reference of its
+  submitted tokens waits here (without the report's id) until the observatory has been
+  told to withdraw it.
+* ``matching_matches``: the observatory's notices that a case matched
+  (`node.matching.notices`).
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass
 
@@ -102,35 +106,53 @@ class PerpetratorIdentifiers:
                                 " report_id = ?", (identifier_id, report_id)).rowcount
             if not gone:
                 raise errors.NotFound()
-            _withdraw(conn, "identifier_id = ?", identifier_id)
+            # the observatory drops the case's reference; the tokens of the case's other
+            # confirmations go again after it (withdrawals go first in a submission)
+            _withdraw_case(conn, report_id)
+            conn.execute("DELETE FROM matching_tokens WHERE identifier_id = ?",
+                         (identifier_id,))
+            conn.execute("UPDATE matching_tokens SET submitted_at = NULL WHERE report_id = ?",
+                         (report_id,))
             self._ledger.record(conn, staff, "case.perpetrator_removed", report_id,
                                 f"perpetrator {identifier_id}")
 
     def record_tokens(self, report_id: str, identifier_id: str, epoch: int,
                       tokens: list[tuple[TokenKind, bytes]]) -> None:
+        """Keep the tokens made from one confirmation, under the report's case reference
+        (drawn at random for its first token), to be submitted."""
         with self._ledger.db.write() as conn:
             if conn.execute("SELECT 1 FROM perpetrator_identifiers WHERE id = ?",
                             (identifier_id,)).fetchone() is None:
                 return  # removed (or its report deleted) while the evaluator answered
             conn.executemany(
-                "INSERT OR IGNORE INTO matching_tokens (report_id, identifier_id, epoch, kind,"
-                " token) VALUES (?, ?, ?, ?, ?)",
-                [(report_id, identifier_id, epoch, k, t) for k, t in tokens])
+                "INSERT OR IGNORE INTO matching_tokens (report_id, case_ref, identifier_id,"
+                " epoch, kind, token) VALUES (?, ?, ?, ?, ?, ?)",
+                [(report_id, case_ref(conn, report_id), identifier_id, epoch, k, t)
+                 for k, t in tokens])
 
     @property
     def derived_stores(self) -> tuple[DerivedStore, ...]:
         return (DerivedStore("perpetrator identifiers",
                              self._ledger.erase_entries(IDENTIFIERS)),
-                DerivedStore("matching tokens (withdrawn from the observatory)",
+                DerivedStore("matching tokens and matches (withdrawn from the observatory)",
                              _erase_tokens))
 
 
-def _withdraw(conn: sqlite3.Connection, where: str, value: str) -> None:
-    # the tokens leave the case for the withdrawal queue, without the report's id
-    conn.execute("INSERT OR IGNORE INTO matching_withdrawals (epoch, kind, token) SELECT"  # noqa: S608
-                 f" epoch, kind, token FROM matching_tokens WHERE {where}", (value,))
-    conn.execute(f"DELETE FROM matching_tokens WHERE {where}", (value,))  # noqa: S608
+def case_ref(conn: sqlite3.Connection, report_id: str) -> str:
+    """The report's opaque reference at the observatory (one a report, random)."""
+    row = conn.execute("SELECT case_ref FROM matching_tokens WHERE report_id = ? LIMIT 1",
+                       (report_id,)).fetchone()
+    return str(row[0]) if row is not None else secrets.token_hex(16)
+
+
+def _withdraw_case(conn: sqlite3.Connection, report_id: str) -> None:
+    # the observatory is told to drop the case's reference; the report's id stays here
+    conn.execute("INSERT OR IGNORE INTO matching_withdrawals (case_ref)"
+                 " SELECT DISTINCT case_ref FROM matching_tokens WHERE report_id = ?"
+                 " AND submitted_at IS NOT NULL", (report_id,))
 
 
 def _erase_tokens(conn: sqlite3.Connection, report_id: str) -> None:
-    _withdraw(conn, "report_id = ?", report_id)
+    _withdraw_case(conn, report_id)
+    conn.execute("DELETE FROM matching_tokens WHERE report_id = ?", (report_id,))
+    conn.execute("DELETE FROM matching_matches WHERE report_id = ?", (report_id,))

@@ -638,8 +638,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reports ADD COLUMN matching_asked INTEGER NOT NULL DEFAULT 1;
     UPDATE reports SET matching_asked = 0;
     -- identifiers staff confirmed (JSON under the report's data key, node.matching.identifiers),
-    -- the OPRF tokens made from them per key epoch, and tokens to withdraw from the
-    -- observatory (no report id: the report may be gone)
+    -- the OPRF tokens made from them per key epoch, and case references whose tokens must
+    -- be withdrawn from the observatory (no report id: the report may be gone)
     CREATE TABLE perpetrator_identifiers (
         id TEXT PRIMARY KEY,
         report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
@@ -650,6 +650,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX perpetrator_identifiers_by_report ON perpetrator_identifiers(report_id);
     CREATE TABLE matching_tokens (
         report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        case_ref TEXT NOT NULL,  -- random, one a report: all the observatory sees of it
         identifier_id TEXT NOT NULL,
         epoch INTEGER NOT NULL,
         kind TEXT NOT NULL,
@@ -659,11 +660,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX matching_tokens_by_report ON matching_tokens(report_id);
     CREATE INDEX matching_tokens_by_token ON matching_tokens(token);
-    CREATE TABLE matching_withdrawals (
+    CREATE TABLE matching_withdrawals (case_ref TEXT PRIMARY KEY) STRICT;
+    -- "one of your cases matched a case at N other organisation(s)" (node.matching.notices)
+    CREATE TABLE matching_matches (
+        case_ref TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        others INTEGER NOT NULL,
         epoch INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        token BLOB NOT NULL,
-        PRIMARY KEY (epoch, kind, token)
+        notified_at INTEGER NOT NULL,
+        dismissed_at INTEGER,
+        dismissed_by TEXT
     ) STRICT;
     """,
 )

@@ -64,6 +64,8 @@ async def test_confirm_show_and_remove(node_ctx: NodeContext, aiohttp_client: An
     (identifier,) = node_ctx.perpetrators.confirmed(
         report_id, node_ctx.case_access.open_case(team.coordinator, Action.READ_CASE, report_id))
     node_ctx.perpetrators.record_tokens(report_id, identifier.id, 1, [("name_group", b"t" * 64)])
+    with node_ctx.db.write() as conn:  # submitted to the observatory
+        conn.execute("UPDATE matching_tokens SET submitted_at = 1")
     r = await client.post(f"{path}/{identifier.id}/remove", data={"csrf": csrf})
     assert r.status == 200 and "No identifier confirmed yet." in await r.text()
     conn = node_ctx.db.read()

@@ -10,9 +10,10 @@ from aiohttp import web
 from node import errors
 from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
+from node.backoffice.ledger import CaseLedger
 from node.context import NodeContext, run_sync
 from node.i18n import N_
-from node.matching import identifiers
+from node.matching import identifiers, notices
 from node.matching.recipe import RANKS
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
@@ -40,6 +41,7 @@ async def show(request: web.Request, *, problems: list[errors.NodeError] | None 
                          report_id)
     confirmed = await run_sync(ctx, ctx.perpetrators.confirmed, report_id, key)
     consented = await run_sync(ctx, _consented, ctx, report_id)
+    found = notices.matches(ctx.db.read(), report_id)
     notice, session.flash = session.flash, None
     field_errors = {p.field: error_text(request, p) for p in problems or [] if p.field}
     return page(request, "staff/perpetrators.html", session, status=status, id=report_id,
@@ -47,6 +49,7 @@ async def show(request: web.Request, *, problems: list[errors.NodeError] | None 
                 ranks=[(k, translate(request, v)) for k, v in RANKS.items()],
                 rank_labels={k: translate(request, v) for k, v in RANKS.items()},
                 can_confirm=allowed(session.staff.member, Action.CODE_INCIDENT),
+                matches=found, can_dismiss=allowed(session.staff.member, Action.DISMISS_MATCH),
                 errors=[error_text(request, p) for p in problems or []],
                 field_errors=field_errors, typed=typed or {}, notice=notice)
 
@@ -80,9 +83,31 @@ async def remove(request: web.Request) -> web.StreamResponse:
     raise see_other(f"{STAFF_PATH}/cases/{report_id}/perpetrators")
 
 
+async def dismiss(request: web.Request) -> web.StreamResponse:
+    ctx = node(request)
+    await checked_form(request)
+    session = session_of(request)
+    report_id = request.match_info["report_id"]
+    ledger = CaseLedger(ctx.db, ctx.audit, ctx.clock)
+
+    def act() -> None:
+        with ctx.db.write() as conn:
+            if not notices.dismiss(conn, session.staff, report_id,
+                                   request.match_info["case_ref"], ledger.now()):
+                raise errors.NotFound()
+            ledger.record(conn, session.staff, "case.match_dismissed", report_id, "match")
+
+    await run_sync(ctx, act)
+    session.flash = translate(request, N_("The match was dismissed as false; it will not be "
+                                          "shown again."))
+    raise see_other(f"{STAFF_PATH}/cases/{report_id}/perpetrators")
+
+
 ROUTES: list[StaffRoute] = [
     StaffRoute("GET", _CASE, show, "staff_case_perpetrators", Action.READ_CASE),
     StaffRoute("POST", _CASE, confirm, "staff_case_perpetrators_confirm", Action.CODE_INCIDENT),
     StaffRoute("POST", _CASE + "/{identifier_id}/remove", remove,
                "staff_case_perpetrators_remove", Action.CODE_INCIDENT),
+    StaffRoute("POST", _CASE + "/matches/{case_ref}/dismiss", dismiss,
+               "staff_case_match_dismiss", Action.DISMISS_MATCH),
 ]
