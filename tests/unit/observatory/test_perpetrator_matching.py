@@ -185,6 +185,9 @@ def test_a_match_between_two_nodes_and_none_for_the_third(world: dict[str, Any],
     for root in (tmp_path / "observatory", tmp_path / "evaluator"):
         for text in (*LATIN, *ARABIC, OTHER[0]):
             assert files_containing(root, text.encode()) == [], (root, text)
+    # the observatory holds no OPRF key (the evaluator's operator does)
+    assert list((tmp_path / "observatory").rglob("oprf-epoch-*")) == []
+    assert list((tmp_path / "evaluator").rglob("oprf-epoch-*"))
     # submitting again is idempotent: no second notice
     assert submit(world, "a") is None and deliver(world) == {"a": 0, "b": 0, "c": 0}
 
