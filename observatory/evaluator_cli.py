@@ -175,16 +175,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                            ("rotate", "make the next epoch's key and print it"),
                            ("retire", "shred an epoch's key"),
                            ("serve", "answer evaluation requests over libp2p")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--data", required=True, type=Path)
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.add_argument("--data", required=True, type=Path, help="the evaluator's data directory")
         if name in ("init", "serve"):
-            p.add_argument("--port", type=int, default=None)
+            p.add_argument("--port", type=int, default=None,
+                           help="libp2p TCP port (default: the configuration's; 0: any free)")
         if name in ("add-member", "remove-member"):
-            p.add_argument("node_id")
+            p.add_argument("node_id", help="the member's node id (32 hex digits)")
         if name == "add-member":
-            p.add_argument("identity_key")
+            p.add_argument("identity_key", help="the member's identity key (64 hex digits)")
         if name == "retire":
-            p.add_argument("epoch", type=int)
+            p.add_argument("epoch", type=int, help="the epoch whose key is shredded")
     args = parser.parse_args(argv)
     data: Path = args.data
     if args.command == "init":

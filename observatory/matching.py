@@ -57,24 +57,26 @@ class TokenMatcher:
         for ref in submission.withdrawn:
             conn.execute("DELETE FROM matching_tokens WHERE member = ? AND case_ref = ?",
                          (member, ref))
-        rows = [(member, t.case_ref, submission.epoch, t.kind, bytes.fromhex(t.token))
-                for t in submission.tokens]
-        conn.executemany("INSERT OR IGNORE INTO matching_tokens (member, case_ref, epoch,"
-                         " kind, token) VALUES (?, ?, ?, ?, ?)", rows)
-        if member in excluded:
-            return []
         touched: set[CaseKey] = set()
-        for _, case_ref, epoch, kind, token in rows:
-            others = self._holders(conn, epoch, kind, token, excluded)
-            if any(m != member for m, _ in others):
-                touched.add((member, case_ref))
-                touched.update(c for c in others if c[0] != member)
+        for t in submission.tokens:
+            token = bytes.fromhex(t.token)
+            holders = self._holders(conn, submission.epoch, t.kind, token, set())
+            if (member, t.case_ref) in holders:
+                continue  # sent again (a retry, or after a withdrawal of another case)
+            conn.execute("INSERT INTO matching_tokens (member, case_ref, epoch, kind, token)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         (member, t.case_ref, submission.epoch, t.kind, token))
+            others = [c for c in holders if c[0] != member and c[0] not in excluded]
+            if others and member not in excluded:
+                touched.add((member, t.case_ref))
+                touched.update(others)
         return [n for case in sorted(touched)
                 if (n := self._notice_if_grown(conn, case, submission.epoch, excluded, now))]
 
     @staticmethod
     def _holders(conn: sqlite3.Connection, epoch: int, kind: str, token: bytes,
                  excluded: set[str]) -> list[CaseKey]:
+        # the covering index (token, epoch, kind) + rowid, then the row: a handful at most
         return [(r[0], r[1]) for r in conn.execute(
             "SELECT member, case_ref FROM matching_tokens WHERE token = ? AND epoch = ?"
             " AND kind = ?", (token, epoch, kind)) if r[0] not in excluded]

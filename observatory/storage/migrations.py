@@ -169,10 +169,12 @@ MIGRATIONS: tuple[str, ...] = (
         case_ref TEXT NOT NULL,
         epoch INTEGER NOT NULL,
         kind TEXT NOT NULL,
-        token BLOB NOT NULL,
-        PRIMARY KEY (member, case_ref, epoch, kind, token)
-    ) STRICT, WITHOUT ROWID;
+        token BLOB NOT NULL
+    ) STRICT;
+    -- rows are appended (rowid order), and a duplicate is skipped by the matcher, which
+    -- looks every new token up anyway, rather than by a unique key (one random b-tree less)
     CREATE INDEX matching_tokens_by_value ON matching_tokens (token, epoch, kind);
+    CREATE INDEX matching_tokens_by_case ON matching_tokens (member, case_ref);
     CREATE TABLE matching_notices (
         notice_id TEXT PRIMARY KEY,
         member TEXT NOT NULL,

@@ -99,8 +99,9 @@ def _ask(net: FakeNode, to: ObservatoryAddress, answer: Any, message: Message) -
     return net.open_response(answer(frame, _peer(net)), to)
 
 
-@pytest.fixture
-def world(ctx: ObservatoryContext, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def build_world(ctx: ObservatoryContext, tmp_path: Path) -> dict[str, Any]:
+    """Three member nodes, the evaluator and the observatory (also used by
+    bench/bench_matching.py)."""
     obs = ObservatoryAddress(ctx.identity.node_id, ctx.identity.verify_key, ())
     federation = Federation(ctx)
     members: dict[str, Member] = {}
@@ -114,11 +115,21 @@ def world(ctx: ObservatoryContext, tmp_path: Path) -> Iterator[dict[str, Any]]:
         members[name] = Member(node, make_team(node), net)
         nets[net.node_id] = net
     evaluator = EvaluatorProcess(tmp_path / "evaluator", nets)
-    yield {"obs": obs, "federation": federation, "members": members, "evaluator": evaluator,
-           "ctx": ctx}
-    for m in members.values():
+    return {"obs": obs, "federation": federation, "members": members, "evaluator": evaluator,
+            "ctx": ctx}
+
+
+def close_world(world: dict[str, Any]) -> None:
+    for m in world["members"].values():
         m.ctx.close()
-    evaluator.db.close()
+    world["evaluator"].db.close()
+
+
+@pytest.fixture
+def world(ctx: ObservatoryContext, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    built = build_world(ctx, tmp_path)
+    yield built
+    close_world(built)
 
 
 def confirm_and_submit(world: dict[str, Any], name: str, person: tuple[str, str]) -> str:
