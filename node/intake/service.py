@@ -38,6 +38,7 @@ from node.intake.attachments import (
 from node.intake.consent_auth import ConsentKey
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
+from node.matching.withdrawals import withdraw_case
 from node.statistics.budget import void_drafts_counting
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
@@ -351,6 +352,8 @@ class IntakeService:
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
             conn.execute("UPDATE reports SET matching_asked = 1 WHERE id = ?",
                          (access.report_id,))
+            if not consent.matching:  # its tokens leave the observatory (issue 18)
+                withdraw_case(conn, access.report_id)
             if not consent.statistics:  # a draft that counted it must not leave (issue 14)
                 void_drafts_counting(conn, reports=[access.report_id], reason="consent")
 

@@ -37,6 +37,7 @@ from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger, EntryTable
 from node.i18n import N_
 from node.matching.recipe import RANKS, Identifiers, TokenKind, token_inputs
+from node.matching.withdrawals import withdraw_case
 
 IDENTIFIERS = EntryTable("perpetrator_identifiers", "perpetrator")
 MAX_NAMES = 10
@@ -108,11 +109,9 @@ class PerpetratorIdentifiers:
                 raise errors.NotFound()
             # the observatory drops the case's reference; the tokens of the case's other
             # confirmations go again after it (withdrawals go first in a submission)
-            _withdraw_case(conn, report_id)
+            withdraw_case(conn, report_id)
             conn.execute("DELETE FROM matching_tokens WHERE identifier_id = ?",
                          (identifier_id,))
-            conn.execute("UPDATE matching_tokens SET submitted_at = NULL WHERE report_id = ?",
-                         (report_id,))
             self._ledger.record(conn, staff, "case.perpetrator_removed", report_id,
                                 f"perpetrator {identifier_id}")
 
@@ -145,14 +144,7 @@ def case_ref(conn: sqlite3.Connection, report_id: str) -> str:
     return str(row[0]) if row is not None else secrets.token_hex(16)
 
 
-def _withdraw_case(conn: sqlite3.Connection, report_id: str) -> None:
-    # the observatory is told to drop the case's reference; the report's id stays here
-    conn.execute("INSERT OR IGNORE INTO matching_withdrawals (case_ref)"
-                 " SELECT DISTINCT case_ref FROM matching_tokens WHERE report_id = ?"
-                 " AND submitted_at IS NOT NULL", (report_id,))
-
-
 def _erase_tokens(conn: sqlite3.Connection, report_id: str) -> None:
-    _withdraw_case(conn, report_id)
+    withdraw_case(conn, report_id)
     conn.execute("DELETE FROM matching_tokens WHERE report_id = ?", (report_id,))
     conn.execute("DELETE FROM matching_matches WHERE report_id = ?", (report_id,))

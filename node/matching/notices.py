@@ -35,7 +35,8 @@ def next_submission(conn: sqlite3.Connection, epoch: int) -> Outgoing | None:
         "SELECT case_ref FROM matching_withdrawals ORDER BY case_ref LIMIT ?", (MAX_BATCH,))]
     rows = conn.execute(
         "SELECT identifier_id, epoch, kind, token, case_ref FROM matching_tokens"
-        " WHERE submitted_at IS NULL AND epoch = ? ORDER BY case_ref, kind, token LIMIT ?",
+        " WHERE submitted_at IS NULL AND epoch = ? AND report_id IN (SELECT id FROM reports"
+        " WHERE consent_matching = 1) ORDER BY case_ref, kind, token LIMIT ?",
         (epoch, MAX_BATCH)).fetchall()
     if not withdrawn and not rows:
         return None

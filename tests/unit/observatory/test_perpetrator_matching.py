@@ -262,3 +262,27 @@ def test_the_threshold_counts_distinct_member_nodes(world: dict[str, Any]) -> No
         ("m1", 2), ("m1", 2), ("m2", 2), ("m3", 2)]
     with pytest.raises(ValueError):
         MatchingConfig(threshold=1)
+
+
+def test_a_reporter_who_withdraws_consent_takes_the_tokens_back(
+        world: dict[str, Any]) -> None:
+    ctx: ObservatoryContext = world["ctx"]
+    m: Member = world["members"]["a"]
+    receipt = m.ctx.intake.submit(ReportInput(narrative="what happened", consent=Consent(
+        care=True, matching=True)), DataKey.generate(), [], "test")
+    access = m.ctx.intake.open_receipt(receipt.code, receipt.secret)
+    ids = Identifiers(names=(LATIN[0],), group=LATIN[1])
+    identifier_id, _ = m.ctx.perpetrators.confirm(m.team.coordinator, access.report_id, ids)
+    m.ctx.perpetrators.record_tokens(access.report_id, identifier_id, 1,
+                                     [("name_group", b"\x07" * 64)])
+    assert isinstance(submit(world, "a"), DeliveryAck)
+    held = "SELECT COUNT(*) FROM matching_tokens WHERE member = ?"
+    assert ctx.db.read().execute(held, (m.net.node_id,)).fetchone()[0] == 1
+    m.ctx.intake.change_consent(access, Consent(care=True, matching=False))
+    assert isinstance(submit(world, "a"), DeliveryAck)  # the withdrawal, and nothing added
+    assert ctx.db.read().execute(held, (m.net.node_id,)).fetchone()[0] == 0
+    assert notices.next_submission(m.ctx.db.read(), 1) is None
+    # given again: the tokens go again
+    m.ctx.intake.change_consent(access, Consent(care=True, matching=True))
+    assert isinstance(submit(world, "a"), DeliveryAck)
+    assert ctx.db.read().execute(held, (m.net.node_id,)).fetchone()[0] == 1
