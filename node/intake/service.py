@@ -66,12 +66,12 @@ def reporter_wrap_context(report_id: str) -> bytes:
     return b"reporter-wrap:" + report_id.encode()
 
 
-@dataclass(frozen=True)
 # The channels that do not ask the matching question (issue 18): a USSD screen cannot say
 # it in plain words, and a field tool's form was written before it.
 _NOT_ASKED_ABOUT_MATCHING = ("ussd", "import:")
 
 
+@dataclass(frozen=True)
 class Receipt:
     report_id: str
     code: str
