@@ -31,7 +31,7 @@ from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require, require_node_key
 from node.backoffice.ledger import STATUSES
 from node.backoffice.urgency import EC_HOURS, RANK, Level, Urgency, assess, latest_incident_time
-from node.intake.models import CONSENT_NAMES
+from node.intake.models import CONSENT_NAMES as _ALL_CONSENTS
 
 Sort = Literal["urgency", "received", "updated"]
 Scope = Literal["queue", "cases"]
@@ -41,6 +41,9 @@ QUEUE_STATUSES = ("new", "in_triage")
 PAGE_SIZE = 50
 UNASSIGNED = "none"  # the assignee filter's value for "assigned to nobody"
 SUMMARY_CHARS = 120
+# The consents a list shows and filters by: the columns of its index (migration 22).
+# Matching (issue 18) is shown and asked on the case page, not in lists.
+CONSENT_NAMES = tuple(n for n in _ALL_CONSENTS if n != "matching")
 _CHUNK = 500  # ids per "IN (...)" query, well under SQLite's 32,766 variables
 
 

@@ -23,6 +23,7 @@ from node import errors
 from node.accounts import INTAKE_KEY, UnlockedStaff
 from node.backoffice.access import Action, allowed, require_node_key
 from node.backoffice.case_listing import (
+    CONSENT_NAMES,
     LEVELS,
     QUEUE_STATUSES,
     SORTS,
@@ -40,7 +41,6 @@ from node.backoffice.ledger import STATUSES
 from node.backoffice.search import CaseIndex, index_for
 from node.context import NodeContext, run_sync
 from node.i18n import N_
-from node.intake.models import CONSENT_NAMES
 from node.web import labels
 from node.web.appkeys import node
 from node.web.failures import error_text

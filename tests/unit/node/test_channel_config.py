@@ -22,7 +22,7 @@ def uncommented(first: str, last: str) -> str:
 
 def test_the_template_sections_are_valid_once_uncommented() -> None:
     text = uncommented("# [ussd]", "\n\n# SMS follow-up") + "\n" + uncommented(
-        "# [sms]", "\n\n# The federation")
+        "# [sms]", "\n\n# Spoken prompts")
     text = re.sub(r'"<[^>]*>"', '"' + "s" * 32 + '"', text)
     cfg = config.parse(tomllib.loads(text))
     assert cfg.ussd is not None and cfg.ussd.service_codes == ["*384*1234#"]
