@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pyotp
 
+from demo import channels
 from node import demo as node_demo
 from node.datadir import DataDir
 
@@ -101,7 +102,9 @@ def _node_config(spec: NodeSpec, peer: NodeSpec, peer_id: str, observatory: dict
         'site_name = "BackUp (demo)"', f'site_name = "BackUp (demo node {spec.name.upper()})"'
     ).replace('organisation = "Demo Partner Organisation (fictional)"',
               f'organisation = "Demo Partner Organisation {spec.name.upper()} (fictional)"')
-    return base + f'''
+    # issue 19: node A answers USSD and SMS
+    channel = channels.CONFIG if spec is layout.nodes[0] else ""
+    return base + channel + f'''
 # The demo federation: the observatory on this machine, the other demo node as peer witness.
 [federation]
 observatory_node_id = "{observatory['node_id']}"
@@ -151,6 +154,7 @@ def prepare(root: Path, reports: int, layout: Layout = LAYOUT) -> None:
     for spec, peer in ((a, b), (b, a)):
         (root / f"node-{spec.name}" / "node.toml").write_text(
             _node_config(spec, peer, ids[peer.name], observatory, layout), encoding="utf-8")
+    channels.enable(root / f"node-{a.name}", f"http://{HOST}:{a.web_port}")
 
 
 def _node_id(data: Path) -> str:

@@ -12,6 +12,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pyotp
@@ -110,6 +111,10 @@ regions = ["R3"]
 languages = ["ar", "en"]
 contact = "+000 222 222 (fictional)"
 description = "Fictional shelter for the demo."
+
+# A spoken prompt (issue 20): synthetic speech (espeak-ng), copied into DIR/prompts/.
+[spoken_prompts.files.en]
+what = "synthetic-what-en.wav"
 '''
 
 # Each synthetic account describes an invented incident in words the suggestion engine
@@ -251,6 +256,15 @@ def seed_back_office(ctx: NodeContext) -> None:
             ctx.timeline.set_status(worker, rid, "closed")
 
 
+def copy_demo_prompts(datadir: DataDir) -> None:
+    """The demo's spoken prompts (synthetic speech) into the node's prompts folder."""
+    folder = datadir.root / "prompts"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for item in resources.files("node").joinpath("demo_prompts").iterdir():
+        if item.name.endswith(".wav"):
+            (folder / item.name).write_bytes(item.read_bytes())
+
+
 @dataclass(frozen=True)
 class DemoExpert:
     """An invented expert of the demo federation (issue 16): a profile they signed, the demo
@@ -343,6 +357,7 @@ def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG, *,
     datadir = DataDir(data)
     if not datadir.is_initialised():
         result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, config_text, pw.STAFF)
+        copy_demo_prompts(datadir)
         ctx = open_node(datadir)
         receipts = seed(ctx, reports)
         seed_back_office(ctx)

@@ -162,7 +162,10 @@ class BundleExporter:
                 names = [f.name for f in item_record.fields()]
             else:
                 names = []
-            decision = _decide(item_record.item_type, names, item.id, consent, choices)
+            sound = item.kind == "attachment" and str(item.meta.get("mime", "")).startswith(
+                "audio/")  # a voice: its own court scope (issue 20)
+            decision = _decide(item_record.item_type, names, item.id, consent, choices,
+                               sound=sound)
             if item.kind == "attachment":
                 def load(item_id: str = item.id) -> bytes:
                     _, chunks = self._intake.open_attachment_with_key(key, report_id, item_id)
@@ -331,12 +334,12 @@ class BundleExporter:
 
 
 def _decide(item_type: ItemType, names: list[str], key: str, consent: Consent,
-            choices: policy.Choices) -> policy.ItemDecision:
+            choices: policy.Choices, *, sound: bool = False) -> policy.ItemDecision:
     if not names:  # a version-1 item: whole
         return policy.ItemDecision(key, item_type, [
-            policy.decide_whole(item_type, key, consent, choices)])
+            policy.decide_whole(item_type, key, consent, choices, sound=sound)])
     return policy.ItemDecision(key, item_type, [
-        policy.decide(item_type, n, key, consent, choices) for n in names])
+        policy.decide(item_type, n, key, consent, choices, sound=sound) for n in names])
 
 
 def _readable(lines: bytes) -> list[tuple[str, str]]:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from node.i18n import N_
 from protocol.vocabulary import Affiliation
+from runtime.catalogues import check_code
 
 ReporterRole = Literal["survivor", "relative", "witness"]
 REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
@@ -24,9 +32,10 @@ ContactMethod = Literal["phone_call", "sms", "email", "messaging_app", "in_perso
 CONTACT_METHODS: tuple[ContactMethod, ...] = (
     "phone_call", "sms", "email", "messaging_app", "in_person")
 
-ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact"]
+ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact",
+                      "matching"]
 CONSENT_NAMES: tuple[ConsentName, ...] = (
-    "care", "referral", "legal", "statistics", "sharing", "contact")
+    "care", "referral", "legal", "statistics", "sharing", "contact", "matching")
 CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
     "care": N_("Use my report to help me"),
     "referral": N_("Refer me to services"),
@@ -34,20 +43,24 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
     "statistics": N_("Count it in anonymous statistics"),
     "sharing": N_("Share it with trusted experts and partner organisations"),
     "contact": N_("Contact me"),
+    "matching": N_("Look for the same attacker in other organisations' reports"),
 }
 
 CourtScopeName = Literal["court_narrative", "court_when", "court_place",
-                         "court_perpetrators", "court_role", "court_files"]
+                         "court_perpetrators", "court_role", "court_files", "court_voice"]
 COURT_SCOPE: tuple[CourtScopeName, ...] = (
     "court_narrative", "court_when", "court_place", "court_perpetrators", "court_role",
-    "court_files")
+    "court_files", "court_voice")
+# A voice identifies the speaker (issue 20): recordings go to a court only when asked for.
+COURT_SCOPE_OFF_BY_DEFAULT: frozenset[str] = frozenset({"court_voice"})
 COURT_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "evidence for justice"
     "court_narrative": N_("What happened, in my words"),
     "court_when": N_("When it happened"),
     "court_place": N_("Where it happened"),
     "court_perpetrators": N_("The people who did it, as I described them"),
     "court_role": N_("Whether I am the survivor, a relative or a witness"),
-    "court_files": N_("My photos, recordings and other files"),
+    "court_files": N_("My photos, videos and documents"),
+    "court_voice": N_("Sound recordings, such as my voice (a voice can identify me)"),
 }
 
 # What may be shared with a vetted expert when `sharing` is given (issue 16), in the
@@ -90,7 +103,8 @@ class _Model(BaseModel):
 class Consent(_Model):
     """Granular, optional, revocable consent (invariant 4: consent is data). Default: none
     (the court scope, which means something only with `legal`, defaults to what legal use
-    needs, so that ticking `legal` alone gives the default court bundle)."""
+    needs, so that ticking `legal` alone gives the default court bundle -- except voice
+    recordings, which identify the speaker and need their own yes)."""
 
     care: bool = Field(False, description="use the report to provide care to the reporter")
     referral: bool = Field(False, description="refer the reporter to services")
@@ -98,6 +112,12 @@ class Consent(_Model):
     statistics: bool = Field(False, description="count it in anonymous statistics")
     sharing: bool = Field(False, description="share with vetted experts and partner organisations")
     contact: bool = Field(False, description="the organisation may contact the reporter")
+    # Issue 18: perpetrator identifiers from this report may be turned into OPRF tokens and
+    # matched against other members' tokens. Reports made before it was asked have it off
+    # and are asked again on the receipt page (`reports.matching_asked`).
+    matching: bool = Field(
+        False, description="look for the same perpetrator in other organisations' reports "
+                           "(blinded tokens, never a name)")
     # What may go to a court when `legal` is given (issue 12): the default is what legal
     # use needs; contact details, safe times and precautions never go, whatever is chosen.
     court_narrative: bool = Field(True, description="a court may see what happened")
@@ -117,6 +137,9 @@ class Consent(_Model):
         False, description="experts of other member organisations, not only this one's")
     share_scope_set: bool = Field(
         False, description="the reporter was asked what may be shared (set by the forms)")
+    # Sound recordings, apart (issue 20): not disclosed unless the reporter says so.
+    court_voice: bool = Field(
+        False, description="a court may hear the attached sound recordings (voice)")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]
@@ -160,7 +183,8 @@ class ReportInput(_Model):
     needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
     consent: Consent = Field(default_factory=Consent)
     contact: ContactPreference | None = None
-    language: Literal["en", "fr", "ar", "sw", "uk"] | None = None
+    # issue 20: the page's language, any CLDR knows (an organisation adds its own)
+    language: Annotated[str, AfterValidator(check_code)] | None = None
 
 
 class AdditionInput(_Model):

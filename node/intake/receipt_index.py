@@ -58,6 +58,12 @@ class ReceiptIndexKey:
     def check_value(self) -> bytes:
         return hmac.new(self._key, _CHECK_LABEL, hashlib.sha256).digest()
 
+    def tag(self, label: bytes, data: bytes) -> bytes:
+        """A keyed hash of `data` for another use of this unattended key (issue 19: the
+        SMS status PIN), separated from the index by `label`."""
+        return hmac.new(self._key, b"backup-tag-v1\0" + label + b"\0" + data,
+                        hashlib.sha256).digest()
+
 
 def create(path: Path) -> ReceiptIndexKey:
     key = secrets.token_bytes(KEY_BYTES)

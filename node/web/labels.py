@@ -5,10 +5,6 @@ from __future__ import annotations
 from node.i18n import N_
 from node.intake.models import CONSENT_LABELS
 
-NATIVE_LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "ar": "العربية", "sw": "Kiswahili", "uk": "Українська",
-}
-
 ROLES = {
     "survivor": N_("It happened to me"),
     "relative": N_("It happened to someone close to me"),

@@ -47,6 +47,11 @@ def negotiate(header: str | None, available: Sequence[str], default: str) -> str
     for tag in parse_accept_language(header):
         if tag in available:
             return tag
+        # a language configured with a territory or script (issue 20: "pt_BR", "sr_Latn")
+        # serves a browser that asks for the language
+        regional = [code for code in available if code.split("_")[0] == tag]
+        if regional:
+            return regional[0]
     return default
 
 

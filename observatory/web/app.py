@@ -52,8 +52,8 @@ async def _keep_fresh(cache: PublicationCache) -> None:
 
 def create_app(ctx: ObservatoryContext, *, throttle: LoginThrottle | None = None
                ) -> web.Application:
-    renderer = Renderer(ctx.config.name, ctx.config.languages)
-    public = SiteRenderer(ctx.config)
+    renderer = Renderer(ctx.config.name, ctx.config.languages, ctx.catalogues)
+    public = SiteRenderer(ctx.config, ctx.catalogues)
     app = web.Application(
         middlewares=[site.headers_middleware(site.content_security_policy(public.css_hash),
                                              ctx.config.statistics.cache_seconds),

@@ -100,7 +100,7 @@ def test_a_caseworker_accepts_a_suggestion_and_it_becomes_a_coding(
         rejected = page.locator("#suggestions li", has=page.locator(
             "input[name=item][value='context:abduction']"))
         assert "rejected" in rejected.inner_text()
-        assert "Not coded yet." in page.locator("#incidents + ul").inner_text()
+        assert "Not coded yet." in page.locator("#incidents ~ ul").first.inner_text()
 
         # accepting "rape" opens the coding form with it chosen; the rest is the coder's
         page.locator("#suggestions li", has=page.locator(

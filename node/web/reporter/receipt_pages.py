@@ -83,7 +83,8 @@ async def open_post(request: web.Request) -> web.StreamResponse:
         field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
         return render(request, "public/receipt/open.html", status=status_of(exc), csrf=csrf,
                       receipt_value=code, secret_value=secret,
-                      errors=[error_text(request, exc)], field_errors=field_errors,
+                      errors=[] if field_errors else [error_text(request, exc)],
+                      field_errors=field_errors,
                       here="/receipt")
     # A fresh session id once the report is open (no session fixation).
     fresh = new_reporter_session(request)
@@ -153,6 +154,7 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
         court_labels=COURT_SCOPE_LABELS, share_labels=SHARE_SCOPE_LABELS, shares=shares,
         scope_to_ask=view.consent.sharing and not view.consent.share_scope_set,
+        matching_unasked=view.matching_unasked,
         notice=notice, add_text=add_text, reply_text=reply_text,
         messages=[{"from_staff": m.extra["direction"] == "to_reporter",
                    "when": format_day(request, m.at // 3600), "text": m.body["text"]}
@@ -187,6 +189,9 @@ async def add_post(request: web.Request) -> web.StreamResponse:
                 problems.append(exc)
         elif part.name == "files":
             await receive_file(ctx, part, access.data_key, allowance, result)
+        elif part.name == "voice":  # a recording (issue 20): refused unless it is sound
+            await receive_file(ctx, part, access.data_key, allowance, result,
+                               audio_only=True)
         else:
             await part.release()
     problems.extend(result.refused)

@@ -26,6 +26,7 @@ from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
 from node.backoffice.incident_dates import Period, describe
 from node.backoffice.ledger import STATUSES
+from node.channels.sms_sender import NOTICES
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
@@ -54,6 +55,7 @@ from node.web.staff.custody_actions import (
     detail_text,
 )
 from protocol import vocabulary as vocab
+from runtime.catalogues import native_name
 
 PAGE_SIZE = 50
 
@@ -107,7 +109,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
             (t("Number, address or name in the app"), contact.get("details") or ""),
             (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
             (t("What should we be careful about?"), contact.get("precautions") or "")]),
-        (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
+        (t(labels.LANGUAGE), native_name(r["language"]) if r.get("language") else ""),
         (t(labels.CHANNEL), t(labels.CHANNELS[r["channel"]])
          if r.get("channel") in labels.CHANNELS else r.get("channel", "")),
     ]
@@ -273,6 +275,12 @@ async def attachment(request: web.Request) -> web.StreamResponse:
                                 request.match_info["report_id"], request.match_info["item_id"])
     from urllib.parse import quote
 
+    mime = str(meta.get("mime", ""))
+    if request.query.get("listen") and mime.startswith("audio/"):
+        # A recording heard in the page (issue 20), not saved to the staff's disk. Its type
+        # was sniffed from its content when received; still sandboxed, never sniffed.
+        return web.Response(body=body, content_type=mime, headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'"})
     return web.Response(
         body=body, content_type="application/octet-stream",
         headers={"Content-Disposition": "attachment; filename*=UTF-8''"
@@ -311,7 +319,14 @@ def _task_done(rq: web.Request, f: Form) -> Call:
 
 
 def _message(rq: web.Request, f: Form) -> Call:
-    return lambda ctx, st, rid: ctx.conversations.send(st, rid, str(f.get("text", "")))
+    notices = rq.config_dict.get(NOTICES)  # issue 19: a harmless SMS, if opted in
+
+    def send(ctx: NodeContext, st: UnlockedStaff, rid: str) -> object:
+        sent = ctx.conversations.send(st, rid, str(f.get("text", "")))
+        if notices is not None:
+            notices.after_staff_message(ctx, st, rid)
+        return sent
+    return send
 
 
 def _refer(rq: web.Request, f: Form) -> Call:
