@@ -50,7 +50,8 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 		-e '.[test,dev]'
 	touch $@
 
-# The demo federation: an observatory and two nodes (ports 8090, 8080, 8081; see demo/).
+# The demo federation: an observatory and two nodes (ports 8090, 8080, 8081; expert apps
+# 8280, 8281; see demo/).
 demo: $(RUNTIME_STAMP)
 	$(BIN)/python -m demo --data $(DEMO_DATA)
 

@@ -10,9 +10,12 @@ import asyncio
 import random
 import struct
 import zlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+
+import pyotp
 
 from crypto import passphrase as pw
 from crypto.keys import DataKey
@@ -262,8 +265,95 @@ def copy_demo_prompts(datadir: DataDir) -> None:
             (folder / item.name).write_bytes(item.read_bytes())
 
 
-def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> DataDir:
-    """Create and fill a demo node in `data` once (synthetic data, demo credentials)."""
+@dataclass(frozen=True)
+class DemoExpert:
+    """An invented expert of the demo federation (issue 16): a profile they signed, the demo
+    coordinator's vouch, and a second factor already on, so that they sign in at once."""
+
+    username: str
+    specialties: tuple[str, ...]
+    languages: tuple[str, ...]
+    regions: tuple[str, ...]  # ISO 3166-2 subdivisions of the demo's country
+    modes: tuple[str, ...]
+    country: str = "CD"
+
+
+# The synthetic case a demo coordinator shares with an engaged expert: its reporter chose,
+# in the report form's words, that an expert of another organisation may see what happened.
+SHARED_CASE_NARRATIVE = (f"{LABEL} This is an invented case for demonstrating expert "
+                         "sharing. Synthetic account: a woman was assaulted by two armed men "
+                         "on the road to the market; she asks for a medico-legal examination.")
+SHARED_CASE_FILE = "DEMO-SHARED-CASE"
+
+
+def seed_experts(ctx: NodeContext, experts: tuple[DemoExpert, ...]) -> list[tuple[str, str]]:
+    """Expert accounts (demo passphrase), each with a signed profile, available now, their
+    TOTP second factor on, and vouched for by the demo coordinator: the vouch goes to the
+    observatory once the node is a member. Returns (username, TOTP secret) of each."""
+    from node import accounts, second_factor
+    from node.experts import profiles, vetting
+
+    now = int(ctx.clock().timestamp())
+    coordinator = accounts.unlock(ctx.db.read(), DEMO_ADMIN, DEMO_PASSPHRASE)
+    out = []
+    for e in experts:
+        with ctx.db.write() as conn:
+            accounts.create(conn, e.username, DEMO_PASSPHRASE, {"expert"}, ctx.staff_params,
+                            now // 3600, certifier=ctx.keys.certifier)
+        person = accounts.unlock(ctx.db.read(), e.username, DEMO_PASSPHRASE)
+        profiles.save_profile(ctx.db, ctx.audit, person, node_id=ctx.keys.node_id,
+                              specialties=list(e.specialties), languages=list(e.languages),
+                              countries=[e.country], regions=list(e.regions),
+                              modes=list(e.modes), now=now)
+        profiles.set_availability(ctx.db, ctx.audit, person, "now", now)
+        secret = second_factor.new_totp_secret()
+        # enrolled with the code of a past time step: no code of the demo's first minutes is
+        # refused as one used before (a code works once)
+        enrolled = ctx.clock() - timedelta(minutes=2)
+        second_factor.enable_totp(ctx.db, ctx.audit, person, secret,
+                                  pyotp.TOTP(secret).at(enrolled), enrolled)
+        vetting.vouch(ctx.db, ctx.audit, coordinator, person.member.id, now)
+        out.append((e.username, secret))
+    return out
+
+
+def seed_shared_case(ctx: NodeContext) -> str:
+    """One clearly synthetic report whose reporter allowed sharing its account with experts
+    of other member organisations; its id (written next to the credentials)."""
+    report = ReportInput(
+        reporter_role="survivor", narrative=SHARED_CASE_NARRATIVE,
+        incident_year=utc_now().year, region=ctx.config.regions[0].code
+        if ctx.config.regions else None, place=f"{LABEL} invented market road",
+        needs=["medical", "legal"],
+        consent=Consent(care=True, sharing=True, share_account=True, share_other_orgs=True,
+                        share_scope_set=True),
+        language="en")
+    receipt = ctx.intake.submit(report, DataKey.generate(), [], "demo", synthetic=True)
+    (ctx.datadir.root / SHARED_CASE_FILE).write_text(receipt.report_id + "\n",
+                                                      encoding="utf-8")
+    return receipt.report_id
+
+
+def _expert_lines(experts: tuple[DemoExpert, ...], secrets: list[tuple[str, str]],
+                  expert_url: str) -> str:
+    if not experts:
+        return ""
+    lines = [f"\nExpert app sign-in: {expert_url}/expert/login (passphrase: "
+             f"{DEMO_PASSPHRASE}; then a 6-digit code from the TOTP secret, in an "
+             "authenticator app, or: python -c \"import pyotp; "
+             "print(pyotp.TOTP('SECRET').now())\")\n"]
+    for e, (username, secret) in zip(experts, secrets, strict=True):
+        lines.append(f"  {username}  TOTP secret {secret}  ({', '.join(e.specialties)}; "
+                     f"languages {', '.join(e.languages)})\n")
+    return "".join(lines)
+
+
+def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG, *,
+            experts: tuple[DemoExpert, ...] = (), expert_url: str = "",
+            shared_case: bool = False) -> DataDir:
+    """Create and fill a demo node in `data` once (synthetic data, demo credentials); with
+    `experts`, their accounts (signed in at `expert_url`), and with `shared_case` the
+    synthetic case to share with one of them."""
     datadir = DataDir(data)
     if not datadir.is_initialised():
         result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, config_text, pw.STAFF)
@@ -271,13 +361,17 @@ def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> Da
         ctx = open_node(datadir)
         receipts = seed(ctx, reports)
         seed_back_office(ctx)
+        expert_secrets = seed_experts(ctx, experts)
+        if shared_case:
+            seed_shared_case(ctx)
         ctx.close()
         (datadir.root / CREDENTIALS_FILE).write_text(
             f"{LABEL} Demo node credentials. Synthetic data only.\n\n"
             f"Staff sign-in (passphrase for every demo account: {DEMO_PASSPHRASE}):\n"
             f"  {DEMO_ADMIN} (admin and coordinator), demo-caseworker, demo-analyst\n"
-            f"Recovery key (demo): {result.recovery_key}\n\n"
-            "Receipts of synthetic reports (receipt number / secret):\n"
+            f"Recovery key (demo): {result.recovery_key}\n"
+            + _expert_lines(experts, expert_secrets, expert_url)
+            + "\nReceipts of synthetic reports (receipt number / secret):\n"
             + "".join(f"  {c}  /  {s}\n" for c, s in receipts[:5]), encoding="utf-8")
     return datadir
 

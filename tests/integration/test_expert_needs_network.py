@@ -3,8 +3,11 @@ real `backup-node serve` processes on 127.0.0.1 (libp2p, SQLite on disk). A coor
 A posts a need; the expert directory matches an expert of B; the need travels through A's
 outbox to B; B's expert sees it in the expert app and accepts (signed with their own key);
 A's coordinator picks them; both nodes record the engagement, and the description sealed
-to the expert opens only in their app. Then a need whose deadline passes while B is
-offline: B refuses it when it arrives late, and erases one it held when it comes back."""
+to the expert opens only in their app. A's coordinator shares a case with the engaged expert,
+who reads it in the app; A revokes it: the expert can no longer read it and no sealed part is
+left on either node (issue 16 "Multi-process run": the whole flow). Then a need whose deadline
+passes while B is offline: B refuses it when it arrives late, and erases one it held when it
+comes back."""
 
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ from node.datadir import DataDir
 from node.experts import needs, profiles, vetting
 from protocol.encoding import canonical_json
 from protocol.statements import verify_key_from_hex
-from tests.conftest import NodeProcess, free_port, make_node
+from tests.conftest import NodeProcess, files_containing, free_port, make_node
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
+from tests.integration.test_expert_shares import NARRATIVE, SCOPED, complete_on, report
 from tests.integration.test_federation_network import (
     Node,
     Observatory,
@@ -35,6 +39,7 @@ from tests.integration.test_federation_network import (
     _keys,
     cli,
     eventually,
+    staff,
 )
 from tests.unit.observatory.support import make_observatory
 
@@ -230,6 +235,48 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
         assert f"/expert/engagements/{engagement_id}" in listing
         opened = await (await expert_web.get(f"{app}/expert/engagements/{engagement_id}")).text()
         assert CANARY in opened
+
+        # A shares a case with the engaged expert (its reporter allowed experts of other
+        # organisations to see the account), on the case's share page.
+        case_id = await report(a, SCOPED)
+        office = await staff(a)  # the admin, who holds the case keys, shares it
+        try:
+            form = await (await office.get(f"/staff/cases/{case_id}/share?engagement="
+                                           f"{engagement_id}&expert={expert_key}")).text()
+            assert engagement_id in form
+            r = await office.post(f"/staff/cases/{case_id}/share", data=[
+                ("csrf", csrf_of(form)), ("engagement", engagement_id),
+                ("expert", expert_key), ("days", "7"), ("groups", "narrative"),
+                ("groups", "when")], allow_redirects=False)
+            assert r.status == 303, await r.text()
+            [(share_id, to_node)] = a.query("SELECT share_id, home_node FROM "
+                                            "expert_shares_sent WHERE report_id = ?", case_id)
+            assert to_node == b.node_id
+            await eventually(lambda: complete_on(b, share_id) and not a.query(
+                "SELECT 1 FROM expert_share_parts"), "the share kept on B")
+            # B's expert reads it in the app, opened with their key; never at rest on B.
+            shared = await expert_web.get(f"{app}/expert/shares/{share_id}")
+            assert shared.status == 200 and NARRATIVE in await shared.text()
+            for root in (b.root, c.root, observatory.root):
+                assert files_containing(root, NARRATIVE.encode()) == []
+            # A revokes: at once nothing of it is left on A or waiting in A's outbox ...
+            form = await (await office.get(f"/staff/cases/{case_id}/share")).text()
+            r = await office.post(f"/staff/cases/{case_id}/shares/{share_id}/revoke",
+                                  data={"csrf": csrf_of(form)}, allow_redirects=False)
+            assert r.status == 303, await r.text()
+        finally:
+            await office.close()
+        assert a.query("SELECT count(*) FROM expert_share_parts") == [(0,)]
+        assert a.query("SELECT count(*) FROM transport_outbox WHERE message_type = ? AND "
+                       "status = 'pending'", "expert.share v1") == [(0,)]
+        # ... and B erases its copy: the expert can no longer read it.
+        await eventually(lambda: b.query(
+            "SELECT revoked_at IS NOT NULL FROM expert_shares_held WHERE share_id = ?",
+            share_id) == [(1,)] and b.query("SELECT count(*) FROM expert_share_parts") == [
+            (0,)], "the share erased on B")
+        gone = await expert_web.get(f"{app}/expert/shares/{share_id}", allow_redirects=False)
+        assert gone.status == 404
+        assert c.query("SELECT count(*) FROM expert_share_parts") == [(0,)]
         await coordinator.close()
         await expert_web.close()
         for node in (a, b):
