@@ -101,7 +101,9 @@ def _node_config(spec: NodeSpec, peer: NodeSpec, peer_id: str, observatory: dict
     base = node_demo.DEMO_CONFIG.replace(
         'site_name = "BackUp (demo)"', f'site_name = "BackUp (demo node {spec.name.upper()})"'
     ).replace('organisation = "Demo Partner Organisation (fictional)"',
-              f'organisation = "Demo Partner Organisation {spec.name.upper()} (fictional)"')
+              f'organisation = "Demo Partner Organisation {spec.name.upper()} (fictional)"'
+    ).replace('languages = ["en", "fr", "ar", "sw", "uk"]',  # every shipped one (issue 20)
+              'languages = ["en", "fr", "ar", "sw", "uk", "es", "pt"]')
     # issue 19: node A answers USSD and SMS
     channel = channels.CONFIG if spec is layout.nodes[0] else ""
     return base + channel + f'''
