@@ -155,7 +155,7 @@ def test_reporter_pages_have_no_wcag_violations(node: NodeProcess, new_page: New
     page.click(f"main form[action='/{lang}/receipt'] button")
     page.wait_for_url(f"{base}/{lang}/receipt/report")
     check("receipt report")
-    _submit_refused(page, f"form[action='/{lang}/receipt/add'] button")
+    _submit_refused(page, f"form[action='/{lang}/receipt/add'] .actions button")
     _error_summary_is_announced(page)
     check("receipt report (nothing to add)")
     page.goto(f"{base}/{lang}/receipt/delete")
