@@ -21,6 +21,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from crypto.errors import DecryptionError
 from crypto.filestream import decrypt_stream
 from crypto.keys import DataKey, SigningKey
 from crypto.recovery import RecoveryKey
-from node.backups import archive
+from node.backups import archive, restore_state
 from node.backups.archive import ArchiveInvalid
 from node.datadir import DataDir
 from node.evidence.errors import LogCorrupted
@@ -204,6 +205,9 @@ def _check_and_replay(work: Path, trailer: dict[str, Any], recovery: RecoveryKey
         replay = sorted(set(later) & present)
         for report_id in replay:
             ctx.deletion.replayed(report_id, later[report_id])
+        with ctx.db.write() as wconn:
+            restore_state.record_restore(wconn, restored_at=int(time.time()),
+                                         backup_made_at=int(trailer["created_at"]))
         return len(replay)
     finally:
         ctx.close()
