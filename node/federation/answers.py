@@ -11,7 +11,8 @@ frame's digest for a `FrameRefusal`), is a response the exchange allows, and is 
   checked), rejected;
 * our `MembershipListQuery` (`members.handle_answer`): a newer verified list, or none;
 * our `StatisticsRelease` (`statistics_delivery.handle_answer`);
-* our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused.
+* our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused;
+* after a restore, our `WitnessedQuery` and `LogSuccession` (`restored`, issue 21).
 
 A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
 is `Refused`: the outbox gives the item up, and the periodic work sends a fresh request
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from node.experts import directory as expert_directory
 from node.experts import vetting
-from node.federation import enrollment, members, our_log, statistics_delivery
+from node.federation import enrollment, members, our_log, restored, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.errors import BadAnswer, Refused
@@ -34,7 +35,7 @@ from protocol.delivery import FrameRefusal
 from protocol.exchanges import ClientExchange, Endpoint, NeedData
 from protocol.membership import MembershipListQuery, MembershipRequest
 from protocol.message import Message
-from protocol.witness import CheckpointPush
+from protocol.witness import CheckpointPush, LogSuccession, WitnessedQuery
 
 
 def _kind(model: type[Message]) -> str:
@@ -45,9 +46,11 @@ def _kind(model: type[Message]) -> str:
 ENROLL = _kind(MembershipRequest)
 LIST_QUERY = _kind(MembershipListQuery)
 PUSH = _kind(CheckpointPush)
+QUERY = _kind(WitnessedQuery)  # issue 21: a restored node asks what was cosigned
+SUCCESSION = _kind(LogSuccession)
 # Answers to a push after which the next push to that witness may go at once.
 PUSH_AGAIN = frozenset({"cosigned", "old_size_mismatch", "smaller_tree", "duplicate",
-                        "accepted"})
+                        "accepted", "succession_recorded"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> 
 
 def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipient: str,
           answer: Message, *, keys: NodeKeys, config: FederationConfig, directory: Directory,
-          now: int) -> Outcome:
+          now: int, witnesses: tuple[str, ...] = ()) -> Outcome:
     """Keep what `answer` says about our request (of `request_type`, sealed as `envelope_id`
     to `recipient`), inside the caller's write transaction. A `Refused` is kept too (the
     witness's last outcome, say) and returned, for the caller to raise once committed."""
@@ -108,6 +111,26 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
             return Outcome(our_log.handle_answer(conn, answer, node_id=keys.node_id,
                                                  log_key=keys.identity_public, witness=recipient,
                                                  witness_key=key, now=now))
+        if request_type in (QUERY, SUCCESSION):
+            return Outcome(_after_restore(conn, request_type, recipient, answer, keys=keys,
+                                          directory=directory, now=now,
+                                          witnesses=witnesses))
     except Refused as exc:
         return Outcome(exc.code, refused=exc)
     raise BadAnswer("an answer to a message this node does not send")
+
+
+def _after_restore(conn: sqlite3.Connection, request_type: str, recipient: str,
+                   answer: Message, *, keys: NodeKeys, directory: Directory, now: int,
+                   witnesses: tuple[str, ...]) -> str:
+    """Issue 21: a witness's answer to a restored node's query or successor statement."""
+    if request_type == SUCCESSION:
+        return restored.handle_succession_answer(conn, answer, node_id=keys.node_id,
+                                                 witness=recipient, now=now)
+    key = directory.key_of(recipient, now)
+    if key is None:
+        raise BadAnswer("the witness is no longer believed")
+    return restored.handle_witnessed(conn, answer, node_id=keys.node_id,
+                                     log_key=keys.identity_public, witness=recipient,
+                                     witness_key=key, witnesses=witnesses or (recipient,),
+                                     now=now)

@@ -9,6 +9,8 @@ verified membership list. What this node answers:
 * `CheckpointPush` from a member: witnessed (`peer_logs`); anyone else: ``not_a_member``.
   A retry of a push already handled is answered again from the current witness state (the
   same checkpoint is cosigned again), storing nothing;
+* after a member's restore (issue 21): `WitnessedQuery`, what we cosigned of its log;
+  `LogSuccession`, its successor statement, recorded (`peer_logs`) or refused with why;
 * `MembershipList` / `MembershipDecision` pushed by the observatory: kept as if fetched;
   from anyone else: ``not_the_observatory``;
 * anything else: ``not_supported``.
@@ -39,7 +41,12 @@ from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
-from protocol.witness import CheckpointPush, CosignatureResponse
+from protocol.witness import (
+    CheckpointPush,
+    CosignatureResponse,
+    LogSuccession,
+    WitnessedQuery,
+)
 from transport.identity import peer_id_from_public_key
 from transport.inbox import ReplayGuard
 from transport.store import ReplayStore
@@ -66,6 +73,8 @@ class FederationHandler:
             once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
             clock=clock, log=log)
         self.responder.serve(CheckpointPush, self._witness, again=self._witness_again)
+        self.responder.serve(WitnessedQuery, self._witnessed)  # after a restore (issue 21)
+        self.responder.serve(LogSuccession, self._succession)
         self.responder.serve(MembershipList, self._membership_list)
         self.responder.serve(MembershipDecision, self._membership_decision)
 
@@ -113,6 +122,22 @@ class FederationHandler:
         return peer_logs.answer_again(
             self._db.read(), push, sender=sender, sender_key=self._member_key(sender),
             node_id=self._keys.node_id, identity=self._keys.identity, now=self._clock())
+
+    def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        query = request.message
+        assert isinstance(query, WitnessedQuery)
+        sender = request.envelope.sender
+        self._member_key(sender)
+        return peer_logs.witnessed_answer(conn, query, sender=sender)
+
+    def _succession(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        message = request.message
+        assert isinstance(message, LogSuccession)
+        sender = request.envelope.sender
+        peer_logs.record_succession(conn, message, sender=sender,
+                                    sender_key=self._member_key(sender), now=self._clock())
+        log.info("federation: %s: log successor recorded", request.envelope.describe())
+        return DeliveryAck.accept(request.envelope.envelope_id)
 
     # -- what the observatory pushes ---------------------------------------------------------
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from crypto.checkpoint import CosignatureVerifier, open_checkpoint
+from backup_evidence.succession import SuccessionError, origin_parts
+from crypto.checkpoint import CosignatureVerifier, Ed25519Verifier, open_checkpoint
 from crypto.errors import CryptoError
 from crypto.keys import VerifyKey
 from node.evidence import checkpoints, log_store
@@ -29,7 +30,7 @@ from node.federation.errors import BadAnswer, Refused
 from protocol.delivery import DeliveryAck
 from protocol.message import Message
 from protocol.witness import CheckpointPush, CosignatureResponse
-from protocol.witnessing import cosigned_note, evidence_origin, witness_name
+from protocol.witnessing import cosigned_note, witness_name
 
 # A cosignature claims a time (c2sp.org/tlog-cosignature, "Format"); one from further in the
 # future than the envelope clock skew allows is refused (protocol.envelope.FreshnessPolicy).
@@ -78,8 +79,8 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, lo
         return answer.status
     if not isinstance(answer, CosignatureResponse):
         raise BadAnswer("not an answer to a checkpoint push")
-    origin = evidence_origin(node_id)
-    if answer.origin != origin:
+    origin = answer.origin
+    if not _ours(origin, node_id):  # our first log or a successor of it (issue 21)
         raise BadAnswer("the answer is about another log")
     if answer.outcome == "cosigned":
         assert answer.cosignature is not None  # CosignatureResponse's validator
@@ -112,6 +113,13 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, lo
     raise Refused(reason)
 
 
+def _ours(origin: str, node_id: str) -> bool:
+    try:
+        return origin_parts(origin)[0] == node_id
+    except SuccessionError:
+        return False
+
+
 def _cosigned(conn: sqlite3.Connection, size: int, line: str, *, node_id: str,
               log_key: VerifyKey, witness: str, witness_key: VerifyKey, now: int) -> str:
     stored = checkpoints.checkpoint_at(conn, size)
@@ -121,7 +129,8 @@ def _cosigned(conn: sqlite3.Connection, size: int, line: str, *, node_id: str,
     try:
         note = cosigned_note(stored.note.decode("utf-8"), line)
         _, opened = open_checkpoint(note.encode("utf-8"),
-                                    checkpoints.log_verifier(node_id, log_key), [verifier])
+                                    Ed25519Verifier(stored.checkpoint.origin, log_key),
+                                    [verifier])
     except (CryptoError, ValueError):
         raise BadAnswer("the cosignature does not verify") from None
     if not opened.is_signed_by(verifier):

@@ -16,19 +16,31 @@ from __future__ import annotations
 
 import sqlite3
 
-from crypto.checkpoint import Cosigner
+from backup_evidence.succession import SuccessionError, SuccessorStatement, origin_parts
+from crypto.checkpoint import Cosigner, SignedNote
+from crypto.errors import CryptoError
 from crypto.keys import SigningKey, VerifyKey
+from node.evidence import succession
 from node.federation import store
-from protocol.witness import CheckpointPush, CosignatureResponse
+from protocol import responder
+from protocol.witness import (
+    CheckpointPush,
+    CosignatureResponse,
+    LogSuccession,
+    WitnessedCheckpoint,
+    WitnessedQuery,
+)
 from protocol.witnessing import (
     Cosign,
     Fork,
     Refuse,
-    evidence_origin,
+    RefuseSuccession,
+    cosigned_note,
     response_for,
     witness,
     witness_name,
 )
+from protocol.witnessing import succession as succession_decision
 
 
 def cosigner(node_id: str, identity: SigningKey) -> Cosigner:
@@ -39,7 +51,7 @@ def cosigner(node_id: str, identity: SigningKey) -> Cosigner:
 def _decide(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
             sender_key: VerifyKey, node_id: str, identity: SigningKey,
             now: int) -> Cosign | Refuse | Fork:
-    origin = evidence_origin(sender)
+    origin = succession.current_origin(conn, sender)
     return witness(push, origin=origin, log_key=sender_key, last=store.witnessed(conn, origin),
                    cosigner=cosigner(node_id, identity), now=now)
 
@@ -58,7 +70,7 @@ def witness_push(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
                  now: int) -> CosignatureResponse:
     """Decide on a member's push, keep what must be kept, return the answer. Runs inside
     the caller's write transaction."""
-    origin = evidence_origin(sender)
+    origin = succession.current_origin(conn, sender)
     result = _decide(conn, push, sender=sender, sender_key=sender_key, node_id=node_id,
                      identity=identity, now=now)
     if isinstance(result, Cosign):
@@ -68,3 +80,42 @@ def witness_push(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
         store.raise_alarm(conn, "peer_fork", origin, sender, first_note=result.old_note,
                           second_note=result.new_note, detail=result.detail, now=now)
     return response_for(result, push=push)
+
+
+# -- after a member's restore (issue 21) -------------------------------------------------------
+
+
+def witnessed_answer(conn: sqlite3.Connection, query: WitnessedQuery, *,
+                     sender: str) -> WitnessedCheckpoint:
+    """What this node cosigned of `sender`'s log `query.origin` (its latest note, with our
+    cosignature line), and the origin we follow for it now."""
+    current = succession.current_origin(conn, sender)
+    try:
+        owner = origin_parts(query.origin)[0]
+    except SuccessionError:
+        owner = None
+    if owner != sender:
+        raise responder.Refuse("unknown_log")
+    last = store.witnessed(conn, query.origin)
+    line = store.witnessed_cosignature(conn, query.origin)
+    note = None if last is None or line is None else cosigned_note(last.note, line)
+    return WitnessedCheckpoint(origin=query.origin, note=note, current_origin=current)
+
+
+def record_succession(conn: sqlite3.Connection, message: LogSuccession, *, sender: str,
+                      sender_key: VerifyKey, now: int) -> None:
+    """Record a member's successor statement, or refuse it (`Refuse` with the reason)."""
+    current = succession.current_origin(conn, sender)
+    try:
+        statement = SuccessorStatement.parse_text(
+            SignedNote.parse(message.statement.encode("utf-8")).text)
+    except (SuccessionError, CryptoError):
+        statement = None
+    if statement is not None and statement.new_origin == current and succession.succeeds(
+            conn, statement.old_origin, current):
+        return  # already recorded: a retry
+    result = succession_decision(message.statement, node_id=sender, log_key=sender_key,
+                                 current_origin=current, last=store.witnessed(conn, current))
+    if isinstance(result, RefuseSuccession):
+        raise responder.Refuse(result.reason)
+    succession.record(conn, result.statement, message.statement, now)

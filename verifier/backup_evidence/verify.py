@@ -39,6 +39,7 @@ from typing import Any
 from cryptography import x509
 
 from backup_evidence import disclosures as sd
+from backup_evidence import succession
 from backup_evidence.bundle_format import (
     FORMAT,
     FORMATS,
@@ -79,6 +80,8 @@ class Report:
     with its digest, and what bounds each item's time."""
     earliest_cosignature: tuple[int, str] | None = None
     log_verifier: Ed25519Verifier | None = None
+    # after a log succession (issue 21): the node's key under each earlier origin
+    earlier_log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
     witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
         default_factory=list)
 
@@ -184,6 +187,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
             log_verifier = Ed25519Verifier(str(manifest.get("log_origin", "")), key)
         except CryptoError:
             raise NotABundle("the manifest names no valid log origin") from None
+        _follow_successions(z, manifest, key, report)
         witness_verifiers = []
         for text in witnesses or []:
             v = decode_vkey(text)
@@ -405,6 +409,38 @@ def _check_file(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any]
     return True
 
 
+def _follow_successions(z: zipfile.ZipFile, manifest: dict[str, Any], key: VerifyKey,
+                        report: Report) -> None:
+    """A checkpoint under a successor origin (issue 21): the signed statements in the bundle
+    must lead from the node's first origin to the manifest's, each signed by the node's key
+    under the origin it ends. Each earlier origin's key is then believed for earlier
+    checkpoints (`bounded_by`)."""
+    origin = str(manifest.get("log_origin", ""))
+    paths = manifest.get("log_successions")
+    try:
+        generation = succession.origin_parts(origin)[1]
+    except succession.SuccessionError:
+        generation = 1
+    if paths is None and generation == 1:
+        return  # the node's first log: nothing to follow
+    try:
+        if not isinstance(paths, list):
+            raise succession.SuccessionError("the bundle carries no successor statements")
+        notes = [_read(z, str(p)).decode("utf-8") for p in paths]
+        reached = succession.follow(notes, key, str(manifest.get("node_id", "")))
+        for note in notes:
+            old = succession.open_statement(note, key)
+            report.earlier_log_verifiers.append(Ed25519Verifier(old.old_origin, key))
+            report.note(f"log succession: {old.old_origin} ended at {old.old_size} leaves "
+                        f"as its witnesses cosigned it (a restore); continued as "
+                        f"{old.new_origin}, signed by the node's key")
+    except (succession.SuccessionError, KeyError, UnicodeDecodeError) as exc:
+        report.check("log succession", False, str(exc))
+        return
+    report.check("log succession", reached == origin,
+                 "" if reached == origin else f"the statements lead to {reached}, not {origin}")
+
+
 def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf, name: str,
                    report: Report) -> tuple[bool, tuple[int, str] | None]:
     """Whether an earlier checkpoint holds the item (``bounded_by``: that checkpoint and an
@@ -415,8 +451,9 @@ def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf,
         data = _read(z, str(bounded["checkpoint"]))
         if report.log_verifier is None:
             raise SignatureError()
-        note = open_note(data, [report.log_verifier, *report.witness_verifiers])
-        if not note.is_signed_by(report.log_verifier):
+        logs = [report.log_verifier, *report.earlier_log_verifiers]
+        note = open_note(data, [*logs, *report.witness_verifiers])
+        if not any(note.is_signed_by(v) for v in logs):
             raise SignatureError()
         earlier = Checkpoint.parse(note.text)
         if earlier.size != bounded["tree_size"]:
