@@ -24,7 +24,7 @@ from backup_evidence.succession import SuccessionError, origin_parts
 from crypto.checkpoint import CosignatureVerifier, Ed25519Verifier, open_checkpoint
 from crypto.errors import CryptoError
 from crypto.keys import VerifyKey
-from node.evidence import checkpoints, log_store
+from node.evidence import checkpoints, log_store, succession
 from node.federation import store
 from node.federation.errors import BadAnswer, Refused
 from protocol.delivery import DeliveryAck
@@ -91,6 +91,11 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, lo
     ours = 0 if latest is None else latest.size
     theirs = answer.witnessed_size
     if theirs is not None and theirs > ours:
+        if succession.hold(conn) is not None:
+            # A push that waited in a restored outbox: the witness holds more than the
+            # backup did, which the hold deals with (issue 21), not an alarm.
+            store.record_outcome(conn, witness, "witness_ahead_of_restore", now)
+            return "witness_ahead_of_restore"
         _alarm_ahead(conn, origin, witness, theirs, latest, now)
         return "witness_ahead"
     if reason == "inconsistent":
