@@ -11,6 +11,11 @@ transaction, so that a cosignature is only answered once what it commits us to i
 * `Fork`: both signed notes are kept in a fork alarm, shown to the admin until
   acknowledged; the witness state does not move (a witness keeps its view of the log);
 * `Refuse`: nothing is stored.
+
+After a member's restore (issue 21): `witnessed_in` answers what we last cosigned of its
+log, and `succession_in` records its successor statement (`protocol.witnessing.succession`
+decides), after which we witness the new origin (`current_origin_in`: the end of the chain
+from the member's first origin) and keep the old one's checkpoints as they were.
 """
 
 from __future__ import annotations
