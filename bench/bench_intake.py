@@ -56,6 +56,9 @@ GZIP_LEVEL = 6
 KDF_RUNS = {"staff": 5, "receipt": 9}
 PROFILED_SUBMISSIONS = 20
 
+RECEIPT_PAGE = "/{lang}/receipt/report"  # a reporter's own report page (opened with a receipt)
+RECORDER_SCRIPT = "/static/voice.js"  # issue 20
+
 # Not network requests: no request leaves the page for these.
 NON_NETWORK_SCHEMES = frozenset({"data", "tel", "mailto", "sms"})
 URL_ATTRS = frozenset({"src", "href", "action", "formaction", "poster", "data", "srcset",
@@ -102,7 +105,9 @@ class _References(HTMLParser):
         if tag == "link" and a.get("href") and \
                 {"stylesheet", "preload", "modulepreload"} & set(a.get("rel", "").split()):
             self.subresources.append(a["href"])
-        if tag in ("img", "iframe", "embed", "audio", "video", "source") and a.get("src"):
+        if tag in ("img", "iframe", "embed", "audio", "video", "source") and a.get("src") \
+                and not (tag in ("audio", "video") and a.get("preload") == "none"):
+            # a spoken prompt (<audio preload="none">) is fetched only when played
             self.subresources.append(a["src"])
         self._in_style = tag == "style"
 
@@ -156,9 +161,11 @@ async def page_weights(base: str, languages: list[str]) -> tuple[dict[str, list[
                 header_bytes = sum(len(k) + len(v) + 4 for k, v in resp.raw_headers)
                 return resp.status, body, header_bytes, resp.headers.get("Cache-Control", "")
 
+        receipt = await _a_receipt(session, base)
         for lang in languages:
             rows = out[lang] = []
-            for template in paths:
+            await _open_receipt(session, base, lang, receipt)
+            for template in [*paths, RECEIPT_PAGE]:
                 path = template.format(lang=lang)
                 status, html, header_bytes, _ = await fetch(base + path)
                 refs = _References()
@@ -186,6 +193,28 @@ async def page_weights(base: str, languages: list[str]) -> tuple[dict[str, list[
                 rows.append(PageWeight(path, status, len(html), sub_total, gz, external,
                                        header_bytes, refs.subresources))
     return out, facts
+
+
+async def _a_receipt(session: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    """A report sent through the API, for the receipt page (where additions, recordings
+    included, are sent: issue 20)."""
+    async with session.post(base + "/api/v1/reports", json={"narrative": "bench"}) as r:
+        body = await r.json()
+        if r.status != 201:
+            raise RuntimeError(f"report refused: HTTP {r.status}")
+    return {"receipt": body["receipt_display"], "secret": body["secret_display"]}
+
+
+async def _open_receipt(session: aiohttp.ClientSession, base: str, lang: str,
+                        receipt: dict[str, str]) -> None:
+    async with session.get(f"{base}/{lang}/receipt") as r:
+        token = re.search(r'name="csrf" value="([^"]+)"', await r.text())
+    if token is None:
+        raise RuntimeError("no form token on the receipt page")
+    async with session.post(f"{base}/{lang}/receipt", data={"csrf": token.group(1), **receipt},
+                            allow_redirects=False) as r:
+        if r.status != 303:
+            raise RuntimeError(f"receipt not opened: HTTP {r.status}")
 
 
 # ------------------------------------------------------------------ 2, 3. load generator
@@ -330,6 +359,8 @@ def run(workdir: Path) -> Section:
         raise RuntimeError(f"pages did not load: {', '.join(bad)}")
     heaviest = max(all_pages, key=lambda lp: lp[1].total)[1]
     heaviest_gz = max(all_pages, key=lambda lp: lp[1].gzip_total)[1]
+    recorder = max((p for _, p in all_pages if RECORDER_SCRIPT in p.subresources),
+                   key=lambda p: p.total)
     external = [(p.path, u) for _, p in all_pages for u in p.external]
     sec.figures += [
         Figure("Heaviest report page, HTML + CSS + JS, uncompressed",
@@ -338,6 +369,10 @@ def run(workdir: Path) -> Section:
         Figure("Heaviest report page, gzip -6 (HTML and JS each)",
                fmt_bytes(heaviest_gz.gzip_total) + f" — `{heaviest_gz.path}`", "≤ 12 KB",
                heaviest_gz.gzip_total <= MAX_PAGE_GZIP),
+        Figure("Heaviest reporter page with the voice recorder, HTML + CSS + JS (the "
+               "recorder's script counted), uncompressed",
+               fmt_bytes(recorder.total) + f" — `{recorder.path}`", "≤ 30 KB",
+               recorder.total <= MAX_PAGE_BYTES),
         Figure(f"External references, {len(all_pages)} pages in {len(languages)} languages",
                str(len(external)), "0", not external),
     ]
@@ -462,7 +497,9 @@ def run(workdir: Path) -> Section:
         f"(about {heaviest.header_bytes:,} B of headers per response, mostly the security "
         "headers). Each page is fetched with one client session, so the report steps show an "
         "empty draft; a filled review page grows by the reporter's own answers. The CSS is "
-        "inline; the JS is each script the page loads (`/static/exit.js`). gzip is level 6 "
+        "inline; the JS is each script the page loads (`/static/exit.js`, and "
+        "`/static/voice.js` on the pages with the voice recorder: the narrative step and the "
+        "reporter's own report page, opened with a receipt). gzip is level 6 "
         "of the HTML and of the JS, each compressed separately and summed.",
         f"Content-Encoding seen: {', '.join(sorted(facts['encodings']))} — the node does not "
         "compress, so the uncompressed figure is what a reporter downloads unless a "

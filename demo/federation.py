@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+from demo import channels
 from node import demo as node_demo
 
 PASSPHRASE = node_demo.DEMO_PASSPHRASE
@@ -64,7 +65,9 @@ def _node_config(spec: NodeSpec, peer: NodeSpec, peer_id: str, observatory: dict
         'site_name = "BackUp (demo)"', f'site_name = "BackUp (demo node {spec.name.upper()})"'
     ).replace('organisation = "Demo Partner Organisation (fictional)"',
               f'organisation = "Demo Partner Organisation {spec.name.upper()} (fictional)"')
-    return base + f'''
+    # issue 19: node A answers USSD and SMS
+    channel = channels.CONFIG if spec is NODES[0] else ""
+    return base + channel + f'''
 # The demo federation: the observatory on this machine, the other demo node as peer witness.
 [federation]
 observatory_node_id = "{observatory['node_id']}"
@@ -105,6 +108,7 @@ def prepare(root: Path, reports: int) -> None:
     for spec, peer in ((NODES[0], NODES[1]), (NODES[1], NODES[0])):
         (root / f"node-{spec.name}" / "node.toml").write_text(
             _node_config(spec, peer, ids[peer.name], observatory), encoding="utf-8")
+    channels.enable(root / f"node-{NODES[0].name}", f"http://{HOST}:{NODES[0].web_port}")
 
 
 def _node_id(data: Path) -> str:

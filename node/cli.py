@@ -25,9 +25,11 @@ from node.bundles.disclosure import DISCLOSE_REASONS as DISCLOSE_REASON_CODES
 from node.bundles.disclosure import WITHHOLD_REASONS as WITHHOLD_REASON_CODES
 from node.bundles.disclosure import WITHHOLDABLE as WITHHOLDABLE_GROUPS
 from node.datadir import DataDir
+from node.imports.cli import add_commands as add_import_commands
 from node.intake.service import utc_now
 from node.storage.database import Database
 from node.storage.migrations import SchemaTooNew
+from runtime.catalogues import check_code
 
 PASSPHRASE_ENV = "BACKUP_ADMIN_PASSPHRASE"  # noqa: S105 -- a variable name, not a secret
 STAFF_PORT = 8079  # the staff office, on its own address (`node.server.sites`)
@@ -91,10 +93,23 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _language_code(value: str) -> str:
+    try:
+        return check_code(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
-    path = DataDir(Path(args.data)).config
+    from node.i18n import Catalogues
+
+    datadir = DataDir(Path(args.data))
+    path = datadir.config
     try:
         cfg = node_config.load(path)
+        # issue 20: the catalogues of the configured languages too (as `serve` reads them)
+        Catalogues(cfg.languages, datadir.root / cfg.catalogues_dir if cfg.catalogues_dir
+                   else None)
     except node_config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -683,8 +698,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "each [[regions]] entry of node.toml names as `subdivision`. Needs no "
                        "data directory.")
     p.add_argument("country", metavar="COUNTRY", help="two-letter country code, e.g. CD")
-    p.add_argument("--lang", choices=["en", "fr", "ar", "sw", "uk"],
-                   help="names in this language where the ISO data has them")
+    # issue 20: any language (CLDR code), as node.toml's `languages`
+    p.add_argument("--lang", type=_language_code, metavar="CODE",
+                   help="names in this language (e.g. fr, es, pt) where the ISO data has them")
     p.set_defaults(func=cmd_regions)
     p = sub.add_parser("suggest-codings", help="suggest codings for texts given as JSON lines "
                        "(evaluation and scripting; offline)",
@@ -701,6 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", metavar="NAME", help="the account that opens the node's "
                    "adapted model (with --data)")
     p.set_defaults(func=cmd_suggest_codings)
+    add_import_commands(sub)  # issue 19
     return parser
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -22,18 +23,22 @@ from pydantic import (
 )
 
 from node.analysis.settings import AnalysisConfig
+from node.channels.sms_config import SmsConfig
+from node.channels.ussd_config import UssdConfig
 from node.federation.config import FederationConfig
+from node.i18n import SHIPPED_LANGUAGES
 from node.statistics.plan import StatisticsPlan
 from protocol.regions import is_region
 from protocol.statistics import RegionCode
 from runtime import tomlconfig
+from runtime.catalogues import check_code
 from runtime.tomlconfig import ConfigError as ConfigError
 
 CONFIG_FILE = "node.toml"
 
-Language = Literal["en", "fr", "ar", "sw", "uk"]
-ALL_LANGUAGES: tuple[Language, ...] = ("en", "fr", "ar", "sw", "uk")
-RTL_LANGUAGES = frozenset({"ar"})
+# Any language CLDR knows (issue 20): its catalogue is shipped (node/locales) or the
+# organisation's (`catalogues_dir`), which `node.i18n.Catalogues` checks at start.
+Language = Annotated[str, AfterValidator(check_code)]
 ServiceKind = Literal["medical", "psychosocial", "legal", "shelter"]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -70,7 +75,7 @@ class Region(_Strict):
         return self
 
     def label(self, lang: str) -> str:
-        return str(self.names.get(lang, self.name))  # type: ignore[call-overload]
+        return str(self.names.get(lang, self.name))
 
 
 class Service(_Strict):
@@ -87,7 +92,7 @@ class Service(_Strict):
     free_of_charge: bool = True
 
     def describe(self, lang: str) -> str:
-        return str(self.descriptions.get(lang, self.description))  # type: ignore[call-overload]
+        return str(self.descriptions.get(lang, self.description))
 
 
 class CrisisContact(_Strict):
@@ -181,6 +186,18 @@ class StatisticsApproval(_Strict):
                           "the person who drafted a release approve it alone")
 
 
+class ExpertMail(_Strict):
+    """An SMTP relay for experts' notification e-mails (issue 16): a disguised subject, no
+    content."""
+
+    relay_host: str = Field(min_length=1, max_length=255)
+    relay_port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    from_address: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    subject: str = Field("A new message", min_length=1, max_length=80,
+                         pattern=r"^[^\r\n]+$")
+
+
 class ExpertApp(_Strict):
     """Where the expert app listens (issue 16; `node.server.sites`): its own address, apart
     from the staff office, which experts reach from the internet (through the TLS proxy)."""
@@ -194,6 +211,7 @@ class ExpertApp(_Strict):
         None, max_length=255, pattern=r"^https?://[^/?#\s]+$",
         description="how experts reach it, e.g. https://experts.example.org: the start of "
                     "their invitation links")
+    mail: ExpertMail | None = None
 
 
 class TimestampingConfig(_Strict):
@@ -212,13 +230,39 @@ class TimestampingConfig(_Strict):
         return self
 
 
+PROMPT_PLACES = ("who", "what", "when", "where", "perpetrators", "help", "consent", "files",
+                 "review", "safety")
+PromptFile = Annotated[str, StringConstraints(
+    pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}\.(wav|ogg|opus|oga|mp3|m4a|webm)$")]
+
+
+class SpokenPrompts(_Strict):
+    """Short recordings, in the organisation's own voice and language, of each question of
+    the report form and of the safety information (issue 20): for languages that no
+    text-to-speech covers and for reporters who cannot read well. Played only when the
+    reporter presses play (node/web/reporter/prompts.py)."""
+
+    directory: Path = Field(
+        Path("prompts"), description="folder of the files: absolute, or relative to the "
+                                     "data directory")
+    files: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")],
+                dict[Literal[PROMPT_PLACES], PromptFile]] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="language -> question (a step of the form, or safety) -> file name")
+
+
 class NodeConfig(_Strict):
     site_name: Text = "BackUp"
     organisation: Text = "Partner organisation"
     disguise_name: Text = "Health information"
     quick_exit_url: AnyHttpUrl = AnyHttpUrl("https://www.bbc.co.uk/weather")
-    languages: list[Language] = Field(default_factory=lambda: list(ALL_LANGUAGES), min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list(SHIPPED_LANGUAGES),
+                                      min_length=1)
     default_language: Language = "en"
+    catalogues_dir: Path | None = Field(
+        None, description="folder of the organisation's own catalogues (<lang>.po or .mo), "
+        "for languages BackUp does not ship or to reword one it does; relative to the data "
+        "directory")
     regions: list[Region] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     crisis_contacts: list[CrisisContact] = Field(default_factory=list)
@@ -239,11 +283,16 @@ class NodeConfig(_Strict):
     federation: FederationConfig | None = None  # absent: the node runs standalone
     timestamping: TimestampingConfig | None = None  # absent: checkpoints are not timestamped
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # issue 17: entity lists
+    ussd: UssdConfig | None = None  # issue 19: absent, no USSD callback is answered
+    sms: SmsConfig | None = None  # issue 19: absent, no SMS is answered or sent
+    spoken_prompts: SpokenPrompts = Field(default_factory=SpokenPrompts)  # issue 20
 
     @model_validator(mode="after")
     def _consistent(self) -> NodeConfig:
         if self.default_language not in self.languages:
             raise ValueError("default_language must be one of languages")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: each language once")
         codes = [r.code for r in self.regions]
         if len(set(codes)) != len(codes):
             raise ValueError("regions: each code must be unique")

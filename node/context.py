@@ -35,8 +35,12 @@ from node.backoffice.retention import Retention
 from node.backoffice.timeline import CaseTimeline
 from node.backups import keys as backup_keys
 from node.bundles.export import BundleExporter
+from node.channels import sms_pins
 from node.datadir import DataDir
+from node.experts import needs
+from node.experts.shares import Shares
 from node.i18n import Catalogues
+from node.imports import importer
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
 from node.statistics import four_eyes, geography_upgrade
@@ -67,6 +71,7 @@ class NodeContext:
     custody: Custody
     bundles: BundleExporter
     statistics: StatisticsService
+    shares: Shares  # consented case sharing with vetted experts (issue 16)
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -109,6 +114,10 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     if not datadir.is_initialised():
         raise FileNotFoundError(f"{datadir.root} is not a node; run `backup-node init` first")
     cfg = node_config.load(datadir.config)
+    # issue 20: every configured language's catalogue is read and checked before anything
+    # opens, so a malformed one stops the node here, naming its file and line
+    folder = datadir.root / cfg.catalogues_dir if cfg.catalogues_dir else None
+    catalogues = Catalogues(cfg.languages, folder)
     db = Database(datadir.database)
     blobs = BlobStore(datadir.blobs)
     keys = keyring.load(datadir, db)
@@ -133,13 +142,16 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # a coding edited, withdrawn, linked or unlinked voids the pending drafts that counted
     # its reports (issue 15; releases already sent stay as they are)
     incidents.coding_changed.append(void_drafts_for_coding)
+    shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
+                    clock=lambda: int(clock().timestamp()))
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
-        *referrals.derived_stores, *inbox.DERIVED_STORES,
+        *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
+        *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
-        case_suggestions.DERIVED_STORE],
+        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
@@ -150,8 +162,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
         custody=Custody(db, access, ledger),
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
-        statistics=statistics,
-        catalogues=Catalogues(cfg.languages), staff_params=staff_params,
+        statistics=statistics, shares=shares,
+        catalogues=catalogues, staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))
 

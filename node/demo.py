@@ -11,6 +11,7 @@ import random
 import struct
 import zlib
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 
 from crypto import passphrase as pw
@@ -107,6 +108,10 @@ regions = ["R3"]
 languages = ["ar", "en"]
 contact = "+000 222 222 (fictional)"
 description = "Fictional shelter for the demo."
+
+# A spoken prompt (issue 20): synthetic speech (espeak-ng), copied into DIR/prompts/.
+[spoken_prompts.files.en]
+what = "synthetic-what-en.wav"
 '''
 
 # Each synthetic account describes an invented incident in words the suggestion engine
@@ -227,7 +232,9 @@ def seed_back_office(ctx: NodeContext) -> None:
                             r.get("incident_day"))
         ctx.incidents.code(coder, rid, IncidentCoding(
             category=category, region=r.get("region"),
-            date_from=date(year, month or 1, day or 1) if year else None,
+            # as precise as the reporter was: a month or a year is not its first day
+            date_from=date(year, month or 1, day if month and day else 1) if year else None,
+            date_from_precision="day" if month and day else "month" if month else "year",
             perpetrator_affiliation=r.get("perpetrator_affiliation"),
             perpetrator_count=rng.randint(1, 5), survivor_sex=rng.choice(["female", "male"]),
             survivor_age_group=rng.choice(["12-17", "18-24", "25-59"]),
@@ -246,11 +253,21 @@ def seed_back_office(ctx: NodeContext) -> None:
             ctx.timeline.set_status(worker, rid, "closed")
 
 
+def copy_demo_prompts(datadir: DataDir) -> None:
+    """The demo's spoken prompts (synthetic speech) into the node's prompts folder."""
+    folder = datadir.root / "prompts"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for item in resources.files("node").joinpath("demo_prompts").iterdir():
+        if item.name.endswith(".wav"):
+            (folder / item.name).write_bytes(item.read_bytes())
+
+
 def prepare(data: Path, reports: int = 24, config_text: str = DEMO_CONFIG) -> DataDir:
     """Create and fill a demo node in `data` once (synthetic data, demo credentials)."""
     datadir = DataDir(data)
     if not datadir.is_initialised():
         result = init_node(datadir, DEMO_ADMIN, DEMO_PASSPHRASE, config_text, pw.STAFF)
+        copy_demo_prompts(datadir)
         ctx = open_node(datadir)
         receipts = seed(ctx, reports)
         seed_back_office(ctx)

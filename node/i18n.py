@@ -1,49 +1,65 @@
-"""Translations: gettext catalogues (``node/locales/<lang>/LC_MESSAGES/messages.po``).
+"""Translations: gettext catalogues, and the languages the node serves.
 
-The .po files are the source of truth, edited with any translation tool. They are compiled
-in memory with Babel at start, so no build step is needed. English is the source language.
-`N_` marks a string for extraction without translating it (gettext_noop).
+The project's catalogues are ``node/locales/<lang>/LC_MESSAGES/messages.po``; an organisation
+adds a language without code by putting its catalogue in the folder ``catalogues_dir`` of
+``node.toml`` names and listing the language in ``languages`` (`runtime.catalogues` says which
+file names it reads, and checks them). The .po files are the source of truth, edited with any
+translation tool, compiled in memory with Babel at start: no build step. English is the
+source language. A language's own name, direction and plural rule come from CLDR locale data
+(`language_info`). `N_` marks a string for extraction without translating it (gettext_noop).
 """
 
 from __future__ import annotations
 
 import gettext
-import io
 from collections.abc import Sequence
-from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from runtime.catalogues import LanguageInfo, language_info, load_language, shipped_languages
 
 LOCALES_PACKAGE = "node"
 DOMAIN = "messages"
-
 
 def N_(message: str) -> str:
     return message
 
 
-class Catalogues:
-    """Loaded translations for a set of languages."""
+def shipped() -> Traversable:
+    """The folder of the catalogues BackUp ships."""
+    return resources.files(LOCALES_PACKAGE).joinpath("locales")
 
-    def __init__(self, languages: Sequence[str]) -> None:
+
+# English and every language with a catalogue under node/locales: the default `languages`.
+SHIPPED_LANGUAGES: tuple[str, ...] = shipped_languages(shipped())
+
+
+class Catalogues:
+    """Loaded translations for the node's languages, all read and checked at once (so a
+    malformed catalogue stops the node at start:
+    `runtime.catalogues.CatalogueError`)."""
+
+    def __init__(self, languages: Sequence[str], folder: Path | None = None) -> None:
         self.languages = tuple(languages)
-        self._translations = {lang: load(lang) for lang in self.languages}
+        self.folder = folder
+        self._translations = {lang: load_language(lang, shipped(), folder)
+                              for lang in self.languages}
+        self.info: dict[str, LanguageInfo] = {lang: language_info(lang)
+                                              for lang in self.languages}
 
     def get(self, lang: str) -> gettext.NullTranslations:
         return self._translations.get(lang) or gettext.NullTranslations()
 
+    def direction(self, lang: str) -> str:
+        info = self.info.get(lang)
+        return info.direction if info else "ltr"
 
-@lru_cache(maxsize=16)
+    def names(self) -> list[tuple[str, str]]:
+        """(code, own name) of each language, in configuration order: the picker."""
+        return [(lang, self.info[lang].native_name) for lang in self.languages]
+
+
 def load(lang: str) -> gettext.NullTranslations:
-    if lang == "en":
-        return gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    po_path = resources.files(LOCALES_PACKAGE).joinpath(
-        "locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+    """A shipped catalogue (English: the strings as written)."""
+    return load_language(lang, shipped(), None)

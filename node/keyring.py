@@ -9,10 +9,11 @@
   derived from the identity seed (`crypto.keys.SigningKey.derive`, label
   ``backup-role/<role>/<generation>``), so there is no second secret to back up, and bound
   by a statement the identity key signs (``node_meta.role_statement``, `role_statement`).
-  The custody role key only certifies the session keys that sign the custody head
-  (`node.backoffice.audit`). The other roles still sign with the identity key until
-  witnesses, members and the offline verifier read the statement: their keys and the
-  statement exist so that the switch is a verifier change, not a key ceremony.
+  The custody role key certifies the session keys that sign the custody head
+  (`node.backoffice.audit`); the checkpoint, witness, envelope and manifest keys sign
+  what their names say. The statement travels with what they sign (envelopes, checkpoint
+  pushes, bundles), and verifiers believe a role key only through it; material signed
+  with the identity key before (generation 0) still verifies with the identity key.
 * intake: X25519. New reports are sealed to its public half, which any process may hold;
   its secret half exists only sealed to triage staff and to the recovery key.
 * recovery: an X25519 key derived from a seed printed once at init (`crypto.recovery`).
@@ -25,21 +26,26 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from crypto import passphrase as pw
+from crypto import role_statement as role_format
 from crypto.errors import SignatureError
 from crypto.keys import BoxPublicKey, BoxSecretKey, SigningKey, VerifyKey
 from crypto.recovery import RecoveryKey
+from crypto.role_statement import RoleStatement
 from node import accounts, key_certificates
 from node.backoffice.audit import AuditLog
 from node.datadir import DataDir, write_private_file
 from node.intake import receipt_index
 from node.intake.receipt_index import ReceiptIndexKey
 from node.key_certificates import ANALYSIS_SUBJECT, INTAKE_SUBJECT, Certifier
+from node.key_rotation import LiveBoxKey
 from node.storage.database import Database
+from protocol.envelope import KeyLookup, ReplayCheck
+from protocol.exchanges import Endpoint
 
 RECOVERY_HOLDER = "recovery"
-ROLES = ("checkpoint", "witness", "envelope", "custody", "manifest")
+ROLES = role_format.ROLES
 ROLE_GENERATION = 1
-ROLE_DOMAIN = b"backup-role-keys-v1\n"
+ROLE_DOMAIN = role_format.DOMAIN
 
 
 class KeysNotAuthentic(RuntimeError):
@@ -54,32 +60,21 @@ def role_keys(identity: SigningKey, generation: int = ROLE_GENERATION) -> dict[s
 
 def role_statement(node_id: str, keys: dict[str, SigningKey],
                    generation: int = ROLE_GENERATION) -> bytes:
-    """The text the identity key signs to bind the role keys: one line per role,
-    ``<role> <generation> <hex public key>``, after the node id."""
-    lines = [f"backup.node/{node_id}/roles"] + [
-        f"{role} {generation} {keys[role].verify_key.raw().hex()}" for role in ROLES]
-    return ("\n".join(lines) + "\n").encode("ascii")
+    """The text the identity key signs to bind the role keys (`crypto.role_statement`)."""
+    return role_format.text(node_id, {r: k.verify_key for r, k in keys.items()}, generation)
 
 
 def _sign_roles(conn: sqlite3.Connection, node_id: str, identity: SigningKey) -> None:
-    text = role_statement(node_id, role_keys(identity))
+    value = role_format.sign(node_id, {r: k.verify_key for r, k in role_keys(identity).items()},
+                             ROLE_GENERATION, identity)
     conn.execute("INSERT OR REPLACE INTO node_meta (key, value) VALUES ('role_statement', ?)",
-                 (text + identity.sign(ROLE_DOMAIN + text),))
+                 (value,))
 
 
 def verify_role_statement(value: bytes, node_id: str, identity: VerifyKey) -> dict[str, VerifyKey]:
     """The role public keys a stored statement binds, after checking the identity's
     signature over it; `SignatureError` otherwise."""
-    text, signature = value[:-64], value[-64:]
-    identity.verify(ROLE_DOMAIN + text, signature)
-    lines = text.decode("ascii").splitlines()
-    if not lines or lines[0] != f"backup.node/{node_id}/roles":
-        raise SignatureError()
-    out = {}
-    for line in lines[1:]:
-        role, _generation, hex_key = line.split(" ")
-        out[role] = VerifyKey(bytes.fromhex(hex_key))
-    return out
+    return role_format.verify(bytes(value), identity, node_id).keys
 
 
 @dataclass(frozen=True)
@@ -92,6 +87,9 @@ class NodeKeys:
     analysis_public: BoxPublicKey
     receipt_index: ReceiptIndexKey
     roles: dict[str, SigningKey] = field(repr=False, default_factory=dict)
+    # The identity-signed statement binding `roles` (`crypto.role_statement`): it travels
+    # with what the role keys sign (envelopes, bundles), so verifiers learn them from it.
+    statement: RoleStatement | None = field(repr=False, default=None)
 
     @property
     def identity_public(self) -> VerifyKey:
@@ -101,6 +99,33 @@ class NodeKeys:
     def custody(self) -> SigningKey:
         """The custody role key: certifies the custody chain's session keys."""
         return self.roles["custody"]
+
+    @property
+    def checkpoint_key(self) -> SigningKey:
+        """Signs the evidence log's checkpoints (C2SP notes under the log's origin)."""
+        return self.roles["checkpoint"]
+
+    @property
+    def witness_key(self) -> SigningKey:
+        """Signs this node's cosignatures of its peers' checkpoints."""
+        return self.roles["witness"]
+
+    @property
+    def envelope_key(self) -> SigningKey:
+        """Signs the federation envelopes this node sends."""
+        return self.roles["envelope"]
+
+    @property
+    def manifest_key(self) -> SigningKey:
+        """Signs court bundle manifests."""
+        return self.roles["manifest"]
+
+    def endpoint(self, *, lookup_key: KeyLookup, is_replay: ReplayCheck) -> Endpoint:
+        """This node as a federation endpoint: envelopes signed by the envelope role key,
+        carrying the role statement that binds it."""
+        assert self.statement is not None  # `load` refuses to start without it
+        return Endpoint(self.node_id, self.envelope_key, lookup_key=lookup_key,
+                        is_replay=is_replay, role_statement=self.statement.encode())
 
     @property
     def certifier(self) -> Certifier:
@@ -175,16 +200,19 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
                 _sign_roles(wconn, node_id, identity)
         meta = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM node_meta")}
     roles = role_keys(identity)
+    statement: RoleStatement | None
     try:
-        bound = verify_role_statement(bytes(meta["role_statement"]), node_id,
-                                      identity.verify_key)
-    except (SignatureError, ValueError, UnicodeDecodeError):
-        bound = {}
-    if {r: k.verify_key for r, k in roles.items()} != bound:
+        statement = role_format.verify(bytes(meta["role_statement"]), identity.verify_key,
+                                       node_id)
+    except SignatureError:
+        statement = None
+    if statement is None or {r: k.verify_key for r, k in roles.items()} != statement.keys:
         raise KeysNotAuthentic("the role statement in this node's database is not the one "
                                "its identity key signed; refusing to start")
-    intake_public = BoxPublicKey(meta["intake_public_key"])
-    analysis_public = BoxPublicKey(meta["analysis_public_key"])
+    # One object each, shared by every service that seals to them, so that a rotation
+    # made in this process moves them all (`node.key_rotation.LiveBoxKey`).
+    intake_public = LiveBoxKey(meta["intake_public_key"])
+    analysis_public = LiveBoxKey(meta["analysis_public_key"])
     for subject, key in ((INTAKE_SUBJECT, intake_public), (ANALYSIS_SUBJECT, analysis_public)):
         if not certifier.is_authentic(conn, subject, key):
             raise KeysNotAuthentic(
@@ -193,7 +221,7 @@ def load(datadir: DataDir, db: Database) -> NodeKeys:
                 "database. Refusing to start, so that nothing is sealed to it. Restore the "
                 "database from a backup, or rotate the key (backup-node rotate-key).")
     return NodeKeys(node_id, identity, intake_public, analysis_public,
-                    receipt_index.load(datadir.receipt_index_key, conn), roles)
+                    receipt_index.load(datadir.receipt_index_key, conn), roles, statement)
 
 
 def certified_intake_key(conn: sqlite3.Connection, keys: NodeKeys) -> BoxPublicKey:

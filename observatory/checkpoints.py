@@ -87,12 +87,16 @@ class Checkpoints:
         return None if row is None else Witnessed(row[0], bytes(row[1]), row[2])
 
     def witness_in(self, conn: sqlite3.Connection, node_id: str, log_key: VerifyKey,
-                   push: CheckpointPush, now: int) -> Cosign | Refuse | Fork:
-        """Decide on `push` from member `node_id` and store the outcome (write transaction)."""
+                   push: CheckpointPush, now: int,
+                   role_key: VerifyKey | None = None) -> Cosign | Refuse | Fork:
+        """Decide on `push` from member `node_id` (identity key `log_key`; `role_key`, its
+        checkpoint role key from the role statement that came with the push's envelope)
+        under the origin it follows for that node now, and store the outcome (write
+        transaction)."""
         origin = self.current_origin_in(conn, node_id)
         last = self.state_in(conn, origin)
         result = witness(push, origin=origin, log_key=log_key, last=last,
-                         cosigner=self._identity.cosigner, now=now)
+                         cosigner=self._identity.cosigner, now=now, role_key=role_key)
         if isinstance(result, Cosign):
             state = result.witnessed
             conn.execute(
@@ -182,16 +186,20 @@ class Checkpoints:
                                    current_origin=self.current_origin_in(conn, node_id))
 
     def succession_in(self, conn: sqlite3.Connection, node_id: str, log_key: VerifyKey,
-                      message: LogSuccession, now: int) -> None:
-        """Record a member's successor statement (write transaction), or `Refuse` it. From
-        then on only checkpoints of the new origin are witnessed; the old ones are kept."""
+                      message: LogSuccession, now: int,
+                      role_key: VerifyKey | None = None) -> None:
+        """Record a member's successor statement (write transaction), or `Refuse` it. It is
+        checked with the keys its checkpoints are (`role_key`, its checkpoint role key, or
+        its identity key `log_key`). From then on only checkpoints of the new origin are
+        witnessed; the old ones are kept."""
         current = self.current_origin_in(conn, node_id)
         recorded = conn.execute("SELECT 1 FROM log_successions WHERE statement = ?",
                                 (message.statement,)).fetchone()
         if recorded is not None:
             return  # a retry of one already recorded
         result = succession(message.statement, node_id=node_id, log_key=log_key,
-                            current_origin=current, last=self.state_in(conn, current))
+                            current_origin=current, last=self.state_in(conn, current),
+                            role_key=role_key)
         if isinstance(result, RefuseSuccession):
             log.info("refused a successor statement of %s: %s", current, result.reason)
             raise RefuseRequest(result.reason)

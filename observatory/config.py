@@ -15,9 +15,10 @@ import ipaddress
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,13 +26,17 @@ from pydantic import (
     model_validator,
 )
 
+from observatory.i18n import SHIPPED_LANGUAGES
 from observatory.statistics.schema import StatisticsConfig
 from runtime import tomlconfig
+from runtime.catalogues import check_code
 from runtime.tomlconfig import ConfigError as ConfigError
 
-Language = Literal["en", "fr", "ar", "sw", "uk"]
-# The public site ships catalogues for all five (observatory/locales); the first is the default.
-DEFAULT_LANGUAGES: tuple[Language, ...] = ("en", "fr", "ar", "sw", "uk")
+# Any language CLDR knows (issue 20): shipped catalogues (observatory/locales) or the
+# operator's (`catalogues_dir`), checked at start by `observatory.i18n.Catalogues`.
+Language = Annotated[str, AfterValidator(check_code)]
+# By default, every shipped language (English first); the first configured is the default.
+DEFAULT_LANGUAGES: tuple[str, ...] = SHIPPED_LANGUAGES
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 # Only IP addresses and TCP ports: nodes dial these, and a DNS name would leak a lookup
@@ -104,6 +109,10 @@ class ObservatoryConfig(_Strict):
     name: Text = "BackUp Observatory"
     languages: list[Language] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES),
                                       min_length=1)
+    catalogues_dir: Path | None = Field(
+        None, description="folder of the operator's own catalogues (<lang>.po or .mo), for "
+        "languages BackUp does not ship or to reword one it does; relative to the data "
+        "directory")
     secure_cookies: bool = Field(
         True, description="Secure flag on the admin cookie; false only for plain-HTTP loopback")
     admin_idle_minutes: int = Field(30, ge=1, le=480)
@@ -122,6 +131,10 @@ class ObservatoryConfig(_Strict):
         if len(set(self.languages)) != len(self.languages):
             raise ValueError("languages: each language once")
         return self
+
+    def catalogue_folder(self, root: Path) -> Path | None:
+        """`catalogues_dir`, relative paths taken from the data directory `root`."""
+        return root / self.catalogues_dir if self.catalogues_dir else None
 
 
 def load(path: Path) -> ObservatoryConfig:

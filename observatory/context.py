@@ -20,6 +20,7 @@ from observatory.config import load as load_config
 from observatory.config import parse as parse_config
 from observatory.datadir import DataDir
 from observatory.experts import ExpertRegistry
+from observatory.i18n import Catalogues
 from observatory.identity import ObservatoryIdentity
 from observatory.members import Members
 from observatory.membership_lists import MembershipLists
@@ -43,12 +44,15 @@ class ObservatoryContext:
     members: Members = field(init=False)
     checkpoints: Checkpoints = field(init=False)
     experts: ExpertRegistry = field(init=False)  # issue 16
+    catalogues: Catalogues = field(init=False)  # issue 20: the configured languages
 
     def __post_init__(self) -> None:
         self.lists = MembershipLists(self.db, self.identity, self.config)
         self.members = Members(self.db, self.identity, self.config, self.lists)
         self.checkpoints = Checkpoints(self.db, self.identity)
         self.experts = ExpertRegistry(self.db, self.identity)
+        self.catalogues = Catalogues(self.config.languages,
+                                     self.config.catalogue_folder(self.datadir.root))
 
     def now(self) -> int:
         return self.clock()
@@ -92,10 +96,12 @@ def open_observatory(root: Path, clock: Clock = wall_clock) -> ObservatoryContex
     if not datadir.is_initialised():
         raise FileNotFoundError(f"{root} holds no observatory: run `backup-observatory init`")
     config = load_config(datadir.config)
+    # issue 20: a malformed catalogue stops the observatory before the database opens
+    Catalogues(config.languages, config.catalogue_folder(datadir.root))
     db = Database(datadir.database)
     try:
         ident = identity.load(datadir, db.read())
+        return ObservatoryContext(datadir, config, ident, db, clock)
     except BaseException:
         db.close()
         raise
-    return ObservatoryContext(datadir, config, ident, db, clock)

@@ -52,7 +52,7 @@ from observatory.experts import VettingRefused
 from observatory.members import Member
 from observatory.statistics.ingest import ReleaseIngest
 from protocol.delivery import DeliveryAck
-from protocol.envelope import Envelope
+from protocol.envelope import Envelope, role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
 from protocol.membership import (
@@ -180,8 +180,9 @@ class Federation:
         push = request.message
         assert isinstance(push, CheckpointPush)
         member = self._member(conn, request)
-        result = self._ctx.checkpoints.witness_in(conn, member.node_id, member.verify_key,
-                                                  push, self._ctx.now())
+        result = self._ctx.checkpoints.witness_in(
+            conn, member.node_id, member.verify_key, push, self._ctx.now(),
+            role_key_of(request.envelope, member.verify_key, "checkpoint"))
         return response_for(result, push=push)
 
     def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
@@ -194,8 +195,9 @@ class Federation:
         message = request.message
         assert isinstance(message, LogSuccession)
         member = self._member(conn, request)
-        self._ctx.checkpoints.succession_in(conn, member.node_id, member.verify_key, message,
-                                            self._ctx.now())
+        self._ctx.checkpoints.succession_in(
+            conn, member.node_id, member.verify_key, message, self._ctx.now(),
+            role_key_of(request.envelope, member.verify_key, "checkpoint"))
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _statistics(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

@@ -2,23 +2,30 @@
 
 The public site (issue 6) and the admin pages ship catalogues
 (``observatory/locales/<lang>/LC_MESSAGES/messages.po``, extracted with
-``observatory/babel.cfg``), compiled in memory with Babel on first use, as the node does:
+``observatory/babel.cfg``), compiled in memory with Babel at start, as the node does:
 no build step. Every string goes through `_()` (Python) or ``{{ _("…") }}`` (templates);
-a page uses its language's (`translations(lang)`), and this module's `_` is English, for
+a page uses its language's (`Catalogues.get(lang)`), and this module's `_` is English, for
 what is answered in English (the JSON API's errors). English is the source language.
 Parameters are named and inserted after translation, so a translator can move them. `N_`
-marks a string for extraction without translating it (gettext_noop)."""
+marks a string for extraction without translating it (gettext_noop).
+
+An operator adds a language without code, as on a node (issue 20): its catalogue in the
+folder ``catalogues_dir`` of ``observatory.toml`` names, the language in ``languages``;
+`Catalogues` reads and checks them all at start (`runtime.catalogues`), and a language's own
+name, direction and plural rule come from CLDR locale data."""
 
 from __future__ import annotations
 
 import gettext
-import io
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from runtime.catalogues import LanguageInfo, language_info, load_language, shipped_languages
 
 Translator = Callable[..., str]
 
@@ -30,22 +37,41 @@ def N_(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=8)
-def translations(language: str = "en") -> gettext.NullTranslations:
-    """The catalogue for `language` (English: the strings as written)."""
-    if language == "en":
-        return gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+def shipped() -> Traversable:
+    """The folder of the catalogues BackUp ships for the observatory."""
+    return resources.files("observatory").joinpath("locales")
 
-    po_path = resources.files("observatory").joinpath(
-        "locales", language, "LC_MESSAGES", f"{DOMAIN}.po")
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=language)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
+
+# English and every language with a catalogue under observatory/locales: the default.
+SHIPPED_LANGUAGES: tuple[str, ...] = shipped_languages(shipped())
+
+
+def translations(language: str = "en") -> gettext.NullTranslations:
+    """The shipped catalogue for `language` (English: the strings as written)."""
+    return load_language(language, shipped(), None)
+
+
+class Catalogues:
+    """The configured languages' translations, all read and checked at once (a malformed
+    catalogue stops the observatory at start: `runtime.catalogues.CatalogueError`)."""
+
+    def __init__(self, languages: Sequence[str], folder: Path | None = None) -> None:
+        self.languages = tuple(languages)
+        self._translations = {lang: load_language(lang, shipped(), folder)
+                              for lang in self.languages}
+        self.info: dict[str, LanguageInfo] = {lang: language_info(lang)
+                                              for lang in self.languages}
+
+    def get(self, lang: str) -> gettext.NullTranslations:
+        return self._translations.get(lang) or gettext.NullTranslations()
+
+    def direction(self, lang: str) -> str:
+        info = self.info.get(lang)
+        return info.direction if info else "ltr"
+
+    def names(self) -> list[tuple[str, str]]:
+        """(code, own name) of each language, in configuration order: the language links."""
+        return [(lang, self.info[lang].native_name) for lang in self.languages]
 
 
 def translator(catalogue: gettext.NullTranslations) -> Translator:

@@ -38,7 +38,7 @@ class Snapshot:
 
 def _pages(ctx: ObservatoryContext) -> dict[str, bytes]:
     pub = PublicationCache(ctx.db, ctx.config.statistics).get()
-    site = SiteRenderer(ctx.config)
+    site = SiteRenderer(ctx.config, ctx.catalogues)
     out: dict[str, str] = {}
     default = ctx.config.languages[0]
     out["index.html"] = (f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" '

@@ -180,6 +180,9 @@ class ExpertEngagement(Message):
     coordinator_box_key: KeyHex  # X25519: what the expert's thread messages are sealed to
     decided_at: UnixTime
     ends_at: UnixTime  # the engagement, and every share of it, expires here
+    # The need's free text, sealed to the chosen expert's X25519 key (a sealed box): only
+    # they read it, never their home node, and nobody before the coordinator chose them.
+    sealed_description: Base64Blob | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

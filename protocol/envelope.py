@@ -27,7 +27,9 @@ forger can neither fill it nor probe it. Order:
  5. lifetime, creation time, expiry              → LifetimeTooLong / NotYetValid / Expired
  6. payload against its model                    → MalformedFrame
  7. sender's key known                           → UnknownSender
- 8. signature                                    → BadSignature
+ 8. signature (by the envelope role key the sender's
+    identity-signed role statement binds, when the envelope carries one; else by
+    the identity key: generation 0)              → BadSignature
  9. envelope id and nonce not seen before        → Replayed
 
 An unknown sender costs the same signature verification as a known one (against a key nobody
@@ -40,6 +42,7 @@ that, step 5 refuses it anyway, which is what bounds the replay store.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +58,8 @@ from pydantic import (
     model_validator,
 )
 
+from crypto import role_statement
+from crypto.errors import CryptoError
 from crypto.keys import SigningKey, VerifyKey
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.errors import (
@@ -149,6 +154,11 @@ class Envelope(BaseModel):
     in_reply_to: RandomId | None  # the request's envelope id, for a response
     payload: dict[str, JsonValue]
     signature: SignatureHex
+    # The sender's role statement (`crypto.role_statement`, base64): when present, the
+    # envelope is signed by the envelope role key it binds, and the statement by the
+    # sender's identity key. Absent (not null) on the wire when the sender signs with its
+    # identity key (generation 0: the observatory, nodes from before role keys).
+    role_statement: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -166,7 +176,10 @@ class Envelope(BaseModel):
 
     def to_frame(self) -> bytes:
         """The length-prefixed canonical JSON of this envelope."""
-        return encode_frame(canonical_json(self.model_dump(mode="json")))
+        fields = self.model_dump(mode="json")
+        if fields["role_statement"] is None:
+            del fields["role_statement"]  # byte for byte what a generation-0 sender wrote
+        return encode_frame(canonical_json(fields))
 
     @classmethod
     def from_frame(cls, frame: bytes) -> Envelope:
@@ -192,10 +205,31 @@ def _parse(frame: bytes) -> tuple[dict[str, Any], Envelope]:
         raise MalformedFrame(f"envelope fails its schema: {schema_error_summary(exc)}") from None
 
 
+@functools.lru_cache(maxsize=512)
+def _role_key(statement: str, identity: bytes, sender: str, role: str) -> VerifyKey:
+    """`role`'s key from a sender's statement, checked with its identity key. Pure, so
+    cached: a sender sends the same statement with every envelope, and the cache key is
+    everything the answer depends on (a failure raises and is not cached)."""
+    return role_statement.verify_encoded(statement, VerifyKey(identity), sender).key(role)
+
+
+def role_key_of(envelope: Envelope, identity: VerifyKey, role: str) -> VerifyKey | None:
+    """The sender's `role` key, from the role statement its (verified) envelope carries,
+    checked again with the sender's identity key; None for a generation-0 sender."""
+    if envelope.role_statement is None:
+        return None
+    try:
+        return _role_key(envelope.role_statement, identity.raw(), envelope.sender, role)
+    except CryptoError:
+        raise BadSignature(f"{envelope.describe()}: the sender's role statement does not "
+                           "verify with its identity key") from None
+
+
 @dataclass(frozen=True)
 class Verified:
-    """A verified envelope, its typed payload and the key that verified it. Record
-    `envelope` in the replay store."""
+    """A verified envelope, its typed payload and the sender's identity key (which
+    verified it, or vouched for the envelope key that did). Record `envelope` in the
+    replay store."""
 
     envelope: Envelope
     message: Message
@@ -215,8 +249,10 @@ def seal(
     registry: MessageRegistry = REGISTRY,
     policy: FreshnessPolicy = DEFAULT_POLICY,
     random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    role_statement: str | None = None,
 ) -> Envelope:
-    """Wrap `message` in an envelope signed by `signing_key`.
+    """Wrap `message` in an envelope signed by `signing_key`: the sender's envelope role
+    key with its `role_statement` (base64), or its identity key without one.
 
     The nonce (and the envelope id, unless an outbox re-seals with the id it already used) is
     generated here. `now` is the caller's clock; nothing in this package reads one.
@@ -242,6 +278,8 @@ def seal(
         "in_reply_to": in_reply_to,
         "payload": message.to_json_object(),
     }
+    if role_statement is not None:
+        fields["role_statement"] = role_statement
     signature = sign_bytes(ENVELOPE_DOMAIN, canonical_json(fields), signing_key)
     try:
         return Envelope.model_validate({**fields, "signature": signature})
@@ -308,8 +346,17 @@ def verify_frame(
         with contextlib.suppress(EnvelopeRejected):  # the same work as a known sender's check
             verify_bytes(ENVELOPE_DOMAIN, signed, envelope.signature, _NOBODY)
         raise UnknownSender(f"{what}: no key known for the sender")
+    signer = key
+    if envelope.role_statement is not None:
+        # The identity key vouches for the envelope key; nothing else makes it believed.
+        try:
+            signer = _role_key(envelope.role_statement, key.raw(), envelope.sender,
+                               "envelope")
+        except CryptoError:
+            raise BadSignature(f"{what}: the sender's role statement does not verify "
+                               "with its identity key") from None
     try:
-        verify_bytes(ENVELOPE_DOMAIN, signed, envelope.signature, key)
+        verify_bytes(ENVELOPE_DOMAIN, signed, envelope.signature, signer)
     except BadSignature:
         raise BadSignature(f"{what}: signature does not verify") from None
 

@@ -198,6 +198,8 @@ class Endpoint:
     policy: FreshnessPolicy = DEFAULT_POLICY
     registry: MessageRegistry = REGISTRY
     exchanges: tuple[ExchangeSpec, ...] = EXCHANGES
+    # With a role statement, `signing_key` is the envelope role key it binds (issue 13).
+    role_statement: str | None = None
     specs: Mapping[type[Message], ExchangeSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -208,7 +210,8 @@ class Endpoint:
         """`protocol.envelope.seal` as this endpoint."""
         return seal(message, sender=self.node_id, recipient=recipient,
                     signing_key=self.signing_key, now=now, ttl=ttl, in_reply_to=in_reply_to,
-                    envelope_id=envelope_id, registry=self.registry, policy=self.policy)
+                    envelope_id=envelope_id, registry=self.registry, policy=self.policy,
+                    role_statement=self.role_statement)
 
 
 class NeedData(enum.Enum):

@@ -4,8 +4,11 @@ Used by the observatory and by the nodes' peer witnesses alike (issue 5, "Witnes
 checkpoints"). A witness cosigns a checkpoint only if it consistently extends the last one
 it cosigned for the same log (c2sp.org/tlog-witness, "add-checkpoint"; RFC 9162 §2.1.4):
 
-1. the note parses and is signed by the log's key under the origin name
-   (`crypto.checkpoint.Ed25519Verifier(origin, log_key)`)     else `bad_checkpoint_signature`;
+1. the note parses and is signed under the origin name by the log's checkpoint key: the
+   checkpoint role key of the node's identity-signed role statement (issue 13; the
+   caller verified the statement, which came with the push's envelope), or the identity
+   key itself for checkpoints signed before role keys (generation 0)
+   (`crypto.checkpoint.Ed25519Verifier(origin, key)`)         else `bad_checkpoint_signature`;
 2. its origin is the one the witness expects for that log         else `unknown_log`
    (checked before the signature, which is made under the origin name); a tree of size 0
    must have the empty root (RFC 9162 §2.1.1)                      else `malformed`;
@@ -112,8 +115,11 @@ def witness(
     last: Witnessed | None,
     cosigner: Cosigner,
     now: int,
+    role_key: VerifyKey | None = None,
 ) -> Cosign | Refuse | Fork:
-    """Decide on `push` for the log `origin` signed by `log_key` (see the module doc)."""
+    """Decide on `push` for the log `origin` of the node whose identity key is `log_key`
+    and whose checkpoint role key (bound by its verified role statement) is `role_key`
+    (see the module doc)."""
     note = push.checkpoint
     data = note.encode("utf-8")
     try:
@@ -125,9 +131,8 @@ def witness(
     if claimed.origin != origin:
         # Checked before the signature: a checkpoint of another log is not ours to judge.
         return _refuse("unknown_log", _size(last), "this witness does not witness that origin")
-    try:
-        checkpoint, _ = open_checkpoint(data, Ed25519Verifier(origin, log_key))
-    except CryptoError:
+    checkpoint = _open(data, origin, [k for k in (role_key, log_key) if k is not None])
+    if checkpoint is None:
         return _refuse(
             "bad_checkpoint_signature",
             _size(last),
@@ -167,6 +172,16 @@ def witness(
         except ProofError as exc:
             return _fork(last, note, f"no consistency: {exc}")
     return _cosign(checkpoint, note, cosigner, now)
+
+
+def _open(data: bytes, origin: str, keys: list[VerifyKey]) -> Checkpoint | None:
+    """The checkpoint, if one of `keys` signed it under `origin`'s name."""
+    for key in keys:
+        try:
+            return open_checkpoint(data, Ed25519Verifier(origin, key))[0]
+        except CryptoError:
+            continue
+    return None
 
 
 def _size(last: Witnessed | None) -> int | None:
@@ -223,15 +238,17 @@ class RefuseSuccession:
 
 
 def succession(note: str, *, node_id: str, log_key: VerifyKey, current_origin: str,
-               last: Witnessed | None) -> Succeed | RefuseSuccession:
+               last: Witnessed | None,
+               role_key: VerifyKey | None = None) -> Succeed | RefuseSuccession:
     """Decide on a successor statement of `node_id`'s log, which this witness follows as
     `current_origin`, having cosigned `last` of it. The statement must be signed by the
-    node's log key, start at the current origin, and name as the old log's end a tree at
-    least as large as the one cosigned here (the same root at the same size): a node must
-    not disown checkpoints its witnesses hold. The checkpoints cosigned of the old origin
-    are kept; nothing more is accepted under it."""
+    node's log key (as its checkpoints: its checkpoint role key `role_key`, bound by its
+    verified role statement, or its identity key `log_key`), start at the current origin,
+    and name as the old log's end a tree at least as large as the one cosigned here (the
+    same root at the same size): a node must not disown checkpoints its witnesses hold. The
+    checkpoints cosigned of the old origin are kept; nothing more is accepted under it."""
     try:
-        statement = open_statement(note, log_key)
+        statement = open_statement(note, [k for k in (role_key, log_key) if k is not None])
     except SuccessionError as exc:
         return RefuseSuccession("bad_statement", str(exc)[:_MAX_DETAIL])
     if statement.node_id != node_id or statement.old_origin != current_origin:

@@ -185,6 +185,13 @@ class OutboxQueue:
             self._finish_in(conn, envelope_id, status, code, now, attempted=attempted)
 
     @staticmethod
+    def give_up_in(conn: sqlite3.Connection, envelope_id: str, code: str,
+                   now: float) -> None:
+        """Give up a pending item and erase its frame, inside the caller's write
+        transaction: what it carries must not leave any more (a revoked share)."""
+        OutboxQueue._finish_in(conn, envelope_id, "failed", code, now, attempted=False)
+
+    @staticmethod
     def _finish_in(conn: sqlite3.Connection, envelope_id: str, status: Status,
                    code: str | None, now: float, *, attempted: bool) -> None:
         conn.execute(

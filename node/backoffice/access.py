@@ -50,6 +50,8 @@ class Action(StrEnum):
     LOOKUP_RECEIPT = "lookup_receipt"    # find a case from a receipt number read out
     VOUCH_EXPERTS = "vouch_experts"      # the node's experts and their vetting (issue 16)
     VIEW_INBOX = "view_inbox"            # what is new on one's own cases (issue 15)
+    MOBILISE_EXPERTS = "mobilise_experts"  # post needs, pick an expert who accepted (issue 16)
+    SHARE_WITH_EXPERTS = "share_with_experts"  # consented case sharing (issue 16)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ POLICY: dict[Action, Rule] = {
     Action.LOOKUP_RECEIPT: Rule(COORD),
     Action.VOUCH_EXPERTS: Rule(COORD),
     Action.VIEW_INBOX: Rule(CASEWORK),
+    Action.MOBILISE_EXPERTS: Rule(COORD),
+    Action.SHARE_WITH_EXPERTS: Rule(COORD),
 }
 
 

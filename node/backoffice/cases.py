@@ -9,26 +9,29 @@ each service's own: `CaseTimeline` (status, notes, tasks), `Conversations`, `Ref
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from crypto.keys import DataKey
 from node import accounts, errors
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require, require_node_key
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.case_incidents import CaseIncident, CaseIncidents
-from node.backoffice.conversations import Conversations
-from node.backoffice.ledger import STATUSES, CaseLedger, TimelineEntry
+from node.backoffice.case_listing import reads_every_case
+from node.backoffice.conversations import MESSAGES, Conversations
+from node.backoffice.ledger import CaseLedger, TimelineEntry, aead_context
 from node.backoffice.referrals import Referrals
 from node.backoffice.retention import Retention
-from node.backoffice.timeline import CaseTimeline
+from node.backoffice.timeline import NOTES, CaseTimeline
 from node.backoffice.urgency import EC_HOURS, Urgency, assess
 from node.intake.service import IntakeService, ReportView, hour_of
 from node.storage.database import Database
 
-QUEUE_LIMIT = 200
 _CHUNK = 500  # ids per "IN (...)" query, well under SQLite's 32,766 variables
 
 
@@ -71,8 +74,10 @@ class CaseReader:
 
     # ------------------------------------------------------------------ queue and lists
 
-    def queue(self, staff: UnlockedStaff, limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
-        """New and in-triage reports, most urgent first, then newest first."""
+    def queue(self, staff: UnlockedStaff, limit: int | None = None) -> list[QueueEntry]:
+        """New and in-triage reports, most urgent first, then newest first: all of them, or
+        those that may be urgent and the newest `limit` of the others. (The staff pages list
+        through `node.backoffice.case_listing`, by pages, from the person's index.)"""
         require(staff.member, Action.VIEW_QUEUE)
         require_node_key(self._db.read(), staff, accounts.INTAKE_KEY)
         if staff.intake_key is None:  # for the type checker: require_node_key raised
@@ -88,7 +93,8 @@ class CaseReader:
             "SELECT * FROM reports WHERE status IN ('new', 'in_triage') AND ("
             " received_hour >= ? OR id IN (SELECT id FROM reports"
             " WHERE status IN ('new', 'in_triage') ORDER BY received_hour DESC, id LIMIT ?))"
-            " ORDER BY received_hour DESC, id", (recent_hour, limit)).fetchall()
+            " ORDER BY received_hour DESC, id", (recent_hour, -1 if limit is None else limit)
+        ).fetchall()
         entries = []
         for row in rows:
             view = self._intake.view_row(row, staff.intake_key.open_data_key(row["sealed_key"]))
@@ -96,69 +102,36 @@ class CaseReader:
         entries.sort(key=lambda e: (e.urgency.rank, -e.view.received_hour))
         return entries
 
-    def list_cases(self, staff: UnlockedStaff, limit: int = 100, offset: int = 0,
-                   status: str | None = None) -> tuple[list[QueueEntry], int]:
-        """Coordinators see every case, caseworkers only those assigned to them."""
-        require(staff.member, Action.LIST_CASES)
-        where, args = [], []
-        if not _coordinator(staff):
-            where.append("id IN (SELECT report_id FROM case_key_wraps WHERE staff_id = ?)")
-            args.append(staff.member.id)
-        if status in STATUSES:
-            where.append("status = ?")
-            args.append(status)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
-        conn = self._db.read()
-        total = conn.execute(f"SELECT COUNT(*) FROM reports{clause}", args).fetchone()[0]  # noqa: S608
-        rows = conn.execute(f"SELECT * FROM reports{clause} ORDER BY received_hour DESC, id"  # noqa: S608
-                            " LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
-        return self._entries(staff, rows), total
-
-    def summaries(self, staff: UnlockedStaff, report_ids: list[str]) -> list[QueueEntry]:
-        """The reports `report_ids` that still exist, in that order (search results)."""
-        rows = {r["id"]: r for r in self._rows(report_ids)}
-        return self._entries(staff, [rows[i] for i in report_ids if i in rows])
-
-    def newest_first(self, report_ids: set[str], limit: int) -> list[str]:
-        """The `limit` most recently received of `report_ids` (search results, newest
-        first)."""
-        found: list[str] = []
-        if not report_ids:
-            return found
-        # walks the index `reports_by_time_and_id` (migration 9), never the encrypted rows,
-        # and stops at the `limit`th match: a common word stops early, a rare one reads
-        # every entry
-        cursor = self._db.read().execute("SELECT id FROM reports ORDER BY received_hour DESC, id")
-        try:
-            for (report_id,) in cursor:
-                if report_id in report_ids:
-                    found.append(report_id)
-                    if len(found) == limit:
-                        break
-        finally:
-            cursor.close()
-        return found
-
     # ------------------------------------------------------------------ the cases a person may read
 
     def readable_listing(self, staff: UnlockedStaff) -> str:
-        """The ids of the cases this person may read, sorted, in one string (one query and
-        one string comparison to know that nothing changed; 10,000 ids take 2 ms)."""
+        """What this person's search index must hold, in one string (one query and one
+        string comparison to know that nothing changed; 10,000 ids take 2 ms): the ids of
+        the cases they may read, and ``case/kind/entry`` for each note and message on those
+        cases, sorted."""
         conn = self._db.read()
         if _coordinator(staff):
             row = conn.execute(
-                "SELECT group_concat(id, ' ') FROM (SELECT id FROM reports ORDER BY id)"
+                "SELECT group_concat(d, ' ') FROM (SELECT id AS d FROM reports"
+                " UNION ALL SELECT report_id || '/note/' || id FROM case_notes"
+                " UNION ALL SELECT report_id || '/message/' || id FROM messages ORDER BY d)"
             ).fetchone()
         else:
             row = conn.execute(
-                "SELECT group_concat(id, ' ') FROM (SELECT r.id FROM reports r"
-                " JOIN case_key_wraps w ON w.report_id = r.id WHERE w.staff_id = ?"
-                " ORDER BY r.id)", (staff.member.id,)).fetchone()
+                "SELECT group_concat(d, ' ') FROM ("
+                " SELECT r.id AS d FROM reports r JOIN case_key_wraps w ON w.report_id = r.id"
+                " WHERE w.staff_id = ?1"
+                " UNION ALL SELECT n.report_id || '/note/' || n.id FROM case_notes n"
+                " JOIN case_key_wraps w ON w.report_id = n.report_id WHERE w.staff_id = ?1"
+                " UNION ALL SELECT m.report_id || '/message/' || m.id FROM messages m"
+                " JOIN case_key_wraps w ON w.report_id = m.report_id WHERE w.staff_id = ?1"
+                " ORDER BY d)", (staff.member.id,)).fetchone()
         return row[0] or ""
 
-    def readable(self, staff: UnlockedStaff, only: set[str] | None = None) -> list[ReportView]:
+    def readable(self, staff: UnlockedStaff, only: set[str] | None = None
+                 ) -> list[tuple[ReportView, DataKey]]:
         """Every case this person may read, or the cases `only` (which `row_key` still
-        refuses to open unless this person may read them)."""
+        refuses to open unless this person may read them), with its data key."""
         require(staff.member, Action.SEARCH)
         conn = self._db.read()
         if only is not None:
@@ -169,7 +142,29 @@ class CaseReader:
             rows = conn.execute(
                 "SELECT r.* FROM reports r JOIN case_key_wraps w ON w.report_id = r.id"
                 " WHERE w.staff_id = ?", (staff.member.id,)).fetchall()
-        return [self._intake.view_row(r, self._access.row_key(staff, r)) for r in rows]
+        out = []
+        for r in rows:
+            key = self._access.row_key(staff, r)
+            out.append((self._intake.view_row(r, key), key))
+        return out
+
+    def entry_texts(self, keys: Mapping[str, DataKey], only: set[str] | None = None
+                    ) -> list[tuple[str, str]]:
+        """``(case/kind/entry, text)`` of the notes and messages on the cases of `keys`
+        (which the caller opened, so may read), or only those named in `only`. Read in one
+        pass over each table: per-case queries would cost a round trip per case."""
+        out: list[tuple[str, str]] = []
+        conn = self._db.read()
+        for table in (NOTES, MESSAGES):
+            for r in conn.execute(
+                    f"SELECT id, report_id, body_ct FROM {table.table}"):  # noqa: S608
+                key = keys.get(r[1])
+                doc_id = f"{r[1]}/{table.kind}/{r[0]}"
+                if key is None or (only is not None and doc_id not in only):
+                    continue
+                body = json.loads(key.decrypt(r[2], aead_context(table.kind, r[1], r[0])))
+                out.append((doc_id, str(body.get("text") or "")))
+        return out
 
     # ------------------------------------------------------------------ one case
 
@@ -220,14 +215,6 @@ class CaseReader:
                 chunk).fetchall()
         return rows
 
-    def _entries(self, staff: UnlockedStaff, rows: list[sqlite3.Row]) -> list[QueueEntry]:
-        now = self._ledger.clock()
-        out = []
-        for row in rows:
-            view = self._intake.view_row(row, self._access.row_key(staff, row))
-            out.append(QueueEntry(view, assess(view.record, view.received_hour, now)))
-        return out
-
 
 def _coordinator(staff: UnlockedStaff) -> bool:
-    return staff.has_role("coordinator") and staff.intake_key is not None
+    return reads_every_case(staff)

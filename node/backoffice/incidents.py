@@ -30,6 +30,14 @@ from pydantic import (
 )
 
 from node import errors
+from node.backoffice.incident_dates import (
+    DAY,
+    YEAR,
+    NotAPeriod,
+    Period,
+    Precision,
+    parse_period,
+)
 from node.i18n import N_
 from protocol.vocabulary import Affiliation, AgeGroup, Category, Context, Sex, provision
 
@@ -38,8 +46,10 @@ class IncidentCoding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     category: Category
-    date_from: date | None = None
+    date_from: date | None = None      # the first day of the period, of this precision:
+    date_from_precision: Precision = DAY  # a day, or only a month or a year is known
     date_to: date | None = None
+    date_to_precision: Precision = DAY
     region: Annotated[str, StringConstraints(max_length=32)] | None = None
     perpetrator_affiliation: Affiliation | None = None
     unit_named: Annotated[str, StringConstraints(max_length=200)] | None = Field(
@@ -51,9 +61,32 @@ class IncidentCoding(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> IncidentCoding:
-        if self.date_from and self.date_to and self.date_to < self.date_from:
+        for day, precision in ((self.date_from, self.date_from_precision),
+                               (self.date_to, self.date_to_precision)):
+            if day and ((precision != DAY and day.day != 1)
+                        or (precision == YEAR and day.month != 1)):
+                raise ValueError("a month or a year starts on its first day")
+        start, end = self.period_from, self.period_to
+        if start and end and end.end < start.start:
             raise ValueError("date_to is before date_from")
         return self
+
+    @property
+    def period_from(self) -> Period | None:
+        return Period(self.date_from, self.date_from_precision) if self.date_from else None
+
+    @property
+    def period_to(self) -> Period | None:
+        return Period(self.date_to, self.date_to_precision) if self.date_to else None
+
+    @property
+    def month_from(self) -> date | None:
+        """`date_from` where its month is known (statistics count by month)."""
+        return self.date_from if self.date_from_precision != YEAR else None
+
+    @property
+    def month_to(self) -> date | None:
+        return self.date_to if self.date_to_precision != YEAR else None
 
     def provision(self) -> str:
         """The Rome Statute article this act may fall under, given its context."""
@@ -67,7 +100,12 @@ class IncidentCoding(BaseModel):
 # choice like any other (`NOT_KNOWN_CHOICE` for the region, whose list is the node's own).
 CHOSEN = ("category", "region", "perpetrator_affiliation", "survivor_sex",
           "survivor_age_group", "context")
-FREE = ("date_from", "date_to", "unit_named", "perpetrator_count")
+# A date is a day (`<input type="date">`) or, in a second input, only a month or a year
+# ("March 2024", "2024"); which one was filled is the date's precision.
+APPROX_OF = {"date_from": "date_from_approx", "date_to": "date_to_approx"}
+PRECISION_OF = {"date_from": "date_from_precision", "date_to": "date_to_precision"}
+FREE = ("date_from", "date_from_approx", "date_to", "date_to_approx", "unit_named",
+        "perpetrator_count")
 FIELDS = CHOSEN + FREE
 NOT_KNOWN_CHOICE = "unknown"
 
@@ -85,10 +123,25 @@ class CodingInvalid(errors.InvalidInput):
     message = N_("Nothing was saved: check the marked answer.")
 
 
-def coding_from_choices(form: Mapping[str, str]) -> IncidentCoding:
+class BadPeriod(errors.InvalidInput):
+    message = N_("Nothing was saved: write only the month and year (March 2024, 2024-03) "
+                 "or only the year (2024), or leave it empty.")
+
+
+class TwoDates(errors.InvalidInput):
+    message = N_("Nothing was saved: give either the day or only the month or year, "
+                 "not both.")
+
+
+class DatesReversed(errors.InvalidInput):
+    message = N_("Nothing was saved: the end of the period is before its start.")
+
+
+def coding_from_choices(form: Mapping[str, str], lang: str = "en") -> IncidentCoding:
     """The coding a coder chose on the form, or an error naming every question left
     unanswered (`ChoicesMissing`) or answered with something not allowed (`CodingInvalid`,
-    `errors.BadDate`). Pure: the caller checks the region against the node's list."""
+    `errors.BadDate`, `BadPeriod`, `TwoDates`, `DatesReversed`). Month names are read in
+    `lang` or English. Pure: the caller checks the region against the node's list."""
     text = {k: str(form.get(k) or "").strip() for k in FIELDS}
     missing = tuple(k for k in CHOSEN if not text[k])
     if missing:
@@ -99,9 +152,15 @@ def coding_from_choices(form: Mapping[str, str]) -> IncidentCoding:
         "region": None if text["region"] == NOT_KNOWN_CHOICE else text["region"],
         "perpetrator_affiliation": text["perpetrator_affiliation"],
         "unit_named": text["unit_named"] or None,
-        "date_from": _day(text["date_from"], "date_from"),
-        "date_to": _day(text["date_to"], "date_to"),
     }
+    periods: dict[str, tuple[Period, str]] = {}
+    for name, approx in APPROX_OF.items():
+        found = _period(text[name], text[approx], name, approx, lang)
+        if found:
+            periods[name] = found
+            data[name], data[PRECISION_OF[name]] = found[0].start, found[0].precision
+    if len(periods) == 2 and periods["date_to"][0].end < periods["date_from"][0].start:
+        raise DatesReversed(field=periods["date_to"][1])
     count = text["perpetrator_count"]
     if count and not count.isdecimal():  # any script's digits ("٣"), never "²"
         raise CodingInvalid(field="perpetrator_count")
@@ -121,16 +180,29 @@ def choices_of(coding: IncidentCoding) -> dict[str, str]:
         "region": coding.region or NOT_KNOWN_CHOICE,
         "perpetrator_affiliation": coding.perpetrator_affiliation or "unknown",
         "unit_named": coding.unit_named or "",
-        "date_from": coding.date_from.isoformat() if coding.date_from else "",
-        "date_to": coding.date_to.isoformat() if coding.date_to else "",
         "perpetrator_count": str(coding.perpetrator_count or ""),
+        **{name: "" for name in (*APPROX_OF, *APPROX_OF.values())},
+        **{(name if period.precision == DAY else APPROX_OF[name]): period.iso()
+           for name, period in (("date_from", coding.period_from),
+                                ("date_to", coding.period_to)) if period},
     }
 
 
-def _day(text: str, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise errors.BadDate(field=field) from None
+def _period(day: str, approx: str, name: str, approx_name: str, lang: str
+            ) -> tuple[Period, str] | None:
+    """The date a coder gave in the day input or in the month-or-year input, with the name
+    of the input it came from; a day from a browser without a date input is typed text."""
+    if day and approx:
+        raise TwoDates(field=approx_name)
+    if day:
+        try:
+            period = parse_period(day, lang)
+        except NotAPeriod:
+            raise errors.BadDate(field=name) from None
+        return period, name
+    if approx:
+        try:
+            return parse_period(approx, lang), approx_name
+        except NotAPeriod:
+            raise BadPeriod(field=approx_name) from None
+    return None

@@ -32,7 +32,7 @@ class Urgency:
         return RANK[self.level]
 
 
-def _latest_incident_time(record: dict[str, Any]) -> datetime | None:
+def latest_incident_time(record: dict[str, Any]) -> datetime | None:
     """The latest moment the incident could have happened, if the date says enough."""
     y, m, d = record.get("incident_year"), record.get("incident_month"), record.get("incident_day")
     if y is None:
@@ -46,7 +46,7 @@ def _latest_incident_time(record: dict[str, Any]) -> datetime | None:
 
 
 def assess(record: dict[str, Any], received_hour: int, now: datetime) -> Urgency:
-    latest = _latest_incident_time(record)
+    latest = latest_incident_time(record)
     if latest is None:  # no date: flag while a window could still be open
         received = datetime.fromtimestamp(received_hour * 3600, UTC)
         fresh = now - received <= timedelta(hours=EC_HOURS)

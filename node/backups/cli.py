@@ -85,7 +85,8 @@ def cmd_successor(args: argparse.Namespace) -> int:
         custody = keyring.custody_log(keys)
         with db.write() as conn:
             try:
-                statement = succession.begin_successor(conn, keys.node_id, keys.identity, now)
+                statement = succession.begin_successor(conn, keys.node_id, keys.checkpoint_key,
+                                                       now)
             except succession.NotHalted as exc:
                 print(f"Nothing was changed: {exc}.", file=sys.stderr)
                 return 2

@@ -4,7 +4,8 @@ and why, decided once here for the export, its preview and the CLI's ``--dry-run
 A field leaves when all of these hold:
 
 * legal use needs it (`DEFAULT_GROUPS`: the narrative, when and where it happened, the
-  perpetrators as described, the reporter's role, the attachments) -- or a coordinator
+  perpetrators as described, the reporter's role, the attachments, sound recordings apart
+  from the other attachments since a voice identifies the speaker) -- or a coordinator
   discloses it on a court order (only fields outside those groups and outside contact);
 * it is not contact information: contact details, safe times and precautions never leave;
 * the reporter's court scope (consent data, `Consent.court_*`) allows its group;
@@ -25,7 +26,7 @@ from node.i18n import N_
 from node.intake.models import Consent
 
 GROUPS: tuple[str, ...] = ("narrative", "when", "place", "perpetrators", "role", "files",
-                           "contact", "other", "item")
+                           "voice", "contact", "other", "item")
 GROUP_LABELS: dict[str, str] = {
     "narrative": N_("What happened, in the reporter's words"),
     "when": N_("When it happened"),
@@ -33,15 +34,17 @@ GROUP_LABELS: dict[str, str] = {
     "perpetrators": N_("The perpetrators as described"),
     "role": N_("The reporter's role"),
     "files": N_("Attached files"),
+    "voice": N_("Attached sound recordings (voice)"),
     "contact": N_("Contact details, safe times and precautions"),
     "other": N_("Other answers (needs, language, channel, time of receipt, consent, file names)"),
     "item": N_("Links between records"),
 }
-DEFAULT_GROUPS = frozenset({"narrative", "when", "place", "perpetrators", "role", "files"})
+DEFAULT_GROUPS = frozenset({"narrative", "when", "place", "perpetrators", "role", "files",
+                            "voice"})
 WITHHOLDABLE = DEFAULT_GROUPS
 SCOPE_OF_GROUP = {"narrative": "court_narrative", "when": "court_when",
                   "place": "court_place", "perpetrators": "court_perpetrators",
-                  "role": "court_role", "files": "court_files"}
+                  "role": "court_role", "files": "court_files", "voice": "court_voice"}
 
 WITHHOLD_REASONS: tuple[str, ...] = ("reporter_safety", "others_safety", "not_relevant",
                                      "reporter_request", "legal_advice")
@@ -72,8 +75,9 @@ _REPORT_GROUPS = {
 _ATTACHMENT_GROUPS = {"file.sha256": "files", "file.size": "files", "file.mime": "files"}
 
 
-def group_of(item_type: ItemType, name: str) -> str:
-    """The group of a field of an item of `item_type`."""
+def group_of(item_type: ItemType, name: str, *, sound: bool = False) -> str:
+    """The group of a field of an item of `item_type`; `sound`: the item is a sound
+    recording (an attachment whose sniffed type is audio)."""
     if name.startswith("_"):
         return "item"
     if name.startswith("contact.") or name == "contact":
@@ -81,14 +85,17 @@ def group_of(item_type: ItemType, name: str) -> str:
     if item_type == ItemType.REPORT:
         return _REPORT_GROUPS.get(name, "other")
     if item_type == ItemType.ATTACHMENT:
-        return _ATTACHMENT_GROUPS.get(name, "other")
+        group = _ATTACHMENT_GROUPS.get(name, "other")
+        return "voice" if sound and group == "files" else group
     if item_type == ItemType.ADDITION:
         return "narrative" if name == "text" else "other"
     return "other"
 
 
-def whole_item_group(item_type: ItemType) -> str:
+def whole_item_group(item_type: ItemType, *, sound: bool = False) -> str:
     """The group of a version-1 item, disclosed or withheld whole."""
+    if item_type == ItemType.ATTACHMENT and sound:
+        return "voice"
     return {ItemType.ATTACHMENT: "files", ItemType.ADDITION: "narrative"}.get(
         item_type, "other")
 
@@ -162,16 +169,16 @@ class ItemDecision:
 
 
 def decide(item_type: ItemType, name: str, item_key: str, consent: Consent,
-           choices: Choices) -> FieldDecision:
-    group = group_of(item_type, name)
+           choices: Choices, *, sound: bool = False) -> FieldDecision:
+    group = group_of(item_type, name, sound=sound)
     return _decide_group(name, group, item_key, consent, choices)
 
 
 def decide_whole(item_type: ItemType, item_key: str, consent: Consent,
-                 choices: Choices) -> FieldDecision:
+                 choices: Choices, *, sound: bool = False) -> FieldDecision:
     """For a version-1 item (one commitment over its whole content)."""
-    return _decide_group("(whole item)", whole_item_group(item_type), item_key, consent,
-                         choices)
+    return _decide_group("(whole item)", whole_item_group(item_type, sound=sound), item_key,
+                         consent, choices)
 
 
 def _decide_group(name: str, group: str, item_key: str, consent: Consent,

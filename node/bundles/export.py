@@ -29,6 +29,7 @@ from typing import Any
 from backup_evidence.bundle_format import (
     FORMAT,
     NODE_KEY,
+    NODE_ROLES,
     checkpoint_path,
     node_key_text,
     proof_path,
@@ -169,7 +170,10 @@ class BundleExporter:
                 names = [f.name for f in item_record.fields()]
             else:
                 names = []
-            decision = _decide(item_record.item_type, names, item.id, consent, choices)
+            sound = item.kind == "attachment" and str(item.meta.get("mime", "")).startswith(
+                "audio/")  # a voice: its own court scope (issue 20)
+            decision = _decide(item_record.item_type, names, item.id, consent, choices,
+                               sound=sound)
             if item.kind == "attachment":
                 def load(item_id: str = item.id) -> bytes:
                     _, chunks = self._intake.open_attachment_with_key(key, report_id, item_id)
@@ -200,7 +204,7 @@ class BundleExporter:
         with self._db.write() as wconn:
             if _best_checkpoint(wconn, needed) is None:  # the log grew since: sign one now
                 checkpoints.maybe_checkpoint(wconn, succession.current_signer(
-                    wconn, self._keys.node_id, self._keys.identity), now)
+                    wconn, self._keys.node_id, self._keys.checkpoint_key), now)
             for detail in choices.custody_details():
                 self._audit.append(wconn, at=now, actor=staff.member.id,
                                    action="case.export.choice", object_type="report",
@@ -279,6 +283,8 @@ class BundleExporter:
             writer.add(timestamp["checkpoint_timestamp"], checkpoint.timestamp_token)
         identity_public = self._keys.identity_public
         writer.add(NODE_KEY, node_key_text(origin, identity_public))
+        assert self._keys.statement is not None  # `keyring.load` refuses to start without
+        writer.add(NODE_ROLES, self._keys.statement.encode().encode("ascii") + b"\n")
         verdict = self._audit.verify(conn)
         custody = [{"seq": e.seq, "at": e.at, "at_utc": _utc(e.at), "actor": e.actor,
                     "action": e.action, "detail": e.detail, "prev_hash": e.prev_hash.hex(),
@@ -300,7 +306,7 @@ class BundleExporter:
         writer.add("summary.html", render_summary(manifest, custody,
                                                   plan.view.consent.model_dump(), vkey,
                                                   lang, shown).encode())
-        return writer.finish(manifest, self._keys.identity.sign)
+        return writer.finish(manifest, self._keys.manifest_key.sign)
 
     def _item_entry(self, writer: BundleWriter, item: CaseItem,
                     proof_of: Callable[[EvidenceLeaf, int, str], str]) -> dict[str, Any]:
@@ -350,12 +356,12 @@ class BundleExporter:
 
 
 def _decide(item_type: ItemType, names: list[str], key: str, consent: Consent,
-            choices: policy.Choices) -> policy.ItemDecision:
+            choices: policy.Choices, *, sound: bool = False) -> policy.ItemDecision:
     if not names:  # a version-1 item: whole
         return policy.ItemDecision(key, item_type, [
-            policy.decide_whole(item_type, key, consent, choices)])
+            policy.decide_whole(item_type, key, consent, choices, sound=sound)])
     return policy.ItemDecision(key, item_type, [
-        policy.decide(item_type, n, key, consent, choices) for n in names])
+        policy.decide(item_type, n, key, consent, choices, sound=sound) for n in names])
 
 
 def _readable(lines: bytes) -> list[tuple[str, str]]:

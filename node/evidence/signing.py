@@ -42,7 +42,8 @@ def sign_if_grown(db: Database, keys: NodeKeys, now: int) -> StoredCheckpoint | 
     """Sign and store a checkpoint of the whole log if it grew since the last one (in its
     own write transaction); None when there was nothing new to sign."""
     with db.write() as conn:
-        return maybe_checkpoint(conn, current_signer(conn, keys.node_id, keys.identity), now)
+        return maybe_checkpoint(conn, current_signer(conn, keys.node_id, keys.checkpoint_key),
+                                now)
 
 
 def anchor_and_sign(db: Database, keys: NodeKeys, log: AuditLog,
@@ -52,7 +53,7 @@ def anchor_and_sign(db: Database, keys: NodeKeys, log: AuditLog,
     nothing) when the chain does not verify: a tampered chain must not be witnessed."""
     hour = now - now % 3600  # as checkpoints: a seized log tells times to the hour only
     with db.write() as conn:
-        signer = current_signer(conn, keys.node_id, keys.identity)
+        signer = current_signer(conn, keys.node_id, keys.checkpoint_key)
         seq, head, session_key = log.head_to_anchor(conn)
         digest = hashlib.sha256(audit.anchor_bytes(seq, head, session_key)).digest()
         (record,) = items.commit(conn, [(ItemType.CUSTODY_ANCHOR, hour, digest)])

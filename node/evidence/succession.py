@@ -17,10 +17,10 @@ checkpoint of the node). So:
 * an answer beyond our tree, or with another root, turns the hold to ``halted``, keeping
   that cosigned checkpoint (the largest seen). Only the documented procedure lifts it
   (`begin_successor`, ``backup-node evidence-successor``): a successor statement
-  (`backup_evidence.succession`) signed by the node's log key names the old origin, that
-  cosigned size and root, and the next origin; checkpoints are signed under the new origin
-  from then on (continuing the tree the node holds), and the witnesses record the
-  statement before they are sent one.
+  (`backup_evidence.succession`) signed by the node's checkpoint role key names the old
+  origin, that cosigned size and root, and the next origin; checkpoints are signed under
+  the new origin from then on (continuing the tree the node holds), and the witnesses
+  record the statement before they are sent one.
 
 `maybe_checkpoint` refuses to sign while held, and signs only under the current origin:
 the end of the chain of `log_successions` from the node's first origin.

@@ -12,6 +12,7 @@ frame's digest for a `FrameRefusal`), is a response the exchange allows, and is 
 * our `MembershipListQuery` (`members.handle_answer`): a newer verified list, or none;
 * our `StatisticsRelease` (`statistics_delivery.handle_answer`);
 * our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused;
+* our `SealedShare` and `ExpertRevocation` (`shares.handle_answer`): delivered or refused;
 * after a restore, our `WitnessedQuery` and `LogSuccession` (`restored`, issue 21).
 
 A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
@@ -24,8 +25,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
-from node.experts import vetting
+from node.experts import need_exchange, outgoing, shares, vetting
 from node.federation import enrollment, members, our_log, restored, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -64,8 +66,10 @@ class Outcome:
         return self.code in PUSH_AGAIN
 
 
-def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> Message:
-    """The answer to `request` (a frame this node sealed) that `response` holds, believed.
+def verify(endpoint: Endpoint, request: bytes, response: bytes, *,
+           now: int) -> tuple[Message, str | None]:
+    """The answer to `request` (a frame this node sealed) that `response` holds, believed,
+    and the role statement its envelope carried (verified with the sender's identity key).
 
     Raises the exchange's `EnvelopeRejected` or `RemoteProtocolError` (the outbox retries),
     or `Refused` for a `FrameRefusal` (the peer could not read our frame: given up)."""
@@ -76,12 +80,13 @@ def verify(endpoint: Endpoint, request: bytes, response: bytes, *, now: int) -> 
         raise BadAnswer("an incomplete answer")
     if isinstance(event.message, FrameRefusal):
         raise Refused(event.message.reason)
-    return event.message
+    return event.message, event.envelope.role_statement
 
 
 def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipient: str,
           answer: Message, *, keys: NodeKeys, config: FederationConfig, directory: Directory,
-          now: int, witnesses: tuple[str, ...] = ()) -> Outcome:
+          now: int, witnesses: tuple[str, ...] = (),
+          role_statement: str | None = None) -> Outcome:
     """Keep what `answer` says about our request (of `request_type`, sealed as `envelope_id`
     to `recipient`), inside the caller's write transaction. A `Refused` is kept too (the
     witness's last outcome, say) and returned, for the caller to raise once committed."""
@@ -101,20 +106,29 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == vetting.VOUCH:
             return Outcome(vetting.handle_answer(conn, answer, node_id=keys.node_id,
                                                  config=config, now=now))
+        if request_type in outgoing.KINDS:  # needs, answers, engagements (issue 16)
+            return Outcome(need_exchange.acknowledged(answer))
         if request_type == expert_directory.QUERY:
             return Outcome(expert_directory.handle_answer(conn, answer, config=config,
                                                           now=now))
+        if request_type in (shares.SHARE, shares.REVOCATION):  # issue 16
+            return Outcome(shares.handle_answer(answer))
         if request_type == PUSH:
             key = directory.key_of(recipient, now)
             if key is None:
                 raise BadAnswer("the witness is no longer believed")
-            return Outcome(our_log.handle_answer(conn, answer, node_id=keys.node_id,
-                                                 log_key=keys.identity_public, witness=recipient,
-                                                 witness_key=key, now=now))
+            witness_key = key
+            if role_statement is not None:  # checked by `verify` with the same identity key
+                witness_key = role_format.verify_encoded(role_statement, key,
+                                                         recipient).key("witness")
+            return Outcome(our_log.handle_answer(
+                conn, answer, node_id=keys.node_id,
+                log_keys=(keys.checkpoint_key.verify_key, keys.identity_public),
+                witness=recipient, witness_key=witness_key, now=now))
         if request_type in (QUERY, SUCCESSION):
             return Outcome(_after_restore(conn, request_type, recipient, answer, keys=keys,
                                           directory=directory, now=now,
-                                          witnesses=witnesses))
+                                          witnesses=witnesses, role_statement=role_statement))
     except Refused as exc:
         return Outcome(exc.code, refused=exc)
     raise BadAnswer("an answer to a message this node does not send")
@@ -122,7 +136,7 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
 
 def _after_restore(conn: sqlite3.Connection, request_type: str, recipient: str,
                    answer: Message, *, keys: NodeKeys, directory: Directory, now: int,
-                   witnesses: tuple[str, ...]) -> str:
+                   witnesses: tuple[str, ...], role_statement: str | None) -> str:
     """Issue 21: a witness's answer to a restored node's query or successor statement."""
     if request_type == SUCCESSION:
         return restored.handle_succession_answer(conn, answer, node_id=keys.node_id,
@@ -130,7 +144,10 @@ def _after_restore(conn: sqlite3.Connection, request_type: str, recipient: str,
     key = directory.key_of(recipient, now)
     if key is None:
         raise BadAnswer("the witness is no longer believed")
-    return restored.handle_witnessed(conn, answer, node_id=keys.node_id,
-                                     log_key=keys.identity_public, witness=recipient,
-                                     witness_key=key, witnesses=witnesses or (recipient,),
-                                     now=now)
+    witness_key = key
+    if role_statement is not None:  # checked by `verify` with the same identity key
+        witness_key = role_format.verify_encoded(role_statement, key, recipient).key("witness")
+    return restored.handle_witnessed(
+        conn, answer, node_id=keys.node_id,
+        log_keys=(keys.checkpoint_key.verify_key, keys.identity_public), witness=recipient,
+        witness_key=witness_key, witnesses=witnesses or (recipient,), now=now)

@@ -76,6 +76,9 @@ class FederationConfig(_Strict):
     country: CountryCode
     contact: DisplayText
     peer_witnesses: list[PeerWitness] = Field(default_factory=list)
+    # Other members this node sends to without witnessing them (an expert's home node, for
+    # needs and engagements, issue 16): their keys too come from the membership list.
+    peers: list[PeerWitness] = Field(default_factory=list)
     enrollment_poll_seconds: int = Field(60, ge=1, le=86_400)
     membership_refresh_seconds: int = Field(600, ge=1, le=86_400)
     push_check_seconds: int = Field(60, ge=1, le=86_400)
@@ -85,12 +88,12 @@ class FederationConfig(_Strict):
     def _addrs(cls, addrs: list[str]) -> list[str]:
         return _check_addrs(addrs)
 
-    @field_validator("peer_witnesses")
+    @field_validator("peer_witnesses", "peers")
     @classmethod
     def _distinct(cls, peers: list[PeerWitness]) -> list[PeerWitness]:
         ids = [p.node_id for p in peers]
         if len(set(ids)) != len(ids):
-            raise ValueError("each peer witness is listed once")
+            raise ValueError("each peer is listed once")
         return peers
 
     @field_validator("listen_host")
@@ -99,3 +102,11 @@ class FederationConfig(_Strict):
         if not re.fullmatch(r"[0-9.]{7,15}|[0-9a-fA-F:.]{2,45}", host):
             raise ValueError("listen_host is an IP address (e.g. 0.0.0.0 or 127.0.0.1)")
         return host
+
+
+def addresses_of(config: FederationConfig, node_id: str) -> tuple[str, ...]:
+    """Where another member listens, as configured (peer witnesses and peers); () if not."""
+    for peer in (*config.peer_witnesses, *config.peers):
+        if peer.node_id == node_id:
+            return tuple(peer.addrs)
+    return ()

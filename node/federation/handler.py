@@ -13,6 +13,11 @@ verified membership list. What this node answers:
   `LogSuccession`, its successor statement, recorded (`peer_logs`) or refused with why;
 * `MembershipList` / `MembershipDecision` pushed by the observatory: kept as if fetched;
   from anyone else: ``not_the_observatory``;
+* `ExpertNeed`, `ExpertOffer`, `ExpertDecline`, `ExpertEngagement` from a member: the
+  expert network's mobilising (`node.experts.need_exchange`);
+* `SealedShare` / `ExpertRevocation` of a share from a member (issue 16, when the node
+  keeps shares for its experts): kept or erased (`node.experts.shares`); a share for no
+  expert of this node, or another node's, is refused and nothing is stored;
 * anything else: ``not_supported``.
 
 The responder runs in a worker thread: SQLite (through the node's one writer) and Ed25519
@@ -28,6 +33,8 @@ import threading
 from collections.abc import Callable
 
 from crypto.keys import VerifyKey
+from node.experts import need_exchange
+from node.experts.shares import PartRefused, Shares
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -35,12 +42,15 @@ from node.federation.errors import FederationError
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.delivery import DeliveryAck
+from protocol.engagements import ExpertRevocation, SealedShare
+from protocol.envelope import role_key_of
 from protocol.errors import EnvelopeRejected
-from protocol.exchanges import DuplicateReceived, Endpoint, RequestReceived
+from protocol.exchanges import DuplicateReceived, RequestReceived
 from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
+from protocol.statements import verify_key_from_hex
 from protocol.witness import (
     CheckpointPush,
     CosignatureResponse,
@@ -59,8 +69,10 @@ class FederationHandler:
 
     def __init__(self, db: Database, *, keys: NodeKeys, config: FederationConfig,
                  directory: Callable[[], Directory], clock: Callable[[], int],
-                 on_change: Callable[[], None] = lambda: None) -> None:
+                 on_change: Callable[[], None] = lambda: None,
+                 shares: Shares | None = None) -> None:
         self._db = db
+        self._shares = shares
         self._keys = keys
         self._config = config
         self._directory = directory
@@ -69,7 +81,7 @@ class FederationHandler:
         self._changed = threading.local()
         guard: ReplayStore = ReplayGuard(db)
         self.responder: Responder[sqlite3.Connection] = Responder(
-            Endpoint(keys.node_id, keys.identity, lookup_key=self._key_of, is_replay=guard),
+            keys.endpoint(lookup_key=self._key_of, is_replay=guard),
             once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
             clock=clock, log=log)
         self.responder.serve(CheckpointPush, self._witness, again=self._witness_again)
@@ -77,6 +89,15 @@ class FederationHandler:
         self.responder.serve(LogSuccession, self._succession)
         self.responder.serve(MembershipList, self._membership_list)
         self.responder.serve(MembershipDecision, self._membership_decision)
+        need_exchange.serve(self.responder, node_id=keys.node_id,  # issue 16
+                            observatory_key=verify_key_from_hex(config.observatory_identity_key),
+                            is_member=lambda node_id: self._directory().is_member(
+                                node_id, self._clock()),
+                            clock=clock,
+                            stored=lambda: setattr(self._changed, "value", True))
+        if shares is not None:
+            self.responder.serve(SealedShare, self._share)
+            self.responder.serve(ExpertRevocation, self._revocation)
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)
@@ -108,9 +129,11 @@ class FederationHandler:
         push = request.message
         assert isinstance(push, CheckpointPush)  # served for this type only
         sender = request.envelope.sender
+        key = self._member_key(sender)
         answer = peer_logs.witness_push(
-            conn, push, sender=sender, sender_key=self._member_key(sender),
-            node_id=self._keys.node_id, identity=self._keys.identity, now=self._clock())
+            conn, push, sender=sender, sender_key=key,
+            role_key=role_key_of(request.envelope, key, "checkpoint"),
+            node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
         log.info("federation: %s: %s%s", request.envelope.describe(), answer.outcome,
                  f" ({answer.refusal})" if answer.refusal else "")
         return answer
@@ -119,9 +142,39 @@ class FederationHandler:
         push = duplicate.message
         assert isinstance(push, CheckpointPush)
         sender = duplicate.envelope.sender
+        key = self._member_key(sender)
         return peer_logs.answer_again(
-            self._db.read(), push, sender=sender, sender_key=self._member_key(sender),
-            node_id=self._keys.node_id, identity=self._keys.identity, now=self._clock())
+            self._db.read(), push, sender=sender, sender_key=key,
+            role_key=role_key_of(duplicate.envelope, key, "checkpoint"),
+            node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
+
+    # -- the expert network: shares kept for this node's experts (issue 16) -----------------
+
+    def _share(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        share = request.message
+        assert isinstance(share, SealedShare) and self._shares is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._shares.receive_part_in(conn, share, sender=sender,
+                                                   now=self._clock())
+        except PartRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: share part %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _revocation(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        revocation = request.message
+        assert isinstance(revocation, ExpertRevocation) and self._shares is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
+                                                         now=self._clock())
+        except PartRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         query = request.message
@@ -134,8 +187,10 @@ class FederationHandler:
         message = request.message
         assert isinstance(message, LogSuccession)
         sender = request.envelope.sender
-        peer_logs.record_succession(conn, message, sender=sender,
-                                    sender_key=self._member_key(sender), now=self._clock())
+        key = self._member_key(sender)
+        peer_logs.record_succession(conn, message, sender=sender, sender_key=key,
+                                    role_key=role_key_of(request.envelope, key, "checkpoint"),
+                                    now=self._clock())
         log.info("federation: %s: log successor recorded", request.envelope.describe())
         return DeliveryAck.accept(request.envelope.envelope_id)
 

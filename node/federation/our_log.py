@@ -4,8 +4,11 @@ After each new signed checkpoint the node pushes it to every witness (the observ
 configured peer nodes) with the consistency proof from the size that witness last cosigned
 for us (c2sp.org/tlog-witness, "add-checkpoint": ``old <size>`` and the proof). Answers:
 
-* `cosigned`: the C2SP tlog-cosignature line is checked against the witness's identity key
-  (name ``backup.witness/<witness node id>``) over our stored checkpoint, then kept; court
+* `cosigned`: the C2SP tlog-cosignature line is checked against the witness's key (name
+  ``backup.witness/<witness node id>``): its witness role key, bound by the role statement
+  its answer's envelope carried, or its identity key (the observatory, a generation-0
+  peer), over our stored checkpoint (signed by our checkpoint key, or our identity key
+  before role keys), then kept; court
   bundles append it to the checkpoint note (`store.with_cosignatures`).
 * `old_size_mismatch` / `smaller_tree` with the witness's `witnessed_size`: push again from
   that size. A witness that says it cosigned *more* leaves than this node ever signed has
@@ -64,8 +67,9 @@ def next_push(conn: sqlite3.Connection, witness: str) -> CheckpointPush | None:
                           consistency_proof=proof)
 
 
-def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, log_key: VerifyKey,
-                  witness: str, witness_key: VerifyKey, now: int) -> str:
+def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str,
+                  log_keys: tuple[VerifyKey, ...], witness: str, witness_key: VerifyKey,
+                  now: int) -> str:
     """Store what `witness` answered to a push; return the outcome code. Runs inside the
     caller's write transaction. Raises `Refused` (give the item up) or `BadAnswer` (retry)."""
     if isinstance(answer, DeliveryAck):
@@ -85,7 +89,7 @@ def handle_answer(conn: sqlite3.Connection, answer: Message, *, node_id: str, lo
     if answer.outcome == "cosigned":
         assert answer.cosignature is not None  # CosignatureResponse's validator
         return _cosigned(conn, answer.size, answer.cosignature, node_id=node_id,
-                         log_key=log_key, witness=witness, witness_key=witness_key, now=now)
+                         log_keys=log_keys, witness=witness, witness_key=witness_key, now=now)
     reason = answer.refusal or "refused"
     latest = checkpoints.latest_checkpoint(conn)
     ours = 0 if latest is None else latest.size
@@ -126,18 +130,25 @@ def _ours(origin: str, node_id: str) -> bool:
 
 
 def _cosigned(conn: sqlite3.Connection, size: int, line: str, *, node_id: str,
-              log_key: VerifyKey, witness: str, witness_key: VerifyKey, now: int) -> str:
+              log_keys: tuple[VerifyKey, ...], witness: str, witness_key: VerifyKey,
+              now: int) -> str:
     stored = checkpoints.checkpoint_at(conn, size)
     if stored is None:
         raise BadAnswer("a cosignature for a tree size this node never signed")
     verifier = CosignatureVerifier(witness_name(witness), witness_key)
-    try:
-        note = cosigned_note(stored.note.decode("utf-8"), line)
-        _, opened = open_checkpoint(note.encode("utf-8"),
-                                    Ed25519Verifier(stored.checkpoint.origin, log_key),
-                                    [verifier])
-    except (CryptoError, ValueError):
-        raise BadAnswer("the cosignature does not verify") from None
+    opened = None
+    for log_key in log_keys:  # our checkpoint key, or our identity key for older ones
+        try:
+            note = cosigned_note(stored.note.decode("utf-8"), line)
+            # under the origin it was signed as: our first log's, or a successor's (issue 21)
+            _, opened = open_checkpoint(note.encode("utf-8"),
+                                        Ed25519Verifier(stored.checkpoint.origin, log_key),
+                                        [verifier])
+            break
+        except (CryptoError, ValueError):
+            continue
+    if opened is None:
+        raise BadAnswer("the cosignature does not verify")
     if not opened.is_signed_by(verifier):
         raise BadAnswer("the cosignature is not by this witness's key")
     signature = next(s for s in opened.verified if s.name == verifier.name)

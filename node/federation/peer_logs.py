@@ -43,36 +43,37 @@ from protocol.witnessing import (
 from protocol.witnessing import succession as succession_decision
 
 
-def cosigner(node_id: str, identity: SigningKey) -> Cosigner:
-    """This node's witness key: its identity key, named ``backup.witness/<node id>``."""
-    return Cosigner(witness_name(node_id), identity)
+def cosigner(node_id: str, witness_key: SigningKey) -> Cosigner:
+    """This node's cosigner: its witness role key (bound by its role statement, which
+    goes with every answer's envelope), named ``backup.witness/<node id>``."""
+    return Cosigner(witness_name(node_id), witness_key)
 
 
 def _decide(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-            sender_key: VerifyKey, node_id: str, identity: SigningKey,
-            now: int) -> Cosign | Refuse | Fork:
+            sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+            witness_key: SigningKey, now: int) -> Cosign | Refuse | Fork:
     origin = succession.current_origin(conn, sender)
     return witness(push, origin=origin, log_key=sender_key, last=store.witnessed(conn, origin),
-                   cosigner=cosigner(node_id, identity), now=now)
+                   cosigner=cosigner(node_id, witness_key), now=now, role_key=role_key)
 
 
 def answer_again(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-                 sender_key: VerifyKey, node_id: str, identity: SigningKey,
-                 now: int) -> CosignatureResponse:
+                 sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+                 witness_key: SigningKey, now: int) -> CosignatureResponse:
     """The answer to a retried push already handled, from the current state; stores nothing."""
-    result = _decide(conn, push, sender=sender, sender_key=sender_key, node_id=node_id,
-                     identity=identity, now=now)
+    result = _decide(conn, push, sender=sender, sender_key=sender_key, role_key=role_key,
+                     node_id=node_id, witness_key=witness_key, now=now)
     return response_for(result, push=push)
 
 
 def witness_push(conn: sqlite3.Connection, push: CheckpointPush, *, sender: str,
-                 sender_key: VerifyKey, node_id: str, identity: SigningKey,
-                 now: int) -> CosignatureResponse:
+                 sender_key: VerifyKey, role_key: VerifyKey | None, node_id: str,
+                 witness_key: SigningKey, now: int) -> CosignatureResponse:
     """Decide on a member's push, keep what must be kept, return the answer. Runs inside
     the caller's write transaction."""
     origin = succession.current_origin(conn, sender)
-    result = _decide(conn, push, sender=sender, sender_key=sender_key, node_id=node_id,
-                     identity=identity, now=now)
+    result = _decide(conn, push, sender=sender, sender_key=sender_key, role_key=role_key,
+                     node_id=node_id, witness_key=witness_key, now=now)
     if isinstance(result, Cosign):
         store.store_witnessed(conn, origin, sender, result.witnessed, result.cosignature_line,
                               now)
@@ -103,8 +104,10 @@ def witnessed_answer(conn: sqlite3.Connection, query: WitnessedQuery, *,
 
 
 def record_succession(conn: sqlite3.Connection, message: LogSuccession, *, sender: str,
-                      sender_key: VerifyKey, now: int) -> None:
-    """Record a member's successor statement, or refuse it (`Refuse` with the reason)."""
+                      sender_key: VerifyKey, role_key: VerifyKey | None, now: int) -> None:
+    """Record a member's successor statement, or refuse it (`Refuse` with the reason). It
+    is checked with the keys its checkpoints are: the checkpoint role key `role_key` of the
+    role statement its envelope carries, or its identity key `sender_key`."""
     current = succession.current_origin(conn, sender)
     try:
         statement = SuccessorStatement.parse_text(
@@ -115,7 +118,8 @@ def record_succession(conn: sqlite3.Connection, message: LogSuccession, *, sende
             conn, statement.old_origin, current):
         return  # already recorded: a retry
     result = succession_decision(message.statement, node_id=sender, log_key=sender_key,
-                                 current_origin=current, last=store.witnessed(conn, current))
+                                 current_origin=current, last=store.witnessed(conn, current),
+                                 role_key=role_key)
     if isinstance(result, RefuseSuccession):
         raise responder.Refuse(result.reason)
     succession.record(conn, result.statement, message.statement, now)

@@ -49,10 +49,12 @@ def to_ask(conn: sqlite3.Connection, witnesses: Iterable[str]) -> list[str]:
 
 
 def handle_witnessed(conn: sqlite3.Connection, answer: Message, *, node_id: str,
-                     log_key: VerifyKey, witness: str, witness_key: VerifyKey,
+                     log_keys: tuple[VerifyKey, ...], witness: str, witness_key: VerifyKey,
                      witnesses: Iterable[str], now: int) -> str:
     """Keep what `witness` says it cosigned of our log (caller's write transaction); return
-    the outcome: ``answered``, ``resumed``, ``halted`` or ``not_held``."""
+    the outcome: ``answered``, ``resumed``, ``halted`` or ``not_held``. `log_keys`: our
+    checkpoint role key, and our identity key (checkpoints from before role keys);
+    `witness_key`: the witness's witness role key (or its identity key)."""
     if isinstance(answer, DeliveryAck):
         reason = answer.reason or answer.status
         store.record_outcome(conn, witness, f"query_{reason}"[:48], now)
@@ -68,11 +70,16 @@ def handle_witnessed(conn: sqlite3.Connection, answer: Message, *, node_id: str,
     size, root = 0, b""
     if answer.note is not None:
         verifier = CosignatureVerifier(witness_name(witness), witness_key)
-        try:
-            checkpoint, opened = open_checkpoint(
-                answer.note.encode("utf-8"), Ed25519Verifier(origin, log_key), [verifier])
-        except (CryptoError, ValueError):
-            raise BadAnswer("the witnessed checkpoint does not verify") from None
+        opened = None
+        for log_key in log_keys:
+            try:
+                checkpoint, opened = open_checkpoint(
+                    answer.note.encode("utf-8"), Ed25519Verifier(origin, log_key), [verifier])
+                break
+            except (CryptoError, ValueError):
+                continue
+        if opened is None:
+            raise BadAnswer("the witnessed checkpoint does not verify")
         if not opened.is_signed_by(verifier):
             raise BadAnswer("the checkpoint is not cosigned by this witness")
         size, root = checkpoint.size, checkpoint.root_hash

@@ -41,9 +41,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
+from node.config import ExpertMail
 from node.evidence import succession
 from node.experts import directory as expert_directory
-from node.experts import vetting
+from node.experts import notify, outgoing, received_needs, vetting
+from node.experts.shares import Shares
 from node.federation import (
     answers,
     enrollment,
@@ -53,14 +55,14 @@ from node.federation import (
     statistics_delivery,
     store,
 )
-from node.federation.config import FederationConfig
+from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
-from protocol.exchanges import ClientExchange, Endpoint
+from protocol.exchanges import ClientExchange
 from protocol.experts import ExpertDirectoryQuery
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
@@ -101,9 +103,12 @@ class FederationService:
                  status: FederationStatus | None = None,
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
-                 request_timeout: float = 30.0, experts: bool = False) -> None:
+                 request_timeout: float = 30.0, experts: bool = False,
+                 mail: ExpertMail | None = None, shares: Shares | None = None) -> None:
         self._db = db
+        self._shares = shares  # consented case sharing, both ends (issue 16)
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
+        self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
         self._next_expert_directory = 0
         self._next_vouches = 0
         self._keys = keys
@@ -118,10 +123,9 @@ class FederationService:
         self._directory = Directory(config.observatory_node_id, self._observatory_key)
         # Answers are bound to our request (`ClientExchange`) and acted on at most once per
         # outbox item, so they need no replay record.
-        self._endpoint = Endpoint(keys.node_id, keys.identity,
-                                  lookup_key=lambda node_id: self._directory.key_of(
-                                      node_id, self._clock()),
-                                  is_replay=lambda *_: False)
+        self._endpoint = keys.endpoint(lookup_key=lambda node_id: self._directory.key_of(
+                                           node_id, self._clock()),
+                                       is_replay=lambda *_: False)
         self._queue = OutboxQueue(db)
         self._guard = ReplayGuard(db)
         self._host: Libp2pHost | None = None
@@ -157,7 +161,8 @@ class FederationService:
             host = Libp2pHost(self._keys.identity, self._host_config)
             host.set_handler(PROTOCOL_ID, FederationHandler(
                 self._db, keys=self._keys, config=self._config,
-                directory=lambda: self._directory, clock=self._clock, on_change=self._changed))
+                directory=lambda: self._directory, clock=self._clock, on_change=self._changed,
+                shares=self._shares))
             await host.start()
         except BaseException as exc:
             self.status.state = "failed"
@@ -197,6 +202,10 @@ class FederationService:
     def checkpoint_signed(self) -> None:
         """A new checkpoint was signed: push it to the witnesses now."""
         self._push_not_before.clear()
+        self._wakeup.set()
+
+    def wake(self) -> None:
+        """Something waits to be sent (an expert-network message): look at once."""
         self._wakeup.set()
 
     def _changed(self) -> None:
@@ -263,6 +272,14 @@ class FederationService:
         if self._experts:  # one tap on the expert app reaches the next directory
             for change in vetting.availability_due(self._db):
                 self._send(change, self._observatory())
+        self._send_expert_messages(now)
+        if self._mail is not None:
+            notify.send_due(self._db, self._keys, self._mail, now)
+        if self._shares is not None:  # sealed parts and revocations, to the expert's node
+            for home, message in self._shares.due():
+                peer = self._member_peer(home, now)
+                if peer is not None:  # else it waits here until the node is reachable
+                    self._shares.queued(message, self._send(message, peer))
         for witness in self.witnesses(now):
             if {(answers.PUSH, witness.node_id), (answers.SUCCESSION, witness.node_id)
                     } & queued_now or now < self._push_not_before.get(witness.node_id, 0):
@@ -275,6 +292,8 @@ class FederationService:
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_SECONDS
             self._guard.purge(now)
+            with self._db.write() as conn:  # needs past their deadline, also after downtime
+                received_needs.expire(conn, now)
             self.outbox.purge_finished(now - KEEP_FINISHED_SECONDS)
 
     def _ask_witnesses(self, conn: sqlite3.Connection, now: int,
@@ -287,6 +306,26 @@ class FederationService:
                 continue
             self._send(restored.query(conn, self._keys.node_id), witnesses[node_id])
             self._push_not_before[node_id] = now + self._config.push_check_seconds
+
+    def _send_expert_messages(self, now: int) -> None:
+        """Move the expert network's waiting messages into the outbox, each in the
+        transaction that removes it from the waiting list (`node.experts.outgoing`). One for
+        a node that is not a member now, or whose address is not configured, waits."""
+        if not outgoing.waiting(self._db.read()):
+            return
+        with self._db.write() as conn:
+            for row_id, recipient, message in outgoing.waiting(conn):
+                entry = self._directory.member(recipient, now)
+                addrs = addresses_of(self._config, recipient)
+                if entry is None or not addrs:
+                    continue
+                key = verify_key_from_hex(entry.identity_key)
+                to = Witness(recipient, key, peer_id_from_public_key(key.raw()), addrs)
+                item = queued(self._request(message, to), peer_id=to.peer_id, addrs=to.addrs,
+                              protocol_id=PROTOCOL_ID)
+                self._queue.enqueue_in(conn, item, time.time())
+                outgoing.take(conn, row_id)
+        self.outbox.wake()
 
     def witnesses(self, now: int) -> list[Witness]:
         """The observatory, and each configured peer witness that is a member now."""
@@ -301,6 +340,10 @@ class FederationService:
             found.append(Witness(peer.node_id, key, peer_id_from_public_key(key.raw()),
                                  tuple(peer.addrs)))
         return found
+
+    def _member_peer(self, node_id: str, now: int) -> Witness | None:
+        """A member node this node knows an address of (its peer witnesses, today)."""
+        return next((w for w in self.witnesses(now) if w.node_id == node_id), None)
 
     def _observatory(self) -> Witness:
         return Witness(self._config.observatory_node_id, self._observatory_key,
@@ -362,12 +405,13 @@ class FederationService:
     def _answered(self, entry: OutboxEntry, request: bytes,
                   response: bytes) -> answers.Outcome:
         now = self._clock()
-        answer = answers.verify(self._endpoint, request, response, now=now)
+        answer, statement = answers.verify(self._endpoint, request, response, now=now)
         with self._db.write() as conn:  # what the answer says, and the item answered
             outcome = answers.record(conn, entry.message_type, entry.envelope_id,
                                      entry.recipient_node_id, answer, keys=self._keys,
                                      config=self._config, directory=self._directory, now=now,
-                                     witnesses=tuple(w.node_id for w in self.witnesses(now)))
+                                     witnesses=tuple(w.node_id for w in self.witnesses(now)),
+                                     role_statement=statement)
             self._queue.settle_in(conn, entry.envelope_id, time.time(),
                                   refused=None if outcome.refused is None
                                   else outcome.refused.code)

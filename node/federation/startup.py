@@ -35,7 +35,8 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
 
     service = FederationService(ctx.db, ctx.keys, config,
                                 clock=lambda: int(ctx.clock().timestamp()), status=status,
-                                experts=ctx.config.expert_app.enabled)
+                                experts=ctx.config.expert_app.enabled,
+                                mail=ctx.config.expert_app.mail, shares=ctx.shares)
     try:
         await service.start()
     except (TransportError, OSError, sqlite3.Error) as exc:
@@ -43,4 +44,5 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
                   status.error or type(exc).__name__)
         return None
     status.send_statistics = service.send_statistics
+    status.wake = service.wake
     return service

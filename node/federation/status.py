@@ -24,3 +24,5 @@ class FederationStatus:
     error: str | None = None  # a short code (`transport.errors`), never payload
     # set while the service runs: queue an approved statistics release for the observatory
     send_statistics: Callable[[StatisticsRelease], Awaitable[None]] | None = None
+    # set while the service runs: look at once for expert-network messages to send (issue 16)
+    wake: Callable[[], None] | None = None

@@ -17,7 +17,7 @@ from crypto.filestream import StreamEncryptor
 from crypto.keys import DataKey
 from node import errors
 from node.config import Limits
-from node.intake.filetypes import SNIFF_BYTES, Sniffed, sniff
+from node.intake.filetypes import SNIFF_BYTES, NotAudio, Sniffed, sniff
 from node.storage.blobstore import BlobStore, BlobWriter
 
 MB = 1024 * 1024
@@ -78,11 +78,13 @@ class Allowance:
 
 
 class AttachmentWriter:
-    """Feed one file's bytes as they arrive; `finish()` makes it durable, else `abort()`."""
+    """Feed one file's bytes as they arrive; `finish()` makes it durable, else `abort()`.
+    `audio_only`: a voice recording (issue 20), refused unless its content is sound."""
 
     def __init__(self, blobs: BlobStore, key: DataKey, allowance: Allowance,
-                 filename: str | None, now: datetime) -> None:
+                 filename: str | None, now: datetime, *, audio_only: bool = False) -> None:
         self.filename = safe_filename(filename)
+        self._audio_only = audio_only
         self._allowance = allowance
         if allowance.files_used >= allowance.limits.max_files:
             raise errors.TooManyFiles(name=self.filename, limit=allowance.limits.max_files)
@@ -123,6 +125,8 @@ class AttachmentWriter:
         self._sniffed = sniff(bytes(self._head))
         if self._sniffed is None:
             raise errors.FileTypeNotAllowed(name=self.filename)
+        if self._audio_only and self._sniffed.category != "audio":
+            raise NotAudio(name=self.filename)
 
     def finish(self) -> StagedFile:
         try:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from node.i18n import N_
 from protocol.vocabulary import Affiliation
+from runtime.catalogues import check_code
 
 ReporterRole = Literal["survivor", "relative", "witness"]
 REPORTER_ROLES: tuple[ReporterRole, ...] = ("survivor", "relative", "witness")
@@ -37,17 +45,39 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
 }
 
 CourtScopeName = Literal["court_narrative", "court_when", "court_place",
-                         "court_perpetrators", "court_role", "court_files"]
+                         "court_perpetrators", "court_role", "court_files", "court_voice"]
 COURT_SCOPE: tuple[CourtScopeName, ...] = (
     "court_narrative", "court_when", "court_place", "court_perpetrators", "court_role",
-    "court_files")
+    "court_files", "court_voice")
+# A voice identifies the speaker (issue 20): recordings go to a court only when asked for.
+COURT_SCOPE_OFF_BY_DEFAULT: frozenset[str] = frozenset({"court_voice"})
 COURT_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "evidence for justice"
     "court_narrative": N_("What happened, in my words"),
     "court_when": N_("When it happened"),
     "court_place": N_("Where it happened"),
     "court_perpetrators": N_("The people who did it, as I described them"),
     "court_role": N_("Whether I am the survivor, a relative or a witness"),
-    "court_files": N_("My photos, recordings and other files"),
+    "court_files": N_("My photos, videos and documents"),
+    "court_voice": N_("Sound recordings, such as my voice (a voice can identify me)"),
+}
+
+# What may be shared with a vetted expert when `sharing` is given (issue 16), in the
+# reporter's words. Unlike the court scope it defaults to nothing: a new consent column
+# must never mean consent by default, and sharing crosses organisations. `share_scope_set`
+# says the reporter was asked (reports consented before the scope existed were not, and
+# are asked again on their receipt page before anything is shared).
+ShareScopeName = Literal["share_account", "share_files", "share_contact", "share_other_orgs"]
+SHARE_SCOPE: tuple[ShareScopeName, ...] = (
+    "share_account", "share_files", "share_contact", "share_other_orgs")
+SHARE_SCOPE_LABELS: dict[str, str] = {  # as the reporter saw them, under "share"
+    "share_account": N_("What happened, when and where, in my words"),
+    "share_files": N_("My photos, recordings and other files"),
+    "share_contact": N_("How to contact me (only if I also agree to be contacted)"),
+    "share_other_orgs": N_("Experts who work for other organisations of the network"),
+}
+# Every share field as a record of consent names it (a court bundle's summary, say).
+SHARE_CONSENT_LABELS: dict[str, str] = SHARE_SCOPE_LABELS | {
+    "share_scope_set": N_("Was asked what may be shared with experts"),
 }
 
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
@@ -71,7 +101,8 @@ class _Model(BaseModel):
 class Consent(_Model):
     """Granular, optional, revocable consent (invariant 4: consent is data). Default: none
     (the court scope, which means something only with `legal`, defaults to what legal use
-    needs, so that ticking `legal` alone gives the default court bundle)."""
+    needs, so that ticking `legal` alone gives the default court bundle -- except voice
+    recordings, which identify the speaker and need their own yes)."""
 
     care: bool = Field(False, description="use the report to provide care to the reporter")
     referral: bool = Field(False, description="refer the reporter to services")
@@ -88,6 +119,19 @@ class Consent(_Model):
         True, description="a court may see the perpetrators as described")
     court_role: bool = Field(True, description="a court may see the reporter's role")
     court_files: bool = Field(True, description="a court may see the attached files")
+    # What a vetted expert may see when `sharing` is given (issue 16): nothing by default.
+    share_account: bool = Field(
+        False, description="an expert may see what happened, when and where")
+    share_files: bool = Field(False, description="an expert may see the attached files")
+    share_contact: bool = Field(
+        False, description="an expert may see how to contact the reporter (with `contact`)")
+    share_other_orgs: bool = Field(
+        False, description="experts of other member organisations, not only this one's")
+    share_scope_set: bool = Field(
+        False, description="the reporter was asked what may be shared (set by the forms)")
+    # Sound recordings, apart (issue 20): not disclosed unless the reporter says so.
+    court_voice: bool = Field(
+        False, description="a court may hear the attached sound recordings (voice)")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]
@@ -95,6 +139,12 @@ class Consent(_Model):
     def court_scope(self) -> list[str]:
         """What may go to a court (meaningful only with `legal`)."""
         return [name for name in COURT_SCOPE if getattr(self, name)]
+
+    def share_scope(self) -> list[str]:
+        """What may be shared with an expert (meaningful only with `sharing`); contact
+        details only with `contact` as well."""
+        return [name for name in SHARE_SCOPE if getattr(self, name)
+                and (name != "share_contact" or self.contact)]
 
 
 class ContactPreference(_Model):
@@ -125,7 +175,8 @@ class ReportInput(_Model):
     needs: list[Need] = Field(default_factory=list, max_length=len(NEEDS))
     consent: Consent = Field(default_factory=Consent)
     contact: ContactPreference | None = None
-    language: Literal["en", "fr", "ar", "sw", "uk"] | None = None
+    # issue 20: the page's language, any CLDR knows (an organisation adds its own)
+    language: Annotated[str, AfterValidator(check_code)] | None = None
 
 
 class AdditionInput(_Model):

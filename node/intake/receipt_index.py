@@ -45,11 +45,24 @@ class ReceiptIndexKey:
         """What the database stores for the receipt number `code` (normalised digits)."""
         return self._rekey(receipt.receipt_index(code))
 
+    def submission_index(self, source: str, uuid: str) -> bytes:
+        """What the database stores for a submission imported from a field tool (issue 19):
+        a keyed hash, since a form's instance ID may be written on paper or kept elsewhere
+        beside the person's name."""
+        return self._rekey(hashlib.blake2b(f"{source}\0{uuid}".encode(), digest_size=32,
+                                           person=b"backup-import").digest())
+
     def _rekey(self, unkeyed: bytes) -> bytes:
         return hmac.new(self._key, unkeyed, hashlib.sha256).digest()
 
     def check_value(self) -> bytes:
         return hmac.new(self._key, _CHECK_LABEL, hashlib.sha256).digest()
+
+    def tag(self, label: bytes, data: bytes) -> bytes:
+        """A keyed hash of `data` for another use of this unattended key (issue 19: the
+        SMS status PIN), separated from the index by `label`."""
+        return hmac.new(self._key, b"backup-tag-v1\0" + label + b"\0" + data,
+                        hashlib.sha256).digest()
 
 
 def create(path: Path) -> ReceiptIndexKey:

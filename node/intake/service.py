@@ -10,7 +10,7 @@ import calendar
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -184,8 +184,10 @@ class IntakeService:
         return Allowance(self.config.limits, row["n"], row["b"])
 
     def attachment_writer(self, key: DataKey, allowance: Allowance,
-                          filename: str | None) -> AttachmentWriter:
-        return AttachmentWriter(self.blobs, key, allowance, filename, self.clock())
+                          filename: str | None, *, audio_only: bool = False
+                          ) -> AttachmentWriter:
+        return AttachmentWriter(self.blobs, key, allowance, filename, self.clock(),
+                                audio_only=audio_only)
 
     def discard(self, staged: list[StagedFile]) -> None:
         """Remove staged files that will not be sent (the reporter removed them or left)."""
@@ -214,52 +216,68 @@ class IntakeService:
         error and loses nothing)."""
         self.validate(report, files=len(files))
         now = self.clock()
-        hour = hour_of(now)
         report_id = secrets.token_hex(16)
         secret = receipt.new_secret()
+        # The report as submitted; stored as canonical JSON (RFC 8785), the exact bytes the
+        # evidence log commits to and a court bundle contains.
         record = report.model_dump(mode="json") | {
             "received_at": now.isoformat(), "channel": channel, "synthetic": synthetic}
-        # The report as submitted, as canonical JSON (RFC 8785): these exact bytes are what
-        # the evidence log commits to and what a court bundle contains.
-        submitted = rfc8785.dumps(record)
-        body = data_key.encrypt(submitted, body_context(report_id))
         # Sealed to the intake key as certified now (issue 13): a rotation made by another
         # process is followed, and a key swapped in the database is refused.
         intake_public = keyring.certified_intake_key(self.db.read(), self.keys)
         sealed = intake_public.seal_data_key(data_key)
         wrap = pw.wrap_key(data_key, secret, self.receipt_params,
                            reporter_wrap_context(report_id))
-        consent = report.consent
         for _attempt in range(8):
             code = receipt.new_receipt_code()
             try:
                 with self.db.write() as conn:
-                    current = keyring.certified_intake_key(conn, self.keys)
-                    if current != intake_public:  # rotated meanwhile
-                        intake_public, sealed = current, current.seal_data_key(data_key)
-                    at = int(now.timestamp())
-                    subject = report_subject(report_id)
-                    records = evidence.commit_items(conn, [
-                        evidence.NewItem(ItemType.REPORT, at, subject,
-                                         evidence.report_fields(record)),
-                        *(_attachment_item(f, at, subject) for f in files)])
-                    conn.execute(
-                        _INSERT_REPORT,
-                        (report_id, self.keys.receipt_index.index(code), hour, hour, sealed,
-                         wrap, body,
-                         *(int(getattr(consent, n)) for n in Consent.model_fields),
-                         int(synthetic)))
-                    conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (
-                        data_key.encrypt(json.dumps(records[0].to_json()).encode(),
-                                         evidence_context(report_id)), report_id))
-                    self._insert_files(conn, report_id, data_key, files, hour, records[1:])
-                    self._record_consent(conn, report_id, consent, hour, "report")
+                    self.insert_report(conn, report_id, report, record, data_key, files,
+                                       receipt_index=self.keys.receipt_index.index(code),
+                                       reporter_wrap=wrap, sealed=(intake_public, sealed))
             except sqlite3.IntegrityError as exc:
                 if "receipt_index" in str(exc):
                     continue  # a receipt code collided; draw another
                 raise
             return Receipt(report_id, code, secret)
         raise errors.Busy()
+
+    def insert_report(self, conn: sqlite3.Connection, report_id: str, report: ReportInput,
+                      record: dict[str, Any], data_key: DataKey, files: list[StagedFile], *,
+                      receipt_index: bytes, reporter_wrap: bytes,
+                      sealed: tuple[Any, bytes] | None = None,
+                      extra_items: Sequence[tuple[ItemType, list[tuple[str, Any]]]] = (),
+                      consent_source: str = "report") -> list[evidence.DisclosedRecord]:
+        """Store a validated report inside the caller's write transaction: its evidence leaves
+        (the report, its files, then `extra_items`), its row, items and consent history.
+        `record` is the report as stored (`received_at` and `channel` included); `sealed`, a
+        seal made before the transaction to the intake key then certified, is redone if the
+        key rotated meanwhile. Returns the evidence records of `extra_items`. Used by
+        `submit` and by imports from field tools (issue 19), which batch many reports into one
+        transaction."""
+        current = keyring.certified_intake_key(conn, self.keys)
+        seal = (sealed[1] if sealed is not None and sealed[0] == current
+                else current.seal_data_key(data_key))
+        now = datetime.fromisoformat(record["received_at"])
+        at, hour = int(now.timestamp()), hour_of(now)
+        subject = report_subject(report_id)
+        records = evidence.commit_items(conn, [
+            evidence.NewItem(ItemType.REPORT, at, subject, evidence.report_fields(record)),
+            *(_attachment_item(f, at, subject) for f in files),
+            *(evidence.NewItem(t, at, subject, fields) for t, fields in extra_items)])
+        consent = report.consent
+        conn.execute(
+            _INSERT_REPORT,
+            (report_id, receipt_index, hour, hour, seal, reporter_wrap,
+             data_key.encrypt(rfc8785.dumps(record), body_context(report_id)),
+             *(int(getattr(consent, n)) for n in Consent.model_fields),
+             int(bool(record.get("synthetic")))))
+        conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (
+            data_key.encrypt(json.dumps(records[0].to_json()).encode(),
+                             evidence_context(report_id)), report_id))
+        self._insert_files(conn, report_id, data_key, files, hour, records[1:1 + len(files)])
+        self._record_consent(conn, report_id, consent, hour, consent_source)
+        return records[1 + len(files):]
 
     def _insert_files(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
                       files: list[StagedFile], hour: int,

@@ -10,6 +10,8 @@
   var live = document.getElementById("exit-status");
   function leave(e) {
     if (e) { e.preventDefault(); }
+    /* first of all, a recording in progress stops and is dropped (voice.js) */
+    document.dispatchEvent(new Event("backup:exit"));
     document.body.className += " hidden-all";
     document.title = "";
     window.location.replace(link.href);
@@ -36,4 +38,20 @@
       if (note) { note.textContent = big.length ? (note.getAttribute("data-msg") || "") + " " + big.map(function (f) { return f.name; }).join(", ") : ""; }
     });
   });
+  /* The files step sends files resumably (static/upload.js, issue 20); its client is
+     loaded only once a file is chosen, so that no other page pays for it. */
+  var tus = document.querySelector("input[type=file][data-tus]");
+  function loadTus() {
+    tus.removeEventListener("change", loadTus);
+    var s = document.createElement("script");
+    s.src = "/static/upload.js";
+    document.head.appendChild(s);
+  }
+  if (tus && tus.form) {
+    tus.addEventListener("change", loadTus);
+    /* posted before the client is ready: the form sends the files, the client stays off */
+    tus.form.addEventListener("submit", function () {
+      if (!tus.hasAttribute("data-ready")) { tus.setAttribute("data-posting", ""); }
+    });
+  }
 }());

@@ -191,10 +191,10 @@ class ChunkCoder:
 
     def __call__(self, codings: Sequence[IncidentCoding]) -> CodedChunk:
         n = len(codings)
-        month = self._month_of(map(attrgetter("date_from"), codings), n)
+        month = self._month_of(map(attrgetter("month_from"), codings), n)
         undated = np.flatnonzero(month == NO_MONTH)
         if len(undated):
-            month[undated] = self._month_of([codings[i].date_to for i in undated.tolist()],
+            month[undated] = self._month_of([codings[i].month_to for i in undated.tolist()],
                                             len(undated))
         tables, codes = [], []
         for field in CODING_FIELDS:

@@ -626,7 +626,185 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at INTEGER NOT NULL
     ) STRICT;
     """,
-    # 32: evidence log successors (issue 21, node/evidence/succession.py): the successor
+    # 22: what a list page reads of every case it may list (issue 15,
+    # node/backoffice/case_listing.py): an index holding exactly those clear columns, so that
+    # filtering and sorting 10,000 cases reads the index, never the encrypted rows (a table
+    # scan read every report's ciphertext). Columns that were already clear; nothing new.
+    """
+    CREATE INDEX reports_for_lists ON reports (received_hour DESC, id, updated_hour, status,
+        synthetic, consent_care, consent_referral, consent_legal, consent_statistics,
+        consent_sharing, consent_contact);
+    """,
+    # 23: mobilising experts (issue 16, node/experts/needs.py, received_needs.py,
+    # engagements.py). On the requesting node: the coordinator's needs (structured fields;
+    # the free text sealed to the poster's own key) and the experts each went to, with their
+    # signed answers. On an expert's home node: each need for each of its matched experts,
+    # erased at the need's deadline. On both: the engagements, and the messages waiting to
+    # be put into the federation outbox (removed in the transaction that queues them). An
+    # expert's address for notification e-mails, encrypted (node/experts/notify.py).
+    """
+    CREATE TABLE expert_needs (
+        need_id TEXT PRIMARY KEY,
+        posted_by TEXT NOT NULL REFERENCES staff(id),
+        report_id TEXT,
+        specialty TEXT NOT NULL,
+        languages TEXT NOT NULL,
+        country TEXT NOT NULL,
+        regions TEXT NOT NULL DEFAULT '',
+        mode TEXT NOT NULL CHECK (mode IN ('remote', 'on_site', 'either')),
+        urgency TEXT NOT NULL CHECK (urgency IN ('routine', 'urgent', 'immediate')),
+        posted_at INTEGER NOT NULL,
+        answer_by INTEGER NOT NULL,
+        deadline INTEGER NOT NULL,
+        description_sealed BLOB,
+        widened INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'engaged', 'withdrawn'))
+    ) STRICT;
+    CREATE TABLE expert_need_matches (
+        need_id TEXT NOT NULL REFERENCES expert_needs(need_id) ON DELETE CASCADE,
+        expert_key TEXT NOT NULL,
+        box_key TEXT NOT NULL,
+        home_node TEXT NOT NULL,
+        answer TEXT CHECK (answer IN ('accept', 'decline')),
+        reason TEXT,
+        signed_answer TEXT,
+        PRIMARY KEY (need_id, expert_key)
+    ) STRICT;
+    CREATE TABLE expert_needs_received (
+        requesting_node TEXT NOT NULL,
+        need_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        need TEXT NOT NULL,
+        deadline INTEGER NOT NULL,
+        seen INTEGER NOT NULL DEFAULT 0,
+        notified INTEGER NOT NULL DEFAULT 0,
+        answer TEXT CHECK (answer IN ('accept', 'decline')),
+        outcome TEXT CHECK (outcome IN ('engaged', 'not_chosen')),
+        PRIMARY KEY (requesting_node, need_id, staff_id)
+    ) STRICT;
+    CREATE INDEX expert_needs_received_by_deadline ON expert_needs_received (deadline);
+    CREATE TABLE expert_engagements (
+        engagement_id TEXT PRIMARY KEY,
+        need_id TEXT NOT NULL,
+        requesting_node TEXT NOT NULL,
+        home_node TEXT NOT NULL,
+        report_id TEXT,
+        coordinator_id TEXT REFERENCES staff(id),
+        expert_staff_id TEXT REFERENCES staff(id),
+        expert_key TEXT NOT NULL,
+        expert_box_key TEXT NOT NULL,
+        coordinator_key TEXT NOT NULL,
+        coordinator_box_key TEXT NOT NULL,
+        description_sealed BLOB,
+        decided_at INTEGER NOT NULL,
+        ends_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'ended'))
+    ) STRICT;
+    ALTER TABLE expert_profiles ADD COLUMN notify_email BLOB;
+    CREATE TABLE expert_outgoing (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        type TEXT NOT NULL,
+        message TEXT NOT NULL
+    ) STRICT;
+    """,
+    # 24: what a reporter lets be shared with a vetted expert, as consent data, and the
+    # shares themselves (issue 16, node/experts/shares.py). The scope defaults to nothing
+    # ("not given" is 0, so consent tags written before stay valid); a report consented to
+    # sharing before has share_scope_set = 0 and is asked again on its receipt page. On the
+    # requesting node a share is a record of what went to whom, never the material; on the
+    # expert's home node it is ciphertext sealed to the expert, which that node cannot open,
+    # until it is revoked (the row stays as a tombstone, so a part arriving late is dropped).
+    """
+    ALTER TABLE reports ADD COLUMN consent_share_account INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_files INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_contact INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_other_orgs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN consent_share_scope_set INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_account INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_files INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_contact INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_other_orgs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN share_scope_set INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE expert_shares_sent (
+        share_id TEXT PRIMARY KEY,
+        engagement_id TEXT NOT NULL,
+        -- NULL once the report is deleted (the share was revoked with it)
+        report_id TEXT REFERENCES reports(id),
+        expert_key TEXT NOT NULL,
+        box_key TEXT NOT NULL,       -- the X25519 key it was sealed to (the credential's)
+        home_node TEXT NOT NULL,
+        -- the kind of expert as the reporter may see it (a specialty code), never a name
+        specialty TEXT NOT NULL,
+        what TEXT NOT NULL,          -- comma-separated field groups and file ids shared
+        parts INTEGER NOT NULL,
+        shared_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        envelopes TEXT NOT NULL DEFAULT '',  -- the outbox envelopes carrying it, once queued
+        revoked_at INTEGER,
+        revoke_reason TEXT,
+        revocation_queued INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX expert_shares_sent_by_report ON expert_shares_sent (report_id);
+    -- on the expert's home node; the row stays, revoked, as a tombstone (staff_id NULL:
+    -- a revocation that arrived before its share)
+    CREATE TABLE expert_shares_held (
+        share_id TEXT PRIMARY KEY,
+        engagement_id TEXT NOT NULL,
+        requesting_node TEXT NOT NULL,
+        staff_id TEXT REFERENCES staff(id),
+        parts INTEGER NOT NULL,
+        shared_at INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        revoked_at INTEGER,
+        revoke_reason TEXT
+    ) STRICT;
+    -- sealed parts: on the requesting node until they are queued in the outbox, on the
+    -- home node until the share is revoked, expires or its expert's credential ends
+    CREATE TABLE expert_share_parts (
+        share_id TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        PRIMARY KEY (share_id, part)
+    ) STRICT;
+    """,
+    # 25: submissions imported from KoboToolbox or ODK (issue 19, node/imports/): a keyed
+    # hash of the submission's UUID (never the UUID) makes imports idempotent; the original
+    # submission, encrypted under its report's data key, is erased with the report, and a
+    # row without a report stays so that importing the export again does not bring back a
+    # deleted report.
+    """
+    CREATE TABLE imported_submissions (
+        submission_index BLOB PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('kobo', 'odk')),
+        report_id TEXT UNIQUE REFERENCES reports(id),
+        imported_hour INTEGER NOT NULL,
+        original_ct BLOB
+    ) STRICT;
+    """,
+    # 26: status by SMS (issue 19, node/channels/sms_pins.py): per report, a keyed hash of
+    # the reporter's status-only PIN (under the receipt index key, which is not in the
+    # database), the language of the replies, and, only when the reporter opted in to
+    # notices, the phone number encrypted under the report's own data key; erased with the
+    # report.
+    """
+    CREATE TABLE sms_status_pins (
+        report_id TEXT PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+        pin_tag BLOB NOT NULL,
+        lang TEXT NOT NULL,
+        notify INTEGER NOT NULL CHECK (notify IN (0, 1)),
+        phone_ct BLOB,
+        set_at INTEGER NOT NULL
+    ) STRICT;
+    """,
+    # 27: voice recordings asked about apart in the court scope (issue 20). A voice
+    # identifies the speaker: consents given before default to "not disclosed" (0), which
+    # the consent tags leave out (node/intake/consent_auth.py), so they still verify.
+    """
+    ALTER TABLE reports ADD COLUMN consent_court_voice INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN court_voice INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 28: evidence log successors (issue 21, node/evidence/succession.py): the successor
     # statements of this node's own log and of the peers' logs it witnesses (signed notes:
     # origins, a size, a root hash), and which witness recorded ours. Public material only.
     """

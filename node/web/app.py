@@ -37,9 +37,12 @@ from node.web.security import (
     same_origin_only,
     strip_identifying_headers,
 )
+from node.web.sms import add_notices as add_sms_notices
+from node.web.sms import add_routes as add_sms_routes
 from node.web.staff import STAFF_PATH, create_staff_app
 from node.web.staff.sessions import SecondFactorState, StaffSessions
 from node.web.staff.sign_in_guard import new_guard
+from node.web.ussd import add_routes as add_ussd_routes
 
 PARTS = frozenset({"public", "api", "staff", "expert"})
 MAX_STAFF_SESSIONS = 500
@@ -82,6 +85,10 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[appkeys.REPORTER_SESSIONS] = reporter_sessions
         app.on_cleanup.append(lambda _: _end_all(reporter_sessions))
         app.cleanup_ctx.append(_expiring(reporter_sessions))
+        if ctx.config.ussd is not None:  # issue 19: before the site's /{lang}/ routes
+            add_ussd_routes(app)
+        if ctx.config.sms is not None:
+            add_sms_routes(app)
         add_reporter_routes(app)
     if "api" in parts:
         app.add_subapp("/api/v1", create_api_app())
@@ -92,6 +99,7 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[appkeys.SIGN_IN_GUARD] = new_guard()
         app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: _end_all(staff_sessions))
+        add_sms_notices(app, ctx)  # issue 19: notices of waiting messages
         app.add_subapp(STAFF_PATH, create_staff_app())
         add_monitoring_routes(app)  # /healthz and /metrics: the staff address only
     if "expert" in parts:  # issue 16: its own sessions, apart from the staff office's
@@ -100,6 +108,8 @@ def create_app(ctx: NodeContext, parts: Iterable[str] = PARTS, *,
         app[expert_app.SECOND_FACTOR] = SecondFactorState()
         if appkeys.SIGN_IN_GUARD not in app:
             app[appkeys.SIGN_IN_GUARD] = new_guard()
+        if appkeys.FEDERATION_STATUS not in app:  # an expert's answer wakes the outbox
+            app[appkeys.FEDERATION_STATUS] = federation_status or FederationStatus()
         app.on_cleanup.append(lambda _: expert_app.end_all(expert_sessions))
         app.add_subapp(EXPERT_PATH, create_expert_app())
     return app

@@ -5,10 +5,6 @@ from __future__ import annotations
 from node.i18n import N_
 from node.intake.models import CONSENT_LABELS
 
-NATIVE_LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "ar": "العربية", "sw": "Kiswahili", "uk": "Українська",
-}
-
 ROLES = {
     "survivor": N_("It happened to me"),
     "relative": N_("It happened to someone close to me"),
@@ -72,6 +68,11 @@ RELEASE_STATUS = {
     "approved": N_("Approved"),
     "sent": N_("Sent to the observatory"),
     "discarded": N_("Discarded"),
+}
+
+CHANNELS = {
+    "web": N_("The reporting website"),
+    "api": N_("A partner's app (API)"),
 }
 
 NOT_ANSWERED = N_("Not answered")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import gettext
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -21,13 +21,12 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from node.config import RTL_LANGUAGES, NodeConfig
+from node.config import NodeConfig
 from node.i18n import Catalogues
 from node.web.appkeys import RENDERER, node
-from node.web.labels import NATIVE_LANGUAGE_NAMES
-from node.web.language import lang_of
+from node.web.language import app_root, lang_of, return_path
 
-STATIC_FILES = ("exit.js",)
+STATIC_FILES = ("exit.js", "upload.js", "voice.js")
 
 
 def _static(name: str) -> bytes:
@@ -53,6 +52,10 @@ def _template_translator(t: gettext.NullTranslations) -> Callable[..., Markup]:
     return _
 
 
+def _isolated(text: object) -> Markup:
+    return Markup("<bdi>%s</bdi>") % text
+
+
 class Renderer:
     def __init__(self, config: NodeConfig, catalogues: Catalogues) -> None:
         self.config = config
@@ -64,6 +67,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # `x|bdi`: a name or text someone typed, isolated from the direction of the sentence
+        # it is put in (Unicode bidi, UAX #9: an Arabic sentence around a Latin name)
+        self.env.filters["bdi"] = _isolated
         css = _static("site.css").decode()
         self.css = Markup(css)  # noqa: S704 -- our own file, not user input
         self.css_hash = "sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
@@ -81,7 +87,7 @@ class Renderer:
         context.setdefault("org", Markup("<bdi>%s</bdi>") % self.config.organisation)
         return tmpl.render(
             _=_template_translator(self.catalogues.get(lang)), lang=lang,
-            dir="rtl" if lang in RTL_LANGUAGES else "ltr",
+            dir=self.catalogues.direction(lang),
             config=self.config, css=self.css, **context)
 
 
@@ -93,22 +99,27 @@ def render(request: web.Request, template: str, *, status: int = 200, here: str 
     cfg = node(request).config
     renderer = request.config_dict[RENDERER]
     if here is None:
-        here = _without_lang(request.path) if request.method == "GET" else "/"
+        here = _without_lang(request.path, cfg.languages) if request.method == "GET" else "/"
 
     def switch_prefix(code: str) -> str:
         return f"/{code}{here}"
 
     context.setdefault("errors", [])
     context.setdefault("field_errors", {})
+    context.setdefault("error_links", [])
+    # the staff office's and expert app's switcher: a form, the choice kept in a cookie
+    root = app_root(request.path)
+    context.setdefault("switcher", {"action": f"{root}/language", "back": return_path(request)}
+                       if root else None)
     html = renderer.render(
         template, lang, switch_prefix=switch_prefix,
-        languages=[(c, NATIVE_LANGUAGE_NAMES[c]) for c in cfg.languages], **context)
+        languages=renderer.catalogues.names(), **context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)
 
 
-def _without_lang(path: str) -> str:
+def _without_lang(path: str, languages: Sequence[str]) -> str:
     parts = path.split("/", 2)
-    if len(parts) >= 2 and parts[1] in NATIVE_LANGUAGE_NAMES:
+    if len(parts) >= 2 and parts[1] in languages:
         return "/" + (parts[2] if len(parts) > 2 else "")
     return path
 

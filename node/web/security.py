@@ -32,8 +32,11 @@ def content_security_policy(style_hash: str) -> str:
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",  # the files step's resumable uploads (issue 20)
         f"style-src '{style_hash}'",
         "img-src 'self' data:",
+        # spoken prompts, and a reporter's own recording played back from memory (issue 20)
+        "media-src 'self' blob:",
         "form-action 'self'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
@@ -41,7 +44,11 @@ def content_security_policy(style_hash: str) -> str:
 
 
 def headers_middleware(csp: str) -> Middleware:
-    return runtime_headers.headers_middleware(base_headers(csp))
+    # The microphone for this site's own pages only: a reporter may record their account
+    # (issue 20); the browser still asks them first. Never for a frame or another origin.
+    return runtime_headers.headers_middleware(base_headers(csp) | {
+        "Permissions-Policy": "camera=(), microphone=(self), geolocation=(), "
+                              "interest-cohort=()"})
 
 
 @web.middleware

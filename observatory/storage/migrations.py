@@ -160,7 +160,7 @@ MIGRATIONS: tuple[str, ...] = (
         directory TEXT NOT NULL
     ) STRICT;
     """,
-    # 8: evidence log successors (issue 21): a member's successor statement (a signed note
+    # 6: evidence log successors (issue 21): a member's successor statement (a signed note
     # naming its old log's end and its new origin), kept as the witness recorded it; the
     # member's current origin is the end of the chain from its first one.
     """

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -19,7 +18,7 @@ from aiohttp import web
 from observatory.context import ObservatoryContext
 from observatory.statistics.opendata import Files
 from observatory.statistics.publication import PublicationCache
-from observatory.web import appkeys, site
+from observatory.web import appkeys, health, site
 from observatory.web.admin import PREFIX as ADMIN_PREFIX
 from observatory.web.admin import create_admin_app
 from observatory.web.api import PREFIX as API_PREFIX
@@ -51,20 +50,10 @@ async def _keep_fresh(cache: PublicationCache) -> None:
         await asyncio.sleep(REFRESH_SECONDS)
 
 
-async def healthz(request: web.Request) -> web.StreamResponse:
-    """For the container's and the operator's health checks (issue 21): 200 while the
-    database answers, 503 otherwise; nothing else, since anyone may ask."""
-    try:
-        request.app[appkeys.CONTEXT].db.read().execute("SELECT 1").fetchone()
-    except sqlite3.Error:
-        return web.Response(status=503, text="database\n")
-    return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
-
-
 def create_app(ctx: ObservatoryContext, *, throttle: LoginThrottle | None = None
                ) -> web.Application:
-    renderer = Renderer(ctx.config.name, ctx.config.languages)
-    public = SiteRenderer(ctx.config)
+    renderer = Renderer(ctx.config.name, ctx.config.languages, ctx.catalogues)
+    public = SiteRenderer(ctx.config, ctx.catalogues)
     app = web.Application(
         middlewares=[site.headers_middleware(site.content_security_policy(public.css_hash),
                                              ctx.config.statistics.cache_seconds),
@@ -87,7 +76,7 @@ def create_app(ctx: ObservatoryContext, *, throttle: LoginThrottle | None = None
     app.add_subapp(API_PREFIX, api)
     app.add_subapp(ADMIN_PREFIX, create_admin_app())
     add_routes(app, site.ROUTES)
-    app.router.add_get("/healthz", healthz)
+    add_routes(app, health.ROUTES)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         refresh = asyncio.create_task(_keep_fresh(publication))

@@ -9,11 +9,6 @@ from collections.abc import Mapping
 from observatory.i18n import N_
 from protocol import vocabulary
 
-LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "ar": "العربية", "sw": "Kiswahili", "uk": "Українська",
-}
-RTL_LANGUAGES = frozenset({"ar"})
-
 DIMENSIONS = {
     "category": N_("Type of violence"),
     "perpetrator_affiliation": N_("Perpetrators"),

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from observatory.web import admin, api, site
+from observatory.web import admin, api, health, site
 from observatory.web.routes import Route
 
 TABLES: tuple[tuple[str, str, tuple[Route, ...]], ...] = (
@@ -20,6 +20,7 @@ TABLES: tuple[tuple[str, str, tuple[Route, ...]], ...] = (
     ("api", api.PREFIX, site.API_ROUTES),
     ("admin", admin.PREFIX, admin.ROUTES),
     ("site", "", site.ROUTES),
+    ("operations", "", health.ROUTES),
 )
 
 _ERRORS = {
@@ -28,7 +29,8 @@ _ERRORS = {
     403: "No session, or a missing or wrong CSRF token",
     404: "Nothing here: unknown node, alarm, checkpoint, language, country or year",
     429: "Too many failed sign-ins from this client; wait",
-    503: "Busy: many sign-ins are being checked; try again in a minute",
+    503: ("Busy (many sign-ins are being checked; try again in a minute), or, for the "
+          "health check, the database does not answer"),
 }
 
 

@@ -2,7 +2,8 @@
 
 The admin pages are in the public site's languages (`ObservatoryConfig.languages`), chosen
 the same way: by the path, ``/admin/{lang}/…`` as ``/{lang}/…`` (`language_of`); the first
-configured language is the default. Arabic is laid out right to left.
+configured language is the default. Right-to-left languages (CLDR says which) are laid
+out right to left.
 
 The stylesheet is small and inlined, allowed by its SHA-256 in the CSP; there is no script.
 """
@@ -20,8 +21,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from observatory.i18n import Translator, template_translator, translations, translator
-from observatory.web import labels
+from observatory.i18n import Catalogues, Translator, template_translator, translator
 
 
 def template_environment() -> jinja2.Environment:
@@ -45,11 +45,11 @@ def inline_stylesheet(filename: str) -> tuple[Markup, str]:
     return css, "sha256-" + base64.b64encode(digest).decode("ascii")
 
 
-def language_context(lang: str, languages: Sequence[str]) -> dict[str, Any]:
-    """What every page's base template needs of its language: ``lang``, ``dir`` (Arabic
-    right to left) and the configured languages with their names, for the language links."""
-    return {"lang": lang, "dir": "rtl" if lang in labels.RTL_LANGUAGES else "ltr",
-            "languages": [(code, labels.LANGUAGE_NAMES[code]) for code in languages]}
+def language_context(lang: str, catalogues: Catalogues) -> dict[str, Any]:
+    """What every page's base template needs of its language: ``lang``, ``dir`` (from CLDR:
+    Arabic, Persian, Urdu… right to left) and the configured languages with their own names,
+    for the language links."""
+    return {"lang": lang, "dir": catalogues.direction(lang), "languages": catalogues.names()}
 
 
 def utc(timestamp: int | None) -> str:
@@ -68,9 +68,11 @@ def utc_element(timestamp: int | None) -> Markup:
 
 
 class Renderer:
-    def __init__(self, site_name: str, languages: Sequence[str] = ("en",)) -> None:
+    def __init__(self, site_name: str, languages: Sequence[str] = ("en",),
+                 catalogues: Catalogues | None = None) -> None:
         self.site_name = site_name
         self.languages: tuple[str, ...] = tuple(languages)
+        self.catalogues = catalogues or Catalogues(self.languages)
         self.env = template_environment()
         self.env.filters["utc"] = utc_element
         self.css, self.css_hash = inline_stylesheet("admin.css")
@@ -87,13 +89,14 @@ class Renderer:
 
     def gettext(self, lang: str) -> Translator:
         """`_` for Python code answering in `lang` (errors, one-time messages)."""
-        return translator(translations(lang))
+        return translator(self.catalogues.get(lang))
 
     def render(self, template: str, lang: str, *, status: int = 200, path: str = "/",
                **context: Any) -> web.Response:
         """`path`: the page's address after ``/admin/{lang}``, for the language links."""
         html = self.env.get_template(template).render(
-            _=template_translator(translations(lang)), **language_context(lang, self.languages),
+            _=template_translator(self.catalogues.get(lang)),
+            **language_context(lang, self.catalogues),
             path=path, site_name=self.site_name, css=self.css, **context)
         return web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8")

@@ -174,7 +174,7 @@ async def api_statistics(request: web.Request) -> web.StreamResponse:
 
 
 # The path parameter that picks the language, here and on the admin pages (/admin/{lang}/).
-LANG_PARAM = ("lang", "Language of the page: en, fr, ar, sw or uk (those configured)")
+LANG_PARAM = ("lang", "Language of the page: one of those configured (e.g. en, fr, ar)")
 _YEAR_QUERY = (("year", "The period (a calendar year); default the latest published"),)
 
 ROUTES: tuple[Route, ...] = (

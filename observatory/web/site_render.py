@@ -8,6 +8,7 @@ The stylesheet is small and inlined, allowed by its SHA-256 in the CSP; there is
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,7 +20,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from observatory.config import ObservatoryConfig
-from observatory.i18n import template_translator, translations, translator
+from observatory.i18n import Catalogues, template_translator, translator
 from observatory.statistics.publication import ALL, Publication, Scope, split_region
 from observatory.web import labels
 from observatory.web.charts import Point, bar_chart, line_chart
@@ -35,9 +36,8 @@ REGION_ROWS = 30      # rows of the federation's region table; the open data has
 class Texts:
     """One language's words and number formats."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, catalogue: gettext.NullTranslations) -> None:
         self.lang = lang
-        catalogue = translations(lang)
         self._ = template_translator(catalogue)
         self.gettext = translator(catalogue)
         self.locale = Locale.parse(lang)
@@ -204,13 +204,15 @@ def _region_rows(view: dict[str, Any] | None, texts: Texts, *, with_country: boo
 
 
 class SiteRenderer:
-    def __init__(self, config: ObservatoryConfig) -> None:
+    def __init__(self, config: ObservatoryConfig, catalogues: Catalogues | None = None) -> None:
         self.config = config
         self.site_name = config.name
         self.languages: tuple[str, ...] = tuple(config.languages)
+        self.catalogues = catalogues or Catalogues(self.languages)
         self.env = template_environment()
         self.css, self.css_hash = inline_stylesheet("public.css")
-        self._texts: dict[str, Texts] = {lang: Texts(lang) for lang in self.languages}
+        self._texts: dict[str, Texts] = {lang: Texts(lang, self.catalogues.get(lang))
+                                          for lang in self.languages}
 
     def texts(self, lang: str) -> Texts:
         return self._texts[lang]
@@ -218,7 +220,7 @@ class SiteRenderer:
     def _render(self, template: str, lang: str, path: str, **context: Any) -> str:
         texts = self._texts[lang]
         return self.env.get_template(template).render(
-            _=texts._, t=texts, **language_context(lang, self.languages),
+            _=texts._, t=texts, **language_context(lang, self.catalogues),
             site_name=self.site_name, css=self.css, path=path, **context)
 
     # -- pages ---------------------------------------------------------------------------
@@ -226,7 +228,7 @@ class SiteRenderer:
     def statistics(self, pub: Publication, lang: str, scope: Scope, year: str | None) -> str:
         """The dashboard (scope ALL) or a country's page; `year` is one of the scope's."""
         texts = self._texts[lang]
-        rtl = lang in labels.RTL_LANGUAGES
+        rtl = self.catalogues.direction(lang) == "rtl"
         country = None if scope.key == ALL else scope.key
         path = "/" if country is None else f"/countries/{country}"
         if year:

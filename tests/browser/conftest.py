@@ -109,6 +109,16 @@ def browser(chromium_path: str) -> Iterator[object]:
         b.close()
 
 
+@pytest.fixture(scope="module")
+def auditor(browser: object) -> Iterator[object]:
+    """The WCAG 2.2 AA audit (tests/browser/accessibility.py), on this module's browser."""
+    from tests.browser.accessibility import Auditor
+
+    a = Auditor(browser, VIEWPORT)
+    yield a
+    a.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,9 @@ def artifacts() -> Path:
 
 
 def host_of(url: str) -> str | None:
-    return urlsplit(url).hostname
+    # A blob: URL names memory of the page that made it, by that page's origin (the
+    # recorder's listen-back, issue 20): it is the origin's host that counts.
+    return urlsplit(url.removeprefix("blob:")).hostname
 
 
 def foreign_requests(traffic: Traffic) -> list[str]:

@@ -396,13 +396,16 @@ def test_custody_lists_every_action_and_the_chain_verifies(
                 return i
         raise AssertionError(f"no {what} by {who} ({detail}) in {entries}")
 
+    from node.web.labels import STATUS_FOR_STAFF
+
+    # details too read in the reader's language: a status by its label, a person by name
     view = first(ADMIN, "case.view")
-    triage = first(ADMIN, "case.status", "in_triage")
-    assign = first(ADMIN, "case.assign", f"to {caseworker.id}")
-    assigned = first(ADMIN, "case.status", "assigned")
+    triage = first(ADMIN, "case.status", en(STATUS_FOR_STAFF["in_triage"]))
+    assign = first(ADMIN, "case.assign", en("to %(who)s") % {"who": WORKER})
+    assigned = first(ADMIN, "case.status", en(STATUS_FOR_STAFF["assigned"]))
     worker_view = first(WORKER, "case.view")
     message = first(WORKER, "case.message")
-    reply = first("reporter", "case.reply")
+    reply = first(en("the reporter"), "case.reply")
     assert view < triage < assign < assigned < worker_view < message < reply, entries
     # Only this case: the other report's entries are not in its custody report.
     assert coord.locator("main").inner_text().count(case.other_id) == 0
@@ -413,6 +416,9 @@ def test_custody_lists_every_action_and_the_chain_verifies(
     assert lines[0].startswith("seq,time_utc,actor,action,")
     assert all(line.endswith(",yes") for line in lines[1:])
     assert any(",case.reply," in line for line in lines[1:])
+    # the CSV keeps the details as recorded: codes and ids, whatever the page's language
+    assert any(",case.status," in line and "in_triage" in line for line in lines[1:])
+    assert any(",case.assign," in line and f"to {caseworker.id}" in line for line in lines[1:])
 
     assert not csp_errors(traffic, "test_custody_lists_every_action_and_the_chain_verifies")
 

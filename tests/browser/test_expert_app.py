@@ -54,24 +54,41 @@ def expert_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 @pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
 def test_an_expert_signs_up_taps_availability_and_fills_the_profile(
         expert_node: tuple[str, list[str]], new_page: NewPage, traffic: Traffic,
-        artifacts: Path, js: bool) -> None:
+        artifacts: Path, auditor: Any, js: bool) -> None:
     base, invites = expert_node
     page: Any = new_page(js=js)
+    found: list[str] = []
+
+    def audit(name: str) -> None:
+        """Issue 20: no WCAG 2.0/2.1/2.2 A or AA violation on any page of the app."""
+        found.extend(auditor.check(page, f"expert {name}", js=js))
+
+    page.goto(base + "/expert/login")
+    audit("login")
     page.goto(base + invites[0 if js else 1])
+    audit("invitation")
+    page.fill("#passphrase", PASS)
+    page.fill("#repeat", PASS + " but different")
+    page.click("text=Create my account")
+    page.wait_for_selector(".errs")
+    audit("invitation (refused)")
     page.fill("#passphrase", PASS)
     page.fill("#repeat", PASS)
     page.click("text=Create my account")
     page.wait_for_url(re.compile(r"/expert/second-factor$"))
+    audit("second factor")
     secret = page.inner_text("#totp-secret").replace(" ", "")
     page.fill("#code", pyotp.TOTP(secret).now())
     page.click("text=Check the code and turn on")
     page.wait_for_url(re.compile(r"/expert/\?done=second_factor$"))
     assert "Nothing has been shared with you." in page.content()
+    audit("home")
     page.click("button:has-text('Available now')")
     page.wait_for_url(re.compile(r"/expert/$"))
     pressed = page.locator("button[aria-pressed=true]")
     assert "Available now" in pressed.inner_text()
     page.click("text=Change your profile")
+    audit("profile")
     page.check("input[name=specialties][value=forensic_medicine]")
     page.check("input[name=languages][value=fr]")
     page.fill("#countries", "CD")
@@ -81,6 +98,8 @@ def test_an_expert_signs_up_taps_availability_and_fills_the_profile(
     page.wait_for_url(re.compile(r"/expert/\?done=profile$"))
     text = page.inner_text("main")
     assert "Forensic medicine" in text and "CD-NK" in text
+    audit("home (profile saved)")
+    assert not found, f"{len(found)} WCAG violations:\n" + "\n".join(found)
     # Phone-first: nothing wider than the 360 px screen.
     width = page.evaluate("document.documentElement.scrollWidth") if js else None
     assert width is None or width <= VIEWPORT["width"]

@@ -254,7 +254,8 @@ def add_information(page: Any, base: str, lang: str, text: str,
     if file is not None:
         page.set_input_files("#files", files=[
             {"name": file[0], "mimeType": "image/png", "buffer": file[1]}])
-    page.click(f"form[action='/{lang}/receipt/add'] button")
+    # the form's own Send button (with JavaScript the recorder's buttons come before it)
+    page.click(f"form[action='/{lang}/receipt/add'] .actions button")
     page.wait_for_url(f"{base}/{lang}/receipt/report")
     assert page.locator("p.box[role=status]").is_visible()
     assert page.locator(".errs").count() == 0

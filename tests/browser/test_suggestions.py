@@ -100,7 +100,7 @@ def test_a_caseworker_accepts_a_suggestion_and_it_becomes_a_coding(
         rejected = page.locator("#suggestions li", has=page.locator(
             "input[name=item][value='context:abduction']"))
         assert "rejected" in rejected.inner_text()
-        assert "Not coded yet." in page.locator("#incidents + ul").inner_text()
+        assert "Not coded yet." in page.locator("#incidents ~ ul").first.inner_text()
 
         # accepting "rape" opens the coding form with it chosen; the rest is the coder's
         page.locator("#suggestions li", has=page.locator(
@@ -119,7 +119,7 @@ def test_a_caseworker_accepts_a_suggestion_and_it_becomes_a_coding(
         assert "Art. 8(2)(e)(vi)" in page.locator("#provision").inner_text()
         page.click("main form button:text-is('Save this coding')")
         page.wait_for_url(f"{base}/staff/cases/{case}#incidents")
-        listed = page.locator("#incidents + ul li").first.inner_text()
+        listed = page.locator("#incidents ~ ul li").first.inner_text()
         assert "Rape" in listed and "Art. 8(2)(e)(vi)" in listed
         accepted = page.locator("#suggestions li", has=page.locator(
             "input[name=item][value='category:rape']"))

@@ -82,8 +82,10 @@ def test_go_reads_the_checkpoint_and_proofs(node_ctx: NodeContext, tmp_path: Pat
         (tmp_path / "checkpoint.txt").write_bytes(z.read(manifest["checkpoint"]))
         proofs = [json.loads(z.read(i["proof"])) for i in manifest["items"]]
     assert {i["version"] for i in manifest["items"]} == {2}
+    # Issue 13: the checkpoint is signed by the checkpoint role key, under the log's
+    # origin name; to Go it is an ordinary signed note by that key.
     vkey = encode_vkey(checkpoints.log_origin(node_ctx.keys.node_id), ED25519,
-                       node_ctx.keys.identity_public)
+                       node_ctx.keys.checkpoint_key.verify_key)
     src = tmp_path / "src" / "bundlecheck"
     src.mkdir(parents=True)
     (src / "main.go").write_text(PROGRAM)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from crypto.checkpoint import Cosigner
 from crypto.keys import SigningKey
 from protocol.delivery import DeliveryAck
+from protocol.envelope import role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.membership import (
     CertificateBody,
@@ -160,7 +161,8 @@ class ObservatoryDouble:
         key = self._lookup(sender)
         assert key is not None
         result = witness(message, origin=origin, log_key=key, last=self.witnessed.get(origin),
-                         cosigner=Cosigner(witness_name(self.node_id), self.key), now=now)
+                         cosigner=Cosigner(witness_name(self.node_id), self.key), now=now,
+                         role_key=role_key_of(request.envelope, key, "checkpoint"))
         witnessed = getattr(result, "witnessed", None)
         if witnessed is not None:
             self.witnessed[origin] = witnessed

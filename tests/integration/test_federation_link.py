@@ -63,9 +63,8 @@ class Node:
         key = self.ctx.keys
         self.directory = Directory(self.config.observatory_node_id,
                                    verify_key_from_hex(self.config.observatory_identity_key))
-        self.endpoint = Endpoint(key.node_id, key.identity,
-                                 lookup_key=lambda n: self.directory.key_of(n, now()),
-                                 is_replay=lambda *_: False)
+        self.endpoint = key.endpoint(lookup_key=lambda n: self.directory.key_of(n, now()),
+                                     is_replay=lambda *_: False)
         with self.ctx.db.write() as conn:
             transport_store.ensure_schema(conn)
         self.handler = FederationHandler(self.ctx.db, keys=key, config=self.config,
@@ -89,11 +88,12 @@ class Node:
         request = client.send_request(message, now=now())
         assert client.request is not None
         response = answer_with(request, self.peer_id)
-        answer = answers.verify(self.endpoint, request, response, now=now())
+        answer, statement = answers.verify(self.endpoint, request, response, now=now())
         with self.ctx.db.write() as conn:
             return answers.record(conn, kind, client.request.envelope_id, to, answer,
                                   keys=self.ctx.keys, config=self.config,
-                                  directory=self.directory, now=now())
+                                  directory=self.directory, now=now(),
+                                  role_statement=statement)
 
     def reload(self) -> None:
         listed = store.membership_list(self.ctx.db.read(), self.config.observatory_node_id)
@@ -228,3 +228,58 @@ def _key(world: World, node_id: str) -> VerifyKey | None:
     if node_id == world.b.node_id:
         return world.b.ctx.keys.identity_public
     return None
+
+
+def test_a_substituted_role_key_is_refused_by_the_observatory_and_a_peer(
+        world: World) -> None:
+    """Issue 13: a member's role keys are believed only through the role statement its
+    identity key (the one in the membership) signed. Someone who substitutes their own
+    keys in a's statement -- signing the envelope and the checkpoint with them -- is
+    refused by the observatory and by peer b alike, and nothing is witnessed; a's real
+    statement does not make another of its role keys a checkpoint key either."""
+    from crypto import role_statement
+    from crypto.checkpoint import Checkpoint, NoteSigner, SignedNote, sign_checkpoint
+    from protocol.witness import CheckpointPush
+
+    obs = world.observatory.identity.node_id
+    a, b = world.a, world.b
+    join(world, a)
+    join(world, b)
+    b.ask(members.query(b.ctx.db.read(), b.config), obs, world.observatory_answer,
+          answers.LIST_QUERY)
+    b.reload()
+    submit(a.ctx, "a report")
+    signed = sign_if_grown(a.ctx.db, a.ctx.keys, int(a.ctx.clock().timestamp()))
+    assert signed is not None
+    checkpoint = Checkpoint.parse(SignedNote.parse(signed.note).text)
+
+    mallory = SigningKey.generate()
+    roles = {r: mallory.derive(f"backup-role/{r}/1".encode()) for r in role_statement.ROLES}
+    forged = role_statement.encode(role_statement.sign(
+        a.node_id, {r: k.verify_key for r, k in roles.items()}, 1, mallory))
+    origin = checkpoint.origin
+    with_mallory_key = sign_checkpoint(checkpoint, NoteSigner(origin, roles["checkpoint"]))
+    with_manifest_key = sign_checkpoint(checkpoint,
+                                        NoteSigner(origin, a.ctx.keys.manifest_key))
+    assert a.ctx.keys.statement is not None
+    cases = [  # (envelope key, statement, note, what the witness says)
+        (roles["envelope"], forged, with_mallory_key, ("rejected", "not_authenticated")),
+        (a.ctx.keys.envelope_key, a.ctx.keys.statement.encode(), with_manifest_key,
+         ("refused", "bad_checkpoint_signature")),
+    ]
+    for to, answer_with in ((obs, world.observatory_answer), (b.node_id, b.answer)):
+        for key, statement, note, expected in cases:
+            push = CheckpointPush(checkpoint=note.encode().decode())
+            frame = seal(push, sender=a.node_id, recipient=to, signing_key=key, now=now(),
+                         role_statement=statement).to_frame()
+            verified = verify_frame(answer_with(frame, a.peer_id), local_node_id=a.node_id,
+                                    now=now(), lookup_key=lambda n: _key(world, n),
+                                    is_replay=lambda *_: False)
+            answer = verified.message
+            if expected[0] == "rejected":
+                assert isinstance(answer, DeliveryAck)
+                assert (answer.status, answer.reason) == expected
+            else:
+                assert (answer.outcome, answer.refusal) == expected  # type: ignore[attr-defined]
+    assert store.witnessed_logs(b.ctx.db.read()) == []
+    assert world.observatory.checkpoints.latest(a.node_id) is None

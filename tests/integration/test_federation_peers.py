@@ -167,8 +167,10 @@ async def test_two_nodes_witness_each_other(
     assert latest is not None
     note = store.with_cosignatures(a.conn(), latest.note, latest.size)
     verifiers = [decode_vkey(v) for v in vkeys]
+    # Issue 13: a's checkpoint key and b's witness key are role keys (the vkeys say so).
     _, opened = open_checkpoint(note, checkpoints.log_verifier(a.node_id, a.ctx.keys
-                                                               .identity_public), verifiers)
+                                                               .checkpoint_key.verify_key),
+                                verifiers)
     assert all(opened.is_signed_by(v) for v in verifiers)
     # b keeps what it witnessed of a's log
     assert [w.size for w in store.witnessed_logs(b.conn())] == [size_a]

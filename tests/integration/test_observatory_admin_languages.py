@@ -23,7 +23,7 @@ from tests.unit.observatory.support import (
     serving,
 )
 
-ALL_LANGUAGES = 'languages = ["en", "fr", "ar", "sw", "uk"]'
+ALL_LANGUAGES = 'languages = ["en", "ar", "es", "fr", "pt", "sw", "uk"]'
 
 
 def client() -> aiohttp.ClientSession:
@@ -155,7 +155,8 @@ async def test_the_language_can_change_without_signing_in_again(
         assert html_tag(page) == '<html lang="sw" dir="ltr">' and "Maombi ya kujiunga" in page
         # links to the same page in every other configured language, none to this one
         links = re.findall(r'<a href="(/admin/[a-z]+/)" lang="([a-z]+)" hreflang="\2">', page)
-        assert links == [(f"/admin/{code}/", code) for code in ("en", "fr", "ar", "uk")]
+        assert links == [(f"/admin/{code}/", code) for code in ("en", "ar", "es", "fr", "pt",
+                                                                    "uk")]
         async with http.post(f"{url}/admin/sw/requests/{pending}/reject",
                              data={"csrf": csrf_of(page), "reason": "x" * 1001}) as r:
             assert ("Ombi halijakataliwa: sababu haiwezi kuzidi herufi 1000"

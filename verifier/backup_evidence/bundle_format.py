@@ -5,8 +5,9 @@ A bundle is one ZIP a lawyer can hand to a court::
 
     manifest.json             case id, node, log origin, every item and the SHA-256 of every
                               file outside evidence/
-    manifest.sig              Ed25519 signature of manifest.json by the node's identity key
-                              (hex), over `MANIFEST_SIG_DOMAIN` || manifest.json
+    manifest.sig              Ed25519 signature of manifest.json by the node's manifest role
+                              key (hex; by its identity key before format 3), over
+                              `MANIFEST_SIG_DOMAIN` || manifest.json
     evidence/NAME.jsonl       for an item committed field by field (leaf version 2,
                               `backup_evidence.disclosures`): its disclosed fields, one
                               disclosure per line, each ending in "\n"
@@ -18,7 +19,11 @@ A bundle is one ZIP a lawyer can hand to a court::
                               with the cosignatures of the witnesses that cosigned it
     checkpoints/checkpoint-SIZE.tsr   if the node has one: an RFC 3161 TimeStampToken (DER)
                               over the checkpoint's text
-    node-key.txt              the node's public key (vkey form, then ``ed25519:`` raw hex)
+    node-key.txt              the node's public key (vkey form, then ``ed25519:`` raw hex): its
+                              identity key, the one members and witnesses know it by
+    node-roles.txt            (format 3) the node's role statement (`crypto.role_statement`,
+                              base64): its role keys, signed by that identity key; the
+                              manifest key and the checkpoint key are taken from it
     custody.json, consent.json        the case's chain-of-custody excerpt and consent record
     summary.html              a human-readable account for a lawyer without tools
 
@@ -40,12 +45,16 @@ from __future__ import annotations
 from crypto.checkpoint import ED25519, encode_vkey
 from crypto.keys import VerifyKey
 
-FORMAT = "backup-evidence-bundle/2"
-FORMATS = ("backup-evidence-bundle/1", FORMAT)
-"""What a verifier reads: format 1 bundles (every item whole) stay verifiable."""
+FORMAT = "backup-evidence-bundle/3"
+LEGACY_FORMATS = ("backup-evidence-bundle/1", "backup-evidence-bundle/2")
+"""Bundles made before role keys (issue 13): everything in them is signed by the node key."""
+FORMATS = (*LEGACY_FORMATS, FORMAT)
+"""What a verifier reads: format 1 bundles (every item whole) and format 2 bundles (before
+role keys) stay verifiable."""
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 NODE_KEY = "node-key.txt"
+NODE_ROLES = "node-roles.txt"
 MANIFEST_SIG_DOMAIN = b"backup-evidence-manifest-v1\n"
 MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
 """The largest file a verifier reads from a bundle (a ZIP can claim anything)."""

@@ -10,8 +10,9 @@ a court bundle signed under the new origin carries the chain of statements from 
 first origin, and the verifier follows it (`follow`).
 
 The statement is a C2SP signed note (c2sp.org/signed-note) signed by the node's Ed25519 log
-key under the *old* origin's name, the key name its checkpoints carry, so whoever trusts
-that log's key can check it. Its text::
+key (its checkpoint role key; the identity key before role keys) under the *old* origin's
+name, the key name its checkpoints carry, so whoever checks that log's checkpoints checks it
+with the same keys. Its text::
 
     backup.log-successor/v1
     <old origin>
@@ -118,30 +119,34 @@ class SuccessorStatement:
         return sign_note(self.text(), NoteSigner(self.old_origin, key)).encode().decode("utf-8")
 
 
-def open_statement(note: str, log_key: VerifyKey) -> SuccessorStatement:
-    """The statement `note` holds, once its signature by `log_key` under the old origin's
-    name is checked. Raises `SuccessionError` for anything else."""
+def open_statement(note: str, log_keys: VerifyKey | Sequence[VerifyKey]) -> SuccessorStatement:
+    """The statement `note` holds, once its signature by one of `log_keys` under the old
+    origin's name is checked: the keys that check the old origin's checkpoints (the node's
+    checkpoint role key, or its identity key for material from before role keys). Raises
+    `SuccessionError` for anything else."""
+    keys = [log_keys] if isinstance(log_keys, VerifyKey) else list(log_keys)
     if not isinstance(note, str) or len(note.encode("utf-8")) > MAX_STATEMENT_BYTES:
         raise SuccessionError("a successor statement is a short signed note")
     try:
         parsed = SignedNote.parse(note.encode("utf-8"))
         statement = SuccessorStatement.parse_text(parsed.text)
-        verifier = Ed25519Verifier(statement.old_origin, log_key)
-        opened = open_note(note.encode("utf-8"), [verifier])
+        verifiers = [Ed25519Verifier(statement.old_origin, key) for key in keys]
+        opened = open_note(note.encode("utf-8"), verifiers)
     except CryptoError:
         raise SuccessionError("the successor statement's signature does not verify") from None
-    if not opened.is_signed_by(verifier):
+    if not any(opened.is_signed_by(v) for v in verifiers):
         raise SuccessionError("the successor statement is not signed by the log's key")
     return statement
 
 
-def follow(statements: Sequence[str], log_key: VerifyKey, node_id: str) -> str:
+def follow(statements: Sequence[str], log_keys: VerifyKey | Sequence[VerifyKey],
+           node_id: str) -> str:
     """Follow a chain of signed statements from the first origin of `node_id`; return the
     origin it leads to (the first origin itself for an empty chain). Each statement must be
-    signed by `log_key` and start where the previous one ended."""
+    signed by one of `log_keys` and start where the previous one ended."""
     origin = first_origin(node_id)
     for note in statements:
-        statement = open_statement(note, log_key)
+        statement = open_statement(note, log_keys)
         if statement.old_origin != origin:
             raise SuccessionError(f"a statement starts at {statement.old_origin}, "
                                   f"not at {origin}")

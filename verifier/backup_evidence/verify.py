@@ -3,11 +3,14 @@
 
 Checks, each reported by name:
 
-1. the manifest is signed by the node key (``manifest.sig``);
+1. the manifest is signed by the node key (``manifest.sig``): from format 3 on, by the
+   node's manifest role key, which the role statement ``node-roles.txt`` binds and the
+   node key (its identity key) signs; formats 1 and 2, by the node key itself;
 2. every file other than the evidence has the SHA-256 the signed manifest lists, and the
    archive holds no file the manifest does not list;
-3. the checkpoint is a valid C2SP signed note by the node's log key (and by each witness
-   key given with ``--witness``);
+3. the checkpoint is a valid C2SP signed note by the node's log key: the checkpoint role
+   key of ``node-roles.txt``, or the node key itself for a checkpoint signed before role
+   keys existed (and by each witness key given with ``--witness``);
 4. if the bundle has one, the RFC 3161 timestamp of the checkpoint
    (``checkpoints/checkpoint-SIZE.tsr``): its imprint is the hash of the checkpoint's text
    and its signature verifies with the certificate it carries (and, with ``--tsa-cert``,
@@ -43,10 +46,12 @@ from backup_evidence import succession
 from backup_evidence.bundle_format import (
     FORMAT,
     FORMATS,
+    LEGACY_FORMATS,
     MANIFEST,
     MANIFEST_SIG,
     MAX_MEMBER_BYTES,
     NODE_KEY,
+    NODE_ROLES,
     manifest_message,
 )
 from backup_evidence.leaves import (
@@ -57,7 +62,7 @@ from backup_evidence.leaves import (
     leaf_from_digest,
 )
 from backup_evidence.timestamps import TimestampError, load_trusted, verify_token
-from crypto import merkle
+from crypto import merkle, role_statement
 from crypto.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
@@ -70,6 +75,7 @@ from crypto.checkpoint import (
 )
 from crypto.errors import CryptoError, ProofError, SignatureError
 from crypto.keys import VerifyKey
+from crypto.role_statement import RoleStatement
 
 
 @dataclass
@@ -79,8 +85,10 @@ class Report:
     """What a reader needs beyond pass or fail: each disclosed field, each withheld one
     with its digest, and what bounds each item's time."""
     earliest_cosignature: tuple[int, str] | None = None
-    log_verifier: Ed25519Verifier | None = None
-    # after a log succession (issue 21): the node's key under each earlier origin
+    # The node's checkpoint role key and its identity key (checkpoints from before role
+    # keys), both under the log's origin name.
+    log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
+    # after a log succession (issue 21): the same keys under each earlier origin
     earlier_log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
     witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
         default_factory=list)
@@ -157,9 +165,11 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
                 raise NotABundle("the --public-key given is not an Ed25519 key") from None
             report.check("node key is the trusted key", key == bundle_key,
                          "" if key == bundle_key else "node-key.txt holds another key")
+        roles = _role_statement(z, manifest, names, key, report)
         try:
             signature = bytes.fromhex(_read(z, MANIFEST_SIG).decode("ascii").strip())
-            key.verify(manifest_message(manifest_bytes), signature)
+            (key if roles is None else roles.key("manifest")).verify(
+                manifest_message(manifest_bytes), signature)
             report.check("manifest signature", True)
         except (ValueError, UnicodeDecodeError, SignatureError):
             report.check("manifest signature", False, "manifest.json or manifest.sig changed")
@@ -183,22 +193,24 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
 
         # 3. the checkpoint
         checkpoint_path = str(manifest.get("checkpoint", ""))
+        log_keys = [key] if roles is None else [roles.key("checkpoint"), key]
         try:
-            log_verifier = Ed25519Verifier(str(manifest.get("log_origin", "")), key)
+            log_verifiers = [Ed25519Verifier(str(manifest.get("log_origin", "")), k)
+                             for k in log_keys]
         except CryptoError:
             raise NotABundle("the manifest names no valid log origin") from None
-        _follow_successions(z, manifest, key, report)
+        _follow_successions(z, manifest, log_keys, report)
         witness_verifiers = []
         for text in witnesses or []:
             v = decode_vkey(text)
             if not isinstance(v, CosignatureVerifier | Ed25519Verifier):
                 raise NotABundle("a --witness key is not a witness key")
             witness_verifiers.append(v)
-        report.log_verifier, report.witness_verifiers = log_verifier, witness_verifiers
+        report.log_verifiers, report.witness_verifiers = log_verifiers, witness_verifiers
         checkpoint: Checkpoint | None = None
         try:
-            note = open_note(_read(z, checkpoint_path), [log_verifier, *witness_verifiers])
-            if not note.is_signed_by(log_verifier):
+            note = open_note(_read(z, checkpoint_path), [*log_verifiers, *witness_verifiers])
+            if not any(note.is_signed_by(v) for v in log_verifiers):
                 raise SignatureError()
             checkpoint = Checkpoint.parse(note.text)
             ok = (checkpoint.origin == manifest.get("log_origin")
@@ -227,6 +239,26 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         for item in items:
             _verify_item(z, item, checkpoint, subject, report)
     return report
+
+
+def _role_statement(z: zipfile.ZipFile, manifest: dict[str, Any], names: set[str],
+                    key: VerifyKey, report: Report) -> RoleStatement | None:
+    """The node's role keys, for a bundle of format 3: ``node-roles.txt`` must be a role
+    statement of the manifest's node, signed by the node key (its identity key). Formats
+    1 and 2 have none (everything in them is signed by the node key itself). A failing
+    statement is reported, and the manifest is then checked against the node key, which
+    did not sign it: both fail."""
+    if manifest.get("format") in LEGACY_FORMATS:
+        return None
+    try:
+        text = _read(z, NODE_ROLES).decode("ascii").strip() if NODE_ROLES in names else ""
+        roles = role_statement.verify_encoded(text, key, str(manifest.get("node_id", "")))
+    except (UnicodeDecodeError, CryptoError):
+        report.check("role statement", False,
+                     f"{NODE_ROLES} is missing or not signed by the node key")
+        return None
+    report.check("role statement", True)
+    return roles
 
 
 def _earliest_cosignature(data: bytes, note: VerifiedNote,
@@ -409,12 +441,12 @@ def _check_file(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any]
     return True
 
 
-def _follow_successions(z: zipfile.ZipFile, manifest: dict[str, Any], key: VerifyKey,
-                        report: Report) -> None:
+def _follow_successions(z: zipfile.ZipFile, manifest: dict[str, Any],
+                        log_keys: list[VerifyKey], report: Report) -> None:
     """A checkpoint under a successor origin (issue 21): the signed statements in the bundle
-    must lead from the node's first origin to the manifest's, each signed by the node's key
-    under the origin it ends. Each earlier origin's key is then believed for earlier
-    checkpoints (`bounded_by`)."""
+    must lead from the node's first origin to the manifest's, each signed by the node's log
+    keys (its checkpoint role key, or its identity key) under the origin it ends. Those keys
+    are then believed under each earlier origin for earlier checkpoints (`bounded_by`)."""
     origin = str(manifest.get("log_origin", ""))
     paths = manifest.get("log_successions")
     try:
@@ -427,10 +459,11 @@ def _follow_successions(z: zipfile.ZipFile, manifest: dict[str, Any], key: Verif
         if not isinstance(paths, list):
             raise succession.SuccessionError("the bundle carries no successor statements")
         notes = [_read(z, str(p)).decode("utf-8") for p in paths]
-        reached = succession.follow(notes, key, str(manifest.get("node_id", "")))
+        reached = succession.follow(notes, log_keys, str(manifest.get("node_id", "")))
         for note in notes:
-            old = succession.open_statement(note, key)
-            report.earlier_log_verifiers.append(Ed25519Verifier(old.old_origin, key))
+            old = succession.open_statement(note, log_keys)
+            report.earlier_log_verifiers.extend(Ed25519Verifier(old.old_origin, k)
+                                                for k in log_keys)
             report.note(f"log succession: {old.old_origin} ended at {old.old_size} leaves "
                         f"as its witnesses cosigned it (a restore); continued as "
                         f"{old.new_origin}, signed by the node's key")
@@ -449,9 +482,9 @@ def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf,
     bounded = item["bounded_by"]
     try:
         data = _read(z, str(bounded["checkpoint"]))
-        if report.log_verifier is None:
+        if not report.log_verifiers:
             raise SignatureError()
-        logs = [report.log_verifier, *report.earlier_log_verifiers]
+        logs = [*report.log_verifiers, *report.earlier_log_verifiers]
         note = open_note(data, [*logs, *report.witness_verifiers])
         if not any(note.is_signed_by(v) for v in logs):
             raise SignatureError()

@@ -35,6 +35,7 @@ from node.web.expert.common import (
     sessions_of,
 )
 from node.web.failures import error_text, status_of
+from node.web.language import switch_language
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.auth import SecondStepExpired
@@ -252,6 +253,8 @@ ROUTES = [
     ExpertRoute("GET", "/invite/{code}", invite_get, "expert_invite", Access.PUBLIC),
     ExpertRoute("POST", "/invite/{code}", invite_post, "expert_invite_post", Access.PUBLIC),
     ExpertRoute("POST", "/logout", logout_post, "expert_logout", Access.ENROLLING),
+    ExpertRoute("POST", "/language", switch_language(EXPERT_PATH), "expert_language",
+                Access.PUBLIC),
     ExpertRoute("GET", "/second-factor", second_factor_get, "expert_second_factor",
                 Access.ENROLLING),
     ExpertRoute("POST", "/second-factor", second_factor_post, "expert_second_factor_post",

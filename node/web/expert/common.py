@@ -17,7 +17,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from node import errors
+from node.experts import received_needs
 from node.experts.profiles import require_expert
+from node.web.appkeys import node
 from node.web.rendering import render
 from node.web.responses import see_other
 from node.web.security import check_csrf
@@ -88,8 +90,14 @@ def make_guard(access: dict[str, Access]) -> Middleware:
 
 def page(request: web.Request, template: str, session: StaffSession | None = None,
          **kw: Any) -> web.Response:
+    badge = 0
+    if session is not None and not session.cache.get(NEEDS_SECOND_FACTOR):
+        ctx = node(request)  # the badge: needs not looked at yet (one indexed count)
+        badge = received_needs.unseen(ctx.db.read(), session.staff.member.id,
+                                      int(ctx.clock().timestamp()))
     return render(request, template, staff=session.staff if session else None,
-                  csrf=session.csrf if session else kw.pop("csrf", ""), **kw)
+                  csrf=session.csrf if session else kw.pop("csrf", ""), needs_badge=badge,
+                  **kw)
 
 
 async def checked_form(request: web.Request) -> Any:

@@ -9,6 +9,7 @@ from node import errors
 from node.context import run_sync
 from node.experts import profiles
 from node.web.appkeys import node
+from node.web.expert import shares
 from node.web.expert.common import (
     EXPERT_PATH,
     Access,
@@ -47,7 +48,7 @@ async def home(request: web.Request) -> web.StreamResponse:
     return page(request, "expert/home.html", session_of(request), stored=stored,
                 availabilities=[(a, AVAILABILITY_LABELS[a]) for a in AVAILABILITIES],
                 specialty_labels=SPECIALTY_LABELS, mode_labels=WORK_MODE_LABELS,
-                shared=[], done=request.query.get("done", "")[:20])
+                shared=await shares.held_for(request), done=request.query.get("done", "")[:20])
 
 
 async def availability_post(request: web.Request) -> web.StreamResponse:

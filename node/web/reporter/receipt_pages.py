@@ -9,11 +9,14 @@ from multidict import MultiDictProxy
 
 from node import errors
 from node.context import run_sync
+from node.experts.shares import EXPERT_KIND_FOR_REPORTER, OTHER_EXPERT
 from node.i18n import N_
 from node.intake.models import (
     CONSENT_NAMES,
     COURT_SCOPE,
     COURT_SCOPE_LABELS,
+    SHARE_SCOPE,
+    SHARE_SCOPE_LABELS,
     AdditionInput,
     Consent,
 )
@@ -80,7 +83,8 @@ async def open_post(request: web.Request) -> web.StreamResponse:
         field_errors = {exc.field: error_text(request, exc)} if exc.field else {}
         return render(request, "public/receipt/open.html", status=status_of(exc), csrf=csrf,
                       receipt_value=code, secret_value=secret,
-                      errors=[error_text(request, exc)], field_errors=field_errors,
+                      errors=[] if field_errors else [error_text(request, exc)],
+                      field_errors=field_errors,
                       here="/receipt")
     # A fresh session id once the report is open (no session fixation).
     fresh = new_reporter_session(request)
@@ -138,11 +142,18 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
     conversation = await run_sync(ctx, ctx.conversations.for_reporter, access.report_id,
                                   access.data_key)
     _, due = await run_sync(ctx, ctx.retention.of_case, access.report_id)
+    now = int(ctx.clock().timestamp())
+    shares = [{"id": sh.share_id, "active": sh.active(now),
+               "who": translate(request, EXPERT_KIND_FOR_REPORTER.get(sh.specialty,
+                                                                      OTHER_EXPERT)),
+               "when": format_day(request, sh.shared_at // 3600)}
+              for sh in await run_sync(ctx, ctx.shares.sent_for_report, access.report_id)]
     return render(
         request, "public/receipt/report.html", status=status, here="/receipt/report",
         csrf=session.csrf, status_text=translate(request, labels.STATUS_FOR_REPORTER[view.status]),
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
-        court_labels=COURT_SCOPE_LABELS,
+        court_labels=COURT_SCOPE_LABELS, share_labels=SHARE_SCOPE_LABELS, shares=shares,
+        scope_to_ask=view.consent.sharing and not view.consent.share_scope_set,
         notice=notice, add_text=add_text, reply_text=reply_text,
         messages=[{"from_staff": m.extra["direction"] == "to_reporter",
                    "when": format_day(request, m.at // 3600), "text": m.body["text"]}
@@ -177,6 +188,9 @@ async def add_post(request: web.Request) -> web.StreamResponse:
                 problems.append(exc)
         elif part.name == "files":
             await receive_file(ctx, part, access.data_key, allowance, result)
+        elif part.name == "voice":  # a recording (issue 20): refused unless it is sound
+            await receive_file(ctx, part, access.data_key, allowance, result,
+                               audio_only=True)
         else:
             await part.release()
     problems.extend(result.refused)
@@ -221,10 +235,26 @@ async def consent_post(request: web.Request) -> web.StreamResponse:
     session, access, form = await _posted_form(request)
     ticked = form.getall("consent", [])
     court = form.getall("court", [])
+    share = form.getall("share", [])
     consent = Consent(**{n: n in ticked for n in CONSENT_NAMES},
-                      **{n: n in court for n in COURT_SCOPE})
+                      **{n: n in court for n in COURT_SCOPE},
+                      **{n: n in share for n in SHARE_SCOPE},
+                      share_scope_set=form.get("share_scope") == "asked")
     await run_sync(ctx, ctx.intake.change_consent, access, consent)
     session.flash = translate(request, N_("Your choices have been saved."))
+    raise see_other(f"/{lang}/receipt/report")
+
+
+async def share_stop_post(request: web.Request) -> web.StreamResponse:
+    """The reporter stops an expert's access to their case (issue 16). What the expert
+    already read cannot be recalled, and the page says so."""
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access, form = await _posted_form(request)
+    await run_sync(ctx, ctx.shares.revoke_for_reporter, access, str(form.get("share", "")))
+    session.flash = translate(request, N_(
+        "The expert's access to your report was stopped. What they already read cannot be "
+        "taken back."))
     raise see_other(f"/{lang}/receipt/report")
 
 

@@ -23,8 +23,11 @@ from node.intake.models import (
     CONTACT_METHODS,
     COURT_SCOPE,
     COURT_SCOPE_LABELS,
+    COURT_SCOPE_OFF_BY_DEFAULT,
     NEEDS,
     REPORTER_ROLES,
+    SHARE_SCOPE,
+    SHARE_SCOPE_LABELS,
     ReportInput,
 )
 from node.web import labels
@@ -44,7 +47,13 @@ from node.web.reporter.sessions import (
     start_reporter_session,
     upload_allowed,
 )
-from node.web.reporter.uploads import UploadResult, first_field, next_field, receive_file
+from node.web.reporter.uploads import (
+    UploadResult,
+    first_field,
+    next_field,
+    read_text_part,
+    receive_file,
+)
 from node.web.responses import see_other, set_session_cookie
 from node.web.security import check_csrf
 from protocol.vocabulary import AFFILIATIONS
@@ -133,8 +142,11 @@ def parse_step(request: web.Request, step: str, form: MultiDictProxy[Any]
     elif step == "consent":
         ticked = form.getall("consent", [])
         court = form.getall("court", [])
+        share = form.getall("share", [])
         out["consent"] = {name: name in ticked for name in CONSENT_NAMES} | {
-            name: name in court for name in COURT_SCOPE}
+            name: name in court for name in COURT_SCOPE} | {
+            name: name in share for name in SHARE_SCOPE} | {
+            "share_scope_set": form.get("share_scope") == "asked"}
         contact = {
             "method": _choice(form, "contact_method", CONTACT_METHODS, errs),
             "details": _text(form, "contact_details", 1000, errs),
@@ -183,7 +195,6 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
     files_used = draft.allowance.files_used if draft is not None else 0
     lang = require_lang(request)
     field_errors = field_errors or {}
-    all_errors = [*(page_errors or []), *field_errors.values()]
     extra: dict[str, Any] = {}
     if step == "when":
         from babel.dates import get_month_names
@@ -197,10 +208,17 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
                            "size_text": format_size(request, f.size)} for f in files]
         extra["can_add"] = files_used < ctx.config.limits.max_files
         extra["multipart"] = True
+    elif step == "what":
+        # issue 20: the narrative may be spoken; the recording is a staged file like any
+        extra["recordings"] = [f.filename for f in files if f.category == "audio"]
+        extra["can_record"] = files_used < ctx.config.limits.max_files
+        extra["multipart"] = extra["can_record"]
     elif step == "review":
         extra["summary"] = _summary(request, saved, files)
     elif step == "consent":
         extra["court_labels"] = COURT_SCOPE_LABELS
+        extra["share_labels"] = SHARE_SCOPE_LABELS
+        extra["court_off"] = sorted(COURT_SCOPE_OFF_BY_DEFAULT)
     return render(
         request, f"public/report/{step}.html", status=status, step=step,
         step_no=STEPS.index(step) + 1, step_total=len(STEPS),
@@ -208,7 +226,8 @@ def render_step(request: web.Request, session: ReporterSession | None, step: str
         answers=_display_answers(answers if answers is not None else saved),
         reviewed=saved.get("_reviewed", False),
         field_errors={k: error_text(request, v) for k, v in field_errors.items()},
-        errors=[error_text(request, e) for e in all_errors],
+        # the summary lists page errors, then links each field error to its field
+        errors=[error_text(request, e) for e in page_errors or []],
         multipart=extra.pop("multipart", False), **extra)
 
 
@@ -228,15 +247,22 @@ def _summary(request: web.Request, a: dict[str, Any], files: list[StagedFile]
     consent = a.get("consent") or {}
     granted = [t(labels.CONSENTS[n]) for n in CONSENT_NAMES if consent.get(n)]
     if consent.get("legal"):
-        scope = [t(COURT_SCOPE_LABELS[n]) for n in COURT_SCOPE if consent.get(n, True)]
+        scope = [t(COURT_SCOPE_LABELS[n]) for n in COURT_SCOPE
+                 if consent.get(n, n not in COURT_SCOPE_OFF_BY_DEFAULT)]
         granted.append(t(N_("a court may see: %(scope)s"),
                          scope=", ".join(scope) or t(N_("nothing"))))
+    if consent.get("sharing"):
+        shared = [t(SHARE_SCOPE_LABELS[n]) for n in SHARE_SCOPE if consent.get(n)]
+        granted.append(t(N_("a vetted expert may see: %(scope)s"),
+                         scope=", ".join(shared) or t(N_("nothing"))))
     narrative = a.get("narrative") or ""
+    sounds = sum(1 for f in files if f.category == "audio")
     return [
         ("who", t("Who is making this report?"),
          t(labels.ROLES[a["reporter_role"]]) if a.get("reporter_role") else none),
-        ("what", t("What happened?"),
-         (narrative[:300] + ("…" if len(narrative) > 300 else "")) if narrative else none),
+        ("what", t("What happened?"), " · ".join(x for x in (
+            narrative[:300] + ("…" if len(narrative) > 300 else ""),
+            t(N_("Sound recordings: %(n)s"), n=sounds) if sounds else "") if x) or none),
         ("when", t("When did it happen?"), when or none),
         ("where", t("Where did it happen?"),
          " · ".join(x for x in (region.label(lang) if region else "", a.get("place") or "") if x)
@@ -284,7 +310,15 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     step = request.match_info["step"]
     if step not in STEPS:
         raise errors.NotFound()
-    if step == "files":
+    if step == "what" and request.content_type == "multipart/form-data":
+        reader = await request.multipart()
+        try:
+            first = await first_field(reader, "csrf")
+        except errors.InvalidInput:
+            raise errors.SessionExpired() from None
+        session, created = _session_for(request, await first.text())
+        work = _what_upload(request, session, reader)
+    elif step == "files":
         if request.content_type == "multipart/form-data":
             reader = await request.multipart()
             try:
@@ -325,7 +359,8 @@ async def _step_post(request: web.Request, session: ReporterSession, step: str,
         shown: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         shown["needs"] = [v for v in form.getall("needs", []) if isinstance(v, str)]
         shown["consent"] = {n: n in form.getall("consent", []) for n in CONSENT_NAMES} | {
-            n: n in form.getall("court", []) for n in COURT_SCOPE}
+            n: n in form.getall("court", []) for n in COURT_SCOPE} | {
+            n: n in form.getall("share", []) for n in SHARE_SCOPE}
         shown["contact"] = {"method": form.get("contact_method"),
                             "details": form.get("contact_details"),
                             "safe_times": form.get("contact_safe_times"),
@@ -362,6 +397,49 @@ async def _files_upload(request: web.Request, session: ReporterSession,
         else:
             await part.release()
     return _after_files(request, session, go, result)
+
+
+async def _what_upload(request: web.Request, session: ReporterSession,
+                       reader: MultipartReader) -> web.StreamResponse:
+    """The narrative step sent with its recording (or an audio file the phone recorded,
+    without JavaScript): the text as `parse_step` takes it, the recording staged, encrypted
+    as it arrives, through the same path as any file -- refused unless it is sound."""
+    ctx = node(request)
+    draft = _draft(session, request)
+    go, narrative = "next", ""
+    field_errors: FieldErrors = {}
+    result = UploadResult()
+    while (part := await next_field(reader)) is not None:
+        if part.name == "narrative":
+            try:
+                narrative = (await read_text_part(
+                    part, ctx.config.limits.max_text_chars)).strip()
+            except errors.NodeError as exc:
+                field_errors["narrative"] = exc
+        elif part.name == "voice":
+            try:
+                if part.filename:  # an empty file input is no upload
+                    upload_allowed(request, session)
+            except errors.NodeError as exc:  # refused, but the words typed are kept
+                result.refused.append(exc)
+                await part.release()
+                continue
+            await receive_file(ctx, part, draft.data_key, draft.allowance, result,
+                               audio_only=True)
+            draft.files.extend(result.staged)
+            result.staged = []
+        elif part.name == "go":
+            go = (await part.text())[:10]
+        else:
+            await part.release()
+    if field_errors or result.refused:
+        if not field_errors:
+            draft.answers["narrative"] = narrative
+        return render_step(request, session, "what", answers={"narrative": narrative},
+                           field_errors=field_errors, page_errors=result.refused,
+                           status=status_of((result.refused or list(field_errors.values()))[0]))
+    draft.answers["narrative"] = narrative
+    raise see_other(_next_url(require_lang(request), "what", go))
 
 
 async def _files_remove(request: web.Request, session: ReporterSession,
@@ -418,6 +496,7 @@ async def _submit(request: web.Request, session: ReporterSession) -> web.StreamR
             refund(request, "report", per_minute, session=session.id)
         return render_step(request, session, "review", page_errors=[exc], status=status_of(exc))
     session.after_submit = AfterSubmit(receipt, list(report.needs), report.region)
+    draft.drop_uploads()  # files still arriving were not in the report: shredded
     session.draft = None
     raise see_other(f"/{lang}/report/sent")
 

@@ -25,6 +25,7 @@ from node import errors
 from node.config import Drafts
 from node.i18n import N_
 from node.intake.attachments import Allowance, StagedFile
+from node.intake.partial_uploads import PartialUpload
 from node.intake.service import Receipt, ReporterAccess
 from node.web.appkeys import LIMITER, REPORTER_SESSIONS, node
 from node.web.ratelimit import client_bucket, rate_ok
@@ -32,16 +33,27 @@ from node.web.reporter.form_tokens import FormTokens
 from node.web.sessions import Monotonic, SessionStore
 
 REPORTER_COOKIE = "s"
+UPLOAD_SWEEP_SECONDS = 30
 
 
 @dataclass
 class Draft:
-    """A report being written. Attachments are already encrypted on disk with `data_key`."""
+    """A report being written. Attachments are already encrypted on disk with `data_key`;
+    `uploads` are files still arriving over resumable uploads (`node.web.reporter.tus`)."""
 
     data_key: DataKey = field(repr=False)
     allowance: Allowance
     answers: dict[str, Any] = field(default_factory=dict)
     files: list[StagedFile] = field(default_factory=list)
+    uploads: dict[str, PartialUpload] = field(default_factory=dict)
+
+    def drop_uploads(self, expired_before: float | None = None) -> None:
+        """Shred the uploads still arriving: all of them, or those whose expiry passed."""
+        for upload in list(self.uploads.values()):
+            if expired_before is None or (upload.expires_at < expired_before
+                                          and not upload.busy):
+                del self.uploads[upload.id]
+                upload.abort()
 
 
 @dataclass
@@ -67,7 +79,11 @@ class ReporterSession:
 
     @property
     def staged_bytes(self) -> int:
-        return sum(f.size for f in self.draft.files) if self.draft is not None else 0
+        """Bytes of files staged for the draft, those still arriving included."""
+        if self.draft is None:
+            return 0
+        return (sum(f.size for f in self.draft.files)
+                + sum(u.offset for u in self.draft.uploads.values()))
 
 
 class SessionsFull(errors.Busy):
@@ -89,6 +105,7 @@ class ReporterSessions(SessionStore[ReporterSession]):
         self.tokens = FormTokens(monotonic)
         self._source_key = secrets.token_bytes(32)
         self._shared = 0  # sessions started from a shared address, held now
+        self._uploads_swept = monotonic()
 
     def tag(self, address: str) -> bytes:
         """A keyed hash of an address (the key lives in memory only, as the sessions do):
@@ -113,7 +130,32 @@ class ReporterSessions(SessionStore[ReporterSession]):
 
     def _end(self, s: ReporterSession) -> None:
         self._shared -= s.shared
+        if s.draft is not None:
+            s.draft.drop_uploads()
         super()._end(s)
+
+    @property
+    def upload_idle_seconds(self) -> float:
+        """How long a resumable upload waits for its next bytes before it is shredded."""
+        return self.drafts.idle_minutes_with_files * 60
+
+    def upload_expiry(self) -> float:
+        return self._now() + self.upload_idle_seconds
+
+    def seconds_left(self, expires_at: float) -> float:
+        return max(0.0, expires_at - self._now())
+
+    def expire(self) -> None:
+        """End idle sessions, and (every `UPLOAD_SWEEP_SECONDS`; the app calls this every
+        minute even when no one visits) shred the uploads abandoned in live drafts."""
+        super().expire()
+        now = self._now()
+        if now - self._uploads_swept < UPLOAD_SWEEP_SECONDS:
+            return
+        self._uploads_swept = now
+        for s in self._items.values():
+            if s.draft is not None and s.draft.uploads:
+                s.draft.drop_uploads(expired_before=now)
 
     def _evictable(self, session: ReporterSession) -> bool:
         # A report just sent keeps its place until its receipt (shown only once) is shown:
@@ -125,7 +167,7 @@ class ReporterSessions(SessionStore[ReporterSession]):
         raise SessionsFull()
 
     def _idle_limit(self, session: ReporterSession) -> float:
-        if session.draft is not None and session.draft.files:
+        if session.draft is not None and (session.draft.files or session.draft.uploads):
             return self.drafts.idle_minutes_with_files * 60
         return self.idle_seconds
 
@@ -184,12 +226,20 @@ def upload_allowed(request: web.Request, session: ReporterSession) -> None:
     staged for drafts already fill the session's, the address's or the node's share. A cap
     can be passed by at most the file being received (the per-file limit)."""
     sessions = request.config_dict[REPORTER_SESSIONS]
-    drafts = sessions.drafts
-    per_minute = drafts.uploads_per_minute
+    per_minute = sessions.drafts.uploads_per_minute
     if not (rate_ok(request, "upload", per_minute)
             and request.config_dict[LIMITER].allow("upload", "session:" + session.id,
                                                    per_minute)):
         raise errors.RateLimited()
+    staging_allowed(request, session)
+
+
+def staging_allowed(request: web.Request, session: ReporterSession) -> None:
+    """Refuse more bytes when the files staged for drafts (uploads still arriving
+    included) fill the session's, the address's or the node's share. A resumed upload
+    checks this at every request, without spending the rate of new uploads."""
+    sessions = request.config_dict[REPORTER_SESSIONS]
+    drafts = sessions.drafts
     mb = 1024 * 1024
     if sessions.staged_bytes() >= drafts.staged_mb_total * mb:
         raise StagingFull()

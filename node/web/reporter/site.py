@@ -16,9 +16,10 @@ from node.web import appkeys, labels
 from node.web.appkeys import node
 from node.web.language import lang_of, require_lang
 from node.web.rendering import render, translate
-from node.web.reporter import receipt_pages, report_flow
+from node.web.reporter import prompts, receipt_pages, report_flow, tus
 from node.web.reporter.sessions import REPORTER_COOKIE, end_reporter_session
 from node.web.responses import clear_cookie
+from runtime.catalogues import native_name
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -62,7 +63,7 @@ async def services(request: web.Request) -> web.StreamResponse:
         "description": s.describe(lang), "contact": s.contact, "address": s.address,
         "hours": s.hours, "free": s.free_of_charge,
         "regions": ", ".join(region_names.get(c, c) for c in s.regions),
-        "languages": ", ".join(labels.NATIVE_LANGUAGE_NAMES.get(c, c) for c in s.languages),
+        "languages": ", ".join(native_name(c) for c in s.languages),
     } for s in matching(cfg, needs, region)]
     return render(
         request, "public/services.html", services=found, selected_needs=needs,
@@ -72,10 +73,13 @@ async def services(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app[prompts.PROMPTS] = prompts.load(app[appkeys.CONTEXT].config,
+                                        app[appkeys.CONTEXT].datadir.root)
     r = app.router
     r.add_get("/", root, name="root")
     r.add_get("/exit", quick_exit, name="exit")
     r.add_get("/static/{name}", static_file, name="static")
+    r.add_get("/prompts/{lang}/{place}", prompts.prompt_get, name="spoken_prompt")
     r.add_get("/{lang}/", home, name="home")
     r.add_get("/{lang}/services", services, name="services")
     r.add_get("/{lang}/report/sent", report_flow.sent_get, name="report_sent")
@@ -86,8 +90,11 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/{lang}/receipt/report", receipt_pages.report_get, name="receipt_report")
     r.add_post("/{lang}/receipt/add", receipt_pages.add_post, name="receipt_add")
     r.add_post("/{lang}/receipt/consent", receipt_pages.consent_post, name="receipt_consent")
+    r.add_post("/{lang}/receipt/share/stop", receipt_pages.share_stop_post,
+               name="receipt_share_stop")
     r.add_post("/{lang}/receipt/reply", receipt_pages.reply_post, name="receipt_reply")
     r.add_get("/{lang}/receipt/delete", receipt_pages.delete_get, name="receipt_delete")
     r.add_post("/{lang}/receipt/delete", receipt_pages.delete_post, name="receipt_delete_post")
     r.add_get("/{lang}/receipt/deleted", receipt_pages.deleted_get, name="receipt_deleted")
     r.add_post("/{lang}/receipt/close", receipt_pages.close_post, name="receipt_close")
+    tus.add_routes(app)  # resumable uploads of the files step (issue 20)

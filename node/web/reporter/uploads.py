@@ -26,14 +26,16 @@ class UploadResult:
 
 
 async def receive_file(ctx: NodeContext, part: BodyPartReader, key: DataKey,
-                       allowance: Allowance, result: UploadResult) -> None:
-    """Stage one file part into `result` (or record why it was refused)."""
+                       allowance: Allowance, result: UploadResult, *,
+                       audio_only: bool = False) -> None:
+    """Stage one file part into `result` (or record why it was refused); `audio_only`
+    for a voice recording."""
     filename = part.filename
     first = await part.read_chunk(CHUNK)
     if not filename and not first:
         return  # a file input left empty
     try:
-        writer = ctx.intake.attachment_writer(key, allowance, filename)
+        writer = ctx.intake.attachment_writer(key, allowance, filename, audio_only=audio_only)
     except errors.NodeError as exc:
         result.refused.append(exc)
         await _drain(part)

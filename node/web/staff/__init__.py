@@ -16,14 +16,17 @@ from node.web.failures import html_errors
 from node.web.staff import (
     admin,
     auth,
+    case_lists,
     cases,
     coding,
     evidence,
     experts,
     federation,
     inbox,
+    needs,
     patterns,
     receipt_lookup,
+    shares,
     statistics,
     suggestions,
 )
@@ -35,7 +38,8 @@ __all__ = ["STAFF_PATH", "all_routes", "create_staff_app"]
 def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
-            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES]
+            *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
+            *needs.ROUTES, *shares.ROUTES]
 
 
 def create_staff_app() -> web.Application:

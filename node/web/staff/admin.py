@@ -1,7 +1,10 @@
 """Account administration (admin) and node-key grants (coordinators).
 
 Admins invite people, change roles, unlock, disable and enable accounts, and turn off a
-lost second factor; they never see case content for it. Roles an admin gives themselves
+lost second factor; they never see case content for it. After disabling an account that
+held the intake or analysis key, the page offers to rotate those keys (issue 13,
+`node.key_rotation.rotate_after_departure`): the person may have kept a copy, and after
+the rotation it opens nothing the node stores. Roles an admin gives themselves
 are shown to the coordinators on the pending-access page (who, which roles, when). A
 coordinator gives a new coordinator or analyst the node keys their roles need, by sealing
 the keys they hold in their own session to the newcomer's public key: the server never
@@ -14,11 +17,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from node import accounts, errors, invitations, second_factor
+from node import accounts, errors, invitations, key_rotation, second_factor
 from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
+from node.web.form_errors import field_errors
 from node.web.responses import see_other
 from node.web.staff.auth import refresh_sessions, with_roles
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
@@ -49,9 +53,20 @@ def _roles_of(form: object) -> list[str]:
 
 # ------------------------------------------------------------------ accounts (admin)
 
+def _rotate_offer(request: web.Request) -> tuple[str, list[str]] | None:
+    """The disabled account and the keys it held, named by the redirect after disabling:
+    what the page offers to rotate."""
+    staff_id = request.query.get("rotate", "")[:64]
+    held = [k for k in request.query.get("held", "").split(",")
+            if k in key_rotation.STAFF_HELD]
+    return (staff_id, held) if staff_id and held else None
+
+
 async def _accounts_page(request: web.Request, exc: errors.NodeError | None = None,
                          done: str = "", username: str = "",
-                         roles: list[str] | None = None) -> web.Response:
+                         roles: list[str] | None = None, invited: bool = False,
+                         offer: tuple[str, list[str]] | None = None) -> web.Response:
+    """The accounts; after a refused invitation (`invited`), its form marked as typed."""
     ctx = node(request)
     now = _now(ctx)
 
@@ -60,14 +75,21 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
         return accounts.list_accounts(conn), invitations.open_invitations(conn, now)
 
     people, pending = await run_sync(ctx, load)
+    departed = None
+    if offer is not None:
+        departed = next((a for a in people if a.id == offer[0] and a.disabled), None)
     return page(request, "staff/accounts.html", session_of(request),
                 status=status_of(exc) if exc else 200, accounts=people, invitations=pending,
                 all_roles=accounts.ROLES, done=done, username=username,
-                chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [])
+                chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [],
+                departed=departed, rotate_keys=offer[1] if departed and offer else [],
+                holds_keys=set(session_of(request).staff.node_keys),
+                field_errors=field_errors(request, exc) if invited else {})
 
 
 async def accounts_get(request: web.Request) -> web.StreamResponse:
-    return await _accounts_page(request, done=request.query.get("done", "")[:20])
+    return await _accounts_page(request, done=request.query.get("done", "")[:20],
+                                offer=_rotate_offer(request))
 
 
 async def invite_post(request: web.Request) -> web.StreamResponse:
@@ -81,7 +103,8 @@ async def invite_post(request: web.Request) -> web.StreamResponse:
         code = await run_sync(ctx, invitations.invite, ctx.db, ctx.audit,
                               session.staff.member.id, username, roles, now)
     except errors.NodeError as exc:
-        return await _accounts_page(request, exc, username=username, roles=roles)
+        return await _accounts_page(request, exc, username=username, roles=roles,
+                                   invited=True)
     # Shown once, in this answer only: the node keeps nothing but the code's hash.
     link = f"{_origin(request)}{STAFF_PATH}/invite/{code}"
     if set(roles) == {"expert"}:  # experts accept on the expert app (issue 16)
@@ -98,11 +121,13 @@ async def _account_action(request: web.Request, done: str) -> web.StreamResponse
     admin_id = session_of(request).staff.member.id
     target = request.match_info.get("staff_id", "")
     now = _now(ctx)
+    held: list[str] = []
     try:
         if done == "unlocked":
             await run_sync(ctx, accounts.unlock_account, ctx.db, ctx.audit, admin_id, target,
                            now)
         elif done == "disabled":
+            held = await run_sync(ctx, _staff_keys_held, ctx, target)
             await run_sync(ctx, accounts.set_disabled, ctx.db, ctx.audit, admin_id, target,
                            True, now)
             refresh_sessions(request, target, lambda staff: None)
@@ -123,7 +148,41 @@ async def _account_action(request: web.Request, done: str) -> web.StreamResponse
         return await _accounts_page(request, exc)
     if done == "roles" and target == admin_id and "admin" not in _roles_of(form):
         raise see_other(f"{STAFF_PATH}/account")  # no longer allowed on the accounts page
+    if held:  # offer to rotate what they held (ids and key names only in the address)
+        raise see_other(f"{ACCOUNTS_PATH}?done={done}&rotate={target}&held={','.join(held)}")
     raise see_other(f"{ACCOUNTS_PATH}?done={done}")
+
+
+def _staff_keys_held(ctx: NodeContext, staff_id: str) -> list[str]:
+    """The node keys sealed to an account now, of those a rotation can replace."""
+    return key_rotation.held_by(ctx.db.read(), staff_id)
+
+
+async def rotate_keys_post(request: web.Request) -> web.StreamResponse:
+    """Rotate the keys a disabled account held, with the keys the admin holds; then
+    every open session of the remaining holders gets the new keys."""
+    ctx = node(request)
+    form = await checked_form(request)
+    staff = session_of(request).staff
+    target = request.match_info.get("staff_id", "")
+    names = [str(k) for k in form.getall("keys", [])][:4]
+    live = {accounts.INTAKE_KEY: ctx.keys.intake_public,
+            accounts.ANALYSIS_KEY: ctx.keys.analysis_public}
+    try:
+        done = await run_sync(ctx, key_rotation.rotate_after_departure, ctx.db, ctx.audit,
+                              ctx.keys.certifier, staff, target, names, live, _now(ctx))
+    except errors.NodeError as exc:
+        return await _accounts_page(request, exc)
+    conn = ctx.db.read()
+
+    def reopened(st: accounts.UnlockedStaff) -> accounts.UnlockedStaff:
+        return accounts.UnlockedStaff(st.member, st.secret_key,
+                                      accounts.open_node_keys(conn, st.member.id,
+                                                              st.secret_key))
+
+    for holder in sorted({h for rotated in done for h in rotated.holders}):
+        refresh_sessions(request, holder.removeprefix("staff:"), reopened)
+    raise see_other(f"{ACCOUNTS_PATH}?done=rotated")
 
 
 async def unlock_post(request: web.Request) -> web.StreamResponse:
@@ -205,6 +264,8 @@ ROUTES: list[StaffRoute] = [
                Action.MANAGE_ACCOUNTS),
     StaffRoute("POST", "/accounts/{staff_id}/roles", roles_post, "staff_accounts_roles",
                Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/rotate-keys", rotate_keys_post,
+               "staff_accounts_rotate_keys", Action.MANAGE_ACCOUNTS),
     StaffRoute("POST", "/accounts/{staff_id}/totp-reset", totp_reset_post,
                "staff_accounts_totp_reset", Action.MANAGE_ACCOUNTS),
     StaffRoute("GET", "/grants", grants_get, "staff_grants", Action.GRANT_KEYS),

@@ -33,7 +33,8 @@ from node.i18n import N_
 from node.web import appkeys, sign_in
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
-from node.web.language import lang_of
+from node.web.form_errors import field_errors
+from node.web.language import lang_of, switch_language
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
 from node.web.staff.common import (
@@ -182,6 +183,7 @@ async def _invite_page(request: web.Request, exc: errors.NodeError | None = None
     token = _pre_token(request)
     response = page(request, "staff/invite.html", status=status_of(exc) if exc else 200,
                     csrf=token, invitation=invitation, code=code, errors=errs,
+                    field_errors=field_errors(request, exc, "passphrase"),
                     min_chars=accounts.MIN_PASSPHRASE_CHARS,
                     suggestion=passphrase_strength.suggest(lang_of(request)))
     set_session_cookie(request, response, PRE_COOKIE, token, path=STAFF_PATH)
@@ -226,6 +228,8 @@ async def _account_page(request: web.Request, exc: errors.NodeError | None = Non
         raise errors.NotAuthenticated()
     return page(request, "staff/account.html", session, status=status_of(exc) if exc else 200,
                 account=account, done=done, errors=[error_text(request, exc)] if exc else [],
+                field_errors=field_errors(request, exc, "new" if request.path.endswith(
+                    "/passphrase") else "code" if request.method == "POST" else None),
                 min_chars=accounts.MIN_PASSPHRASE_CHARS,
                 suggestion=passphrase_strength.suggest(lang_of(request)))
 
@@ -328,6 +332,8 @@ ROUTES = [
     StaffRoute("GET", "/login/code", login_code_get, "staff_login_code", Action.PUBLIC),
     StaffRoute("POST", "/login/code", login_code_post, "staff_login_code_post", Action.PUBLIC),
     StaffRoute("POST", "/logout", logout_post, "staff_logout", Action.OWN_ACCOUNT),
+    StaffRoute("POST", "/language", switch_language(STAFF_PATH), "staff_language",
+               Action.PUBLIC),
     StaffRoute("GET", "/invite/{code}", invite_get, "staff_invite", Action.PUBLIC),
     StaffRoute("POST", "/invite/{code}", invite_post, "staff_invite_post", Action.PUBLIC),
     StaffRoute("GET", "/account", account_get, "staff_account", Action.OWN_ACCOUNT),

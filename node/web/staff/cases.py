@@ -1,15 +1,13 @@
-"""Case work pages: the triage queue, case lists, search, a case and its actions, incident
-codings, the chain of custody. Thin handlers over the back office's services
+"""Case work pages: a case and its actions, incident codings, the chain of custody (the
+queue, lists and search are in `case_lists`). Thin handlers over the back office's services
 (`node.backoffice`: `CaseReader`, `CaseAccess`, `CaseTimeline`, `Conversations`,
-`Referrals`, `CaseIncidents`, `Retention`, `Deletion`, `Custody`, and `search.index_for`,
+`Referrals`, `CaseIncidents`, `Retention`, `Deletion`, `Custody`, and
 `codings.open_codings`), which enforce access a second time; every case action is
 audited."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import functools
 import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -19,16 +17,16 @@ from typing import Any
 from aiohttp import web
 
 from node import errors
-from node.accounts import INTAKE_KEY, UnlockedStaff
+from node.accounts import UnlockedStaff
 from node.backoffice import audit as audit_log
 from node.backoffice import inbox
-from node.backoffice.access import Action, allowed, require_node_key
+from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
-from node.backoffice.cases import QueueEntry
 from node.backoffice.codings import open_codings
 from node.backoffice.deletion import REASONS, STAFF_REASONS
+from node.backoffice.incident_dates import Period, describe
 from node.backoffice.ledger import STATUSES
-from node.backoffice.search import SearchIndex, index_for
+from node.channels.sms_sender import NOTICES
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.intake.models import CONSENT_NAMES
@@ -36,6 +34,7 @@ from node.web import labels
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
 from node.web.formatting import format_day, format_size
+from node.web.language import lang_of
 from node.web.rendering import translate
 from node.web.responses import see_other
 from node.web.staff import coding, suggestions
@@ -49,9 +48,14 @@ from node.web.staff.common import (
     page,
     session_of,
 )
-from node.web.staff.custody_actions import ACTION_LABELS
-from node.web.staff.sessions import StaffSession
+from node.web.staff.custody_actions import (
+    ACTION_LABELS,
+    ACTOR_LABELS,
+    OBJECT_LABELS,
+    detail_text,
+)
 from protocol import vocabulary as vocab
+from runtime.catalogues import native_name
 
 PAGE_SIZE = 50
 
@@ -64,66 +68,10 @@ def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _rows(request: web.Request, entries: list[QueueEntry]) -> list[dict[str, Any]]:
-    # Labels and days repeat from row to row: each is translated or formatted once per page
-    # (for 200 rows, half the time of the page went to repeating them).
-    t: Callable[[str], str] = functools.cache(partial(_t, request))
-    day: Callable[[int], str] = functools.cache(lambda d: format_day(request, d * 24))
-    rows = []
-    for e in entries:
-        v = e.view
-        narrative = str(v.record.get("narrative") or "")
-        rows.append({
-            "id": v.id, "number": number_of(v.id), "received": day(v.received_hour // 24),
-            "urgency": e.urgency,
-            "status": t(labels.STATUS_FOR_STAFF[v.status]),
-            "summary": narrative[:120] + ("…" if len(narrative) > 120 else ""),
-            "needs": ", ".join(t(labels.NEEDS[n]) for n in v.record.get("needs", [])),
-            "consent": _consent(request, v.consent, t), "synthetic": v.synthetic})
-    return rows
-
-
 def _consent(request: web.Request, consent: Any,
              t: Callable[[str], str] | None = None) -> str:
     label = t or partial(_t, request)
     return ", ".join(label(labels.CONSENTS[n]) for n in CONSENT_NAMES if getattr(consent, n))
-
-
-# The person's search index lives in their session (`StaffSession.cache`), in memory only,
-# as a future: it may still be being built in the background.
-SEARCH_INDEX = "search"
-SEARCH_LOCK = "search_lock"
-
-
-def _prepare_search(ctx: NodeContext, session: StaffSession) -> None:
-    """Start building the person's search index in the background when they first open a
-    list or the search form after signing in -- "built in memory after unlock" (issue 3) --
-    so that their first search does not wait while every case they may read is decrypted
-    (over a second for 10,000 cases: BENCHMARKS.md, bench_backoffice)."""
-    if SEARCH_INDEX in session.cache or not allowed(session.staff.member, Action.SEARCH):
-        return
-    building = asyncio.get_running_loop().run_in_executor(
-        ctx.executor, index_for, ctx.cases, session.staff)
-    # A failed build is retried by the next search; it is not an unhandled error.
-    building.add_done_callback(lambda f: f.cancelled() or f.exception())
-    session.cache[SEARCH_INDEX] = building
-
-
-async def _search_index(ctx: NodeContext, session: StaffSession) -> SearchIndex:
-    """The session's index, brought up to date with the cases the person may read now
-    (only new cases are decrypted; a case no longer readable means a new index)."""
-    pending: asyncio.Future[SearchIndex] | None = session.cache.get(SEARCH_INDEX)
-    current = None
-    if pending is not None:
-        await asyncio.wait([pending])
-        if not pending.cancelled() and pending.exception() is None:
-            current = pending.result()
-    index = await run_sync(ctx, index_for, ctx.cases, session.staff, current)
-    if index is not current:
-        done: asyncio.Future[SearchIndex] = asyncio.get_running_loop().create_future()
-        done.set_result(index)
-        session.cache[SEARCH_INDEX] = done
-    return index
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -133,69 +81,6 @@ async def index(request: web.Request) -> web.StreamResponse:
         if role in roles:
             raise see_other(f"{STAFF_PATH}/{target}")
     raise see_other(f"{STAFF_PATH}/account")
-
-
-async def queue(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    entries = await run_sync(ctx, ctx.cases.queue, session.staff)
-    due = await run_sync(ctx, ctx.retention.due)
-    _prepare_search(ctx, session)
-    return page(request, "staff/queue.html", session, rows=_rows(request, entries), due=due)
-
-
-async def case_list(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    status = request.query.get("status") or None
-    try:
-        offset = max(0, int(request.query.get("offset", "0")))
-    except ValueError:
-        offset = 0
-    entries, total = await run_sync(ctx, ctx.cases.list_cases, session.staff, PAGE_SIZE,
-                                    offset, status)
-    _prepare_search(ctx, session)
-    return page(request, "staff/cases.html", session, rows=_rows(request, entries), total=total,
-                missing_key=await run_sync(ctx, _missing_intake_key, ctx, session.staff, request),
-                selected=status or "",
-                statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
-                prev_offset=offset - PAGE_SIZE if offset > 0 else None,
-                next_offset=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None)
-
-
-def _missing_intake_key(ctx: NodeContext, staff: UnlockedStaff, request: web.Request) -> str:
-    """For a coordinator without the intake key, who sees only the cases assigned to
-    them: what is missing and who can give it (else "")."""
-    if not staff.has_role("coordinator"):
-        return ""
-    try:
-        require_node_key(ctx.db.read(), staff, INTAKE_KEY)
-    except errors.NodeError as exc:
-        return error_text(request, exc)
-    return ""
-
-
-async def search(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    session = session_of(request)
-    query = request.query.get("q", "")[:200]
-    rows: list[dict[str, Any]] = []
-    total = 0
-    if not query.strip():
-        _prepare_search(ctx, session)  # the empty form: the person is about to type
-    else:
-        # One search at a time per session: the index is updated in place.
-        async with session.cache.setdefault(SEARCH_LOCK, asyncio.Lock()):
-            index = await _search_index(ctx, session)
-            matches = index.search(query)
-        total = len(matches)
-        found = await run_sync(ctx, ctx.cases.newest_first, matches, SEARCH_SHOWN)
-        rows = _rows(request, await run_sync(ctx, ctx.cases.summaries, session.staff, found))
-    return page(request, "staff/search.html", session, query=query, rows=rows, total=total,
-                shown=SEARCH_SHOWN)
-
-
-SEARCH_SHOWN = 200
 
 
 def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
@@ -209,8 +94,7 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
          t(labels.ROLES[r["reporter_role"]]) if r.get("reporter_role") else ""),
         (t("What happened?"), r.get("narrative") or ""),
         (t("When did it happen?"), " · ".join(str(x) for x in (
-            "-".join(str(r[k]) for k in ("incident_year", "incident_month", "incident_day")
-                     if r.get(k)), r.get("incident_when") or "") if x)),
+            _reported_day(r, lang_of(request)), r.get("incident_when") or "") if x)),
         (t("Where did it happen?"), " · ".join(x for x in (region_label, r.get("place") or "")
                                                if x)),
         (t("Who did it?"), " · ".join(str(x) for x in (
@@ -225,14 +109,51 @@ def _case_fields(request: web.Request, r: dict[str, Any], region_label: str,
             (t("Number, address or name in the app"), contact.get("details") or ""),
             (t("When is it safe to contact you?"), contact.get("safe_times") or ""),
             (t("What should we be careful about?"), contact.get("precautions") or "")]),
-        (t(labels.LANGUAGE), labels.NATIVE_LANGUAGE_NAMES.get(r.get("language") or "", "")),
-        (t(labels.CHANNEL), r.get("channel", "")),
+        (t(labels.LANGUAGE), native_name(r["language"]) if r.get("language") else ""),
+        (t(labels.CHANNEL), t(labels.CHANNELS[r["channel"]])
+         if r.get("channel") in labels.CHANNELS else r.get("channel", "")),
     ]
     return [(label, value) for label, value in fields if value]
 
 
+# the case page's form fields an error can be about: (route, field) -> (input id, label), for
+# the error summary's links (`staff/_errors.html`)
+FORM_FIELDS = {
+    ("staff_case_task", "text"): ("task", N_("New task")),
+    ("staff_case_task", "due"): ("due", N_("Due date")),
+    ("staff_case_note", "text"): ("note", N_("New note")),
+    ("staff_case_message", "text"): ("message", N_("Message to the reporter")),
+    ("staff_case_refer", "service"): ("service", N_("Service")),
+    ("staff_case_refer", "text"): ("shared", N_("What you share with the service "
+                                                "(only what is needed)")),
+    ("staff_case_retention", "retention_days"): ("days", N_(
+        "Delete after this many days without activity (empty: keep)")),
+}
+
+
+def _long_day(iso: str | None, lang: str) -> str | None:
+    """A stored day (ISO 8601) as the page's language writes it."""
+    return describe(Period(date.fromisoformat(iso), "day"), lang) if iso else None
+
+
+def _reported_day(r: dict[str, Any], lang: str) -> str:
+    """The day, month or year the reporter gave, as the page's language writes it."""
+    year, month, day = (r.get(k) for k in ("incident_year", "incident_month", "incident_day"))
+    if not year:
+        return ""
+    day = day if month else None
+    try:
+        period = Period(date(int(str(year)), int(str(month or 1)), int(str(day or 1))),
+                        "day" if day else "month" if month else "year")
+    except ValueError:
+        return "-".join(str(x) for x in (year, month, day) if x)
+    return describe(period, lang)
+
+
 async def case_page(request: web.Request, *, problems: list[errors.NodeError] | None = None,
-                    status: int = 200) -> web.StreamResponse:
+                    status: int = 200, typed: Any = None) -> web.StreamResponse:
+    """The case. After a refused action, `typed` is the form that was posted: the form it
+    came from shows it again, with the field in error marked (`_forms.html`)."""
     ctx = node(request)
     session = session_of(request)
     staff = session.staff
@@ -240,6 +161,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
     # what the page is about to show, read first: a reply arriving meanwhile stays unread
     seen = await run_sync(ctx, _latest, ctx, report_id)
     case = await run_sync(ctx, ctx.cases.read, staff, report_id)
+    route = request.match_info.route.name
     v = case.report
     changes = {c.name: c for c in await run_sync(ctx, _consent_changes, ctx, report_id)}
     # each consent the reporter withdrew (and has not given again): the day, else ""
@@ -296,7 +218,8 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
                   for m in case.messages],
         notes=[{"who": who(n.actor), "when": _when(n.at), "text": n.body["text"]}
                for n in case.notes],
-        tasks=[{"id": t.id, "text": t.body["text"], "due": t.extra.get("due_day"),
+        tasks=[{"id": t.id, "text": t.body["text"],
+                "due": _long_day(t.extra.get("due_day"), lang_of(request)),
                 "done": t.extra.get("done_at") is not None} for t in case.tasks],
         referrals=[{"id": f.id, "service": f.body.get("service_name"), "when": _when(f.at),
                     "who": who(f.actor), "shared": f.body.get("shared"),
@@ -304,15 +227,23 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         consent_referral=v.consent.referral, services=ctx.config.services,
         incidents=coding.incident_rows(request, ctx, case.incidents, who),
         linkable=coding.candidate_rows(request, ctx, candidates),
-        deletion_due=case.deletion_due.isoformat() if case.deletion_due else None,
+        deletion_due=_long_day(case.deletion_due.isoformat() if case.deletion_due else None,
+                               lang_of(request)),
         retention_days=case.retention_days, notice=notice, notice_section=notice_section,
         deletion_reasons=[(code, _t(request, REASONS[code])) for code in STAFF_REASONS],
         errors=[error_text(request, p) for p in problems or []],
+        acted=request.match_info.route.name if typed is not None else "",
+        typed={k: str(v) for k, v in (typed or {}).items() if k != "csrf"},
+        field_errors={p.field: error_text(request, p) for p in problems or [] if p.field},
+        error_links=[(field[0], _t(request, field[1]), error_text(request, p))
+                     for p in problems or []
+                     if (field := FORM_FIELDS.get((route or "", p.field or "")))],
         can={"status": can(Action.CHANGE_STATUS), "assign": can(Action.ASSIGN),
              "message": can(Action.MESSAGE_REPORTER), "note": can(Action.WRITE_NOTE),
              "tasks": can(Action.MANAGE_TASKS), "refer": can(Action.REFER),
              "code": can(Action.CODE_INCIDENT), "retention": can(Action.SET_RETENTION),
-             "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE)},
+             "delete": can(Action.DELETE_CASE), "export": can(Action.EXPORT_CASE),
+             "share": can(Action.SHARE_WITH_EXPERTS)},
         consent_legal=v.consent.legal,
         suggestions=await suggestions.panel(request, ctx, staff, report_id, assigned))
 
@@ -326,11 +257,12 @@ def _consent_changes(ctx: NodeContext, report_id: str) -> list[inbox.ConsentChan
 
 
 def _who(request: web.Request, actor: str, usernames: dict[str, str]) -> str:
-    """An actor as staff see it: a username, "the reporter", or the actor as recorded
-    (the node itself, the CLI, recovery)."""
+    """An actor as staff see it: a username, or who else acted (the reporter, the node
+    itself, the CLI, recovery) in the page's language."""
     if actor in usernames:
         return usernames[actor]
-    return _t(request, N_("the reporter")) if actor == "reporter" else actor
+    label = ACTOR_LABELS.get(actor)
+    return _t(request, label) if label else actor
 
 
 async def view_case(request: web.Request) -> web.StreamResponse:
@@ -343,6 +275,12 @@ async def attachment(request: web.Request) -> web.StreamResponse:
                                 request.match_info["report_id"], request.match_info["item_id"])
     from urllib.parse import quote
 
+    mime = str(meta.get("mime", ""))
+    if request.query.get("listen") and mime.startswith("audio/"):
+        # A recording heard in the page (issue 20), not saved to the staff's disk. Its type
+        # was sniffed from its content when received; still sandboxed, never sniffed.
+        return web.Response(body=body, content_type=mime, headers={
+            "Content-Security-Policy": "sandbox; default-src 'none'"})
     return web.Response(
         body=body, content_type="application/octet-stream",
         headers={"Content-Disposition": "attachment; filename*=UTF-8''"
@@ -381,7 +319,14 @@ def _task_done(rq: web.Request, f: Form) -> Call:
 
 
 def _message(rq: web.Request, f: Form) -> Call:
-    return lambda ctx, st, rid: ctx.conversations.send(st, rid, str(f.get("text", "")))
+    notices = rq.config_dict.get(NOTICES)  # issue 19: a harmless SMS, if opted in
+
+    def send(ctx: NodeContext, st: UnlockedStaff, rid: str) -> object:
+        sent = ctx.conversations.send(st, rid, str(f.get("text", "")))
+        if notices is not None:
+            notices.after_staff_message(ctx, st, rid)
+        return sent
+    return send
 
 
 def _refer(rq: web.Request, f: Form) -> Call:
@@ -463,7 +408,7 @@ def _action(parse: Callable[[web.Request, Form], Call], flash: str,
         except errors.NodeError as exc:
             if isinstance(exc, errors.Forbidden | errors.ReportGone | errors.NotFound):
                 raise
-            return await case_page(request, problems=[exc], status=status_of(exc))
+            return await case_page(request, problems=[exc], status=status_of(exc), typed=form)
         session.flash = _t(request, flash)
         if then == "list":
             raise see_other(f"{STAFF_PATH}/cases")
@@ -491,19 +436,20 @@ async def codings(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session = session_of(request)
     found = await run_sync(ctx, open_codings, ctx.db, session.staff)
+    names = coding.region_names(request, ctx)
     rows = [{
         "category": _t(request, vocab.CATEGORY_LABELS[r.coding.category]),
         "provision": r.coding.provision(),
-        "dates": " – ".join(d.isoformat() for d in (r.coding.date_from, r.coding.date_to) if d),
-        "region": r.coding.region or "",
+        "dates": coding.coding_dates(request, r.coding),
+        "region": names.get(r.coding.region, r.coding.region) if r.coding.region
+        else _t(request, vocab.NOT_KNOWN),
         "perpetrators": " · ".join(x for x in (
             _t(request, vocab.AFFILIATION_LABELS[r.coding.perpetrator_affiliation])
             if r.coding.perpetrator_affiliation else "",
             # the unit named is free text, often the reporter's words: never for analysts
             r.coding.unit_named or "" if session.staff.has_role("coordinator") else "",
             str(r.coding.perpetrator_count or "")) if x),
-        "survivor": _t(request, vocab.SEX_LABELS[r.coding.survivor_sex]) + " "
-        + r.coding.survivor_age_group,
+        "survivor": coding.survivor_text(request, r.coding),
         "context": _t(request, vocab.CONTEXT_LABELS[r.coding.context]),
         "reports": len(r.report_ids)} for r in found]
     return page(request, "staff/codings.html", session, rows=rows)
@@ -534,11 +480,16 @@ async def custody(request: web.Request) -> web.StreamResponse:
 def _entry_row(request: web.Request, e: audit_log.Entry, usernames: dict[str, str]
                ) -> dict[str, Any]:
     label = ACTION_LABELS.get(e.action)
-    return {"seq": e.seq, "when": _when(e.at), "who": usernames.get(e.actor, e.actor),
+    actor = ACTOR_LABELS.get(e.actor)
+    return {"seq": e.seq, "when": _when(e.at),
+            "who": usernames.get(e.actor) or (_t(request, actor) if actor else e.actor),
             "action": _t(request, label) if label else e.action, "code": e.action,
-            "detail": e.detail,
+            "detail": detail_text(partial(_t, request), e.action, e.detail, usernames,
+                                  {s.id: s.name for s in node(request).config.services}),
             "object": _t(request, N_("Case %(number)s"), number=number_of(e.object_id))
-            if e.object_type == "report" else f"{e.object_type} {e.object_id}",
+            if e.object_type == "report" else _t(request, OBJECT_LABELS[e.object_type],
+                                                 id=usernames.get(e.object_id, e.object_id[:12]))
+            if e.object_type in OBJECT_LABELS else f"{e.object_type} {e.object_id}",
             "hash": e.hash.hex()[:16]}
 
 
@@ -553,9 +504,6 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 _CASE = "/cases/{report_id}"
 ROUTES: list[StaffRoute] = [
     StaffRoute("GET", "/", index, "staff_index", Action.OWN_ACCOUNT),
-    StaffRoute("GET", "/queue", queue, "staff_queue", Action.VIEW_QUEUE),
-    StaffRoute("GET", "/cases", case_list, "staff_cases", Action.LIST_CASES),
-    StaffRoute("GET", "/search", search, "staff_search", Action.SEARCH),
     StaffRoute("GET", "/codings", codings, "staff_codings", Action.VIEW_CODINGS),
     StaffRoute("GET", "/audit", audit_page, "staff_audit", Action.VERIFY_AUDIT),
     StaffRoute("GET", _CASE, view_case, "staff_case", Action.READ_CASE),

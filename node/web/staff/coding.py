@@ -26,6 +26,7 @@ from node.backoffice import incidents as inc
 from node.backoffice.access import Action
 from node.backoffice.case_incidents import Candidate, CaseIncident
 from node.backoffice.case_numbers import number_of
+from node.backoffice.incident_dates import describe
 from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.web.appkeys import node
@@ -44,6 +45,15 @@ from node.web.staff.common import (
 from protocol import vocabulary as vocab
 
 CHOOSE = N_("Choose an answer.")
+# each question as the review page and the form's error summary name it
+LABELS = {
+    "category": N_("Category (Rome Statute)"), "date_from": N_("From"),
+    "date_from_approx": N_("From"), "date_to": N_("To"), "date_to_approx": N_("To"),
+    "region": N_("Region"), "perpetrator_affiliation": N_("Perpetrator affiliation"),
+    "unit_named": N_("Unit or group named"), "perpetrator_count": N_("Number of perpetrators"),
+    "survivor_sex": N_("Survivor sex"), "survivor_age_group": N_("Survivor age group"),
+    "context": N_("Context"),
+}
 PROVISION_NAMES = {
     "Art. 7(1)(g)": N_("crime against humanity"),
     "Art. 8(2)(b)(xxii)": N_("war crime in an international armed conflict"),
@@ -62,8 +72,8 @@ def coding_summary(request: web.Request, c: inc.IncidentCoding,
     """One line: dates, region, perpetrators, survivor, context -- every label translated."""
     t = partial(_t, request)
     parts = []
-    if c.date_from or c.date_to:
-        parts.append(" – ".join(d.isoformat() for d in (c.date_from, c.date_to) if d))
+    if dates := coding_dates(request, c):
+        parts.append(dates)
     parts.append(region_names.get(c.region, c.region) if c.region else t(vocab.NOT_KNOWN))
     if c.perpetrator_affiliation:
         parts.append(t(vocab.AFFILIATION_LABELS[c.perpetrator_affiliation]))
@@ -71,10 +81,22 @@ def coding_summary(request: web.Request, c: inc.IncidentCoding,
         parts.append(c.unit_named)
     if c.perpetrator_count:
         parts.append(str(c.perpetrator_count))
-    parts.append(t(vocab.SEX_LABELS[c.survivor_sex]) + ", "
-                 + t(vocab.AGE_GROUP_LABELS[c.survivor_age_group]))
+    parts.append(survivor_text(request, c))
     parts.append(t(vocab.CONTEXT_LABELS[c.context]))
     return " · ".join(parts)
+
+
+def survivor_text(request: web.Request, c: inc.IncidentCoding) -> str:
+    """"Female, 12-17": the list separator is the language's own (Arabic writes "،")."""
+    return _t(request, N_("%(sex)s, %(age)s"), sex=_t(request, vocab.SEX_LABELS[c.survivor_sex]),
+              age=_t(request, vocab.AGE_GROUP_LABELS[c.survivor_age_group]))
+
+
+def coding_dates(request: web.Request, c: inc.IncidentCoding) -> str:
+    """"2 March 2024 – April 2024", each date as precise as it is known, in the page's
+    language ("" if undated)."""
+    lang = lang_of(request)
+    return " – ".join(describe(p, lang) for p in (c.period_from, c.period_to) if p)
 
 
 def provision_text(request: web.Request, c: inc.IncidentCoding) -> str:
@@ -176,7 +198,9 @@ async def form_page(request: web.Request, values: dict[str, str], incident_id: s
                 choices=choices, field_errors=field_errors,
                 suggested={k: dict(choices[k]).get(v, v) for k, v in suggested.items()},
                 suggested_codes=suggested,
-                errors=[error_text(request, problem)] if problem else [])
+                errors=[error_text(request, problem)] if problem else [],
+                error_links=[(f"c_{name}", _t(request, LABELS[name]), message)
+                             for name, message in field_errors.items() if name in LABELS])
 
 
 async def new_coding(request: web.Request) -> web.StreamResponse:
@@ -191,8 +215,9 @@ async def edit_coding(request: web.Request) -> web.StreamResponse:
     return await form_page(request, inc.choices_of(coding), incident_id)
 
 
-def _parsed(ctx: NodeContext, values: dict[str, str]) -> inc.IncidentCoding:
-    coding = inc.coding_from_choices(values)
+def _parsed(request: web.Request, ctx: NodeContext, values: dict[str, str]
+            ) -> inc.IncidentCoding:
+    coding = inc.coding_from_choices(values, lang_of(request))
     if coding.region is not None and ctx.config.region(coding.region) is None:
         raise errors.UnknownChoice(field="region")
     return coding
@@ -207,7 +232,7 @@ async def review(request: web.Request) -> web.StreamResponse:
     if form.get("change"):
         return await form_page(request, values, incident_id)
     try:
-        coding = _parsed(ctx, values)
+        coding = _parsed(request, ctx, values)
     except errors.InvalidInput as exc:
         return await form_page(request, values, incident_id, exc)
     return await _review_page(request, values, incident_id, coding)
@@ -223,17 +248,13 @@ async def _review_page(request: web.Request, values: dict[str, str], incident_id
     await run_sync(ctx, ctx.case_access.require, session.staff, Action.CODE_INCIDENT,
                    report_id)
     choices = _choices(request, ctx)
-    labels = {
-        "category": N_("Category (Rome Statute)"), "date_from": N_("From"),
-        "date_to": N_("To"), "region": N_("Region"),
-        "perpetrator_affiliation": N_("Perpetrator affiliation"),
-        "unit_named": N_("Unit or group named"), "perpetrator_count": N_("Number of perpetrators"),
-        "survivor_sex": N_("Survivor sex"), "survivor_age_group": N_("Survivor age group"),
-        "context": N_("Context"),
-    }
+    labels = {k: v for k, v in LABELS.items() if k not in inc.APPROX_OF.values()}
+    lang = lang_of(request)
+    periods = {"date_from": coding.period_from, "date_to": coding.period_to}
+    shown = {**values, **{k: describe(p, lang) for k, p in periods.items() if p}}
     answers = [(_t(request, label),
                 dict(choices[k]).get(values[k], values[k]) if k in choices
-                else values[k] or _t(request, vocab.NOT_KNOWN)) for k, label in labels.items()]
+                else shown[k] or _t(request, vocab.NOT_KNOWN)) for k, label in labels.items()]
     return page(request, "staff/coding_review.html", session, id=report_id,
                 number=number_of(report_id), incident_id=incident_id, values=values,
                 answers=answers, provision=provision_text(request, coding),
@@ -250,7 +271,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     values = _values(form)
     incident_id = str(form.get("incident_id") or "")[:64]
     try:
-        coding = _parsed(ctx, values)
+        coding = _parsed(request, ctx, values)
     except errors.InvalidInput as exc:
         return await form_page(request, values, incident_id, exc)
     if form.get("reviewed") != "yes":

@@ -1,6 +1,8 @@
 """Bundles of version-2 items built from the verifier's own parts and a real Merkle tree,
 signed checkpoint and witness cosignature (no node): what the verifier's property tests
-change and check. Same layout as the node's export (`backup_evidence.bundle_format`)."""
+change and check. Same layout as the node's export (`backup_evidence.bundle_format`):
+format 3, the manifest signed by the manifest role key and the checkpoint by the
+checkpoint role key that the identity-signed ``node-roles.txt`` binds."""
 
 from __future__ import annotations
 
@@ -14,21 +16,24 @@ from typing import Any
 from backup_evidence import disclosures as sd
 from backup_evidence.bundle_format import (
     FORMAT,
+    LEGACY_FORMATS,
     MANIFEST,
     MANIFEST_SIG,
     NODE_KEY,
+    NODE_ROLES,
     checkpoint_path,
     manifest_message,
     node_key_text,
     proof_path,
 )
 from backup_evidence.leaves import ItemType
-from crypto import merkle
+from crypto import merkle, role_statement
 from crypto.checkpoint import Checkpoint, Cosigner, NoteSigner, sign_checkpoint
 from crypto.keys import SigningKey
 
 ORIGIN = "backup.example/test-node/evidence"
 CASE = "0123456789abcdef0123456789abcdef"
+NODE_ID = "fedcba9876543210fedcba9876543210"
 COSIGNED_AT = 1_800_000_000
 
 
@@ -40,6 +45,15 @@ class Built:
     witness: Cosigner = field(default_factory=lambda: Cosigner(
         "witness.example/w1", SigningKey.generate()))
 
+    def role(self, role: str) -> SigningKey:
+        """The node's `role` key (derived as a node derives it, `node.keyring`)."""
+        return self.node_key.derive(f"backup-role/{role}/1".encode())
+
+    def statement(self) -> bytes:
+        return role_statement.sign(
+            NODE_ID, {r: self.role(r).verify_key for r in role_statement.ROLES}, 1,
+            self.node_key)
+
     def zip_bytes(self) -> bytes:
         manifest = dict(self.manifest)
         manifest["files"] = {p: hashlib.sha256(d).hexdigest() for p, d in self.files.items()
@@ -48,7 +62,10 @@ class Built:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr(MANIFEST, raw)
-            z.writestr(MANIFEST_SIG, self.node_key.sign(manifest_message(raw)).hex() + "\n")
+            # bundles from before role keys were signed by the node (identity) key
+            key = (self.node_key if manifest["format"] in LEGACY_FORMATS
+                   else self.role("manifest"))
+            z.writestr(MANIFEST_SIG, key.sign(manifest_message(raw)).hex() + "\n")
             for p, d in sorted(self.files.items()):
                 z.writestr(p, d)
         return buf.getvalue()
@@ -68,10 +85,11 @@ def build(items: list[tuple[list[sd.Disclosure], set[str]]], subject: str = "rep
                             [f.digest for f in fields])
         leaves.append((tree.append(leaf.encode()), leaf))
     checkpoint = Checkpoint(ORIGIN, tree.size, merkle.root_hash(tree))
-    note = sign_checkpoint(checkpoint, NoteSigner(ORIGIN, out.node_key))
+    note = sign_checkpoint(checkpoint, NoteSigner(ORIGIN, out.role("checkpoint")))
     note = note.with_signature(out.witness.cosign_at(checkpoint, COSIGNED_AT))
     out.files[checkpoint_path(tree.size)] = note.encode()
     out.files[NODE_KEY] = node_key_text(ORIGIN, out.node_key.verify_key)
+    out.files[NODE_ROLES] = role_statement.encode(out.statement()).encode() + b"\n"
     entries = []
     for n, ((fields, shown), (index, leaf)) in enumerate(zip(items, leaves, strict=True), 1):
         path = f"evidence/{n:03d}-report.jsonl"
@@ -86,7 +104,7 @@ def build(items: list[tuple[list[sd.Disclosure], set[str]]], subject: str = "rep
                         "withheld": [{"name": f.name, "digest": f.digest.hex(),
                                       "why": "default"} for f in fields
                                      if f.name not in shown]})
-    out.manifest = {"format": FORMAT, "case_id": CASE, "log_origin": ORIGIN,
+    out.manifest = {"format": FORMAT, "case_id": CASE, "node_id": NODE_ID, "log_origin": ORIGIN,
                     "checkpoint": checkpoint_path(tree.size), "tree_size": tree.size,
                     "items": entries}
     return out

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,11 +18,20 @@ from hypothesis import strategies as st
 
 from backup_evidence import disclosures as sd
 from backup_evidence import leaves
+from backup_evidence.bundle_format import MANIFEST_SIG, NODE_ROLES
 from backup_evidence.leaves import EvidenceLeaf, ItemType
 from backup_evidence.verify import verify_bundle
-from crypto import merkle
+from crypto import merkle, role_statement
 from crypto.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
-from tests.unit.backup_evidence.disclosed_bundles import CASE, COSIGNED_AT, ORIGIN, build
+from crypto.keys import SigningKey
+from tests.unit.backup_evidence.disclosed_bundles import (
+    CASE,
+    COSIGNED_AT,
+    NODE_ID,
+    ORIGIN,
+    Built,
+    build,
+)
 
 SALT = bytes(range(32))
 
@@ -233,3 +245,97 @@ def test_a_format_1_bundle_still_verifies(tmp_path: Path) -> None:
     built.files["evidence/report.json"] = content.replace(b"report", b"rapport")
     path.write_bytes(built.zip_bytes())
     assert not verify_bundle(str(path), built.node_key.verify_key.raw().hex()).ok
+
+
+# -- role keys (issue 13): identity -> role statement -> manifest and checkpoint keys --------
+
+
+def _one_item(tmp_path: Path) -> tuple[Path, Built]:
+    built = build([([sd.new_disclosure("narrative", "x")], {"narrative"})], filler=2)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(built.zip_bytes())
+    return path, built
+
+
+def test_a_format_3_bundle_verifies_through_its_role_statement(tmp_path: Path) -> None:
+    path, built = _one_item(tmp_path)
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert report.ok, report.checks
+    assert ("role statement", True, "") in report.checks
+
+
+@settings(max_examples=40, deadline=None)
+@given(bit=st.integers(min_value=0, max_value=8 * 400))
+def test_a_flipped_bit_in_the_role_statement_fails_verification(tmp_path_factory: Any,
+                                                                bit: int) -> None:
+    path, built = _one_item(tmp_path_factory.mktemp("roles"))
+    raw = bytearray(built.statement())
+    bit %= 8 * len(raw)
+    raw[bit // 8] ^= 1 << (bit % 8)
+    built.files[NODE_ROLES] = role_statement.encode(bytes(raw)).encode() + b"\n"
+    path.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert not report.ok
+    failed = [name for name, ok, _ in report.checks if not ok]
+    assert "role statement" in failed and "manifest signature" in failed
+
+
+def test_a_swapped_role_statement_fails_verification(tmp_path: Path) -> None:
+    """An attacker's statement binding their own manifest and checkpoint keys, with the
+    bundle re-signed by them: the node key did not sign it, so nothing verifies."""
+    path, built = _one_item(tmp_path)
+    attacker = SigningKey.generate()
+    forged = role_statement.sign(
+        NODE_ID, {r: attacker.derive(f"backup-role/{r}/1".encode()).verify_key
+                  for r in role_statement.ROLES}, 1, attacker)
+    built.files[NODE_ROLES] = role_statement.encode(forged).encode() + b"\n"
+    path.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert ("role statement", False, "node-roles.txt is missing or not signed by the node key"
+            ) in report.checks
+    assert not report.ok
+    # and the statement of another node (same identity, another node id) is refused too
+    other = role_statement.sign(
+        "0" * 32, {r: built.role(r).verify_key for r in role_statement.ROLES}, 1,
+        built.node_key)
+    built.files[NODE_ROLES] = role_statement.encode(other).encode() + b"\n"
+    path.write_bytes(built.zip_bytes())
+    assert not verify_bundle(str(path), built.node_key.verify_key.raw().hex()).ok
+
+
+def test_a_flipped_bit_in_the_manifest_role_signature_fails(tmp_path: Path) -> None:
+    path, built = _one_item(tmp_path)
+    data = built.zip_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    sig = bytearray(bytes.fromhex(members[MANIFEST_SIG].decode().strip()))
+    sig[5] ^= 0x10
+    members[MANIFEST_SIG] = sig.hex().encode() + b"\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, d in members.items():
+            z.writestr(n, d)
+    path.write_bytes(buf.getvalue())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert [n for n, ok, _ in report.checks if not ok] == ["manifest signature"]
+
+
+def test_a_checkpoint_signed_by_the_identity_key_still_verifies(tmp_path: Path) -> None:
+    """A format-3 bundle may carry a checkpoint signed before role keys (generation 0):
+    the node key itself still signs for it. A checkpoint signed by another role key (the
+    manifest key) does not."""
+    path, built = _one_item(tmp_path)
+    (name,) = [n for n in built.files if n.startswith("checkpoints/")]
+    note = built.files[name].decode()
+    body = note[: note.index("\n\n") + 1]
+    checkpoint = Checkpoint.parse(body)
+    built.files[name] = sign_checkpoint(checkpoint, NoteSigner(ORIGIN, built.node_key)).encode()
+    path.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert report.ok, report.checks
+    built.files[name] = sign_checkpoint(
+        checkpoint, NoteSigner(ORIGIN, built.role("manifest"))).encode()
+    path.write_bytes(built.zip_bytes())
+    report = verify_bundle(str(path), built.node_key.verify_key.raw().hex())
+    assert ("checkpoint signature", False, "the checkpoint or its signature changed"
+            ) in report.checks

@@ -23,15 +23,19 @@ from node.analysis.model import Example
 from node.backoffice import inbox
 from node.backoffice.incidents import IncidentCoding
 from node.backoffice.search import index_for
+from node.channels import sms_pins
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
+from node.experts import needs
+from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
 from node.statistics.budget import Ledger
 from node.web.app import create_app
 from node.web.staff import suggestions
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
+from tests.expert_vetting import engaged, vetted_expert
 from tests.integration.conftest import csrf_of
 from tests.team import Team, make_team
 
@@ -54,6 +58,17 @@ ERASED: dict[str, str] = {
         " + (SELECT COUNT(*) FROM analysis_model_reports WHERE report_id = ?1)",
     "decisions on suggested codings":
         "SELECT COUNT(*) FROM suggestion_decisions WHERE report_id = ?",
+    "expert shares":  # what was shared from it, and its sealed parts not yet sent
+        "SELECT (SELECT COUNT(*) FROM expert_shares_sent WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM expert_share_parts p JOIN expert_shares_sent s"
+        " ON s.share_id = p.share_id WHERE s.report_id = ?1 OR s.report_id IS NULL)",
+    "expert needs and engagements for it":  # the need's sealed description included
+        "SELECT (SELECT COUNT(*) FROM expert_needs WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM expert_engagements WHERE report_id = ?1)",
+    "imported submission originals":
+        "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
+    "SMS status PIN and notice number":
+        "SELECT COUNT(*) FROM sms_status_pins WHERE report_id = ?",
 }
 
 
@@ -96,7 +111,9 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     incident only `r` describes."""
     access = ctx.intake.open_receipt(r.code, r.secret)
     ctx.intake.add_information(access, AdditionInput(text=f"{CANARY} added later"), [])
-    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True))
+    ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True,
+                                              sharing=True, share_account=True,
+                                              share_scope_set=True))
     ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
     ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
@@ -120,6 +137,27 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                              frozenset({"rape"})))
     adapted.retrain(team.coordinator)
     suggestions.service(ctx).decide(team.caseworker, r.report_id, "is_crsv", "rejected")
+    expert = vetted_expert(ctx, [ctx], ctx.datadir.root.parent / f"vetting-{r.report_id}",
+                           username=f"expert-{r.report_id[:8]}")
+    ctx.shares.share(team.coordinator,
+                     engagement_id=engaged(ctx, expert.expert_key, r.report_id),
+                     report_id=r.report_id,
+                     expert_key=expert.expert_key, groups=["narrative"], files=[],
+                     expires=int(ctx.clock().timestamp()) + 3600,
+                     observatory_key=expert.observatory_key)
+    needs.post(ctx.db, ctx.audit, team.coordinator, node_id=ctx.keys.node_id,
+               observatory_key=expert.observatory_key, specialty="forensic_medicine",
+               languages=["fr"], country="CD", regions=[], mode="remote", urgency="routine",
+               deadline_hours=24, description=f"{CANARY} needs a doctor",
+               report_id=r.report_id, now=int(ctx.clock().timestamp()))
+    with ctx.db.write() as w:  # its original, as an import from a field tool keeps it
+        w.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
+                  " imported_hour, original_ct) VALUES (?, 'kobo', ?, 0, ?)",
+                  (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
+                   access.data_key.encrypt(f"{CANARY} original".encode(),
+                                           original_context(r.report_id))))
+    sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, r.report_id, access.data_key,
+                     sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

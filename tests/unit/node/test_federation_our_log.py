@@ -3,6 +3,7 @@ means (`node.federation.our_log`), over a real node database; no network."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 import pytest
@@ -44,7 +45,8 @@ def answer(ctx: NodeContext, message: object, key: SigningKey) -> str:
     with ctx.db.write() as conn:
         return our_log.handle_answer(conn, message,  # type: ignore[arg-type]
                                      node_id=ctx.keys.node_id,
-                                     log_key=ctx.keys.identity_public, witness=WITNESS,
+                                     log_keys=(ctx.keys.checkpoint_key.verify_key,
+                                               ctx.keys.identity_public), witness=WITNESS,
                                      witness_key=key.verify_key, now=NOW)
 
 
@@ -144,3 +146,34 @@ def test_a_lost_cosignature_is_asked_for_again(node_ctx: NodeContext) -> None:
     assert push is not None and push.old_size == size and not push.consistency_proof
     assert answer(node_ctx, cosign(node_ctx, size, key), key) == "cosigned"
     assert our_log.next_push(node_ctx.db.read(), WITNESS) is None
+
+
+def test_a_flipped_bit_in_a_witness_role_cosignature_is_refused(node_ctx: NodeContext) -> None:
+    """A peer witness cosigns with its witness role key (issue 13); any flipped bit of the
+    signature (after the key ID and time) is refused and nothing is kept."""
+    size = grow(node_ctx)
+    key = SigningKey.generate().derive(b"backup-role/witness/1")
+    good = cosign(node_ctx, size, key)
+    assert good.cosignature is not None
+    name, b64 = good.cosignature.removeprefix("\u2014 ").split(" ")
+    raw = base64.b64decode(b64)
+    for bit in (0, 77, 300, 511):
+        flipped = bytearray(raw)
+        flipped[12 + bit // 8] ^= 1 << (bit % 8)
+        line = f"\u2014 {name} {base64.b64encode(bytes(flipped)).decode()}"
+        with pytest.raises(BadAnswer):
+            answer(node_ctx, good.model_copy(update={"cosignature": line}), key)
+    assert not store.cosignature_lines(node_ctx.db.read(), size)
+    assert answer(node_ctx, good, key) == "cosigned"
+
+
+def test_a_checkpoint_signed_before_role_keys_is_still_cosigned(node_ctx: NodeContext) -> None:
+    """Generation 0: a checkpoint this node signed with its identity key before the
+    upgrade is pushed and its cosignature kept, like one signed by the checkpoint key."""
+    node_ctx.intake.submit(ReportInput(narrative="n"), DataKey.generate(), [], "test")
+    with node_ctx.db.write() as conn:
+        stored = checkpoints.maybe_checkpoint(
+            conn, checkpoints.log_signer(node_ctx.keys.node_id, node_ctx.keys.identity), NOW)
+    assert stored is not None
+    key = SigningKey.generate()
+    assert answer(node_ctx, cosign(node_ctx, stored.size, key), key) == "cosigned"

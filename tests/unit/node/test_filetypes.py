@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from node.demo import tiny_png
-from node.intake.filetypes import sniff
+from node.intake.filetypes import Sniffed, sniff
 
 
 def test_real_formats() -> None:
@@ -31,4 +31,35 @@ def test_refused_formats() -> None:
 @given(st.binary(max_size=9000))
 def test_never_crashes(data: bytes) -> None:
     result = sniff(data)
+    assert result is None or result.category in {"image", "audio", "video", "document"}
+
+
+# ------------------------------------------------------------------ voice recordings (issue 20)
+
+def test_what_phones_record_is_sound() -> None:
+    from tests.audio_samples import mp4, ogg_opus, wav, webm
+
+    voice = b"\x00\x01 spoken words " * 20
+    assert sniff(webm(voice)) == Sniffed("audio", "audio/webm", "weba")  # Android browsers
+    assert sniff(webm(voice, doctype=b"matroska")).category == "audio"  # type: ignore[union-attr]
+    assert sniff(ogg_opus(voice)) == Sniffed("audio", "audio/ogg", "ogg")  # Firefox
+    assert sniff(mp4(voice)) == Sniffed("audio", "audio/mp4", "m4a")  # iOS (iso5 brand)
+    assert sniff(mp4(voice, brand=b"M4A ")).mime == "audio/mp4"  # type: ignore[union-attr]
+    assert sniff(wav(voice)) == Sniffed("audio", "audio/wav", "wav")
+
+
+def test_a_container_with_video_stays_a_video() -> None:
+    from tests.audio_samples import mp4, webm
+
+    assert sniff(webm(b"frames", video=True)).category == "video"  # type: ignore[union-attr]
+    assert sniff(mp4(b"frames", handlers=(b"vide", b"soun"))).category == "video"  # type: ignore[union-attr]
+    assert sniff(mp4(b"frames", handlers=(b"vide",))).category == "video"  # type: ignore[union-attr]
+    assert sniff(b"OggS\x00\x02" + b"\x00" * 22 + b"\x80theora").category == "video"  # type: ignore[union-attr]
+
+
+@given(st.sampled_from([b"\x1a\x45\xdf\xa3\x42\x82\x84webm", b"\x00\x00\x00\x18ftypiso5",
+                        b"OggS", b"RIFF\x00\x00\x00\x00WAVE"]),
+       st.binary(max_size=9000))
+def test_containers_never_crash(prefix: bytes, data: bytes) -> None:
+    result = sniff(prefix + data)
     assert result is None or result.category in {"image", "audio", "video", "document"}

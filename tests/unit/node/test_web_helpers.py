@@ -18,6 +18,9 @@ def test_accept_language() -> None:
     assert negotiate("de, ar;q=0.5", ["en", "ar"], "en") == "ar"
     assert negotiate(None, ["en", "ar"], "en") == "en"
     assert negotiate("sw;q=0", ["en", "sw"], "en") == "en"
+    # issue 20: a language configured with its territory
+    assert negotiate("pt-BR, en;q=0.5", ["en", "pt_BR"], "en") == "pt_BR"
+    assert negotiate("pt, en;q=0.5", ["en", "pt", "pt_BR"], "en") == "pt"
 
 
 @given(st.text(max_size=200))
