@@ -43,6 +43,7 @@ from node.i18n import Catalogues
 from node.imports import importer
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
+from node.matching.identifiers import PerpetratorIdentifiers
 from node.statistics import four_eyes, geography_upgrade
 from node.statistics.budget import void_drafts_for_coding
 from node.statistics.service import StatisticsService
@@ -69,6 +70,7 @@ class NodeContext:
     retention: Retention
     deletion: Deletion
     custody: Custody
+    perpetrators: PerpetratorIdentifiers  # issue 18
     bundles: BundleExporter
     statistics: StatisticsService
     shares: Shares  # consented case sharing with vetted experts (issue 16)
@@ -144,6 +146,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     incidents.coding_changed.append(void_drafts_for_coding)
     shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
                     clock=lambda: int(clock().timestamp()))
+    perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
@@ -151,7 +154,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
-        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE],
+        case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE,
+        *perpetrators.derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
@@ -160,7 +164,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         datadir=datadir, config=cfg, db=db, blobs=blobs, keys=keys, intake=intake,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
-        custody=Custody(db, access, ledger),
+        custody=Custody(db, access, ledger), perpetrators=perpetrators,
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
         statistics=statistics, shares=shares,
         catalogues=catalogues, staff_params=staff_params,

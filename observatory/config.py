@@ -105,6 +105,13 @@ class EnrollmentConfig(_Strict):
                                             "included)")
 
 
+class MatchingSection(_Strict):
+    """Perpetrator matching (issue 18): how many distinct member nodes make a match."""
+
+    threshold: int = Field(2, ge=2, le=100, description="distinct member nodes whose cases "
+                           "share a token, the case's own included, before each is told")
+
+
 class ObservatoryConfig(_Strict):
     name: Text = "BackUp Observatory"
     languages: list[Language] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES),
@@ -125,6 +132,7 @@ class ObservatoryConfig(_Strict):
         description="addresses of reverse proxies whose X-Forwarded-For names the client "
                     "(failed admin sign-ins are counted per client)")
     statistics: StatisticsConfig = Field(default_factory=lambda: StatisticsConfig())
+    matching: MatchingSection = Field(default_factory=lambda: MatchingSection())
 
     @model_validator(mode="after")
     def _distinct_languages(self) -> ObservatoryConfig:

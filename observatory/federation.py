@@ -19,6 +19,8 @@ WitnessedQuery         `WitnessedCheckpoint`: the member's note we last cosigned
 LogSuccession          `DeliveryAck`: accepted (recorded), or rejected with why (issue 21)
 StatisticsRelease      `DeliveryAck`: accepted, duplicate, or rejected with the reason
                        (`observatory.statistics.ingest`); non-members: ``not_a_member``
+TokenSubmission        `DeliveryAck(accepted)`: withdrawn, stored and matched
+                       (`observatory.matching`); non-members: ``not_a_member``
 anything else          `DeliveryAck(rejected, reason="not_supported")`
 =====================  =========================================================================
 
@@ -49,12 +51,14 @@ from collections.abc import Callable
 
 from observatory.context import ObservatoryContext
 from observatory.experts import VettingRefused
+from observatory.matching import MatchingConfig, TokenMatcher
 from observatory.members import Member
 from observatory.statistics.ingest import ReleaseIngest
 from protocol.delivery import DeliveryAck
 from protocol.envelope import Envelope, role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
+from protocol.matching import TokenSubmission
 from protocol.membership import (
     MembershipDecision,
     MembershipListQuery,
@@ -132,6 +136,9 @@ class Federation:
         responder.serve(ExpertVouch, self._vouch)
         responder.serve(ExpertAvailability, self._availability)
         responder.serve(ExpertDirectoryQuery, self._directory)
+        # perpetrator matching (issue 18): tokens only; observatory/matching.py decides
+        self._matcher = TokenMatcher(MatchingConfig(ctx.config.matching.threshold))
+        responder.serve(TokenSubmission, self._tokens)
         self.responder = responder
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
@@ -225,6 +232,18 @@ class Federation:
                                               self._ctx.now())
         except VettingRefused as exc:
             raise Refuse(exc.code) from None
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _tokens(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        member = self._member(conn, request)
+        submission = request.message
+        assert isinstance(submission, TokenSubmission)
+        revoked = [r[0] for r in conn.execute(
+            "SELECT node_id FROM members WHERE status = 'revoked'")]
+        notices = self._matcher.submit_in(conn, member.node_id, submission, revoked,
+                                          self._ctx.now())
+        if notices:  # counts only: which members and cases stays in the database
+            log.info("matching: %d new match notice(s)", len(notices))
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _directory(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

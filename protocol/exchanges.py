@@ -2,7 +2,7 @@
 
 Every exchange is one request answered by one response over one stream: enrollment,
 membership decision delivery, membership list fetch and push, checkpoint witnessing,
-statistics releases, the expert network, and the v1 draft exchange. Two tables say
+statistics releases, the expert network, and perpetrator tokens. Two tables say
 everything:
 
 * `TRANSITIONS`: for each role, which trigger moves which state where. Anything not in the
@@ -37,7 +37,6 @@ from types import MappingProxyType
 
 from crypto.keys import SigningKey, VerifyKey
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
-from protocol.drafts import PerpetratorToken
 from protocol.engagements import (
     ExpertDecline,
     ExpertEngagement,
@@ -67,6 +66,7 @@ from protocol.experts import (
     ExpertVouch,
 )
 from protocol.framing import FrameDecoder
+from protocol.matching import MatchNotice, OprfEvaluation, OprfEvaluationRequest, TokenSubmission
 from protocol.membership import (
     MembershipDecision,
     MembershipList,
@@ -173,7 +173,11 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("expert_share", SealedShare, (DeliveryAck,)),
     ExchangeSpec("expert_revocation", ExpertRevocation, (DeliveryAck,)),
     ExchangeSpec("expert_thread_message", ThreadMessage, (DeliveryAck,)),
-    ExchangeSpec("perpetrator_tokens", PerpetratorToken, (DeliveryAck,)),
+    # Perpetrator tokens (issue 18, protocol/matching.py): node -> evaluator, node ->
+    # observatory, observatory -> node.
+    ExchangeSpec("matching_evaluation", OprfEvaluationRequest, (OprfEvaluation, DeliveryAck)),
+    ExchangeSpec("matching_tokens", TokenSubmission, (DeliveryAck,)),
+    ExchangeSpec("matching_notice", MatchNotice, (DeliveryAck,)),
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from protocol.delivery import DeliveryAck, FrameRefusal
-from protocol.drafts import PerpetratorToken
 from protocol.engagements import (
     ExpertDecline,
     ExpertEngagement,
@@ -30,6 +29,7 @@ from protocol.experts import (
     ExpertDirectoryQuery,
     ExpertVouch,
 )
+from protocol.matching import MatchNotice, OprfEvaluation, OprfEvaluationRequest, TokenSubmission
 from protocol.membership import (
     MembershipDecision,
     MembershipList,
@@ -116,7 +116,10 @@ REGISTRY = MessageRegistry(
         SealedShare,
         ExpertRevocation,
         ThreadMessage,
-        # v1 drafts for later exchanges (protocol/drafts.py)
-        PerpetratorToken,
+        # perpetrator tokens (issue 18): protocol/matching.py
+        OprfEvaluationRequest,
+        OprfEvaluation,
+        TokenSubmission,
+        MatchNotice,
     ]
 )

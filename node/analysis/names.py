@@ -13,16 +13,19 @@ How: Unicode NFKC and case folding; Arabic vowel marks, tatweel and the article 
 then anyascii (ISC licence, a 0.3 MB wheel with no dependencies, kept up to date with Unicode)
 transliterates every script to ASCII. Each word is then reduced to a consonant skeleton:
 digraphs that transliterations spell differently are merged (kh/h, dzh/dj/j, zh/j, sh/ch/s,
-gh/g, th/t, dh/d, ph/f, q/c/ck/k, x/ks), the vowels and the half-vowels y and w are dropped
-except at the start of a word (Arabic script writes no short vowels, and transliterations of
-its long ones disagree; a first w is written v, as Cyrillic does), a
-final h is dropped (the Arabic feminine ending: Fatimah, Fatima, فاطمة), and doubled
-letters are collapsed. Particles are handled: "Abd"/"Abdul"/"Abdel"/"Abu" are joined to the
-next word (Abd al-Rahman, Abdulrahman, عبد الرحمن), the articles al/el/ul and the patronymic
-bin/ibn/ben/bint/ould are dropped. The words of the key are sorted, so the order of given and
-family names does not matter.
+gh/g, th/s (ث, read s in Osman, Usman, Усман), dh/d, ph/f, q/c/ck/k, x/ks), the vowels and
+the half-vowels y and w are dropped except at the start of a word (Arabic script writes no
+short vowels, and transliterations of its long ones disagree; a first w is written v, as
+Cyrillic does), a final h is dropped (the Arabic feminine ending: Fatimah, Fatima, فاطمة),
+and doubled letters are collapsed. Particles are handled: "Abd"/"Abdul"/"Abdel"/"Abu" are
+joined to the next word (Abd al-Rahman, Abdulrahman, عبد الرحمن), the articles al/el/ul and
+the patronymic bin/ibn/ben/bint/ould are dropped. The words of the key are sorted, so the order
+of given and family names does not matter.
 
 Known limits (issue 18 must not match on a name alone for these reasons):
+- Ta marbuta (ة) is dropped, and so is the "t" of a Latin word ending in "-at" before an
+  article (the construct state: "Harakat al-Shuhada", حركة الشهداء); a Latin "-at" before
+  anything else is kept, so "Harakat" alone differs from حركة alone.
 - Different names share a skeleton: Hassan, Hussein, Hosni and Hasna all give "hsn"; Ali and
   Ola give "l"; short names collide often. Match a name only together with a group, unit or
   alias.
@@ -60,8 +63,10 @@ _ABD = {"abd", "abdul", "abdel", "abdal", "abdol", "abdu", "abdur", "abder", "ab
         "abo", "abw"}
 _DROPPED = {"al", "el", "ul", "ol", "ad", "ar", "as", "ash", "at", "az", "an", "ath", "ibn",
             "bin", "ben", "bint", "bn", "bnt", "ould", "wuld", "ag", "l"}
+_ARTICLES = {"al", "el", "ul", "ol", "ad", "ar", "as", "ash", "at", "az", "an", "ath", "ed",
+             "ez", "es", "en", "er", "et"}
 _DIGRAPHS = (("dzh", "j"), ("tsch", "s"), ("sch", "s"), ("tch", "s"), ("dj", "j"), ("zh", "j"),
-             ("kh", "h"), ("sh", "s"), ("ch", "s"), ("gh", "g"), ("th", "t"), ("dh", "d"),
+             ("kh", "h"), ("sh", "s"), ("ch", "s"), ("gh", "g"), ("th", "s"), ("dh", "d"),
              ("ph", "f"), ("ck", "k"), ("q", "k"), ("c", "k"), ("x", "ks"))
 _VOWELS = re.compile(r"[aeiouyw]")  # after the first letter: see skeleton()
 _RUNS = re.compile(r"(.)\1+")
@@ -71,6 +76,10 @@ def _ascii_words(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _ARABIC_MARKS.sub("", text)
     text = _ARABIC_ARTICLE.sub(" ", text)
+    # ta marbuta is silent at a pause (Fatima, فاطمة) and read "t" before a definite noun
+    # (Katibat al-Fajr, كتيبة الفجر); anyascii would write it "h", which fuses with a "k"
+    # before it into "kh". It is dropped here, and the Latin "-at" before an article below.
+    text = text.replace("\u0629", "")
     latin = anyascii(text).lower()
     # عبد and أبو keep their ayn and hamza ("`bd", "'bw") until recognised as particles, so
     # that a plain "bd" or "bw" stays a word
@@ -101,7 +110,10 @@ def name_tokens(text: str) -> tuple[str, ...]:
     words = _ascii_words(text)
     out: list[str] = []
     join = ""
-    for word in words:
+    for i, word in enumerate(words):
+        if (word.endswith("at") and len(word) > 3 and i + 1 < len(words)
+                and words[i + 1] in _ARTICLES):
+            word = word[:-1]  # the construct state: "Harakat al-" is حركة ال (see above)
         if word in _ABD:
             join += "bd" if word.startswith("abd") else "b"
             continue

@@ -52,6 +52,7 @@ class Action(StrEnum):
     VIEW_INBOX = "view_inbox"            # what is new on one's own cases (issue 15)
     MOBILISE_EXPERTS = "mobilise_experts"  # post needs, pick an expert who accepted (issue 16)
     SHARE_WITH_EXPERTS = "share_with_experts"  # consented case sharing (issue 16)
+    DISMISS_MATCH = "dismiss_match"      # mark a perpetrator match as false (issue 18)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ POLICY: dict[Action, Rule] = {
     Action.VIEW_INBOX: Rule(CASEWORK),
     Action.MOBILISE_EXPERTS: Rule(COORD),
     Action.SHARE_WITH_EXPERTS: Rule(COORD),
+    Action.DISMISS_MATCH: Rule(COORD),
 }
 
 

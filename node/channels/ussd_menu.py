@@ -22,7 +22,7 @@ from typing import Literal
 from crypto import receipt
 from crypto.errors import FormatError
 from node.i18n import N_
-from node.intake.models import NEEDS, ConsentName
+from node.intake.models import NEEDS
 
 GSM7_LIMIT = 182
 UCS2_LIMIT = 80
@@ -74,7 +74,10 @@ NEED_LABELS = {"medical": N_("Medical"), "psychosocial": N_("Counselling"),
                "legal": N_("Legal"), "shelter": N_("Shelter"), "none": N_("None")}
 REGION_QUESTION = N_("Where did it happen?")
 MORE = N_("More")
-CONSENT_QUESTIONS: tuple[tuple[ConsentName, str], ...] = (
+# The consents a USSD report asks (matching, issue 18, is asked on the receipt page: its
+# question does not fit a screen in plain words).
+UssdConsent = Literal["care", "referral", "legal", "statistics", "sharing"]
+CONSENT_QUESTIONS: tuple[tuple[UssdConsent, str], ...] = (
     ("care", N_("May we use it to help you?")),
     ("referral", N_("May we refer you to services?")),
     ("legal", N_("May we keep it as evidence for justice?")),

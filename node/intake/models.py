@@ -32,9 +32,10 @@ ContactMethod = Literal["phone_call", "sms", "email", "messaging_app", "in_perso
 CONTACT_METHODS: tuple[ContactMethod, ...] = (
     "phone_call", "sms", "email", "messaging_app", "in_person")
 
-ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact"]
+ConsentName = Literal["care", "referral", "legal", "statistics", "sharing", "contact",
+                      "matching"]
 CONSENT_NAMES: tuple[ConsentName, ...] = (
-    "care", "referral", "legal", "statistics", "sharing", "contact")
+    "care", "referral", "legal", "statistics", "sharing", "contact", "matching")
 CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
     "care": N_("Use my report to help me"),
     "referral": N_("Refer me to services"),
@@ -42,6 +43,7 @@ CONSENT_LABELS: dict[str, str] = {  # as the reporter saw them when agreeing
     "statistics": N_("Count it in anonymous statistics"),
     "sharing": N_("Share it with trusted experts and partner organisations"),
     "contact": N_("Contact me"),
+    "matching": N_("Look for the same attacker in other organisations' reports"),
 }
 
 CourtScopeName = Literal["court_narrative", "court_when", "court_place",
@@ -110,6 +112,12 @@ class Consent(_Model):
     statistics: bool = Field(False, description="count it in anonymous statistics")
     sharing: bool = Field(False, description="share with vetted experts and partner organisations")
     contact: bool = Field(False, description="the organisation may contact the reporter")
+    # Issue 18: perpetrator identifiers from this report may be turned into OPRF tokens and
+    # matched against other members' tokens. Reports made before it was asked have it off
+    # and are asked again on the receipt page (`reports.matching_asked`).
+    matching: bool = Field(
+        False, description="look for the same perpetrator in other organisations' reports "
+                           "(blinded tokens, never a name)")
     # What may go to a court when `legal` is given (issue 12): the default is what legal
     # use needs; contact details, safe times and precautions never go, whatever is chosen.
     court_narrative: bool = Field(True, description="a court may see what happened")

@@ -39,6 +39,7 @@ from node.intake.attachments import (
 from node.intake.consent_auth import ConsentKey
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
+from node.matching.withdrawals import withdraw_case
 from node.statistics.budget import void_drafts_counting
 from node.storage.blobstore import BlobStore
 from node.storage.database import Database
@@ -64,6 +65,11 @@ def evidence_context(report_id: str) -> bytes:
 
 def reporter_wrap_context(report_id: str) -> bytes:
     return b"reporter-wrap:" + report_id.encode()
+
+
+# The channels that do not ask the matching question (issue 18): a USSD screen cannot say
+# it in plain words, and a field tool's form was written before it.
+_NOT_ASKED_ABOUT_MATCHING = ("ussd", "import:")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class ReportView:
     record: dict[str, Any]
     items: list[ItemView]
     synthetic: bool
+    # made before the reporter was asked about matching (issue 18): ask on the receipt page
+    matching_unasked: bool = False
 
     @property
     def report(self) -> ReportInput:
@@ -277,6 +285,10 @@ class IntakeService:
                              evidence_context(report_id)), report_id))
         self._insert_files(conn, report_id, data_key, files, hour, records[1:1 + len(files)])
         self._record_consent(conn, report_id, consent, hour, consent_source)
+        if str(record.get("channel", "")).startswith(_NOT_ASKED_ABOUT_MATCHING):
+            # USSD screens and imported forms do not ask about matching (issue 18): the
+            # receipt page asks, as it asks reports made before the question existed
+            conn.execute("UPDATE reports SET matching_asked = 0 WHERE id = ?", (report_id,))
         return records[1 + len(files):]
 
     def _insert_files(self, conn: sqlite3.Connection, report_id: str, key: DataKey,
@@ -375,6 +387,10 @@ class IntakeService:
                          (*(int(getattr(consent, n)) for n in _CONSENT_NAMES), hour,
                           access.report_id))
             self._record_consent(conn, access.report_id, consent, hour, "reporter")
+            conn.execute("UPDATE reports SET matching_asked = 1 WHERE id = ?",
+                         (access.report_id,))
+            if not consent.matching:  # its tokens leave the observatory (issue 18)
+                withdraw_case(conn, access.report_id)
             if not consent.statistics:  # a draft that counted it must not leave (issue 14)
                 void_drafts_counting(conn, reports=[access.report_id], reason="consent")
 
@@ -503,7 +519,9 @@ class IntakeService:
                 item_views.append(ItemView(it["id"], it["kind"], it["received_hour"], meta))
         consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
         return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
-                          consent, record, item_views, bool(row["synthetic"]))
+                          consent, record, item_views, bool(row["synthetic"]),
+                          matching_unasked=("matching_asked" in row.keys()
+                                            and not row["matching_asked"]))
 
 
 def _attachment_item(f: StagedFile, at: int, subject: str) -> evidence.NewItem:

@@ -804,7 +804,53 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reports ADD COLUMN consent_court_voice INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE consent_events ADD COLUMN court_voice INTEGER NOT NULL DEFAULT 0;
     """,
-    # 28: evidence log successors (issue 21, node/evidence/succession.py): the successor
+    # 28: consent to matching perpetrators across organisations (issue 18,
+    # node/matching/). A consent kind like the others: a column of the report and of its
+    # history, off unless given (so tags written before stay valid, consent_auth). Reports
+    # made before it was asked are flagged, and the receipt page asks their reporter;
+    # reports made from now on were asked on the form. Then the perpetrator identifiers
+    # staff confirm and the tokens made from them.
+    """
+    ALTER TABLE reports ADD COLUMN consent_matching INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN matching INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reports ADD COLUMN matching_asked INTEGER NOT NULL DEFAULT 1;
+    UPDATE reports SET matching_asked = 0;
+    -- identifiers staff confirmed (JSON under the report's data key, node.matching.identifiers),
+    -- the OPRF tokens made from them per key epoch, and case references whose tokens must
+    -- be withdrawn from the observatory (no report id: the report may be gone)
+    CREATE TABLE perpetrator_identifiers (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        body_ct BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX perpetrator_identifiers_by_report ON perpetrator_identifiers(report_id);
+    CREATE TABLE matching_tokens (
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        case_ref TEXT NOT NULL,  -- random, one a report: all the observatory sees of it
+        identifier_id TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        token BLOB NOT NULL,
+        submitted_at INTEGER,
+        PRIMARY KEY (identifier_id, epoch, kind, token)
+    ) STRICT;
+    CREATE INDEX matching_tokens_by_report ON matching_tokens(report_id);
+    CREATE INDEX matching_tokens_by_token ON matching_tokens(token);
+    CREATE TABLE matching_withdrawals (case_ref TEXT PRIMARY KEY) STRICT;
+    -- "one of your cases matched a case at N other organisation(s)" (node.matching.notices)
+    CREATE TABLE matching_matches (
+        case_ref TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        others INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        notified_at INTEGER NOT NULL,
+        dismissed_at INTEGER,
+        dismissed_by TEXT
+    ) STRICT;
+    """,
+    # 29: evidence log successors (issue 21, node/evidence/succession.py): the successor
     # statements of this node's own log and of the peers' logs it witnesses (signed notes:
     # origins, a size, a root hash), and which witness recorded ours. Public material only.
     """

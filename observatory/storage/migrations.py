@@ -160,7 +160,33 @@ MIGRATIONS: tuple[str, ...] = (
         directory TEXT NOT NULL
     ) STRICT;
     """,
-    # 6: evidence log successors (issue 21): a member's successor statement (a signed note
+    # perpetrator matching (issue 18, observatory/matching.py): finished tokens under each
+    # member's opaque case references, and the notices waiting for delivery. No name, no
+    # report id: tokens are OPRF outputs whose key the observatory does not hold.
+    """
+    CREATE TABLE matching_tokens (
+        member TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        token BLOB NOT NULL
+    ) STRICT;
+    -- rows are appended (rowid order), and a duplicate is skipped by the matcher, which
+    -- looks every new token up anyway, rather than by a unique key (one random b-tree less)
+    CREATE INDEX matching_tokens_by_value ON matching_tokens (token, epoch, kind);
+    CREATE INDEX matching_tokens_by_case ON matching_tokens (member, case_ref);
+    CREATE TABLE matching_notices (
+        notice_id TEXT PRIMARY KEY,
+        member TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        others INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+    ) STRICT;
+    CREATE INDEX matching_notices_by_case ON matching_notices (member, case_ref);
+    """,
+    # 7: evidence log successors (issue 21): a member's successor statement (a signed note
     # naming its old log's end and its new origin), kept as the witness recorded it; the
     # member's current origin is the end of the chain from its first one.
     """

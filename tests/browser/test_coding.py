@@ -192,8 +192,8 @@ def test_a_coordinator_triages_codes_and_links_a_report(
     from node.backoffice.case_numbers import number_of
     from node.i18n import load
     from node.web.labels import STATUS_FOR_STAFF
-    from runtime.catalogues import native_name
     from protocol import vocabulary as vocab
+    from runtime.catalogues import native_name
 
     t = load(lang).gettext
     base = node.url

@@ -62,6 +62,7 @@ FORMS: dict[str, dict[str, str]] = {
     "staff_case_outcome": {"outcome": "o"}, "staff_case_code": {"category": "rape"},
     "staff_case_retention": {"days": "30"}, "staff_case_delete": {"confirm": "yes"},
     "staff_case_suggestion": {"item": "is_crsv", "decision": "reject"},  # issue 17
+    "staff_case_perpetrators_confirm": {"names": "Tariq Mansour", "group": "Jaysh al-Nasr"},
 }
 
 

@@ -154,6 +154,7 @@ async def _render_report(request: web.Request, session: ReporterSession, access:
         received=format_day(request, view.received_hour), items=items, consent=view.consent,
         court_labels=COURT_SCOPE_LABELS, share_labels=SHARE_SCOPE_LABELS, shares=shares,
         scope_to_ask=view.consent.sharing and not view.consent.share_scope_set,
+        matching_unasked=view.matching_unasked,
         notice=notice, add_text=add_text, reply_text=reply_text,
         messages=[{"from_staff": m.extra["direction"] == "to_reporter",
                    "when": format_day(request, m.at // 3600), "text": m.body["text"]}

@@ -25,6 +25,7 @@ from node.web.staff import (
     inbox,
     needs,
     patterns,
+    perpetrators,
     receipt_lookup,
     shares,
     statistics,
@@ -39,7 +40,7 @@ def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
             *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
-            *needs.ROUTES, *shares.ROUTES]
+            *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -31,9 +31,12 @@ from node.experts import needs
 from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
+from node.matching.notices import record_notice
+from node.matching.recipe import Identifiers
 from node.statistics.budget import Ledger
 from node.web.app import create_app
 from node.web.staff import suggestions
+from protocol.matching import MatchNotice
 from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, files_containing
 from tests.expert_vetting import engaged, vetted_expert
 from tests.integration.conftest import csrf_of
@@ -69,7 +72,13 @@ ERASED: dict[str, str] = {
         "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
     "SMS status PIN and notice number":
         "SELECT COUNT(*) FROM sms_status_pins WHERE report_id = ?",
+    "perpetrator identifiers":  # issue 18
+        "SELECT COUNT(*) FROM perpetrator_identifiers WHERE report_id = ?",
+    "matching tokens and matches (withdrawn from the observatory)":
+        "SELECT (SELECT COUNT(*) FROM matching_tokens WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM matching_matches WHERE report_id = ?1)",
 }
+TOKEN = bytes(range(64))  # a made-up OPRF output: what the node stores is opaque bytes
 
 
 class Clock:
@@ -113,7 +122,7 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
     ctx.intake.add_information(access, AdditionInput(text=f"{CANARY} added later"), [])
     ctx.intake.change_consent(access, Consent(care=True, referral=True, legal=True,
                                               sharing=True, share_account=True,
-                                              share_scope_set=True))
+                                              share_scope_set=True, matching=True))
     ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
     ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
@@ -158,6 +167,14 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                            original_context(r.report_id))))
     sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, r.report_id, access.data_key,
                      sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
+    confirmed, _ = ctx.perpetrators.confirm(team.caseworker, r.report_id, Identifiers(
+        names=(f"{CANARY} Commander",), group=f"{CANARY} Brigade of the Hills"))
+    ctx.perpetrators.record_tokens(r.report_id, confirmed, 1, [("name_group", TOKEN)])
+    with ctx.db.write() as w:  # submitted, and the observatory said it matched
+        w.execute("UPDATE matching_tokens SET submitted_at = 1")
+        ref = w.execute("SELECT case_ref FROM matching_tokens").fetchone()[0]
+        record_notice(w, MatchNotice(notice_id="ab" * 16, case_ref=ref,
+                                     other_organisations=1, epoch=1), 1)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name
@@ -200,6 +217,10 @@ def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock
     # nothing of it is left anywhere: not the canaries, not its sealed key
     assert files_containing(ctx.datadir.root, CANARY.encode()) == []
     assert files_containing(ctx.datadir.root, sealed) == []
+    # its case reference waits to be withdrawn from the observatory, no longer tied to it
+    (withdrawn,) = conn.execute("SELECT case_ref FROM matching_withdrawals").fetchall()
+    assert len(withdrawn[0]) == 32 and conn.execute(
+        "SELECT COUNT(*) FROM matching_tokens WHERE case_ref = ?", withdrawn).fetchone()[0] == 0
     with pytest.raises(errors.ReceiptRejected):
         ctx.intake.open_receipt(r.code, r.secret)
     # what stays: that it existed, when it went, who asked and why
@@ -232,6 +253,10 @@ def _assert_erased(ctx: NodeContext, r: Receipt, sealed: bytes, own_incident: st
     assert own_incident not in {row[0] for row in conn.execute("SELECT id FROM incidents")}
     assert files_containing(ctx.datadir.root, CANARY.encode()) == []
     assert files_containing(ctx.datadir.root, sealed) == []
+    # its case reference waits to be withdrawn from the observatory, no longer tied to it
+    (withdrawn,) = conn.execute("SELECT case_ref FROM matching_withdrawals").fetchall()
+    assert len(withdrawn[0]) == 32 and conn.execute(
+        "SELECT COUNT(*) FROM matching_tokens WHERE case_ref = ?", withdrawn).fetchone()[0] == 0
     last = conn.execute("SELECT actor, action, detail FROM audit_log WHERE object_id = ?"
                         " ORDER BY seq DESC LIMIT 1", (r.report_id,)).fetchone()
     assert tuple(last) == (actor, "case.delete", reason)

@@ -14,10 +14,16 @@ from backup_evidence.succession import SuccessorStatement, first_origin, next_or
 from crypto.keys import SigningKey
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal
-from protocol.drafts import PerpetratorToken
 from protocol.encoding import parse_canonical_json
 from protocol.engagements import SealedShare
 from protocol.envelope import seal, verify_frame
+from protocol.matching import (
+    MatchNotice,
+    OprfEvaluation,
+    OprfEvaluationRequest,
+    Token,
+    TokenSubmission,
+)
 from protocol.membership import (
     CertificateBody,
     MemberEntry,
@@ -287,11 +293,28 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         reason=st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True),
     ),
     StatisticsRelease: statistics_releases(),
-    PerpetratorToken: st.builds(
-        PerpetratorToken,
-        batch_id=ids,
-        suite=st.just("ristretto255-SHA512"),
+    OprfEvaluationRequest: st.builds(
+        OprfEvaluationRequest, request_id=ids, suite=st.just("ristretto255-SHA512"),
+        epoch=st.integers(1, 1_000_000),
         blinded_elements=st.lists(keys_hex, min_size=1, max_size=5).map(tuple),
+    ),
+    OprfEvaluation: st.builds(
+        OprfEvaluation, request_id=ids, suite=st.just("ristretto255-SHA512"),
+        epoch=st.integers(1, 1_000_000), public_key=keys_hex,
+        evaluated_elements=st.lists(keys_hex, min_size=1, max_size=5).map(tuple),
+        proof=st.from_regex(r"[0-9a-f]{128}", fullmatch=True),
+    ),
+    TokenSubmission: st.builds(
+        TokenSubmission, batch_id=ids, epoch=st.integers(1, 1_000_000),
+        tokens=st.lists(st.builds(Token, case_ref=ids,
+                                  kind=st.sampled_from(["name_group", "name_unit", "unit_rank"]),
+                                  token=st.from_regex(r"[0-9a-f]{128}", fullmatch=True)),
+                        min_size=1, max_size=4).map(tuple),
+        withdrawn=st.lists(ids, max_size=3).map(tuple),
+    ),
+    MatchNotice: st.builds(
+        MatchNotice, notice_id=ids, case_ref=ids, other_organisations=st.integers(1, 10_000),
+        epoch=st.integers(1, 1_000_000),
     ),
     **EXPERT_STRATEGIES,
 }
@@ -368,7 +391,9 @@ def test_registry_refuses_duplicates_and_reports_versions() -> None:
 
 def test_draft_placeholders_are_registered_and_marked() -> None:
     drafts = {m.TYPE for m in REGISTRY if m.DRAFT}
-    assert drafts == {"perpetrator.token"}  # the expert network's are designed (issue 16)
+    # the expert network's are designed (issue 16), perpetrator tokens too (issue 18)
+    assert drafts == set()
+    assert "perpetrator.token" not in {m.TYPE for m in REGISTRY}
     assert "statistics.release" in {m.TYPE for m in REGISTRY}  # designed in issue 6
 
 

@@ -17,7 +17,6 @@ import pytest
 
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal, frame_digest
-from protocol.drafts import PerpetratorToken
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.engagements import ExpertRevocation
 from protocol.envelope import Envelope, seal, verify_frame
@@ -30,6 +29,7 @@ from protocol.exchanges import (
     ResponseReceived,
 )
 from protocol.framing import decode_frame, encode_frame
+from protocol.matching import MatchNotice
 from protocol.membership import MembershipListQuery, MembershipRequest
 from protocol.message import Message
 from protocol.responder import Refuse, Responder
@@ -220,8 +220,8 @@ def test_the_peer_must_be_the_senders_key(alice, carol, bob_peer, keys) -> None:
 
 
 def test_requests_nobody_serves_and_non_requests(alice, bob_peer, keys) -> None:
-    tokens = PerpetratorToken(batch_id="ab" * 16, suite="ristretto255-SHA512",
-                              blinded_elements=("ef" * 32,))
+    tokens = MatchNotice(notice_id="ab" * 16, case_ref="cd" * 16, other_organisations=1,
+                         epoch=1)
     assert refused(exchange(alice, bob_peer, keys, tokens)) == "not_supported"
     assert bob_peer.recorded() == 0
     # A response sent as a request, and a request that claims to reply: one code for both.

@@ -1,0 +1,124 @@
+"""The observatory's side of perpetrator matching (issue 18): it stores finished tokens and
+matches them, incrementally; it never holds the OPRF key (`observatory.oprf_evaluator` runs
+as another operator's service), so it cannot compute the token of a name it guesses.
+
+What it holds per member: ``(case_ref, epoch, kind, token)`` rows, where `case_ref` is an
+opaque reference the member drew at random for one of its cases, and the token is an OPRF
+output (64 bytes). No name, unit, group, report id or text ever reaches it
+(`protocol.matching`).
+
+The match rule: two cases match when they share a token (same epoch, kind and value) and
+come from different members. A case is *matched* when the cases it matches come from at
+least ``threshold - 1`` other members (`MatchingConfig.threshold`: distinct member nodes,
+the case's own included; 2 by default). Revoked members are left out: their tokens stay
+(so that a reinstated member need not resubmit) but match nothing, and they get no notice.
+
+Incremental: a submission looks up only its own new tokens in the index on
+``(epoch, kind, token)``; each case touched (the submitter's and the others' cases it
+matched) is re-counted from its own few tokens. Nothing is recomputed over the whole store
+(bench/bench_matching.py measures 10,000 new tokens against 10,000,000 stored).
+
+A notice says to a member only that one of its cases (by its own reference) matched cases at
+N other organisation(s): neither which organisations nor which token. A case is notified
+again only when N grows. Notices wait in ``matching_notices`` until delivered.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from protocol.matching import MatchNotice, TokenSubmission
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    threshold: int = 2  # distinct member nodes, the case's own included
+
+    def __post_init__(self) -> None:
+        if self.threshold < 2:
+            raise ValueError("a match needs at least two member nodes")
+
+
+CaseKey = tuple[str, str]  # (member, case_ref)
+
+
+class TokenMatcher:
+    def __init__(self, config: MatchingConfig) -> None:
+        self._config = config
+
+    def submit_in(self, conn: sqlite3.Connection, member: str, submission: TokenSubmission,
+                  revoked: Iterable[str], now: int) -> list[tuple[str, MatchNotice]]:
+        """Withdraw, then add, then match what was added; returns the new notices as
+        (member, notice), also kept in ``matching_notices``."""
+        excluded = set(revoked)
+        for ref in submission.withdrawn:
+            conn.execute("DELETE FROM matching_tokens WHERE member = ? AND case_ref = ?",
+                         (member, ref))
+        touched: set[CaseKey] = set()
+        for t in submission.tokens:
+            token = bytes.fromhex(t.token)
+            holders = self._holders(conn, submission.epoch, t.kind, token, set())
+            if (member, t.case_ref) in holders:
+                continue  # sent again (a retry, or after a withdrawal of another case)
+            conn.execute("INSERT INTO matching_tokens (member, case_ref, epoch, kind, token)"
+                         " VALUES (?, ?, ?, ?, ?)",
+                         (member, t.case_ref, submission.epoch, t.kind, token))
+            others = [c for c in holders if c[0] != member and c[0] not in excluded]
+            if others and member not in excluded:
+                touched.add((member, t.case_ref))
+                touched.update(others)
+        return [n for case in sorted(touched)
+                if (n := self._notice_if_grown(conn, case, submission.epoch, excluded, now))]
+
+    @staticmethod
+    def _holders(conn: sqlite3.Connection, epoch: int, kind: str, token: bytes,
+                 excluded: set[str]) -> list[CaseKey]:
+        # the covering index (token, epoch, kind) + rowid, then the row: a handful at most
+        return [(r[0], r[1]) for r in conn.execute(
+            "SELECT member, case_ref FROM matching_tokens WHERE token = ? AND epoch = ?"
+            " AND kind = ?", (token, epoch, kind)) if r[0] not in excluded]
+
+    def other_members(self, conn: sqlite3.Connection, case: CaseKey, epoch: int,
+                      excluded: set[str]) -> set[str]:
+        """The members, other than the case's, holding a case that shares a token with it."""
+        member, case_ref = case
+        out: set[str] = set()
+        for kind, token in conn.execute(
+                "SELECT kind, token FROM matching_tokens WHERE member = ? AND case_ref = ?"
+                " AND epoch = ?", (member, case_ref, epoch)).fetchall():
+            out.update(m for m, _ in self._holders(conn, epoch, kind, token, excluded)
+                       if m != member)
+        return out
+
+    def _notice_if_grown(self, conn: sqlite3.Connection, case: CaseKey, epoch: int,
+                         excluded: set[str], now: int) -> tuple[str, MatchNotice] | None:
+        others = len(self.other_members(conn, case, epoch, excluded))
+        if others + 1 < self._config.threshold:
+            return None
+        row = conn.execute("SELECT MAX(others) FROM matching_notices WHERE member = ? AND"
+                           " case_ref = ?", case).fetchone()
+        if row[0] is not None and row[0] >= others:
+            return None
+        notice = MatchNotice(notice_id=secrets.token_hex(16), case_ref=case[1],
+                             other_organisations=others, epoch=epoch)
+        conn.execute("INSERT INTO matching_notices (notice_id, member, case_ref, epoch, others,"
+                     " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (notice.notice_id, case[0], case[1], epoch, others, now))
+        return case[0], notice
+
+    @staticmethod
+    def pending_notices(conn: sqlite3.Connection, member: str) -> list[MatchNotice]:
+        """The notices not yet delivered to `member`, oldest first."""
+        return [MatchNotice(notice_id=r[0], case_ref=r[1], epoch=r[2], other_organisations=r[3])
+                for r in conn.execute(
+                    "SELECT notice_id, case_ref, epoch, others FROM matching_notices"
+                    " WHERE member = ? AND delivered_at IS NULL ORDER BY created_at, notice_id",
+                    (member,))]
+
+    @staticmethod
+    def delivered(conn: sqlite3.Connection, notice_id: str, now: int) -> None:
+        conn.execute("UPDATE matching_notices SET delivered_at = ? WHERE notice_id = ?",
+                     (now, notice_id))

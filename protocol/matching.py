@@ -1,0 +1,105 @@
+"""Perpetrator tokens (issue 18): OPRF evaluation, token submission and match notices.
+
+Three exchanges replace the v1 draft `perpetrator.token`, which could only be answered by a
+`DeliveryAck` and so could not carry evaluated elements back:
+
+* ``matching_evaluation``, node -> evaluator: `OprfEvaluationRequest` carries blinded
+  ristretto255 elements (RFC 9497, suite ristretto255-SHA512, VOPRF mode); the evaluator
+  answers `OprfEvaluation` -- the evaluated elements in request order, one batch DLEQ proof,
+  and the epoch's public key -- or refuses (``over_budget``, ``malformed``). The node checks
+  the proof against the key the signed membership list publishes for that epoch, never
+  against the key in the answer alone (`crypto.oprf.BlindedBatch.finalize`).
+* ``matching_tokens``, node -> observatory: `TokenSubmission` carries finished tokens
+  (OPRF outputs, never identifiers), each under an opaque per-case reference the node
+  draws at random, and withdraws the tokens of deleted reports by reference.
+* ``matching_notice``, observatory -> node: `MatchNotice` says only that one of the node's
+  cases (by its opaque reference) matched cases at N other organisations -- neither which
+  organisations nor what identifier.
+
+Nothing here carries a name, an alias, a unit or a report id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from protocol.message import KeyHex, Message, RandomId, Record
+
+SUITE: Final = "ristretto255-SHA512"
+# One batch: a node's backlog goes in several. 1,000 keeps a request under ~70 KB.
+MAX_BATCH = 1000
+Suite = Literal["ristretto255-SHA512"]
+Epoch = Annotated[int, Field(ge=1, le=1_000_000)]
+# RFC 9497 §2.2.1: a proof is two scalars, c || s (64 bytes).
+ProofHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+# An OPRF output of ristretto255-SHA512 is a SHA-512 digest (64 bytes).
+TokenHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+
+
+class OprfEvaluationRequest(Message):
+    """Blinded elements to evaluate under the evaluator's key of `epoch`."""
+
+    TYPE = "matching.evaluate"
+    VERSION = 1
+
+    request_id: RandomId
+    suite: Suite
+    epoch: Epoch
+    blinded_elements: tuple[KeyHex, ...] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class OprfEvaluation(Message):
+    """The evaluator's answer: evaluated elements in request order and one batch proof."""
+
+    TYPE = "matching.evaluation"
+    VERSION = 1
+
+    request_id: RandomId
+    suite: Suite
+    epoch: Epoch
+    public_key: KeyHex
+    evaluated_elements: tuple[KeyHex, ...] = Field(min_length=1, max_length=MAX_BATCH)
+    proof: ProofHex
+
+
+class Token(Record):
+    """One token under the node's opaque reference to the case it came from. `kind` says
+    which combination of identifiers it was made from (`node.matching.recipe`), so that
+    only like is matched with like."""
+
+    case_ref: RandomId
+    kind: Literal["name_group", "name_unit", "unit_rank"]
+    token: TokenHex
+
+
+class TokenSubmission(Message):
+    """Tokens of one epoch to add, and case references whose tokens are withdrawn (the
+    report was deleted, or its reporter withdrew consent to matching)."""
+
+    TYPE = "matching.tokens"
+    VERSION = 1
+
+    batch_id: RandomId
+    epoch: Epoch
+    tokens: tuple[Token, ...] = Field(max_length=MAX_BATCH)
+    withdrawn: tuple[RandomId, ...] = Field(max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TokenSubmission:
+        if not self.tokens and not self.withdrawn:
+            raise ValueError("a submission adds or withdraws something")
+        return self
+
+
+class MatchNotice(Message):
+    """One of the recipient's cases matched cases at `other_organisations` other members."""
+
+    TYPE = "matching.notice"
+    VERSION = 1
+
+    notice_id: RandomId
+    case_ref: RandomId
+    other_organisations: Annotated[int, Field(ge=1, le=10_000)]
+    epoch: Epoch
