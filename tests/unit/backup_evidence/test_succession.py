@@ -121,3 +121,42 @@ def test_a_witness_records_a_statement_that_names_at_least_what_it_cosigned() ->
                                next_origin(first_origin("othernode")))
     result = _decide(other.sign(KEY), cosigned)
     assert isinstance(result, RefuseSuccession) and result.reason == "unknown_log"
+
+
+def test_a_statement_opens_with_the_keys_that_check_the_old_logs_checkpoints() -> None:
+    """Role keys (issue 13): the node signs its statement with its checkpoint role key, and
+    one from before role keys with its identity key; either opens it when both are given,
+    a chain may mix them, and a key outside the pair opens nothing."""
+    role = SigningKey.generate()
+    one = _statement()
+    two = _statement(origin=one.new_origin)
+    both = [role.verify_key, KEY.verify_key]
+    assert open_statement(one.sign(role), both) == one
+    assert open_statement(one.sign(KEY), both) == one
+    assert follow([one.sign(KEY), two.sign(role)], both, NODE) == two.new_origin
+    with pytest.raises(SuccessionError):
+        open_statement(one.sign(role), KEY.verify_key)
+    with pytest.raises(SuccessionError):
+        open_statement(one.sign(SigningKey.generate()), both)
+    with pytest.raises(SuccessionError):
+        open_statement(one.sign(role), [])
+
+
+def test_a_witness_checks_a_statement_with_the_role_key_it_was_shown() -> None:
+    """The witness checks the statement with the checkpoint role key of the role statement
+    the envelope carried, or the member's identity key; nothing else."""
+    role = SigningKey.generate()
+    cosigned = Witnessed(7, ROOT, "note")
+
+    def decide(signer: SigningKey, role_key: SigningKey | None) -> Succeed | RefuseSuccession:
+        return succession(_statement(7).sign(signer), node_id=NODE, log_key=KEY.verify_key,
+                          current_origin=first_origin(NODE), last=cosigned,
+                          role_key=None if role_key is None else role_key.verify_key)
+
+    assert isinstance(decide(role, role), Succeed)
+    assert isinstance(decide(KEY, role), Succeed)  # generation 0: the identity key
+    assert isinstance(decide(KEY, None), Succeed)
+    for signer, shown in ((role, None), (role, SigningKey.generate()),
+                          (SigningKey.generate(), role)):
+        result = decide(signer, shown)
+        assert isinstance(result, RefuseSuccession) and result.reason == "bad_statement"
