@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from backup_evidence.succession import SuccessionError, open_statement
 from crypto import passphrase as pw
 from node.context import init_node
 from node.federation.info import witness_vkey
@@ -194,6 +195,12 @@ async def test_an_older_restore_halts_then_continues_as_a_successor_log(
                              "WHERE node_id = ?", a.node_id) == [(size2, new_origin)]
     assert b.query("SELECT old_size, new_origin FROM log_successions WHERE node_id = ?",
                    a.node_id) == [(size2, new_origin)]
+    # signed as a's checkpoints are, by its checkpoint role key (issue 13), not its identity
+    [(statement,)] = b.query("SELECT statement FROM log_successions WHERE node_id = ?",
+                             a.node_id)
+    assert open_statement(statement, a2.keys.checkpoint_key.verify_key).new_origin == new_origin
+    with pytest.raises(SuccessionError):
+        open_statement(statement, a2.keys.identity_public)
     assert _fork_alarms(observatory, a2, b) == 0
     assert _healthz(a2) == (200, "ok\n")
     # the old log's checkpoints stay as they were at the witnesses
