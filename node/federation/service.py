@@ -258,6 +258,7 @@ class FederationService:
                                      else self._config.enrollment_poll_seconds)
         if succession.hold(conn) is not None:
             self._ask_witnesses(conn, now, queued_now)
+            self._housekeeping(now)  # erasures at their deadlines go on meanwhile
             return  # restored: nothing else is sent until the witnesses have answered
         if self._experts and now >= self._next_expert_directory \
                 and (expert_directory.QUERY, observatory) not in queued_now:
@@ -289,6 +290,9 @@ class FederationService:
             if push is not None:
                 self._send(push, witness)
                 self._push_not_before[witness.node_id] = now + self._config.push_check_seconds
+        self._housekeeping(now)
+
+    def _housekeeping(self, now: int) -> None:
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_SECONDS
             self._guard.purge(now)
