@@ -82,6 +82,17 @@ class ReceiptRejected(NodeError):
                  "Check both and try again.")
 
 
+class ReceiptMaybeLost(ReceiptRejected):
+    """A receipt that opens nothing, shortly after the node was restored from a backup
+    (issue 21): every such receipt gets this answer, so it tells nothing about which
+    receipts existed."""
+
+    message = N_("No report could be opened with this receipt number and secret. This "
+                 "organisation lost data in an incident: a report sent on or after "
+                 "%(since)s may have been lost. We are sorry. If you sent yours then, "
+                 "please report again. If not, check both numbers and try again.")
+
+
 class RateLimited(NodeError):
     message = N_("Too many attempts in a short time. Wait a few minutes, then try again.")
 

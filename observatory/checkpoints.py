@@ -11,6 +11,11 @@ transaction, so that a cosignature is only answered once what it commits us to i
 * `Fork`: both signed notes are kept in a fork alarm, shown to the admin until
   acknowledged; the witness state does not move (a witness keeps its view of the log);
 * `Refuse`: nothing is stored.
+
+After a member's restore (issue 21): `witnessed_in` answers what we last cosigned of its
+log, and `succession_in` records its successor statement (`protocol.witnessing.succession`
+decides), after which we witness the new origin (`current_origin_in`: the end of the chain
+from the member's first origin) and keep the old one's checkpoints as they were.
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
+from backup_evidence.succession import SuccessionError, origin_parts
 from crypto.keys import VerifyKey
 from observatory.errors import UnknownAlarm
 from observatory.identity import ObservatoryIdentity
 from observatory.storage.database import Database
-from protocol.witness import CheckpointPush
+from protocol.responder import Refuse as RefuseRequest
+from protocol.witness import CheckpointPush, LogSuccession, WitnessedCheckpoint, WitnessedQuery
 from protocol.witnessing import (
     Cosign,
     Fork,
     Refuse,
+    RefuseSuccession,
     Witnessed,
     cosigned_note,
     evidence_origin,
+    succession,
     witness,
 )
 
@@ -82,8 +91,9 @@ class Checkpoints:
                    role_key: VerifyKey | None = None) -> Cosign | Refuse | Fork:
         """Decide on `push` from member `node_id` (identity key `log_key`; `role_key`, its
         checkpoint role key from the role statement that came with the push's envelope)
-        and store the outcome (write transaction)."""
-        origin = evidence_origin(node_id)
+        under the origin it follows for that node now, and store the outcome (write
+        transaction)."""
+        origin = self.current_origin_in(conn, node_id)
         last = self.state_in(conn, origin)
         result = witness(push, origin=origin, log_key=log_key, last=last,
                          cosigner=self._identity.cosigner, now=now, role_key=role_key)
@@ -122,15 +132,85 @@ class Checkpoints:
         return result
 
     def latest(self, node_id: str) -> CosignedCheckpoint | None:
-        """The largest checkpoint of `node_id`'s evidence log we cosigned."""
-        row = self._db.read().execute(
+        """The largest checkpoint of `node_id`'s current evidence log we cosigned (after a
+        log succession that has none yet: the largest of the log before)."""
+        conn = self._db.read()
+        origin: str | None = self.current_origin_in(conn, node_id)
+        while origin is not None:
+            found = self.latest_in(conn, origin)
+            if found is not None:
+                return found
+            row = conn.execute("SELECT old_origin FROM log_successions WHERE new_origin = ?",
+                               (origin,)).fetchone()
+            origin = None if row is None else str(row[0])
+        return None
+
+    def latest_in(self, conn: sqlite3.Connection, origin: str) -> CosignedCheckpoint | None:
+        """The largest checkpoint of the log `origin` we cosigned."""
+        row = conn.execute(
             "SELECT node_id, origin, size, root_hash, note, cosignature, cosigned_at "
             "FROM cosigned_checkpoints WHERE origin = ? ORDER BY size DESC LIMIT 1",
-            (evidence_origin(node_id),),
+            (origin,),
         ).fetchone()
         if row is None:
             return None
         return CosignedCheckpoint(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], row[6])
+
+    # -- log successors (issue 21) ---------------------------------------------------------
+
+    def current_origin_in(self, conn: sqlite3.Connection, node_id: str) -> str:
+        """The origin we follow for `node_id`'s log: the end of the chain of successor
+        statements recorded from its first origin."""
+        origin = evidence_origin(node_id)
+        for _ in range(10_000):  # each statement names the next origin: no loop
+            row = conn.execute("SELECT new_origin FROM log_successions WHERE old_origin = ?",
+                               (origin,)).fetchone()
+            if row is None:
+                return origin
+            origin = str(row[0])
+        raise RuntimeError("the chain of log successions does not end")
+
+    def witnessed_in(self, conn: sqlite3.Connection, node_id: str,
+                     query: WitnessedQuery) -> WitnessedCheckpoint:
+        """What we cosigned last of `node_id`'s log `query.origin` (a member asks after a
+        restore, before it signs again): the note with our cosignature line."""
+        try:
+            owner = origin_parts(query.origin)[0]
+        except SuccessionError:
+            owner = None
+        if owner != node_id:
+            raise RefuseRequest("unknown_log")
+        found = self.latest_in(conn, query.origin)
+        return WitnessedCheckpoint(origin=query.origin,
+                                   note=None if found is None else found.cosigned_note,
+                                   current_origin=self.current_origin_in(conn, node_id))
+
+    def succession_in(self, conn: sqlite3.Connection, node_id: str, log_key: VerifyKey,
+                      message: LogSuccession, now: int,
+                      role_key: VerifyKey | None = None) -> None:
+        """Record a member's successor statement (write transaction), or `Refuse` it. It is
+        checked with the keys its checkpoints are (`role_key`, its checkpoint role key, or
+        its identity key `log_key`). From then on only checkpoints of the new origin are
+        witnessed; the old ones are kept."""
+        current = self.current_origin_in(conn, node_id)
+        recorded = conn.execute("SELECT 1 FROM log_successions WHERE statement = ?",
+                                (message.statement,)).fetchone()
+        if recorded is not None:
+            return  # a retry of one already recorded
+        result = succession(message.statement, node_id=node_id, log_key=log_key,
+                            current_origin=current, last=self.state_in(conn, current),
+                            role_key=role_key)
+        if isinstance(result, RefuseSuccession):
+            log.info("refused a successor statement of %s: %s", current, result.reason)
+            raise RefuseRequest(result.reason)
+        st = result.statement
+        conn.execute(
+            "INSERT INTO log_successions (new_origin, node_id, old_origin, old_size, old_root, "
+            "statement, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (st.new_origin, node_id, st.old_origin, st.old_size, st.old_root,
+             message.statement, now))
+        log.warning("log succession: %s continues as %s after %d leaves (a restore)",
+                    st.old_origin, st.new_origin, st.old_size)
 
     def alarms(self, *, unacknowledged_only: bool = False) -> list[ForkAlarm]:
         """Fork alarms, unacknowledged first, newest first."""

@@ -15,6 +15,8 @@ MembershipRequest      `DeliveryAck(accepted)` while pending; `MembershipDecisio
                        ``enrollment_full`` (too many requests wait for a decision)
 MembershipListQuery    the current signed `MembershipList`; non-members: ``not_a_member``
 CheckpointPush         `CosignatureResponse` (cosigned or refused); non-members: ``not_a_member``
+WitnessedQuery         `WitnessedCheckpoint`: the member's note we last cosigned (issue 21)
+LogSuccession          `DeliveryAck`: accepted (recorded), or rejected with why (issue 21)
 StatisticsRelease      `DeliveryAck`: accepted, duplicate, or rejected with the reason
                        (`observatory.statistics.ingest`); non-members: ``not_a_member``
 TokenSubmission        `DeliveryAck(accepted)`: withdrawn, stored and matched
@@ -66,7 +68,7 @@ from protocol.message import Message
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
 from protocol.statistics import StatisticsRelease
-from protocol.witness import CheckpointPush
+from protocol.witness import CheckpointPush, LogSuccession, WitnessedQuery
 from protocol.witnessing import response_for
 from transport.identity import peer_id_from_public_key
 from transport.inbox import ReplayGuard
@@ -127,6 +129,8 @@ class Federation:
         responder.serve(MembershipRequest, self._enroll)
         responder.serve(MembershipListQuery, self._list)
         responder.serve(CheckpointPush, self._witness)
+        responder.serve(WitnessedQuery, self._witnessed)  # a member's restore (issue 21)
+        responder.serve(LogSuccession, self._succession)
         responder.serve(StatisticsRelease, self._statistics)
         # the expert network (issue 16): observatory/experts.py decides
         responder.serve(ExpertVouch, self._vouch)
@@ -187,6 +191,21 @@ class Federation:
             conn, member.node_id, member.verify_key, push, self._ctx.now(),
             role_key_of(request.envelope, member.verify_key, "checkpoint"))
         return response_for(result, push=push)
+
+    def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        query = request.message
+        assert isinstance(query, WitnessedQuery)
+        member = self._member(conn, request)
+        return self._ctx.checkpoints.witnessed_in(conn, member.node_id, query)
+
+    def _succession(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        message = request.message
+        assert isinstance(message, LogSuccession)
+        member = self._member(conn, request)
+        self._ctx.checkpoints.succession_in(
+            conn, member.node_id, member.verify_key, message, self._ctx.now(),
+            role_key_of(request.envelope, member.verify_key, "checkpoint"))
+        return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _statistics(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         member = self._member(conn, request)

@@ -76,7 +76,13 @@ from protocol.membership import (
 from protocol.message import Message
 from protocol.registry import REGISTRY, MessageRegistry
 from protocol.statistics import StatisticsRelease
-from protocol.witness import CheckpointPush, CosignatureResponse
+from protocol.witness import (
+    CheckpointPush,
+    CosignatureResponse,
+    LogSuccession,
+    WitnessedCheckpoint,
+    WitnessedQuery,
+)
 
 # An answer is read at once by the requester, so it lives an hour: enough for any clock
 # skew we tolerate (`FreshnessPolicy.max_clock_skew`), and no longer than a replay of it
@@ -148,6 +154,10 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("membership_list_push", MembershipList, (DeliveryAck,)),
     ExchangeSpec("checkpoint_witnessing", CheckpointPush, (CosignatureResponse, DeliveryAck)),
     ExchangeSpec("statistics_release", StatisticsRelease, (DeliveryAck,)),
+    # A restored node asks its witnesses what they cosigned before it signs, and records a
+    # successor log with them (issue 21).
+    ExchangeSpec("witnessed_query", WitnessedQuery, (WitnessedCheckpoint, DeliveryAck)),
+    ExchangeSpec("log_succession", LogSuccession, (DeliveryAck,)),
     # The expert network (issue 16). Vetting, node ↔ observatory: a vouch is answered with
     # the credential once the admin countersigned (accepted while they have not decided); a
     # credential decided later is pushed; availability feeds the next directory.

@@ -38,7 +38,13 @@ from protocol.membership import (
 )
 from protocol.message import Message
 from protocol.statistics import StatisticsRelease
-from protocol.witness import CheckpointPush, CosignatureResponse
+from protocol.witness import (
+    CheckpointPush,
+    CosignatureResponse,
+    LogSuccession,
+    WitnessedCheckpoint,
+    WitnessedQuery,
+)
 
 
 class MessageRegistry:
@@ -90,6 +96,10 @@ REGISTRY = MessageRegistry(
         MembershipList,
         CheckpointPush,
         CosignatureResponse,
+        # after a restore (issue 21): protocol/witness.py
+        WitnessedQuery,
+        WitnessedCheckpoint,
+        LogSuccession,
         DeliveryAck,
         FrameRefusal,
         StatisticsRelease,

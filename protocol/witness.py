@@ -175,3 +175,46 @@ class CosignatureResponse(Message):
         elif self.refusal is None or self.cosignature is not None:
             raise ValueError("a refusal carries a reason and no cosignature")
         return self
+
+
+# -- after a restore: what a witness cosigned, and a log's successor (issue 21) -------------
+
+
+class WitnessedQuery(Message):
+    """A node asks a witness for the largest checkpoint of its own log `origin` that the
+    witness cosigned: a node restored from a backup asks this before it signs anything."""
+
+    TYPE = "checkpoint.witnessed_query"
+    VERSION = 1
+
+    origin: OriginLine
+
+
+class WitnessedCheckpoint(Message):
+    """The answer to a `WitnessedQuery`: the log's checkpoint note the witness last cosigned,
+    with its cosignature line (None: it cosigned nothing of that log), and the origin the
+    witness now follows for that node (another one once it recorded a successor)."""
+
+    TYPE = "checkpoint.witnessed"
+    VERSION = 1
+
+    origin: OriginLine
+    note: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NOTE_CHARS)] | None = None
+    current_origin: OriginLine
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if self.note is not None and parse_checkpoint_note(self.note).origin != self.origin:
+            raise ValueError("the note is a checkpoint of another log")
+        return self
+
+
+class LogSuccession(Message):
+    """A node's successor statement (`backup_evidence.succession`): its log continues under
+    a new origin. Answered with `DeliveryAck`: accepted (recorded), duplicate, or rejected
+    with ``bad_statement``, ``unknown_log``, ``smaller_tree`` or ``inconsistent``."""
+
+    TYPE = "checkpoint.succession"
+    VERSION = 1
+
+    statement: Annotated[str, StringConstraints(min_length=1, max_length=4096)]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backup_evidence.succession import SuccessionError, SuccessorStatement, open_statement
 from crypto.checkpoint import (
     Checkpoint,
     Cosigner,
@@ -218,3 +219,45 @@ def cosigned_note(note: str, cosignature_line: str) -> str:
     signed = SignedNote.parse(note.encode("utf-8"))
     added = signed.with_signature(NoteSignature.parse_line(cosignature_line))
     return added.encode().decode("utf-8")
+
+
+# -- a log's successor (issue 21) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Succeed:
+    """Record the statement; from now on `statement.new_origin` is the node's log here."""
+
+    statement: SuccessorStatement
+
+
+@dataclass(frozen=True)
+class RefuseSuccession:
+    reason: str  # bad_statement, unknown_log, smaller_tree, inconsistent
+    detail: str
+
+
+def succession(note: str, *, node_id: str, log_key: VerifyKey, current_origin: str,
+               last: Witnessed | None,
+               role_key: VerifyKey | None = None) -> Succeed | RefuseSuccession:
+    """Decide on a successor statement of `node_id`'s log, which this witness follows as
+    `current_origin`, having cosigned `last` of it. The statement must be signed by the
+    node's log key (as its checkpoints: its checkpoint role key `role_key`, bound by its
+    verified role statement, or its identity key `log_key`), start at the current origin,
+    and name as the old log's end a tree at least as large as the one cosigned here (the
+    same root at the same size): a node must not disown checkpoints its witnesses hold. The
+    checkpoints cosigned of the old origin are kept; nothing more is accepted under it."""
+    try:
+        statement = open_statement(note, [k for k in (role_key, log_key) if k is not None])
+    except SuccessionError as exc:
+        return RefuseSuccession("bad_statement", str(exc)[:_MAX_DETAIL])
+    if statement.node_id != node_id or statement.old_origin != current_origin:
+        return RefuseSuccession("unknown_log", f"this witness follows {current_origin}")
+    if last is not None:
+        if statement.old_size < last.size:
+            return RefuseSuccession(
+                "smaller_tree", f"this witness cosigned {last.size} leaves of {current_origin}")
+        if statement.old_size == last.size and statement.old_root != last.root_hash:
+            return RefuseSuccession("inconsistent",
+                                    f"another root for tree size {last.size}")
+    return Succeed(statement)

@@ -9,4 +9,6 @@
 * `restore`: checking, decrypting and restoring an archive into a new data directory, then
   checking the custody chain and the evidence log, and replaying the deletions made after
   the backup.
+* `restore_state`: what a restored node remembers (when, and the backup's date), for the
+  honest answer to receipts lost with the reports made after the backup.
 """

@@ -1,4 +1,5 @@
-"""`backup-node backup` and `backup-node restore` (issue 21)."""
+"""`backup-node backup`, `backup-node restore` and, after restoring an older backup,
+`backup-node evidence-successor` (issue 21)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,42 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_successor(args: argparse.Namespace) -> int:
+    """The documented procedure after restoring a backup older than what the witnesses
+    cosigned (issue 21): a successor log, signed as such."""
+    import time
+
+    from node import keyring
+    from node.cli import _open_for_admin
+    from node.evidence import succession
+    from node.evidence.signing import anchor_and_sign
+
+    db, keys = _open_for_admin(args.data)
+    try:
+        now = int(time.time())
+        custody = keyring.custody_log(keys)
+        with db.write() as conn:
+            try:
+                statement = succession.begin_successor(conn, keys.node_id, keys.checkpoint_key,
+                                                       now)
+            except succession.NotHalted as exc:
+                print(f"Nothing was changed: {exc}.", file=sys.stderr)
+                return 2
+            custody.append(conn, at=now, actor="cli", action="evidence.successor",
+                           object_type="node", object_id=keys.node_id,
+                           detail=f"{statement.old_origin} ends at {statement.old_size} "
+                                  f"cosigned leaves; continues as {statement.new_origin}")
+        stored = anchor_and_sign(db, keys, custody, now)
+    finally:
+        db.close()
+    print(f"The evidence log continues as {statement.new_origin}, the successor of "
+          f"{statement.old_origin} (whose witnesses cosigned {statement.old_size} leaves). "
+          f"The successor statement is signed; the witnesses record it before they are sent "
+          f"the new log's checkpoints"
+          + (f" (the first is signed: {stored.size} leaves)." if stored is not None else "."))
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("backup", help="write an encrypted, signed backup of the node",
                        description="Write a consistent snapshot of the node (SQLite's online "
@@ -103,3 +140,15 @@ def add_commands(sub: Any) -> None:
                    help="the live node's data directory, or a newer archive, whose deletion log "
                    "is replayed (repeatable)")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("evidence-successor",
+                       help="after restoring an older backup: continue the evidence log under "
+                       "a successor origin",
+                       description="For a restored node whose witnesses cosigned a larger tree "
+                       "of its evidence log than the backup held (the staff office's federation "
+                       "page and /healthz say so): sign a successor statement naming the old "
+                       "origin, the largest cosigned size and root, and the next origin; lift "
+                       "the hold; sign the first checkpoint of the new origin. The witnesses "
+                       "record the statement before they are sent anything else.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.set_defaults(func=cmd_successor)

@@ -10,7 +10,9 @@ only, inside it, under the names a data directory has), the identity key found t
 the one that signed, and the node is opened (migrating an older schema), its custody chain
 verified and its evidence log's tree checked. Deletions made after the backup -- read from
 the ``deletions`` log (report ids only) of the live node's directory or of newer archives --
-are replayed through the one deletion path. Only then is the directory renamed to its name.
+are replayed through the one deletion path. A federated node is restored with its evidence
+log's signing held until its witnesses have said what they cosigned
+(`node.evidence.succession`). Only then is the directory renamed to its name.
 Any failure removes the sibling and leaves nothing.
 """
 
@@ -21,6 +23,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +34,10 @@ from crypto.errors import DecryptionError
 from crypto.filestream import decrypt_stream
 from crypto.keys import DataKey, SigningKey
 from crypto.recovery import RecoveryKey
-from node.backups import archive
+from node.backups import archive, restore_state
 from node.backups.archive import ArchiveInvalid
 from node.datadir import DataDir
+from node.evidence import succession
 from node.evidence.errors import LogCorrupted
 from node.evidence.log_store import check_tree
 
@@ -204,6 +208,14 @@ def _check_and_replay(work: Path, trailer: dict[str, Any], recovery: RecoveryKey
         replay = sorted(set(later) & present)
         for report_id in replay:
             ctx.deletion.replayed(report_id, later[report_id])
+        with ctx.db.write() as wconn:
+            now = int(time.time())
+            restore_state.record_restore(wconn, restored_at=now,
+                                         backup_made_at=int(trailer["created_at"]))
+            if ctx.config.federation is not None:
+                # Witnesses may hold a larger tree of our log than this backup: sign nothing
+                # until they have said what they cosigned (node.evidence.succession).
+                succession.set_hold(wconn, succession.Hold("check", since=now))
         return len(replay)
     finally:
         ctx.close()

@@ -49,7 +49,7 @@ from node.bundles import disclosure as policy
 from node.bundles.recommit import ensure_per_field
 from node.bundles.summary import render_summary
 from node.bundles.writer import BundleWriter, canonical_json
-from node.evidence import checkpoints, log_store
+from node.evidence import checkpoints, log_store, succession
 from node.evidence.items import (
     RECOMMITS,
     DisclosedRecord,
@@ -74,6 +74,14 @@ for _ext, (_, _mime) in ALLOWED_TYPES.items():
 
 class NoEvidenceRecord(errors.NodeError):
     message = N_("This case has no evidence record and cannot be exported as a bundle.")
+
+
+class EvidenceLogHeld(errors.NodeError):
+    """Issue 21: a restored node signs nothing until its witnesses have answered."""
+
+    message = N_("This node was restored from a backup and signs no evidence checkpoint until "
+                 "its witnesses have answered, or an administrator has started a successor "
+                 "log. Nothing was exported. Try again later.")
 
 
 @dataclass
@@ -190,13 +198,13 @@ class BundleExporter:
         original = self._intake.original_evidence_record(
             report_id, self._access.case_key(staff, report_id))
         now = int(self._clock().timestamp())
-        signer = checkpoints.log_signer(self._keys.node_id, self._keys.checkpoint_key)
         consent_history = self._intake.consent_history(report_id)
         consent_hour = max((e["at_hour"] for e in consent_history if e["legal"]), default=None)
         needed = 1 + max(i.record.leaf_index for i in plan.items)
         with self._db.write() as wconn:
             if _best_checkpoint(wconn, needed) is None:  # the log grew since: sign one now
-                checkpoints.maybe_checkpoint(wconn, signer, now)
+                checkpoints.maybe_checkpoint(wconn, succession.current_signer(
+                    wconn, self._keys.node_id, self._keys.checkpoint_key), now)
             for detail in choices.custody_details():
                 self._audit.append(wconn, at=now, actor=staff.member.id,
                                    action="case.export.choice", object_type="report",
@@ -208,9 +216,21 @@ class BundleExporter:
                                       f"{','.join(plan.view.consent.court_scope()) or 'none'}")
         conn = self._db.read()
         checkpoint = _best_checkpoint(conn, needed)
-        assert checkpoint is not None
+        if checkpoint is None:  # a restored node whose signing is held (issue 21)
+            raise EvidenceLogHeld()
+        origin = checkpoint.checkpoint.origin
+        # After a log succession (issue 21): the signed statements from the first origin to
+        # the checkpoint's, which the verifier follows.
+        successions: list[str] = []
+        succession_files: list[tuple[str, bytes]] = []
+        for n, statement in enumerate(
+                succession.statements_to(conn, self._keys.node_id, origin), start=1):
+            successions.append(f"checkpoints/successor-{n}.txt")
+            succession_files.append((successions[-1], statement.encode("utf-8")))
 
         writer = BundleWriter()
+        for path, data in succession_files:
+            writer.add(path, data)
         entries: list[dict[str, Any]] = []
         # cosigned checkpoints, oldest first: each item's earliest one bounds its time
         cosigned = sorted(size for size, _ in cosignatures.cosigned_sizes(conn, limit=1 << 30)
@@ -262,7 +282,7 @@ class BundleExporter:
             timestamp["checkpoint_timestamp"] = timestamp_path(checkpoint.size)
             writer.add(timestamp["checkpoint_timestamp"], checkpoint.timestamp_token)
         identity_public = self._keys.identity_public
-        writer.add(NODE_KEY, node_key_text(signer.name, identity_public))
+        writer.add(NODE_KEY, node_key_text(origin, identity_public))
         assert self._keys.statement is not None  # `keyring.load` refuses to start without
         writer.add(NODE_ROLES, self._keys.statement.encode().encode("ascii") + b"\n")
         verdict = self._audit.verify(conn)
@@ -275,10 +295,12 @@ class BundleExporter:
         writer.add("consent.json", canonical_json({"current": plan.view.consent.model_dump(),
                                                    "history": consent_history}))
         manifest = {"format": FORMAT, "case_id": report_id, "node_id": self._keys.node_id,
-                    "log_origin": signer.name, "exported_at": now, "exported_at_utc": _utc(now),
+                    "log_origin": origin, **({"log_successions": successions}
+                                             if successions else {}),
+                    "exported_at": now, "exported_at_utc": _utc(now),
                     "checkpoint": checkpoint_path(checkpoint.size),
                     "tree_size": checkpoint.size, **timestamp, "items": entries}
-        vkey = encode_vkey(signer.name, ED25519, identity_public)
+        vkey = encode_vkey(origin, ED25519, identity_public)
         shown = {e["proof"]: _readable(writer.files[e["path"]]) for e in entries
                  if e.get("version") == 2 and e.get("path")}
         writer.add("summary.html", render_summary(manifest, custody,

@@ -41,7 +41,7 @@ from crypto.checkpoint import (
 )
 from crypto.errors import ProofError
 from crypto.keys import SigningKey, VerifyKey
-from node.evidence import log_store
+from node.evidence import log_store, succession
 from node.evidence.errors import EvidenceError, LogCorrupted, NotInTransaction, OutOfRange
 
 ORIGIN_PREFIX = "backup.node/"
@@ -58,7 +58,8 @@ def log_origin(node_id: str) -> str:
 
 
 def log_signer(node_id: str, key: SigningKey) -> NoteSigner:
-    """The note signer of this node's checkpoints: its key, named after the origin."""
+    """The note signer of this node's first log: its key, named after the origin (after a
+    log succession, `succession.current_signer` names the current one)."""
     return NoteSigner(log_origin(node_id), key)
 
 
@@ -103,18 +104,23 @@ def maybe_checkpoint(conn: sqlite3.Connection, signer: NoteSigner,
     it, or None when there is nothing new to sign (an empty log, or no append since).
 
     Runs inside the caller's write transaction, so the size and root it signs are the ones
-    committed with it. ``signer.name`` is the origin (`log_signer`); ``now`` is POSIX
-    seconds. Raises `LogCorrupted`, signing nothing, if the log no longer extends the last
-    checkpoint.
+    committed with it. Signs nothing (None) while a restored node's signing is held
+    (`succession.hold`); signs under a successor origin only if a recorded statement leads
+    there from the last checkpoint's origin. ``signer.name`` is the origin (`log_signer`);
+    ``now`` is POSIX seconds. Raises `LogCorrupted`, signing nothing, if the log no longer
+    extends the last checkpoint.
     """
     if not conn.in_transaction:
         raise NotInTransaction("sign checkpoints inside a write transaction")
     if type(now) is not int or not 0 <= now <= _MAX_TIME:
         raise OutOfRange("a checkpoint time is whole POSIX seconds")
+    if succession.hold(conn) is not None:
+        return None  # restored: nothing is signed until the witnesses have answered
     view = log_store.LogView(conn)
     last = latest_checkpoint(conn)
     if last is not None:
-        if last.checkpoint.origin != signer.name:
+        if last.checkpoint.origin != signer.name and not succession.succeeds(
+                conn, last.checkpoint.origin, signer.name):
             raise EvidenceError(f"this log's checkpoints are signed as "
                                 f"{last.checkpoint.origin}, not {signer.name}")
         if view.size < last.size:

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING
 from backup_evidence.leaves import ItemType
 from node.backoffice import audit
 from node.evidence import items
-from node.evidence.checkpoints import StoredCheckpoint, log_signer, maybe_checkpoint
+from node.evidence.checkpoints import StoredCheckpoint, maybe_checkpoint
+from node.evidence.succession import current_signer
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from node.backoffice.audit import AuditLog
@@ -40,9 +41,9 @@ ANCHOR_SECONDS = 900
 def sign_if_grown(db: Database, keys: NodeKeys, now: int) -> StoredCheckpoint | None:
     """Sign and store a checkpoint of the whole log if it grew since the last one (in its
     own write transaction); None when there was nothing new to sign."""
-    signer = log_signer(keys.node_id, keys.checkpoint_key)
     with db.write() as conn:
-        return maybe_checkpoint(conn, signer, now)
+        return maybe_checkpoint(conn, current_signer(conn, keys.node_id, keys.checkpoint_key),
+                                now)
 
 
 def anchor_and_sign(db: Database, keys: NodeKeys, log: AuditLog,
@@ -50,9 +51,9 @@ def anchor_and_sign(db: Database, keys: NodeKeys, log: AuditLog,
     """Append an anchor of the checked custody head to the evidence log and sign a
     checkpoint over it, in one write transaction. Raises `audit.CustodyBroken` (anchoring
     nothing) when the chain does not verify: a tampered chain must not be witnessed."""
-    signer = log_signer(keys.node_id, keys.checkpoint_key)
     hour = now - now % 3600  # as checkpoints: a seized log tells times to the hour only
     with db.write() as conn:
+        signer = current_signer(conn, keys.node_id, keys.checkpoint_key)
         seq, head, session_key = log.head_to_anchor(conn)
         digest = hashlib.sha256(audit.anchor_bytes(seq, head, session_key)).digest()
         (record,) = items.commit(conn, [(ItemType.CUSTODY_ANCHOR, hour, digest)])

@@ -12,7 +12,8 @@ frame's digest for a `FrameRefusal`), is a response the exchange allows, and is 
 * our `MembershipListQuery` (`members.handle_answer`): a newer verified list, or none;
 * our `StatisticsRelease` (`statistics_delivery.handle_answer`);
 * our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused;
-* our `SealedShare` and `ExpertRevocation` (`shares.handle_answer`): delivered or refused.
+* our `SealedShare` and `ExpertRevocation` (`shares.handle_answer`): delivered or refused;
+* after a restore, our `WitnessedQuery` and `LogSuccession` (`restored`, issue 21).
 
 A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
 is `Refused`: the outbox gives the item up, and the periodic work sends a fresh request
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
 from node.experts import need_exchange, outgoing, shares, vetting
-from node.federation import enrollment, members, our_log, statistics_delivery
+from node.federation import enrollment, members, our_log, restored, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
 from node.federation.errors import BadAnswer, Refused
@@ -36,7 +37,7 @@ from protocol.delivery import FrameRefusal
 from protocol.exchanges import ClientExchange, Endpoint, NeedData
 from protocol.membership import MembershipListQuery, MembershipRequest
 from protocol.message import Message
-from protocol.witness import CheckpointPush
+from protocol.witness import CheckpointPush, LogSuccession, WitnessedQuery
 
 
 def _kind(model: type[Message]) -> str:
@@ -47,9 +48,11 @@ def _kind(model: type[Message]) -> str:
 ENROLL = _kind(MembershipRequest)
 LIST_QUERY = _kind(MembershipListQuery)
 PUSH = _kind(CheckpointPush)
+QUERY = _kind(WitnessedQuery)  # issue 21: a restored node asks what was cosigned
+SUCCESSION = _kind(LogSuccession)
 # Answers to a push after which the next push to that witness may go at once.
 PUSH_AGAIN = frozenset({"cosigned", "old_size_mismatch", "smaller_tree", "duplicate",
-                        "accepted"})
+                        "accepted", "succession_recorded"})
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def verify(endpoint: Endpoint, request: bytes, response: bytes, *,
 
 def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipient: str,
           answer: Message, *, keys: NodeKeys, config: FederationConfig, directory: Directory,
-          now: int, role_statement: str | None = None) -> Outcome:
+          now: int, witnesses: tuple[str, ...] = (),
+          role_statement: str | None = None) -> Outcome:
     """Keep what `answer` says about our request (of `request_type`, sealed as `envelope_id`
     to `recipient`), inside the caller's write transaction. A `Refused` is kept too (the
     witness's last outcome, say) and returned, for the caller to raise once committed."""
@@ -121,6 +125,29 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
                 conn, answer, node_id=keys.node_id,
                 log_keys=(keys.checkpoint_key.verify_key, keys.identity_public),
                 witness=recipient, witness_key=witness_key, now=now))
+        if request_type in (QUERY, SUCCESSION):
+            return Outcome(_after_restore(conn, request_type, recipient, answer, keys=keys,
+                                          directory=directory, now=now,
+                                          witnesses=witnesses, role_statement=role_statement))
     except Refused as exc:
         return Outcome(exc.code, refused=exc)
     raise BadAnswer("an answer to a message this node does not send")
+
+
+def _after_restore(conn: sqlite3.Connection, request_type: str, recipient: str,
+                   answer: Message, *, keys: NodeKeys, directory: Directory, now: int,
+                   witnesses: tuple[str, ...], role_statement: str | None) -> str:
+    """Issue 21: a witness's answer to a restored node's query or successor statement."""
+    if request_type == SUCCESSION:
+        return restored.handle_succession_answer(conn, answer, node_id=keys.node_id,
+                                                 witness=recipient, now=now)
+    key = directory.key_of(recipient, now)
+    if key is None:
+        raise BadAnswer("the witness is no longer believed")
+    witness_key = key
+    if role_statement is not None:  # checked by `verify` with the same identity key
+        witness_key = role_format.verify_encoded(role_statement, key, recipient).key("witness")
+    return restored.handle_witnessed(
+        conn, answer, node_id=keys.node_id,
+        log_keys=(keys.checkpoint_key.verify_key, keys.identity_public), witness=recipient,
+        witness_key=witness_key, witnesses=witnesses or (recipient,), now=now)

@@ -9,6 +9,8 @@ verified membership list. What this node answers:
 * `CheckpointPush` from a member: witnessed (`peer_logs`); anyone else: ``not_a_member``.
   A retry of a push already handled is answered again from the current witness state (the
   same checkpoint is cosigned again), storing nothing;
+* after a member's restore (issue 21): `WitnessedQuery`, what we cosigned of its log;
+  `LogSuccession`, its successor statement, recorded (`peer_logs`) or refused with why;
 * `MembershipList` / `MembershipDecision` pushed by the observatory: kept as if fetched;
   from anyone else: ``not_the_observatory``;
 * `ExpertNeed`, `ExpertOffer`, `ExpertDecline`, `ExpertEngagement` from a member: the
@@ -49,7 +51,12 @@ from protocol.message import Message
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
 from protocol.statements import verify_key_from_hex
-from protocol.witness import CheckpointPush, CosignatureResponse
+from protocol.witness import (
+    CheckpointPush,
+    CosignatureResponse,
+    LogSuccession,
+    WitnessedQuery,
+)
 from transport.identity import peer_id_from_public_key
 from transport.inbox import ReplayGuard
 from transport.store import ReplayStore
@@ -78,6 +85,8 @@ class FederationHandler:
             once=guard.once, peer_id_of=lambda key: peer_id_from_public_key(key.raw()),
             clock=clock, log=log)
         self.responder.serve(CheckpointPush, self._witness, again=self._witness_again)
+        self.responder.serve(WitnessedQuery, self._witnessed)  # after a restore (issue 21)
+        self.responder.serve(LogSuccession, self._succession)
         self.responder.serve(MembershipList, self._membership_list)
         self.responder.serve(MembershipDecision, self._membership_decision)
         need_exchange.serve(self.responder, node_id=keys.node_id,  # issue 16
@@ -165,6 +174,24 @@ class FederationHandler:
         except PartRefused as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        query = request.message
+        assert isinstance(query, WitnessedQuery)
+        sender = request.envelope.sender
+        self._member_key(sender)
+        return peer_logs.witnessed_answer(conn, query, sender=sender)
+
+    def _succession(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        message = request.message
+        assert isinstance(message, LogSuccession)
+        sender = request.envelope.sender
+        key = self._member_key(sender)
+        peer_logs.record_succession(conn, message, sender=sender, sender_key=key,
+                                    role_key=role_key_of(request.envelope, key, "checkpoint"),
+                                    now=self._clock())
+        log.info("federation: %s: log successor recorded", request.envelope.describe())
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     # -- what the observatory pushes ---------------------------------------------------------

@@ -17,7 +17,10 @@ Started by the serving process (`node.federation.startup.start_federation`), whe
   - checkpoints: once approved, the latest checkpoint to every witness that has not
     cosigned it (observatory and the configured peer witnesses that are members), one push
     per witness at a time, checked every `push_check_seconds` and at once after
-    `checkpoint_signed()` or an answer that calls for another push.
+    `checkpoint_signed()` or an answer that calls for another push; after a log
+    succession, the successor statement first (`restored`);
+  - after a restore (issue 21): while the evidence log's signing is held, only the
+    questions to the witnesses (`restored`), and nothing else.
 
 Every request is made through `protocol.exchanges.ClientExchange` and waits in the outbox, so
 it survives restarts and link cuts and is delivered exactly once (the receiver deduplicates
@@ -39,10 +42,19 @@ from dataclasses import dataclass
 
 from crypto.keys import VerifyKey
 from node.config import ExpertMail
+from node.evidence import succession
 from node.experts import directory as expert_directory
 from node.experts import notify, outgoing, received_needs, vetting
 from node.experts.shares import Shares
-from node.federation import answers, enrollment, members, our_log, statistics_delivery, store
+from node.federation import (
+    answers,
+    enrollment,
+    members,
+    our_log,
+    restored,
+    statistics_delivery,
+    store,
+)
 from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
 from node.federation.handler import FederationHandler
@@ -244,6 +256,10 @@ class FederationService:
             self._next_list = now + (self._config.membership_refresh_seconds
                                      if current is not None
                                      else self._config.enrollment_poll_seconds)
+        if succession.hold(conn) is not None:
+            self._ask_witnesses(conn, now, queued_now)
+            self._housekeeping(now)  # erasures at their deadlines go on meanwhile
+            return  # restored: nothing else is sent until the witnesses have answered
         if self._experts and now >= self._next_expert_directory \
                 and (expert_directory.QUERY, observatory) not in queued_now:
             self._send(ExpertDirectoryQuery(), self._observatory())
@@ -266,19 +282,34 @@ class FederationService:
                 if peer is not None:  # else it waits here until the node is reachable
                     self._shares.queued(message, self._send(message, peer))
         for witness in self.witnesses(now):
-            if (answers.PUSH, witness.node_id) in queued_now or now < self._push_not_before.get(
-                    witness.node_id, 0):
+            if {(answers.PUSH, witness.node_id), (answers.SUCCESSION, witness.node_id)
+                    } & queued_now or now < self._push_not_before.get(witness.node_id, 0):
                 continue
-            push = our_log.next_push(conn, witness.node_id)
+            push = (restored.pending_succession(conn, self._keys.node_id, witness.node_id)
+                    or our_log.next_push(conn, witness.node_id))
             if push is not None:
                 self._send(push, witness)
                 self._push_not_before[witness.node_id] = now + self._config.push_check_seconds
+        self._housekeeping(now)
+
+    def _housekeeping(self, now: int) -> None:
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_SECONDS
             self._guard.purge(now)
             with self._db.write() as conn:  # needs past their deadline, also after downtime
                 received_needs.expire(conn, now)
             self.outbox.purge_finished(now - KEEP_FINISHED_SECONDS)
+
+    def _ask_witnesses(self, conn: sqlite3.Connection, now: int,
+                       queued_now: set[tuple[str, str]]) -> None:
+        """A restored node asks each witness what it cosigned of our log (issue 21)."""
+        witnesses = {w.node_id: w for w in self.witnesses(now)}
+        for node_id in restored.to_ask(conn, witnesses):
+            if (answers.QUERY, node_id) in queued_now or now < self._push_not_before.get(
+                    node_id, 0):
+                continue
+            self._send(restored.query(conn, self._keys.node_id), witnesses[node_id])
+            self._push_not_before[node_id] = now + self._config.push_check_seconds
 
     def _send_expert_messages(self, now: int) -> None:
         """Move the expert network's waiting messages into the outbox, each in the
@@ -365,6 +396,8 @@ class FederationService:
         outcome = await asyncio.to_thread(self._answered, entry, request, response)
         log.info("federation: %s answered %s: %s", entry.recipient_node_id,
                  entry.message_type, outcome.code)
+        if entry.message_type in (answers.QUERY, answers.SUCCESSION):
+            self._push_not_before[entry.recipient_node_id] = 0
         if entry.message_type == answers.PUSH:
             self._push_not_before[entry.recipient_node_id] = (
                 0 if outcome.push_again else self._clock() + self._config.push_check_seconds)
@@ -381,6 +414,7 @@ class FederationService:
             outcome = answers.record(conn, entry.message_type, entry.envelope_id,
                                      entry.recipient_node_id, answer, keys=self._keys,
                                      config=self._config, directory=self._directory, now=now,
+                                     witnesses=tuple(w.node_id for w in self.witnesses(now)),
                                      role_statement=statement)
             self._queue.settle_in(conn, entry.envelope_id, time.time(),
                                   refused=None if outcome.refused is None

@@ -26,6 +26,7 @@ from crypto.filestream import decrypt_stream
 from crypto.keys import DataKey
 from node import errors, keyring
 from node.backoffice.deletion import DerivedStore
+from node.backups import restore_state
 from node.config import NodeConfig
 from node.evidence import items as evidence
 from node.intake.attachments import (
@@ -320,18 +321,27 @@ class IntakeService:
             secret = receipt.normalize_secret(secret_text)
         except FormatError:
             raise errors.SecretFormat(field="secret") from None
-        row = self.db.read().execute(
+        conn = self.db.read()
+        row = conn.execute(
             "SELECT id, reporter_wrap FROM reports WHERE receipt_index = ?",
             (self.keys.receipt_index.index(code),)).fetchone()
         if row is None:
             # Same Argon2id cost as a real attempt: timing does not reveal which codes exist.
             pw.spend_one_attempt(secret, self.receipt_params)
-            raise errors.ReceiptRejected()
+            raise self._rejected(conn)
         try:
             key = pw.open_data_key(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
         except DecryptionError:
-            raise errors.ReceiptRejected() from None
+            raise self._rejected(conn) from None
         return ReporterAccess(row["id"], key)
+
+    def _rejected(self, conn: sqlite3.Connection) -> errors.ReceiptRejected:
+        """The one answer to any receipt that opens nothing: after a recent restore, that
+        reports sent after the backup may have been lost (the same for every code)."""
+        since = restore_state.reports_may_be_lost_since(conn, int(self.clock().timestamp()))
+        if since is None:
+            return errors.ReceiptRejected()
+        return errors.ReceiptMaybeLost(since=since)
 
     def view_for_reporter(self, access: ReporterAccess) -> ReportView:
         return self._view(access.report_id, access.data_key)

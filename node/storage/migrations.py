@@ -850,6 +850,26 @@ MIGRATIONS: tuple[str, ...] = (
         dismissed_by TEXT
     ) STRICT;
     """,
+    # 29: evidence log successors (issue 21, node/evidence/succession.py): the successor
+    # statements of this node's own log and of the peers' logs it witnesses (signed notes:
+    # origins, a size, a root hash), and which witness recorded ours. Public material only.
+    """
+    CREATE TABLE log_successions (
+        new_origin TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        old_origin TEXT NOT NULL UNIQUE,
+        old_size INTEGER NOT NULL,
+        old_root BLOB NOT NULL,
+        statement TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE log_succession_acks (
+        witness TEXT NOT NULL,
+        new_origin TEXT NOT NULL,
+        acked_at INTEGER NOT NULL,
+        PRIMARY KEY (witness, new_origin)
+    ) STRICT;
+    """,
 )
 
 

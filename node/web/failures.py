@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from babel.dates import format_date
 
 from node import accounts, errors, invitations, second_factor
 from node.backoffice import audit
@@ -119,8 +121,11 @@ def status_of(err: errors.NodeError) -> int:
 def error_text(request: web.Request, exc: errors.NodeError) -> str:
     """The error's message in the person's language. Text parameters that are themselves
     messages of the catalogue (e.g. the label of a consent) are translated too."""
-    t = request.config_dict[RENDERER].gettext(lang_of(request))
-    params = {k: t(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+    lang = lang_of(request)
+    t = request.config_dict[RENDERER].gettext(lang)
+    params = {k: t(v) if isinstance(v, str)
+              else format_date(v, format="long", locale=lang) if isinstance(v, date) else v
+              for k, v in exc.params.items()}
     return t(exc.message, **params)
 
 

@@ -23,6 +23,7 @@ from aiohttp.typedefs import Middleware
 
 from node.backoffice.audit import CustodyBroken
 from node.context import NodeContext
+from node.evidence import succession
 from node.statistics.plan import ReleasePeriod
 from node.web import appkeys
 
@@ -126,6 +127,12 @@ def render(ctx: NodeContext, counts: RequestCounts, now: float) -> str:
     out.metric("backup_fork_alarms", "gauge", "Fork alarms raised (each is kept as evidence; "
                "any is a reason to act).", [({}, conn.execute(
                    "SELECT COUNT(*) FROM federation_alarms").fetchone()[0])])
+    held = succession.hold(conn)
+    out.metric("backup_evidence_signing_held", "gauge", "1 while a restored node signs no "
+               "checkpoint: checking its witnesses (check), or they cosigned a larger tree "
+               "than the backup held and an admin must start a successor log (halted).",
+               [({"state": state}, int(held is not None and held.state == state))
+                for state in ("check", "halted")])
     year = datetime.fromtimestamp(now, UTC).year
     budget = ctx.statistics.budget(ReleasePeriod(year))
     out.metric("backup_statistics_budget_remaining", "gauge", "Privacy loss (epsilon) this "
@@ -146,7 +153,10 @@ def render(ctx: NodeContext, counts: RequestCounts, now: float) -> str:
 
 async def healthz(request: web.Request) -> web.StreamResponse:
     """200 when the database answers and the custody chain's head checks; 503 otherwise,
-    with one word saying which (no detail: it is unauthenticated)."""
+    with one word saying which (no detail: it is unauthenticated). A restored node that
+    checks its witnesses says ``ok evidence-check``; one they showed a larger tree than
+    its backup held, which signs nothing until an admin starts a successor log (issue 21),
+    is ``evidence-halted`` (503), though it still accepts reports."""
     ctx = request.app[appkeys.CONTEXT]
     try:
         conn = ctx.db.read()
@@ -157,7 +167,12 @@ async def healthz(request: web.Request) -> web.StreamResponse:
         ctx.audit.check(conn)
     except CustodyBroken:
         return web.Response(status=503, text="custody\n")
-    return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
+    held = succession.hold(conn)
+    if held is not None and held.state == "halted":
+        # reports are still accepted; the evidence log waits for an admin (issue 21)
+        return web.Response(status=503, text="evidence-halted\n")
+    text = "ok\n" if held is None else "ok evidence-check\n"
+    return web.Response(text=text, headers={"Cache-Control": "no-store"})
 
 
 async def metrics(request: web.Request) -> web.StreamResponse:

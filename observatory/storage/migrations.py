@@ -186,6 +186,20 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX matching_notices_by_case ON matching_notices (member, case_ref);
     """,
+    # 7: evidence log successors (issue 21): a member's successor statement (a signed note
+    # naming its old log's end and its new origin), kept as the witness recorded it; the
+    # member's current origin is the end of the chain from its first one.
+    """
+    CREATE TABLE log_successions (
+        new_origin TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        old_origin TEXT NOT NULL UNIQUE,
+        old_size INTEGER NOT NULL,
+        old_root BLOB NOT NULL,
+        statement TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+    ) STRICT
+    """,
 )
 
 

@@ -42,6 +42,7 @@ from typing import Any
 from cryptography import x509
 
 from backup_evidence import disclosures as sd
+from backup_evidence import succession
 from backup_evidence.bundle_format import (
     FORMAT,
     FORMATS,
@@ -87,6 +88,8 @@ class Report:
     # The node's checkpoint role key and its identity key (checkpoints from before role
     # keys), both under the log's origin name.
     log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
+    # after a log succession (issue 21): the same keys under each earlier origin
+    earlier_log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
     witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
         default_factory=list)
 
@@ -196,6 +199,7 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
                              for k in log_keys]
         except CryptoError:
             raise NotABundle("the manifest names no valid log origin") from None
+        _follow_successions(z, manifest, log_keys, report)
         witness_verifiers = []
         for text in witnesses or []:
             v = decode_vkey(text)
@@ -437,6 +441,39 @@ def _check_file(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any]
     return True
 
 
+def _follow_successions(z: zipfile.ZipFile, manifest: dict[str, Any],
+                        log_keys: list[VerifyKey], report: Report) -> None:
+    """A checkpoint under a successor origin (issue 21): the signed statements in the bundle
+    must lead from the node's first origin to the manifest's, each signed by the node's log
+    keys (its checkpoint role key, or its identity key) under the origin it ends. Those keys
+    are then believed under each earlier origin for earlier checkpoints (`bounded_by`)."""
+    origin = str(manifest.get("log_origin", ""))
+    paths = manifest.get("log_successions")
+    try:
+        generation = succession.origin_parts(origin)[1]
+    except succession.SuccessionError:
+        generation = 1
+    if paths is None and generation == 1:
+        return  # the node's first log: nothing to follow
+    try:
+        if not isinstance(paths, list):
+            raise succession.SuccessionError("the bundle carries no successor statements")
+        notes = [_read(z, str(p)).decode("utf-8") for p in paths]
+        reached = succession.follow(notes, log_keys, str(manifest.get("node_id", "")))
+        for note in notes:
+            old = succession.open_statement(note, log_keys)
+            report.earlier_log_verifiers.extend(Ed25519Verifier(old.old_origin, k)
+                                                for k in log_keys)
+            report.note(f"log succession: {old.old_origin} ended at {old.old_size} leaves "
+                        f"as its witnesses cosigned it (a restore); continued as "
+                        f"{old.new_origin}, signed by the node's key")
+    except (succession.SuccessionError, KeyError, UnicodeDecodeError) as exc:
+        report.check("log succession", False, str(exc))
+        return
+    report.check("log succession", reached == origin,
+                 "" if reached == origin else f"the statements lead to {reached}, not {origin}")
+
+
 def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf, name: str,
                    report: Report) -> tuple[bool, tuple[int, str] | None]:
     """Whether an earlier checkpoint holds the item (``bounded_by``: that checkpoint and an
@@ -447,8 +484,9 @@ def _earlier_bound(z: zipfile.ZipFile, item: dict[str, Any], leaf: EvidenceLeaf,
         data = _read(z, str(bounded["checkpoint"]))
         if not report.log_verifiers:
             raise SignatureError()
-        note = open_note(data, [*report.log_verifiers, *report.witness_verifiers])
-        if not any(note.is_signed_by(v) for v in report.log_verifiers):
+        logs = [*report.log_verifiers, *report.earlier_log_verifiers]
+        note = open_note(data, [*logs, *report.witness_verifiers])
+        if not any(note.is_signed_by(v) for v in logs):
             raise SignatureError()
         earlier = Checkpoint.parse(note.text)
         if earlier.size != bounded["tree_size"]:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from node.backoffice.access import Action
 from node.context import NodeContext, run_sync
-from node.evidence import checkpoints
+from node.evidence import checkpoints, succession
 from node.federation import store
 from node.federation.config import FederationConfig
 from node.web.appkeys import FEDERATION_STATUS, node
@@ -111,6 +111,7 @@ async def federation_page(request: web.Request) -> web.StreamResponse:
         data = await run_sync(ctx, _load, ctx, config, int(ctx.clock().timestamp()))
     else:  # alarms stay visible after the [federation] section was removed
         data = await run_sync(ctx, lambda: {"alarms": store.alarms(ctx.db.read())})
+    data["hold"] = await run_sync(ctx, lambda: succession.hold(ctx.db.read()))  # issue 21
     return page(request, "staff/federation.html", session_of(request), federation=config,
                 service=service, when=_when, node_id=ctx.keys.node_id, **data)
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from backup_evidence.succession import SuccessorStatement, first_origin, next_origin
 from crypto.keys import SigningKey
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal
@@ -40,6 +41,9 @@ from protocol.statistics import StatisticsRelease, StatisticsTable
 from protocol.witness import (
     CheckpointPush,
     CosignatureResponse,
+    LogSuccession,
+    WitnessedCheckpoint,
+    WitnessedQuery,
     parse_checkpoint_note,
 )
 from tests.unit.protocol.expert_strategies import EXPERT_STRATEGIES
@@ -244,6 +248,25 @@ def statistics_releases(draw: st.DrawFn) -> StatisticsRelease:
         spent_in_period=epsilon, created_hour=draw(st.integers(0, 10**6)), tables=tuple(tables))
 
 
+evidence_origins = st.from_regex(r"backup\.node/[0-9a-f]{32}/evidence(/[2-9])?", fullmatch=True)
+
+
+@st.composite
+def witnessed_checkpoints(draw: st.DrawFn) -> WitnessedCheckpoint:
+    note = draw(st.none() | checkpoint_notes())
+    origin = draw(evidence_origins) if note is None else parse_checkpoint_note(note).origin
+    return WitnessedCheckpoint(origin=origin, note=note, current_origin=draw(evidence_origins))
+
+
+@st.composite
+def log_successions(draw: st.DrawFn) -> LogSuccession:
+    node_id = draw(st.from_regex(r"[0-9a-f]{32}", fullmatch=True))
+    old = first_origin(node_id)
+    statement = SuccessorStatement(old, draw(st.integers(0, 2**40)),
+                                   draw(st.binary(min_size=32, max_size=32)), next_origin(old))
+    return LogSuccession(statement=statement.sign(SigningKey.generate()))
+
+
 STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     MembershipRequest: st.builds(
         MembershipRequest,
@@ -261,6 +284,9 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     MembershipList: membership_lists(),
     CheckpointPush: checkpoint_pushes(),
     CosignatureResponse: cosignature_responses(),
+    WitnessedQuery: st.builds(WitnessedQuery, origin=evidence_origins),
+    WitnessedCheckpoint: witnessed_checkpoints(),
+    LogSuccession: log_successions(),
     DeliveryAck: delivery_acks(),
     FrameRefusal: st.builds(
         FrameRefusal, frame_sha256=keys_hex,
