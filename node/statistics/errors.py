@@ -42,3 +42,13 @@ class SecondPersonNeeded(StatisticsError, Forbidden):
     message = N_("You drafted this release, so another person must approve it: another "
                  "analyst or a coordinator (four eyes). Ask one of them to open this release "
                  "and review it.")
+
+
+class SendingHeld(StatisticsError):
+    """The node was restored from a backup older than what its witnesses cosigned, and
+    sends nothing to the federation until an admin has started its successor log (issue 21,
+    `node.evidence.succession`)."""
+
+    message = N_("This node was restored from a backup and sends nothing to the observatory "
+                 "until an administrator has finished the restore procedure (see the "
+                 "federation page). The release was not approved; approve it once that is done.")

@@ -84,6 +84,7 @@ STATUSES: dict[type[errors.NodeError], int] = {
     second_factor.TotpNotOn: 409,
     statistics_errors.BudgetExceeded: 409,
     statistics_errors.DraftPending: 409,
+    statistics_errors.SendingHeld: 409,
     evidence_errors.LeafExists: 409,
     NoEvidenceRecord: 409,
     errors.ReportGone: 410,

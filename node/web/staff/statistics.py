@@ -18,10 +18,12 @@ from aiohttp import web
 
 from node import accounts, errors
 from node.backoffice.access import Action
-from node.context import run_sync
+from node.context import NodeContext, run_sync
+from node.evidence import succession
 from node.federation import statistics_delivery
 from node.i18n import N_
 from node.statistics import schedule
+from node.statistics.errors import SendingHeld
 from node.statistics.plan import ReleasePeriod
 from node.statistics.service import StatisticsService
 from node.web import labels
@@ -156,13 +158,19 @@ async def review_get(request: web.Request) -> web.StreamResponse:
                 .strftime("%Y-%m-%d %H:00 UTC"), **data)
 
 
+def _held(ctx: NodeContext) -> bool:
+    return succession.hold(ctx.db.read()) is not None
+
+
 async def approve_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     await checked_form(request)
     session = session_of(request)
+    send = request.config_dict[FEDERATION_STATUS].send_statistics
+    if send is not None and await run_sync(ctx, _held, ctx):
+        raise SendingHeld()  # restored: nothing leaves until the successor log (issue 21)
     payload = await run_sync(ctx, ctx.statistics.approve, session.staff,
                              request.match_info["release_id"])
-    send = request.config_dict[FEDERATION_STATUS].send_statistics
     if send is not None:
         await send(payload)
         session.flash = translate(request, N_("Approved. The release is queued for the "
