@@ -54,7 +54,8 @@ def submit(ctx: NodeContext) -> str:
     r = ctx.intake.submit(ReportInput(
         narrative="he said call +243 810 000 222 or write to me@example.org",
         place="the school", region="R1",
-        contact=ContactPreference(details=CONTACT), consent=Consent(legal=True, contact=True)),
+        contact=ContactPreference(details=CONTACT), consent=Consent(legal=True, contact=True,
+                                                                 court_voice=True)),
         key, staged, "test")
     return r.report_id
 
