@@ -17,7 +17,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from runtime.catalogues import LanguageInfo, language_info, load_language, shipped_languages
+from runtime.catalogues import Catalogues as SharedCatalogues
+from runtime.catalogues import load_language, shipped_languages
 
 LOCALES_PACKAGE = "node"
 DOMAIN = "messages"
@@ -35,29 +36,11 @@ def shipped() -> Traversable:
 SHIPPED_LANGUAGES: tuple[str, ...] = shipped_languages(shipped())
 
 
-class Catalogues:
-    """Loaded translations for the node's languages, all read and checked at once (so a
-    malformed catalogue stops the node at start:
-    `runtime.catalogues.CatalogueError`)."""
+class Catalogues(SharedCatalogues):
+    """The node's catalogues: BackUp's shipped ones, then the operator's `folder`."""
 
     def __init__(self, languages: Sequence[str], folder: Path | None = None) -> None:
-        self.languages = tuple(languages)
-        self.folder = folder
-        self._translations = {lang: load_language(lang, shipped(), folder)
-                              for lang in self.languages}
-        self.info: dict[str, LanguageInfo] = {lang: language_info(lang)
-                                              for lang in self.languages}
-
-    def get(self, lang: str) -> gettext.NullTranslations:
-        return self._translations.get(lang) or gettext.NullTranslations()
-
-    def direction(self, lang: str) -> str:
-        info = self.info.get(lang)
-        return info.direction if info else "ltr"
-
-    def names(self) -> list[tuple[str, str]]:
-        """(code, own name) of each language, in configuration order: the picker."""
-        return [(lang, self.info[lang].native_name) for lang in self.languages]
+        super().__init__(languages, shipped(), folder)
 
 
 def load(lang: str) -> gettext.NullTranslations:

@@ -25,7 +25,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from runtime.catalogues import LanguageInfo, language_info, load_language, shipped_languages
+from runtime.catalogues import Catalogues as SharedCatalogues
+from runtime.catalogues import load_language, shipped_languages
 
 Translator = Callable[..., str]
 
@@ -51,27 +52,11 @@ def translations(language: str = "en") -> gettext.NullTranslations:
     return load_language(language, shipped(), None)
 
 
-class Catalogues:
-    """The configured languages' translations, all read and checked at once (a malformed
-    catalogue stops the observatory at start: `runtime.catalogues.CatalogueError`)."""
+class Catalogues(SharedCatalogues):
+    """The observatory's catalogues: BackUp's shipped ones, then the operator's `folder`."""
 
     def __init__(self, languages: Sequence[str], folder: Path | None = None) -> None:
-        self.languages = tuple(languages)
-        self._translations = {lang: load_language(lang, shipped(), folder)
-                              for lang in self.languages}
-        self.info: dict[str, LanguageInfo] = {lang: language_info(lang)
-                                              for lang in self.languages}
-
-    def get(self, lang: str) -> gettext.NullTranslations:
-        return self._translations.get(lang) or gettext.NullTranslations()
-
-    def direction(self, lang: str) -> str:
-        info = self.info.get(lang)
-        return info.direction if info else "ltr"
-
-    def names(self) -> list[tuple[str, str]]:
-        """(code, own name) of each language, in configuration order: the language links."""
-        return [(lang, self.info[lang].native_name) for lang in self.languages]
+        super().__init__(languages, shipped(), folder)
 
 
 def translator(catalogue: gettext.NullTranslations) -> Translator:

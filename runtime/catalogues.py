@@ -16,7 +16,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources.abc import Traversable
@@ -259,3 +259,29 @@ def shipped_languages(shipped: Traversable) -> tuple[str, ...]:
     codes = sorted(entry.name for entry in shipped.iterdir()
                    if entry.is_dir() and find(shipped, entry.name) is not None)
     return (SOURCE_LANGUAGE, *(c for c in codes if c != SOURCE_LANGUAGE))
+
+
+class Catalogues:
+    """Loaded translations for the configured languages, all read and checked at once (a
+    malformed catalogue stops the node or the observatory at start: `CatalogueError`).
+    `shipped` is the folder of the catalogues the package ships; `folder` the operator's own."""
+
+    def __init__(self, languages: Sequence[str], shipped: Traversable,
+                 folder: Path | None = None) -> None:
+        self.languages = tuple(languages)
+        self.folder = folder
+        self._translations = {lang: load_language(lang, shipped, folder)
+                              for lang in self.languages}
+        self.info: dict[str, LanguageInfo] = {lang: language_info(lang)
+                                              for lang in self.languages}
+
+    def get(self, lang: str) -> gettext.NullTranslations:
+        return self._translations.get(lang) or gettext.NullTranslations()
+
+    def direction(self, lang: str) -> str:
+        info = self.info.get(lang)
+        return info.direction if info else "ltr"
+
+    def names(self) -> list[tuple[str, str]]:
+        """(code, own name) of each language, in configuration order: the language picker."""
+        return [(lang, self.info[lang].native_name) for lang in self.languages]
