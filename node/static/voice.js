@@ -27,6 +27,7 @@
   var phones = el("p", "voice-phones", t("phones"), "hint"), player = el("audio", "voice-player");
   var again = el("button", "voice-again", t("again"), "alt"), keep = el("button", "voice-keep", t("keep"));
   player.controls = true;
+  player.setAttribute("aria-label", t("listen"));  /* the player's own accessible name */
   [record, stop, again, keep].forEach(function (b) { b.type = "button"; });
   function state(s) {
     var on = { record: s === "idle", stop: s === "recording", phones: s === "recorded", player: s === "recorded",

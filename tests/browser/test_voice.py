@@ -58,6 +58,8 @@ def test_record_listen_back_keep_send_and_staff_hear_it(
     # before listening back, the page suggests earphones; then the clip plays from memory
     assert page.is_visible("#voice-phones") and page.is_visible("#voice-player")
     assert page.get_attribute("#voice-player", "src").startswith("blob:")
+    # the listen-back player has its own accessible name (a screen reader says what it plays)
+    assert page.get_attribute("#voice-player", "aria-label") == "Listen to your recording"
     assert page.evaluate("""() => { const a = document.getElementById('voice-player');
         return a.play().then(() => { a.pause(); return true; }); }""")
     page.screenshot(path=artifacts / "voice-01-recorded.png", full_page=True)
