@@ -48,6 +48,31 @@ def commitment(key: bytes, nonce: bytes) -> bytes:
                            person=_PERSON).digest()
 
 
+def opening_key(keys: tuple[bytes, ...], blob: bytes) -> bytes:
+    """Of a case's key generations (oldest first, issue 13), the one `blob` was sealed
+    under: a version-2 blob names it by its key commitment (one BLAKE2b per generation, no
+    trial decryption); a version-1 blob predates generations, so it is the oldest. When no
+    commitment matches, the newest (which then fails to open, as any wrong key does)."""
+    if len(blob) >= OVERHEAD and blob[0] == VERSION:
+        nonce = blob[1 : 1 + NONCE_BYTES]
+        stated = blob[1 + NONCE_BYTES : 1 + NONCE_BYTES + COMMITMENT_BYTES]
+        for key in reversed(keys):
+            if hmac.compare_digest(stated, commitment(key, nonce)):
+                return key
+        return keys[-1]
+    return keys[0]
+
+
+def committed_to(keys: tuple[bytes, ...], blob: bytes) -> bool:
+    """Whether a version-2 `blob` commits to one of `keys` (a version-1 blob commits to
+    nothing: True, as it predates generations)."""
+    if len(blob) >= OVERHEAD and blob[0] == VERSION:
+        nonce = blob[1 : 1 + NONCE_BYTES]
+        stated = blob[1 + NONCE_BYTES : 1 + NONCE_BYTES + COMMITMENT_BYTES]
+        return any(hmac.compare_digest(stated, commitment(k, nonce)) for k in keys)
+    return True
+
+
 def encrypt(key: bytes, plaintext: bytes, context: bytes) -> bytes:
     nonce = nacl.utils.random(NONCE_BYTES)
     aad = bytes([VERSION]) + context

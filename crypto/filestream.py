@@ -5,12 +5,18 @@ held whole in memory, never written in clear. secretstream authenticates the ord
 chunks and marks the last one (TAG_FINAL), so a truncated, reordered or spliced file fails
 to open (libsodium documentation, "Encrypted streams and file encryption").
 
-File layout: ``MAGIC || header (24) || { u32 big-endian length || chunk ciphertext }*``.
-Every chunk carries `context` as associated data, binding the file to its item.
+File layout: ``MAGIC || header (24) || commitment (32) || { u32 big-endian length || chunk
+ciphertext }*``. Every chunk carries `context` as associated data, binding the file to its
+item. The commitment (``BLAKE2b-256(key=K, person="BackUp-aead-kc", header)``, as in
+`crypto.aead`) names the key the file was written under, so that a case key with several
+generations (issue 13, `crypto.keys.CaseKey`) opens it with the right one, and commits the
+file to that key. Files of the first layout (``BUS1``, no commitment) were all written
+before generations existed: they open with a case's first generation.
 """
 
 from __future__ import annotations
 
+import hmac
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -18,10 +24,13 @@ from typing import BinaryIO
 import nacl.bindings as sodium
 import nacl.exceptions
 
+from crypto import aead
 from crypto.errors import DecryptionError
-from crypto.keys import DataKey, secret_bytes
+from crypto.keys import DataKey, generation_bytes, secret_bytes
 
-MAGIC = b"BUS1"
+MAGIC = b"BUS2"
+LEGACY_MAGIC = b"BUS1"
+_HEADER_BYTES = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
 CHUNK_BYTES = 64 * 1024
 _LEN = struct.Struct(">I")
 _ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
@@ -34,11 +43,11 @@ class StreamEncryptor:
 
     def __init__(self, key: DataKey, context: bytes) -> None:
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
-        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state,
-                                                                        secret_bytes(key))
+        raw = secret_bytes(key)
+        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, raw)
         self._context = context
         self._pending = bytearray()
-        self._started = MAGIC + header
+        self._started = MAGIC + header + aead.commitment(raw, header)
         self._finished = False
 
     def start(self) -> bytes:
@@ -80,13 +89,22 @@ def decrypt_stream(key: DataKey, source: BinaryIO, context: bytes) -> Iterator[b
     A consumer must not trust what it has been given until the iterator ends without
     error (the final tag is checked last).
     """
-    head = source.read(len(MAGIC) + sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES)
-    if len(head) != len(MAGIC) + 24 or head[: len(MAGIC)] != MAGIC:
+    head = source.read(len(MAGIC) + _HEADER_BYTES)
+    if len(head) != len(MAGIC) + _HEADER_BYTES or head[: len(MAGIC)] not in (MAGIC,
+                                                                           LEGACY_MAGIC):
         raise DecryptionError()
+    header = head[len(MAGIC):]
+    generations = generation_bytes(key)
+    raw = generations[0]  # a legacy file predates generations
+    if head[: len(MAGIC)] == MAGIC:
+        stated = source.read(aead.COMMITMENT_BYTES)
+        raw = next((k for k in reversed(generations)
+                    if hmac.compare_digest(stated, aead.commitment(k, header))), b"")
+        if not raw:
+            raise DecryptionError()  # committed to another key
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     try:
-        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, head[len(MAGIC):],
-                                                               secret_bytes(key))
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, raw)
     except (nacl.exceptions.CryptoError, ValueError, TypeError):
         raise DecryptionError() from None
     while True:

@@ -46,7 +46,18 @@ class DataKey:
         return aead.encrypt(self._raw, plaintext, context)
 
     def decrypt(self, blob: bytes, context: bytes) -> bytes:
-        return aead.decrypt(self._raw, blob, context)
+        return aead.decrypt(aead.opening_key(self._generations(), blob), blob, context)
+
+    def holds(self, blob: bytes) -> bool:
+        """Whether `blob` (a record of `crypto.aead`) was sealed under a generation this
+        key holds, by its key commitment -- not whether it is intact: a record sealed under
+        a case key's newer generation that this holder was not given yet says False."""
+        return aead.committed_to(self._generations(), blob)
+
+    def _generations(self) -> tuple[bytes, ...]:
+        """The raw keys that may have sealed what this key opens, oldest first: one here,
+        a case's every generation in `CaseKey`."""
+        return (self._raw,)
 
     def wrap_data_key(self, key: DataKey, context: bytes) -> bytes:
         """Encrypt another data key under this one, bound to `context` (e.g. an incident's
@@ -67,6 +78,44 @@ class DataKey:
         return "DataKey(<secret>)"
 
 
+class CaseKey(DataKey):
+    """A case's data key with all its generations (issue 13: rotation after a person leaves
+    a case). It encrypts -- and is wrapped, sealed and streamed -- as its newest generation;
+    it opens a blob with the generation whose key commitment the blob carries
+    (`aead.opening_key`), so material sealed before a rotation stays readable and material
+    sealed after it opens only with the new generation, which a departed holder lacks."""
+
+    __slots__ = ("_all",)
+
+    def __init__(self, generations: list[DataKey]) -> None:
+        if not generations:
+            raise FormatError("a case key has at least one generation")
+        super().__init__(generations[-1]._raw)
+        self._all = tuple(g._raw for g in generations)
+
+    @property
+    def generation(self) -> int:
+        """The newest generation's number (0: the key the report was submitted under)."""
+        return len(self._all) - 1
+
+    def newest(self) -> DataKey:
+        return DataKey(self._all[-1])
+
+    def first(self) -> DataKey:
+        """Generation 0: the key the report was submitted under."""
+        return DataKey(self._all[0])
+
+    def with_next(self, new: DataKey) -> CaseKey:
+        """This case key with `new` as its next generation."""
+        return CaseKey([*(DataKey(b) for b in self._all), new])
+
+    def _generations(self) -> tuple[bytes, ...]:
+        return self._all
+
+    def __repr__(self) -> str:
+        return f"CaseKey(<secret>, generation={self.generation})"
+
+
 class BoxPublicKey:
     """An X25519 public key that keys and small secrets can be sealed to."""
 
@@ -83,6 +132,12 @@ class BoxPublicKey:
 
     def seal_data_key(self, key: DataKey) -> bytes:
         return self.seal(secret_bytes(key))
+
+    def seal_generation(self, generation: int, key: DataKey) -> bytes:
+        """A case key's generation sealed with its number, ``u32 || key`` inside the box
+        (issue 13: to the reporter's receipt-derived key), so the number cannot be changed
+        without the box failing to open."""
+        return self.seal(generation.to_bytes(4, "big") + key._raw)
 
     def seal_box_key(self, key: BoxSecretKey) -> bytes:
         return self.seal(secret_bytes(key))
@@ -136,6 +191,13 @@ class BoxSecretKey:
 
     def open_box_key(self, sealed: bytes) -> BoxSecretKey:
         return unwrapped_box_key(self.open(sealed))
+
+    def open_generation(self, sealed: bytes) -> tuple[int, DataKey]:
+        """A generation sealed by `BoxPublicKey.seal_generation`: its number and key."""
+        plain = self.open(sealed)
+        if len(plain) != 4 + KEY_BYTES:
+            raise DecryptionError()
+        return int.from_bytes(plain[:4], "big"), DataKey(plain[4:])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BoxSecretKey) and hmac.compare_digest(
@@ -230,6 +292,12 @@ def secret_bytes(key: DataKey | BoxSecretKey) -> bytes:
     if isinstance(key, DataKey):
         return key._raw
     return bytes(key._key)
+
+
+def generation_bytes(key: DataKey) -> tuple[bytes, ...]:
+    """Every generation's bytes of a (case) data key, oldest first, for the streams of
+    `crypto.filestream`. Never called outside `crypto/`."""
+    return key._generations()
 
 
 def unwrapped_data_key(raw: bytes) -> DataKey:

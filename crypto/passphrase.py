@@ -20,6 +20,7 @@ Parameter choices (costs measured on a 2-core machine, see BENCHMARKS.md):
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import nacl.utils
 from crypto import aead
 from crypto.errors import DecryptionError
 from crypto.keys import (
+    BoxPublicKey,
     BoxSecretKey,
     DataKey,
     secret_bytes,
@@ -84,6 +86,34 @@ def open_box_key(blob: bytes, passphrase: str, context: bytes) -> BoxSecretKey:
     return unwrapped_box_key(_unwrap(blob, passphrase, context))
 
 
+def wrap_key_with_box(key: DataKey, passphrase: str, params: KdfParams,
+                      context: bytes) -> tuple[bytes, BoxPublicKey]:
+    """`wrap_key`, and the public half of the X25519 key derived from the same stretched
+    key (`open_data_key_with_box`): what later key generations of a case are sealed to for
+    its reporter (issue 13), from one Argon2id run."""
+    salt = nacl.utils.random(SALT_BYTES)
+    stretched = derive_key(passphrase, salt, params)
+    header = _HEADER.pack(WRAP_VERSION, params.opslimit, params.memlimit)
+    blob = header + salt + aead.encrypt(stretched, secret_bytes(key), header + context)
+    return blob, _box_of(stretched, context).public_key
+
+
+def open_data_key_with_box(blob: bytes, passphrase: str, context: bytes
+                           ) -> tuple[DataKey, BoxSecretKey]:
+    """The data key of a `wrap_key` wrap and the X25519 secret key derived from the same
+    stretched key. Learning the public half gives no shortcut to the passphrase: testing a
+    guess against it costs the same Argon2id run as testing it against the wrap itself."""
+    stretched, rest, aad = _stretch(blob, passphrase, context)
+    return unwrapped_data_key(aead.decrypt(stretched, rest, aad)), _box_of(stretched, context)
+
+
+def _box_of(stretched: bytes, context: bytes) -> BoxSecretKey:
+    # a keyed BLAKE2b under its own personalisation: a PRF output independent of the
+    # AEAD use of the same stretched key
+    return unwrapped_box_key(hashlib.blake2b(context, digest_size=32, key=stretched,
+                                             person=b"BackUp-rcpt-box").digest())
+
+
 def spend_one_attempt(passphrase: str, params: KdfParams) -> None:
     """Spend the Argon2id time of one real attempt and learn nothing: for an unknown
     account or receipt, so that timing does not tell which ones exist."""
@@ -99,6 +129,12 @@ def _wrap(secret: bytes, passphrase: str, params: KdfParams, context: bytes) -> 
 
 def _unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
     """Open a wrap made by `_wrap`; `DecryptionError` for a wrong passphrase or a bad blob."""
+    key, rest, aad = _stretch(blob, passphrase, context)
+    return aead.decrypt(key, rest, aad)
+
+
+def _stretch(blob: bytes, passphrase: str, context: bytes) -> tuple[bytes, bytes, bytes]:
+    """The stretched key of a wrap, its AEAD blob and associated data."""
     hlen = _HEADER.size
     if len(blob) < hlen + SALT_BYTES + aead.MIN_OVERHEAD:
         raise DecryptionError()
@@ -107,7 +143,7 @@ def _unwrap(blob: bytes, passphrase: str, context: bytes) -> bytes:
         raise DecryptionError()
     salt = blob[hlen : hlen + SALT_BYTES]
     key = derive_key(passphrase, salt, KdfParams(ops, mem))
-    return aead.decrypt(key, blob[hlen + SALT_BYTES :], blob[:hlen] + context)
+    return key, blob[hlen + SALT_BYTES :], blob[:hlen] + context
 
 
 def _plausible(ops: int, mem: int) -> bool:

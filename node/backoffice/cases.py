@@ -97,7 +97,7 @@ class CaseReader:
         ).fetchall()
         entries = []
         for row in rows:
-            view = self._intake.view_row(row, staff.intake_key.open_data_key(row["sealed_key"]))
+            view = self._intake.view_row(row, self._access.row_key(staff, row))
             entries.append(QueueEntry(view, assess(view.record, view.received_hour, now)))
         entries.sort(key=lambda e: (e.urgency.rank, -e.view.received_hour))
         return entries
@@ -142,7 +142,7 @@ class CaseReader:
             rows = conn.execute(
                 "SELECT r.* FROM reports r JOIN case_key_wraps w ON w.report_id = r.id"
                 " WHERE w.staff_id = ?", (staff.member.id,)).fetchall()
-        out = []
+        out: list[tuple[ReportView, DataKey]] = []
         for r in rows:
             key = self._access.row_key(staff, r)
             out.append((self._intake.view_row(r, key), key))

@@ -36,6 +36,8 @@ class Conversations:
         """A message the reporter reads through the receipt channel."""
         check_text(text, MESSAGE_CHARS)
         key = self._access.open_case(staff, Action.MESSAGE_REPORTER, report_id)
+        # a case rotated before the reporter's key was known: let them read this (issue 13)
+        self._access.share_with_reporter(report_id, key)
         return self._ledger.add_entry(staff, report_id, key, MESSAGES, {"text": text},
                                       {"direction": "to_reporter"})
 
@@ -44,8 +46,10 @@ class Conversations:
         return self._ledger.entries(MESSAGES, report_id, key)
 
     def for_reporter(self, report_id: str, key: DataKey) -> list[TimelineEntry]:
-        """Both directions, oldest first, for the reporter (whose receipt opened `key`)."""
-        return self._ledger.entries(MESSAGES, report_id, key, then_by_id=True)
+        """Both directions, oldest first, for the reporter (whose receipt opened `key`):
+        what staff sent under a generation of the case key not yet sealed to the reporter
+        is shown once it is (`CaseAccess.share_with_reporter`, at staff's next message)."""
+        return self._ledger.entries(MESSAGES, report_id, key, then_by_id=True, held_only=True)
 
     def reply(self, report_id: str, key: DataKey, text: str) -> None:
         """The reporter's answer; staff messages they have now seen are marked read. Both

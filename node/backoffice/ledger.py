@@ -134,14 +134,19 @@ class CaseLedger:
         return row_id
 
     def entries(self, table: EntryTable, report_id: str, key: DataKey, *,
-                then_by_id: bool = False) -> list[TimelineEntry]:
+                then_by_id: bool = False, held_only: bool = False) -> list[TimelineEntry]:
         """Every entry of `table` on the case, oldest first (by its order column if it has
-        one; else by time, ties by id with `then_by_id`), decrypted and authenticated."""
+        one; else by time, ties by id with `then_by_id`), decrypted and authenticated.
+        `held_only`: leave out entries sealed under a generation of the case key that `key`
+        does not hold yet (the reporter's, after a rotation made before their key was
+        known, issue 13); any other failure still raises."""
         order = table.order_column or (table.time_column + (", id" if then_by_id else ""))
         out = []
         for r in self.db.read().execute(
                 f"SELECT * FROM {table.table} WHERE report_id = ? ORDER BY {order}",  # noqa: S608
                 (report_id,)):
+            if held_only and not key.holds(r["body_ct"]):
+                continue
             body = json.loads(key.decrypt(r["body_ct"],
                                           aead_context(table.kind, report_id, r["id"])))
             extra = {k: r[k] for k in r.keys() if k not in ("body_ct", "report_id")}

@@ -23,8 +23,9 @@ from crypto import passphrase as pw
 from crypto import receipt
 from crypto.errors import DecryptionError, FormatError
 from crypto.filestream import decrypt_stream
-from crypto.keys import DataKey
+from crypto.keys import BoxPublicKey, BoxSecretKey, CaseKey, DataKey
 from node import errors, keyring
+from node.backoffice import case_keys
 from node.backoffice.deletion import DerivedStore
 from node.backups import restore_state
 from node.config import NodeConfig
@@ -234,15 +235,18 @@ class IntakeService:
         # process is followed, and a key swapped in the database is refused.
         intake_public = keyring.certified_intake_key(self.db.read(), self.keys)
         sealed = intake_public.seal_data_key(data_key)
-        wrap = pw.wrap_key(data_key, secret, self.receipt_params,
-                           reporter_wrap_context(report_id))
+        # one Argon2id run: the wrap of generation 0 and the reporter's public key, which
+        # later generations of the case key are sealed to (issue 13, `case_keys`)
+        wrap, reporter_public = pw.wrap_key_with_box(data_key, secret, self.receipt_params,
+                                                     reporter_wrap_context(report_id))
         for _attempt in range(8):
             code = receipt.new_receipt_code()
             try:
                 with self.db.write() as conn:
                     self.insert_report(conn, report_id, report, record, data_key, files,
                                        receipt_index=self.keys.receipt_index.index(code),
-                                       reporter_wrap=wrap, sealed=(intake_public, sealed))
+                                       reporter_wrap=wrap, sealed=(intake_public, sealed),
+                                       reporter_public=reporter_public)
             except sqlite3.IntegrityError as exc:
                 if "receipt_index" in str(exc):
                     continue  # a receipt code collided; draw another
@@ -255,12 +259,16 @@ class IntakeService:
                       receipt_index: bytes, reporter_wrap: bytes,
                       sealed: tuple[Any, bytes] | None = None,
                       extra_items: Sequence[tuple[ItemType, list[tuple[str, Any]]]] = (),
-                      consent_source: str = "report") -> list[evidence.DisclosedRecord]:
+                      consent_source: str = "report",
+                      reporter_public: BoxPublicKey | None = None
+                      ) -> list[evidence.DisclosedRecord]:
         """Store a validated report inside the caller's write transaction: its evidence leaves
         (the report, its files, then `extra_items`), its row, items and consent history.
         `record` is the report as stored (`received_at` and `channel` included); `sealed`, a
         seal made before the transaction to the intake key then certified, is redone if the
-        key rotated meanwhile. Returns the evidence records of `extra_items`. Used by
+        key rotated meanwhile; `reporter_public`, the reporter's receipt-derived key, is
+        stored certified (else at their first visit). Returns the evidence records of
+        `extra_items`. Used by
         `submit` and by imports from field tools (issue 19), which batch many reports into one
         transaction."""
         current = keyring.certified_intake_key(conn, self.keys)
@@ -280,6 +288,8 @@ class IntakeService:
              data_key.encrypt(rfc8785.dumps(record), body_context(report_id)),
              *(int(getattr(consent, n)) for n in Consent.model_fields),
              int(bool(record.get("synthetic")))))
+        if reporter_public is not None:
+            case_keys.record_reporter_key(conn, self.keys.certifier, report_id, reporter_public)
         conn.execute("UPDATE reports SET evidence_ct = ? WHERE id = ?", (
             data_key.encrypt(json.dumps(records[0].to_json()).encode(),
                              evidence_context(report_id)), report_id))
@@ -330,10 +340,27 @@ class IntakeService:
             pw.spend_one_attempt(secret, self.receipt_params)
             raise self._rejected(conn)
         try:
-            key = pw.open_data_key(row["reporter_wrap"], secret, reporter_wrap_context(row["id"]))
+            first, box = pw.open_data_key_with_box(row["reporter_wrap"], secret,
+                                                   reporter_wrap_context(row["id"]))
         except DecryptionError:
             raise self._rejected(conn) from None
-        return ReporterAccess(row["id"], key)
+        return ReporterAccess(row["id"], self._reporter_case_key(row["id"], first, box))
+
+    def _reporter_case_key(self, report_id: str, first: DataKey, box: BoxSecretKey) -> CaseKey:
+        """Every generation of the case key the reporter holds (issue 13); their public key
+        is stored now if the report predates it, or if it was replaced in the database."""
+        conn = self.db.read()
+        certifier = self.keys.certifier
+        public = box.public_key
+        stored = conn.execute("SELECT reporter_public FROM reports WHERE id = ?",
+                              (report_id,)).fetchone()
+        if stored is not None and (
+                stored[0] is None or bytes(stored[0]) != public.raw()
+                or not certifier.is_authentic(conn, case_keys.reporter_subject(report_id),
+                                              public)):
+            with self.db.write() as w:
+                case_keys.record_reporter_key(w, certifier, report_id, public)
+        return case_keys.for_reporter(self.db.read(), report_id, first, box)
 
     def _rejected(self, conn: sqlite3.Connection) -> errors.ReceiptRejected:
         """The one answer to any receipt that opens nothing: after a recent restore, that

@@ -870,6 +870,25 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (witness, new_origin)
     ) STRICT;
     """,
+    # 30: case key generations, rotated after a person leaves a case (issue 13)
+    """
+    -- reports.sealed_key holds the newest generation sealed to the intake key, and
+    -- case_key_wraps.sealed the newest sealed to each holder; key_generation is its number.
+    ALTER TABLE reports ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
+    -- the reporter's X25519 public key, derived from the receipt secret (stored at
+    -- submission, or at the reporter's next visit), and the newest generation sealed to it
+    ALTER TABLE reports ADD COLUMN reporter_public BLOB CHECK (length(reporter_public) = 32);
+    ALTER TABLE reports ADD COLUMN reporter_sealed BLOB;
+    ALTER TABLE case_key_wraps ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    -- generation g-1 wrapped under generation g: who holds g opens every older one
+    CREATE TABLE case_key_generations (
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        generation INTEGER NOT NULL CHECK (generation >= 1),
+        previous_wrap BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (report_id, generation)
+    ) STRICT;
+    """,
 )
 
 
