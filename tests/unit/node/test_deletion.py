@@ -48,6 +48,9 @@ ERASED: dict[str, str] = {
     "report items and their files": "SELECT COUNT(*) FROM report_items WHERE report_id = ?",
     "consent history": "SELECT COUNT(*) FROM consent_events WHERE report_id = ?",
     "case key wraps (assignments)": "SELECT COUNT(*) FROM case_key_wraps WHERE report_id = ?",
+    "case key generations and the reporter's key":  # issue 13: every generation's wrap
+        "SELECT (SELECT COUNT(*) FROM case_key_generations WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM key_certificates WHERE subject = 'reporter:' || ?1)",
     "status history": "SELECT COUNT(*) FROM status_events WHERE report_id = ?",
     "case notes": "SELECT COUNT(*) FROM case_notes WHERE report_id = ?",
     "case tasks": "SELECT COUNT(*) FROM case_tasks WHERE report_id = ?",
@@ -124,6 +127,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                                               sharing=True, share_account=True,
                                               share_scope_set=True, matching=True))
     ctx.case_access.assign(team.coordinator, r.report_id, team.caseworker.member.id)
+    ctx.case_access.rotate_key(team.coordinator, r.report_id)  # a second generation (issue 13)
+    access = ctx.intake.open_receipt(r.code, r.secret)
     ctx.timeline.add_note(team.caseworker, r.report_id, f"{CANARY} note")
     ctx.timeline.add_task(team.caseworker, r.report_id, f"{CANARY} task", None)
     ctx.conversations.send(team.caseworker, r.report_id, f"{CANARY} from staff")
@@ -193,6 +198,9 @@ def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock
     own_incident = fill(ctx, team, r, other.report_id)
     sealed = ctx.db.read().execute("SELECT sealed_key FROM reports WHERE id = ?",
                                    (r.report_id,)).fetchone()[0]
+    (generation_wrap,) = ctx.db.read().execute(  # generation 0 under generation 1
+        "SELECT previous_wrap FROM case_key_generations WHERE report_id = ?",
+        (r.report_id,)).fetchone()
     if asker == "coordinator":
         ctx.deletion.by_staff(team.coordinator, r.report_id, "other", f"{CANARY} asked by phone")
         reason, actor = "other", team.coordinator.member.id
@@ -217,6 +225,7 @@ def test_deletion_erases_every_derived_store(ctx: NodeContext, team: Team, clock
     # nothing of it is left anywhere: not the canaries, not its sealed key
     assert files_containing(ctx.datadir.root, CANARY.encode()) == []
     assert files_containing(ctx.datadir.root, sealed) == []
+    assert files_containing(ctx.datadir.root, generation_wrap) == []
     # its case reference waits to be withdrawn from the observatory, no longer tied to it
     (withdrawn,) = conn.execute("SELECT case_ref FROM matching_withdrawals").fetchall()
     assert len(withdrawn[0]) == 32 and conn.execute(
