@@ -309,6 +309,38 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_case_key(args: argparse.Namespace) -> int:
+    """Rotate one case's key, or those of every case a person left (issue 13)."""
+    from node import errors
+    from node.context import open_node
+
+    if (args.case is None) == (args.left_by is None):
+        raise SystemExit("give either --case ID or --left-by USERNAME")
+    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
+    if not passphrase:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
+        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    ctx = open_node(DataDir(Path(args.data)))
+    try:
+        staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
+        if args.case is not None:
+            generation = ctx.case_access.rotate_key(staff, args.case, "(command line)")
+            print(f"The key of case {args.case} was rotated: generation {generation}.")
+        else:
+            departed = accounts.find_id(ctx.db.read(), args.left_by)
+            if departed is None:
+                raise SystemExit(f"no account named {args.left_by}")
+            done = ctx.case_access.rotate_after_departure(staff, departed)
+            print(f"The keys of {len(done)} case(s) {args.left_by} left were rotated.")
+    except errors.NodeError as exc:
+        print(exc.message % exc.params if exc.params else exc.message, file=sys.stderr)
+        return 1
+    finally:
+        ctx.close()
+    return 0
+
+
 def cmd_unlock_account(args: argparse.Namespace) -> int:
     db, keys = _open_for_admin(args.data)
     try:
@@ -623,6 +655,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, choices=("intake", "analysis", "recovery"),
                    help="which key to replace")
     p.set_defaults(func=cmd_rotate_key)
+
+    p = sub.add_parser("rotate-case-key", help="replace a case's key after someone left it",
+                       description="Draw a new generation of a case's key (or of every case "
+                       "a person left whose key was not replaced since): what is written on "
+                       "the case from then on opens only with it, which the people still "
+                       "assigned, the coordinators and the reporter receive; a departed "
+                       "person's copy opens nothing new. The account's passphrase comes from "
+                       f"{EXPORT_PASSPHRASE_ENV} or a prompt. Audited.")
+    p.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    p.add_argument("--case", metavar="ID", help="the case (report) id")
+    p.add_argument("--left-by", metavar="USERNAME",
+                   help="every case this person was unassigned from, or held when disabled")
+    p.add_argument("--username", default="admin", help="a coordinator account (default admin)")
+    p.set_defaults(func=cmd_rotate_case_key)
 
     add_backup_commands(sub)
 

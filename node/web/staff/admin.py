@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from node import accounts, errors, invitations, key_rotation, second_factor
-from node.backoffice.access import Action
+from node.backoffice import case_keys
+from node.backoffice.access import Action, allowed
 from node.context import NodeContext, run_sync
 from node.web.appkeys import node
 from node.web.failures import error_text, status_of
@@ -59,7 +60,7 @@ def _rotate_offer(request: web.Request) -> tuple[str, list[str]] | None:
     staff_id = request.query.get("rotate", "")[:64]
     held = [k for k in request.query.get("held", "").split(",")
             if k in key_rotation.STAFF_HELD]
-    return (staff_id, held) if staff_id and held else None
+    return (staff_id, held) if staff_id else None
 
 
 async def _accounts_page(request: web.Request, exc: errors.NodeError | None = None,
@@ -76,14 +77,23 @@ async def _accounts_page(request: web.Request, exc: errors.NodeError | None = No
 
     people, pending = await run_sync(ctx, load)
     departed = None
+    cases_left: list[str] = []
     if offer is not None:
         departed = next((a for a in people if a.id == offer[0] and a.disabled), None)
+    if departed is not None:  # the cases they held whose key was not rotated since
+        cases_left = await run_sync(ctx, _cases_left, ctx, departed.id)
+        if not cases_left and not (offer and offer[1]):
+            departed = None
+    staff = session_of(request).staff
     return page(request, "staff/accounts.html", session_of(request),
                 status=status_of(exc) if exc else 200, accounts=people, invitations=pending,
                 all_roles=accounts.ROLES, done=done, username=username,
                 chosen=set(roles or []), errors=[error_text(request, exc)] if exc else [],
-                departed=departed, rotate_keys=offer[1] if departed and offer else [],
-                holds_keys=set(session_of(request).staff.node_keys),
+                departed=departed,
+                rotate_keys=offer[1] if departed is not None and offer else [],
+                holds_keys=set(staff.node_keys), cases_left=len(cases_left),
+                can_rotate_cases=allowed(staff.member, Action.ASSIGN)
+                and staff.intake_key is not None,
                 field_errors=field_errors(request, exc) if invited else {})
 
 
@@ -148,7 +158,8 @@ async def _account_action(request: web.Request, done: str) -> web.StreamResponse
         return await _accounts_page(request, exc)
     if done == "roles" and target == admin_id and "admin" not in _roles_of(form):
         raise see_other(f"{STAFF_PATH}/account")  # no longer allowed on the accounts page
-    if held:  # offer to rotate what they held (ids and key names only in the address)
+    if done == "disabled" and (held or await run_sync(ctx, _cases_left, ctx, target)):
+        # offer to rotate what they held (ids and key names only in the address)
         raise see_other(f"{ACCOUNTS_PATH}?done={done}&rotate={target}&held={','.join(held)}")
     raise see_other(f"{ACCOUNTS_PATH}?done={done}")
 
@@ -156,6 +167,25 @@ async def _account_action(request: web.Request, done: str) -> web.StreamResponse
 def _staff_keys_held(ctx: NodeContext, staff_id: str) -> list[str]:
     """The node keys sealed to an account now, of those a rotation can replace."""
     return key_rotation.held_by(ctx.db.read(), staff_id)
+
+
+def _cases_left(ctx: NodeContext, staff_id: str) -> list[str]:
+    """The cases a person left whose key was not rotated since (issue 13)."""
+    return case_keys.left_unrotated(ctx.db.read(), staff_id)
+
+
+async def rotate_cases_post(request: web.Request) -> web.StreamResponse:
+    """Rotate the key of every case a disabled account held (issue 13), as whoever may
+    assign cases does it: one custody entry per case."""
+    ctx = node(request)
+    await checked_form(request)
+    staff = session_of(request).staff
+    target = request.match_info.get("staff_id", "")
+    try:
+        await run_sync(ctx, ctx.case_access.rotate_after_departure, staff, target)
+    except errors.NodeError as exc:
+        return await _accounts_page(request, exc)
+    raise see_other(f"{ACCOUNTS_PATH}?done=cases_rotated")
 
 
 async def rotate_keys_post(request: web.Request) -> web.StreamResponse:
@@ -264,6 +294,8 @@ ROUTES: list[StaffRoute] = [
                Action.MANAGE_ACCOUNTS),
     StaffRoute("POST", "/accounts/{staff_id}/roles", roles_post, "staff_accounts_roles",
                Action.MANAGE_ACCOUNTS),
+    StaffRoute("POST", "/accounts/{staff_id}/rotate-cases", rotate_cases_post,
+               "staff_accounts_rotate_cases", Action.ASSIGN),
     StaffRoute("POST", "/accounts/{staff_id}/rotate-keys", rotate_keys_post,
                "staff_accounts_rotate_keys", Action.MANAGE_ACCOUNTS),
     StaffRoute("POST", "/accounts/{staff_id}/totp-reset", totp_reset_post,

@@ -192,6 +192,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
             entry["text"] = it.meta.get("text", "")
         items.append(entry)
     caseworkers = await run_sync(ctx, ctx.case_access.caseworkers)
+    rotation_due = await run_sync(ctx, ctx.case_access.rotation_due, report_id)
     candidates = await run_sync(ctx, ctx.incidents.linkable, staff, report_id,
                                 {i.id for i in case.incidents})
     notice, session.flash = session.flash, None
@@ -213,7 +214,7 @@ async def case_page(request: web.Request, *, problems: list[errors.NodeError] | 
         statuses=[(s, _t(request, labels.STATUS_FOR_STAFF[s])) for s in STATUSES],
         history=[(_when(at), who(actor), _t(request, labels.STATUS_FOR_STAFF.get(st, st)))
                  for at, actor, st in case.statuses],
-        assignees=case.assignees, caseworkers=caseworkers,
+        assignees=case.assignees, caseworkers=caseworkers, rotation_due=rotation_due,
         messages=[{"who": who(m.actor), "when": _when(m.at), "text": m.body["text"]}
                   for m in case.messages],
         notes=[{"who": who(n.actor), "when": _when(n.at), "text": n.body["text"]}
@@ -305,6 +306,10 @@ def _unassign(rq: web.Request, f: Form) -> Call:
     return lambda ctx, st, rid: ctx.case_access.unassign(st, rid, str(f.get("staff_id")))
 
 
+def _rotate_key(rq: web.Request, f: Form) -> Call:
+    return lambda ctx, st, rid: ctx.case_access.rotate_key(st, rid)
+
+
 def _note(rq: web.Request, f: Form) -> Call:
     return lambda ctx, st, rid: ctx.timeline.add_note(st, rid, str(f.get("text", "")))
 
@@ -383,7 +388,8 @@ class DeletionNotConfirmed(errors.InvalidInput):
 # The section of the case page each action returns to (its id in case.html), so that the
 # person lands where they acted, with the notice there (issue 15, "Case page").
 SECTIONS: dict[Callable[[web.Request, Form], Call], str] = {
-    _status: "status", _assign: "assigned", _unassign: "assigned", _note: "notes",
+    _status: "status", _assign: "assigned", _unassign: "assigned", _rotate_key: "assigned",
+    _note: "notes",
     _task: "tasks", _task_done: "tasks", _message: "conversation", _refer: "referrals",
     _outcome: "referrals", _link: "incidents", _unlink: "incidents", _withdraw: "incidents",
     _retention: "retention"}
@@ -518,6 +524,12 @@ ROUTES: list[StaffRoute] = [
     StaffRoute("POST", _CASE + "/unassign",
                _action(_unassign, N_("The assignment was removed.")),
                "staff_case_unassign", Action.ASSIGN),
+    # issue 13: offered after unassigning, until done (`CaseAccess.rotation_due`)
+    StaffRoute("POST", _CASE + "/rotate-key",
+               _action(_rotate_key, N_("The case key was replaced. A copy that someone "
+                                       "removed from the case may have kept opens nothing "
+                                       "written from now on.")),
+               "staff_case_rotate_key", Action.ASSIGN),
     StaffRoute("POST", _CASE + "/notes", _action(_note, N_("The note was added.")),
                "staff_case_note", Action.WRITE_NOTE),
     StaffRoute("POST", _CASE + "/tasks", _action(_task, N_("The task was added.")),
