@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "case.status": N_("Changed the status"),
     "case.assign": N_("Assigned the case"),
     "case.unassign": N_("Removed an assignment"),
+    "case.rotate_key": N_("Replaced the case key"),  # issue 13
     "case.reply": N_("The reporter replied"),
     "case.note": N_("Added a note"),
     "case.task": N_("Added a task"),
