@@ -119,11 +119,11 @@ def share_with_reporter(conn: sqlite3.Connection, certifier: Certifier, report_i
         (report_id,)).fetchone()
     if row is None or row[0] is None or key.generation != row[2]:
         return False
+    if key.generation == 0:
+        return True  # generation 0 is the one their receipt wraps
     public = BoxPublicKey(bytes(row[0]))
     if not certifier.is_authentic(conn, reporter_subject(report_id), public):
         return False
-    if row[1] is not None and key.generation == 0:
-        return True
     conn.execute("UPDATE reports SET reporter_sealed = ? WHERE id = ?",
                  (public.seal_generation(key.generation, key.newest()), report_id))
     return True
