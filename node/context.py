@@ -144,6 +144,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     # a coding edited, withdrawn, linked or unlinked voids the pending drafts that counted
     # its reports (issue 15; releases already sent stay as they are)
     incidents.coding_changed.append(void_drafts_for_coding)
+    access.after_rotation.append(incidents.rekey_after_rotation)  # issue 13
     shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
                     clock=lambda: int(clock().timestamp()))
     perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18

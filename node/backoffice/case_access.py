@@ -14,6 +14,7 @@ verifies (`node.intake.consent_auth`).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from crypto.errors import DecryptionError
 from crypto.keys import CaseKey
@@ -36,6 +37,10 @@ class CaseAccess:
         self._db = db
         self._consent = consent
         self._ledger = ledger
+        # keys of their own that stores derived from a case renew when its key rotates,
+        # inside the rotation's transaction (issue 13: incident codings)
+        self.after_rotation: list[Callable[[sqlite3.Connection, UnlockedStaff, str, CaseKey],
+                                           None]] = []
 
     # ------------------------------------------------------------------ deciding
 
@@ -156,10 +161,13 @@ class CaseAccess:
         try:
             with self._db.write() as conn:
                 try:
-                    generation, holders = case_keys.rotate(
+                    rotated, holders = case_keys.rotate(
                         conn, self._ledger.audit.certifier, report_id, key, self._ledger.now())
                 except DecryptionError:
                     raise errors.Busy() from None  # rotated meanwhile
+                generation = rotated.generation
+                for rekey in self.after_rotation:
+                    rekey(conn, staff, report_id, rotated)
                 self._ledger.record(conn, staff, "case.rotate_key", report_id,
                                     f"generation={generation} holders={len(holders)}"
                                     + (f" {reason}" if reason else ""))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from crypto.keys import BoxPublicKey, BoxSecretKey, DataKey
+from crypto.keys import BoxPublicKey, BoxSecretKey, CaseKey, DataKey
 from node import errors
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, allowed
@@ -257,9 +257,51 @@ class CaseIncidents:
                 break
         return out
 
+    def rekey_after_rotation(self, conn: sqlite3.Connection, staff: UnlockedStaff,
+                             report_id: str, case_key: CaseKey) -> None:
+        """After the case's key rotated (issue 13, inside its transaction): each incident
+        linked to the case gets a new key -- its coding and history re-encrypted, sealed to
+        the analysis key again, wrapped under the newest key of every case it is linked to
+        -- so a departed holder's copy of the old incident key opens no later edit. An
+        incident also linked to a case this person cannot open keeps its key."""
+        for (incident_id,) in conn.execute(
+                "SELECT incident_id FROM incident_links WHERE report_id = ?",
+                (report_id,)).fetchall():
+            others: dict[str, DataKey] = {}
+            try:
+                for (other,) in conn.execute(
+                        "SELECT report_id FROM incident_links WHERE incident_id = ?"
+                        " AND report_id != ?", (incident_id, report_id)).fetchall():
+                    others[other] = self._access.case_key(staff, other)
+            except (errors.Forbidden, errors.ReportGone):
+                continue
+            old = _incident_key_via(conn, incident_id, report_id, case_key)
+            new = DataKey.generate()
+            _reencrypt(conn, incident_id, old, new, self._analysis_public.seal_data_key(new))
+            _link(conn, incident_id, report_id, new, case_key)
+            for other, other_key in others.items():
+                _link(conn, incident_id, other, new, other_key)
+
     @property
     def derived_stores(self) -> tuple[DerivedStore, ...]:
         return (DerivedStore("incident codings and links", _erase_incidents),)
+
+
+def _reencrypt(conn: sqlite3.Connection, incident_id: str, old: DataKey, new: DataKey,
+               sealed: bytes) -> None:
+    """An incident's coding and history under a new key, sealed to the analysis key."""
+    (coding_ct,) = conn.execute("SELECT coding_ct FROM incidents WHERE id = ?",
+                                (incident_id,)).fetchone()
+    ctx = _coding_context(incident_id)
+    conn.execute("UPDATE incidents SET coding_ct = ?, sealed_key = ? WHERE id = ?",
+                 (new.encrypt(old.decrypt(coding_ct, ctx), ctx), sealed, incident_id))
+    for version, entry_ct in conn.execute(
+            "SELECT version, entry_ct FROM incident_history WHERE incident_id = ?",
+            (incident_id,)).fetchall():
+        ctx = _history_context(incident_id, version)
+        conn.execute("UPDATE incident_history SET entry_ct = ? WHERE incident_id = ?"
+                     " AND version = ?", (new.encrypt(old.decrypt(entry_ct, ctx), ctx),
+                                          incident_id, version))
 
 
 def _link(conn: sqlite3.Connection, incident_id: str, report_id: str, ikey: DataKey,

@@ -142,11 +142,11 @@ def reporter_behind(conn: sqlite3.Connection, report_id: str) -> bool:
 
 
 def rotate(conn: sqlite3.Connection, certifier: Certifier, report_id: str, key: CaseKey,
-           now: int) -> tuple[int, list[str]]:
+           now: int) -> tuple[CaseKey, list[str]]:
     """Draw the next generation of a case's key, inside the caller's write transaction:
     wrap the newest under it, seal it to the certified intake key, to every remaining
     holder (certificate checked: `KeyNotAuthentic`) and to the reporter when their key is
-    known. Returns the new generation's number and the holders it was sealed to."""
+    known. Returns the case key with its new generation and the holders it was sealed to."""
     current = newest_generation(conn, report_id)
     if current != key.generation:
         raise DecryptionError()  # rotated meanwhile: open the case again
@@ -173,8 +173,9 @@ def rotate(conn: sqlite3.Connection, certifier: Certifier, report_id: str, key: 
                      (member.public_key.seal_data_key(new), generation, report_id, staff_id))
     conn.execute("UPDATE reports SET sealed_key = ?, key_generation = ?, reporter_sealed = NULL"
                  " WHERE id = ?", (intake_public.seal_data_key(new), generation, report_id))
-    share_with_reporter(conn, certifier, report_id, key.with_next(new))
-    return generation, holders
+    rotated = key.with_next(new)
+    share_with_reporter(conn, certifier, report_id, rotated)
+    return rotated, holders
 
 
 # What is due is read from the chain of custody, which says who left which case and when

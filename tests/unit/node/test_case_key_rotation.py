@@ -18,6 +18,7 @@ from crypto.keys import BoxPublicKey, BoxSecretKey, CaseKey, DataKey
 from node import accounts, errors
 from node.backoffice import case_keys
 from node.backoffice.incidents import IncidentCoding
+from node.backoffice.ledger import aead_context
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
@@ -78,9 +79,13 @@ def test_a_departed_caseworkers_copy_opens_nothing_written_after_rotation(
     ctx.timeline.add_note(team.caseworker, rid, "note before")
     ctx.conversations.send(team.caseworker, rid, "message before")
     old_file = add_file(ctx, r, "before2.png")
+    coded = ctx.incidents.code(team.caseworker, rid, IncidentCoding(category="rape"))
     # what the caseworker may keep: the case key as their wrap opens it (generation 0)
     saved = ctx.case_access.case_key(team.caseworker, rid)
     assert saved.generation == 0
+    saved_incident_key = saved.open_data_key(*ctx.db.read().execute(
+        "SELECT wrapped_key, ? FROM incident_links WHERE incident_id = ?",
+        (aead_context("incident-key", coded, rid), coded)).fetchone())
 
     ctx.case_access.unassign(team.coordinator, rid, team.caseworker.member.id)
     assert ctx.case_access.rotation_due(rid)
@@ -101,6 +106,8 @@ def test_a_departed_caseworkers_copy_opens_nothing_written_after_rotation(
     ctx.conversations.reply(rid, access.data_key, "reply after")
     new_file = add_file(ctx, r, "after.png")
     incident = ctx.incidents.code(team.coordinator, rid, IncidentCoding(category="rape"))
+    ctx.incidents.code(team.coordinator, rid, IncidentCoding(category="sexual_slavery"),
+                       incident_id=coded)  # an edit, after, of a coding made before
 
     # the departed copy: what was there before still opens (they had it), nothing after
     with pytest.raises(DecryptionError):
@@ -123,6 +130,12 @@ def test_a_departed_caseworkers_copy_opens_nothing_written_after_rotation(
     assert not saved.holds(wrapped)
     with pytest.raises(DecryptionError):
         ctx.incidents.of_case(rid, saved)
+    # the incident coded before got a new key at the rotation: the old one, which the
+    # departed person could open, opens neither the edit nor the history
+    for (blob,) in ctx.db.read().execute(
+            "SELECT coding_ct FROM incidents WHERE id = ?1 UNION ALL"
+            " SELECT entry_ct FROM incident_history WHERE incident_id = ?1", (coded,)):
+        assert not saved_incident_key.holds(blob)
     # even with the generation table in hand: generation 0 opens no newer generation
     for (wrap,) in ctx.db.read().execute(
             "SELECT previous_wrap FROM case_key_generations WHERE report_id = ?", (rid,)):
@@ -137,7 +150,8 @@ def test_a_departed_caseworkers_copy_opens_nothing_written_after_rotation(
             "message before", "message after", "reply after"]
         assert read_file(ctx, key, r, old_file).endswith(CANARY.encode())
         assert read_file(ctx, key, r, new_file).endswith(CANARY.encode())
-        assert [i.coding.category for i in ctx.incidents.of_case(rid, key)] == ["rape"]
+        assert sorted(i.coding.category for i in ctx.incidents.of_case(rid, key)) == [
+            "rape", "sexual_slavery"]
     access = ctx.intake.open_receipt(r.code, r.secret)
     assert texts(ctx.conversations.for_reporter(rid, access.data_key)) == [
         "message before", "message after", "reply after"]
