@@ -16,12 +16,16 @@ wrong key for a new epoch: the node's re-evaluation for it is rejected through t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -90,37 +94,52 @@ async def _case_page(node: Node, report_id: str) -> str:
         await session.close()
 
 
-async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@dataclass
+class MatchingFederation:
+    observatory: Observatory
+    nodes: list[Node]
+    evaluator_data: Path
+    evaluator_log: Path
+    evaluator: subprocess.Popen[bytes] | None = None
+
+
+@contextlib.asynccontextmanager
+async def matching_federation(tmp_path: Path, names: str = "abc"
+                              ) -> AsyncIterator[MatchingFederation]:
+    """The observatory, the evaluator (its identity and epoch 1 published by the admin) and
+    one node per name, approved, each holding the list that publishes the evaluator (also
+    used by bench/bench_matching.py)."""
     observatory = Observatory(make_observatory(tmp_path / "observatory"),
                               tmp_path / "observatory.log")
     nodes: list[Node] = []
-    for name in "abc":
+    for name in names:
         root = make_node(tmp_path / name).root
         nodes.append(Node(name, root, _keys(root),
                           NodeProcess(root, listen_port(), tmp_path / f"{name}.log")))
-    a, b, c = nodes
-    data = tmp_path / "evaluator"
+    world = MatchingFederation(observatory, nodes, tmp_path / "evaluator",
+                               tmp_path / "evaluator.log")
+    data = world.evaluator_data
     evaluator_port = listen_port()
-    assert evaluator_cli(["init", "--data", str(data), "--port", str(evaluator_port)]) == 0
-    shown = capsys.readouterr().out
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        assert evaluator_cli(["init", "--data", str(data), "--port", str(evaluator_port)]) == 0
     for node in nodes:
         assert evaluator_cli(["add-member", "--data", str(data), node.node_id,
                               node.keys.identity_public.raw().hex()]) == 0
-    evaluator: subprocess.Popen[bytes] | None = None
     try:
         observatory.start()
-        cli("-m", "observatory.cli", "evaluator-set", _field(shown, "node id"),
-            _field(shown, "identity key"), "--data", str(observatory.root))
-        cli("-m", "observatory.cli", "evaluator-epoch", "1", _field(shown, "epoch 1 oprf key"),
-            "--data", str(observatory.root))
-        with (tmp_path / "evaluator.log").open("ab") as out:
-            evaluator = subprocess.Popen(
+        cli("-m", "observatory.cli", "evaluator-set", _field(shown.getvalue(), "node id"),
+            _field(shown.getvalue(), "identity key"), "--data", str(observatory.root))
+        cli("-m", "observatory.cli", "evaluator-epoch", "1",
+            _field(shown.getvalue(), "epoch 1 oprf key"), "--data", str(observatory.root))
+        with world.evaluator_log.open("ab") as out:
+            world.evaluator = subprocess.Popen(
                 [sys.executable, "-m", "observatory.evaluator_cli", "serve", "--data",
                  str(data)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
         for i, node in enumerate(nodes):
             (node.root / "node.toml").write_text(
-                base_config() + _federation(observatory, node, nodes[(i + 1) % 3]).replace(
+                base_config() + _federation(observatory, node, nodes[(i + 1) % len(nodes)]
+                                            ).replace(
                     "push_check_seconds = 1\n", "push_check_seconds = 1\nevaluator_addrs = "
                     f'["/ip4/127.0.0.1/tcp/{evaluator_port}"]\n'),
                 encoding="utf-8")
@@ -133,6 +152,21 @@ async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
             await eventually(lambda n=node: b"evaluator" in (n.query(
                 "SELECT list FROM federation_membership_list") or [("",)])[0][0].encode(),
                 f"{node.name}: the list publishing the evaluator")
+        yield world
+    finally:
+        for node in nodes:
+            node.process.stop()
+        if world.evaluator is not None:
+            world.evaluator.terminate()
+            world.evaluator.wait(20)
+        observatory.stop()
+
+
+async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
+        tmp_path: Path) -> None:
+    async with matching_federation(tmp_path) as world:
+        observatory, nodes, data = world.observatory, world.nodes, world.evaluator_data
+        a, b, c = nodes
 
         cases = {}
         for node, (name, group) in zip(nodes, (LATIN, ARABIC, OTHER), strict=True):
@@ -167,7 +201,6 @@ async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
 
         # A wrong key published for a new epoch (the evaluator's real epoch 2 is another):
         # the node's re-evaluation for epoch 2 is rejected, and nothing of it is kept.
-        capsys.readouterr()
         assert evaluator_cli(["rotate", "--data", str(data)]) == 0
         wrong = Evaluator(Evaluator.new_seed(), b"not the evaluator's").public_key().hex()
         cli("-m", "observatory.cli", "evaluator-epoch", "2", wrong, "--data",
@@ -187,11 +220,3 @@ async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
         else:
             raise AssertionError("the evaluation under a wrong published key was not rejected")
         assert a.query("SELECT count(*) FROM matching_tokens WHERE epoch = 2") == [(0,)]
-    finally:
-        for node in nodes:
-            node.process.stop()
-        if evaluator is not None:
-            evaluator.terminate()
-            evaluator.wait(20)
-        observatory.stop()
-
