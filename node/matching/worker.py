@@ -48,6 +48,7 @@ from node.matching.tokens import record_tokens_in
 from protocol.delivery import DeliveryAck
 from protocol.matching import (
     MAX_BATCH,
+    MAX_NOTICES,
     MatchNoticeQuery,
     MatchNotices,
     OprfEvaluation,
@@ -166,7 +167,7 @@ class MatchingRound:
         self._submissions[envelope_id] = submission
 
     def notice_query(self) -> MatchNoticeQuery:
-        return MatchNoticeQuery(acknowledged=tuple(sorted(self._acks))[:500])
+        return MatchNoticeQuery(acknowledged=tuple(sorted(self._acks))[:MAX_NOTICES])
 
     def query_sent(self, envelope_id: str, query: MatchNoticeQuery) -> None:
         self._acking[envelope_id] = query.acknowledged
