@@ -5,6 +5,8 @@
                           staff offices on their own addresses, 127.0.0.1:8180 and :8181,
                           their expert apps on 127.0.0.1:8280 and :8281 (libp2p 4111,
                           4112), each the other's peer witness
+    DIR/evaluator         `backup-evaluator`, the OPRF evaluator of perpetrator tokens as its
+                          own process (libp2p 4121; issue 18, `demo.matching`)
     DIR/logs              the processes' logs
 
 Everything is synthetic and says so. Never use it for real reports.
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import pyotp
 
-from demo import channels
+from demo import channels, matching
 from node import demo as node_demo
 from node.datadir import DataDir
 
@@ -57,6 +59,7 @@ class Layout:
     nodes: tuple[NodeSpec, ...]
     observatory_web: int
     observatory_p2p: int
+    evaluator_p2p: int = 4121
 
 
 # Both demo organisations work in one country, in overlapping regions (the demo node's
@@ -120,6 +123,8 @@ contact = "demo-{spec.name}@example.org"
 enrollment_poll_seconds = 2
 membership_refresh_seconds = 30
 push_check_seconds = 5
+# the OPRF evaluator of perpetrator tokens (issue 18), its own process
+evaluator_addrs = ["/ip4/{HOST}/tcp/{layout.evaluator_p2p}"]
 
 [[federation.peer_witnesses]]
 node_id = "{peer_id}"
@@ -151,12 +156,15 @@ def prepare(root: Path, reports: int, layout: Layout = LAYOUT) -> None:
             node_demo.prepare(data, reports, experts=EXPERTS.get(spec.name, ()),
                               expert_url=f"http://{HOST}:{spec.expert_port}",
                               shared_case=spec is layout.nodes[0])
+        matching.seed_case(data, spec.name)  # the invented commander (issue 18)
         ids[spec.name] = _node_id(data)
     a, b = layout.nodes
     for spec, peer in ((a, b), (b, a)):
         (root / f"node-{spec.name}" / "node.toml").write_text(
             _node_config(spec, peer, ids[peer.name], observatory, layout), encoding="utf-8")
     channels.enable(root / f"node-{a.name}", f"http://{HOST}:{a.web_port}")
+    matching.prepare_evaluator(root, layout.evaluator_p2p,
+                               [root / f"node-{s.name}" for s in layout.nodes], _run)
 
 
 def _node_id(data: Path) -> str:
@@ -401,6 +409,8 @@ def start(root: Path, procs: Processes, layout: Layout = LAYOUT) -> list[str]:
     procs.start("observatory", "-m", "observatory.cli", "serve", "--data",
                 str(root / "observatory"), "--host", HOST, "--port",
                 str(layout.observatory_web), "--p2p-port", str(layout.observatory_p2p))
+    procs.start("evaluator", "-m", "observatory.evaluator_cli", "serve", "--data",
+                str(root / matching.EVALUATOR))
     for spec in layout.nodes:
         procs.start(f"node-{spec.name}", "-m", "node.cli", "serve", "--data",
                     str(root / f"node-{spec.name}"), "--host", HOST, "--port",
@@ -417,7 +427,18 @@ def start(root: Path, procs: Processes, layout: Layout = LAYOUT) -> list[str]:
     for spec in layout.nodes:
         _publish_statistics(root, spec)
     _mobilise(root, layout, procs)
+    _show_match(root, layout, procs)
     return ids
+
+
+def _show_match(root: Path, layout: Layout, procs: Processes) -> None:
+    """Issue 18: each coordinator signs in (their key opens the case to evaluate), and the
+    match notice reaches both nodes."""
+    for spec in layout.nodes:
+        signed_in(f"http://{HOST}:{spec.staff_port}", node_demo.DEMO_ADMIN)
+    _wait("the match notices on both nodes", lambda: all(
+        query(root / f"node-{s.name}", "SELECT 1 FROM matching_matches") for s in layout.nodes),
+        procs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from observatory.context import (
 )
 from observatory.datadir import DataDir
 from observatory.errors import ObservatoryError
+from observatory.evaluator_keys import add_commands as add_evaluator_commands
 from observatory.expert_cli import add_commands as add_expert_commands
 from observatory.members import REVOCATION_REASONS, Member, RevocationReason, Status
 from observatory.web.rendering import utc
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     show_key.add_argument("--json", action="store_true", help="print JSON")
     show_key.set_defaults(func=cmd_show_key)
     add_expert_commands(command)  # vetting experts (issue 16)
+    add_evaluator_commands(command)  # the OPRF evaluator's published keys (issue 18)
 
     snapshot = command("snapshot", "Write the public statistics site and open data as static "
                        "files any web host or mirror can serve, with a checksum list signed "

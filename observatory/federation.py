@@ -21,6 +21,8 @@ StatisticsRelease      `DeliveryAck`: accepted, duplicate, or rejected with the 
                        (`observatory.statistics.ingest`); non-members: ``not_a_member``
 TokenSubmission        `DeliveryAck(accepted)`: withdrawn, stored and matched
                        (`observatory.matching`); non-members: ``not_a_member``
+MatchNoticeQuery       `MatchNotices`: the member's pending notices, after marking those it
+                       acknowledges delivered; non-members: ``not_a_member``
 anything else          `DeliveryAck(rejected, reason="not_supported")`
 =====================  =========================================================================
 
@@ -58,7 +60,7 @@ from protocol.delivery import DeliveryAck
 from protocol.envelope import Envelope, role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
-from protocol.matching import TokenSubmission
+from protocol.matching import MAX_NOTICES, MatchNoticeQuery, MatchNotices, TokenSubmission
 from protocol.membership import (
     MembershipDecision,
     MembershipListQuery,
@@ -139,6 +141,7 @@ class Federation:
         # perpetrator matching (issue 18): tokens only; observatory/matching.py decides
         self._matcher = TokenMatcher(MatchingConfig(ctx.config.matching.threshold))
         responder.serve(TokenSubmission, self._tokens)
+        responder.serve(MatchNoticeQuery, self._notices)
         self.responder = responder
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
@@ -245,6 +248,15 @@ class Federation:
         if notices:  # counts only: which members and cases stays in the database
             log.info("matching: %d new match notice(s)", len(notices))
         return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _notices(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        member = self._member(conn, request)
+        query = request.message
+        assert isinstance(query, MatchNoticeQuery)
+        self._matcher.acknowledged_in(conn, member.node_id, query.acknowledged,
+                                      self._ctx.now())
+        return MatchNotices(notices=tuple(
+            self._matcher.pending_notices(conn, member.node_id)[:MAX_NOTICES]))
 
     def _directory(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         self._member(conn, request)  # never public: members only

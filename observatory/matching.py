@@ -20,7 +20,9 @@ matched) is re-counted from its own few tokens. Nothing is recomputed over the w
 
 A notice says to a member only that one of its cases (by its own reference) matched cases at
 N other organisation(s): neither which organisations nor which token. A case is notified
-again only when N grows. Notices wait in ``matching_notices`` until delivered.
+again only when N grows. Notices wait in ``matching_notices`` until delivered: the
+observatory never dials a node, so the member fetches them (`MatchNoticeQuery`, on its
+federation round) and acknowledges them in its next query.
 """
 
 from __future__ import annotations
@@ -117,6 +119,15 @@ class TokenMatcher:
                     "SELECT notice_id, case_ref, epoch, others FROM matching_notices"
                     " WHERE member = ? AND delivered_at IS NULL ORDER BY created_at, notice_id",
                     (member,))]
+
+    @staticmethod
+    def acknowledged_in(conn: sqlite3.Connection, member: str, notice_ids: Iterable[str],
+                        now: int) -> None:
+        """The member recorded these notices (`MatchNoticeQuery.acknowledged`): they are not
+        sent again. Only the member's own notices are touched."""
+        conn.executemany("UPDATE matching_notices SET delivered_at = ? WHERE notice_id = ?"
+                         " AND member = ? AND delivered_at IS NULL",
+                         [(now, n, member) for n in notice_ids])
 
     @staticmethod
     def delivered(conn: sqlite3.Connection, notice_id: str, now: int) -> None:

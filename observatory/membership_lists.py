@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from observatory import evaluator_keys
 from observatory.config import ObservatoryConfig
 from observatory.identity import ObservatoryIdentity
 from observatory.storage.database import Database
@@ -63,7 +64,7 @@ class MembershipLists:
         body = MembershipListBody(
             issuer=self._identity.node_id, sequence=last + 1, issued_at=now,
             expires=now + self._validity, members=tuple(members),
-            revocations=tuple(revocations),
+            revocations=tuple(revocations), evaluator=evaluator_keys.entry_in(conn),
         )
         signed = MembershipList.issue(body, self._identity.signing_key)
         conn.execute(

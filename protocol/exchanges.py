@@ -66,7 +66,14 @@ from protocol.experts import (
     ExpertVouch,
 )
 from protocol.framing import FrameDecoder
-from protocol.matching import MatchNotice, OprfEvaluation, OprfEvaluationRequest, TokenSubmission
+from protocol.matching import (
+    MatchNotice,
+    MatchNoticeQuery,
+    MatchNotices,
+    OprfEvaluation,
+    OprfEvaluationRequest,
+    TokenSubmission,
+)
 from protocol.membership import (
     MembershipDecision,
     MembershipList,
@@ -178,6 +185,7 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("matching_evaluation", OprfEvaluationRequest, (OprfEvaluation, DeliveryAck)),
     ExchangeSpec("matching_tokens", TokenSubmission, (DeliveryAck,)),
     ExchangeSpec("matching_notice", MatchNotice, (DeliveryAck,)),
+    ExchangeSpec("matching_notices", MatchNoticeQuery, (MatchNotices, DeliveryAck)),
 )
 
 

@@ -15,6 +15,10 @@ Three exchanges replace the v1 draft `perpetrator.token`, which could only be an
 * ``matching_notice``, observatory -> node: `MatchNotice` says only that one of the node's
   cases (by its opaque reference) matched cases at N other organisations -- neither which
   organisations nor what identifier.
+* ``matching_notices``, node -> observatory: the observatory never dials a node, so a node
+  fetches its notices on its federation round with `MatchNoticeQuery`, which also
+  acknowledges the notices of the previous answer (they are then not sent again); the
+  answer is `MatchNotices`, the pending notices (at most `MAX_NOTICES`, oldest first).
 
 Nothing here carries a name, an alias, a unit or a report id.
 """
@@ -103,3 +107,24 @@ class MatchNotice(Message):
     case_ref: RandomId
     other_organisations: Annotated[int, Field(ge=1, le=10_000)]
     epoch: Epoch
+
+
+MAX_NOTICES = 500
+
+
+class MatchNoticeQuery(Message):
+    """A node asks for its pending match notices, acknowledging those it has recorded."""
+
+    TYPE = "matching.notice_query"
+    VERSION = 1
+
+    acknowledged: tuple[RandomId, ...] = Field(default=(), max_length=MAX_NOTICES)
+
+
+class MatchNotices(Message):
+    """The observatory's answer: the notices not yet acknowledged, oldest first."""
+
+    TYPE = "matching.notices"
+    VERSION = 1
+
+    notices: tuple[MatchNotice, ...] = Field(max_length=MAX_NOTICES)

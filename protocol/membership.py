@@ -16,7 +16,7 @@ public key can check them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -177,6 +177,46 @@ class Revocation(Record):
     reason: Literal["key_compromised", "left_federation", "misbehaviour", "other"]
 
 
+# An evaluator keeps a few epochs' keys published at once (the current one and those nodes
+# are still moving away from after a rotation).
+MAX_OPRF_EPOCHS = 16
+
+
+class OprfEpochKey(Record):
+    """The OPRF public key of one key epoch (RFC 9497 ristretto255-SHA512, 32 bytes)."""
+
+    epoch: Annotated[int, Field(ge=1, le=1_000_000)]
+    public_key: KeyHex
+
+
+class OprfEvaluatorEntry(Record):
+    """The OPRF evaluator of perpetrator tokens (issue 18), run by another operator than the
+    observatory: its identity (whose envelopes a node believes) and each live epoch's
+    public key, against which a node checks every evaluation proof. The observatory's
+    admin records them from the evaluator (``backup-observatory evaluator-*``)."""
+
+    node_id: NodeId
+    identity_key: KeyHex
+    epochs: tuple[OprfEpochKey, ...] = Field(min_length=1, max_length=MAX_OPRF_EPOCHS)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        numbers = [e.epoch for e in self.epochs]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("an epoch is listed twice")
+        return self
+
+    @property
+    def current_epoch(self) -> int:
+        """The epoch nodes evaluate under now: the newest published."""
+        return max(e.epoch for e in self.epochs)
+
+    def key_of(self, epoch: int) -> bytes | None:
+        """The published public key of `epoch`, or None (not, or no longer, published)."""
+        return next((bytes.fromhex(e.public_key) for e in self.epochs if e.epoch == epoch),
+                    None)
+
+
 class MembershipListBody(Record):
     """The signed content of a membership list."""
 
@@ -187,6 +227,15 @@ class MembershipListBody(Record):
     expires: UnixTime
     members: tuple[MemberEntry, ...] = Field(max_length=MAX_MEMBERS)
     revocations: tuple[Revocation, ...] = Field(default=(), max_length=MAX_REVOCATIONS)
+    evaluator: OprfEvaluatorEntry | None = None  # issue 18; left out of the JSON when None
+
+    def to_json_object(self) -> dict[str, Any]:
+        # A list without an evaluator is the very JSON (and so the very signed bytes) it was
+        # before issue 18 added the field: lists issued and stored before still verify.
+        obj = super().to_json_object()
+        if obj.get("evaluator") is None:
+            obj.pop("evaluator", None)
+        return obj
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -200,6 +249,11 @@ class MembershipListBody(Record):
             raise ValueError("a node is revoked twice")
         if set(member_ids) & set(revoked_ids):
             raise ValueError("a revoked node is still listed as a member")
+        if self.evaluator is not None and self.evaluator.node_id in set(member_ids) | {
+                self.issuer}:
+            # the evaluator must not be the observatory (nor pose as a member): whoever holds
+            # the OPRF key and the tokens could test any name it guesses
+            raise ValueError("the evaluator is neither the observatory nor a member")
         return self
 
     def member(self, node_id: str) -> MemberEntry | None:
@@ -222,6 +276,9 @@ class MembershipList(Message):
 
     body: MembershipListBody
     signature: SignatureHex
+
+    def to_json_object(self) -> dict[str, Any]:
+        return {**super().to_json_object(), "body": self.body.to_json_object()}
 
     @classmethod
     def issue(cls, body: MembershipListBody, observatory_key: SigningKey) -> MembershipList:

@@ -29,7 +29,14 @@ from protocol.experts import (
     ExpertDirectoryQuery,
     ExpertVouch,
 )
-from protocol.matching import MatchNotice, OprfEvaluation, OprfEvaluationRequest, TokenSubmission
+from protocol.matching import (
+    MatchNotice,
+    MatchNoticeQuery,
+    MatchNotices,
+    OprfEvaluation,
+    OprfEvaluationRequest,
+    TokenSubmission,
+)
 from protocol.membership import (
     MembershipDecision,
     MembershipList,
@@ -121,5 +128,7 @@ REGISTRY = MessageRegistry(
         OprfEvaluation,
         TokenSubmission,
         MatchNotice,
+        MatchNoticeQuery,
+        MatchNotices,
     ]
 )

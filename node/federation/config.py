@@ -79,6 +79,9 @@ class FederationConfig(_Strict):
     # Other members this node sends to without witnessing them (an expert's home node, for
     # needs and engagements, issue 16): their keys too come from the membership list.
     peers: list[PeerWitness] = Field(default_factory=list)
+    # Where the OPRF evaluator of perpetrator tokens listens (issue 18); its identity and keys
+    # come from the membership list. Empty: identifiers wait, nothing is evaluated.
+    evaluator_addrs: list[str] = Field(default_factory=list)
     enrollment_poll_seconds: int = Field(60, ge=1, le=86_400)
     membership_refresh_seconds: int = Field(600, ge=1, le=86_400)
     push_check_seconds: int = Field(60, ge=1, le=86_400)
@@ -87,6 +90,11 @@ class FederationConfig(_Strict):
     @classmethod
     def _addrs(cls, addrs: list[str]) -> list[str]:
         return _check_addrs(addrs)
+
+    @field_validator("evaluator_addrs")
+    @classmethod
+    def _evaluator_addrs(cls, addrs: list[str]) -> list[str]:
+        return _check_addrs(addrs) if addrs else addrs
 
     @field_validator("peer_witnesses", "peers")
     @classmethod

@@ -20,7 +20,11 @@ Started by the serving process (`node.federation.startup.start_federation`), whe
     `checkpoint_signed()` or an answer that calls for another push; after a log
     succession, the successor statement first (`restored`);
   - after a restore (issue 21): while the evidence log's signing is held, only the
-    questions to the witnesses (`restored`), and nothing else.
+    questions to the witnesses (`restored`), and nothing else;
+  - perpetrator matching (issue 18, `node.matching.worker`): once the membership list names
+    an evaluator, confirmed identifiers to the evaluator (at ``evaluator_addrs``), their
+    tokens and withdrawals to the observatory, and a query for match notices every
+    `push_check_seconds`.
 
 Every request is made through `protocol.exchanges.ClientExchange` and waits in the outbox, so
 it survives restarts and link cuts and is delivered exactly once (the receiver deduplicates
@@ -57,9 +61,12 @@ from node.federation import (
 )
 from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
+from node.federation.errors import Refused
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
+from node.matching.worker import EVALUATE, NOTICES, SUBMIT, EvaluationQueue, MatchingRound
+from node.matching.worker import KINDS as MATCHING_KINDS
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
 from protocol.exchanges import ClientExchange
@@ -104,8 +111,10 @@ class FederationService:
                  host_config: HostConfig | None = None,
                  backoff: BackoffPolicy | None = None,
                  request_timeout: float = 30.0, experts: bool = False,
-                 mail: ExpertMail | None = None, shares: Shares | None = None) -> None:
+                 mail: ExpertMail | None = None, shares: Shares | None = None,
+                 matching: EvaluationQueue | None = None) -> None:
         self._db = db
+        self._matching = None if matching is None else MatchingRound(matching)
         self._shares = shares  # consented case sharing, both ends (issue 16)
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
         self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
@@ -123,8 +132,10 @@ class FederationService:
         self._directory = Directory(config.observatory_node_id, self._observatory_key)
         # Answers are bound to our request (`ClientExchange`) and acted on at most once per
         # outbox item, so they need no replay record.
+        # The evaluator is believed in these answers only (never in requests to us).
         self._endpoint = keys.endpoint(lookup_key=lambda node_id: self._directory.key_of(
-                                           node_id, self._clock()),
+                                           node_id, self._clock())
+                                       or self._directory.evaluator_key(node_id, self._clock()),
                                        is_replay=lambda *_: False)
         self._queue = OutboxQueue(db)
         self._guard = ReplayGuard(db)
@@ -175,6 +186,13 @@ class FederationService:
         await asyncio.to_thread(self._outbox.retry_now)
         self.status.state, self.status.error = "running", None
         self.status.peer_id, self.status.listen_addrs = host.peer_id, host.listen_addrs
+        if self._matching is not None:  # confirmations wake the round from worker threads
+            loop = asyncio.get_running_loop()
+
+            def wake_from_thread() -> None:
+                loop.call_soon_threadsafe(self._wakeup.set)
+
+            self._matching.queue.listen(wake_from_thread)
         self._tasks = [asyncio.create_task(self._outbox.run(), name="federation-outbox"),
                        asyncio.create_task(self._work(), name="federation-work")]
         log.info("federation: node %s is peer %s on %s", self._keys.node_id, host.peer_id,
@@ -274,6 +292,8 @@ class FederationService:
             for change in vetting.availability_due(self._db):
                 self._send(change, self._observatory())
         self._send_expert_messages(now)
+        if self._matching is not None:
+            self._matching_round(conn, now, queued_now)
         if self._mail is not None:
             notify.send_due(self._db, self._keys, self._mail, now)
         if self._shares is not None:  # sealed parts and revocations, to the expert's node
@@ -299,6 +319,33 @@ class FederationService:
             with self._db.write() as conn:  # needs past their deadline, also after downtime
                 received_needs.expire(conn, now)
             self.outbox.purge_finished(now - KEEP_FINISHED_SECONDS)
+
+    def _matching_round(self, conn: sqlite3.Connection, now: int,
+                        queued_now: set[tuple[str, str]]) -> None:
+        """Issue 18: evaluate, submit, fetch notices (`node.matching.worker`)."""
+        assert self._matching is not None
+        evaluator = self._directory.evaluator(now)
+        if evaluator is None:
+            return  # no evaluator published yet: identifiers wait in memory
+        observatory = self._config.observatory_node_id
+        matching = self._matching
+        if self._config.evaluator_addrs and (EVALUATE, evaluator.node_id) not in queued_now:
+            request = matching.evaluation(evaluator, now)
+            if request is not None:
+                key = verify_key_from_hex(evaluator.identity_key)
+                self._send(request, Witness(evaluator.node_id, key,
+                                            peer_id_from_public_key(key.raw()),
+                                            tuple(self._config.evaluator_addrs)))
+        if (SUBMIT, observatory) not in queued_now:
+            outgoing_tokens = matching.submission(conn, evaluator.current_epoch)
+            if outgoing_tokens is not None:
+                matching.submission_sent(self._send(outgoing_tokens.submission,
+                                                    self._observatory()),
+                                         outgoing_tokens.submission)
+        if now >= matching.next_notices and (NOTICES, observatory) not in queued_now:
+            query = matching.notice_query()
+            matching.query_sent(self._send(query, self._observatory()), query)
+            matching.next_notices = now + self._config.push_check_seconds
 
     def _ask_witnesses(self, conn: sqlite3.Connection, now: int,
                        queued_now: set[tuple[str, str]]) -> None:
@@ -410,6 +457,15 @@ class FederationService:
                   response: bytes) -> answers.Outcome:
         now = self._clock()
         answer, statement = answers.verify(self._endpoint, request, response, now=now)
+        if entry.message_type in MATCHING_KINDS and self._matching is not None:
+            with self._db.write() as conn:
+                code = self._matching.record(conn, entry.message_type, entry.envelope_id,
+                                             answer, self._directory.evaluator(now), now)
+                refused = (Refused(code.split(":", 1)[1]) if code.startswith("refused:")
+                           else None)
+                self._queue.settle_in(conn, entry.envelope_id, time.time(),
+                                      refused=None if refused is None else refused.code)
+            return answers.Outcome(code, refused=refused)
         with self._db.write() as conn:  # what the answer says, and the item answered
             outcome = answers.record(conn, entry.message_type, entry.envelope_id,
                                      entry.recipient_node_id, answer, keys=self._keys,

@@ -24,20 +24,21 @@ Three stores, all derived from the report and erased by the one deletion path:
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from dataclasses import dataclass
 
 from crypto.keys import DataKey
 from node import errors
 from node.accounts import UnlockedStaff
-from node.backoffice.access import Action
+from node.backoffice.access import Action, allowed
 from node.backoffice.case_access import CaseAccess
 from node.backoffice.deletion import DerivedStore
 from node.backoffice.ledger import CaseLedger, EntryTable
 from node.i18n import N_
 from node.matching.recipe import RANKS, Identifiers, TokenKind, token_inputs
+from node.matching.tokens import record_tokens_in
 from node.matching.withdrawals import withdraw_case
+from node.matching.worker import EvaluationQueue, Waiting
 
 IDENTIFIERS = EntryTable("perpetrator_identifiers", "perpetrator")
 MAX_NAMES = 10
@@ -81,6 +82,7 @@ class PerpetratorIdentifiers:
     def __init__(self, access: CaseAccess, ledger: CaseLedger) -> None:
         self._access = access
         self._ledger = ledger
+        self.queue = EvaluationQueue()  # what waits for the evaluator (node.matching.worker)
 
     def confirm(self, staff: UnlockedStaff, report_id: str, ids: Identifiers) -> tuple[
             str, DataKey]:
@@ -91,6 +93,9 @@ class PerpetratorIdentifiers:
         body = {"names": list(ids.names), "unit": ids.unit, "rank": ids.rank,
                 "group": ids.group}
         row_id = self._ledger.add_entry(staff, report_id, key, IDENTIFIERS, body)
+        # evaluated on the federation's next round, while these plain identifiers are in
+        # memory (never written anywhere)
+        self.queue.add([Waiting(report_id, row_id, ids)])
         return row_id, key
 
     def confirmed(self, report_id: str, key: DataKey) -> list[Confirmed]:
@@ -120,14 +125,34 @@ class PerpetratorIdentifiers:
         """Keep the tokens made from one confirmation, under the report's case reference
         (drawn at random for its first token), to be submitted."""
         with self._ledger.db.write() as conn:
-            if conn.execute("SELECT 1 FROM perpetrator_identifiers WHERE id = ?",
-                            (identifier_id,)).fetchone() is None:
-                return  # removed (or its report deleted) while the evaluator answered
-            conn.executemany(
-                "INSERT OR IGNORE INTO matching_tokens (report_id, case_ref, identifier_id,"
-                " epoch, kind, token) VALUES (?, ?, ?, ?, ?, ?)",
-                [(report_id, case_ref(conn, report_id), identifier_id, epoch, k, t)
-                 for k, t in tokens])
+            record_tokens_in(conn, report_id, identifier_id, epoch, tokens)
+
+    def offer(self, staff: UnlockedStaff) -> int:
+        """A coordinator is here (signed in): hand every confirmed identifier of a consented
+        case that has no token of the current epoch (all of them after a rotation; any
+        epoch before the first round) to the evaluation queue, decrypted with their keys,
+        in memory only. Returns how many were handed over."""
+        if not allowed(staff.member, Action.DISMISS_MATCH):
+            return 0  # coordinators only: they can open every case
+        epoch = self.queue.epoch
+        rows = self._ledger.db.read().execute(
+            "SELECT DISTINCT i.report_id FROM perpetrator_identifiers i JOIN reports r ON"
+            " r.id = i.report_id WHERE r.consent_matching = 1 AND NOT EXISTS (SELECT 1 FROM"
+            " matching_tokens t WHERE t.identifier_id = i.id AND (? IS NULL OR t.epoch = ?))"
+            " ORDER BY i.report_id", (epoch, epoch)).fetchall()
+        handed: list[Waiting] = []
+        for (report_id,) in rows:
+            try:
+                key = self._access.case_key(staff, report_id)
+            except errors.NodeError:
+                continue  # this coordinator lacks the node key: another one will do
+            have = {r[0] for r in self._ledger.db.read().execute(
+                "SELECT DISTINCT identifier_id FROM matching_tokens WHERE report_id = ? AND"
+                " (? IS NULL OR epoch = ?)", (report_id, epoch, epoch))}
+            handed += [Waiting(report_id, c.id, c.identifiers)
+                       for c in self.confirmed(report_id, key) if c.id not in have]
+        self.queue.add(handed)
+        return len(handed)
 
     @property
     def derived_stores(self) -> tuple[DerivedStore, ...]:
@@ -135,13 +160,6 @@ class PerpetratorIdentifiers:
                              self._ledger.erase_entries(IDENTIFIERS)),
                 DerivedStore("matching tokens and matches (withdrawn from the observatory)",
                              _erase_tokens))
-
-
-def case_ref(conn: sqlite3.Connection, report_id: str) -> str:
-    """The report's opaque reference at the observatory (one a report, random)."""
-    row = conn.execute("SELECT case_ref FROM matching_tokens WHERE report_id = ? LIMIT 1",
-                       (report_id,)).fetchone()
-    return str(row[0]) if row is not None else secrets.token_hex(16)
 
 
 def _erase_tokens(conn: sqlite3.Connection, report_id: str) -> None:

@@ -55,6 +55,17 @@ def submitted(conn: sqlite3.Connection, outgoing: Outgoing, now: int) -> None:
                      [(now, *t) for t in outgoing.tokens])
 
 
+def submitted_message(conn: sqlite3.Connection, submission: TokenSubmission, now: int) -> None:
+    """The observatory acknowledged `submission` (as the outbox carried it: the tokens are
+    found by what was sent, which survives a restart of the node)."""
+    conn.executemany("DELETE FROM matching_withdrawals WHERE case_ref = ?",
+                     [(ref,) for ref in submission.withdrawn])
+    conn.executemany("UPDATE matching_tokens SET submitted_at = ? WHERE case_ref = ? AND"
+                     " epoch = ? AND kind = ? AND token = ? AND submitted_at IS NULL",
+                     [(now, t.case_ref, submission.epoch, t.kind, bytes.fromhex(t.token))
+                      for t in submission.tokens])
+
+
 def record_notice(conn: sqlite3.Connection, notice: MatchNotice, now: int) -> bool:
     """Keep a notice on its case; False when the node no longer holds that reference."""
     row = conn.execute("SELECT report_id FROM matching_tokens WHERE case_ref = ? LIMIT 1",

@@ -200,6 +200,24 @@ MIGRATIONS: tuple[str, ...] = (
         recorded_at INTEGER NOT NULL
     ) STRICT
     """,
+    # 8: the OPRF evaluator of perpetrator tokens (issue 18, observatory/evaluator_keys.py):
+    # its identity and each epoch's public key, as the admin recorded them from the
+    # evaluator's operator, published in the signed membership list. Public keys only: the
+    # observatory never holds the OPRF key.
+    """
+    CREATE TABLE oprf_evaluator (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        node_id TEXT NOT NULL,
+        identity_key TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE oprf_epoch_keys (
+        epoch INTEGER PRIMARY KEY CHECK (epoch >= 1),
+        public_key TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        retired_at INTEGER
+    ) STRICT
+    """,
 )
 
 

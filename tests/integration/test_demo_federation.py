@@ -3,7 +3,10 @@ observatory and two demo nodes as real processes, brought to their demo state by
 `demo.federation.start`. Issue 16: experts of varied specialties and languages on both
 nodes, vetted (countersigned by the demo observatory, in the directory both nodes keep); a
 need posted on node A and matched to node B's expert, who accepted and was engaged; the
-synthetic case shared with them, which opens in their app on node B."""
+synthetic case shared with them, which opens in their app on node B. Issue 18: the OPRF
+evaluator runs as its own process; the invented commander named in Latin script on A and in
+Arabic script on B is a match both coordinators see; `DEMO-CREDENTIALS.txt` lists the
+spellings, found nowhere under the observatory's or the evaluator's data directory."""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from demo import federation
+from demo import federation, matching
 from node import demo as node_demo
-from tests.conftest import free_port
+from tests.conftest import files_containing, free_port
 from tests.integration.test_federation_network import eventually
 
 pytestmark = pytest.mark.slow
@@ -26,7 +29,7 @@ def _layout() -> federation.Layout:
     return federation.Layout(
         tuple(federation.NodeSpec(name, "CD", free_port(), free_port(), free_port(),
                                   free_port()) for name in "ab"),
-        free_port(), free_port())
+        free_port(), free_port(), free_port())
 
 
 async def test_the_demo_has_vetted_experts_a_matched_need_and_a_shared_case(
@@ -89,5 +92,21 @@ async def test_the_demo_has_vetted_experts_a_matched_need_and_a_shared_case(
         opened = expert(f"/expert/shares/{share_id}", None)
         assert node_demo.SHARED_CASE_NARRATIVE in opened
         assert node_demo.LABEL in opened  # clearly synthetic
+
+        # Issue 18: the match, seen by both coordinators; the spellings nowhere central.
+        for spec, data in ((a, node_a), (b, node_b)):
+            assert federation.query(data, "SELECT others FROM matching_matches") == [(1,)]
+            coordinator = federation.signed_in(f"http://127.0.0.1:{spec.staff_port}",
+                                               node_demo.DEMO_ADMIN)
+            page = coordinator(f"/staff/cases/{matching.case_of(data)}/perpetrators", None)
+            assert "This case matched a case at 1 other organisation(s)." in page
+            line = next(t for t in (data / node_demo.CREDENTIALS_FILE).read_text(
+                encoding="utf-8").splitlines() if t.startswith("Matching demo:"))
+            for person, group in matching.COMMANDER.values():
+                assert person in line and group in line
+        for person, group in matching.COMMANDER.values():
+            for central in (root / "observatory", root / matching.EVALUATOR):
+                for text in (person, group):
+                    assert files_containing(central, text.encode()) == [], text
     finally:
         procs.stop()

@@ -45,6 +45,7 @@ from node.web.staff.common import (
     page,
     session_of,
 )
+from node.web.staff.perpetrators import offer_keys
 from node.web.staff.sessions import PendingSignIn, SecondFactorState
 from node.web.staff.sign_in_guard import sign_in_guard
 
@@ -68,6 +69,7 @@ def _now(ctx: NodeContext) -> int:
 def _start_session(request: web.Request, staff: UnlockedStaff, location: str
                    ) -> web.HTTPSeeOther:
     session = request.config_dict[appkeys.STAFF_SESSIONS].new(staff)
+    offer_keys(request, staff)  # issue 18: identifiers waiting for a coordinator's key
     response = see_other(location)
     set_session_cookie(request, response, STAFF_COOKIE, session.id, path=STAFF_PATH)
     clear_cookie(response, PRE_COOKIE, path=STAFF_PATH)

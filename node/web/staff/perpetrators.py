@@ -5,9 +5,12 @@ says what becomes a token and why a name alone does not."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from node import errors
+from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
 from node.backoffice.ledger import CaseLedger
@@ -22,6 +25,18 @@ from node.web.responses import see_other
 from node.web.staff.common import STAFF_PATH, StaffRoute, checked_form, page, session_of
 
 _CASE = "/cases/{report_id}/perpetrators"
+
+
+def offer_keys(request: web.Request, staff: UnlockedStaff) -> None:
+    """A coordinator signed in: their key opens the cases whose confirmed identifiers have
+    no token of the current epoch yet (re-evaluation after a rotation), in the background
+    (`PerpetratorIdentifiers.offer`); the sign-in does not wait for it."""
+    if not allowed(staff.member, Action.DISMISS_MATCH):
+        return
+    ctx = node(request)
+    work = asyncio.get_running_loop().run_in_executor(ctx.executor, ctx.perpetrators.offer,
+                                                      staff)
+    work.add_done_callback(lambda f: f.cancelled() or f.exception())  # next sign-in retries
 
 
 def _consented(ctx: NodeContext, report_id: str) -> bool:

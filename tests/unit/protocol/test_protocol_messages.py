@@ -14,11 +14,13 @@ from backup_evidence.succession import SuccessorStatement, first_origin, next_or
 from crypto.keys import SigningKey
 from protocol import errors
 from protocol.delivery import DeliveryAck, FrameRefusal
-from protocol.encoding import parse_canonical_json
+from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.engagements import SealedShare
 from protocol.envelope import seal, verify_frame
 from protocol.matching import (
     MatchNotice,
+    MatchNoticeQuery,
+    MatchNotices,
     OprfEvaluation,
     OprfEvaluationRequest,
     Token,
@@ -33,6 +35,8 @@ from protocol.membership import (
     MembershipListBody,
     MembershipListQuery,
     MembershipRequest,
+    OprfEpochKey,
+    OprfEvaluatorEntry,
     Revocation,
 )
 from protocol.message import Message
@@ -121,6 +125,13 @@ member_entries = st.builds(
 )
 
 
+evaluator_entries = st.builds(
+    OprfEvaluatorEntry, node_id=node_ids, identity_key=keys_hex,
+    epochs=st.lists(st.builds(OprfEpochKey, epoch=st.integers(1, 1_000_000),
+                              public_key=keys_hex),
+                    min_size=1, max_size=3, unique_by=lambda e: e.epoch).map(tuple))
+
+
 @st.composite
 def membership_lists(draw: st.DrawFn) -> MembershipList:
     members = draw(st.lists(member_entries, max_size=5, unique_by=lambda m: m.node_id))
@@ -145,6 +156,8 @@ def membership_lists(draw: st.DrawFn) -> MembershipList:
             )
             for n in revoked
         ),
+        evaluator=draw(st.none() | evaluator_entries.filter(
+            lambda e: e.node_id not in member_ids)),
     )
     return MembershipList(body=body, signature=draw(signatures))
 
@@ -316,6 +329,11 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         MatchNotice, notice_id=ids, case_ref=ids, other_organisations=st.integers(1, 10_000),
         epoch=st.integers(1, 1_000_000),
     ),
+    MatchNoticeQuery: st.builds(MatchNoticeQuery, acknowledged=st.lists(ids, max_size=3).map(
+        tuple)),
+    MatchNotices: st.builds(MatchNotices, notices=st.lists(st.builds(
+        MatchNotice, notice_id=ids, case_ref=ids, other_organisations=st.integers(1, 10_000),
+        epoch=st.integers(1, 1_000_000)), max_size=3).map(tuple)),
     **EXPERT_STRATEGIES,
 }
 
@@ -544,6 +562,42 @@ def test_membership_list_consistency_rules() -> None:
             members=[member(node_id, key)],
             revocations=[Revocation(node_id=node_id, revoked_at=NOW, reason="other")],
         )
+
+
+def test_the_evaluator_in_the_list_is_signed_and_old_lists_verify_as_before() -> None:
+    key = SigningKey.generate()
+    plain = make_list(key, 1)
+    # without an evaluator, the signed JSON is what it was before issue 18 added the field
+    assert b"evaluator" not in plain.body.canonical_bytes()
+    assert "evaluator" not in plain.to_json_object()["body"]
+    entry = OprfEvaluatorEntry(node_id="cd" * 16, identity_key="07" * 32, epochs=(
+        OprfEpochKey(epoch=1, public_key="08" * 32), OprfEpochKey(epoch=2, public_key="09" * 32)))
+    body = plain.body.model_copy(update={"evaluator": entry})
+    signed = MembershipList.issue(body, key)
+    assert signed.verify(issuer_key=key.verify_key, now=NOW, previous_sequence=None
+                         ).evaluator == entry
+    assert entry.current_epoch == 2 and entry.key_of(1) == bytes.fromhex("08" * 32)
+    assert entry.key_of(3) is None
+    again = MembershipList.from_json_object(parse_canonical_json(canonical_json(
+        signed.to_json_object())))
+    assert again.verify(issuer_key=key.verify_key, now=NOW, previous_sequence=None)
+    # a flipped bit in any published key (or the evaluator's identity) breaks the signature
+    for changed in (entry.model_copy(update={"identity_key": "06" + "07" * 31}),
+                    entry.model_copy(update={"epochs": (
+                        OprfEpochKey(epoch=1, public_key="08" * 32),
+                        OprfEpochKey(epoch=2, public_key="19" + "09" * 31))})):
+        forged = signed.model_copy(update={"body": body.model_copy(
+            update={"evaluator": changed})})
+        with pytest.raises(errors.BadSignature):
+            forged.verify(issuer_key=key.verify_key, now=NOW, previous_sequence=None)
+    # the evaluator is neither the observatory nor a member
+    with_member = make_list(key, 1, members=[member("cd" * 16, key)]).body
+    with pytest.raises(ValidationError, match="evaluator"):
+        MembershipListBody.from_json_object({**with_member.to_json_object(),
+                                             "evaluator": entry.to_json_object()})
+    with pytest.raises(ValidationError, match="twice"):
+        OprfEvaluatorEntry(node_id="cd" * 16, identity_key="07" * 32, epochs=(
+            OprfEpochKey(epoch=1, public_key="08" * 32),) * 2)
 
 
 def test_signed_documents_are_domain_separated() -> None:
