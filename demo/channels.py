@@ -68,9 +68,9 @@ def enable(data: Path, base_url: str) -> None:
         try:
             access = ctx.intake.open_receipt(*first)
             if not sms_pins.has_pin(ctx.db, access.report_id)[0]:
-                sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, access.report_id,
-                                 access.data_key,
-                                 sms_pins.Choice(DEMO_PIN, "en", False, None), 0)
+                sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, ctx.intake,
+                                 access.report_id, access.data_key,
+                                 sms_pins.Choice(DEMO_PIN, "en", None, None), 0)
         finally:
             ctx.close()
     path = data / node_demo.CREDENTIALS_FILE

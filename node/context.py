@@ -134,6 +134,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         backup_keys.ensure_if_possible(conn, keys.certifier)  # issue 21: at init or upgrade
     consent_auth.finish(datadir.keys)
     intake = IntakeService(db, blobs, cfg, keys, receipt_params, clock, consent=consent)
+    sms_pins.record_pending_consents(db, intake, hour_of(clock()))  # migration 31, issue 19
     ledger = CaseLedger(db, audit, clock)
     access = CaseAccess(db, ledger, consent)
     timeline = CaseTimeline(db, access, ledger)

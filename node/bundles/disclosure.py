@@ -26,7 +26,7 @@ from node.i18n import N_
 from node.intake.models import Consent
 
 GROUPS: tuple[str, ...] = ("narrative", "when", "place", "perpetrators", "role", "files",
-                           "voice", "contact", "other", "item")
+                           "voice", "contact", "other", "item", "original")
 GROUP_LABELS: dict[str, str] = {
     "narrative": N_("What happened, in the reporter's words"),
     "when": N_("When it happened"),
@@ -38,6 +38,7 @@ GROUP_LABELS: dict[str, str] = {
     "contact": N_("Contact details, safe times and precautions"),
     "other": N_("Other answers (needs, language, channel, time of receipt, consent, file names)"),
     "item": N_("Links between records"),
+    "original": N_("The original submission from the field tool, whole"),
 }
 DEFAULT_GROUPS = frozenset({"narrative", "when", "place", "perpetrators", "role", "files",
                             "voice"})
@@ -65,6 +66,10 @@ WHY_LABELS: dict[str, str] = {
     "coordinator": N_("withheld by a coordinator"),
     "default": N_("legal use does not need it"),
     "court_order": N_("disclosed on a court order"),
+    "original": N_("it holds only answers that leave in this bundle"),
+    "original_contact": N_("it seems to hold contact information, and it leaves whole or "
+                           "not at all"),
+    "original_more": N_("it also holds answers that do not leave in this bundle"),
 }
 
 _REPORT_GROUPS = {
@@ -196,3 +201,26 @@ def _decide_group(name: str, group: str, item_key: str, consent: Consent,
     if name in choices.disclose_fields:
         return FieldDecision(name, group, True, "court_order")
     return FieldDecision(name, group, False, "default")
+
+
+def decide_original(name: str, item_key: str, consent: Consent, choices: Choices, *,
+                    holds_contact: bool, report: list[FieldDecision]) -> FieldDecision:
+    """A field of an imported report's original submission (issue 19), committed whole by
+    the SHA-256 of its bytes: it cannot be disclosed in part. Its bytes (and their size and
+    type) leave only when nothing in it looks like contact information (`holds_contact`:
+    the report's contact fields came from it, or `node.bundles.contact_text` found some),
+    the report's own decisions (`report`) let every legal-use answer leave -- what the
+    original holds besides them is the form's needs and consent answers, and the tool's
+    metadata -- and neither the reporter's court scope for files nor a coordinator keeps
+    it. Its file name is an item's like any other ("other")."""
+    if name not in ("file.sha256", "file.size", "file.mime"):
+        return decide(ItemType.ATTACHMENT, name, item_key, consent, choices)
+    if holds_contact:
+        return FieldDecision(name, "original", False, "original_contact")
+    if item_key in choices.withhold_items or "files" in choices.withhold_groups:
+        return FieldDecision(name, "original", False, "coordinator")
+    if not consent.court_files:
+        return FieldDecision(name, "original", False, "reporter")
+    if any(not d.disclose for d in report if d.group in DEFAULT_GROUPS):
+        return FieldDecision(name, "original", False, "original_more")
+    return FieldDecision(name, "original", True, "original")

@@ -46,6 +46,7 @@ from node.backoffice.access import Action, require
 from node.backoffice.audit import AuditLog
 from node.backoffice.case_access import CaseAccess
 from node.bundles import disclosure as policy
+from node.bundles.contact_text import Unreadable, original_flags
 from node.bundles.recommit import ensure_per_field
 from node.bundles.summary import render_summary
 from node.bundles.writer import BundleWriter, canonical_json
@@ -60,6 +61,7 @@ from node.evidence.items import (
 )
 from node.federation import store as cosignatures
 from node.i18n import N_
+from node.imports.importer import original_with_record
 from node.intake.filetypes import _ALLOWED as ALLOWED_TYPES
 from node.intake.models import Consent
 from node.intake.service import IntakeService, ReportView
@@ -70,6 +72,9 @@ from node.storage.database import Database
 _EXTENSIONS: dict[str, str] = {"text/plain": "txt"}
 for _ext, (_, _mime) in ALLOWED_TYPES.items():
     _EXTENSIONS.setdefault(_mime, _ext)
+# an imported report's original submission (issue 19): as the field tool wrote it
+_EXTENSIONS |= {"application/json": "json", "text/csv": "csv", "application/xml": "xml"}
+ORIGINAL = "original"  # the key and bundle name of an imported report's original submission
 
 
 class NoEvidenceRecord(errors.NodeError):
@@ -185,6 +190,9 @@ class BundleExporter:
                     return t.encode("utf-8")
                 out.append(CaseItem(item.id, f"{n:03d}-addition", item_record, decision,
                                     "text/plain", text))
+        imported = original_with_record(self._db.read(), report_id, key)
+        if imported is not None:
+            out.append(_original_item(*imported, out[0], consent, choices))
         return CasePlan(report_id, view, out, pending)
 
     def export(self, staff: UnlockedStaff, report_id: str, lang: str = "en",
@@ -254,6 +262,8 @@ class BundleExporter:
                                "withheld whole"})
         for item in plan.items:
             entries.append(self._item_entry(writer, item, proof_of))
+            if item.key == ORIGINAL:
+                entries[-1]["original"] = True
         for entry in entries:  # the earliest witnessed checkpoint holding each item
             earliest = next((n for n in cosigned if n > entry["leaf_index"]), None)
             if earliest is None or earliest == checkpoint.size:
@@ -362,6 +372,29 @@ def _decide(item_type: ItemType, names: list[str], key: str, consent: Consent,
             policy.decide_whole(item_type, key, consent, choices, sound=sound)])
     return policy.ItemDecision(key, item_type, [
         policy.decide(item_type, n, key, consent, choices, sound=sound) for n in names])
+
+
+def _original_item(data: bytes, record: DisclosedRecord, report: CaseItem, consent: Consent,
+                   choices: policy.Choices) -> CaseItem:
+    """An imported report's original submission (issue 19), one more item of the bundle:
+    its bytes leave whole or not at all (`policy.decide_original`)."""
+    mime = record.value("file.mime")
+    mime = mime if isinstance(mime, str) else None
+    if isinstance(report.record, DisclosedRecord):
+        holds_contact = any(f.name.startswith("contact.") and f.value not in (None, "")
+                            for f in report.record.fields())
+    else:
+        holds_contact = True  # not reached: imports came after per-field leaves
+    if not holds_contact:
+        try:
+            holds_contact = bool(original_flags(data, mime))
+        except Unreadable:
+            holds_contact = True
+    decision = policy.ItemDecision(ORIGINAL, ItemType.ATTACHMENT, [
+        policy.decide_original(f.name, ORIGINAL, consent, choices,
+                               holds_contact=holds_contact, report=report.decision.fields)
+        for f in record.fields()])
+    return CaseItem(ORIGINAL, ORIGINAL, record, decision, mime, lambda: data)
 
 
 def _readable(lines: bytes) -> list[tuple[str, str]]:

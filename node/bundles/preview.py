@@ -4,20 +4,16 @@ per-field commitment cannot redact inside a narrative, so a person must see it f
 Built in memory from the decrypted case; the staff page and ``export-bundle --dry-run``
 show the same thing.
 
-The text checks are deliberately eager (a false alarm costs a glance; a miss can cost a
-life): phone numbers (7 or more digits, in any of the digit sets reporters type, with
-spaces, dots, dashes, brackets or a leading +), e-mail addresses, and street addresses (a
-number next to a street word in the node's languages)."""
+The text checks are `node.bundles.contact_text`'s."""
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from backup_evidence.leaves import ItemType
 from node.bundles import disclosure as policy
+from node.bundles.contact_text import text_flags
 from node.bundles.export import CaseItem, CasePlan
 from node.bundles.file_metadata import FileFacts, inspect
 from node.evidence.items import DisclosedRecord, report_fields
@@ -28,30 +24,6 @@ FLAG_LABELS = {
     "email": N_("looks like an e-mail address"),
     "address": N_("looks like a street address"),
 }
-_PHONE = re.compile(r"(?<!\w)\+?\(?\d[\d\s().\-]{5,}\d(?!\w)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_STREET_WORDS = (
-    r"street|st\.?|road|rd\.?|avenue|ave\.?|av\.?|boulevard|blvd\.?|lane|close|drive|"
-    r"rue|route|chemin|quartier|impasse|allée|place|"
-    r"barabara|mtaa|njia|"
-    r"вулиця|вул\.?|проспект|просп\.?|провулок|пров\.?|"
-    r"شارع|طريق|حي|زقاق")
-_ADDRESS = re.compile(
-    rf"\b\d{{1,5}}[a-z]?,?\s+(?:\w+\s+){{0,3}}?(?:{_STREET_WORDS})(?!\w)"
-    rf"|(?:{_STREET_WORDS})\s+(?:\w+\s+){{0,3}}?\d{{1,5}}\b", re.IGNORECASE)
-
-
-def text_flags(text: str) -> list[tuple[str, str]]:
-    """(kind, the matching text) for each phone number, e-mail or street address found."""
-    # Arabic-Indic, Eastern Arabic-Indic and other decimal digits read as ASCII digits
-    plain = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
-    found: list[tuple[str, str]] = []
-    for kind, pattern in (("email", _EMAIL), ("phone", _PHONE), ("address", _ADDRESS)):
-        for m in pattern.finditer(plain):
-            if kind == "phone" and sum(c.isdigit() for c in m.group()) < 7:
-                continue
-            found.append((kind, m.group().strip()[:80]))
-    return found
 
 
 @dataclass

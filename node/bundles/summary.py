@@ -10,10 +10,16 @@ import jinja2
 
 from node.bundles.disclosure import GROUP_LABELS, WHY_LABELS
 from node.i18n import N_, load
-from node.intake.models import CONSENT_LABELS, COURT_SCOPE_LABELS, SHARE_CONSENT_LABELS
+from node.intake.models import (
+    CONSENT_LABELS,
+    COURT_SCOPE_LABELS,
+    NOTICE_CONSENT_LABELS,
+    SHARE_CONSENT_LABELS,
+)
 
 ITEM_LABELS = {"report": N_("The report"), "attachment": N_("An attached file"),
-               "addition": N_("Information added later")}
+               "addition": N_("Information added later"),
+               "original": N_("The original submission from the field tool")}
 
 
 def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
@@ -31,7 +37,7 @@ def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
     template = env.get_template("bundle/summary.html")
     return template.render(_=_, lang=lang, m=manifest, custody=custody, consent=consent,
                            consent_labels=(CONSENT_LABELS | COURT_SCOPE_LABELS
-                                           | SHARE_CONSENT_LABELS),
+                                           | SHARE_CONSENT_LABELS | NOTICE_CONSENT_LABELS),
                            shown=shown, why_labels=WHY_LABELS, group_labels=GROUP_LABELS,
                            item_labels={k: _(v) for k, v in ITEM_LABELS.items()},
                            vkey=vkey,

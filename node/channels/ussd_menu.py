@@ -96,6 +96,9 @@ SECRET_QUESTION = N_("Type your secret:")
 NOT_A_RECEIPT = N_("That is not a receipt number.")
 NOT_A_SECRET = N_("That is not a secret.")
 SET_PIN = N_("PIN for SMS status")
+SMS_OPTIONS = N_("SMS options")
+NOTICE_OPTION = N_("SMS when a message waits")
+NOTICE_QUESTION = N_("Send you an SMS when a message waits? It never says what.")
 PIN_QUESTION = N_("Type a PIN of 6 digits:")
 PIN_AGAIN = N_("Type the same PIN again:")
 NOT_A_PIN = N_("A PIN has exactly 6 digits.")
@@ -128,6 +131,10 @@ class Menu:
     regions: Callable[[str], Sequence[Region]]  # the node's regions, labelled in a language
     translate: Translate
     sms_pin: bool = False  # "check my report" then offers a status-only PIN for SMS
+    # ... and also to turn SMS notices of a waiting message on or off (issue 19): the
+    # status screen then offers "SMS options", a screen of its own, since the two do not
+    # fit beside the status in UCS-2
+    sms_notice: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,21 @@ class SetPin:
     pin: str
 
 
-Outcome = Screen | Submit | Check | SetPin
+@dataclass(frozen=True)
+class SetNotice:
+    """After "check my report": SMS notices of a waiting message on or off."""
+
+    lang: str
+    receipt: str
+    secret: str
+    on: bool
+
+
+Outcome = Screen | Submit | Check | SetPin | SetNotice
 
 Step = Literal["warning", "lang", "main", "role", "needs", "region", "care", "referral",
                "legal", "statistics", "sharing", "contact", "when", "confirm", "receipt",
-               "secret", "after_check", "pin", "pin_again"]
+               "secret", "after_check", "sms_choice", "pin", "pin_again", "notice"]
 _REPORT_STEPS: tuple[Step, ...] = ("role", "needs", "region", "care", "referral", "legal",
                                    "statistics", "sharing", "contact", "when", "confirm")
 
@@ -219,6 +236,9 @@ def answer(menu: Menu, text: str) -> Outcome:
         if step == "pin_again":
             return SetPin(_lang(menu, state), str(state.answers["receipt"]),
                           str(state.answers["secret"]), str(value))
+        if step == "notice":
+            return SetNotice(_lang(menu, state), str(state.answers["receipt"]),
+                             str(state.answers["secret"]), value is True)
     if state.history and state.history[-1] == "secret":
         # the web layer checks the receipt and shows the status with the PIN option (again,
         # after an answer not on the list)
@@ -238,8 +258,15 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
         return len(menu.languages) > 1
     if step in ("receipt", "secret"):
         return a.get("main") == "check"
-    if step in ("after_check", "pin", "pin_again"):
-        return a.get("main") == "check" and menu.sms_pin
+    if step in ("after_check", "sms_choice", "pin", "pin_again", "notice"):
+        if a.get("main") != "check" or not menu.sms_pin:
+            return False
+        if step == "sms_choice":
+            return menu.sms_notice
+        if step in ("pin", "pin_again"):
+            return not menu.sms_notice or a.get("sms_choice") == "pin"
+        if step == "notice":
+            return menu.sms_notice and a.get("sms_choice") == "notice"
     if step in _REPORT_STEPS:
         if a.get("main") != "report":
             return False
@@ -251,7 +278,7 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
 
 
 _ORDER: tuple[Step, ...] = ("warning", "lang", "main", *_REPORT_STEPS, "receipt", "secret",
-                            "after_check", "pin", "pin_again")
+                            "after_check", "sms_choice", "pin", "pin_again", "notice")
 
 
 def _next_step(menu: Menu, state: _State) -> Step:
@@ -288,7 +315,11 @@ def _options(menu: Menu, state: _State, step: Step) -> list[tuple[object, str]]:
     if step == "confirm":
         return [("send", SEND), ("cancel", CANCEL)]
     if step == "after_check":
-        return [(True, SET_PIN)]
+        return [(True, SMS_OPTIONS if menu.sms_notice else SET_PIN)]
+    if step == "sms_choice":
+        return [("pin", SET_PIN), ("notice", NOTICE_OPTION)]
+    if step == "notice":
+        return [(True, YES), (False, NO)]
     return []
 
 
@@ -422,7 +453,7 @@ def _fitted(lines: list[str], noted: bool) -> str:
 
 _QUESTIONS: dict[Step, str] = {
     "role": ROLE_QUESTION, "contact": CONTACT_QUESTION, "when": WHEN_QUESTION,
-    "confirm": CONFIRM_QUESTION, **dict(CONSENT_QUESTIONS)}
+    "confirm": CONFIRM_QUESTION, "notice": NOTICE_QUESTION, **dict(CONSENT_QUESTIONS)}
 
 
 def _finish(menu: Menu, state: _State) -> Outcome:

@@ -212,11 +212,24 @@ def _record_json(record: evidence.DisclosedRecord) -> bytes:
 
 def open_original(conn: sqlite3.Connection, report_id: str, key: DataKey) -> bytes | None:
     """The original submission of an imported report, as exported (None if not imported)."""
+    found = original_with_record(conn, report_id, key)
+    return found[0] if found is not None else None
+
+
+def original_with_record(conn: sqlite3.Connection, report_id: str, key: DataKey
+                         ) -> tuple[bytes, evidence.DisclosedRecord] | None:
+    """The original submission of an imported report and the evidence record that commits
+    to it (a court bundle carries both, issue 19); None if the report was not imported."""
     row = conn.execute("SELECT original_ct FROM imported_submissions WHERE report_id = ?",
                        (report_id,)).fetchone()
     if row is None or row["original_ct"] is None:
         return None
-    return key.decrypt(row["original_ct"], original_context(report_id)).rsplit(b"\n", 1)[0]
+    original, record = key.decrypt(row["original_ct"],
+                                   original_context(report_id)).rsplit(b"\n", 1)
+    committed = evidence.record_from_json(json.loads(record))
+    if not isinstance(committed, evidence.DisclosedRecord):
+        raise TypeError("an original submission is committed field by field")
+    return original, committed
 
 
 def _erase(conn: sqlite3.Connection, report_id: str) -> None:

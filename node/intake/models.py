@@ -82,6 +82,11 @@ SHARE_CONSENT_LABELS: dict[str, str] = SHARE_SCOPE_LABELS | {
     "share_scope_set": N_("Was asked what may be shared with experts"),
 }
 
+# Consents that are neither a kind of use nor a scope, as a record of consent names them.
+NOTICE_CONSENT_LABELS: dict[str, str] = {
+    "sms_notice": N_("Tell me by SMS when a message waits"),
+}
+
 Status = Literal["new", "in_triage", "assigned", "referred", "closed", "withdrawn"]
 
 def _not_a_bool(value: object) -> object:
@@ -140,6 +145,11 @@ class Consent(_Model):
     # Sound recordings, apart (issue 20): not disclosed unless the reporter says so.
     court_voice: bool = Field(
         False, description="a court may hear the attached sound recordings (voice)")
+    # Issue 19: a harmless SMS (the organisation's wording, never content) when a message
+    # waits; sent only with `contact` too, to the number the reporter gave for it (on the
+    # receipt page, or the phone they dialled from by USSD, `node.channels.sms_pins`).
+    sms_notice: bool = Field(
+        False, description="tell the reporter by SMS that a message waits (with `contact`)")
 
     def granted(self) -> list[str]:
         return [name for name in CONSENT_NAMES if getattr(self, name)]

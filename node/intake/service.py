@@ -37,7 +37,7 @@ from node.intake.attachments import (
     item_context,
     meta_context,
 )
-from node.intake.consent_auth import ConsentKey
+from node.intake.consent_auth import ConsentKey, ConsentUnverified
 from node.intake.models import AdditionInput, Consent, ReportInput, Status
 from node.keyring import NodeKeys
 from node.matching.withdrawals import withdraw_case
@@ -407,9 +407,14 @@ class IntakeService:
                          (hour, access.report_id))
 
     def change_consent(self, access: ReporterAccess, consent: Consent) -> None:
+        """The reporter's new choices. The SMS notice (issue 19) is set where the number
+        is given (`change_notice_consent`): a form that does not ask it keeps it."""
         hour = hour_of(self.clock())
         with self.db.write() as conn:
             self._require(conn, access.report_id)
+            if "sms_notice" not in consent.model_fields_set:
+                consent = consent.model_copy(update={"sms_notice": self._current(
+                    conn, access.report_id).get("consent_sms_notice") == 1})
             conn.execute(_UPDATE_CONSENT,
                          (*(int(getattr(consent, n)) for n in _CONSENT_NAMES), hour,
                           access.report_id))
@@ -420,6 +425,29 @@ class IntakeService:
                 withdraw_case(conn, access.report_id)
             if not consent.statistics:  # a draft that counted it must not leave (issue 14)
                 void_drafts_counting(conn, reports=[access.report_id], reason="consent")
+
+    def _current(self, conn: sqlite3.Connection, report_id: str) -> dict[str, object]:
+        """The report's consent columns, or nothing if its tag does not verify (a gate
+        that is kept must not carry a flag a database writer set)."""
+        try:
+            return self.consent.verify(conn, report_id)
+        except ConsentUnverified:
+            return {}
+
+    def change_notice_consent(self, conn: sqlite3.Connection, report_id: str, on: bool,
+                              hour: int, source: str) -> bool:
+        """Record the reporter's yes or no to SMS notices (issue 19) in the consent history,
+        inside the caller's write transaction, the other choices as they stand; whether it
+        changed. Refused (`ConsentUnverified`) when the standing choices do not verify."""
+        current = self.consent.verify(conn, report_id)
+        if (current.get("consent_sms_notice") == 1) == on:
+            return False
+        consent = Consent(**{n: current.get(f"consent_{n}") == 1 for n in _CONSENT_NAMES}
+                          | {"sms_notice": on})
+        conn.execute(_UPDATE_CONSENT, (*(int(getattr(consent, n)) for n in _CONSENT_NAMES),
+                                       hour, report_id))
+        self._record_consent(conn, report_id, consent, hour, source)
+        return True
 
     # ---------------------------------------------------------------- deletion
 

@@ -889,6 +889,30 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (report_id, generation)
     ) STRICT;
     """,
+    # 31: the SMS notice of a waiting message as consent data (issue 19,
+    # node/channels/sms_pins.py): a consent column of the report and of its history, off
+    # unless given (so tags written before stay valid, consent_auth). A notice no longer
+    # needs a PIN (the USSD menu turns it on with the number dialled from), so the PIN's
+    # tag may be empty: the table is rebuilt, rows kept. Reporters who opted in on the
+    # receipt page before have their yes recorded in the consent history by code at the
+    # next start (it needs the consent key), flagged here.
+    """
+    ALTER TABLE reports ADD COLUMN consent_sms_notice INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE consent_events ADD COLUMN sms_notice INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sms_status_pins_34 (
+        report_id TEXT PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+        pin_tag BLOB,
+        lang TEXT NOT NULL,
+        notify INTEGER NOT NULL CHECK (notify IN (0, 1)),
+        phone_ct BLOB,
+        set_at INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO sms_status_pins_34 (report_id, pin_tag, lang, notify, phone_ct, set_at)
+        SELECT report_id, pin_tag, lang, notify, phone_ct, set_at FROM sms_status_pins;
+    DROP TABLE sms_status_pins;
+    ALTER TABLE sms_status_pins_34 RENAME TO sms_status_pins;
+    INSERT INTO node_meta (key, value) VALUES ('sms_notice_consent_pending', X'3331');
+    """,
 )
 
 

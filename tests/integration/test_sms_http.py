@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from crypto import passphrase as pw
 from crypto import receipt
 from crypto.keys import DataKey
-from node.channels import sms_messages
+from node.channels import sms_messages, sms_pins
+from node.channels.sms_sender import NOTICES
 from node.context import NodeContext, open_node
 from node.intake.models import Consent, ContactPreference, ReportInput
 from node.intake.service import Receipt
@@ -324,28 +325,68 @@ async def test_a_pin_set_by_ussd_answers_by_sms(tmp_path: Path, twilio: Twilio,
         client: TestClient[Any, Any] = await aiohttp_client(create_app(ctx, {"public"}))
         r = report(ctx, contact=False)
 
-        async def ussd(text: str) -> str:
+        async def ussd(text: str, session: str = "ATpin") -> str:
             resp = await client.post(f"/ussd/{ussd_secret}", data={
-                "sessionId": "ATpin", "serviceCode": "*1#", "phoneNumber": PHONE,
+                "sessionId": session, "serviceCode": "*1#", "phoneNumber": PHONE,
                 "networkCode": "63902", "text": text})
             assert resp.status == 200
             return await resp.text()
 
         check = f"1*1*2*{r.code}*{r.secret}"
         status = await ussd(check)
-        assert status.startswith("CON Status: ") and status.endswith("\n1 PIN for SMS status")
-        assert await ussd(check + "*1") == "CON Type a PIN of 6 digits:"
-        assert await ussd(check + f"*1*{PIN}") == "CON Type the same PIN again:"
-        done = await ussd(check + f"*1*{PIN}*{PIN}")
+        # the node sends SMS: the PIN and the notices are under "SMS options" (issue 19)
+        assert status.startswith("CON Status: ") and status.endswith("\n1 SMS options")
+        assert await ussd(check + "*1") == ("CON 1 PIN for SMS status\n"
+                                            "2 SMS when a message waits")
+        assert await ussd(check + "*1*1") == "CON Type a PIN of 6 digits:"
+        assert await ussd(check + f"*1*1*{PIN}") == "CON Type the same PIN again:"
+        done = await ussd(check + f"*1*1*{PIN}*{PIN}")
         assert done == ("END PIN saved. By SMS, send STATUS, your receipt number and the "
                         "PIN.")
         text = message_of((await sms(client, f"STATUS {r.code} {PIN}"))[1])
         assert text.startswith("Status: Received.")
         # a wrong secret sets nothing
-        wrong = f"1*1*2*{r.code}*{receipt.new_secret()}*1*{PIN}*{PIN}"
+        wrong = f"1*1*2*{r.code}*{receipt.new_secret()}*1*1*{PIN}*{PIN}"
         resp = await client.post(f"/ussd/{ussd_secret}", data={
             "sessionId": "ATwrong", "serviceCode": "*1#", "phoneNumber": PHONE,
             "networkCode": "63902", "text": wrong})
         assert await resp.text() == "END Receipt or secret not recognised."
+
+        # SMS notices by USSD (issue 19): only with consent to be contacted ...
+        refused = await ussd(check + "*1*2*1", "ATnotice0")
+        assert refused == "END First agree to be contacted, on the site. Nothing was changed."
+        assert [h["sms_notice"] for h in ctx.intake.consent_history(r.report_id)] == [0]
+        # ... then on, to the number dialling, as consent data with its history
+        other = report(ctx, contact=True)
+        check = f"1*1*2*{other.code}*{other.secret}"
+        assert await ussd(check + "*1*2", "ATnotice1") == (
+            "CON Send you an SMS when a message waits? It never says what.\n1 Yes\n2 No")
+        assert await ussd(check + "*1*2*1", "ATnotice1") == (
+            "END Saved. An SMS will tell you when a message waits. It never says what.")
+        history = ctx.intake.consent_history(other.report_id)
+        assert [(h["source"], h["sms_notice"], h["contact"]) for h in history] == [
+            ("report", 0, 1), ("ussd", 1, 1)]
+        assert sms_pins.has_pin(ctx.db, other.report_id) == (False, True)  # no PIN needed
+        team = make_team(ctx)
+        app = await staff_message(ctx, aiohttp_client, team, other.report_id)
+        await app[NOTICES].idle()
+        assert twilio.sent == [{"To": PHONE, "From": "+15005550006", "Body": NOTICE}]
+        ctx.db.shred_wal()
+        assert files_containing(ctx.datadir.root, PHONE[1:].encode()) == []
+        # a consent change on the site, which does not ask about notices, keeps it
+        access = ctx.intake.open_receipt(other.code, other.secret)
+        ctx.intake.change_consent(access, Consent(care=True, contact=True))
+        assert ctx.intake.view_for_reporter(access).consent.sms_notice
+        # ... and off again by USSD: recorded, and the number is gone
+        assert await ussd(check + "*1*2*2", "ATnotice2") == (
+            "END Saved. No more SMS when a message waits.")
+        assert [h["sms_notice"] for h in ctx.intake.consent_history(other.report_id)] == [
+            0, 1, 1, 0]
+        assert sms_pins.has_pin(ctx.db, other.report_id) == (False, False)
+        assert ctx.db.read().execute("SELECT COUNT(*) FROM sms_status_pins WHERE report_id"
+                                     " = ?", (other.report_id,)).fetchone()[0] == 0
+        app = await staff_message(ctx, aiohttp_client, team, other.report_id)
+        await app[NOTICES].idle()
+        assert len(twilio.sent) == 1
     finally:
         ctx.close()

@@ -23,8 +23,8 @@ def test_pins_on_an_upgraded_node(tmp_path: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM sms_status_pins").fetchone()[0] == 0
         code, secret = str(answers["canary_receipt"]), str(answers["canary_secret"])
         access = ctx.intake.open_receipt(code, secret)
-        sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, access.report_id, access.data_key,
-                         sms_pins.Choice("246810", "fr", False, None), 0)
+        sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, ctx.intake, access.report_id,
+                         access.data_key, sms_pins.Choice("246810", "fr", False, None), 0)
         found = sms_pins.status(ctx.db, ctx.keys.receipt_index, code, "246810")
         assert found is not None and found.lang == "fr"
         assert sms_pins.status(ctx.db, ctx.keys.receipt_index, code, "246811") is None

@@ -407,6 +407,13 @@ def _open_disclosed(z: zipfile.ZipFile, item: dict[str, Any], name: str, subject
     values = {d.name: d.value for d in shown}
     if item.get("file") is not None and not _check_file(z, item, values, name, report):
         return None
+    if item.get("original") is True:  # an imported report's original submission (issue 19)
+        report.note(f"{name}: the original submission as the field tool exported it, "
+                    + (f"in {item['file']}: its bytes match the SHA-256 its leaf commits to"
+                       if item.get("file") is not None else
+                       "withheld whole (committed), reason: " + ", ".join(sorted({
+                           str(w.get("why")) for w in withheld
+                           if w.get("name") == "file.sha256"}))))
     for d in shown:
         report.note(f"{name}: disclosed {d.name} = {json.dumps(d.value, ensure_ascii=False)}")
     for w in withheld:

@@ -174,7 +174,8 @@ async def pin_post(request: web.Request) -> web.StreamResponse:
     ctx = node(request)
     session, access, form = await _posted_form(request)
     if form.get("remove") == "yes":
-        await run_sync(ctx, sms_pins.remove_pin, ctx.db, access.report_id)
+        await run_sync(ctx, sms_pins.remove_pin, ctx.db, ctx.intake, access.report_id,
+                       int(ctx.clock().timestamp()) // 3600 * 3600)
         session.flash = translate(request, PIN_REMOVED)
         raise see_other(f"/{lang}/receipt/report")
     pin, again = str(form.get("pin", ""))[:32], str(form.get("pin2", ""))[:32]
@@ -190,7 +191,7 @@ async def pin_post(request: web.Request) -> web.StreamResponse:
             view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
             if not view.consent.contact:
                 raise NeedsContactConsent(field="notify")
-        await run_sync(ctx, sms_pins.set_pin, ctx.db, ctx.keys.receipt_index,
+        await run_sync(ctx, sms_pins.set_pin, ctx.db, ctx.keys.receipt_index, ctx.intake,
                        access.report_id, access.data_key,
                        sms_pins.Choice(pin_ok, lang, notify, phone),
                        int(ctx.clock().timestamp()) // 3600 * 3600)

@@ -7,7 +7,9 @@ or ``END <screen>`` to finish. The menu itself is `node.channels.ussd_menu`, a p
 function of ``text``: nothing is kept while a session runs, so an abandoned one leaves
 nothing. A finished report goes through the intake service like any other, channel
 ``ussd``. "Check my report" shows the status and whether a message waits; when ``[sms]`` is
-configured it then offers to set the status-only PIN for SMS (`node.channels.sms_pins`).
+configured it then offers to set the status-only PIN for SMS (`node.channels.sms_pins`),
+and, when the node can send SMS, to turn notices of a waiting message on (to the number
+dialling) or off -- recorded as the reporter's consent, like any other.
 
 The gateway proves itself with the secret path segment, its address, or both
 (``[ussd]`` in ``node.toml``); anything else gets a bare 404 and nothing is read. The phone
@@ -53,6 +55,9 @@ NOT_RECOGNISED = N_("Receipt or secret not recognised.")
 TOO_MANY = N_("Too many tries. Please try again later.")
 UNKNOWN_CODE = N_("This service code is not in use.")
 PIN_SET = N_("PIN saved. By SMS, send %(keyword)s, your receipt number and the PIN.")
+NOTICE_ON = N_("Saved. An SMS will tell you when a message waits. It never says what.")
+NOTICE_OFF = N_("Saved. No more SMS when a message waits.")
+NOTICE_NEEDS_CONTACT = N_("First agree to be contacted, on the site. Nothing was changed.")
 TRY_AGAIN = N_("Sorry, something went wrong. Nothing was kept. Please dial again.")
 
 
@@ -116,8 +121,10 @@ def menu_of(ctx: NodeContext) -> ussd_menu.Menu:
     def regions(lang: str) -> list[ussd_menu.Region]:
         return [ussd_menu.Region(r.code, r.label(lang)) for r in ctx.config.regions]
 
+    sms = ctx.config.sms
     return ussd_menu.Menu(ctx.config.languages, ctx.config.default_language, regions,
-                          translate, sms_pin=ctx.config.sms is not None)
+                          translate, sms_pin=sms is not None,
+                          sms_notice=sms is not None and sms.sender is not None)
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -152,8 +159,11 @@ async def callback(request: web.Request) -> web.StreamResponse:
         elif isinstance(outcome, ussd_menu.Check):
             reply, opened = await _check(request, ctx, menu, outcome, phone)
             if opened and menu.sms_pin:  # the status, then the offer of an SMS PIN
-                return _reply(reply + "\n1 " + menu.translate(outcome.lang,
-                                                              ussd_menu.SET_PIN), end=False)
+                offer = ussd_menu.SMS_OPTIONS if menu.sms_notice else ussd_menu.SET_PIN
+                return _reply(reply + "\n1 " + menu.translate(outcome.lang, offer),
+                              end=False)
+        elif isinstance(outcome, ussd_menu.SetNotice):
+            reply = await _set_notice(request, ctx, menu, outcome, phone)
         else:
             reply = await _set_pin(request, ctx, menu, outcome, phone)
         finished.put(session_id, reply)
@@ -234,13 +244,37 @@ async def _set_pin(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
     if sms is None:
         return t(lang, TRY_AGAIN)
     try:
-        await run_sync(ctx, sms_pins.set_pin, ctx.db, ctx.keys.receipt_index,
+        await run_sync(ctx, sms_pins.set_pin, ctx.db, ctx.keys.receipt_index, ctx.intake,
                        access.report_id, access.data_key,
-                       sms_pins.Choice(outcome.pin, lang, False, None),
+                       sms_pins.Choice(outcome.pin, lang, None, None),
                        int(ctx.clock().timestamp()) // 3600 * 3600)
     except errors.ReportGone:
         return t(lang, NOT_RECOGNISED)
     return t(lang, PIN_SET) % {"keyword": sms.keyword}
+
+
+async def _set_notice(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
+                      outcome: ussd_menu.SetNotice, phone: str) -> str:
+    """SMS notices on (to the number dialling, which the gateway gives) or off, recorded as
+    consent; on only while the reporter agrees to be contacted."""
+    t, lang = menu.translate, outcome.lang
+    access = await _open(request, ctx, outcome.receipt, outcome.secret, phone)
+    if isinstance(access, str):
+        return t(lang, access)
+    try:
+        number = sms_pins.normalize_phone(phone) if outcome.on else None
+        if outcome.on:
+            view = await run_sync(ctx, ctx.intake.view_for_reporter, access)
+            if not view.consent.contact:
+                return t(lang, NOTICE_NEEDS_CONTACT)
+        await run_sync(ctx, sms_pins.set_notice, ctx.db, ctx.intake, access.report_id,
+                       access.data_key, lang, number,
+                       int(ctx.clock().timestamp()) // 3600 * 3600, "ussd")
+    except errors.ReportGone:
+        return t(lang, NOT_RECOGNISED)
+    except sms_pins.BadPhone:
+        return t(lang, TRY_AGAIN)
+    return t(lang, NOTICE_ON if outcome.on else NOTICE_OFF)
 
 
 def add_routes(app: web.Application) -> None:

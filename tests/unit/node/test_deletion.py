@@ -170,8 +170,8 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                   (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
                    access.data_key.encrypt(f"{CANARY} original".encode(),
                                            original_context(r.report_id))))
-    sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, r.report_id, access.data_key,
-                     sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
+    sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, ctx.intake, r.report_id,
+                     access.data_key, sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
     confirmed, _ = ctx.perpetrators.confirm(team.caseworker, r.report_id, Identifiers(
         names=(f"{CANARY} Commander",), group=f"{CANARY} Brigade of the Hills"))
     ctx.perpetrators.record_tokens(r.report_id, confirmed, 1, [("name_group", TOKEN)])

@@ -213,3 +213,65 @@ def test_the_status_screen_with_the_pin_offer_fits() -> None:
                         + "\n1 " + t(m.SET_PIN))
                 assert m.fits(text), (lang, text)
         assert m.fits(t(ussd.PIN_SET) % {"keyword": "STATUS"}), lang
+
+
+# Every shipped language, Spanish and Portuguese included (issue 20), for the SMS screens.
+SHIPPED = ("en", "fr", "ar", "sw", "uk", "es", "pt")
+SHIPPED_CATALOGUES = Catalogues(SHIPPED)
+
+
+def notice_menu(lang: str) -> m.Menu:
+    return m.Menu(SHIPPED, lang, lambda _lang: [],
+                  lambda lang_, msgid: SHIPPED_CATALOGUES.get(lang_).gettext(msgid),
+                  sms_pin=True, sms_notice=True)
+
+
+def test_sms_notices_on_and_off_after_the_check() -> None:
+    """Issue 19: with notices, the status offers "SMS options": the PIN, or notices of a
+    waiting message on or off; every screen fits in every shipped language."""
+    code, secret = "4831029951", "603117842590216733418"
+    for number, lang in enumerate(SHIPPED, 1):
+        menu_ = notice_menu(lang)
+        t = SHIPPED_CATALOGUES.get(lang).gettext
+        start = f"1*{number}*2*{code}*{secret}"
+        assert m.answer(menu_, start) == m.Check(lang, code, secret)
+        options = m.answer(menu_, start + "*1")
+        assert options == m.Screen(f"1 {t(m.SET_PIN)}\n2 {t(m.NOTICE_OPTION)}")
+        question = m.answer(menu_, start + "*1*2")
+        assert question == m.Screen(f"{t(m.NOTICE_QUESTION)}\n1 {t(m.YES)}\n2 {t(m.NO)}")
+        wrong = m.answer(menu_, start + "*1*2*7")
+        for screen in (options, question, wrong):
+            assert isinstance(screen, m.Screen) and not screen.end
+            assert m.fits(screen.text), (lang, screen.text)
+        assert m.answer(menu_, start + "*1*2*1") == m.SetNotice(lang, code, secret, True)
+        assert m.answer(menu_, start + "*1*2*2") == m.SetNotice(lang, code, secret, False)
+        assert m.answer(menu_, start + "*1*1*123456*123456") == m.SetPin(
+            lang, code, secret, "123456")
+        assert m.answer(menu_, start + "*1*2*0") == options  # back
+        assert m.answer(menu_, start + "*1*0") == m.Check(lang, code, secret)
+
+
+def test_the_sms_screens_of_the_web_layer_fit_in_every_shipped_language() -> None:
+    from node.web import ussd
+
+    for lang in SHIPPED:
+        t = SHIPPED_CATALOGUES.get(lang).gettext
+        for text in (t(ussd.NOTICE_ON), t(ussd.NOTICE_OFF), t(ussd.NOTICE_NEEDS_CONTACT)):
+            assert m.fits(text), (lang, text)
+        for s in m.STATUS_SHORT.values():
+            for waiting in (ussd.MESSAGE_WAITING, ussd.NO_MESSAGE):
+                for offer in (m.SMS_OPTIONS, m.SET_PIN):  # a node that sends SMS, or not
+                    text = (t(ussd.STATUS) % {"status": t(s)} + "\n" + t(waiting)
+                            + "\n1 " + t(offer))
+                    assert m.fits(text), (lang, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANSWER, max_size=12), st.sampled_from(SHIPPED))
+def test_any_text_after_a_check_gives_an_outcome_that_fits(answers: list[str],
+                                                           lang: str) -> None:
+    start = ["1", str(SHIPPED.index(lang) + 1), "2", "4831029951", "603117842590216733418"]
+    outcome = m.answer(notice_menu(lang), "*".join(start + answers))
+    assert isinstance(outcome, m.Screen | m.Check | m.SetPin | m.SetNotice)
+    if isinstance(outcome, m.Screen) and not outcome.end:
+        assert m.fits(outcome.text), outcome.text
