@@ -105,7 +105,7 @@ interop: $(DEV_STAMP) $(INTEROP_STAMP)
 	$(BIN)/pytest -q -m interop $(INTEROP)
 
 test: $(DEV_STAMP) chromium go-mod deploy-tools interop-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
