@@ -2,7 +2,7 @@
 
 Pure and offline: no socket, no file written, no model fetched. What it uses ships in the
 repository (`suggest_model.bin`, trained by `python -m node.analysis.shipped_model` from the
-train split of the evaluation set and the team-written supplement) and in installed wheels
+train and dev splits of the evaluation set and the team-written supplement) and in installed wheels
 (scikit-learn's hashing, py3langid's language model).
 
 How a suggestion is made:
