@@ -47,7 +47,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"(?<![a-z])(?!ki|vi)[a-z]{0,8}ba(ka|kwa|kiwa)\b",
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
         B + r"з?[гґ]вал?т", B + r"изнасил", B + r"насилува", B + r"насилов",
-        B + r"vergewaltig", B + r"stupr", B + r"violentat", B + r"verkracht", B + r"zgwa[lł]c",
+        B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
         B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
         B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
@@ -82,7 +82,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
         B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
         B + r"(взяли|брали) силой", B + r"силою взял", B + r"поимел",
-        B + r"did what (men|a man|they|he) (do|does|did|want|wanted)", B + r"(couldn't|could not|cannot|can't|couldnt|cant) walk",
+        B + r"did what (men|a man|they|he) (do|does|did|want|wanted)",
+        "تناوبوا علي", "تناوبو علي", "يتناوبو علي", "يتناوبوا علي", "تناوب علي", B + r"(сделал\w*|зробив|зробили) сво(е|є|ё)",
+        B + r"sich an (mir|ihr|uns|ihnen) vergangen",
         B + r"(a|ont) fait ce qu'(il|ils) (voulai|voulaient)", B + r"hizo lo que quiso conmigo", B + r"hicieron lo que quisieron",
         B + r"fez o que quis comigo", B + r"fizeram o que quiseram",
         B + r"(зробив|зробили|робив|робили) (зі|з) мною (те )?(що|шо) (хотів|хотіли)", B + r"(сделал|сделали|делал|делали) со мной (то )?что (хотел|хотели)",
@@ -110,7 +112,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
     ),
     "nudity": (
-        B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|took off (my|our|her|their) clothes)",
+        B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|(take|took|taking) (everything|all) off|took off (my|our|her|their) clothes)",
         B + r"(deshabill|denud|nue?s?\b|toute nue|tout nu|enlever (mes|nos|leurs) vetements)",
         B + r"(desnud|desvest|quitar (la|mi) ropa|quitaron la ropa)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
@@ -118,7 +120,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
         r"vua nguo", r"vua nguo", r"vuliwa nguo", r"uchi\b",
-        B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|догола|до гола|голая|голые|гола\b|голі\b)",
+        B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|голою|голих|(зня|зні|сня|сни)\w* (весь |всю |всі |все )?(одяг|одежд)|догола|до гола|голая|голые|гола\b|голі\b)",
         B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
     ),
     "genital": (
@@ -130,7 +132,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(geschlechtsteil|genitali)",
     ),
     "touch": (
-        B + r"(grop|fondl|touched (me|her|us|my|our)|touching (me|her|us|my)|touch (me|her|us))",
+        B + r"(grop|fondl|touched (me|her|us|my|our)|touching (me|her|us|my)|touch (me|her|us)|(hand|hands) (under|inside|into) (my|her|our) (dress|skirt|blouse|shirt|clothes|underwear))",
         B + r"(tripot|attouchement|touche (mes|nos)|touchaient|touchait|m'ont touche|nous ont touche)",
         B + r"(tocaron|tocaban|toco|manosea|me toco|nos toco)",
         B + r"(apalpa|apalpou|tocaram|mexeram em mim)",
@@ -258,7 +260,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(se entiende|el termino|se refiere|sobrevivientes de|contiene datos|rindan cuentas|rendicion de cuentas|impunidad|plan nacional|contra la violencia sexual|presente informe|programa|capacitacion|sensibiliza|prevenir|prevencion|lucha\b|combatir|atencion|servicios|condena|insta\b|llamamiento|riesgo|vulnerable|expuest|temor|ley\b|leyes\b|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
         B + r"(sobreviventes de|plano nacional|contra a violencia sexual|impunidade|programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate\b|combater|atendimento|servicos|condena|apela\b|risco|vulneravel|expost|medo\b|lei\b|leis\b|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
         "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
-        r"mafunzo", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
+        r"mafunzo", r"kampeni", r"kupambana na", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
     ),
     # --- context that implies a perpetrator the text does not name ------------------------
@@ -364,6 +366,8 @@ def _compile() -> dict[str, re.Pattern[str]]:
 
 PATTERNS = _compile()
 _SENTENCE_END = re.compile(r"[.!?؟;\n]+(?=\s|$)|[。！？]")
+AGENT_WINDOW = 25  # characters between a perpetrator and the act it is the subject of
+AGENT_ACTS = ("rape", "euphemism", "attempt")
 NEGATION_WINDOW = 40  # characters before a hit in which a negation cue negates it
 
 
@@ -392,6 +396,16 @@ def find(norm: Normalised, original: str) -> list[Hit]:
     # also names a service or a programme ("service providers reported 89 cases...").
     reported = {sentence_of(m.start()) for name in ("cases", "attributed")
                 for m in PATTERNS[name].finditer(text)}
+    # So does a sentence where a perpetrator is the subject of an act ("soldiers raped",
+    # "військовослужбовці зґвалтували", "الجنود اغتصبوا"): a topic word beside it ("survivors
+    # said soldiers raped...") does not make it a mention.
+    agents = [m.end() for name in AFFILIATIONS if name != "unknown"
+              for m in PATTERNS[name].finditer(text)]
+    if agents:
+        reported |= {sentence_of(m.start()) for name in AGENT_ACTS
+                     for m in PATTERNS[name].finditer(text)
+                     if any(0 <= m.start() - end <= AGENT_WINDOW
+                            and sentence_of(end) == sentence_of(m.start()) for end in agents)}
     topic_sentences = {sentence_of(m.start())
                        for m in PATTERNS["topic"].finditer(text)} - reported
     hits = []

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from anyascii import anyascii
 from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
@@ -46,6 +47,7 @@ WORD_WEIGHT = 0.7      # scale of the unit-length word n-gram vector (chosen on 
 CONCEPT_WEIGHT = 2.0   # scale of a concept feature against the unit-length n-gram vector
 C_DETECTION = 16.0     # inverse regularisation strengths, chosen by cross-validation on train
 C_CATEGORY = 16.0
+TRANSLITERATE = True   # character n-grams of a transliteration too (chosen by CV)
 
 _VECTORIZER = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES,
                                 alternate_sign=False, norm="l2", lowercase=False)
@@ -84,13 +86,22 @@ def concept_vector(hits: Sequence[lexicon.Hit], norm_text: str) -> np.ndarray:
     return np.array([math.log1p(v) for v in counts.values()], dtype=np.float64)
 
 
+def _char_text(folded: str) -> str:
+    """What the character n-grams read: the normalised text and, when it is not in Latin
+    letters, its transliteration too, so that Arabic, Cyrillic or Amharic script and the same
+    words typed in Latin letters ("el 3askar ightasabouha", "zgvaltuvaly") meet on n-grams."""
+    if not TRANSLITERATE or folded.isascii():
+        return folded
+    return folded + " " + anyascii(folded).lower()
+
+
 def features(texts: Sequence[str],
              hits: Sequence[Sequence[lexicon.Hit]] | None = None) -> sparse.csr_matrix:
     """The feature matrix of texts (hits may be passed when already found)."""
     folded = [fold(t) for t in texts]
     if hits is None:
         hits = [lexicon.find(normalise(t), t) for t in texts]
-    grams = _VECTORIZER.transform(folded)
+    grams = _VECTORIZER.transform([_char_text(f) for f in folded])
     words = _WORD_VECTORIZER.transform(folded) * WORD_WEIGHT
     concepts = np.vstack([concept_vector(h, f) for h, f in zip(hits, folded, strict=True)]) \
         if texts else np.zeros((0, len(CONCEPT_FEATURES)))

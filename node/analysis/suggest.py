@@ -2,7 +2,7 @@
 
 Pure and offline: no socket, no file written, no model fetched. What it uses ships in the
 repository (`suggest_model.bin`, trained by `python -m node.analysis.shipped_model` from the
-train split of the evaluation set and the team-written supplement) and in installed wheels
+train and dev splits of the evaluation set and the team-written supplement) and in installed wheels
 (scikit-learn's hashing, py3langid's language model).
 
 How a suggestion is made:
@@ -205,11 +205,11 @@ def _affiliations(hits: Sequence[lexicon.Hit],
 
 def suggest(text: str, language: str | None = None, model: Model | None = None, *,
             reference: dt.datetime | None = None, places: NameList | None = None,
-            groups: NameList | None = None) -> Suggestion:
+            groups: NameList | None = None, with_entities: bool = True) -> Suggestion:
     """Suggested codings of one text, each with a confidence and its evidence, and its
     entities (`entities.find_entities`: dates resolved against `reference`, the report's
     date; places from the node's gazetteer `places`; armed groups from the shipped list and
-    the node's `groups`)."""
+    the node's `groups`; `with_entities=False` skips them, for cross-validation)."""
     truncated = len(text.encode("utf-8")) > MAX_CHARS
     if truncated:
         text = text.encode("utf-8")[:MAX_CHARS].decode("utf-8", "ignore")
@@ -266,7 +266,8 @@ def suggest(text: str, language: str | None = None, model: Model | None = None, 
         confidence = {k: (v if k == "language" else
                           round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
                       for k, v in confidence.items()}
-    entities = find_entities(text, lang, reference=reference, places=places, groups=groups)
+    entities = (find_entities(text, lang, reference=reference, places=places, groups=groups)
+                if with_entities else Entities())
     return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
                       confidence, tuple(evidence), truncated, entities)
 
