@@ -37,6 +37,7 @@ from protocol.membership import (
     MembershipRequest,
 )
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 from protocol.statistics import StatisticsRelease
 from protocol.witness import (
     CheckpointPush,
@@ -116,6 +117,7 @@ REGISTRY = MessageRegistry(
         SealedShare,
         ExpertRevocation,
         ThreadMessage,
+        ExpertOpinion,  # protocol/opinions.py
         # perpetrator tokens (issue 18): protocol/matching.py
         OprfEvaluationRequest,
         OprfEvaluation,

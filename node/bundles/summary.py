@@ -13,7 +13,8 @@ from node.i18n import N_, load
 from node.intake.models import CONSENT_LABELS, COURT_SCOPE_LABELS, SHARE_CONSENT_LABELS
 
 ITEM_LABELS = {"report": N_("The report"), "attachment": N_("An attached file"),
-               "addition": N_("Information added later")}
+               "addition": N_("Information added later"),
+               "opinion": N_("An expert's signed opinion")}
 
 
 def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],
