@@ -15,7 +15,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 
 from backup_evidence.verify import main as verify_main
 from backup_evidence.verify import verify_bundle
@@ -26,6 +28,10 @@ from node.context import NodeContext
 from node.evidence import log_store
 from node.experts import directory, engagements, opinions
 from node.intake.models import Consent, ReportInput
+from node.web import appkeys
+from node.web.app import create_app
+from node.web.expert.common import EXPERT_COOKIE, SESSIONS
+from node.web.staff.common import STAFF_COOKIE
 from protocol.encoding import canonical_json
 from protocol.opinions import ExpertOpinion
 from tests.conftest import files_containing
@@ -274,3 +280,56 @@ def test_the_expert_app_refuses_bad_input_and_an_expired_credential(case: Case) 
     with pytest.raises(opinions.OpinionRefused):
         case.write()
     assert rows(case.ctx) == 0
+
+
+async def test_the_expert_signs_in_the_app_and_the_coordinator_reads_it_on_the_case(
+        case: Case, node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    """Over a real aiohttp server: the form without JavaScript (multipart, a PDF), a bad
+    input answered in the person's words with what they wrote kept, then the case's page."""
+    app = create_app(node_ctx, {"staff", "expert"})
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    expert_session = app[SESSIONS].new(case.reader)
+    client.session.cookie_jar.update_cookies({EXPERT_COOKIE: expert_session.id})
+    page = await (await client.get(f"/expert/shares/{case.share_id}")).text()
+    assert f"/expert/shares/{case.share_id}/opinion" in page
+    form = await client.get(f"/expert/shares/{case.share_id}/opinion")
+    assert form.status == 200 and 'enctype="multipart/form-data"' in await form.text()
+    assert form.headers["Cache-Control"].startswith("no-store")
+
+    def body(kind: str, file: bytes) -> aiohttp.FormData:
+        data = aiohttp.FormData()
+        data.add_field("csrf", expert_session.csrf)
+        data.add_field("kind", kind)
+        data.add_field("text", OPINION)
+        data.add_field("file", file, filename="certificate.pdf",
+                       content_type="application/pdf")
+        return data
+
+    bad = await client.post(f"/expert/shares/{case.share_id}/opinion",
+                            data=body("horoscope", PDF), allow_redirects=False)
+    assert bad.status == 400 and OPINION in await bad.text() and rows(node_ctx) == 0
+    r = await client.post(f"/expert/shares/{case.share_id}/opinion",
+                          data=body("psychological_assessment", PDF), allow_redirects=False)
+    assert r.status == 303, await r.text()
+    assert r.headers["Location"] == f"/expert/shares/{case.share_id}?done=opinion"
+    assert rows(node_ctx) == 1
+
+    client.session.cookie_jar.clear()
+    staff_session = app[appkeys.STAFF_SESSIONS].new(case.team.coordinator)
+    client.session.cookie_jar.update_cookies({STAFF_COOKIE: staff_session.id})
+    case_page = await (await client.get(f"/staff/cases/{case.report_id}")).text()
+    assert f"/staff/cases/{case.report_id}/opinions" in case_page
+    listed = await client.get(f"/staff/cases/{case.report_id}/opinions")
+    text = await listed.text()
+    assert listed.status == 200 and OPINION in text and "Psychological assessment" in text
+    (opinion_id,) = [r[0] for r in node_ctx.db.read().execute(
+        "SELECT opinion_id FROM expert_opinions")]
+    file = await client.get(f"/staff/cases/{case.report_id}/opinions/{opinion_id}/file")
+    assert await file.read() == PDF
+    assert file.headers["Content-Disposition"].startswith("attachment")
+    # a caseworker not assigned to the case is refused
+    client.session.cookie_jar.clear()
+    other = app[appkeys.STAFF_SESSIONS].new(case.team.caseworker)
+    client.session.cookie_jar.update_cookies({STAFF_COOKIE: other.id})
+    refused = await client.get(f"/staff/cases/{case.report_id}/opinions")
+    assert refused.status == 403

@@ -126,16 +126,16 @@ async def opinion_post(request: web.Request) -> web.StreamResponse:
     opened = await run_sync(ctx, ctx.shares.open_held, staff, _share_id(request))
     upload = form.get("file")
     data = upload.file.read(MAX_FILE_BYTES + 1) if isinstance(upload, web.FileField) else b""
-    federation = ctx.config.federation
+    observatory = ctx.opinions.observatory_key  # the node's configured observatory's
     try:
-        if federation is None:
+        if observatory is None:
             raise errors.NotFound()  # a share only ever comes through a federation
         await run_sync(ctx, lambda: opinions.write(
             ctx.db, ctx.audit, staff, engagement_id=opened.engagement_id,
             subject_sha256=opened.subject_sha256, kind=str(form.get("kind", ""))[:40],
             text=str(form.get("text", ""))[:MAX_TEXT_CHARS + 1], file=data or None,
             node_id=ctx.keys.node_id,
-            observatory_key=verify_key_from_hex(federation.observatory_identity_key),
+            observatory_key=verify_key_from_hex(observatory),
             now=int(ctx.clock().timestamp()),
             receive=lambda conn, message: ctx.opinions.receive_in(
                 conn, message, sender=ctx.keys.node_id, node_id=ctx.keys.node_id)))
