@@ -32,7 +32,10 @@ from node.web import appkeys
 from node.web.app import create_app
 from node.web.expert.common import EXPERT_COOKIE, SESSIONS
 from node.web.staff.common import STAFF_COOKIE
+from observatory.context import open_observatory
+from observatory.experts import REVOCATION_REASONS
 from protocol.encoding import canonical_json
+from protocol.experts import ExpertCredential
 from protocol.opinions import ExpertOpinion
 from tests.conftest import files_containing
 from tests.expert_vetting import EXPERT_PASSPHRASE, VettedExpert, vetted_expert
@@ -257,6 +260,8 @@ def test_refusals_store_nothing(case: Case, node_ctx: NodeContext) -> None:
     forged = SigningKey.generate().sign(b"anything").hex()
     refused(message.model_copy(update={"signature": forged}), "bad_signature")
     refused(message, "no_engagement", sender="ab" * 16)  # not the expert's home node
+    forged_credential = ExpertCredential.issue(message.credential.body, SigningKey.generate())
+    refused(message.model_copy(update={"credential": forged_credential}), "credential")
     with node_ctx.db.write() as conn:  # the engagement re-pointed at another case
         conn.execute("UPDATE expert_engagements SET report_id = ? WHERE engagement_id = ?",
                      (other_case, case.engagement_id))
@@ -264,6 +269,19 @@ def test_refusals_store_nothing(case: Case, node_ctx: NodeContext) -> None:
     with node_ctx.db.write() as conn:
         conn.execute("UPDATE expert_engagements SET report_id = ? WHERE engagement_id = ?",
                      (case.report_id, case.engagement_id))
+    # the observatory revokes the credential: the next directory lists it as revoked
+    obs = open_observatory(case.expert.observatory_root, clock=lambda: case.now)
+    try:
+        obs.experts.revoke(case.expert.serial, REVOCATION_REASONS[0], case.now)
+        with obs.db.write() as oconn:
+            newer = obs.experts.current_in(oconn, case.now)
+    finally:
+        obs.close()
+    with node_ctx.db.write() as conn:
+        directory.accept_in(conn, newer, observatory_key=case.expert.observatory_key,
+                            now=case.now)
+    refused(message, "not_listed")  # a revoked credential leaves the directory
+    with node_ctx.db.write() as conn:
         conn.execute("DELETE FROM expert_directory")  # no directory: revocation unknowable
     refused(message, "no_directory")
 
