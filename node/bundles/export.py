@@ -147,8 +147,9 @@ class BundleExporter:
 
     def plan(self, staff: UnlockedStaff, report_id: str,
              choices: policy.Choices | None = None) -> CasePlan:
-        """What `export` would put in the bundle, with nothing written (a version-1 report
-        is shown as it will be re-committed)."""
+        """What `export` would put in the bundle, with nothing written but the opening of
+        experts' opinions sealed to this coordinator (a version-1 report is shown as it will
+        be re-committed)."""
         choices = choices or policy.Choices()
         require(staff.member, Action.EXPORT_CASE)
         self._access.require_consent(report_id, "legal")
@@ -203,8 +204,9 @@ class BundleExporter:
                                     "text/plain", text))
         sealed: list[Opinion] = []
         if self._opinions is not None:  # experts' signed opinions (issue 16)
-            if recommit:  # exporting opens those sealed to this coordinator first
-                self._opinions.settle(staff, report_id, key)
+            # those sealed to this coordinator are opened first, so that the preview shows
+            # what the export will carry (the opening is in custody, like a visit would be)
+            self._opinions.settle(staff, report_id, key)
             for n, opinion in enumerate(self._opinions.with_key(report_id, key), start=1):
                 if opinion.record is None:
                     sealed.append(opinion)

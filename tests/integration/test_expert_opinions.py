@@ -24,6 +24,7 @@ from backup_evidence.verify import verify_bundle
 from crypto.keys import DataKey, SigningKey
 from node import accounts
 from node.bundles.disclosure import Choices
+from node.bundles.preview import build
 from node.context import NodeContext
 from node.evidence import log_store
 from node.experts import directory, engagements, opinions
@@ -351,3 +352,12 @@ async def test_the_expert_signs_in_the_app_and_the_coordinator_reads_it_on_the_c
     client.session.cookie_jar.update_cookies({STAFF_COOKIE: other.id})
     refused = await client.get(f"/staff/cases/{case.report_id}/opinions")
     assert refused.status == 403
+
+
+def test_the_export_preview_lists_the_opinion_and_its_file(case: Case,
+                                                           node_ctx: NodeContext) -> None:
+    case.write()
+    preview = build(node_ctx.bundles.plan(case.team.coordinator, case.report_id))
+    shown = {(f.name, f.group, f.disclose) for f in preview.fields if f.item.endswith("opinion")}
+    assert ("text", "opinion", True) in shown and ("signature", "opinion", True) in shown
+    assert [f.mime for f in preview.files] == ["application/pdf"]
