@@ -12,7 +12,8 @@ offline), or, when the requesting node is this one, is received at once.
 On the *requesting* node (`receive_in`, in the responder's transaction): the signature, the
 credential (the observatory's countersignature, validity at signing and now), the directory
 (not revoked: a directory younger than a day lists the expert), the engagement (ours,
-active, this expert, from their home node) and the report's subject are checked, storing
+active, this expert, from their home node) and the report's subject (the engagement's
+report, or one shared under it) are checked, storing
 nothing when one fails. The leaf (version 2, ``OPINION``) is then appended to the evidence
 log from the digests at once, so its place in the log is its time of arrival, and the
 custody chain records it. The sealed content waits, unreadable to the node, until the
@@ -187,8 +188,7 @@ def receive_in(conn: sqlite3.Connection, audit: AuditLog, message: ExpertOpinion
         raise Refused("bad_signature") from None
     e = engagements.get(conn, message.engagement_id)
     if (e is None or e.requesting_node != node_id or e.home_node != sender
-            or e.expert_key != statement.expert_key or e.report_id is None
-            or not e.active(now)):
+            or e.expert_key != statement.expert_key or not e.active(now)):
         raise Refused("no_engagement")
     try:
         body = message.credential.verify(issuer_key=observatory_key, now=now)
@@ -202,9 +202,12 @@ def receive_in(conn: sqlite3.Connection, audit: AuditLog, message: ExpertOpinion
                             now=now)
     except ExpertRefused as exc:
         raise Refused(exc.code) from None
-    subject = sd.report_subject(e.report_id)
-    if statement.subject_sha256 != op.subject_digest(subject):
+    # the report: the engagement's, or one shared under it (a need posted without a case)
+    report_id = next((r for r in _reports_of(conn, e) if op.subject_digest(
+        sd.report_subject(r)) == statement.subject_sha256), None)
+    if report_id is None:
         raise Refused("other_report")
+    subject = sd.report_subject(report_id)
     if conn.execute("SELECT 1 FROM expert_opinions WHERE opinion_id = ?",
                     (message.opinion_id,)).fetchone() is not None:
         return "duplicate"
@@ -215,16 +218,23 @@ def receive_in(conn: sqlite3.Connection, audit: AuditLog, message: ExpertOpinion
         "INSERT INTO expert_opinions (opinion_id, engagement_id, report_id, expert_key, "
         "statement, signature, credential, digests, sealed, leaf_index, received_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (message.opinion_id, message.engagement_id, e.report_id, statement.expert_key,
+        (message.opinion_id, message.engagement_id, report_id, statement.expert_key,
          message.statement, message.signature,
          canonical_json(message.credential.to_json_object()).decode("utf-8"),
          ",".join(message.digests), base64.b64decode(message.sealed), index, now))
     audit.append(conn, at=now, actor="system", action="expert.opinion_received",
-                 object_type="report", object_id=e.report_id,
+                 object_type="report", object_id=report_id,
                  detail=f"opinion {message.opinion_id} ({statement.kind}) for engagement "
                         f"{message.engagement_id}, credential {body.serial}; evidence log "
                         f"position {index}")
     return "kept"
+
+
+def _reports_of(conn: sqlite3.Connection, e: engagements.Engagement) -> list[str]:
+    shared = [str(r[0]) for r in conn.execute(
+        "SELECT DISTINCT report_id FROM expert_shares_sent WHERE engagement_id = ? "
+        "AND report_id IS NOT NULL", (e.engagement_id,))]
+    return ([e.report_id] if e.report_id is not None else []) + shared
 
 
 @dataclass(frozen=True)

@@ -263,13 +263,14 @@ def test_refusals_store_nothing(case: Case, node_ctx: NodeContext) -> None:
     refused(message, "no_engagement", sender="ab" * 16)  # not the expert's home node
     forged_credential = ExpertCredential.issue(message.credential.body, SigningKey.generate())
     refused(message.model_copy(update={"credential": forged_credential}), "credential")
-    with node_ctx.db.write() as conn:  # the engagement re-pointed at another case
-        conn.execute("UPDATE expert_engagements SET report_id = ? WHERE engagement_id = ?",
-                     (other_case, case.engagement_id))
+    with node_ctx.db.write() as conn:  # the engagement and its share for another case
+        for table in ("expert_engagements", "expert_shares_sent"):
+            conn.execute(f"UPDATE {table} SET report_id = ? WHERE engagement_id = ?",
+                         (other_case, case.engagement_id))
     refused(message, "other_report")
-    with node_ctx.db.write() as conn:
-        conn.execute("UPDATE expert_engagements SET report_id = ? WHERE engagement_id = ?",
-                     (case.report_id, case.engagement_id))
+    with node_ctx.db.write() as conn:  # an engagement for no case: its share names it
+        conn.execute("UPDATE expert_engagements SET report_id = NULL")
+        conn.execute("UPDATE expert_shares_sent SET report_id = ?", (case.report_id,))
     # the observatory revokes the credential: the next directory lists it as revoked
     obs = open_observatory(case.expert.observatory_root, clock=lambda: case.now)
     try:
