@@ -9,9 +9,10 @@ digest of the text and of the attached file, the credential and the time). What 
 * the credential the observatory countersigned, so the court bundle can carry it;
 * the digests of the opinion's disclosures (`backup_evidence.disclosures`: salted, one per
   field), from which the requesting node commits the evidence leaf at once;
-* the disclosures themselves and the attached file, sealed to the engaged coordinator's
-  X25519 key (`crypto.keys.BoxPublicKey.seal`): neither node can read them in transit or
-  at rest before the coordinator opens the case.
+* the disclosures themselves and the attached file, sealed to the requesting node's box
+  key (its X25519 intake key, in the membership list; `crypto.keys.BoxPublicKey.seal`):
+  the expert's home node cannot read them, and on the requesting node only a coordinator
+  holding the intake key opens them, as they open reports.
 
 Answered with a `DeliveryAck` (`protocol.exchanges.EXCHANGES`).
 """

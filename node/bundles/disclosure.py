@@ -17,7 +17,7 @@ made only under the reporter's legal-use consent. Since an opinion restates the 
 account (a medico-legal certificate describes what happened and what was found), it follows
 the reporter's court scope for their account (``court_narrative``), and a coordinator can
 withhold it, or every opinion, with a reason like any other item. An opinion still sealed to
-the coordinator who engaged the expert (nobody opened the case since it arrived) leaves as
+the node (no coordinator holding its intake key opened the case since it arrived) leaves as
 its digests only.
 
 A coordinator's choices carry a reason from a closed list (`WITHHOLD_REASONS`,
@@ -76,7 +76,8 @@ WHY_LABELS: dict[str, str] = {
     "coordinator": N_("withheld by a coordinator"),
     "default": N_("legal use does not need it"),
     "court_order": N_("disclosed on a court order"),
-    "sealed": N_("still sealed to the coordinator who engaged the expert"),
+    "sealed": N_("still sealed to the node: no coordinator holding its intake key opened it "
+                 "yet"),
 }
 
 _REPORT_GROUPS = {

@@ -5,7 +5,8 @@ share -- text, an optional PDF or image, a kind from `KINDS` -- and signs its st
 their own Ed25519 key (`backup_evidence.opinions`: engagement, report subject digest from
 the share, content digests, credential serial, time). Its fields become salted disclosures
 (`backup_evidence.disclosures`); their digests travel in clear, the disclosures and the file
-sealed to the engaged coordinator's X25519 key. The `ExpertOpinion` goes to the requesting
+sealed to the requesting node's box key (its intake key, from the membership list): what its
+coordinators open reports with. The `ExpertOpinion` goes to the requesting
 node through the expert network's outgoing queue and the outbox (queued while that node is
 offline), or, when the requesting node is this one, is received at once.
 
@@ -16,10 +17,10 @@ active, this expert, from their home node) and the report's subject (the engagem
 report, or one shared under it) are checked, storing
 nothing when one fails. The leaf (version 2, ``OPINION``) is then appended to the evidence
 log from the digests at once, so its place in the log is its time of arrival, and the
-custody chain records it. The sealed content waits, unreadable to the node, until the
-engaged coordinator opens the case (`CaseOpinions.settle`): then each disclosure is checked
-against the committed digests and the statement, and the content is kept under the case
-key, like everything else of the case.
+custody chain records it. The sealed content waits, unreadable to the node's process, until
+a coordinator holding the node's intake key opens the case (`CaseOpinions.settle`): then
+each disclosure is checked against the committed digests and the statement, and the
+content is kept under the case key, like everything else of the case.
 
 A court bundle carries the opinion (`node.bundles.export`), its credential and the
 observatory's key; deleting the report erases its opinions (`derived_stores`): the leaf
@@ -51,6 +52,7 @@ from node.backoffice.deletion import AfterCommit, DerivedStore
 from node.evidence import log_store
 from node.evidence.items import DisclosedRecord
 from node.experts import directory, engagements, outgoing, profiles
+from node.federation.store import membership_list
 from node.i18n import N_
 from node.intake.filetypes import sniff
 from node.storage.database import Database
@@ -88,6 +90,8 @@ NO_SHARE: Final = N_("there is no active engagement with a share for it, or the 
                      "made before opinions could be signed (ask the coordinator to share "
                      "again)")
 NO_CREDENTIAL: Final = N_("your credential from the observatory is missing or has expired")
+NO_MEMBER: Final = N_("the organisation that engaged you is not in this node's membership "
+                      "list yet; try again later")
 BAD_KIND: Final = N_("choose what kind of opinion it is")
 NO_TEXT: Final = N_("write the opinion's text (at most 20,000 characters)")
 BAD_FILE: Final = N_("the attached file must be a PDF, JPEG or PNG of at most 300 kB")
@@ -106,11 +110,13 @@ class Refused(Exception):
 
 def write(db: Database, audit: AuditLog, expert: UnlockedStaff, *, engagement_id: str,
           subject_sha256: str | None, kind: str, text: str, file: bytes | None,
-          node_id: str, observatory_key: VerifyKey, now: int,
+          node_id: str, own_box_key: str, observatory_node_id: str | None,
+          observatory_key: VerifyKey, now: int,
           receive: Callable[[sqlite3.Connection, ExpertOpinion], str] | None = None) -> str:
     """Sign and send the expert's opinion for an engagement of theirs with a share
     (`subject_sha256`, from the share they opened); its id. `OpinionRefused` stores nothing.
-    `receive` keeps it at once when the requesting node is this one."""
+    The content is sealed to the requesting node's box key: `own_box_key` when it is this
+    node (then `receive` keeps it at once), else the one its membership entry lists."""
     profiles.require_expert(expert)
     if kind not in KINDS:
         raise OpinionRefused(BAD_KIND)
@@ -140,6 +146,10 @@ def write(db: Database, audit: AuditLog, expert: UnlockedStaff, *, engagement_id
             body = credential.verify(issuer_key=observatory_key, now=now)
         except EnvelopeRejected:
             raise OpinionRefused(NO_CREDENTIAL) from None
+        box_key = own_box_key if e.requesting_node == node_id else _member_box_key(
+            conn, observatory_node_id, e.requesting_node)
+        if box_key is None:
+            raise OpinionRefused(NO_MEMBER)
         key = profiles.signing_key(conn, expert)
         statement = op.Statement(
             engagement=engagement_id, subject_sha256=subject_sha256, kind=kind,
@@ -163,7 +173,7 @@ def write(db: Database, audit: AuditLog, expert: UnlockedStaff, *, engagement_id
             opinion_id=opinion_id, engagement_id=engagement_id, statement=statement_text,
             signature=signature, credential=credential,
             digests=tuple(sd.digest(line).hex() for line in lines),
-            sealed=base64.b64encode(BoxPublicKey(bytes.fromhex(e.coordinator_box_key)).seal(
+            sealed=base64.b64encode(BoxPublicKey(bytes.fromhex(box_key)).seal(
                 content)).decode("ascii"), sent_at=now)
         if e.requesting_node == node_id and receive is not None:
             receive(conn, message)
@@ -174,6 +184,15 @@ def write(db: Database, audit: AuditLog, expert: UnlockedStaff, *, engagement_id
                      detail=f"opinion {opinion_id}: {kind}, statement SHA-256 "
                             f"{hashlib.sha256(statement.encode()).hexdigest()}")
     return opinion_id
+
+
+def _member_box_key(conn: sqlite3.Connection, observatory: str | None,
+                    member: str) -> str | None:
+    """A member's box key, from the membership list this node verified when it kept it."""
+    stored = None if observatory is None else membership_list(conn, observatory)
+    if stored is None:
+        return None
+    return next((m.box_key for m in stored.signed.body.members if m.node_id == member), None)
 
 
 # -- the requesting node ----------------------------------------------------------------
@@ -250,7 +269,7 @@ class Opinion:
     credential: ExpertCredential
     statement: op.Statement
     digests: tuple[bytes, ...]
-    record: DisclosedRecord | None  # None while still sealed to the engaged coordinator
+    record: DisclosedRecord | None  # None while still sealed to the node's intake key
     file: bytes | None
 
     @property
@@ -269,8 +288,8 @@ class Opinion:
 
 
 class CaseOpinions:
-    """The opinions of a case on the requesting node: opened by the engaged coordinator,
-    read by whoever may read the case, exported, erased with the report."""
+    """The opinions of a case on the requesting node: opened by a coordinator holding the
+    intake key, read by whoever may read the case, exported, erased with the report."""
 
     def __init__(self, db: Database, audit: AuditLog, access: CaseAccess, *,
                  observatory_key: str | None, clock: Callable[[], int]) -> None:
@@ -281,21 +300,22 @@ class CaseOpinions:
         self._clock = clock
 
     def settle(self, staff: UnlockedStaff, report_id: str, key: DataKey) -> int:
-        """Open the opinions of this case sealed to `staff` (the coordinator who engaged
-        their experts) and keep them under the case key; how many. One whose content does
-        not match what was committed and signed stays sealed, and custody says so."""
+        """Open the opinions of this case sealed to the node (with the intake key `staff`
+        holds, a coordinator's) and keep them under the case key; how many. One whose
+        content does not match what was committed and signed stays sealed, and custody says
+        so. Without the intake key, nothing is opened."""
+        intake_key = staff.intake_key
+        if intake_key is None:
+            return 0
         conn = self._db.read()
         rows = conn.execute(
-            "SELECT o.opinion_id, o.statement, o.signature, o.digests, o.sealed "
-            "FROM expert_opinions o JOIN expert_engagements e "
-            "ON e.engagement_id = o.engagement_id WHERE o.report_id = ? "
-            "AND o.sealed IS NOT NULL AND e.coordinator_id = ?",
-            (report_id, staff.member.id)).fetchall()
+            "SELECT opinion_id, statement, signature, digests, sealed FROM expert_opinions "
+            "WHERE report_id = ? AND sealed IS NOT NULL", (report_id,)).fetchall()
         done = 0
         now = self._clock()
         for opinion_id, statement, signature, digests, sealed in rows:
             try:
-                content = staff.secret_key.open(bytes(sealed))
+                content = intake_key.open(bytes(sealed))
                 _check_content(content, statement, signature, digests)
             except (DecryptionError, ValueError, KeyError, TypeError, op.BadOpinion,
                     sd.BadDisclosure):
@@ -319,7 +339,7 @@ class CaseOpinions:
 
     def for_case(self, staff: UnlockedStaff, report_id: str) -> list[Opinion]:
         """The case's opinions, oldest first, opened with the case key (settling those
-        sealed to this person first)."""
+        still sealed to the node first, if this person holds the intake key)."""
         key = self._access.open_case(staff, Action.READ_CASE, report_id)
         self.settle(staff, report_id, key)
         return self.with_key(report_id, key)

@@ -873,7 +873,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 32: experts' signed opinions received for a case (issue 16, node/experts/opinions.py).
     # In clear: ids, the expert's key, and what the expert signed (hashes, a kind, a time)
     # with the observatory's credential, as an engagement's row already links them; the
-    # content is sealed to the engaged coordinator until they open the case, then kept
+    # content is sealed to the node's intake key until a coordinator opens the case, then kept
     # under the case key (opinion_ct). The leaf's time is the second it arrived.
     """
     CREATE TABLE expert_opinions (

@@ -8,6 +8,7 @@ revoked credential or another case's engagement are refused with nothing stored.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import secrets
@@ -66,7 +67,9 @@ class Case:
         return opinions.write(
             self.ctx.db, self.ctx.audit, self.reader, engagement_id=self.engagement_id,
             subject_sha256=opened.subject_sha256, kind=kind, text=text, file=file,
-            node_id=node_id, observatory_key=self.expert.observatory_key, now=self.now,
+            node_id=node_id, own_box_key=self.ctx.keys.intake_public.raw().hex(),
+            observatory_node_id=None, observatory_key=self.expert.observatory_key,
+            now=self.now,
             receive=receive or (lambda conn, m: self.ctx.opinions.receive_in(
                 conn, m, sender=node_id, node_id=node_id)))
 
@@ -228,11 +231,14 @@ def test_an_opinion_can_be_withheld_with_a_reason_and_its_leaf_still_verifies(
     assert "withheld groups opinion; reason reporter_safety" in details
 
 
-def test_before_the_coordinator_opens_it_a_bundle_carries_its_digests_only(
+def test_before_a_coordinator_with_the_intake_key_opens_it_its_digests_only_leave(
         case: Case, node_ctx: NodeContext, tmp_path: Path) -> None:
     case.write()
-    # another coordinator exports: the opinion is sealed to the one who engaged the expert
-    other = case.team.root
+    # a coordinator who opens this case through their own wrap, without the node's intake
+    # key: the opinion stays sealed to the node
+    node_ctx.case_access.assign(case.team.coordinator, case.report_id,
+                                case.team.coordinator.member.id)
+    other = dataclasses.replace(case.team.coordinator, node_keys={})
     data = node_ctx.bundles.export(other, case.report_id)
     assert OPINION.encode() not in data and PDF not in data
     path = tmp_path / "sealed.zip"
@@ -241,6 +247,8 @@ def test_before_the_coordinator_opens_it_a_bundle_carries_its_digests_only(
     assert report.ok, [c for c in report.checks if not c[1]]
     (listed,) = node_ctx.opinions.for_case(other, case.report_id)
     assert listed.sealed
+    (opened,) = node_ctx.opinions.for_case(case.team.coordinator, case.report_id)
+    assert opened.text == OPINION
 
 
 def test_refusals_store_nothing(case: Case, node_ctx: NodeContext) -> None:

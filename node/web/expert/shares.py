@@ -134,7 +134,9 @@ async def opinion_post(request: web.Request) -> web.StreamResponse:
             ctx.db, ctx.audit, staff, engagement_id=opened.engagement_id,
             subject_sha256=opened.subject_sha256, kind=str(form.get("kind", ""))[:40],
             text=str(form.get("text", ""))[:MAX_TEXT_CHARS + 1], file=data or None,
-            node_id=ctx.keys.node_id,
+            node_id=ctx.keys.node_id, own_box_key=ctx.keys.intake_public.raw().hex(),
+            observatory_node_id=(ctx.config.federation.observatory_node_id
+                                 if ctx.config.federation is not None else None),
             observatory_key=verify_key_from_hex(observatory),
             now=int(ctx.clock().timestamp()),
             receive=lambda conn, message: ctx.opinions.receive_in(

@@ -1,9 +1,9 @@
 """Experts' signed opinions of a case, as staff read them (issue 16).
 
-Opened with the case key, by whoever may read the case. The coordinator who engaged the
-expert opens what arrived sealed to them on their first visit (`CaseOpinions.settle`); the
-others see that an opinion arrived and waits for them. The attached file is always a
-download, never rendered in the office's origin."""
+Opened with the case key, by whoever may read the case. A coordinator holding the node's
+intake key opens what arrived sealed to the node on their first visit
+(`CaseOpinions.settle`); until then the others see that an opinion arrived and waits. The
+attached file is always a download, never rendered in the office's origin."""
 
 from __future__ import annotations
 
