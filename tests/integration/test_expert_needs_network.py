@@ -260,8 +260,8 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
             assert shared.status == 200 and NARRATIVE in await shared.text()
             for root in (b.root, c.root, observatory.root):
                 assert files_containing(root, NARRATIVE.encode()) == []
-            # B's expert signs an opinion on it (issue 16): through B's outbox to A, checked
-            # and committed to A's evidence log, opened by the coordinator who engaged them.
+            # B's expert signs an opinion on it (issue 16): sealed to A, through B's outbox,
+            # checked and committed to A's evidence log, opened by a coordinator of A.
             await eventually(lambda: b.query("SELECT count(*) FROM expert_profiles WHERE "
                                              "credential IS NOT NULL") == [(1,)],
                              "the credential kept on B")
@@ -276,7 +276,7 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
             assert r.status == 303, await r.text()
             await eventually(lambda: a.query("SELECT count(*) FROM expert_opinions") == [
                 (1,)], "the signed opinion on A")
-            opinions_page = await (await coordinator.get(f"/staff/cases/{case_id}/opinions")
+            opinions_page = await (await office.get(f"/staff/cases/{case_id}/opinions")
                                    ).text()
             assert OPINION in opinions_page
             for root in (a.root, b.root, observatory.root):
