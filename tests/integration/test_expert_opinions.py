@@ -370,3 +370,18 @@ def test_the_export_preview_lists_the_opinion_and_its_file(case: Case,
     shown = {(f.name, f.group, f.disclose) for f in preview.fields if f.item.endswith("opinion")}
     assert ("text", "opinion", True) in shown and ("signature", "opinion", True) in shown
     assert [f.mime for f in preview.files] == ["application/pdf"]
+
+
+def test_content_that_is_not_what_was_committed_is_never_opened(case: Case,
+                                                                node_ctx: NodeContext) -> None:
+    """The requesting node's own database changed under it: content sealed to the node but
+    not the committed disclosures stays sealed, and the custody chain says so."""
+    case.write()
+    forged = json.dumps({"disclosures": [], "file": None}).encode()
+    with node_ctx.db.write() as conn:
+        conn.execute("UPDATE expert_opinions SET sealed = ?",
+                     (node_ctx.keys.intake_public.seal(forged),))
+    (listed,) = node_ctx.opinions.for_case(case.team.coordinator, case.report_id)
+    assert listed.sealed
+    actions = [r[0] for r in node_ctx.db.read().execute("SELECT action FROM audit_log")]
+    assert "expert.opinion_refused" in actions and "expert.opinion_opened" not in actions
