@@ -38,6 +38,7 @@ from node.bundles.export import BundleExporter
 from node.channels import sms_pins
 from node.datadir import DataDir
 from node.experts import needs
+from node.experts.opinions import CaseOpinions
 from node.experts.shares import Shares
 from node.i18n import Catalogues
 from node.imports import importer
@@ -74,6 +75,7 @@ class NodeContext:
     bundles: BundleExporter
     statistics: StatisticsService
     shares: Shares  # consented case sharing with vetted experts (issue 16)
+    opinions: CaseOpinions  # experts' signed opinions received for cases (issue 16)
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -149,6 +151,9 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
                     clock=lambda: int(clock().timestamp()))
     perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18
+    opinions = CaseOpinions(db, audit, access, observatory_key=(
+        cfg.federation.observatory_identity_key if cfg.federation is not None else None),
+        clock=lambda: int(clock().timestamp()))
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
@@ -157,7 +162,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE,
-        *perpetrators.derived_stores],
+        *perpetrators.derived_stores, *opinions.derived_stores],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,
@@ -167,8 +172,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         case_access=access, cases=cases, timeline=timeline, conversations=conversations,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
         custody=Custody(db, access, ledger), perpetrators=perpetrators,
-        bundles=BundleExporter(db, access, intake, keys, audit, clock),
-        statistics=statistics, shares=shares,
+        bundles=BundleExporter(db, access, intake, keys, audit, clock, opinions=opinions),
+        statistics=statistics, shares=shares, opinions=opinions,
         catalogues=catalogues, staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))

@@ -81,6 +81,7 @@ from protocol.membership import (
     MembershipRequest,
 )
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 from protocol.registry import REGISTRY, MessageRegistry
 from protocol.statistics import StatisticsRelease
 from protocol.witness import (
@@ -180,6 +181,7 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("expert_share", SealedShare, (DeliveryAck,)),
     ExchangeSpec("expert_revocation", ExpertRevocation, (DeliveryAck,)),
     ExchangeSpec("expert_thread_message", ThreadMessage, (DeliveryAck,)),
+    ExchangeSpec("expert_opinion", ExpertOpinion, (DeliveryAck,)),
     # Perpetrator tokens (issue 18, protocol/matching.py): node -> evaluator, node ->
     # observatory, observatory -> node.
     ExchangeSpec("matching_evaluation", OprfEvaluationRequest, (OprfEvaluation, DeliveryAck)),

@@ -44,6 +44,7 @@ from protocol.membership import (
     MembershipRequest,
 )
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 from protocol.statistics import StatisticsRelease
 from protocol.witness import (
     CheckpointPush,
@@ -123,6 +124,7 @@ REGISTRY = MessageRegistry(
         SealedShare,
         ExpertRevocation,
         ThreadMessage,
+        ExpertOpinion,  # protocol/opinions.py
         # perpetrator tokens (issue 18): protocol/matching.py
         OprfEvaluationRequest,
         OprfEvaluation,

@@ -11,6 +11,15 @@ A field leaves when all of these hold:
 * the reporter's court scope (consent data, `Consent.court_*`) allows its group;
 * the coordinator did not withhold its group or its item.
 
+An expert's signed opinion (issue 16) leaves by default, as its own group: it was
+commissioned and signed for this case so that it could serve as evidence, and a bundle is
+made only under the reporter's legal-use consent. Since an opinion restates the reporter's
+account (a medico-legal certificate describes what happened and what was found), it follows
+the reporter's court scope for their account (``court_narrative``), and a coordinator can
+withhold it, or every opinion, with a reason like any other item. An opinion still sealed to
+the node (no coordinator holding its intake key opened the case since it arrived) leaves as
+its digests only.
+
 A coordinator's choices carry a reason from a closed list (`WITHHOLD_REASONS`,
 `DISCLOSE_REASONS`), and only the reason's code goes to the chain of custody, which travels
 with bundles: there is no free text to leak.
@@ -26,7 +35,7 @@ from node.i18n import N_
 from node.intake.models import Consent
 
 GROUPS: tuple[str, ...] = ("narrative", "when", "place", "perpetrators", "role", "files",
-                           "voice", "contact", "other", "item", "original")
+                           "voice", "opinion", "contact", "other", "item", "original")
 GROUP_LABELS: dict[str, str] = {
     "narrative": N_("What happened, in the reporter's words"),
     "when": N_("When it happened"),
@@ -35,17 +44,19 @@ GROUP_LABELS: dict[str, str] = {
     "role": N_("The reporter's role"),
     "files": N_("Attached files"),
     "voice": N_("Attached sound recordings (voice)"),
+    "opinion": N_("Experts' signed opinions"),
     "contact": N_("Contact details, safe times and precautions"),
     "other": N_("Other answers (needs, language, channel, time of receipt, consent, file names)"),
     "item": N_("Links between records"),
     "original": N_("The original submission from the field tool, whole"),
 }
 DEFAULT_GROUPS = frozenset({"narrative", "when", "place", "perpetrators", "role", "files",
-                            "voice"})
+                            "voice", "opinion"})
 WITHHOLDABLE = DEFAULT_GROUPS
 SCOPE_OF_GROUP = {"narrative": "court_narrative", "when": "court_when",
                   "place": "court_place", "perpetrators": "court_perpetrators",
-                  "role": "court_role", "files": "court_files", "voice": "court_voice"}
+                  "role": "court_role", "files": "court_files", "voice": "court_voice",
+                  "opinion": "court_narrative"}
 
 WITHHOLD_REASONS: tuple[str, ...] = ("reporter_safety", "others_safety", "not_relevant",
                                      "reporter_request", "legal_advice")
@@ -70,6 +81,8 @@ WHY_LABELS: dict[str, str] = {
     "original_contact": N_("it seems to hold contact information, and it leaves whole or "
                            "not at all"),
     "original_more": N_("it also holds answers that do not leave in this bundle"),
+    "sealed": N_("still sealed to the node: no coordinator holding its intake key opened it "
+                 "yet"),
 }
 
 _REPORT_GROUPS = {
@@ -94,6 +107,8 @@ def group_of(item_type: ItemType, name: str, *, sound: bool = False) -> str:
         return "voice" if sound and group == "files" else group
     if item_type == ItemType.ADDITION:
         return "narrative" if name == "text" else "other"
+    if item_type == ItemType.OPINION:
+        return "opinion"
     return "other"
 
 

@@ -10,6 +10,12 @@ The bundle's checkpoint is the one a court can trust most among those that cover
 item: the most witness cosignatures, then an RFC 3161 timestamp, then the newest; if the
 log grew since the last checkpoint, one is signed first.
 
+An expert's signed opinion (issue 16, `node.experts.opinions`) is an item like the others
+(leaf version 2): the bundle carries with it the expert's credential
+(``experts/credential-SERIAL.json``) and the observatory's key that countersigned it
+(``experts/observatory-key.txt``), both listed in the signed manifest, so that
+``backup-evidence verify`` checks the expert's signature and credential offline.
+
 The exporter is given what it reads: the case's access and keys (`CaseAccess`), its
 report, items and consent (`IntakeService`), the node's keys, the chain of custody. The
 witnesses' cosignatures of the node's own checkpoints are the federation's, read through
@@ -23,13 +29,16 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
+from backup_evidence import disclosures as sd
 from backup_evidence.bundle_format import (
     FORMAT,
     NODE_KEY,
     NODE_ROLES,
+    OBSERVATORY_KEY,
     checkpoint_path,
     node_key_text,
     proof_path,
@@ -59,6 +68,7 @@ from node.evidence.items import (
     record_from_json,
     report_fields,
 )
+from node.experts.opinions import CaseOpinions, Opinion
 from node.federation import store as cosignatures
 from node.i18n import N_
 from node.imports.importer import original_with_record
@@ -67,6 +77,7 @@ from node.intake.models import Consent
 from node.intake.service import IntakeService, ReportView
 from node.keyring import NodeKeys
 from node.storage.database import Database
+from protocol.encoding import canonical_json as canonical_json_bytes
 
 # the extension of each type intake accepts (its own table: one per type, the first listed)
 _EXTENSIONS: dict[str, str] = {"text/plain": "txt"}
@@ -99,14 +110,16 @@ class CaseItem:
     decision: policy.ItemDecision
     mime: str | None
     load: Callable[[], bytes]  # v1: the committed content; v2 attachment: the file
+    credential: bytes | None = None  # an opinion's: the expert's credential (canonical JSON)
+    credential_serial: str = ""
 
     @property
     def file_leaves(self) -> bool:
         """Whether the file's bytes (an attachment's) leave."""
         if isinstance(self.record, EvidenceRecord):
             return self.decision.fields[0].disclose
-        return self.record.item_type == ItemType.ATTACHMENT and self.decision.discloses(
-            "file.sha256")
+        return self.record.item_type in (ItemType.ATTACHMENT, ItemType.OPINION) and (
+            self.decision.discloses("file.sha256"))
 
     def file_name(self) -> str:
         """A neutral name (the reporter's file name may say who they are), with the
@@ -122,22 +135,26 @@ class CasePlan:
     view: ReportView
     items: list[CaseItem]
     pending_recommit: bool  # a version-1 report, re-committed when exported
+    sealed_opinions: list[Opinion] = dataclass_field(default_factory=list)  # digests only
 
 
 class BundleExporter:
     def __init__(self, db: Database, access: CaseAccess, intake: IntakeService, keys: NodeKeys,
-                 audit: AuditLog, clock: Callable[[], datetime]) -> None:
+                 audit: AuditLog, clock: Callable[[], datetime],
+                 opinions: CaseOpinions | None = None) -> None:
         self._db = db
         self._access = access
         self._intake = intake
         self._keys = keys
         self._audit = audit
         self._clock = clock
+        self._opinions = opinions
 
     def plan(self, staff: UnlockedStaff, report_id: str,
              choices: policy.Choices | None = None) -> CasePlan:
-        """What `export` would put in the bundle, with nothing written (a version-1 report
-        is shown as it will be re-committed)."""
+        """What `export` would put in the bundle, with nothing written but the opening of
+        experts' opinions sealed to this coordinator (a version-1 report is shown as it will
+        be re-committed)."""
         choices = choices or policy.Choices()
         require(staff.member, Action.EXPORT_CASE)
         self._access.require_consent(report_id, "legal")
@@ -193,7 +210,27 @@ class BundleExporter:
         imported = original_with_record(self._db.read(), report_id, key)
         if imported is not None:
             out.append(_original_item(*imported, out[0], consent, choices))
-        return CasePlan(report_id, view, out, pending)
+        sealed: list[Opinion] = []
+        if self._opinions is not None:  # experts' signed opinions (issue 16)
+            # those sealed to this coordinator are opened first, so that the preview shows
+            # what the export will carry (the opening is in custody, like a visit would be)
+            self._opinions.settle(staff, report_id, key)
+            for n, opinion in enumerate(self._opinions.with_key(report_id, key), start=1):
+                if opinion.record is None:
+                    sealed.append(opinion)
+                    continue
+                names = [f.name for f in opinion.record.fields()]
+                file = opinion.file
+
+                def opinion_file(data: bytes | None = file) -> bytes:
+                    return data or b""
+                out.append(CaseItem(
+                    opinion.opinion_id, f"{n:03d}-opinion", opinion.record,
+                    _decide(ItemType.OPINION, names, opinion.opinion_id, consent, choices),
+                    opinion.mime, opinion_file,
+                    canonical_json_bytes(opinion.credential.to_json_object()),
+                    opinion.credential.body.serial))
+        return CasePlan(report_id, view, out, pending, sealed)
 
     def export(self, staff: UnlockedStaff, report_id: str, lang: str = "en",
                choices: policy.Choices | None = None) -> bytes:
@@ -264,6 +301,22 @@ class BundleExporter:
             entries.append(self._item_entry(writer, item, proof_of))
             if item.key == ORIGINAL:
                 entries[-1]["original"] = True
+        for opinion in plan.sealed_opinions:  # only its digests: nobody could open it yet
+            leaf = sd.item_leaf(ItemType.OPINION, opinion.received_at,
+                                sd.report_subject(report_id), opinion.digests)
+            entries.append(_common_leaf(ItemType.OPINION, opinion.received_at,
+                                        opinion.leaf_index,
+                                        proof_of(leaf, opinion.leaf_index, "opinion")) | {
+                "version": 2, "path": None, "subject": sd.report_subject(report_id),
+                "disclosed": [], "withheld": [
+                    {"name": "(sealed)", "digest": d.hex(), "why": "sealed", "group": "opinion"}
+                    for d in opinion.digests]})
+        observatory: dict[str, str] = {}
+        if any(item.credential is not None for item in plan.items):
+            assert self._opinions is not None and self._opinions.observatory_key is not None
+            observatory["observatory_key"] = OBSERVATORY_KEY
+            writer.add(OBSERVATORY_KEY,
+                       f"ed25519:{self._opinions.observatory_key}\n".encode("ascii"))
         for entry in entries:  # the earliest witnessed checkpoint holding each item
             earliest = next((n for n in cosigned if n > entry["leaf_index"]), None)
             if earliest is None or earliest == checkpoint.size:
@@ -309,7 +362,8 @@ class BundleExporter:
                                              if successions else {}),
                     "exported_at": now, "exported_at_utc": _utc(now),
                     "checkpoint": checkpoint_path(checkpoint.size),
-                    "tree_size": checkpoint.size, **timestamp, "items": entries}
+                    "tree_size": checkpoint.size, **timestamp, **observatory,
+                    "items": entries}
         vkey = encode_vkey(origin, ED25519, identity_public)
         shown = {e["proof"]: _readable(writer.files[e["path"]]) for e in entries
                  if e.get("version") == 2 and e.get("path")}
@@ -362,6 +416,11 @@ class BundleExporter:
             file_path = item.file_name()
             entry["file"] = file_path
             writer.add(file_path, content)
+        if item.credential is not None:  # an opinion: the credential of its signature
+            path = f"experts/credential-{item.credential_serial}.json"
+            if path not in writer.files:
+                writer.add(path, item.credential)
+            entry["credential"] = path
         return entry
 
 
@@ -406,9 +465,14 @@ def _readable(lines: bytes) -> list[tuple[str, str]]:
 
 
 def _common(record: Record, proof: str) -> dict[str, Any]:
-    return {"proof": proof, "type": record.item_type.name.lower(),
-            "type_code": int(record.item_type), "received_at": record.received_at,
-            "received_at_utc": _utc(record.received_at), "leaf_index": record.leaf_index}
+    return _common_leaf(record.item_type, record.received_at, record.leaf_index, proof)
+
+
+def _common_leaf(item_type: ItemType, received_at: int, leaf_index: int,
+                 proof: str) -> dict[str, Any]:
+    return {"proof": proof, "type": item_type.name.lower(), "type_code": int(item_type),
+            "received_at": received_at, "received_at_utc": _utc(received_at),
+            "leaf_index": leaf_index}
 
 
 def _best_checkpoint(conn: sqlite3.Connection, needed: int

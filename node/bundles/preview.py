@@ -72,7 +72,8 @@ def build(plan: CasePlan) -> Preview:
                                  text if decision.disclose else "", decision.disclose,
                                  decision.why,
                                  text_flags(text) if isinstance(value, str) else []))
-        if item.record.item_type == ItemType.ATTACHMENT:
+        if item.record.item_type == ItemType.ATTACHMENT or (
+                item.record.item_type == ItemType.OPINION and "file.sha256" in values):
             data = item.load()  # decrypted in memory for the preview only
             files.append(FileRow(item.key, item.file_name(), item.mime, len(data),
                                  item.file_leaves, _file_why(item), inspect(data, item.mime)))

@@ -19,7 +19,8 @@ from node.intake.models import (
 
 ITEM_LABELS = {"report": N_("The report"), "attachment": N_("An attached file"),
                "addition": N_("Information added later"),
-               "original": N_("The original submission from the field tool")}
+               "original": N_("The original submission from the field tool"),
+               "opinion": N_("An expert's signed opinion")}
 
 
 def render_summary(manifest: dict[str, Any], custody: list[dict[str, Any]],

@@ -13,9 +13,10 @@ import sqlite3
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.engagements import ExpertDecline, ExpertEngagement, ExpertNeed, ExpertOffer
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 
 TYPES: dict[str, type[Message]] = {m.TYPE: m for m in (ExpertNeed, ExpertOffer, ExpertDecline,
-                                                       ExpertEngagement)}
+                                                       ExpertEngagement, ExpertOpinion)}
 # How the outbox names them (`transport.store.Queued.message_type`): their answers are acks.
 KINDS = frozenset(f"{m.TYPE} v{m.VERSION}" for m in TYPES.values())
 

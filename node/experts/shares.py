@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from backup_evidence.disclosures import report_subject
+from backup_evidence.opinions import subject_digest
 from crypto.errors import DecryptionError
 from crypto.keys import BoxPublicKey, VerifyKey
 from node import errors
@@ -197,6 +199,7 @@ class OpenedShare:
     fields: dict[str, Any]
     files: list[dict[str, Any]]  # filename, media_type, data (bytes)
     expires: int
+    subject_sha256: str | None = None  # what an opinion signs of the report (shares since 32)
 
 
 def _sent(row: sqlite3.Row) -> SentShare:
@@ -288,7 +291,10 @@ class Shares:
                 "filename": meta.get("filename", ""), "media_type": meta.get("media_type", ""),
                 "data": base64.b64encode(b"".join(chunks)).decode("ascii")})
         share_id = secrets.token_hex(16)
+        # the report's subject as an opinion's statement binds it (issue 16): a digest, so
+        # the expert can sign for this report without learning its id
         material = json.dumps({"share_id": share_id, "engagement_id": engagement_id,
+                               "subject_sha256": subject_digest(report_subject(report_id)),
                                "fields": fields, "files": shared_files},
                               ensure_ascii=False, sort_keys=True).encode("utf-8")
         box = BoxPublicKey(bytes.fromhex(credential.box_key))
@@ -629,7 +635,7 @@ class Shares:
             share_id, held["engagement_id"], opened.get("fields", {}),
             [{"filename": f.get("filename", ""), "media_type": f.get("media_type", ""),
               "data": base64.b64decode(f.get("data", ""))} for f in opened.get("files", [])],
-            held["expires"])
+            held["expires"], opened.get("subject_sha256"))
 
     # -- the one deletion path --------------------------------------------------------------
 

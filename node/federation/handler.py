@@ -18,6 +18,8 @@ verified membership list. What this node answers:
 * `SealedShare` / `ExpertRevocation` of a share from a member (issue 16, when the node
   keeps shares for its experts): kept or erased (`node.experts.shares`); a share for no
   expert of this node, or another node's, is refused and nothing is stored;
+* `ExpertOpinion` from an engaged expert's home node (issue 16): checked and committed to
+  the evidence log (`node.experts.opinions`), or refused with nothing stored;
 * anything else: ``not_supported``.
 
 The responder runs in a worker thread: SQLite (through the node's one writer) and Ed25519
@@ -34,6 +36,8 @@ from collections.abc import Callable
 
 from crypto.keys import VerifyKey
 from node.experts import need_exchange
+from node.experts.opinions import CaseOpinions
+from node.experts.opinions import Refused as OpinionRefused
 from node.experts.shares import PartRefused, Shares
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
@@ -48,6 +52,7 @@ from protocol.errors import EnvelopeRejected
 from protocol.exchanges import DuplicateReceived, RequestReceived
 from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 from protocol.reasons import Reason
 from protocol.responder import Refuse, Responder
 from protocol.statements import verify_key_from_hex
@@ -70,8 +75,9 @@ class FederationHandler:
     def __init__(self, db: Database, *, keys: NodeKeys, config: FederationConfig,
                  directory: Callable[[], Directory], clock: Callable[[], int],
                  on_change: Callable[[], None] = lambda: None,
-                 shares: Shares | None = None) -> None:
+                 shares: Shares | None = None, opinions: CaseOpinions | None = None) -> None:
         self._db = db
+        self._opinions = opinions
         self._shares = shares
         self._keys = keys
         self._config = config
@@ -98,6 +104,8 @@ class FederationHandler:
         if shares is not None:
             self.responder.serve(SealedShare, self._share)
             self.responder.serve(ExpertRevocation, self._revocation)
+        if opinions is not None:
+            self.responder.serve(ExpertOpinion, self._opinion)
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)
@@ -174,6 +182,19 @@ class FederationHandler:
         except PartRefused as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _opinion(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        opinion = request.message
+        assert isinstance(opinion, ExpertOpinion) and self._opinions is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._opinions.receive_in(conn, opinion, sender=sender,
+                                                node_id=self._keys.node_id)
+        except OpinionRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: opinion %s", request.envelope.describe(), outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

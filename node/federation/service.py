@@ -49,6 +49,7 @@ from node.config import ExpertMail
 from node.evidence import succession
 from node.experts import directory as expert_directory
 from node.experts import notify, outgoing, received_needs, vetting
+from node.experts.opinions import CaseOpinions
 from node.experts.shares import Shares
 from node.federation import (
     answers,
@@ -112,9 +113,11 @@ class FederationService:
                  backoff: BackoffPolicy | None = None,
                  request_timeout: float = 30.0, experts: bool = False,
                  mail: ExpertMail | None = None, shares: Shares | None = None,
-                 matching: EvaluationQueue | None = None) -> None:
+                 matching: EvaluationQueue | None = None,
+                 opinions: CaseOpinions | None = None) -> None:
         self._db = db
         self._matching = None if matching is None else MatchingRound(matching)
+        self._opinions = opinions  # experts' signed opinions arriving for cases (issue 16)
         self._shares = shares  # consented case sharing, both ends (issue 16)
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
         self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
@@ -173,7 +176,7 @@ class FederationService:
             host.set_handler(PROTOCOL_ID, FederationHandler(
                 self._db, keys=self._keys, config=self._config,
                 directory=lambda: self._directory, clock=self._clock, on_change=self._changed,
-                shares=self._shares))
+                shares=self._shares, opinions=self._opinions))
             await host.start()
         except BaseException as exc:
             self.status.state = "failed"

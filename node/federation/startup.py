@@ -37,7 +37,8 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
                                 clock=lambda: int(ctx.clock().timestamp()), status=status,
                                 experts=ctx.config.expert_app.enabled,
                                 mail=ctx.config.expert_app.mail, shares=ctx.shares,
-                                matching=ctx.perpetrators.queue)
+                                matching=ctx.perpetrators.queue,
+                                opinions=ctx.opinions)
     try:
         await service.start()
     except (TransportError, OSError, sqlite3.Error) as exc:

@@ -913,6 +913,28 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sms_status_pins_34 RENAME TO sms_status_pins;
     INSERT INTO node_meta (key, value) VALUES ('sms_notice_consent_pending', X'3331');
     """,
+    # 32: experts' signed opinions received for a case (issue 16, node/experts/opinions.py).
+    # In clear: ids, the expert's key, and what the expert signed (hashes, a kind, a time)
+    # with the observatory's credential, as an engagement's row already links them; the
+    # content is sealed to the node's intake key until a coordinator opens the case, then kept
+    # under the case key (opinion_ct). The leaf's time is the second it arrived.
+    """
+    CREATE TABLE expert_opinions (
+        opinion_id TEXT PRIMARY KEY CHECK (length(opinion_id) = 32),
+        engagement_id TEXT NOT NULL,
+        report_id TEXT,
+        expert_key TEXT NOT NULL,
+        statement TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        credential TEXT NOT NULL,
+        digests TEXT NOT NULL,
+        sealed BLOB,
+        opinion_ct BLOB,
+        leaf_index INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX expert_opinions_report ON expert_opinions (report_id);
+    """,
 )
 
 

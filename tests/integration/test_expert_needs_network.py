@@ -4,10 +4,10 @@ A posts a need; the expert directory matches an expert of B; the need travels th
 outbox to B; B's expert sees it in the expert app and accepts (signed with their own key);
 A's coordinator picks them; both nodes record the engagement, and the description sealed
 to the expert opens only in their app. A's coordinator shares a case with the engaged expert,
-who reads it in the app; A revokes it: the expert can no longer read it and no sealed part is
-left on either node (issue 16 "Multi-process run": the whole flow). Then a need whose deadline
-passes while B is offline: B refuses it when it arrives late, and erases one it held when it
-comes back."""
+who reads it in the app and signs an opinion that A commits as evidence; A revokes it: the
+expert can no longer read it and no sealed part is left on either node (issue 16
+"Multi-process run": the whole flow). Then a need whose deadline passes while B is offline:
+B refuses it when it arrives late, and erases one it held when it comes back."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ PASS = "umbrella gravel orbit nineteen lantern"
 EXPERT = "amani-expert"
 COORDINATOR = "coord-a"
 CANARY = "Canary-mobilise-4471 medico-legal exam"
+OPINION = "OPINION-CANARY-91d0: findings consistent with the account"
 
 
 def _people(root: Path, *, expert: bool) -> None:
@@ -259,6 +260,27 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
             assert shared.status == 200 and NARRATIVE in await shared.text()
             for root in (b.root, c.root, observatory.root):
                 assert files_containing(root, NARRATIVE.encode()) == []
+            # B's expert signs an opinion on it (issue 16): sealed to A, through B's outbox,
+            # checked and committed to A's evidence log, opened by a coordinator of A.
+            await eventually(lambda: b.query("SELECT count(*) FROM expert_profiles WHERE "
+                                             "credential IS NOT NULL") == [(1,)],
+                             "the credential kept on B")
+            page = await (await expert_web.get(f"{app}/expert/shares/{share_id}/opinion")
+                          ).text()
+            body = aiohttp.FormData()
+            for name, value in (("csrf", csrf_of(page)), ("kind", "medico_legal_certificate"),
+                                ("text", OPINION)):
+                body.add_field(name, value)
+            r = await expert_web.post(f"{app}/expert/shares/{share_id}/opinion", data=body,
+                                      allow_redirects=False)
+            assert r.status == 303, await r.text()
+            await eventually(lambda: a.query("SELECT count(*) FROM expert_opinions") == [
+                (1,)], "the signed opinion on A")
+            opinions_page = await (await office.get(f"/staff/cases/{case_id}/opinions")
+                                   ).text()
+            assert OPINION in opinions_page
+            for root in (a.root, b.root, observatory.root):
+                assert files_containing(root, OPINION.encode()) == []
             # A revokes: at once nothing of it is left on A or waiting in A's outbox ...
             form = await (await office.get(f"/staff/cases/{case_id}/share")).text()
             r = await office.post(f"/staff/cases/{case_id}/shares/{share_id}/revoke",

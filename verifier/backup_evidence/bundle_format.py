@@ -24,6 +24,10 @@ A bundle is one ZIP a lawyer can hand to a court::
     node-roles.txt            (format 3) the node's role statement (`crypto.role_statement`,
                               base64): its role keys, signed by that identity key; the
                               manifest key and the checkpoint key are taken from it
+    experts/credential-SERIAL.json    (issue 16) for each expert's signed opinion: the
+                              expert's credential, countersigned by the observatory
+    experts/observatory-key.txt       the observatory's key that countersigned them
+                              (``ed25519:`` raw hex; the manifest names it)
     custody.json, consent.json        the case's chain-of-custody excerpt and consent record
     summary.html              a human-readable account for a lawyer without tools
 
@@ -31,9 +35,10 @@ Each manifest item has: version (1 or 2), type, type_code, received_at (the node
 asserted, not proven), leaf_index, proof; version 2 adds subject ("report:ID" or
 "node:ID"), path (its .jsonl, or null when nothing of it is disclosed), disclosed (names),
 withheld (name, digest, why: the digests complete the committed set), file (for a
-disclosed attachment) and, for a report re-committed from version 1, recommitted (time,
-original leaf position and receipt time). Version 1 has path, salt, sha256 and size, or
-path null and withheld_item true when only its leaf is shown.
+disclosed attachment or opinion file), credential (for an opinion) and, for a report
+re-committed from version 1, recommitted (time, original leaf position and receipt time).
+Version 1 has path, salt, sha256 and size, or path null and withheld_item true when only
+its leaf is shown.
 
 The evidence files are bound to the log by their leaves (`backup_evidence.leaves`); every
 other file by its SHA-256 in the signed manifest. Changing any byte breaks one or the other.
@@ -55,6 +60,8 @@ MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 NODE_KEY = "node-key.txt"
 NODE_ROLES = "node-roles.txt"
+OBSERVATORY_KEY = "experts/observatory-key.txt"
+"""The observatory's key, which countersigned the credentials of the bundle's opinions."""
 MANIFEST_SIG_DOMAIN = b"backup-evidence-manifest-v1\n"
 MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024
 """The largest file a verifier reads from a bundle (a ZIP can claim anything)."""

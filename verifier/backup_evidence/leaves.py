@@ -79,8 +79,8 @@ _MAX_TIME = 2**64 - 1
 
 class ItemType(IntEnum):
     """What an evidence item is; its code is one byte of the leaf. 0x00 is never valid, so
-    an all-zero leaf is not a leaf; codes 0x04 to 0xFF are free for new kinds of evidence
-    (e.g. expert shares, imports, opinions, or an item about the node itself such as an
+    an all-zero leaf is not a leaf; codes 0x06 to 0xFF are free for new kinds of evidence
+    (e.g. expert shares, imports, or an item about the node itself such as an
     anchor of its custody log): adding one changes no width, so needs no new version. In
     version 2 the subject says whose item it is (a report, or the node)."""
 
@@ -97,6 +97,10 @@ class ItemType(IntEnum):
     """A node-level item, no report's: the head of the node's chain of custody,
     ``b"backup-custody-anchor-v1" || seq (8 bytes) || head hash (32) || session public
     key (32)``, appended at a fixed cadence so that witnesses cosign custody history."""
+    OPINION = 0x05
+    """An expert's signed opinion about a report (issue 16), version 2 only: disclosures of
+    its kind, text, the statement the expert signed and the signature, and of its attached
+    file's SHA-256, size and type if it has one (`backup_evidence.opinions`)."""
 
 
 def new_salt() -> bytes:

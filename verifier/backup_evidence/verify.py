@@ -17,7 +17,12 @@ Checks, each reported by name:
    that certificate chains to a certificate given there); its genTime is printed;
 5. for every evidence item: the file's SHA-256 and size, the leaf recomputed from its kind,
    receipt time, salt and SHA-256, and the RFC 9162 inclusion proof against the signed
-   checkpoint's root.
+   checkpoint's root;
+6. for an expert's signed opinion (issue 16, `backup_evidence.opinions`): the expert's
+   credential is countersigned by the observatory's key (the bundle's
+   ``experts/observatory-key.txt``, or better the key given with ``--observatory-key``) and
+   valid when the opinion was signed, the expert's signature of the statement holds, and
+   the statement binds the disclosed text and file and this report.
 
 Any changed byte anywhere makes one of these fail: exit status 1 and the failing check
 named. Exit 2 when the file is not a bundle at all.
@@ -42,7 +47,7 @@ from typing import Any
 from cryptography import x509
 
 from backup_evidence import disclosures as sd
-from backup_evidence import succession
+from backup_evidence import opinions, succession
 from backup_evidence.bundle_format import (
     FORMAT,
     FORMATS,
@@ -52,6 +57,7 @@ from backup_evidence.bundle_format import (
     MAX_MEMBER_BYTES,
     NODE_KEY,
     NODE_ROLES,
+    OBSERVATORY_KEY,
     manifest_message,
 )
 from backup_evidence.leaves import (
@@ -92,6 +98,8 @@ class Report:
     earlier_log_verifiers: list[Ed25519Verifier] = field(default_factory=list)
     witness_verifiers: list[CosignatureVerifier | Ed25519Verifier] = field(
         default_factory=list)
+    # the observatory's key, which countersigns expert credentials (issue 16)
+    observatory_key: VerifyKey | None = None
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append((name, ok, detail))
@@ -130,9 +138,11 @@ def _read(z: zipfile.ZipFile, name: str) -> bytes:
 
 def verify_bundle(data_path: str, trusted_key: str | None = None,
                   witnesses: list[str] | None = None,
-                  tsa_certificates: list[x509.Certificate] | None = None) -> Report:
+                  tsa_certificates: list[x509.Certificate] | None = None,
+                  observatory_key: str | None = None) -> Report:
     """Run every check; ``tsa_certificates``: require the checkpoint's RFC 3161 timestamp,
-    from a TSA that chains to one of them."""
+    from a TSA that chains to one of them; ``observatory_key``: the observatory's key
+    obtained independently, which must be the one the bundle carries for its opinions."""
     report = Report()
     try:
         z = zipfile.ZipFile(data_path)
@@ -234,6 +244,9 @@ def verify_bundle(data_path: str, trusted_key: str | None = None,
         elif tsa_certificates is not None:
             report.check("checkpoint timestamp", False, "the bundle has no RFC 3161 timestamp")
 
+        # 6. (with 5) the observatory's key, for the credentials of expert opinions
+        _observatory_key(z, manifest, names, observatory_key, report)
+
         # 5. every evidence item
         subject = sd.report_subject(str(manifest.get("case_id")))
         for item in items:
@@ -317,7 +330,10 @@ def _verify_item(z: zipfile.ZipFile, item: dict[str, Any], checkpoint: Checkpoin
         opened = _open_disclosed(z, item, name, subject, report)
         if opened is None:
             return
-        leaf, summary = opened
+        leaf, summary, values = opened
+        if stated.item_type == ItemType.OPINION and not _check_opinion(
+                z, item, values, name, report):
+            return
     elif item.get("withheld_item") and path is None:
         leaf, summary = stated, "withheld whole (committed): only its leaf is shown"
     else:
@@ -375,7 +391,7 @@ def _open_whole(z: zipfile.ZipFile, item: dict[str, Any], name: str, report: Rep
 
 
 def _open_disclosed(z: zipfile.ZipFile, item: dict[str, Any], name: str, subject: str,
-                    report: Report) -> tuple[EvidenceLeaf, str] | None:
+                    report: Report) -> tuple[EvidenceLeaf, str, dict[str, Any]] | None:
     """A version-2 item: each disclosed field against its digest, each withheld digest as
     given, the subject, then the leaf they make."""
     path = item.get("path")
@@ -424,7 +440,86 @@ def _open_disclosed(z: zipfile.ZipFile, item: dict[str, Any], name: str, subject
                     f"(leaf hash {values.get(RECOMMITS_HASH)}); the node states that the "
                     f"fields are those of that leaf")
     return leaf, (f"{len(shown)} field(s) disclosed and checked, {len(withheld)} withheld "
-                  f"(committed)")
+                  f"(committed)"), values
+
+
+def _observatory_key(z: zipfile.ZipFile, manifest: dict[str, Any], names: set[str],
+                     trusted: str | None, report: Report) -> None:
+    """The key that countersigns expert credentials: the bundle's (listed in the signed
+    manifest, so the node vouches for it), checked against the one given, if any."""
+    path = manifest.get("observatory_key")
+    if path is None and trusted is None:
+        return
+    try:
+        carried = (_key_from_text(_read(z, str(path)).decode("utf-8").splitlines()[-1])
+                   if path is not None and str(path) in names else None)
+    except (ValueError, IndexError, UnicodeDecodeError, CryptoError):
+        carried = None
+    if trusted is None:
+        report.observatory_key = carried
+        if carried is not None:
+            report.note("expert credentials were checked against the observatory key the "
+                        "bundle carries; give --observatory-key to check them against one "
+                        "obtained independently")
+        return
+    try:
+        report.observatory_key = _key_from_text(trusted)
+    except (ValueError, CryptoError):
+        raise NotABundle("the --observatory-key given is not an Ed25519 key") from None
+    if carried is not None:
+        report.check("observatory key is the trusted key", carried == report.observatory_key,
+                     "" if carried == report.observatory_key else
+                     f"{OBSERVATORY_KEY} holds another key")
+
+
+def _check_opinion(z: zipfile.ZipFile, item: dict[str, Any], values: dict[str, Any],
+                   name: str, report: Report) -> bool:
+    """An expert's opinion whose statement and signature are disclosed: its credential, its
+    signature, and that it binds what is disclosed of it and this report. A withheld
+    opinion shows only its leaf (nothing of it to check beyond the commitment)."""
+    if "statement" not in values or "signature" not in values:
+        report.note(f"{name}: an expert's opinion, withheld: its signature is not shown")
+        return True
+    try:
+        statement = opinions.verify_signature(str(values["statement"]).encode("utf-8"),
+                                              str(values["signature"]))
+    except opinions.BadOpinion as exc:
+        report.check(f"{name} (expert signature)", False, str(exc))
+        return False
+    report.check(f"{name} (expert signature)", True, f"by expert key {statement.expert_key}")
+    try:
+        if report.observatory_key is None:
+            raise opinions.BadOpinion("the bundle carries no observatory key")
+        credential = opinions.verify_credential(_read(z, str(item["credential"])),
+                                                report.observatory_key)
+        if not credential.covers(statement):
+            raise opinions.BadOpinion("the credential is another expert's, or was not valid "
+                                      "when the opinion was signed")
+    except KeyError:
+        report.check(f"{name} (expert credential)", False, "the credential is missing")
+        return False
+    except opinions.BadOpinion as exc:
+        report.check(f"{name} (expert credential)", False, str(exc))
+        return False
+    report.check(f"{name} (expert credential)", True,
+                 f"countersigned by the observatory, serial {credential.serial}, "
+                 f"specialties {', '.join(credential.specialties)}, home node "
+                 f"{credential.home_node}, valid {_utc(credential.not_before)} to "
+                 f"{_utc(credential.not_after)}")
+    problems = []
+    if statement.subject_sha256 != opinions.subject_digest(str(item.get("subject"))):
+        problems.append("it is about another report")
+    if "kind" in values and values["kind"] != statement.kind:
+        problems.append("its kind is not the one signed")
+    if "text" in values and hashlib.sha256(str(values["text"]).encode(
+            "utf-8")).hexdigest() != statement.text_sha256:
+        problems.append("its text is not the one signed")
+    if values.get("file.sha256", statement.file_sha256) != statement.file_sha256:
+        problems.append("its file is not the one signed")
+    report.check(f"{name} (opinion content)", not problems, "; ".join(problems) or
+                 f"{statement.kind}, signed {_utc(statement.signed_at)} (the expert's "
+                 f"clock), for engagement {statement.engagement}")
+    return not problems
 
 
 RECOMMITS_INDEX = "_recommits.leaf_index"
@@ -541,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--witness", action="append", default=[], metavar="VKEY",
                    help="a witness key (C2SP vkey) whose cosignature the checkpoint must carry;"
                    " repeatable")
+    p.add_argument("--observatory-key", default=None, metavar="KEY",
+                   help="the observatory's Ed25519 key obtained independently (as for "
+                   "--public-key): expert credentials must be countersigned by it")
     p.add_argument("--tsa-cert", default=None, metavar="PEM",
                    help="a PEM file of the timestamping authority's root certificate(s): "
                    "the checkpoint must carry an RFC 3161 timestamp from a TSA under them")
@@ -554,7 +652,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     try:
-        report = verify_bundle(args.file, args.public_key, args.witness, tsa_certificates)
+        report = verify_bundle(args.file, args.public_key, args.witness, tsa_certificates,
+                               args.observatory_key)
     except NotABundle as exc:
         print(f"NOT A BUNDLE: {exc}", file=sys.stderr)
         return 2

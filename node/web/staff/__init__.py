@@ -24,6 +24,7 @@ from node.web.staff import (
     federation,
     inbox,
     needs,
+    opinions,
     patterns,
     perpetrators,
     receipt_lookup,
@@ -40,7 +41,8 @@ def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
             *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
-            *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES]
+            *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES,
+            *opinions.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -77,6 +77,8 @@ ERASED: dict[str, str] = {
         "SELECT COUNT(*) FROM sms_status_pins WHERE report_id = ?",
     "perpetrator identifiers":  # issue 18
         "SELECT COUNT(*) FROM perpetrator_identifiers WHERE report_id = ?",
+    "expert opinions":  # issue 16: an expert's signed opinion about it
+        "SELECT COUNT(*) FROM expert_opinions WHERE report_id = ?",
     "matching tokens and matches (withdrawn from the observatory)":
         "SELECT (SELECT COUNT(*) FROM matching_tokens WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM matching_matches WHERE report_id = ?1)",
@@ -170,6 +172,12 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                   (ctx.keys.receipt_index.submission_index("kobo", r.report_id), r.report_id,
                    access.data_key.encrypt(f"{CANARY} original".encode(),
                                            original_context(r.report_id))))
+    with ctx.db.write() as w:  # an expert's opinion about it, opened under the case key
+        w.execute("INSERT INTO expert_opinions (opinion_id, engagement_id, report_id, "
+                  "expert_key, statement, signature, credential, digests, opinion_ct, "
+                  "leaf_index, received_at) VALUES (?, ?, ?, ?, '{}', '', '{}', '', ?, 0, 0)",
+                  ("0f" * 16, "0e" * 16, r.report_id, expert.expert_key,
+                   access.data_key.encrypt(f"{CANARY} opinion".encode(), b"expert-opinion:")))
     sms_pins.set_pin(ctx.db, ctx.keys.receipt_index, ctx.intake, r.report_id,
                      access.data_key, sms_pins.Choice("123456", "en", True, f"+243{CANARY}"), 0)
     confirmed, _ = ctx.perpetrators.confirm(team.caseworker, r.report_id, Identifiers(

@@ -7,6 +7,8 @@ import base64
 
 from hypothesis import strategies as st
 
+from backup_evidence.opinions import KINDS as OPINION_KINDS
+from backup_evidence.opinions import Statement as OpinionStatement
 from crypto.keys import SigningKey
 from protocol import regions
 from protocol.engagements import (
@@ -39,6 +41,7 @@ from protocol.experts import (
     VouchBody,
 )
 from protocol.message import Message
+from protocol.opinions import ExpertOpinion
 
 OBSERVATORY_KEY = SigningKey(bytes(range(32)))
 OBSERVATORY_ID = "0b" * 16
@@ -192,6 +195,27 @@ def thread_messages(draw: st.DrawFn) -> ThreadMessage:
     return ThreadMessage.sign(body, author)
 
 
+@st.composite
+def opinions(draw: st.DrawFn) -> ExpertOpinion:
+    """An expert's signed opinion (issue 16): its statement signed by the credential's key."""
+    expert = draw(signing_keys)
+    credential = draw(credentials())
+    credential = ExpertCredential.issue(credential.body.model_copy(update={
+        "expert_key": expert.verify_key.raw().hex()}), OBSERVATORY_KEY)
+    engagement_id = draw(ids)
+    statement = OpinionStatement(
+        engagement=engagement_id, subject_sha256=draw(keys_hex),
+        kind=draw(st.sampled_from(OPINION_KINDS)), text_sha256=draw(keys_hex),
+        file_sha256=draw(st.none() | keys_hex), credential=credential.body.serial,
+        expert_key=credential.body.expert_key, signed_at=draw(times))
+    return ExpertOpinion(
+        opinion_id=draw(ids), engagement_id=engagement_id,
+        statement=statement.encode().decode("utf-8"), signature=statement.sign(expert),
+        credential=credential,
+        digests=tuple(draw(st.lists(keys_hex, min_size=4, max_size=7, unique=True))),
+        sealed=draw(blobs), sent_at=draw(times))
+
+
 EXPERT_STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     ExpertVouch: vouches(),
     ExpertCredentialIssued: credentials_issued(),
@@ -213,4 +237,5 @@ EXPERT_STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
                                 "expired"]),
         revoked_at=times),
     ThreadMessage: thread_messages(),
+    ExpertOpinion: opinions(),
 }
