@@ -39,6 +39,7 @@ from node.channels import sms_pins
 from node.datadir import DataDir
 from node.experts import needs
 from node.experts.shares import Shares
+from node.experts.threads import Threads
 from node.i18n import Catalogues
 from node.imports import importer
 from node.intake import consent_auth
@@ -74,6 +75,7 @@ class NodeContext:
     bundles: BundleExporter
     statistics: StatisticsService
     shares: Shares  # consented case sharing with vetted experts (issue 16)
+    threads: Threads  # end-to-end encrypted threads of the expert network (issue 16)
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -146,12 +148,14 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     incidents.coding_changed.append(void_drafts_for_coding)
     shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
                     clock=lambda: int(clock().timestamp()))
+    threads = Threads(db, audit, node_id=keys.node_id, clock=lambda: int(clock().timestamp()))
     perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18
     # Every store derived from a report, erased by the one deletion path.
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
-        *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
+        *referrals.derived_stores, *shares.derived_stores, *threads.derived_stores,
+        *inbox.DERIVED_STORES,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE,
@@ -166,7 +170,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
         custody=Custody(db, access, ledger), perpetrators=perpetrators,
         bundles=BundleExporter(db, access, intake, keys, audit, clock),
-        statistics=statistics, shares=shares,
+        statistics=statistics, shares=shares, threads=threads,
         catalogues=catalogues, staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))

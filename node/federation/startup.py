@@ -36,7 +36,8 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
     service = FederationService(ctx.db, ctx.keys, config,
                                 clock=lambda: int(ctx.clock().timestamp()), status=status,
                                 experts=ctx.config.expert_app.enabled,
-                                mail=ctx.config.expert_app.mail, shares=ctx.shares)
+                                mail=ctx.config.expert_app.mail, shares=ctx.shares,
+                                threads=ctx.threads)
     try:
         await service.start()
     except (TransportError, OSError, sqlite3.Error) as exc:

@@ -30,6 +30,7 @@ from node.web.staff import (
     shares,
     statistics,
     suggestions,
+    threads,
 )
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
@@ -40,7 +41,7 @@ def all_routes() -> list[StaffRoute]:
     return [*auth.ROUTES, *cases.ROUTES, *coding.ROUTES, *receipt_lookup.ROUTES, *admin.ROUTES,
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
             *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
-            *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES]
+            *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES, *threads.ROUTES]
 
 
 def create_staff_app() -> web.Application:
