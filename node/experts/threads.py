@@ -286,16 +286,16 @@ class Threads:
     # -- reading ----------------------------------------------------------------------------
 
     def read(self, reader: UnlockedStaff, thread_id: str) -> tuple[Thread, list[ShownMessage]]:
-        """The thread and its messages, opened with the reader's key in memory for this
-        call; what was unread is now read (a custody entry when something was)."""
+        """The thread and its messages in the order this node kept them (each author's in
+        their own order: `receive_in` takes only the next), opened with the reader's key in
+        memory for this call; what was unread is now read (a custody entry when it was)."""
         now = self._clock()
         with self._db.write() as conn:
             row = self._mine(conn, reader, thread_id)
             rows = conn.execute(
                 "SELECT message_id, author_key, sequence, sealed, sent_at, wire, read_at "
                 "FROM expert_thread_messages WHERE thread_id = ? AND reader_key = ? "
-                "ORDER BY (author_key = ?), sequence, sent_at",
-                (thread_id, row["local_key"], row["local_key"])).fetchall()
+                "ORDER BY rowid", (thread_id, row["local_key"])).fetchall()
             unread = sum(1 for r in rows if r["read_at"] is None)
             if unread:
                 conn.execute("UPDATE expert_thread_messages SET read_at = ? WHERE "
@@ -309,7 +309,6 @@ class Threads:
                               _open(reader, thread_id, r["message_id"], bytes(r["sealed"])),
                               r["wire"] is not None)
                  for r in rows]
-        shown.sort(key=lambda m: (m.sent_at, m.mine, m.sequence))
         return thread, shown
 
     def attachment(self, reader: UnlockedStaff, thread_id: str, message_id: str

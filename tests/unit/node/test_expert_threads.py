@@ -96,7 +96,8 @@ def test_both_parties_on_one_node(node_ctx: NodeContext,
     # a flipped bit at rest: that message is never shown, the others still are
     (sealed,) = node_ctx.db.read().execute(
         "SELECT sealed FROM expert_thread_messages WHERE reader_key = author_key AND "
-        "sequence = 1 AND thread_id = ?", (thread,)).fetchone()
+        "sequence = 1 AND thread_id = ? AND reader_key = (SELECT local_key FROM "
+        "expert_threads WHERE staff_id = ?)", (thread, team.coordinator.member.id)).fetchone()
     altered = bytearray(sealed)
     altered[-1] ^= 1
     with node_ctx.db.write() as w:
