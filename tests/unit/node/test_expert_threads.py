@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +22,13 @@ from node import accounts, errors
 from node.accounts import UnlockedStaff
 from node.context import NodeContext
 from node.demo import tiny_png
-from node.experts import engagements, profiles, thread_content
+from node.experts import directory, engagements, profiles, thread_content
 from node.experts.thread_content import Attachment, Content, Unreadable, checked
 from node.experts.threads import ThreadClosed, ThreadRefused, ThreadUnavailable
+from observatory.context import open_observatory
 from protocol.engagements import ThreadBody, ThreadMessage
 from protocol.errors import BadSignature
+from tests.expert_vetting import EXPERT_PASSPHRASE, vetted_expert
 from tests.team import Team, make_team
 from tests.unit.protocol.expert_strategies import thread_messages
 
@@ -235,3 +238,31 @@ def test_any_thread_message_from_a_member_is_refused(
 
 def test_content_is_what_was_written() -> None:
     assert checked(" hello ", None) == Content("hello")
+
+
+def test_a_revoked_credential_closes_the_thread(node_ctx: NodeContext, tmp_path: Path) -> None:
+    team = make_team(node_ctx)
+    vetted = vetted_expert(node_ctx, [node_ctx], tmp_path)
+    expert = accounts.unlock(node_ctx.db.read(), vetted.username, EXPERT_PASSPHRASE)
+    thread = local_engagement(node_ctx, team.coordinator, expert)
+    node_ctx.threads.send(team.coordinator, thread, checked("Hello.", None))
+    assert node_ctx.threads.close_for_ended_credentials() == 0  # listed: stays open
+    later = int(time.time()) + 10
+    observatory = open_observatory(vetted.observatory_root, clock=lambda: later)
+    try:
+        observatory.experts.revoke(vetted.serial, "misconduct", later)
+        with observatory.db.write() as conn:
+            signed = observatory.experts.current_in(conn, later)
+    finally:
+        observatory.close()
+    with node_ctx.db.write() as conn:
+        directory.accept_in(conn, signed, observatory_key=vetted.observatory_key, now=later)
+    assert node_ctx.threads.close_for_ended_credentials() == 2  # both parties' sides
+    for person in (team.coordinator, expert):
+        with pytest.raises(ThreadClosed):
+            node_ctx.threads.send(person, thread, checked("Still there?", None))
+    ended = engagements.get(node_ctx.db.read(), thread)
+    assert ended is not None and ended.state == "ended"
+    assert node_ctx.db.read().execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'expert.thread_closed' "
+        "AND detail = 'credential_revoked'").fetchone()[0] == 2
