@@ -39,7 +39,7 @@ import base64
 import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from crypto.errors import DecryptionError
@@ -304,6 +304,8 @@ class Threads:
                 self._custody(conn, thread_id, row["report_id"], reader.member.id,
                               "expert.thread_read", f"{unread} new")
             thread = _thread(tuple(row[c.strip()] for c in _THREAD_COLUMNS.split(",")))
+            if thread.open and not self._engagement_active(conn, row, now):
+                thread = replace(thread, closed_at=now, close_reason="ended")  # expired
         shown = [ShownMessage(r["message_id"], r["author_key"] == row["local_key"],
                               r["sequence"], r["sent_at"],
                               _open(reader, thread_id, r["message_id"], bytes(r["sealed"])),
@@ -353,15 +355,6 @@ class Threads:
             "t.thread_id = m.thread_id AND t.local_key = m.reader_key WHERE t.staff_id = ? "
             "AND m.read_at IS NULL", (staff_id,)).fetchone()
         return int(n)
-
-    def for_engagement(self, staff: UnlockedStaff, engagement_id: str) -> Thread | None:
-        """The engagement's thread for this person (made now if it was not yet), or None."""
-        try:
-            with self._db.write() as conn:
-                row = self._mine(conn, staff, engagement_id)
-        except ThreadUnavailable:
-            return None
-        return _thread(tuple(row[c.strip()] for c in _THREAD_COLUMNS.split(",")))
 
     # -- receiving (the responder's transaction) --------------------------------------------
 
