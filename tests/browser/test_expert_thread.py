@@ -71,7 +71,8 @@ def test_an_expert_answers_in_the_thread_on_a_phone(
     page.wait_for_url(re.compile(r"/expert/\?done=second_factor$"))
     assert page.inner_text("header .badge") == "1"  # the unread message
     page.goto(url + "/expert/needs")
-    page.click("text=1 new messages")
+    assert "1 new messages" in page.inner_text("main")
+    page.click(f'a[href="/expert/engagements/{threads[js]}"]')
     page.wait_for_url(re.compile(rf"/expert/engagements/{threads[js]}$"))
     assert QUESTION in page.inner_text("main")
     page.fill("#thread-text", "Yes, at ten, with an interpreter.")
