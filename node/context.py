@@ -40,6 +40,7 @@ from node.datadir import DataDir
 from node.experts import needs
 from node.experts.opinions import CaseOpinions
 from node.experts.shares import Shares
+from node.experts.threads import Threads
 from node.i18n import Catalogues
 from node.imports import importer
 from node.intake import consent_auth
@@ -76,6 +77,7 @@ class NodeContext:
     statistics: StatisticsService
     shares: Shares  # consented case sharing with vetted experts (issue 16)
     opinions: CaseOpinions  # experts' signed opinions received for cases (issue 16)
+    threads: Threads  # end-to-end encrypted threads of the expert network (issue 16)
     catalogues: Catalogues
     staff_params: pw.KdfParams
     audit: AuditLog
@@ -150,6 +152,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     access.after_rotation.append(incidents.rekey_after_rotation)  # issue 13
     shares = Shares(db, audit, access, intake, consent, node_id=keys.node_id,
                     clock=lambda: int(clock().timestamp()))
+    threads = Threads(db, audit, node_id=keys.node_id, clock=lambda: int(clock().timestamp()))
     perpetrators = PerpetratorIdentifiers(access, ledger)  # issue 18
     opinions = CaseOpinions(db, audit, access, observatory_key=(
         cfg.federation.observatory_identity_key if cfg.federation is not None else None),
@@ -158,7 +161,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
     deletion = Deletion(db, audit, clock, [
         *statistics.derived_stores, *incidents.derived_stores, *intake.derived_stores,
         *access.derived_stores, *timeline.derived_stores, *conversations.derived_stores,
-        *referrals.derived_stores, *shares.derived_stores, *inbox.DERIVED_STORES,
+        *referrals.derived_stores, *shares.derived_stores, *threads.derived_stores,
+        *inbox.DERIVED_STORES,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE,
@@ -173,7 +177,7 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         referrals=referrals, incidents=incidents, retention=retention, deletion=deletion,
         custody=Custody(db, access, ledger), perpetrators=perpetrators,
         bundles=BundleExporter(db, access, intake, keys, audit, clock, opinions=opinions),
-        statistics=statistics, shares=shares, opinions=opinions,
+        statistics=statistics, shares=shares, opinions=opinions, threads=threads,
         catalogues=catalogues, staff_params=staff_params,
         audit=audit, clock=clock,
         executor=concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="node"))

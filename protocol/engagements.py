@@ -18,9 +18,11 @@ expert's *home* node. Each message is one request of the one client path, answer
   sealed box, made in `crypto/`), in parts; the home node stores ciphertext it cannot open.
 * `ExpertRevocation`, either way: a need, an engagement or a share ends; its copies and
   wraps are erased.
-* `ThreadMessage`, either way: one end-to-end encrypted message of an engagement's thread,
+* `ThreadMessage`, either way: one end-to-end encrypted message of a thread (an
+  engagement's, coordinator <-> expert, or one joining two organisations' coordinators),
   sealed to the reader's X25519 key and signed by its author's key (domain
-  ``BackUp expert thread message v1``).
+  ``BackUp expert thread message v1``). Each author numbers their messages 1, 2, 3... in
+  the thread; the reader takes only the next one (`node.experts.threads`).
 
 Nothing here decides who may receive what: consent, the coordinator's decision and the
 directory check (`protocol.experts.shareable_entry`) are the sending node's.
@@ -229,12 +231,13 @@ class ExpertRevocation(Message):
     """Either node: a need, an engagement or a share ends; erase its copies and wraps.
 
     Ending an engagement ends all of its shares; a revoked credential (in the directory)
-    ends all of that expert's engagements on every node."""
+    ends all of that expert's engagements on every node. A thread's revocation (its case
+    was deleted) closes it and erases its messages on the receiving node."""
 
     TYPE = "expert.revocation"
     VERSION = 1
 
-    subject: Literal["need", "engagement", "share"]
+    subject: Literal["need", "engagement", "share", "thread"]
     subject_id: RandomId
     reason: Literal["reporter", "coordinator", "expert", "credential_revoked", "expired"]
     revoked_at: UnixTime

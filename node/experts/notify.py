@@ -1,12 +1,12 @@
-"""E-mail to an expert when a need for them arrives (issue 16), if they asked for it and
-the node has an SMTP relay (`[expert_app.mail]`).
+"""E-mail to an expert when a need or a thread message for them arrives (issue 16), if they
+asked for it and the node has an SMTP relay (`[expert_app.mail]`).
 
 The message says nothing: a neutral subject chosen by the organisation, and a body that
 only asks them to open the app. No specialty, place, organisation or link travels by
 e-mail, which crosses servers nobody here controls. The address is the expert's choice in
 the app; it is kept encrypted with a key derived from the node's identity key (the node
 must read it unattended), so the database alone does not reveal it. One e-mail per expert
-per batch of new needs; a relay that fails is tried again at the next round.
+per batch of new needs and messages; a relay that fails is tried again at the next round.
 """
 
 from __future__ import annotations
@@ -69,13 +69,18 @@ def address(conn: sqlite3.Connection, staff_id: str, keys: NodeKeys) -> str | No
 
 
 def send_due(db: Database, keys: NodeKeys, mail: ExpertMail, now: int) -> int:
-    """E-mail each expert who has new needs not yet notified; how many e-mails went.
-    Blocking (SMTP); an expert whose e-mail fails is tried again next time."""
+    """E-mail each expert who has new needs, or new thread messages, not yet notified; how
+    many e-mails went. Blocking (SMTP); an expert whose e-mail fails is tried again next
+    time."""
     conn = db.read()
     due = [str(r[0]) for r in conn.execute(
-        "SELECT DISTINCT r.staff_id FROM expert_needs_received r JOIN expert_profiles p "
+        "SELECT r.staff_id FROM expert_needs_received r JOIN expert_profiles p "
         "ON p.staff_id = r.staff_id WHERE r.notified = 0 AND r.answer IS NULL "
-        "AND r.deadline > ? AND p.notify_email IS NOT NULL", (now,))]
+        "AND r.deadline > ? AND p.notify_email IS NOT NULL UNION "
+        "SELECT t.staff_id FROM expert_thread_messages m JOIN expert_threads t "
+        "ON t.thread_id = m.thread_id AND t.local_key = m.reader_key JOIN expert_profiles p "
+        "ON p.staff_id = t.staff_id WHERE m.notified = 0 AND m.read_at IS NULL "
+        "AND p.notify_email IS NOT NULL", (now,))]
     sent = 0
     for staff_id in due:
         to = address(conn, staff_id, keys)
@@ -96,5 +101,9 @@ def send_due(db: Database, keys: NodeKeys, mail: ExpertMail, now: int) -> int:
         with db.write() as w:
             w.execute("UPDATE expert_needs_received SET notified = 1 WHERE staff_id = ? "
                       "AND notified = 0", (staff_id,))
+            w.execute("UPDATE expert_thread_messages SET notified = 1 WHERE notified = 0 "
+                      "AND EXISTS (SELECT 1 FROM expert_threads t WHERE t.thread_id = "
+                      "expert_thread_messages.thread_id AND t.local_key = "
+                      "expert_thread_messages.reader_key AND t.staff_id = ?)", (staff_id,))
         sent += 1
     return sent

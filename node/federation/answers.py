@@ -13,6 +13,7 @@ frame's digest for a `FrameRefusal`), is a response the exchange allows, and is 
 * our `StatisticsRelease` (`statistics_delivery.handle_answer`);
 * our `CheckpointPush` (`our_log.handle_answer`): a cosignature, or what the witness refused;
 * our `SealedShare` and `ExpertRevocation` (`shares.handle_answer`): delivered or refused;
+* our `ThreadMessage` (`threads.handle_answer`): kept, refused, or to be tried again;
 * after a restore, our `WitnessedQuery` and `LogSuccession` (`restored`, issue 21).
 
 A refusal (`DeliveryAck(rejected)` where the handler says it is final, or a `FrameRefusal`)
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 from crypto import role_statement as role_format
 from node.experts import directory as expert_directory
-from node.experts import need_exchange, outgoing, shares, vetting
+from node.experts import need_exchange, outgoing, shares, threads, vetting
 from node.federation import enrollment, members, our_log, restored, statistics_delivery
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -111,6 +112,8 @@ def record(conn: sqlite3.Connection, request_type: str, envelope_id: str, recipi
         if request_type == expert_directory.QUERY:
             return Outcome(expert_directory.handle_answer(conn, answer, config=config,
                                                           now=now))
+        if request_type == threads.MESSAGE:  # issue 16: a gap is retried, not given up
+            return Outcome(threads.handle_answer(answer))
         if request_type in (shares.SHARE, shares.REVOCATION):  # issue 16
             return Outcome(shares.handle_answer(answer))
         if request_type == PUSH:

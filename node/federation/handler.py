@@ -20,6 +20,9 @@ verified membership list. What this node answers:
   expert of this node, or another node's, is refused and nothing is stored;
 * `ExpertOpinion` from an engaged expert's home node (issue 16): checked and committed to
   the evidence log (`node.experts.opinions`), or refused with nothing stored;
+* `ThreadMessage` / `ExpertRevocation` of a thread from a member (issue 16): the next
+  message of a thread with a party here, or its erasure (`node.experts.threads`); anything
+  else (another author, an old or skipped number, a closed thread) is refused, nothing kept;
 * anything else: ``not_supported``.
 
 The responder runs in a worker thread: SQLite (through the node's one writer) and Ed25519
@@ -39,6 +42,7 @@ from node.experts import need_exchange
 from node.experts.opinions import CaseOpinions
 from node.experts.opinions import Refused as OpinionRefused
 from node.experts.shares import PartRefused, Shares
+from node.experts.threads import ThreadRefused, Threads
 from node.federation import enrollment, members, peer_logs
 from node.federation.config import FederationConfig
 from node.federation.directory import Directory
@@ -46,9 +50,9 @@ from node.federation.errors import FederationError
 from node.keyring import NodeKeys
 from node.storage.database import Database
 from protocol.delivery import DeliveryAck
-from protocol.engagements import ExpertRevocation, SealedShare
+from protocol.engagements import ExpertRevocation, SealedShare, ThreadMessage
 from protocol.envelope import role_key_of
-from protocol.errors import EnvelopeRejected
+from protocol.errors import BadSignature, EnvelopeRejected
 from protocol.exchanges import DuplicateReceived, RequestReceived
 from protocol.membership import MembershipDecision, MembershipList
 from protocol.message import Message
@@ -75,10 +79,12 @@ class FederationHandler:
     def __init__(self, db: Database, *, keys: NodeKeys, config: FederationConfig,
                  directory: Callable[[], Directory], clock: Callable[[], int],
                  on_change: Callable[[], None] = lambda: None,
-                 shares: Shares | None = None, opinions: CaseOpinions | None = None) -> None:
+                 shares: Shares | None = None, opinions: CaseOpinions | None = None,
+                 threads: Threads | None = None) -> None:
         self._db = db
         self._opinions = opinions
         self._shares = shares
+        self._threads = threads
         self._keys = keys
         self._config = config
         self._directory = directory
@@ -103,9 +109,12 @@ class FederationHandler:
                             stored=lambda: setattr(self._changed, "value", True))
         if shares is not None:
             self.responder.serve(SealedShare, self._share)
+        if shares is not None or threads is not None:
             self.responder.serve(ExpertRevocation, self._revocation)
         if opinions is not None:
             self.responder.serve(ExpertOpinion, self._opinion)
+        if threads is not None:
+            self.responder.serve(ThreadMessage, self._thread_message)
 
     async def __call__(self, frame: bytes, remote_peer_id: str) -> bytes:
         answer, changed = await asyncio.to_thread(self.handle, frame, remote_peer_id)
@@ -173,13 +182,19 @@ class FederationHandler:
 
     def _revocation(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         revocation = request.message
-        assert isinstance(revocation, ExpertRevocation) and self._shares is not None
+        assert isinstance(revocation, ExpertRevocation)
         sender = request.envelope.sender
         self._member_key(sender)
         try:
-            outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
-                                                         now=self._clock())
-        except PartRefused as exc:
+            if revocation.subject == "thread" and self._threads is not None:
+                outcome = self._threads.receive_erasure_in(conn, revocation, sender=sender,
+                                                           now=self._clock())
+            elif self._shares is not None:
+                outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
+                                                             now=self._clock())
+            else:
+                raise Refuse(Reason.NOT_SUPPORTED)
+        except (PartRefused, ThreadRefused) as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: %s", request.envelope.describe(), outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)
@@ -195,6 +210,22 @@ class FederationHandler:
         except OpinionRefused as exc:
             raise Refuse(exc.code) from None
         log.info("federation: %s: opinion %s", request.envelope.describe(), outcome)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _thread_message(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        """Issue 16: one message of a thread with a party on this node."""
+        message = request.message
+        assert isinstance(message, ThreadMessage) and self._threads is not None
+        sender = request.envelope.sender
+        self._member_key(sender)
+        try:
+            outcome = self._threads.receive_in(conn, message, sender=sender,
+                                               now=self._clock())
+        except BadSignature:
+            raise Refuse(Reason.NOT_AUTHENTICATED, "author signature") from None
+        except ThreadRefused as exc:
+            raise Refuse(exc.code) from None
+        log.info("federation: %s: thread message %s", request.envelope.describe(), outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

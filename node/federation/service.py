@@ -51,6 +51,7 @@ from node.experts import directory as expert_directory
 from node.experts import notify, outgoing, received_needs, vetting
 from node.experts.opinions import CaseOpinions
 from node.experts.shares import Shares
+from node.experts.threads import Threads
 from node.federation import (
     answers,
     enrollment,
@@ -114,11 +115,13 @@ class FederationService:
                  request_timeout: float = 30.0, experts: bool = False,
                  mail: ExpertMail | None = None, shares: Shares | None = None,
                  matching: EvaluationQueue | None = None,
-                 opinions: CaseOpinions | None = None) -> None:
+                 opinions: CaseOpinions | None = None,
+                 threads: Threads | None = None) -> None:
         self._db = db
         self._matching = None if matching is None else MatchingRound(matching)
         self._opinions = opinions  # experts' signed opinions arriving for cases (issue 16)
         self._shares = shares  # consented case sharing, both ends (issue 16)
+        self._threads = threads  # engagement and coordinator threads (issue 16)
         self._experts = experts  # fetch the expert directory (issue 16; `[expert_app]`)
         self._mail = mail  # e-mail experts about new needs (`[expert_app.mail]`)
         self._next_expert_directory = 0
@@ -176,7 +179,7 @@ class FederationService:
             host.set_handler(PROTOCOL_ID, FederationHandler(
                 self._db, keys=self._keys, config=self._config,
                 directory=lambda: self._directory, clock=self._clock, on_change=self._changed,
-                shares=self._shares, opinions=self._opinions))
+                shares=self._shares, opinions=self._opinions, threads=self._threads))
             await host.start()
         except BaseException as exc:
             self.status.state = "failed"
@@ -304,6 +307,11 @@ class FederationService:
                 peer = self._member_peer(home, now)
                 if peer is not None:  # else it waits here until the node is reachable
                     self._shares.queued(message, self._send(message, peer))
+        if self._threads is not None:  # thread messages and erasures, to the other party
+            for peer_node, message in self._threads.due():
+                to = self._member_target(peer_node, now)
+                if to is not None:  # else it waits here until the node is reachable
+                    self._threads.queued(message, self._send(message, to))
         for witness in self.witnesses(now):
             if {(answers.PUSH, witness.node_id), (answers.SUCCESSION, witness.node_id)
                     } & queued_now or now < self._push_not_before.get(witness.node_id, 0):
@@ -380,6 +388,16 @@ class FederationService:
                 self._queue.enqueue_in(conn, item, time.time())
                 outgoing.take(conn, row_id)
         self.outbox.wake()
+
+    def _member_target(self, node_id: str, now: int) -> Witness | None:
+        """A member node now, at its configured address (peer or peer witness); None if it
+        is not a member or has no address here."""
+        entry = self._directory.member(node_id, now)
+        addrs = addresses_of(self._config, node_id)
+        if entry is None or not addrs:
+            return None
+        key = verify_key_from_hex(entry.identity_key)
+        return Witness(node_id, key, peer_id_from_public_key(key.raw()), addrs)
 
     def witnesses(self, now: int) -> list[Witness]:
         """The observatory, and each configured peer witness that is a member now."""

@@ -38,7 +38,8 @@ async def start_federation(ctx: NodeContext, status: FederationStatus
                                 experts=ctx.config.expert_app.enabled,
                                 mail=ctx.config.expert_app.mail, shares=ctx.shares,
                                 matching=ctx.perpetrators.queue,
-                                opinions=ctx.opinions)
+                                opinions=ctx.opinions,
+                                threads=ctx.threads)
     try:
         await service.start()
     except (TransportError, OSError, sqlite3.Error) as exc:

@@ -935,6 +935,50 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX expert_opinions_report ON expert_opinions (report_id);
     """,
+    # 33: end-to-end encrypted threads (issue 16, node/experts/threads.py): an engagement's
+    # (coordinator <-> expert) and a coordinator <-> coordinator thread of two organisations.
+    # One row per thread and local party (both, when both are on this node), with the public
+    # keys of both sides; messages only as ciphertext sealed to their reader (the author's
+    # own copy, or the one received), numbered per author. `wire` holds a signed message
+    # until it is in the outbox (then `envelope_id`); `erasure_pending` a thread whose case
+    # was deleted, until the other node is told to erase its copy.
+    """
+    CREATE TABLE expert_threads (
+        thread_id TEXT NOT NULL CHECK (length(thread_id) = 32),
+        local_key TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('engagement', 'coordinators')),
+        staff_id TEXT REFERENCES staff(id),
+        local_box_key TEXT NOT NULL,
+        peer_node TEXT NOT NULL,
+        peer_key TEXT NOT NULL,
+        peer_box_key TEXT NOT NULL,
+        report_id TEXT,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        close_reason TEXT,
+        erasure_pending INTEGER NOT NULL DEFAULT 0 CHECK (erasure_pending IN (0, 1)),
+        PRIMARY KEY (thread_id, local_key)
+    ) STRICT;
+    CREATE INDEX expert_threads_staff ON expert_threads (staff_id);
+    CREATE INDEX expert_threads_report ON expert_threads (report_id);
+    CREATE TABLE expert_thread_messages (
+        thread_id TEXT NOT NULL,
+        reader_key TEXT NOT NULL,
+        message_id TEXT NOT NULL CHECK (length(message_id) = 32),
+        author_key TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        sent_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        read_at INTEGER,
+        notified INTEGER NOT NULL DEFAULT 0 CHECK (notified IN (0, 1)),
+        wire TEXT,
+        envelope_id TEXT,
+        PRIMARY KEY (thread_id, reader_key, message_id),
+        UNIQUE (thread_id, reader_key, author_key, sequence),
+        FOREIGN KEY (thread_id, reader_key) REFERENCES expert_threads (thread_id, local_key)
+    ) STRICT;
+    """,
 )
 
 

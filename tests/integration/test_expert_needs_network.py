@@ -3,7 +3,8 @@ real `backup-node serve` processes on 127.0.0.1 (libp2p, SQLite on disk). A coor
 A posts a need; the expert directory matches an expert of B; the need travels through A's
 outbox to B; B's expert sees it in the expert app and accepts (signed with their own key);
 A's coordinator picks them; both nodes record the engagement, and the description sealed
-to the expert opens only in their app. A's coordinator shares a case with the engaged expert,
+to the expert opens only in their app; they write to each other in the engagement's end-to-end
+encrypted thread. A's coordinator shares a case with the engaged expert,
 who reads it in the app and signs an opinion that A commits as evidence; A revokes it: the
 expert can no longer read it and no sealed part is left on either node (issue 16
 "Multi-process run": the whole flow). Then a need whose deadline passes while B is offline:
@@ -49,6 +50,8 @@ EXPERT = "amani-expert"
 COORDINATOR = "coord-a"
 CANARY = "Canary-mobilise-4471 medico-legal exam"
 OPINION = "OPINION-CANARY-91d0: findings consistent with the account"
+THREAD_A = "Canary-thread-A: can you examine her on Monday?"
+THREAD_B = "Canary-thread-B: yes, at ten, with an interpreter"
 
 
 def _people(root: Path, *, expert: bool) -> None:
@@ -236,6 +239,28 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
         assert f"/expert/engagements/{engagement_id}" in listing
         opened = await (await expert_web.get(f"{app}/expert/engagements/{engagement_id}")).text()
         assert CANARY in opened
+
+        # One message each way in the engagement's end-to-end encrypted thread.
+        thread_page = await (await coordinator.get(f"/staff/threads/{engagement_id}")).text()
+        r = await coordinator.post(f"/staff/threads/{engagement_id}", data={
+            "csrf": csrf_of(thread_page), "text": THREAD_A}, allow_redirects=False)
+        assert r.status == 303, await r.text()
+
+        def messages_on(node: Node) -> int:
+            return int(node.query("SELECT count(*) FROM expert_thread_messages WHERE "
+                                  "thread_id = ?", engagement_id)[0][0])
+
+        await eventually(lambda: messages_on(b) == 1, "A's message on B")
+        opened = await (await expert_web.get(f"{app}/expert/engagements/{engagement_id}")).text()
+        assert THREAD_A in opened
+        r = await expert_web.post(f"{app}/expert/threads/{engagement_id}", data={
+            "csrf": csrf_of(opened), "text": THREAD_B}, allow_redirects=False)
+        assert r.status == 303, await r.text()
+        await eventually(lambda: messages_on(a) == 2, "B's answer on A")
+        thread_page = await (await coordinator.get(f"/staff/threads/{engagement_id}")).text()
+        assert THREAD_A in thread_page and THREAD_B in thread_page
+        for root in (a.root, b.root, c.root, observatory.root):
+            assert files_containing(root, b"Canary-thread-") == []
 
         # A shares a case with the engaged expert (its reporter allowed experts of other
         # organisations to see the account), on the case's share page.

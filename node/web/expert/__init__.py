@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.web.bodies import readable_bodies
-from node.web.expert import auth, needs, pages, shares
+from node.web.expert import auth, needs, pages, shares, threads
 from node.web.expert.common import EXPERT_PATH, ExpertRoute, make_guard
 from node.web.failures import html_errors
 
@@ -19,7 +19,7 @@ __all__ = ["EXPERT_PATH", "all_routes", "create_expert_app"]
 
 
 def all_routes() -> list[ExpertRoute]:
-    return [*auth.ROUTES, *pages.ROUTES, *needs.ROUTES, *shares.ROUTES]
+    return [*auth.ROUTES, *pages.ROUTES, *needs.ROUTES, *shares.ROUTES, *threads.ROUTES]
 
 
 def create_expert_app() -> web.Application:

@@ -95,6 +95,7 @@ def page(request: web.Request, template: str, session: StaffSession | None = Non
         ctx = node(request)  # the badge: needs not looked at yet (one indexed count)
         badge = received_needs.unseen(ctx.db.read(), session.staff.member.id,
                                       int(ctx.clock().timestamp()))
+        badge += ctx.threads.unread(session.staff.member.id)  # and messages not read yet
     return render(request, template, staff=session.staff if session else None,
                   csrf=session.csrf if session else kw.pop("csrf", ""), needs_badge=badge,
                   **kw)

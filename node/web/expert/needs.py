@@ -13,6 +13,7 @@ from node.context import run_sync
 from node.experts import engagements, notify, received_needs
 from node.i18n import N_
 from node.web.appkeys import FEDERATION_STATUS, node
+from node.web.expert import threads
 from node.web.expert.common import (
     EXPERT_PATH,
     Access,
@@ -46,6 +47,8 @@ async def _needs_page(request: web.Request, exc: errors.NodeError | None = None
     found = await run_sync(ctx, lambda: received_needs.for_expert(ctx.db.read(),
                                                                   staff.member.id, now))
     mine = await run_sync(ctx, lambda: engagements.of_expert(ctx.db.read(), staff.member.id))
+    unread = {s.thread.thread_id: s.unread
+              for s in await run_sync(ctx, ctx.threads.of_staff, staff)}
     email = await run_sync(ctx, lambda: notify.address(ctx.db.read(), staff.member.id,
                                                        ctx.keys))
     if any(not n.seen for n in found):
@@ -53,7 +56,7 @@ async def _needs_page(request: web.Request, exc: errors.NodeError | None = None
     return page(request, "expert/needs.html", session_of(request),
                 status=status_of(exc) if exc else 200,
                 errors=[error_text(request, exc)] if exc else [], needs=found,
-                engagements=[e for e in mine if e.active(now)], when=when,
+                engagements=[e for e in mine if e.active(now)], unread=unread, when=when,
                 specialty_labels=SPECIALTY_LABELS, modes=dict(MODES), urgencies=dict(URGENCIES),
                 reasons=DECLINE_LABELS, refresh=REFRESH_SECONDS, email=email or "",
                 mail=ctx.config.expert_app.mail is not None,
@@ -88,15 +91,7 @@ async def answer_post(request: web.Request) -> web.StreamResponse:
 
 
 async def engagement_get(request: web.Request) -> web.StreamResponse:
-    ctx = node(request)
-    staff = session_of(request).staff
-    found = await run_sync(ctx, lambda: engagements.get(
-        ctx.db.read(), request.match_info["engagement_id"][:64]))
-    if found is None or found.expert_staff_id != staff.member.id:
-        raise errors.NotFound()  # another expert's engagement does not exist for them
-    return page(request, "expert/engagement.html", session_of(request), engagement=found,
-                description=received_needs.description(staff, found), when=when,
-                active=found.active(_now(request)))
+    return await threads.engagement_page(request, threads.hex_id(request, "engagement_id"))
 
 
 async def mail_post(request: web.Request) -> web.StreamResponse:

@@ -31,6 +31,7 @@ from node.web.staff import (
     shares,
     statistics,
     suggestions,
+    threads,
 )
 from node.web.staff.common import STAFF_PATH, StaffRoute, make_guard
 
@@ -42,7 +43,7 @@ def all_routes() -> list[StaffRoute]:
             *evidence.ROUTES, *federation.ROUTES, *statistics.ROUTES, *experts.ROUTES,
             *inbox.ROUTES, *suggestions.ROUTES, *patterns.ROUTES, *case_lists.ROUTES,
             *needs.ROUTES, *shares.ROUTES, *perpetrators.ROUTES,
-            *opinions.ROUTES]
+            *opinions.ROUTES, *threads.ROUTES]
 
 
 def create_staff_app() -> web.Application:

@@ -8,6 +8,7 @@ check here fails `test_every_derived_store_has_an_erasure_check`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from crypto import passphrase as pw
-from crypto.keys import DataKey
+from crypto.keys import BoxSecretKey, DataKey, SigningKey
 from node import errors
 from node.analysis.adapted import AdaptedModels
 from node.analysis.model import Example
@@ -28,6 +29,7 @@ from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.demo import tiny_png
 from node.experts import needs
+from node.experts.thread_content import checked
 from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
@@ -71,6 +73,11 @@ ERASED: dict[str, str] = {
     "expert needs and engagements for it":  # the need's sealed description included
         "SELECT (SELECT COUNT(*) FROM expert_needs WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM expert_engagements WHERE report_id = ?1)",
+    "expert threads":  # issue 16: its threads and every message in them (on this node)
+        "SELECT (SELECT COUNT(*) FROM expert_threads WHERE report_id = ?1)"
+        " + (SELECT COUNT(*) FROM expert_thread_messages m JOIN expert_threads t"
+        " ON t.thread_id = m.thread_id AND t.local_key = m.reader_key"
+        " WHERE t.report_id = ?1 OR t.close_reason = 'reporter')",
     "imported submission originals":
         "SELECT COUNT(*) FROM imported_submissions WHERE report_id = ?",
     "SMS status PIN and notice number":
@@ -166,6 +173,13 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
                languages=["fr"], country="CD", regions=[], mode="remote", urgency="routine",
                deadline_hours=24, description=f"{CANARY} needs a doctor",
                report_id=r.report_id, now=int(ctx.clock().timestamp()))
+    # a conversation about it with another organisation's coordinator (issue 16)
+    thread_id = secrets.token_hex(16)
+    ctx.threads.introduce(team.coordinator, thread_id=thread_id, peer_node="0f" * 16,
+                          peer_key=SigningKey.generate().verify_key.raw().hex(),
+                          peer_box_key=BoxSecretKey.generate().public_key.raw().hex(),
+                          report_id=r.report_id)
+    ctx.threads.send(team.coordinator, thread_id, checked(f"{CANARY} about the case", None))
     with ctx.db.write() as w:  # its original, as an import from a field tool keeps it
         w.execute("INSERT INTO imported_submissions (submission_index, source, report_id,"
                   " imported_hour, original_ct) VALUES (?, 'kobo', ?, 0, ?)",

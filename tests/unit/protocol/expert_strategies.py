@@ -231,7 +231,7 @@ EXPERT_STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     ExpertEngagement: engagements(),
     SealedShare: shares(),
     ExpertRevocation: st.builds(
-        ExpertRevocation, subject=st.sampled_from(["need", "engagement", "share"]),
+        ExpertRevocation, subject=st.sampled_from(["need", "engagement", "share", "thread"]),
         subject_id=ids,
         reason=st.sampled_from(["reporter", "coordinator", "expert", "credential_revoked",
                                 "expired"]),
