@@ -120,10 +120,3 @@ async def test_the_old_secret_opens_nothing_and_the_new_one_everything(
             assert files_containing(node_dir.root, shown.encode()) == []
             assert shown not in caplog.text
 
-
-async def test_replacing_needs_an_open_report(client: TestClient[Any, Any]) -> None:
-    r = await client.get("/en/receipt")
-    token = csrf_of(await r.text())
-    r = await client.post("/en/receipt/secret", data={"csrf": token, "confirm": "yes"},
-                          allow_redirects=False)
-    assert r.status != 200 and "receipt-secret" not in await r.text()
