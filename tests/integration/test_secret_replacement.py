@@ -8,6 +8,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -87,8 +88,18 @@ async def test_the_old_secret_opens_nothing_and_the_new_one_everything(
     ctx.case_access.assign(team.coordinator, rid, team.caseworker.member.id)
     ctx.conversations.send(team.caseworker, rid, "before")
 
-    # generation 0: the receipt wraps it
-    second = await replace_on_site(client, r.code, r.secret)
+    # someone else opened the report with the old secret, on another browser
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        async with other.get(client.make_url("/en/receipt")) as got:
+            token = csrf_of(await got.text())
+        async with other.post(client.make_url("/en/receipt"), data={
+                "csrf": token, "receipt": r.code, "secret": r.secret}) as got:
+            assert got.status == 200 and 'id="status"' in await got.text()
+        # generation 0: the receipt wraps it
+        second = await replace_on_site(client, r.code, r.secret)
+        # ... and is out at once: their open session forgot the report
+        async with other.get(client.make_url("/en/receipt/report")) as got:
+            assert got.status != 200 and 'id="status"' not in await got.text()
     refused(ctx, r, r.secret)
     reads_everything(ctx, r, second, ["before"], 0)
 

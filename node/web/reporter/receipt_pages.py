@@ -266,11 +266,12 @@ async def secret_post(request: web.Request) -> web.StreamResponse:
     response only (no redirect to a page that could show it again)."""
     lang = require_lang(request)
     ctx = node(request)
-    _session, access, form = await _posted_form(request)
+    session, access, form = await _posted_form(request)
     if form.get("confirm") != "yes":
         raise see_other(f"/{lang}/receipt/report")
     secret = await run_sync(ctx, secret_replacement.replace_secret, ctx.intake, ctx.audit,
                             access)
+    request.config_dict[REPORTER_SESSIONS].close_report(access.report_id, keep=session.id)
     return render(request, "public/receipt/secret.html",
                   secret_display=receipt.group(secret, 3))
 
