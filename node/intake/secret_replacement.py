@@ -27,7 +27,7 @@ from node.backoffice import case_keys
 from node.backoffice.audit import AuditLog
 from node.intake.service import IntakeService, ReporterAccess, reporter_wrap_context
 
-CUSTODY_ACTION = "report.secret_replaced"
+CUSTODY_ACTION = "case.secret_replaced"
 
 
 def replace_secret(intake: IntakeService, audit: AuditLog, access: ReporterAccess) -> str:
