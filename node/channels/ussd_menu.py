@@ -6,7 +6,8 @@ request replays the answers from the first screen, so an abandoned session leave
 behind, and the same answers always give the same screen. ``0`` goes back one screen,
 ``00`` stops (nothing is kept); an answer that is not on the list keeps the person on the
 same screen with a short note. The outcome is either a screen to show, an end, a report to
-submit, or a receipt to check; the web layer (`node.web.ussd`) does the writing.
+submit, a receipt to check, or a receipt secret to replace; the web layer
+(`node.web.ussd`) does the writing.
 
 Each screen must fit one USSD message: 182 characters when every character is in the GSM
 03.38 default alphabet (7-bit, 160 octets), 80 when one is not and the message goes as
