@@ -6,7 +6,8 @@ request replays the answers from the first screen, so an abandoned session leave
 behind, and the same answers always give the same screen. ``0`` goes back one screen,
 ``00`` stops (nothing is kept); an answer that is not on the list keeps the person on the
 same screen with a short note. The outcome is either a screen to show, an end, a report to
-submit, or a receipt to check; the web layer (`node.web.ussd`) does the writing.
+submit, a receipt to check, or a receipt secret to replace; the web layer
+(`node.web.ussd`) does the writing.
 
 Each screen must fit one USSD message: 182 characters when every character is in the GSM
 03.38 default alphabet (7-bit, 160 octets), 80 when one is not and the message goes as
@@ -103,6 +104,12 @@ PIN_QUESTION = N_("Type a PIN of 6 digits:")
 PIN_AGAIN = N_("Type the same PIN again:")
 NOT_A_PIN = N_("A PIN has exactly 6 digits.")
 NOT_THE_SAME = N_("Not the same PIN.")
+# Issue 19: USSD screens are not kept in the phone's inbox, but the carrier sees them; the
+# reporter may replace the secret, here or on the site. Asked once more, since the old
+# secret stops working at once.
+NEW_SECRET = N_("New secret")
+NEW_SECRET_QUESTION = N_("Get a new secret? The old one will stop working.")
+NOTHING_CHANGED = N_("Nothing was changed.")
 STOPPED = N_("Stopped. Nothing was kept.")
 CANCELLED = N_("Cancelled. Nothing was kept.")
 NOTHING_TO_SEND = N_("You gave no answer, so nothing was sent.")
@@ -182,11 +189,21 @@ class SetNotice:
     on: bool
 
 
-Outcome = Screen | Submit | Check | SetPin | SetNotice
+@dataclass(frozen=True)
+class NewSecret:
+    """After "check my report": replace the receipt secret (the web layer shows the new one)."""
+
+    lang: str
+    receipt: str
+    secret: str
+
+
+Outcome = Screen | Submit | Check | SetPin | SetNotice | NewSecret
 
 Step = Literal["warning", "lang", "main", "role", "needs", "region", "care", "referral",
                "legal", "statistics", "sharing", "contact", "when", "confirm", "receipt",
-               "secret", "after_check", "sms_choice", "pin", "pin_again", "notice"]
+               "secret", "after_check", "sms_choice", "pin", "pin_again", "notice",
+               "new_secret"]
 _REPORT_STEPS: tuple[Step, ...] = ("role", "needs", "region", "care", "referral", "legal",
                                    "statistics", "sharing", "contact", "when", "confirm")
 
@@ -231,16 +248,18 @@ def answer(menu: Menu, text: str) -> Outcome:
         if step == "confirm":
             return _finish(menu, state) if value == "send" else Screen(
                 menu.translate(_lang(menu, state), CANCELLED), end=True)
-        if step == "secret" and not menu.sms_pin:
-            return Check(_lang(menu, state), str(state.answers["receipt"]), str(value))
         if step == "pin_again":
             return SetPin(_lang(menu, state), str(state.answers["receipt"]),
                           str(state.answers["secret"]), str(value))
         if step == "notice":
             return SetNotice(_lang(menu, state), str(state.answers["receipt"]),
                              str(state.answers["secret"]), value is True)
+        if step == "new_secret":
+            return NewSecret(_lang(menu, state), str(state.answers["receipt"]),
+                             str(state.answers["secret"])) if value is True else Screen(
+                menu.translate(_lang(menu, state), NOTHING_CHANGED), end=True)
     if state.history and state.history[-1] == "secret":
-        # the web layer checks the receipt and shows the status with the PIN option (again,
+        # the web layer checks the receipt and shows the status with its option (again,
         # after an answer not on the list)
         return Check(_lang(menu, state), str(state.answers["receipt"]),
                      str(state.answers["secret"]))
@@ -258,13 +277,19 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
         return len(menu.languages) > 1
     if step in ("receipt", "secret"):
         return a.get("main") == "check"
-    if step in ("after_check", "sms_choice", "pin", "pin_again", "notice"):
-        if a.get("main") != "check" or not menu.sms_pin:
+    if step in ("after_check", "sms_choice", "pin", "pin_again", "notice", "new_secret"):
+        if a.get("main") != "check":
+            return False
+        if step == "after_check":
+            return True
+        if step == "new_secret":
+            return "new_secret" in (a.get("after_check"), a.get("sms_choice"))
+        if not menu.sms_pin:
             return False
         if step == "sms_choice":
-            return menu.sms_notice
+            return a.get("after_check") == "more"
         if step in ("pin", "pin_again"):
-            return not menu.sms_notice or a.get("sms_choice") == "pin"
+            return a.get("sms_choice") == "pin"
         if step == "notice":
             return menu.sms_notice and a.get("sms_choice") == "notice"
     if step in _REPORT_STEPS:
@@ -278,14 +303,15 @@ def _applies(menu: Menu, state: _State, step: Step) -> bool:
 
 
 _ORDER: tuple[Step, ...] = ("warning", "lang", "main", *_REPORT_STEPS, "receipt", "secret",
-                            "after_check", "sms_choice", "pin", "pin_again", "notice")
+                            "after_check", "sms_choice", "pin", "pin_again", "notice",
+                            "new_secret")
 
 
 def _next_step(menu: Menu, state: _State) -> Step:
     for step in _ORDER:
         if step not in state.answers and _applies(menu, state, step):
             return step
-    return "confirm"  # not reached: confirm and secret end the session
+    return "confirm"  # not reached: the last step of each branch ends the session
 
 
 def _back(state: _State, step: Step) -> None:
@@ -315,12 +341,20 @@ def _options(menu: Menu, state: _State, step: Step) -> list[tuple[object, str]]:
     if step == "confirm":
         return [("send", SEND), ("cancel", CANCEL)]
     if step == "after_check":
-        return [(True, SMS_OPTIONS if menu.sms_notice else SET_PIN)]
+        return [after_check_offer(menu)]
     if step == "sms_choice":
-        return [("pin", SET_PIN), ("notice", NOTICE_OPTION)]
-    if step == "notice":
+        return [("pin", SET_PIN), *([("notice", NOTICE_OPTION)] if menu.sms_notice else []),
+                ("new_secret", NEW_SECRET)]
+    if step in ("notice", "new_secret"):
         return [(True, YES), (False, NO)]
     return []
+
+
+def after_check_offer(menu: Menu) -> tuple[str, str]:
+    """The one option under the status screen: a new secret, or, where SMS is set up,
+    "more" (the SMS choices and a new secret: the status screen has no room for both in
+    UCS-2)."""
+    return ("more", MORE) if menu.sms_pin else ("new_secret", NEW_SECRET)
 
 
 def _region_pages(menu: Menu, lang: str) -> list[list[Region]]:
@@ -453,7 +487,8 @@ def _fitted(lines: list[str], noted: bool) -> str:
 
 _QUESTIONS: dict[Step, str] = {
     "role": ROLE_QUESTION, "contact": CONTACT_QUESTION, "when": WHEN_QUESTION,
-    "confirm": CONFIRM_QUESTION, "notice": NOTICE_QUESTION, **dict(CONSENT_QUESTIONS)}
+    "confirm": CONFIRM_QUESTION, "notice": NOTICE_QUESTION,
+    "new_secret": NEW_SECRET_QUESTION, **dict(CONSENT_QUESTIONS)}
 
 
 def _finish(menu: Menu, state: _State) -> Outcome:

@@ -158,6 +158,9 @@ def test_reporter_pages_have_no_wcag_violations(node: NodeProcess, new_page: New
     _submit_refused(page, f"form[action='/{lang}/receipt/add'] .actions button")
     _error_summary_is_announced(page)
     check("receipt report (nothing to add)")
+    page.click(f"form[action='/{lang}/receipt/secret'] button")  # issue 19: a new secret
+    page.locator("#receipt-secret").wait_for()
+    check("receipt new secret")
     page.goto(f"{base}/{lang}/receipt/delete")
     check("delete")
     page.click("button[name=confirm][value=yes]")

@@ -21,10 +21,12 @@ from node.backoffice.incidents import IncidentCoding
 from node.context import NodeContext
 from node.demo import tiny_png
 from node.intake.models import Consent, ReportInput
+from node.intake.service import Receipt
 from node.web import appkeys
 from node.web.app import create_app
 from node.web.staff import all_routes
 from node.web.staff.common import STAFF_COOKIE, StaffRoute
+from tests.integration.conftest import csrf_of
 from tests.team import PASSPHRASE, ROLES, make_team
 
 ROUTES = all_routes()
@@ -48,6 +50,11 @@ def _case(ctx: NodeContext) -> tuple[str, str]:
     r = ctx.intake.submit(ReportInput(narrative="matrix", consent=Consent(referral=True)),
                           key, [staged], "test")
     return r.report_id, staged.item_id
+
+
+def _receipt(ctx: NodeContext) -> Receipt:
+    return ctx.intake.submit(ReportInput(narrative="matrix", consent=Consent(care=True)),
+                             DataKey.generate(), [], "test")
 
 
 def _path(route: StaffRoute, params: dict[str, str]) -> str:
@@ -130,3 +137,43 @@ async def test_role_route_matrix(route: StaffRoute, node_ctx: NodeContext,
                     assert status != 403, f"{where}: refused but the policy allows it"
                 else:
                     assert status == 403, f"{where}: got {status}, the policy refuses it"
+
+
+async def test_replacing_a_receipt_secret_needs_that_reporters_open_report(
+        node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    """The reporter's route of issue 19 (no staff role reaches it): refused to anyone
+    without a reporter session that opened a report -- anonymous, every staff role with its
+    own session and token, a reporter session that opened nothing -- and, with one, it acts
+    on that report only (the route takes no report id)."""
+    team = make_team(node_ctx)
+    app = create_app(node_ctx)
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    mine, other = (_receipt(node_ctx) for _ in range(2))
+
+    def wraps() -> list[bytes]:
+        return [bytes(node_ctx.db.read().execute(
+            "SELECT reporter_wrap FROM reports WHERE id = ?", (r.report_id,)).fetchone()[0])
+            for r in (mine, other)]
+
+    before = wraps()
+    staff = app[appkeys.STAFF_SESSIONS]
+    for role in ROLES:
+        client.session.cookie_jar.clear()
+        session = staff.new(team.by_role(role))
+        client.session.cookie_jar.update_cookies({STAFF_COOKIE: session.id})
+        r = await client.post("/en/receipt/secret", data={"csrf": session.csrf,
+                                                          "confirm": "yes"})
+        assert r.status in (400, 403), role
+    client.session.cookie_jar.clear()
+    r = await client.get("/en/receipt")  # a reporter session, nothing opened
+    token = csrf_of(await r.text())
+    r = await client.post("/en/receipt/secret", data={"csrf": token, "confirm": "yes"})
+    assert r.status in (400, 403) and "receipt-secret" not in await r.text()
+    assert wraps() == before
+    r = await client.post("/en/receipt", data={"csrf": token, "receipt": mine.code,
+                                               "secret": mine.secret})
+    token = csrf_of(await r.text())
+    r = await client.post("/en/receipt/secret", data={"csrf": token, "confirm": "yes"})
+    assert r.status == 200 and "receipt-secret" in await r.text()
+    after = wraps()
+    assert after[0] != before[0] and after[1] == before[1]

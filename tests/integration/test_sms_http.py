@@ -334,10 +334,11 @@ async def test_a_pin_set_by_ussd_answers_by_sms(tmp_path: Path, twilio: Twilio,
 
         check = f"1*1*2*{r.code}*{r.secret}"
         status = await ussd(check)
-        # the node sends SMS: the PIN and the notices are under "SMS options" (issue 19)
-        assert status.startswith("CON Status: ") and status.endswith("\n1 SMS options")
+        # the node sends SMS: the PIN, the notices and a new secret are under "More"
+        # (issue 19)
+        assert status.startswith("CON Status: ") and status.endswith("\n1 More")
         assert await ussd(check + "*1") == ("CON 1 PIN for SMS status\n"
-                                            "2 SMS when a message waits")
+                                            "2 SMS when a message waits\n3 New secret")
         assert await ussd(check + "*1*1") == "CON Type a PIN of 6 digits:"
         assert await ussd(check + f"*1*1*{PIN}") == "CON Type the same PIN again:"
         done = await ussd(check + f"*1*1*{PIN}*{PIN}")

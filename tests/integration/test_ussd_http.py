@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto import passphrase as pw
+from node import errors
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.web.app import create_app
@@ -122,14 +123,27 @@ async def test_a_session_gives_a_receipt_that_works_on_the_site(
     assert row is not None
     # check my report, by USSD: status and whether a message waits
     check = ["1", "1", "2", code.replace(" ", ""), secret.replace(" ", "")]
-    last = await full_session(gw, check, session="ATs2")
-    assert "Status:" in last and "No new message." in last
+    status, last = await step(gw, check, session="ATs2")
+    assert status == 200 and last.startswith("CON Status:") and "No new message." in last
+    # ... and a new secret (issue 19), shown on the last screen: the old one opens nothing
+    assert last.endswith("\n1 New secret")
+    renewed = await full_session(gw, [*check, "1", "1"], session="ATs3")
+    shown = re.search(r"New secret: ([0-9 ]+)\n", renewed)
+    assert shown and "replace it on the site" in renewed, renewed
+    new_secret = shown.group(1).strip()
+    with pytest.raises(errors.ReceiptRejected):
+        ussd_ctx.intake.open_receipt(code, secret)
+    assert ussd_ctx.intake.view_for_reporter(
+        ussd_ctx.intake.open_receipt(code, new_secret)).report.region == "R1"
+    assert await step(gw, check, session="ATs4") == (
+        200, "END Receipt or secret not recognised.")
     # canary: neither the phone number nor the answers in plaintext at rest or in logs
     ussd_ctx.db.shred_wal()
     # the test server's access log is aiohttp's; the node serves with one that logs the
     # route's pattern (`runtime.logs.PrivacyAccessLogger`), never the path's secret
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
-    for needle in (PHONE, PHONE[1:], "*".join(REPORT)):
+    for needle in (PHONE, PHONE[1:], "*".join(REPORT), secret, new_secret,
+                   new_secret.replace(" ", "")):
         assert files_containing(ussd_dir.root, needle.encode()) == []
         assert needle not in logged
     assert SECRET not in logged

@@ -7,10 +7,12 @@ from aiohttp import web
 from babel.dates import format_date
 from multidict import MultiDictProxy
 
+from crypto import receipt
 from node import errors
 from node.context import run_sync
 from node.experts.shares import EXPERT_KIND_FOR_REPORTER, OTHER_EXPERT
 from node.i18n import N_
+from node.intake import secret_replacement
 from node.intake.models import (
     CONSENT_NAMES,
     COURT_SCOPE,
@@ -257,6 +259,21 @@ async def share_stop_post(request: web.Request) -> web.StreamResponse:
         "The expert's access to your report was stopped. What they already read cannot be "
         "taken back."))
     raise see_other(f"/{lang}/receipt/report")
+
+
+async def secret_post(request: web.Request) -> web.StreamResponse:
+    """The reporter replaces their receipt secret (issue 19): the new one is shown on this
+    response only (no redirect to a page that could show it again)."""
+    lang = require_lang(request)
+    ctx = node(request)
+    session, access, form = await _posted_form(request)
+    if form.get("confirm") != "yes":
+        raise see_other(f"/{lang}/receipt/report")
+    secret = await run_sync(ctx, secret_replacement.replace_secret, ctx.intake, ctx.audit,
+                            access)
+    request.config_dict[REPORTER_SESSIONS].close_report(access.report_id, keep=session.id)
+    return render(request, "public/receipt/secret.html",
+                  secret_display=receipt.group(secret, 3))
 
 
 async def delete_get(request: web.Request) -> web.StreamResponse:

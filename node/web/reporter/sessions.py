@@ -128,6 +128,14 @@ class ReporterSessions(SessionStore[ReporterSession]):
         self._shared += shared
         return session
 
+    def close_report(self, report_id: str, *, keep: str) -> None:
+        """Every other session that opened `report_id` forgets it (issue 19: after the
+        receipt secret was replaced, whoever opened it with the old one is out at once)."""
+        for other in self._items.values():
+            if other.id != keep and other.access is not None \
+                    and other.access.report_id == report_id:
+                other.access = None
+
     def _end(self, s: ReporterSession) -> None:
         self._shared -= s.shared
         if s.draft is not None:

@@ -93,6 +93,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/{lang}/receipt/share/stop", receipt_pages.share_stop_post,
                name="receipt_share_stop")
     r.add_post("/{lang}/receipt/reply", receipt_pages.reply_post, name="receipt_reply")
+    r.add_post("/{lang}/receipt/secret", receipt_pages.secret_post, name="receipt_secret")
     r.add_get("/{lang}/receipt/delete", receipt_pages.delete_get, name="receipt_delete")
     r.add_post("/{lang}/receipt/delete", receipt_pages.delete_post, name="receipt_delete_post")
     r.add_get("/{lang}/receipt/deleted", receipt_pages.deleted_get, name="receipt_deleted")

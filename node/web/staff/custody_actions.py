@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "case.unassign": N_("Removed an assignment"),
     "case.rotate_key": N_("Replaced the case key"),  # issue 13
     "case.reply": N_("The reporter replied"),
+    "case.secret_replaced": N_("The reporter replaced their secret"),  # issue 19
     "case.note": N_("Added a note"),
     "case.task": N_("Added a task"),
     "case.task_done": N_("Completed a task"),

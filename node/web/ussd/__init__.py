@@ -9,7 +9,9 @@ nothing. A finished report goes through the intake service like any other, chann
 ``ussd``. "Check my report" shows the status and whether a message waits; when ``[sms]`` is
 configured it then offers to set the status-only PIN for SMS (`node.channels.sms_pins`),
 and, when the node can send SMS, to turn notices of a waiting message on (to the number
-dialling) or off -- recorded as the reporter's consent, like any other.
+dialling) or off -- recorded as the reporter's consent, like any other. It also offers a
+new receipt secret (`node.intake.secret_replacement`), shown on the last screen: the
+carrier sees USSD screens, so the reporter can replace it again on the site.
 
 The gateway proves itself with the secret path segment, its address, or both
 (``[ussd]`` in ``node.toml``); anything else gets a bare 404 and nothing is read. The phone
@@ -29,12 +31,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from crypto import receipt
 from crypto.keys import DataKey
 from node import errors
 from node.channels import sms_pins, ussd_menu
 from node.channels.ussd_config import UssdConfig
 from node.context import NodeContext, run_sync
 from node.i18n import N_
+from node.intake import secret_replacement
 from node.intake.models import Consent, ContactPreference, ReportInput
 from node.intake.service import ReporterAccess
 from node.web.appkeys import LIMITER, node
@@ -59,6 +63,9 @@ NOTICE_ON = N_("Saved. An SMS will tell you when a message waits. It never says 
 NOTICE_OFF = N_("Saved. No more SMS when a message waits.")
 NOTICE_NEEDS_CONTACT = N_("First agree to be contacted, on the site. Nothing was changed.")
 TRY_AGAIN = N_("Sorry, something went wrong. Nothing was kept. Please dial again.")
+# the last screen: the carrier sees it, so the reporter is told they can replace it again
+NEW_SECRET_SHOWN = N_("New secret: %(secret)s\nThe phone company can see it: you can "
+                      "replace it on the site.")
 
 
 @dataclass
@@ -158,12 +165,14 @@ async def callback(request: web.Request) -> web.StreamResponse:
             reply = await _submit(request, ctx, cfg, menu, outcome, phone)
         elif isinstance(outcome, ussd_menu.Check):
             reply, opened = await _check(request, ctx, menu, outcome, phone)
-            if opened and menu.sms_pin:  # the status, then the offer of an SMS PIN
-                offer = ussd_menu.SMS_OPTIONS if menu.sms_notice else ussd_menu.SET_PIN
+            if opened:  # the status, then a new secret or (with SMS) more choices
+                offer = ussd_menu.after_check_offer(menu)[1]
                 return _reply(reply + "\n1 " + menu.translate(outcome.lang, offer),
                               end=False)
         elif isinstance(outcome, ussd_menu.SetNotice):
             reply = await _set_notice(request, ctx, menu, outcome, phone)
+        elif isinstance(outcome, ussd_menu.NewSecret):
+            reply = await _new_secret(request, ctx, menu, outcome, phone)
         else:
             reply = await _set_pin(request, ctx, menu, outcome, phone)
         finished.put(session_id, reply)
@@ -275,6 +284,21 @@ async def _set_notice(request: web.Request, ctx: NodeContext, menu: ussd_menu.Me
     except sms_pins.BadPhone:
         return t(lang, TRY_AGAIN)
     return t(lang, NOTICE_ON if outcome.on else NOTICE_OFF)
+
+
+async def _new_secret(request: web.Request, ctx: NodeContext, menu: ussd_menu.Menu,
+                      outcome: ussd_menu.NewSecret, phone: str) -> str:
+    """Replace the receipt secret (issue 19) and show the new one on the last screen."""
+    t, lang = menu.translate, outcome.lang
+    access = await _open(request, ctx, outcome.receipt, outcome.secret, phone)
+    if isinstance(access, str):
+        return t(lang, access)
+    try:
+        secret = await run_sync(ctx, secret_replacement.replace_secret, ctx.intake, ctx.audit,
+                                access)
+    except errors.ReportGone:
+        return t(lang, NOT_RECOGNISED)
+    return t(lang, NEW_SECRET_SHOWN) % {"secret": receipt.group(secret, 3)}
 
 
 def add_routes(app: web.Application) -> None:

@@ -157,7 +157,7 @@ ANSWER = st.one_of(st.sampled_from(["0", "00", "1", "2", "3", "8", "9", "13", ""
 @given(st.lists(ANSWER, max_size=30), st.sampled_from(LANGS))
 def test_any_text_gives_an_outcome_that_fits(answers: list[str], lang: str) -> None:
     outcome = m.answer(menu(default=lang), "*".join(answers))
-    assert isinstance(outcome, m.Screen | m.Submit | m.Check)
+    assert isinstance(outcome, m.Screen | m.Submit | m.Check | m.NewSecret)
     if isinstance(outcome, m.Screen) and not outcome.end:
         assert m.fits(outcome.text), outcome.text
 
@@ -188,18 +188,25 @@ def test_check_then_set_an_sms_pin() -> None:
         start = f"1*{number}*2*{code}*{secret}"
         assert m.answer(menu_, start) == m.Check(lang, code, secret)
         assert m.answer(menu_, start + "*7") == m.Check(lang, code, secret)  # not on the list
+        # "more": the PIN or a new secret (issue 19), then the PIN's screens
+        assert m.answer(menu_, start + "*1") == m.Screen(
+            f"1 {t(m.SET_PIN)}\n2 {t(m.NEW_SECRET)}")
         screens = [m.answer(menu_, start + tail) for tail in (
-            "*1", "*1*12", "*1*123456", "*1*123456*123457")]
+            "*1*1", "*1*1*12", "*1*1*123456", "*1*1*123456*123457")]
         assert [s.text for s in screens if isinstance(s, m.Screen)] == [
             t(m.PIN_QUESTION), t(m.NOT_A_PIN) + "\n" + t(m.PIN_QUESTION), t(m.PIN_AGAIN),
             t(m.NOT_THE_SAME) + "\n" + t(m.PIN_AGAIN)]
         for screen in screens:
             assert isinstance(screen, m.Screen) and m.fits(screen.text) and not screen.end
-        assert m.answer(menu_, start + "*1*123456*123456") == m.SetPin(lang, code, secret,
-                                                                       "123456")
-        assert m.answer(menu_, start + "*1*0") == m.Check(lang, code, secret)  # back
-    # without SMS, the check ends at the secret as before
-    assert m.answer(menu(), f"1*1*2*{code}*{secret}*1") == m.Check("en", code, secret)
+        assert m.answer(menu_, start + "*1*1*123456*123456") == m.SetPin(lang, code, secret,
+                                                                         "123456")
+        assert m.answer(menu_, start + "*1*1*0") == m.Screen(
+            f"1 {t(m.SET_PIN)}\n2 {t(m.NEW_SECRET)}")  # back
+        assert m.answer(menu_, start + "*1*0") == m.Check(lang, code, secret)
+        assert m.answer(menu_, start + "*1*2*1") == m.NewSecret(lang, code, secret)
+    # without SMS, the status offers a new secret directly
+    assert m.answer(menu(), f"1*1*2*{code}*{secret}*1") == m.Screen(
+        "Get a new secret? The old one will stop working.\n1 Yes\n2 No")
 
 
 def test_the_status_screen_with_the_pin_offer_fits() -> None:
@@ -236,7 +243,8 @@ def test_sms_notices_on_and_off_after_the_check() -> None:
         start = f"1*{number}*2*{code}*{secret}"
         assert m.answer(menu_, start) == m.Check(lang, code, secret)
         options = m.answer(menu_, start + "*1")
-        assert options == m.Screen(f"1 {t(m.SET_PIN)}\n2 {t(m.NOTICE_OPTION)}")
+        assert options == m.Screen(
+            f"1 {t(m.SET_PIN)}\n2 {t(m.NOTICE_OPTION)}\n3 {t(m.NEW_SECRET)}")
         question = m.answer(menu_, start + "*1*2")
         assert question == m.Screen(f"{t(m.NOTICE_QUESTION)}\n1 {t(m.YES)}\n2 {t(m.NO)}")
         wrong = m.answer(menu_, start + "*1*2*7")
@@ -260,7 +268,8 @@ def test_the_sms_screens_of_the_web_layer_fit_in_every_shipped_language() -> Non
             assert m.fits(text), (lang, text)
         for s in m.STATUS_SHORT.values():
             for waiting in (ussd.MESSAGE_WAITING, ussd.NO_MESSAGE):
-                for offer in (m.SMS_OPTIONS, m.SET_PIN):  # a node that sends SMS, or not
+                # a node with SMS ("more"), or without (a new secret), and as before
+                for offer in (m.MORE, m.NEW_SECRET, m.SMS_OPTIONS, m.SET_PIN):
                     text = (t(ussd.STATUS) % {"status": t(s)} + "\n" + t(waiting)
                             + "\n1 " + t(offer))
                     assert m.fits(text), (lang, text)
@@ -272,6 +281,29 @@ def test_any_text_after_a_check_gives_an_outcome_that_fits(answers: list[str],
                                                            lang: str) -> None:
     start = ["1", str(SHIPPED.index(lang) + 1), "2", "4831029951", "603117842590216733418"]
     outcome = m.answer(notice_menu(lang), "*".join(start + answers))
-    assert isinstance(outcome, m.Screen | m.Check | m.SetPin | m.SetNotice)
+    assert isinstance(outcome, m.Screen | m.Check | m.SetPin | m.SetNotice | m.NewSecret)
     if isinstance(outcome, m.Screen) and not outcome.end:
         assert m.fits(outcome.text), outcome.text
+
+
+def test_a_new_secret_after_the_check_in_every_shipped_language() -> None:
+    """Issue 19: under "check my report", a new secret, asked once more; every screen, the
+    last one with the new secret included, fits in every shipped language."""
+    from node.web import ussd
+
+    code, secret = "4831029951", "603117842590216733418"
+    for number, lang in enumerate(SHIPPED, 1):
+        t = SHIPPED_CATALOGUES.get(lang).gettext
+        plain = m.Menu(SHIPPED, lang, lambda _lang: [],
+                       lambda lang_, msgid: SHIPPED_CATALOGUES.get(lang_).gettext(msgid))
+        start = f"1*{number}*2*{code}*{secret}"
+        for menu_, path in ((plain, "*1"), (notice_menu(lang), "*1*3")):
+            question = m.answer(menu_, start + path)
+            assert question == m.Screen(
+                f"{t(m.NEW_SECRET_QUESTION)}\n1 {t(m.YES)}\n2 {t(m.NO)}")
+            assert m.fits(question.text), (lang, question.text)
+            assert m.answer(menu_, start + path + "*1") == m.NewSecret(lang, code, secret)
+            assert m.answer(menu_, start + path + "*2") == m.Screen(
+                t(m.NOTHING_CHANGED), end=True)
+        shown = t(ussd.NEW_SECRET_SHOWN) % {"secret": "802 221 028 826 318 866 678"}
+        assert m.fits(shown) and "802 221 028 826 318 866 678" in shown, (lang, shown)
