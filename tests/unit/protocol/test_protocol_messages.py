@@ -140,8 +140,9 @@ def membership_lists(draw: st.DrawFn) -> MembershipList:
         st.lists(node_ids.filter(lambda n: n not in member_ids), max_size=3, unique=True)
     )
     issued = draw(times)
+    issuer = draw(node_ids)
     body = MembershipListBody(
-        issuer=draw(node_ids),
+        issuer=issuer,
         sequence=draw(st.integers(1, 2**53 - 1)),
         issued_at=issued,
         expires=issued + draw(st.integers(1, 2**30)),
@@ -156,8 +157,8 @@ def membership_lists(draw: st.DrawFn) -> MembershipList:
             )
             for n in revoked
         ),
-        evaluator=draw(st.none() | evaluator_entries.filter(
-            lambda e: e.node_id not in member_ids)),
+        evaluator=draw(st.none() | evaluator_entries.filter(  # neither a member nor the issuer
+            lambda e: e.node_id not in member_ids | {issuer})),
     )
     return MembershipList(body=body, signature=draw(signatures))
 
