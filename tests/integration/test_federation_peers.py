@@ -8,7 +8,9 @@ Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -47,6 +49,9 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = WAIT)
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+
+
+STOP_WAIT = 60  # seconds; a stop normally takes well under one
 
 
 @dataclass
@@ -90,8 +95,18 @@ class FedNode:
 
     async def stop(self) -> None:
         if self.service is not None:
-            await self.service.stop()
-            self.service = None
+            service, self.service = self.service, None
+            try:
+                await asyncio.wait_for(service.stop(), STOP_WAIT)
+            except TimeoutError:
+                # Under heavy load a stop has, rarely, never finished (seen in fixture
+                # teardown, where pytest-timeout then cost ten minutes): say where every task
+                # waits, so the cause can be found, and go on rather than stall the suite.
+                stuck = io.StringIO()
+                for task in asyncio.all_tasks():
+                    task.print_stack(file=stuck)
+                sys.stderr.write(f"federation service did not stop within {STOP_WAIT} s; "
+                                 f"tasks:\n{stuck.getvalue()}")
 
     def sign(self) -> int:
         stored = sign_if_grown(self.ctx.db, self.ctx.keys, int(self.ctx.clock().timestamp()))
