@@ -175,6 +175,17 @@ def _read_secret(env: str, prompt: str, what: str) -> str:
     return getpass.getpass(prompt)
 
 
+def _staff_passphrase(username: str) -> str:
+    """A staff member's passphrase for a command acting as them: from the environment, or
+    asked on the terminal."""
+    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
+    if not passphrase:
+        if not sys.stdin.isatty():
+            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
+        passphrase = getpass.getpass(f"Passphrase of '{username}': ")
+    return passphrase
+
+
 def _open_for_admin(data: str) -> tuple[Database, keyring.NodeKeys]:
     datadir = DataDir(Path(data))
     if not datadir.is_initialised():
@@ -316,11 +327,7 @@ def cmd_rotate_case_key(args: argparse.Namespace) -> int:
 
     if (args.case is None) == (args.left_by is None):
         raise SystemExit("give either --case ID or --left-by USERNAME")
-    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
-    if not passphrase:
-        if not sys.stdin.isatty():
-            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
-        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    passphrase = _staff_passphrase(args.username)
     ctx = open_node(DataDir(Path(args.data)))
     try:
         staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
@@ -363,11 +370,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     from node import errors
     from node.context import open_node
 
-    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
-    if not passphrase:
-        if not sys.stdin.isatty():
-            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
-        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    passphrase = _staff_passphrase(args.username)
     from node.bundles import preview
     from node.bundles.disclosure import Choices
 
@@ -429,11 +432,7 @@ def cmd_recommit_evidence(args: argparse.Namespace) -> int:
     from node.bundles.recommit import recommit_all
     from node.context import open_node
 
-    passphrase = os.environ.get(EXPORT_PASSPHRASE_ENV)
-    if not passphrase:
-        if not sys.stdin.isatty():
-            raise SystemExit(f"set {EXPORT_PASSPHRASE_ENV} or run from a terminal")
-        passphrase = getpass.getpass(f"Passphrase of '{args.username}': ")
+    passphrase = _staff_passphrase(args.username)
     ctx = open_node(DataDir(Path(args.data)))
     try:
         staff = accounts.unlock(ctx.db.read(), args.username, passphrase)
