@@ -31,11 +31,12 @@ import secrets
 import sqlite3
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report import Figure, Section, fmt_ms
 from crypto.oprf import BlindedBatch, Evaluator
-from observatory.matching import MatchingConfig, TokenMatcher
+from observatory.matching import FOLD_AFTER, FOLD_CHUNK, MatchingConfig, TokenMatcher, fold
 from observatory.storage.migrations import apply
 from protocol.matching import Token, TokenSubmission
 
@@ -62,14 +63,24 @@ def _evaluation() -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def _matching(workdir: Path) -> tuple[float, float, float, int]:
+@dataclass(frozen=True)
+class Matched:
+    seconds: float
+    cpu: float
+    loaded: float
+    notices: int
+    folded: int
+    fold_seconds: float
+
+
+def _matching(workdir: Path) -> Matched:
     path = workdir / "observatory-matching.db"
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")  # bulk loading; the figure is the submission
     conn.execute("BEGIN")
     apply(conn)
-    conn.execute("DROP INDEX matching_tokens_by_value")
+    conn.execute("DROP INDEX matching_tokens_by_value")  # on matching_tokens_stored
     conn.execute("DROP INDEX matching_tokens_by_case")
     conn.execute("COMMIT")
     started = time.monotonic()
@@ -83,10 +94,18 @@ def _matching(workdir: Path) -> tuple[float, float, float, int]:
                 kept.append(token)
             rows.append((f"{i % MEMBERS:032x}", f"{i // 3:032x}", 1, "name_group", token))
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO matching_tokens VALUES (?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO matching_tokens_stored VALUES (?, ?, ?, ?, ?)", rows)
         conn.execute("COMMIT")
-    conn.execute("CREATE INDEX matching_tokens_by_value ON matching_tokens (token, epoch, kind)")
-    conn.execute("CREATE INDEX matching_tokens_by_case ON matching_tokens (member, case_ref)")
+    conn.execute("CREATE INDEX matching_tokens_by_value ON matching_tokens_stored"
+                 " (token, epoch, kind)")
+    conn.execute("CREATE INDEX matching_tokens_by_case ON matching_tokens_stored"
+                 " (member, case_ref)")
+    # the worst case a submission meets: the recent part just under the fold threshold
+    waiting = [(f"{i % MEMBERS:032x}", f"{(STORED + i) // 3:032x}", 1, "name_group",
+                secrets.token_bytes(64)) for i in range(FOLD_AFTER)]
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO matching_tokens_recent VALUES (?, ?, ?, ?, ?)", waiting)
+    conn.execute("COMMIT")
     loaded = time.monotonic() - started
     conn.execute("PRAGMA synchronous=FULL")
     tokens = [Token(case_ref=secrets.token_hex(16), kind="name_group",
@@ -102,8 +121,19 @@ def _matching(workdir: Path) -> tuple[float, float, float, int]:
         notices += len(matcher.submit_in(conn, "ff" * 16, submission, [], 0))
         conn.execute("COMMIT")
     took, took_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    # then what the server does in the background: fold the recent part into the stored one
+    started = time.perf_counter()
+    folded = 0
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        moved = fold(conn)
+        conn.execute("COMMIT")
+        if not moved:
+            break
+        folded += moved
+    fold_s = time.perf_counter() - started
     conn.close()
-    return took, took_cpu, loaded, notices
+    return Matched(took, took_cpu, loaded, notices, folded, fold_s)
 
 
 def _end_to_end(workdir: Path) -> float:
@@ -154,7 +184,7 @@ def _through_processes(workdir: Path) -> float:
 
 def run(workdir: Path) -> Section:
     per_element, per_element_cpu = _evaluation()
-    match_s, match_cpu, load_s, notices = _matching(workdir)
+    matched = _matching(workdir)
     e2e = _end_to_end(workdir)
     e2e_net = _through_processes(workdir)
     return Section(
@@ -165,13 +195,24 @@ def run(workdir: Path) -> Section:
                    f"{per_element * 1e6:.0f} µs (CPU {per_element_cpu * 1e6:.0f} µs)",
                    "≤ 100 µs", per_element <= MAX_EVAL_S),
             Figure(f"10,000 submitted tokens matched against {STORED:,} stored (incremental)",
-                   f"{fmt_ms(match_s)} (CPU {fmt_ms(match_cpu)})", "≤ 1 s (10,000,000 stored)",
-                   match_s <= MAX_MATCH_S if STORED >= 10_000_000 else None),
+                   f"{fmt_ms(matched.seconds)} (CPU {fmt_ms(matched.cpu)})",
+                   "≤ 1 s (10,000,000 stored)",
+                   matched.seconds <= MAX_MATCH_S if STORED >= 10_000_000 else None),
+            Figure(f"Then, in the background: folding the {matched.folded:,} recent tokens "
+                   f"into the stored part, {FOLD_CHUNK:,} per transaction",
+                   fmt_ms(matched.fold_seconds), "—", None),
             Figure("Confirm identifiers -> match notice on both nodes (in process, real "
                    "responders, no libp2p)", fmt_ms(e2e), "≤ 5 s (loopback)", None),
             Figure("Confirm identifiers (staff form on node B) -> match notice recorded on "
                    "both nodes, through the observatory, evaluator and node processes on "
                    "loopback", fmt_ms(e2e_net), "≤ 5 s (loopback)", e2e_net <= 5.0),
         ],
-        notes=[f"{notices} notices from 20 shared tokens; loading {STORED:,} tokens and "
-               f"indexing them took {load_s:.0f} s (not part of the figure)."])
+        notes=[f"{matched.notices} notices from 20 shared tokens; loading {STORED:,} tokens "
+               f"and indexing them took {matched.loaded:.0f} s (not part of the figure).",
+               f"New tokens go to a small recent part of the store ({FOLD_AFTER:,} tokens were "
+               "already waiting there, the most the server lets wait before folding) and are "
+               "looked up in both parts; the server folds the recent part into the stored "
+               "one in the background, in sorted chunks (observatory/matching.py explains "
+               "why: a commit that writes a thousand scattered pages of the large index cost "
+               "2.7 s for this submission before). Each batch of 1,000 is its own transaction, "
+               "synced, as at the observatory."])

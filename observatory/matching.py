@@ -18,6 +18,15 @@ Incremental: a submission looks up only its own new tokens in the index on
 matched) is re-counted from its own few tokens. Nothing is recomputed over the whole store
 (bench/bench_matching.py measures 10,000 new tokens against 10,000,000 stored).
 
+Where tokens are kept: the tokens so far in ``matching_tokens_stored``, a submission's new
+ones in the small ``matching_tokens_recent`` (``matching_tokens`` is the view of both).
+Inserting 1,000 random 64-byte values into the index of ten million rows dirties about one
+index page each, and a commit that writes and syncs a thousand scattered pages takes longer
+than every lookup of the submission together; into a small index, the same rows dirty a few
+dozen pages. `fold` then moves the recent rows into the stored part in the background, by
+chunks sorted by token, each its own transaction (the observatory's server runs it when the
+recent part passes `FOLD_AFTER` rows). A token is in exactly one part at any time.
+
 A notice says to a member only that one of its cases (by its own reference) matched cases at
 N other organisation(s): neither which organisations nor which token. A case is notified
 again only when N grows. Notices wait in ``matching_notices`` until delivered: the
@@ -45,6 +54,28 @@ class MatchingConfig:
 
 
 CaseKey = tuple[str, str]  # (member, case_ref)
+WITHDRAW = tuple(f"DELETE FROM {part} WHERE member = ? AND case_ref = ?"  # noqa: S608
+                 for part in ("matching_tokens_stored", "matching_tokens_recent"))
+FOLD_AFTER = 20_000  # recent rows past which the server folds them into the stored part
+FOLD_CHUNK = 2_000   # rows per fold transaction: the write lock is held about a second
+
+
+def fold(conn: sqlite3.Connection, limit: int = FOLD_CHUNK) -> int:
+    """Move the oldest `limit` recent tokens into the stored part, sorted by token, inside
+    the caller's write transaction; returns how many moved."""
+    last = conn.execute("SELECT MAX(rowid) FROM (SELECT rowid FROM matching_tokens_recent"
+                        " ORDER BY rowid LIMIT ?)", (limit,)).fetchone()[0]
+    if last is None:
+        return 0
+    conn.execute("INSERT INTO matching_tokens_stored (member, case_ref, epoch, kind, token)"
+                 " SELECT member, case_ref, epoch, kind, token FROM matching_tokens_recent"
+                 " WHERE rowid <= ? ORDER BY token, epoch, kind", (last,))
+    return conn.execute("DELETE FROM matching_tokens_recent WHERE rowid <= ?",
+                        (last,)).rowcount
+
+
+def recent_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM matching_tokens_recent").fetchone()[0])
 
 
 class TokenMatcher:
@@ -57,28 +88,32 @@ class TokenMatcher:
         (member, notice), also kept in ``matching_notices``."""
         excluded = set(revoked)
         for ref in submission.withdrawn:
-            conn.execute("DELETE FROM matching_tokens WHERE member = ? AND case_ref = ?",
-                         (member, ref))
+            for delete in WITHDRAW:
+                conn.execute(delete, (member, ref))
         touched: set[CaseKey] = set()
-        for t in submission.tokens:
-            token = bytes.fromhex(t.token)
-            holders = self._holders(conn, submission.epoch, t.kind, token, set())
-            if (member, t.case_ref) in holders:
+        new: set[tuple[bytes, str, str]] = set()
+        # in token order, so that neighbouring lookups share the index pages they read
+        for token, kind, case_ref in sorted({(bytes.fromhex(t.token), t.kind, t.case_ref)
+                                             for t in submission.tokens}):
+            holders = self._holders(conn, submission.epoch, kind, token, set())
+            if (member, case_ref) in holders:
                 continue  # sent again (a retry, or after a withdrawal of another case)
-            conn.execute("INSERT INTO matching_tokens (member, case_ref, epoch, kind, token)"
-                         " VALUES (?, ?, ?, ?, ?)",
-                         (member, t.case_ref, submission.epoch, t.kind, token))
+            new.add((token, kind, case_ref))
             others = [c for c in holders if c[0] != member and c[0] not in excluded]
             if others and member not in excluded:
-                touched.add((member, t.case_ref))
+                touched.add((member, case_ref))
                 touched.update(others)
+        conn.executemany("INSERT INTO matching_tokens_recent (member, case_ref, epoch, kind,"
+                         " token) VALUES (?, ?, ?, ?, ?)",
+                         [(member, case_ref, submission.epoch, kind, token)
+                          for token, kind, case_ref in sorted(new)])
         return [n for case in sorted(touched)
                 if (n := self._notice_if_grown(conn, case, submission.epoch, excluded, now))]
 
     @staticmethod
     def _holders(conn: sqlite3.Connection, epoch: int, kind: str, token: bytes,
                  excluded: set[str]) -> list[CaseKey]:
-        # the covering index (token, epoch, kind) + rowid, then the row: a handful at most
+        # each part's index (token, epoch, kind) + rowid, then the row: a handful at most
         return [(r[0], r[1]) for r in conn.execute(
             "SELECT member, case_ref FROM matching_tokens WHERE token = ? AND epoch = ?"
             " AND kind = ?", (token, epoch, kind)) if r[0] not in excluded]

@@ -5,7 +5,9 @@
 host (`transport.host.Libp2pHost`, Noise only, trio in its own thread) answers
 `protocol.versions.FEDERATION_PROTOCOL` (`observatory.federation`); a background task forgets
 replay-guard entries that can no longer be replayed and keeps the membership list from
-expiring. Both write through the context's one database writer, in worker threads.
+expiring; another folds the matching tokens of recent submissions into the stored ones
+(`observatory.matching.fold`). All write through the context's one database writer, in
+worker threads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from observatory import matching
 from observatory.context import ObservatoryContext
 from observatory.federation import Federation, StatisticsHook
 from observatory.web.accesslog import PrivacyAccessLogger
@@ -30,6 +33,7 @@ from transport.inbox import ReplayGuard
 log = logging.getLogger("backup.observatory")
 
 MAINTENANCE_SECONDS = 3600
+FOLD_CHECK_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,26 @@ async def _maintenance(ctx: ObservatoryContext) -> None:
         await asyncio.sleep(MAINTENANCE_SECONDS)
 
 
+def fold_tokens(ctx: ObservatoryContext, after: int = matching.FOLD_AFTER,
+                chunk: int = matching.FOLD_CHUNK) -> int:
+    """Fold recent matching tokens into the stored part while more than `after` wait, one
+    transaction per `chunk`, so that submissions get the writer between chunks."""
+    moved = 0
+    while matching.recent_count(ctx.db.read()) > after:
+        with ctx.db.write() as conn:
+            moved += matching.fold(conn, chunk)
+    return moved
+
+
+async def _fold_tokens(ctx: ObservatoryContext) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(fold_tokens, ctx)
+        except Exception as exc:  # noqa: BLE001 - keep serving; log the kind only
+            log.error("folding matching tokens failed: %s", type(exc).__name__)
+        await asyncio.sleep(FOLD_CHECK_SECONDS)
+
+
 @contextlib.asynccontextmanager
 async def running(
     ctx: ObservatoryContext,
@@ -83,19 +107,19 @@ async def running(
     runner = web.AppRunner(create_app(ctx, throttle=throttle),
                            access_log_class=PrivacyAccessLogger)
     await runner.setup()
-    maintenance: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
         await p2p.start()
-        maintenance = asyncio.create_task(_maintenance(ctx))
+        tasks = [asyncio.create_task(_maintenance(ctx)), asyncio.create_task(_fold_tokens(ctx))]
         bound = runner.addresses[0]
         web_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         yield Running(f"http://{web_host}:{bound[1]}", p2p)
     finally:
-        if maintenance is not None:
-            maintenance.cancel()
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
+                await task
         await p2p.stop()
         await runner.cleanup()

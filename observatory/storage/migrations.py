@@ -218,6 +218,26 @@ MIGRATIONS: tuple[str, ...] = (
         retired_at INTEGER
     ) STRICT
     """,
+    # 9: matching tokens in two parts (issue 18, observatory/matching.py): a submission's new
+    # tokens go to a small `matching_tokens_recent`, whose index pages stay few and cached,
+    # and are folded into the large `matching_tokens_stored` (the tokens so far) by sorted
+    # chunks in the background; `matching_tokens` reads both, each through its own index.
+    """
+    ALTER TABLE matching_tokens RENAME TO matching_tokens_stored;
+    CREATE TABLE matching_tokens_recent (
+        member TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        token BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX matching_tokens_recent_by_value ON matching_tokens_recent (token, epoch, kind);
+    CREATE INDEX matching_tokens_recent_by_case ON matching_tokens_recent (member, case_ref);
+    CREATE VIEW matching_tokens AS
+        SELECT member, case_ref, epoch, kind, token FROM matching_tokens_stored
+        UNION ALL
+        SELECT member, case_ref, epoch, kind, token FROM matching_tokens_recent
+    """,
 )
 
 
