@@ -11,16 +11,18 @@ normaliser.
 
 How: Unicode NFKC and case folding; Arabic vowel marks, tatweel and the article "ال" removed;
 then anyascii (ISC licence, a 0.3 MB wheel with no dependencies, kept up to date with Unicode)
-transliterates every script to ASCII. Each word is then reduced to a consonant skeleton:
+transliterates every script to ASCII, Arabic script letter by letter (two letters that it
+writes side by side, with no short vowel between, must not read as one digraph: ساحل is
+Sahel, سهيل Suhail). Each word is then reduced to a consonant skeleton:
 digraphs that transliterations spell differently are merged (kh/h, dzh/dj/j, zh/j, sh/ch/s,
 gh/q/c/ck/g/k -- qaf is g in Sudanese, Gulf and Bedouin speech: Dagalo, دقلو --, th/s (ث,
 read s in Osman, Usman, Усман), dh/d, ph/f, x/ks), the vowels and the half-vowels y and w are
 dropped except at the start of a word (Arabic script writes no short vowels, and
 transliterations of its long ones disagree; a first w is written v, as Cyrillic does, and the
-French "ou" before a vowel is a w: Ouattara, Wattara), a final h is dropped (the Arabic
-feminine ending: Fatimah, Fatima, فاطمة), a final "ej"/"ij" is the й of German and Czech
-spellings (Sergej, Sergey), and doubled letters are collapsed, which also undoes the
-assimilated article of sun letters (Abderrahmane, Nasreddine, Essayed).
+French "ou" before a vowel is a w: Ouattara, Wattara), a last h of the skeleton is dropped
+(the Arabic feminine ending: Fatimah, Fatima, فاطمة; Yahya, يحيى), a final "ej"/"ij" is the
+й of German and Czech spellings (Sergej, Sergey), and doubled letters are collapsed, which
+also undoes the assimilated article of sun letters (Abderrahmane, Nasreddine, Essayed).
 
 Particles: "Abd", "Abu", "bin"/"ben"/"ibn", "bint" and "Ould" are joined to the next word, so
 that fused and separate spellings agree (Benmoussa, Ben Moussa, بن موسى; Abdelaziz, Abd
@@ -50,7 +52,11 @@ Known limits (issue 18 must not match on a name alone for these reasons):
 - Sound shifts between languages are not merged: Egyptian g for j (Gamal, Jamal), Russian
   g for Arabic h (Гасан, Hasan), a Germanic j for y (Jusuf, Yusuf), Persian p and v (پ, و).
   An East Slavic name that none of the rules above recognises keeps Ukrainian h and Russian g
-  apart (Hanna, Ganna), and a few given names differ by more than spelling (Hanna, Anna).
+  apart (Horbunov, Gorbunov), and some names differ by more than spelling (Hanna, Anna;
+  Pylypenko, Filippenko). Regional spellings the rules do not know differ (Chadian Mahamat
+  for Muhammad), and so does the Tuareg "ag" written in Arabic script (آغ, read "agh").
+- A Latin "sh", "th", "dh", "kh" is read as one letter even where Arabic script writes two
+  (Ishaq, إسحاق; Fathi, فتحي).
 - A word of Arabic script read as a particle is dropped or joined even when it is a name
   written without its vowels (بن is read as bin, not Bana); an Arabic name whose first letter
   is ayn or alif before y (عيسى) keeps a y that the Latin spelling (Issa) lacks.
