@@ -12,7 +12,10 @@ combination that narrows it to one person or one post:
 
 * ``name_group``: a name or alias with the armed group -- "the same man in the same group";
 * ``name_unit``: a name or alias with the unit (its kind and number);
-* ``unit_rank``: the unit with the rank -- "the commander of the 34th Brigade", the post.
+* ``unit_rank``: the unit with the rank -- "the commander of the 34th Brigade", the post --
+  only for a rank that commands the unit's smallest echelon named (`COMMANDS`: a colonel of a
+  brigade, a captain of a company, any "commander"); a battalion has many sergeants and
+  lieutenants, and two of them are two men.
 
 and only from parts strong enough to mean something: a name key of at least
 `MIN_NAME_LETTERS` letters, a group key of at least `MIN_GROUP_LETTERS` letters, a unit key
@@ -69,6 +72,28 @@ class Identifiers:
             raise ValueError("a rank from the closed list")
 
 
+# The ranks that command each echelon (one post per unit); "commander" commands any.
+COMMANDS: dict[str, frozenset[str]] = {
+    "division": frozenset({"general"}),
+    "brigade": frozenset({"general", "colonel"}),
+    "regiment": frozenset({"colonel"}),
+    "battalion": frozenset({"colonel", "major"}),
+    "company": frozenset({"captain", "major"}),
+    "platoon": frozenset({"lieutenant", "sergeant"}),
+    "sector": frozenset({"general", "colonel", "major", "captain"}),
+    "unit": frozenset({"general", "colonel", "major", "captain"}),
+}
+_ECHELONS = ("platoon", "company", "battalion", "regiment", "brigade", "division", "sector",
+             "unit")
+
+
+def _commands(rank: str, unit: str) -> bool:
+    """Whether the rank holds the one post of the smallest echelon the unit key names."""
+    kinds = {part.split(":")[0] for part in unit.split()}
+    smallest = next((k for k in _ECHELONS if k in kinds), None)
+    return rank == "commander" or (smallest is not None and rank in COMMANDS[smallest])
+
+
 def _letters(key: str) -> int:
     return sum(c.isalpha() for c in key)
 
@@ -112,7 +137,7 @@ def token_inputs(ids: Identifiers) -> list[tuple[TokenKind, bytes]]:
         out += [("name_group", _input("name_group", n, group)) for n in names]
     if ":" in unit or len(unit.split()) >= 2:  # a numbered kind, or a kind with its name
         out += [("name_unit", _input("name_unit", n, unit)) for n in names]
-        if ids.rank is not None:
+        if ids.rank is not None and _commands(ids.rank, unit):
             out.append(("unit_rank", _input("unit_rank", unit, ids.rank)))
     return out
 

@@ -46,12 +46,13 @@ def test_true_and_false_match_rates(split: str | None) -> None:
 
 
 def test_held_out_split() -> None:
-    # Never tuned on. Measured 91.1 % true (below the 95 % target: fused patronymics and
-    # "Abdelaziz" across scripts, limits of the normaliser), 0 % false; this test keeps it
-    # from getting worse without anyone noticing.
+    # Written after the normaliser and the recipe were frozen, measured once, never tuned on
+    # (tests/data/matching/DATACARD.md): 95.4 % true (125 of 131 pairs; misses: Chadian
+    # "Mahamat" for محمد, Issa / عيسى, Hassaniya "Lemine" for al-Amin, Tuareg "ag" in Arabic
+    # script), 0 % false (0 of 4,334). This test keeps it from getting worse unnoticed.
     true, false, n_same, n_other = _rates("heldout")
-    assert n_same >= 50 and n_other >= 900
-    assert true >= 0.91, f"held-out: true matches {true:.1%}"
+    assert n_same >= 120 and n_other >= 4000
+    assert true >= 0.95, f"held-out: true matches {true:.1%}"
     assert false <= 0.01, f"held-out: false matches {false:.1%}"
 
 
@@ -70,6 +71,18 @@ def test_kinds_never_collide_and_the_post_is_a_token() -> None:
     assert len({i for _, i in token_inputs(ids)}) == 3
     same_post = Identifiers(names=("Someone Else",), unit="34e brigade", rank="colonel")
     assert set(token_inputs(ids)) & set(token_inputs(same_post))
+
+
+def test_the_post_is_a_token_only_for_a_rank_that_commands_the_unit() -> None:
+    # a battalion has many sergeants: two of them are two men, not one post
+    def post(unit: str, rank: str) -> list[str]:
+        return [k for k, _ in token_inputs(Identifiers(names=("Taras Shevchuk",), unit=unit,
+                                                       rank=rank))]
+    assert "unit_rank" not in post("12th Battalion", "sergeant")
+    assert "unit_rank" not in post("3rd Company, 12th Battalion", "lieutenant")
+    assert "unit_rank" in post("3rd Company, 12th Battalion", "captain")
+    assert "unit_rank" in post("12th Battalion", "major")
+    assert "unit_rank" in post("Sector 3", "commander")
 
 
 def test_aliases_are_names_of_their_own() -> None:
