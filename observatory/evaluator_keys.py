@@ -74,6 +74,9 @@ def retire_in(conn: sqlite3.Connection, epoch: int, now: int) -> None:
     if not conn.execute("UPDATE oprf_epoch_keys SET retired_at = ? WHERE epoch = ?"
                         " AND retired_at IS NULL", (now, epoch)).rowcount:
         raise EvaluatorRefused(f"epoch {epoch} is not a published epoch")
+    # A retired epoch's tokens match nothing new (no node evaluates under it any more) and
+    # its seed is shredded: the stored tokens go too, in the same transaction.
+    conn.execute("DELETE FROM matching_tokens WHERE epoch = ?", (epoch,))
 
 
 def _change(args: argparse.Namespace, act: Callable[[sqlite3.Connection, int], None],
