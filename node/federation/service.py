@@ -377,8 +377,12 @@ class FederationService:
             asked = matching.introduction_query()
             matching.introduction_query_sent(self._send(asked, self._observatory()), asked)
             matching.next_introductions = now + self._config.push_check_seconds
-        # an epoch retired from the list: its tokens go (the observatory drops its copy)
-        tokens.drop_retired(self._db, [e.epoch for e in evaluator.epochs])
+        # an epoch retired from the list: its tokens go (the observatory drops its copy);
+        # looked at when the published epochs change (and once after a start)
+        live = tuple(sorted(e.epoch for e in evaluator.epochs))
+        if live != matching.live_epochs:
+            tokens.drop_retired(self._db, live)
+            matching.live_epochs = live
 
     def _record_introduction(self, conn: sqlite3.Connection, intro: Introduction,
                              now: int) -> str:

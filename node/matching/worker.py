@@ -150,6 +150,7 @@ class MatchingRound:
         self._intro_acks: set[str] = set()  # introductions recorded, to acknowledge
         self._intro_acking: dict[str, tuple[str, ...]] = {}
         self.next_introductions = 0
+        self.live_epochs: tuple[int, ...] = ()  # as last seen in the list (retired: dropped)
         self._in_flight: dict[str, InFlight] = {}  # request_id -> blinds
         self._submissions: dict[str, TokenSubmission] = {}  # envelope_id -> what it carried
         self._acks: set[str] = set()  # notices recorded, to acknowledge
