@@ -9,9 +9,9 @@ published key), submit tokens, and fetch their notices on their federation round
 hold the same invented commander in Latin and in Arabic script and each gets a notice, shown
 to its coordinator; the third, holding another man, gets none. Both coordinators agree to be
 introduced: each node opens the same coordinator thread, and a message crosses. No spelling
-appears in any file of the observatory's or the evaluator's data directories. Then the admin publishes a
-wrong key for a new epoch: the node's re-evaluation for it is rejected through the real path
-(the proof does not verify), and nothing of it is kept. Every wait is bounded.
+appears in any file of the observatory's or the evaluator's data directories. Then the admin
+publishes a wrong key for a new epoch: the node's re-evaluation for it is rejected through the
+real path (the proof does not verify), and nothing of it is kept. Every wait is bounded.
 """
 
 from __future__ import annotations

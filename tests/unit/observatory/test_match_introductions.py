@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crypto.keys import SigningKey
 from node import errors
@@ -308,6 +310,14 @@ def test_a_dismissal_is_sent_and_ends_the_other_side_s_wait(world: dict[str, Any
     _send_due(world, b)
     identity = {m.net.node_id: m.net.key.verify_key.raw().hex() for m in members.values()}
     assert _fetch(world, a, identity.get) == [] and _fetch(world, b, identity.get) == []
+    # through the responder: a case the member holds no token of is refused, nothing kept
+    refused = _ask(a.net, world["obs"], world["federation"].answer, _agree("ee" * 16,
+                                                                         a.net.node_id))
+    assert isinstance(refused, DeliveryAck) and refused.reason == "unknown_case"
+    # the revoked: refused, and nothing of theirs reaches the other side
+    world["ctx"].members.revoke(b.net.node_id, "misbehaviour", now)
+    refused = _ask(b.net, world["obs"], world["federation"].answer, IntroductionQuery())
+    assert isinstance(refused, DeliveryAck) and refused.reason == "not_a_member"
     with a.ctx.db.write() as conn, pytest.raises(errors.NotFound):  # not a match of a's
         introductions.ask(conn, Certifier(a.net.node_id, a.net.key), a.net.node_id,
                           a.team.coordinator, report_a, "ff" * 16, now)
@@ -327,3 +337,33 @@ def test_a_retired_epoch_s_tokens_are_deleted_on_the_node(world: dict[str, Any])
         assert tokens.case_ref(conn, report) == ref
 
 
+
+
+# -- the certificate of a coordinator's keys: every flipped bit is refused -------------------
+
+_IDENTITY = SigningKey(bytes(range(32)))
+_FIELDS = ("node_id", "coordinator_key", "coordinator_box_key", "certificate")
+
+
+def _certified() -> CoordinatorKeys:
+    from crypto.keys import BoxPublicKey
+    from node.key_certificates import statement
+
+    node_id, key, box = "4d" * 16, "5e" * 32, "6f" * 32
+    signature = _IDENTITY.sign(statement(node_id, introductions.SUBJECT_PREFIX + key,
+                                         BoxPublicKey(bytes.fromhex(box))))
+    return CoordinatorKeys(node_id=node_id, coordinator_key=key, coordinator_box_key=box,
+                           certificate=signature.hex())
+
+
+@given(field=st.sampled_from(_FIELDS), bit=st.integers(0, 511))
+@settings(max_examples=200, deadline=None)
+def test_a_flipped_bit_anywhere_is_not_certified(field: str, bit: int) -> None:
+    keys = _certified()
+    identity = _IDENTITY.verify_key.raw().hex()
+    assert introductions.keys_authentic(keys, identity)
+    raw = bytearray(bytes.fromhex(getattr(keys, field)))
+    raw[(bit // 8) % len(raw)] ^= 1 << (bit % 8)
+    flipped = keys.model_copy(update={field: raw.hex()})
+    assert not introductions.keys_authentic(flipped, identity)
+    assert not introductions.keys_authentic(keys, SigningKey.generate().verify_key.raw().hex())
