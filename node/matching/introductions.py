@@ -129,6 +129,13 @@ def queued(conn: sqlite3.Connection, request: IntroductionRequest, envelope_id: 
                  " decision = ?", (envelope_id, request.case_ref, request.decision))
 
 
+def refused(conn: sqlite3.Connection, envelope_id: str) -> None:
+    """The observatory refused the decision sent as `envelope_id` (the case's tokens were
+    withdrawn meanwhile, say): it is forgotten here, and the page offers to ask again."""
+    conn.execute("DELETE FROM matching_introductions WHERE envelope_id = ? AND"
+                 " introduced_at IS NULL", (envelope_id,))
+
+
 def waiting(conn: sqlite3.Connection) -> bool:
     """Whether an agreement waits for its introduction (then the round asks for them)."""
     return conn.execute("SELECT 1 FROM matching_introductions WHERE decision = 'agree' AND"

@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from node.matching import notices
+from node.matching import introductions, notices
 from node.matching.evaluation import EvaluationRejected, PendingEvaluation
 from node.matching.recipe import Identifiers, TokenKind, token_inputs
 from node.matching.tokens import record_tokens_in
@@ -219,6 +219,7 @@ class MatchingRound:
             if isinstance(answer, DeliveryAck) and answer.status != "rejected":
                 self.next_introductions = 0  # ours may have completed a pair: ask now
                 return "introduction request kept"
+            introductions.refused(conn, envelope_id)  # not kept there: may be asked again
             return f"refused:{getattr(answer, 'reason', None) or 'rejected'}"
         if kind == INTRODUCTIONS:
             return self._introduced(conn, envelope_id, answer, now)

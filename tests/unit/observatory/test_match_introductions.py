@@ -314,6 +314,16 @@ def test_a_dismissal_is_sent_and_ends_the_other_side_s_wait(world: dict[str, Any
     refused = _ask(a.net, world["obs"], world["federation"].answer, _agree("ee" * 16,
                                                                          a.net.node_id))
     assert isinstance(refused, DeliveryAck) and refused.reason == "unknown_case"
+    # a refusal of a's agreement, as the round records it: forgotten, may be asked again
+    from node.matching.worker import INTRODUCE, EvaluationQueue, MatchingRound
+    (envelope_id,) = a.ctx.db.read().execute(
+        "SELECT envelope_id FROM matching_introductions").fetchone()
+    with a.ctx.db.write() as conn:
+        assert MatchingRound(EvaluationQueue()).record(
+            conn, INTRODUCE, envelope_id, DeliveryAck(envelope_id=envelope_id,
+                                                      status="rejected", reason="unknown_case"),
+            None, now) == "refused:unknown_case"
+    assert introductions.states(a.ctx.db.read(), report_a) == {}
     # the revoked: refused, and nothing of theirs reaches the other side
     world["ctx"].members.revoke(b.net.node_id, "misbehaviour", now)
     refused = _ask(b.net, world["obs"], world["federation"].answer, IntroductionQuery())
