@@ -22,8 +22,8 @@ either member (left out while revoked), and time (`MatchingConfig.introduction_d
 waiting to be fetched).
 
 What the observatory learns from it: that two members' coordinators agreed to talk about
-one match, and their coordinators' public keys. It never sees a thread's messages, which go
-from node to node, sealed to the other coordinator.
+one match, and their coordinators' public keys. It never sees a thread's messages: each
+travels straight between the two nodes, sealed to the other coordinator.
 """
 
 from __future__ import annotations
