@@ -18,8 +18,7 @@ from node.context import NodeContext, run_sync
 from node.i18n import N_
 from node.matching import identifiers, introductions, notices
 from node.matching.recipe import RANKS
-from node.web.appkeys import node
-from node.web.expert.threads import wake
+from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.failures import error_text, status_of
 from node.web.rendering import translate
 from node.web.responses import see_other
@@ -38,6 +37,13 @@ def offer_keys(request: web.Request, staff: UnlockedStaff) -> None:
     work = asyncio.get_running_loop().run_in_executor(ctx.executor, ctx.perpetrators.offer,
                                                       staff)
     work.add_done_callback(lambda f: f.cancelled() or f.exception())  # next sign-in retries
+
+
+def wake(request: web.Request) -> None:
+    """Something waits for the federation round (a decision on a match): look at once."""
+    wake_up = request.config_dict[FEDERATION_STATUS].wake
+    if wake_up is not None:
+        wake_up()
 
 
 def _consented(ctx: NodeContext, report_id: str) -> bool:
