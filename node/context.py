@@ -28,7 +28,7 @@ from node.backoffice.case_incidents import CaseIncidents
 from node.backoffice.cases import CaseReader
 from node.backoffice.conversations import Conversations
 from node.backoffice.custody import Custody
-from node.backoffice.deletion import Deletion
+from node.backoffice.deletion import Deletion, DerivedStore
 from node.backoffice.ledger import CaseLedger
 from node.backoffice.referrals import Referrals
 from node.backoffice.retention import Retention
@@ -45,6 +45,7 @@ from node.i18n import Catalogues
 from node.imports import importer
 from node.intake import consent_auth
 from node.intake.service import Clock, IntakeService, hour_of, utc_now
+from node.matching import introductions
 from node.matching.identifiers import PerpetratorIdentifiers
 from node.statistics import four_eyes, geography_upgrade
 from node.statistics.budget import void_drafts_for_coding
@@ -166,7 +167,8 @@ def open_node(datadir: DataDir, *, staff_params: pw.KdfParams = pw.STAFF,
         *needs.DERIVED_STORES,
         *AdaptedModels(db, keys.intake_public, keys.analysis_public, lambda: 0).derived_stores,
         case_suggestions.DERIVED_STORE, importer.DERIVED_STORE, sms_pins.DERIVED_STORE,
-        *perpetrators.derived_stores, *opinions.derived_stores],
+        *perpetrators.derived_stores, *opinions.derived_stores,
+        DerivedStore("matching introductions", introductions.erase)],
         keys.intake_public)
     retention = Retention(db, ledger, deletion)
     cases = CaseReader(db, intake, access, ledger, timeline, conversations, referrals,

@@ -110,6 +110,9 @@ class MatchingSection(_Strict):
 
     threshold: int = Field(2, ge=2, le=100, description="distinct member nodes whose cases "
                            "share a token, the case's own included, before each is told")
+    introduction_days: int = Field(30, ge=1, le=365, description="days a coordinator's "
+                                   "agreement to be introduced waits for the other side's, "
+                                   "and an introduction waits to be fetched")
 
 
 class ObservatoryConfig(_Strict):

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from observatory.matching import drop_epoch
 from protocol.membership import MAX_OPRF_EPOCHS, OprfEpochKey, OprfEvaluatorEntry
 
 Command = Callable[[str, str], argparse.ArgumentParser]
@@ -74,6 +75,9 @@ def retire_in(conn: sqlite3.Connection, epoch: int, now: int) -> None:
     if not conn.execute("UPDATE oprf_epoch_keys SET retired_at = ? WHERE epoch = ?"
                         " AND retired_at IS NULL", (now, epoch)).rowcount:
         raise EvaluatorRefused(f"epoch {epoch} is not a published epoch")
+    # A retired epoch's tokens match nothing new (no node evaluates under it any more) and
+    # its seed is shredded: the stored tokens go too, in the same transaction.
+    drop_epoch(conn, epoch)
 
 
 def _change(args: argparse.Namespace, act: Callable[[sqlite3.Connection, int], None],

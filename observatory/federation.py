@@ -23,6 +23,10 @@ TokenSubmission        `DeliveryAck(accepted)`: withdrawn, stored and matched
                        (`observatory.matching`); non-members: ``not_a_member``
 MatchNoticeQuery       `MatchNotices`: the member's pending notices, after marking those it
                        acknowledges delivered; non-members: ``not_a_member``
+IntroductionRequest    `DeliveryAck(accepted)`: the coordinator's decision on a matched case
+                       kept (`observatory.introductions`); ``unknown_case``, ``not_your_keys``
+IntroductionQuery      `Introductions`: the member's pending introductions, after marking those
+                       it acknowledges delivered
 anything else          `DeliveryAck(rejected, reason="not_supported")`
 =====================  =========================================================================
 
@@ -53,6 +57,7 @@ from collections.abc import Callable
 
 from observatory.context import ObservatoryContext
 from observatory.experts import VettingRefused
+from observatory.introductions import Introducer, IntroductionRefused
 from observatory.matching import MatchingConfig, TokenMatcher
 from observatory.members import Member
 from observatory.statistics.ingest import ReleaseIngest
@@ -60,7 +65,15 @@ from protocol.delivery import DeliveryAck
 from protocol.envelope import Envelope, role_key_of
 from protocol.exchanges import Endpoint, RequestReceived
 from protocol.experts import ExpertAvailability, ExpertDirectoryQuery, ExpertVouch
-from protocol.matching import MAX_NOTICES, MatchNoticeQuery, MatchNotices, TokenSubmission
+from protocol.matching import (
+    MAX_NOTICES,
+    IntroductionQuery,
+    IntroductionRequest,
+    Introductions,
+    MatchNoticeQuery,
+    MatchNotices,
+    TokenSubmission,
+)
 from protocol.membership import (
     MembershipDecision,
     MembershipListQuery,
@@ -142,6 +155,9 @@ class Federation:
         self._matcher = TokenMatcher(MatchingConfig(ctx.config.matching.threshold))
         responder.serve(TokenSubmission, self._tokens)
         responder.serve(MatchNoticeQuery, self._notices)
+        self._introducer = Introducer(ctx.config.matching.introduction_days)
+        responder.serve(IntroductionRequest, self._introduce)
+        responder.serve(IntroductionQuery, self._introductions)
         self.responder = responder
 
     async def handle(self, frame: bytes, remote_peer: str) -> bytes:
@@ -237,14 +253,17 @@ class Federation:
             raise Refuse(exc.code) from None
         return DeliveryAck.accept(request.envelope.envelope_id)
 
+    @staticmethod
+    def _revoked(conn: sqlite3.Connection) -> list[str]:
+        return [r[0] for r in conn.execute("SELECT node_id FROM members WHERE status = 'revoked'")]
+
     def _tokens(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         member = self._member(conn, request)
         submission = request.message
         assert isinstance(submission, TokenSubmission)
-        revoked = [r[0] for r in conn.execute(
-            "SELECT node_id FROM members WHERE status = 'revoked'")]
-        notices = self._matcher.submit_in(conn, member.node_id, submission, revoked,
-                                          self._ctx.now())
+        notices = self._matcher.submit_in(conn, member.node_id, submission,
+                                          self._revoked(conn), self._ctx.now())
+        self._introducer.withdrawn_in(conn, member.node_id, submission.withdrawn)
         if notices:  # counts only: which members and cases stays in the database
             log.info("matching: %d new match notice(s)", len(notices))
         return DeliveryAck.accept(request.envelope.envelope_id)
@@ -257,6 +276,29 @@ class Federation:
                                       self._ctx.now())
         return MatchNotices(notices=tuple(
             self._matcher.pending_notices(conn, member.node_id)[:MAX_NOTICES]))
+
+    def _introduce(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        member = self._member(conn, request)
+        asked = request.message
+        assert isinstance(asked, IntroductionRequest)
+        try:
+            issued = self._introducer.request_in(conn, member.node_id, asked,
+                                                 self._revoked(conn), self._ctx.now())
+        except IntroductionRefused as exc:
+            raise Refuse(exc.code) from None
+        if issued:  # a count only: which members and cases stays in the database
+            log.info("matching: %d introduction(s) issued", issued)
+        return DeliveryAck.accept(request.envelope.envelope_id)
+
+    def _introductions(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
+        member = self._member(conn, request)
+        query = request.message
+        assert isinstance(query, IntroductionQuery)
+        now = self._ctx.now()
+        self._introducer.acknowledged_in(conn, member.node_id, query.acknowledged, now)
+        self._introducer.expire_in(conn, now)
+        return Introductions(introductions=tuple(
+            self._introducer.pending_in(conn, member.node_id, self._revoked(conn), now)))
 
     def _directory(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         self._member(conn, request)  # never public: members only

@@ -56,6 +56,8 @@ class MatchingConfig:
 CaseKey = tuple[str, str]  # (member, case_ref)
 WITHDRAW = tuple(f"DELETE FROM {part} WHERE member = ? AND case_ref = ?"  # noqa: S608
                  for part in ("matching_tokens_stored", "matching_tokens_recent"))
+DROP_EPOCH = tuple(f"DELETE FROM {part} WHERE epoch = ?"  # noqa: S608
+                   for part in ("matching_tokens_stored", "matching_tokens_recent"))
 FOLD_AFTER = 20_000  # recent rows past which the server folds them into the stored part
 FOLD_CHUNK = 2_000   # rows per fold transaction: the write lock is held about a second
 
@@ -72,6 +74,13 @@ def fold(conn: sqlite3.Connection, limit: int = FOLD_CHUNK) -> int:
                  " WHERE rowid <= ? ORDER BY token, epoch, kind", (last,))
     return conn.execute("DELETE FROM matching_tokens_recent WHERE rowid <= ?",
                         (last,)).rowcount
+
+
+def drop_epoch(conn: sqlite3.Connection, epoch: int) -> None:
+    """Delete every stored token of `epoch`, in both parts (a retired epoch; a rare admin
+    step, so a scan of the stored part is acceptable)."""
+    for part in DROP_EPOCH:
+        conn.execute(part, (epoch,))
 
 
 def recent_count(conn: sqlite3.Connection) -> int:

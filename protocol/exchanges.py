@@ -67,6 +67,9 @@ from protocol.experts import (
 )
 from protocol.framing import FrameDecoder
 from protocol.matching import (
+    IntroductionQuery,
+    IntroductionRequest,
+    Introductions,
     MatchNotice,
     MatchNoticeQuery,
     MatchNotices,
@@ -188,6 +191,8 @@ EXCHANGES: tuple[ExchangeSpec, ...] = (
     ExchangeSpec("matching_tokens", TokenSubmission, (DeliveryAck,)),
     ExchangeSpec("matching_notice", MatchNotice, (DeliveryAck,)),
     ExchangeSpec("matching_notices", MatchNoticeQuery, (MatchNotices, DeliveryAck)),
+    ExchangeSpec("matching_introduce", IntroductionRequest, (DeliveryAck,)),
+    ExchangeSpec("matching_introductions", IntroductionQuery, (Introductions, DeliveryAck)),
 )
 
 

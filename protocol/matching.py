@@ -19,8 +19,17 @@ Three exchanges replace the v1 draft `perpetrator.token`, which could only be an
   fetches its notices on its federation round with `MatchNoticeQuery`, which also
   acknowledges the notices of the previous answer (they are then not sent again); the
   answer is `MatchNotices`, the pending notices (at most `MAX_NOTICES`, oldest first).
+* ``matching_introduce``, node -> observatory: `IntroductionRequest`, a coordinator agrees
+  to be introduced to the other side of one matched case (with their thread keys,
+  certified by their node's identity key), or dismisses the match (which ends any pending
+  introduction of it); answered by a `DeliveryAck`.
+* ``matching_introductions``, node -> observatory: `IntroductionQuery` fetches the
+  introductions issued once both sides agreed (and acknowledges the previous answer's);
+  the answer is `Introductions`: a thread id shared by both sides, the other side's member
+  id and its coordinator's certified keys.
 
-Nothing here carries a name, an alias, a unit or a report id.
+Nothing here carries a name, an alias, a unit or a report id; an introduction carries public
+keys only.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from protocol.message import KeyHex, Message, RandomId, Record
+from protocol.message import KeyHex, Message, NodeId, RandomId, Record, SignatureHex, UnixTime
 
 SUITE: Final = "ristretto255-SHA512"
 # One batch: a node's backlog goes in several. 1,000 keeps a request under ~70 KB.
@@ -128,3 +137,69 @@ class MatchNotices(Message):
     VERSION = 1
 
     notices: tuple[MatchNotice, ...] = Field(max_length=MAX_NOTICES)
+
+
+class CoordinatorKeys(Record):
+    """A coordinator's thread keys as their node certifies them: the Ed25519 key that signs
+    their thread messages and the X25519 key messages to them are sealed to. `certificate`
+    is the node's identity key's signature in the node's key-certificate format (subject
+    ``coordinator-thread:<coordinator_key>``, key `coordinator_box_key`, bound to `node_id`),
+    so the other side checks it against the identity key the membership list publishes for
+    `node_id`, and the observatory, which relays it, cannot put keys of its own in."""
+
+    node_id: NodeId
+    coordinator_key: KeyHex
+    coordinator_box_key: KeyHex
+    certificate: SignatureHex
+
+
+class IntroductionRequest(Message):
+    """A coordinator's decision on one recorded match (by the case's opaque reference):
+    ``agree`` to be introduced to the other side (with their certified keys), or
+    ``dismiss`` it as false, which ends any introduction of it still pending."""
+
+    TYPE = "matching.introduction_request"
+    VERSION = 1
+
+    request_id: RandomId
+    case_ref: RandomId
+    decision: Literal["agree", "dismiss"]
+    coordinator: CoordinatorKeys | None = None
+
+    @model_validator(mode="after")
+    def _keys_iff_agreed(self) -> IntroductionRequest:
+        if (self.decision == "agree") != (self.coordinator is not None):
+            raise ValueError("an agreement carries the coordinator's keys, a dismissal none")
+        return self
+
+
+class Introduction(Record):
+    """Both sides of a match agreed: open coordinator thread `thread_id` about the case
+    `case_ref` (the recipient's own reference) with `peer`'s coordinator."""
+
+    introduction_id: RandomId
+    case_ref: RandomId
+    thread_id: RandomId
+    peer: CoordinatorKeys
+    expires_at: UnixTime
+
+
+MAX_INTRODUCTIONS = 100
+
+
+class IntroductionQuery(Message):
+    """A node asks for its pending introductions, acknowledging those it has recorded."""
+
+    TYPE = "matching.introduction_query"
+    VERSION = 1
+
+    acknowledged: tuple[RandomId, ...] = Field(default=(), max_length=MAX_INTRODUCTIONS)
+
+
+class Introductions(Message):
+    """The observatory's answer: the introductions not yet acknowledged, oldest first."""
+
+    TYPE = "matching.introductions"
+    VERSION = 1
+
+    introductions: tuple[Introduction, ...] = Field(max_length=MAX_INTRODUCTIONS)

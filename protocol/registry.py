@@ -30,6 +30,9 @@ from protocol.experts import (
     ExpertVouch,
 )
 from protocol.matching import (
+    IntroductionQuery,
+    IntroductionRequest,
+    Introductions,
     MatchNotice,
     MatchNoticeQuery,
     MatchNotices,
@@ -132,5 +135,8 @@ REGISTRY = MessageRegistry(
         MatchNotice,
         MatchNoticeQuery,
         MatchNotices,
+        IntroductionRequest,
+        IntroductionQuery,
+        Introductions,
     ]
 )

@@ -184,24 +184,34 @@ class Threads:
         that case's custody and deletion."""
         if not coordinator.has_role("coordinator"):
             raise errors.Forbidden()
+        local_key, box = coordinator_keys(coordinator)
+        with self._db.write() as conn:
+            return self.introduce_in(conn, staff_id=coordinator.member.id, local_key=local_key,
+                                     local_box_key=box, thread_id=thread_id,
+                                     peer_node=peer_node, peer_key=peer_key,
+                                     peer_box_key=peer_box_key, report_id=report_id)
+
+    def introduce_in(self, conn: sqlite3.Connection, *, staff_id: str, local_key: str,
+                     local_box_key: str, thread_id: str, peer_node: str, peer_key: str,
+                     peer_box_key: str, report_id: str | None = None) -> Thread:
+        """`introduce` inside the caller's transaction, for a coordinator who is not here:
+        their keys as they gave them when they agreed (`coordinator_keys`); the federation
+        round opens the thread when the introduction arrives (`node.matching.introductions`)."""
         _hex_id(thread_id)
-        for key in (peer_key, peer_box_key):
+        for key in (peer_key, peer_box_key, local_key, local_box_key):
             if len(key) != 64 or not set(key) <= set("0123456789abcdef"):
                 raise errors.InvalidInput(field="key")
-        local_key, box = coordinator_keys(coordinator)
-        now = self._clock()
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO expert_threads (thread_id, local_key, kind, staff_id, "
-                "local_box_key, peer_node, peer_key, peer_box_key, report_id, opened_at) "
-                "VALUES (?, ?, 'coordinators', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (thread_id, local_key, coordinator.member.id, box, peer_node, peer_key,
-                 peer_box_key, report_id, now))
-            self._custody(conn, thread_id, report_id, coordinator.member.id,
-                          "expert.thread_opened", f"with {peer_node}")
-            row = conn.execute(f"SELECT {_THREAD_COLUMNS} FROM expert_threads "  # noqa: S608
-                               "WHERE thread_id = ? AND local_key = ?",
-                               (thread_id, local_key)).fetchone()
+        conn.execute(
+            "INSERT INTO expert_threads (thread_id, local_key, kind, staff_id, "
+            "local_box_key, peer_node, peer_key, peer_box_key, report_id, opened_at) "
+            "VALUES (?, ?, 'coordinators', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (thread_id, local_key, staff_id, local_box_key, peer_node, peer_key,
+             peer_box_key, report_id, self._clock()))
+        self._custody(conn, thread_id, report_id, staff_id, "expert.thread_opened",
+                      f"with {peer_node}")
+        row = conn.execute(f"SELECT {_THREAD_COLUMNS} FROM expert_threads "  # noqa: S608
+                           "WHERE thread_id = ? AND local_key = ?",
+                           (thread_id, local_key)).fetchone()
         return _thread(row)
 
     def _mine(self, conn: sqlite3.Connection, staff: UnlockedStaff, thread_id: str

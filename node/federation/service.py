@@ -67,12 +67,21 @@ from node.federation.errors import Refused
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
-from node.matching.worker import EVALUATE, NOTICES, SUBMIT, EvaluationQueue, MatchingRound
+from node.matching import introductions, tokens
+from node.matching.worker import (
+    EVALUATE,
+    INTRODUCTIONS,
+    NOTICES,
+    SUBMIT,
+    EvaluationQueue,
+    MatchingRound,
+)
 from node.matching.worker import KINDS as MATCHING_KINDS
 from node.storage.database import Database
 from protocol.envelope import DEFAULT_TTL, Envelope
 from protocol.exchanges import ClientExchange
 from protocol.experts import ExpertDirectoryQuery
+from protocol.matching import Introduction
 from protocol.message import Message
 from protocol.statements import verify_key_from_hex
 from protocol.statistics import StatisticsRelease
@@ -118,7 +127,8 @@ class FederationService:
                  opinions: CaseOpinions | None = None,
                  threads: Threads | None = None) -> None:
         self._db = db
-        self._matching = None if matching is None else MatchingRound(matching)
+        self._matching = (None if matching is None
+                          else MatchingRound(matching, introduce=self._record_introduction))
         self._opinions = opinions  # experts' signed opinions arriving for cases (issue 16)
         self._shares = shares  # consented case sharing, both ends (issue 16)
         self._threads = threads  # engagement and coordinator threads (issue 16)
@@ -357,6 +367,36 @@ class FederationService:
             query = matching.notice_query()
             matching.query_sent(self._send(query, self._observatory()), query)
             matching.next_notices = now + self._config.push_check_seconds
+        # coordinators' decisions on matches, then their introductions (issue 18)
+        for decision in introductions.due(conn):
+            envelope_id = self._send(decision, self._observatory())
+            with self._db.write() as w:
+                introductions.queued(w, decision, envelope_id)
+        if now >= matching.next_introductions and (INTRODUCTIONS, observatory) not in queued_now \
+                and (matching.acknowledging_introductions or introductions.waiting(conn)):
+            asked = matching.introduction_query()
+            matching.introduction_query_sent(self._send(asked, self._observatory()), asked)
+            matching.next_introductions = now + self._config.push_check_seconds
+        # an epoch retired from the list: its tokens go (the observatory drops its copy);
+        # looked at when the published epochs change (and once after a start)
+        live = tuple(sorted(e.epoch for e in evaluator.epochs))
+        if live != matching.live_epochs:
+            tokens.drop_retired(self._db, live)
+            matching.live_epochs = live
+
+    def _record_introduction(self, conn: sqlite3.Connection, intro: Introduction,
+                             now: int) -> str:
+        """Open the coordinator thread an introduction names (`introductions.record_in`),
+        believing the other side's keys only if its identity key in the list certified
+        them."""
+        if self._threads is None:
+            return "no_threads"
+
+        def identity_of(node_id: str) -> str | None:
+            entry = self._directory.member(node_id, now)
+            return None if entry is None else entry.identity_key
+
+        return introductions.record_in(conn, self._threads, intro, identity_of, now)
 
     def _ask_witnesses(self, conn: sqlite3.Connection, now: int,
                        queued_now: set[tuple[str, str]]) -> None:

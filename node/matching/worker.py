@@ -27,10 +27,11 @@ the membership list it believes:
   submission was acknowledged), acknowledging the notices of the previous answer; each
   notice is recorded on its case (`notices.record_notice`), where coordinators see it.
 
-The introduction of the two coordinators through the expert network's coordinator thread is
-not here: it starts from a recorded match (`notices.matches`, the case page's "agree to be
-introduced"), with the case reference as the only handle both sides and the observatory
-share.
+* **introductions**: a coordinator's decisions on recorded matches
+  (`introductions.due`: agreements to be introduced, dismissals) to the observatory; while
+  an agreement waits, an `IntroductionQuery` every `push_check_seconds` (acknowledging the
+  previous answer's), and each introduction is handed to `introduce`, which opens the
+  coordinator <-> coordinator thread (`introductions.record_in`).
 """
 
 from __future__ import annotations
@@ -41,14 +42,19 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from node.matching import notices
+from node.matching import introductions, notices
 from node.matching.evaluation import EvaluationRejected, PendingEvaluation
 from node.matching.recipe import Identifiers, TokenKind, token_inputs
 from node.matching.tokens import record_tokens_in
 from protocol.delivery import DeliveryAck
 from protocol.matching import (
     MAX_BATCH,
+    MAX_INTRODUCTIONS,
     MAX_NOTICES,
+    Introduction,
+    IntroductionQuery,
+    IntroductionRequest,
+    Introductions,
     MatchNoticeQuery,
     MatchNotices,
     OprfEvaluation,
@@ -68,7 +74,11 @@ def _kind(model: type[Message]) -> str:
 EVALUATE = _kind(OprfEvaluationRequest)
 SUBMIT = _kind(TokenSubmission)
 NOTICES = _kind(MatchNoticeQuery)
-KINDS = frozenset({EVALUATE, SUBMIT, NOTICES})
+INTRODUCE = _kind(IntroductionRequest)
+INTRODUCTIONS = _kind(IntroductionQuery)
+KINDS = frozenset({EVALUATE, SUBMIT, NOTICES, INTRODUCE, INTRODUCTIONS})
+# Opens the thread an introduction names, in the caller's transaction; the outcome's code.
+Introduce = Callable[[sqlite3.Connection, Introduction, int], str]
 BACKOFF_SECONDS = 60
 MAX_BACKOFF_SECONDS = 86_400
 
@@ -134,8 +144,13 @@ class EvaluationQueue:
 class MatchingRound:
     """The matching part of one node's federation round; see the module's docstring."""
 
-    def __init__(self, queue: EvaluationQueue) -> None:
+    def __init__(self, queue: EvaluationQueue, introduce: Introduce | None = None) -> None:
         self.queue = queue
+        self._introduce = introduce
+        self._intro_acks: set[str] = set()  # introductions recorded, to acknowledge
+        self._intro_acking: dict[str, tuple[str, ...]] = {}
+        self.next_introductions = 0
+        self.live_epochs: tuple[int, ...] = ()  # as last seen in the list (retired: dropped)
         self._in_flight: dict[str, InFlight] = {}  # request_id -> blinds
         self._submissions: dict[str, TokenSubmission] = {}  # envelope_id -> what it carried
         self._acks: set[str] = set()  # notices recorded, to acknowledge
@@ -172,6 +187,18 @@ class MatchingRound:
     def query_sent(self, envelope_id: str, query: MatchNoticeQuery) -> None:
         self._acking[envelope_id] = query.acknowledged
 
+    def introduction_query(self) -> IntroductionQuery:
+        """The next query for introductions, acknowledging what was recorded."""
+        return IntroductionQuery(
+            acknowledged=tuple(sorted(self._intro_acks))[:MAX_INTRODUCTIONS])
+
+    @property
+    def acknowledging_introductions(self) -> bool:
+        return bool(self._intro_acks)
+
+    def introduction_query_sent(self, envelope_id: str, query: IntroductionQuery) -> None:
+        self._intro_acking[envelope_id] = query.acknowledged
+
     # -- what the answers say (inside the caller's write transaction) --------------------------
 
     def record(self, conn: sqlite3.Connection, kind: str, envelope_id: str, answer: Message,
@@ -188,6 +215,14 @@ class MatchingRound:
                 self.next_notices = 0  # our own notice, if any, is waiting now
                 return "tokens submitted"
             return f"refused:{getattr(answer, 'reason', None) or 'rejected'}"
+        if kind == INTRODUCE:
+            if isinstance(answer, DeliveryAck) and answer.status != "rejected":
+                self.next_introductions = 0  # ours may have completed a pair: ask now
+                return "introduction request kept"
+            introductions.refused(conn, envelope_id)  # not kept there: may be asked again
+            return f"refused:{getattr(answer, 'reason', None) or 'rejected'}"
+        if kind == INTRODUCTIONS:
+            return self._introduced(conn, envelope_id, answer, now)
         # NOTICES
         acked = self._acking.pop(envelope_id, ())
         if isinstance(answer, DeliveryAck):
@@ -199,6 +234,23 @@ class MatchingRound:
             notices.record_notice(conn, notice, now)  # False: the case is gone; still acked
             self._acks.add(notice.notice_id)
         return f"{len(answer.notices)} notice(s)"
+
+    def _introduced(self, conn: sqlite3.Connection, envelope_id: str, answer: Message,
+                    now: int) -> str:
+        acked = self._intro_acking.pop(envelope_id, ())
+        if isinstance(answer, DeliveryAck):
+            return f"refused:{answer.reason or 'rejected'}"
+        if not isinstance(answer, Introductions):
+            return "refused:not_an_answer"
+        self._intro_acks.difference_update(acked)
+        opened = 0
+        for intro in answer.introductions:
+            code = "no_threads" if self._introduce is None else self._introduce(conn, intro, now)
+            opened += code == "introduced"
+            self._intro_acks.add(intro.introduction_id)  # believed or not: not sent again
+        if answer.introductions:
+            self.next_introductions = 0  # acknowledge them at once
+        return f"{opened} introduction(s)"
 
     def _evaluated(self, conn: sqlite3.Connection, answer: Message,
                    evaluator: OprfEvaluatorEntry | None, now: int) -> str:

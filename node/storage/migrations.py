@@ -979,6 +979,24 @@ MIGRATIONS: tuple[str, ...] = (
         FOREIGN KEY (thread_id, reader_key) REFERENCES expert_threads (thread_id, local_key)
     ) STRICT;
     """,
+    # 34: introductions of the coordinators of a match (issue 18, node/matching/introductions.py):
+    # a coordinator's decision on one recorded match (agree, with their certified public
+    # thread keys; or dismiss), until the observatory has it, and the thread the introduction
+    # opened. Opaque references and public keys only; erased with the report.
+    """
+    CREATE TABLE matching_introductions (
+        case_ref TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+        staff_id TEXT,
+        decision TEXT NOT NULL CHECK (decision IN ('agree', 'dismiss')),
+        coordinator TEXT,
+        requested_at INTEGER NOT NULL,
+        envelope_id TEXT,
+        thread_id TEXT,
+        introduced_at INTEGER
+    ) STRICT;
+    CREATE INDEX matching_introductions_by_report ON matching_introductions(report_id);
+    """,
 )
 
 

@@ -238,6 +238,36 @@ MIGRATIONS: tuple[str, ...] = (
         UNION ALL
         SELECT member, case_ref, epoch, kind, token FROM matching_tokens_recent
     """,
+    # 10: introductions of the coordinators of a match (issue 18, observatory/introductions.py):
+    # each member's decision on one of its matched cases (agree, with its coordinator's
+    # certified public keys; or dismiss), and the introductions issued once both sides of a
+    # match agreed, waiting to be fetched. Public keys and opaque references only.
+    """
+    CREATE TABLE matching_introduction_requests (
+        member TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('agree', 'dismiss')),
+        coordinator TEXT,
+        requested_at INTEGER NOT NULL,
+        PRIMARY KEY (member, case_ref)
+    ) STRICT;
+    CREATE TABLE matching_introductions (
+        introduction_id TEXT PRIMARY KEY,
+        member TEXT NOT NULL,
+        case_ref TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        peer_member TEXT NOT NULL,
+        peer_case_ref TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        delivered_at INTEGER
+    ) STRICT;
+    CREATE INDEX matching_introductions_by_member ON matching_introductions (member,
+        delivered_at);
+    CREATE INDEX matching_introductions_by_peer ON matching_introductions (peer_member,
+        peer_case_ref)
+    """,
 )
 
 

@@ -7,10 +7,11 @@ signed membership list); each node's coordinator confirms a perpetrator on a con
 through the staff page; the nodes evaluate through the evaluator (proofs checked against the
 published key), submit tokens, and fetch their notices on their federation round. Two nodes
 hold the same invented commander in Latin and in Arabic script and each gets a notice, shown
-to its coordinator; the third, holding another man, gets none. No spelling appears in any
-file of the observatory's or the evaluator's data directories. Then the admin publishes a
-wrong key for a new epoch: the node's re-evaluation for it is rejected through the real path
-(the proof does not verify), and nothing of it is kept. Every wait is bounded.
+to its coordinator; the third, holding another man, gets none. Both coordinators agree to be
+introduced: each node opens the same coordinator thread, and a message crosses. No spelling
+appears in any file of the observatory's or the evaluator's data directories. Then the admin
+publishes a wrong key for a new epoch: the node's re-evaluation for it is rejected through the
+real path (the proof does not verify), and nothing of it is kept. Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ async def _case_page(node: Node, report_id: str) -> str:
     session = await staff(node)
     try:
         return await (await session.get(f"/staff/cases/{report_id}/perpetrators")).text()
+    finally:
+        await session.close()
+
+
+async def _introduce(node: Node, report_id: str) -> None:
+    session = await staff(node)
+    try:
+        page = await (await session.get(f"/staff/cases/{report_id}/perpetrators")).text()
+        found = re.search(r'action="(/staff/cases/[0-9a-f]+/perpetrators/matches/[0-9a-f]+'
+                          r'/introduce)"', page)
+        assert found is not None, page
+        r = await session.post(found.group(1), data={"csrf": csrf_of(page)})
+        assert r.status == 200 and "Your agreement was sent." in await r.text()
     finally:
         await session.close()
 
@@ -194,6 +208,30 @@ async def test_a_match_across_scripts_reaches_two_nodes_and_not_the_third(
         assert set(held) == {a.node_id, b.node_id}
         assert c.query("SELECT * FROM matching_matches") == []
         assert "matched a case at" not in await _case_page(c, cases["c"])
+
+        # Both coordinators agree to be introduced (the match page's button); each node
+        # fetches its introduction on its round and opens the same coordinator thread on the
+        # matched case; a's coordinator writes, b's node keeps it (a knows b's address).
+        for node in (a, b):
+            await _introduce(node, cases[node.name])
+        for node in (a, b):
+            await eventually(lambda n=node: n.query(
+                "SELECT thread_id FROM expert_threads WHERE kind = 'coordinators' AND"
+                " report_id = ?", cases[n.name]), f"{node.name}: the introduction's thread")
+        (thread,) = a.query("SELECT thread_id FROM expert_threads")[0]
+        assert b.query("SELECT thread_id FROM expert_threads") == [(thread,)]
+        assert f"/staff/threads/{thread}" in await _case_page(a, cases["a"])
+        session = await staff(a)
+        try:
+            page = await (await session.get(f"/staff/threads/{thread}")).text()
+            r = await session.post(f"/staff/threads/{thread}", data={
+                "csrf": csrf_of(page), "text": "We hold a matching case."})
+            assert r.status == 200, await r.text()
+        finally:
+            await session.close()
+        await eventually(lambda: b.query("SELECT count(*) FROM expert_thread_messages WHERE"
+                                         " thread_id = ? AND read_at IS NULL",
+                                         thread)[0][0] == 1, "b: a's message")
 
         for text in SPELLINGS:
             for root in (observatory.root, data):

@@ -87,3 +87,72 @@ async def test_without_the_reporters_consent(node_ctx: NodeContext,
         "SELECT COUNT(*) FROM perpetrator_identifiers").fetchone()[0] == 0
     case = await (await client.get(f"/staff/cases/{report_id}")).text()
     assert 'id="perpetrators-link"' in case
+
+
+async def test_ask_to_be_introduced_then_open_the_conversation(
+        node_ctx: NodeContext, aiohttp_client: Any) -> None:
+    """Issue 18's connection on the match page: plain words on what is shared, the request
+    kept for the federation round, then (once introduced) a link to the conversation, and
+    the unread count in the coordinator's navigation."""
+    from node.experts.thread_content import seal
+    from node.matching import introductions
+    from protocol.matching import CoordinatorKeys
+
+    team = make_team(node_ctx)
+    report_id = _case(node_ctx, care=True, matching=True)
+    ref = "5e" * 16
+    with node_ctx.db.write() as conn:
+        conn.execute("INSERT INTO matching_matches (case_ref, report_id, others, epoch,"
+                     " notified_at) VALUES (?, ?, 1, 1, 0)", (ref, report_id))
+    client, csrf = await _client(node_ctx, aiohttp_client, team.coordinator)
+    path = f"/staff/cases/{report_id}/perpetrators"
+    page = await (await client.get(path)).text()
+    assert "never a name, nor anything of the case" in page
+    assert f'action="{path}/matches/{ref}/introduce"' in page
+    r = await client.post(f"{path}/matches/{ref}/introduce", data={"csrf": csrf})
+    assert r.status == 200
+    page = await r.text()
+    assert "Your agreement was sent." in page and "Waiting for the other organisation" in page
+    (request,) = introductions.due(node_ctx.db.read())
+    assert request.decision == "agree" and request.case_ref == ref
+    assert request.coordinator is not None
+    assert introductions.keys_authentic(request.coordinator,
+                                        node_ctx.keys.identity_public.raw().hex())
+    flipped = request.coordinator.certificate[:-1] + (
+        "0" if request.coordinator.certificate[-1] != "0" else "1")
+    assert not introductions.keys_authentic(
+        request.coordinator.model_copy(update={"certificate": flipped}),
+        node_ctx.keys.identity_public.raw().hex())
+    assert (await client.post(f"{path}/matches/{'ff' * 16}/introduce",
+                              data={"csrf": csrf})).status == 404
+    # the observatory introduced them: the thread is opened by the round (here, directly)
+    thread_id, peer = "7a" * 16, CoordinatorKeys(
+        node_id="ab" * 16, coordinator_key="cd" * 32, coordinator_box_key="ef" * 32,
+        certificate="00" * 64)
+    with node_ctx.db.write() as conn:
+        mine = request.coordinator
+        node_ctx.threads.introduce_in(conn, staff_id=team.coordinator.member.id,
+                                      local_key=mine.coordinator_key,
+                                      local_box_key=mine.coordinator_box_key,
+                                      thread_id=thread_id, peer_node=peer.node_id,
+                                      peer_key=peer.coordinator_key,
+                                      peer_box_key=peer.coordinator_box_key, report_id=report_id)
+        conn.execute("UPDATE matching_introductions SET thread_id = ?, introduced_at = 1",
+                     (thread_id,))
+        conn.execute(  # a message from them, not read yet
+            "INSERT INTO expert_thread_messages (thread_id, reader_key, message_id, author_key,"
+            " sequence, sealed, sent_at, received_at) VALUES (?, ?, ?, ?, 1, ?, 1, 1)",
+            (thread_id, mine.coordinator_key, "9b" * 16, peer.coordinator_key,
+             seal_for(seal, mine.coordinator_box_key, thread_id)))
+    page = await (await client.get(path)).text()
+    assert f'href="/staff/threads/{thread_id}"' in page
+    assert 'id="nav-threads"' in page and '<span class="badge new"' in page.split(
+        'id="nav-threads"')[1].split("</a>")[0]
+    threads = await (await client.get("/staff/threads")).text()
+    assert thread_id in threads
+
+
+def seal_for(seal: Any, box_key: str, thread_id: str) -> bytes:
+    from node.experts.thread_content import Content
+    return bytes(seal(Content(text="Hello"), thread_id=thread_id, message_id="9b" * 16,
+                      to=box_key))

@@ -23,6 +23,8 @@ STAFF_PATH = "/staff"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # the navigation's counts of what is new (`node.web.staff.inbox.inbox_counts` sets them)
 INBOX_COUNTS: web.RequestKey[Counts] = web.RequestKey("inbox_counts")
+# a coordinator's unread conversation messages (threads), for the navigation's badge
+THREADS_UNREAD: web.RequestKey[int] = web.RequestKey("threads_unread")
 # the section of the case page where the notice of the last action goes (a key of
 # `StaffSession.cache`): the page opens there (issue 15, "Case page")
 NOTICE_SECTION = "notice_section"
@@ -74,6 +76,7 @@ def page(request: web.Request, template: str, session: StaffSession | None = Non
          **kw: Any) -> web.Response:
     return render(request, template, staff=session.staff if session else None,
                   inbox_counts=request.get(INBOX_COUNTS),
+                  threads_unread=request.get(THREADS_UNREAD, 0),
                   csrf=session.csrf if session else kw.pop("csrf", ""), **kw)
 
 

@@ -19,7 +19,14 @@ from node.web import appkeys, labels
 from node.web.appkeys import node
 from node.web.formatting import format_day
 from node.web.rendering import translate
-from node.web.staff.common import INBOX_COUNTS, Handler, StaffRoute, page, session_of
+from node.web.staff.common import (
+    INBOX_COUNTS,
+    THREADS_UNREAD,
+    Handler,
+    StaffRoute,
+    page,
+    session_of,
+)
 
 
 @web.middleware
@@ -31,6 +38,11 @@ async def inbox_counts(request: web.Request, handler: Handler) -> web.StreamResp
             and allowed(session.staff.member, Action.VIEW_INBOX)):
         ctx = node(request)
         request[INBOX_COUNTS] = await run_sync(ctx, _counts, ctx, session.staff)
+    if (request.method == "GET" and session is not None
+            and allowed(session.staff.member, Action.MOBILISE_EXPERTS)):
+        ctx = node(request)  # a coordinator's conversations: an introduction's thread too
+        request[THREADS_UNREAD] = await run_sync(ctx, ctx.threads.unread,
+                                                 session.staff.member.id)
     return await handler(request)
 
 

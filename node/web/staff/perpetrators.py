@@ -16,9 +16,9 @@ from node.backoffice.case_numbers import number_of
 from node.backoffice.ledger import CaseLedger
 from node.context import NodeContext, run_sync
 from node.i18n import N_
-from node.matching import identifiers, notices
+from node.matching import identifiers, introductions, notices
 from node.matching.recipe import RANKS
-from node.web.appkeys import node
+from node.web.appkeys import FEDERATION_STATUS, node
 from node.web.failures import error_text, status_of
 from node.web.rendering import translate
 from node.web.responses import see_other
@@ -39,6 +39,13 @@ def offer_keys(request: web.Request, staff: UnlockedStaff) -> None:
     work.add_done_callback(lambda f: f.cancelled() or f.exception())  # next sign-in retries
 
 
+def wake(request: web.Request) -> None:
+    """Something waits for the federation round (a decision on a match): look at once."""
+    wake_up = request.config_dict[FEDERATION_STATUS].wake
+    if wake_up is not None:
+        wake_up()
+
+
 def _consented(ctx: NodeContext, report_id: str) -> bool:
     try:
         ctx.case_access.require_consent(report_id, "matching")
@@ -57,6 +64,7 @@ async def show(request: web.Request, *, problems: list[errors.NodeError] | None 
     confirmed = await run_sync(ctx, ctx.perpetrators.confirmed, report_id, key)
     consented = await run_sync(ctx, _consented, ctx, report_id)
     found = notices.matches(ctx.db.read(), report_id)
+    introduced = introductions.states(ctx.db.read(), report_id)
     notice, session.flash = session.flash, None
     field_errors = {p.field: error_text(request, p) for p in problems or [] if p.field}
     return page(request, "staff/perpetrators.html", session, status=status, id=report_id,
@@ -65,6 +73,7 @@ async def show(request: web.Request, *, problems: list[errors.NodeError] | None 
                 rank_labels={k: translate(request, v) for k, v in RANKS.items()},
                 can_confirm=allowed(session.staff.member, Action.CODE_INCIDENT),
                 matches=found, can_dismiss=allowed(session.staff.member, Action.DISMISS_MATCH),
+                introductions=introduced, me=session.staff.member.id,
                 errors=[error_text(request, p) for p in problems or []],
                 field_errors=field_errors, typed=typed or {}, notice=notice)
 
@@ -111,11 +120,40 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
                                    request.match_info["case_ref"], ledger.now()):
                 raise errors.NotFound()
             ledger.record(conn, session.staff, "case.match_dismissed", report_id, "match")
+            # the observatory ends any introduction of this match still pending
+            introductions.dismissed(conn, report_id, request.match_info["case_ref"],
+                                    ledger.now())
 
     await run_sync(ctx, act)
+    wake(request)
     session.flash = translate(request, N_("The match was dismissed as false; it will not be "
                                           "shown again."))
     raise see_other(f"{STAFF_PATH}/cases/{report_id}/perpetrators")
+
+
+async def introduce(request: web.Request) -> web.StreamResponse:
+    """A coordinator agrees to be introduced to the coordinator on the other side of one
+    match (`node.matching.introductions.ask`): sent on the next federation round."""
+    ctx = node(request)
+    await checked_form(request)
+    session = session_of(request)
+    report_id = request.match_info["report_id"]
+    ledger = CaseLedger(ctx.db, ctx.audit, ctx.clock)
+
+    def act() -> None:
+        with ctx.db.write() as conn:
+            introductions.ask(conn, ctx.keys.certifier, ctx.keys.node_id, session.staff,
+                              report_id, request.match_info["case_ref"], ledger.now())
+            ledger.record(conn, session.staff, "case.match_introduction_asked", report_id,
+                          "match")
+
+    await run_sync(ctx, act)
+    wake(request)
+    session.flash = translate(request, N_("Your agreement was sent. If the other "
+                                          "organisation's coordinator agrees too, a "
+                                          "conversation with them opens here and under "
+                                          "Conversations."))
+    raise see_other(f"{STAFF_PATH}/cases/{report_id}/perpetrators#matches")
 
 
 ROUTES: list[StaffRoute] = [
@@ -125,4 +163,6 @@ ROUTES: list[StaffRoute] = [
                "staff_case_perpetrators_remove", Action.CODE_INCIDENT),
     StaffRoute("POST", _CASE + "/matches/{case_ref}/dismiss", dismiss,
                "staff_case_match_dismiss", Action.DISMISS_MATCH),
+    StaffRoute("POST", _CASE + "/matches/{case_ref}/introduce", introduce,
+               "staff_case_match_introduce", Action.DISMISS_MATCH),
 ]

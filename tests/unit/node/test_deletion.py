@@ -33,6 +33,7 @@ from node.experts.thread_content import checked
 from node.imports.importer import original_context
 from node.intake.models import AdditionInput, Consent, ReportInput
 from node.intake.service import Receipt
+from node.matching import introductions
 from node.matching.notices import record_notice
 from node.matching.recipe import Identifiers
 from node.statistics.budget import Ledger
@@ -89,6 +90,8 @@ ERASED: dict[str, str] = {
     "matching tokens and matches (withdrawn from the observatory)":
         "SELECT (SELECT COUNT(*) FROM matching_tokens WHERE report_id = ?1)"
         " + (SELECT COUNT(*) FROM matching_matches WHERE report_id = ?1)",
+    "matching introductions":  # issue 18: a coordinator's agreement to be introduced
+        "SELECT COUNT(*) FROM matching_introductions WHERE report_id = ?",
 }
 TOKEN = bytes(range(64))  # a made-up OPRF output: what the node stores is opaque bytes
 
@@ -202,6 +205,9 @@ def fill(ctx: NodeContext, team: Team, r: Receipt, shared_incident_from: str) ->
         ref = w.execute("SELECT case_ref FROM matching_tokens").fetchone()[0]
         record_notice(w, MatchNotice(notice_id="ab" * 16, case_ref=ref,
                                      other_organisations=1, epoch=1), 1)
+        # the coordinator agreed to be introduced to the other side (issue 18)
+        introductions.ask(w, ctx.keys.certifier, ctx.keys.node_id, team.coordinator,
+                          r.report_id, ref, 1)
     conn = ctx.db.read()
     for name, count in ERASED.items():
         assert conn.execute(count, (r.report_id,)).fetchone()[0] > 0, name

@@ -18,6 +18,11 @@ from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.engagements import SealedShare
 from protocol.envelope import seal, verify_frame
 from protocol.matching import (
+    CoordinatorKeys,
+    Introduction,
+    IntroductionQuery,
+    IntroductionRequest,
+    Introductions,
     MatchNotice,
     MatchNoticeQuery,
     MatchNotices,
@@ -335,6 +340,19 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     MatchNotices: st.builds(MatchNotices, notices=st.lists(st.builds(
         MatchNotice, notice_id=ids, case_ref=ids, other_organisations=st.integers(1, 10_000),
         epoch=st.integers(1, 1_000_000)), max_size=3).map(tuple)),
+    IntroductionRequest: st.one_of(
+        st.builds(IntroductionRequest, request_id=ids, case_ref=ids, decision=st.just("agree"),
+                  coordinator=st.builds(CoordinatorKeys, node_id=ids, coordinator_key=keys_hex,
+                                        coordinator_box_key=keys_hex, certificate=signatures)),
+        st.builds(IntroductionRequest, request_id=ids, case_ref=ids,
+                  decision=st.just("dismiss"), coordinator=st.none())),
+    IntroductionQuery: st.builds(IntroductionQuery, acknowledged=st.lists(ids, max_size=3).map(
+        tuple)),
+    Introductions: st.builds(Introductions, introductions=st.lists(st.builds(
+        Introduction, introduction_id=ids, case_ref=ids, thread_id=ids,
+        peer=st.builds(CoordinatorKeys, node_id=ids, coordinator_key=keys_hex,
+                       coordinator_box_key=keys_hex, certificate=signatures),
+        expires_at=st.integers(0, 2**40)), max_size=3).map(tuple)),
     **EXPERT_STRATEGIES,
 }
 
@@ -710,3 +728,19 @@ def test_statistics_cells_match_dimensions_and_blobs_are_canonical_base64() -> N
         else:
             with pytest.raises(ValidationError):
                 SealedShare.model_validate(fields)
+
+
+def test_an_introduction_request_carries_keys_exactly_when_it_agrees() -> None:
+    keys = CoordinatorKeys(node_id="a1" * 16, coordinator_key="b2" * 32,
+                           coordinator_box_key="c3" * 32, certificate="d4" * 64)
+    IntroductionRequest(request_id="01" * 16, case_ref="02" * 16, decision="agree",
+                        coordinator=keys)
+    IntroductionRequest(request_id="01" * 16, case_ref="02" * 16, decision="dismiss")
+    with pytest.raises(ValidationError):
+        IntroductionRequest(request_id="01" * 16, case_ref="02" * 16, decision="agree")
+    with pytest.raises(ValidationError):
+        IntroductionRequest(request_id="01" * 16, case_ref="02" * 16, decision="dismiss",
+                            coordinator=keys)
+    with pytest.raises(ValidationError):  # a certificate is one Ed25519 signature
+        CoordinatorKeys(node_id="a1" * 16, coordinator_key="b2" * 32,
+                        coordinator_box_key="c3" * 32, certificate="d4" * 63)
