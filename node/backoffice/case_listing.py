@@ -47,10 +47,12 @@ CONSENT_NAMES = tuple(n for n in _ALL_CONSENTS if n != "matching")
 _CHUNK = 500  # ids per "IN (...)" query, well under SQLite's 32,766 variables
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
     """What a case's list row needs from its encrypted report: kept in the person's index
-    in memory (a report never changes once submitted), never written."""
+    in memory (a report never changes once submitted), never written. With slots, one
+    object per case for the cyclic garbage collector to walk, not two (an instance and its
+    `__dict__`): `search.SearchIndex` says why that matters."""
 
     region: str | None = None
     incident: tuple[int | None, int | None, int | None] = (None, None, None)  # y, m, d

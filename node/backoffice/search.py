@@ -17,7 +17,7 @@ import string
 import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, Set
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from node.backoffice import case_numbers
 from node.backoffice.access import Action, require
@@ -35,6 +35,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # finds, about three times faster.
 _ASCII_WORD = frozenset(string.ascii_letters + string.digits + "_")
 _ASCII_SPLIT = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ASCII_WORD})
+_POSTING: Final = "I"  # document numbers: unsigned C ints (`array` and `memoryview` agree)
 
 
 def words(text: str) -> list[str]:
@@ -47,14 +48,18 @@ def words(text: str) -> list[str]:
 class SearchIndex:
     """Postings from each word to the documents that contain it.
 
-    Documents are numbered in the order they are added and postings are arrays of those
-    numbers: for 10,000 cases of about 1 KB this holds 8 MB instead of the 64 MB of a set
-    of ids per word, and builds twice as fast (bench/bench_backoffice.py). A document's
-    text is given once: `add` skips ids already indexed (a report's searchable text never
-    changes after it is submitted)."""
+    Documents are numbered in the order they are added and a word's postings are those
+    numbers packed as 4-byte integers: for 10,000 cases of about 1 KB this holds 8 MB
+    instead of the 64 MB of a set of ids per word, and builds twice as fast
+    (bench/bench_backoffice.py). Packed in `bytes`, not kept as `array`s: since Python 3.10
+    an array is tracked by the cyclic garbage collector and bytes are not, and every full
+    collection walked each signed-in person's tens of thousands of postings -- pauses of
+    hundreds of milliseconds that were the slowest searches. A document's text is given
+    once: `add` skips ids already indexed (a report's searchable text never changes after
+    it is submitted)."""
 
     def __init__(self, documents: Iterable[tuple[str, str]] = ()) -> None:
-        self._postings: dict[str, array[int]] = {}
+        self._postings: dict[str, bytes] = {}
         self._numbers: dict[str, int] = {}
         self._ids: list[str] = []
         self._vocabulary: list[str] = []
@@ -66,29 +71,32 @@ class SearchIndex:
         return self._numbers.keys()
 
     def add(self, documents: Iterable[tuple[str, str]]) -> None:
-        postings = self._postings
-        known = len(postings)
+        added: dict[str, array[int]] = {}
         for doc_id, text in documents:
             if doc_id in self._numbers:
                 continue
             n = self._numbers[doc_id] = len(self._ids)
             self._ids.append(doc_id)
             for w in set(words(text)):
-                found = postings.get(w)
+                found = added.get(w)
                 if found is None:
-                    postings[w] = array("I", (n,))
+                    added[w] = array(_POSTING, (n,))
                 else:
                     found.append(n)
+        postings = self._postings
+        known = len(postings)
+        for w, numbers in added.items():
+            postings[w] = postings.get(w, b"") + numbers.tobytes()
         if len(postings) != known or not self._vocabulary:
             self._vocabulary = sorted(postings)
 
     def _prefix(self, prefix: str) -> set[int]:
         if len(prefix) < 3:  # a one- or two-letter prefix would match most of the index
-            return set(self._postings.get(prefix, ()))
+            return set(_unpacked(self._postings.get(prefix, b"")))
         out: set[int] = set()
         i = bisect.bisect_left(self._vocabulary, prefix)
         while i < len(self._vocabulary) and self._vocabulary[i].startswith(prefix):
-            out.update(self._postings[self._vocabulary[i]])
+            out.update(_unpacked(self._postings[self._vocabulary[i]]))
             i += 1
         return out
 
@@ -102,6 +110,11 @@ class SearchIndex:
                 break
             result &= self._prefix(term)
         return {self._ids[n] for n in result}
+
+
+def _unpacked(postings: bytes) -> memoryview:
+    """A word's document numbers, read in place."""
+    return memoryview(postings).cast(_POSTING)
 
 
 class CaseIndex:

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crypto.errors import FormatError
-
-RECOVERY_KEY_ENV = "BACKUP_RECOVERY_KEY"
+from node.cli_access import RECOVERY_KEY_ENV, open_for_admin, read_secret
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -52,9 +51,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from node.backups import restore
     from node.backups.archive import ArchiveInvalid
-    from node.cli import _read_secret
 
-    recovery = _read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
+    recovery = read_secret(RECOVERY_KEY_ENV, "Recovery key: ", "the recovery key")
     try:
         done = restore.restore(Path(args.source), Path(args.data), recovery,
                                identity_key=args.identity_key,
@@ -75,11 +73,10 @@ def cmd_successor(args: argparse.Namespace) -> int:
     import time
 
     from node import keyring
-    from node.cli import _open_for_admin
     from node.evidence import succession
     from node.evidence.signing import anchor_and_sign
 
-    db, keys = _open_for_admin(args.data)
+    db, keys = open_for_admin(args.data)
     try:
         now = int(time.time())
         custody = keyring.custody_log(keys)

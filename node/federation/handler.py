@@ -165,67 +165,61 @@ class FederationHandler:
             role_key=role_key_of(duplicate.envelope, key, "checkpoint"),
             node_id=self._keys.node_id, witness_key=self._keys.witness_key, now=self._clock())
 
-    # -- the expert network: shares kept for this node's experts (issue 16) -----------------
+    # -- the expert network (issue 16): shares, opinions and threads from members -----------
 
     def _share(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         share = request.message
-        assert isinstance(share, SealedShare) and self._shares is not None
-        sender = request.envelope.sender
-        self._member_key(sender)
-        try:
-            outcome = self._shares.receive_part_in(conn, share, sender=sender,
-                                                   now=self._clock())
-        except PartRefused as exc:
-            raise Refuse(exc.code) from None
-        log.info("federation: %s: share part %s", request.envelope.describe(), outcome)
-        return DeliveryAck.accept(request.envelope.envelope_id)
+        shares = self._shares
+        assert isinstance(share, SealedShare) and shares is not None
+        return self._kept(request, "share part ", lambda sender: shares.receive_part_in(
+            conn, share, sender=sender, now=self._clock()))
 
     def _revocation(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         revocation = request.message
         assert isinstance(revocation, ExpertRevocation)
-        sender = request.envelope.sender
-        self._member_key(sender)
-        try:
-            if revocation.subject == "thread" and self._threads is not None:
-                outcome = self._threads.receive_erasure_in(conn, revocation, sender=sender,
-                                                           now=self._clock())
-            elif self._shares is not None:
-                outcome = self._shares.receive_revocation_in(conn, revocation, sender=sender,
-                                                             now=self._clock())
-            else:
-                raise Refuse(Reason.NOT_SUPPORTED)
-        except (PartRefused, ThreadRefused) as exc:
-            raise Refuse(exc.code) from None
-        log.info("federation: %s: %s", request.envelope.describe(), outcome)
-        return DeliveryAck.accept(request.envelope.envelope_id)
+        threads, shares = self._threads, self._shares
+
+        def erase(sender: str) -> str:
+            if revocation.subject == "thread" and threads is not None:
+                return threads.receive_erasure_in(conn, revocation, sender=sender,
+                                                  now=self._clock())
+            if shares is not None:
+                return shares.receive_revocation_in(conn, revocation, sender=sender,
+                                                    now=self._clock())
+            raise Refuse(Reason.NOT_SUPPORTED)
+        return self._kept(request, "", erase)
 
     def _opinion(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         opinion = request.message
-        assert isinstance(opinion, ExpertOpinion) and self._opinions is not None
-        sender = request.envelope.sender
-        self._member_key(sender)
-        try:
-            outcome = self._opinions.receive_in(conn, opinion, sender=sender,
-                                                node_id=self._keys.node_id)
-        except OpinionRefused as exc:
-            raise Refuse(exc.code) from None
-        log.info("federation: %s: opinion %s", request.envelope.describe(), outcome)
-        return DeliveryAck.accept(request.envelope.envelope_id)
+        opinions = self._opinions
+        assert isinstance(opinion, ExpertOpinion) and opinions is not None
+        return self._kept(request, "opinion ", lambda sender: opinions.receive_in(
+            conn, opinion, sender=sender, node_id=self._keys.node_id))
 
     def _thread_message(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:
         """Issue 16: one message of a thread with a party on this node."""
         message = request.message
-        assert isinstance(message, ThreadMessage) and self._threads is not None
+        threads = self._threads
+        assert isinstance(message, ThreadMessage) and threads is not None
+        return self._kept(request, "thread message ", lambda sender: threads.receive_in(
+            conn, message, sender=sender, now=self._clock()))
+
+    def _kept(self, request: RequestReceived, what: str, keep: Callable[[str], str]
+              ) -> Message:
+        """What every expert-network message from a member comes to (issue 16): refused
+        unless its sender is a member; `keep(sender)` records it in the responder's
+        transaction and says how (an expert store's refusal, or an author signature that
+        does not verify, refuses it with nothing stored); logged by its outcome, and
+        acknowledged."""
         sender = request.envelope.sender
         self._member_key(sender)
         try:
-            outcome = self._threads.receive_in(conn, message, sender=sender,
-                                               now=self._clock())
-        except BadSignature:
+            outcome = keep(sender)
+        except BadSignature:  # the author's, inside the message (the envelope verified)
             raise Refuse(Reason.NOT_AUTHENTICATED, "author signature") from None
-        except ThreadRefused as exc:
+        except (PartRefused, ThreadRefused, OpinionRefused) as exc:
             raise Refuse(exc.code) from None
-        log.info("federation: %s: thread message %s", request.envelope.describe(), outcome)
+        log.info("federation: %s: %s%s", request.envelope.describe(), what, outcome)
         return DeliveryAck.accept(request.envelope.envelope_id)
 
     def _witnessed(self, request: RequestReceived, conn: sqlite3.Connection) -> Message:

@@ -572,7 +572,7 @@ class IntakeService:
                     "SELECT * FROM report_items WHERE report_id = ? ORDER BY rowid", (row["id"],)):
                 meta = json.loads(key.decrypt(it["meta_ct"], meta_context(it["id"])))
                 item_views.append(ItemView(it["id"], it["kind"], it["received_hour"], meta))
-        consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in Consent.model_fields})
+        consent = Consent(**{n: bool(row[f"consent_{n}"]) for n in _CONSENT_NAMES})
         return ReportView(row["id"], row["status"], row["received_hour"], row["updated_hour"],
                           consent, record, item_views, bool(row["synthetic"]),
                           matching_unasked=("matching_asked" in row.keys()

@@ -10,11 +10,15 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from crypto.keys import DataKey
+from node import accounts
 from node.context import NodeContext
 from node.intake.models import ReportInput
 from node.web import appkeys
 from node.web.app import create_app
+from node.web.staff.case_lists import SEARCH_INDEX
 from node.web.staff.common import STAFF_COOKIE
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE
+from tests.integration.conftest import csrf_of
 from tests.team import make_team
 
 
@@ -65,3 +69,23 @@ async def test_matches_newest_first(node_ctx: NodeContext, aiohttp_client: Any) 
     r = await search("soldiers", worker.csrf)
     html = await r.text()
     assert "Cases found: 1" in html and shown(html) == [ids[2]]
+
+
+async def test_signing_in_starts_building_the_index(node_ctx: NodeContext,
+                                                    aiohttp_client: Any) -> None:
+    """Issue 3: the index is built in the background from the moment the person signs in
+    (not from their first list page), so that a first search finds it ready or nearly."""
+    r0 = node_ctx.intake.submit(ReportInput(narrative="the soldiers came at dawn"),
+                                DataKey.generate(), [], "test")
+    app = create_app(node_ctx, {"staff"})
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    r = await client.get("/staff/login")
+    r = await client.post("/staff/login", data={
+        "csrf": csrf_of(await r.text()), "username": ADMIN, "passphrase": ADMIN_PASSPHRASE},
+        allow_redirects=False)
+    assert r.status == 303
+    admin_id = accounts.find_id(node_ctx.db.read(), ADMIN)
+    assert admin_id is not None
+    [session] = app[appkeys.STAFF_SESSIONS].of_staff(admin_id)
+    building = session.cache[SEARCH_INDEX]  # started by the sign-in; no page opened yet
+    assert (await building).search("soldiers") == {r0.report_id}

@@ -74,10 +74,11 @@ def _region_names(ctx: NodeContext) -> dict[str, str]:
 
 
 def prepare_index(ctx: NodeContext, session: StaffSession) -> None:
-    """Start building the person's index in the background the first time they open a
-    list or the search form after signing in -- "built in memory after unlock" (issue 3)
-    -- so that no page waits while every case they may read is decrypted (over a second
-    for 10,000 cases: BENCHMARKS.md, bench_backoffice)."""
+    """Start building the person's index in the background, in a worker thread: as they
+    sign in -- "built in memory after unlock" (issue 3) -- so that it is ready, or nearly,
+    by their first search, and no page waits while every case they may read is decrypted
+    (seconds for 10,000 cases: BENCHMARKS.md, bench_backoffice). Also called by the list
+    pages and the search form, for a session that has none."""
     if SEARCH_INDEX in session.cache or not allowed(session.staff.member, Action.SEARCH):
         return
     building = asyncio.get_running_loop().run_in_executor(

@@ -3,9 +3,12 @@ consent gates, crypto-shredding, urgency, incidents, search, retention."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crypto import passphrase as pw
 from crypto.errors import DecryptionError
@@ -13,7 +16,7 @@ from crypto.keys import DataKey
 from node import accounts, errors, keyring
 from node.backoffice.codings import open_codings
 from node.backoffice.incidents import IncidentCoding
-from node.backoffice.search import index_for
+from node.backoffice.search import SearchIndex, index_for, words
 from node.backoffice.urgency import assess
 from node.context import NodeContext, open_node
 from node.datadir import DataDir
@@ -227,6 +230,39 @@ def test_search_is_in_memory_and_scoped(node_ctx: NodeContext, team: Team) -> No
     node_ctx.case_access.assign(team.coordinator, b.report_id, team.caseworker.member.id)
     assert index_for(node_ctx.cases, team.caseworker).search("river") == set()
     assert files_containing(node_ctx.datadir.root, b"soldiers") == []
+
+
+_WORDS = ("river", "rivers", "convoy", "bridge", "ri", "soldiers", "Rivière", "br")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), max_size=5), max_size=12),
+       st.integers(0, 12), st.lists(st.sampled_from([*_WORDS, "riv", "sol"]), max_size=3))
+def test_search_index_built_in_pieces_finds_what_a_scan_finds(
+        docs: list[list[str]], cut: int, query: list[str]) -> None:
+    """Postings are packed bytes, extended by each `add`: an index built in two steps
+    answers every query like a scan of the texts (all terms, prefixes of 3 letters or
+    more)."""
+    texts = [(f"doc{n}", " ".join(ws)) for n, ws in enumerate(docs)]
+    index = SearchIndex(texts[:cut])
+    index.add(texts[cut:])
+    terms = words(" ".join(query))
+
+    def holds(text: str, term: str) -> bool:
+        return any(w == term or (len(term) >= 3 and w.startswith(term)) for w in words(text))
+
+    expected = {i for i, t in texts if all(holds(t, term) for term in terms)} if terms else set()
+    assert index.search(" ".join(query)) == expected
+
+
+def test_search_postings_are_not_walked_by_the_garbage_collector() -> None:
+    """A full collection walks every tracked object, every signed-in person's index
+    included: words to packed bytes are not tracked (arrays are, since Python 3.10)."""
+    index = SearchIndex([("a", "soldiers at the river"), ("b", "the river crossing")])
+    index.add([("c", "soldiers again")])
+    gc.collect()
+    assert not gc.is_tracked(index._postings)
+    assert index.search("riv") == {"a", "b"} and index.search("soldiers") == {"a", "c"}
 
 
 def test_retention_notice_and_sweep(node_dir: DataDir) -> None:
