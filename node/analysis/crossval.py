@@ -152,14 +152,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh-from", type=int, metavar="LINE",
                         help="score supplement lines LINE.. with a model trained on the rest "
                              "before them (a new batch, before it is trained on)")
+    parser.add_argument("--with-supplement", action="store_true",
+                        help="score the supplement's lines too, each in a fold of its own "
+                             "line (train + dev + supplement all held out in turn)")
     parser.add_argument("--errors", action="store_true", help="list the items got wrong")
     args = parser.parse_args(argv)
     if args.fresh_from:
         ev = score_fresh(args.fresh_from, THRESHOLDS)
         sys.stdout.write(evalrun.render(ev, show_errors=args.errors))
         return 0
-    fm = fit_folds(load(splits=["train", "dev"]), supplement_by_language(),
-                   folds=args.folds, by_language=args.by_language)
+    items = load(splits=["train", "dev"])
+    extra = supplement_by_language()
+    if args.with_supplement:
+        items += supplement_items(1)[1]
+        extra = []
+    fm = fit_folds(items, extra, folds=args.folds, by_language=args.by_language)
     thresholds = dict(THRESHOLDS)
     if args.thresholds:
         thresholds = choose_thresholds(fm, thresholds)
