@@ -56,6 +56,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # Kurmanji "tecawiz", "destdirêjî" (sexual assault); Persian "tajavoz kardan" (to rape);
         # Kinyarwanda "gufata ku ngufu" in its conjugated forms; Lingala "kobebisa" (to ruin)
         B + r"(tecawiz|destdireji)", "تجاوز كرد", "تجاوز مي", B + r"\w{0,6}fashe ku ngufu",
+        # the word for rape in more languages of conflicts (bn, tl, vi, th, ps, ro, sq, lg, yo,
+        # ig, om), so that a report in a language the model never saw is still read
+        "ধর্ষণ", B + r"(ginahasa|hinalay|panggagahasa|gahasain)", B + r"ham hiep", B + r"hiep dam", "ข่มขืน",
+        "جنسي تيری", "جنسي تېری", B + r"violat\b", B + r"(perdhun|dhunuan|dhunoi)",
+        B + r"\w{0,6}kwata\w* olw'amaanyi", B + r"fipa ba", B + r"din\w* .{0,12}n'ike", B + r"(gudeed|gudeess)",
         B + r"(ba)?bebis\w* (ngai|biso|ye) na makasi", B + r"kufsa", B + r"kufsi",
     ),
     "euphemism": (
@@ -78,6 +83,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
         "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
+        B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
         "تعدوا علي", "هتك عرض", "هتكوا عرض", "انتهك عرض", "شرفي", "شرفها",
         r"wa?litendea vibaya", r"tendea vibaya", r"nitendea vibaya", r"kulala (naye|nao|nami)",
         r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
@@ -146,7 +152,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
-        B + r"(sex(ual)? slave|slave|slavery|enslav|sold (her|them|women|girls|us|me)|were sold|was sold|slave market|bought (her|women|girls))",
+        B + r"(sex(ual)? slave|slave|slavery|enslav|sold (women|girls)|sold (her|them|us|me)(?=\W+(to|for|at|in|as|like|again|off|on|into)\b|\s*[,.;:]|\s*$)|were sold|was sold|slave market|bought (her|women|girls))",
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
         B + r"(escrav|vendidas|vendida|compradas)",
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
@@ -208,6 +214,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
         B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
         B + r"(faisait|faisaient) payer (les )?(hommes|clients)", B + r"payaient (les gardiens|le chef|les militaires|les soldats|le commandant)",
+        r"(waliwalipa|walimlipa|wanawalipa|wakiwalipa) ili", B + r"les pagaban (a ellos )?(por|para) (estar|dormir|acostarse)", "ياخذ من الرجال فلوس", "ياخذوا من الرجال فلوس",
+        B + r"(who|which) paid (the|him|them|their) .{0,30}(for access|to use|to sleep)",
         B + r"(cobraba|cobraban) a los hombres", B + r"les cobraba(n)? (a los|para)", B + r"cobrava(m)? (aos|dos|os) homens",
         r"(analipwa|walilipwa|alilipwa) na wanaume", "يقبض المصاري من", "يقبض الفلوس من", "يقبض المال من", "ياخذ المصاري من الرجال",
         B + r"(брав|брали) гроші з", B + r"(брал|брали) деньги с", B + r"kozwa mbongo .{0,30}(balala|kolala)",
@@ -229,6 +237,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
         "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
+        B + r"((until|till) (i|she|we|they) (give|gave|gives|would give) birth|(until|till) (i|she|we|they) conceived?|(child|baby|son|children) (of|for) (their|his|our) (people|tribe|group|clan|state)|held .{0,40}until late in (their|her) pregnanc)",
+        B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
+        "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
+        B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
         B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
     ),
     "sterilization": (
@@ -246,7 +258,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(ligatur\w* (les |des |mes |nos |leurs )?trompes|trompes ligaturees|ne (pourrai|pourra|pourrons|peux|peut|pouvons) (jamais|plus jamais) (avoir|faire) d'enfant)",
         B + r"((ya no|nunca|jamas) (puedo|podre|podra|podemos|pudimos|pudieramos|pudiera|podamos) (tener hijos|quedar embarazad)|para que no (pudieramos|pudieran|pudiera) tener hijos|ligaron las trompas)",
         B + r"(nunca (mais )?(vou|vamos|vai) (poder )?ter filhos|ligaram as trompas)",
-        "ما يقدرون يخلفون", "ما يقدروا يخلفوا", "ما بقدر اخلف", "عاجز عن الانجاب", "عاجزا عن الانجاب", "عاجزه عن الانجاب", "عقيم", "العقم",
+        B + r"(never (have|bear|give birth to) another (baby|child)|unable to (have|bear|father) (children|a child|babies)|ne (puisse|puissent|puissions|pourront|pourrait) plus avoir d'enfant|не (смогу|сможет|сможем) родить|не (зможу|зможе|зможемо) народити)",
+        "ما يقدرون يخلفون", "ما يقدروا يخلفوا","ما رح تقدر تخلف",  "ما بقدر اخلف", "عاجز عن الانجاب", "عاجزا عن الانجاب", "عاجزه عن الانجاب", "عقيم", "العقم",
         r"(anayeweza|wanaweza|hawezi|hatuwezi|hawawezi|hatutaweza|sitaweza tena) kuzaa", "သားကြောဖြတ်", "သားအိမ်ထုတ်",
     ),
     "cases": (
