@@ -3,7 +3,8 @@ choices (features, regularisation, thresholds, training data) are made without t
 
     python -m node.analysis.crossval            # 5 folds over train + dev, supplement always in
     python -m node.analysis.crossval --thresholds   # and the thresholds that CV would choose
-    python -m node.analysis.crossval --fresh-from 714   # supplement lines 714- as fresh text
+    python -m node.analysis.crossval --with-supplement  # supplement lines held out in turn too
+    python -m node.analysis.crossval --fresh-from 999   # supplement lines 999.. as fresh text
 
 The items of the `train` and `dev` splits are cut into folds by a hash of their `group` (the
 source document or the team's scenario), so paragraphs of one report or two phrasings of one
