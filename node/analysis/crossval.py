@@ -3,6 +3,8 @@ choices (features, regularisation, thresholds, training data) are made without t
 
     python -m node.analysis.crossval            # 5 folds over train + dev, supplement always in
     python -m node.analysis.crossval --thresholds   # and the thresholds that CV would choose
+    python -m node.analysis.crossval --with-supplement  # supplement lines held out in turn too
+    python -m node.analysis.crossval --fresh-from 999   # supplement lines 999.. as fresh text
 
 The items of the `train` and `dev` splits are cut into folds by a hash of their `group` (the
 source document or the team's scenario), so paragraphs of one report or two phrasings of one
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from node.analysis import evalrun, suggest
-from node.analysis.evalset import Item, load
+from node.analysis.evalset import Item, load, split_of
 from node.analysis.model import Example, Model, train
 from protocol.vocabulary import CATEGORIES
 
@@ -108,6 +111,35 @@ def choose_thresholds(fm: FoldModels, base: Mapping[str, float],
     return chosen
 
 
+def supplement_items(first_line: int) -> tuple[list[Example], list[Item]]:
+    """The supplement cut at `first_line` (1-based): the lines before it as training
+    examples, the lines from it on as items to score. A new batch is appended at the end of
+    the file and scored this way before anything is tuned on it: the measure of text the
+    engine has not seen, since the test split may not serve for that."""
+    from node.analysis.shipped_model import SUPPLEMENT, supplement_by_language
+    lines = supplement_by_language(SUPPLEMENT)
+    registers = [json.loads(line)["register"]
+                 for line in SUPPLEMENT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    before = [e for _, e in lines[:first_line - 1]]
+    fresh = [Item(f"supplement-{n}", f"supplement:{n}", split_of(f"supplement:{n}"), e.text,
+                  language, e.is_crsv, e.categories, "unknown", frozenset({"unknown"}),
+                  "team", "team_written", register)
+             for n, ((language, e), register) in enumerate(zip(lines, registers, strict=True),
+                                                           start=1) if n >= first_line]
+    return before, fresh
+
+
+def score_fresh(first_line: int, thresholds: Mapping[str, float]) -> evalrun.Evaluation:
+    """Supplement lines from `first_line` on, scored by a model trained on train + dev and the
+    supplement lines before it (affiliation is not labelled there: ignore its figures)."""
+    before, fresh = supplement_items(first_line)
+    examples = [Example(i.text, i.is_crsv, i.categories)
+                for i in load(splits=["train", "dev"])] + before
+    model = train(examples, dict(thresholds))
+    fm = FoldModels(fresh, [model], [0] * len(fresh))
+    return evaluate(fm, thresholds)
+
+
 def main(argv: list[str] | None = None) -> int:
     from node.analysis.shipped_model import THRESHOLDS, supplement_by_language
     parser = argparse.ArgumentParser(prog="python -m node.analysis.crossval",
@@ -118,14 +150,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="one fold per language, its supplement lines left out too")
     parser.add_argument("--thresholds", action="store_true",
                         help="also search the thresholds on the out-of-fold predictions")
+    parser.add_argument("--fresh-from", type=int, metavar="LINE",
+                        help="score supplement lines LINE.. with a model trained on the rest "
+                             "before them (a new batch, before it is trained on)")
+    parser.add_argument("--with-supplement", action="store_true",
+                        help="score the supplement's lines too, each in a fold of its own "
+                             "line (train + dev + supplement all held out in turn)")
+    parser.add_argument("--errors", action="store_true", help="list the items got wrong")
     args = parser.parse_args(argv)
-    fm = fit_folds(load(splits=["train", "dev"]), supplement_by_language(),
-                   folds=args.folds, by_language=args.by_language)
+    if args.fresh_from:
+        ev = score_fresh(args.fresh_from, THRESHOLDS)
+        sys.stdout.write(evalrun.render(ev, show_errors=args.errors))
+        return 0
+    items = load(splits=["train", "dev"])
+    extra = supplement_by_language()
+    if args.with_supplement:
+        items += supplement_items(1)[1]
+        extra = []
+    fm = fit_folds(items, extra, folds=args.folds, by_language=args.by_language)
     thresholds = dict(THRESHOLDS)
     if args.thresholds:
         thresholds = choose_thresholds(fm, thresholds)
         sys.stdout.write(f"thresholds chosen by CV: {thresholds}\n")
-    sys.stdout.write(evalrun.render(evaluate(fm, thresholds)))
+    sys.stdout.write(evalrun.render(evaluate(fm, thresholds), show_errors=args.errors))
     return 0
 
 

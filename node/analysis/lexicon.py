@@ -53,6 +53,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
         B + r"gufatwa ku ngufu", B + r"yafashwe ku ngufu", B + r"kufata ku ngufu",
         B + r"ba(ka|ki)?sangisi(ki)?.{0,12}na makasi",
+        # Kurmanji "tecawiz", "destdirêjî" (sexual assault); Persian "tajavoz kardan" (to rape);
+        # Kinyarwanda "gufata ku ngufu" in its conjugated forms; Lingala "kobebisa" (to ruin)
+        B + r"(tecawiz|destdireji)", "تجاوز كرد", "تجاوز مي", B + r"\w{0,6}fashe ku ngufu",
+        # the word for rape in more languages of conflicts (bn, tl, vi, th, ps, ro, sq, lg, yo,
+        # ig, om), so that a report in a language the model never saw is still read
+        "ধর্ষণ", B + r"(ginahasa|hinalay|panggagahasa|gahasain)", B + r"ham hiep", B + r"hiep dam", "ข่มขืน",
+        "جنسي تيری", "جنسي تېری", B + r"violat\b", B + r"(perdhun|dhunuan|dhunoi)",
+        B + r"\w{0,6}kwata\w* olw'amaanyi", B + r"fipa ba", B + r"din\w* .{0,12}n'ike", B + r"(gudeed|gudeess)",
+        B + r"(ba)?bebis\w* (ngai|biso|ye) na makasi", B + r"kufsa", B + r"kufsi",
     ),
     "euphemism": (
         # sleeping, lying, "going on" someone by force; being used; forced to have sex
@@ -74,6 +83,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
         "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
+        B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
         "تعدوا علي", "هتك عرض", "هتكوا عرض", "انتهك عرض", "شرفي", "شرفها",
         r"wa?litendea vibaya", r"tendea vibaya", r"nitendea vibaya", r"kulala (naye|nao|nami)",
         r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
@@ -142,12 +152,29 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
-        B + r"(sex(ual)? slave|slave|slavery|enslav|sold (her|them|women|girls|us|me)|were sold|was sold|slave market|bought (her|women|girls))",
+        B + r"(sex(ual)? slave|slave|slavery|enslav|sold (women|girls)|sold (her|them|us|me)(?=\W+(to|for|at|in|as|like|again|off|on|into)\b|\s*[,.;:]|\s*$)|were sold|was sold|slave market|bought (her|women|girls))",
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
         B + r"(escrav|vendidas|vendida|compradas)",
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
+        # persons distributed, handed over, shared out or resold among fighters (the data card's
+        # "held, owned, sold, traded"), in the words reports and survivors use
+        B + r"(shared|share|sharing|divided|distributed|distribute) (us|them|the (girls|women|captives)|girls|women|captives)( out)? (among|between|to|like)",
+        B + r"(shared|divided) (us|them|the (girls|women)) out",
+        B + r"(given|gave (me|her|us|them|girls|women)|handed (me|her|us|them) over|offered|presented) (to|as (a )?(gift|reward|present)s? to) (a |the |one of the |one of |their |his )?(fighter|commander|soldier|officer|chief|emir|rebel|militia|men of)",
+        B + r"(resold|re-sold|traded (us|them|women|girls|me|her)|bought and sold|sold (me|her|us|them) (to|again))",
+        B + r"(each|every) (one|fighter|soldier|man|officer) (took|chose|picked|got) (a|one) (girl|woman|of us)",
+        B + r"(belonged to|the property of|as (his|their) property)",
+        B + r"(partag|distribu|reparti)\w* (entre|aux|a) (les )?(combattants|militaires|chefs|soldats|commandants)",
+        B + r"(offert|donne|livre)e?s? (a|aux) (des |les |un |une )?(commandants?|chefs?|combattants?|militaires?|soldats?)( en guise de recompense| comme)?",
+        B + r"chaque (combattant|soldat|militaire|homme) a pris une", B + r"(j'etais|nous etions) a (lui|eux)",
+        B + r"(repartieron|repartidas|repartian|repartidos|nos (dieron|entregaron) a|me (dieron|entregaron) a|escogian a las|su propiedad)",
+        B + r"(distribuid|repartid|entregues? aos|cada um ficou com uma|deram-me a|deram-nos a)",
+        "قسمونا", "قسموهن", "وزعونا", "وزعوهن", "توزيعهن", "توزيع النساء", "اعطاني ل", "اعطوني ل", "ملك اليمين", "ما ملكت",
+        r"kila (askari|mpiganaji|mwanajeshi) (akachagua|alichagua|alichukua|akachukua) (msichana|mwanamke)", r"waligawanywa", r"tuligawanywa",
+        B + r"(розподіл\w* (між|поміж)|распредел\w* (между|среди)|вибирали,? кого|выбирали,? кого|подарил\w* (командир|офіцер|офицер))",
+        B + r"(firotin|firotim|firot)", "كنيز", "برده", B + r"(esir pazar|satildik|sattilar)",
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
@@ -158,6 +185,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(теперь их|тепер їхн)",
+        B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
+        B + r"(haweenkooda|haweenkiisa|naagihiisa)", B + r"aure (mu|ni|ta|su) da karfi", B + r"lokola mwasi na (ye|bango)",
+        B + r"(sa femme|leur femme|leurs epouses|sa epouse)", B + r"(su mujer|su companera|sus companeras|sus mujeres)",
     ),
     "captivity": (
         B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
@@ -181,6 +211,14 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
+        B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
+        B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
+        B + r"(faisait|faisaient) payer (les )?(hommes|clients)", B + r"payaient (les gardiens|le chef|les militaires|les soldats|le commandant)",
+        r"(waliwalipa|walimlipa|wanawalipa|wakiwalipa) ili", B + r"les pagaban (a ellos )?(por|para) (estar|dormir|acostarse)", "ياخذ من الرجال فلوس", "ياخذوا من الرجال فلوس",
+        B + r"(who|which) paid (the|him|them|their) .{0,30}(for access|to use|to sleep)",
+        B + r"(cobraba|cobraban) a los hombres", B + r"les cobraba(n)? (a los|para)", B + r"cobrava(m)? (aos|dos|os) homens",
+        r"(analipwa|walilipwa|alilipwa) na wanaume", "يقبض المصاري من", "يقبض الفلوس من", "يقبض المال من", "ياخذ المصاري من الرجال",
+        B + r"(брав|брали) гроші з", B + r"(брал|брали) деньги с", B + r"kozwa mbongo .{0,30}(balala|kolala)",
     ),
     "pregnancy": (
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
@@ -196,6 +234,14 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"forced pregnan", B + r"forcibly impregnat", B + r"grossesse forcee", B + r"embarazo forzado",
         B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
         B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
+        B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
+        B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
+        "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
+        B + r"((until|till) (i|she|we|they) (give|gave|gives|would give) birth|(until|till) (i|she|we|they) conceived?|(child|baby|son|children) (of|for) (their|his|our) (people|tribe|group|clan|state)|held .{0,40}until late in (their|her) pregnanc)",
+        B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
+        "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
+        B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
+        B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
     ),
     "sterilization": (
         B + r"(sterili[sz]|castrat|tubal|tubes tied|tied (my|her|our|their) tubes|operated on (me|us|her|them|the women) (without|so)|hysterectom|womb (was |were )?removed|no (longer|more) (have|bear) (children|a child|babies)|(can|could)(not|n't) have (children|babies) (anymore|again))",
@@ -208,6 +254,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
         B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей|дітей (у мене )?більше не буде|детей (у меня )?больше не будет)",
+        B + r"((can|could)(not|n't| not| no longer| never) (get pregnant|give birth|bear (children|a child))|(womb|uterus) (is |was )?(finished|destroyed|gone|taken)|never (father|have|bear) (children|a child|babies)|made (me|her|us|them) (barren|infertile|sterile))",
+        B + r"(ligatur\w* (les |des |mes |nos |leurs )?trompes|trompes ligaturees|ne (pourrai|pourra|pourrons|peux|peut|pouvons) (jamais|plus jamais) (avoir|faire) d'enfant)",
+        B + r"((ya no|nunca|jamas) (puedo|podre|podra|podemos|pudimos|pudieramos|pudiera|podamos) (tener hijos|quedar embarazad)|para que no (pudieramos|pudieran|pudiera) tener hijos|ligaron las trompas)",
+        B + r"(nunca (mais )?(vou|vamos|vai) (poder )?ter filhos|ligaram as trompas)",
+        B + r"(never (have|bear|give birth to) another (baby|child)|unable to (have|bear|father) (children|a child|babies)|ne (puisse|puissent|puissions|pourront|pourrait) plus avoir d'enfant|не (смогу|сможет|сможем) родить|не (зможу|зможе|зможемо) народити)",
+        "ما يقدرون يخلفون", "ما يقدروا يخلفوا","ما رح تقدر تخلف",  "ما بقدر اخلف", "عاجز عن الانجاب", "عاجزا عن الانجاب", "عاجزه عن الانجاب", "عقيم", "العقم",
+        r"(anayeweza|wanaweza|hawezi|hatuwezi|hawawezi|hatutaweza|sitaweza tena) kuzaa", "သားကြောဖြတ်", "သားအိမ်ထုတ်",
     ),
     "cases": (
         r"\d[\d,. ]*(other |more |new |further |additional )?(verified |documented |reported )?(cases?|incidents?)\b",

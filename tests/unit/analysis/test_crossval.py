@@ -34,3 +34,13 @@ def test_a_held_out_language_is_never_trained_on() -> None:
     assert fm.folds == [1, 1, 1, 0, 0, 0]
     predictions = crossval.predict_out_of_fold(fm, {"is_crsv": 0.35})
     assert len(predictions) == len(few)
+
+
+def test_a_fresh_batch_is_scored_by_a_model_that_never_saw_it() -> None:
+    from node.analysis.shipped_model import supplement_by_language
+    total = len(supplement_by_language())
+    before, fresh = crossval.supplement_items(total - 2)
+    assert len(before) == total - 3 and len(fresh) == 3
+    assert [i.id for i in fresh] == [f"supplement-{n}" for n in range(total - 2, total + 1)]
+    assert not {e.text for e in before} & {i.text for i in fresh}
+    assert all(i.register in ("formal", "survivor") for i in fresh)

@@ -87,3 +87,26 @@ def test_a_language_nobody_trained_for_still_gets_an_answer() -> None:
     # ...with a confidence that says how little it knows
     as_if_known = s.suggest(text, language="en")
     assert abs(out.confidence["is_crsv"] - 0.5) < abs(as_if_known.confidence["is_crsv"] - 0.5)
+
+
+def test_rare_categories_in_survivors_words() -> None:
+    # what survivors say instead of the legal word (round 4 of issue 17)
+    for text, concept in (("the fighters shared us out like goats after the raid", "slavery"),
+                          ("i was given to a fighter they called the engineer", "slavery"),
+                          ("ils nous ont partagées entre les combattants", "slavery"),
+                          ("they kept me locked up until my belly was big",
+                           "forced_pregnancy_explicit"),
+                          ("after the hospital the doctor said i will never have another baby",
+                           "sterilization"),
+                          ("the soldiers brought men who paid them to use us in the back room",
+                           "prostitution")):
+        assert concept in {h.concept for h in hits(text)}, text
+
+
+def test_rape_in_more_languages_and_not_every_violation() -> None:
+    for text in ("những người lính đã hãm hiếp tôi", "soldații m-au violat în pivniță",
+                 "সৈন্যরা আমাকে ধর্ষণ করেছে", "ginahasa ako ng mga sundalo"):
+        assert "rape" in {h.concept for h in hits(text)}, text
+    # the Romanian participle only: "violate" and "violata" are any breach in en and it
+    for text in ("Both parties violate the ceasefire daily.", "la tregua è stata violata"):
+        assert "rape" not in {h.concept for h in hits(text)}, text

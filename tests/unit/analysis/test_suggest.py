@@ -138,3 +138,12 @@ def test_prostitution_and_forced_pregnancy_come_with_rape() -> None:
                             "forced_pregnancy")):
         out = s.suggest(text)
         assert out.is_crsv and category in out.categories and "rape" in out.categories
+
+
+def test_held_as_a_wife_is_a_report_of_sexual_slavery_with_rape() -> None:
+    # no act word at all: kept as a fighter's "wife" in captivity (the data card's rule), and
+    # sexual slavery is suggested with rape, as the labels nearly always code it
+    out = s.suggest("they took me to the camp and i was forced to be his wife, "
+                    "they kept me there and i could not leave")
+    assert out.is_crsv
+    assert {"sexual_slavery", "rape"} <= set(out.categories)
