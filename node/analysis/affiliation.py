@@ -58,6 +58,7 @@ IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
                                         ("commander", "non_state_armed_group"))
 C_AFFILIATION = 0.1  # inverse regularisation strength, chosen by cross-validation (0.03-3 flat)
 MIN_CONFIDENCE_NAMED = 0.3
+IMPLIED_CAP = 0.45  # the highest confidence of an affiliation the text does not name
 MIN_EXAMPLES = 30  # fewer confirmed affiliations than this: the arbiter would guess
 CRSV_ONLY = True  # train on reports only (chosen by cross-validation)
 
@@ -304,6 +305,8 @@ def decide(hits: Sequence[lexicon.Hit], text: str, model: AffiliationModel | Non
     else:
         probs = model.probabilities(feature_vector(c, hits, norm.text))
         main = max(probs, key=lambda k: probs[k])
-        confidence = probs[main]
+        # an affiliation the text does not name (implied by a cell, or nobody named) stays a
+        # weak suggestion however sure the arbiter is of the pattern
+        confidence = probs[main] if named[main] else min(probs[main], IMPLIED_CAP)
     return Decision(main, (main, *[a for a in c.order if a != main]), tuple(evidence),
                     round(float(confidence), 3))
