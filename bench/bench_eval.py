@@ -171,7 +171,7 @@ def _timings(section: Section) -> None:
     # node's confirmed codings (the node's own are never read by a benchmark).
     pool = shipped_model.training_examples()
     rng = random.Random(17)
-    examples = [suggest_model.Example(f"{e.text} ({n})", e.is_crsv, e.categories)
+    examples = [suggest_model.Example(f"{e.text} ({n})", e.is_crsv, e.categories, e.affiliation)
                 for n, e in enumerate(rng.choice(pool) for _ in range(RETRAIN_EXAMPLES))]
     # as the node retrains: in a spawned worker process (node/analysis/adapted.py), its start
     # and the examples' trip to it included

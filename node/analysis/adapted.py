@@ -52,18 +52,27 @@ class Version:
     active: bool
 
 
-def _train_bytes(rows: Sequence[tuple[str, bool, tuple[str, ...]]]) -> tuple[int, bytes]:
+Row = tuple[str, bool, tuple[str, ...], str | None]
+
+
+def _train_bytes(rows: Sequence[Row]) -> tuple[int, bytes]:
     """The worker process's job: train, and return its pid (tests check it is not the
-    caller's) and the model's bytes."""
-    examples = [Example(text, crsv, frozenset(cats)) for text, crsv, cats in rows]
+    caller's) and the model's bytes. With fewer than two affiliations confirmed on the node,
+    the version keeps the shipped affiliation arbiter (it holds nothing of the node's)."""
+    examples = [Example(text, crsv, frozenset(cats), aff) for text, crsv, cats, aff in rows]
     from node.analysis.shipped_model import THRESHOLDS
-    return os.getpid(), train(examples, THRESHOLDS).to_bytes()
+    from node.analysis.suggest import shipped_model
+    model = train(examples, THRESHOLDS)
+    if model.affiliation is None:
+        model.affiliation = shipped_model().affiliation
+    return os.getpid(), model.to_bytes()
 
 
 def train_in_worker(examples: Sequence[Example],
                     executor: concurrent.futures.Executor | None = None) -> bytes:
     """Train in another process (spawned: no copy of the server's memory or its keys)."""
-    rows = [(e.text, e.is_crsv, tuple(sorted(e.categories))) for e in examples]
+    rows: list[Row] = [(e.text, e.is_crsv, tuple(sorted(e.categories)), e.affiliation)
+                       for e in examples]
     if executor is not None:
         return executor.submit(_train_bytes, rows).result()[1]
     with concurrent.futures.ProcessPoolExecutor(
@@ -73,7 +82,8 @@ def train_in_worker(examples: Sequence[Example],
 
 def _example_ct(key: BoxPublicKey, report_id: str, example: Example) -> bytes:
     body = json.dumps({"text": example.text, "is_crsv": example.is_crsv,
-                       "categories": sorted(example.categories)}).encode("utf-8")
+                       "categories": sorted(example.categories),
+                       "affiliation": example.affiliation}).encode("utf-8")
     data_key = DataKey.generate()
     return json.dumps({
         "key": key.seal_data_key(data_key).hex(),
@@ -86,7 +96,8 @@ def _open_example(key: BoxSecretKey, report_id: str, blob: bytes) -> Example:
     data_key = key.open_data_key(bytes.fromhex(outer["key"]))
     body = json.loads(data_key.decrypt(bytes.fromhex(outer["ct"]),
                                        _EXAMPLE_CONTEXT + report_id.encode()))
-    return Example(body["text"], bool(body["is_crsv"]), frozenset(body["categories"]))
+    return Example(body["text"], bool(body["is_crsv"]), frozenset(body["categories"]),
+                   body.get("affiliation"))
 
 
 class AdaptedModels:

@@ -183,10 +183,15 @@ def example_of(text: str, decisions: dict[str, str]) -> Example | None:
     accepted = {k for k, v in decisions.items() if v in ("accepted", "edited")}
     categories = frozenset(k.partition(":")[2] for k in accepted
                            if k.startswith("category:") and k.partition(":")[2] in CATEGORIES)
+    # the main affiliation a person accepted as suggested (an edited one is whatever the
+    # coding form then said, which this store does not see)
+    affiliation = next((k.partition(":")[2] for k, v in sorted(decisions.items())
+                        if v == "accepted" and k.startswith("affiliation:")
+                        and k.partition(":")[2] in AFFILIATIONS), None)
     if decisions.get("is_crsv") == "rejected" and not categories:
-        return Example(text, False, frozenset())
+        return Example(text, False, frozenset(), affiliation)
     if "is_crsv" in accepted or categories:
-        return Example(text, True, categories)
+        return Example(text, True, categories, affiliation)
     return None
 
 

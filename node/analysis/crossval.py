@@ -64,7 +64,7 @@ def fit_folds(items: Sequence[Item], extra: Sequence[tuple[str, Example]],
         where = [fold_of(i.group, folds) for i in items]
     models = []
     for k in range(folds):
-        examples = [Example(i.text, i.is_crsv, i.categories)
+        examples = [Example(i.text, i.is_crsv, i.categories, i.perpetrator_affiliation)
                     for i, f in zip(items, where, strict=True) if f != k]
         examples += [e for lang, e in extra if not (by_language and lang == languages[k])]
         models.append(trainer(examples))
@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--by-language", action="store_true",
                         help="one fold per language, its supplement lines left out too")
+    parser.add_argument("--affiliation-rules", action="store_true",
+                        help="decide the main affiliation by the rules alone (no arbiter)")
     parser.add_argument("--thresholds", action="store_true",
                         help="also search the thresholds on the out-of-fold predictions")
     parser.add_argument("--fresh-from", type=int, metavar="LINE",
@@ -168,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         items += supplement_items(1)[1]
         extra = []
     fm = fit_folds(items, extra, folds=args.folds, by_language=args.by_language)
+    if args.affiliation_rules:
+        for model in fm.models:
+            model.affiliation = None
     thresholds = dict(THRESHOLDS)
     if args.thresholds:
         thresholds = choose_thresholds(fm, thresholds)

@@ -35,7 +35,8 @@ from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-from node.analysis import lexicon
+from node.analysis import affiliation, lexicon
+from node.analysis.affiliation import AffiliationModel
 from node.analysis.textnorm import fold, normalise
 from protocol.vocabulary import CATEGORIES
 
@@ -71,6 +72,7 @@ class Example:
     text: str
     is_crsv: bool
     categories: frozenset[str] = frozenset()
+    affiliation: str | None = None  # the main perpetrator's code, when someone said it
 
 
 def concept_vector(hits: Sequence[lexicon.Hit], norm_text: str) -> np.ndarray:
@@ -117,6 +119,7 @@ class Model:
     bias: np.ndarray                 # (len(labels),) float64
     thresholds: dict[str, float] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    affiliation: AffiliationModel | None = None  # the main-affiliation arbiter (affiliation.py)
 
     _columns: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -136,10 +139,13 @@ class Model:
         header = {"format": FORMAT, "labels": list(self.labels), "thresholds": self.thresholds,
                   "n_features": int(self.weights.shape[1]), "meta": self.meta}
         buf = io.BytesIO()
+        # the affiliation arbiter's own bytes (empty when the model has none)
+        arbiter = (np.frombuffer(self.affiliation.to_bytes(), np.uint8)
+                   if self.affiliation is not None else np.zeros(0, np.uint8))
         np.savez_compressed(buf, header=np.frombuffer(json.dumps(header).encode(), np.uint8),
                             columns=nz.astype(np.int32),
                             weights=self.weights[:, nz].astype(np.float16),
-                            bias=self.bias)
+                            bias=self.bias, affiliation=arbiter)
         return buf.getvalue()
 
     @classmethod
@@ -150,9 +156,11 @@ class Model:
                 raise ValueError(f"not a suggestion model ({header.get('format')!r})")
             weights = np.zeros((len(header["labels"]), header["n_features"]), np.float32)
             weights[:, z["columns"]] = z["weights"].astype(np.float32)
+            arbiter = (AffiliationModel.from_bytes(bytes(z["affiliation"]))
+                       if "affiliation" in z.files and z["affiliation"].size else None)
             return cls(tuple(header["labels"]), weights, z["bias"].astype(np.float64),
                        {k: float(v) for k, v in header["thresholds"].items()},
-                       header.get("meta", {}))
+                       header.get("meta", {}), arbiter)
 
 
 def _fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
@@ -170,7 +178,9 @@ def train(examples: Sequence[Example], thresholds: dict[str, float] | None = Non
     same model, and a report left out leaves nothing of itself behind)."""
     if not examples:
         raise ValueError("no examples to train on")
-    x = features([e.text for e in examples])
+    norms = [normalise(e.text) for e in examples]
+    hits = [lexicon.find(n, e.text) for n, e in zip(norms, examples, strict=True)]
+    x = features([e.text for e in examples], hits)
     labels = ("is_crsv", *CATEGORIES)
     rows, bias = [], []
     for label in labels:
@@ -185,4 +195,5 @@ def train(examples: Sequence[Example], thresholds: dict[str, float] | None = Non
     weights = np.vstack(rows).astype(np.float32)
     weights[np.abs(weights) < 1e-4] = 0.0  # what the float16 file would lose anyway
     return Model(labels, weights, np.array(bias), dict(thresholds or {}),
-                 {"examples": len(examples), "positives": int(sum(e.is_crsv for e in examples))})
+                 {"examples": len(examples), "positives": int(sum(e.is_crsv for e in examples))},
+                 affiliation.train_examples(examples, hits, norms))

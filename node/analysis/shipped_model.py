@@ -19,8 +19,13 @@ from pathlib import Path
 from node.analysis.evalset import load
 from node.analysis.model import Example, Model, train
 from node.analysis.suggest import MODEL_FILE
+from protocol.vocabulary import AFFILIATIONS
 
 SUPPLEMENT = Path(__file__).resolve().parent / "data" / "supplement.jsonl"
+# Team-written lines about who the perpetrators are (peacekeepers, neighbours, named groups
+# across countries, uniforms without a name), labelled for every decision: kept in a file of
+# their own so that the supplement's other batches merge line by line.
+SUPPLEMENT_AFFILIATION = SUPPLEMENT.with_name("supplement_affiliation.jsonl")
 # Chosen in round 4 by cross-validation over train + dev + supplement, every line held out in
 # turn (`python -m node.analysis.crossval --with-supplement --thresholds`): detection is flat
 # between 0.30 and 0.40 there (F1 0.924-0.927); 0.35 because recall is what fails on unseen
@@ -33,28 +38,36 @@ THRESHOLDS = {"is_crsv": 0.35, "rape": 0.45, "sexual_slavery": 0.3,
 TRAIN_SPLITS = ("train", "dev")
 
 
-def supplement_by_language(path: Path = SUPPLEMENT) -> list[tuple[str, Example]]:
-    """The supplement's examples, each with its language."""
+def supplement_by_language(*paths: Path) -> list[tuple[str, Example]]:
+    """The supplement's examples (both files unless paths are given), each with its
+    language."""
     out = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            if bool(raw["categories"]) != bool(raw["is_crsv"]):
-                raise ValueError(f"{path.name}:{number}: categories exactly when is_crsv")
-            out.append((raw["language"], Example(raw["text"], bool(raw["is_crsv"]),
-                                                 frozenset(raw["categories"]))))
+    for path in paths or (SUPPLEMENT, SUPPLEMENT_AFFILIATION):
+        with path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                raw = json.loads(line)
+                if bool(raw["categories"]) != bool(raw["is_crsv"]):
+                    raise ValueError(f"{path.name}:{number}: categories exactly when is_crsv")
+                main = raw.get("perpetrator_affiliation")
+                if main is not None and (main not in AFFILIATIONS or main not in
+                                         raw.get("perpetrator_affiliations", [])):
+                    raise ValueError(f"{path.name}:{number}: perpetrator_affiliation must be "
+                                     "an affiliation code among perpetrator_affiliations")
+                out.append((raw["language"], Example(raw["text"], bool(raw["is_crsv"]),
+                                                     frozenset(raw["categories"]), main)))
     return out
 
 
-def supplement_examples(path: Path = SUPPLEMENT) -> list[Example]:
-    return [e for _, e in supplement_by_language(path)]
+def supplement_examples(*paths: Path) -> list[Example]:
+    return [e for _, e in supplement_by_language(*paths)]
 
 
 def training_examples() -> list[Example]:
     items = load(splits=TRAIN_SPLITS)
-    return [Example(i.text, i.is_crsv, i.categories) for i in items] + supplement_examples()
+    return [Example(i.text, i.is_crsv, i.categories, i.perpetrator_affiliation)
+            for i in items] + supplement_examples()
 
 
 def build() -> Model:

@@ -32,30 +32,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.analysis import lexicon
+from node.analysis import affiliation, lexicon
 from node.analysis.entities import Entities, find_entities
 from node.analysis.gazetteer import NameList
 from node.analysis.model import Model, features
-from node.analysis.textnorm import fold, normalise
+from node.analysis.textnorm import normalise
 from protocol.vocabulary import CATEGORIES
 
 MODEL_FILE = Path(__file__).resolve().parent / "suggest_model.bin"
 MAX_CHARS = 100_000  # longer text is cut (the batch command says so in its answer)
-AGENT_WINDOW = 30    # characters between "by" / "par" and the group it names
-NAMED_GROUP_WINDOW = 15  # "soldiers of the", "armed men of the" before a named group
-# What joins a generic word to the group it belongs to: "of the", "das", "de la", "من", "из".
-_OF = re.compile(r"\w*\W+(of|de|des|du|da|das|do|dos|del|de la|de l'|from|wa|ya|za"
-                 r"|من|في|из|з|із|с|від|от)"
-                 r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?"
-                 r"(\W+(group|groups|grupo|grupos|groupe|groupes|movement|mouvement|movimiento|movimento))?\W*")
-
 # Which concepts are evidence of which suggestion.
 CATEGORY_EVIDENCE: Mapping[str, tuple[str, ...]] = {
     "rape": ("rape", "euphemism"),
@@ -84,9 +74,6 @@ HELD_AS_WIFE = frozenset({"captivity", "slavery", "commander"})
 # supplement lines: persons held as "wives" are raped. Adding rape whenever sexual slavery is
 # suggested was chosen by cross-validation (see the data card).
 SLAVERY_IMPLIES_RAPE = True
-# Context that implies an affiliation when the text names no group (first match wins).
-IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
-                                        ("commander", "non_state_armed_group"))
 # Explicit words that suggest a rare category on their own, in a report suggested as CRSV.
 EXPLICIT: Mapping[str, str] = {
     "rape": "rape",
@@ -159,57 +146,6 @@ def identify_language(text: str) -> tuple[str, float]:
     return str(code), round(float(prob), 3)
 
 
-def _affiliations(hits: Sequence[lexicon.Hit],
-                  text: str) -> tuple[str, list[str], list[lexicon.Hit]]:
-    """Main affiliation, all of them (main first), and the hits naming them.
-
-    In each sentence that describes an act, the group named as the agent ("by soldiers",
-    "commis par des miliciens") or else the first group named is credited with the sentence's
-    acts; the main affiliation is the one credited with most acts, the first named on a tie or
-    when no sentence ties a group to an act (the data card's rule)."""
-    mentions = [h for h in hits if h.concept in lexicon.AFFILIATION_CONCEPTS and not h.negated]
-    # a mention inside a longer one ("armed actors" in "unknown armed actors") is not its own
-    mentions = [m for m in mentions
-                if not any(o is not m and o.start <= m.start and m.end <= o.end
-                           and o.end - o.start > m.end - m.start for o in mentions)]
-    if not mentions:
-        # No group named: detention implies the state that holds the place; a "commander"
-        # who keeps or trades women, an armed group. Both only as a weak suggestion.
-        for concept, code in IMPLIED:
-            implied = [h for h in hits if h.concept == concept and not h.negated]
-            if implied:
-                return code, [code], implied[:1]
-        return "unknown", ["unknown"], []
-    agents = [h for h in hits if h.concept == "attributed"]
-    acts = [h for h in hits if h.concept in lexicon.ACT_CONCEPTS and not h.negated]
-    credited: Counter[str] = Counter()
-    for sentence in sorted({a.sentence for a in acts}):
-        named = [m for m in mentions if m.sentence == sentence]
-        if not named:
-            continue
-        as_agent = [m for m in named
-                    if any(0 <= m.start - g.end <= AGENT_WINDOW or g.start <= m.start < g.end
-                           for g in agents)]
-        chosen = (as_agent or named)[0]
-        # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
-        # the generic word
-        following = [m for m in named if m.concept not in ("state_forces", "unknown")
-                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
-                     and _OF.fullmatch(fold(text[chosen.end:m.start]))]
-        if chosen.concept in ("state_forces", "unknown") and following:
-            chosen = following[0]
-        credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
-    order = list(dict.fromkeys(m.concept for m in mentions))
-    # A neighbour or a relative is mostly a witness: the main perpetrator only when credited.
-    uncredited = [c for c in order if c != "civilian"] or order
-    if credited:
-        best = max(credited.values())
-        main = next(c for c in order if credited[c] == best)
-    else:
-        main = uncredited[0]
-    return main, [main] + [c for c in order if c != main], mentions
-
-
 def suggest(text: str, language: str | None = None, model: Model | None = None, *,
             reference: dt.datetime | None = None, places: NameList | None = None,
             groups: NameList | None = None, with_entities: bool = True) -> Suggestion:
@@ -252,7 +188,7 @@ def suggest(text: str, language: str | None = None, model: Model | None = None, 
         if not categories:
             categories = [max(CATEGORIES, key=lambda c: probs[c])]
         categories = [c for c in CATEGORIES if c in set(categories)]
-    main, affiliations, mentions = _affiliations(hits, text)
+    decision = affiliation.decide(hits, text, model.affiliation, groups, norm)
     evidence: list[Evidence] = []
     if is_crsv:
         acts = [h for h in clean if h.concept in lexicon.ACT_CONCEPTS]
@@ -260,24 +196,22 @@ def suggest(text: str, language: str | None = None, model: Model | None = None, 
         for code in categories:
             evidence += [Evidence(code, h.start, h.end, h.phrase) for h in clean
                          if h.concept in CATEGORY_EVIDENCE[code]]
-    implied = dict(IMPLIED)
+    implied = dict(affiliation.IMPLIED)
     evidence += [Evidence(implied.get(h.concept, h.concept), h.start, h.end, h.phrase)
-                 for h in mentions]
+                 for h in decision.evidence]
     confidence: dict[str, float] = {"is_crsv": round(p_crsv, 3), "language": lang_conf}
     for c in categories:
         confidence[c] = round(max(float(probs[c]), 0.5 if c in {EXPLICIT.get(f) for f in found}
                                   else 0.0), 3)
-    aff_hits = Counter(m.concept for m in mentions)
-    confidence["perpetrator_affiliation"] = (
-        0.3 if main == "unknown" or not aff_hits[main]
-        else round(min(0.95, 0.5 + 0.15 * aff_hits[main]), 3))
+    confidence["perpetrator_affiliation"] = decision.confidence
     if lang not in TRAINED_LANGUAGES or lang_conf < UNSURE_LANGUAGE:
         confidence = {k: (v if k == "language" else
                           round(0.5 + (v - 0.5) * OTHER_LANGUAGE_SHRINK, 3))
                       for k, v in confidence.items()}
     entities = (find_entities(text, lang, reference=reference, places=places, groups=groups)
                 if with_entities else Entities())
-    return Suggestion(lang, lang_conf, is_crsv, tuple(categories), main, tuple(affiliations),
+    return Suggestion(lang, lang_conf, is_crsv, tuple(categories), decision.main,
+                      decision.affiliations,
                       confidence, tuple(evidence), truncated, entities)
 
 

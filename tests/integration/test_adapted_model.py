@@ -79,7 +79,8 @@ def test_training_runs_in_another_process() -> None:
 
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = [(e.text, e.is_crsv, tuple(sorted(e.categories))) for _, e in OTHERS]
+        rows = [(e.text, e.is_crsv, tuple(sorted(e.categories)), e.affiliation)
+                for _, e in OTHERS]
         pid, data = pool.submit(ad._train_bytes, rows).result()
     assert pid != os.getpid() and data
 

@@ -37,8 +37,8 @@ def test_a_held_out_language_is_never_trained_on() -> None:
 
 
 def test_a_fresh_batch_is_scored_by_a_model_that_never_saw_it() -> None:
-    from node.analysis.shipped_model import supplement_by_language
-    total = len(supplement_by_language())
+    from node.analysis.shipped_model import SUPPLEMENT, supplement_by_language
+    total = len(supplement_by_language(SUPPLEMENT))
     before, fresh = crossval.supplement_items(total - 2)
     assert len(before) == total - 3 and len(fresh) == 3
     assert [i.id for i in fresh] == [f"supplement-{n}" for n in range(total - 2, total + 1)]

@@ -9,18 +9,33 @@ import numpy as np
 from node.analysis import shipped_model, suggest
 from node.analysis.evalset import load, normalised_text
 from node.analysis.model import Model
-from protocol.vocabulary import CATEGORIES
+from protocol.vocabulary import AFFILIATIONS, CATEGORIES
 
 
 def test_supplement_lines_follow_the_format() -> None:
-    lines = shipped_model.SUPPLEMENT.read_text(encoding="utf-8").splitlines()
+    lines = [line for path in (shipped_model.SUPPLEMENT, shipped_model.SUPPLEMENT_AFFILIATION)
+             for line in path.read_text(encoding="utf-8").splitlines()]
+    base = {"language", "register", "is_crsv", "categories", "text"}
+    labelled = base | {"perpetrator_affiliation", "perpetrator_affiliations"}
     for number, line in enumerate(lines, start=1):
         raw = json.loads(line)
-        assert set(raw) == {"language", "register", "is_crsv", "categories", "text"}, number
+        # a line without affiliation labels trains the other decisions only
+        assert set(raw) in (base, labelled), number
         assert set(raw["categories"]) <= set(CATEGORIES), number
         assert bool(raw["categories"]) == raw["is_crsv"], number
         assert raw["register"] in ("formal", "survivor"), number
+        if set(raw) == labelled:
+            affs = raw["perpetrator_affiliations"]
+            assert set(affs) <= set(AFFILIATIONS) and len(set(affs)) == len(affs), number
+            assert affs[0] == raw["perpetrator_affiliation"], number
     assert len(shipped_model.supplement_examples()) == len(lines)
+
+
+def test_the_affiliation_lines_cover_every_affiliation_in_eight_languages() -> None:
+    rows = [json.loads(line) for line in shipped_model.SUPPLEMENT_AFFILIATION.read_text(
+        encoding="utf-8").splitlines()]
+    assert {r["perpetrator_affiliation"] for r in rows if r["is_crsv"]} == set(AFFILIATIONS)
+    assert len({r["language"] for r in rows}) >= 8
 
 
 def test_supplement_is_not_derived_from_dev_or_test() -> None:
@@ -46,3 +61,6 @@ def test_the_shipped_model_is_what_the_committed_files_train() -> None:
     assert rebuilt.thresholds == shipped.thresholds
     assert np.allclose(rebuilt.weights, shipped.weights, atol=2e-3)
     assert np.allclose(rebuilt.bias, shipped.bias, atol=1e-3)
+    assert rebuilt.affiliation is not None and shipped.affiliation is not None
+    assert rebuilt.affiliation.labels == shipped.affiliation.labels
+    assert np.allclose(rebuilt.affiliation.weights, shipped.affiliation.weights, atol=1e-4)

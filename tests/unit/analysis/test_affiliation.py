@@ -1,0 +1,155 @@
+"""Perpetrator affiliation (issue 17): the rules' candidates, the armed-group lists, the
+learned arbiter, and its training with the shipped and the node's adapted model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.analysis import adapted, affiliation, lexicon
+from node.analysis import suggest as s
+from node.analysis.case_suggestions import example_of
+from node.analysis.gazetteer import parse_groups
+from node.analysis.model import Example, Model
+from node.analysis.textnorm import normalise
+from protocol.vocabulary import AFFILIATIONS
+
+
+def decide(text: str, model: affiliation.AffiliationModel | None = None,
+           groups: str | None = None) -> affiliation.Decision:
+    norm = normalise(text)
+    return affiliation.decide(lexicon.find(norm, text), text, model,
+                              parse_groups(groups) if groups else None, norm)
+
+
+def test_the_shipped_model_carries_an_arbiter_over_every_affiliation() -> None:
+    arbiter = s.shipped_model().affiliation
+    assert arbiter is not None
+    assert set(arbiter.labels) == set(AFFILIATIONS)
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Two blue helmets raped a girl near the base.", "peacekeepers"),
+    ("un casque bleu m'a forcée derrière le camp", "peacekeepers"),
+    ("men in uniform came at night and raped me", "state_forces"),
+    ("des hommes en uniforme sont venus et l'un d'eux m'a violée", "state_forces"),
+    ("Soldiers of the national army raped twelve women in the village.", "state_forces"),
+    ("the rebels took me to the bush and raped me", "non_state_armed_group"),
+    ("Houthi fighters raped women held at the checkpoint.", "non_state_armed_group"),
+    ("our neighbour raped me when my husband was away", "civilian"),
+    ("sijui walikuwa akina nani, walikuja usiku wakanibaka", "unknown"),
+    ("Unidentified armed men raped two girls on the road to the market.", "unknown"),
+])
+def test_the_main_affiliation_across_languages(text: str, code: str) -> None:
+    assert s.suggest(text, with_entities=False).perpetrator_affiliation == code
+
+
+def test_a_neighbour_beside_the_act_is_a_witness_not_the_perpetrator() -> None:
+    out = s.suggest("the soldiers raped her in front of the neighbours", with_entities=False)
+    assert out.perpetrator_affiliation == "state_forces"
+
+
+def test_the_nodes_group_list_wins_over_the_lexicon() -> None:
+    # the lexicon reads "Wagner" as state forces; a node that codes it otherwise is followed
+    text = "Men of the Wagner group raped women in the gold mine."
+    assert decide(text).main == "state_forces"
+    listed = decide(text, s.shipped_model().affiliation,
+                    "name,affiliation,aliases\nWagner group,militia,\n")
+    assert listed.main == "militia"
+    assert any(h.phrase == "Wagner group" for h in listed.evidence)
+
+
+def test_a_group_only_the_node_lists_is_found() -> None:
+    text = "The Lion Brigade raped three women at the river."
+    assert decide(text, s.shipped_model().affiliation).main != "militia"
+    out = s.suggest(text, groups=parse_groups("name,affiliation,aliases\n"
+                                               "Lion Brigade,militia,Brigade du Lion\n"))
+    assert out.perpetrator_affiliation == "militia"
+    assert any(e.suggestion == "militia" and e.phrase == "Lion Brigade" for e in out.evidence)
+
+
+def test_evidence_names_the_perpetrators_phrase() -> None:
+    text = "Witnesses said soldiers of the national army raped women during the attack."
+    out = s.suggest(text, with_entities=False)
+    spans = [e for e in out.evidence if e.suggestion == "state_forces"]
+    assert spans and all(text[e.start:e.end] == e.phrase for e in spans)
+
+
+def test_an_affiliation_the_text_does_not_name_is_a_weak_suggestion() -> None:
+    out = s.suggest("in the cell they stripped me and touched my private parts",
+                    with_entities=False)
+    assert out.perpetrator_affiliation == "state_forces"
+    assert out.confidence["perpetrator_affiliation"] <= affiliation.IMPLIED_CAP
+
+
+def _rows(n: int) -> list[tuple[np.ndarray, str | None]]:
+    soldiers = "the soldiers raped me"
+    nobody = "he raped me in the night"
+    rows = []
+    for i in range(n):
+        text, label = (soldiers, "militia") if i % 2 else (nobody, "unknown")
+        norm = normalise(text)
+        hits = lexicon.find(norm, text)
+        rows.append((affiliation.feature_vector(
+            affiliation.candidates(hits, text, None, norm), hits, norm.text), label))
+    return rows
+
+
+def test_the_arbiter_decides_and_the_rules_only_propose() -> None:
+    # an arbiter taught that the soldiers of this node's reports are a militia says so; the
+    # evidence is still the phrase that names them
+    model = affiliation.train(_rows(40))
+    assert model is not None
+    out = decide("the soldiers raped my sister", model)
+    assert out.main == "militia"
+    assert [h.phrase for h in out.evidence] == ["soldier"]  # the lexicon's stem
+    assert decide("the soldiers raped my sister").main == "state_forces"  # the rules alone
+
+
+def test_too_few_or_one_affiliation_trains_no_arbiter() -> None:
+    assert affiliation.train(_rows(affiliation.MIN_EXAMPLES - 1)) is None
+    assert affiliation.train([(v, "unknown") for v, _ in _rows(40)]) is None
+
+
+def test_the_arbiter_travels_inside_the_model_bytes() -> None:
+    shipped = s.shipped_model()
+    again = Model.from_bytes(shipped.to_bytes())
+    assert again.affiliation is not None and shipped.affiliation is not None
+    assert again.affiliation.labels == shipped.affiliation.labels
+    assert np.allclose(again.affiliation.weights, shipped.affiliation.weights, atol=1e-6)
+    bad = affiliation.AffiliationModel.from_bytes
+    with pytest.raises(ValueError):
+        bad(Model(("is_crsv",), np.zeros((1, 4), np.float32), np.zeros(1)).to_bytes())
+
+
+def test_an_accepted_affiliation_becomes_the_examples_label() -> None:
+    ex = example_of("the soldiers raped me", {"is_crsv": "accepted",
+                                              "affiliation:state_forces": "accepted",
+                                              "affiliation:civilian": "rejected"})
+    assert ex is not None and ex.affiliation == "state_forces"
+    edited = example_of("the soldiers raped me", {"is_crsv": "accepted",
+                                                  "affiliation:state_forces": "edited"})
+    assert edited is not None and edited.affiliation is None
+
+
+def test_the_adapted_model_trains_its_own_arbiter_or_keeps_the_shipped_one() -> None:
+    few = [("the soldiers raped me", True, ("rape",), "state_forces"),
+           ("they burned the houses", False, (), None)]
+    model = Model.from_bytes(adapted._train_bytes(few)[1])
+    shipped = s.shipped_model().affiliation
+    assert model.affiliation is not None and shipped is not None
+    assert np.allclose(model.affiliation.weights, shipped.weights)
+    texts = ["the soldiers raped me at the checkpoint", "the rebels raped me in the bush"]
+    many = [(f"{texts[i % 2]} ({i})", True, ("rape",),
+             ("state_forces", "non_state_armed_group")[i % 2]) for i in range(40)]
+    own = Model.from_bytes(adapted._train_bytes(many)[1]).affiliation
+    assert own is not None and own.labels == ("state_forces", "non_state_armed_group")
+
+
+def test_an_example_keeps_its_affiliation_sealed() -> None:
+    from crypto.keys import BoxSecretKey
+    key = BoxSecretKey.generate()
+    example = Example("the soldiers raped me", True, frozenset({"rape"}), "state_forces")
+    blob = adapted._example_ct(key.public_key, "r-1", example)
+    assert b"state_forces" not in blob
+    assert adapted._open_example(key, "r-1", blob) == example
