@@ -54,12 +54,15 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the demo federation listens: fixed for `make demo`, free ports in its test."""
+    """Where the demo federation listens: fixed for `make demo`, free ports in its test;
+    and how often its nodes look (the test sets shorter rounds, so it waits less)."""
 
     nodes: tuple[NodeSpec, ...]
     observatory_web: int
     observatory_p2p: int
     evaluator_p2p: int = 4121
+    membership_refresh_seconds: int = 30
+    push_check_seconds: int = 5
 
 
 # Both demo organisations work in one country, in overlapping regions (the demo node's
@@ -121,8 +124,8 @@ organisation_name = "Demo Partner Organisation {spec.name.upper()} (fictional)"
 country = "{spec.country}"
 contact = "demo-{spec.name}@example.org"
 enrollment_poll_seconds = 2
-membership_refresh_seconds = 30
-push_check_seconds = 5
+membership_refresh_seconds = {layout.membership_refresh_seconds}
+push_check_seconds = {layout.push_check_seconds}
 # the OPRF evaluator of perpetrator tokens (issue 18), its own process
 evaluator_addrs = ["/ip4/{HOST}/tcp/{layout.evaluator_p2p}"]
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,9 +98,20 @@ def make_node(root: Path, config_text: str | None = None,
     return datadir
 
 
+@pytest.fixture(scope="session")
+def _initialised_node(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One node made by `make_node` for the session, never opened: `node_dir` copies it."""
+    return make_node(tmp_path_factory.mktemp("node-template") / "node").root
+
+
 @pytest.fixture
-def node_dir(tmp_path: Path) -> DataDir:
-    return make_node(tmp_path / "node")
+def node_dir(tmp_path: Path, _initialised_node: Path) -> DataDir:
+    """A fresh node of the test's own: a file copy of the session's initialised one (its
+    database, keys and configuration), not a new `init` (migrations and key generation,
+    their fsyncs, for each of a thousand tests). Tests that need nodes of distinct identity
+    make the others with `make_node`."""
+    shutil.copytree(_initialised_node, tmp_path / "node")
+    return DataDir(tmp_path / "node")
 
 
 @pytest.fixture
@@ -133,7 +144,12 @@ class NodeProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 120) -> None:  # a bound for hangs: loaded machines are slow
+        self.launch()
+        self.wait_started(timeout)
+
+    def launch(self) -> None:
+        """The process, started; `wait_started` waits until it serves."""
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             # the staff office on the public address too: the explicit choice, so that these
@@ -142,6 +158,9 @@ class NodeProcess:
              "--host", "127.0.0.1", "--port", str(self.port), "--staff-on-public"],
             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ})
         log.close()
+
+    def wait_started(self, timeout: float = 120) -> None:
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -167,6 +186,16 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+def start_together(processes: Iterable[NodeProcess]) -> None:
+    """Start several nodes at once, then wait until each serves: their imports and start-up
+    run side by side on the machine's cores instead of one after another."""
+    started = list(processes)
+    for process in started:
+        process.launch()
+    for process in started:
+        process.wait_started()
 
 
 def init_with_cli(root: Path, config_text: str) -> None:

@@ -70,3 +70,7 @@ def test_the_documented_install_inits_and_serves_from_a_clean_directory(tmp_path
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # passed: the copy and the venv (some 30,000 files) go, so that the session's later
+    # scans of the temporary directory (the storage residue test) do not walk them again
+    shutil.rmtree(venv)
+    shutil.rmtree(source)

@@ -26,10 +26,13 @@ pytestmark = pytest.mark.slow
 
 
 def _layout() -> federation.Layout:
+    # shorter rounds than `make demo`'s (a directory refresh every 30 s, a push or notice
+    # query every 5 s): the same steps, with less waiting between them
     return federation.Layout(
         tuple(federation.NodeSpec(name, "CD", free_port(), free_port(), free_port(),
                                   free_port()) for name in "ab"),
-        free_port(), free_port(), free_port())
+        free_port(), free_port(), free_port(), membership_refresh_seconds=2,
+        push_check_seconds=1)
 
 
 async def test_the_demo_has_vetted_experts_a_matched_need_and_a_shared_case(

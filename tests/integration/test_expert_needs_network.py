@@ -29,7 +29,7 @@ from node.datadir import DataDir
 from node.experts import needs, profiles, vetting
 from protocol.encoding import canonical_json
 from protocol.statements import verify_key_from_hex
-from tests.conftest import NodeProcess, files_containing, free_port, make_node
+from tests.conftest import NodeProcess, files_containing, free_port, make_node, start_together
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
 from tests.integration.test_expert_shares import NARRATIVE, SCOPED, complete_on, report
@@ -164,7 +164,7 @@ async def test_a_need_on_a_reaches_an_expert_on_b_who_is_engaged(tmp_path: Path)
         for node in nodes:
             (node.root / "node.toml").write_text(_config(observatory, node, nodes,
                                                          ports[node.name]))
-            node.process.start()
+        start_together(node.process for node in nodes)
         for node in nodes:
             await eventually(lambda n=node: n.membership() == "pending", "pending")
             cli("-m", "observatory.cli", "approve", node.node_id, "--data",

@@ -27,7 +27,14 @@ from node.context import NodeContext, open_node
 from node.datadir import DataDir
 from node.experts.shares import ScopeNotAsked, ShareRefused
 from protocol.statements import verify_key_from_hex
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, NodeProcess, files_containing, make_node
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSPHRASE,
+    NodeProcess,
+    files_containing,
+    make_node,
+    start_together,
+)
 from tests.conftest import test_config as base_config
 from tests.expert_vetting import engaged
 from tests.integration.conftest import csrf_of
@@ -127,7 +134,7 @@ async def test_share_read_revoke_and_revoke_while_offline(tmp_path: Path) -> Non
             (node.root / "node.toml").write_text(
                 base_config() + _federation(observatory, node, peer)
                 + f"\n[expert_app]\nenabled = true\nport = {ports[node.name]}\n")
-            node.process.start()
+        start_together(node.process for node in (a, b))
         for node in (a, b):
             await eventually(lambda n=node: n.membership() == "pending", "pending")  # type: ignore[misc]
             cli("-m", "observatory.cli", "approve", node.node_id, "--data",

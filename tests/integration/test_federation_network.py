@@ -42,7 +42,15 @@ from protocol.statements import verify_key_from_hex
 from protocol.versions import FEDERATION_PROTOCOL as PROTOCOL_ID
 from protocol.witness import CheckpointPush, CosignatureResponse
 from protocol.witnessing import evidence_origin
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, ROOT, NodeProcess, make_node
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSPHRASE,
+    CANARY,
+    ROOT,
+    NodeProcess,
+    make_node,
+    start_together,
+)
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
 from tests.integration.test_federation_double import listen_port
@@ -232,7 +240,7 @@ async def federation(tmp_path: Path) -> AsyncIterator[tuple[Observatory, list[No
             # b witnesses a, c witnesses b, a witnesses c
             config = base_config() + _federation(observatory, node, nodes[(i + 1) % 3])
             (node.root / "node.toml").write_text(config, encoding="utf-8")
-            node.process.start()
+        start_together(node.process for node in nodes)
         yield observatory, nodes
     finally:
         for node in nodes:

@@ -21,7 +21,15 @@ from node.context import open_node
 from node.datadir import DataDir
 from node.evidence import succession
 from node.intake.models import Consent, ReportInput
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, CANARY, NodeProcess, free_port, make_node
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSPHRASE,
+    CANARY,
+    NodeProcess,
+    free_port,
+    make_node,
+    start_together,
+)
 from tests.conftest import test_config as base_config
 from tests.integration.conftest import csrf_of
 from tests.integration.test_federation_network import (
@@ -72,8 +80,7 @@ async def test_release_reaches_the_observatory(tmp_path: Path) -> None:
             (node.root / "node.toml").write_text(base_config() + ONE_ANALYST + _federation(
                 observatory, node, peer))
         code_incidents(a.root, 12)
-        for node in nodes:
-            node.process.start()
+        start_together(node.process for node in nodes)
         for node in nodes:
             await eventually(lambda n=node: n.membership() == "pending", "pending")
             cli("-m", "observatory.cli", "approve", node.node_id, "--data",
@@ -135,8 +142,7 @@ async def test_a_node_held_after_a_restore_sends_no_release(tmp_path: Path) -> N
                 succession.set_hold(conn, succession.Hold(state="halted", since=0))
         finally:
             ctx.close()
-        for node in nodes:
-            node.process.start()
+        start_together(node.process for node in nodes)
         for node in nodes:
             await eventually(lambda n=node: n.membership() == "pending", "pending")
             cli("-m", "observatory.cli", "approve", node.node_id, "--data",

@@ -30,7 +30,7 @@ from backup_evidence.succession import SuccessionError, open_statement
 from crypto import passphrase as pw
 from node.context import init_node
 from node.federation.info import witness_vkey
-from tests.conftest import ADMIN, ADMIN_PASSPHRASE, ROOT, NodeProcess
+from tests.conftest import ADMIN, ADMIN_PASSPHRASE, ROOT, NodeProcess, start_together
 from tests.conftest import test_config as base_config
 from tests.integration.test_federation_double import listen_port
 from tests.integration.test_federation_network import (
@@ -124,7 +124,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[Observatory, list[Node], l
         for i, node in enumerate(nodes):
             config = base_config() + _federation(observatory, node, nodes[1 - i])
             (node.root / "node.toml").write_text(config, encoding="utf-8")
-            node.process.start()
+        start_together(node.process for node in nodes)
         yield observatory, nodes, recoveries
     finally:
         for node in nodes:
