@@ -23,17 +23,19 @@ Why this design:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from anyascii import anyascii
-from scipy import sparse  # type: ignore[import-untyped]
-from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from scipy import sparse  # type: ignore[import-untyped]
 
 from node.analysis import affiliation, lexicon
 from node.analysis.affiliation import AffiliationModel
@@ -50,14 +52,25 @@ C_DETECTION = 16.0     # inverse regularisation strengths, chosen by cross-valid
 C_CATEGORY = 16.0
 TRANSLITERATE = True   # character n-grams of a transliteration too (chosen by CV)
 
-_VECTORIZER = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES,
-                                alternate_sign=False, norm="l2", lowercase=False)
-# Words and word pairs ("took turns", "no one touched"): what character n-grams inside one
-# word cannot see. Hashed too, so no vocabulary is kept.
-_WORD_VECTORIZER = HashingVectorizer(analyzer="word", ngram_range=WORD_NGRAMS,
-                                     n_features=N_FEATURES, alternate_sign=False, norm="l2",
-                                     lowercase=False,
-                                     token_pattern=r"(?u)\b\w+\b")  # noqa: S106 -- a regex
+
+
+@functools.cache
+def _vectorizers() -> tuple[Any, Any]:
+    """The character and the word n-gram vectorizers. Made (and scikit-learn imported) at
+    first use, not when a process that never suggests imports this module: every node
+    process and command imports it, and scikit-learn takes about a second to import."""
+    from sklearn.feature_extraction.text import (  # type: ignore[import-untyped]
+        HashingVectorizer,
+    )
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES,
+                              alternate_sign=False, norm="l2", lowercase=False)
+    # Words and word pairs ("took turns", "no one touched"): what character n-grams inside
+    # one word cannot see. Hashed too, so no vocabulary is kept.
+    words = HashingVectorizer(analyzer="word", ngram_range=WORD_NGRAMS,
+                              n_features=N_FEATURES, alternate_sign=False, norm="l2",
+                              lowercase=False,
+                              token_pattern=r"(?u)\b\w+\b")  # noqa: S106 -- a regex
+    return chars, words
 
 # Concept features: for each concept, clean hits, negated hits and hits in a topic sentence.
 _FEATURE_CONCEPTS = lexicon.ACT_CONCEPTS + lexicon.CONTEXT_CONCEPTS
@@ -103,8 +116,10 @@ def features(texts: Sequence[str],
     folded = [fold(t) for t in texts]
     if hits is None:
         hits = [lexicon.find(normalise(t), t) for t in texts]
-    grams = _VECTORIZER.transform([_char_text(f) for f in folded])
-    words = _WORD_VECTORIZER.transform(folded) * WORD_WEIGHT
+    from scipy import sparse
+    chars, word_grams = _vectorizers()
+    grams = chars.transform([_char_text(f) for f in folded])
+    words = word_grams.transform(folded) * WORD_WEIGHT
     concepts = np.vstack([concept_vector(h, f) for h, f in zip(hits, folded, strict=True)]) \
         if texts else np.zeros((0, len(CONCEPT_FEATURES)))
     return sparse.hstack([grams, words, sparse.csr_matrix(concepts * CONCEPT_WEIGHT)],
@@ -166,6 +181,7 @@ class Model:
 def _fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
     if y.min() == y.max():  # one class only: a constant answer, no weights
         return np.zeros(x.shape[1]), (8.0 if y[0] else -8.0)
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
     # the dual problem: far faster when features outnumber examples, as hashed n-grams do
     clf = LogisticRegression(C=c, solver="liblinear", dual=True, class_weight="balanced",
                              max_iter=1000, random_state=0)

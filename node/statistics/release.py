@@ -23,7 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import opendp.prelude as dp
+
+# The opendp modules used, not `opendp.prelude`: the prelude also imports opendp's
+# scikit-learn, polars and numpy extras, about a second at every node process start.
+from opendp import accuracy as dp_accuracy
+from opendp import domains as dp_domains
+from opendp import measurements, metrics, mod, transformations
+from opendp import typing as dp_typing
 
 from node.statistics.columns import IncidentColumns, Index
 from node.statistics.plan import ReleasePeriod, StatisticsPlan, TablePlan
@@ -35,7 +41,7 @@ from protocol.statistics import (
     discrete_laplace_variance,
 )
 
-dp.enable_features("contrib")
+mod.enable_features("contrib")
 
 ALPHA = 0.05  # accuracy is reported at 95 %
 _NUDGES = 64
@@ -47,17 +53,18 @@ _NUDGES = 64
 def accuracy(scale: float, alpha: float = ALPHA) -> int:
     """Integer half-width a' with P[|noise| > a'] <= alpha. OpenDP gives a real `a` with
     P[|noise| >= a] <= alpha; for integer noise that is |noise| <= ceil(a) - 1."""
-    a = float(dp.discrete_laplacian_scale_to_accuracy(float(scale), alpha))
+    a = float(dp_accuracy.discrete_laplacian_scale_to_accuracy(float(scale), alpha))
     return max(0, math.ceil(a) - 1)
 
 
-def _histogram(n_cells: int) -> dp.Transformation:
-    return dp.t.make_count_by_categories(
-        dp.vector_domain(dp.atom_domain(T=dp.i32)), dp.symmetric_distance(),
+def _histogram(n_cells: int) -> mod.Transformation:
+    return transformations.make_count_by_categories(
+        dp_domains.vector_domain(dp_domains.atom_domain(T=dp_typing.i32)),
+        metrics.symmetric_distance(),
         categories=list(range(n_cells)), null_category=False)
 
 
-def _loss(measurement: dp.Measurement, d_in: int) -> float:
+def _loss(measurement: mod.Measurement, d_in: int) -> float:
     """OpenDP's privacy map: the epsilon this measurement certifies for `d_in` records."""
     return float(measurement.map(d_in))  # type: ignore[no-untyped-call]
 
@@ -65,7 +72,7 @@ def _loss(measurement: dp.Measurement, d_in: int) -> float:
 @dataclass(frozen=True)
 class TableMechanism:
     table: TablePlan
-    measurement: dp.Measurement
+    measurement: mod.Measurement
     scale: float
     epsilon: float  # OpenDP's privacy map at d_in = contributions: what the ledger charges
     n_cells: int
@@ -75,8 +82,8 @@ def mechanism(table: TablePlan, n_cells: int, contributions: int) -> TableMechan
     """The OpenDP measurement of one table, certified to spend at most `table.epsilon`."""
     histogram = _histogram(n_cells)
 
-    def chain(scale: float) -> dp.Measurement:
-        measurement: dp.Measurement = histogram >> dp.m.then_laplace(scale)
+    def chain(scale: float) -> mod.Measurement:
+        measurement: mod.Measurement = histogram >> measurements.then_laplace(scale)
         return measurement
 
     scale = contributions / table.epsilon
@@ -86,7 +93,7 @@ def mechanism(table: TablePlan, n_cells: int, contributions: int) -> TableMechan
         if loss <= table.epsilon:
             return TableMechanism(table, measurement, scale, loss, n_cells)
         scale = math.nextafter(scale, math.inf)
-    scale = float(dp.binary_search_param(chain, d_in=contributions, d_out=table.epsilon))
+    scale = float(mod.binary_search_param(chain, d_in=contributions, d_out=table.epsilon))
     measurement = chain(scale)
     return TableMechanism(table, measurement, scale, _loss(measurement, contributions), n_cells)
 
@@ -114,7 +121,7 @@ def report_loss(mechs: Sequence[TableMechanism]) -> Callable[[int], float]:
     return loss
 
 
-def _draw(measurement: dp.Measurement, cells: Index) -> list[int]:
+def _draw(measurement: mod.Measurement, cells: Index) -> list[int]:
     """The one place noise is drawn (tests spy on it)."""
     return list(measurement(cells))
 
