@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from aiohttp import web
 
@@ -57,13 +58,14 @@ def maintain(ctx: ObservatoryContext) -> None:
         ctx.lists.current(now)
 
 
-async def _maintenance(ctx: ObservatoryContext) -> None:
+async def _every(seconds: float, job: Callable[[], object], what: str) -> None:
+    """Run `job` in a worker thread now and every `seconds`, until cancelled."""
     while True:
         try:
-            await asyncio.to_thread(maintain, ctx)
+            await asyncio.to_thread(job)
         except Exception as exc:  # noqa: BLE001 - keep serving; log the kind only
-            log.error("maintenance failed: %s", type(exc).__name__)
-        await asyncio.sleep(MAINTENANCE_SECONDS)
+            log.error("%s failed: %s", what, type(exc).__name__)
+        await asyncio.sleep(seconds)
 
 
 def fold_tokens(ctx: ObservatoryContext, after: int = matching.FOLD_AFTER,
@@ -75,15 +77,6 @@ def fold_tokens(ctx: ObservatoryContext, after: int = matching.FOLD_AFTER,
         with ctx.db.write() as conn:
             moved += matching.fold(conn, chunk)
     return moved
-
-
-async def _fold_tokens(ctx: ObservatoryContext) -> None:
-    while True:
-        try:
-            await asyncio.to_thread(fold_tokens, ctx)
-        except Exception as exc:  # noqa: BLE001 - keep serving; log the kind only
-            log.error("folding matching tokens failed: %s", type(exc).__name__)
-        await asyncio.sleep(FOLD_CHECK_SECONDS)
 
 
 @contextlib.asynccontextmanager
@@ -112,7 +105,10 @@ async def running(
         site = web.TCPSite(runner, host, port)
         await site.start()
         await p2p.start()
-        tasks = [asyncio.create_task(_maintenance(ctx)), asyncio.create_task(_fold_tokens(ctx))]
+        tasks = [asyncio.create_task(_every(MAINTENANCE_SECONDS, partial(maintain, ctx),
+                                            "maintenance")),
+                 asyncio.create_task(_every(FOLD_CHECK_SECONDS, partial(fold_tokens, ctx),
+                                            "folding matching tokens"))]
         bound = runner.addresses[0]
         web_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
         yield Running(f"http://{web_host}:{bound[1]}", p2p)
