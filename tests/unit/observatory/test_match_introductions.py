@@ -223,30 +223,35 @@ def _fetch(world: dict[str, Any], m: Member, identity_of: Any) -> list[str]:
                 for i in answer.introductions]
 
 
-def test_request_fetch_thread_and_a_message_across(world: dict[str, Any]) -> None:
-    members = world["members"]
-    a, b = members["a"], members["b"]
+def _matched(world: dict[str, Any]) -> tuple[Member, Member, str, str, Any, Any]:
+    """Nodes a and b each hold a report naming the same man; both got the match notice."""
+    a, b = world["members"]["a"], world["members"]["b"]
     report_a = confirm_and_submit(world, "a", LATIN)
     report_b = confirm_and_submit(world, "b", ARABIC)
     deliver(world)
     (match_a,) = notices.matches(a.ctx.db.read(), report_a)
     (match_b,) = notices.matches(b.ctx.db.read(), report_b)
+    return a, b, report_a, report_b, match_a, match_b
+
+
+def _ask_introduction(m: Member, staff: Any, report: str, ref: str, now: int) -> None:
+    with m.ctx.db.write() as conn:  # what the match page's button does
+        introductions.ask(conn, Certifier(m.net.node_id, m.net.key), m.net.node_id, staff,
+                          report, ref, now)
+
+
+def test_request_fetch_thread_and_a_message_across(world: dict[str, Any]) -> None:
+    members = world["members"]
+    a, b, report_a, report_b, match_a, match_b = _matched(world)
     identity = {m.net.node_id: m.net.key.verify_key.raw().hex() for m in members.values()}
     now = int(time.time())
-
-    def agree(m: Member, report: str, ref: str) -> None:
-        with m.ctx.db.write() as conn:  # what the match page's button does
-            introductions.ask(conn, Certifier(m.net.node_id, m.net.key), m.net.node_id,
-                              m.team.coordinator, report, ref, now)
-
-    with a.ctx.db.write() as conn, pytest.raises(errors.Forbidden):
-        introductions.ask(conn, Certifier(a.net.node_id, a.net.key), a.net.node_id,
-                          a.team.caseworker, report_a, match_a.case_ref, now)
-    agree(a, report_a, match_a.case_ref)
+    with pytest.raises(errors.Forbidden):
+        _ask_introduction(a, a.team.caseworker, report_a, match_a.case_ref, now)
+    _ask_introduction(a, a.team.coordinator, report_a, match_a.case_ref, now)
     assert introductions.waiting(a.ctx.db.read())
     _send_due(world, a)
     assert _fetch(world, a, identity.get) == [] and _fetch(world, b, identity.get) == []
-    agree(b, report_b, match_b.case_ref)
+    _ask_introduction(b, b.team.coordinator, report_b, match_b.case_ref, now)
     _send_due(world, b)
     # a's copy, with the other coordinator's keys certified by someone else: not believed
     forged = _ask(a.net, world["obs"], world["federation"].answer, IntroductionQuery())
@@ -293,16 +298,9 @@ def test_request_fetch_thread_and_a_message_across(world: dict[str, Any]) -> Non
 
 def test_a_dismissal_is_sent_and_ends_the_other_side_s_wait(world: dict[str, Any]) -> None:
     members = world["members"]
-    a, b = members["a"], members["b"]
-    report_a = confirm_and_submit(world, "a", LATIN)
-    report_b = confirm_and_submit(world, "b", ARABIC)
-    deliver(world)
-    (match_a,) = notices.matches(a.ctx.db.read(), report_a)
-    (match_b,) = notices.matches(b.ctx.db.read(), report_b)
+    a, b, report_a, report_b, match_a, match_b = _matched(world)
     now = int(time.time())
-    with a.ctx.db.write() as conn:
-        introductions.ask(conn, Certifier(a.net.node_id, a.net.key), a.net.node_id,
-                          a.team.coordinator, report_a, match_a.case_ref, now)
+    _ask_introduction(a, a.team.coordinator, report_a, match_a.case_ref, now)
     with b.ctx.db.write() as conn:
         assert notices.dismiss(conn, b.team.coordinator, report_b, match_b.case_ref, now)
         introductions.dismissed(conn, report_b, match_b.case_ref, now)
@@ -328,9 +326,8 @@ def test_a_dismissal_is_sent_and_ends_the_other_side_s_wait(world: dict[str, Any
     world["ctx"].members.revoke(b.net.node_id, "misbehaviour", now)
     refused = _ask(b.net, world["obs"], world["federation"].answer, IntroductionQuery())
     assert isinstance(refused, DeliveryAck) and refused.reason == "not_a_member"
-    with a.ctx.db.write() as conn, pytest.raises(errors.NotFound):  # not a match of a's
-        introductions.ask(conn, Certifier(a.net.node_id, a.net.key), a.net.node_id,
-                          a.team.coordinator, report_a, "ff" * 16, now)
+    with pytest.raises(errors.NotFound):  # not a match of a's
+        _ask_introduction(a, a.team.coordinator, report_a, "ff" * 16, now)
 
 
 def test_a_retired_epoch_s_tokens_are_deleted_on_the_node(world: dict[str, Any]) -> None:
