@@ -62,12 +62,13 @@ class Certifier:
     def identity_public(self) -> VerifyKey:
         return self._identity.verify_key
 
-    def certify(self, conn: sqlite3.Connection, subject: str, key: BoxPublicKey) -> None:
-        """Record `key` as `subject`'s, inside the caller's write transaction."""
+    def certify(self, conn: sqlite3.Connection, subject: str, key: BoxPublicKey) -> bytes:
+        """Record `key` as `subject`'s, inside the caller's write transaction; returns the
+        certificate (the identity key's signature of the statement)."""
+        signature = self._identity.sign(statement(self._node_id, subject, key))
         conn.execute("INSERT OR REPLACE INTO key_certificates (subject, public_key, signature)"
-                     " VALUES (?, ?, ?)",
-                     (subject, key.raw(),
-                      self._identity.sign(statement(self._node_id, subject, key))))
+                     " VALUES (?, ?, ?)", (subject, key.raw(), signature))
+        return signature
 
     def is_authentic(self, conn: sqlite3.Connection, subject: str, key: BoxPublicKey) -> bool:
         return is_authentic(conn, self._node_id, self.identity_public, subject, key)
@@ -85,8 +86,15 @@ def is_authentic(conn: sqlite3.Connection, node_id: str, identity: VerifyKey, su
                        (subject,)).fetchone()
     if row is None or bytes(row[0]) != key.raw():
         return False
+    return verifies(identity, node_id, subject, key, bytes(row[1]))
+
+
+def verifies(identity: VerifyKey, node_id: str, subject: str, key: BoxPublicKey,
+             signature: bytes) -> bool:
+    """Whether `signature` is `identity`'s certificate of `key` as `subject`'s on `node_id`
+    (a stored certificate, or one another member sent)."""
     try:
-        identity.verify(statement(node_id, subject, key), bytes(row[1]))
+        identity.verify(statement(node_id, subject, key), signature)
     except SignatureError:
         return False
     return True

@@ -28,13 +28,13 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crypto.errors import FormatError, SignatureError
+from crypto.errors import FormatError
 from crypto.keys import BoxPublicKey, VerifyKey
 from node import errors
 from node.accounts import UnlockedStaff
 from node.backoffice.access import Action, require
 from node.experts.threads import Threads, coordinator_keys
-from node.key_certificates import Certifier, statement
+from node.key_certificates import Certifier, verifies
 from protocol.encoding import canonical_json, parse_canonical_json
 from protocol.matching import CoordinatorKeys, Introduction, IntroductionRequest
 
@@ -49,23 +49,20 @@ def certified_keys(conn: sqlite3.Connection, certifier: Certifier, node_id: str,
     is also kept in ``key_certificates``, like every key this node certifies)."""
     key, box = coordinator_keys(coordinator)
     subject = SUBJECT_PREFIX + key
-    certifier.certify(conn, subject, BoxPublicKey(bytes.fromhex(box)))
-    (signature,) = conn.execute("SELECT signature FROM key_certificates WHERE subject = ?",
-                                (subject,)).fetchone()
+    signature = certifier.certify(conn, subject, BoxPublicKey(bytes.fromhex(box)))
     return CoordinatorKeys(node_id=node_id, coordinator_key=key, coordinator_box_key=box,
-                           certificate=bytes(signature).hex())
+                           certificate=signature.hex())
 
 
 def keys_authentic(keys: CoordinatorKeys, identity_key: str) -> bool:
     """Whether `identity_key` (the member's, from the membership list) certified `keys`."""
     try:
-        VerifyKey(bytes.fromhex(identity_key)).verify(
-            statement(keys.node_id, SUBJECT_PREFIX + keys.coordinator_key,
-                      BoxPublicKey(bytes.fromhex(keys.coordinator_box_key))),
-            bytes.fromhex(keys.certificate))
-    except (SignatureError, FormatError, ValueError):
+        return verifies(VerifyKey(bytes.fromhex(identity_key)), keys.node_id,
+                        SUBJECT_PREFIX + keys.coordinator_key,
+                        BoxPublicKey(bytes.fromhex(keys.coordinator_box_key)),
+                        bytes.fromhex(keys.certificate))
+    except (FormatError, ValueError):
         return False
-    return True
 
 
 def ask(conn: sqlite3.Connection, certifier: Certifier, node_id: str, staff: UnlockedStaff,
