@@ -54,10 +54,10 @@ class MatchingConfig:
 
 
 CaseKey = tuple[str, str]  # (member, case_ref)
+PARTS = ("matching_tokens_stored", "matching_tokens_recent")  # what `matching_tokens` reads
 WITHDRAW = tuple(f"DELETE FROM {part} WHERE member = ? AND case_ref = ?"  # noqa: S608
-                 for part in ("matching_tokens_stored", "matching_tokens_recent"))
-DROP_EPOCH = tuple(f"DELETE FROM {part} WHERE epoch = ?"  # noqa: S608
-                   for part in ("matching_tokens_stored", "matching_tokens_recent"))
+                 for part in PARTS)
+DROP_EPOCH = tuple(f"DELETE FROM {part} WHERE epoch = ?" for part in PARTS)  # noqa: S608
 FOLD_AFTER = 20_000  # recent rows past which the server folds them into the stored part
 FOLD_CHUNK = 2_000   # rows per fold transaction: the write lock is held about a second
 
