@@ -122,8 +122,8 @@ def supplement_items(first_line: int) -> tuple[list[Example], list[Item]]:
                  for line in SUPPLEMENT.read_text(encoding="utf-8").splitlines() if line.strip()]
     before = [e for _, e in lines[:first_line - 1]]
     fresh = [Item(f"supplement-{n}", f"supplement:{n}", split_of(f"supplement:{n}"), e.text,
-                  language, e.is_crsv, e.categories, "unknown", frozenset({"unknown"}),
-                  "team", "team_written", register)
+                  language, e.is_crsv, e.categories, e.affiliation or "unknown",
+                  frozenset({e.affiliation or "unknown"}), "team", "team_written", register)
              for n, ((language, e), register) in enumerate(zip(lines, registers, strict=True),
                                                            start=1) if n >= first_line]
     return before, fresh
@@ -131,7 +131,8 @@ def supplement_items(first_line: int) -> tuple[list[Example], list[Item]]:
 
 def score_fresh(first_line: int, thresholds: Mapping[str, float]) -> evalrun.Evaluation:
     """Supplement lines from `first_line` on, scored by a model trained on train + dev and the
-    supplement lines before it (affiliation is not labelled there: ignore its figures)."""
+    supplement lines before it (affiliation against each line's own label: every line carries
+    one since round 4)."""
     before, fresh = supplement_items(first_line)
     examples = [Example(i.text, i.is_crsv, i.categories)
                 for i in load(splits=["train", "dev"])] + before
