@@ -42,11 +42,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"violac(ao|oes)\b", B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
         B + r"abuse d'", B + r"a abuse d",
         "اغتصب", "اغتصاب", "اغتصبو", "اغتصبن", "مغتصب",
+        "يغتصب", "تغتصب", "ليغتصب", "نغتصب",  # round 5: present-tense forms ("يغتصبون النساء")
         # Swahili verbs carry subject, tense and object prefixes: wa-li-ni-baka, wa-ki-bakwa
         # (but kibaka/vibaka is a thief)
         r"(?<![a-z])(?!ki|vi)[a-z]{0,8}ba(ka|kwa|kiwa)\b",
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
         B + r"з?[гґ]вал?т", B + r"изнасил", B + r"насилува", B + r"насилов",
+        B + r"насилу(ют|ет|ешь|ем)\b",  # round 5: Russian present tense ("насилуют женщин"), not the adverb "насилу"
         B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
         B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
@@ -85,11 +87,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
         B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
         "تعدوا علي", "هتك عرض", "هتكوا عرض", "انتهك عرض", "شرفي", "شرفها",
+        "يعتدي علي", "يعتدون علي", "يعتدوا علي", "يعتدي عليها", "يعتدون عليها", "يعتدوا عليها",  # round 5: present tense of "اعتدى على"
         r"wa?litendea vibaya", r"tendea vibaya", r"nitendea vibaya", r"kulala (naye|nao|nami)",
         r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
         r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya", r"nitumia",
         r"kunichafua", r"ingilia kwa nguvu",
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
+        B + r"(пусти\w* по кругу|пусти\w* по колу)",  # round 5: gang-rape slang (ru, uk)
         B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
         B + r"(взяли|брали) силой", B + r"силою взял", B + r"поимел",
         B + r"did what (men|a man|they|he) (do|does|did|want|wanted)",
@@ -120,6 +124,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
         B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
         r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
+        B + r"(намага\w* (мене |її |їх )?зґвалт|намага\w* (мене |її |їх )?згвалт|пыта\w* (меня |ее |их )?изнасил)",  # round 5: "намагався зґвалтувати"
     ),
     "nudity": (
         B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|(take|took|taking) (everything|all) off|took off (my|our|her|their) clothes)",
@@ -129,8 +134,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تعري", "التعري", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
+        "جردوه", "جردوهم", "جردوهن", "جردوني", "جردونا", r"تجريد\w* من (ال)?(ملابس|ثياب)", "ملابسهم الداخليه", "ملابسهن الداخليه", "بالملابس الداخليه", "ملابسه الداخليه",  # round 5: stripping, left in underwear
         r"vua nguo", r"vua nguo", r"vuliwa nguo", r"uchi\b",
         B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|голою|голих|(зня|зні|сня|сни)\w* (весь |всю |всі |все )?(одяг|одежд)|догола|до гола|голая|голые|гола\b|голі\b)",
+        B + r"(оголенн(я|ям|ю|і)\b|оголюва|обнажени|обнажа(ть|ться|лись|ли)|обнажи(ться|лись|ли)|разде(ть|ться|лись|лся|лась|ньтесь|вайтесь)|(зня|сня|сни|знім|сним)\w* (все|всё|усе|всю одежду|весь одяг)( с себя| з себе)?(?= до|\s*[,.;]|\s*$)|до (трусів|трусов|білизни|белья|нижньої білизни|нижнего белья))",  # round 5: forced nudity in report and survivor words
         B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
     ),
     "genital": (
@@ -138,7 +145,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(parties (intimes|genitales)|sur les parties|organes genitaux|sexe\b|testicule|seins)",
         B + r"(genitales|partes intimas|testiculos|senos)", B + r"(genitais|partes intimas|testiculos|seios)",
         "التناسلي", "الاماكن الحساسه", "اعضائي", "اعضاءه", "اعضائه", "الخصيتين", "خصيتي",
+        "الاماكن الحساسة", "اماكن حساسه", "بالاماكن الحساسه", "اعضاءهم", "اعضائهم", "اعضاؤه", "عضوه الذكري", "الاعضاء الذكريه",  # round 5: plural and male forms
         r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
+        B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
         B + r"(geschlechtsteil|genitali)",
     ),
     "touch": (
@@ -149,6 +158,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تحرش", "التحرش", "مد ايده", "مدوا ايدهم", "لمسني", "لمسوني", "يلمسو", "تلمس",
         r"nigusa", r"tugusa", r"shika sehemu", r"papasa",
         B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
+        B + r"(лапав|мацав|мацали|хапа\w* за груд|хвата\w* за груд|облапа)",  # round 5: groping (uk, ru)
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
@@ -157,6 +167,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(escrav|vendidas|vendida|compradas)",
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
         # persons distributed, handed over, shared out or resold among fighters (the data card's
         # "held, owned, sold, traded"), in the words reports and survivors use
@@ -182,6 +193,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(como (su |sus )?(esposa|mujer)|matrimonio forzado|casad[ao]s? a la fuerza|me tenia pa el|me tenia para el)",
         B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
+        r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(теперь их|тепер їхн)",
@@ -203,13 +215,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(payai|paye|argent|clients|bordel|maison close|contre de la nourriture)",
         B + r"(pagaban|pagaba|pagar|plata|dinero|clientes|burdel|prostibulo)",
         B + r"(pagavam|pagar|dinheiro|clientes|bordel)",
-        "فلوس", "مصاري", "مال", "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
+        "فلوس", "مصاري", A + "(و|ب|ال|بال|وال|لل)?(مال|اموال)" + AE, "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
+        "مقابل الطعام", "مقابل الماء", "مقابل الغذاء", "مقابل المال",  # round 5: sex "in exchange for" food or water
         B + r"(платил|плати|гроші|деньги|клиент|клієнт|бордел)",
     ),
     "prostitution": (
         B + r"(prostitut|forced to sell (sex|themselves|their bodies)|sold for sex|pimp)",
         B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
+        r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
         B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
         B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
@@ -224,6 +238,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
         B + r"(enceinte|grossesse|engross|l'enfant sera)", B + r"(embaraz|prenada|parir un hijo)",
         B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", "حمل", "الحمل", "حبلى",
+        "حوامل", "الحوامل",  # round 5: plural
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
     ),
     "forced_pregnancy_explicit": (
@@ -237,6 +252,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
         "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
+        r"(تلد|يلدن|تنجب|ينجبن|يحملن|تلدن)\w* .{0,20}(منهم|من مقاتلي|من عناصر)", "اطفالا عربا", "اطفال عرب", "اطفالا فاتحي البشره",  # round 5: rape aimed at pregnancy as reports quote it
         B + r"((until|till) (i|she|we|they) (give|gave|gives|would give) birth|(until|till) (i|she|we|they) conceived?|(child|baby|son|children) (of|for) (their|his|our) (people|tribe|group|clan|state)|held .{0,40}until late in (their|her) pregnanc)",
         B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
@@ -267,6 +283,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"\d[\d,. ]*(autres |nouveaux )?(cas|incidents)\b", r"\d[\d,. ]*(otros |nuevos )?(casos|incidentes)\b",
         r"\d[\d,. ]*(outros |novos )?(casos|incidentes)\b", r"\d[\d,. ]*(випадк|случа)",
         r"\d[\d,. ]*(حاله|حالات)", r"(kesi|visa|matukio) \d",
+        r"\d[\d,. ]*(факт|фактів|эпизод|епізод|حادثه|حوادث)",  # round 5: prosecutors' "facts", "incidents" and victims counted
         B + r"(numerous|many|several|multiple|dozens of|hundreds of|thousands of) (cases|incidents|reports|accounts)",
         B + r"(de nombreux|plusieurs|des dizaines de|des centaines de) (cas|incidents)", B + r"(numerosos|varios|decenas de|cientos de) (casos|incidentes)",
         B + r"(numerosos|varios|muitos|dezenas de|centenas de) (casos|incidentes)", "حالات عديده", "عشرات الحالات", B + r"(многочисленн\w* случа|численн\w* випадк)",
@@ -278,6 +295,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(utilise\w* (par|comme)|imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
         B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
         "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
+        "على ايدي", "بايدي", "ارتكبه", "ارتكبوها", "نسبت الى", "نسب الى", "منسوبه الى",  # round 5: "على أيدي" and attribution in report Arabic
     ),
     "force": (
         B + r"((dragged|pulled|took|carried|pushed) (me|her|us|them|the girls|the women) (into|to|behind|inside) (the |a |their )?(bush|bushes|forest|house|room|maize|field|car|truck|tent|barracks|school|toilet|back))",
