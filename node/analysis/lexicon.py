@@ -168,7 +168,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
+        "اشتراني", "اشتروني", "اشترونا", "اشتراها", "اشتروها", "اشتراهن", "اشتروهن",  # round 5: "he bought me" (survivors of ISIL captivity)
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
+        B + r"(продава(л|ла|в|ли|ла) (нас|їх|их|меня|мене|девуш|дівч|женщин|жінок)|прода(е|ё|є)т? (нас|їх|их|девуш|дівч|женщин|жінок))",  # round 5: "he sold us" in the singular (ru, uk)
         # persons distributed, handed over, shared out or resold among fighters (the data card's
         # "held, owned, sold, traded"), in the words reports and survivors use
         B + r"(shared|share|sharing|divided|distributed|distribute) (us|them|the (girls|women|captives)|girls|women|captives)( out)? (among|between|to|like)",
@@ -194,6 +196,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
+        r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(теперь их|тепер їхн)",
@@ -207,6 +210,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
         "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
+        "حبسني", "حبسوني", "حبسونا", "حبسوها", "حبسوهن", "ما خلوني اطلع", "ما خلاني اطلع", "ما خلونا نطلع", "ما خلوني نطلع", "شهرين", "اسبوعين", "سنتين",  # round 5: locked up, not let out, durations
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
@@ -217,6 +221,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(pagavam|pagar|dinheiro|clientes|bordel)",
         "فلوس", "مصاري", A + "(و|ب|ال|بال|وال|لل)?(مال|اموال)" + AE, "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
         "مقابل الطعام", "مقابل الماء", "مقابل الغذاء", "مقابل المال",  # round 5: sex "in exchange for" food or water
+        A + "(قروش|القروش)" + AE,  # round 5: Sudanese word for money
         B + r"(платил|плати|гроші|деньги|клиент|клієнт|бордел)",
     ),
     "prostitution": (
@@ -224,6 +229,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
+        r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
+        B + r"((продавал|продавали|продавав|продава(в|ли)|прода(е|ё|є)т?)\w* (нас|их|їх|девушек|дівчат|женщин|жінок) .{0,25}(на ночь|на ніч)|деньги брал\w* себе|гроші (брав|брали) собі|(водил|водив|водили)\w* (девушек|дівчат|женщин|жінок) (к|до) (солдат|военн|військов))",  # round 5: sold to soldiers for the night, the money kept (ru, uk)
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
         B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
         B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
@@ -253,6 +260,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
         "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
         r"(تلد|يلدن|تنجب|ينجبن|يحملن|تلدن)\w* .{0,20}(منهم|من مقاتلي|من عناصر)", "اطفالا عربا", "اطفال عرب", "اطفالا فاتحي البشره",  # round 5: rape aimed at pregnancy as reports quote it
+        r"(تجيبين|تجيبي|تجيب|تجيبيلي|تجيبلي) (له |لي |لنا |الي |الو )?(ولد|طفل|بيبي)", r"(لين|لحد ما|حتى|لما) (بطني|بطنها|بطنا) (كبر|كبرت|صار كبير)",  # round 5: "you must give him a son", "until my belly grew"
         B + r"((until|till) (i|she|we|they) (give|gave|gives|would give) birth|(until|till) (i|she|we|they) conceived?|(child|baby|son|children) (of|for) (their|his|our) (people|tribe|group|clan|state)|held .{0,40}until late in (their|her) pregnanc)",
         B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
@@ -270,6 +278,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
         B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей|дітей (у мене )?більше не буде|детей (у меня )?больше не будет)",
+        B + r"(відріза\w* .{0,25}(статев\w* орган|геніталі|яєчк)|отреза\w* .{0,25}(полов\w* орган|гениталии|яичк)|оскопи)", r"(بتر|بتروا|قطع|قطعوا)\w* (ال)?(اعضاء|عضو)\w* (التناسلي|الذكري)",  # round 5: castration by cutting (uk, ru, ar)
         B + r"((can|could)(not|n't| not| no longer| never) (get pregnant|give birth|bear (children|a child))|(womb|uterus) (is |was )?(finished|destroyed|gone|taken)|never (father|have|bear) (children|a child|babies)|made (me|her|us|them) (barren|infertile|sterile))",
         B + r"(ligatur\w* (les |des |mes |nos |leurs )?trompes|trompes ligaturees|ne (pourrai|pourra|pourrons|peux|peut|pouvons) (jamais|plus jamais) (avoir|faire) d'enfant)",
         B + r"((ya no|nunca|jamas) (puedo|podre|podra|podemos|pudimos|pudieramos|pudiera|podamos) (tener hijos|quedar embarazad)|para que no (pudieramos|pudieran|pudiera) tener hijos|ligaron las trompas)",
