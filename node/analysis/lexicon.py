@@ -210,7 +210,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
         "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
-        "حبسني", "حبسوني", "حبسونا", "حبسوها", "حبسوهن", "ما خلوني اطلع", "ما خلاني اطلع", "ما خلونا نطلع", "ما خلوني نطلع", "شهرين", "اسبوعين", "سنتين",  # round 5: locked up, not let out, durations
+        "حبسني", "حبسوني", "حبسونا", "حبسوها", "حبسوهن", "ما خلوني اطلع", "ما خلاني اطلع", "ما خلونا نطلع", "ما خلوني نطلع", "شهرين", "سنتين",  # round 5: locked up, not let out, durations
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
@@ -230,7 +230,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
-        B + r"((продавал|продавали|продавав|продава(в|ли)|прода(е|ё|є)т?)\w* (нас|их|їх|девушек|дівчат|женщин|жінок) .{0,25}(на ночь|на ніч)|деньги брал\w* себе|гроші (брав|брали) собі|(водил|водив|водили)\w* (девушек|дівчат|женщин|жінок) (к|до) (солдат|военн|військов))",  # round 5: sold to soldiers for the night, the money kept (ru, uk)
+        B + r"((продавал|продавали|продавав|продава(в|ли)|прода(е|ё|є)т?)\w* (нас|их|їх|девушек|дівчат|женщин|жінок) .{0,25}(на ночь|на ніч)|продава\w* ноч\w* (с|з) (нами|ними|ней|нею|мною)|(водил|водив|водили)\w* (девушек|дівчат|женщин|жінок) (к|до) (солдат|военн|військов))",  # round 5: sold to soldiers for the night, nights with us sold (ru, uk)
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
         B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
         B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
