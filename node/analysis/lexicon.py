@@ -167,6 +167,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # "held, owned, sold, traded"), in the words reports and survivors use
         B + r"(shared|share|sharing|divided|distributed|distribute) (us|them|the (girls|women|captives)|girls|women|captives)( out)? (among|between|to|like)",
         B + r"(shared|divided) (us|them|the (girls|women)) out",
+        B + r"(distributed|shared out|divided|handed out) (among|between) (the )?(fighters|soldiers|commanders|rebels|militiamen|men of the)",  # round 5: captives distributed among the fighters (report prose)
         B + r"(given|gave (me|her|us|them|girls|women)|handed (me|her|us|them) over|offered|presented) (to|as (a )?(gift|reward|present)s? to) (a |the |one of the |one of |their |his )?(fighter|commander|soldier|officer|chief|emir|rebel|militia|men of)",
         B + r"(resold|re-sold|traded (us|them|women|girls|me|her)|bought and sold|sold (me|her|us|them) (to|again))",
         B + r"(each|every) (one|fighter|soldier|man|officer) (took|chose|picked|got) (a|one) (girl|woman|of us)",
@@ -192,6 +193,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         "اجبرن علي الزواج", "اجبرت علي الزواج", "اجبروهن علي الزواج", "اكراههن علي الزواج", "زوجوهن",  # round 5: forced to marry (ar)
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
+        r"kama (mke|wake) wa (mmoja wao|kamanda|mpiganaji|askari|wapiganaji|waasi)", B + r"as .?(wives|brides).?\W+(of|for|to) (the )?(fighters|commanders|soldiers|rebels|men)",  # round 5: as the wife of one of them (sw), as "wives" of the fighters (en)
         r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
@@ -199,6 +201,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
         B + r"(haweenkooda|haweenkiisa|naagihiisa)", B + r"aure (mu|ni|ta|su) da karfi", B + r"lokola mwasi na (ye|bango)",
         B + r"(sa femme|leur femme|leurs epouses|sa epouse)", B + r"(su mujer|su companera|sus companeras|sus mujeres)",
+        B + r"(forced|compelled|coerced|forcing|compelling) (the )?(families|parents) to (give|marry|hand over) (off )?(their )?daughters|(contraint|force|oblige|forcaient|contraignaient)\w* (des |les )?(familles|parents) a (leur )?(donner|marier|livrer)|donner (leurs|leur|des) filles en mariage",  # round 5: families forced to give daughters in marriage (en, fr)
+        B + r"(obligaron|forzaron|obligaban|forzaban|obrigaram|forcaram|obrigavam|forcavam) (a )?(as |las )?familias a (entregar|casar)",  # round 5: (es, pt)
+        "اجبار العائلات علي تزويج", "اجبروا العائلات علي تزويج", "تزويج بناتهم", "تزويج بناتها",  # round 5: (ar)
+        r"ozesh\w* (binti|wasichana|mabinti)( zao| wao)? kwa (wapiganaji|wanamgambo|askari|makamanda)", B + r"(выдава\w*|отдава\w*) (своих )?(дочерей|девочек) замуж|(віддава\w*|видава\w*) (своїх )?(доньок|дочок|дівчат) заміж",  # round 5: (sw, ru, uk)
     ),
     "captivity": (
         B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
@@ -206,8 +212,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
         B + r"(cativ|cautiv|mantinham presas|retinham|las mantenian)",  # round 5: captive (pt, es)
-        "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
+        "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "شهور", "اشهر", "سنه", "كل ليله",
+        A + "(اسروا|اسرى|الاسرى|اسيرات|الاسيرات|اسيره|الاسيره|اسير|في الاسر|وقعن في الاسر)" + AE,  # round 5: captivity words (the bare "اسر" matched أسر families, أسرة, إسرائيل)
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
+        r"(sikuruhusiwa|hatukuruhusiwa|hakuruhusiwa|hawakuruhusiwa) kutoka", B + r"(not (allowed|permitted) to leave|guarded compounds?)",  # round 5: held: not allowed to leave (sw, en)
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
     "money": (
@@ -215,7 +223,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(payai|paye|argent|clients|bordel|maison close|contre de la nourriture)",
         B + r"(pagaban|pagaba|pagar|plata|dinero|clientes|burdel|prostibulo)",
         B + r"(pagavam|pagar|dinheiro|clientes|bordel)",
-        "فلوس", "مصاري", "مال", "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
+        "فلوس", "مصاري", "يدفعون", "يدفعو", "زبائن", r"lipa\b", r"pesa", r"wateja",
+        A + "(مال|المال|بالمال|مالا|اموال|الاموال|بالاموال)" + AE,  # round 5: money as a word (the bare "مال" matched شمال, أعمال, مالي)
         B + r"(платил|плати|гроші|деньги|клиент|клієнт|бордел)",
     ),
     "prostitution": (
