@@ -163,18 +163,24 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     # --- context ------------------------------------------------------------------------
     "slavery": (
         B + r"(sex(ual)? slave|slave|slavery|enslav|sold (women|girls)|sold (her|them|us|me)(?=\W+(to|for|at|in|as|like|again|off|on|into)\b|\s*[,.;:]|\s*$)|were sold|was sold|slave market|bought (her|women|girls))",
+        B + r"(handed over|given|distributed|offered) as (wives|brides|slaves)",  # round 5: persons handed out as wives or slaves in report prose
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
+        B + r"les (ont|avaient) (re)?vendues\b|(vendaient|revendaient|vendre|revendre|vendu|revendu)\w* (des |les )?(femmes|filles|captives|jeunes filles)",  # round 5: women sold on (fr)
+        B + r"las (vendian|vendieron|revendian)\b|vendiendolas\b|(vendian|vendieron|vendiendo|revendian) (a )?(mujeres|ninas|muchachas|algunas de ellas)",  # round 5: women sold on (es)
         B + r"(escrav|vendidas|vendida|compradas)",
+        B + r"(vendend\w*|vendiam|venderam|vendem|revendiam) (algumas delas|mulheres|raparigas|meninas|jovens)|(venderam|vendiam)-nas\b",  # round 5: women sold on (pt)
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
         "اشتراني", "اشتروني", "اشترونا", "اشتراها", "اشتروها", "اشتراهن", "اشتروهن",  # round 5: "he bought me" (survivors of ISIL captivity)
+        A + "(ال|لل|ك|كال)?رقيق" + AE, "اسواق النخاسه", "نخاسه",  # round 5: رقيق (slaves, traded as sex slaves) in UN Arabic
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
         B + r"(продава(л|ла|в|ли|ла) (нас|їх|их|меня|мене|девуш|дівч|женщин|жінок)|прода(е|ё|є)т? (нас|їх|их|девуш|дівч|женщин|жінок))",  # round 5: "he sold us" in the singular (ru, uk)
         # persons distributed, handed over, shared out or resold among fighters (the data card's
         # "held, owned, sold, traded"), in the words reports and survivors use
         B + r"(shared|share|sharing|divided|distributed|distribute) (us|them|the (girls|women|captives)|girls|women|captives)( out)? (among|between|to|like)",
         B + r"(shared|divided) (us|them|the (girls|women)) out",
+        B + r"(distributed|shared out|divided|handed out) (among|between) (the )?(fighters|soldiers|commanders|rebels|militiamen|men of the)",  # round 5: captives distributed among the fighters (report prose)
         B + r"(given|gave (me|her|us|them|girls|women)|handed (me|her|us|them) over|offered|presented) (to|as (a )?(gift|reward|present)s? to) (a |the |one of the |one of |their |his )?(fighter|commander|soldier|officer|chief|emir|rebel|militia|men of)",
         B + r"(resold|re-sold|traded (us|them|women|girls|me|her)|bought and sold|sold (me|her|us|them) (to|again))",
         B + r"(each|every) (one|fighter|soldier|man|officer) (took|chose|picked|got) (a|one) (girl|woman|of us)",
@@ -194,24 +200,38 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
         B + r"(como (su |sus )?(esposa|mujer)|matrimonio forzado|casad[ao]s? a la fuerza|me tenia pa el|me tenia para el)",
         B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
+        B + r"(obrigad|forcad)[ao]s? a (se )?casar(em)?|casad[ao]s? a forca com|dadas? como esposas?",  # round 5: forced to marry (pt report prose)
+        B + r"(obligad|forzad)[ao]s? a casarse|casad[ao]s? por la fuerza|entregad[ao]s? como esposas?",  # round 5: forced to marry (es)
+        B + r"(forcees?|contraintes?|obligees?) (a|de) (se marier|epouser)|donnees? (comme|pour) epouses?",  # round 5: forced to marry (fr)
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
         r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
+        "اجبرن علي الزواج", "اجبرت علي الزواج", "اجبروهن علي الزواج", "اكراههن علي الزواج", "زوجوهن",  # round 5: forced to marry (ar)
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
+        r"kama (mke|wake) wa (mmoja wao|kamanda|mpiganaji|askari|wapiganaji|waasi)", B + r"as .?(wives|brides).?\W+(of|for|to) (the )?(fighters|commanders|soldiers|rebels|men)",  # round 5: as the wife of one of them (sw), as "wives" of the fighters (en)
+        r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
+        B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
         B + r"(теперь их|тепер їхн)",
         B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
         B + r"(haweenkooda|haweenkiisa|naagihiisa)", B + r"aure (mu|ni|ta|su) da karfi", B + r"lokola mwasi na (ye|bango)",
         B + r"(sa femme|leur femme|leurs epouses|sa epouse)", B + r"(su mujer|su companera|sus companeras|sus mujeres)",
+        B + r"(forced|compelled|coerced|forcing|compelling) (the )?(families|parents) to (give|marry|hand over) (off )?(their )?daughters|(contraint|force|oblige|forcaient|contraignaient)\w* (des |les )?(familles|parents) a (leur )?(donner|marier|livrer)|donner (leurs|leur|des) filles en mariage",  # round 5: families forced to give daughters in marriage (en, fr)
+        B + r"(obligaron|forzaron|obligaban|forzaban|obrigaram|forcaram|obrigavam|forcavam) (a )?(as |las )?familias a (entregar|casar)",  # round 5: (es, pt)
+        "اجبار العائلات علي تزويج", "اجبروا العائلات علي تزويج", "تزويج بناتهم", "تزويج بناتها",  # round 5: (ar)
+        r"ozesh\w* (binti|wasichana|mabinti)( zao| wao)? kwa (wapiganaji|wanamgambo|askari|makamanda)", B + r"(выдава\w*|отдава\w*) (своих )?(дочерей|девочек) замуж|(віддава\w*|видава\w*) (своїх )?(доньок|дочок|дівчат) заміж",  # round 5: (sw, ru, uk)
     ),
     "captivity": (
         B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
         B + r"(gardee|garde|gardees|enlev|detenu|sequestr|camp\b|brousse|foret|pendant (\d+|des|deux|trois|plusieurs) (jour|semaine|mois|an)|mois|chaque nuit|toutes les nuits)",
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
-        "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
+        B + r"(cativ|cautiv|mantinham presas|retinham|las mantenian)",  # round 5: captive (pt, es)
+        "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "شهور", "اشهر", "سنه", "كل ليله",
         "حبسني", "حبسوني", "حبسونا", "حبسوها", "حبسوهن", "ما خلوني اطلع", "ما خلاني اطلع", "ما خلونا نطلع", "ما خلوني نطلع", "شهرين", "سنتين",  # round 5: locked up, not let out, durations
+        A + "(اسروا|اسرى|الاسرى|اسيرات|الاسيرات|اسيره|الاسيره|اسير|في الاسر|وقعن في الاسر)" + AE,  # round 5: captivity words (the bare "اسر" matched أسر families, أسرة, إسرائيل)
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
+        r"(sikuruhusiwa|hatukuruhusiwa|hakuruhusiwa|hawakuruhusiwa) kutoka", B + r"(not (allowed|permitted) to leave|guarded compounds?)",  # round 5: held: not allowed to leave (sw, en)
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
     "money": (
@@ -250,11 +270,18 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "forced_pregnancy_explicit": (
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
+        B + r"(give birth to|bear|carry|have|deliver) (arab|serb|serbian|russian|chetnik|hutu|light(-| )skinned|lighter(-| )skinned|the enemy'?s?) (children|babies|child|baby)",  # round 5: rape declared to make women bear the perpetrators' people's children
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
+        B + r"(mettr\w* au monde|donner\w* naissance a|porter\w*|accoucher\w* d.) (des |leurs |un )?(enfants?|bebes?) (serbes?|arabes?|russes?|hutus?|de l.ennemi|de leur ethnie)",  # round 5: (fr) bear their people\'s children
         B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar|engravidar|engravidarmos))",
+        B + r"(dar|dieran|diera|dieramos|den|de) a luz (a )?(hijos|ninos|bebes|un hijo|un bebe) (arabes?|serbios?|rusos?|de ellos|del enemigo)|(parir|parieran|tener|tuvieran|llevar) (hijos|ninos|bebes) (arabes|serbios|rusos|de ellos|del enemigo)",  # round 5: (es)
+        B + r"(dar|dessem|desse|dariam) a luz (a )?(filhos|criancas|bebes) (arabes|servios|russos|deles|do inimigo)|mantidas? (presas?|cativas?|detidas?) ate (ficarem|engravidarem|ficar) gravidas?",  # round 5: (pt)
         r"mpaka (nikapata|akapata|tukapata) mimba", r"mtoto wa kabila lao", B + r"(поки (я |вона )?не завагітні|пока (я |она )?не забеременел|народиш нашу дитину|родишь нашего)",
+        r"(wazae|kuzaa|wazalie) watoto (wa kiarabu|wao|wa adui)", r"kuwapa mimba",  # round 5: (sw)
+        B + r"(родят|родили|родить|родила|рожали) (им )?(сербск|русск|арабск)\w* дет|народ\w* (їм )?(російськ|сербськ|арабськ)\w* діт|насилова\w* до (наступления )?беременност|ґвалтува\w* до (настання )?вагітност",  # round 5: (ru, uk)
         B + r"forced pregnan", B + r"forcibly impregnat", B + r"grossesse forcee", B + r"embarazo forzado",
         B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
+        "يلدن اطفالا", "يلدن لهم", "يحملن منهم",  # round 5: (ar) so that they bear their children
         B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
         B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
@@ -269,16 +296,23 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "sterilization": (
         B + r"(sterili[sz]|castrat|tubal|tubes tied|tied (my|her|our|their) tubes|operated on (me|us|her|them|the women) (without|so)|hysterectom|womb (was |were )?removed|no (longer|more) (have|bear) (children|a child|babies)|(can|could)(not|n't) have (children|babies) (anymore|again))",
+        B + r"((left|leaving|rendered|render|rendering) (them |her |him |many |the women |women |men )?(infertile|sterile|barren|unable to (have|bear|father) children)|(destroy|destroyed|destroying|deprive|deprived|depriving)\w* .{0,40}(fertility|reproductive capacity|capacity to (have|bear) children|ability to (have|bear|father) children)|no \w+ wom[ae]n (would|will|should) (ever )?give birth)",  # round 5: report prose for destroyed reproductive capacity
         B + r"(sterilis|castr|ligature des trompes|ne (pourrai|pourra|pourrons|peux|peut) plus (avoir|faire) d'enfant)",
+        B + r"(capacite (reproductive|de procreer|d.avoir des enfants|de donner (la vie|naissance))|(rendu|rendue|rendues|rendus|laissees?|devenues?|restees?)( \w+)? (steriles?|infertiles?)\b)",  # round 5: (fr)
         B + r"(esteriliz|castra|ligadura|ya no (puedo|podre|podra|podia|podemos) tener (mas )?hijos|me opero sin (permiso|consentimiento|preguntar))",
+        B + r"(infertilidad|(quedaron|quedo|quedar|dejadas?|dejaron|dejandolas|volvieron|resultaron)( \w+)? (esteriles|esteril|infertiles|infertil)\b|capacidad (reproductiva|de (tener|concebir) hijos)|privad\w* de la (capacidad|posibilidad) de (tener|concebir))",  # round 5: (es)
         B + r"(esteriliz|castra|laqueadura|ja nao (vou|posso|pode|vai) ter filhos|nao vou ter mais filhos)",
+        B + r"(infertilidade|(ficaram|ficou|ficar|deixad[ao]s?|deixando|deixaram|tornad[ao]s?|tornaram|tornou)( \w+)? (estereis|esteril|inferteis|infertil)\b|capacidade (reprodutiva|de (ter|gerar) filhos)|incapaz(es)? de (ter|gerar) filhos)",  # round 5: (pt)
         B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
         B + r"(pour (qu'elles|que nous|qu'elle) ne (puisse|puissent|puissions|tombe|tombent)( plus)? (avoir d'enfant|enceinte))",
         B + r"(para (que )?(no|nao) (quedar|ficar|ficarem|engravid|tener hijos|ter filhos))", B + r"operou (todas )?as mulheres",
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
+        "القدره علي الانجاب", "القدره علي الحمل", "عاجزات عن الانجاب", "تدمير خصوبه", "القضاء علي خصوبه", "منع الانجاب",  # round 5: (ar) lost the ability to bear children
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
+        r"(hawataweza|hataweza|hawezi tena|hawakuweza tena) kuzaa", r"uwezo wa kuzaa",  # round 5: (sw)
         B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей|дітей (у мене )?більше не буде|детей (у меня )?больше не будет)",
         B + r"(відріза\w* .{0,25}(статев\w* орган|геніталі|яєчк)|отреза\w* .{0,25}(полов\w* орган|гениталии|яичк)|оскопи)", r"(بتر|بتروا|قطع|قطعوا)\w* (ال)?(اعضاء|عضو)\w* (التناسلي|الذكري)",  # round 5: castration by cutting (uk, ru, ar)
+        B + r"(бесплоди|безпліддя|безпліддю|лиш\w* (их |ее |её )?(возможности|способности) (иметь|родить) дет|позбав\w* (їх |її )?(можливості|здатності) (мати|народжувати) діт|детородн\w* (функци|способност))",  # round 5: (ru, uk)
         B + r"((can|could)(not|n't| not| no longer| never) (get pregnant|give birth|bear (children|a child))|(womb|uterus) (is |was )?(finished|destroyed|gone|taken)|never (father|have|bear) (children|a child|babies)|made (me|her|us|them) (barren|infertile|sterile))",
         B + r"(ligatur\w* (les |des |mes |nos |leurs )?trompes|trompes ligaturees|ne (pourrai|pourra|pourrons|peux|peut|pouvons) (jamais|plus jamais) (avoir|faire) d'enfant)",
         B + r"((ya no|nunca|jamas) (puedo|podre|podra|podemos|pudimos|pudieramos|pudiera|podamos) (tener hijos|quedar embarazad)|para que no (pudieramos|pudieran|pudiera) tener hijos|ligaron las trompas)",
@@ -422,6 +456,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "civilian": (
         B + r"(neighbou?rs?|landlord|shopkeeper|teacher|employer|settler|settlers|villagers?|a man from (our|my|the) (village|street|camp|community)|men from the (host )?community|relative|uncle|stepfather|boss)\b",
+        B + r"(smugglers?|traffickers?|passeurs?|trafiquants?|traficantes?|contrabandistas?|coyotes?|contrabandist\w*|контрабандист\w*|торговц\w* людьми|торгівц\w* людьми|walanguzi|wasafirishaji haramu)\b", "مهربين", "مهربون", "المهربين", "تجار البشر", "المتاجرين بالبشر",  # round 5: smugglers and traffickers (no armed affiliation)
         B + r"(un homme du village|des hommes du village|un habitant du|membres de la communaute|un hombre del pueblo|hombres del pueblo|um homem da aldeia|homens da aldeia)",
         "جيران", "ابن الجيران", "رجل من القريه", r"jirani",
         B + r"(voisin|proprietaire|boutiquier|enseignant|patron|colon|colons)",
