@@ -80,6 +80,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(dormir|dormiam|dormia|dormiu|deitar) com (nos|ela|eles|ele|elas|a gente|nós)",
         B + r"(abusaram|abusou|abusavam|abusar) (de|da|dele|dela|delas|de mim|de nos)",
         B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
+        B + r"(vinha|vinham|veio|vieram) (me|nos) forcar", B + r"(me|nos) forcava(m)?\b(?! a)",  # round 5: pt "he came to force me" (survivors, Cabo Delgado)
         "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
         "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
@@ -110,6 +111,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"sexuel(le|les|s)?\b", B + r"sexual(es)?\b", B + r"sexua(is|l)\b",
         B + r"sexualmente", B + r"sexuellement", "جنسي", "جنسيه", "الجنسي", "جنسية",
         r"\bkingono", r"\bya ngono", r"\bngono\b", r"unyanyasaji wa", B + r"сексуал",
+        r"dhalilisha kijinsia", r"udhalilishaji wa kijinsia",  # round 5: sw news "kuwadhalilisha kijinsia" (to abuse sexually)
         B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
         B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
         B + r"indecent", B + r"attentat a la pudeur", B + r"aibu\b", r"vitendo vya aibu",
@@ -119,7 +121,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"tentative de viol", B + r"(essaye|tente) de (me |la |les )?violer",
         B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
         B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
+        B + r"tent(ou|ava|avam|aram|aramos) (me |a |nos |la |las )?(violar|estuprar)", B + r"tentativas? de (violacoes|estupros)",  # round 5: pt singular and imperfect forms
         r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
+        r"(jaribu|jaribio la) (kumbaka|kuwabaka|kubaka|kutubaka|ubakaji)",  # round 5: sw "walijaribu kuwabaka", "jaribio la ubakaji"
     ),
     "nudity": (
         B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|(take|took|taking) (everything|all) off|took off (my|our|her|their) clothes)",
@@ -153,10 +157,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     # --- context ------------------------------------------------------------------------
     "slavery": (
         B + r"(sex(ual)? slave|slave|slavery|enslav|sold (women|girls)|sold (her|them|us|me)(?=\W+(to|for|at|in|as|like|again|off|on|into)\b|\s*[,.;:]|\s*$)|were sold|was sold|slave market|bought (her|women|girls))",
+        B + r"(sexual servitude|held as sex(ual)? slaves)",  # round 5: en report wording
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
         B + r"(escrav|vendidas|vendida|compradas)",
+        B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        r"watumwa wa (ngono|kingono)", r"mtumwa wa (ngono|kingono)", r"tumikish\w* (kingono|kimapenzi)", r"utumikishwaji wa kingono", r"(fanywa|kuwafanya|wakawafanya) watumwa",  # round 5: sw "watumwa wa ngono" (sex slaves: "utumwa" is not inside "watumwa"), sexual servitude
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
         # persons distributed, handed over, shared out or resold among fighters (the data card's
         # "held, owned, sold, traded"), in the words reports and survivors use
@@ -181,8 +188,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
         B + r"(como (su |sus )?(esposa|mujer)|matrimonio forzado|casad[ao]s? a la fuerza|me tenia pa el|me tenia para el)",
         B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
+        B + r"(uniao forcada|unioes forcadas|casamentos forcados|(obrigad|forcad)[ao]s? a (se )?casar|(disse|dizia|disseram|diziam) que (eu )?(era|seria|ia ser) (a )?(mulher|esposa) dele)",  # round 5: pt reports on Cabo Delgado, survivors
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
+        r"lazimishwa kuolewa", r"ndoa za (kulazimishwa|lazima)",  # round 5: sw "walilazimishwa kuolewa" (forced to marry fighters)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(теперь их|тепер їхн)",
         B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
@@ -194,8 +203,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(gardee|garde|gardees|enlev|detenu|sequestr|camp\b|brousse|foret|pendant (\d+|des|deux|trois|plusieurs) (jour|semaine|mois|an)|mois|chaque nuit|toutes les nuits)",
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
+        B + r"(cativeiro|em poder dos (insurgentes|rebeldes|jihadistas|terroristas|raptores))",  # round 5: pt "no cativeiro dos grupos armados"
         "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "اسر", "شهور", "اشهر", "سنه", "كل ليله",
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
+        r"mateka",  # round 5: sw "mateka" (captives, hostages)
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
     "money": (
@@ -222,12 +233,16 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "pregnancy": (
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
+        B + r"(gave birth to (the )?(fighters'?|their|his|soldiers'?|captors'?|militants'?) (child|children|baby|babies)|(child|children|baby|babies) (fathered|sired) by)",  # round 5: en reports on captivity (Boko Haram)
         B + r"(enceinte|grossesse|engross|l'enfant sera)", B + r"(embaraz|prenada|parir un hijo)",
         B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", "حمل", "الحمل", "حبلى",
+        B + r"((bebe|filho|filha|crianca)\b.{0,40}(nascid[oa]|fruto) d(e|os|as|esses|essas|um|uma)\b.{0,20}(abuso|violac|estupro)|(teve|tem|tive) (um |uma )?(filho|filha|bebe) (de|com) um (dos )?(rebeldes?|insurgentes?|terroristas?|jihadistas?|combatentes?|raptores?|sequestradores?))",  # round 5: pt news on Cabo Delgado captives
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
+        r"ujauzito", r"wajawazito",  # round 5: sw (pregnancy, pregnant women: "jamzito" is only the singular)
     ),
     "forced_pregnancy_explicit": (
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
+        B + r"((execut|kill|punish|beat|flogg)\w* (the )?(women|girls|wives|captives|her|them)\b.{0,40}(contracepti|birth control)|(forbade|forbidden|banned|prohibited|not allowed)\w* .{0,30}(contracepti|birth control))",  # round 5: en (captives punished for contraception, Amnesty 2024 Nigeria)
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
         B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar|engravidar|engravidarmos))",
         r"mpaka (nikapata|akapata|tukapata) mimba", r"mtoto wa kabila lao", B + r"(поки (я |вона )?не завагітні|пока (я |она )?не забеременел|народиш нашу дитину|родишь нашего)",
@@ -251,6 +266,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
         B + r"(pour (qu'elles|que nous|qu'elle) ne (puisse|puissent|puissions|tombe|tombent)( plus)? (avoir d'enfant|enceinte))",
         B + r"(para (que )?(no|nao) (quedar|ficar|ficarem|engravid|tener hijos|ter filhos))", B + r"operou (todas )?as mulheres",
+        B + r"para (que )?(nao|nunca mais) (pudessem|possam|poderem|pudesse|possa)( mais)? ter filhos",  # round 5: pt "para que não pudessem mais ter filhos"
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
         B + r"(стерилі|стерили|кастр|не зможу мати дітей|не смогу иметь детей|дітей (у мене )?більше не буде|детей (у меня )?больше не будет)",
