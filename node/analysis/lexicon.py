@@ -162,7 +162,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(escrav|vendidas|vendida|compradas)",
         B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
-        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"(ku|me|ka|ta|na)uzwa\b", r"liuzwa",
         r"watumwa wa (ngono|kingono)", r"mtumwa wa (ngono|kingono)", r"tumikish\w* (kingono|kimapenzi)", r"utumikishwaji wa kingono", r"(fanywa|kuwafanya|wakawafanya) watumwa",  # round 5: sw "watumwa wa ngono" (sex slaves: "utumwa" is not inside "watumwa"), sexual servitude
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
         # persons distributed, handed over, shared out or resold among fighters (the data card's
@@ -244,7 +244,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
         B + r"((execut|kill|punish|beat|flogg)\w* (the )?(women|girls|wives|captives|her|them)\b.{0,40}(contracepti|birth control)|(forbade|forbidden|banned|prohibited|not allowed)\w* .{0,30}(contracepti|birth control))",  # round 5: en (captives punished for contraception, Amnesty 2024 Nigeria)
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
-        B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar|engravidar|engravidarmos))",
+        B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar gravida|engravidar|engravidarmos))",
         r"mpaka (nikapata|akapata|tukapata) mimba", r"mtoto wa kabila lao", B + r"(поки (я |вона )?не завагітні|пока (я |она )?не забеременел|народиш нашу дитину|родишь нашего)",
         B + r"forced pregnan", B + r"forcibly impregnat", B + r"grossesse forcee", B + r"embarazo forzado",
         B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
