@@ -82,6 +82,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(dormir|dormiam|dormia|dormiu|deitar) com (nos|ela|eles|ele|elas|a gente|nós)",
         B + r"(abusaram|abusou|abusavam|abusar) (de|da|dele|dela|delas|de mim|de nos)",
         B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
+        B + r"(vinha|vinham|veio|vieram) (me|nos) forcar", B + r"(me|nos) forcava(m)?\b(?! a)",  # round 5: pt "he came to force me" (survivors, Cabo Delgado)
         "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
         "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
@@ -114,6 +115,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"sexuel(le|les|s)?\b", B + r"sexual(es)?\b", B + r"sexua(is|l)\b",
         B + r"sexualmente", B + r"sexuellement", "جنسي", "جنسيه", "الجنسي", "جنسية",
         r"\bkingono", r"\bya ngono", r"\bngono\b", r"unyanyasaji wa", B + r"сексуал",
+        r"dhalilisha kijinsia", r"udhalilishaji wa kijinsia",  # round 5: sw news "kuwadhalilisha kijinsia" (to abuse sexually)
         B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
         B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
         B + r"indecent", B + r"attentat a la pudeur", B + r"aibu\b", r"vitendo vya aibu",
@@ -123,8 +125,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"tentative de viol", B + r"(essaye|tente) de (me |la |les )?violer",
         B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
         B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
+        B + r"tent(ou|ava|avam|aram|aramos) (me |a |nos |la |las )?(violar|estuprar)", B + r"tentativas? de (violacoes|estupros)",  # round 5: pt singular and imperfect forms
         r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
         B + r"(намага\w* (мене |її |їх )?зґвалт|намага\w* (мене |її |їх )?згвалт|пыта\w* (меня |ее |их )?изнасил)",  # round 5: "намагався зґвалтувати"
+        r"(jaribu|jaribio la) (kumbaka|kuwabaka|kubaka|kutubaka|ubakaji)",  # round 5: sw "walijaribu kuwabaka", "jaribio la ubakaji"
     ),
     "nudity": (
         B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|(take|took|taking) (everything|all) off|took off (my|our|her|their) clothes)",
@@ -164,16 +168,19 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "slavery": (
         B + r"(sex(ual)? slave|slave|slavery|enslav|sold (women|girls)|sold (her|them|us|me)(?=\W+(to|for|at|in|as|like|again|off|on|into)\b|\s*[,.;:]|\s*$)|were sold|was sold|slave market|bought (her|women|girls))",
         B + r"(handed over|given|distributed|offered) as (wives|brides|slaves)",  # round 5: persons handed out as wives or slaves in report prose
+        B + r"(sexual servitude|held as sex(ual)? slaves)",  # round 5: en report wording
         B + r"(esclav|vendues|vendue|vendus|achetees)", B + r"(esclav|vendidas|vendida|compradas)",
         B + r"les (ont|avaient) (re)?vendues\b|(vendaient|revendaient|vendre|revendre|vendu|revendu)\w* (des |les )?(femmes|filles|captives|jeunes filles)",  # round 5: women sold on (fr)
         B + r"las (vendian|vendieron|revendian)\b|vendiendolas\b|(vendian|vendieron|vendiendo|revendian) (a )?(mujeres|ninas|muchachas|algunas de ellas)",  # round 5: women sold on (es)
         B + r"(escrav|vendidas|vendida|compradas)",
         B + r"(vendend\w*|vendiam|venderam|vendem|revendiam) (algumas delas|mulheres|raparigas|meninas|jovens)|(venderam|vendiam)-nas\b",  # round 5: women sold on (pt)
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
-        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"uzwa\b", r"liuzwa",
+        "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"(ku|me|ka|ta|na)uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
         "اشتراني", "اشتروني", "اشترونا", "اشتراها", "اشتروها", "اشتراهن", "اشتروهن",  # round 5: "he bought me" (survivors of ISIL captivity)
         A + "(ال|لل|ك|كال)?رقيق" + AE, "اسواق النخاسه", "نخاسه",  # round 5: رقيق (slaves, traded as sex slaves) in UN Arabic
+        B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
+        r"watumwa wa (ngono|kingono)", r"mtumwa wa (ngono|kingono)", r"tumikish\w* (kingono|kimapenzi)", r"utumikishwaji wa kingono", r"(fanywa|kuwafanya|wakawafanya) watumwa",  # round 5: sw "watumwa wa ngono" (sex slaves: "utumwa" is not inside "watumwa"), sexual servitude
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
         B + r"(продава(л|ла|в|ли|ла) (нас|їх|их|меня|мене|девуш|дівч|женщин|жінок)|прода(е|ё|є)т? (нас|їх|их|девуш|дівч|женщин|жінок))",  # round 5: "he sold us" in the singular (ru, uk)
         # persons distributed, handed over, shared out or resold among fighters (the data card's
@@ -203,6 +210,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(obrigad|forcad)[ao]s? a (se )?casar(em)?|casad[ao]s? a forca com|dadas? como esposas?",  # round 5: forced to marry (pt report prose)
         B + r"(obligad|forzad)[ao]s? a casarse|casad[ao]s? por la fuerza|entregad[ao]s? como esposas?",  # round 5: forced to marry (es)
         B + r"(forcees?|contraintes?|obligees?) (a|de) (se marier|epouser)|donnees? (comme|pour) epouses?",  # round 5: forced to marry (fr)
+        B + r"(uniao forcada|unioes forcadas|casamentos forcados|(obrigad|forcad)[ao]s? a (se )?casar|(disse|dizia|disseram|diziam) que (eu )?(era|seria|ia ser) (a )?(mulher|esposa) dele)",  # round 5: pt reports on Cabo Delgado, survivors
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
         r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
@@ -210,6 +218,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
         r"kama (mke|wake) wa (mmoja wao|kamanda|mpiganaji|askari|wapiganaji|waasi)", B + r"as .?(wives|brides).?\W+(of|for|to) (the )?(fighters|commanders|soldiers|rebels|men)",  # round 5: as the wife of one of them (sw), as "wives" of the fighters (en)
         r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
+        r"lazimishwa kuolewa", r"ndoa za (kulazimishwa|lazima)",  # round 5: sw "walilazimishwa kuolewa" (forced to marry fighters)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
         B + r"(теперь их|тепер їхн)",
@@ -232,6 +241,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         A + "(اسروا|اسرى|الاسرى|اسيرات|الاسيرات|اسيره|الاسيره|اسير|في الاسر|وقعن في الاسر)" + AE,  # round 5: captivity words (the bare "اسر" matched أسر families, أسرة, إسرائيل)
         r"teka", r"shikiliwa", r"fungwa", r"kambi", r"msitu", r"miezi", r"mwaka", r"kila usiku",
         r"(sikuruhusiwa|hatukuruhusiwa|hakuruhusiwa|hawakuruhusiwa) kutoka", B + r"(not (allowed|permitted) to leave|guarded compounds?)",  # round 5: held: not allowed to leave (sw, en)
+        B + r"(cativeiro|em poder dos (insurgentes|rebeldes|jihadistas|terroristas|raptores))",  # round 5: pt "no cativeiro dos grupos armados"
+        r"mateka",  # round 5: sw "mateka" (captives, hostages)
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
     ),
     "money": (
@@ -263,19 +274,23 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "pregnancy": (
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
+        B + r"(gave birth to (the )?(fighters'?|their|his|soldiers'?|captors'?|militants'?) (child|children|baby|babies)|(child|children|baby|babies) (fathered|sired) by)",  # round 5: en reports on captivity (Boko Haram)
         B + r"(enceinte|grossesse|engross|l'enfant sera)", B + r"(embaraz|prenada|parir un hijo)",
         B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", "حمل", "الحمل", "حبلى",
         "حوامل", "الحوامل",  # round 5: plural
+        B + r"((bebe|filho|filha|crianca)\b.{0,40}(nascid[oa]|fruto) d(e|os|as|esses|essas|um|uma)\b.{0,20}(abuso|violac|estupro)|(teve|tem|tive) (um |uma )?(filho|filha|bebe) (de|com) um (dos )?(rebeldes?|insurgentes?|terroristas?|jihadistas?|combatentes?|raptores?|sequestradores?))",  # round 5: pt news on Cabo Delgado captives
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
+        r"ujauzito", r"wajawazito",  # round 5: sw (pregnancy, pregnant women: "jamzito" is only the singular)
     ),
     "forced_pregnancy_explicit": (
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
         B + r"(give birth to|bear|carry|have|deliver) (arab|serb|serbian|russian|chetnik|hutu|light(-| )skinned|lighter(-| )skinned|the enemy'?s?) (children|babies|child|baby)",  # round 5: rape declared to make women bear the perpetrators' people's children
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
         B + r"(mettr\w* au monde|donner\w* naissance a|porter\w*|accoucher\w* d.) (des |leurs |un )?(enfants?|bebes?) (serbes?|arabes?|russes?|hutus?|de l.ennemi|de leur ethnie)",  # round 5: (fr) bear their people\'s children
-        B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar|engravidar|engravidarmos))",
+        B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar gravida|engravidar|engravidarmos))",
         B + r"(dar|dieran|diera|dieramos|den|de) a luz (a )?(hijos|ninos|bebes|un hijo|un bebe) (arabes?|serbios?|rusos?|de ellos|del enemigo)|(parir|parieran|tener|tuvieran|llevar) (hijos|ninos|bebes) (arabes|serbios|rusos|de ellos|del enemigo)",  # round 5: (es)
         B + r"(dar|dessem|desse|dariam) a luz (a )?(filhos|criancas|bebes) (arabes|servios|russos|deles|do inimigo)|mantidas? (presas?|cativas?|detidas?) ate (ficarem|engravidarem|ficar) gravidas?",  # round 5: (pt)
+        B + r"((execut|kill|punish|beat|flogg)\w* (the )?(women|girls|wives|captives|her|them)\b.{0,40}(contracepti|birth control)|(forbade|forbidden|banned|prohibited|not allowed)\w* .{0,30}(contracepti|birth control))",  # round 5: en (captives punished for contraception, Amnesty 2024 Nigeria)
         r"mpaka (nikapata|akapata|tukapata) mimba", r"mtoto wa kabila lao", B + r"(поки (я |вона )?не завагітні|пока (я |она )?не забеременел|народиш нашу дитину|родишь нашего)",
         r"(wazae|kuzaa|wazalie) watoto (wa kiarabu|wao|wa adui)", r"kuwapa mimba",  # round 5: (sw)
         B + r"(родят|родили|родить|родила|рожали) (им )?(сербск|русск|арабск)\w* дет|народ\w* (їм )?(російськ|сербськ|арабськ)\w* діт|насилова\w* до (наступления )?беременност|ґвалтува\w* до (настання )?вагітност",  # round 5: (ru, uk)
@@ -306,6 +321,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
         B + r"(pour (qu'elles|que nous|qu'elle) ne (puisse|puissent|puissions|tombe|tombent)( plus)? (avoir d'enfant|enceinte))",
         B + r"(para (que )?(no|nao) (quedar|ficar|ficarem|engravid|tener hijos|ter filhos))", B + r"operou (todas )?as mulheres",
+        B + r"para (que )?(nao|nunca mais) (pudessem|possam|poderem|pudesse|possa)( mais)? ter filhos",  # round 5: pt "para que não pudessem mais ter filhos"
         "تعقيم", "التعقيم", "خصي", "اخصاء", "ما رح اقدر اجيب ولاد", "لن انجب",
         "القدره علي الانجاب", "القدره علي الحمل", "عاجزات عن الانجاب", "تدمير خصوبه", "القضاء علي خصوبه", "منع الانجاب",  # round 5: (ar) lost the ability to bear children
         r"kufunga kizazi", r"hasiwa", r"sitazaa tena", r"hatazaa tena", r"sitaweza kuzaa",
