@@ -38,7 +38,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "rape": (
         B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)", B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
         B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b", B + r"viola(nt|it|ient|ient)\b",
+        # round 5: an object forced into the body ("ont cassé une bouteille et la lui ont introduite dans le vagin")
+        B + r"(introdui\w*|enfonc\w*|inser\w*) .{0,40}dans (le |son |leur |les |ses )?(vagin|anus|parties intimes|parties genitales|sexe\b)",
         B + r"viola(cion|ciones|da|das|do|dos|ron|r|ban|ba|ndo)\b", B + r"viol(o|ou|aram|ada|adas|ado|ados|ar|entad)\b",
+        # round 5: Spanish verbs with enclitic pronouns ("antes de violarla", "violándolas") and objects forced into the body
+        B + r"viol(arla|arlas|arlo|arlos|arme|arnos|andola|andolas|andolo|andolos|aronla|aronlas)\b",
+        B + r"acceso carnal (violento|abusivo|con incapaz)",  # round 5: the Colombian penal code's words for rape
+        B + r"(introdujeron|introdujo|introducian|metieron|metio|metian) .{0,40}(en|por) (la |su |sus )?(vagina|partes intimas|genitales)",
         B + r"violac(ao|oes)\b", B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
         B + r"abuse d'", B + r"a abuse d",
         "اغتصب", "اغتصاب", "اغتصبو", "اغتصبن", "مغتصب",
@@ -123,6 +129,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "attempt": (
         B + r"(tried|attempted|attempt|try|trying) to rape", B + r"attempted rape",
         B + r"tentative de viol", B + r"(essaye|tente) de (me |la |les )?violer",
+        # round 5: "a voulu me violer", "ont voulu la violer"; "me quiso violar", "trataron de violarla"
+        B + r"(a voulu|ont voulu|voulait|voulaient|cherchait a|cherchaient a) (me |la |les |nous )?violer",
+        B + r"(quiso|quisieron|queria|querian|trato de|trataron de|intentaba|intentaban|intentando) (de )?(violar|violarme|violarla|violarnos|violarlas|abusar de)",
         B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
         B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
         B + r"tent(ou|ava|avam|aram|aramos) (me |a |nos |la |las )?(violar|estuprar)", B + r"tentativas? de (violacoes|estupros)",  # round 5: pt singular and imperfect forms
@@ -133,7 +142,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "nudity": (
         B + r"(strip|stripped|stripping|undress|undressed|naked|nude|nudity|take off (my|our|her|their) clothes|(take|took|taking) (everything|all) off|took off (my|our|her|their) clothes)",
         B + r"(deshabill|denud|nue?s?\b|toute nue|tout nu|enlever (mes|nos|leurs) vetements)",
+        # round 5: clothes taken off by order ("on devait enlever nos habits", "ont arraché les pagnes des femmes")
+        B + r"((enlever|enleve|enlevez|oter|retirer|retire) (mes|nos|leurs|ses|tous nos|tous leurs|tous ses) (habits|vetements|pagnes)|arrach\w* (les |leurs |nos |mes |son |ses )?(pagnes|habits|vetements))",
         B + r"(desnud|desvest|quitar (la|mi) ropa|quitaron la ropa)",
+        # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
+        B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
         "تعري", "التعري", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
@@ -147,7 +160,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "genital": (
         B + r"(genital|genitals|private parts|between (the|his|my|her) legs|testicle|penis|vagina|breast)",
         B + r"(parties (intimes|genitales)|sur les parties|organes genitaux|sexe\b|testicule|seins)",
+        # round 5: the anatomical words report prose uses
+        B + r"(vagin\b|vagins\b|anus\b|appareil genital|organes sexuels|penis\b|verge\b)",
         B + r"(genitales|partes intimas|testiculos|senos)", B + r"(genitais|partes intimas|testiculos|seios)",
+        # round 5: the anatomical words report prose uses
+        B + r"(vagina\b|vulva\b|organos sexuales|organos genitales|pene\b)",
         "التناسلي", "الاماكن الحساسه", "اعضائي", "اعضاءه", "اعضائه", "الخصيتين", "خصيتي",
         "الاماكن الحساسة", "اماكن حساسه", "بالاماكن الحساسه", "اعضاءهم", "اعضائهم", "اعضاؤه", "عضوه الذكري", "الاعضاء الذكريه",  # round 5: plural and male forms
         r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
@@ -157,7 +174,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "touch": (
         B + r"(grop|fondl|touched (me|her|us|my|our)|touching (me|her|us|my)|touch (me|her|us)|(hand|hands) (under|inside|into) (my|her|our) (dress|skirt|blouse|shirt|clothes|underwear))",
         B + r"(tripot|attouchement|touche (mes|nos)|touchaient|touchait|m'ont touche|nous ont touche)",
+        # round 5: sexual assault as reports name it ("agressées sexuellement", "agressions sexuelles")
+        B + r"(agress\w* sexuel|agresse\w* sexuellement|agresser sexuellement)",
         B + r"(tocaron|tocaban|toco|manosea|me toco|nos toco)",
+        # round 5: sexual assault as reports name it ("agredieron sexualmente", "agresiones sexuales")
+        B + r"(agresion\w* sexual|agredi\w* sexualmente|agredid[ao]s? sexualmente)",
         B + r"(apalpa|apalpou|tocaram|mexeram em mim)",
         "تحرش", "التحرش", "مد ايده", "مدوا ايدهم", "لمسني", "لمسوني", "يلمسو", "تلمس",
         r"nigusa", r"tugusa", r"shika sehemu", r"papasa",
@@ -196,6 +217,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(offert|donne|livre)e?s? (a|aux) (des |les |un |une )?(commandants?|chefs?|combattants?|militaires?|soldats?)( en guise de recompense| comme)?",
         B + r"chaque (combattant|soldat|militaire|homme) a pris une", B + r"(j'etais|nous etions) a (lui|eux)",
         B + r"(repartieron|repartidas|repartian|repartidos|nos (dieron|entregaron) a|me (dieron|entregaron) a|escogian a las|su propiedad)",
+        # round 5: "yo era de él", "éramos de ellos" (the French "j'étais à lui" above)
+        B + r"((yo era|eramos|que era) de (el|ellos)\b|(yo era|eramos) (suya|suyas|su propiedad))",
         B + r"(distribuid|repartid|entregues? aos|cada um ficou com uma|deram-me a|deram-nos a)",
         "قسمونا", "قسموهن", "وزعونا", "وزعوهن", "توزيعهن", "توزيع النساء", "اعطاني ل", "اعطوني ل", "ملك اليمين", "ما ملكت",
         r"kila (askari|mpiganaji|mwanajeshi) (akachagua|alichagua|alichukua|akachukua) (msichana|mwanamke)", r"waligawanywa", r"tuligawanywa",
@@ -205,7 +228,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
+        # round 5: other forms of the verb and plurals ("les marient de force", "mariages forcés")
+        B + r"((marient|mariaient|marier|mariait|mariee?s?|marie) (de force|contre (leur|son|mon) gre)|mariages? forces?|epouses? forcees?)",
         B + r"(como (su |sus )?(esposa|mujer)|matrimonio forzado|casad[ao]s? a la fuerza|me tenia pa el|me tenia para el)",
+        # round 5: "las casaban a la fuerza", "uniones forzadas", "las obligaban a ser sus compañeras"
+        B + r"((casaron|casaban|casar|caso) a la fuerza|uniones? forzadas?|matrimonios forzados|(ser|fuera|fueran) (su|sus) (mujer|mujeres|companera|companeras|esposa|esposas))",
         B + r"(como (sua |mulher|esposa)|casamento forcado|casad[ao]s? a forca|deram a um deles)",
         B + r"(obrigad|forcad)[ao]s? a (se )?casar(em)?|casad[ao]s? a forca com|dadas? como esposas?",  # round 5: forced to marry (pt report prose)
         B + r"(obligad|forzad)[ao]s? a casarse|casad[ao]s? por la fuerza|entregad[ao]s? como esposas?",  # round 5: forced to marry (es)
@@ -233,7 +260,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "captivity": (
         B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
         B + r"(gardee|garde|gardees|enlev|detenu|sequestr|camp\b|brousse|foret|pendant (\d+|des|deux|trois|plusieurs) (jour|semaine|mois|an)|mois|chaque nuit|toutes les nuits)",
+        # round 5: "le commandant nous gardait", "retenues pendant", "enfermées"
+        B + r"(gardait|gardaient|retenait|retenaient|retenue?s? (par|pendant|dans|comme|en captivite)|enferm\w*|captivite|captive?s?\b)",
         B + r"(retenid|secuestr|amarrad|encerrad|campamento|monte\b|durante (\d+|dos|tres|varios) (dia|semana|mes|ano)|meses|cada noche|todas las noches)",
+        # round 5: "nos tenía en un bar", "las mantenían encerradas", "cautiverio"
+        B + r"((nos|las|me|la) (tenia|tenian|mantenia|mantenian|encerraba|encerraban|vigilaban)\b|cautiv\w*)",
         B + r"(mantid|sequestr|raptad|levaram|campo\b|base\b|mato\b|meses|anos|cada noite|todas as noites|fiquei)",
         B + r"(cativ|cautiv|mantinham presas|retinham|las mantenian)",  # round 5: captive (pt, es)
         "خطف", "اختطف", "محتجز", "احتجز", "سجن", "بالسجن", "معتقل", "بالمعتقل", "الفرع", "شهور", "اشهر", "سنه", "كل ليله",
@@ -258,6 +289,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "prostitution": (
         B + r"(prostitut|forced to sell (sex|themselves|their bodies)|sold for sex|pimp)",
         B + r"(traffick\w* for (sexual exploitation|sex)|traite (a des fins|aux fins) d'exploitation sexuelle|trata con fines de explotacion sexual|trafico para (fins de )?exploracao sexual)",
+        # round 5: sold for sex by others: "explotadores sexuales", "redes de trata", virginity sold; "proxénètes", "vendues à des clients"
+        B + r"(explotador\w* sexual|explotacion sexual comercial|redes? de trata|(virginidad|virgenes)\b.{0,60}(vend|compr|ofrec|pag)|(vend|compr|ofrec)\w*.{0,40}\b(virgenes|su virginidad))",
+        B + r"(reseaux? de (traite|proxenetisme)|(virginite|vierges)\b.{0,60}(vend|achet|monnay)|(vend|achet)\w*.{0,40}\b(vierges|leur virginite)|livrees? a des clients)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
@@ -295,6 +329,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"(wazae|kuzaa|wazalie) watoto (wa kiarabu|wao|wa adui)", r"kuwapa mimba",  # round 5: (sw)
         B + r"(родят|родили|родить|родила|рожали) (им )?(сербск|русск|арабск)\w* дет|народ\w* (їм )?(російськ|сербськ|арабськ)\w* діт|насилова\w* до (наступления )?беременност|ґвалтува\w* до (настання )?вагітност",  # round 5: (ru, uk)
         B + r"forced pregnan", B + r"forcibly impregnat", B + r"grossesse forcee", B + r"embarazo forzado",
+        # round 5: plurals and pairs ("embarazos y abortos forzados", "grossesses forcées"); "hasta que parí"
+        B + r"(embarazos (y abortos )?forzados|grossesses (et (des )?avortements )?forcees|hasta que (pari|tuve al nino|tuve el bebe|tuve a la nina)|(me|la|las|nos) (embarazo|embarazaron|embarazaban)\b)",
         B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
         "يلدن اطفالا", "يلدن لهم", "يحملن منهم",  # round 5: (ar) so that they bear their children
         B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
@@ -316,6 +352,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(capacite (reproductive|de procreer|d.avoir des enfants|de donner (la vie|naissance))|(rendu|rendue|rendues|rendus|laissees?|devenues?|restees?)( \w+)? (steriles?|infertiles?)\b)",  # round 5: (fr)
         B + r"(esteriliz|castra|ligadura|ya no (puedo|podre|podra|podia|podemos) tener (mas )?hijos|me opero sin (permiso|consentimiento|preguntar))",
         B + r"(infertilidad|(quedaron|quedo|quedar|dejadas?|dejaron|dejandolas|volvieron|resultaron)( \w+)? (esteriles|esteril|infertiles|infertil)\b|capacidad (reproductiva|de (tener|concebir) hijos)|privad\w* de la (capacidad|posibilidad) de (tener|concebir))",  # round 5: (es)
+        # round 5: "me habían ligado las trompas", "nos operaron sin consentimiento"
+        B + r"(ligad[oa]s? (las |mis |sus )?trompas|(me|le|les|nos|las) ligaron|(nos|las|la|me) (operaron|opero) sin (permiso|consentimiento|preguntar|avisar)|sin su consentimiento .{0,30}(operac|ligad|esteril))",
         B + r"(esteriliz|castra|laqueadura|ja nao (vou|posso|pode|vai) ter filhos|nao vou ter mais filhos)",
         B + r"(infertilidade|(ficaram|ficou|ficar|deixad[ao]s?|deixando|deixaram|tornad[ao]s?|tornaram|tornou)( \w+)? (estereis|esteril|inferteis|infertil)\b|capacidade (reprodutiva|de (ter|gerar) filhos)|incapaz(es)? de (ter|gerar) filhos)",  # round 5: (pt)
         B + r"(so (that )?(we|they|she) (could|can|would) (not|never) (get pregnant|have children|bear children))",
