@@ -90,7 +90,7 @@ class Example:
 
 def concept_vector(hits: Sequence[lexicon.Hit], norm_text: str) -> np.ndarray:
     counts = dict.fromkeys(CONCEPT_FEATURES, 0.0)
-    for h in hits:
+    for h in lexicon.without_inner_rape(hits):
         if h.concept not in _FEATURE_CONCEPTS:
             continue
         kind = "negated" if h.negated else "topic" if h.topic else "clean"
