@@ -67,13 +67,8 @@ UNSURE_LANGUAGE = 0.5
 STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
                          "forced_pregnancy_explicit", "attempt"})
 STRONG_FLOOR = 0.6
-# Report prose (no first person) that has no word for any sexual act, plain or as a topic, is
-# rarely a report of one: torture in detention, killings, extortion and recruitment read close
-# to one for the n-grams. Its detection needs this much more than the model's threshold
-# (chosen on the cross-validation of train + dev and on fresh supplement batches; see
-# `crossval`). A survivor's euphemism the lexicon lacks is in the first person: not affected.
-NO_ACT_PROSE_THRESHOLD: float | None = 0.6
-# A survivor's or witness's own account (first person) needs less: the model, trained mostly on
+# A survivor's or witness's own account (first person) needs less than the model's detection
+# threshold: the model, trained mostly on
 # the words it has seen, is least sure of the euphemisms it has not, and on fresh batches of
 # the supplement (text scored before it was trained on) first-person reports were missed far
 # more often than flagged wrongly (chosen there: 0.25; cross-validation on train + dev alone
@@ -184,12 +179,8 @@ def suggest(text: str, language: str | None = None, model: Model | None = None, 
     if plain & STRONG_ACTS or ("wife" in plain and plain & HELD_AS_WIFE):
         p_crsv = max(p_crsv, STRONG_FLOOR)
     threshold = model.threshold("is_crsv")
-    first_person = bool(lexicon.FIRST_PERSON.search(norm.text))
-    if first_person and FIRST_PERSON_THRESHOLD is not None:
+    if FIRST_PERSON_THRESHOLD is not None and lexicon.FIRST_PERSON.search(norm.text):
         threshold = min(threshold, FIRST_PERSON_THRESHOLD)
-    if NO_ACT_PROSE_THRESHOLD is not None and not first_person and not (
-            {h.concept for h in hits if not h.negated} & set(lexicon.ACT_CONCEPTS)):
-        threshold = max(threshold, NO_ACT_PROSE_THRESHOLD)
     is_crsv = p_crsv >= threshold
     clean = [h for h in acted if not h.negated]
     found = {h.concept for h in clean}
