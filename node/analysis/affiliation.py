@@ -53,16 +53,36 @@ _OF = re.compile(r"\w*\W+(of|serving with|serving in|serving under"
                  r"|من|في|из|з|із|с|від|от)"
                  r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?"
                  r"(\W+(group|groups|grupo|grupos|groupe|groupes|movement|mouvement|movimiento|movimento))?\W*")
+# "men wearing the uniforms of the RSF", "يرتدون زي قوات الدعم السريع", "waliovaa sare za
+# jeshi": the group whose uniform is named, not the generic word (round 5)
+_WEARING = re.compile(  # written folded (lower case, no accents)
+    r"\w*\W+(wearing|in|dressed in|portant|en|vetus de|vestidos con|con|com|de|يرتدون|يرتدي|"
+    r"لابسين|waliovaa|в|у)(\W+(the|l'|la|le|les|el|a|o))?\W*(uniforms?|uniformes?|tenues?|"
+    r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
+    r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
+WEARING_WINDOW = 40
+# "the victims recognised the attackers as M23 combatants", "les assaillants identifiés comme",
+# "walijitambulisha kuwa wapiganaji wa ADF": the acts credited to unidentified "armed men" go to
+# the group a later phrase identifies them as (round 5: perpetrators named in another sentence)
+IDENTIFIED = re.compile(  # written folded (lower case, no accents)
+    r"(?<!\w)((identified|recogni[sz]ed|described) (\w+\W+){0,3}?as|introduced themselves as|"
+    r"presented themselves as|said they were|claimed to be|identifie\w* comme|reconnu\w* comme|"
+    r"se (sont )?presente\w* comme|se reclamant d|identificad\w* como|"
+    r"reconoci\w* (\w+\W+){0,3}?como|se identificaron como|se presentaron como|"
+    r"reconhece\w* (\w+\W+){0,3}?como|"
+    r"se apresentaram como|представил\w*|опознал\w* (\w+\W+){0,3}?как|назвал\w*ся|"
+    r"впізнал\w* (\w+\W+){0,3}?як|walijitambulisha|waliwatambua)|عرفوا انفسهم|قدموا انفسهم")
+IDENTIFIED_WINDOW = 60
 # "Most of the rapes were committed by...", "la plupart", "معظم", "більшість": the group named
 # after such a cue in its sentence is the one the text attributes most acts to, the data card's
 # rule for the main affiliation (round 5: reports that name a victim's account first and the
 # count second).
-MAJORITY = re.compile(fold(
+MAJORITY = re.compile(  # written folded (lower case, no accents)
     r"(?<!\w)(most\b|the majority|majority of|the bulk of|mostly|mainly|predominantly|"
     r"la plupart|la majorite|majoritairement|principalement|essentiellement|la mayoria|"
     r"mayoritariamente|principalmente|a maioria|maioritariamente|majoritariamente|"
     r"большинств|преимущественно|в основном|більшіст|переважн|здебільшого|wengi wao|"
-    r"sehemu kubwa)|معظم|اغلب|غالبيه"))
+    r"sehemu kubwa)|معظم|اغلب|غالبيه")
 MAJORITY_WINDOW = 80  # characters between the cue and the group it singles out
 # Context that implies an affiliation when the text names no group (first match wins).
 IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
@@ -181,8 +201,10 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
         # the generic word
         following = [m for m in named if m.concept not in ("state_forces", "unknown")
-                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
-                     and _OF.fullmatch(fold(text[chosen.end:m.start]))]
+                     and ((0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
+                           and _OF.fullmatch(fold(text[chosen.end:m.start])))
+                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
+                              and _WEARING.fullmatch(fold(text[chosen.end:m.start]))))]
         if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
         # "wanamgambo wa ADF", "militiamen of the FDLR": the named armed group
@@ -190,6 +212,14 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
             chosen = next((m for m in following if m.concept == "non_state_armed_group"),
                           chosen)
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
+    if credited["unknown"]:
+        for cue in IDENTIFIED.finditer(norm.text):
+            start, _ = norm.span(cue.start(), cue.end())
+            named_as = [m for m in mentions if m.concept not in ("unknown", "civilian")
+                        and 0 <= m.start - start <= IDENTIFIED_WINDOW]
+            if named_as:
+                credited[named_as[0].concept] += credited.pop("unknown")
+                break
     # the group a "most of the rapes", "la plupart", "معظم" singles out outweighs every
     # sentence that credits another
     for cue in MAJORITY.finditer(norm.text):

@@ -381,7 +381,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # sexual violence (S/2023/413, S/2024/292, S/2025/389) and the generic words reports use
         B + r"(combatants?\b|apcls\b|frpi\b|mai mai\b|mayi mayi\b|syrian national army|sudan liberation (army|movement)|sla[-/ ]?(aw|mm)\b|justice and equality movement|jem\b|splm?/a[- ]io|splm[- ]io|viv ansanm|g-?9\b|g-?pep\b|gran grif|400 mawozo|5 segond|kraze bary|estado mayor central|emc\b|segunda marquetalia|comandos de la frontera|autodefensas conquistadoras|people'?s defen[cs]e forces?|ltte\b|tamil tigers|cpc\b|mpc\b|lra\b|ansar (eddine|dine)|jama'?at nusrat|gsim\b|eigs\b|isgs\b)",
         B + r"(combattants? (du|de la|des|de l')|elements (du|de la|des) (groupe|m23|adf|fdlr|codeco|cpc|upc|3r)|zaire (armed group|combatants|fighters|elements)|groupe arme zaire|combattants zaire|fsr\b|forces democratiques (alliees|de liberation du rwanda)|cooperative pour le developpement du congo|armee de resistance du seigneur|etat islamique au grand sahara)",
-        B + r"(integrantes del|miembros del (clan|eln|grupo|estado mayor)|disidencia|combatientes (del|de la|leales)|combatentes?\b|forcas de apoio rapido|fuerzas de apoyo rapido|estado islamico|membros do grupo|elementos do (grupo|al-shabaab|al-shabab))",
+        B + r"(autodefensas gaitanistas|integrantes del|miembros del (clan|eln|grupo|estado mayor)|disidencia|combatientes (del|de la|leales)|combatentes?\b|forcas de apoio rapido|fuerzas de apoyo rapido|estado islamico|membros do grupo|elementos do (grupo|al-shabaab|al-shabab))",
         B + r"(группировк(?!\w* войск)|угрупован(?!\w* військ)|аш-шабааб|аль-шабаб|шабааб|боко харам|хусит|талибан|сил\w* быстрого реагирования|сил\w* швидкого реагування|ісламськ\w* держав|исламск\w* государств)",
         "حركه العدل والمساواه", "جيش تحرير السودان", "الحركه الشعبيه في المعارضه", "انصار الله", "الحوثيين", "الحوثيون", "قوات الدعم", "الجيش الوطني السوري", "جماعه نصره الاسلام", "هيئه تحرير",
         r"wapiganaji wa", r"waasi wa", r"vikosi vya msaada wa haraka", r"kundi la (m23|adf|al-shabaab|waasi)",
@@ -407,7 +407,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(force (de maintien de la paix|de paix)|maintien de la paix|(african union|au|un|united nations|peacekeeping|international) (force|mission) (soldiers?|troops|personnel))",
         B + r"(peacekeep|blue helmet|un soldier|un troops|un peacekeeping|monusco soldier|minusca soldier|contingent|unmiss soldier|minusma soldier)",
         # round 5: "wanajeshi wa kulinda amani", soldiers of a peace operation in Swahili
-        r"(wanajeshi|askari|vikosi|majeshi) wa (kulinda amani|umoja wa mataifa|umoja wa afrika)",
+        r"(wanajeshi|mwanajeshi|askari|vikosi|majeshi)( mmoja)? wa (kulinda amani|umoja wa mataifa|umoja wa afrika)",
         B + r"(casque bleu|casques bleus|soldats de la paix|soldat de la paix|onusien|contingent)",
         B + r"(cascos azules|casco azul|fuerzas de paz|mision de paz)", B + r"(capacete azul|capacetes azuis|forcas de paz)",
         "حفظ السلام", "قبعات زرق", "القبعات الزرقاء", r"walinda amani", r"kulinda amani",

@@ -209,3 +209,16 @@ def test_french_dont_does_not_deny_the_group_it_introduces() -> None:
             "21 à des militaires.")
     found = affiliation.candidates(lexicon.find(normalise(text), text), text)
     assert "non_state_armed_group" in {m.concept for m in found.mentions}
+
+
+@pytest.mark.parametrize("text", [
+    "Armed men entered the camp at night and raped four women. The victims recognised the "
+    "attackers as M23 combatants.",
+    "Homens armados entraram no campo e violaram quatro mulheres. As vítimas reconheceram os "
+    "atacantes como combatentes do M23.",
+    "Watu wenye silaha waliwabaka wanawake watatu. Manusura walisema washambuliaji hao "
+    "walijitambulisha kuwa wapiganaji wa ADF.",
+    "قالت ناجيات إن مسلحين يرتدون زي قوات الدعم السريع اغتصبوا خمس نساء قرب الجنينة.",
+])
+def test_the_group_the_attackers_are_identified_as_is_the_main(text: str) -> None:
+    assert decide(text).main == "non_state_armed_group"
