@@ -66,7 +66,9 @@ WEARING_WINDOW = 40
 # the group a later phrase identifies them as (round 5: perpetrators named in another sentence)
 IDENTIFIED = re.compile(  # written folded (lower case, no accents)
     r"(?<!\w)((identified|recogni[sz]ed|described) (\w+\W+){0,3}?as|introduced themselves as|"
-    r"presented themselves as|said they were|claimed to be|identifie\w* comme|reconnu\w* comme|"
+    r"presented themselves as|said they were|said they belonged to|claimed to be|"
+    r"dijeron (pertenecer|ser)|decian (pertenecer|ser)|disseram (pertencer|ser)|"
+    r"se disant|disant appartenir|affirmant appartenir|identifie\w* comme|reconnu\w* comme|"
     r"se (sont )?presente\w* comme|se reclamant d|identificad\w* como|"
     r"reconoci\w* (\w+\W+){0,3}?como|se identificaron como|se presentaron como|"
     r"reconhece\w* (\w+\W+){0,3}?como|"
