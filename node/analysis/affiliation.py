@@ -34,7 +34,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -53,6 +53,39 @@ _OF = re.compile(r"\w*\W+(of|serving with|serving in|serving under"
                  r"|من|في|из|з|із|с|від|от)"
                  r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?"
                  r"(\W+(group|groups|grupo|grupos|groupe|groupes|movement|mouvement|movimiento|movimento))?\W*")
+# "men wearing the uniforms of the RSF", "يرتدون زي قوات الدعم السريع", "waliovaa sare za
+# jeshi": the group whose uniform is named, not the generic word (round 5)
+_WEARING = re.compile(  # written folded (lower case, no accents)
+    r"\w*\W+(wearing|in|dressed in|portant|en|vetus de|vestidos con|con|com|de|يرتدون|يرتدي|"
+    r"لابسين|waliovaa|в|у)(\W+(the|l'|la|le|les|el|a|o))?\W*(uniforms?|uniformes?|tenues?|"
+    r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
+    r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
+WEARING_WINDOW = 40
+# "the victims recognised the attackers as M23 combatants", "les assaillants identifiés comme",
+# "walijitambulisha kuwa wapiganaji wa ADF": the acts credited to unidentified "armed men" go to
+# the group a later phrase identifies them as (round 5: perpetrators named in another sentence)
+IDENTIFIED = re.compile(  # written folded (lower case, no accents)
+    r"(?<!\w)((identified|recogni[sz]ed|described) (\w+\W+){0,3}?as|introduced themselves as|"
+    r"presented themselves as|said they were|said they belonged to|claimed to be|"
+    r"dijeron (pertenecer|ser)|decian (pertenecer|ser)|disseram (pertencer|ser)|"
+    r"se disant|disant appartenir|affirmant appartenir|identifie\w* comme|reconnu\w* comme|"
+    r"se (sont )?presente\w* comme|se reclamant d|identificad\w* como|"
+    r"reconoci\w* (\w+\W+){0,3}?como|se identificaron como|se presentaron como|"
+    r"reconhece\w* (\w+\W+){0,3}?como|"
+    r"se apresentaram como|представил\w*|опознал\w* (\w+\W+){0,3}?как|назвал\w*ся|"
+    r"впізнал\w* (\w+\W+){0,3}?як|walijitambulisha|waliwatambua)|عرفوا انفسهم|قدموا انفسهم")
+IDENTIFIED_WINDOW = 60
+# "Most of the rapes were committed by...", "la plupart", "معظم", "більшість": the group named
+# after such a cue in its sentence is the one the text attributes most acts to, the data card's
+# rule for the main affiliation (round 5: reports that name a victim's account first and the
+# count second).
+MAJORITY = re.compile(  # written folded (lower case, no accents)
+    r"(?<!\w)(most\b|the majority|majority of|the bulk of|mostly|mainly|predominantly|"
+    r"la plupart|la majorite|majoritairement|principalement|essentiellement|la mayoria|"
+    r"mayoritariamente|principalmente|a maioria|maioritariamente|majoritariamente|"
+    r"большинств|преимущественно|в основном|більшіст|переважн|здебільшого|wengi wao|"
+    r"sehemu kubwa)|معظم|اغلب|غالبيه")
+MAJORITY_WINDOW = 80  # characters between the cue and the group it singles out
 # Context that implies an affiliation when the text names no group (first match wins).
 IMPLIED: tuple[tuple[str, str], ...] = (("detention", "state_forces"),
                                         ("commander", "non_state_armed_group"))
@@ -120,6 +153,9 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
     named on a tie or when no sentence ties a group to an act; a neighbour is the main
     perpetrator only when credited)."""
     norm = norm or normalise(text)
+    # French "dont" ("92 cas, dont 33 imputés au M23") is English "dont" (don't) to the
+    # negation patterns: a perpetrator only it precedes is named, not denied
+    hits = [_unless_only_dont(h, text) for h in hits]
     listed = _list_mentions(text, norm, hits, groups)
     node_listed = [m for m in listed if groups is not None
                    and any(m.start == g.start for g in groups.find(text))]
@@ -167,11 +203,35 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
         # the generic word
         following = [m for m in named if m.concept not in ("state_forces", "unknown")
-                     and 0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
-                     and _OF.fullmatch(fold(text[chosen.end:m.start]))]
+                     and ((0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
+                           and _OF.fullmatch(fold(text[chosen.end:m.start])))
+                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
+                              and _WEARING.fullmatch(fold(text[chosen.end:m.start]))))]
         if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
+        # "wanamgambo wa ADF", "militiamen of the FDLR": the named armed group
+        elif chosen.concept == "militia":
+            chosen = next((m for m in following if m.concept == "non_state_armed_group"),
+                          chosen)
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
+    if credited["unknown"]:
+        for cue in IDENTIFIED.finditer(norm.text):
+            start, _ = norm.span(cue.start(), cue.end())
+            named_as = [m for m in mentions if m.concept not in ("unknown", "civilian")
+                        and 0 <= m.start - start <= IDENTIFIED_WINDOW]
+            if named_as:
+                credited[named_as[0].concept] += credited.pop("unknown")
+                break
+    # the group a "most of the rapes", "la plupart", "معظم" singles out outweighs every
+    # sentence that credits another
+    for cue in MAJORITY.finditer(norm.text):
+        start, _ = norm.span(cue.start(), cue.end())
+        singled = [m for m in mentions if m.concept not in ("unknown", "civilian")
+                   and 0 <= m.start - start <= MAJORITY_WINDOW
+                   and m.sentence == _sentence_at(norm, cue.start())]
+        if singled:
+            credited[singled[0].concept] += len(acts) + 1
+            break
     order = list(dict.fromkeys(m.concept for m in mentions))
     if not order:
         main = dict(IMPLIED)[implied[0].concept] if implied else "unknown"
@@ -186,6 +246,27 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
     return Candidates(tuple(mentions), (), main, (main, *[c for c in order if c != main]),
                       credited, frozenset(as_agents), frozenset(in_act),
                       frozenset(m.concept for m in listed), negated)
+
+
+_DONT = re.compile(r"(?<!\w)dont(?!\w)")
+_FRENCH_DONT = re.compile(r"[,(]\s*dont(?!\w)")  # ", dont", "(dont": not "i dont know"
+
+
+def _unless_only_dont(h: lexicon.Hit, text: str) -> lexicon.Hit:
+    if not h.negated or h.concept not in AFFILIATIONS:
+        return h
+    window = fold(text[max(0, h.start - lexicon.NEGATION_WINDOW - 10):h.start])
+    cues = [m.group(0).strip() for m in lexicon.PATTERNS["negation"].finditer(window)]
+    if cues and all(_DONT.fullmatch(c) for c in cues) \
+            and len(_FRENCH_DONT.findall(window)) == len(cues):
+        return replace(h, negated=False)
+    return h
+
+
+def _sentence_at(norm: Normalised, pos: int) -> int:
+    """The lexicon's sentence index of a position of the normalised text."""
+    starts = [s for s, _ in lexicon.sentences(norm.text)]
+    return max(0, bisect.bisect_right(starts, pos) - 1)
 
 
 def feature_vector(c: Candidates, hits: Sequence[lexicon.Hit], norm_text: str) -> np.ndarray:

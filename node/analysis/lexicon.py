@@ -476,7 +476,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(soldad|exercito|militar|forcas armadas|forcas de defesa|polic|guarda|carcereiro|fardad|quartel|governo|regime|capitao|tenente|sargento|coronel)",
         "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
         r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
-        B + r"(військов|солдат|армі|армия|армии|военн|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
+        B + r"(військов(?!ополон)|солдат|армі|армия|армии|военн(?!опл)|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
+        # round 5: the state forces the Secretary-General's reports name ("armed forces of the Russian
+        # Federation", "силовые структуры", "Rwanda Defence Force", "Stability Support Apparatus")
+        B + r"(вооруж[её]нн\w* сил|збройн\w* сил|силов\w* структур|вс рф\b|зс рф\b|российск\w* (военн|солдат|войск|армии|силов)|російськ\w* (військ|солдат|армі|силов)|фсин\b|фсін\b)",
+        B + r"(defen[cs]e force\b|national defen[cs]e force|south sudan people'?s defen[cs]e forces?|forces rwandaises de defense|rdf\b|fdnb\b|stability support apparatus|fuerza armada nacional|fuerzas militares|forcas de defesa e seguranca|unidade de intervencao rapida|uir\b)",
+        "جهاز دعم الاستقرار", "القوات المسلحه", "الجيش المالي", "القوات الماليه",
+        # round 5: security forces in es/pt, guards in ru/uk, soldiers in Arabizi and Tigrinya, barracks
+        B + r"(fuerzas de seguridad|cuerpos de seguridad|forcas de seguranca|forcas policiais|3askar|l3askar|barracks|military (camp|base)|caserne|cuartel|казарм|red berets?|berets rouges|охран(а|ы|е|ой|у)\b|охорон(а|и|і|ою|у)\b)",
+        "ወተሃደራት", "الثكنه", "ثكنه عسكريه",
         B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
         "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
     ),
@@ -497,12 +505,22 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
         r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
         B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",
+        # round 5: parties listed in the annexes of the Secretary-General's reports on conflict-related
+        # sexual violence (S/2023/413, S/2024/292, S/2025/389) and the generic words reports use
+        B + r"(combatants?\b|apcls\b|frpi\b|mai mai\b|mayi mayi\b|syrian national army|sudan liberation (army|movement)|sla[-/ ]?(aw|mm)\b|justice and equality movement|jem\b|splm?/a[- ]io|splm[- ]io|viv ansanm|g-?9\b|g-?pep\b|gran grif|400 mawozo|5 segond|kraze bary|estado mayor central|emc\b|segunda marquetalia|comandos de la frontera|autodefensas conquistadoras|people'?s defen[cs]e forces?|ltte\b|tamil tigers|cpc\b|mpc\b|lra\b|ansar (eddine|dine)|jama'?at nusrat|gsim\b|eigs\b|isgs\b)",
+        B + r"(combattants? (du|de la|des|de l')|elements (du|de la|des) (groupe|m23|adf|fdlr|codeco|cpc|upc|3r)|zaire (armed group|combatants|fighters|elements)|groupe arme zaire|combattants zaire|fsr\b|forces democratiques (alliees|de liberation du rwanda)|cooperative pour le developpement du congo|armee de resistance du seigneur|etat islamique au grand sahara)",
+        B + r"(autodefensas gaitanistas|integrantes del|miembros del (clan|eln|grupo|estado mayor)|disidencia|combatientes (del|de la|leales)|combatentes?\b|forcas de apoio rapido|fuerzas de apoyo rapido|estado islamico|membros do grupo|elementos do (grupo|al-shabaab|al-shabab))",
+        B + r"(группировк(?!\w* войск)|угрупован(?!\w* військ)|аш-шабааб|аль-шабаб|шабааб|боко харам|хусит|талибан|сил\w* быстрого реагирования|сил\w* швидкого реагування|ісламськ\w* держав|исламск\w* государств)",
+        "حركه العدل والمساواه", "جيش تحرير السودان", "الحركه الشعبيه في المعارضه", "انصار الله", "الحوثيين", "الحوثيون", "قوات الدعم", "الجيش الوطني السوري", "جماعه نصره الاسلام", "هيئه تحرير",
+        r"wapiganaji wa", r"waasi wa", r"vikosi vya msaada wa haraka", r"kundi la (m23|adf|al-shabaab|waasi)",
         B + r"(rebellen|ribelli|rebeliant|pemberontak|'yan bindiga|yan bindiga|mayakan|jihadisten|terroristen|ribelli|isis|is-kampfer)",
     ),
     "militia": (
         B + r"(paras\b|paramilitary|kamwina nsapu|bana mura|dan na ambassagou|arab militias?|armed herders?|janjawid|popular committees|volontaires pour la defense)",
         "اللجان الشعبيه",
         B + r"(militia|militias|militiam|paramilitar|janjaweed|anti-balaka|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
+        # round 5: militias the reports name (Kasai, South Sudan, Nigeria, Burkina Faso) and "armed youth"
+        B + r"(kamuina nsapu|twa militia|agwelek|white army|armed youth|jeunes armes|civilian joint task force|cjtf\b|vdp\b|pro-government militia|milices? (allie|pro-gouvernement)|milicias? (aliad|progubernamental))",
         B + r"(milice|miliciens|milicien|miliciennes|groupe d'autodefense|paramilitaire)",
         B + r"(milicia|milician|paramilitares|paracos|autodefensas)", B + r"(milicia|milician|paramilitar)",
         "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
@@ -516,6 +534,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"askari wa umoja wa mataifa", r"linda amani", "جنود حفظ السلام", "قوات حفظ السلام", "جنود الامم المتحده",
         B + r"(force (de maintien de la paix|de paix)|maintien de la paix|(african union|au|un|united nations|peacekeeping|international) (force|mission) (soldiers?|troops|personnel))",
         B + r"(peacekeep|blue helmet|un soldier|un troops|un peacekeeping|monusco soldier|minusca soldier|contingent|unmiss soldier|minusma soldier)",
+        # round 5: "wanajeshi wa kulinda amani", soldiers of a peace operation in Swahili
+        r"(wanajeshi|mwanajeshi|askari|vikosi|majeshi)( mmoja)? wa (kulinda amani|umoja wa mataifa|umoja wa afrika)",
         B + r"(casque bleu|casques bleus|soldats de la paix|soldat de la paix|onusien|contingent)",
         B + r"(cascos azules|casco azul|fuerzas de paz|mision de paz)", B + r"(capacete azul|capacetes azuis|forcas de paz)",
         "حفظ السلام", "قبعات زرق", "القبعات الزرقاء", r"walinda amani", r"kulinda amani",

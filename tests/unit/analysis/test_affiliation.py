@@ -153,3 +153,72 @@ def test_an_example_keeps_its_affiliation_sealed() -> None:
     blob = adapted._example_ct(key.public_key, "r-1", example)
     assert b"state_forces" not in blob
     assert adapted._open_example(key, "r-1", blob) == example
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    # round 5: parties of the Secretary-General's annexes and the state forces the reports
+    # name, in the languages they occur in
+    ("Elements of the APCLS raped two women in Masisi.", "non_state_armed_group"),
+    ("Des membres présumés de la FRPI ont violé une fille à Djugu.", "non_state_armed_group"),
+    ("Men affiliated with the Gran Grif gang raped eleven women.", "non_state_armed_group"),
+    ("Des membres du G9 ont violé des femmes à Brooklyn.", "non_state_armed_group"),
+    ("Hombres vinculados al Estado Mayor Central violaron a dos adolescentes.",
+     "non_state_armed_group"),
+    ("Предполагаемые члены группировки «Аш-Шабааб» изнасиловали девушку.",
+     "non_state_armed_group"),
+    ("Members of the Syrian National Army raped a Kurdish woman in Afrin.",
+     "non_state_armed_group"),
+    ("Fighters of the Sudan Liberation Army raped women near Tawila.", "non_state_armed_group"),
+    ("Combatants raped the women in the camp.", "non_state_armed_group"),
+    ("Mai Mai Kifuafua elements raped three women.", "non_state_armed_group"),
+    ("Wanamgambo wa ADF waliwabaka wanawake.", "non_state_armed_group"),
+    ("Soldiers of the South Sudan People's Defence Forces raped women.", "state_forces"),
+    ("Rwanda Defence Force soldiers raped a woman near Sake.", "state_forces"),
+    ("Представители російських збройних сил зґвалтували жінку.", "state_forces"),
+    ("Военнослужащие российских вооружённых сил изнасиловали женщину.", "state_forces"),
+    ("Wanajeshi wa kulinda amani wa Umoja wa Afrika waliwabaka wanawake.", "peacekeepers"),
+    ("Members of the Civilian Joint Task Force raped displaced women.", "militia"),
+    ("Armed youth raped a girl on her way to the borehole.", "militia"),
+    ("Des miliciens Wazalendo ont violé deux déplacées.", "militia"),
+])
+def test_the_rules_name_the_parties_the_reports_name(text: str, code: str) -> None:
+    assert decide(text).main == code
+
+
+def test_prisoners_of_war_are_victims_not_soldiers() -> None:
+    # "військовополонені" and "военнопленные" contain the word for military
+    text = ("Місія зафіксувала 85 випадків сексуального насильства проти цивільних і "
+            "військовополонених.")
+    assert decide(text).main == "unknown"
+
+
+@pytest.mark.parametrize("text", [
+    "A woman said militias raped her. The mission found that most rapes were committed by "
+    "the Rapid Support Forces.",
+    "Une femme a déclaré avoir été violée par des miliciens. La plupart des viols ont été "
+    "commis par les Forces de soutien rapide.",
+    "قالت امرأة إن ميليشيات اغتصبتها. وخلص التحقيق إلى أن معظم أعمال الاغتصاب ارتكبتها "
+    "قوات الدعم السريع.",
+])
+def test_the_group_most_acts_are_attributed_to_is_the_main(text: str) -> None:
+    assert decide(text).main == "non_state_armed_group"
+
+
+def test_french_dont_does_not_deny_the_group_it_introduces() -> None:
+    text = ("Le BCNUDH a vérifié 125 cas de violences sexuelles, dont 33 imputés au M23 et "
+            "21 à des militaires.")
+    found = affiliation.candidates(lexicon.find(normalise(text), text), text)
+    assert "non_state_armed_group" in {m.concept for m in found.mentions}
+
+
+@pytest.mark.parametrize("text", [
+    "Armed men entered the camp at night and raped four women. The victims recognised the "
+    "attackers as M23 combatants.",
+    "Homens armados entraram no campo e violaram quatro mulheres. As vítimas reconheceram os "
+    "atacantes como combatentes do M23.",
+    "Watu wenye silaha waliwabaka wanawake watatu. Manusura walisema washambuliaji hao "
+    "walijitambulisha kuwa wapiganaji wa ADF.",
+    "قالت ناجيات إن مسلحين يرتدون زي قوات الدعم السريع اغتصبوا خمس نساء قرب الجنينة.",
+])
+def test_the_group_the_attackers_are_identified_as_is_the_main(text: str) -> None:
+    assert decide(text).main == "non_state_armed_group"
