@@ -68,11 +68,11 @@ STRONG_ACTS = frozenset({"rape", "sterilization", "slavery", "prostitution",
                          "forced_pregnancy_explicit", "attempt"})
 STRONG_FLOOR = 0.6
 # A survivor's or witness's own account (first person) needs less than the model's detection
-# threshold: the model, trained mostly on
-# the words it has seen, is least sure of the euphemisms it has not, and on fresh batches of
-# the supplement (text scored before it was trained on) first-person reports were missed far
-# more often than flagged wrongly (chosen there: 0.25; cross-validation on train + dev alone
-# preferred the model's own threshold).
+# threshold: the model, trained mostly on the words it has seen, is least sure of the
+# euphemisms it has not. On fresh batches of the supplement (text scored before it was trained
+# on) first-person reports were missed far more often than flagged wrongly; 0.25 was chosen
+# there, while cross-validation, which has seen the neighbours of each phrasing, preferred
+# the model's own threshold.
 FIRST_PERSON_THRESHOLD: float | None = 0.25
 # Kept as a fighter's "wife" while held is sexual slavery (the data card's rule), a report even
 # when no act word is said: the same floor.
