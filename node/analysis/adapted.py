@@ -57,8 +57,9 @@ Row = tuple[str, bool, tuple[str, ...], str | None]
 
 def _train_bytes(rows: Sequence[Row]) -> tuple[int, bytes]:
     """The worker process's job: train, and return its pid (tests check it is not the
-    caller's) and the model's bytes. With fewer than two affiliations confirmed on the node,
-    the version keeps the shipped affiliation arbiter (it holds nothing of the node's)."""
+    caller's) and the model's bytes. With fewer than `affiliation.MIN_EXAMPLES` affiliations
+    confirmed on the node, the version decides the main affiliation as the shipped model does
+    (by the rules, or by the shipped arbiter if one ships: it holds nothing of the node's)."""
     examples = [Example(text, crsv, frozenset(cats), aff) for text, crsv, cats, aff in rows]
     from node.analysis.shipped_model import THRESHOLDS
     from node.analysis.suggest import shipped_model

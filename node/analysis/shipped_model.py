@@ -36,6 +36,12 @@ THRESHOLDS = {"is_crsv": 0.35, "rape": 0.45, "sexual_slavery": 0.3,
               "enforced_prostitution": 0.5, "forced_pregnancy": 0.3,
               "enforced_sterilization": 0.5, "other_sexual_violence": 0.55}
 TRAIN_SPLITS = ("train", "dev")
+# The main affiliation of the shipped model is decided by the rules alone (`affiliation.py`):
+# in round 5's cross-validation over train + dev + supplement (2,012 items, every line held out
+# in turn) the rules chose the main perpetrator of 0.816 of the reports and the learned arbiter
+# 0.805 (formal prose 0.857 against 0.848); in round 4 they tied. A node's adapted model still
+# trains its own arbiter once people have confirmed `affiliation.MIN_EXAMPLES` affiliations.
+SHIPPED_ARBITER = False
 
 
 def supplement_by_language(*paths: Path) -> list[tuple[str, Example]]:
@@ -71,7 +77,10 @@ def training_examples() -> list[Example]:
 
 
 def build() -> Model:
-    return train(training_examples(), THRESHOLDS)
+    model = train(training_examples(), THRESHOLDS)
+    if not SHIPPED_ARBITER:
+        model.affiliation = None
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.analysis import adapted, affiliation, lexicon
+from node.analysis import adapted, affiliation, lexicon, shipped_model
 from node.analysis import suggest as s
 from node.analysis.case_suggestions import example_of
 from node.analysis.gazetteer import parse_groups
@@ -22,10 +22,13 @@ def decide(text: str, model: affiliation.AffiliationModel | None = None,
                               parse_groups(groups) if groups else None, norm)
 
 
-def test_the_shipped_model_carries_an_arbiter_over_every_affiliation() -> None:
-    arbiter = s.shipped_model().affiliation
-    assert arbiter is not None
-    assert set(arbiter.labels) == set(AFFILIATIONS)
+def test_the_shipped_model_decides_the_main_affiliation_by_the_rules() -> None:
+    # round 5: the rules beat the learned arbiter in cross-validation (shipped_model.py)
+    assert not shipped_model.SHIPPED_ARBITER
+    assert s.shipped_model().affiliation is None
+    # an arbiter trained from enough confirmed affiliations covers every code it was shown
+    arbiter = affiliation.train(_rows(40))
+    assert arbiter is not None and set(arbiter.labels) <= set(AFFILIATIONS)
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -113,10 +116,13 @@ def test_too_few_or_one_affiliation_trains_no_arbiter() -> None:
 
 def test_the_arbiter_travels_inside_the_model_bytes() -> None:
     shipped = s.shipped_model()
-    again = Model.from_bytes(shipped.to_bytes())
-    assert again.affiliation is not None and shipped.affiliation is not None
-    assert again.affiliation.labels == shipped.affiliation.labels
-    assert np.allclose(again.affiliation.weights, shipped.affiliation.weights, atol=1e-6)
+    with_arbiter = Model(shipped.labels, shipped.weights, shipped.bias, shipped.thresholds,
+                         shipped.meta, affiliation.train(_rows(40)))
+    again = Model.from_bytes(with_arbiter.to_bytes())
+    assert again.affiliation is not None and with_arbiter.affiliation is not None
+    assert again.affiliation.labels == with_arbiter.affiliation.labels
+    assert np.allclose(again.affiliation.weights, with_arbiter.affiliation.weights, atol=1e-6)
+    assert Model.from_bytes(shipped.to_bytes()).affiliation is None
     bad = affiliation.AffiliationModel.from_bytes
     with pytest.raises(ValueError):
         bad(Model(("is_crsv",), np.zeros((1, 4), np.float32), np.zeros(1)).to_bytes())
@@ -132,13 +138,12 @@ def test_an_accepted_affiliation_becomes_the_examples_label() -> None:
     assert edited is not None and edited.affiliation is None
 
 
-def test_the_adapted_model_trains_its_own_arbiter_or_keeps_the_shipped_one() -> None:
+def test_the_adapted_model_trains_its_own_arbiter_or_decides_as_the_shipped_one() -> None:
     few = [("the soldiers raped me", True, ("rape",), "state_forces"),
            ("they burned the houses", False, (), None)]
     model = Model.from_bytes(adapted._train_bytes(few)[1])
-    shipped = s.shipped_model().affiliation
-    assert model.affiliation is not None and shipped is not None
-    assert np.allclose(model.affiliation.weights, shipped.weights)
+    # too few confirmed affiliations: the rules decide, as in the shipped model
+    assert model.affiliation is None and s.shipped_model().affiliation is None
     texts = ["the soldiers raped me at the checkpoint", "the rebels raped me in the bush"]
     many = [(f"{texts[i % 2]} ({i})", True, ("rape",),
              ("state_forces", "non_state_armed_group")[i % 2]) for i in range(40)]

@@ -66,6 +66,5 @@ def test_the_shipped_model_is_what_the_committed_files_train() -> None:
     assert rebuilt.thresholds == shipped.thresholds
     assert np.allclose(rebuilt.weights, shipped.weights, atol=2e-3)
     assert np.allclose(rebuilt.bias, shipped.bias, atol=1e-3)
-    assert rebuilt.affiliation is not None and shipped.affiliation is not None
-    assert rebuilt.affiliation.labels == shipped.affiliation.labels
-    assert np.allclose(rebuilt.affiliation.weights, shipped.affiliation.weights, atol=1e-4)
+    # the main affiliation is decided by the rules (shipped_model.SHIPPED_ARBITER)
+    assert rebuilt.affiliation is None and shipped.affiliation is None
