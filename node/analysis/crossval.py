@@ -137,12 +137,15 @@ def score_fresh(first_line: int, thresholds: Mapping[str, float]) -> evalrun.Eva
     examples = [Example(i.text, i.is_crsv, i.categories)
                 for i in load(splits=["train", "dev"])] + before
     model = train(examples, dict(thresholds))
+    from node.analysis.shipped_model import SHIPPED_ARBITER
+    if not SHIPPED_ARBITER:
+        model.affiliation = None  # as the shipped model decides
     fm = FoldModels(fresh, [model], [0] * len(fresh))
     return evaluate(fm, thresholds)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from node.analysis.shipped_model import THRESHOLDS, supplement_by_language
+    from node.analysis.shipped_model import SHIPPED_ARBITER, THRESHOLDS, supplement_by_language
     parser = argparse.ArgumentParser(prog="python -m node.analysis.crossval",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-language", action="store_true",
                         help="one fold per language, its supplement lines left out too")
     parser.add_argument("--affiliation-rules", action="store_true",
-                        help="decide the main affiliation by the rules alone (no arbiter)")
+                        help="decide the main affiliation by the rules alone (no arbiter; "
+                             "what the shipped model does unless SHIPPED_ARBITER)")
+    parser.add_argument("--arbiter", action="store_true",
+                        help="decide the main affiliation by the learned arbiter")
     parser.add_argument("--thresholds", action="store_true",
                         help="also search the thresholds on the out-of-fold predictions")
     parser.add_argument("--fresh-from", type=int, metavar="LINE",
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         items += supplement_items(1)[1]
         extra = []
     fm = fit_folds(items, extra, folds=args.folds, by_language=args.by_language)
-    if args.affiliation_rules:
+    if args.affiliation_rules or not (SHIPPED_ARBITER or args.arbiter):
         for model in fm.models:
             model.affiliation = None
     thresholds = dict(THRESHOLDS)

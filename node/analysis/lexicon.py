@@ -426,8 +426,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     # --- what makes a mention not a report ---------------------------------------------
     "negation": (
-        B + r"(no one|nobody|noone|nothing|never|not|no (woman|women|girl|girls|man|men|boy|boys|sexual|rape|one|evidence|cases?|incidents?)|without|denied|deny|denies|dismissed|unfounded|no evidence|no cases?|did not|didn't|dont|don't|wasn't|were not|cleared|exonerat|acquitt)\b",
-        B + r"(personne|rien|jamais|aucun|aucune|sans|nie|nient|demente|dementi|pas)\b",
+        B + r"(no one|nobody|noone|nothing|never|not|no (woman|women|girl|girls|man|men|boy|boys|sexual|rape|one|evidence|cases?|incidents?)|without|denied|deny|denies|dismissed|unfounded|no evidence|no cases?|did not|didn't|(i|you|we|they|people) dont(?! know| remember)|don't(?! know| remember)|wasn't|were not|cleared|exonerat|acquitt)\b",
+        # (English "dont" only after a pronoun, French "personne" only before "ne": French
+        # "dont" is "of which" -- "92 cas, dont 33 viols" -- and "personne" also "person")
+        B + r"(personne (ne|n')|rien|jamais|aucun|aucune|sans|nie|nient|demente|dementi|pas)\b",
         # Spanish "no" before a verb or pronoun only: Portuguese "no" is "in the"
         B + r"(nadie|nada|nunca|ningun|ninguna|sin|nego|negaron|no (me|la|le|lo|nos|les|se|hubo|fue|fueron|ha|han|hay|habia|tuvo|paso|sufri))\b",
         B + r"(ninguem|nada|nunca|nenhum|nenhuma|sem|negou|negaram|nao)\b",
