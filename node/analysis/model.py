@@ -56,7 +56,13 @@ TRANSLITERATE = True   # character n-grams of a transliteration too (chosen by C
 # 60 % of the time (round 5; cross-validation over train + dev + supplement unchanged to the
 # third decimal)
 TOLERANCE = 1e-3
-FIT_THREADS = 2        # the decisions' fits run side by side (a node's laptop has two cores)
+# The seven decisions' fits run in two processes side by side (a node's laptop has two cores)
+# once there are this many examples. Processes, not threads: liblinear draws its coordinate
+# order from the C library's one global rand(), so two fits in threads of one process would
+# interleave their draws and the model would no longer be a function of its examples (which
+# the erasure guarantee needs). Each process fits exactly as one fit alone: same weights.
+FIT_PROCESSES = 2
+PARALLEL_FROM = 2000
 
 
 
@@ -195,6 +201,32 @@ def _fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, flo
     return clf.coef_[0], float(clf.intercept_[0])
 
 
+_shared_x: sparse.csr_matrix | None = None  # the feature matrix, in a fitting process
+
+
+def _hold(x: sparse.csr_matrix) -> None:
+    global _shared_x
+    _shared_x = x
+
+
+def _fit_held(job: tuple[np.ndarray, float]) -> tuple[np.ndarray, float]:
+    assert _shared_x is not None
+    return _fit(_shared_x, *job)
+
+
+def _fit_all(x: sparse.csr_matrix, jobs: list[tuple[np.ndarray, float]]
+             ) -> list[tuple[np.ndarray, float]]:
+    """Each (labels, C) job fitted on x: in turn, or for a large x in `FIT_PROCESSES` spawned
+    processes that receive x once (no copy of the caller's memory; nothing written to disk)."""
+    if FIT_PROCESSES < 2 or x.shape[0] < PARALLEL_FROM:
+        return [_fit(x, y, c) for y, c in jobs]
+    import multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=FIT_PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_hold, initargs=(x,)) as pool:
+        return list(pool.map(_fit_held, jobs))
+
+
 def train(examples: Sequence[Example], thresholds: dict[str, float] | None = None) -> Model:
     """A model trained from scratch on `examples` (deterministic: the same examples give the
     same model, and a report left out leaves nothing of itself behind)."""
@@ -204,17 +236,10 @@ def train(examples: Sequence[Example], thresholds: dict[str, float] | None = Non
     hits = [lexicon.find(n, e.text) for n, e in zip(norms, examples, strict=True)]
     x = features([e.text for e in examples], hits)
     labels = ("is_crsv", *CATEGORIES)
-
-    def fit(label: str) -> tuple[np.ndarray, float]:
-        if label == "is_crsv":
-            return _fit(x, np.array([e.is_crsv for e in examples], dtype=int), C_DETECTION)
-        return _fit(x, np.array([label in e.categories for e in examples], dtype=int),
-                    C_CATEGORY)
-
-    # one decision per thread on the two cores of the node's laptop: liblinear releases the
-    # GIL, and each fit is deterministic on its own, so the model is the same as in turn
-    with concurrent.futures.ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
-        fitted = list(pool.map(fit, labels))
+    jobs = [(np.array([e.is_crsv for e in examples], dtype=int), C_DETECTION)]
+    jobs += [(np.array([label in e.categories for e in examples], dtype=int), C_CATEGORY)
+             for label in CATEGORIES]
+    fitted = _fit_all(x, jobs)
     rows = [w for w, _ in fitted]
     bias = [b for _, b in fitted]
     weights = np.vstack(rows).astype(np.float32)
