@@ -139,6 +139,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(ameac\w* (de |com )?(violacao|estupro|violar|estuprar|viola-l)|ameacas? de (violacao|estupro))",
         r"(هدد|تهديد|يهدد|تهدد|التهديد)\w* (بالاغتصاب|باغتصاب)",
         B + r"(погрож\w* (\w+ )?(зґвалт|згвалт|сексуальн)|угрож\w* (\w+ )?(изнасил|сексуальн)|угроз\w* (\w+ )?изнасил)",
+        B + r"(угрожа\w*|погрожува\w*|погрожу\w*) ([^ .,;]+ ){0,3}(изнасилован|изнасиловать|зґвалтуван|згвалтуван|зґвалтувати)",  # round 5: threatened detainees with rape, words between (ru, uk)
         r"(tishia|vitisho vya|kutishia) (ku|kuwa|kum)?bak",
     ),
     "attempt": (
@@ -186,6 +187,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
         r"sehemu (zake|zao|zangu|zetu|yake|zako) za siri",  # round 5: sw with a possessive ("sehemu zake za siri")
         B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
+        B + r"паху\b",  # round 5: ru "удары по паху" (blows to the groin)
         B + r"(geschlechtsteil|genitali)",
     ),
     "touch": (
@@ -217,6 +219,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"(ku|me|ka|ta|na)uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
+        r"(فتيات|نساء|النساء|الفتيات|ايزيديات|اسيرات|السبايا|سبايا)( [^ .،]+){0,2} (للبيع|في مزادات|في مزاد|في سوق)",  # round 5: women and girls put up for sale, at auction (ar reports on ISIL)
         "اشتراني", "اشتروني", "اشترونا", "اشتراها", "اشتروها", "اشتراهن", "اشتروهن",  # round 5: "he bought me" (survivors of ISIL captivity)
         A + "(ال|لل|ك|كال)?رقيق" + AE, "اسواق النخاسه", "نخاسه",  # round 5: رقيق (slaves, traded as sex slaves) in UN Arabic
         B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
@@ -358,6 +361,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "يلدن اطفالا", "يلدن لهم", "يحملن منهم",  # round 5: (ar) so that they bear their children
         r"(منع|منعوا|منعوهن|منعوها|يمنعون)\w* من (ال)?اجهاض", r"بهدف (انجاب|ان يلدن|ان ينجبن)",  # round 5: abortion forbidden, rape aimed at bearing children (ar)
         B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
+        B + r"(родят|родить|родили|рожали|народять|народити|народили) (им |їм )?.?(сербск|русск|арабск|российск|російськ|сербськ|арабськ)\w* (дет|діт)",  # round 5: bear "Arab children", quoted (ru, uk)
         B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
         "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
@@ -455,6 +459,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(sobreviventes de|plano nacional|contra a violencia sexual|impunidade|programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate\b|combater|atendimento|servicos|condena|apela\b|risco|vulneravel|expost|medo\b|lei\b|leis\b|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
         "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
         r"mafunzo", r"kampeni", r"kupambana na", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
+        r"mjumbe maalum", r"alitembelea", r"ziara ya",  # round 5: sw visits of the Special Representative (topic, not an act)
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
     ),
     # --- context that implies a perpetrator the text does not name ------------------------
