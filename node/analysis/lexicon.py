@@ -56,6 +56,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
         B + r"з?[гґ]вал?т", B + r"изнасил", B + r"насилува", B + r"насилов",
         B + r"насилу(ют|ет|ешь|ем)\b",  # round 5: Russian present tense ("насилуют женщин"), not the adverb "насилу"
+        B + r"(насилуя|ґвалтуючи|гвалтуючи)\b",  # round 5: gerunds in report prose ("регулярно насилуя") (ru, uk)
         B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
         B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
@@ -91,6 +92,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
         B + r"(vinha|vinham|veio|vieram) (me|nos) forcar", B + r"(me|nos) forcava(m)?\b(?! a)",  # round 5: pt "he came to force me" (survivors, Cabo Delgado)
         "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
+        r"(اجبر|ارغم|اكره)\w* (\w+ )?علي ممارسه الجنس",  # round 5: "forced them to have sex" (ar reports)
         "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
         B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
@@ -100,6 +102,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
         r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya", r"nitumia",
         r"kunichafua", r"ingilia kwa nguvu",
+        r"(lazimisha|lazimishwa)\w* kufanya ngono",  # round 5: sw "waliwalazimisha kufanya ngono" (forced to have sex)
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
         B + r"(пусти\w* по кругу|пусти\w* по колу)",  # round 5: gang-rape slang (ru, uk)
         B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
@@ -136,6 +139,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(ameac\w* (de |com )?(violacao|estupro|violar|estuprar|viola-l)|ameacas? de (violacao|estupro))",
         r"(هدد|تهديد|يهدد|تهدد|التهديد)\w* (بالاغتصاب|باغتصاب)",
         B + r"(погрож\w* (\w+ )?(зґвалт|згвалт|сексуальн)|угрож\w* (\w+ )?(изнасил|сексуальн)|угроз\w* (\w+ )?изнасил)",
+        B + r"(угрожа\w*|погрожува\w*|погрожу\w*) ([^ .,;]+ ){0,3}(изнасилован|изнасиловать|зґвалтуван|згвалтуван|зґвалтувати)",  # round 5: threatened detainees with rape, words between (ru, uk)
         r"(tishia|vitisho vya|kutishia) (ku|kuwa|kum)?bak",
     ),
     "attempt": (
@@ -146,6 +150,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(quiso|quisieron|queria|querian|trato de|trataron de|intentaba|intentaban|intentando) (de )?(violar|violarme|violarla|violarnos|violarlas|abusar de)",
         B + r"intent(o|aron|ó) (de )?violar", B + r"tentativa de (violacao|estupro)",
         B + r"tentaram (me )?(violar|estuprar)", "محاولة اغتصاب", "حاول اغتصاب", "حاولوا اغتصاب",
+        r"(حاول|حاولا|حاولوا|يحاول|يحاولون) ([^ .،]+ ){0,6}?(اغتصاب|ان يغتصب)",  # round 5: ar subject between "tried" and "to rape" ("حاول جنديان من الجيش اغتصاب")
         B + r"tent(ou|ava|avam|aram|aramos) (me |a |nos |la |las )?(violar|estuprar)", B + r"tentativas? de (violacoes|estupros)",  # round 5: pt singular and imperfect forms
         B + r"(tent\w*|quis|quiseram|queria|queriam) (de )?(viola-l[ao]s?|violar-(me|nos)|estupra-l[ao]s?|estuprar-(me|nos))",  # round 5: pt enclitic pronouns ("tentaram violá-la")
         r"jaribu kunibaka", r"jaribu kumbaka", B + r"(спроб\w* зґвалт|пыта\w* изнасил|попыт\w* изнасил)",
@@ -181,7 +186,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "التناسلي", "الاماكن الحساسه", "اعضائي", "اعضاءه", "اعضائه", "الخصيتين", "خصيتي",
         "الاماكن الحساسة", "اماكن حساسه", "بالاماكن الحساسه", "اعضاءهم", "اعضائهم", "اعضاؤه", "عضوه الذكري", "الاعضاء الذكريه",  # round 5: plural and male forms
         r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
+        r"sehemu (zake|zao|zangu|zetu|yake|zako) za siri",  # round 5: sw with a possessive ("sehemu zake za siri")
         B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
+        B + r"паху\b",  # round 5: ru "удары по паху" (blows to the groin)
         B + r"(geschlechtsteil|genitali)",
     ),
     "touch": (
@@ -198,6 +205,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"nigusa", r"tugusa", r"shika sehemu", r"papasa",
         B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
         B + r"(лапав|мацав|мацали|хапа\w* за груд|хвата\w* за груд|облапа)",  # round 5: groping (uk, ru)
+        B + r"(ощупыва\w* (их|ее|женщин|девушек|задержанн|меня|нас)|обмацува\w*|обмацал\w*)",  # round 5: groping under the pretext of a search (ru, uk)
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
@@ -212,11 +220,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"(ku|me|ka|ta|na)uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
+        r"(فتيات|نساء|النساء|الفتيات|ايزيديات|اسيرات|السبايا|سبايا)( [^ .،]+){0,2} (للبيع|في مزادات|في مزاد|في سوق)",  # round 5: women and girls put up for sale, at auction (ar reports on ISIL)
         "اشتراني", "اشتروني", "اشترونا", "اشتراها", "اشتروها", "اشتراهن", "اشتروهن",  # round 5: "he bought me" (survivors of ISIL captivity)
         A + "(ال|لل|ك|كال)?رقيق" + AE, "اسواق النخاسه", "نخاسه",  # round 5: رقيق (slaves, traded as sex slaves) in UN Arabic
         B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
         r"watumwa wa (ngono|kingono)", r"mtumwa wa (ngono|kingono)", r"tumikish\w* (kingono|kimapenzi)", r"utumikishwaji wa kingono", r"(fanywa|kuwafanya|wakawafanya) watumwa",  # round 5: sw "watumwa wa ngono" (sex slaves: "utumwa" is not inside "watumwa"), sexual servitude
         B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
+        B + r"(невольнич|невільнич|сабай|сабая|купуя и продавая|купуючи (й|і|та) продаючи|(купували|покупали) (й |і |та |и )?(продавали|перепродавали))",  # round 5: slave markets, "sabaya" (ISIL's word for captives), bought and sold (ru, uk)
         B + r"(продава(л|ла|в|ли|ла) (нас|їх|их|меня|мене|девуш|дівч|женщин|жінок)|прода(е|ё|є)т? (нас|їх|их|девуш|дівч|женщин|жінок))",  # round 5: "he sold us" in the singular (ru, uk)
         # persons distributed, handed over, shared out or resold among fighters (the data card's
         # "held, owned, sold, traded"), in the words reports and survivors use
@@ -265,6 +275,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
         r"lazimishwa kuolewa", r"ndoa za (kulazimishwa|lazima)",  # round 5: sw "walilazimishwa kuolewa" (forced to marry fighters)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
+        B + r"(в качестве|в якості|як|как) .?(жен|жінок|дружин)\b",  # round 5: held "as wives" (ru, uk)
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
         B + r"(теперь их|тепер їхн)",
         B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
@@ -313,10 +324,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(explotador\w* sexual|explotacion sexual comercial|redes? de trata|(virginidad|virgenes)\b.{0,60}(vend|compr|ofrec|pag)|(vend|compr|ofrec)\w*.{0,40}\b(virgenes|su virginidad))",
         B + r"(reseaux? de (traite|proxenetisme)|(virginite|vierges)\b.{0,60}(vend|achet|monnay)|(vend|achet)\w*.{0,40}\b(vierges|leur virginite)|livrees? a des clients)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
+        r"ممارسه الجنس مع .{0,40}مقابل", r"ngono na .{0,40}kwa (malipo|pesa|fedha)",  # round 5: sex with men "in exchange for" money (ar), "for payment" (sw)
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
         B + r"((продавал|продавали|продавав|продава(в|ли)|прода(е|ё|є)т?)\w* (нас|их|їх|девушек|дівчат|женщин|жінок) .{0,25}(на ночь|на ніч)|продава\w* ноч\w* (с|з) (нами|ними|ней|нею|мною)|(водил|водив|водили)\w* (девушек|дівчат|женщин|жінок) (к|до) (солдат|военн|військов))",  # round 5: sold to soldiers for the night, nights with us sold (ru, uk)
         B + r"(проститу|сутен)", B + r"(prostitu|zwangsprostitu)",
+        B + r"(сексуальн\w* послуг|секс-послуг|интим-услуг)",  # round 5: "оказывать/надавати сексуальные услуги" (ru, uk)
         B + r"(paid|pay|paying) (them|him|the (soldiers|commander|guards|militia|officers?|fighters?))( money)? (to|for) (use|sleep with|have sex|rape|be with|come to)",
         B + r"(paying|who paid) (men|miners|clients|customers)", B + r"(collected|kept|took) (all )?the money.{0,80}(night|tent|room|men came)",
         B + r"(faisait|faisaient) payer (les )?(hommes|clients)", B + r"payaient (les gardiens|le chef|les militaires|les soldats|le commandant)",
@@ -353,7 +366,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(embarazos (y abortos )?forzados|grossesses (et (des )?avortements )?forcees|hasta que (pari|tuve al nino|tuve el bebe|tuve a la nina)|(me|la|las|nos) (embarazo|embarazaron|embarazaban)\b)",
         B + r"gravidez forcada", "الحمل القسري", r"mimba ya (kulazimishwa|lazima)",
         "يلدن اطفالا", "يلدن لهم", "يحملن منهم",  # round 5: (ar) so that they bear their children
+        r"(منع|منعوا|منعوهن|منعوها|يمنعون)\w* من (ال)?اجهاض", r"بهدف (انجاب|ان يلدن|ان ينجبن)",  # round 5: abortion forbidden, rape aimed at bearing children (ar)
         B + r"примусов\w* вагітн", B + r"принудительн\w* беремен",
+        B + r"(родят|родить|родили|рожали|народять|народити|народили) (им |їм )?.?(сербск|русск|арабск|российск|російськ|сербськ|арабськ)\w* (дет|діт)",  # round 5: bear "Arab children", quoted (ru, uk)
         B + r"((until|till) (my|her|our|their) bell(y|ies) (was|were|got) big|give (him|them) a (son|child|baby)|carry (their|his) (children|child|babies|baby)|not (allowed|let) (us |her |me |them )?to (abort|end the pregnanc))",
         B + r"(ne (voulaient|voulait|laissaient|laissait) pas (qu'on|que nous|qu'elle|qu'elles|nous) ?(avorte|enleve|interromp)|jusqu'a (leur|ma|sa|notre) grossesse|des enfants de leur ethnie)",
         "لين حملت", "لحد ما حملت", "حتى حملت", "حتى يحملن", "حتى حملنا", "لين حملنا",
