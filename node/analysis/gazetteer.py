@@ -298,4 +298,10 @@ DEFAULT_GROUPS = NameList([
     Entry("Akhmat", "state_forces", ("Ахмат", "Akhmat special forces", "спецназ «Ахмат»")),
     Entry("Guardia Nacional Bolivariana", "state_forces", ("GNB",)),
     Entry("Sistema Penitenciario Nacional", "state_forces", ("SPN",)),
+    Entry("FSB", "state_forces", ("ФСБ", "Federal Security Service", "Service fédéral de sécurité",
+                                  "Servicio Federal de Seguridad", "Serviço Federal de Segurança",
+                                  "جهاز الأمن الفيدرالي", "Федеральная служба безопасности")),
+    Entry("Tariq Ben Ziyad Brigade", "state_forces", ("TBZ", "Tareq Ben Zeyad", "Tariq bin Ziyad",
+                                                      "كتيبة طارق بن زياد", "لواء طارق بن زياد",
+                                                      "طارق بن زياد")),
 ])

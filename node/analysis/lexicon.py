@@ -475,6 +475,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer|government|regime|captain|lieutenant|sergeant|colonel|major\b)",
         # round 6: units named by number ("members of the 42nd brigade", "a lieutenant of the 3rd battalion"), federal police, intelligence and prison services
         B + r"(\d+(st|nd|rd|th)? (infantry |mechani[sz]ed |motori[sz]ed |motor rifle |airborne |marine |special forces |separate )*(brigade|battalion|regiment|division|company)|(brigade|battalion|regiment|division) (no\.? ?)?\d+\b|federal police|intelligence (service|agency|officers?)|prison (service|officials|authorities)|penitentiary|correctional officers?|warders?)",
+        # round 6: ranks of perpetrators named by rank alone, in the languages that lacked them
+        B + r"(corporal|warrant officer|non-commissioned officer|adjudant|caporal|sous-officier|officiers?\b|subteniente|suboficial|cabo (primero|segundo)|subtenente|furriel|сержант|лейтенант|капитан|капітан|полковник|майор\b|прапорщик|ефрейтор|sajini|luteni|kapteni|koplo)",
         B + r"(soldat|armee|militaire|forces armees|forces de defense|forces de securite|policier|police|gendarm|gardes? (du corps|republicaine?|presidentielle?)|gardien|en uniforme|hommes en tenue|forces gouvernementales|ba militaires|les militaires|gouvernement|regime|capitaine|lieutenant|sergent|colonel|commandant de (la |l')?(base|brigade|bataillon|region|secteur|compagnie))",
         # round 6: numbered units, intelligence service, prison staff, federal police (fr)
         B + r"(\d+(e|eme|er|ere)? (bataillon|brigade|regiment|division|compagnie|groupement)|(bataillon|brigade|regiment|secteur operationnel) (n. ?)?\d+\b|service (national )?de renseignement|services de renseignement|agents du renseignement|police federale|personnel penitentiaire|administration penitentiaire)",
@@ -487,6 +489,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
         # round 6: border guards, numbered brigades and battalions, intelligence (ar)
         "حرس الحدود", "حرس السواحل", "شرطه الحدود", "الاستخبارات", "جهاز الامن", "جهاز المخابرات", "الامن الوطني", "الشرطه الفيدراليه", r"(اللواء|الكتيبه|الفوج|الفرقه) (رقم )?\d+",
+        # round 6: "للقوات المسلحه", "للجيش" (the clitic drops the article's alef), ranks (ar)
+        "قوات المسلحه", "للجيش", "للشرطه", "لقوات الامن", A + r"(ال)?(رقيب|ملازم|نقيب|عقيد|عريف)" + AE,
         r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
         # round 6: intelligence, federal police, numbered units, prison officers (sw)
         r"ujasusi", r"idara ya (taifa ya )?(usalama|ujasusi)", r"polisi wa shirikisho", r"kikosi cha (\d+|jeshi|polisi)", r"maafisa wa magereza", r"askari magereza",
