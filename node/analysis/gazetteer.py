@@ -298,6 +298,8 @@ DEFAULT_GROUPS = NameList([
     Entry("Akhmat", "state_forces", ("Ахмат", "Akhmat special forces", "спецназ «Ахмат»")),
     Entry("Guardia Nacional Bolivariana", "state_forces", ("GNB",)),
     Entry("Sistema Penitenciario Nacional", "state_forces", ("SPN",)),
+    Entry("AFDL", "non_state_armed_group", ("Alliance des forces démocratiques pour la libération "
+                                            "du Congo-Zaïre",)),
     Entry("FSB", "state_forces", ("ФСБ", "Federal Security Service", "Service fédéral de sécurité",
                                   "Servicio Federal de Seguridad", "Serviço Federal de Segurança",
                                   "جهاز الأمن الفيدرالي", "Федеральная служба безопасности")),
