@@ -61,6 +61,9 @@ _WEARING = re.compile(  # written folded (lower case, no accents)
     r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
     r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
 WEARING_WINDOW = 40
+# Russian and Ukrainian join a generic word to its group by the genitive, with no preposition:
+# "бойовики проросійського ополчення", "боевики вооружённой группировки" (round 6)
+_GENITIVE = re.compile(r"\w*\W+([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
 # "the victims recognised the attackers as M23 combatants", "les assaillants identifiés comme",
 # "walijitambulisha kuwa wapiganaji wa ADF": the acts credited to unidentified "armed men" go to
 # the group a later phrase identifies them as (round 5: perpetrators named in another sentence)
@@ -206,6 +209,8 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
                      and ((0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
                            and _OF.fullmatch(fold(text[chosen.end:m.start])))
                           or (0 <= m.start - chosen.end <= WEARING_WINDOW
+                              and _GENITIVE.fullmatch(fold(text[chosen.end:m.start])))
+                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
                               and _WEARING.fullmatch(fold(text[chosen.end:m.start]))))]
         if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
@@ -213,6 +218,10 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         elif chosen.concept == "militia":
             chosen = next((m for m in following if m.concept == "non_state_armed_group"),
                           chosen)
+        # "fighters of the Wazalendo militia", "бойовики проросійського ополчення": a generic
+        # fighter's word, the militia it belongs to (round 6)
+        elif chosen.concept == "non_state_armed_group":
+            chosen = next((m for m in following if m.concept == "militia"), chosen)
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
     if credited["unknown"]:
         for cue in IDENTIFIED.finditer(norm.text):

@@ -497,12 +497,30 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(fauji|abasirikare|umusirikare|basoda|soda ya|polisler|poliziott|wachen\b|wachleute|warter|uniformierte|aparat\b)",
         "ወታደሮ", "ወተሃደር",
         B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer|government|regime|captain|lieutenant|sergeant|colonel|major\b)",
+        # round 6: units named by number ("members of the 42nd brigade", "a lieutenant of the 3rd battalion"), federal police, intelligence and prison services
+        B + r"(\d+(st|nd|rd|th)? (infantry |mechani[sz]ed |motori[sz]ed |motor rifle |airborne |marine |special forces |separate )*(brigade|battalion|regiment|division|company)|(brigade|battalion|regiment|division) (no\.? ?)?\d+\b|federal police|intelligence (service|agency|officers?)|prison (service|officials|authorities)|penitentiary|correctional officers?|warders?|(camp|detention) (officials|guards|staff|authorities)|detention (centre|center|facility) (staff|guards|officials))",
+        # round 6: ranks of perpetrators named by rank alone, in the languages that lacked them
+        B + r"(corporal|warrant officer|non-commissioned officer|adjudant|caporal|sous-officier|officiers?\b|subteniente|suboficial|cabo (primero|segundo)|subtenente|furriel|сержант|лейтенант|капитан|капітан|полковник|майор\b|прапорщик|ефрейтор|sajini|luteni|kapteni|koplo)",
         B + r"(soldat|armee|militaire|forces armees|forces de defense|forces de securite|policier|police|gendarm|gardes? (du corps|republicaine?|presidentielle?)|gardien|en uniforme|hommes en tenue|forces gouvernementales|ba militaires|les militaires|gouvernement|regime|capitaine|lieutenant|sergent|colonel|commandant de (la |l')?(base|brigade|bataillon|region|secteur|compagnie))",
+        # round 6: numbered units, intelligence service, prison staff, federal police (fr)
+        B + r"(\d+(e|eme|er|ere)? (bataillon|brigade|regiment|division|compagnie|groupement)|(bataillon|brigade|regiment|secteur operationnel) (n. ?)?\d+\b|service (national )?de renseignement|services de renseignement|agents du renseignement|police federale|personnel penitentiaire|administration penitentiaire|personnel du (camp|centre) de detention|gardiens du camp)",
         B + r"(soldad|ejercito|militar|fuerza publica|fuerzas armadas|polic|guardia|carcelero|uniformad|batallon|infante|gobierno|regimen|capitan|teniente|sargento|coronel)",
+        # round 6: numbered units, prison custodians, intelligence services (es)
+        B + r"(\d+(o|a|er)? (batallon|brigada|regimiento|division|compania)|(batallon|brigada|regimiento|division)( de (infanteria|artilleria|ingenieros|selva|montana|fuerzas especiales))* (n.o ?|no\.? ?|numero )?\d+\b|custodios?\b|sistema penitenciario|penitenciari|servicio de inteligencia|servicios de inteligencia|agentes de inteligencia|policia federal)",
         B + r"(soldad|exercito|militar|forcas armadas|forcas de defesa|polic|guarda|carcereiro|fardad|quartel|governo|regime|capitao|tenente|sargento|coronel)",
+        # round 6: numbered units, intelligence and prison services (pt)
+        B + r"(\d+(o|a)? (batalhao|brigada|regimento|divisao|companhia)|(batalhao|brigada|regimento) (n.o ?)?\d+\b|servico de informac|servicos de informac|servicos secretos|agentes penitenciarios|servicos prisionais|policia federal)",
         "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
+        # round 6: border guards, numbered brigades and battalions, intelligence (ar)
+        "حرس الحدود", "حرس السواحل", "شرطه الحدود", "الاستخبارات", "جهاز الامن", "جهاز المخابرات", "الامن الوطني", "الشرطه الفيدراليه", r"(اللواء|الكتيبه|الفوج|الفرقه) (رقم )?\d+",
+        # round 6: "للقوات المسلحه", "للجيش" (the clitic drops the article's alef), ranks (ar)
+        "قوات المسلحه", "للجيش", "للشرطه", "لقوات الامن", "الحراس", "حراس السجن", "حراس المركز", A + r"(ال)?(رقيب|ملازم|نقيب|عقيد|عريف)" + AE,
         r"askari(?! wa kulinda amani)", r"\bjeshi", r"\bpolisi", r"wanajeshi", r"mwanajeshi", r"walinzi wa gereza", r"vikosi vya serikali", r"serikali",
+        # round 6: intelligence, federal police, numbered units, prison officers (sw)
+        r"ujasusi", r"idara ya (taifa ya )?(usalama|ujasusi)", r"polisi wa shirikisho", r"kikosi cha (\d+|jeshi|polisi)", r"maafisa wa magereza", r"askari magereza",
         B + r"(військов(?!ополон)|солдат|армі|армия|армии|военн(?!опл)|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
+        # round 6: numbered units, Akhmat, prison and security services (ru, uk)
+        B + r"(\d+(-?(я|й|ї|ая|ой|ий|а|ї))? (отдельн\w* |окрем\w* |гвардейск\w* |гвардійськ\w* |мотострелков\w* |мотострілецьк\w* |десантно-штурмов\w* |механизированн\w* |механізован\w* )*(бригад|батальон|полк|дивизи|дивізі)|ахмат|фсвп\b|спецслужб|загарбник|захватчик|интервент|служб\w* безпеки|конвоир|конвоїр|надзирател|наглядач|тюремн\w* (персонал|охорон|охран))",
         # round 5: the state forces the Secretary-General's reports name ("armed forces of the Russian
         # Federation", "силовые структуры", "Rwanda Defence Force", "Stability Support Apparatus")
         B + r"(вооруж[её]нн\w* сил|збройн\w* сил|силов\w* структур|вс рф\b|зс рф\b|российск\w* (военн|солдат|войск|армии|силов)|російськ\w* (військ|солдат|армі|силов)|фсин\b|фсін\b)",
@@ -528,6 +546,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(gatia|cma\b|rebelle|groupe arme|groupes armes|insurge|jihadiste|combattant|terroriste|mai-?mai\b|mayi-?mayi|extremistes|forces de soutien rapide|gangs armes)",
         B + r"(rebelde|grupo armado|grupos armados|guerrill|insurgent|combatiente|pandill|secuestrador|extremistas|fuerzas de apoyo rapido)",
         B + r"(rebelde|grupo armado|grupos armados|insurgent|terrorist|machababo|alshababi|homens do mato|gangues|forcas de apoio rapido|extremistas)",
+        # round 6: the singular "um gangue" (pt)
+        B + r"(gangue\b|membros d[oa] gangue)",
         "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
         r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
         B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",

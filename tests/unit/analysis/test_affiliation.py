@@ -190,6 +190,29 @@ def test_the_rules_name_the_parties_the_reports_name(text: str, code: str) -> No
     assert decide(text).main == code
 
 
+@pytest.mark.parametrize(("text", "code"), [
+    # round 6: state forces named by acronym, by the number of their unit, by rank alone, by
+    # service (intelligence, prison); fighters of a named militia
+    ("Members of the 42nd brigade raped two women at the checkpoint.", "state_forces"),
+    ("Une femme a été violée par des éléments du BIR à Kolofata.", "state_forces"),
+    ("Des viols imputés à des militaires du 12e bataillon ont été signalés.", "state_forces"),
+    ("Custodios del sistema penitenciario sometieron a las presas a desnudez forzada.",
+     "state_forces"),
+    ("Agentes do Serviço de Informação e Segurança do Estado violaram uma detida.",
+     "state_forces"),
+    ("تعرضت امرأة للاغتصاب على يد أفراد من حرس الحدود.", "state_forces"),
+    ("اغتصبها جنود من الكتيبة 15 التابعة للقوات المسلحة.", "state_forces"),
+    ("Її зґвалтував сержант російського підрозділу.", "state_forces"),
+    ("Женщину изнасиловали военнослужащие 126-й бригады.", "state_forces"),
+    ("Afisa wa Idara ya Taifa ya Ujasusi alimbaka mfungwa.", "state_forces"),
+    ("Une adolescente a été violée par des agents de la PNH.", "state_forces"),
+    ("Fighters of the Wazalendo militia raped a woman in Sake.", "militia"),
+    ("Бойовики проросійського ополчення зґвалтували жінку.", "militia"),
+])
+def test_the_rules_name_units_ranks_and_services(text: str, code: str) -> None:
+    assert decide(text).main == code
+
+
 def test_prisoners_of_war_are_victims_not_soldiers() -> None:
     # "військовополонені" and "военнопленные" contain the word for military
     text = ("Місія зафіксувала 85 випадків сексуального насильства проти цивільних і "
