@@ -74,6 +74,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", "ደፍረ", "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
         "مورد تجاوز", "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", "تجاوز کرد", "تجاوز می",  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
         B + r"(stupr|violenza carnale|verkrachting|vergewaltigung|ırza geç|irza gec)",  # round 5 (h6oth): it, nl, de nouns; tr "ırzına geçmek"
+        r"تجاوز به (دختر|زن|کودک|پسر|او\b|آنان|آنها)",  # round 5 (h6oth): fa "تجاوز به دختران" (raped girls), not "تجاوز به خاک" (invasion)
     ),
     "euphemism": (
         # sleeping, lying, "going on" someone by force; being used; forced to have sex
@@ -173,6 +174,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(оголенн(я|ям|ю|і)\b|оголюва|обнажени|обнажа(ть|ться|лись|ли)|обнажи(ться|лись|ли)|разде(ть|ться|лись|лся|лась|ньтесь|вайтесь)|(зня|сня|сни|знім|сним)\w* (все|всё|усе|всю одежду|весь одяг)( с себя| з себе)?(?= до|\s*[,.;]|\s*$)|до (трусів|трусов|білизни|белья|нижньої білизни|нижнего белья))",  # round 5: forced nudity in report and survivor words
         B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
         B + r"(spogli|svestit|denudat|ciplak|çıplak|soyun|telanjang|uitkleden|ontkleed)", "برهنه", "لخت", "裸", "脱光", "脱衣", "အဝတ်အစား ချွတ်", "ራቁት",  # round 5 (h6oth): it, tr, id, nl, fa, zh, my, am: stripped, naked
+        B + r"(tsirara|qaawan|qaawi\b|entkleid)",  # round 5 (h6oth): ha, so, de stripped naked
     ),
     "genital": (
         B + r"(genital|genitals|private parts|between (the|his|my|her) legs|testicle|penis|vagina|breast)",
@@ -327,6 +329,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(cobraba|cobraban) a los hombres", B + r"les cobraba(n)? (a los|para)", B + r"cobrava(m)? (aos|dos|os) homens",
         r"(analipwa|walilipwa|alilipwa) na wanaume", "يقبض المصاري من", "يقبض الفلوس من", "يقبض المال من", "ياخذ المصاري من الرجال",
         B + r"(брав|брали) гроші з", B + r"(брал|брали) деньги с", B + r"kozwa mbongo .{0,30}(balala|kolala)",
+        B + r"(fuhuşa zorla|fuhusa zorla|fuhuş|fuhus\b|prostitusi|dilacurkan|pelacuran|karuwanci|dhillays)", "卖淫", "性服务", "روسپیگری", "تن فروشی", "تن‌فروشی", "ዝሙት አዳሪ",  # round 5 (h6oth): prostitution words (tr, id, ha, so, zh, fa, am)
     ),
     "pregnancy": (
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
@@ -337,6 +340,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((bebe|filho|filha|crianca)\b.{0,40}(nascid[oa]|fruto) d(e|os|as|esses|essas|um|uma)\b.{0,20}(abuso|violac|estupro)|(teve|tem|tive) (um |uma )?(filho|filha|bebe) (de|com) um (dos )?(rebeldes?|insurgentes?|terroristas?|jihadistas?|combatentes?|raptores?|sequestradores?))",  # round 5: pt news on Cabo Delgado captives
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
         r"ujauzito", r"wajawazito",  # round 5: sw (pregnancy, pregnant women: "jamzito" is only the singular)
+        B + r"(hamil\b|zwanger|daukar ciki|juna biyu|incinte)", "باردار", "بارداری", "怀孕", "እርጉዝ",  # round 5 (h6oth): id, nl, ha, it, fa, zh, am pregnant
     ),
     "forced_pregnancy_explicit": (
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
@@ -366,6 +370,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
         B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
         B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
+        B + r"(hamile kalana kadar|cocuk dogurmalari|çocuk doğurmaları|zu schwängern|zu schwangern|schwängern|schwangern|finche non (sono|fossero|furono) rimaste incinte|metterle incinte|sampai hamil|kehamilan paksa|zwanger te maken|tot (ze|zij) zwanger|gedwongen zwangerschap|erzwungene schwangerschap|gravidanz\w* forzat|zorla hamile|hana (su |mu )?.{0,30}hana daukar ciki)", "بارداری اجباری", "تا باردار شوند", "强迫怀孕", "直到怀孕", "强迫生育",  # round 5 (h6oth): rape aimed at pregnancy, contraception forbidden (tr, de, it, id, nl, ha, fa, zh)
     ),
     "sterilization": (
         B + r"(sterili[sz]|castrat|tubal|tubes tied|tied (my|her|our|their) tubes|operated on (me|us|her|them|the women) (without|so)|hysterectom|womb (was |were )?removed|no (longer|more) (have|bear) (children|a child|babies)|(can|could)(not|n't) have (children|babies) (anymore|again))",
@@ -396,6 +401,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(never (have|bear|give birth to) another (baby|child)|unable to (have|bear|father) (children|a child|babies)|ne (puisse|puissent|puissions|pourront|pourrait) plus avoir d'enfant|не (смогу|сможет|сможем) родить|не (зможу|зможе|зможемо) народити)",
         "ما يقدرون يخلفون", "ما يقدروا يخلفوا","ما رح تقدر تخلف",  "ما بقدر اخلف", "عاجز عن الانجاب", "عاجزا عن الانجاب", "عاجزه عن الانجاب", "عقيم", "العقم",
         r"(anayeweza|wanaweza|hawezi|hatuwezi|hawawezi|hatutaweza|sitaweza tena) kuzaa", "သားကြောဖြတ်", "သားအိမ်ထုတ်",
+        B + r"(geen kinderen meer (kunnen |kan )?krijgen|onvruchtbaar|unfruchtbar|keine kinder mehr (bekommen|kriegen)|non (potranno|possono|potra|può|puo) piu avere figli|kısırlaştır|kisirlastir|cocuk sahibi olamay|çocuk sahibi olamay|mandul|tidak (bisa|dapat) (lagi )?(punya|memiliki) anak|ba za (ta|su) iya haihuwa)", "绝育", "不育", "无法再生育", "نازا", "عقیم",  # round 5 (h6oth): left infertile, sterilised (nl, de, it, tr, id, ha, zh, fa)
     ),
     "cases": (
         r"\d[\d,. ]*(other |more |new |further |additional )?(verified |documented |reported )?(cases?|incidents?)\b",
@@ -468,6 +474,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "المعتقل", "بالمعتقل", "معتقلات", "السجن", "بالسجن", "السجون", "الفرع", "المخابرات", "التحقيق", "الزنزانه", "الاحتجاز", "محتجزات", "المحتجزين",
         r"gerezani", r"mahabusu", r"kituo cha polisi", r"\bselo\b",
         B + r"(фільтрац|фильтрац|допит|допрос|полон|плен|ізолятор|изолятор|катівн|застенк|місцях утримання|местах содержания|сизо|сізо|колони|камер)",
+        B + r"(gözaltı|gozalti|cezaevi|hapishane|sorgu\w*|gefängnis|gefangnis|verhör|verhor|carcere|detenzione|penjara|tahanan|interogasi|gevangenis|verhoor|xabsi|gidan yari|barikin)", "بازداشتگاه", "زندان", "拘留", "监狱", "审讯", "အကျဉ်းထောင်", "စစ်ကြော", "እስር ቤት",  # round 5 (h6oth): detention places (tr, de, it, id, nl, so, ha, fa, zh, my, am)
     ),
     "commander": (
         B + r"(commander|the boss|the chief|amir|emir|warlord)", B + r"(le chef|chef des|chef de guerre|commandant\b)", B + r"(comandante|jefe|jefes|cabecilla)",
@@ -505,6 +512,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
         B + r"(hükümet güçleri|hukumet gucleri|güvenlik güçleri|guvenlik gucleri|rejim güçleri|ordu\w*|forze (federali|governative|di sicurezza)|guardie|bewakers|regeringstroepen|veiligheidstroepen|sicherheitskräfte|sicherheitskrafte|regierungstruppen|aparat keamanan|tni\b)",  # round 5 (h6oth): tr, it, nl, de, id state forces
         "政府军", "军方", "安全部队", "警察", "狱警", "情报部门", "俄军", "以军", "国防军", "نیروهای دولتی", "زندانبان", "نگهبان", "چتربازان", "စစ်တပ်", "စစ်ကောင်စီ", "ရဲတပ်", "ወታደራዊ", "መከላከያ ሰራዊት", "የጸጥታ ኃይሎች",  # round 5 (h6oth): zh, fa, my, am
+        B + r"(pasukan (rusia|israel|keamanan|pemerintah|myanmar)|rus (askerleri|güçleri|gucleri|ordusu)|friedenstruppen)",  # round 5 (h6oth): id, tr named state forces
     ),
     "non_state_armed_group": (
         # round 4 (issue 17): singular and plural forms, groups named in the Secretary-General's
@@ -534,6 +542,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(rebellen|ribelli|rebeliant|pemberontak|'yan bindiga|yan bindiga|mayakan|jihadisten|terroristen|ribelli|isis|is-kampfer)",
         B + r"(hdk\b|hızlı destek|hizli destek|işid\b|isid\b|terör örgütü|teror orgutu|isyancı|isyanci|stato islamico|jihadisti|gruppi armati|islamischen staat|islamischer staat|bewaffnete gruppe|tpnpb|opm\b|kkb\b|kelompok bersenjata|strijders|gewapende groep|xagjiir|kooxaha hubaysan|mintidiin|fallaagad|daacish|'yan ta'adda|yan ta'adda|'yan tawaye)",  # round 5 (h6oth): tr, it, de, id, nl, so, ha armed groups
         "نیروهای پشتیبانی سریع", "پشتیبانی سریع", "ستیزه", "شورشی", "طالبان", "گروه مسلح", "گروه های مسلح", "武装分子", "伊斯兰国", "武装团体", "叛军", "反政府武装", "青年党", "博科圣地", "快速支援部队", "民主同盟军", r"(?<![a-z])(m23|adf|rsf|isis|fdlr)(?![a-z])", "ሕወሓት", "ህወሓት", "የትግራይ ኃይሎች", "ሸኔ", "ኦነግ", "ተዋጊዎች", "သူပုန်", "လက်နက်ကိုင်အဖွဲ့", "အာရက္ခတပ်",  # round 5 (h6oth): fa, zh, am, my; Latin acronyms inside CJK text
+        "帮派", B + r"(bende\b|bendes\b|geng\b|çete|cete\b)",  # round 5 (h6oth): gangs (zh, nl, id, tr), which the data card codes as armed groups
     ),
     "militia": (
         B + r"(paras\b|paramilitary|kamwina nsapu|bana mura|dan na ambassagou|arab militias?|armed herders?|janjawid|popular committees|volontaires pour la defense)",
@@ -561,6 +570,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(cascos azules|casco azul|fuerzas de paz|mision de paz)", B + r"(capacete azul|capacetes azuis|forcas de paz)",
         "حفظ السلام", "قبعات زرق", "القبعات الزرقاء", r"walinda amani", r"kulinda amani",
         B + r"(миротвор|блакитн\w* касок|голуб\w* касок)", B + r"(blauhelm|caschi blu)",
+        B + r"(ka tirsan (amisom|atmis|ausom)|nabad ilaalin|barış gücü|baris gucu|penjaga perdamaian|blauwhelm|vredeshandhav|vn-militairen|wanzar da zaman lafiya)", "حافظ صلح", "维和", "ሰላም አስከባሪ",  # round 5 (h6oth): peacekeepers (so, tr, id, nl, ha, fa, zh, am)
     ),
     "civilian": (
         B + r"(neighbou?rs?|landlord|shopkeeper|teacher|employer|settler|settlers|villagers?|a man from (our|my|the) (village|street|camp|community)|men from the (host )?community|relative|uncle|stepfather|boss)\b",
