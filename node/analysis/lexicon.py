@@ -72,6 +72,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "جنسي تيری", "جنسي تېری", B + r"violat\b", B + r"(perdhun|dhunuan|dhunoi)",
         B + r"\w{0,6}kwata\w* olw'amaanyi", B + r"fipa ba", B + r"din\w* .{0,12}n'ike", B + r"(gudeed|gudeess)",
         B + r"(ba)?bebis\w* (ngai|biso|ye) na makasi", B + r"kufsa", B + r"kufsi",
+        r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", "ደፍረ", "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
+        "مورد تجاوز", "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", "تجاوز کرد", "تجاوز می",  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
+        B + r"(stupr|violenza carnale|verkrachting|vergewaltigung|ırza geç|irza gec)",  # round 5 (h6oth): it, nl, de nouns; tr "ırzına geçmek"
+        r"تجاوز به (دختر|زن|کودک|پسر|او\b|آنان|آنها)",  # round 5 (h6oth): fa "تجاوز به دختران" (raped girls), not "تجاوز به خاک" (invasion)
     ),
     "euphemism": (
         # sleeping, lying, "going on" someone by force; being used; forced to have sex
@@ -129,6 +133,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
         B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
         B + r"indecent", B + r"attentat a la pudeur", B + r"aibu\b", r"vitendo vya aibu",
+        B + r"(sessual|seksueel|seksuele|cinsel saldırı|cinsel istismar)", "ወሲብ", "性侵", "性虐待", "လိင်ပိုင်းဆိုင်ရာ", "လိင်ပိုင်း", "خشونت جنسی", "آزار جنسی",  # round 5 (h6oth): it, nl, tr, am, zh, my, fa words for sexual (violence)
     ),
     # A threat of rape is not a rape (the data card leaves threats alone out of the set): a
     # rape word inside a threat neither floors the detection nor suggests rape (suggest.py).
@@ -174,6 +179,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|голою|голих|(зня|зні|сня|сни)\w* (весь |всю |всі |все )?(одяг|одежд)|догола|до гола|голая|голые|гола\b|голі\b)",
         B + r"(оголенн(я|ям|ю|і)\b|оголюва|обнажени|обнажа(ть|ться|лись|ли)|обнажи(ться|лись|ли)|разде(ть|ться|лись|лся|лась|ньтесь|вайтесь)|(зня|сня|сни|знім|сним)\w* (все|всё|усе|всю одежду|весь одяг)( с себя| з себе)?(?= до|\s*[,.;]|\s*$)|до (трусів|трусов|білизни|белья|нижньої білизни|нижнего белья))",  # round 5: forced nudity in report and survivor words
         B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
+        B + r"(spogli|svestit|denudat|ciplak|çıplak|soyun|telanjang|uitkleden|ontkleed)", "برهنه", "لخت", "裸", "脱光", "脱衣", "အဝတ်အစား ချွတ်", "ራቁት",  # round 5 (h6oth): it, tr, id, nl, fa, zh, my, am: stripped, naked
+        B + r"(tsirara|qaawan|qaawi\b|entkleid)",  # round 5 (h6oth): ha, so, de stripped naked
     ),
     "genital": (
         B + r"(genital|genitals|private parts|between (the|his|my|her) legs|testicle|penis|vagina|breast)",
@@ -190,6 +197,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
         B + r"паху\b",  # round 5: ru "удары по паху" (blows to the groin)
         B + r"(geschlechtsteil|genitali)",
+        B + r"(cinsel organ|genital|alat kelamin|kemaluan|geslachtsdelen|geslachtsorganen|xubinta taranka)", "اندام تناسلی", "آلت تناسلی", "生殖器", "下体", "私处", "လိင်အင်္ဂါ", "ብልት",  # round 5 (h6oth): tr, id, nl, so, fa, zh, my, am genital words
     ),
     "touch": (
         B + r"(grop|fondl|touched (me|her|us|my|our)|touching (me|her|us|my)|touch (me|her|us)|(hand|hands) (under|inside|into) (my|her|our) (dress|skirt|blouse|shirt|clothes|underwear))",
@@ -248,6 +256,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"kila (askari|mpiganaji|mwanajeshi) (akachagua|alichagua|alichukua|akachukua) (msichana|mwanamke)", r"waligawanywa", r"tuligawanywa",
         B + r"(розподіл\w* (між|поміж)|распредел\w* (между|среди)|вибирали,? кого|выбирали,? кого|подарил\w* (командир|офіцер|офицер))",
         B + r"(firotin|firotim|firot)", "كنيز", "برده", B + r"(esir pazar|satildik|sattilar)",
+        B + r"(schiav|seksslav|slavin|slavernij|addoon|perbudakan|budak seks|dijadikan budak|bautar)", "برده", "بردگی", "奴隶", "性奴", "ባርነት", "ባሪያ", "လိင်ကျွန်",  # round 5 (h6oth): it, nl, so, id, ha, fa, zh, am, my: slave, slavery, sex slave
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
@@ -285,6 +294,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(obligaron|forzaron|obligaban|forzaban|obrigaram|forcaram|obrigavam|forcavam) (a )?(as |las )?familias a (entregar|casar)",  # round 5: (es, pt)
         "اجبار العائلات علي تزويج", "اجبروا العائلات علي تزويج", "تزويج بناتهم", "تزويج بناتها",  # round 5: (ar)
         r"ozesh\w* (binti|wasichana|mabinti)( zao| wao)? kwa (wapiganaji|wanamgambo|askari|makamanda)", B + r"(выдава\w*|отдава\w*) (своих )?(дочерей|девочек) замуж|(віддава\w*|видава\w*) (своїх )?(доньок|дочок|дівчат) заміж",  # round 5: (sw, ru, uk)
+        B + r"(mogli\b|in moglie|in sposa|matrimoni\w* forzat|zwangsverheirat|zwangsehe|als (ehe)?frauen|zorla evlendir|kawin paksa|dijadikan istri|gedwongen huwelijk|als (hun |zijn )?(echtgenote|vrouw)|auren dole|tilasta\w* .{0,10}aure|guursadaan|guur qasab)", "ازدواج اجباری", "به همسری", "強迫婚姻", "强迫婚姻", "逼婚", "作为妻子", "በግዳጅ ጋብቻ", "አስገድደው አገቡ", "အတင်းအဓမ္မ လက်ထပ်",  # round 5 (h6oth): "wives" of fighters and forced marriage (it, de, tr, id, nl, ha, so, fa, zh, am, my)
     ),
     "captivity": (
         B + r"(held|kept|keep|captiv|abduct|kidnap|took (me|us|her|them) (to|into)|taken to (their|the) (camp|base|bush)|camp\b|bush|base|for (\d+|two|three|several|many) (day|week|month|year)|months|years|every night|each night)",
@@ -306,6 +316,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(cativeiro|em poder dos (insurgentes|rebeldes|jihadistas|terroristas|raptores))",  # round 5: pt "no cativeiro dos grupos armados"
         r"mateka",  # round 5: sw "mateka" (captives, hostages)
         B + r"(держал|тримал|утримув|полон|плен|похит|викра|подвал|підвал|месяц|місяц|каждый вечер|щоночі|кажд\w* ночь)",
+        B + r"(trattenut|prigionier|rapit|sequestrat|verschlepp|gefangen|festgehalten|kacir|kaçır|alikon|alıkon|esir|menculik|diculik|ditahan|disekap|ontvoerd|gevangen|vastgehouden|afduub|xireen|la haystay|sace\b|tsare|garkuwa)", "ربود", "اسیر", "گروگان", "绑架", "劫持", "关押", "囚禁", "ታግተው", "ታፍነው", "ተጠልፈው", "ပြန်ပေးဆွဲ", "ချုပ်နှောင်",  # round 5 (h6oth): held, abducted, captive (it, de, tr, id, nl, so, ha, fa, zh, am, my)
     ),
     "money": (
         B + r"(paid|pay|pays|paying|money|cash|for food|in exchange|clients|customers|brothel)",
@@ -338,6 +349,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(cobraba|cobraban) a los hombres", B + r"les cobraba(n)? (a los|para)", B + r"cobrava(m)? (aos|dos|os) homens",
         r"(analipwa|walilipwa|alilipwa) na wanaume", "يقبض المصاري من", "يقبض الفلوس من", "يقبض المال من", "ياخذ المصاري من الرجال",
         B + r"(брав|брали) гроші з", B + r"(брал|брали) деньги с", B + r"kozwa mbongo .{0,30}(balala|kolala)",
+        B + r"(fuhuşa zorla|fuhusa zorla|fuhuş|fuhus\b|prostitusi|dilacurkan|pelacuran|karuwanci|dhillays)", "卖淫", "性服务", "روسپیگری", "تن فروشی", "تن‌فروشی", "ዝሙት አዳሪ",  # round 5 (h6oth): prostitution words (tr, id, ha, so, zh, fa, am)
     ),
     "pregnancy": (
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
@@ -348,6 +360,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((bebe|filho|filha|crianca)\b.{0,40}(nascid[oa]|fruto) d(e|os|as|esses|essas|um|uma)\b.{0,20}(abuso|violac|estupro)|(teve|tem|tive) (um |uma )?(filho|filha|bebe) (de|com) um (dos )?(rebeldes?|insurgentes?|terroristas?|jihadistas?|combatentes?|raptores?|sequestradores?))",  # round 5: pt news on Cabo Delgado captives
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
         r"ujauzito", r"wajawazito",  # round 5: sw (pregnancy, pregnant women: "jamzito" is only the singular)
+        B + r"(hamil\b|zwanger|daukar ciki|juna biyu|incinte)", "باردار", "بارداری", "怀孕", "እርጉዝ",  # round 5 (h6oth): id, nl, ha, it, fa, zh, am pregnant
     ),
     "forced_pregnancy_explicit": (
         B + r"((until|till) (i|she|we|they) (got|get|became|was|were) pregnant|bear (the )?children (of|for) (the enemy|them|him)|so that (they|she) (would|should) (bear|give birth)|to make (them|her|us) pregnant)",
@@ -379,6 +392,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
         B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
         B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
+        B + r"(hamile kalana kadar|cocuk dogurmalari|çocuk doğurmaları|zu schwängern|zu schwangern|schwängern|schwangern|finche non (sono|fossero|furono) rimaste incinte|metterle incinte|sampai hamil|kehamilan paksa|zwanger te maken|tot (ze|zij) zwanger|gedwongen zwangerschap|erzwungene schwangerschap|gravidanz\w* forzat|zorla hamile|hana (su |mu )?.{0,30}hana daukar ciki)", "بارداری اجباری", "تا باردار شوند", "强迫怀孕", "直到怀孕", "强迫生育",  # round 5 (h6oth): rape aimed at pregnancy, contraception forbidden (tr, de, it, id, nl, ha, fa, zh)
     ),
     "sterilization": (
         B + r"(sterili[sz]|castrat|tubal|tubes tied|tied (my|her|our|their) tubes|operated on (me|us|her|them|the women) (without|so)|hysterectom|womb (was |were )?removed|no (longer|more) (have|bear) (children|a child|babies)|(can|could)(not|n't) have (children|babies) (anymore|again))",
@@ -409,6 +423,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(never (have|bear|give birth to) another (baby|child)|unable to (have|bear|father) (children|a child|babies)|ne (puisse|puissent|puissions|pourront|pourrait) plus avoir d'enfant|не (смогу|сможет|сможем) родить|не (зможу|зможе|зможемо) народити)",
         "ما يقدرون يخلفون", "ما يقدروا يخلفوا","ما رح تقدر تخلف",  "ما بقدر اخلف", "عاجز عن الانجاب", "عاجزا عن الانجاب", "عاجزه عن الانجاب", "عقيم", "العقم",
         r"(anayeweza|wanaweza|hawezi|hatuwezi|hawawezi|hatutaweza|sitaweza tena) kuzaa", "သားကြောဖြတ်", "သားအိမ်ထုတ်",
+        B + r"(geen kinderen meer (kunnen |kan )?krijgen|onvruchtbaar|unfruchtbar|keine kinder mehr (bekommen|kriegen)|non (potranno|possono|potra|può|puo) piu avere figli|kısırlaştır|kisirlastir|cocuk sahibi olamay|çocuk sahibi olamay|mandul|tidak (bisa|dapat) (lagi )?(punya|memiliki) anak|ba za (ta|su) iya haihuwa)", "绝育", "不育", "无法再生育", "نازا", "عقیم",  # round 5 (h6oth): left infertile, sterilised (nl, de, it, tr, id, ha, zh, fa)
     ),
     "cases": (
         r"\d[\d,. ]*(other |more |new |further |additional )?(verified |documented |reported )?(cases?|incidents?)\b",
@@ -420,6 +435,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(de nombreux|plusieurs|des dizaines de|des centaines de) (cas|incidents)", B + r"(numerosos|varios|decenas de|cientos de) (casos|incidentes)",
         B + r"(numerosos|varios|muitos|dezenas de|centenas de) (casos|incidentes)", "حالات عديده", "عشرات الحالات", B + r"(многочисленн\w* случа|численн\w* випадк)",
         B + r"(verified|documented|recorded|reported) cases", B + r"(подтвержденн|задокументован|зафиксирован|підтверджен|зафіксован)\w* .{0,30}(случа|випадк)", B + r"cas (verifies|documentes|recenses)", B + r"casos (verificados|documentados|registrados)",
+        r"\d[\d,. ]*(casi|fälle|falle|gevallen|vaka|kasus|kiis|مورد)\b", r"\d[\d,. ]*(起|宗)", "数百起", "数千起", "数十起",  # round 5 (h6oth): counted cases (it, de, nl, tr, id, so, fa, zh)
     ),
     "attributed": (
         B + r"(as a (weapon|tool|tactic|method|instrument)|comme (arme|outil|instrument|tactique)|como (arma|instrumento|herramienta|tactica)|kama silaha|كسلاح|як зброю|как оружие|(was|were) used (for|to|against|as|by))",
@@ -428,6 +444,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
         "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
         "على ايدي", "بايدي", "ارتكبه", "ارتكبوها", "نسبت الى", "نسب الى", "منسوبه الى",  # round 5: "على أيدي" and attribution in report Arabic
+        B + r"(attribuit\w* (a|ai|alle)|zugeschrieben|atfedil|dikaitkan dengan|toegeschreven aan|loo aaneeyay)", "نسبت داده", "归咎于", "归因于",  # round 5 (h6oth): attributed to (it, de, tr, id, nl, so, fa, zh)
     ),
     "force": (
         B + r"((dragged|pulled|took|carried|pushed) (me|her|us|them|the girls|the women) (into|to|behind|inside) (the |a |their )?(bush|bushes|forest|house|room|maize|field|car|truck|tent|barracks|school|toilet|back))",
@@ -458,6 +475,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         A + "(لم|لا|ما|ماحدا|مافي|بدون|نفى|نفت|ينفي|انكر|مو|مش|ولا)" + AE,
         r"\bhakuna\b", r"\bhaku", r"\bhawa", r"\bbila\b", r"\bsija", r"\bhawaku", r"\bhaja",
         B + r"(ніхто|ніщо|нічого|не|ні|без|заперечу|никто|ничего|нет|отрица)\b",
+        B + r"(nicht|kein|keine|bestritt|nessun|nessuna|negato|değil|degil|reddetti|tidak|tanpa|membantah|niet|geen|ontkende)\b", "没有", "否认", "并未",  # round 5 (h6oth): de, it, tr, id, nl, zh
     ),
     "topic": (
         B + r"(programm?e?s?|training|trained|awareness|prevent|prevention|combat(ing)?|end(ing)? (conflict-related )?sexual|response|(?<!intelligence )(?<!security )services(?! de (renseignement|securite))|referral|care\b|support(ed)?|condemn|calls? (on|upon)|urge|urges|recommend|risk|risks|vulnerable|exposed|fear|fears|law|laws|legislation|policy|policies|strategy|action plan|commitment|committee|mandate|definition|defined|stigma|listed|listing|annex|accountability|prosecut|trial|convict|sentenc|justice|reparation|hotline|clinic|workshop|campaign|advocacy|refers to|the term|defined as|impunity|national plan|against (conflict-related )?sexual violence|present report|previous reports|survivors? of|monitoring|reporting on|rule of law|born of rape|conceived (through|from|in) rape|children born of)\b",
@@ -469,6 +487,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
         r"mafunzo", r"kampeni", r"kupambana na", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
+        B + r"(programm|betreuung|förder|forder|verurteil|condann|sostegno|kınadı|kinadi|çağrı|cagri|hayatta kalan|önleme|onleme|pemulihan|layanan|mengecam|reparasi|fonds|ondersteun|veroordeel|programma|barnaamij|taageero|cambaareeyay|cibiya|tallafi|kaddamar|yaki da)",  # round 5 (h6oth): programmes, support, condemnations (de, it, tr, id, nl, so, ha)
+        "محکوم", "برنامه", "حمایت", "بازماندگان", "谴责", "呼吁", "项目", "幸存者提供", "援助", "ድጋፍ", "ማዕከል", "ကုသမှု", "အကူအညီ",  # round 5 (h6oth): fa, zh, am, my
     ),
     # --- context that implies a perpetrator the text does not name ------------------------
     "detention": (
@@ -478,6 +498,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "المعتقل", "بالمعتقل", "معتقلات", "السجن", "بالسجن", "السجون", "الفرع", "المخابرات", "التحقيق", "الزنزانه", "الاحتجاز", "محتجزات", "المحتجزين",
         r"gerezani", r"mahabusu", r"kituo cha polisi", r"\bselo\b",
         B + r"(фільтрац|фильтрац|допит|допрос|полон|плен|ізолятор|изолятор|катівн|застенк|місцях утримання|местах содержания|сизо|сізо|колони|камер)",
+        B + r"(gözaltı|gozalti|cezaevi|hapishane|sorgu\w*|gefängnis|gefangnis|verhör|verhor|carcere|detenzione|penjara|tahanan|interogasi|gevangenis|verhoor|xabsi|gidan yari|barikin)", "بازداشتگاه", "زندان", "拘留", "监狱", "审讯", "အကျဉ်းထောင်", "စစ်ကြော", "እስር ቤት",  # round 5 (h6oth): detention places (tr, de, it, id, nl, so, ha, fa, zh, my, am)
     ),
     "commander": (
         B + r"(commander|the boss|the chief|amir|emir|warlord)", B + r"(le chef|chef des|chef de guerre|commandant\b)", B + r"(comandante|jefe|jefes|cabecilla)",
@@ -531,6 +552,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "ወተሃደራት", "الثكنه", "ثكنه عسكريه",
         B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
         "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
+        B + r"(hükümet güçleri|hukumet gucleri|güvenlik güçleri|guvenlik gucleri|rejim güçleri|ordu\w*|forze (federali|governative|di sicurezza)|guardie|bewakers|regeringstroepen|veiligheidstroepen|sicherheitskräfte|sicherheitskrafte|regierungstruppen|aparat keamanan|tni\b)",  # round 5 (h6oth): tr, it, nl, de, id state forces
+        "政府军", "军方", "安全部队", "警察", "狱警", "情报部门", "俄军", "以军", "国防军", "نیروهای دولتی", "زندانبان", "نگهبان", "چتربازان", "စစ်တပ်", "စစ်ကောင်စီ", "ရဲတပ်", "ወታደራዊ", "መከላከያ ሰራዊት", "የጸጥታ ኃይሎች",  # round 5 (h6oth): zh, fa, my, am
+        B + r"(pasukan (rusia|israel|keamanan|pemerintah|myanmar)|rus (askerleri|güçleri|gucleri|ordusu)|friedenstruppen)",  # round 5 (h6oth): id, tr named state forces
     ),
     "non_state_armed_group": (
         # round 4 (issue 17): singular and plural forms, groups named in the Secretary-General's
@@ -560,6 +584,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "حركه العدل والمساواه", "جيش تحرير السودان", "الحركه الشعبيه في المعارضه", "انصار الله", "الحوثيين", "الحوثيون", "قوات الدعم", "الجيش الوطني السوري", "جماعه نصره الاسلام", "هيئه تحرير",
         r"wapiganaji wa", r"waasi wa", r"vikosi vya msaada wa haraka", r"kundi la (m23|adf|al-shabaab|waasi)",
         B + r"(rebellen|ribelli|rebeliant|pemberontak|'yan bindiga|yan bindiga|mayakan|jihadisten|terroristen|ribelli|isis|is-kampfer)",
+        B + r"(hdk\b|hızlı destek|hizli destek|işid\b|isid\b|terör örgütü|teror orgutu|isyancı|isyanci|stato islamico|jihadisti|gruppi armati|islamischen staat|islamischer staat|bewaffnete gruppe|tpnpb|opm\b|kkb\b|kelompok bersenjata|strijders|gewapende groep|xagjiir|kooxaha hubaysan|mintidiin|fallaagad|daacish|'yan ta'adda|yan ta'adda|'yan tawaye)",  # round 5 (h6oth): tr, it, de, id, nl, so, ha armed groups
+        "نیروهای پشتیبانی سریع", "پشتیبانی سریع", "ستیزه", "شورشی", "طالبان", "گروه مسلح", "گروه های مسلح", "武装分子", "伊斯兰国", "武装团体", "叛军", "反政府武装", "青年党", "博科圣地", "快速支援部队", "民主同盟军", r"(?<![a-z])(m23|adf|rsf|isis|fdlr)(?![a-z])", "ሕወሓት", "ህወሓት", "የትግራይ ኃይሎች", "ሸኔ", "ኦነግ", "ተዋጊዎች", "သူပုန်", "လက်နက်ကိုင်အဖွဲ့", "အာရက္ခတပ်",  # round 5 (h6oth): fa, zh, am, my; Latin acronyms inside CJK text
+        "帮派", B + r"(bende\b|bendes\b|geng\b|çete|cete\b)",  # round 5 (h6oth): gangs (zh, nl, id, tr), which the data card codes as armed groups
     ),
     "militia": (
         B + r"(paras\b|paramilitary|kamwina nsapu|bana mura|dan na ambassagou|arab militias?|armed herders?|janjawid|popular committees|volontaires pour la defense)",
@@ -572,6 +599,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
         r"wanamgambo(?! wa al)", r"mgambo", B + r"(ополчен|ополченец|ополченц|міліці|милици|дружинник|мілітар)",
         B + r"(miliz|milicj|milisi|maleeshiyaad|milicij)",
+        B + r"(milis\b|milisler|militie|milities|maleeshiyo|'yan sa-kai|yan sa kai)", "شبه نظامی", "شبه‌نظامی", "شبهنظامی", "میلیشیا", "民兵", "ပျူစောထီး", "ሚሊሻ", "ፋኖ",  # round 5 (h6oth): tr, nl, so, ha, fa, zh, my, am militia words
     ),
     "peacekeepers": (
         B + r"((monusco|minusca|unmiss|minusma|unamid|unifil|amisom|atmis|unmil|minustah|the mission's|united nations|un mission) (soldiers?|troops|peacekeepers|personnel|staff|contingents?|military)|(personnel|staff|troops|soldiers|members) of the (mission|monusco|minusca|unmiss|minusma)|african union (troops|soldiers|forces?)|au troops|international (forces|troops))",
@@ -586,6 +614,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(cascos azules|casco azul|fuerzas de paz|mision de paz)", B + r"(capacete azul|capacetes azuis|forcas de paz)",
         "حفظ السلام", "قبعات زرق", "القبعات الزرقاء", r"walinda amani", r"kulinda amani",
         B + r"(миротвор|блакитн\w* касок|голуб\w* касок)", B + r"(blauhelm|caschi blu)",
+        B + r"(ka tirsan (amisom|atmis|ausom)|nabad ilaalin|barış gücü|baris gucu|penjaga perdamaian|blauwhelm|vredeshandhav|vn-militairen|wanzar da zaman lafiya)", "حافظ صلح", "维和", "ሰላም አስከባሪ",  # round 5 (h6oth): peacekeepers (so, tr, id, nl, ha, fa, zh, am)
     ),
     "civilian": (
         B + r"(neighbou?rs?|landlord|shopkeeper|teacher|employer|settler|settlers|villagers?|a man from (our|my|the) (village|street|camp|community)|men from the (host )?community|relative|uncle|stepfather|boss)\b",
@@ -605,6 +634,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "مسلحين مجهولين", "مسلحون مجهولون", "مجهولين", "مجهولون", "المسلحين", "مسلحين", "مسلحون", "ملثمين",
         B + r"(hommes masques|individus non identifies|encapuchados|homens mascarados|masked (men|gunmen))", r"watu wenye silaha", r"wasiojulikana",
         B + r"(невідом\w* (озброєн|чоловік)|неизвестн\w* (вооруж|мужчин|люд)|с автоматами|з автоматами|озброєні люди|вооруженные люди)",
+        B + r"(unbekannte|bewaffnete männer|bewaffnete manner|uomini armati|non identificat|kimliği belirsiz|kimligi belirsiz|silahlı kişiler|silahli kisiler|orang tak dikenal|otk\b|pria bersenjata|onbekende|gewapende mannen|rag hubeysan|aan la aqoon)",  # round 5 (h6oth): de, it, tr, id, nl, so unidentified armed men
+        "ناشناس", "افراد مسلح", "身份不明", "不明身份", "武装人员", "အမည်မသိ", "ማንነታቸው ያልታወቁ",  # round 5 (h6oth): fa, zh, my, am
     ),
 }
 
