@@ -355,7 +355,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(pregnan|impregnat|bear (a|their|his) child|bear children for|came back with a baby|child belong)",
         B + r"(gave birth to (the )?(fighters'?|their|his|soldiers'?|captors'?|militants'?) (child|children|baby|babies)|(child|children|baby|babies) (fathered|sired) by)",  # round 5: en reports on captivity (Boko Haram)
         B + r"(enceinte|grossesse|engross|l'enfant sera)", B + r"(embaraz|prenada|parir un hijo)",
-        B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", "حمل", "الحمل", "حبلى",
+        B + r"(gravid|engravid|gestante|tive (um )?(bebe|filho) (la|dele|deles))", "حامل", A + "(حمل|حملت|حملن)" + AE, "الحمل", "حبلى",  # bounded: Persian حمله is "attack"
         "حوامل", "الحوامل",  # round 5: plural
         B + r"((bebe|filho|filha|crianca)\b.{0,40}(nascid[oa]|fruto) d(e|os|as|esses|essas|um|uma)\b.{0,20}(abuso|violac|estupro)|(teve|tem|tive) (um |uma )?(filho|filha|bebe) (de|com) um (dos )?(rebeldes?|insurgentes?|terroristas?|jihadistas?|combatentes?|raptores?|sequestradores?))",  # round 5: pt news on Cabo Delgado captives
         r"mimba", r"jamzito", B + r"(вагітн|беремен|завагітн|забеременел)", B + r"(schwanger|incinta|hamile)",
@@ -550,7 +550,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: security forces in es/pt, guards in ru/uk, soldiers in Arabizi and Tigrinya, barracks
         B + r"(fuerzas de seguridad|cuerpos de seguridad|forcas de seguranca|forcas policiais|3askar|l3askar|barracks|military (camp|base)|caserne|cuartel|казарм|red berets?|berets rouges|охран(а|ы|е|ой|у)\b|охорон(а|и|і|ою|у)\b)",
         "ወተሃደራት", "الثكنه", "ثكنه عسكريه",
-        B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
+        B + r"(soldaten|armee|polizei|militar|soldati|esercito|polizia|militari|carabinier|asker|polis\b|jandarma|leger\b|politie|militair|zolnierz|żołnierz|wojsk|policj|tentara\b|polisi|militer|sojoji|soja\b|'yan sanda|askar|ciidan|vojnik|vojsk|policij)",
         "ወታደር", "ፖሊስ", "တပ်မတော်", "စစ်သား", "军人", "士兵", "军队", "سرباز", "ارتش", "پلیس", "نیروهای امنیتی", "सैनिक", "फौज", "पुलिस",
         B + r"(hükümet güçleri|hukumet gucleri|güvenlik güçleri|guvenlik gucleri|rejim güçleri|ordu\w*|forze (federali|governative|di sicurezza)|guardie|bewakers|regeringstroepen|veiligheidstroepen|sicherheitskräfte|sicherheitskrafte|regierungstruppen|aparat keamanan|tni\b)",  # round 5 (h6oth): tr, it, nl, de, id state forces
         "政府军", "军方", "安全部队", "警察", "狱警", "情报部门", "俄军", "以军", "国防军", "نیروهای دولتی", "زندانبان", "نگهبان", "چتربازان", "စစ်တပ်", "စစ်ကောင်စီ", "ရဲတပ်", "ወታደራዊ", "መከላከያ ሰራዊት", "የጸጥታ ኃይሎች",  # round 5 (h6oth): zh, fa, my, am
@@ -623,7 +623,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "جيران", "ابن الجيران", "رجل من القريه", r"jirani",
         B + r"(voisin|proprietaire|boutiquier|enseignant|patron|colon|colons)",
         B + r"(vecino|patron|colono|colonos|tio\b|padrastro)", B + r"(vizinho|patrao|colono|colonos|tio\b|padrasto)",
-        "جار", "جارنا", "الجار", "جيراننا", "المستوطنين", "مستوطن", "صاحب البيت", "صاحب المحل",
+        A + "جار" + AE, "جارنا", "الجار",  # bounded: تجار (traders), بازار "جيراننا", "المستوطنين", "مستوطن", "صاحب البيت", "صاحب المحل",
         r"\bjirani", r"mzee wa duka", r"mwenye nyumba", r"\bmjomba",
         B + r"(сусід(?!н)|сосед(?!н|-ополч)|хазяїн|хозяин|поселен)",
     ),
