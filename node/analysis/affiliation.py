@@ -265,7 +265,7 @@ def _unless_only_dont(h: lexicon.Hit, text: str) -> lexicon.Hit:
     if not h.negated or h.concept not in AFFILIATIONS:
         return h
     window = fold(text[max(0, h.start - lexicon.NEGATION_WINDOW - 10):h.start])
-    cues = [m.group(0).strip() for m in lexicon.PATTERNS["negation"].finditer(window)]
+    cues = [m.group(0).strip() for m in lexicon.patterns()["negation"].finditer(window)]
     if cues and all(_DONT.fullmatch(c) for c in cues) \
             and len(_FRENCH_DONT.findall(window)) == len(cues):
         return replace(h, negated=False)

@@ -20,6 +20,7 @@ main words also in de, it, nl, pl, bs/hr/sr, tr, fa, ur/hi, so, ha, am, my, id, 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -673,7 +674,13 @@ def _compile() -> dict[str, re.Pattern[str]]:
     return {name: one(patterns) for name, patterns in CONCEPTS.items()}
 
 
-PATTERNS = _compile()
+@functools.cache
+def patterns() -> dict[str, re.Pattern[str]]:
+    """The concepts' compiled patterns, made at first use: compiling them takes about 0.2 s,
+    which every node process would otherwise pay at start, suggesting or not."""
+    return _compile()
+
+
 _SENTENCE_END = re.compile(r"[.!?؟;\n]+(?=\s|$)|[。！？]")
 AGENT_WINDOW = 25  # characters between a perpetrator and the act it is the subject of
 AGENT_ACTS = ("rape", "euphemism", "attempt")
@@ -694,31 +701,32 @@ def find(norm: Normalised, original: str) -> list[Hit]:
     """Every concept hit in the text, with its original span, sentence and context flags."""
     text = norm.text
     bounds = sentences(text)
+    compiled = patterns()
 
     starts = [s for s, _ in bounds]
 
     def sentence_of(pos: int) -> int:
         return max(0, bisect.bisect_right(starts, pos) - 1)
 
-    negations = [(m.start(), m.end()) for m in PATTERNS["negation"].finditer(text)]
+    negations = [(m.start(), m.end()) for m in compiled["negation"].finditer(text)]
     # A sentence that counts cases or names who committed them reports acts, even when it
     # also names a service or a programme ("service providers reported 89 cases...").
     reported = {sentence_of(m.start()) for name in ("cases", "attributed")
-                for m in PATTERNS[name].finditer(text)}
+                for m in compiled[name].finditer(text)}
     # So does a sentence where a perpetrator is the subject of an act ("soldiers raped",
     # "військовослужбовці зґвалтували", "الجنود اغتصبوا"): a topic word beside it ("survivors
     # said soldiers raped...") does not make it a mention.
     agents = [m.end() for name in AFFILIATIONS if name != "unknown"
-              for m in PATTERNS[name].finditer(text)]
+              for m in compiled[name].finditer(text)]
     if agents:
         reported |= {sentence_of(m.start()) for name in AGENT_ACTS
-                     for m in PATTERNS[name].finditer(text)
+                     for m in compiled[name].finditer(text)
                      if any(0 <= m.start() - end <= AGENT_WINDOW
                             and sentence_of(end) == sentence_of(m.start()) for end in agents)}
     topic_sentences = {sentence_of(m.start())
-                       for m in PATTERNS["topic"].finditer(text)} - reported
+                       for m in compiled["topic"].finditer(text)} - reported
     hits = []
-    for concept, pattern in PATTERNS.items():
+    for concept, pattern in compiled.items():
         if concept in ("negation", "topic"):
             continue
         for m in pattern.finditer(text):
