@@ -185,12 +185,6 @@ def test_an_example_keeps_its_affiliation_sealed() -> None:
     ("Members of the Civilian Joint Task Force raped displaced women.", "militia"),
     ("Armed youth raped a girl on her way to the borehole.", "militia"),
     ("Des miliciens Wazalendo ont violé deux déplacées.", "militia"),
-])
-def test_the_rules_name_the_parties_the_reports_name(text: str, code: str) -> None:
-    assert decide(text).main == code
-
-
-@pytest.mark.parametrize(("text", "code"), [
     # round 6: state forces named by acronym, by the number of their unit, by rank alone, by
     # service (intelligence, prison); fighters of a named militia
     ("Members of the 42nd brigade raped two women at the checkpoint.", "state_forces"),
@@ -209,7 +203,7 @@ def test_the_rules_name_the_parties_the_reports_name(text: str, code: str) -> No
     ("Fighters of the Wazalendo militia raped a woman in Sake.", "militia"),
     ("Бойовики проросійського ополчення зґвалтували жінку.", "militia"),
 ])
-def test_the_rules_name_units_ranks_and_services(text: str, code: str) -> None:
+def test_the_rules_name_the_parties_units_ranks_and_services(text: str, code: str) -> None:
     assert decide(text).main == code
 
 
