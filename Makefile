@@ -104,8 +104,12 @@ interop-deps:
 interop: $(DEV_STAMP) $(INTEROP_STAMP)
 	$(BIN)/pytest -q -m interop $(INTEROP)
 
+# Two worker processes (pytest-xdist), each taking whole modules (their fixtures are set up
+# once): the suite mostly waits on real servers, nodes and browsers, so two cores run it in
+# about two thirds of the time of one worker. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: $(DEV_STAMP) chromium go-mod deploy-tools interop-deps
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=25
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from crypto.keys import VerifyKey
 from node.experts import needs, received_needs
-from node.federation.errors import BadAnswer, Refused
+from node.federation.errors import NOT_KNOWN_YET, BadAnswer, NotKnownYet, Refused
 from protocol.delivery import DeliveryAck
 from protocol.engagements import ExpertDecline, ExpertEngagement, ExpertNeed, ExpertOffer
 from protocol.errors import BadSignature
@@ -90,9 +90,12 @@ def serve(responder: Responder[sqlite3.Connection], *, node_id: str,
 
 def acknowledged(answer: Message) -> str:
     """What the receiver said to a need, answer or engagement we sent: ``accepted``, or
-    `Refused` (given up: the receiver keeps nothing, and would refuse it again)."""
+    `Refused` (given up: the receiver keeps nothing, and would refuse it again), or
+    `NotKnownYet` (retried: the receiver's membership list does not name us yet)."""
     if not isinstance(answer, DeliveryAck):
         raise BadAnswer("not an acknowledgement")
     if answer.status == "rejected":
+        if answer.reason in NOT_KNOWN_YET:
+            raise NotKnownYet(answer.reason)
         raise Refused(answer.reason or "rejected")
     return answer.status

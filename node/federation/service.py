@@ -63,7 +63,7 @@ from node.federation import (
 )
 from node.federation.config import FederationConfig, addresses_of
 from node.federation.directory import Directory
-from node.federation.errors import Refused
+from node.federation.errors import NOT_KNOWN_YET, NotKnownYet, Refused
 from node.federation.handler import FederationHandler
 from node.federation.status import FederationStatus
 from node.keyring import NodeKeys
@@ -517,7 +517,12 @@ class FederationService:
     def _answered(self, entry: OutboxEntry, request: bytes,
                   response: bytes) -> answers.Outcome:
         now = self._clock()
-        answer, statement = answers.verify(self._endpoint, request, response, now=now)
+        try:
+            answer, statement = answers.verify(self._endpoint, request, response, now=now)
+        except Refused as exc:
+            if entry.message_type in outgoing.KINDS and exc.code in NOT_KNOWN_YET:
+                raise NotKnownYet(exc.code) from None  # retried: the only copy of it
+            raise
         if entry.message_type in MATCHING_KINDS and self._matching is not None:
             with self._db.write() as conn:
                 code = self._matching.record(conn, entry.message_type, entry.envelope_id,

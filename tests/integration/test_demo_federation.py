@@ -111,5 +111,18 @@ async def test_the_demo_has_vetted_experts_a_matched_need_and_a_shared_case(
             for central in (root / "observatory", root / matching.EVALUATOR):
                 for text in (person, group):
                     assert files_containing(central, text.encode()) == [], text
+    except BaseException:
+        _show_federation_logs(root)
+        raise
     finally:
         procs.stop()
+
+
+def _show_federation_logs(root: Path) -> None:
+    """On a failure, what the demo's processes said about their federation traffic (the
+    demo's synthetic data; the logs hold no report text)."""
+    for log in sorted((root / "logs").glob("*.log")):
+        lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if "federation" in line or "outbox" in line]
+        print(f"--- {log.name}: the last of {len(lines)} federation lines ---")
+        print("\n".join(lines[-80:]))

@@ -15,8 +15,18 @@ from crypto import passphrase as pw
 from crypto.keys import BoxSecretKey, SigningKey
 from node import accounts
 from node.context import NodeContext
-from node.experts import directory, engagements, needs, outgoing, profiles, received_needs
+from node.experts import (
+    directory,
+    engagements,
+    need_exchange,
+    needs,
+    outgoing,
+    profiles,
+    received_needs,
+)
 from node.experts.received_needs import NeedRefused
+from node.federation.errors import NOT_KNOWN_YET, NotKnownYet, Refused
+from protocol.delivery import DeliveryAck
 from protocol.encoding import canonical_json
 from protocol.engagements import AnswerBody, ExpertNeed, SignedAnswer
 from protocol.errors import BadSignature
@@ -306,3 +316,20 @@ def test_the_home_node_enforces_the_deadline_the_need_carries(
     with pytest.raises(NeedRefused) as refused, node_ctx.db.write() as conn:
         received_needs.receive(conn, stranger, requesting_node=OTHER_NODE, now=now)
     assert refused.value.code == "no_such_expert"
+
+
+# --- what the receiver says back ------------------------------------------------------------
+
+@pytest.mark.parametrize("reason", sorted(NOT_KNOWN_YET))
+def test_a_receiver_that_does_not_know_us_yet_is_asked_again(reason: str) -> None:
+    # its membership list is older than ours: giving up would lose the only copy of a need
+    with pytest.raises(NotKnownYet):
+        need_exchange.acknowledged(DeliveryAck.refuse("00" * 16, reason))
+
+
+def test_a_receiver_that_refuses_for_good_is_not_asked_again() -> None:
+    assert need_exchange.acknowledged(DeliveryAck.accept("00" * 16)) == "accepted"
+    with pytest.raises(Refused) as refused:
+        need_exchange.acknowledged(DeliveryAck.refuse("00" * 16, "need_expired"))
+    assert refused.value.code == "need_expired"
+    assert not isinstance(refused.value, NotKnownYet)
