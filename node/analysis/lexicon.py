@@ -35,19 +35,43 @@ B = r"(?<![\w])"
 A = r"(?<![\u0600-\u06ff])"
 AE = r"(?![\u0600-\u06ff])"
 
+# Spanish "violación", Portuguese "violação" and the French verb "violer" also name the breach
+# of a right, a law or a truce ("violaciones de los derechos humanos", "violou o
+# cessar-fogo", "ont violé l'accord"): not a rape when what follows is one of those.
+_BREACHED = (
+    r"(?!(\s+(y|e|et|ou|o|abusos?|abus|atteintes?|graves?|gross|masiv[ao]s|massiv[ae]s|"
+    r"sistematic[ao]s|systematiques|generalizad[ao]s|generalisees|flagrantes|manifiestas|"
+    r"reiterad[ao]s|repetid[ao]s|repetees|presunt[ao]s|presumees|alegad[ao]s|continu[ao]s|"
+    r"persistentes|cometid[ao]s|commises|numeros[ao]s|nombreuses|multiples|ainsi|aussi|"
+    r"egalement|encore|deja|ja|ya|tambien|tambem|claramente|abiertamente|abertamente|"
+    r"deliberadamente|gravemente|gravement|ouvertement|manifestement|sistematicamente|"
+    r"systematiquement|repetidamente|reiteradamente|a plusieurs reprises)){0,3}?"
+    r"\s+(de|del|al|a|contra|dos|das|do|da|aos|o|el|la|los|las|le|les|l'|du|des|au|aux)\s*([\w-]+\s+){0,2}?(derechos?|direitos?|droits?|ley|leyes|lei|leis|loi|lois|"
+    r"legislacion|legislacao|legislation|alto el fuego|cese al fuego|cese del fuego|cessar-fogo|"
+    r"cessez-le-feu|tregua|treve|acuerdos?|acordos?|accords?|normas?|normes?|reglas|regras|"
+    r"regles|soberania|souverainete|principios?|principes?|obligaciones|obrigacoes|obligations|"
+    r"convenci?on|convencao|resolucion|resolucao|resolution|embargo|constitucion|constituicao|"
+    r"constitution|espacio aereo|espaco aereo|espace aerien|fronteras?|fronteiras?|frontieres?|"
+    r"integridad territorial|integridade territorial|integrite territoriale|compromisos?|"
+    r"compromissos?|engagements?|sanciones|sancoes|sanctions|toque de queda|couvre-feu|"
+    r"recolher obrigatorio|domicilio|domicile|dih\b|didh\b|ddhh\b|dudh\b|mandato|mandat\b|"
+    r"codigo|code\b|estatuto|statut\b|carta\b|charte\b|tratados?|traites?|protocolos?|"
+    r"protocoles?|pactos?|pacte\b))")
+
 CONCEPTS: dict[str, tuple[str, ...]] = {
     # --- acts -----------------------------------------------------------------------------
     "rape": (
         B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)", B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
-        B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b", B + r"viola(nt|it|ient|ient)\b",
+        B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b" + _BREACHED, B + r"viola(nt|it|ient|ient)\b" + _BREACHED,
         # round 5: an object forced into the body ("ont cassé une bouteille et la lui ont introduite dans le vagin")
         B + r"(introdui\w*|enfonc\w*|inser\w*) .{0,40}dans (le |son |leur |les |ses )?(vagin|anus|parties intimes|parties genitales|sexe\b)",
-        B + r"viola(cion|ciones|da|das|do|dos|ron|r|ban|ba|ndo)\b", B + r"viol(o|ou|aram|ada|adas|ado|ados|ar|entad)\b",
+        B + r"viola(cion|ciones|da|das|do|dos|ron|r|ban|ba|ndo)\b" + _BREACHED,
+        B + r"viol(o|ou|aram|ada|adas|ado|ados|ar|entad)\b" + _BREACHED,
         # round 5: Spanish verbs with enclitic pronouns ("antes de violarla", "violándolas") and objects forced into the body
         B + r"viol(arla|arlas|arlo|arlos|arme|arnos|andola|andolas|andolo|andolos|aronla|aronlas)\b",
         B + r"acceso carnal (violento|abusivo|con incapaz)",  # round 5: the Colombian penal code's words for rape
         B + r"(introdujeron|introdujo|introducian|metieron|metio|metian) .{0,40}(en|por) (la |su |sus )?(vagina|partes intimas|genitales)",
-        B + r"violac(ao|oes)\b", B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
+        B + r"violac(ao|oes)\b" + _BREACHED, B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
         B + r"abuse d'", B + r"a abuse d",
         "اغتصب", "اغتصاب", "اغتصبو", "اغتصبن", "مغتصب",
         "يغتصب", "تغتصب", "ليغتصب", "نغتصب",  # round 5: present-tense forms ("يغتصبون النساء")
@@ -147,6 +171,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(погрож\w* (\w+ )?(зґвалт|згвалт|сексуальн)|угрож\w* (\w+ )?(изнасил|сексуальн)|угроз\w* (\w+ )?изнасил)",
         B + r"(угрожа\w*|погрожува\w*|погрожу\w*) ([^ .,;]+ ){0,3}(изнасилован|изнасиловать|зґвалтуван|згвалтуван|зґвалтувати)",  # round 5: threatened detainees with rape, words between (ru, uk)
         r"(tishia|vitisho vya|kutishia) (ku|kuwa|kum)?bak",
+        # a threat of castration is no sterilization ("threatened them with castration")
+        B + r"(threat(en)?(s|ed|ening)? (\w+ ){0,3}(with )?castrat\w*|threats? of castrat\w*)",
+        B + r"(menac\w* (\w+ ){0,3}(de |d')?(la )?castr\w*|menaces? de castr\w*)",
+        B + r"(amenaz\w* (\w+ ){0,3}(con |de )?(la )?castra\w*|ameac\w* (\w+ ){0,3}(com |de )?(a )?castra\w*)",
+        B + r"((угрож|угроз|погрож|погроз)\w* (\w+ ){0,3}кастр\w*)",
+        r"(هدد|تهديد|يهدد|تهدد|التهديد)\w* ([^ .،]+ ){0,3}(بالاخصاء|بالخصي|بخصي)",
     ),
     "attempt": (
         B + r"(tried|attempted|attempt|try|trying) to rape", B + r"attempted rape",
@@ -172,7 +202,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
-        "تعري", "التعري", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
+        r"تعري(?![ضف])", r"التعري(?![ضف])", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
         "جردوه", "جردوهم", "جردوهن", "جردوني", "جردونا", r"تجريد\w* من (ال)?(ملابس|ثياب)", "ملابسهم الداخليه", "ملابسهن الداخليه", "بالملابس الداخليه", "ملابسه الداخليه",  # round 5: stripping, left in underwear
@@ -226,7 +256,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"las (vendian|vendieron|revendian)\b|vendiendolas\b|(vendian|vendieron|vendiendo|revendian) (a )?(mujeres|ninas|muchachas|algunas de ellas)",  # round 5: women sold on (es)
         B + r"(escrav|vendidas|vendida|compradas)",
         B + r"(vendend\w*|vendiam|venderam|vendem|revendiam) (algumas delas|mulheres|raparigas|meninas|jovens)|(venderam|vendiam)-nas\b",  # round 5: women sold on (pt)
-        "سبايا", "سبية", "السبي", "استعباد", "الاستعباد", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
+        "سبايا", "سبية", "السبي", "استعبد", "يستعبد", "مستعبد", "باعهن", "باعوهن", "عبيد", "يبيعوهم", "بيعهن", "باعوها",
         "باعوهن", "بيعت", "باعوني", "باعونا", "باعوا", "سوق النخاسه", r"utumwa", r"(ku|me|ka|ta|na)uzwa\b", r"liuzwa",
         "محظيات", "جواري", "كجواري", A + "(اماء|الاماء|كاماء)" + AE, "يبيعونهن", "يباعون", "يبعن", "عرضن للبيع", "عرضوا للبيع", "سوق لبيع",  # round 5: concubines, slave girls, put up for sale
         r"(فتيات|نساء|النساء|الفتيات|ايزيديات|اسيرات|السبايا|سبايا)( [^ .،]+){0,2} (للبيع|في مزادات|في مزاد|في سوق)",  # round 5: women and girls put up for sale, at auction (ar reports on ISIL)
@@ -745,11 +775,14 @@ def find(norm: Normalised, original: str) -> list[Hit]:
 
 def without_inner_rape(hits: Sequence[Hit]) -> list[Hit]:
     """The hits less the rape words inside an attempt or a threat ("tried to rape her",
-    "threatened to rape them"): an attempt is other sexual violence and a threat alone no act,
-    so neither is read as a rape (by the model's concept counts nor by the rules)."""
-    within = [(h.start, h.end) for h in hits if h.concept in ("attempt", "threat")]
-    return [h for h in hits if h.concept != "rape"
-            or not any(s <= h.start and h.end <= e for s, e in within)]
+    "threatened to rape them"), and the castration words inside a threat ("threatened them
+    with castration"): an attempt is other sexual violence and a threat alone no act, so
+    neither is read as a rape or a sterilization (by the model's concept counts nor by the
+    rules)."""
+    within = [(h.start, h.end, h.concept) for h in hits if h.concept in ("attempt", "threat")]
+    return [h for h in hits if h.concept not in ("rape", "sterilization")
+            or not any(s <= h.start and h.end <= e and (h.concept == "rape" or c == "threat")
+                       for s, e, c in within)]
 
 
 # The survivor's or witness's own voice: first-person words in the main languages.
