@@ -49,6 +49,23 @@ def test_what_is_not_a_date() -> None:
     assert _dates("basoda bayaki na 2019", "ln") == [("2019", "year", False)]
 
 
+def test_a_pronoun_or_a_preposition_is_no_weekday() -> None:
+    # dateparser's abbreviations "we", "sa", "mi" and "a una" read as days before the sentences
+    # without a digit or a date word were left out of its search
+    assert _dates("they took my son and we never saw him again", "en") == []
+    assert _dates("un des miliciens et sa femme sont partis", "fr") == []
+    assert _dates("el soldado abusó de mí en el puesto de control", "es") == []
+
+
+def test_dates_keep_their_place_across_sentences() -> None:
+    # sentences with no date are left out of the search; the spans are the report's own
+    text = ("Soldiers came to the village. Nobody was hurt. They came back on 2 September 2023 "
+            "at night. Yesterday they left. Some of us hid.")
+    found = find_dates(text, "en", REPORT_DATE)
+    assert [(text[d.start:d.end], d.value) for d in found] == [
+        ("on 2 September 2023 at night", "2023-09-02"), ("Yesterday", "2026-12-06")]
+
+
 def test_counts_of_victims_and_perpetrators() -> None:
     e = find_entities("Three soldiers raped two women; later 5 armed men came back.", "en",
                       reference=REPORT_DATE)
