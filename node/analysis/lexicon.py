@@ -58,10 +58,48 @@ _BREACHED = (
     r"codigo|code\b|estatuto|statut\b|carta\b|charte\b|tratados?|traites?|protocolos?|"
     r"protocoles?|pactos?|pacte\b))")
 
+# round 7 (h7nego): the Arabic root of rape also means usurping land, power or rights ("اغتصاب
+# الأراضي", "اغتصاب السلطة", "الأراضي المغتصبة"): not a rape when one of those follows or precedes.
+_USURPED = (
+    r"(?<!الاراضي المغتصب)(?<!الارض المغتصب)(?<!الحقوق المغتصب)(?<!السلطه المغتصب)(?<!الكيان المغتصب)(?<!اراضيهم المغتصب)"
+    r"(?![\w]*(?:\s+[^\s.،]+){0,2}?\s+(?:(?:علي|من)\s+)?(?:و|ب)?(?:ل|ال|لل)?(?:ارض|اراض|سلط|حكم\b|حق\b|حقوق|ممتلكات|عقار|منازل|"
+    r"بيوت|سياده|موارد|ثروات|مياه|املاك|منصب|شرعيه|اراده|اموال|مال\b|الحكم\b|الحق\b))")
+# round 7 (h7nego): "اعتدى/اعتدوا على" is "attacked" in report prose ("اعتدى عناصر الشرطة على
+# الصحفيين بالضرب"): not the survivors' euphemism when a beating, a weapon or a non-sexual target follows.
+_BEATEN = (
+    r"(?![^.،؛]{0,60}(ضرب|هراو|عصي|العصا|رصاص|بالسلاح|سكاكين|سكين|اعقاب|حجار|ركل|شتائم|صفع|لكم|"
+    r"الصحفي|المتظاهر|المحتج|المزارع|الممتلكات|المنازل|المساجد|الكنائس|المدارس|المستشفي|مقر|مركز|"
+    r"دوري|حاجز|موكب|سيار|قافل|الحافل|الطواقم|المسعفين|الاطباء|الكوادر))")
+# round 7 (h7nego): erosion ("تعرية التربة", "عوامل التعرية") and exposing ("تعرية الفساد") are no stripping
+_ERODED = r"(?<!عوامل تعري)(?<!عوامل التعري)(?!ه?\s+(ال)?(ترب|ارض|اراضي|غاب|سواحل|شواطئ|صخور|منحدر|سفوح|فساد|حقائق|حقيقه|زيف|مواقف))"
+# round 7 (h7nego): "جردوهم من هواتفهم/أسلحتهم" (stripped of phones, weapons) is no stripping naked
+_OF_GOODS = r"(?!\w*\s+من\s+(?!(ال)?(ملابس|ثياب|كل ملابس)))"
+# round 7 (h7nego): Swahili "walitendea vibaya wafungwa, wakiwapiga" (ill-treated detainees by beating)
+_ILL_TREATED = r"(?![^.;]{0,60}(piga|fimbo|viboko|nyima|minyororo|tesa|mateso|kuwakamata|wafungwa|mfungwa|mahabusu))"
+# round 7 (h7nego): Persian "برده" is "slave" and also "taken" ("به بیمارستان برده شد", "نام برده")
+_TAKEN = (r"(?<!نام )(?<!بهره )(?<!پي )(?<!رنج )(?<!سر )(?<!پناه )(?<!حمله )(?<!يورش )(?<!بكار )"
+          r"(?<![\u0600-\u06ff])برده(?![\u0600-\u06ff])(?!\s+(شد|شده|شدند|شدن|بود|است|اند|مي|و\s))")
+# round 7 (h7nego): fa "تجاوز" is also invasion ("به خاک ... تجاوز کرد", "حریم هوایی مورد تجاوز"), tr
+# "tecavüz" also encroachment ("hava sahasına tecavüz"), am "ደፈረ" also "defied" ("ሉዓላዊነት ደፍረው")
+_TERRITORY = (r"(?<!هوايي )(?<!خاك )(?<!مرز )(?<!مرزها )(?<!مرزهاي )(?<!حريم )(?<!قلمرو )(?<!حاكميت )(?<!ارضي )"
+              r"(?<!بارها )(?<!خاكش )(?<!كشور )(?<!آبهاي )(?<!sahasina )(?<!sahalarina )(?<!sinirina )(?<!sinirlarina )"
+              r"(?<!hakkina )(?<!haklarina )(?<!egemenligine )(?<!topraklarina )(?<!karasularina )(?<!mulkiyetine )"
+              r"(?<!ሉዓላዊነት )(?<!ሉዓላዊነትን )(?<!ሉዓላዊነቷን )(?<!ሉዓላዊነታችንን )(?<!ድንበር )(?<!ድንበሩን )(?<!ሕግ )(?<!ሕጉን )(?<!ህጉን )")
+# round 7 (h7nego): "изнасилование Конституции/закона", "зґвалтування демократії" (figurative, ru, uk)
+_FIGURATIVE = (
+    r"(?!\w*\s+(конституц|закон|демократ|правосуд|здравого|здорового|истори|істор|выбор|вибор|"
+    r"избирател|виборц|русского языка|мови\b|устав|договор|логики|логіки))")
+# round 7 (h7nego): ru/uk "продали/продано" said of goods (cattle, grain, property, weapons), not persons
+_GOODS = (
+    r"(?!\w*\s+(\w+\s+){0,2}?(скот|худоб|зерн|имуществ|майн|оруж|збро|топлив|пальн|гуманитарн|"
+    r"гуманітарн|техник|техні|автомоб|машин|товар|урожа|врожа|металл|метал|угол|угл|вугіл|нефт|нафт|"
+    r"земл|дом\b|дома\b|будин|квартир|жиль|житл|продовольств|продукт|лекарств|ліки|помощ|допомог|"
+    r"трофе|награбл|вкраден|украден|угнан|викраден|вивезен|вывезен|посредник|посередник))")
+
 CONCEPTS: dict[str, tuple[str, ...]] = {
     # --- acts -----------------------------------------------------------------------------
     "rape": (
-        B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)", B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
+        B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)" + _FIGURATIVE, B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
         B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b" + _BREACHED, B + r"viola(nt|it|ient|ient)\b" + _BREACHED,
         # round 5: an object forced into the body ("ont cassé une bouteille et la lui ont introduite dans le vagin")
         B + r"(introdui\w*|enfonc\w*|inser\w*) .{0,40}dans (le |son |leur |les |ses )?(vagin|anus|parties intimes|parties genitales|sexe\b)",
@@ -73,32 +111,32 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(introdujeron|introdujo|introducian|metieron|metio|metian) .{0,40}(en|por) (la |su |sus )?(vagina|partes intimas|genitales)",
         B + r"violac(ao|oes)\b" + _BREACHED, B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
         B + r"abuse d'", B + r"a abuse d",
-        "اغتصب", "اغتصاب", "اغتصبو", "اغتصبن", "مغتصب",
-        "يغتصب", "تغتصب", "ليغتصب", "نغتصب",  # round 5: present-tense forms ("يغتصبون النساء")
+        "اغتصب" + _USURPED, "اغتصاب" + _USURPED, "اغتصبو" + _USURPED, "اغتصبن" + _USURPED, "مغتصب" + _USURPED,  # round 7 (h7nego): not "usurp land/power"
+        "يغتصب" + _USURPED, "تغتصب" + _USURPED, "ليغتصب" + _USURPED, "نغتصب" + _USURPED,  # round 5: present-tense forms ("يغتصبون النساء")
         # Swahili verbs carry subject, tense and object prefixes: wa-li-ni-baka, wa-ki-bakwa
         # (but kibaka/vibaka is a thief)
-        r"(?<![a-z])(?!ki|vi)[a-z]{0,8}ba(ka|kwa|kiwa)\b",
+        r"(?<![a-z])(?!ki|vi|tabaka\b|matabaka\b|mabaka\b)[a-z]{0,8}ba(ka|kwa|kiwa(?! na\b))\b",  # round 7 (h7nego): not "tabaka" (class, layer), "mabaka" (patches), "walibakiwa na" (were left with)
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
-        B + r"з?[гґ]вал?т", B + r"изнасил", B + r"насилува", B + r"насилов",
+        B + r"з?[гґ]вал?т" + _FIGURATIVE, B + r"изнасил" + _FIGURATIVE, B + r"насилува", B + r"насилов",
         B + r"насилу(ют|ет|ешь|ем)\b",  # round 5: Russian present tense ("насилуют женщин"), not the adverb "насилу"
         B + r"(насилуя|ґвалтуючи|гвалтуючи)\b",  # round 5: gerunds in report prose ("регулярно насилуя") (ru, uk)
         B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
-        B + r"gwa[lł]t", B + r"silova", B + r"tecavuz", B + r"irzina gec",
+        B + r"gwa[lł]t", B + r"silova", _TERRITORY + r"(?<!\w)tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
-        B + r"kufs", B + r"fyade", "መድፈር", "ደፈሩ", "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
+        B + r"kufs", B + r"fyade", "መድፈር", _TERRITORY + "ደፈሩ", _TERRITORY + "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
         B + r"gufatwa ku ngufu", B + r"yafashwe ku ngufu", B + r"kufata ku ngufu",
         B + r"ba(ka|ki)?sangisi(ki)?.{0,12}na makasi",
         # Kurmanji "tecawiz", "destdirêjî" (sexual assault); Persian "tajavoz kardan" (to rape);
         # Kinyarwanda "gufata ku ngufu" in its conjugated forms; Lingala "kobebisa" (to ruin)
-        B + r"(tecawiz|destdireji)", "تجاوز كرد", "تجاوز مي", B + r"\w{0,6}fashe ku ngufu",
+        B + r"(tecawiz|destdireji)", _TERRITORY + "تجاوز كرد", _TERRITORY + "تجاوز مي", B + r"\w{0,6}fashe ku ngufu",
         # the word for rape in more languages of conflicts (bn, tl, vi, th, ps, ro, sq, lg, yo,
         # ig, om), so that a report in a language the model never saw is still read
         "ধর্ষণ", B + r"(ginahasa|hinalay|panggagahasa|gahasain)", B + r"ham hiep", B + r"hiep dam", "ข่มขืน",
         "جنسي تيری", "جنسي تېری", B + r"violat\b", B + r"(perdhun|dhunuan|dhunoi)",
         B + r"\w{0,6}kwata\w* olw'amaanyi", B + r"fipa ba", B + r"din\w* .{0,12}n'ike", B + r"(gudeed|gudeess)",
         B + r"(ba)?bebis\w* (ngai|biso|ye) na makasi", B + r"kufsa", B + r"kufsi",
-        r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", "ደፍረ", "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
-        "مورد تجاوز", "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", "تجاوز کرد", "تجاوز می",  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
+        r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", _TERRITORY + "ደፍረ", "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
+        _TERRITORY + "مورد تجاوز", "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", _TERRITORY + "تجاوز کرد", _TERRITORY + "تجاوز می",  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
         B + r"(stupr|violenza carnale|verkrachting|vergewaltigung|ırza geç|irza gec)",  # round 5 (h6oth): it, nl, de nouns; tr "ırzına geçmek"
         r"تجاوز به (دختر|زن|کودک|پسر|او\b|آنان|آنها)",  # round 5 (h6oth): fa "تجاوز به دختران" (raped girls), not "تجاوز به خاک" (invasion)
     ),
@@ -120,16 +158,16 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(abusaram|abusou|abusavam|abusar) (de|da|dele|dela|delas|de mim|de nos)",
         B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
         B + r"(vinha|vinham|veio|vieram) (me|nos) forcar", B + r"(me|nos) forcava(m)?\b(?! a)",  # round 5: pt "he came to force me" (survivors, Cabo Delgado)
-        "اعتدى علي", "اعتدوا علي", "اعتدى عليها", "اعتدوا عليها", "اعتدى عليه", "اعتدوا عليه",
+        "اعتدى علي" + _BEATEN, "اعتدوا علي" + _BEATEN, "اعتدى عليها" + _BEATEN, "اعتدوا عليها" + _BEATEN, "اعتدى عليه" + _BEATEN, "اعتدوا عليه" + _BEATEN,  # round 7 (h7nego): not "attacked ... with beatings"
         r"(اجبر|ارغم|اكره)\w* (\w+ )?علي ممارسه الجنس",  # round 5: "forced them to have sex" (ar reports)
-        "اعتدوا علينا", "اعتداء علي", "اعتدا علي", "اعتدى ع", "اعتدوا ع", "اعتدي علي",
+        "اعتدوا علينا" + _BEATEN, "اعتداء علي" + _BEATEN, "اعتدا علي" + _BEATEN, "اعتدى ع" + _BEATEN, "اعتدوا ع" + _BEATEN, "اعتدي علي" + _BEATEN,
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
         B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
         "تعدوا علي", "هتك عرض", "هتكوا عرض", "انتهك عرض", "شرفي", "شرفها",
-        "يعتدي علي", "يعتدون علي", "يعتدوا علي", "يعتدي عليها", "يعتدون عليها", "يعتدوا عليها",  # round 5: present tense of "اعتدى على"
-        r"wa?litendea vibaya", r"tendea vibaya", r"nitendea vibaya", r"kulala (naye|nao|nami)",
+        "يعتدي علي" + _BEATEN, "يعتدون علي" + _BEATEN, "يعتدوا علي" + _BEATEN, "يعتدي عليها" + _BEATEN, "يعتدون عليها" + _BEATEN, "يعتدوا عليها" + _BEATEN,  # round 5: present tense of "اعتدى على"
+        r"wa?litendea vibaya" + _ILL_TREATED, r"tendea vibaya" + _ILL_TREATED, r"nitendea vibaya" + _ILL_TREATED, r"kulala (naye|nao|nami)",
         r"wakawalala", r"wakanilala", r"walinilala", r"walilala na", r"kwa nguvu.{0,20}lala",
-        r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya", r"nitumia",
+        r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya(?! (madaraka|mamlaka|fedha|pesa|rasilimali|nafasi|ofisi|cheo|vyeo|misaada|msaada|mali|dawa|silaha|sheria|uhuru|mitandao|vyombo))", r"nitumia",
         r"kunichafua", r"ingilia kwa nguvu",
         r"(lazimisha|lazimishwa)\w* kufanya ngono",  # round 5: sw "waliwalazimisha kufanya ngono" (forced to have sex)
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
@@ -153,11 +191,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"sexual(ly)?\b", B + r"sexual (violence|assault|abuse|exploitation|torture)",
         B + r"sexuel(le|les|s)?\b", B + r"sexual(es)?\b", B + r"sexua(is|l)\b",
         B + r"sexualmente", B + r"sexuellement", "جنسي", "جنسيه", "الجنسي", "جنسية",
-        r"\bkingono", r"\bya ngono", r"\bngono\b", r"unyanyasaji wa", B + r"сексуал",
+        r"\bkingono", r"\bya ngono", r"\bngono\b", r"unyanyasaji wa (kijinsia|kingono|ngono)", B + r"сексуал",
         r"dhalilisha kijinsia", r"udhalilishaji wa kijinsia",  # round 5: sw news "kuwadhalilisha kijinsia" (to abuse sexually)
         B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
         B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
-        B + r"indecent", B + r"attentat a la pudeur", B + r"aibu\b", r"vitendo vya aibu",
+        B + r"indecent", B + r"attentat a la pudeur", B + r"(mambo ya|jambo la|kitendo cha|tendo la|matendo ya) aibu\b", r"vitendo vya aibu",
         B + r"(sessual|seksueel|seksuele|cinsel saldırı|cinsel istismar)", "ወሲብ", "性侵", "性虐待", "လိင်ပိုင်းဆိုင်ရာ", "လိင်ပိုင်း", "خشونت جنسی", "آزار جنسی",  # round 5 (h6oth): it, nl, tr, am, zh, my, fa words for sexual (violence)
     ),
     # A threat of rape is not a rape (the data card leaves threats alone out of the set): a
@@ -202,12 +240,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
-        r"تعري(?![ضف])", r"التعري(?![ضف])", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
+        r"تعري(?![ضف])" + _ERODED, r"التعري(?![ضف])" + _ERODED, "عراه", "عروني", "عرونا", "عراني", r"عاري(?!\w*\s+(عن|من) ال)", r"عارية(?!\s+(عن|من) ال)",  # round 7 (h7nego): not erosion, not "عارية عن الصحة" (baseless) "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
-        "جردوه", "جردوهم", "جردوهن", "جردوني", "جردونا", r"تجريد\w* من (ال)?(ملابس|ثياب)", "ملابسهم الداخليه", "ملابسهن الداخليه", "بالملابس الداخليه", "ملابسه الداخليه",  # round 5: stripping, left in underwear
+        "جردوه" + _OF_GOODS, "جردوهم" + _OF_GOODS, "جردوهن" + _OF_GOODS, "جردوني" + _OF_GOODS, "جردونا" + _OF_GOODS, r"تجريد\w* من (ال)?(ملابس|ثياب)", "ملابسهم الداخليه", "ملابسهن الداخليه", "بالملابس الداخليه", "ملابسه الداخليه",  # round 5: stripping, left in underwear
         r"vua nguo", r"vua nguo", r"vuliwa nguo", r"uchi\b",
-        B + r"(роздяг|раздев|раздел|роздягн|голи(ми|м|х)|голою|голих|(зня|зні|сня|сни)\w* (весь |всю |всі |все )?(одяг|одежд)|догола|до гола|голая|голые|гола\b|голі\b)",
+        B + r"(роздяг|раздев|раздел(?!и[лтв]|е(н|ни)|ь|я[лтюе]|у\b|е\b|ом\b|ы\b|ах\b|ам\b|ами\b|ов\b|\s*[ivx\d])|роздягн|голи(ми|м|х)\b(?! рук)|голою|голих|(зня|зні|сня|сни)\w* (весь |всю |всі |все )?(одяг|одежд)|догола|до гола|голая|голые|гола\b|голі\b)",
         B + r"(оголенн(я|ям|ю|і)\b|оголюва|обнажени|обнажа(ть|ться|лись|ли)|обнажи(ться|лись|ли)|разде(ть|ться|лись|лся|лась|ньтесь|вайтесь)|(зня|сня|сни|знім|сним)\w* (все|всё|усе|всю одежду|весь одяг)( с себя| з себе)?(?= до|\s*[,.;]|\s*$)|до (трусів|трусов|білизни|белья|нижньої білизни|нижнего белья))",  # round 5: forced nudity in report and survivor words
         B + r"(nackt|auszieh|nudo|nuda|nude|naakt|nago|naga)",
         B + r"(spogli|svestit|denudat|ciplak|çıplak|soyun|telanjang|uitkleden|ontkleed)", "برهنه", "لخت", "裸", "脱光", "脱衣", "အဝတ်အစား ချွတ်", "ራቁት",  # round 5 (h6oth): it, tr, id, nl, fa, zh, my, am: stripped, naked
@@ -223,7 +261,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(vagina\b|vulva\b|organos sexuales|organos genitales|pene\b)",
         "التناسلي", "الاماكن الحساسه", "اعضائي", "اعضاءه", "اعضائه", "الخصيتين", "خصيتي",
         "الاماكن الحساسة", "اماكن حساسه", "بالاماكن الحساسه", "اعضاءهم", "اعضائهم", "اعضاؤه", "عضوه الذكري", "الاعضاء الذكريه",  # round 5: plural and male forms
-        r"sehemu za siri", r"nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
+        r"sehemu za siri", r"(sehemu|viungo)( zake| zao| yake| vyake| vyao| zangu| zetu| za mwili| vya mwili)? nyeti", B + r"(геніталі|гениталии|пах\b|промежн|статеві органи|половым органам|половые органы)",
         r"sehemu (zake|zao|zangu|zetu|yake|zako) za siri",  # round 5: sw with a possessive ("sehemu zake za siri")
         B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
         B + r"паху\b",  # round 5: ru "удары по паху" (blows to the groin)
@@ -240,8 +278,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: sexual assault as reports name it ("agredieron sexualmente", "agresiones sexuales")
         B + r"(agresion\w* sexual|agredi\w* sexualmente|agredid[ao]s? sexualmente)",
         B + r"(apalpa|apalpou|tocaram|mexeram em mim)",
-        "تحرش", "التحرش", "مد ايده", "مدوا ايدهم", "لمسني", "لمسوني", "يلمسو", "تلمس",
-        r"nigusa", r"tugusa", r"shika sehemu", r"papasa",
+        r"(ال)?تحرش(?![^.،]{0,40}(ناقل|سفين|سفن|زورق|زوارق|طائره|طائرات|مسير|مقاتلات|مدمر|فرقاط|بارج))", "مد ايده", "مدوا ايدهم", "لمسني", "لمسوني", "يلمسو", r"تلمس(?!\s+(ال|مؤشر|تحسن|تقدم|طريق|حاج|احتياج|سبل|حل))",  # round 7 (h7nego): not boats harassing a ship, not "تلمس البعثة مؤشرات" (senses)
+        r"nigusa", r"tugusa", r"shika sehemu (zake|zangu|zetu|zao|yake|za siri|nyeti|za mwili|ya mwili)", r"papasa",
         B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
         B + r"(лапав|мацав|мацали|хапа\w* за груд|хвата\w* за груд|облапа)",  # round 5: groping (uk, ru)
         B + r"(ощупыва\w* (их|ее|женщин|девушек|задержанн|меня|нас)|обмацува\w*|обмацал\w*)",  # round 5: groping under the pretext of a search (ru, uk)
@@ -264,7 +302,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         A + "(ال|لل|ك|كال)?رقيق" + AE, "اسواق النخاسه", "نخاسه",  # round 5: رقيق (slaves, traded as sex slaves) in UN Arabic
         B + r"(servidao sexual|escravatura sexual|pertenc(ia|iam|iamos) a todos os homens|mulheres? de todos os homens)",  # round 5: pt reports and survivors (Cabo Delgado, Timor-Leste)
         r"watumwa wa (ngono|kingono)", r"mtumwa wa (ngono|kingono)", r"tumikish\w* (kingono|kimapenzi)", r"utumikishwaji wa kingono", r"(fanywa|kuwafanya|wakawafanya) watumwa",  # round 5: sw "watumwa wa ngono" (sex slaves: "utumwa" is not inside "watumwa"), sexual servitude
-        B + r"(рабств|рабын|раб\b|продали|продавали|продан)", r"sklav", B + r"(schiav|niewol|kole)",
+        B + r"(рабств|рабын|раб\b|(продали|продавали|продан(?![ое]\b))" + _GOODS + ")", r"sklav", B + r"(schiav|niewol|kole(?!ra|ktif|ksiyon|j))",
         B + r"(невольнич|невільнич|сабай|сабая|купуя и продавая|купуючи (й|і|та) продаючи|(купували|покупали) (й |і |та |и )?(продавали|перепродавали))",  # round 5: slave markets, "sabaya" (ISIL's word for captives), bought and sold (ru, uk)
         B + r"(продава(л|ла|в|ли|ла) (нас|їх|их|меня|мене|девуш|дівч|женщин|жінок)|прода(е|ё|є)т? (нас|їх|их|девуш|дівч|женщин|жінок))",  # round 5: "he sold us" in the singular (ru, uk)
         # persons distributed, handed over, shared out or resold among fighters (the data card's
@@ -286,8 +324,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         "قسمونا", "قسموهن", "وزعونا", "وزعوهن", "توزيعهن", "توزيع النساء", "اعطاني ل", "اعطوني ل", "ملك اليمين", "ما ملكت",
         r"kila (askari|mpiganaji|mwanajeshi) (akachagua|alichagua|alichukua|akachukua) (msichana|mwanamke)", r"waligawanywa", r"tuligawanywa",
         B + r"(розподіл\w* (між|поміж)|распредел\w* (между|среди)|вибирали,? кого|выбирали,? кого|подарил\w* (командир|офіцер|офицер))",
-        B + r"(firotin|firotim|firot)", "كنيز", "برده", B + r"(esir pazar|satildik|sattilar)",
-        B + r"(schiav|seksslav|slavin|slavernij|addoon|perbudakan|budak seks|dijadikan budak|bautar)", "برده", "بردگی", "奴隶", "性奴", "ባርነት", "ባሪያ", "လိင်ကျွန်",  # round 5 (h6oth): it, nl, so, id, ha, fa, zh, am, my: slave, slavery, sex slave
+        B + r"(firotin|firotim|firot)", "كنيز", _TAKEN, B + r"(esir pazar|satildik|sattilar)",
+        B + r"(schiav|seksslav|slavin|slavernij|addoon|perbudakan|budak seks|dijadikan budak|bautar)", _TAKEN, "بردگی", "奴隶", "性奴", "ባርነት", "ባሪያ", "လိင်ကျွန်",  # round 5 (h6oth): it, nl, so, id, ha, fa, zh, am, my: slave, slavery, sex slave
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
@@ -306,7 +344,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(forcees?|contraintes?|obligees?) (a|de) (se marier|epouser)|donnees? (comme|pour) epouses?",  # round 5: forced to marry (fr)
         B + r"(donne|livre|attribue|offert|remis)e?s? (comme|pour|en tant qu') ?[\"' ]*(epouses?|femmes? de)|comme [\"']+ ?epouses?|(force|oblige|contraint|forcaient|obligeaient|contraignaient)\w* (des|les|plusieurs|de nombreuses) .{0,30}(a|d') ?(se marier|epouser)",  # round 5: handed over as "wives", forced women to marry (fr report prose)
         B + r"(uniao forcada|unioes forcadas|casamentos forcados|(obrigad|forcad)[ao]s? a (se )?casar|(disse|dizia|disseram|diziam) que (eu )?(era|seria|ia ser) (a )?(mulher|esposa) dele)",  # round 5: pt reports on Cabo Delgado, survivors
-        "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
+        "زوجه له", r"(?<!و)زوجات(?!هم|ه\b|هن|نا\b|ي\b|كم)", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
         r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
         "اجبرن علي الزواج", "اجبرت علي الزواج", "اجبروهن علي الزواج", "اكراههن علي الزواج", "زوجوهن",  # round 5: forced to marry (ar)
