@@ -495,6 +495,28 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"ndani ya familia", B + r"(домашн\w* насил|родственник|родич)",
     ),
     # --- what makes a mention not a report ---------------------------------------------
+    # round 7 (h7negl): a sexual-violence word used in another sense in report prose ("abusaron
+    # de su autoridad", "conditions akin to slavery", "naked aggression", "stripped of their
+    # citizenship", "pieds nus"). Not a feature: a concept hit lying inside one of these spans
+    # is dropped by find(), so the same word in its sexual sense still counts.
+    "other_sense": (
+        # abuse of authority, power, force, office (fr, es, pt, it; "abuso de poder")
+        B + r"((a|ont|avait|avaient|ha|han|hanno|tem|tinham|haviam) )?abus\w*\s+(de|da|do|del|d'|di|della|dello|del)\s*((la|las|los|el|le|les|l'|o|os|a|as|su|sus|sua|suas|seu|seus|leur|leurs|son|sa|ses|propia|propio|propre|proprio|propria|loro)\s*){0,2}(autorid\w*|autorit\w*|poder\w*|pouvoir\w*|potere|force\b|fuerza|forca|forza|cargo|fonctions?\b|funcion\w*|funcao|funcoes|funzion\w*|position|posicion|posicao|posizione|confian\w*|fiducia|influen\w*|privileg\w*|droits?\b|derechos?\b|direitos?\b|procedure\w*|procedimiento\w*|mandat\w*|prerrogativ\w*|prerogativ\w*|ufficio|poste\b|puesto|posto\b)",
+        # slavery in the sense of forced labour, debt bondage or history (not "sexual slavery")
+        B + r"((akin|similar|analogous|amounting|tantamount|comparable|close) to (\w+ )?slavery|slave(ry)?[- ]like|(modern|debt|chattel|labour|labor|historical|history of|abolition of|legacy of|contemporary forms of) slavery|slave (labour|labor|trade|wages?)|(conditions|situation|state) of slavery(?! and sexual))",
+        B + r"((proches?|assimilables?|semblables?|comparables?|analogues?|apparentees?|voisines?) (de|a) l'esclavage|s'apparentant a de l'esclavage|(conditions|situation|formes?) d'esclavage(?! sexuel)|esclavage (moderne|pour dettes|domestique)|(abolition|memoire) de l'esclavage|traite negriere)",
+        B + r"((condiciones|situacion|situaciones|formas) (analogas a la |de )esclavitud(?! sexual)|(analogas?|similares?|parecidas?|cercanas?|equiparables?|proximas?) a la esclavitud|esclavitud (moderna|por deudas|laboral)|trabajo esclavo|mano de obra esclava)",
+        B + r"((condicoes|situacao|situacoes|formas) (analogas a |de )(escravidao|escravatura)(?! sexual)|(analogas?|semelhantes?|similares?|proximas?|equiparaveis) a (escravidao|escravatura)|(escravidao|escravatura) (moderna|por dividas)|trabalho escravo|mao de obra escrava)",
+        B + r"(sklavenahnlich\w*|sklavenarbeit|moderne(r|n)? sklaverei|(condizioni|simili|analoghe|paragonabili) (di |alla |a )?schiavitu(?! sessual)|lavoro (da )?schiav\w*|slavernijachtig\w*|moderne slavernij|(seperti|menyerupai|mirip) perbudakan|perbudakan modern)",
+        # "naked" and "nu" in another sense: naked aggression, barefoot, to the naked eye
+        B + r"naked (aggression|ambition|power|threat|attempt|greed|self-interest|force|truth|eye|flame|lie|land grab|violation|partisanship|display)",
+        B + r"((pieds|pied|mains|main|tete) nu(e|s|es)?\b|a mains nues|(a l'oeil|mis a|mise a|mises a|mettre a|met a) nue?s?\b|nue-propriet)",
+        B + r"((a olho|maos|pes|cabeca) nu(a|s|as)?\b|a olho nu|(a|de) maos nuas)",
+        # stripped of rights, nationality, property, office (not of clothes)
+        B + r"strip(ped|ping|s)? (\w+ )?of (their|his|her|its|the|all|any)? ?(\w+ )?(rights?|citizenship|nationality|property|properties|land|lands|assets|titles?|rank|ranks|immunity|status|licen[cs]es?|passports?|documents|belongings|posts?|positions?|powers?|membership|mandate|seats?|benefits|pensions?|salar(y|ies)|possessions|livelihoods?|accreditation|funding)\b",
+        # es "despido" (dismissal), "se despidieron" (said goodbye): not pt "despidos" (naked)
+        B + r"((se |nos |me )despid\w*|despid(ieron|io|iendo|iendose)\b|despidos? (masivos?|injustificados?|arbitrarios?|laborales?|de (trabajadores|empleados|funcionarios|personal|docentes|periodistas)))",
+    ),
     "negation": (
         B + r"(no one|nobody|noone|nothing|never|not|no (woman|women|girl|girls|man|men|boy|boys|sexual|rape|one|evidence|cases?|incidents?)|without|denied|deny|denies|dismissed|unfounded|no evidence|no cases?|did not|didn't|(i|you|we|they|people) dont(?! know| remember)|don't(?! know| remember)|wasn't|were not|cleared|exonerat|acquitt)\b",
         # (English "dont" only after a pronoun, French "personne" only before "ne": French
@@ -515,6 +537,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(se entiende|el termino|se refiere|sobrevivientes de|contiene datos|rindan cuentas|rendicion de cuentas|impunidad|plan nacional|contra la violencia sexual|presente informe|programa|capacitacion|sensibiliza|prevenir|prevencion|lucha\b|combatir|atencion|servicios(?! de (inteligencia|seguridad))|condena|insta\b|llamamiento|riesgo|vulnerable|expuest|temor|ley\b|leyes\b|politica|estrategia|plan de accion|compromiso|mandato|definicion|estigma|lista|anexo|enjuiciamiento|juicio|justicia|reparacion)",
         B + r"(sobreviventes de|plano nacional|contra a violencia sexual|impunidade|programa|capacitacao|formacao|sensibiliza|prevenir|prevencao|combate\b|combater|atendimento|servicos(?! de (informac|inteligencia|seguranca))|condena|apela\b|risco|vulneravel|expost|medo\b|lei\b|leis\b|politica|estrategia|plano de acao|compromisso|mandato|definicao|estigma|lista|anexo|julgamento|justica|reparacao)",
         B + r"(sobreviventes d[ao]s?|fundo para apoiar)",  # round 5: "sobreviventes da violência sexual" (pt)
+        B + r"((dismantl\w*|broke up|busted) (a |an |the )?(\w+ ){0,3}(network|ring|gang)|demantel\w* (un |le |ce )?(\w+ ){0,3}(reseau|filiere|bande)|(desarticul\w*|desmantel\w*) (una |la |esta |uma |a |esta )?(\w+ ){0,3}(red|banda|rede|quadrilha|organizacion|organizacao))",  # round 7 (h7negl): police dismantling a criminal network (crime news, not conflict)
         "برنامج", "برامج", "لانهاء", "انهاء", "الناجيات من", "تدريب", "توعيه", "لمنع", "الوقايه", "مكافحه", "خدمات", "تقديم الدعم", "الدعم النفسي", "يدين", "تدين", "ادان", "يدعو", "تدعو", "مخاطر", "معرضات", "معرضون", "قانون", "سياسه", "استراتيجيه", "خطه عمل", "التزام", "تعريف", "وصمه", "قائمه", "المرفق", "المساءله", "محاكمه", "العداله",
         r"mafunzo", r"kampeni", r"kupambana na", r"mahakama", r"wafikishwe", r"washtakiwe", r"dhidi ya ukatili", r"waathirika wa", r"manusura wa", r"kituo cha", r"\bkuzuia", r"mpango", r"huduma", r"\binalaani", r"\bhatari", r"sheria", r"\bsera (ya|za)\b", r"unyanyapaa",
         B + r"(програм|навчан|тренінг|запобіг|протидії|профілакт|послуг|засуд|закликає|ризик|вразлив|закон|політик|стратег|план дій|мандат|визначен|стигм|перелік|правосуд|судов|предотвращ|противодейств|осужда|призыва|призвал|закликал|устранить причин|постраждал|пострадавш|риск|уязвим|закон|политик|стратег)",
@@ -755,12 +778,16 @@ def find(norm: Normalised, original: str) -> list[Hit]:
                             and sentence_of(end) == sentence_of(m.start()) for end in agents)}
     topic_sentences = {sentence_of(m.start())
                        for m in compiled["topic"].finditer(text)} - reported
+    # round 7 (h7negl): words in another sense ("abuso de poder", "akin to slavery") mask the hits inside them
+    other_sense = [(m.start(), m.end()) for m in compiled["other_sense"].finditer(text)]
     hits = []
     for concept, pattern in compiled.items():
-        if concept in ("negation", "topic"):
+        if concept in ("negation", "topic", "other_sense"):
             continue
         for m in pattern.finditer(text):
             if m.end() == m.start():
+                continue
+            if any(os_ <= m.start() and m.end() <= oe for os_, oe in other_sense):
                 continue
             n = sentence_of(m.start())
             s0 = bounds[n][0]
