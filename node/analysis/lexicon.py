@@ -533,6 +533,49 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"ndani ya familia", B + r"(домашн\w* насил|родственник|родич)",
     ),
     # --- what makes a mention not a report ---------------------------------------------
+    # round 7 (h7negl): a sexual-violence word used in another sense in report prose ("abusaron
+    # de su autoridad", "conditions akin to slavery", "naked aggression", "stripped of their
+    # citizenship", "pieds nus"). Not a feature: a concept hit lying inside one of these spans
+    # is dropped by find(), so the same word in its sexual sense still counts.
+    "other_sense": (
+        # abuse of authority, power, force, office (fr, es, pt, it; "abuso de poder")
+        B + r"((a|ont|avait|avaient|ha|han|hanno|tem|tinham|haviam) )?abus\w*\s+(de|da|do|del|d'|di|della|dello|del)\s*((la|las|los|el|le|les|l'|o|os|a|as|su|sus|sua|suas|seu|seus|leur|leurs|son|sa|ses|propia|propio|propre|proprio|propria|loro)\s*){0,2}(autorid\w*|autorit\w*|poder\w*|pouvoir\w*|potere|force\b|fuerza|forca|forza|cargo|fonctions?\b|funcion\w*|funcao|funcoes|funzion\w*|position|posicion|posicao|posizione|confian\w*|fiducia|influen\w*|privileg\w*|droits?\b|derechos?\b|direitos?\b|procedure\w*|procedimiento\w*|mandat\w*|prerrogativ\w*|prerogativ\w*|ufficio|poste\b|puesto|posto\b)",
+        # slavery in the sense of forced labour, debt bondage or history (not "sexual slavery")
+        B + r"((akin|similar|analogous|amounting|tantamount|comparable|close) to (\w+ )?slavery|slave(ry)?[- ]like|(modern|debt|chattel|labour|labor|historical|history of|abolition of|legacy of|contemporary forms of) slavery|slave (labour|labor|trade|wages?)|(conditions|situation|state) of slavery(?! and sexual))",
+        B + r"((proches?|assimilables?|semblables?|comparables?|analogues?|apparentees?|voisines?) (de|a) l'esclavage|s'apparentant a de l'esclavage|(conditions|situation|formes?) d'esclavage(?! sexuel)|esclavage (moderne|pour dettes|domestique)|(abolition|memoire) de l'esclavage|traite negriere)",
+        B + r"((condiciones|situacion|situaciones|formas) (analogas a la |de )esclavitud(?! sexual)|(analogas?|similares?|parecidas?|cercanas?|equiparables?|proximas?) a la esclavitud|esclavitud (moderna|por deudas|laboral)|trabajo esclavo|mano de obra esclava)",
+        B + r"((condicoes|situacao|situacoes|formas) (analogas a |de )(escravidao|escravatura)(?! sexual)|(analogas?|semelhantes?|similares?|proximas?|equiparaveis) a (escravidao|escravatura)|(escravidao|escravatura) (moderna|por dividas)|trabalho escravo|mao de obra escrava)",
+        B + r"(sklavenahnlich\w*|sklavenarbeit|moderne(r|n)? sklaverei|(condizioni|simili|analoghe|paragonabili) (di |alla |a )?schiavitu(?! sessual)|lavoro (da )?schiav\w*|slavernijachtig\w*|moderne slavernij|(seperti|menyerupai|mirip) perbudakan|perbudakan modern)",
+        # "naked" and "nu" in another sense: naked aggression, barefoot, to the naked eye
+        B + r"naked (aggression|ambition|power|threat|attempt|greed|self-interest|force|truth|eye|flame|lie|land grab|violation|partisanship|display)",
+        B + r"((pieds|pied|mains|main|tete) nu(e|s|es)?\b|a mains nues|(a l'oeil|mis a|mise a|mises a|mettre a|met a) nue?s?\b|nue-propriet)",
+        B + r"((a olho|maos|pes|cabeca) nu(a|s|as)?\b|a olho nu|(a|de) maos nuas)",
+        # stripped of rights, nationality, property, office (not of clothes)
+        B + r"strip(ped|ping|s)? (\w+ )?of (their|his|her|its|the|all|any)? ?(\w+ )?(rights?|citizenship|nationality|property|properties|land|lands|assets|titles?|rank|ranks|immunity|status|licen[cs]es?|passports?|documents|belongings|posts?|positions?|powers?|membership|mandate|seats?|benefits|pensions?|salar(y|ies)|possessions|livelihoods?|accreditation|funding)\b",
+        # es "despido" (dismissal), "se despidieron" (said goodbye): not pt "despidos" (naked)
+        B + r"((se |nos |me )despid\w*|despid(ieron|io|iendo|iendose)\b|despidos? (masivos?|injustificados?|arbitrarios?|laborales?|de (trabajadores|empleados|funcionarios|personal|docentes|periodistas)))",
+        # round 7 (h7negl): more words in another sense, from the second batch (Gaza Strip, "when they finished looting", loot given to the commander...)
+        B + r"((gaza|coastal|border|narrow|security|buffer) strip\b|strip of (land|territory|coast\w*|road|border|desert))",
+        B + r"((when|after|once) (he|they) (finished|had finished|were done) (with )?(\w+ing|their|the|its|his)\b|(quand|apres qu')(il|ils) (a|ont|eut|eurent|avait|avaient) fini (de |d')(?!viol|abus)\w+|(cuando|despues que) (termino|terminaron) de (?!violar|abusar)\w+|(quando|depois que) (acabou|acabaram|terminou|terminaram) de (?!violar|estuprar|abusar)\w+)",
+        B + r"((he|they|soldiers?|the man|men|commander|police|officers|fighters|militiamen|rebels) )?forced (me|her|him|them) (out|from|away|off|back|across|to leave|into exile|into (the|a) (truck|car|vehicle|bus|lorry))\b",
+        B + r"(m'|l')(a|ont|avait|avaient) forcee?s? (a |d')(?!coucher|avoir|se deshabill|se devetir|faire l'amour|se mettre)\w+",
+        B + r"(cattle|livestock|goats|cows|money|loot|goods|food|weapons|arms|ammunition|vehicles?|proceeds|taxes|fees|ransoms?|payments?|property|equipment|fuel|minerals|gold|supplies|land)\b.{0,40}?(given|handed over|offered|distributed|shared out|divided|handed out)\s+(to|among|between|as (a )?(gift|reward)s? to)\s+(a |the |one of the |their |his )?(fighters?|commanders?|soldiers?|officers?|chiefs?|emirs?|rebels|militia\w*|men of)",
+        B + r"(butin|biens|betail|vaches|chevres|argent|vivres|armes|munitions|recettes|taxes|rancons?|marchandises|produits|minerais|terres)\b.{0,40}?(partag|distribu|reparti|offert|donne|livre)\w*\s+(entre|aux|a)\s+(les |des |un |une )?(combattants|militaires|chefs|soldats|commandants?)",
+        B + r"(ayuda|alimentos|viveres|raciones|kits|semillas|insumos|medicamentos|agua|ajuda|cestas|mantimentos|bens|bienes|tierras|terras|armas|municiones|municoes|dinero|dinheiro|botin|saque|subsidios|subsidios|donaciones|doacoes)( \w+){0,4} (distribuid|repartid)\w*|(distribuid|repartid)\w* (a|para|entre|por) (\d|las familias|familias|os deslocados|los desplazados|deslocad|desplazad|hogares|agregados|comunidades|beneficiari)",
+        B + r"(casas|terras|terrenos|tierras|viviendas|bienes|bens|propiedades|propriedades|armas|gado|ganado|animales|animais|productos|produtos|carros|vehiculos|veiculos|cosechas|colheitas|mercancias|mercadorias|minerales|minerios|oro|ouro|madeira|madera|combustivel|combustible)( \w+){0,4} (vendid|comprad)\w*",
+        B + r"(biens|betail|marchandises|terres|maisons|armes|produits|minerais|recoltes|vehicules|animaux|bois|charbon|carburant)( \w+){0,4} (vendu|achete|revendu)\w*",
+        B + r"(vehicles?|cars?|trucks?|houses?|homes?|land|lands|buildings?|weapons?|rifles?|guns?|ammunition|uniforms?|equipment|drones?|aircraft|tanks?|shells?|fragments?|remnants|documents?|phones?|property|shops?|farms?|cattle|livestock|bullets?|casings?|units?)( \w+){0,6} (belonged|belong|belonging) to|(the )?property of (the )?(state|government|ministry|municipality|company|church|community|united nations|un\b)",
+        B + r"defiled? ((and|or) (\w+ ){1,2})?(the |a |their |its |his )?(\w+ )?(shrine|mosque|church|temple|graves?|cemetery|tomb|holy|sacred|altar|quran|koran|bible|flag|memorial|site)",
+        B + r"(breast[- ]?(feed\w*|fed|milk|cancer|screening|pump)|naga (\w+ )?(armed|groups?|people|peoples|hills?|insurgent\w*|rebel\w*|communit\w*|village\w*|tribe\w*|nation\w*|self\w*|region|political|leader\w*|ethnic)|(the|ethnic) naga\b)",
+        B + r"(espace aerien|cessez-le-feu|treve|accord|frontiere|souverainete|embargo|droits?|loi|espacio aereo|alto el fuego|cese al fuego|tregua|acuerdo|frontera|soberania|ley|derechos?|espaco aereo|cessar-fogo|acordo|fronteira|lei|direitos?)( \w+){0,4} (a ete|ont ete|avait ete|est|sont|etait|fue|fueron|ha sido|han sido|habia sido|foi|foram|tem sido|tinha sido|era|eran|eram) (\w+ ){0,2}?viol\w*",
+        B + r"violent(aron|aram|ou|o|ado|ada|ados|adas|ando|ar)\w* (la |las |el |los |a |as |o |os |un |una |um |uma )?(\w+ )?(puertas?|cerraduras?|candados?|portas?|portoes|portao|fechaduras?|cadeados?|ventanas?|janelas?|caja fuerte|cofre|sede|oficinas?|instalaciones|archivos|urnas)",
+        B + r"(nudo (de|del) \w+|nudo (vial|gordiano|ferroviario|de comunicaciones|logistico)|desnud(o|a|aron|an|ando)\w* (las |los |la |el )?(carencias|debilidades|fallas|falencias|deficiencias|limitaciones|contradicciones|problemas|fragilidad\w*|precariedad))",
+        B + r"(hicieron lo que quisieron (con|en) (la poblacion|el pueblo|la comunidad|las comunidades|los pobladores|la region|el territorio|el municipio|la zona)|did what they wanted (in|with) (the|this) (village|town|area|region|population|territory)|fizeram o que quiseram (com|na|no) (a populacao|o povo|a comunidade|as comunidades|a regiao|o territorio|a aldeia|a vila))",
+        B + r"(de sexe (masculin|feminin)|(ventil\w*|desagreg\w*|repartition|reparti\w*) (\w+ )?par sexe|par sexe et (par )?age|selon le sexe|le sexe et l'age|sexe-ratio)",
+        B + r"((collines|terres|sols|montagnes|versants|pentes|paysages?|arbres|branches) (\w+ )?denud\w*|chaque (combattant|soldat|militaire|homme) a pris une (position|arme|kalachnikov|part|partie|route|direction|moto|place))",
+        B + r"((destru\w*|saque\w*|quem\w*|incend\w*|ocup\w*|invad\w*|despoj\w*|confisc\w*|derrib\w*|robaron|allan\w*|abandon\w*) (\w+ ){0,2}?su propiedad|su propiedad (privada|colectiva|rural|comunal|familiar)|derecho a (la |su )propiedad)",
+        B + r"(missbrauch\w* (seine|ihre|seiner|ihrer|die|der|den|sein|ihr)?\s*(macht|amtsgewalt|amt|befugnis\w*|position|stellung|autoritat|vertrauen|einfluss)|(macht|amts|befugnis|vertrauens|kompetenz)missbrauch)",
+    ),
     "negation": (
         B + r"(no one|nobody|noone|nothing|never|not|no (woman|women|girl|girls|man|men|boy|boys|sexual|rape|one|evidence|cases?|incidents?)|without|denied|deny|denies|dismissed|unfounded|no evidence|no cases?|did not|didn't|(i|you|we|they|people) dont(?! know| remember)|don't(?! know| remember)|wasn't|were not|cleared|exonerat|acquitt)\b",
         # (English "dont" only after a pronoun, French "personne" only before "ne": French
@@ -793,14 +836,32 @@ def find(norm: Normalised, original: str) -> list[Hit]:
                             and sentence_of(end) == sentence_of(m.start()) for end in agents)}
     topic_sentences = {sentence_of(m.start())
                        for m in compiled["topic"].finditer(text)} - reported
+    # round 7 (h7negl): words in another sense ("abuso de poder", "akin to slavery") mask the hits inside them
+    other_sense = [(m.start(), m.end()) for m in compiled["other_sense"].finditer(text)]
+    masked: list[tuple[str, re.Match[str], int]] = []
     hits = []
     for concept, pattern in compiled.items():
-        if concept in ("negation", "topic"):
+        if concept in ("negation", "topic", "other_sense"):
             continue
         for m in pattern.finditer(text):
             if m.end() == m.start():
                 continue
             n = sentence_of(m.start())
+            if any(os_ <= m.start() and m.end() <= oe for os_, oe in other_sense):
+                masked.append((concept, m, n))
+                continue
+            s0 = bounds[n][0]
+            negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
+                          for ns, ne in negations)
+            start, end = norm.span(m.start(), m.end())
+            hits.append(Hit(concept, start, end, original[start:end].strip(), n, negated,
+                            n in topic_sentences))
+    # round 7 (h7negl): "held in slave-like conditions and raped", "casadas à força e mantidas em
+    # condições semelhantes à escravatura": beside a sexual act or a forced marriage in the same
+    # sentence, slavery is the captives' and keeps its hit
+    sexual_sentences = {h.sentence for h in hits if h.concept in _SLAVERY_CONTEXT}
+    for concept, m, n in masked:
+        if concept == "slavery" and n in sexual_sentences:
             s0 = bounds[n][0]
             negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
                           for ns, ne in negations)
@@ -809,6 +870,9 @@ def find(norm: Normalised, original: str) -> list[Hit]:
                             n in topic_sentences))
     hits.sort(key=lambda h: (h.start, h.end))
     return hits
+
+
+_SLAVERY_CONTEXT = ("rape", "euphemism", "sexual", "wife", "prostitution", "attempt", "touch", "genital")
 
 
 def without_inner_rape(hits: Sequence[Hit]) -> list[Hit]:
