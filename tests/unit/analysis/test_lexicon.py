@@ -110,3 +110,36 @@ def test_rape_in_more_languages_and_not_every_violation() -> None:
     # the Romanian participle only: "violate" and "violata" are any breach in en and it
     for text in ("Both parties violate the ceasefire daily.", "la tregua è stata violata"):
         assert "rape" not in {h.concept for h in hits(text)}, text
+
+
+def test_indirect_report_words_for_sexual_violence() -> None:
+    # round 7 (h7recall): legal and euphemistic names report prose uses instead of "rape"
+    for text, concept in (
+            ("He was sodomized with a baton during questioning.", "rape"),
+            ("fue violentado sexualmente con un objeto en la base", "rape"),
+            ("подвергли сексуальному насилию с использованием дубинки", "rape"),
+            ("askari alihukumiwa kwa kumlawiti mvulana", "rape"),
+            ("wapiganaji waliwanajisi wasichana watatu", "rape"),
+            ("fueron obligadas a mantener relaciones sexuales con comandantes", "euphemism"),
+            ("foi forçada a ter relações sexuais com um comandante", "euphemism"),
+            ("contraintes d'avoir des relations sexuelles avec eux", "euphemism"),
+            ("принуждали женщин к половым отношениям", "euphemism"),
+            ("змусили жінку до статевих стосунків", "euphemism"),
+            ("soumises à des tests de virginité", "sexual"),
+            ("أخضعوا المعتقلات لفحوص العذرية", "sexual"),
+            ("в совершении развратных действий", "sexual"),
+            ("вчинив розбещення 14-річного хлопця", "sexual"),
+            ("acusados de atentado ao pudor", "sexual"),
+            ("подключая провода к гениталиям", "genital"),
+            ("obrigadas a servir os oficiais durante a noite", "slavery"),
+            ("дарили их командирам", "slavery"),
+            ("girls taken as wives by the insurgents", "wife"),
+            ("données en mariage à des combattants", "wife"),
+            ("выдали её замуж за одного из командиров", "wife"),
+            ("walipewa wapiganaji kama wake", "wife")):
+        assert concept in {h.concept for h in hits(text)}, text
+    # "najisi" alone is ritual impurity, and close negatives stay clean
+    for text in ("chakula hiki ni najisi", "forced to serve as porters and cooks",
+                 "пытали током, подключая провода к пальцам"):
+        found = {h.concept for h in hits(text)}
+        assert not {"rape", "euphemism", "slavery", "genital"} & found, text
