@@ -222,6 +222,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
+        B + r"(despir|despi-l[ao]s|despiram|despiam|despe-l[ao]s)",  # round 7: pt "obrigadas a despir-se", "despiram-nos" (the participle "despid" is above)
         r"تعري(?![ضف])", r"التعري(?![ضف])", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
@@ -333,6 +334,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(uniao forcada|unioes forcadas|casamentos forcados|(obrigad|forcad)[ao]s? a (se )?casar|(disse|dizia|disseram|diziam) que (eu )?(era|seria|ia ser) (a )?(mulher|esposa) dele)",  # round 5: pt reports on Cabo Delgado, survivors
         "زوجه له", "زوجات", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
+        r"(ارغم|اجبر|اكره)\w* ([^ .،]+ ){1,3}علي الزواج",  # round 7: the persons named between ("أجبروا فتيات قاصرات على الزواج من مقاتليه")
         r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
         "اجبرن علي الزواج", "اجبرت علي الزواج", "اجبروهن علي الزواج", "اكراههن علي الزواج", "زوجوهن",  # round 5: forced to marry (ar)
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",

@@ -136,7 +136,9 @@ def test_indirect_report_words_for_sexual_violence() -> None:
             ("girls taken as wives by the insurgents", "wife"),
             ("données en mariage à des combattants", "wife"),
             ("выдали её замуж за одного из командиров", "wife"),
-            ("walipewa wapiganaji kama wake", "wife")):
+            ("walipewa wapiganaji kama wake", "wife"),
+            ("mulheres obrigadas a despir-se no posto", "nudity"),
+            ("أجبروا فتيات قاصرات على الزواج من مقاتليه", "wife")):
         assert concept in {h.concept for h in hits(text)}, text
     # "najisi" alone is ritual impurity, and close negatives stay clean
     for text in ("chakula hiki ni najisi", "forced to serve as porters and cooks",
