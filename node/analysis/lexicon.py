@@ -101,6 +101,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "rape": (
         B + r"rap(e|es|ed|d|ing|ist|ists)\b", B + r"(ightasab|ightisab|eghtesab|3tasab|iznasil|zgvalt|zghvalt|zgwalt)" + _FIGURATIVE, B + r"gang[- ]?rap", B + r"raype", B + r"rapped\b",
         B + r"viol(s|e|ee|ees|er|ait|aient|erent|es)?\b" + _BREACHED, B + r"viola(nt|it|ient|ient)\b" + _BREACHED,
+        B + r"sodomi(s|z)\w*",  # round 7: sodomised (with objects) in report prose, on men and boys in detention (en, fr, es, pt)
+        B + r"(agresse|abuse|viole)\w* sexuellement (\w+ ){0,2}(a l'aide d'|avec) (un |une |des )?(baton|bouteille|matraque|objet|manche|canon|tige)",  # round 7: sexual violence with an object (fr)
         # round 5: an object forced into the body ("ont cassé une bouteille et la lui ont introduite dans le vagin")
         B + r"(introdui\w*|enfonc\w*|inser\w*) .{0,40}dans (le |son |leur |les |ses )?(vagin|anus|parties intimes|parties genitales|sexe\b)",
         B + r"viola(cion|ciones|da|das|do|dos|ron|r|ban|ba|ndo)\b" + _BREACHED,
@@ -108,18 +110,24 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: Spanish verbs with enclitic pronouns ("antes de violarla", "violándolas") and objects forced into the body
         B + r"viol(arla|arlas|arlo|arlos|arme|arnos|andola|andolas|andolo|andolos|aronla|aronlas)\b",
         B + r"acceso carnal (violento|abusivo|con incapaz)",  # round 5: the Colombian penal code's words for rape
+        B + r"(violentad|agredid|abusad|violad)[ao]s? sexualmente con (un |una |unos |unas )?(objeto|palo|botella|arma|fusil|bolillo|tolete|baston)",  # round 7: sexual violence with an object (es)
+        B + r"(sodomizad|abusad|violentad|violad)[ao]s? (\w+ ){0,2}com (um |uma )?(cabo|pau|garrafa|cassetete|objeto|bastao|cano)",  # round 7: with an object (pt)
         B + r"(introdujeron|introdujo|introducian|metieron|metio|metian) .{0,40}(en|por) (la |su |sus )?(vagina|partes intimas|genitales)",
         B + r"violac(ao|oes)\b" + _BREACHED, B + r"estupr", B + r"abus(aram|ou|aron|o) de\b",
         B + r"abuse d'", B + r"a abuse d",
         "اغتصب" + _USURPED, "اغتصاب" + _USURPED, "اغتصبو" + _USURPED, "اغتصبن" + _USURPED, "مغتصب" + _USURPED,  # round 7 (h7nego): not "usurp land/power"
         "يغتصب" + _USURPED, "تغتصب" + _USURPED, "ليغتصب" + _USURPED, "نغتصب" + _USURPED,  # round 5: present-tense forms ("يغتصبون النساء")
+        r"(ادخل\w*|ادخال) ([^ .،]+ ){0,2}(في|فى) (اجساد|اجسادهم|اجسامهم|مؤخر|شرج|دبر|ادبار)",  # round 7: objects forced into the body (ar reports on detention)
         # Swahili verbs carry subject, tense and object prefixes: wa-li-ni-baka, wa-ki-bakwa
         # (but kibaka/vibaka is a thief)
         r"(?<![a-z])(?!ki|vi|tabaka\b|matabaka\b|mabaka\b)[a-z]{0,8}ba(ka|kwa|kiwa(?! na\b))\b",  # round 7 (h7nego): not "tabaka" (class, layer), "mabaka" (patches), "walibakiwa na" (were left with)
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
+        r"[a-z]+najisi(wa|we)?\b", r"\bunajisi\b",  # round 7: sw legal "kunajisi/unajisi" (defilement, rape of a child), with a prefix: "najisi" alone is ritual impurity
+        r"[a-z]*lawit(i|iwa|iwe|wa|ia)\b",  # round 7: sw "kulawiti/walilawitiwa" (sodomy), rape of men and boys
         B + r"з?[гґ]вал?т" + _FIGURATIVE, B + r"изнасил" + _FIGURATIVE, B + r"насилува", B + r"насилов",
         B + r"насилу(ют|ет|ешь|ем)\b",  # round 5: Russian present tense ("насилуют женщин"), not the adverb "насилу"
         B + r"(насилуя|ґвалтуючи|гвалтуючи)\b",  # round 5: gerunds in report prose ("регулярно насилуя") (ru, uk)
+        B + r"(сексуальн\w* насил\w*|насильств\w* сексуал\w*) (\w+ ){0,2}(с использованием|з використанням|при помощи|за допомогою) (\w+ )?(дубинк|палк|бутылк|пляшк|кийк|предмет|черенк|швабр)",  # round 7: sexual violence with an object (ru, uk)
         B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
         B + r"gwa[lł]t", B + r"silova", _TERRITORY + r"(?<!\w)tecavuz", B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
@@ -145,6 +153,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(slept|sleep|sleeping|lie|lay|lying) with (me|her|us|them|my)\b",
         B + r"(forced|force|forcing|made) (me|her|us|them|girls|women)( all)? to (sleep|lie|have sex|be with)",
         B + r"(had|have) sex with (me|her|us)", B + r"(used|use|uses|using) (me|her|us)( at night| by force| like)",
+        B + r"(forced|compelled|coerced|forcing) (\w+ ){0,3}(into|to have|to engage in) (sex|sexual intercourse|sexual relations|sexual acts)\b",  # round 7: forced into sexual relations (en reports)
         B + r"took turns (on|with)", B + r"did (bad|terrible|shameful|things|what they want)",
         B + r"had (his|their) way with", B + r"forced himself on", B + r"on top of me",
         B + r"(molested|defiled|defile|violated (me|her|us))",
@@ -152,14 +161,18 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(venaient|venait|sont venus|est venu|montaient) sur (nous|moi|elle)",
         B + r"abus(e|ee|es|ees|aient|ait|er)? (de moi|de nous|d'elle|sexuellement)",
         B + r"(a|ont) abuse (de|d)", B + r"ils m'ont (prise|pris) de force", B + r"m'ont eue",
+        B + r"((contraint|force|oblige)e?s? (a|d') ?(avoir|entretenir) des (relations|rapports) sexuel|(contraignaient|forcaient|obligeaient|ont contraint|ont force|ont oblige) .{0,40}(a|d') ?(avoir|entretenir) des (relations|rapports) sexuel)",  # round 7: forced to have sex (fr reports)
         B + r"(abusaron|abuso|abusaban|abusar) de (mi|ella|nosotras|nosotros)",
+        B + r"((obligad|forzad|coaccionad)[ao]s? a (mantener|tener|sostener) relaciones( sexuales)?|(obligaron|obligaban|forzaron|forzaban|obligo|forzo) .{0,40}a (mantener|tener|sostener) relaciones sexuales)",  # round 7: forced to have sex (es reports)
         B + r"me (cogieron|cogio|tomaron) (a la fuerza|por la fuerza)",
         B + r"(dormir|dormiam|dormia|dormiu|deitar) com (nos|ela|eles|ele|elas|a gente|nós)",
         B + r"(abusaram|abusou|abusavam|abusar) (de|da|dele|dela|delas|de mim|de nos)",
+        B + r"((forcad|obrigad|coagid)[ao]s? a (ter|manter) relacoes|(obrigaram|forcaram|obrigavam|forcavam|obrigou|forcou) .{0,40}a (ter|manter) relacoes sexuais)",  # round 7: forced to have sex (pt reports)
         B + r"a for[cç]a com", B + r"\bfizeram (coisas|mal)",
         B + r"(vinha|vinham|veio|vieram) (me|nos) forcar", B + r"(me|nos) forcava(m)?\b(?! a)",  # round 5: pt "he came to force me" (survivors, Cabo Delgado)
         "اعتدى علي" + _BEATEN, "اعتدوا علي" + _BEATEN, "اعتدى عليها" + _BEATEN, "اعتدوا عليها" + _BEATEN, "اعتدى عليه" + _BEATEN, "اعتدوا عليه" + _BEATEN,  # round 7 (h7nego): not "attacked ... with beatings"
         r"(اجبر|ارغم|اكره)\w* (\w+ )?علي ممارسه الجنس",  # round 5: "forced them to have sex" (ar reports)
+        r"(اجبر|ارغم|اكره)\w* ([^ .،]+ ){0,3}علي (معاشره|المعاشره|اقامه علاقات جنسيه|علاقات جنسيه)",  # round 7: forced into sexual relations (ar reports)
         "اعتدوا علينا" + _BEATEN, "اعتداء علي" + _BEATEN, "اعتدا علي" + _BEATEN, "اعتدى ع" + _BEATEN, "اعتدوا ع" + _BEATEN, "اعتدي علي" + _BEATEN,
         "نام معي", "ناموا معي", "ينام معي", "ينامو معي", "عمل فيني", "عملوا فيني", "تعدى علي",
         B + r"3aml?o? fi(ya|yi|ha)\b", B + r"(tu|ni|a|wa)lale na(ye|o|mi)\b", B + r"fait (son|leur) affaire",
@@ -170,8 +183,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"lala.{0,20}kwa nguvu", r"nilazimisha kulala", r"tumia vibaya(?! (madaraka|mamlaka|fedha|pesa|rasilimali|nafasi|ofisi|cheo|vyeo|misaada|msaada|mali|dawa|silaha|sheria|uhuru|mitandao|vyombo))", r"nitumia",
         r"kunichafua", r"ingilia kwa nguvu",
         r"(lazimisha|lazimishwa)\w* kufanya ngono",  # round 5: sw "waliwalazimisha kufanya ngono" (forced to have sex)
+        r"lazimish\w* (kufanya|kushiriki) (mapenzi|tendo la ndoa)",  # round 7: sw forced to have sex
         B + r"(поглумил|надругал|знуща\w* сексуал|змуси\w* до сексу|принуди\w* к сексу)",
         B + r"(пусти\w* по кругу|пусти\w* по колу)",  # round 5: gang-rape slang (ru, uk)
+        B + r"(принужда\w*|принуди\w*|заставля\w*|застави\w*) (\w+ ){0,3}(к половым (отношениям|связям|актам)|к половому акту|к половой связи|к интимной близости|вступ\w* в половую связь)",  # round 7: forced into sexual relations (ru reports)
+        B + r"(змуш\w*|змуси\w*|примуш\w*|примуси\w*) (\w+ ){0,3}(до статевих (стосунків|зносин|актів|зв\S{1,2}язків)|до статевого акту|до інтимної близькості|вступ\w* у статев\w* (зв|стосун))",  # round 7: forced into sexual relations (uk reports)
         B + r"(переспа|спал\w* зі мною|спал\w* со мной|переспать)",
         B + r"(взяли|брали) силой", B + r"силою взял", B + r"поимел",
         B + r"did what (men|a man|they|he) (do|does|did|want|wanted)",
@@ -196,6 +212,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"статев", B + r"полов(ое|ым|ой|ого)", B + r"sexuell", B + r"seksual", B + r"seksuel",
         B + r"cinsel", "جنسی", "यौन", B + r"galmo", B + r"lalata", "ጾታዊ", "性侵", "性暴力",
         B + r"indecent", B + r"attentat a la pudeur", B + r"(mambo ya|jambo la|kitendo cha|tendo la|matendo ya) aibu\b", r"vitendo vya aibu",
+        B + r"(virginity (test|check|examination)|tests? de virginite|examens? de virginite|pruebas? de virginidad|examen(es)? de virginidad|testes? de virgindade|exames? de virgindade)",  # round 7: "virginity tests" imposed on detainees (en, fr, es, pt)
+        r"(فحص|فحوص|كشف|كشوف|اختبار|اختبارات) (ال)?عذري", B + r"(провер\w*|тест\w*|осмотр\w*) на девственн", B + r"(перевірк\w*|тест\w*|огляд\w*) на (цнотлив|незайман)", r"(pimwa|vipimo vya|kipimo cha|kupima) ubikira",  # round 7: virginity tests (ar, ru, uk, sw)
+        B + r"(atentado (violento )?ao pudor|abusos? deshonestos?|ultraje al pudor|outrage a la pudeur|actos? (sexuales )?abusivos?)",  # round 7: legal names of sexual assault (pt, es, fr)
+        B + r"(развратн\w* действ|розбещенн\w*|розбещу\w*|розпусн\w* ді|сексуальн\w* знущ|сексуальн\w* издевательств)",  # round 7: legal names of sexual abuse (ru, uk)
         B + r"(sessual|seksueel|seksuele|cinsel saldırı|cinsel istismar)", "ወሲብ", "性侵", "性虐待", "လိင်ပိုင်းဆိုင်ရာ", "လိင်ပိုင်း", "خشونت جنسی", "آزار جنسی",  # round 5 (h6oth): it, nl, tr, am, zh, my, fa words for sexual (violence)
     ),
     # A threat of rape is not a rape (the data card leaves threats alone out of the set): a
@@ -240,7 +260,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
-        r"تعري(?![ضف])" + _ERODED, r"التعري(?![ضف])" + _ERODED, "عراه", "عروني", "عرونا", "عراني", r"عاري(?!\w*\s+(عن|من) ال)", r"عارية(?!\s+(عن|من) ال)",  # round 7 (h7nego): not erosion, not "عارية عن الصحة" (baseless) "عراة", "شلحون",
+        B + r"(despir|despi-l[ao]s|despiram|despiam|despe-l[ao]s)",  # round 7: pt "obrigadas a despir-se", "despiram-nos" (the participle "despid" is above)
+        r"تعري(?![ضف])" + _ERODED, r"التعري(?![ضف])" + _ERODED, "عراه", "عروني", "عرونا", "عراني", r"عاري(?!\w*\s+(عن|من) ال)", r"عارية(?!\s+(عن|من) ال)", "عراة", "شلحون",  # round 7 (h7nego): not erosion, not "عارية عن الصحة" (baseless)
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
         "جردوه" + _OF_GOODS, "جردوهم" + _OF_GOODS, "جردوهن" + _OF_GOODS, "جردوني" + _OF_GOODS, "جردونا" + _OF_GOODS, r"تجريد\w* من (ال)?(ملابس|ثياب)", "ملابسهم الداخليه", "ملابسهن الداخليه", "بالملابس الداخليه", "ملابسه الداخليه",  # round 5: stripping, left in underwear
@@ -265,6 +286,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"sehemu (zake|zao|zangu|zetu|yake|zako) za siri",  # round 5: sw with a possessive ("sehemu zake za siri")
         B + r"(статев\w* орган|полов\w* орган|інтимн\w* місц|интимн\w* мест)",  # round 5: every case of "статеві органи"/"половые органы", "intimate places"
         B + r"паху\b",  # round 5: ru "удары по паху" (blows to the groin)
+        B + r"(генитал\w*|геніталі\w*)",  # round 7: every case ("к гениталиям", "на гениталиях")
         B + r"(geschlechtsteil|genitali)",
         B + r"(cinsel organ|genital|alat kelamin|kemaluan|geslachtsdelen|geslachtsorganen|xubinta taranka)", "اندام تناسلی", "آلت تناسلی", "生殖器", "下体", "私处", "လိင်အင်္ဂါ", "ብልት",  # round 5 (h6oth): tr, id, nl, so, fa, zh, my, am genital words
     ),
@@ -312,6 +334,10 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(distributed|shared out|divided|handed out) (among|between) (the )?(fighters|soldiers|commanders|rebels|militiamen|men of the)",  # round 5: captives distributed among the fighters (report prose)
         B + r"(given|gave (me|her|us|them|girls|women)|handed (me|her|us|them) over|offered|presented) (to|as (a )?(gift|reward|present)s? to) (a |the |one of the |one of |their |his )?(fighter|commander|soldier|officer|chief|emir|rebel|militia|men of)",
         B + r"(resold|re-sold|traded (us|them|women|girls|me|her)|bought and sold|sold (me|her|us|them) (to|again))",
+        B + r"serv(e|ed|ing) (the |their |his )?(fighters|commanders|soldiers|officers|emirs|men)( \w+){0,2} (at night|every night|each night)",  # round 7: made to "serve" commanders at night (en reports)
+        B + r"servir (les |aux |leurs )?(combattants|commandants|chefs|militaires|soldats|officiers)( \w+){0,2} (la nuit|chaque nuit|toutes les nuits)|servir (os|aos|a|o) (oficiais|comandantes|militares|soldados|combatentes|chefes)( \w+){0,2} (durante a noite|a noite|de noite|todas as noites)|atender a (los )?(comandantes|mandos|jefes|combatientes)( \w+){0,2} (en las noches|por las noches|cada noche)",  # round 7: "serve" at night (fr, pt, es)
+        r"(تداولهن|تداولوهن|يتداولونهن|تبادلوهن|يتبادلونهن|يتبادلوهن|تناقلوهن)", r"(hudumia|huduma kwa) (makamanda|kamanda|wapiganaji|askari|waasi)( \w+){0,2} usiku",  # round 7: ar women passed between emirs; sw made to serve commanders at night
+        B + r"(перепрода\w* (пленниц|девуш|женщин|девоч|дівчат|жінок|полонянок)|(дари|подари|дарува|подарува)\w* (\w+ )?(командир|боевик|бойовик|эмир|емір|офицер|офіцер)\w*|(передава|переда)\w* (их|їх|пленниц|полонянок|женщин|жінок) (один одному|друг другу|між собою|между собой))",  # round 7: captives given as gifts, resold, passed between fighters (ru, uk)
         B + r"(each|every) (one|fighter|soldier|man|officer) (took|chose|picked|got) (a|one) (girl|woman|of us)",
         B + r"(belonged to|the property of|as (his|their) property)",
         B + r"(partag|distribu|reparti)\w* (entre|aux|a) (les )?(combattants|militaires|chefs|soldats|commandants)",
@@ -346,6 +372,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(uniao forcada|unioes forcadas|casamentos forcados|(obrigad|forcad)[ao]s? a (se )?casar|(disse|dizia|disseram|diziam) que (eu )?(era|seria|ia ser) (a )?(mulher|esposa) dele)",  # round 5: pt reports on Cabo Delgado, survivors
         "زوجه له", r"(?<!و)زوجات(?!هم|ه\b|هن|نا\b|ي\b|كم)", "زواج قسري", "الزواج القسري", "زوجوني", "زوجوها", "تزوجني بالغصب",
         r"(ارغم|اجبر|اكره)\w* على الزواج", "الزواج (بالاكراه|بالقوه|قسرا)", "زوجات للمقاتلين", "زوجات لمقاتلي", "زوجات لعناصر",  # round 5: forced marriage in report words
+        r"(ارغم|اجبر|اكره)\w* ([^ .،]+ ){1,3}علي الزواج",  # round 7: the persons named between ("أجبروا فتيات قاصرات على الزواج من مقاتليه")
         r"(صرتي|بقيتي|انتي|صارت|بقت|بقيت|صرت|اصبحت)( هسي| هسه| هلق| الحين| من اليوم)? (مرته|مرتو|زوجته|زوجتو)", "زوجه للقائد", "زوجه للامير", "زوجه لاحد",  # round 5: "you are his wife now" (Sudanese, Levantine)
         "اجبرن علي الزواج", "اجبرت علي الزواج", "اجبروهن علي الزواج", "اكراههن علي الزواج", "زوجوهن",  # round 5: forced to marry (ar)
         r"ke (wake|wao|zao|wa kamanda)", r"ndoa ya (kulazimishwa|lazima)", r"olewa kwa nguvu",
@@ -357,6 +384,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
         B + r"(теперь их|тепер їхн)",
         B + r"(were|was|became|made (us|me|her|them)) (his|their|the (commander|fighter|chief|soldier)'?s?) wi(fe|ves)",
+        B + r"(taken|kept|held|used|given|handed over) as (wives|brides)\b",  # round 7: "taken as wives" by fighters (en reports)
+        B + r"(donnee?s?|livree?s?|offerte?s?|mariee?s?) (en mariage )?(a|aux) (des |un |les |l'un des )?(combattants|commandants|chefs|militaires|soldats|hommes armes|jihadistes|rebelles)",  # round 7: given in marriage to fighters (fr)
+        B + r"(entregad|asignad|dad|regalad)[ao]s? (a|al|a los) (\w+ ){0,2}(como|en calidad de) [\"' ]*(esposas?|companeras?|mujeres)",  # round 7: handed to commanders "as companions" (es)
+        B + r"(выда\w*|отда\w*) (\w+ )?замуж за (\w+ ){0,3}(командир|боевик|военн|эмир|солдат)|(видал\w*|віддал\w*|видава\w*|віддава\w*) (\w+ )?заміж за (\w+ ){0,3}(командир|бойовик|військов|еміра|солдат)",  # round 7: married off to a commander (ru, uk)
+        r"(pewa|wapa|tolewa|pelekwa)\w* (kwa )?(wapiganaji|makamanda|kamanda|waasi|askari|wanamgambo) kama (wake|mke|wachumba)",  # round 7: sw given to fighters as wives
         B + r"(haweenkooda|haweenkiisa|naagihiisa)", B + r"aure (mu|ni|ta|su) da karfi", B + r"lokola mwasi na (ye|bango)",
         B + r"(sa femme|leur femme|leurs epouses|sa epouse)", B + r"(su mujer|su companera|sus companeras|sus mujeres)",
         B + r"(forced|compelled|coerced|forcing|compelling) (the )?(families|parents) to (give|marry|hand over) (off )?(their )?daughters|(contraint|force|oblige|forcaient|contraignaient)\w* (des |les )?(familles|parents) a (leur )?(donner|marier|livrer)|donner (leurs|leur|des) filles en mariage",  # round 5: families forced to give daughters in marriage (en, fr)

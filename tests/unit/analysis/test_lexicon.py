@@ -160,3 +160,38 @@ def test_other_violations_in_ar_ru_uk_sw_fa_tr_am_report_prose_are_no_sexual_act
                           ("unyanyasaji wa kingono uliofanywa na askari", "sexual"),
                           ("IŞİD militanları kadınlara tecavüz etti", "rape")):
         assert concept in {h.concept for h in hits(text)}, text
+
+
+def test_indirect_report_words_for_sexual_violence() -> None:
+    # round 7 (h7recall): legal and euphemistic names report prose uses instead of "rape"
+    for text, concept in (
+            ("He was sodomized with a baton during questioning.", "rape"),
+            ("fue violentado sexualmente con un objeto en la base", "rape"),
+            ("подвергли сексуальному насилию с использованием дубинки", "rape"),
+            ("askari alihukumiwa kwa kumlawiti mvulana", "rape"),
+            ("wapiganaji waliwanajisi wasichana watatu", "rape"),
+            ("fueron obligadas a mantener relaciones sexuales con comandantes", "euphemism"),
+            ("foi forçada a ter relações sexuais com um comandante", "euphemism"),
+            ("contraintes d'avoir des relations sexuelles avec eux", "euphemism"),
+            ("принуждали женщин к половым отношениям", "euphemism"),
+            ("змусили жінку до статевих стосунків", "euphemism"),
+            ("soumises à des tests de virginité", "sexual"),
+            ("أخضعوا المعتقلات لفحوص العذرية", "sexual"),
+            ("в совершении развратных действий", "sexual"),
+            ("вчинив розбещення 14-річного хлопця", "sexual"),
+            ("acusados de atentado ao pudor", "sexual"),
+            ("подключая провода к гениталиям", "genital"),
+            ("obrigadas a servir os oficiais durante a noite", "slavery"),
+            ("дарили их командирам", "slavery"),
+            ("girls taken as wives by the insurgents", "wife"),
+            ("données en mariage à des combattants", "wife"),
+            ("выдали её замуж за одного из командиров", "wife"),
+            ("walipewa wapiganaji kama wake", "wife"),
+            ("mulheres obrigadas a despir-se no posto", "nudity"),
+            ("أجبروا فتيات قاصرات على الزواج من مقاتليه", "wife")):
+        assert concept in {h.concept for h in hits(text)}, text
+    # "najisi" alone is ritual impurity, and close negatives stay clean
+    for text in ("chakula hiki ni najisi", "forced to serve as porters and cooks",
+                 "пытали током, подключая провода к пальцам"):
+        found = {h.concept for h in hits(text)}
+        assert not {"rape", "euphemism", "slavery", "genital"} & found, text
