@@ -61,6 +61,18 @@ _WEARING = re.compile(  # written folded (lower case, no accents)
     r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
     r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
 WEARING_WINDOW = 40
+# "armed men belonging to one of the PMF factions", "مسلحين ينتمون إلى أحد فصائل", "бойовики
+# ПВК «Вагнер»": a generic word, then the group it is said to belong to (round 7)
+_BELONGING = re.compile(  # written folded (lower case, no accents)
+    r"\w*\W+(belonging to|affiliated (with|to)|linked to|members of|appartenant (a|au|aux)|"
+    r"affilie\w* (a|au|aux)|pertenecientes? a|vinculad\w* (a|al|con)|pertencentes? a|"
+    r"ligad\w* (a|ao)|ينتمون (الي|ل)|ينتمي (الي|ل)|المنتمين (الي|ل)|التابعين ل|تابعين ل|"
+    r"пвк|чвк|pmc|private military company|societe militaire privee|принадлежащ\w* к|"
+    r"(що|які|яка|який) належа\w* до)"
+    r"(\W+(one of|un des|une des|uno de|una de|um dos|uma das|احد|одн\w*))?"
+    r"(\W+(the|la|le|les|el|los|las|a|o|os|as|l'))?"
+    r"(\W+(factions?|units?|brigades?|fractions?|facciones|faccoes|فصايل|فصيل|угруповань|"
+    r"группировок|підрозділ\w*|подразделени\w*))?\W*")
 # Russian and Ukrainian join a generic word to its group by the genitive, with no preposition:
 # "бойовики проросійського ополчення", "боевики вооружённой группировки" (round 6)
 _GENITIVE = re.compile(r"\w*\W+([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
@@ -206,12 +218,7 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
         # the generic word
         following = [m for m in named if m.concept not in ("state_forces", "unknown")
-                     and ((0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
-                           and _OF.fullmatch(fold(text[chosen.end:m.start])))
-                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
-                              and _GENITIVE.fullmatch(fold(text[chosen.end:m.start])))
-                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
-                              and _WEARING.fullmatch(fold(text[chosen.end:m.start]))))]
+                     and _joined(chosen, m, text)]
         if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
         # "wanamgambo wa ADF", "militiamen of the FDLR": the named armed group
@@ -221,7 +228,12 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         # "fighters of the Wazalendo militia", "бойовики проросійського ополчення": a generic
         # fighter's word, the militia it belongs to (round 6)
         elif chosen.concept == "non_state_armed_group":
-            chosen = next((m for m in following if m.concept == "militia"), chosen)
+            chosen = next((m for m in following if m.concept == "militia"),
+                          # "бойовики ПВК «Вагнер»", "fighters of the Africa Corps": a generic
+                          # fighter's word, the state force it belongs to (round 7)
+                          # (a preposition or "PMC", not mere adjacency: "Lord's Resistance Army")
+                          next((m for m in named if m.concept == "state_forces"
+                                and _joined(chosen, m, text, adjacent=False)), chosen))
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
     if credited["unknown"]:
         for cue in IDENTIFIED.finditer(norm.text):
@@ -255,6 +267,17 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
     return Candidates(tuple(mentions), (), main, (main, *[c for c in order if c != main]),
                       credited, frozenset(as_agents), frozenset(in_act),
                       frozenset(m.concept for m in listed), negated)
+
+
+def _joined(generic: lexicon.Hit, m: lexicon.Hit, text: str, adjacent: bool = True) -> bool:
+    """Whether `m` names the group the generic word `generic` belongs to ("soldiers of the
+    RSF", "бойовики проросійського ополчення", "armed men belonging to the PMF");
+    `adjacent=False` asks for a connecting word, not a genitive or a uniform."""
+    gap = m.start - generic.end
+    between = fold(text[generic.end:m.start])
+    joins = (_GENITIVE, _WEARING, _BELONGING) if adjacent else (_BELONGING,)
+    return ((0 <= gap <= NAMED_GROUP_WINDOW and _OF.fullmatch(between) is not None)
+            or (0 <= gap <= WEARING_WINDOW and any(p.fullmatch(between) for p in joins)))
 
 
 _DONT = re.compile(r"(?<!\w)dont(?!\w)")
