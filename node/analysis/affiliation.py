@@ -61,12 +61,24 @@ _WEARING = re.compile(  # written folded (lower case, no accents)
     r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
     r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
 WEARING_WINDOW = 40
+# A generic fighter's word that a militia's name qualifies ("Fano fighters", "ополченцы
+# группировки"): the militia, not an armed group (round 7)
+_GENERIC_FIGHTER = re.compile(  # written folded
+    r"(fighters?|combatants?|combattants?|combatientes?|combatentes?|rebels?|militants?|"
+    r"бойовик\w*|боевик\w*|группировк\w*|угрупован\w*|\w*مقاتل\w*|wapiganaji)")
 # "armed men belonging to one of the PMF factions", "مسلحين ينتمون إلى أحد فصائل", "бойовики
 # ПВК «Вагнер»": a generic word, then the group it is said to belong to (round 7)
 _BELONGING = re.compile(  # written folded (lower case, no accents)
     r"\w*\W+(belonging to|affiliated (with|to)|linked to|members of|appartenant (a|au|aux)|"
-    r"affilie\w* (a|au|aux)|pertenecientes? a|vinculad\w* (a|al|con)|pertencentes? a|"
-    r"ligad\w* (a|ao)|ينتمون (الي|ل)|ينتمي (الي|ل)|المنتمين (الي|ل)|التابعين ل|تابعين ل|"
+    r"affilie\w* (a|au|aux)|pertenecientes? (a|al)|vinculad\w* (a|al|con)|"
+    r"pertencentes? (a|ao|aos|as)|ligad\w* (a|ao|aos|as)|"
+    # "guards of camps controlled by", "охоронці таборів, підпорядкованих" (one word between)
+    r"(\w+\W+)?(controlled by|run by|under the (control|command) of|"
+    r"sous (le controle|les ordres) d\w*|"
+    r"controle\w* par|bajo (el control|las ordenes) de|controlad\w* por|"
+    r"sob (o controlo|o controle|as ordens) d\w*|подконтрольн\w*|підконтрольн\w*|"
+    r"підпорядкован\w*|подчин[её]нн\w*)|"
+    r"ينتمون (الي|ل)|ينتمي (الي|ل)|المنتمين (الي|ل)|التابعين ل|تابعين ل|"
     r"пвк|чвк|pmc|private military company|societe militaire privee|принадлежащ\w* к|"
     r"(що|які|яка|який) належа\w* до)"
     r"(\W+(one of|un des|une des|uno de|una de|um dos|uma das|احد|одн\w*))?"
@@ -223,8 +235,8 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
             chosen = following[0]
         # "wanamgambo wa ADF", "militiamen of the FDLR": the named armed group
         elif chosen.concept == "militia":
-            chosen = next((m for m in following if m.concept == "non_state_armed_group"),
-                          chosen)
+            chosen = next((m for m in following if m.concept == "non_state_armed_group"
+                           and not _GENERIC_FIGHTER.fullmatch(fold(m.phrase))), chosen)
         # "fighters of the Wazalendo militia", "бойовики проросійського ополчення": a generic
         # fighter's word, the militia it belongs to (round 6)
         elif chosen.concept == "non_state_armed_group":
@@ -264,6 +276,13 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         main = next(c for c in order if credited[c] == best)
     else:
         main = uncredited[0]
+        # no sentence ties a group to an act: "armed men belonging to al-Shabaab abducted
+        # girls and kept them as wives", the group the first generic word belongs to (round 7)
+        first = next((m for m in mentions if m.concept == main), None)
+        if first is not None and main in ("state_forces", "unknown"):
+            main = next((m.concept for m in mentions if m.concept not in
+                         ("state_forces", "unknown", "civilian") and _joined(first, m, text)),
+                        main)
     return Candidates(tuple(mentions), (), main, (main, *[c for c in order if c != main]),
                       credited, frozenset(as_agents), frozenset(in_act),
                       frozenset(m.concept for m in listed), negated)

@@ -343,4 +343,8 @@ DEFAULT_GROUPS = NameList([
                                            "ПВК Вагнер", "Африканский корпус",
                                            "Африканський корпус", "الفيلق الأفريقي")),
     Entry("Amhara Special Forces", "state_forces", ("Amhara regional special forces",)),
+    Entry("Sudan Shield Forces", "militia", ("Dir' al-Sudan", "قوات درع السودان",
+                                             "درع السودان")),
+    Entry("Giants Brigades", "militia", ("Al-Amaliqa", "ألوية العمالقة")),
+    Entry("Asayish", "non_state_armed_group", ("الأسايش", "Асаиш", "Асаїш")),
 ])
