@@ -87,7 +87,9 @@ _BELONGING = re.compile(  # written folded (lower case, no accents)
     r"группировок|підрозділ\w*|подразделени\w*))?\W*")
 # Russian and Ukrainian join a generic word to its group by the genitive, with no preposition:
 # "бойовики проросійського ополчення", "боевики вооружённой группировки" (round 6)
-_GENITIVE = re.compile(r"\w*\W+([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
+# (round 7: after "так называемой", "так званої": "военнослужащие так называемой «Народной
+# милиции ЛНР»")
+_GENITIVE = re.compile(r"\w*\W+(так\W+)?([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
 # "the victims recognised the attackers as M23 combatants", "les assaillants identifiés comme",
 # "walijitambulisha kuwa wapiganaji wa ADF": the acts credited to unidentified "armed men" go to
 # the group a later phrase identifies them as (round 5: perpetrators named in another sentence)

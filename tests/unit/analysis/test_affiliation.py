@@ -265,3 +265,15 @@ def test_the_group_the_attackers_are_identified_as_is_the_main(text: str) -> Non
 ])
 def test_the_grey_zone_between_the_codes(text: str, code: str) -> None:
     assert decide(text).main == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("военнослужащие так называемой «Народной милиции ЛНР» изнасиловали женщину",
+     "non_state_armed_group"),
+    ("Des éléments des groupes d'autodéfense Wazalendo ont violé trois femmes.", "militia"),
+    ("Kata'ib Hezbollah fighters raped her at the checkpoint.", "militia"),
+])
+def test_de_facto_forces_and_allied_groups(text: str, code: str) -> None:
+    # round 7: DPR/LPR formations before 2022 are armed groups; PMF factions and the
+    # Wazalendo self-defence groups are militias (the data card's rules)
+    assert decide(text).main == code
