@@ -61,9 +61,35 @@ _WEARING = re.compile(  # written folded (lower case, no accents)
     r"fardas?|زي|لباس|ملابس|sare|форм\w*)\W*(of|de|des|du|del|da|do|dos|das|za|ya)?"
     r"(\W+(the|la|le|les|el|los|las|a|o|os|as))?\W*")
 WEARING_WINDOW = 40
+# A generic fighter's word that a militia's name qualifies ("Fano fighters", "ополченцы
+# группировки"): the militia, not an armed group (round 7)
+_GENERIC_FIGHTER = re.compile(  # written folded
+    r"(fighters?|combatants?|combattants?|combatientes?|combatentes?|rebels?|militants?|"
+    r"бойовик\w*|боевик\w*|группировк\w*|угрупован\w*|\w*مقاتل\w*|wapiganaji)")
+# "armed men belonging to one of the PMF factions", "مسلحين ينتمون إلى أحد فصائل", "бойовики
+# ПВК «Вагнер»": a generic word, then the group it is said to belong to (round 7)
+_BELONGING = re.compile(  # written folded (lower case, no accents)
+    r"\w*\W+(belonging to|affiliated (with|to)|linked to|members of|appartenant (a|au|aux)|"
+    r"affilie\w* (a|au|aux)|pertenecientes? (a|al)|vinculad\w* (a|al|con)|"
+    r"pertencentes? (a|ao|aos|as)|ligad\w* (a|ao|aos|as)|"
+    # "guards of camps controlled by", "охоронці таборів, підпорядкованих" (one word between)
+    r"(\w+\W+)?(controlled by|run by|under the (control|command) of|"
+    r"sous (le controle|les ordres) d\w*|"
+    r"controle\w* par|bajo (el control|las ordenes) de|controlad\w* por|"
+    r"sob (o controlo|o controle|as ordens) d\w*|подконтрольн\w*|підконтрольн\w*|"
+    r"підпорядкован\w*|подчин[её]нн\w*)|"
+    r"ينتمون (الي|ل)|ينتمي (الي|ل)|المنتمين (الي|ل)|التابعين ل|تابعين ل|"
+    r"пвк|чвк|pmc|private military company|societe militaire privee|принадлежащ\w* к|"
+    r"(що|які|яка|який) належа\w* до)"
+    r"(\W+(one of|un des|une des|uno de|una de|um dos|uma das|احد|одн\w*))?"
+    r"(\W+(the|la|le|les|el|los|las|a|o|os|as|l'))?"
+    r"(\W+(factions?|units?|brigades?|fractions?|facciones|faccoes|فصايل|فصيل|угруповань|"
+    r"группировок|підрозділ\w*|подразделени\w*))?\W*")
 # Russian and Ukrainian join a generic word to its group by the genitive, with no preposition:
 # "бойовики проросійського ополчення", "боевики вооружённой группировки" (round 6)
-_GENITIVE = re.compile(r"\w*\W+([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
+# (round 7: after "так называемой", "так званої": "военнослужащие так называемой «Народной
+# милиции ЛНР»")
+_GENITIVE = re.compile(r"\w*\W+(так\W+)?([\w'-]+(ого|его|ої|ей|ых|их|ой|ій)\W+){0,2}")  # folded
 # "the victims recognised the attackers as M23 combatants", "les assaillants identifiés comme",
 # "walijitambulisha kuwa wapiganaji wa ADF": the acts credited to unidentified "armed men" go to
 # the group a later phrase identifies them as (round 5: perpetrators named in another sentence)
@@ -206,22 +232,22 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         # "soldiers of the RSF", "armed men of the insurgent group": the named group, not
         # the generic word
         following = [m for m in named if m.concept not in ("state_forces", "unknown")
-                     and ((0 <= m.start - chosen.end <= NAMED_GROUP_WINDOW
-                           and _OF.fullmatch(fold(text[chosen.end:m.start])))
-                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
-                              and _GENITIVE.fullmatch(fold(text[chosen.end:m.start])))
-                          or (0 <= m.start - chosen.end <= WEARING_WINDOW
-                              and _WEARING.fullmatch(fold(text[chosen.end:m.start]))))]
+                     and _joined(chosen, m, text)]
         if chosen.concept in ("state_forces", "unknown") and following:
             chosen = following[0]
         # "wanamgambo wa ADF", "militiamen of the FDLR": the named armed group
         elif chosen.concept == "militia":
-            chosen = next((m for m in following if m.concept == "non_state_armed_group"),
-                          chosen)
+            chosen = next((m for m in following if m.concept == "non_state_armed_group"
+                           and not _GENERIC_FIGHTER.fullmatch(fold(m.phrase))), chosen)
         # "fighters of the Wazalendo militia", "бойовики проросійського ополчення": a generic
         # fighter's word, the militia it belongs to (round 6)
         elif chosen.concept == "non_state_armed_group":
-            chosen = next((m for m in following if m.concept == "militia"), chosen)
+            chosen = next((m for m in following if m.concept == "militia"),
+                          # "бойовики ПВК «Вагнер»", "fighters of the Africa Corps": a generic
+                          # fighter's word, the state force it belongs to (round 7)
+                          # (a preposition or "PMC", not mere adjacency: "Lord's Resistance Army")
+                          next((m for m in named if m.concept == "state_forces"
+                                and _joined(chosen, m, text, adjacent=False)), chosen))
         credited[chosen.concept] += sum(1 for a in acts if a.sentence == sentence)
     if credited["unknown"]:
         for cue in IDENTIFIED.finditer(norm.text):
@@ -252,9 +278,27 @@ def candidates(hits: Sequence[lexicon.Hit], text: str,
         main = next(c for c in order if credited[c] == best)
     else:
         main = uncredited[0]
+        # no sentence ties a group to an act: "armed men belonging to al-Shabaab abducted
+        # girls and kept them as wives", the group the first generic word belongs to (round 7)
+        first = next((m for m in mentions if m.concept == main), None)
+        if first is not None and main in ("state_forces", "unknown"):
+            main = next((m.concept for m in mentions if m.concept not in
+                         ("state_forces", "unknown", "civilian") and _joined(first, m, text)),
+                        main)
     return Candidates(tuple(mentions), (), main, (main, *[c for c in order if c != main]),
                       credited, frozenset(as_agents), frozenset(in_act),
                       frozenset(m.concept for m in listed), negated)
+
+
+def _joined(generic: lexicon.Hit, m: lexicon.Hit, text: str, adjacent: bool = True) -> bool:
+    """Whether `m` names the group the generic word `generic` belongs to ("soldiers of the
+    RSF", "бойовики проросійського ополчення", "armed men belonging to the PMF");
+    `adjacent=False` asks for a connecting word, not a genitive or a uniform."""
+    gap = m.start - generic.end
+    between = fold(text[generic.end:m.start])
+    joins = (_GENITIVE, _WEARING, _BELONGING) if adjacent else (_BELONGING,)
+    return ((0 <= gap <= NAMED_GROUP_WINDOW and _OF.fullmatch(between) is not None)
+            or (0 <= gap <= WEARING_WINDOW and any(p.fullmatch(between) for p in joins)))
 
 
 _DONT = re.compile(r"(?<!\w)dont(?!\w)")

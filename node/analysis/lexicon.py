@@ -662,6 +662,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(fauji|abasirikare|umusirikare|basoda|soda ya|polisler|poliziott|wachen\b|wachleute|warter|uniformierte|aparat\b)",
         "ወታደሮ", "ወተሃደር",
         B + r"(soldier|soldiers|army|armed forces|military|troops|police|policem|gendarm|security forces|security services|intelligence|guards?\b|prison (staff|guards)|officers?\b|uniformed|men in uniform|in uniform|government forces|fardc|saf\b|sudanese armed forces|tatmadaw|idf\b|russian forces|russian soldiers|ukrainian forces|fds\b|fama\b|national army|national police|checkpoint soldiers|africa corps|wagner|interrogator|jailer|government|regime|captain|lieutenant|sergeant|colonel|major\b)",
+        B + r"(russian (mercenaries|instructors|paramilitar\w*|private military)|mercenaires russes|instructeurs russes|mercenarios rusos|mercenarios russos)",  # round 7: Russian PMC personnel (Wagner / Africa Corps), state forces by the data card
         # round 6: units named by number ("members of the 42nd brigade", "a lieutenant of the 3rd battalion"), federal police, intelligence and prison services
         B + r"(\d+(st|nd|rd|th)? (infantry |mechani[sz]ed |motori[sz]ed |motor rifle |airborne |marine |special forces |separate )*(brigade|battalion|regiment|division|company)|(brigade|battalion|regiment|division) (no\.? ?)?\d+\b|federal police|intelligence (service|agency|officers?)|prison (service|officials|authorities)|penitentiary|correctional officers?|warders?|(camp|detention) (officials|guards|staff|authorities)|detention (centre|center|facility) (staff|guards|officials))",
         # round 6: ranks of perpetrators named by rank alone, in the languages that lacked them
@@ -676,6 +677,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 6: numbered units, intelligence and prison services (pt)
         B + r"(\d+(o|a)? (batalhao|brigada|regimento|divisao|companhia)|(batalhao|brigada|regimento) (n.o ?)?\d+\b|servico de informac|servicos de informac|servicos secretos|agentes penitenciarios|servicos prisionais|policia federal)",
         "جنود", "جندي", "الجيش", "العساكر", "عسكر", "عسكري", "الشرطه", "شرطي", "قوات الامن", "الامن", "القوات الحكوميه", "المخابرات", "الفرع", "سجان", "السجانين", "الدرك", "ضابط", "الحرس", "قوات النظام", "الجيش السوداني", "الحكومه", "الحكوميه", "النظام", "فرع امن", "امن الدوله", "الامن العسكري",
+        "الفيلق الافريقي", A + "فاغنر" + AE,  # round 7: Africa Corps and Wagner (ar), state forces by the data card
         # round 6: border guards, numbered brigades and battalions, intelligence (ar)
         "حرس الحدود", "حرس السواحل", "شرطه الحدود", "الاستخبارات", "جهاز الامن", "جهاز المخابرات", "الامن الوطني", "الشرطه الفيدراليه", r"(اللواء|الكتيبه|الفوج|الفرقه) (رقم )?\d+",
         # round 6: "للقوات المسلحه", "للجيش" (the clitic drops the article's alef), ranks (ar)
@@ -684,6 +686,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 6: intelligence, federal police, numbered units, prison officers (sw)
         r"ujasusi", r"idara ya (taifa ya )?(usalama|ujasusi)", r"polisi wa shirikisho", r"kikosi cha (\d+|jeshi|polisi)", r"maafisa wa magereza", r"askari magereza",
         B + r"(військов(?!ополон)|солдат|армі|армия|армии|военн(?!опл)|военные|окупант|оккупант|окупаційн|оккупационн|офіцер|офицер|комендатур|росгвард|фсб|поліц|полиц|охоронц|охранник|кадиров|вагнер|спецназ|в форме|уряд|правительств|влада|власти|регулярн)",
+        B + r"(африканск\w* корпус|африканськ\w* корпус|российск\w* наемник|російськ\w* найманц|наемник\w* (из )?[^\w]*вагнер|найманц\w* (з )?[^\w]*вагнер)",  # round 7: Africa Corps and "PMC Wagner" (ru, uk), state forces by the data card
         # round 6: numbered units, Akhmat, prison and security services (ru, uk)
         B + r"(\d+(-?(я|й|ї|ая|ой|ий|а|ї))? (отдельн\w* |окрем\w* |гвардейск\w* |гвардійськ\w* |мотострелков\w* |мотострілецьк\w* |десантно-штурмов\w* |механизированн\w* |механізован\w* )*(бригад|батальон|полк|дивизи|дивізі)|ахмат|фсвп\b|спецслужб|загарбник|захватчик|интервент|служб\w* безпеки|конвоир|конвоїр|надзирател|наглядач|тюремн\w* (персонал|охорон|охран))",
         # round 5: the state forces the Secretary-General's reports name ("armed forces of the Russian
@@ -711,14 +714,17 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"watu wa (msituni|porini)", r"wanamgambo wa al-shabaab",
         B + r"(kampfer|inyeshyamba|militan\b|militanlar|combattenti)",
         B + r"(rebel|rebels|insurgent|jihadist|terrorist|armed group|fighters|isil|isis|daesh|da'esh|islamic state|al-shabaab|al shabaab|alshabaab|shabaab|boko haram|iswap|jnim|m23|adf|fdlr|lra|lord's resistance|seleka|codeco|cooperative for the development|twirwaneho|raia mutomboki|nyatura|hamas|taliban|rsf|rapid support|spla-io|farc|eln|guerrill|disident|men from the bush|rapid support forces|gangs\b|gang\b(?![- ]?rap)|gang members|kidnappers|militants|extremist|non-state armed|armed actors|hommes de la brousse|bush men|al-sunnah|ansar|hts|fighters of|arakan army)",
+        B + r"(syrian democratic forces|sdf\b|ypg\b|asayish|asayis\b)",  # round 7: the Syrian Democratic Forces (a de facto authority\'s forces: armed group)
         B + r"(gatia|cma\b|rebelle|groupe arme|groupes armes|insurge|jihadiste|combattant|terroriste|mai-?mai\b|mayi-?mayi|extremistes|forces de soutien rapide|gangs armes)",
         B + r"(rebelde|grupo armado|grupos armados|guerrill|insurgent|combatiente|pandill|secuestrador|extremistas|fuerzas de apoyo rapido)",
         B + r"(rebelde|grupo armado|grupos armados|insurgent|terrorist|machababo|alshababi|homens do mato|gangues|forcas de apoio rapido|extremistas)",
         # round 6: the singular "um gangue" (pt)
         B + r"(gangue\b|membros d[oa] gangue)",
         "المتمردين", "متمردين", "جماعه مسلحه", "الجماعه المسلحه", "الجماعات المسلحه", "داعش", "الدوله الاسلاميه", "تنظيم الدوله", "الدعم السريع", "الحوثي", "حماس", "بوكو حرام", "حركه الشباب", "الهيئه", "النصره",
+        "قوات سوريا الديمقراطيه", A + "قسد" + AE, "الاسايش", "للجيش الوطني السوري", "فرقه الحمزات", "الحمزات", "السلطان مراد", "العمشات", "جيش اراكان", "قوات دفاع تيغراي", "قوات تيغراي",  # round 7: SDF, Arakan Army, Tigray forces (ar)
         r"\bwaasi\b", r"\bmwaasi", r"waasi", r"kikundi cha (silaha|kijeshi)", r"wapiganaji", r"magaidi", r"al[- ]?shabaab", r"wanamgambo wa al",
         B + r"(бойовик|боевик|незаконн\w* збройн|вооруженн\w* групп|терорист|террорист|игил|ісіл|бандит)",
+        B + r"(хайя?т тахр[иі]р|тыграйск\w* сил|тиграйськ\w* сил|сил\w* обороны тыграя|сил\w* оборони тиграю|клан\w* дель гольфо|сил\w* народн\w* оборон|арми\w* аракан|армі\w* аракан|в[іи]ва? ансам|в[іи]в\w? ансанм|банд(а|ы|и|у|ой|ою|ам|ами|ах)?\b|народн\w* сил\w* оборон|сирийск\w* демократическ\w* сил|сил\w* демократическ\w* сирии|сирійськ\w* демократичн\w* сил|сил\w* демократичн\w* сирії|сирийск\w* национальн\w* арми|сирійськ\w* національн\w* армі|асаиш|асаїш|(мгб|мдб|народн\w* милици\w*|народн\w* міліці\w*)[^\w]+(так называем\w* |так зван\w* )?[^\w]*(днр|лнр))",  # round 7: HTS, Tigray forces, Clan del Golfo, PDF, Arakan Army, Viv Ansanm, gangs, SDF, SNA (ru, uk)
         # round 5: parties listed in the annexes of the Secretary-General's reports on conflict-related
         # sexual violence (S/2023/413, S/2024/292, S/2025/389) and the generic words reports use
         B + r"(combatants?\b|apcls\b|frpi\b|mai mai\b|mayi mayi\b|syrian national army|sudan liberation (army|movement)|sla[-/ ]?(aw|mm)\b|justice and equality movement|jem\b|splm?/a[- ]io|splm[- ]io|viv ansanm|g-?9\b|g-?pep\b|gran grif|400 mawozo|5 segond|kraze bary|estado mayor central|emc\b|segunda marquetalia|comandos de la frontera|autodefensas conquistadoras|people'?s defen[cs]e forces?|ltte\b|tamil tigers|cpc\b|mpc\b|lra\b|ansar (eddine|dine)|jama'?at nusrat|gsim\b|eigs\b|isgs\b)",
@@ -738,10 +744,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(militia|militias|militiam|paramilitar|janjaweed|anti-balaka|shabiha|fano|imbonerakure|interahamwe|vigilante|self-defen[cs]e group|youth militia|ethnic militia|auc\b|autodefensa|dozo|koglweogo|popular mobili[sz]ation|pmf\b|hashd|wazalendo|volunteers for the defen)",
         # round 5: militias the reports name (Kasai, South Sudan, Nigeria, Burkina Faso) and "armed youth"
         B + r"(kamuina nsapu|twa militia|agwelek|white army|armed youth|jeunes armes|civilian joint task force|cjtf\b|vdp\b|pro-government militia|milices? (allie|pro-gouvernement)|milicias? (aliad|progubernamental))",
+        B + r"(security belt|southern transitional council|stc forces|(pro-government|pro-regime|loyalist|syrian) national defen[cs]e forces?|national defen[cs]e forces \(ndf\)|pyu saw htee|civilian jtf|mustanf[ai]r\w*|ma\'?awisley|macawisley|hashd al-sha\'?abi|sudan shield|giants brigades?|al-amaliqa|shabwani elite|hadrami elite|kata\'?ib hez?b[ou]llah|kataib hizbollah|asa\'?ib ahl al-haq|(elements|membres) (des|du) (groupes?|milices?) d\'autodefense|groupes d\'autodefense)",  # round 7: Yemen\'s Security Belt and STC forces, Syria\'s NDF, Myanmar\'s Pyu Saw Htee, Sudan\'s mustanfireen, Somalia\'s Ma\'awisley
         B + r"(milice|miliciens|milicien|miliciennes|groupe d'autodefense|paramilitaire)",
         B + r"(milicia|milician|paramilitares|paracos|autodefensas)", B + r"(milicia|milician|paramilitar)",
         "ميليشيا", "مليشيا", "ميليشيات", "مليشيات", "الجنجويد", "جنجويد", "الشبيحه", "شبيحه", "الحشد", "الجنجويد الموالين",
+        "الحزام الامني", "المجلس الانتقالي", "الانتقالي الجنوبي", "قوات الدفاع الوطني(?! الاثيوبي)", "المستنفرين", "المستنفرون", "مستنفرين", "المستنفره", A + "فانو" + AE, "درع السودان", "العمالقه", "النخبه الشبوانيه", "النخبه الحضرميه", "كتايب حزب الله", "عصايب اهل الحق",  # round 7: Security Belt, STC, Syria\'s NDF, Sudan\'s mustanfireen, Fano (ar)
         r"wanamgambo(?! wa al)", r"mgambo", B + r"(ополчен|ополченец|ополченц|міліці|милици|дружинник|мілітар)",
+        B + r"(южн\w* переходн\w* совет|південн\w* перехідн\w* рад|сил\w* народн\w* мобилизац|сил\w* народн\w* мобілізац|[иі]мбонеракуре|антибалак|анти-балак|пью со хт|п\'ю со хт|фано\b|мустанфир|сил\w* пояса безопасности|сил\w* поясу безпеки|сил\w* национальной обороны сирии|щит\w* судана|щит\w* судану)",  # round 7: STC, PMF, Imbonerakure, anti-balaka, Pyu Saw Htee, Fano, mustanfireen, Security Belt (ru, uk)
         B + r"(miliz|milicj|milisi|maleeshiyaad|milicij)",
         B + r"(milis\b|milisler|militie|milities|maleeshiyo|'yan sa-kai|yan sa kai)", "شبه نظامی", "شبه‌نظامی", "شبهنظامی", "میلیشیا", "民兵", "ပျူစောထီး", "ሚሊሻ", "ፋኖ",  # round 5 (h6oth): tr, nl, so, ha, fa, zh, my, am militia words
     ),

@@ -244,3 +244,36 @@ def test_french_dont_does_not_deny_the_group_it_introduces() -> None:
 ])
 def test_the_group_the_attackers_are_identified_as_is_the_main(text: str) -> None:
     assert decide(text).main == "non_state_armed_group"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    # round 7: the grey zone, by the data card's rules (issue 17)
+    ("Detainees said Security Belt Forces guards raped them in Aden.", "militia"),
+    ("Members of the pro-government National Defence Forces raped women at a checkpoint.",
+     "militia"),
+    ("Soldiers of the Ethiopian National Defence Force raped women in Tigray.", "state_forces"),
+    ("Sexual violence attributed to Fano fighters was reported in North Gondar.", "militia"),
+    ("Armed men belonging to the Popular Mobilization Forces raped a woman.", "militia"),
+    ("Homens armados pertencentes ao Al-Shabaab violaram raparigas.", "non_state_armed_group"),
+    ("Бойовики ПВК «Вагнер» зґвалтували двох жінок.", "state_forces"),
+    ("Члени банди «400 Мавозо» зґвалтували жінок.", "non_state_armed_group"),
+    ("Сотрудники «МГБ ДНР» изнасиловали задержанную женщину.", "non_state_armed_group"),
+    ("مسلحين ينتمون إلى أحد فصائل الحشد الشعبي اغتصبوا امرأة", "militia"),
+    ("عناصر من قوات الحزام الأمني اغتصبوا محتجزين في عدن", "militia"),
+    ("The court found that a commander of the Lord's Resistance Army raped girls.",
+     "non_state_armed_group"),
+])
+def test_the_grey_zone_between_the_codes(text: str, code: str) -> None:
+    assert decide(text).main == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("военнослужащие так называемой «Народной милиции ЛНР» изнасиловали женщину",
+     "non_state_armed_group"),
+    ("Des éléments des groupes d'autodéfense Wazalendo ont violé trois femmes.", "militia"),
+    ("Kata'ib Hezbollah fighters raped her at the checkpoint.", "militia"),
+])
+def test_de_facto_forces_and_allied_groups(text: str, code: str) -> None:
+    # round 7: DPR/LPR formations before 2022 are armed groups; PMF factions and the
+    # Wazalendo self-defence groups are militias (the data card's rules)
+    assert decide(text).main == code
