@@ -291,6 +291,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
+        B + r"(made|became|become|forced to be(come)?|taken as|turned into) (the )?.?wi(fe|ves).? (of|for|to) (the |their |its |armed |group )*(commanders?|fighters?|soldiers?|rebels?|militants?|combatants?|members|leaders?)",  # round 7: "made the wives of commanders" (en report prose)
         B + r"(forced|compelled|coerced|forcing|made) (them|her|the (girls|women|captives)|(\w+ )?(girls|women|schoolgirls|captives)) (to marry|into marriage with|to become the wives of)",  # round 5: forced them to marry fighters (en report prose)
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
         # round 5: other forms of the verb and plurals ("les marient de force", "mariages forcés")
@@ -314,6 +315,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"kama (mke|wake) wa (mmoja wao|kamanda|mpiganaji|askari|wapiganaji|waasi)", B + r"as .?(wives|brides).?\W+(of|for|to) (the )?(fighters|commanders|soldiers|rebels|men)",  # round 5: as the wife of one of them (sw), as "wives" of the fighters (en)
         r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
         r"lazimishwa kuolewa", r"ndoa za (kulazimishwa|lazima)",  # round 5: sw "walilazimishwa kuolewa" (forced to marry fighters)
+        r"kuwa .?(wake|mke|wake zao).? wa (makamanda|kamanda|wapiganaji|waasi|askari|wanamgambo)",  # round 7: sw "kulazimishwa kuwa 'wake' wa makamanda" (quoted "wives" of commanders)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(в качестве|в якості|як|как) .?(жен|жінок|дружин)\b",  # round 5: held "as wives" (ru, uk)
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
@@ -399,6 +401,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
         B + r"(mettr\w* au monde|donner\w* naissance a|porter\w*|accoucher\w* d.) (des |leurs |un )?(enfants?|bebes?) (serbes?|arabes?|russes?|hutus?|de l.ennemi|de leur ethnie)",  # round 5: (fr) bear their people\'s children
         B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar gravida|engravidar|engravidarmos))",
+        B + r"(ate (ficarem|engravidarem|estarem) gravidas|jusqu.a ce qu.(elle|elles|on) (tombe|soit|soient|tombent)\w* enceintes?)",  # round 7: plural "until they became pregnant" (pt, fr)
         B + r"(dar|dieran|diera|dieramos|den|de) a luz (a )?(hijos|ninos|bebes|un hijo|un bebe) (arabes?|serbios?|rusos?|de ellos|del enemigo)|(parir|parieran|tener|tuvieran|llevar) (hijos|ninos|bebes) (arabes|serbios|rusos|de ellos|del enemigo)",  # round 5: (es)
         B + r"(dar|dessem|desse|dariam) a luz (a )?(filhos|criancas|bebes) (arabes|servios|russos|deles|do inimigo)|mantidas? (presas?|cativas?|detidas?) ate (ficarem|engravidarem|ficar) gravidas?",  # round 5: (pt)
         B + r"((execut|kill|punish|beat|flogg)\w* (the )?(women|girls|wives|captives|her|them)\b.{0,40}(contracepti|birth control)|(forbade|forbidden|banned|prohibited|not allowed)\w* .{0,30}(contracepti|birth control))",  # round 5: en (captives punished for contraception, Amnesty 2024 Nigeria)
@@ -422,6 +425,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
         B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
+        B + r"((пока|поки|доки) (те |они |вони |ті )?не (забеременеют|забеременели|завагітніють|завагітніли)|(запреща|запрещ|заборон|забороня)\w* (им |їм )?(делать |робити )?аборт)",  # round 7: raped "until they became pregnant", abortion forbidden (ru, uk report prose)
+        B + r"((refused|forbade|prevented|not permitted)\w* .{0,40}(abort|end (the|their|her) pregnanc|terminate (the|their|her) pregnanc)|(refus|interdi|empech)\w* (qu.elles|aux femmes d.|de les laisser) ?avort|(impedi|proibi)\w*(-as| as| las)? (de )?abortar|les (impedian|prohibian|prohibieron) abortar)",  # round 7: abortion refused to confined women (en, fr, pt, es)
         B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
         B + r"(hamile kalana kadar|cocuk dogurmalari|çocuk doğurmaları|zu schwängern|zu schwangern|schwängern|schwangern|finche non (sono|fossero|furono) rimaste incinte|metterle incinte|sampai hamil|kehamilan paksa|zwanger te maken|tot (ze|zij) zwanger|gedwongen zwangerschap|erzwungene schwangerschap|gravidanz\w* forzat|zorla hamile|hana (su |mu )?.{0,30}hana daukar ciki)", "بارداری اجباری", "تا باردار شوند", "强迫怀孕", "直到怀孕", "强迫生育",  # round 5 (h6oth): rape aimed at pregnancy, contraception forbidden (tr, de, it, id, nl, ha, fa, zh)
     ),
@@ -471,6 +476,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "attributed": (
         B + r"(as a (weapon|tool|tactic|method|instrument)|comme (arme|outil|instrument|tactique)|como (arma|instrumento|herramienta|tactica)|kama silaha|كسلاح|як зброю|как оружие|(was|were) used (for|to|against|as|by))",
         B + r"(used (by|as a (weapon|tactic|method))|employed by|attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
+        B + r"by (the )?([\w-]+ ){0,3}(forces|fighters|soldiers|troops|militiam[ae]n|servicem[ae]n|combatants|insurgents|rebels|militants|guards)\b",  # round 7: "rape ... by Rapid Support Forces fighters" (no article before the group)
+        B + r"(servicem[ae]n|soldiers?|fighters?|guards?|militiam[ae]n|officers?|troops|militants) (\w+ ){0,2}(castrated|sterili[sz]ed|mutilated|stripped)\b",  # round 7: a perpetrator as the subject of a castration or stripping
         B + r"(utilise\w* (par|comme)|imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
         B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
         "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
