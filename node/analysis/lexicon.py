@@ -202,6 +202,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
+        B + r"(despir|despiu|despiram|despia|despiam|despe-l|despi-l|sem roupa|totalmente nu)",  # round 7: pt "obrigadas a despir-se", "despiram os detidos"
         r"تعري(?![ضف])", r"التعري(?![ضف])", "عراه", "عروني", "عرونا", "عراني", "عاري", "عارية", "عراة", "شلحون",
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
@@ -368,6 +369,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(explotador\w* sexual|explotacion sexual comercial|redes? de trata|(virginidad|virgenes)\b.{0,60}(vend|compr|ofrec|pag)|(vend|compr|ofrec)\w*.{0,40}\b(virgenes|su virginidad))",
         B + r"(reseaux? de (traite|proxenetisme)|(virginite|vierges)\b.{0,60}(vend|achet|monnay)|(vend|achet)\w*.{0,40}\b(vierges|leur virginite)|livrees? a des clients)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
+        B + r"((prestar|prestaran|prestaban|ofrecer|vender|prestarem|prestavam|fournir|fournissaient|offrir|rendre) (de |des )?(servicios sexuales|servicos sexuais|services sexuels))",  # round 7: made to "provide sexual services" to paying men (es, pt, fr)
         r"ممارسه الجنس مع .{0,40}مقابل", r"ngono na .{0,40}kwa (malipo|pesa|fedha)",  # round 5: sex with men "in exchange for" money (ar), "for payment" (sw)
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
