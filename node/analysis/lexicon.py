@@ -246,6 +246,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
         B + r"(лапав|мацав|мацали|хапа\w* за груд|хвата\w* за груд|облапа)",  # round 5: groping (uk, ru)
         B + r"(ощупыва\w* (их|ее|женщин|девушек|задержанн|меня|нас)|обмацува\w*|обмацал\w*)",  # round 5: groping under the pretext of a search (ru, uk)
+        B + r"((торка|доторка|торкну|трога|потрога|лап)\w* (\w+ ){0,2}(груд|геніталі|гениталий|гениталиям|статев\w* орган|полов\w* орган|інтимн|интимн|сідниц|ягодиц))",  # round 7: touching the breasts or genitals in a search or in detention (uk, ru report prose)
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
@@ -293,6 +294,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
         B + r"(made|became|become|forced to be(come)?|taken as|turned into) (the )?.?wi(fe|ves).? (of|for|to) (the |their |its |armed |group )*(commanders?|fighters?|soldiers?|rebels?|militants?|combatants?|members|leaders?)",  # round 7: "made the wives of commanders" (en report prose)
+        B + r"(forcibly marr(y|ied|ying)|(married|marrying|marry) (\w+ ){0,2}(off )?to (its|their|the group's|the) (fighters|commanders|members|militants|combatants))",  # round 7: "forcibly married girls to its fighters" (en)
         B + r"(forced|compelled|coerced|forcing|made) (them|her|the (girls|women|captives)|(\w+ )?(girls|women|schoolgirls|captives)) (to marry|into marriage with|to become the wives of)",  # round 5: forced them to marry fighters (en report prose)
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
         # round 5: other forms of the verb and plurals ("les marient de force", "mariages forcés")
