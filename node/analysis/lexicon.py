@@ -260,7 +260,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # round 5: "obligadas a quitarse la ropa", "nos quitaron toda la ropa"
         B + r"(quitarse la ropa|quitarnos la ropa|quitarme la ropa|quitaron (toda )?(la|su|nuestra|mi) ropa|quitaban la ropa|en ropa interior delante)",
         B + r"(despid|nua\b|nuas\b|nus\b|tirar a roupa|tiraram a roupa)",
-        B + r"(despir|despi-l[ao]s|despiram|despiam|despe-l[ao]s)",  # round 7: pt "obrigadas a despir-se", "despiram-nos" (the participle "despid" is above)
+        B + r"(despir|despiu|despiram|despia|despiam|despe-l|despi-l|sem roupa|totalmente nu)",  # round 7: pt "obrigadas a despir-se", "despiram os detidos"
         r"تعري(?![ضف])" + _ERODED, r"التعري(?![ضف])" + _ERODED, "عراه", "عروني", "عرونا", "عراني", r"عاري(?!\w*\s+(عن|من) ال)", r"عارية(?!\s+(عن|من) ال)", "عراة", "شلحون",  # round 7 (h7nego): not erosion, not "عارية عن الصحة" (baseless)
         "شلحوني", "شلحونا", "قلعني تيابي", "خلعوا ملابس", "نزعوا ملابس", "خلع ملابس", "نزع ملابس",
         "تيابي", "تيابنا", "ملابسي", "ملابسنا",
@@ -305,6 +305,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(лапал|мацал|чіпал\w* мене за|трогал\w* меня|щупал)",
         B + r"(лапав|мацав|мацали|хапа\w* за груд|хвата\w* за груд|облапа)",  # round 5: groping (uk, ru)
         B + r"(ощупыва\w* (их|ее|женщин|девушек|задержанн|меня|нас)|обмацува\w*|обмацал\w*)",  # round 5: groping under the pretext of a search (ru, uk)
+        B + r"((торка|доторка|торкну|трога|потрога|лап)\w* (\w+ ){0,2}(груд|геніталі|гениталий|гениталиям|статев\w* орган|полов\w* орган|інтимн|интимн|сідниц|ягодиц))",  # round 7: touching the breasts or genitals in a search or in detention (uk, ru report prose)
     ),
     # --- context ------------------------------------------------------------------------
     "slavery": (
@@ -355,6 +356,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
     "wife": (
         B + r"(as (his|their|a) wi(fe|ves)|(his|their|our|bush|forced) wi(fe|ves)|wifes|forced(ly)? (into )?marri|forced to marry|married (off|by force|to (a|one of) (fighter|commander|soldier|them)))",
+        B + r"(made|became|become|forced to be(come)?|taken as|turned into) (the )?.?wi(fe|ves).? (of|for|to) (the |their |its |armed |group )*(commanders?|fighters?|soldiers?|rebels?|militants?|combatants?|members|leaders?)",  # round 7: "made the wives of commanders" (en report prose)
+        B + r"(forcibly marr(y|ied|ying)|(married|marrying|marry) (\w+ ){0,2}(off )?to (its|their|the group's|the) (fighters|commanders|members|militants|combatants))",  # round 7: "forcibly married girls to its fighters" (en)
         B + r"(forced|compelled|coerced|forcing|made) (them|her|the (girls|women|captives)|(\w+ )?(girls|women|schoolgirls|captives)) (to marry|into marriage with|to become the wives of)",  # round 5: forced them to marry fighters (en report prose)
         B + r"(comme (sa |leur )?(epouse|femme)s?|epouse de force|mariage force|marie(e|es)? de force|maries de force|leurs femmes)",
         # round 5: other forms of the verb and plurals ("les marient de force", "mariages forcés")
@@ -379,6 +382,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"kama (mke|wake) wa (mmoja wao|kamanda|mpiganaji|askari|wapiganaji|waasi)", B + r"as .?(wives|brides).?\W+(of|for|to) (the )?(fighters|commanders|soldiers|rebels|men)",  # round 5: as the wife of one of them (sw), as "wives" of the fighters (en)
         r"ozesh\w* kwa nguvu", r"walilazimishwa kuolewa", r"kulazimishwa kuolewa",  # round 5: married off by force (sw)
         r"lazimishwa kuolewa", r"ndoa za (kulazimishwa|lazima)",  # round 5: sw "walilazimishwa kuolewa" (forced to marry fighters)
+        r"kuwa .?(wake|mke|wake zao).? wa (makamanda|kamanda|wapiganaji|waasi|askari|wanamgambo)",  # round 7: sw "kulazimishwa kuwa 'wake' wa makamanda" (quoted "wives" of commanders)
         r"wake zao", B + r"(жінк\w* командира|жен\w* командира|наложниц|примусов\w* шлюб|принудительн\w* брак)",
         B + r"(в качестве|в якості|як|как) .?(жен|жінок|дружин)\b",  # round 5: held "as wives" (ru, uk)
         B + r"(принуд\w*|насильно|силой) (к браку|выйти замуж|выдава\w* замуж|выдали замуж)|(примус\w*|силоміць|насильно) (до шлюбу|вийти заміж|видава\w* заміж|видали заміж)",  # round 5: forced marriage (ru, uk)
@@ -436,6 +440,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(explotador\w* sexual|explotacion sexual comercial|redes? de trata|(virginidad|virgenes)\b.{0,60}(vend|compr|ofrec|pag)|(vend|compr|ofrec)\w*.{0,40}\b(virgenes|su virginidad))",
         B + r"(reseaux? de (traite|proxenetisme)|(virginite|vierges)\b.{0,60}(vend|achet|monnay)|(vend|achet)\w*.{0,40}\b(vierges|leur virginite)|livrees? a des clients)",
         B + r"(prostitu|proxenet)", "دعاره", "الدعاره", "بغاء", "البغاء", r"ukahaba", r"uza mwili",
+        B + r"((prestar|prestaran|prestaban|ofrecer|vender|prestarem|prestavam|fournir|fournissaient|offrir|rendre) (de |des )?(servicios sexuales|servicos sexuais|services sexuels))",  # round 7: made to "provide sexual services" to paying men (es, pt, fr)
         r"ممارسه الجنس مع .{0,40}مقابل", r"ngono na .{0,40}kwa (malipo|pesa|fedha)",  # round 5: sex with men "in exchange for" money (ar), "for payment" (sw)
         r"(الاتجار|اتجار|يتاجرون|تهريب)\w* .{0,30}(لاغراض|بغرض|لغرض|بهدف) الاستغلال الجنسي", "الاستغلال الجنسي التجاري",  # round 5: trafficking for sexual exploitation
         r"(يدفع|يدفعو|يدفعوا|يدفعون|دفع|دفعوا)\w* (ليهم|لهم|للحراس|للحارس|للعسكر|للجنود|للمسؤول|للحرس) (قروش|فلوس|مصاري|مال|المال|اموال).{0,15}(و|عشان |مقابل |حتى |ل)(ياخد|ياخذ|ياخدو|ياخذو|يطلع|ينام|يقضي)\w* (البت|البنت|بنت|وحده|المره|بنات|البنات|النساء|وحده منا|وحده منهن|معها|معاها)",  # round 5: men paying the guards (ar)
@@ -469,6 +474,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(jusqu'a ce que (je|j'|elle|nous) (tombe|sois|soit|tombions)\w* enceinte|l'enfant sera de leur|porter leurs enfants)",
         B + r"(mettr\w* au monde|donner\w* naissance a|porter\w*|accoucher\w* d.) (des |leurs |un )?(enfants?|bebes?) (serbes?|arabes?|russes?|hutus?|de l.ennemi|de leur ethnie)",  # round 5: (fr) bear their people\'s children
         B + r"(hasta que (quede|quedara|quedamos|quedaron) embarazad|parir un hijo de ellos)", B + r"(ate (eu |ela )?(ficar gravida|engravidar|engravidarmos))",
+        B + r"(ate (ficarem|engravidarem|estarem) gravidas|jusqu.a ce qu.(elle|elles|on) (tombe|soit|soient|tombent)\w* enceintes?)",  # round 7: plural "until they became pregnant" (pt, fr)
         B + r"(dar|dieran|diera|dieramos|den|de) a luz (a )?(hijos|ninos|bebes|un hijo|un bebe) (arabes?|serbios?|rusos?|de ellos|del enemigo)|(parir|parieran|tener|tuvieran|llevar) (hijos|ninos|bebes) (arabes|serbios|rusos|de ellos|del enemigo)",  # round 5: (es)
         B + r"(dar|dessem|desse|dariam) a luz (a )?(filhos|criancas|bebes) (arabes|servios|russos|deles|do inimigo)|mantidas? (presas?|cativas?|detidas?) ate (ficarem|engravidarem|ficar) gravidas?",  # round 5: (pt)
         B + r"((execut|kill|punish|beat|flogg)\w* (the )?(women|girls|wives|captives|her|them)\b.{0,40}(contracepti|birth control)|(forbade|forbidden|banned|prohibited|not allowed)\w* .{0,30}(contracepti|birth control))",  # round 5: en (captives punished for contraception, Amnesty 2024 Nigeria)
@@ -492,6 +498,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"((donner|faire) un enfant|jusqu'a ce que (le|mon|son) ventre|jusqu'a (l'accouchement|ce que (j'accouche|elle accouche)))",
         "تجيبي ولد", "تجيب ولد", "لين ولدت", "حتى ولدت", "حتى تلد", r"mpaka (nikawa|akawa|tukawa) na mimba", r"mpaka (nikajifungua|alipojifungua)",
         B + r"(народити від них|родить от них|доки не .{0,20}живіт|пока не .{0,20}живот)", B + r"(ate (eu |ela )?ficar gravida|ate ao parto|hasta que (naciera|nacio|di a luz|pariera))",
+        B + r"((пока|поки|доки) (те |они |вони |ті )?не (забеременеют|забеременели|завагітніють|завагітніли)|(запреща|запрещ|заборон|забороня)\w* (им |їм )?(делать |робити )?аборт)",  # round 7: raped "until they became pregnant", abortion forbidden (ru, uk report prose)
+        B + r"((refused|forbade|prevented|not permitted)\w* .{0,40}(abort|end (the|their|her) pregnanc|terminate (the|their|her) pregnanc)|(refus|interdi|empech)\w* (qu.elles|aux femmes d.|de les laisser) ?avort|(impedi|proibi)\w*(-as| as| las)? (de )?abortar|les (impedian|prohibian|prohibieron) abortar)",  # round 7: abortion refused to confined women (en, fr, pt, es)
         B + r"(dok ne (zatrudnimo|zatrudni|zatrudnim)|rodit\w* (njihovu|njegovu|srpsku) djecu)", r"ilaa (aan|ay|aynu) uur (yeeshay|yeelatay|yeelanay)",
         B + r"(hamile kalana kadar|cocuk dogurmalari|çocuk doğurmaları|zu schwängern|zu schwangern|schwängern|schwangern|finche non (sono|fossero|furono) rimaste incinte|metterle incinte|sampai hamil|kehamilan paksa|zwanger te maken|tot (ze|zij) zwanger|gedwongen zwangerschap|erzwungene schwangerschap|gravidanz\w* forzat|zorla hamile|hana (su |mu )?.{0,30}hana daukar ciki)", "بارداری اجباری", "تا باردار شوند", "强迫怀孕", "直到怀孕", "强迫生育",  # round 5 (h6oth): rape aimed at pregnancy, contraception forbidden (tr, de, it, id, nl, ha, fa, zh)
     ),
@@ -541,6 +549,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "attributed": (
         B + r"(as a (weapon|tool|tactic|method|instrument)|comme (arme|outil|instrument|tactique)|como (arma|instrumento|herramienta|tactica)|kama silaha|كسلاح|як зброю|как оружие|(was|were) used (for|to|against|as|by))",
         B + r"(used (by|as a (weapon|tactic|method))|employed by|attributed to|perpetrated by|committed by|carried out by|at the hands of|by (government|state|security|armed|rebel|militia|the))",
+        B + r"by (the )?([\w-]+ ){0,3}(forces|fighters|soldiers|troops|militiam[ae]n|servicem[ae]n|combatants|insurgents|rebels|militants|guards)\b",  # round 7: "rape ... by Rapid Support Forces fighters" (no article before the group)
+        B + r"(servicem[ae]n|soldiers?|fighters?|guards?|militiam[ae]n|officers?|troops|militants) (\w+ ){0,2}(castrated|sterili[sz]ed|mutilated|stripped)\b",  # round 7: a perpetrator as the subject of a castration or stripping
+        B + r"((by|of|from) (\w+ ){0,3}(the )?rapid support forces|(human rights )?monitoring mission( in ukraine)?( \(hrmmu\))? (has )?(documented|recorded|verified|confirmed|found|established))",  # round 7: the topic word "support" inside "Rapid Support Forces" and "monitoring" inside the UN's monitoring mission made report sentences read as mentions (en)
         B + r"(utilise\w* (par|comme)|imput\w* (a|aux)|attribu\w* (a|aux)|commis par|perpetre\w* par|par des (soldats|militaires|elements|combattants|miliciens|hommes))",
         B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte de|utilizad\w* (por|como)|usad\w* (por|como))", B + r"(atribuid\w* a|cometid\w* por|perpetrad\w* por|por parte d)",
         "من قبل", "ارتكبها", "ارتكبتها", "على يد", r"\bna (askari|wanajeshi|waasi|wanamgambo|polisi)", B + r"(скоєн|вчинен|совершен|з боку|со стороны)",
