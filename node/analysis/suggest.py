@@ -83,6 +83,11 @@ HELD_AS_WIFE = frozenset({"captivity", "slavery", "commander"})
 # in cross-validation over all 2,442 items the model's own rape decision did better (micro-F1
 # 0.899 against 0.896; formal register 0.920 against 0.911, survivor 0.863 against 0.869).
 SLAVERY_IMPLIES_RAPE = False
+# Forced pregnancy is confinement to make a woman pregnant (the data card's rule), which report
+# prose says in words the lexicon has ("held until they became pregnant"). The model alone
+# suggested it for rapes after which a victim was pregnant, which is rape only. Round 7: the
+# model's forced pregnancy is kept only beside such words.
+FORCED_PREGNANCY_NEEDS_WORDS = True
 # Explicit words that suggest a rare category on their own, in a report suggested as CRSV.
 EXPLICIT: Mapping[str, str] = {
     "rape": "rape",
@@ -189,6 +194,8 @@ def suggest(text: str, language: str | None = None, model: Model | None = None, 
     categories: list[str] = []
     if is_crsv:
         categories = [c for c in CATEGORIES if probs[c] >= model.threshold(c)]
+        if FORCED_PREGNANCY_NEEDS_WORDS and "forced_pregnancy_explicit" not in found:
+            categories = [c for c in categories if c != "forced_pregnancy"]
         categories += [code for concept, code in EXPLICIT.items()
                        if concept in found and code not in categories]
         # kept as a fighter's "wife" while held: sexual slavery (the data card's rule)

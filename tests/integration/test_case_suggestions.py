@@ -244,9 +244,13 @@ async def test_patterns_show_codings_only_and_no_free_text_to_analysts(
 
 
 def test_least_sure_first_ranks_the_unsure_first() -> None:
-    texts = [EN, OTHER, "they did things to me at the checkpoint"]
+    # an account that hints and never says (the shipped model is sure of "did things to me"
+    # since round 7)
+    unsure = ("they kept us at the checkpoint all night and the commander called me to his "
+              "tent")
+    texts = [EN, OTHER, unsure]
     ranked = least_sure_first(texts, lambda t: t)
-    assert set(ranked) == set(texts) and ranked[-1] in (EN, OTHER)
+    assert set(ranked) == set(texts) and ranked[0] == unsure
 
 
 def test_decisions_table_comes_with_the_migrations(node_ctx: NodeContext) -> None:
