@@ -77,14 +77,25 @@ _OF_GOODS = r"(?!\w*\s+من\s+(?!(ال)?(ملابس|ثياب|كل ملابس)))"
 # round 7 (h7nego): Swahili "walitendea vibaya wafungwa, wakiwapiga" (ill-treated detainees by beating)
 _ILL_TREATED = r"(?![^.;]{0,60}(piga|fimbo|viboko|nyima|minyororo|tesa|mateso|kuwakamata|wafungwa|mfungwa|mahabusu))"
 # round 7 (h7nego): Persian "برده" is "slave" and also "taken" ("به بیمارستان برده شد", "نام برده")
-_TAKEN = (r"(?<!نام )(?<!بهره )(?<!پي )(?<!رنج )(?<!سر )(?<!پناه )(?<!حمله )(?<!يورش )(?<!بكار )"
-          r"(?<![\u0600-\u06ff])برده(?![\u0600-\u06ff])(?!\s+(شد|شده|شدند|شدن|بود|است|اند|مي|و\s))")
+_TAKEN_BEFORE = ("نام", "بهره", "پي", "رنج", "سر", "پناه", "حمله", "يورش", "بكار")
+_TAKEN = (r"(?<![\u0600-\u06ff])برده" + "".join(f"(?<!{w} برده)" for w in _TAKEN_BEFORE)
+          + r"(?![\u0600-\u06ff])(?!\s+(شد|شده|شدند|شدن|بود|است|اند|مي|و\s))")
 # round 7 (h7nego): fa "تجاوز" is also invasion ("به خاک ... تجاوز کرد", "حریم هوایی مورد تجاوز"), tr
 # "tecavüz" also encroachment ("hava sahasına tecavüz"), am "ደፈረ" also "defied" ("ሉዓላዊነት ደፍረው")
-_TERRITORY = (r"(?<!هوايي )(?<!خاك )(?<!مرز )(?<!مرزها )(?<!مرزهاي )(?<!حريم )(?<!قلمرو )(?<!حاكميت )(?<!ارضي )"
-              r"(?<!بارها )(?<!خاكش )(?<!كشور )(?<!آبهاي )(?<!sahasina )(?<!sahalarina )(?<!sinirina )(?<!sinirlarina )"
-              r"(?<!hakkina )(?<!haklarina )(?<!egemenligine )(?<!topraklarina )(?<!karasularina )(?<!mulkiyetine )"
-              r"(?<!ሉዓላዊነት )(?<!ሉዓላዊነትን )(?<!ሉዓላዊነቷን )(?<!ሉዓላዊነታችንን )(?<!ድንበር )(?<!ድንበሩን )(?<!ሕግ )(?<!ሕጉን )(?<!ህጉን )")
+_TERRITORY_BEFORE = (
+    "هوايي", "خاك", "مرز", "مرزها", "مرزهاي", "حريم", "قلمرو", "حاكميت", "ارضي", "بارها", "خاكش",
+    "كشور", "آبهاي", "sahasina", "sahalarina", "sinirina", "sinirlarina", "hakkina", "haklarina",
+    "egemenligine", "topraklarina", "karasularina", "mulkiyetine", "ሉዓላዊነት", "ሉዓላዊነትን",
+    "ሉዓላዊነቷን", "ሉዓላዊነታችንን", "ድንበር", "ድንበሩን", "ሕግ", "ሕጉን", "ህጉን")
+
+
+def _not_of_territory(word: str) -> str:
+    """`word` (plain text), unless a territory, border, sovereignty or law word is right
+    before it. The checks follow the word, so the search looks for the word first: a
+    pattern that opens with 32 lookbehinds is tried at every position of every text."""
+    return word + "".join(f"(?<!{before} {word})" for before in _TERRITORY_BEFORE)
+
+
 # round 7 (h7nego): "изнасилование Конституции/закона", "зґвалтування демократії" (figurative, ru, uk)
 _FIGURATIVE = (
     r"(?!\w*\s+(конституц|закон|демократ|правосуд|здравого|здорового|истори|істор|выбор|вибор|"
@@ -129,22 +140,22 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         B + r"(насилуя|ґвалтуючи|гвалтуючи)\b",  # round 5: gerunds in report prose ("регулярно насилуя") (ru, uk)
         B + r"(сексуальн\w* насил\w*|насильств\w* сексуал\w*) (\w+ ){0,2}(с использованием|з використанням|при помощи|за допомогою) (\w+ )?(дубинк|палк|бутылк|пляшк|кийк|предмет|черенк|швабр)",  # round 7: sexual violence with an object (ru, uk)
         B + r"vergewaltig", B + r"stupr", B + r"violent(at|av|aron|ano|are)", B + r"verkracht", B + r"zgwa[lł]c",
-        B + r"gwa[lł]t", B + r"silova", _TERRITORY + r"(?<!\w)tecavuz", B + r"irzina gec",
+        B + r"gwa[lł]t", B + r"silova", r"(?<!\w)" + _not_of_territory("tecavuz"), B + r"irzina gec",
         "تجاوز جنسي", "تجاوز به عنف", "بلاتکار", "बलात्कार", "زیادتی", "جنسی زیادتی",
-        B + r"kufs", B + r"fyade", "መድፈር", _TERRITORY + "ደፈሩ", _TERRITORY + "ደፈረ", "မုဒိမ်း", r"perkosa", "强奸", "強姦",
+        B + r"kufs", B + r"fyade", "መድፈር", _not_of_territory("ደፈሩ"), _not_of_territory("ደፈረ"), "မုဒိမ်း", r"perkosa", "强奸", "強姦",
         B + r"gufatwa ku ngufu", B + r"yafashwe ku ngufu", B + r"kufata ku ngufu",
         B + r"ba(ka|ki)?sangisi(ki)?.{0,12}na makasi",
         # Kurmanji "tecawiz", "destdirêjî" (sexual assault); Persian "tajavoz kardan" (to rape);
         # Kinyarwanda "gufata ku ngufu" in its conjugated forms; Lingala "kobebisa" (to ruin)
-        B + r"(tecawiz|destdireji)", _TERRITORY + "تجاوز كرد", _TERRITORY + "تجاوز مي", B + r"\w{0,6}fashe ku ngufu",
+        B + r"(tecawiz|destdireji)", _not_of_territory("تجاوز كرد"), _not_of_territory("تجاوز مي"), B + r"\w{0,6}fashe ku ngufu",
         # the word for rape in more languages of conflicts (bn, tl, vi, th, ps, ro, sq, lg, yo,
         # ig, om), so that a report in a language the model never saw is still read
         "ধর্ষণ", B + r"(ginahasa|hinalay|panggagahasa|gahasain)", B + r"ham hiep", B + r"hiep dam", "ข่มขืน",
         "جنسي تيری", "جنسي تېری", B + r"violat\b", B + r"(perdhun|dhunuan|dhunoi)",
         B + r"\w{0,6}kwata\w* olw'amaanyi", B + r"fipa ba", B + r"din\w* .{0,12}n'ike", B + r"(gudeed|gudeess)",
         B + r"(ba)?bebis\w* (ngai|biso|ye) na makasi", B + r"kufsa", B + r"kufsi",
-        r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", _TERRITORY + "ደፍረ", "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
-        _TERRITORY + "مورد تجاوز", "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", _TERRITORY + "تجاوز کرد", _TERRITORY + "تجاوز می",  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
+        r"pemerkosa", B + r"rudapaksa", "轮奸", "性侵", _not_of_territory("ደፍረ"), "ተደፈ", "ተደፍ", "አስገድዶ መድፈር",  # round 5 (h6oth): id "pemerkosaan" (not inside "perkosa"), zh gang rape and sexual assault, am perfective "ደፍረዋል", "ተደፈሩ"
+        _not_of_territory("مورد تجاوز"), "تجاوز جنسی", "تجاوز گروهی", "تجاوز به عنف", _not_of_territory("تجاوز کرد"), _not_of_territory("تجاوز می"),  # round 5 (h6oth): fa rape in report prose ("مورد تجاوز قرار دادند"), not military "تجاوز" alone
         B + r"(stupr|violenza carnale|verkrachting|vergewaltigung|ırza geç|irza gec)",  # round 5 (h6oth): it, nl, de nouns; tr "ırzına geçmek"
         r"تجاوز به (دختر|زن|کودک|پسر|او\b|آنان|آنها)",  # round 5 (h6oth): fa "تجاوز به دختران" (raped girls), not "تجاوز به خاک" (invasion)
     ),

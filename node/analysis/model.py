@@ -214,21 +214,30 @@ def _fit_held(job: tuple[np.ndarray, float]) -> tuple[np.ndarray, float]:
     return _fit(_shared_x, *job)
 
 
-def _find_texts(texts: list[str]) -> list[list[lexicon.Hit]]:
-    return [lexicon.find(normalise(t), t) for t in texts]
+def _analyse_texts(texts: list[str]) -> tuple[list[list[lexicon.Hit]], sparse.csr_matrix]:
+    hits = [lexicon.find(normalise(t), t) for t in texts]
+    return hits, features(texts, hits)
 
 
-def _find_all(texts: list[str], norms: list[Normalised]) -> list[list[lexicon.Hit]]:
-    """The lexicon's hits of every text: in turn, or for many texts in `FIT_PROCESSES`
-    spawned processes, a contiguous share each (the same hits, in the same order)."""
+def _analyse_all(texts: list[str], norms: list[Normalised]
+                 ) -> tuple[list[list[lexicon.Hit]], sparse.csr_matrix]:
+    """The lexicon's hits of every text and the feature matrix: in turn, or for many texts
+    in `FIT_PROCESSES` spawned processes, a contiguous share each. Every row depends on its
+    own text only (hashed n-grams, the text's concept counts), so the shares' rows stacked
+    are the same matrix, and the hits the same hits in the same order."""
     if FIT_PROCESSES < 2 or len(texts) < PARALLEL_FROM:
-        return [lexicon.find(n, t) for n, t in zip(norms, texts, strict=True)]
+        hits = [lexicon.find(n, t) for n, t in zip(norms, texts, strict=True)]
+        return hits, features(texts, hits)
     import multiprocessing
+
+    from scipy import sparse as sp
     size = -(-len(texts) // FIT_PROCESSES)
     shares = [texts[i:i + size] for i in range(0, len(texts), size)]
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=FIT_PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [h for share in pool.map(_find_texts, shares) for h in share]
+        parts = list(pool.map(_analyse_texts, shares))
+    return ([h for share_hits, _ in parts for h in share_hits],
+            sp.vstack([x for _, x in parts], format="csr"))
 
 
 def _fit_all(x: sparse.csr_matrix, jobs: list[tuple[np.ndarray, float]]
@@ -250,8 +259,7 @@ def train(examples: Sequence[Example], thresholds: dict[str, float] | None = Non
     if not examples:
         raise ValueError("no examples to train on")
     norms = [normalise(e.text) for e in examples]
-    hits = _find_all([e.text for e in examples], norms)
-    x = features([e.text for e in examples], hits)
+    hits, x = _analyse_all([e.text for e in examples], norms)
     labels = ("is_crsv", *CATEGORIES)
     jobs = [(np.array([e.is_crsv for e in examples], dtype=int), C_DETECTION)]
     jobs += [(np.array([label in e.categories for e in examples], dtype=int), C_CATEGORY)

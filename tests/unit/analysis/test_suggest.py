@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from node.analysis import model
 from node.analysis import suggest as s
 from node.analysis.model import Example, Model, train
 from protocol.vocabulary import AFFILIATIONS, CATEGORIES
@@ -100,6 +101,23 @@ def test_retraining_without_a_report_erases_it() -> None:
     assert without.to_bytes() == again.to_bytes()
     assert with_it.to_bytes() != without.to_bytes()
     assert CANARY.encode() not in with_it.to_bytes()  # no n-gram text is kept
+
+
+def test_training_in_processes_gives_the_model_trained_in_turn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a node's retraining analyses the texts and fits in spawned processes
+    # (model.FIT_PROCESSES); the model must be the one made in turn, byte for byte
+    examples = [Example(f"soldiers raped {n} women in the village of Kamango", True,
+                        frozenset({"rape"})) for n in range(8)]
+    examples += [Example(f"militia looted the clinic and burned {n} houses", False)
+                 for n in range(8)]
+    examples += [Example(f"rebels kept {n} girls as wives in the camp", True,
+                         frozenset({"rape", "sexual_slavery"})) for n in range(8)]
+    monkeypatch.setattr(model, "FIT_PROCESSES", 1)
+    in_turn = train(examples)
+    monkeypatch.setattr(model, "FIT_PROCESSES", 2)
+    monkeypatch.setattr(model, "PARALLEL_FROM", 10)
+    assert train(examples).to_bytes() == in_turn.to_bytes()
 
 
 def test_uncertainty_ranks_the_unsure_first() -> None:
