@@ -337,3 +337,15 @@ async def test_any_decision_form_gets_a_clear_answer(
                           data={"csrf": csrf, "item": item, "decision": decision},
                           allow_redirects=False)
     assert r.status in (200, 303, 400), (item, decision, r.status)
+
+
+async def test_signing_in_warms_the_engine_once_for_narrative_readers(
+        node_ctx: NodeContext, team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first case page after a start would otherwise wait ~3 s for the engine to load
+    monkeypatch.setattr(suggestions, "_warming", [])
+    suggestions.prepare(node_ctx, team.analyst)  # reads no narrative: nothing to warm
+    assert suggestions._warming == []
+    suggestions.prepare(node_ctx, team.caseworker)
+    suggestions.prepare(node_ctx, team.coordinator)  # once per process
+    [future] = suggestions._warming
+    await future  # loaded without error, in a worker thread

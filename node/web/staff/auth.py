@@ -37,6 +37,7 @@ from node.web.form_errors import field_errors
 from node.web.language import lang_of, switch_language
 from node.web.responses import clear_cookie, see_other, set_session_cookie
 from node.web.security import check_csrf
+from node.web.staff import suggestions
 from node.web.staff.case_lists import prepare_index
 from node.web.staff.common import (
     STAFF_COOKIE,
@@ -72,6 +73,7 @@ def _start_session(request: web.Request, staff: UnlockedStaff, location: str
     session = request.config_dict[appkeys.STAFF_SESSIONS].new(staff)
     offer_keys(request, staff)  # issue 18: identifiers waiting for a coordinator's key
     prepare_index(node(request), session)  # issue 3: ready, or nearly, for a first search
+    suggestions.prepare(node(request), staff)  # issue 17: ready for a first case page
     response = see_other(location)
     set_session_cookie(request, response, STAFF_COOKIE, session.id, path=STAFF_PATH)
     clear_cookie(response, PRE_COOKIE, path=STAFF_PATH)

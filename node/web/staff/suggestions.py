@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -33,6 +34,7 @@ from node.analysis.case_suggestions import (
     segments,
 )
 from node.analysis.linked_reports import REASONS, LinkedReports
+from node.analysis.suggest import warm
 from node.backoffice import incidents as inc
 from node.backoffice.access import Action, allowed
 from node.backoffice.case_numbers import number_of
@@ -61,6 +63,20 @@ KIND_LABELS = {
 DECISION_LABELS = {"accepted": N_("accepted"), "edited": N_("accepted with changes"),
                    "rejected": N_("rejected")}
 FEATURES_CACHE = "linked_report_features"  # in the person's session: memory only
+
+
+_warming: list[asyncio.Future[None]] = []  # once per process: the engine's parts are shared
+
+
+def prepare(ctx: NodeContext, staff: UnlockedStaff) -> None:
+    """As someone who may read cases signs in, load the suggestion engine in a worker thread
+    (`suggest.warm`), so that their first case page does not wait for it. Once per process."""
+    if _warming or not allowed(staff.member, Action.READ_CASE, assigned=True):
+        return
+    future = asyncio.get_running_loop().run_in_executor(ctx.executor, warm)
+    # a failed warm-up costs only time: the first case page loads what is missing
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+    _warming.append(future)
 
 
 def service(ctx: NodeContext) -> CaseSuggestions:
