@@ -236,8 +236,13 @@ def find_dates(text: str, language: str, reference: dt.datetime) -> list[DateEnt
                 phrase, parsed = head, head_parsed
             date, precision = parsed
             precision = precision if precision in ("day", "week", "month", "year") else "day"
-            # relative when the date, at its precision, moves with the report's date
-            shifted = _parse(phrase, language, reference - dt.timedelta(days=40))
+            # relative when the date, at its precision, moves with the report's date (one
+            # that states its year does not: no second parse)
+            stated = _YEAR.search(phrase)
+            if stated and int(stated.group(1)) != date.year:
+                continue  # "six months of 2013" read as a date of this year: the year stands
+            shifted = None if stated else _parse(
+                phrase, language, reference - dt.timedelta(days=40))
             relative = shifted is not None and \
                 _iso(shifted[0], precision) != _iso(date, precision)
             if not relative and not _stands_alone(phrase):

@@ -55,6 +55,9 @@ def test_a_pronoun_or_a_preposition_is_no_weekday() -> None:
     assert _dates("they took my son and we never saw him again", "en") == []
     assert _dates("un des miliciens et sa femme sont partis", "fr") == []
     assert _dates("el soldado abusó de mí en el puesto de control", "es") == []
+    # a year stated in the phrase stands: "six months of 2013" is no date of this year
+    assert _dates("In the first six months of 2013, MONUSCO documented 56 rapes.", "en") == [
+        ("2013", "year", False)]
 
 
 def test_dates_keep_their_place_across_sentences() -> None:
