@@ -903,6 +903,15 @@ def find(norm: Normalised, original: str) -> list[Hit]:
     other_sense = [(m.start(), m.end()) for m in compiled["other_sense"].finditer(text)]
     masked: list[tuple[str, re.Match[str], int]] = []
     hits = []
+
+    def hit_of(concept: str, m: re.Match[str], n: int) -> Hit:
+        s0 = bounds[n][0]
+        negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
+                      for ns, ne in negations)
+        start, end = norm.span(m.start(), m.end())
+        return Hit(concept, start, end, original[start:end].strip(), n, negated,
+                   n in topic_sentences)
+
     for concept, pattern in compiled.items():
         if concept in ("negation", "topic", "other_sense"):
             continue
@@ -913,24 +922,14 @@ def find(norm: Normalised, original: str) -> list[Hit]:
             if any(os_ <= m.start() and m.end() <= oe for os_, oe in other_sense):
                 masked.append((concept, m, n))
                 continue
-            s0 = bounds[n][0]
-            negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
-                          for ns, ne in negations)
-            start, end = norm.span(m.start(), m.end())
-            hits.append(Hit(concept, start, end, original[start:end].strip(), n, negated,
-                            n in topic_sentences))
+            hits.append(hit_of(concept, m, n))
     # round 7 (h7negl): "held in slave-like conditions and raped", "casadas à força e mantidas em
     # condições semelhantes à escravatura": beside a sexual act or a forced marriage in the same
     # sentence, slavery is the captives' and keeps its hit
     sexual_sentences = {h.sentence for h in hits if h.concept in _SLAVERY_CONTEXT}
     for concept, m, n in masked:
         if concept == "slavery" and n in sexual_sentences:
-            s0 = bounds[n][0]
-            negated = any(s0 <= ns and ne <= m.start() and m.start() - ne <= NEGATION_WINDOW
-                          for ns, ne in negations)
-            start, end = norm.span(m.start(), m.end())
-            hits.append(Hit(concept, start, end, original[start:end].strip(), n, negated,
-                            n in topic_sentences))
+            hits.append(hit_of(concept, m, n))
     hits.sort(key=lambda h: (h.start, h.end))
     return hits
 
