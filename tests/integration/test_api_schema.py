@@ -11,6 +11,12 @@ from typing import Any
 
 import pytest
 import schemathesis
+
+# schemathesis imports its OpenAPI loader at first use, where pytest rewrites it (ast.parse):
+# there, while the node's thread imports and compiles too, and CPython 3.11's AST validator
+# keeps its recursion depth in state both threads touch ("AST constructor recursion depth
+# mismatch" in a fresh-clone CI run). Imported here, at collection, in one thread.
+import schemathesis.specs.openapi.schemas
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
