@@ -133,8 +133,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         # (but kibaka/vibaka is a thief)
         r"(?<![a-z])(?!ki|vi|tabaka\b|matabaka\b|mabaka\b)[a-z]{0,8}ba(ka|kwa|kiwa(?! na\b))\b",  # round 7 (h7nego): not "tabaka" (class, layer), "mabaka" (patches), "walibakiwa na" (were left with)
         r"\bubakaji", r"\bkubaka", r"libakwa", r"nibaka", r"mbaka\b",
-        r"[a-z]+najisi(wa|we)?\b", r"\bunajisi\b",  # round 7: sw legal "kunajisi/unajisi" (defilement, rape of a child), with a prefix: "najisi" alone is ritual impurity
-        r"[a-z]*lawit(i|iwa|iwe|wa|ia)\b",  # round 7: sw "kulawiti/walilawitiwa" (sodomy), rape of men and boys
+        r"(?<![a-z])[a-z]{1,12}najisi(wa|we)?\b", r"\bunajisi\b",  # round 7: sw legal "kunajisi/unajisi" (defilement, rape of a child), with a prefix: "najisi" alone is ritual impurity
+        r"(?<![a-z])[a-z]{0,12}lawit(i|iwa|iwe|wa|ia)\b",  # round 7: sw "kulawiti/walilawitiwa" (sodomy), rape of men and boys
         B + r"з?[гґ]вал?т" + _FIGURATIVE, B + r"изнасил" + _FIGURATIVE, B + r"насилува", B + r"насилов",
         B + r"насилу(ют|ет|ешь|ем)\b",  # round 5: Russian present tense ("насилуют женщин"), not the adverb "насилу"
         B + r"(насилуя|ґвалтуючи|гвалтуючи)\b",  # round 5: gerunds in report prose ("регулярно насилуя") (ru, uk)

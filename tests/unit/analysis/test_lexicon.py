@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from node.analysis import lexicon
 from node.analysis import suggest as s
 from node.analysis.textnorm import fold, normalise
@@ -195,3 +197,10 @@ def test_indirect_report_words_for_sexual_violence() -> None:
                  "пытали током, подключая провода к пальцам"):
         found = {h.concept for h in hits(text)}
         assert not {"rape", "euphemism", "slavery", "genital"} & found, text
+
+
+def test_no_pattern_opens_with_an_unbounded_run() -> None:
+    # "[a-z]+najisi" retried its run from every letter of a long word: a 100 KB report of
+    # letters took 30 s to suggest; a pattern's opening run is bounded ({0,12})
+    opening = re.compile(r"^(\(\?<![^)]*\))?(\[[^\]]*\]|\\w|\.)[*+]")
+    assert [p for pats in lexicon.CONCEPTS.values() for p in pats if opening.match(p)] == []
