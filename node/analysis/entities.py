@@ -183,8 +183,9 @@ def _date_chunks(text: str, language: str) -> list[tuple[int, str]]:
     chunks: list[tuple[int, str]] = []
     run_start: int | None = None
     run_end = 0
-    starts = [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
-    ends = [*(m.start() for m in _SENTENCE_END.finditer(text)), len(text)]
+    gaps = [m.span() for m in _SENTENCE_END.finditer(text)]
+    starts = [0, *(gap_end for _, gap_end in gaps)]
+    ends = [*(gap_start for gap_start, _ in gaps), len(text)]
     for start, end in zip(starts, ends, strict=True):
         piece = text[start:end]
         if any(c.isdigit() for c in piece) or not words.isdisjoint(
